@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Set up the station on a Debian machine and run it, or run the whole test suite.
+#
+#   scripts/setup.sh run [station run options]   system packages, .venv, the station; then `station run`
+#   scripts/setup.sh test [pytest options]       the same plus the train and dev extras; then
+#                                                ruff, mypy, the layering contract and pytest
+#
+# Idempotent: apt is only asked for packages that are missing, pip only when
+# pyproject.toml changed since the last install.
+set -euo pipefail
+
+mode="${1:-}"
+shift || true
+case "$mode" in
+  run|test) ;;
+  *) echo "usage: scripts/setup.sh run|test [options]" >&2; exit 2 ;;
+esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+# System packages: zbar for pyzbar, mosquitto for the local broker, the libraries Qt
+# needs for a window (xcb) and offscreen rendering, xvfb for screenshots on a headless PC.
+apt_packages=(libzbar0 mosquitto libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3
+  libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
+  libxcb-shape0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb python3-venv)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv with $("$python" --version)"
+  "$python" -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+fi
+
+extras="."
+[ "$mode" = test ] && extras=".[train,dev]"
+stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-${mode}"
+if [ ! -f "$stamp" ] && { [ "$mode" = test ] || [ ! -f ".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)-test" ]; }; then
+  echo "setup: installing the station into .venv ($extras)"
+  .venv/bin/pip install -q -e "$extras"
+  touch "$stamp"
+fi
+
+if [ "$mode" = run ]; then
+  exec .venv/bin/station run "$@"
+fi
+
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-offscreen}"
+status=0
+echo "== ruff"; .venv/bin/ruff check . || status=1
+echo "== mypy"; .venv/bin/mypy || status=1
+echo "== layering contract"; .venv/bin/lint-imports || status=1
+echo "== pytest"
+set +e
+.venv/bin/pytest "$@"
+rc=$?
+set -e
+# pytest exits 5 when it collected nothing: that is a failure of the suite, not a pass.
+if [ $rc -ne 0 ]; then status=1; fi
+exit $status

@@ -1,0 +1,431 @@
+"""One station's settings: `config.toml` loaded once into frozen, typed dataclasses.
+
+Every section is a frozen dataclass whose field defaults are the embedded defaults, so
+the station starts with no file at all. A file may set any subset of keys; unknown
+keys, wrong types and out-of-range values refuse to start with the file, the line, the
+key and what to do (`ConfigError`). Secrets can come from the environment instead of
+the file (`STATION_MQTT_PASSWORD`, see `ENV_OVERRIDES`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = [
+    "ENV_OVERRIDES",
+    "BarcodeConfig",
+    "CalibrationConfig",
+    "CameraConfig",
+    "Config",
+    "ConfigError",
+    "HardwareConfig",
+    "ModelsConfig",
+    "PolicyConfig",
+    "StationConfig",
+    "StorageConfig",
+    "SyncConfig",
+    "UiConfig",
+    "load_config",
+]
+
+
+class ConfigError(Exception):
+    """A config file the station refuses to start with; the message says where and why."""
+
+    def __init__(self, file: str, key: str, line: int | None, problem: str, fix: str) -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: [{key}] {problem} — {fix}")
+        self.file = file
+        self.key = key
+        self.line = line
+        self.problem = problem
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """Identity of this station and where it keeps its files."""
+
+    id: str = "dock-01"
+    site: str = "site-01"
+    # Relative paths are resolved against the folder holding config.toml (or the
+    # working directory when running on embedded defaults).
+    data_dir: Path = Path("var")
+    mode: Literal["conveyor", "bench"] = "conveyor"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_max_bytes: int = 5_000_000
+    log_backups: int = 5
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Where frames come from."""
+
+    source: Literal["synthetic", "device", "video", "folder"] = "synthetic"
+    # Device index ("0"), device path ("/dev/video2"), video file or image folder.
+    device: str = "0"
+    width: int = 1280
+    height: int = 720
+    fps: float = 30.0
+    # -1 leaves exposure / focus to the camera's automatic control.
+    exposure: float = -1.0
+    focus: float = -1.0
+    frozen_after_s: float = 2.0
+    reopen_backoff_s: float = 0.5
+    reopen_backoff_max_s: float = 10.0
+    # Region of interest [x, y, width, height] in pixels; all zeros = the whole frame.
+    roi: tuple[int, ...] = (0, 0, 0, 0)
+
+
+BARCODE_FORMATS = (
+    "EAN13",
+    "EAN8",
+    "UPCA",
+    "UPCE",
+    "Code128",
+    "Code39",
+    "ITF",
+    "DataBar",
+    "DataBarExpanded",
+    "DataMatrix",
+    "QRCode",
+    "PDF417",
+)
+
+
+@dataclass(frozen=True)
+class BarcodeConfig:
+    """Which codes to read and how hard to try."""
+
+    formats: tuple[str, ...] = BARCODE_FORMATS
+    engines: tuple[str, ...] = ("zxing", "zbar")
+    # Spend rotation / scaling / contrast retries only when the fast path reads nothing.
+    try_harder: bool = True
+    # Budget for the slow path per frame, in milliseconds.
+    slow_path_budget_ms: float = 60.0
+    # Hand scanner: "" = none, "keyboard" = keyboard wedge, or a serial port name.
+    scanner_port: str = ""
+    scanner_baud: int = 9600
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """The ONNX models the station runs."""
+
+    defect_dir: Path = Path("models/defect")
+    conformity_dir: Path = Path("models/conformity")
+    intra_op_threads: int = 1
+    inter_op_threads: int = 1
+    timeout_ms: float = 500.0
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Thresholds of the decision policy (each documented in config.toml)."""
+
+    defect_repair: float = 0.5
+    defect_recycle: float = 0.85
+    conformity_min_similarity: float = 0.6
+    min_confidence: float = 0.6
+    require_rma: bool = True
+    fraud_review: bool = True
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The serial link to the conveyor controller."""
+
+    # "sim" starts the controller simulator on a pseudo-terminal; otherwise a port
+    # name (/dev/ttyUSB0, COM3) or "" to find it by usb_id.
+    port: str = "sim"
+    usb_id: str = ""
+    baudrate: int = 115200
+    heartbeat_ms: int = 200
+    ack_timeout_ms: int = 50
+    retries: int = 3
+    reconnect_backoff_s: float = 0.5
+    reconnect_backoff_max_s: float = 10.0
+    lanes: dict[str, int] = field(
+        default_factory=lambda: {
+            "manual": 0,
+            "restock": 1,
+            "repair": 2,
+            "recycle": 3,
+            "quarantine": 4,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """MQTT link to the central returns system."""
+
+    # "" = no broker configured: verdicts wait in the outbox. "auto" = start a local
+    # Mosquitto on a free loopback port (demo and tests).
+    broker: str = "auto"
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    tls: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    # Default prefix is returns/v1/<site>/<station>/ when empty.
+    topic_prefix: str = ""
+    ack_timeout_s: float = 10.0
+    inflight_window: int = 200
+    stats_interval_s: float = 30.0
+    reconnect_backoff_max_s: float = 30.0
+    trusted_key_file: str = ""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """The local SQLite record and the image files."""
+
+    db_path: Path = Path("station.db")
+    images_dir: Path = Path("images")
+    jpeg_quality: int = 90
+    image_retention_days: int = 30
+    personal_retention_days: int = 90
+    min_free_disk_mb: int = 2048
+    blur_labels: bool = False
+
+
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """Camera calibration and the ChArUco board."""
+
+    file: Path = Path("calibration.toml")
+    board_squares_x: int = 7
+    board_squares_y: int = 5
+    board_square_mm: float = 30.0
+    board_marker_mm: float = 22.0
+    board_dictionary: str = "DICT_5X5_100"
+    colour_check_every: int = 200
+    colour_tolerance_de: float = 5.0
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    """The desktop app."""
+
+    fullscreen: bool = False
+    font_scale: float = 1.0
+    recent_items: int = 200
+    supervisor_required_for: tuple[str, ...] = ("restock",)
+    supervisor_pin: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """All sections; `source` is the file it came from ("<defaults>" when none)."""
+
+    station: StationConfig = field(default_factory=StationConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    barcode: BarcodeConfig = field(default_factory=BarcodeConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    source: str = "<defaults>"
+    base_dir: Path = Path()
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the config, made absolute against the config file's folder."""
+        path = path.expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def data_dir(self) -> Path:
+        """The folder holding the database, images and logs."""
+        return self.resolve(self.station.data_dir)
+
+    def in_data_dir(self, path: Path) -> Path:
+        """A storage path, made absolute against the data directory."""
+        path = path.expanduser()
+        return path if path.is_absolute() else self.data_dir / path
+
+
+# Environment variables that override keys without editing the file (secrets).
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "STATION_MQTT_USERNAME": ("sync", "username"),
+    "STATION_MQTT_PASSWORD": ("sync", "password"),
+    "STATION_SUPERVISOR_PIN": ("ui", "supervisor_pin"),
+}
+
+_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("camera", "width"): (16, 16384),
+    ("camera", "height"): (16, 16384),
+    ("camera", "fps"): (0.1, 1000),
+    ("models", "intra_op_threads"): (0, 64),
+    ("models", "inter_op_threads"): (0, 64),
+    ("policy", "defect_repair"): (0.0, 1.0),
+    ("policy", "defect_recycle"): (0.0, 1.0),
+    ("policy", "conformity_min_similarity"): (-1.0, 1.0),
+    ("policy", "min_confidence"): (0.0, 1.0),
+    ("sync", "port"): (1, 65535),
+    ("sync", "inflight_window"): (1, 65535),
+    ("storage", "jpeg_quality"): (1, 100),
+    ("hardware", "heartbeat_ms"): (10, 1000),
+}
+
+
+def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Load `path` (or the embedded defaults when None) and apply environment overrides."""
+    env = os.environ if env is None else env
+    if path is None:
+        raw: dict[str, Any] = {}
+        text = ""
+        source = "<defaults>"
+        base_dir = Path.cwd()
+    else:
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(
+                source, "-", None, "file not found",
+                "create it (copy config.toml from the project) or leave out --config",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(source, "-", None, f"cannot read it ({exc})", "check the file") from None
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            match = re.search(r"line (\d+)", str(exc))
+            raise ConfigError(
+                source, "-", int(match.group(1)) if match else None,
+                f"not valid TOML ({exc})", "fix the syntax at that line",
+            ) from None
+        base_dir = path.resolve().parent
+
+    locator = _Locator(source, text)
+    sections: dict[str, Any] = {}
+    hints = typing.get_type_hints(Config)
+    known = {f.name for f in dataclasses.fields(Config) if f.name not in ("source", "base_dir")}
+    for name, table in raw.items():
+        if name not in known:
+            raise ConfigError(
+                source, name, locator.line(name, None), "unknown section",
+                f"remove it or use one of: {', '.join(sorted(known))}",
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(
+                source, name, locator.line(name, None), "must be a table",
+                f"write it as a [{name}] section",
+            )
+    for name in known:
+        table = dict(raw.get(name, {}))
+        for var, (section, key) in ENV_OVERRIDES.items():
+            if section == name and env.get(var):
+                table[key] = env[var]
+        sections[name] = _build(hints[name], name, table, locator)
+    return Config(**sections, source=source, base_dir=base_dir)
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for error messages."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.lines = text.splitlines()
+
+    def line(self, section: str, key: str | None) -> int | None:
+        if key is not None and "." in key:  # a key of a sub-table: [section.table] key = ...
+            table, key = key.rsplit(".", 1)
+            section = f"{section}.{table}"
+        in_section = False
+        for number, line in enumerate(self.lines, start=1):
+            stripped = line.strip()
+            if stripped.startswith("["):
+                header = stripped.strip("[]").strip()
+                in_section = header == section
+                if in_section and key is None:
+                    return number
+                continue
+            if in_section and key is not None and re.match(rf'"?{re.escape(key)}"?\s*=', stripped):
+                return number
+        return None
+
+
+def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            raise ConfigError(
+                locator.source, f"{section}.{key}", locator.line(section, key), "unknown key",
+                f"remove it or use one of: {', '.join(fields)}",
+            )
+        values[key] = _coerce(hints[key], value, section, key, locator)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) -> Any:
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(
+            locator.source, f"{section}.{key}", locator.line(section, key),
+            f"expected {expected}, got {value!r}", f"set {key} to {expected}",
+        )
+
+    origin = typing.get_origin(hint)
+    result: Any
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        result = value
+    elif hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail("a whole number")
+        result = value
+    elif hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail("a number")
+        result = float(value)
+    elif hint is str:
+        if not isinstance(value, str):
+            raise fail("a string in quotes")
+        result = value
+    elif hint is Path:
+        if not isinstance(value, str) or not value:
+            raise fail("a path in quotes")
+        result = Path(value)
+    elif origin is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise fail("one of " + ", ".join(repr(c) for c in choices))
+        result = value
+    elif origin is tuple:
+        (item_hint, *_rest) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise fail("a list like [...]")
+        result = tuple(_coerce(item_hint, v, section, key, locator) for v in value)
+    elif origin is dict:
+        _key_hint, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise fail("a table like { name = value }")
+        result = {k: _coerce(value_hint, v, section, f"{key}.{k}", locator) for k, v in value.items()}
+    elif origin in (types.UnionType, typing.Union):
+        raise fail(str(hint))  # no union-typed keys yet; refuse rather than guess
+    else:  # pragma: no cover - a new field type needs a branch above
+        raise TypeError(f"config field {section}.{key} has unsupported type {hint!r}")
+    bounds = _RANGES.get((section, key))
+    if bounds is not None and not bounds[0] <= result <= bounds[1]:
+        raise ConfigError(
+            locator.source, f"{section}.{key}", locator.line(section, key),
+            f"{result!r} is out of range", f"set it between {bounds[0]} and {bounds[1]}",
+        )
+    return result

@@ -1,0 +1,107 @@
+"""config.toml: the documented file equals the embedded defaults, and every bad input
+is refused with the file, the line, the key and what to do."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from station.cli import main
+from station.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_file_documents_exactly_the_embedded_defaults() -> None:
+    shipped = load_config(ROOT / "config.toml", env={})
+    defaults = load_config(None, env={})
+    for section in dataclasses.fields(Config):
+        if section.name in ("source", "base_dir"):
+            continue
+        assert getattr(shipped, section.name) == getattr(defaults, section.name), section.name
+
+
+def test_every_key_in_the_shipped_file_has_a_comment_above_or_in_its_group() -> None:
+    lines = (ROOT / "config.toml").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines):
+        if "=" in line and not line.lstrip().startswith("#"):
+            above = lines[max(0, number - 12) : number]
+            assert any(a.lstrip().startswith("#") for a in above), f"line {number + 1} undocumented"
+
+
+def test_unknown_key_names_file_line_and_choices(tmp_path: Path) -> None:
+    path = write(tmp_path, '[camera]\nwidth = 640\nwidht = 480\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert info.value.line == 3
+    assert info.value.key == "camera.widht"
+    message = str(info.value)
+    assert str(path) in message and ":3:" in message and "height" in message
+
+
+def test_unknown_section_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, '[camra]\nwidth = 640\n')
+    with pytest.raises(ConfigError, match="unknown section") as info:
+        load_config(path, env={})
+    assert info.value.line == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[camera]\nwidth = "wide"\n', "camera.width", "whole number"),
+        ('[camera]\nfps = true\n', "camera.fps", "a number"),
+        ('[station]\nmode = "turbo"\n', "station.mode", "'conveyor', 'bench'"),
+        ('[barcode]\nformats = "QRCode"\n', "barcode.formats", "a list"),
+        ('[policy]\ndefect_repair = 1.5\n', "policy.defect_repair", "out of range"),
+        ('[hardware.lanes]\nrestock = "one"\n', "hardware.lanes.restock", "whole number"),
+        ('[sync]\nport = 0\n', "sync.port", "out of range"),
+    ],
+)
+def test_wrong_types_and_ranges_are_refused(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    path = write(tmp_path, "# a comment\n" + text)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_config(path, env={})
+    assert info.value.key == key
+    assert info.value.line is not None and info.value.line >= 2
+
+
+def test_syntax_error_reports_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, '[camera]\nwidth = 640\nheight = = 3\n')
+    with pytest.raises(ConfigError, match="not valid TOML") as info:
+        load_config(path, env={})
+    assert info.value.line == 3
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"file not found.*copy config.toml"):
+        load_config(tmp_path / "nope.toml", env={})
+
+
+def test_environment_overrides_the_broker_password(tmp_path: Path) -> None:
+    path = write(tmp_path, '[sync]\npassword = "in-file"\n')
+    assert load_config(path, env={}).sync.password == "in-file"
+    assert load_config(path, env={"STATION_MQTT_PASSWORD": "s3cret"}).sync.password == "s3cret"
+
+
+def test_relative_paths_resolve_against_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[station]\ndata_dir = "data"\n[storage]\ndb_path = "x.db"\n')
+    config = load_config(path, env={})
+    assert config.data_dir == tmp_path / "data"
+    assert config.in_data_dir(config.storage.db_path) == tmp_path / "data" / "x.db"
+
+
+def test_cli_refuses_to_start_on_a_bad_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, '[camera]\nwidth = -3.5\n')
+    code = main(["--config", str(path), "version"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "refusing to start" in err and "camera.width" in err and ":2:" in err
