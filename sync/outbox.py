@@ -1,0 +1,117 @@
+"""The outbox table: the station enqueues inside its verdict transaction, sync reads and marks.
+
+The station's `record` stage writes a verdict and its outbox row in one SQLite
+transaction, so a verdict is never stored without the message that announces it (and the
+other way round). The publisher then works from this table alone: rows are delivered in
+`id` order, `published_at` says a row went to the broker at least once, and
+`delivered_at` is set only when the central receiver has acknowledged it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+
+__all__ = [
+    "OutboxRow",
+    "backlog",
+    "enqueue",
+    "ensure_schema",
+    "mark_delivered",
+    "mark_published",
+    "pending",
+]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS outbox(
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL UNIQUE,
+        payload BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        published_at REAL,
+        delivered_at REAL,
+        attempts INTEGER NOT NULL DEFAULT 0
+    )
+    """,
+    # The publisher only ever scans undelivered rows; a partial index keeps that scan
+    # proportional to the backlog, not to the station's whole history.
+    "CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox(id) WHERE delivered_at IS NULL",
+)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One message waiting for (or past) delivery."""
+
+    id: int
+    kind: str
+    key: str
+    payload: bytes
+    created_at: float
+    attempts: int
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the outbox table and its index if they are missing (no commit of its own)."""
+    for statement in _SCHEMA:
+        conn.execute(statement)
+
+
+def enqueue(conn: sqlite3.Connection, kind: str, key: str, payload: bytes) -> int:
+    """Insert one message and return its row id; no commit — the caller's transaction commits it.
+
+    `key` is unique (for verdicts `f"{verdict_id}:{revision}"`): enqueuing the same key
+    again is ignored and returns the id of the row already there.
+    """
+    cursor = conn.execute(
+        "INSERT OR IGNORE INTO outbox(kind, key, payload, created_at) VALUES (?, ?, ?, ?)",
+        (kind, key, sqlite3.Binary(payload), time.time()),
+    )
+    if cursor.rowcount == 1 and cursor.lastrowid is not None:
+        return int(cursor.lastrowid)
+    row = conn.execute("SELECT id FROM outbox WHERE key = ?", (key,)).fetchone()
+    logger.debug("outbox key %s already queued as row %s; ignored", key, row[0])
+    return int(row[0])
+
+
+def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[OutboxRow]:
+    """Undelivered rows with `id > after_id`, oldest first, at most `limit`."""
+    rows = conn.execute(
+        "SELECT id, kind, key, payload, created_at, attempts FROM outbox"
+        " WHERE delivered_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+        (after_id, limit),
+    ).fetchall()
+    return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), float(r[4]), int(r[5])) for r in rows]
+
+
+def mark_published(conn: sqlite3.Connection, ids: list[int], when: float) -> None:
+    """Record that these rows went to the broker (once more); no commit."""
+    conn.executemany(
+        "UPDATE outbox SET published_at = ?, attempts = attempts + 1 WHERE id = ?",
+        [(when, i) for i in ids],
+    )
+
+
+def mark_delivered(conn: sqlite3.Connection, keys: list[str], when: float) -> int:
+    """Mark the rows with these keys delivered (acknowledged by central); returns rows changed. No commit."""
+    changed = 0
+    for key in keys:
+        cursor = conn.execute(
+            "UPDATE outbox SET delivered_at = ? WHERE key = ? AND delivered_at IS NULL", (when, key)
+        )
+        changed += cursor.rowcount
+    return changed
+
+
+def backlog(conn: sqlite3.Connection) -> tuple[int, float | None]:
+    """Number of undelivered rows and the `created_at` of the oldest (None when empty)."""
+    count, oldest = conn.execute(
+        "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE delivered_at IS NULL"
+    ).fetchone()
+    return int(count), (float(oldest) if oldest is not None else None)
