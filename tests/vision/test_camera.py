@@ -1,0 +1,168 @@
+"""The capture thread: newest frame, a frozen or unplugged camera reopened and reported,
+the sharpest frame chosen, and the file-based sources on real files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.camera import (
+    Camera,
+    CameraHealth,
+    CameraState,
+    FolderSource,
+    SourceError,
+    SyntheticSource,
+    VideoFileSource,
+    open_source,
+    sharpness,
+)
+
+
+def checkerboard(tag: int | None, blur: int = 0) -> np.ndarray:
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[::2, ::2] = 255 if tag is not None else 40
+    image[1::2, 1::2] = 255 if tag is not None else 40
+    if blur:
+        image = cv2.GaussianBlur(image, (0, 0), blur)
+    return image
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_synthetic_frames_follow_the_presented_item() -> None:
+    source = SyntheticSource(checkerboard, fps=100)
+    camera = Camera(source, frozen_after_s=1.0)
+    camera.start()
+    try:
+        t0 = time.monotonic()
+        source.present(7)
+        frame = camera.wait_frame(t0, timeout=2.0, tag=7)
+        assert frame is not None and frame.tag == 7 and frame.t_capture >= t0
+        assert camera.state is CameraState.LIVE
+    finally:
+        camera.stop()
+    assert camera.state is CameraState.STOPPED
+
+
+def test_unplugged_camera_is_reported_and_reopened_with_backoff() -> None:
+    reports: list[CameraHealth] = []
+    source = SyntheticSource(checkerboard, fps=200)
+    source.fail_after = 5
+    camera = Camera(source, frozen_after_s=1.0, backoff_s=0.05, backoff_max_s=0.2, on_health=reports.append)
+    camera.start()
+    try:
+        assert wait_until(lambda: any(r.state is CameraState.DOWN for r in reports))
+        down = next(r for r in reports if r.state is CameraState.DOWN)
+        assert "unplugged" in down.detail and "reopening" in down.detail
+        assert camera.latest() is None or camera.state is CameraState.LIVE
+        # replugged: the next open works again (fail_after counts per open)
+        assert wait_until(lambda: camera.health().reopens >= 2)
+        source.fail_after = None
+        assert wait_until(lambda: camera.state is CameraState.LIVE)
+    finally:
+        camera.stop()
+
+
+def test_frozen_camera_is_detected_and_gives_no_fresh_frame() -> None:
+    reports: list[CameraHealth] = []
+    source = SyntheticSource(checkerboard, fps=200)
+    camera = Camera(source, frozen_after_s=0.2, backoff_s=0.05, on_health=reports.append)
+    camera.start()
+    try:
+        assert wait_until(lambda: camera.state is CameraState.LIVE)
+        source.freeze = True
+        assert wait_until(lambda: any(r.state is CameraState.FROZEN for r in reports))
+        assert "frozen" in next(r for r in reports if r.state is CameraState.FROZEN).detail
+        assert camera.wait_frame(time.monotonic(), timeout=0.3) is None
+        source.freeze = False
+        assert wait_until(lambda: camera.state is CameraState.LIVE)
+    finally:
+        camera.stop()
+
+
+class SequenceSource:
+    """Frames from a list, one every `period` seconds, then the last one again."""
+
+    name = "seq"
+
+    def __init__(self, images: list[np.ndarray], period: float) -> None:
+        self.images = images
+        self.period = period
+        self.index = 0
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> tuple[np.ndarray, int | None] | None:
+        time.sleep(self.period)
+        image = self.images[min(self.index, len(self.images) - 1)]
+        self.index += 1
+        return image, None
+
+    def close(self) -> None:
+        pass
+
+
+def test_best_frame_is_the_sharpest_in_the_window() -> None:
+    blurred, sharp = checkerboard(1, 3), checkerboard(1, 0)
+    source = SequenceSource([blurred] * 3 + [sharp] + [blurred] * 100, period=0.02)
+    camera = Camera(source)
+    camera.start()
+    try:
+        best = camera.best_frame(time.monotonic(), window_s=0.15)
+        assert best is not None
+        assert sharpness(best.image) == pytest.approx(sharpness(sharp))
+        assert sharpness(sharp) > 2 * sharpness(blurred)
+    finally:
+        camera.stop()
+
+
+def test_folder_source_reads_real_files_and_skips_broken_ones(tmp_path: Path) -> None:
+    cv2.imwrite(str(tmp_path / "a.png"), checkerboard(1))
+    (tmp_path / "b.jpg").write_bytes(b"not a jpeg")
+    cv2.imwrite(str(tmp_path / "c.png"), checkerboard(None))
+    source = FolderSource(tmp_path, fps=0, loop=False)
+    source.open()
+    first = source.read()
+    second = source.read()
+    assert first is not None and second is not None
+    assert first[0].shape == (120, 160, 3)
+    assert source.read() is None  # end of folder, no loop
+
+
+def test_folder_source_refuses_an_empty_folder(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="holds no images"):
+        FolderSource(tmp_path).open()
+
+
+def test_video_file_source_decodes_and_loops(tmp_path: Path) -> None:
+    path = tmp_path / "belt.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for i in range(3):
+        writer.write(checkerboard(i))
+    writer.release()
+    source = VideoFileSource(path, loop=True, realtime=False)
+    source.open()
+    frames = [source.read() for _ in range(5)]
+    assert all(f is not None and f[0].shape == (120, 160, 3) for f in frames)
+    source.close()
+
+
+def test_missing_device_names_the_setting() -> None:
+    with pytest.raises(SourceError, match=r"\[camera\].device"):
+        open_source("video", "/nonexistent/belt.mp4", 640, 480, 30).open()
+    with pytest.raises(SourceError, match="unknown camera source"):
+        open_source("laser", "0", 640, 480, 30)
