@@ -1,0 +1,68 @@
+"""Where the item lies in the frame: the region that differs from the belt.
+
+The belt (or bench mat) fills the frame's border; the item is the largest blob whose
+colour differs from it. Works on a 4x downscaled copy, so it costs about a millisecond
+on a 1280x720 frame. Used to crop what the models see, at run time and when training
+sets are cut from frames, so both crop alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, width, height in frame pixels
+
+
+@dataclass(frozen=True)
+class Located:
+    """The item's bounding box, its rotated rectangle, and how much of the frame it covers."""
+
+    box: Box
+    rotated: tuple[tuple[float, float], tuple[float, float], float]  # cv2.minAreaRect, frame pixels
+    coverage: float  # item area / frame area
+
+
+def locate_item(
+    image: np.ndarray, min_coverage: float = 0.01, threshold: float = 28.0, scale: int = 4
+) -> Located | None:
+    """The largest region unlike the belt, or None when the belt looks empty."""
+    size = (image.shape[1] // scale, image.shape[0] // scale)
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    if small.ndim == 2:
+        small = cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)
+    lab = cv2.cvtColor(small, cv2.COLOR_BGR2LAB).astype(np.float32)
+    border = np.concatenate([lab[:3].reshape(-1, 3), lab[-3:].reshape(-1, 3),
+                             lab[:, :3].reshape(-1, 3), lab[:, -3:].reshape(-1, 3)])
+    belt = np.median(border, axis=0)
+    distance = np.linalg.norm(lab - belt, axis=2)
+    mask = (distance > threshold).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel, iterations=2)
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    largest = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(largest)
+    coverage = area / float(mask.shape[0] * mask.shape[1])
+    if coverage < min_coverage:
+        return None
+    x, y, w, h = cv2.boundingRect(largest)
+    (cx, cy), (rw, rh), angle = cv2.minAreaRect(largest)
+    return Located(
+        box=(x * scale, y * scale, w * scale, h * scale),
+        rotated=((cx * scale, cy * scale), (rw * scale, rh * scale), angle),
+        coverage=coverage,
+    )
+
+
+def crop_box(image: np.ndarray, box: Box, pad: float = 0.05) -> tuple[np.ndarray, Box]:
+    """The box enlarged by `pad` of its size on each side, clipped to the frame, and its crop."""
+    x, y, w, h = box
+    px, py = int(w * pad), int(h * pad)
+    x0, y0 = max(0, x - px), max(0, y - py)
+    x1, y1 = min(image.shape[1], x + w + px), min(image.shape[0], y + h + py)
+    return image[y0:y1, x0:x1], (x0, y0, x1 - x0, y1 - y0)
