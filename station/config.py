@@ -133,10 +133,26 @@ class PolicyConfig:
 
     defect_repair: float = 0.5
     defect_recycle: float = 0.85
+    grade_a_max: float = 0.2
     conformity_min_similarity: float = 0.6
     min_confidence: float = 0.6
+    decision_margin: float = 0.15
     require_rma: bool = True
+    require_conformity: bool = True
     fraud_review: bool = True
+    min_sharpness: float = 0.0
+    dimension_tolerance: float = 0.15
+
+    def __post_init__(self) -> None:
+        # Cross-key rules: the grade bands and dispositions only make sense in this order.
+        if not self.defect_repair < self.defect_recycle:
+            raise ValueError(
+                f"defect_repair ({self.defect_repair}) must be below defect_recycle ({self.defect_recycle})"
+            )
+        if not self.grade_a_max <= self.defect_repair:
+            raise ValueError(
+                f"grade_a_max ({self.grade_a_max}) must not be above defect_repair ({self.defect_repair})"
+            )
 
 
 @dataclass(frozen=True)
@@ -223,6 +239,15 @@ class UiConfig:
     recent_items: int = 200
     supervisor_required_for: tuple[str, ...] = ("restock",)
     supervisor_pin: str = ""
+    override_reasons: tuple[str, ...] = (
+        "damage not seen by the camera",
+        "damage is only packaging",
+        "wrong product in the box",
+        "missing parts or accessories",
+        "item is fine, model too strict",
+        "label or code unreadable",
+    )
+    kpi_refresh_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -275,10 +300,20 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("policy", "defect_recycle"): (0.0, 1.0),
     ("policy", "conformity_min_similarity"): (-1.0, 1.0),
     ("policy", "min_confidence"): (0.0, 1.0),
+    ("policy", "grade_a_max"): (0.0, 1.0),
+    ("policy", "decision_margin"): (0.01, 1.0),
+    ("policy", "min_sharpness"): (0.0, 100000.0),
+    ("policy", "dimension_tolerance"): (0.0, 1.0),
+    ("storage", "image_retention_days"): (0, 36500),
+    ("storage", "personal_retention_days"): (0, 36500),
+    ("storage", "min_free_disk_mb"): (0, 10_000_000),
     ("sync", "port"): (1, 65535),
     ("sync", "inflight_window"): (1, 65535),
     ("storage", "jpeg_quality"): (1, 100),
     ("hardware", "heartbeat_ms"): (10, 1000),
+    ("ui", "font_scale"): (0.5, 3.0),
+    ("ui", "recent_items"): (10, 10000),
+    ("ui", "kpi_refresh_s"): (1.0, 3600.0),
 }
 
 
@@ -371,7 +406,12 @@ def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator) -> 
                 f"remove it or use one of: {', '.join(fields)}",
             )
         values[key] = _coerce(hints[key], value, section, key, locator)
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a section's own cross-key check (__post_init__)
+        raise ConfigError(
+            locator.source, section, locator.line(section, None), str(exc), f"fix the [{section}] values"
+        ) from None
 
 
 def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) -> Any:

@@ -1,0 +1,375 @@
+"""The decision policy: grade, disposition, reasons and flags from what the station saw.
+
+Pure functions, no I/O: `decide(evidence, policy)` looks only at the `Evidence` the
+pipeline gathered (codes, the manifest's RMA record, catalogue lookups, model findings,
+camera and quality failures) and the thresholds of `[policy]`. Every rule that fires
+adds a reason an operator can read at the bench. Anything the station could not
+establish — no read, unknown RMA or SKU, a wrong or empty item, a model or camera
+failure, low confidence — sends the item to manual review or quarantine; the station
+never restocks by default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from station import config as _config
+from station.config import PolicyConfig
+from station.verdict import (
+    ConformityFinding,
+    Decision,
+    DeclaredReason,
+    DefectFinding,
+    Disposition,
+    Grade,
+    Quality,
+)
+
+__all__ = [
+    "FRAUD_REVIEW",
+    "POLICY_RANGES",
+    "CodeEvidence",
+    "DimensionsCheck",
+    "Evidence",
+    "RmaRecord",
+    "decide",
+    "describe_defect",
+    "update_policy",
+]
+
+logger = logging.getLogger(__name__)
+
+FRAUD_REVIEW = "fraud_review"
+
+# What central's config/set may change, with the allowed range of each (one source: config._RANGES).
+POLICY_RANGES: dict[str, tuple[float, float]] = {
+    key: bounds for (section, key), bounds in _config._RANGES.items() if section == "policy"
+}
+
+# Holding dispositions outrank condition ones: an item the station is unsure about is
+# never sent on to a lane that would sell it.
+_SEVERITY = {
+    Disposition.RESTOCK: 0,
+    Disposition.REPAIR: 1,
+    Disposition.RECYCLE: 2,
+    Disposition.MANUAL_REVIEW: 3,
+    Disposition.QUARANTINE: 4,
+}
+
+# Defect labels that mean "nothing wrong" (the model's own good class).
+_GOOD_LABELS = frozenset({"ok", "good", "none", "no_defect"})
+
+
+@dataclass(frozen=True)
+class CodeEvidence:
+    """One code read: raw text, format, its GTIN-14 when it carries one, and its GS1 fields."""
+
+    text: str
+    format: str
+    gtin14: str | None = None
+    gs1: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RmaRecord:
+    """The manifest's record of a return: the RMA, the SKU expected back, the declared reason."""
+
+    rma: str
+    expected_sku: str | None = None
+    declared_reason: DeclaredReason | None = None
+
+
+@dataclass(frozen=True)
+class DimensionsCheck:
+    """Measured item size against the catalogue's, both in mm (any order; compared largest first)."""
+
+    measured_mm: tuple[float, ...]
+    expected_mm: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything the policy looks at for one item; lookups are already resolved by the caller.
+
+    `rma_read` is the RMA read from the label (or scanned); `rma` is its manifest record,
+    None when the RMA is not in the manifest. `observed_sku` is the catalogue SKU of the
+    product GTIN read (None when unknown); `expected_gtins` are the GTINs of the RMA's
+    expected SKU. A model or the camera that failed gives its failure text instead of a
+    finding. `item_box` (x, y, w, h in frame pixels) lets reasons say where a defect is;
+    without it the whole `frame_size` (w, h) is used.
+    """
+
+    codes: tuple[CodeEvidence, ...] = ()
+    rma_read: str | None = None
+    rma: RmaRecord | None = None
+    observed_sku: str | None = None
+    expected_gtins: tuple[str, ...] = ()
+    defect: DefectFinding | None = None
+    defect_error: str | None = None
+    conformity: ConformityFinding | None = None
+    conformity_error: str | None = None
+    camera_error: str | None = None
+    quality: Quality | None = None
+    item_box: tuple[float, float, float, float] | None = None
+    frame_size: tuple[int, int] | None = None
+    dimensions: DimensionsCheck | None = None
+    empty: bool = False
+
+    @property
+    def gtins(self) -> tuple[str, ...]:
+        """The GTIN-14s read, in reading order, without repeats."""
+        return tuple(dict.fromkeys(c.gtin14 for c in self.codes if c.gtin14))
+
+
+def _clip01(value: float) -> float:
+    return max(0.0, min(1.0, value))
+
+
+def _margin_confidence(distance: float, margin: float) -> float:
+    """0.5 right at a threshold, 1.0 at `margin` or further from it."""
+    return 0.5 + 0.5 * _clip01(abs(distance) / margin)
+
+
+def _where(region: tuple[float, ...], box: tuple[float, float, float, float]) -> str:
+    """Where a region's centre lies on the item, in thirds: "top left", "centre", "bottom"..."""
+    x, y, w, h = box
+    cx = (region[0] + region[2] / 2 - x) / w if w > 0 else 0.5
+    cy = (region[1] + region[3] / 2 - y) / h if h > 0 else 0.5
+    vertical = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else ""
+    horizontal = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else ""
+    return " ".join(p for p in (vertical, horizontal) if p) or "centre"
+
+
+def describe_defect(defect: DefectFinding, box: tuple[float, float, float, float] | None) -> str:
+    """A defect in words: "tear on the top left of the item, score 0.91"."""
+    label = defect.label.replace("_", " ")
+    if defect.regions and box is not None:
+        strongest = max(defect.regions, key=lambda r: r[4])
+        return f"{label} on the {_where(strongest, box)} of the item, score {defect.score:.2f}"
+    return f"{label}, score {defect.score:.2f}"
+
+
+def _grade(score: float, policy: PolicyConfig) -> Grade:
+    if score < policy.grade_a_max:
+        return Grade.A
+    if score < policy.defect_repair:
+        return Grade.B
+    if score < policy.defect_recycle:
+        return Grade.C
+    return Grade.D
+
+
+class _Rules:
+    """Collects what each rule concluded, then folds it into one Decision."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.flags: list[str] = []
+        self.holds: list[Disposition] = []
+        self.confidences: list[float] = []
+        self.failed = False
+
+    def hold(self, disposition: Disposition, reason: str, failure: bool = False) -> None:
+        self.holds.append(disposition)
+        self.reasons.append(reason)
+        self.failed = self.failed or failure
+
+    def flag(self, flag: str, reason: str) -> None:
+        if flag not in self.flags:
+            self.flags.append(flag)
+        self.reasons.append(reason)
+
+
+def _check_codes(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None:
+    if not ev.codes and ev.rma_read is None:
+        rules.hold(Disposition.MANUAL_REVIEW, "no barcode read", failure=True)
+    elif not ev.gtins:
+        rules.hold(Disposition.MANUAL_REVIEW, "no product barcode (GTIN) read", failure=True)
+    if ev.rma_read is None:
+        if policy.require_rma:
+            rules.hold(Disposition.MANUAL_REVIEW, "no return label (RMA) read", failure=True)
+    elif ev.rma is None:
+        rules.hold(Disposition.MANUAL_REVIEW, f"RMA {ev.rma_read} is not in the manifest", failure=True)
+
+
+def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
+    """Unknown SKU and wrong item; True when the item is not the one the RMA expects."""
+    expected = ev.rma.expected_sku if ev.rma else None
+    rma = ev.rma.rma if ev.rma else None
+    gtins = ev.gtins
+    wrong = False
+    if expected and ev.observed_sku and ev.observed_sku != expected:
+        rules.hold(
+            Disposition.QUARANTINE,
+            f"GTIN {gtins[0] if gtins else '?'} is {ev.observed_sku}, not the SKU of RMA {rma} ({expected})",
+        )
+        wrong = True
+    elif expected and gtins and ev.expected_gtins and not set(gtins) & set(ev.expected_gtins):
+        rules.hold(Disposition.QUARANTINE, f"GTIN {gtins[0]} is not the SKU of RMA {rma} ({expected})")
+        wrong = True
+    if gtins and ev.observed_sku is None:
+        rules.hold(Disposition.MANUAL_REVIEW, f"GTIN {gtins[0]} is not in the catalogue", failure=True)
+    return wrong
+
+
+def _check_conformity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
+    """The product check; True when the item looks like another catalogue product."""
+    if ev.conformity_error:
+        rules.hold(Disposition.MANUAL_REVIEW, f"product check failed: {ev.conformity_error}", failure=True)
+        return False
+    if ev.conformity is None:
+        if policy.require_conformity:
+            rules.hold(Disposition.MANUAL_REVIEW, "product not compared with the catalogue (no result)",
+                       failure=True)
+        return False
+    found = ev.conformity
+    target = (ev.rma.expected_sku if ev.rma else None) or ev.observed_sku or "the expected product"
+    threshold = policy.conformity_min_similarity
+    if found.similarity >= threshold:
+        rules.confidences.append(_margin_confidence(found.similarity - threshold, policy.decision_margin))
+        return False
+    best = found.best_similarity if found.best_similarity is not None else -1.0
+    if found.best_sku and found.best_sku != target and best >= threshold:
+        rules.hold(
+            Disposition.QUARANTINE,
+            f"looks like {found.best_sku} (similarity {best:.2f}), not {target} ({found.similarity:.2f})",
+        )
+        return True
+    rules.hold(
+        Disposition.MANUAL_REVIEW,
+        f"does not look like {target} (similarity {found.similarity:.2f} < {threshold:.2f})",
+    )
+    return False
+
+
+def _check_dimensions(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None:
+    check = ev.dimensions
+    if check is None or not check.expected_mm:
+        return
+    measured = sorted(check.measured_mm, reverse=True)
+    expected = sorted(check.expected_mm, reverse=True)
+    pairs = zip(measured, expected, strict=False)
+    off = any(e > 0 and abs(m - e) / e > policy.dimension_tolerance for m, e in pairs)
+    if off:
+        def size(values: list[float]) -> str:
+            return "×".join(f"{v:.0f}" for v in values)
+
+        rules.hold(Disposition.MANUAL_REVIEW,
+                   f"measures {size(measured)} mm, catalogue says {size(expected)} mm")
+
+
+def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
+    """Grade, disposition, reasons, flags and confidence for one item (source "auto")."""
+    ev = evidence
+    rules = _Rules()
+    if ev.camera_error:
+        rules.hold(Disposition.MANUAL_REVIEW, f"camera failed: {ev.camera_error}", failure=True)
+    if ev.quality is not None:
+        if not ev.quality.exposure_ok:
+            rules.hold(Disposition.MANUAL_REVIEW, "frame badly exposed (too dark or too bright)",
+                       failure=True)
+        if policy.min_sharpness > 0 and ev.quality.sharpness < policy.min_sharpness:
+            rules.hold(
+                Disposition.MANUAL_REVIEW,
+                f"frame too blurred (sharpness {ev.quality.sharpness:.0f} < {policy.min_sharpness:.0f})",
+                failure=True,
+            )
+    _check_codes(ev, policy, rules)
+    wrong_item = _check_identity(ev, policy, rules)
+    empty = ev.empty or (ev.defect is not None and ev.defect.label.lower() == "empty")
+    if empty:
+        rules.hold(Disposition.QUARANTINE, "the box is empty")
+    else:
+        wrong_item = _check_conformity(ev, policy, rules) or wrong_item
+    _check_dimensions(ev, policy, rules)
+
+    condition: Disposition | None = None
+    grade = Grade.D  # not assessed counts as not resellable as is
+    damaged: bool | None = None
+    if ev.defect_error:
+        rules.hold(Disposition.MANUAL_REVIEW, f"defect check failed: {ev.defect_error}", failure=True)
+    elif ev.defect is None:
+        rules.hold(Disposition.MANUAL_REVIEW, "not inspected for defects (no result)", failure=True)
+    elif not empty:
+        defect = ev.defect
+        box = ev.item_box or ((0.0, 0.0, float(ev.frame_size[0]), float(ev.frame_size[1]))
+                              if ev.frame_size else None)
+        grade = _grade(defect.score, policy)
+        damaged = defect.score >= policy.defect_repair
+        if defect.score >= policy.defect_recycle:
+            condition = Disposition.RECYCLE
+            rules.reasons.append(f"{describe_defect(defect, box)}: beyond repair")
+        elif damaged:
+            condition = Disposition.REPAIR
+            rules.reasons.append(f"{describe_defect(defect, box)}: repairable")
+        else:
+            condition = Disposition.RESTOCK
+            rules.reasons.append(f"no defect found (score {defect.score:.2f})")
+        nearest = min(abs(defect.score - policy.defect_repair), abs(defect.score - policy.defect_recycle))
+        rules.confidences.append(_margin_confidence(nearest, policy.decision_margin))
+
+    declared = ev.rma.declared_reason if ev.rma else None
+    if policy.fraud_review:
+        if wrong_item:
+            rules.flag(FRAUD_REVIEW, "returned item is not the one on the RMA")
+        if empty:
+            rules.flag(FRAUD_REVIEW, "returned box is empty")
+        if declared is DeclaredReason.UNOPENED and damaged and ev.defect is not None:
+            rules.flag(FRAUD_REVIEW, f"declared unopened, found damaged ({describe_defect(ev.defect, None)})")
+        if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
+            rules.flag(FRAUD_REVIEW, f"declared {declared.value}, no defect found")
+    if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
+        # A fault the camera cannot see (it does not switch on) is still a fault: never restock unchecked.
+        rules.hold(Disposition.MANUAL_REVIEW, f"declared {declared.value}: needs a functional check")
+
+    confidence = 0.0 if rules.failed else min(rules.confidences, default=0.0)
+    candidates = list(rules.holds)
+    if condition is not None:
+        candidates.append(condition)
+        if not rules.holds and confidence < policy.min_confidence:
+            rules.hold(
+                Disposition.MANUAL_REVIEW,
+                f"not sure enough (confidence {confidence:.2f} < {policy.min_confidence:.2f})",
+            )
+            candidates.append(Disposition.MANUAL_REVIEW)
+    disposition = max(candidates, key=_SEVERITY.__getitem__, default=Disposition.MANUAL_REVIEW)
+    if not rules.reasons:  # pragma: no cover - every path above leaves a reason
+        rules.reasons.append("no evidence")
+    return Decision(
+        grade=grade,
+        disposition=disposition,
+        reasons=tuple(rules.reasons),
+        flags=tuple(rules.flags),
+        confidence=round(confidence, 4),
+    )
+
+
+def update_policy(policy: PolicyConfig, changes: Mapping[str, Any]) -> PolicyConfig:
+    """A new PolicyConfig with `changes` applied (central's config/set); ValueError says which key is bad.
+
+    Only keys of POLICY_RANGES (numbers) and the policy's switches may change; the
+    previous policy stays in force when anything is wrong.
+    """
+    fields = {f.name: f for f in dataclasses.fields(PolicyConfig)}
+    values: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in fields:
+            raise ValueError(f"policy key {key!r} does not exist (known: {', '.join(fields)})")
+        if key in POLICY_RANGES:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"policy key {key!r} needs a number, got {value!r}")
+            low, high = POLICY_RANGES[key]
+            if not low <= value <= high:
+                raise ValueError(f"policy key {key!r} = {value!r} is outside [{low}, {high}]")
+            values[key] = float(value)
+        elif isinstance(getattr(policy, key), bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"policy key {key!r} needs true or false, got {value!r}")
+            values[key] = value
+        else:  # pragma: no cover - every policy field is a number or a switch
+            raise ValueError(f"policy key {key!r} cannot be changed remotely")
+    return dataclasses.replace(policy, **values)
