@@ -228,6 +228,11 @@ class CalibrationConfig:
     board_dictionary: str = "DICT_5X5_100"
     colour_check_every: int = 200
     colour_tolerance_de: float = 5.0
+    intrinsics_min_views: int = 10
+    intrinsics_max_rms_px: float = 1.0
+    min_sharpness: float = 40.0
+    dimension_tolerance_mm: float = 10.0
+    dimension_tolerance_rel: float = 0.05
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,318 @@
+"""Camera intrinsics from views of the ChArUco board, one frame at a time.
+
+`IntrinsicsSession` is what both the command line (a folder of images) and the desktop
+wizard (live frames) drive: each frame is accepted or rejected with a reason, and
+`guidance()` says what is still missing (coverage of the frame, tilted views, sharp
+views) before `calibrate()` may run. Refusals are `CalibrationError`s that say why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from calibration.board import BoardSpec, detect_board, diagnose_missing_board
+from calibration.errors import CalibrationError
+from calibration.quality import FrameQuality, QualityThresholds, assess
+
+__all__ = [
+    "Guidance",
+    "Intrinsics",
+    "IntrinsicsSession",
+    "ViewFeedback",
+    "ViewStatus",
+    "calibrate_intrinsics",
+]
+
+logger = logging.getLogger(__name__)
+
+_COVERAGE_GRID = (16, 9)  # cells across and down the frame for the coverage map
+_TILT_DEG = 15.0  # a view counts as "tilted" beyond this angle between board and image plane
+
+
+@dataclass(frozen=True, eq=False)
+class Intrinsics:
+    """Camera matrix and distortion (OpenCV model) for one camera at one resolution."""
+
+    matrix: npt.NDArray[np.float64]  # 3x3
+    dist: npt.NDArray[np.float64]  # (k1, k2, p1, p2, k3)
+    image_size: tuple[int, int]  # (width, height) in pixels
+    rms_px: float  # RMS reprojection error over all corners
+    per_view_errors: tuple[tuple[str, float], ...] = ()  # (view name, RMS px)
+
+    @property
+    def fx(self) -> float:
+        """Focal length along x, in pixels."""
+        return float(self.matrix[0, 0])
+
+    @property
+    def fy(self) -> float:
+        """Focal length along y, in pixels."""
+        return float(self.matrix[1, 1])
+
+    @property
+    def cx(self) -> float:
+        """Principal point x, in pixels."""
+        return float(self.matrix[0, 2])
+
+    @property
+    def cy(self) -> float:
+        """Principal point y, in pixels."""
+        return float(self.matrix[1, 2])
+
+    def undistort_points(self, points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+        """Pixel positions as a distortion-free camera with the same matrix would see them."""
+        pts = np.asarray(points_px, np.float64).reshape(-1, 1, 2)
+        if pts.shape[0] == 0:
+            return np.zeros((0, 2), np.float64)
+        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 30, 1e-8)
+        out = cv2.undistortPoints(pts, self.matrix, self.dist, None, None, self.matrix, criteria)
+        return np.asarray(out, np.float64).reshape(-1, 2)
+
+
+class ViewStatus:
+    """Why a frame was or was not kept (strings, so the UI can show them as they are)."""
+
+    ACCEPTED = "accepted"
+    BLURRED = "blurred"
+    NO_BOARD = "no_board"
+    TOO_FEW_CORNERS = "too_few_corners"
+    WRONG_SIZE = "wrong_size"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class ViewFeedback:
+    """What happened to one frame."""
+
+    name: str
+    status: str  # one of ViewStatus
+    message: str
+    corners: int = 0
+    tilt_deg: float = 0.0
+    quality: FrameQuality | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the view will be used."""
+        return self.status == ViewStatus.ACCEPTED
+
+
+@dataclass(frozen=True)
+class Guidance:
+    """Progress of a session, for the wizard and the command's output."""
+
+    views: int
+    min_views: int
+    coverage: float  # share of the frame's cells the board has been seen in, 0..1
+    tilted_views: int
+    rejected_blurred: int
+    rejected_no_board: int
+    ready: bool
+    hints: tuple[str, ...]
+    missing_regions: tuple[str, ...] = ()
+
+
+@dataclass
+class _View:
+    name: str
+    image_points: npt.NDArray[np.float32]
+    object_points: npt.NDArray[np.float32]
+    tilt_deg: float
+    centre: tuple[float, float]
+
+
+@dataclass
+class IntrinsicsSession:
+    """Collects board views frame by frame, then calibrates."""
+
+    spec: BoardSpec
+    min_views: int = 10
+    max_rms_px: float = 1.0
+    min_corners: int = 8
+    min_coverage: float = 0.45
+    min_tilted_views: int = 3
+    thresholds: QualityThresholds = field(default_factory=QualityThresholds)
+    # Live frames repeat: drop a view that shows the board where and how a kept one already does.
+    skip_duplicates: bool = False
+    image_size: tuple[int, int] | None = None
+    _views: list[_View] = field(default_factory=list)
+    _coverage: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(_COVERAGE_GRID[::-1], bool))
+    _blurred: list[str] = field(default_factory=list)
+    _no_board: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_frame(self, frame: npt.NDArray[np.uint8], name: str = "") -> ViewFeedback:
+        """Judge one frame; a kept view counts towards calibration."""
+        name = name or f"view {len(self._views) + len(self._blurred) + len(self._no_board) + 1}"
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        if self.image_size is None:
+            self.image_size = size
+        elif size != self.image_size:
+            return ViewFeedback(name, ViewStatus.WRONG_SIZE,
+                                f"{size[0]}x{size[1]} differs from the first view's "
+                                f"{self.image_size[0]}x{self.image_size[1]}: "
+                                "use one camera at one resolution")
+        quality = assess(frame, self.thresholds)
+        if quality.sharpness < self.thresholds.min_sharpness or quality.motion_blur:
+            self._blurred.append(name)
+            why = "; ".join(r for r in quality.reasons if "blur" in r or "focus" in r)
+            return ViewFeedback(name, ViewStatus.BLURRED, f"blurred, not used ({why}): hold the board still",
+                                quality=quality)
+        detection = detect_board(frame, self.spec)
+        if detection.count == 0:
+            reason = diagnose_missing_board(frame, self.spec)
+            self._no_board.append((name, reason))
+            return ViewFeedback(name, ViewStatus.NO_BOARD, f"board not found: {reason}", quality=quality)
+        if detection.count < self.min_corners:
+            return ViewFeedback(name, ViewStatus.TOO_FEW_CORNERS,
+                                f"only {detection.count} corners (need {self.min_corners}): "
+                                "show more of the board",
+                                corners=detection.count, quality=quality)
+        tilt = self._tilt(detection.image_points, detection.object_points, size)
+        mean = detection.image_points.mean(axis=0)
+        centre = (float(mean[0]), float(mean[1]))
+        if self.skip_duplicates and self._is_duplicate(centre, tilt, size):
+            return ViewFeedback(name, ViewStatus.DUPLICATE,
+                                "same place and angle as a kept view: move the board",
+                                corners=detection.count, tilt_deg=tilt, quality=quality)
+        self._views.append(_View(name, detection.image_points, detection.object_points, tilt, centre))
+        self._mark_coverage(detection.image_points, size)
+        return ViewFeedback(name, ViewStatus.ACCEPTED, f"kept ({detection.count} corners, tilt {tilt:.0f}°)",
+                            corners=detection.count, tilt_deg=tilt, quality=quality)
+
+    def guidance(self) -> Guidance:
+        """What the operator should do next; `ready` once calibration may run."""
+        coverage = float(self._coverage.mean())
+        tilted = sum(1 for v in self._views if v.tilt_deg >= _TILT_DEG)
+        hints: list[str] = []
+        missing = self._missing_regions()
+        if len(self._views) < self.min_views:
+            hints.append(f"{len(self._views)} of {self.min_views} views kept: "
+                         "show the board in more positions")
+        if coverage < self.min_coverage:
+            where = ", ".join(missing) if missing else "the edges"
+            hints.append(f"the board has covered {coverage:.0%} of the frame (need {self.min_coverage:.0%}): "
+                         f"bring it to {where}")
+        if tilted < self.min_tilted_views:
+            hints.append(f"{tilted} tilted views (need {self.min_tilted_views}): tilt the board "
+                         f"{_TILT_DEG + 10:.0f}°-45° towards each side")
+        if self._blurred:
+            hints.append(f"{len(self._blurred)} blurred views rejected: hold the board still, check focus")
+        ready = (len(self._views) >= self.min_views and coverage >= self.min_coverage
+                 and tilted >= self.min_tilted_views)
+        return Guidance(len(self._views), self.min_views, coverage, tilted, len(self._blurred),
+                        len(self._no_board), ready, tuple(hints), missing)
+
+    def calibrate(self) -> Intrinsics:
+        """Solve for the camera; refuses too few views or too high an error, saying why."""
+        self._refuse_if_too_few()
+        assert self.image_size is not None  # set by the first frame; _refuse_if_too_few ensures views
+        views = list(self._views)
+        result = self._solve(views)
+        # One pass of dropping views far off the rest (a bent board, a smeared frame that passed):
+        errors = np.array([e for _n, e in result.per_view_errors])
+        limit = max(3.0 * float(np.median(errors)), 0.5 * self.max_rms_px)
+        keep = [v for v, e in zip(views, errors, strict=True) if e <= limit]
+        if len(keep) < len(views) and len(keep) >= self.min_views:
+            dropped = [v.name for v, e in zip(views, errors, strict=True) if e > limit]
+            logger.warning("views %s are far off the others (> %.2f px) and were left out", dropped, limit)
+            result = self._solve(keep)
+        if result.rms_px > self.max_rms_px:
+            worst = sorted(result.per_view_errors, key=lambda ne: -ne[1])[:3]
+            listing = ", ".join(f"{n} {e:.2f} px" for n, e in worst)
+            raise CalibrationError(
+                "intrinsics", f"reprojection error {result.rms_px:.2f} px is above {self.max_rms_px:.2f} px "
+                f"(worst views: {listing})",
+                "retake those views with the board flat and still, or check the board sizes in config",
+            )
+        guidance = self.guidance()
+        if not guidance.ready:
+            logger.warning("calibrated although guidance is not met: %s", "; ".join(guidance.hints))
+        return result
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _refuse_if_too_few(self) -> None:
+        count = len(self._views)
+        if count >= self.min_views:
+            return
+        seen = count + len(self._blurred) + len(self._no_board)
+        parts = [f"only {count} usable views of {seen} (need at least {self.min_views})"]
+        fix = f"take at least {self.min_views} sharp views of the board, across the frame and tilted"
+        if self._blurred:
+            names = ", ".join(self._blurred[:5]) + (" ..." if len(self._blurred) > 5 else "")
+            parts.append(f"{len(self._blurred)} blurred: {names}")
+            fix = "retake the blurred views with the board held still and the camera in focus"
+        if self._no_board:
+            reasons = sorted({r for _n, r in self._no_board})
+            parts.append(f"{len(self._no_board)} without the board ({reasons[0]})")
+            if any("not " + self.spec.dictionary in r or "does not have" in r for r in reasons):
+                fix = ("use the board printed by `station calibrate board`, "
+                       "or fix the [calibration] board keys")
+        raise CalibrationError("intrinsics", "; ".join(parts), fix)
+
+    def _solve(self, views: list[_View]) -> Intrinsics:
+        assert self.image_size is not None
+        obj = [v.object_points.reshape(-1, 1, 3).astype(np.float32) for v in views]
+        img = [v.image_points.reshape(-1, 1, 2).astype(np.float32) for v in views]
+        criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-10)
+        rms, matrix, dist, _r, _t, _si, _se, per_view = cv2.calibrateCameraExtended(
+            obj, img, self.image_size, None, None, criteria=criteria)  # type: ignore[call-overload]
+        per_view_rms = np.asarray(per_view).reshape(-1)
+        errors = tuple((v.name, float(e)) for v, e in zip(views, per_view_rms, strict=True))
+        return Intrinsics(np.asarray(matrix, np.float64), np.asarray(dist, np.float64).reshape(-1),
+                          self.image_size, float(rms), errors)
+
+    @staticmethod
+    def _tilt(image_points: npt.NDArray[np.float32], object_points: npt.NDArray[np.float32],
+              size: tuple[int, int]) -> float:
+        # Without intrinsics yet, a nominal camera (f = width, centred) tells tilted from flat well enough.
+        f = float(size[0])
+        nominal = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]], np.float64)
+        ok, rvec, _tvec = cv2.solvePnP(object_points.astype(np.float64), image_points.astype(np.float64),
+                                       nominal, None, flags=cv2.SOLVEPNP_IPPE)
+        if not ok:
+            return 0.0
+        rot, _j = cv2.Rodrigues(rvec)
+        return float(np.degrees(np.arccos(np.clip(abs(rot[2, 2]), 0.0, 1.0))))
+
+    def _is_duplicate(self, centre: tuple[float, float], tilt: float, size: tuple[int, int]) -> bool:
+        reach = 0.05 * max(size)
+        return any(abs(v.centre[0] - centre[0]) < reach and abs(v.centre[1] - centre[1]) < reach
+                   and abs(v.tilt_deg - tilt) < 5.0 for v in self._views)
+
+    def _mark_coverage(self, points: npt.NDArray[np.float32], size: tuple[int, int]) -> None:
+        cols, rows = _COVERAGE_GRID
+        hull = cv2.convexHull(points.astype(np.float32))
+        scaled = (hull.reshape(-1, 2) * np.array([cols / size[0], rows / size[1]])).astype(np.float32)
+        mask = np.zeros((rows * 8, cols * 8), np.uint8)
+        cv2.fillConvexPoly(mask, np.round(scaled * 8).astype(np.int32), 1)
+        cells = mask.reshape(rows, 8, cols, 8).mean(axis=(1, 3)) > 0.5
+        self._coverage |= cells
+
+    def _missing_regions(self) -> tuple[str, ...]:
+        rows, cols = self._coverage.shape
+        names = []
+        for vname, rs in (("top", slice(0, rows // 3)), ("middle", slice(rows // 3, 2 * rows // 3)),
+                          ("bottom", slice(2 * rows // 3, rows))):
+            for hname, cs in (("left", slice(0, cols // 3)), ("centre", slice(cols // 3, 2 * cols // 3)),
+                              ("right", slice(2 * cols // 3, cols))):
+                if self._coverage[rs, cs].mean() < 0.25:
+                    names.append("centre" if (vname, hname) == ("middle", "centre") else f"{vname} {hname}")
+        return tuple(names)
+
+
+def calibrate_intrinsics(frames: Iterable[tuple[str, npt.NDArray[np.uint8]]], spec: BoardSpec,
+                         min_views: int = 10, max_rms_px: float = 1.0,
+                         thresholds: QualityThresholds | None = None,
+                         ) -> tuple[Intrinsics, list[ViewFeedback]]:
+    """Calibrate from named frames (e.g. files of a folder); returns the result and each frame's fate."""
+    session = IntrinsicsSession(spec, min_views=min_views, max_rms_px=max_rms_px,
+                                thresholds=thresholds or QualityThresholds())
+    feedback = [session.add_frame(frame, name) for name, frame in frames]
+    return session.calibrate(), feedback
