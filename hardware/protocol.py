@@ -315,6 +315,17 @@ class Connection:
         else:
             self._announce(now)
 
+    def close(self, reason: str, now: float) -> None:
+        """End the session from this side (port closed): unacknowledged messages are Dropped."""
+        if self.state is ConnectionState.ESTABLISHED:
+            self._lose(reason, now)
+        for item in [*self._unacked, *self._pending]:
+            self._events.append(Dropped(item.message))
+        self._unacked.clear()
+        self._pending.clear()
+        if self.role is Role.HOST:
+            self.state = ConnectionState.WAIT_HELLO
+
     def silence_age(self, now: float) -> float:
         """Seconds since the last valid frame from the peer."""
         return now - self._last_rx
