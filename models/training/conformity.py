@@ -1,0 +1,313 @@
+"""Training of the conformity model: an image embedding learnt with a margin-based metric loss.
+
+Recipe for a from-scratch network on a few thousand photos (2-core CPU):
+- a small residual network at low resolution (more epochs beat more pixels here);
+- heavy geometric augmentation (random resized crops, flips, small rotations), mild
+  brightness/contrast/saturation jitter but no hue shift — colour tells products apart;
+- an additive-margin softmax on L2-normalised embeddings and class weights (CosFace):
+  the training classes only shape the embedding space, the station matches new products
+  by enrolling reference images in a gallery, without retraining;
+- the exported graph averages the embeddings of the image and its mirror (test-time flip)
+  and L2-normalises them;
+- a validation split carved from the training images picks the best epoch; the evaluation
+  split (grocery: val.txt) is only scored after export.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+from tqdm import tqdm
+
+from models.datasets import Sample, Split, conformity_samples
+from models.training.common import (
+    code_version,
+    data_digest,
+    export_onnx,
+    parity_check,
+    read_image,
+    seed_everything,
+    today_version,
+    write_manifest,
+)
+from models.training.metrics import auroc
+from vision.inference.runtime import InputSpec, normalise, resize_for
+
+logger = logging.getLogger(__name__)
+
+# ImageNet statistics: a fixed, documented normalisation (the data sets are too small to matter).
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ConformityRecipe:
+    """Settings of one conformity training run (all recorded in the manifest)."""
+
+    size: int = 112
+    epochs: int = 30
+    batch: int = 48
+    lr: float = 3e-3
+    width: int = 32
+    dim: int = 128
+    margin: float = 0.25
+    scale: float = 24.0
+    tta_flip: bool = True
+    seed: int = 0
+    val_fraction: float = 0.1
+    name: str = "conformity"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Block(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout),
+        )
+        self.skip: nn.Module = nn.Identity()
+        if stride != 1 or cin != cout:
+            self.skip = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.skip(x))
+
+
+class EmbeddingNet(nn.Module):
+    """Small ResNet -> (max + mean) pooled features -> linear embedding (not normalised)."""
+
+    def __init__(self, width: int = 32, dim: int = 128) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(3, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+            _Block(w, w, 1),
+            _Block(w, 2 * w, 2), _Block(2 * w, 2 * w, 1),
+            _Block(2 * w, 4 * w, 2), _Block(4 * w, 4 * w, 1),
+            _Block(4 * w, 8 * w, 2), _Block(8 * w, 8 * w, 1),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(16 * w, dim), nn.BatchNorm1d(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        out: torch.Tensor = self.head(torch.cat([f.amax((2, 3)), f.mean((2, 3))], 1))
+        return out
+
+
+class ExportedEmbeddingNet(nn.Module):
+    """What ships: output `embedding`, L2-normalised, optionally averaged with the mirror image's."""
+
+    def __init__(self, net: EmbeddingNet, tta_flip: bool) -> None:
+        super().__init__()
+        self.net = net
+        self.tta_flip = tta_flip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e = F.normalize(self.net(x), dim=1)
+        if self.tta_flip:
+            e = e + F.normalize(self.net(torch.flip(x, [3])), dim=1)
+        return F.normalize(e, dim=1)
+
+
+class MarginHead(nn.Module):
+    """CosFace: logits = scale * (cos(e, w_c) - margin on the true class)."""
+
+    def __init__(self, dim: int, classes: int, scale: float, margin: float) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(classes, dim) * 0.01)
+        self.scale = scale
+        self.margin = margin
+
+    def forward(self, embedding: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        cos = F.normalize(embedding, dim=1) @ F.normalize(self.weight, dim=1).T
+        onehot = F.one_hot(labels, cos.shape[1]).to(cos.dtype)
+        return self.scale * (cos - self.margin * onehot)
+
+
+def _load(samples: list[Sample], size: int) -> npt.NDArray[np.uint8]:
+    spec = InputSpec(size, size, "rgb", MEAN, STD)
+    out = np.zeros((len(samples), size, size, 3), dtype=np.uint8)
+    for i, s in enumerate(tqdm(samples, desc="loading", unit="img", leave=False)):
+        out[i] = resize_for(spec, read_image(s.path))
+    return out
+
+
+def _augment(image: npt.NDArray[np.uint8], size: int, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    """Random resized crop (area 30–100 %, aspect 3/4–4/3), small rotation, flips."""
+    h, w = image.shape[:2]
+    for _ in range(10):
+        area = rng.uniform(0.3, 1.0) * h * w
+        aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+        cw, ch = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
+        if cw <= w and ch <= h:
+            x0, y0 = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
+            image = image[y0:y0 + ch, x0:x0 + cw]
+            break
+    if rng.random() < 0.5:
+        angle = rng.uniform(-20, 20)
+        ih, iw = image.shape[:2]
+        rot = cv2.getRotationMatrix2D((iw / 2, ih / 2), angle, 1.0)
+        image = np.asarray(cv2.warpAffine(image, rot, (iw, ih), borderMode=cv2.BORDER_REFLECT_101),
+                           dtype=np.uint8)
+    image = np.asarray(cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    if rng.random() < 0.5:
+        image = image[:, ::-1]
+    if rng.random() < 0.2:
+        image = image[::-1]
+    return np.ascontiguousarray(image)
+
+
+def _photometric(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Brightness, contrast and saturation jitter on a [0, 1] RGB batch (no hue change)."""
+    n = x.shape[0]
+
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return torch.from_numpy(rng.uniform(lo, hi, (n, 1, 1, 1)).astype(np.float32))
+
+    x = x * u(0.75, 1.25)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    x = (x - mean) * u(0.75, 1.25) + mean
+    grey = x.mean(1, keepdim=True)
+    x = (x - grey) * u(0.8, 1.2) + grey
+    return x.clamp(0, 1)
+
+
+def _embed(net: nn.Module, images: npt.NDArray[np.uint8], spec: InputSpec) -> npt.NDArray[np.float32]:
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(images), 64):
+            out.append(net(torch.from_numpy(normalise(spec, images[start:start + 64]))).numpy())
+    return np.concatenate(out)
+
+
+def retrieval_metrics(gallery: npt.NDArray[np.float32], gallery_labels: npt.NDArray[np.int64],
+                      queries: npt.NDArray[np.float32],
+                      query_labels: npt.NDArray[np.int64]) -> dict[str, float]:
+    """Top-1 (nearest gallery image) and verification AUROC (query vs each class's closest image)."""
+    sims = queries @ gallery.T
+    classes = np.unique(gallery_labels)
+    per_class = np.stack([sims[:, gallery_labels == c].max(1) for c in classes], 1)
+    top1 = float((classes[per_class.argmax(1)] == query_labels).mean())
+    same = classes[None, :] == query_labels[:, None]
+    return {"top1": top1, "verification_auroc": auroc(same.ravel(), per_class.ravel())}
+
+
+def train_conformity(data: Path, out: Path, recipe: ConformityRecipe) -> dict[str, Any]:
+    """Train on `data`'s training images, export to `out`, check parity; returns the manifest."""
+    started = time.monotonic()
+    seed_everything(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    samples = conformity_samples(data, Split.TRAIN)
+    skus = sorted({s.label for s in samples})
+    if len(skus) < 2:
+        raise ValueError(f"{data}: metric learning needs at least two products, found {skus}")
+    index = {sku: i for i, sku in enumerate(skus)}
+    order = rng.permutation(len(samples))
+    labels_all = np.array([index[samples[i].label] for i in order])
+    val_mask = np.zeros(len(order), dtype=bool)
+    for c in range(len(skus)):
+        members = np.nonzero(labels_all == c)[0]
+        val_mask[members[: int(len(members) * recipe.val_fraction)]] = True
+    train_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if not v]
+    val_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if v]
+    logger.info("conformity training: %d products, %d train, %d validation images",
+                len(skus), len(train_s), len(val_s))
+    spec = InputSpec(recipe.size, recipe.size, "rgb", MEAN, STD)
+    load_size = round(recipe.size * 1.15)
+    train_x = _load(train_s, load_size)
+    train_y = np.array([index[s.label] for s in train_s], dtype=np.int64)
+    val_x = _load(val_s, recipe.size)
+    val_y = np.array([index[s.label] for s in val_s], dtype=np.int64)
+    gallery_x = np.stack([cv2.resize(im, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA)
+                          for im in train_x])
+
+    net = EmbeddingNet(recipe.width, recipe.dim)
+    head = MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
+    steps = max(1, len(train_s) // recipe.batch)
+    optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters()], lr=recipe.lr, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
+                                                   steps_per_epoch=steps, pct_start=0.15)
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
+    history = []
+    for epoch in range(recipe.epochs):
+        net.train()
+        head.train()
+        perm = rng.permutation(len(train_s))
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", leave=False)
+        total = 0.0
+        for step in bar:
+            pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
+            batch = np.stack([_augment(train_x[i], recipe.size, rng) for i in pick])
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
+            x = (_photometric(x, rng) - mean) / std
+            y = torch.from_numpy(train_y[pick])
+            loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
+            optimiser.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach())
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}")
+        evaluate_now = epoch >= recipe.epochs // 2 or epoch == recipe.epochs - 1
+        val: dict[str, float] = {}
+        if evaluate_now and val_s:
+            exported = ExportedEmbeddingNet(net, recipe.tta_flip)
+            val = retrieval_metrics(_embed(exported, gallery_x, spec), train_y, _embed(exported, val_x, spec),
+                                    val_y)
+            if val["top1"] >= best[0]:
+                best = (val["top1"], epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
+        history.append({"epoch": epoch + 1, "loss": total / steps, **val})
+        logger.info("epoch %d/%d loss %.4f validation %s (%.0f s)", epoch + 1, recipe.epochs, total / steps,
+                    val, time.monotonic() - started)
+    if best[2]:
+        net.load_state_dict(best[2])
+    train_seconds = time.monotonic() - started
+    # Design checks on the validation split (never on the evaluation split): flip TTA on/off.
+    checks = {}
+    for flip in (False, True):
+        e = ExportedEmbeddingNet(net, flip)
+        checks[f"tta_flip={flip}"] = retrieval_metrics(_embed(e, gallery_x, spec), train_y,
+                                                       _embed(e, val_x, spec), val_y) if val_s else {}
+    exported = ExportedEmbeddingNet(net, recipe.tta_flip)
+    onnx_path = export_onnx(exported, spec, out, ["embedding"])
+    parity = parity_check(exported, onnx_path, normalise(spec, val_x[:48] if len(val_x) else gallery_x[:48]),
+                          ["embedding"])
+    manifest: dict[str, Any] = {
+        "name": recipe.name,
+        "task": "conformity",
+        "version": today_version(),
+        "input": spec.to_manifest(),
+        "outputs": {"embedding": f"L2-normalised embedding (N, {recipe.dim})"},
+        "labels": skus,
+        "thresholds": {},
+        "metrics": {"validation": {**checks.get(f"tta_flip={recipe.tta_flip}", {}), "best_epoch": best[1] + 1,
+                                   "images": len(val_s), "design_checks": checks}},
+        "training": {
+            "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,
+            "data": str(data),
+            "data_digest": data_digest(samples),
+            "images": {"train": len(train_s), "validation": len(val_s)},
+            "seconds": round(train_seconds, 1),
+            "history": history,
+        },
+        "parity": {"images": min(48, len(val_x) or len(gallery_x)), "max_abs_diff": parity},
+        "code_version": code_version(),
+    }
+    write_manifest(out, manifest)
+    logger.info("exported %s in %.0f s", out, train_seconds)
+    return manifest

@@ -1,0 +1,373 @@
+"""Training of the defect model: a small segmentation network with an image-level decision head.
+
+Recipe (Tabernik et al. 2020, adapted to a 2-core CPU):
+- the whole image at a fixed, near-native resolution (defects are thin; downscaling erases them);
+- a fully convolutional encoder at stride 8 predicts a defect map, supervised by the pixel
+  masks (max-pooled to the map's resolution, so a thin crack still lights its cell);
+- a decision head reads the encoder features and the map, pools them globally (max and mean)
+  and classifies the image (ok or a damage class) — the image score is 1 − P(ok);
+- class balancing (half of every epoch is defective images), flips/rotations/photometric
+  jitter, and, when real defects are scarce, defect regions cut from defective images
+  (by their masks) and pasted on good ones (the CutPaste idea), or drawn scratches when
+  no masks exist;
+- a validation split carved from the training images picks the best epoch and the
+  decision threshold; the held-back split is only scored after export.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+from tqdm import tqdm
+
+from models.datasets import GOOD, Sample, Split, defect_labels, defect_samples
+from models.training.common import (
+    code_version,
+    data_digest,
+    export_onnx,
+    parity_check,
+    read_image,
+    read_mask,
+    seed_everything,
+    today_version,
+    write_manifest,
+)
+from models.training.metrics import auroc, best_threshold
+from vision.inference.runtime import InputSpec, normalise, resize_for
+
+logger = logging.getLogger(__name__)
+
+STRIDE = 8
+
+
+@dataclass(frozen=True)
+class DefectRecipe:
+    """Settings of one defect training run (all recorded in the manifest)."""
+
+    size: int = 256
+    colour: str = "auto"  # "gray", "rgb" or "auto" (grey when every image is grey)
+    epochs: int = 20
+    batch: int = 16
+    lr: float = 3e-3
+    width: int = 16
+    seed: int = 0
+    holdout: float = 0.3
+    val_fraction: float = 0.15
+    synthetic: str = "auto"  # "on", "off", "auto" (on when defective images < half the good ones)
+    paste_prob: float = 0.3
+    name: str = "defect"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _cbr(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class DefectNet(nn.Module):
+    """Encoder at stride 8 -> defect-map logits; decision head -> class logits ("ok" first)."""
+
+    def __init__(self, in_channels: int, classes: int, width: int = 16) -> None:
+        super().__init__()
+        w = width
+        self.encoder = nn.Sequential(
+            _cbr(in_channels, w, 2),
+            _cbr(w, 2 * w, 2), _cbr(2 * w, 2 * w),
+            _cbr(2 * w, 4 * w, 2), _cbr(4 * w, 4 * w), _cbr(4 * w, 4 * w, dilation=2),
+            _cbr(4 * w, 4 * w, dilation=4),
+        )
+        self.seg = nn.Conv2d(4 * w, 1, 1)
+        self.decision = nn.Sequential(_cbr(4 * w + 1, 2 * w, 2), _cbr(2 * w, 2 * w))
+        self.classifier = nn.Linear(4 * w + 2, classes)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(class logits (N, K), map logits (N, 1, H/8, W/8))."""
+        features = self.encoder(x)
+        seg = self.seg(features)
+        d = self.decision(torch.cat([features, seg], 1))
+        pooled = torch.cat([d.amax((2, 3)), d.mean((2, 3)), seg.amax((2, 3)), seg.mean((2, 3))], 1)
+        return self.classifier(pooled), seg
+
+
+class ExportedDefectNet(nn.Module):
+    """What ships: outputs `probs` (softmax over labels) and `heatmap` (sigmoid of the map)."""
+
+    def __init__(self, net: DefectNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, seg = self.net(x)
+        return torch.softmax(logits, 1), torch.sigmoid(seg)
+
+
+@dataclass
+class _Arrays:
+    images: npt.NDArray[np.uint8]  # (N, H, W, C) in the model's colour order and size
+    masks: npt.NDArray[np.float32]  # (N, H, W)
+    labels: npt.NDArray[np.int64]
+    has_mask: npt.NDArray[np.bool_]
+
+
+def _is_grey(image: npt.NDArray[np.uint8]) -> bool:
+    small = image[::4, ::4].astype(np.int16)
+    return bool(np.abs(small[..., 0] - small[..., 1]).max() <= 2
+                and np.abs(small[..., 1] - small[..., 2]).max() <= 2)
+
+
+def _load(samples: list[Sample], spec: InputSpec, labels: list[str], desc: str) -> _Arrays:
+    index = {name: i for i, name in enumerate(labels)}
+    n = len(samples)
+    images = np.zeros((n, spec.height, spec.width, spec.channels), dtype=np.uint8)
+    masks = np.zeros((n, spec.height, spec.width), dtype=np.float32)
+    ys = np.zeros(n, dtype=np.int64)
+    has = np.zeros(n, dtype=bool)
+    for i, s in enumerate(tqdm(samples, desc=desc, unit="img", leave=False)):
+        image = read_image(s.path)
+        images[i] = resize_for(spec, image)
+        mask = read_mask(s.mask, image.shape[:2])
+        masks[i] = cv2.resize(mask, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
+        ys[i] = 0 if s.label == GOOD else index[s.label]
+        has[i] = s.mask is not None or s.label == GOOD
+    return _Arrays(images, masks, ys, has)
+
+
+def _split_validation(samples: list[Sample], fraction: float, seed: int) -> tuple[list[Sample], list[Sample]]:
+    rng = np.random.default_rng(seed)
+    train: list[Sample] = []
+    val: list[Sample] = []
+    for label in sorted({s.label for s in samples}):
+        group = [s for s in samples if s.label == label]
+        order = rng.permutation(len(group))
+        k = max(1, round(fraction * len(group))) if len(group) > 1 else 0
+        val += [group[i] for i in order[:k]]
+        train += [group[i] for i in order[k:]]
+    return train, val
+
+
+def _paste(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32], donor: npt.NDArray[np.uint8],
+           donor_mask: npt.NDArray[np.float32], rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8],
+                                                                                  npt.NDArray[np.float32]]:
+    """Cut the donor's defect (by its mask, slightly dilated and feathered) and paste it at a random place."""
+    ys, xs = np.nonzero(donor_mask > 0.25)
+    if len(ys) == 0:
+        return image, mask
+    pad = 4
+    y0, y1 = max(0, ys.min() - pad), min(donor.shape[0], ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(donor.shape[1], xs.max() + pad + 1)
+    patch = donor[y0:y1, x0:x1].astype(np.float32)
+    pmask = donor_mask[y0:y1, x0:x1]
+    if rng.random() < 0.5:
+        patch, pmask = patch[:, ::-1], pmask[:, ::-1]
+    if rng.random() < 0.5:
+        patch, pmask = patch[::-1], pmask[::-1]
+    h, w = pmask.shape
+    height, width = mask.shape
+    if h >= height or w >= width:
+        return image, mask
+    alpha = cv2.GaussianBlur(cv2.dilate(np.ascontiguousarray(pmask), np.ones((3, 3), np.uint8)), (5, 5), 0)
+    alpha = np.clip(alpha, 0, 1)[..., None]
+    ty, tx = int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1))
+    out = image.astype(np.float32)
+    region = out[ty:ty + h, tx:tx + w]
+    out[ty:ty + h, tx:tx + w] = region * (1 - alpha) + patch * alpha
+    new_mask = mask.copy()
+    new_mask[ty:ty + h, tx:tx + w] = np.maximum(new_mask[ty:ty + h, tx:tx + w], pmask)
+    return np.clip(out, 0, 255).astype(np.uint8), new_mask
+
+
+def _scratch(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32],
+             rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """Draw a random dark or bright scratch (used when no defect masks exist to cut from)."""
+    height, width = mask.shape
+    out = np.ascontiguousarray(image.copy())
+    drawn = np.zeros((height, width), dtype=np.uint8)
+    points = rng.integers(0, [width, height], size=(int(rng.integers(2, 5)), 2)).astype(np.int32)
+    thickness = int(rng.integers(1, max(2, height // 40)))
+    cv2.polylines(drawn, [points], False, 255, thickness)
+    value = 20 if rng.random() < 0.5 else 235
+    out[drawn > 0] = value
+    return out, np.maximum(mask, (drawn > 0).astype(np.float32))
+
+
+def _batch(arrays: _Arrays, index: npt.NDArray[np.int64], spec: InputSpec, rng: np.random.Generator,
+           synthetic: bool, paste_prob: float, donors: npt.NDArray[np.int64], augment: bool,
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    images, masks = [], []
+    labels = arrays.labels[index].copy()
+    has = arrays.has_mask[index].copy()
+    for j, i in enumerate(index):
+        image, mask = arrays.images[i], arrays.masks[i]
+        if augment and synthetic and labels[j] == 0 and rng.random() < paste_prob:
+            if len(donors):
+                d = int(rng.choice(donors))
+                image, mask = _paste(image, mask, arrays.images[d], arrays.masks[d], rng)
+                labels[j] = arrays.labels[d]
+            else:
+                image, mask = _scratch(image, mask, rng)
+                labels[j] = 1 if arrays.labels.max() >= 1 else 0
+            has[j] = True
+        if augment:
+            if rng.random() < 0.5:
+                image, mask = image[:, ::-1], mask[:, ::-1]
+            if rng.random() < 0.5:
+                image, mask = image[::-1], mask[::-1]
+            if spec.height == spec.width and rng.random() < 0.5:
+                image, mask = np.rot90(image), np.rot90(mask)
+        images.append(np.ascontiguousarray(image))
+        masks.append(np.ascontiguousarray(mask))
+    x = torch.from_numpy(normalise(spec, np.stack(images)))
+    if augment:
+        n = x.shape[0]
+        gain = torch.from_numpy(rng.uniform(0.8, 1.2, (n, 1, 1, 1)).astype(np.float32))
+        bias = torch.from_numpy(rng.uniform(-0.3, 0.3, (n, 1, 1, 1)).astype(np.float32))
+        x = x * gain + bias
+    m = torch.from_numpy(np.stack(masks))[:, None]
+    target = F.max_pool2d(m, STRIDE)
+    return x, target, torch.from_numpy(labels), torch.from_numpy(has)
+
+
+def _dice(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum((1, 2, 3))
+    return (1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)).mean()
+
+
+def _scores(net: DefectNet, arrays: _Arrays, spec: InputSpec) -> npt.NDArray[np.float64]:
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(arrays.labels), 32):
+            x = torch.from_numpy(normalise(spec, arrays.images[start:start + 32]))
+            logits, _ = net(x)
+            out.append(1.0 - torch.softmax(logits, 1)[:, 0].double().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
+    """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
+    started = time.monotonic()
+    seed_everything(recipe.seed)
+    rng = np.random.default_rng(recipe.seed)
+    samples = defect_samples(data, Split.TRAIN, recipe.holdout)
+    labels = defect_labels(defect_samples(data, Split.ALL, recipe.holdout))
+    if len({s.label for s in samples}) < 2:
+        raise ValueError(f"{data}: training needs good images and at least one defect class; found only "
+                         f"{sorted({s.label for s in samples})}")
+    colour = recipe.colour
+    if colour == "auto":
+        probe = [read_image(s.path) for s in samples[:: max(1, len(samples) // 20)]]
+        colour = "gray" if all(_is_grey(p) for p in probe) else "rgb"
+    train_s, val_s = _split_validation(samples, recipe.val_fraction, recipe.seed)
+    logger.info("defect training: %d train, %d validation images, labels %s, colour %s",
+                len(train_s), len(val_s), labels, colour)
+    provisional = InputSpec(recipe.size, recipe.size, colour, (0.0,) * (1 if colour == "gray" else 3),
+                            (1.0,) * (1 if colour == "gray" else 3))
+    train_a = _load(train_s, provisional, labels, "loading train")
+    val_a = _load(val_s, provisional, labels, "loading validation")
+    pixels = train_a.images.reshape(-1, provisional.channels).astype(np.float32) / 255.0
+    spec = InputSpec(recipe.size, recipe.size, colour, tuple(float(v) for v in pixels.mean(0)),
+                     tuple(float(max(v, 1e-3)) for v in pixels.std(0)))
+    del pixels
+    goods = np.nonzero(train_a.labels == 0)[0]
+    bads = np.nonzero(train_a.labels != 0)[0]
+    mask_peak = train_a.masks.reshape(len(train_a.labels), -1).max(1)
+    donors = np.nonzero((train_a.labels != 0) & train_a.has_mask & (mask_peak > 0.25))[0]
+    synthetic = recipe.synthetic == "on" or (recipe.synthetic == "auto" and len(bads) < 0.5 * len(goods))
+    # Rarer defect classes are drawn more often, but not fully balanced (that overfits the rarest).
+    counts = np.bincount(train_a.labels, minlength=len(labels)).astype(np.float64)
+    bad_weights = 1.0 / np.sqrt(counts[train_a.labels[bads]]) if len(bads) else np.zeros(0)
+    bad_weights = bad_weights / bad_weights.sum() if len(bads) else bad_weights
+
+    net = DefectNet(spec.channels, len(labels), recipe.width)
+    steps_per_epoch = max(1, math.ceil(len(train_a.labels) / recipe.batch))
+    optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
+                                                   steps_per_epoch=steps_per_epoch, pct_start=0.15)
+    val_y = (val_a.labels != 0).astype(int)
+    best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
+    history = []
+    for epoch in range(recipe.epochs):
+        net.train()
+        half = recipe.batch // 2
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch",
+                   leave=False)
+        total = 0.0
+        for _ in bar:
+            pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
+            index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
+            x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors, True)
+            logits, seg = net(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+            if has.any():
+                seg_m, tgt_m = seg[has], target[has]
+                loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m, pos_weight=torch.tensor(4.0))
+                loss = loss + 0.5 * _dice(seg_m, tgt_m)
+            optimiser.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach())
+            bar.set_postfix(loss=f"{total / (bar.n + 1):.3f}")
+        scores = _scores(net, val_a, spec)
+        val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
+        history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": val_auc})
+        logger.info("epoch %d/%d loss %.4f validation AUROC %.4f (%.0f s)", epoch + 1, recipe.epochs,
+                    total / steps_per_epoch, val_auc, time.monotonic() - started)
+        # Later epochs win ties: the schedule has annealed them.
+        if math.isnan(val_auc) or val_auc >= best[0]:
+            best = (val_auc if not math.isnan(val_auc) else best[0], epoch,
+                    {k: v.detach().clone() for k, v in net.state_dict().items()})
+    net.load_state_dict(best[2])
+    scores = _scores(net, val_a, spec)
+    threshold = best_threshold(val_y, scores) if 0 < val_y.sum() < len(val_y) else 0.5
+    train_seconds = time.monotonic() - started
+
+    exported = ExportedDefectNet(net)
+    onnx_path = export_onnx(exported, spec, out, ["probs", "heatmap"])
+    parity_images = normalise(spec, val_a.images[:48])
+    parity = parity_check(exported, onnx_path, parity_images, ["probs", "heatmap"])
+    manifest: dict[str, Any] = {
+        "name": recipe.name,
+        "task": "defect",
+        "version": today_version(),
+        "input": spec.to_manifest(),
+        "outputs": {"probs": "softmax over labels (N, K)",
+                    "heatmap": f"sigmoid defect map (N, 1, H/{STRIDE}, W/{STRIDE})"},
+        "labels": labels,
+        "thresholds": {"defect": threshold, "region": 0.5},
+        "score": "1 - probs[ok]",
+        "metrics": {"validation": {"auroc": best[0], "best_epoch": best[1] + 1, "images": len(val_y)}},
+        "training": {
+            "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,
+            "synthetic_defects": synthetic,
+            "data": str(data),
+            "data_digest": data_digest(samples),
+            "images": {"train": len(train_s), "validation": len(val_s)},
+            "split": {"holdout_fraction": recipe.holdout,
+                      "rule": "held back when int.from_bytes(sha1(relative path)[:8], 'big') % 10000 "
+                              "< fraction * 10000"},
+            "seconds": round(train_seconds, 1),
+            "history": history,
+        },
+        "parity": {"images": len(parity_images), "max_abs_diff": parity},
+        "code_version": code_version(),
+    }
+    write_manifest(out, manifest)
+    logger.info("exported %s (threshold %.3f, validation AUROC %.4f) in %.0f s", out, threshold, best[0],
+                train_seconds)
+    return manifest

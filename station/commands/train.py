@@ -1,0 +1,86 @@
+"""`station train {defect,conformity} --data DIR --out DIR`: train a model from scratch and export it.
+
+Needs the `train` extra (torch); models.training is imported inside the handler so the
+station itself starts without torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "train",
+        help="train a defect or conformity model, export ONNX + manifest (needs the train extra)",
+        description="Train from scratch on DIR (defect: DIR/good/* + DIR/<class>/* with optional "
+        "<stem>_mask.png, or the magnetic-tile MT_* layout; conformity: DIR/<sku>/* or the grocery "
+        "layout with train.txt). A held-back split (defect) or val.txt (grocery) is never trained on; "
+        "its metrics are written into the manifest.",
+    )
+    parser.add_argument("task", choices=["defect", "conformity"])
+    parser.add_argument("--data", type=Path, required=True, help="training data folder")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="model folder to write (model.onnx + manifest)")
+    parser.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the run")
+    parser.add_argument("--size", type=int, default=None, help="model input size in pixels (square)")
+    parser.add_argument("--name", default=None, help="model name in the manifest (default: the task)")
+    parser.add_argument("--holdout", type=float, default=0.3,
+                        help="defect: fraction of the data held back for evaluation (default 0.3)")
+    parser.add_argument("--synthetic", choices=["auto", "on", "off"], default="auto",
+                        help="defect: paste synthetic defects on good images (auto: when defects are scarce)")
+    parser.add_argument("--colour", choices=["auto", "gray", "rgb"], default="auto",
+                        help="model input colour (auto: grey when every image is grey)")
+    parser.add_argument("--no-eval", action="store_true",
+                        help="skip scoring the held-back split after export")
+    parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
+    parser.set_defaults(handler=run, log_to_file=True)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("station train: torch is not installed — install the train extra: pip install -e '.[train]'",
+              file=sys.stderr)
+        return 2
+    from models.training.evaluate import evaluate_model
+
+    try:
+        if args.task == "defect":
+            from models.training.defect import DefectRecipe, train_defect
+
+            recipe = DefectRecipe(seed=args.seed, holdout=args.holdout, synthetic=args.synthetic,
+                                  colour=args.colour, name=args.name or "defect",
+                                  **({"epochs": args.epochs} if args.epochs else {}),
+                                  **({"size": args.size} if args.size else {}))
+            manifest = train_defect(args.data, args.out, recipe)
+        else:
+            from models.training.conformity import ConformityRecipe, train_conformity
+
+            crecipe = ConformityRecipe(seed=args.seed, name=args.name or "conformity",
+                                       **({"epochs": args.epochs} if args.epochs else {}),
+                                       **({"size": args.size} if args.size else {}))
+            manifest = train_conformity(args.data, args.out, crecipe)
+        if not args.no_eval:
+            metrics = evaluate_model(args.out, args.data, "holdout")
+            manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+            logger.info("held-back metrics: %s", json.dumps(metrics.get("summary", {})))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"station train: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(manifest))
+    else:
+        print(f"model written to {args.out} (sha256 {manifest['sha256'][:12]}…)")
+        print(json.dumps(manifest.get("metrics", {}), indent=2))
+    return 0

@@ -1,0 +1,152 @@
+"""The conformity model (an image embedding) and the per-SKU gallery it is matched against."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from vision.inference.runtime import OnnxModel
+
+logger = logging.getLogger(__name__)
+
+
+class GalleryError(Exception):
+    """A gallery file that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class ConformityResult:
+    """How well an item matches: similarity to the expected SKU (None without one) and the best match."""
+
+    similarity: float | None
+    best_sku: str | None
+    best_similarity: float
+
+    def to_json(self) -> dict[str, object]:
+        """The verdict's `inspection.conformity` object."""
+        return {
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
+            "best_sku": self.best_sku,
+            "best_similarity": round(self.best_similarity, 6),
+        }
+
+
+def l2_normalise(x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.asarray(x / np.maximum(norms, 1e-12), dtype=np.float32)
+
+
+class ConformityModel(OnnxModel):
+    """Runs an embedding model; output `embedding` (N, D), L2-normalised."""
+
+    task = "conformity"
+
+    def check_outputs(self) -> None:
+        self._require_outputs("embedding")
+
+    def embed(self, image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """The L2-normalised embedding of one BGR uint8 image."""
+        first: npt.NDArray[np.float32] = self.embed_batch([image])[0]
+        return first
+
+    def embed_batch(self, images: Sequence[npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+        """Embeddings (N, D) of several BGR uint8 images."""
+        embeddings: npt.NDArray[np.float32] = self.run(self.preprocess(images))["embedding"]
+        return l2_normalise(embeddings)
+
+
+class Gallery:
+    """Reference embeddings per SKU; an item matches the SKU of its most similar reference."""
+
+    def __init__(self, dim: int | None = None, model_sha256: str = "") -> None:
+        self.dim = dim
+        self.model_sha256 = model_sha256
+        self._skus: list[str] = []
+        self._embeddings: npt.NDArray[np.float32] = np.zeros((0, dim or 0), dtype=np.float32)
+
+    @property
+    def skus(self) -> list[str]:
+        """The enrolled SKUs, sorted."""
+        return sorted(set(self._skus))
+
+    def __len__(self) -> int:
+        return len(self._skus)
+
+    def add(self, sku: str, embeddings: npt.NDArray[np.float32]) -> None:
+        """Enrol reference embeddings (D,) or (N, D) for `sku`."""
+        if not sku:
+            raise ValueError("an SKU must be a non-empty string")
+        rows = l2_normalise(np.atleast_2d(np.asarray(embeddings, dtype=np.float32)))
+        if self.dim is None or len(self._skus) == 0:
+            self.dim = int(rows.shape[1]) if self.dim is None else self.dim
+            self._embeddings = np.zeros((0, self.dim), dtype=np.float32)
+        if rows.shape[1] != self.dim:
+            raise ValueError(f"embedding size {rows.shape[1]} differs from the gallery's {self.dim}")
+        self._embeddings = np.concatenate([self._embeddings, rows])
+        self._skus.extend([sku] * len(rows))
+
+    def remove(self, sku: str) -> int:
+        """Forget an SKU's references; returns how many were removed."""
+        keep = np.array([s != sku for s in self._skus], dtype=bool)
+        removed = int((~keep).sum())
+        self._embeddings = self._embeddings[keep]
+        self._skus = [s for s in self._skus if s != sku]
+        return removed
+
+    def similarities(self, embedding: npt.NDArray[np.float32]) -> dict[str, float]:
+        """Per SKU, the cosine similarity of its closest reference."""
+        if not self._skus:
+            return {}
+        sims = self._embeddings @ l2_normalise(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
+        best: dict[str, float] = {}
+        for sku, sim in zip(self._skus, sims.tolist(), strict=True):
+            if sim > best.get(sku, -2.0):
+                best[sku] = sim
+        return best
+
+    def match(self, embedding: npt.NDArray[np.float32], expected_sku: str | None) -> ConformityResult:
+        """Similarity to the expected SKU (None if none or not enrolled) and the best-matching SKU."""
+        sims = self.similarities(embedding)
+        if not sims:
+            return ConformityResult(similarity=None, best_sku=None, best_similarity=0.0)
+        best_sku = max(sims, key=lambda s: sims[s])
+        expected = sims.get(expected_sku) if expected_sku is not None else None
+        return ConformityResult(similarity=expected, best_sku=best_sku, best_similarity=sims[best_sku])
+
+    def save(self, path: Path) -> None:
+        """Write the gallery to an .npz file (atomically: a crash leaves the old file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, embeddings=self._embeddings, skus=np.array(self._skus, dtype=str),
+                 model_sha256=np.array(self.model_sha256))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path, model_sha256: str | None = None) -> Gallery:
+        """Read a gallery; refuses one enrolled with a different model than `model_sha256`."""
+        path = Path(path)
+        if not path.is_file():
+            raise GalleryError(f"{path}: gallery not found — enrol products with "
+                               "`station enroll SKU IMAGES...`")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                embeddings = np.asarray(data["embeddings"], dtype=np.float32)
+                skus = [str(s) for s in data["skus"].tolist()]
+                sha = str(data["model_sha256"]) if "model_sha256" in data else ""
+        except (OSError, KeyError, ValueError) as exc:
+            raise GalleryError(f"{path}: not a readable gallery ({exc}) — delete it and enrol again") from exc
+        if model_sha256 is not None and sha and sha != model_sha256:
+            raise GalleryError(f"{path}: enrolled with model {sha[:12]}…, the conformity model is now "
+                               f"{model_sha256[:12]}… — embeddings are not comparable; enrol the SKUs again")
+        gallery = cls(dim=int(embeddings.shape[1]) if embeddings.ndim == 2 else None, model_sha256=sha)
+        if skus:
+            gallery._embeddings = embeddings
+            gallery._skus = skus
+        return gallery
