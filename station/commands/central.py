@@ -1,0 +1,84 @@
+"""`station central`: the reference central receiver (stores every station's verdicts once, acks them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from types import FrameType
+
+from station.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "central",
+        help="run the reference central receiver: verdicts from all stations into SQLite, acknowledged",
+        description="Subscribe to every station's verdicts (MQTT v5 shared subscription, so several "
+                    "receivers split the load), validate them, store each verdict revision once in "
+                    "SQLite and acknowledge it to its station.",
+    )
+    parser.add_argument("--broker", required=True,
+                        help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://user:pass@host:8883")
+    parser.add_argument("--db", type=Path, required=True, help="SQLite file to store verdicts in")
+    parser.add_argument("--topic", default="returns/v1/+/+/verdict", help="verdict topic filter")
+    parser.add_argument("--group", default="central",
+                        help="shared-subscription group; receivers in one group split the load ('' = none)")
+    parser.add_argument("--client-id", default=None, help="MQTT client id (default: stable per host + db)")
+    parser.add_argument("--ca", type=Path, default=None, help="CA certificate (PEM) for mqtts://")
+    parser.add_argument("--cert", type=Path, default=None, help="client certificate (PEM) for mqtts://")
+    parser.add_argument("--key", type=Path, default=None, help="client key (PEM) for mqtts://")
+    parser.add_argument("--stats-interval", type=float, default=5.0, help="seconds between stats lines")
+    parser.add_argument("--json", action="store_true", help="stats as one JSON object per line on stdout")
+    parser.set_defaults(handler=run, log_to_file=True)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from sync.central import CentralReceiver
+    from sync.mqtt import BrokerAddress
+
+    try:
+        address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
+    except ValueError as exc:
+        print(f"station central: {exc}")
+        return 2
+    if not address.username and os.environ.get("CENTRAL_MQTT_USERNAME"):
+        address = BrokerAddress(**{**asdict(address), "username": os.environ["CENTRAL_MQTT_USERNAME"],
+                                   "password": os.environ.get("CENTRAL_MQTT_PASSWORD", "")})
+    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        receiver.start()
+    except (RuntimeError, FileNotFoundError) as exc:
+        print(f"station central: {exc}")
+        return 1
+
+    def _report(final: bool = False) -> None:
+        stats = {**asdict(receiver.stats()), "final": final}
+        if args.json:
+            print(json.dumps(stats), flush=True)
+        else:
+            print(f"central: received {stats['received']} stored {stats['stored']} duplicates "
+                  f"{stats['duplicates']} invalid {stats['invalid']} acked {stats['acked']} "
+                  f"({'connected' if stats['connected'] else 'disconnected'})", flush=True)
+
+    try:
+        while not done.wait(args.stats_interval):
+            _report()
+    except KeyboardInterrupt:
+        logger.info("central: Ctrl-C")
+    receiver.stop()
+    _report(final=True)
+    return 0

@@ -1,0 +1,213 @@
+"""A local Mosquitto on a free loopback port: for the demo ([sync].broker = "auto"), the tests
+and the benchmarks.
+
+The broker runs from Debian's `mosquitto` binary with a config written into its own
+folder. Persistence is on, so a stop (SIGTERM) and a start on the same port keep retained
+messages, persistent sessions and their queued messages, like a real broker restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["BrokerError", "BrokerTls", "LocalBroker", "find_mosquitto", "free_port"]
+
+logger = logging.getLogger(__name__)
+
+
+class BrokerError(RuntimeError):
+    """The local broker could not be found, started or stopped; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class BrokerTls:
+    """Files of a TLS listener: the CA that signed the clients, the server's certificate and key."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = True
+
+
+def find_mosquitto() -> Path | None:
+    """The mosquitto binary (PATH, then /usr/sbin where Debian puts it), or None."""
+    found = shutil.which("mosquitto")
+    if found:
+        return Path(found)
+    for candidate in (Path("/usr/sbin/mosquitto"), Path("/usr/local/sbin/mosquitto")):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalBroker:
+    """One Mosquitto process listening on 127.0.0.1:`port` (a free port when None).
+
+    `password_file` (mosquitto_passwd format) turns anonymous access off; `acl_file`
+    confines users to their topics; `tls` makes the listener TLS-only.
+    """
+
+    def __init__(
+        self,
+        folder: Path | None = None,
+        port: int | None = None,
+        *,
+        tls: BrokerTls | None = None,
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        persistence: bool = True,
+    ) -> None:
+        binary = find_mosquitto()
+        if binary is None:
+            raise BrokerError("mosquitto is not installed — install it (apt-get install mosquitto) "
+                              "or set [sync].broker to a broker host")
+        self.binary = binary
+        self._own_folder = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="station-mosquitto-")) if folder is None else folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port() if port is None else port
+        self.host = "127.0.0.1"
+        self.tls = tls
+        self.password_file = password_file
+        self.acl_file = acl_file
+        self.persistence = persistence
+        self.config_file = self.folder / "mosquitto.conf"
+        self.log_file = self.folder / "mosquitto.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def running(self) -> bool:
+        """True while the mosquitto process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the running broker, if any."""
+        return self._process.pid if self.running and self._process is not None else None
+
+    def url(self) -> str:
+        """`mqtt://127.0.0.1:<port>` (or `mqtts://` with TLS), for `station central --broker`."""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+    def _write_config(self) -> None:
+        lines = [
+            "# Written by sync.broker for a local test/demo broker; not for production.",
+            f"listener {self.port} {self.host}",
+            f"allow_anonymous {'false' if self.password_file else 'true'}",
+            f"persistence {'true' if self.persistence else 'false'}",
+            f"persistence_location {self.folder}/",
+            # Keep every queued QoS 1 message of a disconnected persistent session: the
+            # default (1000) drops the rest silently, which is exactly what sync avoids.
+            "max_queued_messages 0",
+            "max_inflight_messages 0",
+            "set_tcp_nodelay true",
+            f"log_dest file {self.log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
+        if os.name == "posix" and os.geteuid() == 0:
+            # As root, mosquitto drops to the "mosquitto" user, who cannot write our folder.
+            lines.append("user root")
+        if self.password_file:
+            lines.append(f"password_file {self.password_file}")
+        if self.acl_file:
+            lines.append(f"acl_file {self.acl_file}")
+        if self.tls:
+            lines += [
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
+                "tls_version tlsv1.2",
+            ]
+        self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start mosquitto and wait until it accepts connections."""
+        if self.running:
+            return
+        self._write_config()
+        logger.info("starting mosquitto on %s:%s (folder %s)", self.host, self.port, self.folder)
+        self._process = subprocess.Popen(
+            [str(self.binary), "-c", str(self.config_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                err = self._process.stderr.read().decode(errors="replace") if self._process.stderr else ""
+                log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+                raise BrokerError(f"mosquitto exited at start (code {self._process.returncode}) on port "
+                                  f"{self.port}: {err.strip() or log.strip()} — see {self.config_file}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        self.stop()
+        raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s "
+                          f"— see {self.log_file}")
+
+    def stop(self, timeout: float = 10.0, *, kill: bool = False) -> None:
+        """Stop mosquitto: SIGTERM (it saves its persistence file) or, with `kill`, SIGKILL."""
+        process = self._process
+        if process is None:
+            return
+        self._process = None
+        if process.poll() is None:
+            if kill:
+                process.kill()
+            else:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                logger.warning("mosquitto on port %s ignored SIGTERM for %s s; killing it",
+                               self.port, timeout)
+                process.kill()
+                process.wait(timeout)
+        if process.stderr:
+            process.stderr.close()
+        logger.info("mosquitto on port %s stopped", self.port)
+
+    def restart(self, down_s: float = 0.0) -> None:
+        """Stop, stay down `down_s` seconds, start again on the same port."""
+        self.stop()
+        time.sleep(down_s)
+        self.start()
+
+    def close(self) -> None:
+        """Stop and remove the folder when it was a temporary one."""
+        self.stop()
+        if self._own_folder:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> LocalBroker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

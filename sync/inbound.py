@@ -1,0 +1,210 @@
+"""Inbound messages from central: manifest, config/set, model/offer (cmd/rebirth is the publisher's).
+
+Each message is checked completely before anything changes; a message that is
+malformed, out of range or unsigned is refused as a whole with a logged reason, the
+station's state stays as it was, and the reply (on `<prefix>reply`) says why. The
+station registers callbacks in `InboundHandlers`; a callback may itself refuse a message
+by raising ValueError (e.g. a cross-field policy rule), with the same effect.
+Message formats: docs/sync.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import math
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sync.modelstore import (
+    InstalledModel,
+    ModelOffer,
+    ModelStore,
+    OfferMode,
+    OfferRejectedError,
+    decode_signature,
+)
+
+__all__ = ["Inbound", "InboundHandlers", "Reply", "RmaLine"]
+
+logger = logging.getLogger(__name__)
+
+MAX_MANIFEST_LINES = 100_000
+_DECLARED = {"unopened", "defective", "damaged", "wrong_item", "no_longer_needed"}
+
+
+class _RejectedError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RmaLine:
+    """One expected return: its RMA, the SKUs it may contain and the customer's declared reason."""
+
+    rma: str
+    skus: tuple[str, ...]
+    declared_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer published on `<prefix>reply` to one inbound message."""
+
+    topic: str
+    ok: bool
+    request_id: str | None
+    reason: str
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class InboundHandlers:
+    """What the station does with accepted messages; a missing handler refuses that message."""
+
+    on_manifest: Callable[[list[RmaLine]], None] | None = None
+    on_config_set: Callable[[dict[str, float]], None] | None = None
+    on_model_installed: Callable[[InstalledModel, OfferMode], None] | None = None
+    # name -> (min, max) of each policy threshold central may set
+    config_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
+class Inbound:
+    """Checks and dispatches inbound messages; `handle()` never raises."""
+
+    def __init__(self, handlers: InboundHandlers, model_store: ModelStore | None = None,
+                 fetch_timeout_s: float = 60.0) -> None:
+        self.handlers = handlers
+        self.model_store = model_store
+        self.fetch_timeout_s = fetch_timeout_s
+
+    def handle(self, subtopic: str, payload: bytes) -> Reply:
+        """Check and apply one message received on `<prefix><subtopic>`."""
+        request_id: str | None = None
+        try:
+            try:
+                message = json.loads(payload)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise _RejectedError(f"not JSON ({exc})") from None
+            if not isinstance(message, dict):
+                raise _RejectedError("must be a JSON object")
+            rid = message.get("request_id")
+            request_id = rid if isinstance(rid, str) else None
+            if subtopic == "manifest":
+                reason, detail = self._manifest(message)
+            elif subtopic == "config/set":
+                reason, detail = self._config_set(message)
+            elif subtopic == "model/offer":
+                reason, detail = self._model_offer(message)
+            else:
+                raise _RejectedError(f"unknown inbound topic {subtopic!r}")
+        except (_RejectedError, OfferRejectedError, ValueError) as exc:
+            logger.warning("inbound %s rejected (request %s): %s; previous state kept",
+                           subtopic, request_id, exc)
+            return Reply(topic=subtopic, ok=False, request_id=request_id, reason=str(exc))
+        except Exception as exc:  # a failing station callback must not kill the inbound thread
+            logger.exception("inbound %s failed while applying it (request %s)", subtopic, request_id)
+            return Reply(topic=subtopic, ok=False, request_id=request_id,
+                         reason=f"station failed to apply it: {exc}")
+        logger.info("inbound %s accepted (request %s): %s", subtopic, request_id, reason)
+        return Reply(topic=subtopic, ok=True, request_id=request_id, reason=reason, detail=detail)
+
+    # ---- manifest ---------------------------------------------------------------------
+
+    def _manifest(self, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if self.handlers.on_manifest is None:
+            raise _RejectedError("this station takes no manifests")
+        rmas = message.get("rmas")
+        if not isinstance(rmas, list) or not rmas:
+            raise _RejectedError("'rmas' must be a non-empty list of {rma, skus, declared_reason}")
+        if len(rmas) > MAX_MANIFEST_LINES:
+            raise _RejectedError(f"{len(rmas)} lines, more than the limit of {MAX_MANIFEST_LINES}")
+        lines: list[RmaLine] = []
+        for i, entry in enumerate(rmas):
+            where = f"rmas[{i}]"
+            if not isinstance(entry, dict):
+                raise _RejectedError(f"{where} must be an object")
+            rma, skus, reason = entry.get("rma"), entry.get("skus"), entry.get("declared_reason")
+            if not isinstance(rma, str) or not rma.strip() or len(rma) > 64:
+                raise _RejectedError(f"{where}.rma must be a non-empty string of at most 64 characters")
+            if (not isinstance(skus, list) or not skus
+                    or not all(isinstance(s, str) and s.strip() and len(s) <= 64 for s in skus)):
+                raise _RejectedError(f"{where}.skus must be a non-empty list of SKU strings")
+            if reason is not None and reason not in _DECLARED:
+                raise _RejectedError(f"{where}.declared_reason {reason!r} is not one of {sorted(_DECLARED)}")
+            lines.append(RmaLine(rma=rma.strip(), skus=tuple(s.strip() for s in skus),
+                                 declared_reason=reason))
+        self.handlers.on_manifest(lines)
+        return f"{len(lines)} RMA lines loaded", {"lines": len(lines)}
+
+    # ---- config/set -------------------------------------------------------------------
+
+    def _config_set(self, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if self.handlers.on_config_set is None:
+            raise _RejectedError("this station takes no remote configuration")
+        values = message.get("values")
+        if not isinstance(values, dict) or not values:
+            raise _RejectedError("'values' must be a non-empty object {threshold: number}")
+        ranges = self.handlers.config_ranges
+        checked: dict[str, float] = {}
+        for name, value in values.items():
+            if name not in ranges:
+                raise _RejectedError(f"{name!r} cannot be set remotely; allowed: {sorted(ranges)}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise _RejectedError(f"{name} must be a number, got {value!r}")
+            low, high = ranges[name]
+            if not low <= value <= high:
+                raise _RejectedError(f"{name} = {value} is out of range [{low}, {high}]")
+            checked[name] = float(value)
+        self.handlers.on_config_set(checked)
+        return f"set {', '.join(f'{k}={v}' for k, v in checked.items())}", {"values": checked}
+
+    # ---- model/offer ------------------------------------------------------------------
+
+    def _model_offer(self, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if self.model_store is None:
+            raise _RejectedError("this station takes no model offers")
+        for key in ("name", "version", "sha256", "signature"):
+            if not isinstance(message.get(key), str):
+                raise _RejectedError(f"'{key}' must be a string")
+        manifest = message.get("manifest", {})
+        if not isinstance(manifest, dict):
+            raise _RejectedError("'manifest' must be an object")
+        try:
+            mode = OfferMode(message.get("mode", "shadow"))
+        except ValueError:
+            raise _RejectedError(f"'mode' must be one of {[m.value for m in OfferMode]}") from None
+        offer = ModelOffer(name=message["name"], version=message["version"], sha256=message["sha256"],
+                           signature=decode_signature(message["signature"]), manifest=manifest)
+        model = self._model_bytes(message)
+        installed = self.model_store.install_offer(offer, model, mode)
+        if self.handlers.on_model_installed is not None:
+            self.handlers.on_model_installed(installed, mode)
+        return (f"{installed.name} {installed.version} installed as {mode.value}",
+                {"name": installed.name, "version": installed.version, "mode": mode.value})
+
+    def _model_bytes(self, message: dict[str, Any]) -> bytes:
+        inline, url = message.get("payload_b64"), message.get("url")
+        if (inline is None) == (url is None):
+            raise _RejectedError("give exactly one of 'payload_b64' or 'url'")
+        if inline is not None:
+            if not isinstance(inline, str):
+                raise _RejectedError("'payload_b64' must be a base64 string")
+            try:
+                return base64.b64decode(inline, validate=True)
+            except (binascii.Error, ValueError):
+                raise _RejectedError("'payload_b64' is not base64") from None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://", "file://")):
+            raise _RejectedError("'url' must be an http(s):// or file:// URL")
+        limit = self.model_store.max_bytes if self.model_store else 0
+        try:
+            with urllib.request.urlopen(url, timeout=self.fetch_timeout_s) as response:
+                data: bytes = response.read(limit + 1)
+        except OSError as exc:
+            raise _RejectedError(f"cannot download {url}: {exc}") from None
+        if len(data) > limit:
+            raise _RejectedError(f"{url} is larger than the limit of {limit} bytes")
+        return data

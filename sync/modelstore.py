@@ -1,0 +1,336 @@
+"""Model offers from central: signature check, atomic swap, rollback and shadow mode (the file side).
+
+A model offer carries the ONNX bytes (inline or by URL), their sha256, the model's
+manifest and an Ed25519 signature made by central's release key over the canonical JSON
+of `{"name", "version", "sha256", "manifest"}` (see `signed_statement`). The station
+trusts one public key (`[sync].trusted_key_file`); no key, no installs.
+
+Layout under `root`:
+
+    <name>/<version>/model.onnx, manifest.json   one folder per installed version
+    <name>/state.json                            {"active", "previous", "shadow"} versions
+
+A version folder is complete before it is renamed into place, and `state.json` is
+replaced atomically (write, fsync, rename), so a power cut leaves either the old or the
+new model active, never half of one. The previous active version is kept for
+`rollback()`; versions that are neither active, previous nor shadow are pruned.
+The station runs the inference (also the shadow model's) and asks `active_dir()` /
+`shadow_dir()` where the files are.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+__all__ = [
+    "InstalledModel",
+    "ModelOffer",
+    "ModelStore",
+    "OfferMode",
+    "OfferRejectedError",
+    "ShadowComparison",
+    "load_public_key",
+    "sign_offer",
+    "signed_statement",
+]
+
+logger = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class OfferRejectedError(ValueError):
+    """A model offer that was not installed; the message says why. The old model stays."""
+
+
+class OfferMode(Enum):
+    """What to do with a verified model."""
+
+    SHADOW = "shadow"  # run beside the active one; its verdicts are recorded, not acted on
+    ACTIVATE = "activate"  # swap in now (the old one is kept for rollback)
+
+
+@dataclass(frozen=True)
+class ModelOffer:
+    """The signed description of an offered model (the bytes travel separately)."""
+
+    name: str
+    version: str
+    sha256: str
+    signature: bytes
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InstalledModel:
+    """One installed version and where its files are."""
+
+    name: str
+    version: str
+    sha256: str
+    folder: Path
+
+    @property
+    def onnx(self) -> Path:
+        return self.folder / "model.onnx"
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / "manifest.json"
+
+
+def signed_statement(name: str, version: str, sha256: str, manifest: dict[str, Any]) -> bytes:
+    """The exact bytes central signs and the station verifies."""
+    doc = {"name": name, "version": version, "sha256": sha256, "manifest": manifest}
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def sign_offer(private_key: Ed25519PrivateKey, name: str, version: str, model: bytes,
+               manifest: dict[str, Any]) -> ModelOffer:
+    """Central's side: describe and sign `model` (also used by the tests)."""
+    sha = hashlib.sha256(model).hexdigest()
+    signature = private_key.sign(signed_statement(name, version, sha, manifest))
+    return ModelOffer(name=name, version=version, sha256=sha, signature=signature, manifest=manifest)
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """The trusted Ed25519 public key from a PEM file; refuses any other key type."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise OfferRejectedError(f"cannot read the trusted key {path}: {exc} — set [sync].trusted_key_file "
+                                 "to central's Ed25519 public key (PEM)") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise OfferRejectedError(f"the trusted key {path} is not an Ed25519 public key")
+    return key
+
+
+def decode_signature(text: str) -> bytes:
+    """A base64 signature from a message; OfferRejectedError when it is not base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise OfferRejectedError("signature is not base64") from None
+
+
+class ModelStore:
+    """Installed model versions under `root`, with the active / previous / shadow state."""
+
+    def __init__(self, root: Path, trusted_key: Ed25519PublicKey | None,
+                 names: frozenset[str] = frozenset({"defect", "conformity"}),
+                 max_bytes: int = 500 * 1024 * 1024) -> None:
+        self.root = root
+        self.trusted_key = trusted_key
+        self.names = names
+        self.max_bytes = max_bytes
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # ---- verification -----------------------------------------------------------------
+
+    def verify(self, offer: ModelOffer, model: bytes) -> None:
+        """Raise OfferRejectedError unless the offer is well formed, its bytes match and central signed it."""
+        if not _NAME.match(offer.name) or offer.name not in self.names:
+            raise OfferRejectedError(
+                f"unknown model name {offer.name!r}; this station runs {sorted(self.names)}")
+        if not _VERSION.match(offer.version):
+            raise OfferRejectedError(f"bad version {offer.version!r} (letters, digits, '.', '_', '-')")
+        if not _SHA256.match(offer.sha256):
+            raise OfferRejectedError("sha256 must be 64 lower-case hex digits")
+        if len(model) > self.max_bytes:
+            raise OfferRejectedError(f"model is {len(model)} bytes, more than the limit of {self.max_bytes}")
+        actual = hashlib.sha256(model).hexdigest()
+        if actual != offer.sha256:
+            raise OfferRejectedError(f"sha256 mismatch: offer says {offer.sha256}, bytes are {actual}")
+        if self.trusted_key is None:
+            raise OfferRejectedError(
+                "no trusted key configured ([sync].trusted_key_file); model offers are refused")
+        try:
+            self.trusted_key.verify(offer.signature,
+                                    signed_statement(offer.name, offer.version, offer.sha256, offer.manifest))
+        except InvalidSignature:
+            raise OfferRejectedError("signature does not verify with the trusted key") from None
+
+    # ---- state ------------------------------------------------------------------------
+
+    def _state_file(self, name: str) -> Path:
+        return self.root / name / "state.json"
+
+    def _state(self, name: str) -> dict[str, str | None]:
+        path = self._state_file(name)
+        if not path.exists():
+            return {"active": None, "previous": None, "shadow": None}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {k: data.get(k) for k in ("active", "previous", "shadow")}
+
+    def _write_state(self, name: str, state: dict[str, str | None]) -> None:
+        folder = self.root / name
+        fd, tmp = tempfile.mkstemp(prefix=".state-", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self._state_file(name))
+        _fsync_dir(folder)
+        self._prune(name, state)
+
+    def _installed(self, name: str, version: str | None) -> InstalledModel | None:
+        if version is None:
+            return None
+        folder = self.root / name / version
+        info = json.loads((folder / "offer.json").read_text(encoding="utf-8"))
+        return InstalledModel(name=name, version=version, sha256=str(info["sha256"]), folder=folder)
+
+    def active(self, name: str) -> InstalledModel | None:
+        """The version in use, or None when central never installed one (the station's shipped model)."""
+        return self._installed(name, self._state(name)["active"])
+
+    def previous(self, name: str) -> InstalledModel | None:
+        """The version `rollback()` returns to."""
+        return self._installed(name, self._state(name)["previous"])
+
+    def shadow(self, name: str) -> InstalledModel | None:
+        """The version running in shadow, if any."""
+        return self._installed(name, self._state(name)["shadow"])
+
+    # ---- changes ----------------------------------------------------------------------
+
+    def install_offer(self, offer: ModelOffer, model: bytes,
+                      mode: OfferMode = OfferMode.SHADOW) -> InstalledModel:
+        """Verify, write the version folder, then make it the shadow or the active model (atomically)."""
+        self.verify(offer, model)
+        folder = self.root / offer.name
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / offer.version
+        if final.exists():
+            existing = self._installed(offer.name, offer.version)
+            if existing is None or existing.sha256 != offer.sha256:
+                raise OfferRejectedError(
+                    f"{offer.name} {offer.version} is already installed with other content; "
+                    "offer it under a new version")
+        else:
+            staging = Path(tempfile.mkdtemp(prefix=f".incoming-{offer.version}-", dir=folder))
+            try:
+                _write_synced(staging / "model.onnx", model)
+                _write_synced(staging / "manifest.json", json.dumps(offer.manifest, indent=2).encode())
+                _write_synced(staging / "offer.json", json.dumps({
+                    "name": offer.name, "version": offer.version, "sha256": offer.sha256,
+                    "signature": base64.b64encode(offer.signature).decode(),
+                }).encode())
+                os.replace(staging, final)
+                _fsync_dir(folder)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        state = self._state(offer.name)
+        if mode is OfferMode.ACTIVATE:
+            if state["active"] != offer.version:
+                state["previous"] = state["active"]
+                state["active"] = offer.version
+            if state["shadow"] == offer.version:
+                state["shadow"] = None
+        else:
+            if state["active"] == offer.version:
+                raise OfferRejectedError(f"{offer.name} {offer.version} is already the active model")
+            state["shadow"] = offer.version
+        self._write_state(offer.name, state)
+        logger.info("model %s %s installed as %s", offer.name, offer.version, mode.value)
+        installed = self._installed(offer.name, offer.version)
+        assert installed is not None
+        return installed
+
+    def rollback(self, name: str) -> InstalledModel | None:
+        """Make the previous version active again (None = back to the station's shipped model)."""
+        state = self._state(name)
+        if state["active"] is None:
+            raise OfferRejectedError(f"no installed {name} model to roll back from")
+        state["active"], state["previous"] = state["previous"], state["active"]
+        self._write_state(name, state)
+        logger.warning("model %s rolled back to %s", name, state["active"] or "the shipped model")
+        return self.active(name)
+
+    def promote_shadow(self, name: str) -> InstalledModel:
+        """The shadow model becomes active; the old active one is kept for rollback."""
+        state = self._state(name)
+        if state["shadow"] is None:
+            raise OfferRejectedError(f"no {name} model in shadow to promote")
+        state["previous"], state["active"], state["shadow"] = state["active"], state["shadow"], None
+        self._write_state(name, state)
+        logger.info("model %s %s promoted from shadow", name, state["active"])
+        active = self.active(name)
+        assert active is not None
+        return active
+
+    def drop_shadow(self, name: str) -> None:
+        """Stop and delete the shadow model; the active one is untouched."""
+        state = self._state(name)
+        if state["shadow"] is None:
+            return
+        dropped, state["shadow"] = state["shadow"], None
+        self._write_state(name, state)
+        logger.info("model %s %s dropped from shadow", name, dropped)
+
+    def _prune(self, name: str, state: dict[str, str | None]) -> None:
+        keep = {v for v in state.values() if v}
+        for child in (self.root / name).iterdir():
+            if child.is_dir() and not child.name.startswith(".") and child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+
+
+class ShadowComparison:
+    """The disagreement report of a shadow model: how often it would have decided otherwise."""
+
+    def __init__(self, name: str, active_version: str, shadow_version: str) -> None:
+        self.name = name
+        self.active_version = active_version
+        self.shadow_version = shadow_version
+        self.pairs: Counter[tuple[str, str]] = Counter()
+
+    def record(self, active_label: str, shadow_label: str) -> None:
+        """One item seen by both models."""
+        self.pairs[(active_label, shadow_label)] += 1
+
+    def report(self) -> dict[str, Any]:
+        """Totals, agreement rate and the most frequent disagreements (for `stats` / central)."""
+        total = sum(self.pairs.values())
+        agree = sum(n for (a, s), n in self.pairs.items() if a == s)
+        return {
+            "model": self.name, "active": self.active_version, "shadow": self.shadow_version,
+            "items": total, "agree": agree, "agreement": (agree / total) if total else None,
+            "disagreements": [{"active": a, "shadow": s, "count": n}
+                              for (a, s), n in self.pairs.most_common() if a != s][:20],
+        }
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with path.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # Windows cannot open a directory; NTFS journals the rename
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,417 @@
+"""The outbox publisher: every verdict in the SQLite outbox reaches central, acknowledged end to end.
+
+One thread owns the outbox connection and the in-flight window; paho's network thread
+owns the socket (connect, reconnect with back-off, QoS 1 handshakes); a third thread
+handles inbound commands so a slow model download never stalls delivery.
+
+Delivery rules (DESIGN §4):
+- rows go out in `id` order, QoS 1, at most `inflight_window` unacknowledged at a time;
+- a row is marked delivered only when central's `ack` for its key arrives — a broker
+  PUBACK only means the broker has it;
+- a row unacknowledged after `ack_timeout_s` is published again; after every (re)connect
+  and every restart all undelivered rows are published again from the oldest, so nothing
+  that was in flight when the link or the process died is forgotten. Central dedupes by
+  `verdict_id` + `revision`, so a repeat costs bandwidth, never a double count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from sync import outbox
+from sync.inbound import Inbound, Reply
+from sync.mqtt import BrokerAddress, connect_properties, make_client
+from sync.settings import SyncSettings
+
+__all__ = ["OutboxPublisher", "PublisherStats"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PublisherStats:
+    """What the UI and the `stats` topic show about delivery."""
+
+    connected: bool = False
+    backlog: int = 0
+    oldest_undelivered_age_s: float | None = None
+    in_flight: int = 0
+    published_total: int = 0
+    resent_total: int = 0
+    delivered_total: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    last_delivered_at: float | None = None
+
+
+@dataclass
+class _Flight:
+    row_id: int
+    payload: bytes
+    sent_at: float
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class OutboxPublisher:
+    """Drains the outbox of the station database at `db_path` to the broker in `settings`.
+
+    `stats_source` returns the station's own counters for the periodic `stats` message;
+    `inbound` handles manifest / config / model messages (None = they are refused).
+    Call `wake()` after enqueuing so the row goes out without waiting for the next poll.
+    """
+
+    def __init__(
+        self,
+        db_path: Path,
+        settings: SyncSettings,
+        *,
+        stats_source: Callable[[], Mapping[str, Any]] | None = None,
+        inbound: Inbound | None = None,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.settings = settings
+        self.topics = settings.topics
+        self._stats_source = stats_source
+        self._inbound = inbound
+        self._models: tuple[dict[str, Any], ...] = settings.models
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._acks: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._inbound_queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=100)
+        self._lock = threading.Lock()
+        self._stats = PublisherStats()
+        self._generation = 0  # +1 per successful connect; the worker resends everything on a change
+        self._client: mqtt.Client | None = None
+        self._worker: threading.Thread | None = None
+        self._inbound_thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._worker_error: BaseException | None = None
+        self._oldest_created: float | None = None
+
+    # ---- public API -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the outbox, start the threads and connect (in the background, with back-off)."""
+        if self._worker is not None:
+            raise RuntimeError("OutboxPublisher already started")
+        self._worker = threading.Thread(target=self._run_worker, name="sync-outbox", daemon=True)
+        self._worker.start()
+        self._ready.wait(30.0)
+        if self._worker_error is not None:
+            raise RuntimeError(f"sync: cannot open the outbox in {self.db_path}: {self._worker_error}")
+        self._inbound_thread = threading.Thread(target=self._run_inbound, name="sync-inbound", daemon=True)
+        self._inbound_thread.start()
+        if not self.settings.host:
+            logger.info("sync: no broker configured; verdicts wait in the outbox of %s", self.db_path)
+            return
+        address = BrokerAddress(
+            host=self.settings.host, port=self.settings.port, tls=self.settings.tls,
+            username=self.settings.username, password=self.settings.password,
+            ca_file=self.settings.ca_file, cert_file=self.settings.cert_file, key_file=self.settings.key_file,
+        )
+        client = make_client(self.settings.client_id, address,
+                             backoff_min_s=self.settings.reconnect_backoff_min_s,
+                             backoff_max_s=self.settings.reconnect_backoff_max_s)
+        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        self._client = client
+        client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
+                             clean_start=False, properties=connect_properties())
+        client.loop_start()
+        logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.host, self.settings.port)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Publish `stopped`, disconnect cleanly (no Last Will) and end the threads."""
+        self._stopping.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
+        with contextlib.suppress(queue.Full):
+            self._inbound_queue.put_nowait(None)
+        if self._inbound_thread is not None:
+            self._inbound_thread.join(timeout)
+        client = self._client
+        if client is not None:
+            if client.is_connected():
+                info = client.publish(self.topics.status, self._status_payload("stopped"), qos=1, retain=True)
+                try:
+                    info.wait_for_publish(timeout=min(timeout, 5.0))
+                except (RuntimeError, ValueError) as exc:
+                    logger.warning("sync: could not publish the stopped status: %s", exc)
+            client.disconnect()
+            client.loop_stop()
+        self._client = None
+        logger.info("sync: publisher stopped")
+
+    def wake(self) -> None:
+        """Look at the outbox now (call after enqueuing)."""
+        self._wake.set()
+
+    def stats(self) -> PublisherStats:
+        """A snapshot of delivery state; safe from any thread."""
+        with self._lock:
+            stats = self._stats
+            oldest = self._oldest_created
+        if oldest is not None:
+            stats = replace(stats, oldest_undelivered_age_s=max(0.0, time.time() - oldest))
+        return stats
+
+    def wait_drained(self, timeout: float) -> bool:
+        """Block until the outbox has no undelivered row (True) or `timeout` passes (False)."""
+        deadline = time.monotonic() + timeout
+        conn = sqlite3.connect(self.db_path, timeout=30.0)
+        try:
+            while True:
+                if outbox.backlog(conn)[0] == 0:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                self._wake.set()
+                time.sleep(0.05)
+        finally:
+            conn.close()
+
+    def set_models(self, models: tuple[dict[str, Any], ...]) -> None:
+        """The models now in use (after a swap); re-announces the status."""
+        self._models = models
+        self.publish_status()
+
+    def publish_status(self) -> None:
+        """(Re)publish the retained `online` status (also the answer to `cmd/rebirth`)."""
+        client = self._client
+        if client is not None and client.is_connected():
+            client.publish(self.topics.status, self._status_payload("online"), qos=1, retain=True)
+
+    # ---- paho callbacks (paho's network thread) ---------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
+                    reason_code: ReasonCode, properties: Any) -> None:
+        if reason_code.is_failure:
+            self._set_error(f"broker refused the connection: {reason_code}")
+            return
+        client.subscribe([(self.topics.ack, 1)] + [(t, 1) for t in self.topics.inbound])
+        client.publish(self.topics.status, self._status_payload("online"), qos=1, retain=True)
+        with self._lock:
+            self._generation += 1
+            self._stats = replace(self._stats, connected=True,
+                                  reconnects=self._stats.reconnects + (1 if self._generation > 1 else 0))
+        logger.info("sync: connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
+                    flags.session_present)
+        self._wake.set()
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._set_error(f"cannot reach the broker at {self.settings.host}:{self.settings.port}")
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
+                       reason_code: ReasonCode, properties: Any) -> None:
+        with self._lock:
+            self._stats = replace(self._stats, connected=False)
+        if not self._stopping.is_set():
+            self._set_error(f"disconnected from the broker: {reason_code}")
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self.topics.ack:
+            try:
+                ack = json.loads(message.payload)
+                key = ack["key"] if "key" in ack else f"{ack['verdict_id']}:{ack['revision']}"
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.warning("sync: ignoring malformed ack %r: %s", message.payload[:200], exc)
+                return
+            self._acks.put(str(key))
+            self._wake.set()
+            return
+        subtopic = message.topic[len(self.topics.prefix):]
+        try:
+            self._inbound_queue.put_nowait((subtopic, bytes(message.payload)))
+        except queue.Full:
+            logger.warning("sync: inbound queue full; dropping %s (central may resend)", message.topic)
+
+    def _set_error(self, text: str) -> None:
+        logger.warning("sync: %s", text)
+        with self._lock:
+            self._stats = replace(self._stats, last_error=text)
+
+    # ---- the outbox worker ------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db_path, timeout=30.0)
+        conn.execute("PRAGMA busy_timeout=30000")
+        # Losing a `delivered` mark in a power cut only costs a resend that central dedupes.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        outbox.ensure_schema(conn)
+        conn.commit()
+        return conn
+
+    def _run_worker(self) -> None:
+        try:
+            conn = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            self._worker_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        inflight: dict[str, _Flight] = {}
+        cursor = 0
+        seen_generation = 0
+        last_backlog = 0.0
+        last_stats = time.monotonic()
+        published = resent = delivered = 0
+        last_delivered_at: float | None = None
+        try:
+            while not self._stopping.is_set():
+                self._wake.wait(self.settings.poll_interval_s)
+                self._wake.clear()
+                now = time.time()
+                keys = self._drain_acks()
+                if keys:
+                    changed = outbox.mark_delivered(conn, keys, now)
+                    conn.commit()
+                    for key in keys:
+                        inflight.pop(key, None)
+                    delivered += changed
+                    if changed:
+                        last_delivered_at = now
+                with self._lock:
+                    generation = self._generation
+                    connected = self._stats.connected
+                client = self._client
+                if connected and client is not None:
+                    if generation != seen_generation:
+                        # A new connection (or first start): whatever was in flight may be
+                        # lost with the old one; start again from the oldest undelivered row.
+                        seen_generation = generation
+                        resent += len(inflight)
+                        inflight.clear()
+                        cursor = 0
+                    sent_ids: list[int] = []
+                    for flight in inflight.values():
+                        if now - flight.sent_at >= self.settings.ack_timeout_s:
+                            client.publish(self.topics.verdict, flight.payload, qos=1)
+                            flight.sent_at = now
+                            sent_ids.append(flight.row_id)
+                            resent += 1
+                    room = self.settings.inflight_window - len(inflight)
+                    if room > 0:
+                        for row in outbox.pending(conn, cursor, room):
+                            cursor = row.id
+                            if row.key in inflight:
+                                continue
+                            client.publish(self.topics.verdict, row.payload, qos=1)
+                            inflight[row.key] = _Flight(row.id, row.payload, now)
+                            sent_ids.append(row.id)
+                            published += 1
+                    if sent_ids:
+                        outbox.mark_published(conn, sent_ids, now)
+                        conn.commit()
+                mono = time.monotonic()
+                if mono - last_backlog >= 0.5:
+                    count, oldest = outbox.backlog(conn)
+                    last_backlog = mono
+                    with self._lock:
+                        self._oldest_created = oldest
+                        self._stats = replace(
+                            self._stats, backlog=count,
+                            oldest_undelivered_age_s=None if oldest is None else max(0.0, now - oldest),
+                        )
+                with self._lock:
+                    self._stats = replace(self._stats, in_flight=len(inflight), published_total=published,
+                                          resent_total=resent, delivered_total=delivered,
+                                          last_delivered_at=last_delivered_at)
+                if mono - last_stats >= self.settings.stats_interval_s:
+                    last_stats = mono
+                    self._publish_stats()
+                # Let acks accumulate a little while many are in flight: one commit per
+                # batch instead of one per ack (the window keeps the broker busy meanwhile).
+                if len(inflight) > self.settings.inflight_window // 2:
+                    time.sleep(0.002)
+        except Exception as exc:  # the worker must say why it died, not vanish
+            logger.exception("sync: outbox worker failed")
+            self._set_error(f"outbox worker failed: {exc}")
+            raise
+        finally:
+            conn.close()
+
+    def _drain_acks(self) -> list[str]:
+        keys: list[str] = []
+        while True:
+            try:
+                keys.append(self._acks.get_nowait())
+            except queue.Empty:
+                return keys
+
+    def _publish_stats(self) -> None:
+        client = self._client
+        if client is None or not client.is_connected():
+            return
+        station: Mapping[str, Any] = {}
+        if self._stats_source is not None:
+            try:
+                station = self._stats_source()
+            except Exception as exc:
+                logger.warning("sync: the station's stats callable failed: %s", exc)
+        payload = {
+            "station_id": self.settings.station_id, "site_id": self.settings.site_id,
+            "session": self.settings.session, "at": _now_iso(),
+            "outbox": asdict(self.stats()), "station": dict(station),
+        }
+        client.publish(self.topics.stats, json.dumps(payload, default=str), qos=0)
+
+    # ---- inbound ----------------------------------------------------------------------
+
+    def _run_inbound(self) -> None:
+        while True:
+            item = self._inbound_queue.get()
+            if item is None:
+                return
+            subtopic, payload = item
+            if subtopic == "cmd/rebirth":
+                logger.info("sync: rebirth requested; re-publishing status")
+                self.publish_status()
+                self._publish_reply(Reply(topic=subtopic, ok=True, request_id=None,
+                                          reason="status re-published"))
+                continue
+            if self._inbound is None:
+                reply = Reply(topic=subtopic, ok=False, request_id=None,
+                              reason="this station does not accept inbound commands")
+            else:
+                reply = self._inbound.handle(subtopic, payload)
+            self._publish_reply(reply)
+
+    def _publish_reply(self, reply: Reply) -> None:
+        client = self._client
+        if client is None:
+            return
+        body = {**asdict(reply), "station_id": self.settings.station_id, "at": _now_iso()}
+        client.publish(self.topics.reply, json.dumps(body), qos=1)
+
+    # ---- payloads ---------------------------------------------------------------------
+
+    def _status_payload(self, state: str) -> str:
+        body: dict[str, Any] = {
+            "state": state, "station_id": self.settings.station_id, "site_id": self.settings.site_id,
+            "session": self.settings.session, "at": _now_iso(),
+        }
+        if state == "online":
+            body["versions"] = self.settings.versions
+            body["models"] = list(self._models)
+        return json.dumps(body)
