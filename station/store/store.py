@@ -1,0 +1,504 @@
+"""The station's record of truth: items, verdicts with revisions, frames, audit, catalogue, manifest.
+
+Threading: SQLite connections are not shared. The pipeline's writer thread owns one
+`Store` (the only object that writes verdicts; its methods also take an internal lock,
+so a second thread calling it is safe but serialised). The UI, the sync publisher and
+reports open their own `StoreReader` (or their own sqlite3 connection, as sync does) —
+WAL mode lets them read while the writer commits. Every verdict commit is durable
+(`synchronous=FULL`): after `record_verdict` returns, a power cut does not lose it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlite_utils
+
+from station.catalog import CatalogEntry, ManifestEntry
+from station.policy import RmaRecord
+from station.privacy import PERSONAL_FIELDS
+from station.store import retention
+from station.store.images import FrameImage, write_frame
+from station.store.schema import migrate
+from station.verdict import (
+    DeclaredReason,
+    Disposition,
+    ImageRef,
+    Verdict,
+)
+from sync import outbox
+
+__all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader"]
+
+logger = logging.getLogger(__name__)
+
+
+class StoreError(RuntimeError):
+    """A store operation the caller asked for that cannot be done; says what and why."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: when, who, what, details (JSON text)."""
+
+    ts: float
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """What `purge_rma` erased."""
+
+    rma: str
+    items: int
+    frames_deleted: int
+    manifest_erased: bool
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0,
+                               isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+class StoreReader:
+    """Read access on its own connection (for the UI, reports, exports and tests)."""
+
+    def __init__(self, path: Path, images_dir: Path | None = None, *,
+                 _conn: sqlite3.Connection | None = None) -> None:
+        self.path = Path(path)
+        self.images_dir = Path(images_dir) if images_dir is not None else None
+        if _conn is None and not self.path.exists():
+            raise StoreError(f"no station database at {self.path}; "
+                             "run the station once or check [storage].db_path")
+        self._conn = _conn or _connect(self.path, readonly=True)
+        self.db = sqlite_utils.Database(self._conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._conn.close()
+
+    def __enter__(self) -> StoreReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """The raw connection (read queries of reports and exports)."""
+        return self._conn
+
+    # --- verdicts ---------------------------------------------------------------------
+
+    def get_verdict(self, verdict_id: str, revision: int | None = None) -> Verdict | None:
+        """The latest (or the given) revision of a verdict; None when unknown."""
+        if revision is None:
+            row = self._conn.execute(
+                "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
+                (verdict_id,)).fetchone()
+        else:
+            row = self._conn.execute(
+                "SELECT payload FROM verdicts WHERE verdict_id = ? AND revision = ?", (verdict_id, revision)
+            ).fetchone()
+        return Verdict.from_json(json.loads(row[0])) if row else None
+
+    def history(self, verdict_id: str) -> list[Verdict]:
+        """Every revision of a verdict, oldest first."""
+        rows = self._conn.execute(
+            "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision", (verdict_id,)
+        ).fetchall()
+        return [Verdict.from_json(json.loads(r[0])) for r in rows]
+
+    def recent(self, limit: int = 50, search: str | None = None, since: datetime | None = None,
+               disposition: Disposition | None = None) -> list[Verdict]:
+        """Latest revisions of the newest items, newest first; `search` matches an RMA, a GTIN or a code."""
+        where = ["v.revision = (SELECT MAX(revision) FROM verdicts WHERE verdict_id = i.verdict_id)"]
+        params: list[Any] = []
+        if search:
+            text = search.strip()
+            gtin = text.rjust(14, "0") if text.isdigit() and len(text) <= 14 else text
+            where.append("(i.rma = ? OR i.verdict_id IN "
+                         "(SELECT verdict_id FROM item_codes WHERE gtin14 = ? OR text = ?))")
+            params += [text, gtin, text]
+        if since is not None:
+            where.append("i.created_ts >= ?")
+            params.append(since.timestamp())
+        if disposition is not None:
+            where.append("v.disposition = ?")
+            params.append(Disposition(disposition).value)
+        rows = self._conn.execute(
+            "SELECT v.payload FROM items i JOIN verdicts v ON v.verdict_id = i.verdict_id "
+            f"WHERE {' AND '.join(where)} ORDER BY i.created_ts DESC, i.seq DESC LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [Verdict.from_json(json.loads(r[0])) for r in rows]
+
+    def latest_verdicts(self, since: datetime | None = None) -> Iterator[Verdict]:
+        """Latest revision of every item created since `since`, oldest first (reports)."""
+        rows = self._conn.execute(
+            "SELECT v.payload FROM items i JOIN verdicts v ON v.verdict_id = i.verdict_id "
+            "WHERE v.revision = (SELECT MAX(revision) FROM verdicts WHERE verdict_id = i.verdict_id) "
+            "AND i.created_ts >= ? ORDER BY i.created_ts",
+            (since.timestamp() if since else 0.0,),
+        )
+        for row in rows:
+            yield Verdict.from_json(json.loads(row[0]))
+
+    def count_items(self) -> int:
+        """Number of items recorded."""
+        return int(self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+    def audit_log(self, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
+        """The newest audit entries, newest first."""
+        if action:
+            rows = self._conn.execute(
+                "SELECT ts, actor, action, detail FROM audit WHERE action = ? ORDER BY id DESC LIMIT ?",
+                (action, limit)).fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT ts, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [AuditEntry(float(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    # --- catalogue and manifest -----------------------------------------------------------
+
+    def sku_for_gtin(self, gtin14: str) -> str | None:
+        """The SKU of a GTIN-14, None when the catalogue does not know it."""
+        row = self._conn.execute("SELECT sku FROM catalog_gtins WHERE gtin14 = ?", (gtin14,)).fetchone()
+        return str(row[0]) if row else None
+
+    def gtins_of(self, sku: str) -> tuple[str, ...]:
+        """The GTIN-14s of a SKU."""
+        rows = self._conn.execute("SELECT gtin14 FROM catalog_gtins WHERE sku = ? ORDER BY gtin14", (sku,))
+        return tuple(str(r[0]) for r in rows)
+
+    def catalog_entry(self, sku: str) -> CatalogEntry | None:
+        """A catalogue entry with its GTINs, size and embeddings; None when unknown."""
+        row = self._conn.execute(
+            "SELECT sku, name, width_mm, height_mm, depth_mm, reference_image, embeddings, embedding_dim "
+            "FROM catalog WHERE sku = ?", (sku,)).fetchone()
+        if row is None:
+            return None
+        dims = (float(row[2]), float(row[3]), float(row[4])) if row[2] is not None else None
+        vectors: tuple[tuple[float, ...], ...] = ()
+        if row[6] is not None and row[7]:
+            array = np.frombuffer(row[6], dtype=np.float32).reshape(-1, int(row[7]))
+            vectors = tuple(tuple(float(x) for x in v) for v in array)
+        return CatalogEntry(str(row[0]), str(row[1]), self.gtins_of(sku), dims, row[5], vectors)
+
+    def reference_embeddings(self) -> dict[str, np.ndarray]:
+        """SKU -> (N, D) float32 reference embeddings, for every SKU that has them."""
+        rows = self._conn.execute(
+            "SELECT sku, embeddings, embedding_dim FROM catalog "
+            "WHERE embeddings IS NOT NULL AND embedding_dim > 0")
+        return {str(r[0]): np.frombuffer(r[1], dtype=np.float32).reshape(-1, int(r[2])).copy() for r in rows}
+
+    def rma(self, rma_id: str) -> RmaRecord | None:
+        """The manifest record of an RMA (for the policy); None when not in the manifest."""
+        entry = self.manifest_entry(rma_id)
+        if entry is None:
+            return None
+        return RmaRecord(entry.rma, entry.expected_sku, entry.declared_reason)
+
+    def manifest_entry(self, rma_id: str) -> ManifestEntry | None:
+        """The full manifest entry, personal fields included (None once erased)."""
+        row = self._conn.execute(
+            "SELECT rma, expected_sku, declared_reason, customer_name, customer_address FROM manifest "
+            "WHERE rma = ?", (rma_id,)).fetchone()
+        if row is None:
+            return None
+        return ManifestEntry(str(row[0]), row[1], DeclaredReason(row[2]) if row[2] else None, row[3], row[4])
+
+    def frame_paths(self, verdict_id: str) -> list[tuple[str, Path]]:
+        """(camera, absolute path) of the frames of an item still on disk (needs `images_dir`)."""
+        if self.images_dir is None:
+            raise StoreError("this reader was opened without the image folder; pass images_dir")
+        rows = self._conn.execute(
+            "SELECT camera, path FROM frames "
+            "WHERE verdict_id = ? AND deleted_ts IS NULL AND path IS NOT NULL",
+            (verdict_id,)).fetchall()
+        return [(str(r[0]), self.images_dir / str(r[1])) for r in rows]
+
+
+class Store(StoreReader):
+    """The writer: opens (creating or migrating) the database and records verdicts durably."""
+
+    def __init__(self, path: Path, images_dir: Path, jpeg_quality: int = 90, *, blur_labels: bool = False,
+                 image_retention_days: int = 30, personal_retention_days: int = 90,
+                 min_free_disk_mb: int = 2048,
+                 free_bytes: Callable[[Path], int] | None = None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        images_dir = Path(images_dir)
+        images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        images_dir.chmod(0o700)
+        conn = _connect(path, readonly=False)
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            logger.warning("%s: journal mode is %s, not WAL (network file system?)", path, mode)
+        # FULL: the WAL is synced at every commit, so a recorded verdict survives a power cut.
+        conn.execute("PRAGMA synchronous = FULL")
+        self.backups = migrate(conn, path)
+        path.chmod(0o600)
+        super().__init__(path, images_dir, _conn=conn)
+        self.images_dir: Path = images_dir
+        self.jpeg_quality = jpeg_quality
+        self.blur_labels = blur_labels
+        self.image_retention_days = image_retention_days
+        self.personal_retention_days = personal_retention_days
+        self.min_free_disk_mb = min_free_disk_mb
+        self.free_bytes = free_bytes or retention.disk_free_bytes
+        self._lock = threading.RLock()
+
+    @classmethod
+    def from_config(cls, config: Any) -> Store:
+        """The store a station Config describes ([storage] paths resolved in the data directory)."""
+        storage = config.storage
+        return cls(
+            config.in_data_dir(storage.db_path),
+            config.in_data_dir(storage.images_dir),
+            storage.jpeg_quality,
+            blur_labels=storage.blur_labels,
+            image_retention_days=storage.image_retention_days,
+            personal_retention_days=storage.personal_retention_days,
+            min_free_disk_mb=storage.min_free_disk_mb,
+        )
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE: take the write lock up front, wait if sync holds it)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+            else:
+                self._conn.execute("COMMIT")
+
+    def _audit(self, conn: sqlite3.Connection, actor: str, action: str,
+               detail: Mapping[str, Any] | str) -> None:
+        text = detail if isinstance(detail, str) else _dumps(detail)
+        conn.execute("INSERT INTO audit(ts, actor, action, detail) VALUES (?, ?, ?, ?)",
+                     (time.time(), actor, action, text))
+
+    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | str) -> None:
+        """Append one audit entry (its own durable transaction)."""
+        with self._write() as conn:
+            self._audit(conn, actor, action, detail)
+
+    # --- verdicts ---------------------------------------------------------------------
+
+    def _save(self, verdict_id: str, frames: Sequence[FrameImage]) -> list[tuple[ImageRef, int]]:
+        saved = []
+        for frame in frames:
+            stored = write_frame(self.images_dir, verdict_id, frame, self.jpeg_quality, self.blur_labels)
+            saved.append((ImageRef(stored.camera, stored.sha256, stored.path), stored.bytes))
+        return saved
+
+    def record_verdict(self, verdict: Verdict, frames: Sequence[FrameImage] = ()) -> Verdict:
+        """Store the first revision of a verdict with its frames, its codes and its outbox row, atomically.
+
+        The frame files are written first (atomic rename), then ONE transaction writes the
+        item, the verdict, the frame rows and the outbox row: after a crash either all of
+        them exist or none (an orphan file is swept by `apply_retention`). Returns the
+        verdict as stored (with the frames' ImageRefs added to `inspection.images`).
+        """
+        if verdict.revision != 1:
+            raise StoreError(f"verdict {verdict.verdict_id} revision {verdict.revision}: record a new item "
+                             "as revision 1; later revisions come from record_override")
+        with self._lock:
+            saved = self._save(verdict.verdict_id, frames)
+            refs = tuple(ref for ref, _ in saved)
+            if refs:
+                images = (*verdict.inspection.images, *refs)
+                inspection = dataclasses.replace(verdict.inspection, images=images)
+                verdict = dataclasses.replace(verdict, inspection=inspection)
+            payload = _dumps(verdict.to_json())
+            now = time.time()
+            try:
+                with self._write() as conn:
+                    item = verdict.item
+                    conn.execute(
+                        "INSERT INTO items(verdict_id, session, seq, station_id, controller_item_id, rma, "
+                        "expected_sku, observed_sku, declared_reason, created_at, created_ts) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (verdict.verdict_id, verdict.session, verdict.seq, verdict.station_id,
+                         item.controller_item_id, item.rma, item.expected_sku, item.observed_sku,
+                         item.declared_reason.value if item.declared_reason else None,
+                         verdict.to_json()["created_at"], verdict.created_at.timestamp()),
+                    )
+                    conn.executemany(
+                        "INSERT INTO item_codes(verdict_id, format, text, gtin14) VALUES (?, ?, ?, ?)",
+                        [(verdict.verdict_id, c.format, c.text, _gtin_of(c.format, c.text, c.gs1))
+                         for c in item.codes],
+                    )
+                    self._insert_revision(conn, verdict, payload)
+                    conn.executemany(
+                        "INSERT INTO frames(verdict_id, camera, sha256, path, bytes, created_ts) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        [(verdict.verdict_id, r.camera, r.sha256, r.path, size, now) for r, size in saved],
+                    )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"verdict {verdict.verdict_id} is already recorded ({exc})") from exc
+        return verdict
+
+    def _insert_revision(self, conn: sqlite3.Connection, verdict: Verdict, payload: str) -> None:
+        decision = verdict.decision
+        conn.execute(
+            "INSERT INTO verdicts(verdict_id, revision, grade, disposition, source, operator_id, "
+            "override_reason, confidence, decided_at, decided_ts, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (verdict.verdict_id, verdict.revision, decision.grade.value, decision.disposition.value,
+             decision.source.value, decision.operator_id, decision.override_reason, decision.confidence,
+             verdict.to_json()["decided_at"], verdict.decided_at.timestamp(), payload),
+        )
+        outbox.enqueue(conn, "verdict", verdict.key, payload.encode("utf-8"))
+
+    def record_override(self, verdict_id: str, disposition: Disposition, operator_id: str, reason: str,
+                        at: datetime | None = None) -> Verdict:
+        """The operator's decision as a new revision (+ its outbox row + an audit entry); never re-routes."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
+                (verdict_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no verdict {verdict_id} to override; check the id in the recent list")
+            previous = Verdict.from_json(json.loads(row[0]))
+            new = previous.override(disposition, operator_id, reason, at or datetime.now(UTC))
+            self._insert_revision(conn, new, _dumps(new.to_json()))
+            self._audit(conn, operator_id, "override", {
+                "verdict_id": verdict_id, "revision": new.revision,
+                "from": previous.decision.disposition.value, "to": new.decision.disposition.value,
+                "reason": reason,
+            })
+        logger.info("verdict %s overridden by %s: %s -> %s", verdict_id, operator_id,
+                    previous.decision.disposition.value, new.decision.disposition.value)
+        return new
+
+    def confirm(self, verdict_id: str, operator_id: str) -> None:
+        """The operator agrees with the verdict as it stands (feeds `station dataset export`)."""
+        with self._write() as conn:
+            changed = conn.execute("UPDATE items SET confirmed_by = ?, confirmed_ts = ? WHERE verdict_id = ?",
+                                   (operator_id, time.time(), verdict_id)).rowcount
+            if not changed:
+                raise StoreError(f"no verdict {verdict_id} to confirm; check the id in the recent list")
+            self._audit(conn, operator_id, "confirm", {"verdict_id": verdict_id})
+
+    # --- catalogue and manifest ---------------------------------------------------------
+
+    def upsert_catalog(self, entries: Sequence[CatalogEntry], actor: str = "import") -> int:
+        """Insert or update SKUs and their GTINs in one transaction; returns how many."""
+        now = time.time()
+        with self._write() as conn:
+            rows = []
+            for e in entries:
+                array = np.asarray(e.embeddings, dtype=np.float32) if e.embeddings else None
+                dims = e.dimensions_mm
+                rows.append({
+                    "sku": e.sku, "name": e.name,
+                    "width_mm": dims[0] if dims else None, "height_mm": dims[1] if dims else None,
+                    "depth_mm": dims[2] if dims else None, "reference_image": e.reference_image,
+                    "embeddings": array.tobytes() if array is not None else None,
+                    "embedding_dim": int(array.shape[1]) if array is not None else None,
+                    "updated_ts": now,
+                })
+            self.db.table("catalog").upsert_all(rows, pk="sku")
+            for e in entries:
+                conn.execute("DELETE FROM catalog_gtins WHERE sku = ?", (e.sku,))
+            # A GTIN moving to another SKU replaces its old row (the new file is the truth).
+            self.db.table("catalog_gtins").upsert_all(
+                [{"gtin14": g, "sku": e.sku} for e in entries for g in e.gtins], pk="gtin14")
+            self._audit(conn, actor, "catalog_import", {"skus": len(entries)})
+        return len(entries)
+
+    def set_embeddings(self, sku: str, embeddings: np.ndarray) -> None:
+        """Replace a SKU's reference embeddings ((N, D) array)."""
+        array = np.asarray(embeddings, dtype=np.float32)
+        if array.ndim != 2 or array.shape[0] == 0:
+            raise StoreError(f"embeddings of {sku} must be an (N, D) array, got shape {array.shape}")
+        with self._write() as conn:
+            changed = conn.execute("UPDATE catalog SET embeddings = ?, embedding_dim = ? WHERE sku = ?",
+                                   (array.tobytes(), int(array.shape[1]), sku)).rowcount
+            if not changed:
+                raise StoreError(f"SKU {sku} is not in the catalogue; import it first")
+
+    def upsert_manifest(self, entries: Sequence[ManifestEntry], actor: str = "import") -> int:
+        """Insert or update expected returns in one transaction; returns how many."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO manifest(rma, expected_sku, declared_reason, customer_name, customer_address, "
+                "created_ts) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(rma) DO UPDATE SET "
+                "expected_sku = excluded.expected_sku, declared_reason = excluded.declared_reason, "
+                "customer_name = excluded.customer_name, customer_address = excluded.customer_address",
+                [(e.rma, e.expected_sku, e.declared_reason.value if e.declared_reason else None,
+                  e.customer_name, e.customer_address, now) for e in entries],
+            )
+            self._audit(conn, actor, "manifest_import", {"rmas": len(entries)})
+        return len(entries)
+
+    # --- privacy and retention -----------------------------------------------------------
+
+    def purge_rma(self, rma: str, actor: str) -> PurgeResult:
+        """Erase one customer's data: the item frames (files) and the personal fields, with an audit entry."""
+        with self._write() as conn:
+            items = [str(r[0]) for r in conn.execute("SELECT verdict_id FROM items WHERE rma = ?", (rma,))]
+            frames = conn.execute(
+                f"SELECT id, path FROM frames WHERE deleted_ts IS NULL AND verdict_id IN "
+                f"({','.join('?' * len(items))})", items).fetchall() if items else []
+            deleted = retention.delete_frames(conn, self.images_dir, frames, time.time())
+            assignments = ", ".join(f"{f} = NULL" for f in PERSONAL_FIELDS)
+            erased = conn.execute(
+                f"UPDATE manifest SET {assignments}, personal_erased_ts = ? WHERE rma = ?", (time.time(), rma)
+            ).rowcount
+            self._audit(conn, actor, "purge", {"rma": rma, "items": len(items), "frames_deleted": deleted,
+                                               "manifest_erased": bool(erased)})
+        logger.info("purged RMA %s: %s items, %s frames", rma, len(items), deleted)
+        return PurgeResult(rma, len(items), deleted, bool(erased))
+
+    def apply_retention(self, now: float | None = None) -> retention.RetentionResult:
+        """Delete expired images, null expired personal fields, free disk space, sweep orphan files."""
+        with self._write() as conn:
+            result = retention.apply(
+                conn, self.images_dir, now if now is not None else time.time(),
+                self.image_retention_days, self.personal_retention_days,
+                self.min_free_disk_mb * 1024 * 1024, self.free_bytes,
+            )
+            if result.changed:
+                self._audit(conn, "station", "retention", dataclasses.asdict(result))
+        return result
+
+
+def _gtin_of(fmt: str, text: str, gs1: Mapping[str, str] | None) -> str | None:
+    if gs1 and "01" in gs1:
+        return gs1["01"]
+    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
+    if lengths.get(fmt) == len(text) and text.isdigit():
+        return text.rjust(14, "0")
+    return None
