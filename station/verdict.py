@@ -543,6 +543,10 @@ class Verdict:
         _check_str("site_id", self.site_id)
         _check_time("created_at", self.created_at)
         _check_time("decided_at", self.decided_at)
+        # The JSON carries milliseconds in UTC; hold exactly that so a stored verdict reads back equal.
+        for name in ("created_at", "decided_at"):
+            at: datetime = getattr(self, name).astimezone(UTC)
+            object.__setattr__(self, name, at.replace(microsecond=at.microsecond // 1000 * 1000))
         object.__setattr__(self, "models", tuple(self.models))
         for stage, ms in self.timings_ms.items():
             if isinstance(ms, bool) or not isinstance(ms, int | float) or not math.isfinite(ms) or ms < 0:

@@ -341,31 +341,31 @@ class Store(StoreReader):
                 verdict = dataclasses.replace(verdict, inspection=inspection)
             payload = _dumps(verdict.to_json())
             now = time.time()
-            try:
-                with self._write() as conn:
-                    item = verdict.item
-                    conn.execute(
-                        "INSERT INTO items(verdict_id, session, seq, station_id, controller_item_id, rma, "
-                        "expected_sku, observed_sku, declared_reason, created_at, created_ts) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (verdict.verdict_id, verdict.session, verdict.seq, verdict.station_id,
-                         item.controller_item_id, item.rma, item.expected_sku, item.observed_sku,
-                         item.declared_reason.value if item.declared_reason else None,
-                         verdict.to_json()["created_at"], verdict.created_at.timestamp()),
-                    )
-                    conn.executemany(
-                        "INSERT INTO item_codes(verdict_id, format, text, gtin14) VALUES (?, ?, ?, ?)",
-                        [(verdict.verdict_id, c.format, c.text, _gtin_of(c.format, c.text, c.gs1))
-                         for c in item.codes],
-                    )
-                    self._insert_revision(conn, verdict, payload)
-                    conn.executemany(
-                        "INSERT INTO frames(verdict_id, camera, sha256, path, bytes, created_ts) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        [(verdict.verdict_id, r.camera, r.sha256, r.path, size, now) for r, size in saved],
-                    )
-            except sqlite3.IntegrityError as exc:
-                raise StoreError(f"verdict {verdict.verdict_id} is already recorded ({exc})") from exc
+            with self._write() as conn:
+                if conn.execute("SELECT 1 FROM items WHERE verdict_id = ?", (verdict.verdict_id,)).fetchone():
+                    raise StoreError(f"verdict {verdict.verdict_id} is already recorded; "
+                                     "an operator change is a new revision (record_override)")
+                item = verdict.item
+                conn.execute(
+                    "INSERT INTO items(verdict_id, session, seq, station_id, controller_item_id, rma, "
+                    "expected_sku, observed_sku, declared_reason, created_at, created_ts) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (verdict.verdict_id, verdict.session, verdict.seq, verdict.station_id,
+                     item.controller_item_id, item.rma, item.expected_sku, item.observed_sku,
+                     item.declared_reason.value if item.declared_reason else None,
+                     verdict.to_json()["created_at"], verdict.created_at.timestamp()),
+                )
+                conn.executemany(
+                    "INSERT INTO item_codes(verdict_id, format, text, gtin14) VALUES (?, ?, ?, ?)",
+                    [(verdict.verdict_id, c.format, c.text, _gtin_of(c.format, c.text, c.gs1))
+                     for c in item.codes],
+                )
+                self._insert_revision(conn, verdict, payload)
+                conn.executemany(
+                    "INSERT INTO frames(verdict_id, camera, sha256, path, bytes, created_ts) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    [(verdict.verdict_id, r.camera, r.sha256, r.path, size, now) for r, size in saved],
+                )
         return verdict
 
     def _insert_revision(self, conn: sqlite3.Connection, verdict: Verdict, payload: str) -> None:
