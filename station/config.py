@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from vision.barcode.formats import BARCODE_FORMATS
+
 __all__ = [
     "ENV_OVERRIDES",
     "BarcodeConfig",
@@ -85,22 +87,6 @@ class CameraConfig:
     roi: tuple[int, ...] = (0, 0, 0, 0)
 
 
-BARCODE_FORMATS = (
-    "EAN13",
-    "EAN8",
-    "UPCA",
-    "UPCE",
-    "Code128",
-    "Code39",
-    "ITF",
-    "DataBar",
-    "DataBarExpanded",
-    "DataMatrix",
-    "QRCode",
-    "PDF417",
-)
-
-
 @dataclass(frozen=True)
 class BarcodeConfig:
     """Which codes to read and how hard to try."""
@@ -114,6 +100,18 @@ class BarcodeConfig:
     # Hand scanner: "" = none, "keyboard" = keyboard wedge, or a serial port name.
     scanner_port: str = ""
     scanner_baud: int = 9600
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in BARCODE_FORMATS]
+        if unknown:
+            raise ValueError(f"unknown formats {unknown}; known: {', '.join(BARCODE_FORMATS)}")
+        bad = [e for e in self.engines if e not in ("zxing", "zbar")]
+        if bad or not self.engines:
+            raise ValueError(f"engines must be some of \"zxing\", \"zbar\", got {list(self.engines)}")
+        if self.slow_path_budget_ms < 0:
+            raise ValueError(f"slow_path_budget_ms must be 0 or more, got {self.slow_path_budget_ms}")
+        if self.scanner_baud <= 0:
+            raise ValueError(f"scanner_baud must be positive, got {self.scanner_baud}")
 
 
 @dataclass(frozen=True)

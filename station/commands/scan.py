@@ -1,0 +1,84 @@
+"""`station scan [--json] PATH...`: read every barcode in image files.
+
+One JSON object per file with --json: {"path", "codes": [{"format", "text", "gs1", "quad"}],
+"ms"}, or {"path", "error"} for a file that cannot be read; the run goes on. Exit code 0
+when every file was read (with or without codes), 1 when any file failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from station.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("scan", help="read the barcodes in image files")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                        help="image files (png, jpg, webp, ...)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    parser.set_defaults(handler=run)
+
+
+def _load(path: Path) -> tuple[Any, str]:
+    """The image as a numpy array, or None and what the user should do about it."""
+    import cv2
+
+    if not path.exists():
+        return None, f"no such file {path}: check the path"
+    if path.is_dir():
+        return None, f"{path} is a folder: pass the image files in it (e.g. {path}/*.png)"
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot read {path} ({exc.strerror}): check its permissions"
+    import numpy as np
+
+    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        return None, f"{path} is not an image OpenCV can decode: pass a png, jpg, webp, bmp or tiff file"
+    return image, ""
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from vision.barcode import BarcodeReader
+
+    settings = config.barcode
+    reader = BarcodeReader(
+        formats=settings.formats,
+        engines=settings.engines,
+        try_harder=settings.try_harder,
+        slow_path_budget_ms=settings.slow_path_budget_ms,
+    )
+    failed = 0
+    for path in args.paths:
+        image, problem = _load(path)
+        if image is None:
+            failed += 1
+            logger.warning("scan: %s", problem)
+            if args.json:
+                print(json.dumps({"path": str(path), "error": problem}), flush=True)
+            else:
+                print(f"{path}: ERROR {problem}", flush=True)
+            continue
+        if image.ndim == 2 and image.dtype != "uint8":
+            image = (image / max(1, int(image.max())) * 255).astype("uint8")
+        result = reader.read(image)
+        if args.json:
+            codes = [c.to_json() for c in result.codes]
+            record = {"path": str(path), "codes": codes, "ms": round(result.ms, 2)}
+            print(json.dumps(record, ensure_ascii=False), flush=True)
+            continue
+        print(f"{path}: {len(result.codes)} code(s), {result.ms:.1f} ms ({result.path_taken} path)")
+        for code in result.codes:
+            gs1 = "  GS1 " + " ".join(f"({ai}){v}" for ai, v in code.gs1.items()) if code.gs1 else ""
+            print(f"  {code.format:16} {code.text!r}{gs1}")
+        for code in result.uncertain:
+            print(f"  {code.format:16} {code.text!r}  UNCERTAIN: {code.problem}")
+    return 1 if failed else 0

@@ -1,0 +1,302 @@
+"""`BarcodeReader`: zxing-cpp and zbar fused, fast on clear frames, harder only when needed.
+
+Fast path: zxing-cpp on the frame as it is, then zbar on the same frame (see `fast_path`).
+Slow path, only when the fast path found nothing certain: the frame re-rendered (other
+binariser, scaled, contrast-equalised, inverted, rotated 45°, sharpened, cut into tiles)
+and both engines run again, variant after variant, until a certain code turns up or the
+time budget is spent. Every read is checked (`interpret.judge`) and fused by place
+(`interpret.fuse`); code types that are off are never asked for, so never reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vision.barcode.code import BarcodeRead, Code, Quad
+from vision.barcode.engines import ENGINES, RawRead, ZbarEngine, ZxingEngine
+from vision.barcode.formats import BARCODE_FORMATS, EAN_UPC, check_formats
+from vision.barcode.interpret import fuse, judge
+
+__all__ = ["FAST_PATHS", "SLOW_VARIANTS", "BarcodeReader"]
+
+logger = logging.getLogger(__name__)
+
+FAST_PATHS = ("both", "cascade")
+
+Affine = np.ndarray  # 2x3 float matrix mapping variant pixels back to frame pixels
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """A re-rendering of the frame for the slow path, and which engines to run on it."""
+
+    name: str
+    make: Callable[[np.ndarray], tuple[np.ndarray, Affine] | None]
+    zxing: bool = True
+    zbar: bool = True
+    zxing_global: bool = False
+
+
+def _identity() -> Affine:
+    return np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def _same(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    return gray, _identity()
+
+
+def _scaled(factor: float, max_pixels: int) -> Callable[[np.ndarray], tuple[np.ndarray, Affine] | None]:
+    def make(gray: np.ndarray) -> tuple[np.ndarray, Affine] | None:
+        h, w = gray.shape[:2]
+        if factor > 1 and h * w * factor * factor > max_pixels:
+            return None  # too big to pay for; small codes on big frames are what tiles are for
+        if factor < 1 and min(h, w) * factor < 64:
+            return None
+        interp = cv2.INTER_CUBIC if factor > 1 else cv2.INTER_AREA
+        out = cv2.resize(gray, None, fx=factor, fy=factor, interpolation=interp)
+        return out, np.array([[1.0 / factor, 0.0, 0.0], [0.0, 1.0 / factor, 0.0]])
+
+    return make
+
+
+_CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+
+
+def _clahe(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    return _CLAHE.apply(gray), _identity()
+
+
+def _inverted(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    return cv2.bitwise_not(gray), _identity()
+
+
+def _sharpened(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    blur = cv2.GaussianBlur(gray, (0, 0), 2.0)
+    return cv2.addWeighted(gray, 2.0, blur, -1.0, 0), _identity()
+
+
+def _smoothed(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+    return cv2.GaussianBlur(gray, (0, 0), 1.2), _identity()
+
+
+def _rotated(degrees: float) -> Callable[[np.ndarray], tuple[np.ndarray, Affine]]:
+    def make(gray: np.ndarray) -> tuple[np.ndarray, Affine]:
+        h, w = gray.shape[:2]
+        forward = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+        cos, sin = abs(forward[0, 0]), abs(forward[0, 1])
+        nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+        forward[0, 2] += nw / 2 - w / 2
+        forward[1, 2] += nh / 2 - h / 2
+        # White border: codes are dark on light, a black border would read as a quiet-zone breach.
+        out = cv2.warpAffine(gray, forward, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+        return out, cv2.invertAffineTransform(forward)
+
+    return make
+
+
+SLOW_VARIANTS: tuple[_Variant, ...] = (
+    _Variant("global-binarizer", _same, zbar=False, zxing_global=True),
+    _Variant("upscale-2x", _scaled(2.0, 4_000_000)),
+    _Variant("clahe", _clahe),
+    _Variant("downscale-0.5x", _scaled(0.5, 0)),
+    _Variant("inverted", _inverted, zxing=False),
+    _Variant("rotate+45", _rotated(45.0)),
+    _Variant("rotate-45", _rotated(-45.0)),
+    _Variant("sharpen", _sharpened),
+    _Variant("smooth", _smoothed),
+)
+
+
+# Linear symbols whose only protection is one mod-10 digit or none: a zxing read of one is
+# cross-checked by zbar on a crop around it (cheap: a crop is small), so a misread that
+# passes the check digit is still caught when the other decoder reads something else.
+_CROSS_CHECK = EAN_UPC | {"ITF", "Code39"}
+
+# zbar is known to read half of an EAN-13/UPC-A as an EAN-8 or UPC-E, and to read short
+# fragments of other linear symbols as ITF or Code 39 (neither has a mandatory check digit);
+# a zbar read of those is believed only when zxing reads the same at the same place.
+_ZBAR_NEEDS_ZXING = frozenset({"EAN8", "UPCE", "ITF", "Code39"})
+
+
+def _crop_box(quad: Quad, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    xs = [p[0] for p in quad]
+    ys = [p[1] for p in quad]
+    w, h = max(xs) - min(xs), max(ys) - min(ys)
+    # Linear symbols come back as thin outlines: grow the short side so the crop holds whole bars.
+    side = max(w, h)
+    mx = int(0.2 * w + 0.3 * max(0, side - w) + 12)
+    my = int(0.2 * h + 0.3 * max(0, side - h) + 12)
+    x0, y0 = max(0, min(xs) - mx), max(0, min(ys) - my)
+    x1, y1 = min(shape[1], max(xs) + mx), min(shape[0], max(ys) + my)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return x0, y0, x1, y1
+
+
+def _to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image if image.dtype == np.uint8 else cv2.convertScaleAbs(image)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
+    raise ValueError(f"expected a grey, BGR or BGRA image, got an array of shape {image.shape}")
+
+
+class BarcodeReader:
+    """Reads every enabled code type in a frame with zxing-cpp and zbar fused (see module doc)."""
+
+    def __init__(
+        self,
+        formats: Sequence[str] = BARCODE_FORMATS,
+        engines: Sequence[str] = ENGINES,
+        try_harder: bool = True,
+        slow_path_budget_ms: float = 60.0,
+        fast_path: str = "cascade",
+        variants: Sequence[str] | None = None,
+    ) -> None:
+        self.formats = check_formats(list(formats))
+        unknown = [e for e in engines if e not in ENGINES]
+        if unknown or not engines:
+            raise ValueError(
+                f"unknown or no barcode engines {list(engines)}; use some of {', '.join(ENGINES)}"
+            )
+        if fast_path not in FAST_PATHS:
+            raise ValueError(f"fast_path must be one of {FAST_PATHS}, not {fast_path!r}")
+        self.engines = tuple(engines)
+        self.try_harder = try_harder
+        self.slow_path_budget_ms = slow_path_budget_ms
+        self.fast_path = fast_path
+        self._zxing = ZxingEngine(self.formats) if "zxing" in self.engines else None
+        self._zbar = ZbarEngine(self.formats) if "zbar" in self.engines else None
+        if self._zbar is not None and not self._zbar.active:
+            self._zbar = None
+        if self._zxing is not None and not self._zxing.active:
+            self._zxing = None
+        names = set(variants) if variants is not None else None
+        self._variants = tuple(v for v in SLOW_VARIANTS if names is None or v.name in names)
+        self._fuse_rules = {
+            "zbar_needs_zxing": _ZBAR_NEEDS_ZXING if self._zxing is not None else frozenset(),
+        }
+        self.last_variant: str = ""  # which slow-path variant found the codes (for benchmarks, logs)
+
+    def read(self, image: np.ndarray, roi: tuple[int, int, int, int] | None = None) -> BarcodeRead:
+        """Read the codes in `image` (grey, BGR or BGRA), within `roi` = (x, y, w, h) if given."""
+        start = time.perf_counter()
+        gray = _to_gray(image)
+        ox = oy = 0
+        if roi is not None and roi[2] > 0 and roi[3] > 0:
+            x, y, w, h = roi
+            ox, oy = max(0, x), max(0, y)
+            gray = gray[oy : y + h, ox : x + w]
+            if gray.size == 0:
+                raise ValueError(
+                    f"region of interest {roi} lies outside the {image.shape[1]}x{image.shape[0]} frame"
+                )
+        offset = np.array([[0.0, 0.0, float(ox)], [0.0, 0.0, float(oy)]])
+        self.last_variant = ""
+
+        codes = self._fast(gray, offset)
+        certain, uncertain = fuse(codes, **self._fuse_rules)
+        path = "fast"
+        if not certain and self.try_harder:
+            path = "slow"
+            slow_start = time.perf_counter()
+            # What the fast path cost on this frame predicts what a variant will cost: skip
+            # variants that would overrun the budget instead of finding out afterwards.
+            per_pixel_ms = (slow_start - start) * 1000.0 / max(1, gray.size)
+            for variant in self._variants:
+                spent = (time.perf_counter() - slow_start) * 1000.0
+                if spent >= self.slow_path_budget_ms:
+                    break
+                made = variant.make(gray)
+                if made is None:
+                    continue
+                img, back = made
+                engines_run = int(variant.zxing and self._zxing is not None) + int(
+                    variant.zbar and self._zbar is not None)
+                predicted = per_pixel_ms * img.size * engines_run / max(1, len(self.engines))
+                if spent + predicted > self.slow_path_budget_ms:
+                    logger.debug("skipping %s: about %.1f ms, %.1f of %.0f ms left", variant.name, predicted,
+                                 self.slow_path_budget_ms - spent, self.slow_path_budget_ms)
+                    continue
+                codes.extend(self._run(variant, img, back + offset))
+                certain, uncertain = fuse(codes, **self._fuse_rules)
+                if certain:
+                    self.last_variant = variant.name
+                    break
+        ms = (time.perf_counter() - start) * 1000.0
+        return BarcodeRead(tuple(certain), tuple(uncertain), ms, path)
+
+    def _fast(self, gray: np.ndarray, offset: Affine) -> list[Code]:
+        return self._pass(gray, _identity() + offset, cascade=self.fast_path == "cascade")
+
+    def _run(self, variant: _Variant, img: np.ndarray, back: Affine) -> list[Code]:
+        return self._pass(img, back, zxing=variant.zxing, zbar=variant.zbar,
+                          zxing_global=variant.zxing_global, cascade=True)
+
+    def _pass(self, img: np.ndarray, back: Affine, *, zxing: bool = True, zbar: bool = True,
+              zxing_global: bool = False, cascade: bool) -> list[Code]:
+        """One look at one rendering of the frame: decode, then cross-check the weakly protected reads."""
+        codes: list[Code] = []
+        zx_certain: list[tuple[RawRead, Code]] = []
+        if zxing and self._zxing is not None:
+            for raw in self._zxing.decode(img, global_binarizer=zxing_global):
+                code = self._judge(raw, back)
+                if code is not None:
+                    codes.append(code)
+                    if not code.problem:
+                        zx_certain.append((raw, code))
+        if self._zbar is None:
+            return codes
+        if zbar and (not cascade or not zx_certain):
+            for raw in self._zbar.decode(img):
+                code = self._judge(raw, back)
+                if code is None:
+                    continue
+                codes.append(code)
+                if not code.problem and code.format in _CROSS_CHECK and self._zxing is not None:
+                    codes.extend(self._on_crop(self._zxing.decode, img, raw, back, upscale=True))
+        else:
+            for raw, code in zx_certain:
+                if code.format in _CROSS_CHECK:
+                    codes.extend(self._on_crop(self._zbar.decode, img, raw, back, upscale=False))
+        return codes
+
+    def _on_crop(self, decode: Callable[[np.ndarray], list[RawRead]], img: np.ndarray, raw: RawRead,
+                 back: Affine, *, upscale: bool) -> list[Code]:
+        """Run one engine on a crop of `img` around `raw` to confirm or contradict it."""
+        local: Quad = tuple((int(x), int(y)) for x, y in raw.quad)  # type: ignore[assignment]
+        box = _crop_box(local, img.shape)
+        if box is None:
+            return []
+        x0, y0, x1, y1 = box
+        crop = img[y0:y1, x0:x1]
+        factor = 2.0 if upscale and max(crop.shape) < 800 else 1.0
+        if factor != 1.0:
+            crop = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        # crop pixel -> img pixel -> frame pixel
+        to_img = np.array([[1.0 / factor, 0.0, float(x0)], [0.0, 1.0 / factor, float(y0)], [0.0, 0.0, 1.0]])
+        to_frame = back @ to_img
+        out: list[Code] = []
+        for r in decode(crop):
+            code = self._judge(r, to_frame)
+            if code is not None:
+                out.append(code)
+        return out
+
+    def _judge(self, raw: RawRead, back: Affine) -> Code | None:
+        if raw.format not in self.formats:
+            return None  # e.g. an EAN-13 found while only UPC-A is on
+        pts = np.array(raw.quad, dtype=np.float64)
+        mapped = pts @ back[:, :2].T + back[:, 2]
+        quad: Quad = tuple((round(float(x)), round(float(y))) for x, y in mapped)  # type: ignore[assignment]
+        return judge(raw, quad)
