@@ -148,6 +148,7 @@ class ConveyorLink:
         self._totals = _Totals()
         self._local: list[ev.Event] = []  # events raised by callers' threads, delivered by ours
         self._write_error: Exception | None = None
+        self._last_boot_id: int | None = None  # survives reconnects: same id = no reboot
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -263,7 +264,8 @@ class ConveyorLink:
                 self._serial = port
                 self._port_open = path
                 self._write_error = None
-                self._conn = Connection(Role.HOST, time.monotonic(), self.settings.timing())
+                self._conn = Connection(Role.HOST, time.monotonic(), self.settings.timing(),
+                                        known_boot_id=self._last_boot_id)
             try:
                 if self._serve(port):
                     backoff = self.settings.reconnect_backoff_s
@@ -352,7 +354,7 @@ class ConveyorLink:
         boot_id = boot if boot is not None else 0
         for pe in proto_events:
             if isinstance(pe, SessionStarted):
-                boot_id = pe.boot_id
+                boot_id = self._last_boot_id = pe.boot_id
                 logger.info("conveyor controller up on %s: boot %08x%s", self._port_open, pe.boot_id,
                             " (new boot: tracking flushed)" if pe.new_boot else "")
                 out.append(ev.LinkUp(pe.boot_id, pe.new_boot, self._port_open, pe.hello.lane_count,

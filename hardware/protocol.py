@@ -176,14 +176,17 @@ _CONTROLLER_COMMANDS = (Divert, Clear)
 class Connection:
     """One end of the conveyor link (sans-I/O)."""
 
-    def __init__(self, role: Role, now: float, timing: Timing | None = None, hello: Hello | None = None):
+    def __init__(self, role: Role, now: float, timing: Timing | None = None, hello: Hello | None = None,
+                 known_boot_id: int | None = None):
+        """`hello`: the controller's own HELLO. `known_boot_id`: the host's last boot id seen
+        on an earlier connection, so that a HELLO with the same id is not a new boot."""
         if role is Role.CONTROLLER and hello is None:
             raise ValueError("a controller Connection needs its HELLO")
         self.role = role
         self.timing = timing or Timing()
         self.stats = LinkStats()
         self.hello: Hello | None = hello
-        self.boot_id: int | None = hello.boot_id if hello else None
+        self.boot_id: int | None = hello.boot_id if hello else known_boot_id
         self._events: deque[ProtocolEvent] = deque()
         self._out = bytearray()
         self._rx = bytearray()
@@ -276,7 +279,9 @@ class Connection:
             self._lose(f"no frame from the {self._peer_name} for {now - self._last_rx:.2f} s", now)
             return
         if self._unacked and now - self._unacked[0].last_sent >= self.timing.ack_timeout_s:
-            if self._unacked[0].attempts > self.timing.retries:
+            # The host gives up after `retries` resends; the controller resends until its
+            # watchdog trips, so a stalled host never sends items to manual before ~1 s.
+            if self.role is Role.HOST and self._unacked[0].attempts > self.timing.retries:
                 first = self._unacked[0]
                 self._lose(
                     f"{type(first.message).__name__} seq {first.seq} not acknowledged after "
