@@ -59,8 +59,10 @@ def check_consistent(store: Store) -> int:
     for verdict_id in items:
         assert conn.execute("SELECT COUNT(*) FROM verdicts WHERE verdict_id = ? AND revision = 1",
                             (verdict_id,)).fetchone()[0] == 1
-        assert conn.execute("SELECT COUNT(*) FROM outbox WHERE key = ?", (f"{verdict_id}:1",)).fetchone()[0] == 1
-        frames = conn.execute("SELECT sha256, path FROM frames WHERE verdict_id = ?", (verdict_id,)).fetchall()
+        key = (f"{verdict_id}:1",)
+        assert conn.execute("SELECT COUNT(*) FROM outbox WHERE key = ?", key).fetchone()[0] == 1
+        frames = conn.execute("SELECT sha256, path FROM frames WHERE verdict_id = ?",
+                              (verdict_id,)).fetchall()
         assert len(frames) == 2
         for sha, path in frames:
             assert hashlib.sha256((store.images_dir / path).read_bytes()).hexdigest() == sha
