@@ -110,7 +110,7 @@ def render_board(spec: BoardSpec, dpi: float = 300.0, margin_mm: float = 15.0) -
     px_per_mm = dpi / MM_PER_INCH
     board = render_board_texture(spec, px_per_mm)
     margin = round(margin_mm * px_per_mm)
-    caption_h = round(28.0 * px_per_mm)
+    caption_h = round(20.0 * px_per_mm)
     height = board.shape[0] + 2 * margin + caption_h
     width = max(board.shape[1] + 2 * margin, round(150 * px_per_mm))
     page = np.full((height, width), 255, dtype=np.uint8)

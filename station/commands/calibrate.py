@@ -1,0 +1,267 @@
+"""`station calibrate ...`: the printable board, intrinsics, plane scale, colour and frame quality.
+
+Each step writes (or updates) the calibration file of [calibration] file unless --out says
+otherwise. A refusal prints what failed and what to do, and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from station.config import Config
+
+logger = logging.getLogger(__name__)
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("calibrate", help="camera calibration: board, intrinsics, plane, colour, quality")
+    steps = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+
+    board = steps.add_parser("board", help="render the ChArUco board of [calibration] at true size")
+    board.add_argument("--out", type=Path, required=True, help="PNG file to write")
+    board.add_argument("--dpi", type=float, default=300.0, help="printer resolution (default 300)")
+    board.set_defaults(handler=run_board)
+
+    intr = steps.add_parser("intrinsics", help="camera matrix and distortion from a folder of board images")
+    intr.add_argument("--images", type=Path, required=True, help="folder of board images (png/jpg)")
+    intr.add_argument("--out", type=Path, default=None, help="calibration file (default: [calibration] file)")
+    intr.add_argument("--camera-id", default="", help="camera serial or name recorded in the file")
+    intr.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    intr.set_defaults(handler=run_intrinsics)
+
+    plane = steps.add_parser("plane", help="px/mm and homography of the belt from the board lying on it")
+    plane.add_argument("--image", type=Path, required=True, help="image of the board lying on the belt")
+    plane.add_argument("--intrinsics", type=Path, default=None,
+                       help="calibration file with intrinsics (default: [calibration] file; "
+                            "'none' = raw pixels)")
+    plane.add_argument("--out", type=Path, default=None,
+                       help="calibration file (default: the --intrinsics file)")
+    plane.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    plane.set_defaults(handler=run_plane)
+
+    colour = steps.add_parser("colour", help="white balance and exposure from the grey reference patch")
+    colour.add_argument("--image", type=Path, required=True, help="image with the grey patch in view")
+    colour.add_argument("--patch", required=True, help="patch rectangle in pixels: X,Y,WIDTH,HEIGHT")
+    colour.add_argument("--lightness", type=float, default=50.0,
+                        help="L* the patch should read (default 50, an 18%% grey card)")
+    colour.add_argument("--out", type=Path, default=None,
+                        help="calibration file (default: [calibration] file)")
+    colour.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    colour.set_defaults(handler=run_colour)
+
+    quality = steps.add_parser("quality", help="focus, exposure and motion blur of image files")
+    quality.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="image files")
+    quality.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
+    quality.set_defaults(handler=run_quality)
+
+
+def _refused(step: str, exc: Exception) -> int:
+    print(f"station calibrate {step}: refused: {exc}", file=sys.stderr)
+    return 1
+
+
+def _spec(config: Config) -> Any:
+    from calibration.board import BoardSpec
+
+    c = config.calibration
+    return BoardSpec(c.board_squares_x, c.board_squares_y, c.board_square_mm, c.board_marker_mm,
+                     c.board_dictionary)
+
+
+def _thresholds(config: Config) -> Any:
+    from calibration.quality import QualityThresholds
+
+    return QualityThresholds(min_sharpness=config.calibration.min_sharpness)
+
+
+def _read_image(path: Path) -> Any:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        from calibration.errors import CalibrationError
+
+        raise CalibrationError(str(path), "cannot read the image", "check the path and that it is a png/jpg")
+    return image
+
+
+def _existing(path: Path) -> Any:
+    from calibration.files import load_calibration
+
+    return load_calibration(path) if path.is_file() else None
+
+
+def run_board(args: argparse.Namespace, config: Config) -> int:
+    """Write the printable board."""
+    from calibration.board import encode_png_with_dpi, render_board
+    from calibration.errors import CalibrationError
+
+    try:
+        spec = _spec(config)
+        if not 72 <= args.dpi <= 2400:
+            raise CalibrationError("--dpi", f"{args.dpi:g} dpi is not a printer resolution", "use 150-1200")
+        page = render_board(spec, args.dpi)
+    except CalibrationError as exc:
+        return _refused("board", exc)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(encode_png_with_dpi(page, args.dpi))
+    print(f"{args.out}: {spec.describe()}, {spec.width_mm:g} x {spec.height_mm:g} mm at {args.dpi:g} dpi "
+          f"({page.shape[1]}x{page.shape[0]} px); print at 100 % and check the 100 mm bar")
+    return 0
+
+
+def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
+    """Calibrate the camera from a folder of board images."""
+    from calibration.errors import CalibrationError
+    from calibration.files import CalibrationFile, merged, save_calibration, utc_now
+    from calibration.intrinsics import IntrinsicsSession
+
+    out = args.out or config.resolve(config.calibration.file)
+    try:
+        spec = _spec(config)
+        if not args.images.is_dir():
+            raise CalibrationError(str(args.images), "not a folder",
+                                   "give the folder holding the board images")
+        files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        if not files:
+            raise CalibrationError(str(args.images), "no png/jpg images in it", "put the board images there")
+        session = IntrinsicsSession(spec, min_views=config.calibration.intrinsics_min_views,
+                                    max_rms_px=config.calibration.intrinsics_max_rms_px,
+                                    thresholds=_thresholds(config))
+        for path in files:
+            feedback = session.add_frame(_read_image(path), path.name)
+            if args.json:
+                print(json.dumps({"view": path.name, "status": feedback.status, "corners": feedback.corners,
+                                  "tilt_deg": round(feedback.tilt_deg, 1), "message": feedback.message}))
+            else:
+                print(f"  {path.name}: {feedback.message}")
+        result = session.calibrate()
+        existing = _existing(out)
+        if existing is not None and existing.image_size != result.image_size:
+            existing = None  # a new resolution invalidates the old plane and colour as well
+        calibration: CalibrationFile = merged(
+            existing, camera_id=args.camera_id or (existing.camera_id if existing else ""),
+            image_size=result.image_size, created_at=utc_now(), intrinsics=result, board=spec.describe())
+        if calibration.plane is not None:
+            logger.warning("the plane calibration in %s was made with the old intrinsics: redo "
+                           "`station calibrate plane`", out)
+        save_calibration(out, calibration)
+    except CalibrationError as exc:
+        return _refused("intrinsics", exc)
+    guidance = session.guidance()
+    summary = {"file": str(out), "fx": result.fx, "fy": result.fy, "cx": result.cx, "cy": result.cy,
+               "dist": [float(v) for v in result.dist], "rms_px": result.rms_px, "views": guidance.views,
+               "coverage": round(guidance.coverage, 3), "per_view_errors_px": dict(result.per_view_errors),
+               "hints": list(guidance.hints)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{out}: fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px, "
+              f"RMS {result.rms_px:.3f} px over {guidance.views} views, "
+              f"frame coverage {guidance.coverage:.0%}")
+        for hint in guidance.hints:
+            print(f"  note: {hint}")
+    return 0
+
+
+def run_plane(args: argparse.Namespace, config: Config) -> int:
+    """Calibrate the belt plane from one image of the board lying on it."""
+    from calibration.errors import CalibrationError
+    from calibration.files import load_calibration, merged, save_calibration, utc_now
+    from calibration.plane import calibrate_plane
+
+    raw = args.intrinsics is not None and str(args.intrinsics).lower() == "none"
+    source = None if raw else (args.intrinsics or config.resolve(config.calibration.file))
+    out = args.out or source or config.resolve(config.calibration.file)
+    try:
+        spec = _spec(config)
+        frame = _read_image(args.image)
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        existing = load_calibration(source, live_resolution=size) if source is not None else None
+        if existing is not None and existing.intrinsics is None:
+            raise CalibrationError(str(source), "has no intrinsics",
+                                   "run `station calibrate intrinsics` first or pass --intrinsics none")
+        plane = calibrate_plane(frame, spec, existing.intrinsics if existing else None)
+        base = existing if out == source else (_existing(out) if out.is_file() else None)
+        if base is not None and base.image_size != size:
+            raise CalibrationError(str(out), "is for another resolution", "choose another --out file")
+        calibration = merged(base or existing, camera_id=(existing.camera_id if existing else ""),
+                             image_size=size, created_at=utc_now(), plane=plane, board=spec.describe(),
+                             intrinsics=existing.intrinsics if existing else None)
+        save_calibration(out, calibration)
+    except CalibrationError as exc:
+        return _refused("plane", exc)
+    summary = {"file": str(out), "px_per_mm": plane.px_per_mm, "rms_mm": plane.rms_mm,
+               "camera_height_mm": plane.camera_height_mm}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        height = f", camera {plane.camera_height_mm:.0f} mm above it" if plane.camera_height_mm else ""
+        print(f"{out}: {plane.px_per_mm:.4f} px/mm at the board, residual {plane.rms_mm:.3f} mm{height}")
+    return 0
+
+
+def run_colour(args: argparse.Namespace, config: Config) -> int:
+    """Calibrate white balance and exposure on the grey patch."""
+    from calibration.colour import calibrate_colour
+    from calibration.errors import CalibrationError
+    from calibration.files import load_calibration, merged, save_calibration, utc_now
+
+    out = args.out or config.resolve(config.calibration.file)
+    try:
+        try:
+            x, y, w, h = (int(v) for v in args.patch.split(","))
+        except ValueError:
+            raise CalibrationError("--patch", f"{args.patch!r} is not X,Y,WIDTH,HEIGHT",
+                                   "give four whole numbers, e.g. --patch 40,60,80,80") from None
+        frame = _read_image(args.image)
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        existing = load_calibration(out, live_resolution=size) if out.is_file() else None
+        colour = calibrate_colour(frame, (x, y, w, h), args.lightness)
+        calibration = merged(existing, camera_id=existing.camera_id if existing else "", image_size=size,
+                             created_at=utc_now(), colour=colour)
+        save_calibration(out, calibration)
+    except CalibrationError as exc:
+        return _refused("colour", exc)
+    summary = {"file": str(out), "gains_bgr": list(colour.gains_bgr), "exposure_stops": colour.exposure_stops,
+               "reference_lab": list(colour.reference_lab)}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        b, g, r = colour.gains_bgr
+        print(f"{out}: gains B {b:.3f} G {g:.3f} R {r:.3f} ({colour.exposure_stops:+.2f} stops); "
+              f"the patch is checked every {config.calibration.colour_check_every} items")
+    return 0
+
+
+def run_quality(args: argparse.Namespace, config: Config) -> int:
+    """Report focus, exposure and motion blur per image; exit 1 when any image fails."""
+    from calibration.errors import CalibrationError
+    from calibration.quality import assess
+
+    thresholds = _thresholds(config)
+    failed = 0
+    for path in args.paths:
+        try:
+            frame = _read_image(path)
+        except CalibrationError as exc:
+            failed += 1
+            print(f"station calibrate quality: {exc}", file=sys.stderr)
+            continue
+        q = assess(frame, thresholds)
+        failed += 0 if q.ok else 1
+        if args.json:
+            print(json.dumps({"path": str(path), "ok": q.ok, "sharpness": round(q.sharpness, 1),
+                              "exposure": q.exposure.value, "motion_blur": q.motion_blur,
+                              "reasons": list(q.reasons)}))
+        else:
+            verdict = "ok" if q.ok else "; ".join(q.reasons)
+            print(f"{path}: sharpness {q.sharpness:.0f}, exposure {q.exposure.value}: {verdict}")
+    return 1 if failed else 0
