@@ -1,0 +1,142 @@
+"""`run_app`: open the station's window on a running `StationState` (what `station run` calls)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from station.state import StationActions, StationState
+from station.ui.item_dialog import HistorySource
+from station.ui.kpi_panel import KpiSource
+from station.ui.main_window import MainWindow
+from station.ui.settings import UiSettings, display_available
+
+logger = logging.getLogger(__name__)
+
+BASE_POINT_SIZE = 11.0  # before font_scale; legible at arm's length on a 1366x768 panel
+
+
+def application(font_scale: float = 1.0, offscreen: bool = False) -> QApplication:
+    """The process's QApplication (created once), with the station's base font size."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        app = existing
+    else:
+        if offscreen and not display_available():
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName("returns-station")
+    font = app.font()
+    font.setPointSizeF(BASE_POINT_SIZE * font_scale)
+    app.setFont(font)
+    return app
+
+
+class _ScreenshotJob:
+    """Waits for `items` decided items and the first statistics, then saves the pages and quits."""
+
+    def __init__(
+        self, app: QApplication, window: MainWindow, path: Path, items: int, timeout_s: float
+    ) -> None:
+        self.app = app
+        self.window = window
+        self.path = path
+        self.items = items
+        self.deadline = time.monotonic() + timeout_s
+        self.exit_code = 1
+        self.timer = QTimer()
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._poll)
+        self.settled_at: float | None = None
+
+    def start(self) -> None:
+        self.timer.start()
+
+    def _poll(self) -> None:
+        kpi_ready = self.window.kpi.loads > 0 or not self.window.kpi.has_source
+        ready = self.window.items_seen >= self.items and kpi_ready
+        timed_out = time.monotonic() > self.deadline
+        if not ready and not timed_out:
+            return
+        if ready and self.settled_at is None:
+            self.settled_at = time.monotonic()  # give the coalesced redraw one more round
+            return
+        self.timer.stop()
+        if not ready:
+            logger.warning(
+                "screenshot: only %d of %d items decided before the timeout; saving what is shown",
+                self.window.items_seen,
+                self.items,
+            )
+        try:
+            saved = self.window.save_pages(self.path)
+        except OSError as exc:
+            logger.error("%s", exc)
+            self.exit_code = 1
+        else:
+            logger.info("screenshot saved: %s", ", ".join(str(p) for p in saved))
+            self.exit_code = 0 if ready else 1
+        self.app.exit(self.exit_code)
+
+
+def run_app(
+    state: StationState,
+    actions: StationActions,
+    settings: UiSettings,
+    *,
+    kpi_source: KpiSource | None = None,
+    history_source: HistorySource | None = None,
+    screenshot: Path | None = None,
+    items: int | None = None,
+    about: dict[str, Any] | None = None,
+    config_text: str = "",
+    config_source: str = "",
+) -> int:
+    """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
+
+    With `screenshot`, waits until `items` items were decided (default 1) and the first
+    statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
+    `screenshot` and each other page as `<stem>-<page>.png`; returns 1 on timeout.
+    Runs offscreen when there is no display. The caller keeps running the pipeline
+    (on its own threads) while this runs the Qt event loop on the calling thread.
+    """
+    app = application(settings.font_scale, offscreen=screenshot is not None)
+    window = MainWindow(
+        state,
+        actions,
+        settings,
+        kpi_source=kpi_source,
+        history_source=history_source,
+        about=about,
+        config_text=config_text,
+        config_source=config_source,
+    )
+    window.resize(*settings.window_size)
+    job: _ScreenshotJob | None = None
+    if screenshot is not None:
+        window.show()
+        window.start(ask_sign_in=False)
+        job = _ScreenshotJob(
+            app, window, screenshot, items if items is not None else 1, settings.screenshot_timeout_s
+        )
+        job.start()
+    else:
+        if settings.fullscreen:
+            window.showFullScreen()
+        else:
+            window.show()
+        window.start(ask_sign_in=True)
+    code = app.exec()
+    window.shutdown()
+    window.close()
+    window.deleteLater()
+    if job is not None:
+        return job.exit_code
+    return int(code)

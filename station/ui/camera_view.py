@@ -1,0 +1,137 @@
+"""The camera view: the item's frame with its overlays (codes, defect heatmap and regions, ROI)."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from station.state import Overlay
+from station.ui import theme
+from station.ui.imaging import qimage_from_bgr, qimage_from_heatmap
+
+logger = logging.getLogger(__name__)
+
+
+class CameraView(QWidget):
+    """Shows one frame, scaled to fit with its aspect ratio kept, and draws its `Overlay` on top."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._image: QImage | None = None
+        self._heat: QImage | None = None
+        self._overlay = Overlay()
+        self._placeholder = "Waiting for the first item…"
+        self.show_heatmap = True
+
+    def set_frame(self, frame: np.ndarray | None, overlay: Overlay | None = None) -> None:
+        """Show `frame` (BGR) with `overlay`; None shows the placeholder text."""
+        self._image = qimage_from_bgr(frame) if frame is not None else None
+        self._overlay = overlay or Overlay()
+        heat = self._overlay.heatmap
+        self._heat = qimage_from_heatmap(heat) if heat is not None and heat.size else None
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """The words shown while there is no frame (e.g. the camera's problem)."""
+        self._placeholder = text
+        self.update()
+
+    def has_frame(self) -> bool:
+        """Whether a frame is shown."""
+        return self._image is not None
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(800, 450)
+
+    def image_rect(self) -> QRectF:
+        """Where the frame lands in widget coordinates."""
+        if self._image is None:
+            return QRectF()
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        w, h = iw * scale, ih * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        try:
+            painter.fillRect(self.rect(), QColor(20, 20, 20))
+            if self._image is None:
+                painter.setPen(QColor(200, 200, 200))
+                painter.drawText(
+                    self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
+                )
+                return
+            target = self.image_rect()
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.drawImage(target, self._image)
+            scale = target.width() / self._image.width()
+            painter.translate(target.topLeft())
+            painter.scale(scale, scale)
+            self._paint_overlay(painter)
+        finally:
+            painter.end()
+
+    def _paint_overlay(self, painter: QPainter) -> None:
+        """Draws in frame pixels (the painter is scaled); cosmetic pens keep lines visible at any scale."""
+        assert self._image is not None
+        overlay = self._overlay
+        frame_w, frame_h = self._image.width(), self._image.height()
+        if self._heat is not None and self.show_heatmap:
+            x, y, w, h = overlay.item_box or (0, 0, frame_w, frame_h)
+            painter.drawImage(QRectF(x, y, w, h), self._heat)
+        if overlay.roi is not None and overlay.roi[2] > 0 and overlay.roi[3] > 0:
+            pen = QPen(theme.ROI_COLOUR, 2, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(*overlay.roi))
+        if overlay.item_box is not None:
+            pen = QPen(theme.ITEM_BOX_COLOUR, 1, Qt.PenStyle.DotLine)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawRect(QRectF(*overlay.item_box))
+        label_font = QFont(painter.font())
+        # Labels are sized in frame pixels so they scale with the picture; at least readable on 720p.
+        label_font.setPixelSize(max(14, frame_h // 28))
+        label_font.setBold(True)
+        painter.setFont(label_font)
+        for x, y, w, h, score in overlay.regions:
+            pen = QPen(theme.REGION_COLOUR, 3)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(x, y, w, h))
+            self._label(painter, QPointF(x, y), f"{score:.2f}", theme.REGION_COLOUR)
+        for text, quad in overlay.codes:
+            if len(quad) < 2:
+                continue
+            polygon = QPolygonF([QPointF(px, py) for px, py in quad])
+            pen = QPen(theme.CODE_COLOUR, 3)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawPolygon(polygon)
+            top_left = min(quad, key=lambda p: (p[1], p[0]))
+            self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR)
+
+    @staticmethod
+    def _label(painter: QPainter, anchor: QPointF, text: str, colour: QColor) -> None:
+        """Text on a dark box just above `anchor` (inside the frame when the anchor is at its top)."""
+        metrics = painter.fontMetrics()
+        w = metrics.horizontalAdvance(text) + 8
+        h = metrics.height() + 2
+        top = anchor.y() - h if anchor.y() - h >= 0 else anchor.y()
+        box = QRectF(anchor.x(), top, w, h)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(QColor(0, 0, 0, 180)))
+        painter.drawRect(box)
+        painter.setPen(colour)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,0 +1,178 @@
+"""Small bar and line charts drawn with QPainter (QtCharts is not part of PySide6-Essentials)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+logger = logging.getLogger(__name__)
+
+_AXIS = QColor(120, 120, 120)
+_TEXT = QColor(30, 30, 30)
+SERIES_COLOURS = (QColor("#1565c0"), QColor("#c62828"), QColor("#2e7d32"), QColor("#ef6c00"))
+
+
+def nice_ceiling(value: float) -> float:
+    """The next 1/2/5 x 10^n at or above `value` (an axis top people can read)."""
+    if value <= 0:
+        return 1.0
+    exponent = math.floor(math.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        top = step * 10.0**exponent
+        if top >= value:
+            return top
+    return 10.0 ** (exponent + 1)  # pragma: no cover - the loop always returns
+
+
+def _fmt(value: float, percent: bool) -> str:
+    if percent:
+        return f"{value:.0%}"
+    return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
+
+
+class _Chart(QWidget):
+    def __init__(self, title: str, percent: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title
+        self.percent = percent
+        self.empty_text = "no data yet"
+        self.setMinimumSize(260, 180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(420, 240)
+
+    def _frame(self, painter: QPainter, top_value: float) -> QRectF:
+        """Draws the title and the y axis; returns the plot area."""
+        metrics = painter.fontMetrics()
+        line = metrics.height()
+        painter.setPen(_TEXT)
+        painter.drawText(QRectF(0, 0, self.width(), line + 4), Qt.AlignmentFlag.AlignCenter, self.title)
+        left = metrics.horizontalAdvance(_fmt(top_value, self.percent)) + 10
+        plot = QRectF(left, line + 10, self.width() - left - 34, self.height() - 2 * line - 20)
+        painter.setPen(QPen(_AXIS, 1))
+        painter.drawLine(plot.bottomLeft(), plot.bottomRight())
+        painter.drawLine(plot.bottomLeft(), plot.topLeft())
+        for fraction in (0.0, 0.5, 1.0):
+            y = plot.bottom() - fraction * plot.height()
+            painter.drawText(
+                QRectF(0, y - line / 2, left - 4, line),
+                Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                _fmt(top_value * fraction, self.percent),
+            )
+        return plot
+
+    def _empty(self, painter: QPainter) -> None:
+        painter.setPen(_TEXT)
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, f"{self.title}\n{self.empty_text}")
+
+
+class BarChart(_Chart):
+    """Labelled bars, each with its own colour and its value on top."""
+
+    def __init__(self, title: str, percent: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(title, percent, parent)
+        self._bars: list[tuple[str, float, QColor]] = []
+
+    def set_bars(self, bars: Sequence[tuple[str, float, str]]) -> None:
+        """(label, value, colour) per bar."""
+        self._bars = [(label, float(value), QColor(colour)) for label, value, colour in bars]
+        self.update()
+
+    def bars(self) -> list[tuple[str, float]]:
+        """The labels and values shown."""
+        return [(label, value) for label, value, _c in self._bars]
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        try:
+            painter.fillRect(self.rect(), QColor("white"))
+            if not self._bars:
+                self._empty(painter)
+                return
+            top = nice_ceiling(max(v for _l, v, _c in self._bars))
+            plot = self._frame(painter, top)
+            slot = plot.width() / len(self._bars)
+            line = painter.fontMetrics().height()
+            for i, (label, value, colour) in enumerate(self._bars):
+                h = plot.height() * value / top
+                bar = QRectF(plot.left() + i * slot + slot * 0.15, plot.bottom() - h, slot * 0.7, h)
+                painter.fillRect(bar, colour)
+                painter.setPen(_TEXT)
+                painter.drawText(
+                    QRectF(bar.left() - 10, bar.top() - line, bar.width() + 20, line),
+                    Qt.AlignmentFlag.AlignCenter,
+                    _fmt(value, self.percent),
+                )
+                painter.drawText(
+                    QRectF(plot.left() + i * slot, plot.bottom() + 2, slot, line),
+                    Qt.AlignmentFlag.AlignCenter,
+                    painter.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, int(slot)),
+                )
+        finally:
+            painter.end()
+
+
+class LineChart(_Chart):
+    """One or more series over shared x labels (e.g. hours), with a legend."""
+
+    def __init__(self, title: str, percent: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(title, percent, parent)
+        self._labels: list[str] = []
+        self._series: list[tuple[str, list[float]]] = []
+
+    def set_series(self, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]) -> None:
+        """x labels and (name, values) per series; values align with labels."""
+        self._labels = list(labels)
+        self._series = [(name, [float(v) for v in values]) for name, values in series]
+        self.update()
+
+    def series(self) -> list[tuple[str, list[float]]]:
+        """The series shown."""
+        return list(self._series)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        try:
+            painter.fillRect(self.rect(), QColor("white"))
+            values = [v for _n, vs in self._series for v in vs]
+            if not self._labels or not values:
+                self._empty(painter)
+                return
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            top = nice_ceiling(max(values))
+            plot = self._frame(painter, top)
+            n = len(self._labels)
+            step = plot.width() / max(1, n - 1) if n > 1 else 0.0
+            line = painter.fontMetrics().height()
+
+            def point(i: int, v: float) -> QPointF:
+                x = plot.left() + (i * step if n > 1 else plot.width() / 2)
+                return QPointF(x, plot.bottom() - plot.height() * v / top)
+
+            every = max(1, math.ceil(n / 8))  # at most ~8 x labels so they never overlap
+            painter.setPen(_TEXT)
+            for i, label in enumerate(self._labels):
+                if i % every == 0:
+                    x = point(i, 0).x()
+                    painter.drawText(
+                        QRectF(x - 30, plot.bottom() + 2, 60, line), Qt.AlignmentFlag.AlignCenter, label
+                    )
+            legend_x = plot.left() + 6
+            for k, (name, vs) in enumerate(self._series):
+                colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+                painter.setPen(QPen(colour, 2.5))
+                points = [point(i, v) for i, v in enumerate(vs[:n])]
+                if len(points) == 1:
+                    painter.drawEllipse(points[0], 3, 3)
+                else:
+                    painter.drawPolyline(QPolygonF(points))
+                painter.drawText(QPointF(legend_x, plot.top() + line), name)
+                legend_x += painter.fontMetrics().horizontalAdvance(name) + 20
+        finally:
+            painter.end()

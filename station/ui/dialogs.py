@@ -1,0 +1,223 @@
+"""The operator's dialogs: sign-in, override (with the supervisor PIN when required), needs-supervisor note.
+
+Each dialog only collects and checks input; the window turns its result into a
+`StationActions` intent. They are opened with `open()` (window-modal, not a nested
+event loop), so the window keeps redrawing new items while one is up.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.ui import theme
+
+logger = logging.getLogger(__name__)
+
+OPERATOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+
+
+class _Dialog(QDialog):
+    def __init__(self, title: str, parent: QWidget | None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.error = QLabel("")
+        self.error.setObjectName("error")
+        self.error.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.error.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.try_accept)
+        self.buttons.rejected.connect(self.reject)
+
+    def try_accept(self) -> None:
+        """Accept when the input is valid, else say what is wrong and stay open."""
+        if not self.isVisible():  # Enter may arrive twice (field and dialog): accept once only
+            return
+        problem = self.problem()
+        if problem:
+            self.error.setText(problem)
+            return
+        self.accept()
+
+    def problem(self) -> str:
+        """What is wrong with the input, '' when it is fine."""
+        return ""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        # Enter anywhere in the dialog means OK (QDialog would only do so with a default button).
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.try_accept()
+            return
+        super().keyPressEvent(event)
+
+
+class SignInDialog(_Dialog):
+    """Start of shift: who is at the bench (every action is audited with this id)."""
+
+    def __init__(self, current: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__("Operator sign-in", parent)
+        self.operator = QLineEdit(current or "")
+        self.operator.setPlaceholderText("badge or operator id, e.g. op-7")
+        self.operator.setMaxLength(32)
+        layout = QVBoxLayout(self)
+        intro = QLabel("Sign in before inspecting: your id is written with every confirm and override.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        form = QFormLayout()
+        form.addRow("Operator id", self.operator)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.operator.setFocus()
+
+    def operator_id(self) -> str:
+        """The id typed, trimmed."""
+        return self.operator.text().strip()
+
+    def problem(self) -> str:
+        if not OPERATOR_ID.match(self.operator_id()):
+            return "Type your operator id: letters, digits, '.', '_' or '-', up to 32 characters."
+        return ""
+
+
+class OverrideDialog(_Dialog):
+    """Pick the new disposition (keys 1..9 switch it) and a reason; ask the supervisor PIN when required."""
+
+    def __init__(
+        self,
+        dispositions: tuple[str, ...],
+        chosen: str,
+        reasons: tuple[str, ...],
+        supervisor_required_for: tuple[str, ...],
+        supervisor_pin: str,
+        item_text: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Override the verdict", parent)
+        self._dispositions = dispositions
+        self._required_for = supervisor_required_for
+        self._pin = supervisor_pin
+        self.disposition = QComboBox()
+        for number, value in enumerate(dispositions, start=1):
+            self.disposition.addItem(f"{number}  {theme.disposition_words(value)}", value)
+        self.disposition.setCurrentIndex(max(0, dispositions.index(chosen)) if chosen in dispositions else 0)
+        self.reason = QComboBox()
+        self.reason.setEditable(True)
+        self.reason.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.reason.addItems(list(reasons))
+        self.reason.setCurrentIndex(-1)
+        line_edit = self.reason.lineEdit()
+        assert line_edit is not None
+        line_edit.setPlaceholderText("pick a reason (arrow keys) or type one")
+        # An editable combo box keeps Enter for itself; Enter there means "done".
+        line_edit.returnPressed.connect(self.try_accept)
+        self.reason.installEventFilter(self)
+        line_edit.installEventFilter(self)
+        self.pin_label = QLabel("Supervisor PIN")
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin_note = QLabel("")
+        self.pin_note.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Item", QLabel(item_text))
+        form.addRow("New disposition", self.disposition)
+        form.addRow("Reason", self.reason)
+        form.addRow(self.pin_label, self.pin)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.pin_note)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.disposition.currentIndexChanged.connect(self._update_pin)
+        self._update_pin()
+        self.reason.setFocus()
+
+    def chosen(self) -> str:
+        """The disposition picked."""
+        return str(self.disposition.currentData())
+
+    def reason_text(self) -> str:
+        """The reason picked or typed, trimmed."""
+        return self.reason.currentText().strip()
+
+    def needs_pin(self) -> bool:
+        """Whether the picked disposition needs a supervisor's PIN."""
+        return self.chosen() in self._required_for
+
+    def pin_text(self) -> str | None:
+        """The PIN typed, None when none is needed."""
+        return self.pin.text() if self.needs_pin() else None
+
+    def _update_pin(self, *_args: object) -> None:
+        needed = self.needs_pin()
+        self.pin_label.setVisible(needed)
+        self.pin.setVisible(needed)
+        self.pin_note.setVisible(needed)
+        if needed and not self._pin:
+            self.pin_note.setText(
+                "No supervisor PIN is set on this station, so this override cannot be "
+                "authorised here. Set [ui] supervisor_pin in config.toml or the "
+                "STATION_SUPERVISOR_PIN environment variable, or mark the item "
+                "'needs supervisor' (S) instead."
+            )
+        elif needed:
+            self.pin_note.setText(
+                f"{theme.disposition_words(self.chosen())} needs a supervisor: ask them to type their PIN."
+            )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        # A number key in the still-empty reason field switches the disposition (keyboard-first);
+        # once the operator is typing a reason, digits are text.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and not self.reason_text():
+            text = event.text()
+            if text.isdigit() and 1 <= int(text) <= len(self._dispositions):
+                self.disposition.setCurrentIndex(int(text) - 1)
+                return True
+        return super().eventFilter(watched, event)
+
+    def problem(self) -> str:
+        if not self.reason_text():
+            return "Pick or type a reason: it goes into the audit log and to central."
+        if self.needs_pin():
+            if not self._pin:
+                return "This override needs a supervisor PIN, and none is configured on this station."
+            if not hmac.compare_digest(self.pin.text().encode(), self._pin.encode()):
+                self.pin.clear()
+                return "Wrong supervisor PIN: ask the supervisor to type it again."
+        return ""
+
+
+class NoteDialog(_Dialog):
+    """'Needs supervisor': an optional note for the supervisor."""
+
+    def __init__(self, item_text: str, parent: QWidget | None = None) -> None:
+        super().__init__("Needs supervisor", parent)
+        self.note = QLineEdit()
+        self.note.setPlaceholderText("what the supervisor should look at (optional)")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Mark {item_text} for a supervisor."))
+        layout.addWidget(self.note)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.note.setFocus()
+
+    def note_text(self) -> str:
+        """The note, trimmed."""
+        return self.note.text().strip()

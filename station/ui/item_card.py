@@ -1,0 +1,192 @@
+"""The current item's card: the verdict in large type, readable at arm's length."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QImage, QPixmap
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from station.state import ItemView
+from station.ui import theme
+from station.ui.imaging import qimage_from_bgr
+from station.ui.verdict_fields import fields_of, lane_text
+
+logger = logging.getLogger(__name__)
+
+THUMB = 150  # px of each of the two side-by-side pictures
+
+
+class _ImageCache:
+    """Reference images by path; the same few SKUs come back all day, so keep the last ones decoded."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[str, QPixmap] = OrderedDict()
+
+    def get(self, path: str) -> QPixmap | None:
+        if path in self._items:
+            self._items.move_to_end(path)
+            return self._items[path]
+        image = QImage(path)
+        if image.isNull():
+            logger.warning("reference image %s cannot be read", path)
+            return None
+        pixmap = QPixmap.fromImage(
+            image.scaled(
+                THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )
+        self._items[path] = pixmap
+        if len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return pixmap
+
+
+def thumbnail(frame: np.ndarray, box: tuple[int, int, int, int] | None, size: int = THUMB) -> QPixmap:
+    """The item's crop (or the whole frame) scaled to `size`."""
+    if box is not None:
+        x, y, w, h = box
+        crop = frame[max(0, y) : y + h, max(0, x) : x + w]
+        if crop.size:
+            frame = crop
+    image = qimage_from_bgr(frame)
+    return QPixmap.fromImage(
+        image.scaled(
+            size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+    )
+
+
+class ItemCard(QFrame):
+    """Grade, disposition, lane, RMA, expected vs seen SKU with both pictures, reasons, confidence."""
+
+    def __init__(
+        self, font_scale: float = 1.0, lane_names: dict[int, str] | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self._lane_names = lane_names or {}
+        self._cache = _ImageCache()
+        base = QFont(self.font())
+        s = font_scale
+
+        self.grade = QLabel("–")
+        self.grade.setObjectName("grade")
+        self.grade.setFont(theme.scaled_font(base, 54 * s, bold=True))
+        self.grade.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.grade.setFixedWidth(int(110 * s))
+        self.disposition = QLabel("No item yet")
+        self.disposition.setObjectName("disposition")
+        self.disposition.setFont(theme.scaled_font(base, 28 * s, bold=True))
+        self.lane = QLabel("")
+        self.lane.setFont(theme.scaled_font(base, 15 * s))
+        self.status = QLabel("")  # "Confirmed by op-7", "Overridden by op-7 (rev 2)"
+        self.status.setFont(theme.scaled_font(base, 13 * s, bold=True))
+        head_text = QVBoxLayout()
+        head_text.addWidget(self.disposition)
+        head_text.addWidget(self.lane)
+        head_text.addWidget(self.status)
+        head = QHBoxLayout()
+        head.addWidget(self.grade)
+        head.addLayout(head_text, 1)
+
+        big = theme.scaled_font(base, 15 * s, bold=True)
+        normal = theme.scaled_font(base, 13 * s)
+        self.rma = QLabel("RMA –")
+        self.rma.setFont(big)
+        self.expected = QLabel("Expected –")
+        self.expected.setFont(normal)
+        self.observed = QLabel("Seen –")
+        self.observed.setFont(normal)
+        for label in (self.expected, self.observed):
+            label.setWordWrap(True)
+        self.reference_image = QLabel("no catalogue image")
+        self.captured_image = QLabel("")
+        for label in (self.reference_image, self.captured_image):
+            label.setFixedSize(THUMB, THUMB)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setStyleSheet("background: #202020; color: #bbbbbb;")
+        pictures = QGridLayout()
+        pictures.addWidget(self.expected, 0, 0)
+        pictures.addWidget(self.observed, 0, 1)
+        pictures.addWidget(self.reference_image, 1, 0)
+        pictures.addWidget(self.captured_image, 1, 1)
+
+        self.confidence = QLabel("")
+        self.confidence.setFont(big)
+        self.reasons = QLabel("")
+        self.reasons.setFont(normal)
+        self.reasons.setWordWrap(True)
+        self.reasons.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.reasons.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.rma)
+        layout.addLayout(pictures)
+        layout.addWidget(self.confidence)
+        layout.addWidget(self.reasons, 1)
+        self.verdict_id: str | None = None
+
+    def show_item(self, view: ItemView, status: str = "") -> None:
+        """Render `view`; `status` is the operator's last action on it."""
+        f = fields_of(view.verdict)
+        self.verdict_id = f.verdict_id
+        grade_colour = theme.colour_of(theme.GRADE_COLOURS, f.grade)
+        self.grade.setText(f.grade or "?")
+        self.grade.setStyleSheet(f"background: {grade_colour}; color: white; border-radius: 8px;")
+        disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)
+        self.disposition.setText(theme.disposition_words(f.disposition).upper())
+        self.disposition.setStyleSheet(f"color: {disp_colour};")
+        self.lane.setText(lane_text(f, view.lane_name, self._lane_names))
+        self.lane.setStyleSheet("color: #c62828; font-weight: bold;" if f.late or f.lost else "")
+        if not status and f.source == "operator":
+            status = f"Overridden by {f.operator_id or '?'} (revision {f.revision})"
+        self.status.setText(status)
+        self.rma.setText(
+            f"RMA {f.rma or '– (none read)'}"
+            + (f"   ·  declared: {f.declared_reason.replace('_', ' ')}" if f.declared_reason else "")
+        )
+        match = f.sku_matches
+        mark = "" if match is None else (" ✔" if match else " ✘ NOT THE SAME")
+        self.expected.setText(f"Expected: {f.expected_sku or '–'}")
+        self.observed.setText(f"Seen: {f.observed_sku or '–'}{mark}")
+        self.observed.setStyleSheet("color: #c62828; font-weight: bold;" if match is False else "")
+        ref = self._cache.get(view.reference_image) if view.reference_image else None
+        if ref is not None:
+            self.reference_image.setPixmap(ref)
+        else:
+            self.reference_image.clear()
+            self.reference_image.setText(
+                "no catalogue image"
+                if not view.reference_image
+                else f"missing:\n{Path(view.reference_image).name}"
+            )
+        if view.frame is not None:
+            self.captured_image.setPixmap(thumbnail(view.frame, view.overlay.item_box))
+        else:
+            self.captured_image.clear()
+            self.captured_image.setText("no picture")
+        parts = []
+        if f.confidence is not None:
+            parts.append(f"Confidence {f.confidence:.0%}")
+        if f.defect_score is not None:
+            parts.append(f"defect {f.defect_score:.2f} ({f.defect_label or '?'})")
+        if f.similarity is not None:
+            parts.append(f"similarity {f.similarity:.2f}")
+        self.confidence.setText("   ".join(parts))
+        lines = [f"• {r}" for r in f.reasons]
+        lines += [f"⚑ {flag.replace('_', ' ')}" for flag in f.flags]
+        if f.override_reason:
+            lines.append(f"Operator: {f.override_reason}")
+        self.reasons.setText("\n".join(lines) or "No reasons recorded")
+
+    def set_status(self, text: str) -> None:
+        """Show the operator's last action on the shown item."""
+        self.status.setText(text)

@@ -1,0 +1,560 @@
+"""The station's main window: inspect page (camera, card, recent items), statistics, settings,
+calibration and about, with the status bar under every page.
+
+It renders `StationState` (through `StateBridge`, on the Qt thread) and turns keys into
+`StationActions` intents, run one at a time on a worker thread (`Background`) so a slow
+database write never freezes the window. Keys (Inspect page): Enter confirm, 1-5
+override, R re-inspect, S needs supervisor, T trigger (bench), O open the selected
+item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.state import Health, ItemView, StationActions, StationState
+from station.ui import theme
+from station.ui.bridge import Background, StateBridge
+from station.ui.camera_view import CameraView
+from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
+from station.ui.item_card import ItemCard
+from station.ui.item_dialog import HistorySource, ItemDialog
+from station.ui.kpi_panel import KpiPanel, KpiSource
+from station.ui.pages import AboutPage, CalibrationPage, SettingsPage
+from station.ui.recent import RecentList
+from station.ui.settings import UiSettings
+from station.ui.status_panel import StatusPanel
+from station.ui.verdict_fields import fields_of
+
+logger = logging.getLogger(__name__)
+
+RENDER_INTERVAL_MS = 50  # new items arrive up to 20/s; redraw the big view at most this often
+
+
+class MainWindow(QMainWindow):
+    """See the module docstring. `items_seen` counts decided items shown (those in the state at start too)."""
+
+    intent_sent = Signal(str)  # the intent's name, after it was queued (tests and the screenshot wait on it)
+
+    def __init__(
+        self,
+        state: StationState,
+        actions: StationActions,
+        settings: UiSettings,
+        *,
+        kpi_source: KpiSource | None = None,
+        history_source: HistorySource | None = None,
+        about: dict[str, Any] | None = None,
+        config_text: str = "",
+        config_source: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.station_actions = actions
+        self.settings = settings
+        self._history_source = history_source
+        self.setWindowTitle(f"Returns inspection station {settings.station_id}".strip())
+        self.operator_id: str | None = state.operator_id
+        self.mode = state.mode or settings.mode
+        self.items_seen = 0
+        self._latest: ItemView | None = None
+        self._shown_id: str | None = None
+        self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
+        self._pending: dict[str, Callable[[], None]] = {}  # intent tag -> what to do when it succeeded
+        self._tags = itertools.count(1)
+        self._dialogs: list[ItemDialog] = []
+        self.active_dialog: QDialog | None = None
+        s = settings.font_scale
+        base = QFont(self.font())
+
+        # Top line: who, which mode, the counters, and the last message.
+        self.operator_label = QLabel()
+        self.operator_label.setFont(theme.scaled_font(base, 12 * s, bold=True))
+        self.mode_label = QLabel()
+        self.mode_label.setFont(theme.scaled_font(base, 12 * s, bold=True))
+        self.counters_label = QLabel("")
+        self.message_label = QLabel("")
+        self.message_label.setObjectName("message")
+        self.message_label.setFont(theme.scaled_font(base, 12 * s))
+        top = QHBoxLayout()
+        top.addWidget(self.operator_label)
+        top.addWidget(self.mode_label)
+        top.addWidget(self.counters_label)
+        top.addWidget(self.message_label, 1)
+
+        # Inspect page.
+        self.camera = CameraView()
+        self.card = ItemCard(s, settings.lane_names)
+        hints = QLabel(
+            "Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search"
+        )
+        hints.setWordWrap(True)
+        hints.setStyleSheet("color: #555555;")
+        card_box = QWidget()
+        card_layout = QVBoxLayout(card_box)
+        card_layout.setContentsMargins(0, 0, 0, 0)
+        card_layout.addWidget(self.card, 1)
+        card_layout.addWidget(hints)
+        upper = QSplitter(Qt.Orientation.Horizontal)
+        upper.addWidget(self.camera)
+        upper.addWidget(card_box)
+        upper.setStretchFactor(0, 3)
+        upper.setStretchFactor(1, 2)
+        self.recent = RecentList(settings.dispositions, settings.recent_items)
+        self.recent.open_requested.connect(self.open_item)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(self.recent)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([520, 170])
+        self.inspect_page = QWidget()
+        self.inspect_page.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        inspect_layout = QVBoxLayout(self.inspect_page)
+        inspect_layout.setContentsMargins(0, 0, 0, 0)
+        inspect_layout.addWidget(split)
+
+        # Other pages.
+        self.kpi = KpiPanel(kpi_source, settings.dispositions, settings.kpi_refresh_s, s)
+        self.settings_page = SettingsPage(config_text, settings.thresholds, self.mode, config_source)
+        self.settings_page.thresholds_requested.connect(self.request_thresholds)
+        self.settings_page.mode_requested.connect(self.request_mode)
+        self.calibration_page = CalibrationPage(s)
+        self.about_page = AboutPage(about)
+        self.tabs = QTabWidget()
+        for page, title in (
+            (self.inspect_page, "Inspect (F1)"),
+            (self.kpi, "Statistics (F2)"),
+            (self.settings_page, "Settings (F3)"),
+            (self.calibration_page, "Calibration (F4)"),
+            (self.about_page, "About (F5)"),
+        ):
+            self.tabs.addTab(page, title)
+        self.tabs.currentChanged.connect(self._page_changed)
+        self.status_panel = StatusPanel(s)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 4, 6, 2)
+        layout.setSpacing(4)
+        layout.addLayout(top)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.status_panel)
+        self.setCentralWidget(central)
+
+        self._install_actions()
+        self._intents = Background("intents", self)
+        self._intents.finished.connect(self._intent_done)
+        self._intents.failed.connect(self._intent_failed)
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(RENDER_INTERVAL_MS)
+        self._render_timer.timeout.connect(self._render_latest)
+
+        self.bridge = StateBridge(state, self)
+        self.bridge.item_decided.connect(self._item_decided)
+        self.bridge.item_updated.connect(self._item_updated)
+        self.bridge.health_changed.connect(self._health_changed)
+        self.bridge.counters_changed.connect(self._counters_changed)
+        self.bridge.message.connect(self.show_message)
+        # What happened before the window opened (items and health already in the state).
+        for view in state.recent()[-settings.recent_items :]:
+            self.recent.model.add(view)
+            self._latest = view
+            self.items_seen += 1
+        for health in state.health().values():
+            self._health_changed(health)
+        if state.counters():
+            self._counters_changed(state.counters())
+        self._render_latest()
+        self._update_top()
+
+    # ----- keys ---------------------------------------------------------------------------------
+    def _install_actions(self) -> None:
+        def bench(name: str, keys: list[str], slot: Callable[[], None]) -> QAction:
+            action = QAction(name, self.inspect_page)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            # Only while the Inspect page has the focus: digits and Enter mean something else elsewhere.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda *_checked: self._bench_key(slot))
+            self.inspect_page.addAction(action)
+            return action
+
+        bench("Confirm", ["Return", "Enter"], self.confirm_current)
+        for number, disposition in enumerate(self.settings.dispositions, start=1):
+            override = functools.partial(self.override_current, disposition)
+            bench(f"Override to {disposition}", [str(number)], override)
+        bench("Re-inspect", ["R"], self.request_reinspect)
+        bench("Needs supervisor", ["S"], self.mark_current_for_supervisor)
+        bench("Trigger", ["T"], self.request_trigger)
+        bench("Open selected item", ["O"], self._open_selected)
+        bench("Search", ["Ctrl+F"], self._focus_search)
+        bench("Back", ["Escape"], self._escape)
+
+        def window_key(keys: str, slot: Callable[[], None]) -> None:
+            action = QAction(self)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda *_checked: slot())
+            self.addAction(action)
+
+        for index, key in enumerate(("F1", "F2", "F3", "F4", "F5")):
+            window_key(key, functools.partial(self.tabs.setCurrentIndex, index))
+        window_key("F9", self.ask_sign_in)
+        window_key("F11", self._toggle_fullscreen)
+
+    def _bench_key(self, slot: Callable[[], None]) -> None:
+        # A dialog of the bench is up: its keys are its own, even if the window manager left the focus here.
+        if self.active_dialog is not None and self.active_dialog.isVisible():
+            self.active_dialog.activateWindow()
+            return
+        slot()
+
+    def _page_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.inspect_page:
+            self.inspect_page.setFocus()
+
+    def _focus_search(self) -> None:
+        self.recent.search.setFocus()
+        self.recent.search.selectAll()
+
+    def _escape(self) -> None:
+        if self.recent.search.hasFocus() and self.recent.search.text():
+            self.recent.search.clear()
+        self.inspect_page.setFocus()
+
+    def _open_selected(self) -> None:
+        if not self.recent.open_selected():
+            self.show_message("No items to open yet.")
+
+    def _toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    # ----- state -> view ------------------------------------------------------------------------
+    def _item_decided(self, view: ItemView) -> None:
+        self.items_seen += 1
+        self._latest = view
+        self.recent.model.add(view)
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def _item_updated(self, view: ItemView) -> None:
+        self.recent.model.replace(view)
+        verdict_id = view.verdict.get("verdict_id")
+        if self._latest is not None and self._latest.verdict.get("verdict_id") == verdict_id:
+            self._latest = view
+            self._shown_id = None  # force the card to redraw the new revision
+            self._render_latest()
+        for dialog in self._dialogs:
+            if dialog.view.verdict.get("verdict_id") == verdict_id:
+                dialog.update_view(view)
+
+    def _render_latest(self) -> None:
+        view = self._latest
+        if view is None:
+            return
+        verdict_id = str(view.verdict.get("verdict_id", ""))
+        if verdict_id == self._shown_id:
+            return
+        self._shown_id = verdict_id
+        self.camera.set_frame(view.frame, view.overlay)
+        self.card.show_item(view, self._statuses.get(verdict_id, ""))
+
+    def _health_changed(self, health: Health) -> None:
+        self.status_panel.set_health(health)
+        if health.component == "calibration":
+            self.calibration_page.set_health(health)
+        if health.component.startswith("camera") and not self.camera.has_frame():
+            self.camera.set_placeholder(health.detail or health.summary)
+
+    def _counters_changed(self, counters: dict[str, Any]) -> None:
+        parts = []
+        for key, value in counters.items():
+            if isinstance(value, float):
+                parts.append(f"{key.replace('_', ' ')} {value:.1f}")
+            elif isinstance(value, int | str):
+                parts.append(f"{key.replace('_', ' ')} {value}")
+        self.counters_label.setText(" · ".join(parts[:6]))
+        self.counters_label.setToolTip("\n".join(parts))
+
+    def show_message(self, text: str) -> None:
+        """A one-line notice at the top, stamped with the time."""
+        self.message_label.setText(f"{time.strftime('%H:%M:%S')}  {text}")
+        logger.info("ui notice: %s", text)
+
+    def _update_top(self) -> None:
+        if self.operator_id:
+            self.operator_label.setText(f"Operator {self.operator_id}")
+            self.operator_label.setStyleSheet("")
+        else:
+            self.operator_label.setText("Not signed in (F9)")
+            self.operator_label.setStyleSheet("color: #c62828;")
+        self.mode_label.setText(f"· {self.mode.capitalize()} mode ·")
+
+    # ----- intents ------------------------------------------------------------------------------
+    def _send(self, name: str, on_success: Callable[[], None], fn: Callable[..., None], *args: Any) -> None:
+        tag = f"{next(self._tags)}:{name}"
+        self._pending[tag] = on_success
+        self._intents.submit(tag, fn, *args)
+        self.intent_sent.emit(name)
+
+    def _intent_done(self, tag: str, _result: object) -> None:
+        callback = self._pending.pop(tag, None)
+        if callback is not None:
+            callback()
+
+    def _intent_failed(self, tag: str, text: str) -> None:
+        self._pending.pop(tag, None)
+        name = tag.partition(":")[2].replace("_", " ")
+        self.show_message(f"{name.capitalize()} failed: {text}")
+        self.message_label.setStyleSheet("color: #c62828; font-weight: bold;")
+
+    def _signed_in(self) -> bool:
+        if self.operator_id:
+            return True
+        self.show_message("Sign in first (F9): every action is recorded with your operator id.")
+        self.ask_sign_in()
+        return False
+
+    def _set_status(self, verdict_id: str, text: str) -> None:
+        self._statuses[verdict_id] = text
+        self._statuses.move_to_end(verdict_id)
+        while len(self._statuses) > max(10, self.settings.recent_items):
+            self._statuses.popitem(last=False)
+        if self.card.verdict_id == verdict_id:
+            self.card.set_status(text)
+
+    def _ok(self, text: str) -> None:
+        self.message_label.setStyleSheet("")
+        self.show_message(text)
+
+    def current_item(self) -> ItemView | None:
+        """The item on the card (the newest decided)."""
+        return self._latest
+
+    def ask_sign_in(self) -> None:
+        """Open the sign-in dialog (start of shift, F9 to change operator)."""
+        dialog = SignInDialog(self.operator_id, self)
+        dialog.accepted.connect(lambda: self._sign_in(dialog.operator_id()))
+        self._open_dialog(dialog)
+
+    def _sign_in(self, operator_id: str) -> None:
+        def done() -> None:
+            self.operator_id = operator_id
+            self._update_top()
+            self._ok(f"Signed in as {operator_id}.")
+
+        self._send("sign_in", done, self.station_actions.sign_in, operator_id)
+
+    def confirm_current(self) -> None:
+        """Enter: the operator agrees with the current verdict."""
+        if self.recent.search.hasFocus():  # Enter in the search box means "go to the results"
+            self.recent.table.setFocus()
+            return
+        view = self._latest
+        if view is None:
+            self.show_message("No item to confirm yet.")
+            return
+        if not self._signed_in():
+            return
+        f = fields_of(view.verdict)
+        operator = self.operator_id
+
+        def done() -> None:
+            self._set_status(f.verdict_id, f"Confirmed by {operator}")
+            self._ok(f"Confirmed {f.rma or f.verdict_id}: {theme.disposition_words(f.disposition)}.")
+
+        self._send("confirm", done, self.station_actions.confirm, f.verdict_id)
+
+    def override_current(self, disposition: str) -> None:
+        """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
+        if self._latest is None:
+            self.show_message("No item to override yet.")
+            return
+        self.override_item(self._latest, disposition)
+
+    def override_item(self, view: ItemView, disposition: str | None = None) -> None:
+        """Ask for the override of `view` (the current or a past item)."""
+        if not self._signed_in():
+            return
+        f = fields_of(view.verdict)
+        chosen = disposition or f.disposition or self.settings.dispositions[0]
+        dialog = OverrideDialog(
+            self.settings.dispositions,
+            chosen,
+            self.settings.override_reasons,
+            self.settings.supervisor_required_for,
+            self.settings.supervisor_pin,
+            f"{f.rma or 'no RMA'} — now {theme.disposition_words(f.disposition)}",
+            self,
+        )
+        dialog.accepted.connect(
+            lambda: self._override(
+                f.verdict_id, f.rma, dialog.chosen(), dialog.reason_text(), dialog.pin_text()
+            )
+        )
+        self._open_dialog(dialog)
+
+    def _override(
+        self, verdict_id: str, rma: str | None, disposition: str, reason: str, pin: str | None
+    ) -> None:
+        operator = self.operator_id
+
+        def done() -> None:
+            words = theme.disposition_words(disposition)
+            self._set_status(verdict_id, f"Overridden to {words} by {operator}")
+            self._ok(f"Override of {rma or verdict_id} to {words} saved.")
+
+        self._send("override", done, self.station_actions.override, verdict_id, disposition, reason, pin)
+
+    def mark_current_for_supervisor(self) -> None:
+        """S: flag the current item for a supervisor, with an optional note."""
+        view = self._latest
+        if view is None:
+            self.show_message("No item to mark yet.")
+            return
+        if not self._signed_in():
+            return
+        f = fields_of(view.verdict)
+        dialog = NoteDialog(f.rma or "this item", self)
+
+        def send() -> None:
+            def done() -> None:
+                self._set_status(f.verdict_id, "Waiting for a supervisor")
+                self._ok(f"{f.rma or f.verdict_id} marked for a supervisor.")
+
+            self._send(
+                "needs_supervisor",
+                done,
+                self.station_actions.needs_supervisor,
+                f.verdict_id,
+                dialog.note_text(),
+            )
+
+        dialog.accepted.connect(send)
+        self._open_dialog(dialog)
+
+    def request_reinspect(self) -> None:
+        """R: inspect the item on the bench again."""
+        if self._signed_in():
+            self._send(
+                "reinspect", lambda: self._ok("Re-inspection requested."), self.station_actions.reinspect
+            )
+
+    def request_trigger(self) -> None:
+        """T: inspect now (bench mode)."""
+        if self.mode != "bench":
+            self.show_message("T triggers only in bench mode: on the conveyor the controller triggers.")
+            return
+        if self._signed_in():
+            self._send("trigger", lambda: self._ok("Inspection triggered."), self.station_actions.trigger)
+
+    def request_mode(self, mode: str) -> None:
+        """Switch bench/conveyor mode."""
+
+        def done() -> None:
+            self.mode = mode
+            self._update_top()
+            self._ok(f"Switched to {mode} mode.")
+
+        self._send("set_mode", done, self.station_actions.set_mode, mode)
+
+    def request_thresholds(self, values: dict[str, float]) -> None:
+        """Send new policy thresholds (the station validates, writes config.toml and keeps a backup)."""
+        self._send(
+            "set_thresholds",
+            lambda: self._ok("Thresholds saved to config.toml (backup kept)."),
+            self.station_actions.set_thresholds,
+            dict(values),
+        )
+
+    # ----- dialogs ------------------------------------------------------------------------------
+    def _open_dialog(self, dialog: QDialog) -> None:
+        self.active_dialog = dialog
+        dialog.finished.connect(lambda _r: self._dialog_closed(dialog))
+        dialog.open()
+        dialog.activateWindow()
+
+    def _dialog_closed(self, dialog: QDialog) -> None:
+        if self.active_dialog is dialog:
+            self.active_dialog = None
+        dialog.deleteLater()
+        self.activateWindow()  # back to the bench keys
+        self.inspect_page.setFocus()
+
+    def open_item(self, view: ItemView) -> None:
+        """Open a past item with its images and history."""
+        dialog = ItemDialog(
+            view,
+            self._history_source,
+            self.settings.images_dir,
+            self.settings.font_scale,
+            self.settings.lane_names,
+            self,
+        )
+        dialog.override_requested.connect(self.override_item)
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda _r: self._dialogs.remove(dialog) if dialog in self._dialogs else None)
+        dialog.show()
+
+    # ----- life -------------------------------------------------------------------------------------
+    def start(self, ask_sign_in: bool = True) -> None:
+        """After show(): start the statistics and, at the start of a shift, ask who is at the bench."""
+        self.kpi.start()
+        self.inspect_page.setFocus()
+        if ask_sign_in and not self.operator_id:
+            self.ask_sign_in()
+
+    def shutdown(self) -> None:
+        """Stop listening and let intents already sent reach the station."""
+        self.bridge.detach()
+        self._render_timer.stop()
+        self.kpi.close_worker()
+        self._intents.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.shutdown()
+        super().closeEvent(event)
+
+    def save_pages(self, path: Path) -> list[Path]:
+        """PNG of the window at `path`, and of each other page beside it (`<stem>-<page>.png`)."""
+        self._render_latest()
+        saved = []
+        current = self.tabs.currentIndex()
+        names = ("inspect", "statistics", "settings", "calibration", "about")
+        for index, name in enumerate(names):
+            self.tabs.setCurrentIndex(index)
+            QApplication.processEvents()  # lay the page out before grabbing it
+            target = path if index == 0 else path.with_name(f"{path.stem}-{name}{path.suffix}")
+            if not self.grab().save(str(target)):
+                raise OSError(
+                    f"could not write the screenshot {target}: check the folder exists and is writable"
+                )
+            saved.append(target)
+        self.tabs.setCurrentIndex(current)
+        return saved

@@ -1,0 +1,230 @@
+"""The recent items list: newest first, filter by disposition, search by RMA / GTIN / SKU."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from station.state import ItemView
+from station.ui import theme
+from station.ui.verdict_fields import VerdictFields, fields_of
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("Time", "RMA", "Expected SKU", "Seen SKU", "Grade", "Disposition", "Lane", "By")
+ALL = "All dispositions"
+OVERRIDDEN = "Overridden"
+FLAGGED = "Flagged"
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class RecentModel(QAbstractTableModel):
+    """Decided items, newest in row 0, at most `limit`."""
+
+    def __init__(self, limit: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._limit = limit
+        self._views: list[ItemView] = []
+        self._fields: list[VerdictFields] = []
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
+        return 0 if parent.isValid() else len(self._views)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(  # noqa: N802 - Qt override
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        f = self._fields[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            lane = f.lane_confirmed if f.lane_confirmed is not None else f.lane_commanded
+            values = (
+                f.time_text,
+                f.rma or "–",
+                f.expected_sku or "–",
+                f.observed_sku or "–",
+                f.grade or "?",
+                theme.disposition_words(f.disposition) + (" (late)" if f.late else ""),
+                "–" if lane is None else str(lane),
+                f.operator_id if f.source == "operator" else "auto",
+            )
+            return values[column]
+        if role == Qt.ItemDataRole.ForegroundRole and column in (4, 5):
+            mapping = theme.GRADE_COLOURS if column == 4 else theme.DISPOSITION_COLOURS
+            return QColor(theme.colour_of(mapping, f.grade if column == 4 else f.disposition))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "\n".join(f.reasons) or None
+        return None
+
+    def add(self, view: ItemView) -> None:
+        """A new item at the top; the oldest falls off past the limit."""
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self._views.insert(0, view)
+        self._fields.insert(0, fields_of(view.verdict))
+        self.endInsertRows()
+        if len(self._views) > self._limit:
+            last = len(self._views) - 1
+            self.beginRemoveRows(QModelIndex(), self._limit, last)
+            del self._views[self._limit :]
+            del self._fields[self._limit :]
+            self.endRemoveRows()
+
+    def replace(self, view: ItemView) -> bool:
+        """A new revision of an item in the list; False when it is no longer listed."""
+        verdict_id = view.verdict.get("verdict_id")
+        for row, f in enumerate(self._fields):
+            if f.verdict_id == verdict_id:
+                self._views[row] = view
+                self._fields[row] = fields_of(view.verdict)
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                return True
+        return False
+
+    def view_at(self, row: int) -> ItemView:
+        """The item in `row`."""
+        return self._views[row]
+
+    def fields_at(self, row: int) -> VerdictFields:
+        """The display fields of the item in `row`."""
+        return self._fields[row]
+
+
+class RecentFilter(QSortFilterProxyModel):
+    """Keeps rows matching the chosen disposition (or overridden / flagged) and the search words."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._kind = ALL
+        self._words: list[str] = []
+
+    def set_kind(self, kind: str) -> None:
+        """ALL, OVERRIDDEN, FLAGGED or a disposition value."""
+        self._refilter(lambda: setattr(self, "_kind", kind))
+
+    def set_search(self, text: str) -> None:
+        """Every word must appear in the RMA, a GTIN / code, or a SKU."""
+        self._refilter(lambda: setattr(self, "_words", text.lower().split()))
+
+    def _refilter(self, change: Callable[[], None]) -> None:
+        # Qt 6.9 replaced invalidateFilter() with begin/endFilterChange(); support both.
+        if hasattr(self, "beginFilterChange"):
+            self.beginFilterChange()
+            change()
+            self.endFilterChange()
+        else:  # pragma: no cover - PySide6 < 6.9
+            change()
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802 - Qt override
+        model = self.sourceModel()
+        assert isinstance(model, RecentModel)
+        f = model.fields_at(source_row)
+        if self._kind == OVERRIDDEN and f.source != "operator":
+            return False
+        if self._kind == FLAGGED and not f.flags:
+            return False
+        if self._kind not in (ALL, OVERRIDDEN, FLAGGED) and f.disposition != self._kind:
+            return False
+        haystack = f.search_text()
+        return all(word in haystack for word in self._words)
+
+
+class RecentList(QWidget):
+    """The list with its filter row; `open_requested(ItemView)` on double-click or O."""
+
+    open_requested = Signal(object)
+
+    def __init__(self, dispositions: tuple[str, ...], limit: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = RecentModel(limit, self)
+        self.proxy = RecentFilter(self)
+        self.proxy.setSourceModel(self.model)
+        self.kind = QComboBox()
+        self.kind.addItem(ALL, ALL)
+        for value in dispositions:
+            self.kind.addItem(theme.disposition_words(value), value)
+        self.kind.addItem(OVERRIDDEN, OVERRIDDEN)
+        self.kind.addItem(FLAGGED, FLAGGED)
+        self.kind.currentIndexChanged.connect(lambda _i: self.proxy.set_kind(str(self.kind.currentData())))
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search RMA, GTIN or SKU (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.proxy.set_search)
+        self.search.returnPressed.connect(self._focus_table)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self._open_index)
+        self.count = QLabel("")
+        self.model.rowsInserted.connect(self._update_count)
+        self.proxy.rowsInserted.connect(self._update_count)
+        self.proxy.modelReset.connect(self._update_count)
+        self.proxy.layoutChanged.connect(self._update_count)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Recent items"))
+        row.addWidget(self.kind)
+        row.addWidget(self.search, 1)
+        row.addWidget(self.count)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.table, 1)
+
+    def _update_count(self, *_args: object) -> None:
+        self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+
+    def _focus_table(self) -> None:
+        self.table.setFocus()
+        if self.proxy.rowCount() and not self.table.currentIndex().isValid():
+            self.table.selectRow(0)
+
+    def _open_index(self, index: QModelIndex) -> None:
+        source = self.proxy.mapToSource(index)
+        if source.isValid():
+            self.open_requested.emit(self.model.view_at(source.row()))
+
+    def open_selected(self) -> bool:
+        """Open the selected (else the top) row; False when the list is empty."""
+        index = self.table.currentIndex()
+        if not index.isValid():
+            if not self.proxy.rowCount():
+                return False
+            index = self.proxy.index(0, 0)
+        self._open_index(index)
+        return True

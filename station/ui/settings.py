@@ -1,0 +1,106 @@
+"""What the desktop app needs to know, as plain values (no Qt, so `station run` can build it
+before deciding whether a window can be opened at all)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from station.config import _RANGES, Config, UiConfig
+from station.verdict import Disposition
+
+logger = logging.getLogger(__name__)
+
+# Number keys 1..5 pick these, in this order (printed on the card's key hints).
+DISPOSITIONS: tuple[str, ...] = tuple(d.value for d in Disposition)
+
+DEFAULT_OVERRIDE_REASONS: tuple[str, ...] = UiConfig().override_reasons
+
+# Policy thresholds the settings page may edit, with the words shown beside them.
+_THRESHOLD_LABELS: dict[str, str] = {
+    "defect_repair": "Defect score for repair",
+    "defect_recycle": "Defect score for recycle",
+    "conformity_min_similarity": "Minimum similarity to the expected product",
+    "min_confidence": "Minimum confidence (else manual review)",
+}
+
+
+@dataclass(frozen=True)
+class ThresholdRange:
+    """One editable policy threshold: its config key, label, allowed range and current value."""
+
+    key: str
+    label: str
+    low: float
+    high: float
+    value: float
+    step: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.value <= self.high:
+            raise ValueError(f"threshold {self.key}={self.value} is outside {self.low}..{self.high}")
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """Everything the window needs that is not live state."""
+
+    fullscreen: bool = False
+    font_scale: float = 1.0
+    recent_items: int = 200
+    supervisor_required_for: tuple[str, ...] = ("restock",)
+    supervisor_pin: str = ""
+    dispositions: tuple[str, ...] = DISPOSITIONS
+    override_reasons: tuple[str, ...] = DEFAULT_OVERRIDE_REASONS
+    thresholds: tuple[ThresholdRange, ...] = ()
+    mode: str = "conveyor"
+    station_id: str = ""
+    # Stored images of past items (verdict inspection.images[].path is relative to it).
+    images_dir: Path | None = None
+    kpi_refresh_s: float = 10.0
+    screenshot_timeout_s: float = 60.0
+    window_size: tuple[int, int] = (1366, 768)
+    lane_names: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.font_scale <= 3.0:
+            raise ValueError(f"font_scale {self.font_scale} is outside 0.5..3.0")
+        if len(self.dispositions) > 9:
+            raise ValueError("at most 9 dispositions fit on the number keys")
+
+
+def ui_settings_from_config(config: Config) -> UiSettings:
+    """The window's settings from the station's config (the [ui] section plus what it shows of others)."""
+    thresholds = []
+    for key, label in _THRESHOLD_LABELS.items():
+        low, high = _RANGES.get(("policy", key), (0.0, 1.0))
+        thresholds.append(
+            ThresholdRange(key, label, float(low), float(high), float(getattr(config.policy, key)))
+        )
+    lanes = {int(number): name for name, number in config.hardware.lanes.items()}
+    return UiSettings(
+        fullscreen=config.ui.fullscreen,
+        font_scale=config.ui.font_scale,
+        recent_items=config.ui.recent_items,
+        supervisor_required_for=tuple(config.ui.supervisor_required_for),
+        supervisor_pin=config.ui.supervisor_pin,
+        override_reasons=tuple(config.ui.override_reasons),
+        thresholds=tuple(thresholds),
+        mode=config.station.mode,
+        station_id=config.station.id,
+        images_dir=config.in_data_dir(config.storage.images_dir),
+        kpi_refresh_s=config.ui.kpi_refresh_s,
+        lane_names=lanes,
+    )
+
+
+def display_available() -> bool:
+    """Whether a window can be shown (Linux needs an X11/Wayland display or an explicit Qt platform)."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True  # Windows and macOS always have a desktop session when a user runs the station

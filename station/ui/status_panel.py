@@ -1,0 +1,112 @@
+"""The status bar: one coloured chip per component, and a visible line saying what is wrong and what to do."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from station.state import Health, Level
+from station.ui import theme
+
+logger = logging.getLogger(__name__)
+
+# Chips appear in this order; cameras ("camera:<name>") first, unknown components last.
+ORDER = ("camera", "conveyor", "mqtt", "models", "disk", "calibration")
+CHIP_WIDTH = 200  # px of chip text before it is elided
+_NAMES = {
+    "conveyor": "Conveyor",
+    "mqtt": "MQTT",
+    "models": "Models",
+    "disk": "Disk",
+    "calibration": "Calibration",
+}
+
+
+def component_name(component: str) -> str:
+    """'camera:top' -> 'Camera top', 'mqtt' -> 'MQTT'."""
+    kind, _, name = component.partition(":")
+    if kind == "camera":
+        return f"Camera {name}".strip()
+    return _NAMES.get(component, component.replace("_", " ").capitalize())
+
+
+def _rank(component: str) -> tuple[int, str]:
+    kind = component.partition(":")[0]
+    return (ORDER.index(kind) if kind in ORDER else len(ORDER), component)
+
+
+def health_text(health: Health) -> str:
+    """The chip's words: the summary, with backlog / oldest age when the sync reports them."""
+    return f"{component_name(health.component)}: {health.summary}"
+
+
+class StatusPanel(QWidget):
+    """Chips for every component seen so far and a red/amber problem line under them."""
+
+    def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._chips: dict[str, QLabel] = {}
+        self._health: dict[str, Health] = {}
+        self._font = theme.scaled_font(QFont(self.font()), 11 * font_scale, bold=True)
+        self._chip_row = QHBoxLayout()
+        self._chip_row.setContentsMargins(0, 0, 0, 0)
+        self._chip_row.addStretch(1)
+        self.problem = QLabel("")
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
+        self.problem.setVisible(False)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(2)
+        layout.addWidget(self.problem)
+        layout.addLayout(self._chip_row)
+
+    def set_health(self, health: Health) -> None:
+        """Show the latest health of one component."""
+        self._health[health.component] = health
+        chip = self._chips.get(health.component)
+        if chip is None:
+            chip = QLabel()
+            chip.setObjectName(f"chip:{health.component}")
+            chip.setFont(self._font)
+            chip.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            self._chips[health.component] = chip
+            ordered = sorted(self._chips, key=_rank)
+            self._chip_row.insertWidget(ordered.index(health.component), chip)
+        background, text = theme.LEVEL_COLOURS[health.level]
+        chip.setStyleSheet(f"background: {background}; color: {text}; padding: 3px 8px; border-radius: 4px;")
+        # Elided so six components fit on a 1366 px screen; the full words are in the tooltip and,
+        # when something is wrong, in the problem line above.
+        text = health_text(health)
+        chip.setText(chip.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, CHIP_WIDTH))
+        chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
+        self._update_problem()
+
+    def chip(self, component: str) -> QLabel | None:
+        """The chip of `component` (for tests and screenshots)."""
+        return self._chips.get(component)
+
+    def level(self) -> Level:
+        """The worst level shown."""
+        levels = [h.level for h in self._health.values()]
+        if Level.ERROR in levels:
+            return Level.ERROR
+        return Level.WARNING if Level.WARNING in levels else Level.OK
+
+    def _update_problem(self) -> None:
+        bad = [h for h in self._health.values() if h.level != Level.OK]
+        if not bad:
+            self.problem.setVisible(False)
+            self.problem.setText("")
+            return
+        bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
+        lines = [f"{component_name(h.component)}: {h.detail or h.summary}" for h in bad]
+        background, text = theme.LEVEL_COLOURS[self.level()]
+        self.problem.setStyleSheet(f"background: {background}; color: {text}; padding: 4px;")
+        self.problem.setText("\n".join(lines))
+        self.problem.setVisible(True)

@@ -1,0 +1,51 @@
+"""Opening the real main window for a test: offscreen, shown, active, with recording actions."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from typing import Any
+
+from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
+
+from station.state import StationState
+from station.ui.main_window import MainWindow
+from station.ui.settings import ThresholdRange, UiSettings
+from tests.ui.feeder import RecordingActions
+
+THRESHOLDS = (
+    ThresholdRange("defect_repair", "Defect score for repair", 0.0, 1.0, 0.5),
+    ThresholdRange("conformity_min_similarity", "Minimum similarity", -1.0, 1.0, 0.6),
+)
+
+
+def open_window(qtbot: QtBot, state: StationState | None = None, *, signed_in: str | None = "op-7",
+                **settings: Any) -> tuple[MainWindow, RecordingActions]:
+    """A shown, active main window on `state`, with its actions recorded."""
+    state = state or StationState()
+    state.operator_id = signed_in
+    actions = RecordingActions(state)
+    values: dict[str, Any] = {"supervisor_pin": "2468", "thresholds": THRESHOLDS}
+    values.update(settings)
+    window = MainWindow(state, actions, UiSettings(**values), config_text="[policy]\ndefect_repair = 0.5\n")
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.start(ask_sign_in=signed_in is None)
+    return window, actions
+
+
+def dialog_of(qtbot: QtBot, window: MainWindow) -> QDialog:
+    """The dialog the window just opened, once it is the active window (where the keys go)."""
+    dialog = window.active_dialog
+    assert dialog is not None, "no dialog open"
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    return dialog
