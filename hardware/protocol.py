@@ -201,6 +201,7 @@ class Connection:
         self._last_heartbeat = now
         self._last_hello = -1e9
         self._start = now
+        self._warned_version = False
         if role is Role.HOST:
             self.state = ConnectionState.WAIT_HELLO
         else:
@@ -408,6 +409,10 @@ class Connection:
                 self.stats.crc_errors += 1
             else:
                 self.stats.frame_errors += 1
+                if exc.kind is FrameErrorKind.VERSION and not self._warned_version:
+                    self._warned_version = True
+                    logger.warning("the %s speaks another protocol version (%s); its frames are dropped — "
+                                   "update the controller firmware or the station", self._peer_name, exc)
             return
         self.stats.frames_rx += 1
         try:

@@ -333,3 +333,15 @@ def test_messages_arrive_once_in_order_despite_drops_duplicates_and_reordering(
             acked_down.append(e.message)
     assert got_up == sent_up
     assert got_down == sent_down
+
+
+def test_every_example_frame_in_protocol_md_is_valid() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "hardware" / "PROTOCOL.md").read_text(encoding="utf-8")
+    lines = [line.split(":", 1)[1].strip() for line in text.splitlines() if "on wire:" in line]
+    assert len(lines) >= 10
+    for line in lines:
+        frame = bytes.fromhex(line.replace(" ", ""))
+        raw = decode_frame(frame[:-1])
+        decode_message(raw.type, raw.payload)  # raises if the layout is wrong
