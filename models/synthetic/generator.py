@@ -1,0 +1,374 @@
+"""Returned items as the dock camera sees them, deterministic in (seed, item index).
+
+Each item index has a plan (`ItemPlan`: the RMA, the SKU the manifest expects, what is
+really in the frame, the damage, the reason the customer declared) and a rendering
+(`SyntheticItem`: the 1280 x 720 BGR frame, the damage mask and the ground truth). The
+manifest of a run (`manifest_for`) is the plans' RMAs, so the station can be fed the
+manifest first and the frames later, as in a warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from models.synthetic.artwork import (
+    LABEL_SIZE_PX,
+    Packaging,
+    Rect,
+    barcode_image,
+    render_label,
+    render_packaging,
+)
+from models.synthetic.catalog import Catalog, Sku
+from models.synthetic.damage import Damage, apply_damage
+from models.synthetic.scene import FRAME_SIZE, RAIL_PX, CameraEffects, Scene
+
+logger = logging.getLogger(__name__)
+
+
+class Case(StrEnum):
+    """What a synthetic return is, as the inspection should find it."""
+
+    GOOD = "good"
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"  # packaging of another SKU than the RMA expects
+    EMPTY = "empty"  # nothing arrived on the belt
+
+
+class DeclaredReason(StrEnum):
+    """Return reasons a customer can declare (the verdict's `item.declared_reason`)."""
+
+    UNOPENED = "unopened"
+    DEFECTIVE = "defective"
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong_item"
+    NO_LONGER_NEEDED = "no_longer_needed"
+
+
+# Share of each case in a run; damaged items are split evenly over the damage types.
+CASE_WEIGHTS: dict[Case, float] = {
+    Case.GOOD: 0.48, Case.DAMAGED: 0.40, Case.WRONG_ITEM: 0.08, Case.EMPTY: 0.04,
+}
+
+_REASONS_BY_CASE: dict[Case, tuple[tuple[DeclaredReason, float], ...]] = {
+    Case.GOOD: ((DeclaredReason.UNOPENED, 0.45), (DeclaredReason.NO_LONGER_NEEDED, 0.45),
+                (DeclaredReason.DEFECTIVE, 0.10)),
+    # A tenth of damaged returns claim "unopened": the mismatch fraud review must catch.
+    Case.DAMAGED: ((DeclaredReason.DAMAGED, 0.55), (DeclaredReason.DEFECTIVE, 0.25),
+                   (DeclaredReason.UNOPENED, 0.10), (DeclaredReason.NO_LONGER_NEEDED, 0.10)),
+    Case.WRONG_ITEM: ((DeclaredReason.UNOPENED, 0.4), (DeclaredReason.NO_LONGER_NEEDED, 0.3),
+                      (DeclaredReason.WRONG_ITEM, 0.2), (DeclaredReason.DEFECTIVE, 0.1)),
+    Case.EMPTY: ((DeclaredReason.UNOPENED, 0.5), (DeclaredReason.NO_LONGER_NEEDED, 0.5)),
+}
+
+# Items not squared up by the conveyor guides.
+FREE_ROTATION_SHARE = 0.05
+
+_FIRST = ("Jane", "Omar", "Li", "Ana", "Tom", "Priya", "Lars", "Mia", "Kofi", "Eva", "Raj", "Zoe")
+_LAST = ("Doe", "Smith", "Chen", "Silva", "Berg", "Okafor", "Novak", "Haas", "Patel", "Roux", "Kim", "Meyer")
+_STREETS = ("Elm St", "Mill Rd", "High St", "Oak Ave", "Quay Ln", "Park Rd", "Hill Way", "Dock St")
+_TOWNS = ("Leeds LS1", "Bath BA2", "York YO1", "Hull HU1", "Ely CB7", "Derby DE1", "Kent ME1", "Bury BL9")
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """What item `index` of a run is (decided before rendering; the manifest is made of these)."""
+
+    index: int
+    rma: str
+    expected_sku: str
+    observed_sku: str | None
+    case: Case
+    damage: Damage | None
+    declared_reason: DeclaredReason
+    customer: tuple[str, str, str]
+    serial: str
+
+    @property
+    def mismatches(self) -> list[str]:
+        """Deliberate contradictions in this return: "sku" (wrong item), "reason" (claims unopened
+        but is damaged or opened), "empty" (nothing arrived)."""
+        found = []
+        if self.case is Case.WRONG_ITEM:
+            found.append("sku")
+        if self.case is Case.DAMAGED and self.declared_reason is DeclaredReason.UNOPENED:
+            found.append("reason")
+        if self.case is Case.EMPTY:
+            found.append("empty")
+        return found
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One expected return as the central system announces it (`station manifest import`)."""
+
+    rma: str
+    sku: str
+    declared_reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class SyntheticItem:
+    """One rendered return: the frame, where the damage is, and everything that is true about it."""
+
+    frame_bgr: np.ndarray  # 720 x 1280 x 3 uint8
+    sku: str | None  # what is really on the belt (None when empty)
+    gtin: str | None
+    rma: str
+    expected_sku: str
+    case: Case
+    damage: str | None
+    mask: np.ndarray  # 720 x 1280 uint8, 255 = damaged pixels
+    declared_reason: str
+    bbox: tuple[int, int, int, int] | None  # item's x, y, w, h in the frame
+    truth: dict[str, Any] = field(default_factory=dict)
+
+
+def _weighted(rng: np.random.Generator, options: tuple[tuple[Any, float], ...]) -> Any:
+    weights = np.array([w for _, w in options])
+    return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
+
+
+def _quad(matrix: np.ndarray, rect: Rect) -> list[list[float]]:
+    x0, y0, x1, y1 = rect
+    pts = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], np.float64)
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in pts @ matrix.T]
+
+
+class ReturnsGenerator:
+    """Renders synthetic returns of a catalogue's SKUs; item i of seed s is always the same image."""
+
+    def __init__(self, catalog: Catalog | None = None, seed: int = 0) -> None:
+        self.catalog = catalog if catalog is not None else Catalog.load()
+        if len(self.catalog) < 2:
+            raise ValueError("the generator needs at least two SKUs (wrong-item returns swap them)")
+        self.seed = int(seed)
+        self.scene = Scene(self.seed)
+        self._packaging: dict[str, Packaging] = {}
+
+    def packaging(self, sku: Sku) -> Packaging:
+        """The SKU's rendered packaging, drawn once per generator."""
+        if sku.sku not in self._packaging:
+            self._packaging[sku.sku] = render_packaging(sku)
+        return self._packaging[sku.sku]
+
+    def plan(self, item_index: int) -> ItemPlan:
+        """What item `item_index` is: RMA, expected and observed SKU, case, damage, declared reason."""
+        if item_index < 0:
+            raise ValueError(f"item_index must be >= 0, got {item_index}")
+        rng = np.random.default_rng([self.seed, item_index, 1])
+        case = _weighted(rng, tuple(CASE_WEIGHTS.items()))
+        skus = self.catalog.skus
+        expected = skus[int(rng.integers(0, len(skus)))]
+        observed: Sku | None = expected
+        if case is Case.WRONG_ITEM:
+            others = [s for s in skus if s.sku != expected.sku]
+            observed = others[int(rng.integers(0, len(others)))]
+        elif case is Case.EMPTY:
+            observed = None
+        damages = list(Damage)
+        damage = damages[int(rng.integers(0, len(damages)))] if case is Case.DAMAGED else None
+        reason = _weighted(rng, _REASONS_BY_CASE[case])
+        customer = (
+            f"{_FIRST[int(rng.integers(0, len(_FIRST)))]} {_LAST[int(rng.integers(0, len(_LAST)))]}",
+            f"{int(rng.integers(1, 99))} {_STREETS[int(rng.integers(0, len(_STREETS)))]}",
+            _TOWNS[int(rng.integers(0, len(_TOWNS)))],
+        )
+        return ItemPlan(
+            index=item_index,
+            rma=f"R-{1000 + item_index}",
+            expected_sku=expected.sku,
+            observed_sku=observed.sku if observed else None,
+            case=case,
+            damage=damage,
+            declared_reason=reason,
+            customer=customer,
+            serial=f"SN{self.seed % 1000:03d}{item_index:07d}",
+        )
+
+    def manifest_for(self, n_items: int, start: int = 0) -> list[ManifestEntry]:
+        """The RMAs of items start..start+n_items-1 with the SKU each should contain and the declared
+        reason (some deliberately contradict the item: see `ItemPlan.mismatches`)."""
+        return [
+            ManifestEntry(p.rma, p.expected_sku, p.declared_reason.value)
+            for p in (self.plan(i) for i in range(start, start + n_items))
+        ]
+
+    def generate(self, item_index: int) -> SyntheticItem:
+        """Render item `item_index`: the frame, its damage mask and its ground truth."""
+        return self.render(self.plan(item_index))
+
+    def render(self, plan: ItemPlan) -> SyntheticItem:
+        """Render a plan (normally `plan(i)`; a changed copy renders the same scene with that change).
+
+        Pose, label, damage and camera draw from separate random streams of (seed, index), so
+        the same plan without its damage gives the same frame except where the damage is.
+        """
+        item_index = plan.index
+        streams = [np.random.default_rng([self.seed, item_index, k]) for k in (2, 3, 4, 5)]
+        pose_rng, label_rng, damage_rng, rng = streams
+        width, height = FRAME_SIZE
+        frame = self.scene.background(rng)
+        mask = np.zeros((height, width), np.uint8)
+        truth: dict[str, Any] = {
+            "index": item_index,
+            "seed": self.seed,
+            "case": plan.case.value,
+            "rma": plan.rma,
+            "expected_sku": plan.expected_sku,
+            "observed_sku": plan.observed_sku,
+            "declared_reason": plan.declared_reason.value,
+            "damage": plan.damage.value if plan.damage else None,
+            "mismatches": plan.mismatches,
+        }
+        bbox: tuple[int, int, int, int] | None = None
+        sku: Sku | None = None
+        if plan.observed_sku is not None:
+            sku = self.catalog.get(plan.observed_sku)
+            bbox = self._draw_item(frame, mask, sku, plan, (pose_rng, label_rng, damage_rng), truth)
+        effects: CameraEffects = self.scene.finish(frame, rng)
+        truth["camera"] = {
+            "brightness": round(effects.brightness, 3),
+            "noise_sigma": effects.noise_sigma,
+        }
+        truth["bbox"] = list(bbox) if bbox else None
+        truth["damage_px"] = int(np.count_nonzero(mask))
+        return SyntheticItem(
+            frame_bgr=frame,
+            sku=plan.observed_sku,
+            gtin=sku.gtin if sku else None,
+            rma=plan.rma,
+            expected_sku=plan.expected_sku,
+            case=plan.case,
+            damage=plan.damage.value if plan.damage else None,
+            mask=mask,
+            declared_reason=plan.declared_reason.value,
+            bbox=bbox,
+            truth=truth,
+        )
+
+    def _draw_item(self, frame: np.ndarray, mask: np.ndarray, sku: Sku, plan: ItemPlan,
+                   streams: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
+                   truth: dict[str, Any]) -> tuple[int, int, int, int]:
+        rng, label_rng, damage_rng = streams
+        pack = self.packaging(sku)
+        tex = pack.texture.copy()
+        label_rect, label_matrix = self._stick_label(tex, pack, plan, label_rng)
+        avoid: list[Rect] = [pack.barcode_rect, label_rect]
+        codes: dict[str, Any] = {"ean13": sku.gtin, "rma_qr": plan.rma}
+        if pack.datamatrix_rect is not None:
+            codes["gs1_datamatrix"] = self._print_datamatrix(tex, pack.datamatrix_rect, sku, plan)
+            avoid.append(pack.datamatrix_rect)
+        tex_mask = None
+        if plan.damage is not None:
+            tex_mask = apply_damage(plan.damage, tex, pack.item_rect, avoid, damage_rng, sku.form)
+
+        # Pose: conveyor guides keep most items roughly square to the belt, in any of four
+        # orientations; one in twenty lies at any angle (a plain 1D scan line cannot read it).
+        free = bool(rng.random() < FREE_ROTATION_SHARE)
+        if free:
+            angle = float(rng.uniform(0, 360))
+        else:
+            angle = float(int(rng.integers(0, 4)) * 90 + rng.uniform(-10, 10))
+        scale = float(rng.uniform(0.92, 1.08))
+        th, tw = tex.shape[:2]
+        matrix = cv2.getRotationMatrix2D((tw / 2, th / 2), angle, scale)
+        item_quad = np.array(_quad(matrix, pack.item_rect))
+        span = item_quad.max(axis=0) - item_quad.min(axis=0)
+        centre_offset = (item_quad.max(axis=0) + item_quad.min(axis=0)) / 2
+        width, height = FRAME_SIZE
+        lo_x, hi_x = 12 + span[0] / 2, width - 12 - span[0] / 2
+        lo_y, hi_y = RAIL_PX + 6 + span[1] / 2, height - RAIL_PX - 6 - span[1] / 2
+        cx = rng.uniform(lo_x, max(lo_x, hi_x))
+        cy = rng.uniform(lo_y, max(lo_y, hi_y))
+        matrix[:, 2] += (cx - centre_offset[0], cy - centre_offset[1])
+
+        corners = np.array(_quad(matrix, (0, 0, tw, th)))
+        rx0, ry0 = np.floor(corners.min(axis=0)).astype(int)
+        rx1, ry1 = np.ceil(corners.max(axis=0)).astype(int) + 12  # room for the shadow
+        rx0, ry0 = max(rx0, 0), max(ry0, 0)
+        rx1, ry1 = min(rx1, width), min(ry1, height)
+        local = matrix.copy()
+        local[:, 2] -= (rx0, ry0)
+        size = (rx1 - rx0, ry1 - ry0)
+        warped = cv2.warpAffine(tex, local, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                                borderValue=(0, 0, 0, 0))
+        roi = frame[ry0:ry1, rx0:rx1]
+        alpha = warped[:, :, 3]
+        # A soft shadow offset towards the bottom right (lamp above the camera, slightly up-belt);
+        # a box filter is as good as a Gaussian here and a fraction of the cost.
+        cast = np.zeros_like(alpha)
+        dx, dy = 6, 8
+        cast[dy:, dx:] = alpha[:-dy, :-dx] // 2
+        shadow = cv2.blur(cast, (13, 13))
+        keep = cv2.merge([255 - shadow] * 3)
+        cv2.multiply(roi, keep, dst=roi, scale=1 / 255)
+        # Hard-edged paste: the camera blur applied afterwards softens the outline anyway.
+        cv2.copyTo(cv2.cvtColor(warped, cv2.COLOR_BGRA2BGR), (alpha > 127).view(np.uint8), roi)
+        blur, motion = self.scene.defocus(roi, rng)
+        truth["optics"] = {"blur_sigma": round(blur, 3), "motion_px": motion}
+
+        if tex_mask is not None:
+            warped_mask = cv2.warpAffine(tex_mask, local, size, flags=cv2.INTER_NEAREST)
+            mask[ry0:ry1, rx0:rx1] = warped_mask
+
+        truth["pose"] = {"angle_deg": round(angle, 2), "scale": round(scale, 4), "free": free,
+                         "centre": [round(float(cx), 1), round(float(cy), 1)]}
+        truth["item_quad"] = _quad(matrix, pack.item_rect)
+        truth["barcode_quad"] = _quad(matrix, pack.barcode_rect)
+        lw, lh = LABEL_SIZE_PX
+        label_corners = np.array([[0, 0, 1], [lw, 0, 1], [lw, lh, 1], [0, lh, 1]], np.float64)
+        label_full = np.vstack([label_matrix, [0, 0, 1]])
+        item_full = np.vstack([matrix, [0, 0, 1]])
+        label_pts = (item_full @ label_full @ label_corners.T).T[:, :2]
+        truth["label_quad"] = [[round(float(x), 1), round(float(y), 1)] for x, y in label_pts]
+        truth["codes"] = codes
+        truth["customer"] = list(plan.customer)
+        # The box of what is really there: an opened flap reaches past the outline, a crushed
+        # corner cuts into it.
+        x, y, w, h = cv2.boundingRect((alpha > 127).view(np.uint8))
+        return int(x + rx0), int(y + ry0), int(w), int(h)
+
+    def _stick_label(self, tex: np.ndarray, pack: Packaging, plan: ItemPlan,
+                     rng: np.random.Generator) -> tuple[Rect, np.ndarray]:
+        """Stick the return label in the label zone at a slight angle; returns its box and its matrix."""
+        label = render_label(plan.rma, plan.customer)
+        lh, lw = label.shape[:2]
+        angle = float(rng.uniform(-6, 6))
+        zx0, zy0, zx1, zy1 = pack.label_zone
+        rot = cv2.getRotationMatrix2D((lw / 2, lh / 2), angle, 1.0)
+        pts = np.array(_quad(rot, (0, 0, lw, lh)))
+        span = pts.max(axis=0) - pts.min(axis=0)
+        cx = rng.uniform(zx0 + span[0] / 2, max(zx0 + span[0] / 2, zx1 - span[0] / 2))
+        cy = rng.uniform(zy0 + span[1] / 2, max(zy0 + span[1] / 2, zy1 - span[1] / 2))
+        rot[:, 2] += (cx - lw / 2, cy - lh / 2)
+        bx0, by0 = (int(v) for v in np.floor(np.array(_quad(rot, (0, 0, lw, lh))).min(axis=0)))
+        bx1, by1 = (int(v) + 1 for v in np.ceil(np.array(_quad(rot, (0, 0, lw, lh))).max(axis=0)))
+        local = rot.copy()
+        local[:, 2] -= (bx0, by0)
+        patch_size = (bx1 - bx0, by1 - by0)
+        warped = cv2.warpAffine(label, local, patch_size, flags=cv2.INTER_LINEAR)
+        cover = cv2.warpAffine(np.full((lh, lw), 255, np.uint8), local, patch_size, flags=cv2.INTER_LINEAR)
+        region = tex[by0:by1, bx0:bx1]
+        weight = cover.astype(np.float32) * (1 / 255)
+        under = np.ascontiguousarray(region[:, :, :3])
+        region[:, :, :3] = cv2.blendLinear(warped, under, weight, 1.0 - weight)
+        return (bx0, by0, bx1, by1), rot
+
+    def _print_datamatrix(self, tex: np.ndarray, rect: Rect, sku: Sku, plan: ItemPlan) -> dict[str, str]:
+        """Print the item's GS1 DataMatrix (GTIN, serial, expiry, lot); returns its element strings."""
+        fields = {"01": "0" + sku.gtin, "21": plan.serial, "17": "281231", "10": f"L{sku.gtin[-4:]}"}
+        content = "".join(f"({ai}){value}" for ai, value in fields.items())
+        symbol = barcode_image(content, zxingcpp.BarcodeFormat.DataMatrix, scale=3, gs1=True)
+        x0, y0, x1, y1 = rect
+        side = min(x1 - x0, y1 - y0)
+        symbol = cv2.resize(symbol, (side, side), interpolation=cv2.INTER_NEAREST)
+        tex[y0 : y0 + side, x0 : x0 + side, :3] = symbol[:, :, None]
+        return fields
