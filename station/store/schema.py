@@ -180,8 +180,9 @@ def migrate(conn: sqlite3.Connection, path: Path) -> list[Path]:
             "install the newer station software or restore a backup"
         )
     backups: list[Path] = []
+    fresh = version == 0  # a database created just now holds nothing worth a copy
     while version < LATEST_VERSION:
-        if version > 0:
+        if not fresh:
             backups.append(_backup(conn, path, version))
             logger.info("backed up %s (schema v%s) to %s", path, version, backups[-1])
         try:

@@ -1,0 +1,73 @@
+"""`station catalog import FILE` / `station catalog show SKU`: the product catalogue in the station's DB."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("catalog", help="the product catalogue: SKUs with GTINs, names, sizes")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = actions.add_parser(
+        "import", help="add or update SKUs from a CSV or JSON file (all rows or none)",
+        description="CSV columns: sku, name, gtins (separated by ';'), optional width_mm, height_mm, "
+                    "depth_mm, reference_image. JSON: a list of objects with the same keys "
+                    "(gtins may be a list, embeddings a list of float lists).")
+    imp.add_argument("file", type=Path, metavar="FILE", help=".csv or .json file")
+    imp.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    imp.set_defaults(handler=run)
+    show = actions.add_parser("show", help="print one SKU (or the SKU of a GTIN)")
+    show.add_argument("key", metavar="SKU|GTIN")
+    show.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    show.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from station.catalog import ImportFileError, normalise_gtin, read_catalog
+    from station.store import SchemaError, Store, StoreError
+
+    try:
+        store = Store.from_config(config)
+    except (StoreError, SchemaError) as exc:
+        print(f"station catalog: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.action == "import":
+            try:
+                entries = read_catalog(args.file)
+            except ImportFileError as exc:
+                print(f"station catalog import: {exc}", file=sys.stderr)
+                return 1
+            count = store.upsert_catalog(entries, actor=f"import:{args.file.name}")
+            gtins = sum(len(e.gtins) for e in entries)
+            if args.json:
+                print(json.dumps({"file": str(args.file), "skus": count, "gtins": gtins}))
+            else:
+                print(f"imported {count} SKUs ({gtins} GTINs) from {args.file} into {store.path}")
+            return 0
+        sku = args.key
+        if args.key.isdigit():
+            with contextlib.suppress(ValueError):  # not a valid GTIN: try it as a SKU
+                sku = store.sku_for_gtin(normalise_gtin(args.key)) or args.key
+        entry = store.catalog_entry(sku)
+        if entry is None:
+            print(f"station catalog show: {args.key} is not in the catalogue; import it with "
+                  "`station catalog import FILE`", file=sys.stderr)
+            return 1
+        info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),
+                "dimensions_mm": list(entry.dimensions_mm) if entry.dimensions_mm else None,
+                "reference_image": entry.reference_image, "embeddings": len(entry.embeddings)}
+        if args.json:
+            print(json.dumps(info))
+        else:
+            for key, value in info.items():
+                print(f"{key:16} {value}")
+        return 0
+    finally:
+        store.close()

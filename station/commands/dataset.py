@@ -1,0 +1,55 @@
+"""`station dataset export --since DATE --out DIR`: confirmed and overridden items as training folders."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("dataset", help="training data from the items operators confirmed or overrode")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export", help="write OUT/defect/<class>/ and OUT/conformity/<sku>/, most uncertain first",
+        description="Train with `station train defect --data OUT/defect` and "
+                    "`station train conformity --data OUT/conformity`.")
+    export.add_argument("--since", default=None,
+                        help="items recorded since: 2026-11-24, 2026-11-24T08:00, 7d")
+    export.add_argument("--out", type=Path, required=True, help="folder to write")
+    export.add_argument("--limit", type=int, default=None, help="at most this many items (most uncertain)")
+    export.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    export.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from station.dataset_export import export_dataset
+    from station.kpi import parse_since
+    from station.store import StoreError, StoreReader
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"station dataset export: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reader = StoreReader(config.in_data_dir(config.storage.db_path),
+                             config.in_data_dir(config.storage.images_dir))
+    except StoreError as exc:
+        print(f"station dataset export: {exc}", file=sys.stderr)
+        return 1
+    with reader:
+        result = export_dataset(reader, args.out, since, args.limit)
+    if args.json:
+        print(json.dumps({"out": str(args.out), "items": result.items, "files": result.files,
+                          "defect_classes": result.defect_classes, "skus": result.skus,
+                          "skipped_no_frames": result.skipped_no_frames}))
+    else:
+        print(f"exported {result.items} items ({result.files} files) to {args.out}")
+        print(f"  defect classes: {result.defect_classes or '-'}")
+        print(f"  SKUs: {len(result.skus)}; "
+              f"items whose images are gone (retention): {result.skipped_no_frames}")
+    return 0

@@ -1,0 +1,50 @@
+"""`station report [--since ...] [--png FILE] [--json]`: the station's key figures from its DB."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("report",
+                            help="items/hour, disposition mix, no-read/override/late/lost rates, latency")
+    parser.add_argument("--since", default=None,
+                        help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
+    parser.add_argument("--png", type=Path, default=None, help="also draw the figures per hour into this PNG")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from station.kpi import compute_kpis, kpi_table, parse_since, plot_kpis
+    from station.store import StoreError, StoreReader
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"station report: {exc}", file=sys.stderr)
+        return 2
+    try:
+        reader = StoreReader(config.in_data_dir(config.storage.db_path))
+    except StoreError as exc:
+        print(f"station report: {exc}", file=sys.stderr)
+        return 1
+    with reader:
+        kpis = compute_kpis(reader.latest_verdicts(since), since)
+    if args.png is not None:
+        plot_kpis(kpis, args.png)
+    if args.json:
+        data = kpis.to_json()
+        if args.png is not None:
+            data["png"] = str(args.png)
+        print(json.dumps(data))
+    else:
+        print(kpi_table(kpis))
+        if args.png is not None:
+            print(f"chart written to {args.png}")
+    return 0
