@@ -194,6 +194,8 @@ class RecentList(QWidget):
         self.count = QLabel("")
         self.model.rowsInserted.connect(self._update_count)
         self.proxy.rowsInserted.connect(self._update_count)
+        self.proxy.rowsRemoved.connect(self._update_count)
+        self.model.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
         row = QHBoxLayout()

@@ -22,15 +22,23 @@ THRESHOLDS = (
 )
 
 
-def open_window(qtbot: QtBot, state: StationState | None = None, *, signed_in: str | None = "op-7",
-                **settings: Any) -> tuple[MainWindow, RecordingActions]:
+def open_window(
+    qtbot: QtBot,
+    state: StationState | None = None,
+    *,
+    signed_in: str | None = "op-7",
+    window_kwargs: dict[str, Any] | None = None,
+    **settings: Any,
+) -> tuple[MainWindow, RecordingActions]:
     """A shown, active main window on `state`, with its actions recorded."""
     state = state or StationState()
     state.operator_id = signed_in
     actions = RecordingActions(state)
     values: dict[str, Any] = {"supervisor_pin": "2468", "thresholds": THRESHOLDS}
     values.update(settings)
-    window = MainWindow(state, actions, UiSettings(**values), config_text="[policy]\ndefect_repair = 0.5\n")
+    kwargs: dict[str, Any] = {"config_text": "[policy]\ndefect_repair = 0.5\n"}
+    kwargs.update(window_kwargs or {})
+    window = MainWindow(state, actions, UiSettings(**values), **kwargs)
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
