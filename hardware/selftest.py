@@ -1,0 +1,312 @@
+"""Conformance run against any controller (real or simulated): checks PROTOCOL.md §12 rule by rule.
+
+It speaks the protocol by hand (framing and messages only, no `Connection`), because it
+must do what a well-behaved host never does: withhold ACKs, send bad CRCs, repeat
+sequence numbers, go silent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+import serial
+
+from hardware.framing import FrameError, decode_frame, encode_frame
+from hardware.messages import (
+    RELIABLE_MIN,
+    Ack,
+    Divert,
+    Diverted,
+    Heartbeat,
+    Hello,
+    ItemAtCamera,
+    Message,
+    Nack,
+    NackReason,
+    PayloadError,
+    Welcome,
+    decode_message,
+)
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RuleResult", "Status", "run_selftest"]
+
+
+class Status(Enum):
+    """Outcome of one rule."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule of PROTOCOL.md §12 and how the controller did."""
+
+    rule: str
+    title: str
+    status: Status
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Frame:
+    seq: int
+    message: Message
+    at: float
+
+
+class _Probe:
+    """A hand-driven host: sends what it is told, ACKs events only when asked to."""
+
+    def __init__(self, port: serial.Serial) -> None:
+        self.port = port
+        self.buf = bytearray()
+        self.tx_seq = 1
+        self.expected = 1
+        self.auto_ack = True
+        self.heartbeats = False
+        self.last_heartbeat = 0.0
+        self.log: list[_Frame] = []  # every valid frame received, in order
+
+    def write(self, data: bytes) -> None:
+        self.port.write(data)
+
+    def send(self, message: Message, seq: int | None = None) -> int:
+        if seq is None:
+            seq = self.tx_seq
+            self.tx_seq = (self.tx_seq + 1) % 0x10000
+        self.write(encode_frame(message.TYPE, seq, message.payload()))
+        return seq
+
+    def poll(self, timeout: float) -> list[_Frame]:
+        """Read for up to `timeout` s; returns the valid frames received."""
+        end = time.monotonic() + timeout
+        got: list[_Frame] = []
+        while True:
+            now = time.monotonic()
+            if self.heartbeats and now - self.last_heartbeat >= 0.2:
+                self.last_heartbeat = now
+                self.write(encode_frame(Heartbeat.TYPE, 0, Heartbeat(int(now * 1000) & 0xFFFFFFFF).payload()))
+            self.buf += self.port.read(self.port.in_waiting or 1)
+            while b"\x00" in self.buf:
+                block, _, rest = bytes(self.buf).partition(b"\x00")
+                self.buf = bytearray(rest)
+                frame = self._parse(block, time.monotonic())
+                if frame is not None:
+                    got.append(frame)
+            if time.monotonic() >= end:
+                return got
+
+    def _parse(self, block: bytes, now: float) -> _Frame | None:
+        if not block:
+            return None
+        try:
+            raw = decode_frame(block)
+            message = decode_message(raw.type, raw.payload)
+        except (FrameError, PayloadError):
+            return None
+        frame = _Frame(raw.seq, message, now)
+        self.log.append(frame)
+        if self.auto_ack and message.TYPE >= RELIABLE_MIN and not isinstance(message, Hello):
+            if raw.seq == self.expected:
+                self.expected = (self.expected + 1) % 0x10000
+                self.write(encode_frame(Ack.TYPE, 0, Ack(raw.seq).payload()))
+            elif (self.expected - raw.seq) % 0x10000 < 0x8000:
+                self.write(encode_frame(Ack.TYPE, 0, Ack((self.expected - 1) % 0x10000).payload()))
+        return frame
+
+    def wait(self, predicate: Callable[[Message, int], bool], timeout: float) -> _Frame | None:
+        """The first frame received within `timeout` s that matches."""
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            for frame in self.poll(min(left, 0.02)):
+                if predicate(frame.message, frame.seq):
+                    return frame
+
+    def answer(self, seq: int, timeout: float = 0.5) -> Message | None:
+        frame = self.wait(lambda m, _s: isinstance(m, Ack | Nack) and m.seq == seq, timeout)
+        return frame.message if frame is not None else None
+
+
+def _nack_name(message: Message | None) -> str:
+    if message is None:
+        return "no answer"
+    if isinstance(message, Nack):
+        try:
+            return f"NACK {NackReason(message.reason).name}"
+        except ValueError:
+            return f"NACK 0x{message.reason:02x}"
+    return type(message).__name__.upper()
+
+
+def run_selftest(port_path: str, baudrate: int = 115200, item_timeout_s: float = 10.0,
+                 report: Callable[[RuleResult], None] | None = None) -> list[RuleResult]:
+    """Run every rule against the controller on `port_path`; returns the results in order."""
+    results: list[RuleResult] = []
+
+    def record(rule: str, title: str, ok: bool | None, detail: str) -> None:
+        status = Status.SKIP if ok is None else Status.PASS if ok else Status.FAIL
+        result = RuleResult(rule, title, status, detail)
+        results.append(result)
+        if report is not None:
+            report(result)
+
+    port = serial.Serial(port_path, baudrate, timeout=0.005, exclusive=True)
+    try:
+        _run(_Probe(port), record, item_timeout_s)
+    finally:
+        port.close()
+    return results
+
+
+def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_timeout_s: float) -> None:
+    # S1: a HELLO arrives while we say nothing (an established controller re-announces after its watchdog).
+    first = p.wait(lambda m, _s: isinstance(m, Hello), 6.5)
+    if first is None:
+        record("S1", "HELLO without being asked", False,
+               "no valid HELLO in 6.5 s: check the port, the baud rate and the firmware")
+        return
+    hello = first.message
+    assert isinstance(hello, Hello)
+    problems = []
+    if hello.lane_count < 2:
+        problems.append(f"lane_count {hello.lane_count} < 2")
+    if hello.default_lane >= hello.lane_count:
+        problems.append(f"default_lane {hello.default_lane} >= lane_count {hello.lane_count}")
+    if not 100 <= hello.watchdog_ms <= 5000:
+        problems.append(f"watchdog_ms {hello.watchdog_ms} outside 100..5000")
+    record("S1", "HELLO without being asked", not problems,
+           "; ".join(problems) or f"boot {hello.boot_id:08x}, {hello.lane_count} lanes, default "
+           f"{hello.default_lane}, watchdog {hello.watchdog_ms} ms, minor {hello.minor_version}")
+
+    # S2: resent with the same seq until WELCOME.
+    again = p.wait(lambda m, _s: isinstance(m, Hello), 1.0)
+    ok = again is not None and again.seq == first.seq and isinstance(again.message, Hello) \
+        and again.message.boot_id == hello.boot_id
+    gap = f"{(again.at - first.at) * 1000:.0f} ms later" if again else "not resent within 1 s"
+    record("S2", "HELLO resent with the same seq until WELCOME", ok,
+           f"{gap}, seq {again.seq if again else '-'} (first {first.seq})")
+    hello_seq = again.seq if again is not None else first.seq
+
+    # S3: session, heartbeats.
+    p.write(b"\x00" + encode_frame(Welcome.TYPE, 0, Welcome(hello.boot_id, hello_seq).payload()))
+    p.heartbeats = True
+    start = time.monotonic()
+    p.poll(1.2)
+    beats = [f.at for f in p.log if isinstance(f.message, Heartbeat) and f.at >= start]
+    gaps = [b - a for a, b in zip([start, *beats], beats, strict=False)]
+    worst = max(gaps) if gaps else None
+    record("S3", "HEARTBEAT at least every 400 ms in a session", worst is not None and worst <= 0.4,
+           f"{len(beats)} heartbeats in 1.2 s, longest gap "
+           f"{'-' if worst is None else f'{worst * 1000:.0f} ms'}")
+
+    boot = hello.boot_id
+    # S4: a bad CRC is not answered (the seq is then reused by the next valid frame).
+    seq = p.tx_seq
+    frame = bytearray(encode_frame(Divert.TYPE, seq, Divert(boot, 0xFFFFFFF0, 1).payload()))
+    frame[-2] ^= 0x01 if frame[-2] not in (0x01,) else 0x02
+    p.write(bytes(frame))
+    answer = p.answer(seq, 0.3)
+    record("S4", "a bad CRC gets no answer", answer is None,
+           f"got {_nack_name(answer)}" if answer else "silent")
+
+    # S5: garbage then a delimiter, then a valid frame is answered.
+    p.write(os.urandom(40).replace(b"\x00", b"\x55") + b"\x00")
+    seq = p.send(Divert(boot, 0xFFFFFFF0, 1))
+    answer = p.answer(seq)
+    record("S5", "resynchronises after garbage", answer is not None, _nack_name(answer))
+    record("S8", "DIVERT for an unknown item: NACK UNKNOWN_ITEM",
+           isinstance(answer, Nack) and answer.reason == NackReason.UNKNOWN_ITEM, _nack_name(answer))
+
+    # S6: unknown reliable type.
+    seq = p.tx_seq
+    p.tx_seq += 1
+    p.write(encode_frame(0x7E, seq, b"future"))
+    answer = p.answer(seq)
+    record("S6", "unknown reliable type: NACK UNSUPPORTED",
+           isinstance(answer, Nack) and answer.reason == NackReason.UNSUPPORTED, _nack_name(answer))
+
+    # S7: stale boot id.
+    seq = p.send(Divert(boot ^ 0xFFFFFFFF, 1, 1))
+    answer = p.answer(seq)
+    record("S7", "DIVERT with another boot id: NACK STALE_BOOT",
+           isinstance(answer, Nack) and answer.reason == NackReason.STALE_BOOT, _nack_name(answer))
+
+    lane = (hello.default_lane + 1) % hello.lane_count
+    other = (hello.default_lane + 2) % hello.lane_count
+    item = p.wait(lambda m, _s: isinstance(m, ItemAtCamera) and m.deadline_ms > 150, item_timeout_s)
+    if item is None:
+        for rule, title in (("S9", "BAD_LANE"), ("S10", "DIVERT in time, idempotent, CONFLICT"),
+                            ("S11", "duplicate seq answered once"), ("S12", "late DIVERT: TOO_LATE")):
+            record(rule, title, None, f"no item at the camera in {item_timeout_s:.0f} s: feed items")
+    else:
+        assert isinstance(item.message, ItemAtCamera)
+        item_id = item.message.item_id
+        seq = p.send(Divert(boot, item_id, hello.lane_count))
+        answer = p.answer(seq)
+        record("S9", "DIVERT to a lane that does not exist: NACK BAD_LANE",
+               isinstance(answer, Nack) and answer.reason == NackReason.BAD_LANE, _nack_name(answer))
+        seq = p.send(Divert(boot, item_id, lane))
+        first_answer = p.answer(seq)
+        # S11: the same frame again (its answer "was lost"): same answer, applied once.
+        p.write(encode_frame(Divert.TYPE, seq, Divert(boot, item_id, lane).payload()))
+        repeat_answer = p.answer(seq)
+        again_answer = p.answer(p.send(Divert(boot, item_id, lane)))
+        conflict = p.answer(p.send(Divert(boot, item_id, other)))
+        confirmed = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == item_id, 10.0)
+        more = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == item_id, 0.5)
+        d = confirmed.message if confirmed is not None else None
+        ok = (isinstance(first_answer, Ack) and isinstance(again_answer, Ack)
+              and isinstance(conflict, Nack) and conflict.reason == NackReason.CONFLICT
+              and isinstance(d, Diverted) and d.lane == lane and d.commanded == 1)
+        record("S10", "DIVERT in time ACKed, repeat ACKed, other lane CONFLICT, DIVERTED follows", ok,
+               f"first {_nack_name(first_answer)}, repeat {_nack_name(again_answer)}, other lane "
+               f"{_nack_name(conflict)}, confirmed {d if d else 'nothing'}")
+        record("S11", "a retransmitted DIVERT is answered the same and applied once",
+               isinstance(repeat_answer, Ack) and more is None,
+               f"retransmission {_nack_name(repeat_answer)}, "
+               f"{'a second DIVERTED' if more else 'one DIVERTED'}")
+        late = p.wait(lambda m, _s: isinstance(m, ItemAtCamera), item_timeout_s)
+        if late is None:
+            record("S12", "late DIVERT: NACK TOO_LATE, item to default lane", None, "no second item")
+        else:
+            assert isinstance(late.message, ItemAtCamera)
+            late_id = late.message.item_id
+            # 20 ms after the deadline: late by the rules, yet (usually) before the gate moves.
+            p.poll(max(0.0, late.at + late.message.deadline_ms / 1000 + 0.02 - time.monotonic()))
+            answer = p.answer(p.send(Divert(boot, late_id, lane)))
+            confirmed = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == late_id, 10.0)
+            d = confirmed.message if confirmed is not None else None
+            ok = (isinstance(answer, Nack) and answer.reason == NackReason.TOO_LATE
+                  and isinstance(d, Diverted) and d.lane == hello.default_lane and d.commanded == 0)
+            record("S12", "late DIVERT: NACK TOO_LATE, item to the default lane", ok,
+                   f"{_nack_name(answer)}, confirmed {d if d else 'nothing'}")
+
+    # S13: an event we do not ACK comes again with the same seq.
+    p.auto_ack = False
+    event = p.wait(lambda m, s: m.TYPE >= 0x20 and s == p.expected, item_timeout_s)
+    if event is None:
+        record("S13", "unacknowledged events are resent", None, "no event to withhold an ACK from")
+    else:
+        resent = p.wait(lambda m, s: s == event.seq and m == event.message, 1.0)
+        record("S13", "unacknowledged events are resent", resent is not None,
+               f"seq {event.seq} resent after {(resent.at - event.at) * 1000:.0f} ms" if resent
+               else f"seq {event.seq} not resent within 1 s")
+    # S14: go silent; the controller must announce itself again.
+    p.heartbeats = False
+    silent_from = time.monotonic()
+    hello_again = p.wait(lambda m, s: isinstance(m, Hello) and s != hello_seq, hello.watchdog_ms / 1000 + 1.5)
+    record("S14", "host silence trips the watchdog: HELLO again", hello_again is not None,
+           f"HELLO after {(hello_again.at - silent_from) * 1000:.0f} ms of silence" if hello_again
+           else f"no new HELLO within {hello.watchdog_ms + 1500} ms")
