@@ -36,6 +36,7 @@ from station.verdict import (
     DeclaredReason,
     Disposition,
     ImageRef,
+    Routing,
     Verdict,
 )
 from sync import outbox
@@ -215,6 +216,28 @@ class StoreReader:
             "SELECT sku, embeddings, embedding_dim FROM catalog "
             "WHERE embeddings IS NOT NULL AND embedding_dim > 0")
         return {str(r[0]): np.frombuffer(r[1], dtype=np.float32).reshape(-1, int(r[2])).copy() for r in rows}
+
+    def catalog_rows(self) -> list[dict[str, Any]]:
+        """Every SKU as a plain row (sku, name, gtins, length/width/height_mm largest first, reference_image).
+
+        The shape `station.lookup.CatalogueLookup.from_rows` takes, so the hot path can
+        answer from memory; embeddings are left out (see `reference_embeddings`).
+        """
+        gtins: dict[str, list[str]] = {}
+        for sku, gtin in self._conn.execute("SELECT sku, gtin14 FROM catalog_gtins ORDER BY gtin14"):
+            gtins.setdefault(str(sku), []).append(str(gtin))
+        rows = []
+        for sku, name, a, b, c, ref in self._conn.execute(
+                "SELECT sku, name, width_mm, height_mm, depth_mm, reference_image FROM catalog ORDER BY sku"):
+            rows.append({"sku": sku, "name": name, "gtins": gtins.get(str(sku), []),
+                         "length_mm": a, "width_mm": b, "height_mm": c, "reference_image": ref})
+        return rows
+
+    def manifest_rows(self) -> list[dict[str, Any]]:
+        """Every RMA as a plain row (rma, expected_sku, declared_reason) — no personal fields."""
+        return [{"rma": r, "expected_sku": sku, "declared_reason": reason}
+                for r, sku, reason in self._conn.execute(
+                    "SELECT rma, expected_sku, declared_reason FROM manifest ORDER BY rma")]
 
     def rma(self, rma_id: str) -> RmaRecord | None:
         """The manifest record of an RMA (for the policy); None when not in the manifest."""
@@ -409,6 +432,28 @@ class Store(StoreReader):
             if not changed:
                 raise StoreError(f"no verdict {verdict_id} to confirm; check the id in the recent list")
             self._audit(conn, operator_id, "confirm", {"verdict_id": verdict_id})
+
+    def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None:
+        """What the conveyor did with the item, as a new revision of its latest verdict.
+
+        The decision (possibly an operator's) stays as it is; only `routing` changes. A new
+        revision, rather than an edit in place, because the first one has usually been
+        sent to central already: central keeps every revision and the latest tells all.
+        Returns None when the verdict is unknown or its routing already says this.
+        """
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
+                (verdict_id,)).fetchone()
+            if row is None:
+                logger.warning("routing for unknown verdict %s ignored", verdict_id)
+                return None
+            previous = Verdict.from_json(json.loads(row[0]))
+            if previous.routing == routing:
+                return None
+            new = dataclasses.replace(previous, revision=previous.revision + 1, routing=routing)
+            self._insert_revision(conn, new, _dumps(new.to_json()))
+        return new
 
     # --- catalogue and manifest ---------------------------------------------------------
 

@@ -16,7 +16,7 @@ import pytest
 from station.catalog import CatalogEntry, ManifestEntry
 from station.policy import RmaRecord
 from station.store import FrameImage, Store, StoreError, StoreReader
-from station.verdict import DeclaredReason, Disposition, Verdict
+from station.verdict import DeclaredReason, Disposition, Routing, Verdict
 
 
 def count(store: Store, table: str) -> int:
@@ -160,3 +160,35 @@ def test_blur_labels_keeps_codes_sharp_and_pixelates_the_rest(
     outside = np.abs(saved[130:170, 170:230].astype(int) - frame[130:170, 170:230]).mean()
     assert inside < 15 < outside  # code region kept (JPEG noise only), label text destroyed
     store.close()
+
+
+def test_routing_outcome_is_a_new_revision_that_keeps_the_decision(
+    store: Store, make_verdict: Callable[..., Verdict]
+) -> None:
+    verdict = store.record_verdict(make_verdict())
+    overridden = store.record_override(verdict.verdict_id, Disposition.REPAIR, "op-7", "dent")
+    routed = store.record_routing(verdict.verdict_id, Routing(1, 2, late=False, lost=False))
+    assert routed is not None and routed.revision == 3
+    assert routed.decision == overridden.decision and routed.routing.lane_confirmed == 2
+    assert store.record_routing(verdict.verdict_id, Routing(1, 2)) is None  # nothing new
+    assert store.record_routing("01a20f8f-1d14-7099-a4e7-c33ee5a373f0", Routing(1, 1)) is None
+    assert count(store, "outbox") == 3
+
+
+def test_catalogue_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> None:
+    store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
+    store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED, "Ada", "1 Way")])
+    assert store.catalog_rows() == [{"sku": "SKU-A", "name": "Kettle", "gtins": ["04006381333931"],
+                                     "length_mm": 200.0, "width_mm": 150.0, "height_mm": 100.0,
+                                     "reference_image": None}]
+    assert store.manifest_rows() == [{"rma": "R-1", "expected_sku": "SKU-A", "declared_reason": "damaged"}]
+
+
+def test_rows_build_the_pipelines_lookup(store: Store) -> None:
+    lookup = pytest.importorskip("station.lookup")
+    store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
+    store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED)])
+    built = lookup.CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
+    assert built.sku_for_gtin("4006381333931") == "SKU-A"
+    assert built.rma_record("R-1") == store.rma("R-1")
+    assert built.dimensions_mm("SKU-A") == (200.0, 150.0, 100.0)
