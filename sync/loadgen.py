@@ -9,11 +9,15 @@ until the database holds `--count` verdicts, then waits until every row is deliv
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
 import random
+import signal
 import sqlite3
+import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -116,3 +120,70 @@ def record_verdict(conn: sqlite3.Connection, verdict: dict[str, Any]) -> int:
             (verdict["verdict_id"], verdict["revision"], verdict["seq"], payload),
         )
         return outbox.enqueue(conn, "verdict", key, payload.encode())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Produce verdicts into a station database and deliver them; see the module docstring."""
+    from sync.publisher import OutboxPublisher
+    from sync.settings import SyncSettings
+
+    parser = argparse.ArgumentParser(prog="python -m sync.loadgen", description=__doc__)
+    parser.add_argument("--db", type=Path, required=True, help="station database (created if missing)")
+    parser.add_argument("--host", default="127.0.0.1", help="broker host ('' = none: only enqueue)")
+    parser.add_argument("--port", type=int, default=1883)
+    parser.add_argument("--count", type=int, default=2000,
+                        help="verdicts the database should hold in the end")
+    parser.add_argument("--rate", type=float, default=500.0,
+                        help="verdicts per second (0 = as fast as possible)")
+    parser.add_argument("--station-id", default="dock-01")
+    parser.add_argument("--site-id", default="site-01")
+    parser.add_argument("--ack-timeout", type=float, default=10.0)
+    parser.add_argument("--drain-timeout", type=float, default=300.0)
+    parser.add_argument("--seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    conn = connect_station_db(args.db)
+    have = int(conn.execute("SELECT COUNT(*) FROM loadgen_verdicts").fetchone()[0])
+    session = str(uuid7())
+    publisher = OutboxPublisher(args.db, SyncSettings(
+        host=args.host, port=args.port, station_id=args.station_id, site_id=args.site_id, session=session,
+        ack_timeout_s=args.ack_timeout, stats_interval_s=5.0,
+    ))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    publisher.start()
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    made = 0
+    print(json.dumps({"event": "start", "have": have, "count": args.count, "session": session}), flush=True)
+    for seq in range(have, args.count):
+        if stop.is_set():
+            break
+        record_verdict(conn, make_verdict(args.station_id, args.site_id, session, seq, rng))
+        publisher.wake()
+        made += 1
+        if made % 100 == 0:
+            print(json.dumps({"event": "progress", "recorded": have + made}), flush=True)
+        if args.rate > 0:
+            delay = started + made / args.rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    drained = False
+    if args.host and not stop.is_set():
+        deadline = time.monotonic() + args.drain_timeout
+        while not stop.is_set() and time.monotonic() < deadline:
+            if publisher.wait_drained(0.5):
+                drained = True
+                break
+    stats = publisher.stats()
+    publisher.stop()
+    conn.close()
+    print(json.dumps({"event": "done", "recorded": have + made, "drained": drained,
+                      "published": stats.published_total, "resent": stats.resent_total,
+                      "delivered": stats.delivered_total}), flush=True)
+    return 0 if drained or not args.host else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,9 @@
 """The outbox publisher: every verdict in the SQLite outbox reaches central, acknowledged end to end.
 
-One thread owns the outbox connection and the in-flight window; paho's network thread
-owns the socket (connect, reconnect with back-off, QoS 1 handshakes); a third thread
-handles inbound commands so a slow model download never stalls delivery.
+One thread owns the outbox connection, the in-flight window and the MQTT socket
+(`sync.mqtt.NetworkLoop`: connect, reconnect with back-off, QoS 1 handshakes); other
+threads hand it what to publish through a queue. A second thread handles inbound
+commands so a slow model download never stalls delivery.
 
 Delivery rules (DESIGN §4):
 - rows go out in `id` order, QoS 1, at most `inflight_window` unacknowledged at a time;
@@ -34,7 +35,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from sync import outbox
 from sync.inbound import Inbound, Reply
-from sync.mqtt import BrokerAddress, connect_properties, make_client
+from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.settings import SyncSettings
 
 __all__ = ["OutboxPublisher", "PublisherStats"]
@@ -93,12 +94,15 @@ class OutboxPublisher:
         self._models: tuple[dict[str, Any], ...] = settings.models
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._acks: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._acks: list[str] = []  # filled by on_message, in the worker thread
+        self._outgoing: queue.SimpleQueue[tuple[str, str, int, bool]] = queue.SimpleQueue()
         self._inbound_queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=100)
         self._lock = threading.Lock()
         self._stats = PublisherStats()
         self._generation = 0  # +1 per successful connect; the worker resends everything on a change
+        self._connected = False
         self._client: mqtt.Client | None = None
+        self._net: NetworkLoop | None = None
         self._worker: threading.Thread | None = None
         self._inbound_thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -108,9 +112,30 @@ class OutboxPublisher:
     # ---- public API -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the outbox, start the threads and connect (in the background, with back-off)."""
+        """Open the outbox, start the threads; connecting (with back-off) happens in the worker."""
         if self._worker is not None:
             raise RuntimeError("OutboxPublisher already started")
+        if self.settings.host:
+            address = BrokerAddress(
+                host=self.settings.host, port=self.settings.port, tls=self.settings.tls,
+                username=self.settings.username, password=self.settings.password,
+                ca_file=self.settings.ca_file, cert_file=self.settings.cert_file,
+                key_file=self.settings.key_file,
+            )
+            client = make_client(self.settings.client_id, address)
+            client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
+            client.on_connect = self._on_connect
+            client.on_disconnect = self._on_disconnect
+            client.on_message = self._on_message
+            self._client = client
+            self._net = NetworkLoop(client, self.settings.host, self.settings.port,
+                                    keepalive=self.settings.keepalive_s,
+                                    backoff_min_s=self.settings.reconnect_backoff_min_s,
+                                    backoff_max_s=self.settings.reconnect_backoff_max_s,
+                                    on_error=self._set_error)
+            logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.host, self.settings.port)
+        else:
+            logger.info("sync: no broker configured; verdicts wait in the outbox of %s", self.db_path)
         self._worker = threading.Thread(target=self._run_worker, name="sync-outbox", daemon=True)
         self._worker.start()
         self._ready.wait(30.0)
@@ -118,49 +143,17 @@ class OutboxPublisher:
             raise RuntimeError(f"sync: cannot open the outbox in {self.db_path}: {self._worker_error}")
         self._inbound_thread = threading.Thread(target=self._run_inbound, name="sync-inbound", daemon=True)
         self._inbound_thread.start()
-        if not self.settings.host:
-            logger.info("sync: no broker configured; verdicts wait in the outbox of %s", self.db_path)
-            return
-        address = BrokerAddress(
-            host=self.settings.host, port=self.settings.port, tls=self.settings.tls,
-            username=self.settings.username, password=self.settings.password,
-            ca_file=self.settings.ca_file, cert_file=self.settings.cert_file, key_file=self.settings.key_file,
-        )
-        client = make_client(self.settings.client_id, address,
-                             backoff_min_s=self.settings.reconnect_backoff_min_s,
-                             backoff_max_s=self.settings.reconnect_backoff_max_s)
-        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_connect_fail = self._on_connect_fail
-        self._client = client
-        client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
-                             clean_start=False, properties=connect_properties())
-        client.loop_start()
-        logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.host, self.settings.port)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Publish `stopped`, disconnect cleanly (no Last Will) and end the threads."""
-        self._stopping.set()
-        self._wake.set()
-        if self._worker is not None:
-            self._worker.join(timeout)
+        """Publish `stopped`, disconnect cleanly (so no Last Will) and end the threads."""
         with contextlib.suppress(queue.Full):
             self._inbound_queue.put_nowait(None)
         if self._inbound_thread is not None:
             self._inbound_thread.join(timeout)
-        client = self._client
-        if client is not None:
-            if client.is_connected():
-                info = client.publish(self.topics.status, self._status_payload("stopped"), qos=1, retain=True)
-                try:
-                    info.wait_for_publish(timeout=min(timeout, 5.0))
-                except (RuntimeError, ValueError) as exc:
-                    logger.warning("sync: could not publish the stopped status: %s", exc)
-            client.disconnect()
-            client.loop_stop()
-        self._client = None
+        self._stopping.set()
+        self._wake.set()
+        if self._worker is not None:
+            self._worker.join(timeout)
         logger.info("sync: publisher stopped")
 
     def wake(self) -> None:
@@ -186,7 +179,6 @@ class OutboxPublisher:
                     return True
                 if time.monotonic() >= deadline:
                     return False
-                self._wake.set()
                 time.sleep(0.05)
         finally:
             conn.close()
@@ -198,47 +190,49 @@ class OutboxPublisher:
 
     def publish_status(self) -> None:
         """(Re)publish the retained `online` status (also the answer to `cmd/rebirth`)."""
-        client = self._client
-        if client is not None and client.is_connected():
-            client.publish(self.topics.status, self._status_payload("online"), qos=1, retain=True)
+        self._outgoing.put((self.topics.status, self._status_payload("online"), 1, True))
+        self._wake.set()
 
-    # ---- paho callbacks (paho's network thread) ---------------------------------------
+    # ---- paho callbacks (all in the worker thread) ------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Any) -> None:
         if reason_code.is_failure:
-            self._set_error(f"broker refused the connection: {reason_code}")
+            self._set_error(f"broker refused the connection: {reason_code} — check [sync] username, "
+                            "password and the broker's ACL")
             return
         client.subscribe([(self.topics.ack, 1)] + [(t, 1) for t in self.topics.inbound])
         client.publish(self.topics.status, self._status_payload("online"), qos=1, retain=True)
+        if self._net is not None:
+            self._net.connected()
+        self._connected = True
+        self._generation += 1
         with self._lock:
-            self._generation += 1
             self._stats = replace(self._stats, connected=True,
                                   reconnects=self._stats.reconnects + (1 if self._generation > 1 else 0))
         logger.info("sync: connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
                     flags.session_present)
-        self._wake.set()
-
-    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
-        self._set_error(f"cannot reach the broker at {self.settings.host}:{self.settings.port}")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Any) -> None:
+        self._connected = False
         with self._lock:
             self._stats = replace(self._stats, connected=False)
         if not self._stopping.is_set():
             self._set_error(f"disconnected from the broker: {reason_code}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._net is not None:
+            self._net.count_event()
         if message.topic == self.topics.ack:
+            # One ack object, or a JSON array of them (central batches its acks).
             try:
-                ack = json.loads(message.payload)
-                key = ack["key"] if "key" in ack else f"{ack['verdict_id']}:{ack['revision']}"
+                body = json.loads(message.payload)
+                for ack in body if isinstance(body, list) else [body]:
+                    key = ack["key"] if "key" in ack else f"{ack['verdict_id']}:{ack['revision']}"
+                    self._acks.append(str(key))
             except (ValueError, KeyError, TypeError) as exc:
                 logger.warning("sync: ignoring malformed ack %r: %s", message.payload[:200], exc)
-                return
-            self._acks.put(str(key))
-            self._wake.set()
             return
         subtopic = message.topic[len(self.topics.prefix):]
         try:
@@ -270,98 +264,119 @@ class OutboxPublisher:
             self._ready.set()
             return
         self._ready.set()
-        inflight: dict[str, _Flight] = {}
-        cursor = 0
-        seen_generation = 0
-        last_backlog = 0.0
-        last_stats = time.monotonic()
-        published = resent = delivered = 0
-        last_delivered_at: float | None = None
         try:
-            while not self._stopping.is_set():
-                self._wake.wait(self.settings.poll_interval_s)
-                self._wake.clear()
-                now = time.time()
-                keys = self._drain_acks()
-                if keys:
-                    changed = outbox.mark_delivered(conn, keys, now)
-                    conn.commit()
-                    for key in keys:
-                        inflight.pop(key, None)
-                    delivered += changed
-                    if changed:
-                        last_delivered_at = now
-                with self._lock:
-                    generation = self._generation
-                    connected = self._stats.connected
-                client = self._client
-                if connected and client is not None:
-                    if generation != seen_generation:
-                        # A new connection (or first start): whatever was in flight may be
-                        # lost with the old one; start again from the oldest undelivered row.
-                        seen_generation = generation
-                        resent += len(inflight)
-                        inflight.clear()
-                        cursor = 0
-                    sent_ids: list[int] = []
-                    for flight in inflight.values():
-                        if now - flight.sent_at >= self.settings.ack_timeout_s:
-                            client.publish(self.topics.verdict, flight.payload, qos=1)
-                            flight.sent_at = now
-                            sent_ids.append(flight.row_id)
-                            resent += 1
-                    room = self.settings.inflight_window - len(inflight)
-                    if room > 0:
-                        for row in outbox.pending(conn, cursor, room):
-                            cursor = row.id
-                            if row.key in inflight:
-                                continue
-                            client.publish(self.topics.verdict, row.payload, qos=1)
-                            inflight[row.key] = _Flight(row.id, row.payload, now)
-                            sent_ids.append(row.id)
-                            published += 1
-                    if sent_ids:
-                        outbox.mark_published(conn, sent_ids, now)
-                        conn.commit()
-                mono = time.monotonic()
-                if mono - last_backlog >= 0.5:
-                    count, oldest = outbox.backlog(conn)
-                    last_backlog = mono
-                    with self._lock:
-                        self._oldest_created = oldest
-                        self._stats = replace(
-                            self._stats, backlog=count,
-                            oldest_undelivered_age_s=None if oldest is None else max(0.0, now - oldest),
-                        )
-                with self._lock:
-                    self._stats = replace(self._stats, in_flight=len(inflight), published_total=published,
-                                          resent_total=resent, delivered_total=delivered,
-                                          last_delivered_at=last_delivered_at)
-                if mono - last_stats >= self.settings.stats_interval_s:
-                    last_stats = mono
-                    self._publish_stats()
-                # Let acks accumulate a little while many are in flight: one commit per
-                # batch instead of one per ack (the window keeps the broker busy meanwhile).
-                if len(inflight) > self.settings.inflight_window // 2:
-                    time.sleep(0.002)
+            self._deliver(conn)
         except Exception as exc:  # the worker must say why it died, not vanish
             logger.exception("sync: outbox worker failed")
             self._set_error(f"outbox worker failed: {exc}")
             raise
         finally:
+            self._shutdown()
             conn.close()
 
-    def _drain_acks(self) -> list[str]:
-        keys: list[str] = []
-        while True:
-            try:
-                keys.append(self._acks.get_nowait())
-            except queue.Empty:
-                return keys
+    def _deliver(self, conn: sqlite3.Connection) -> None:
+        inflight: dict[str, _Flight] = {}
+        cursor = 0
+        seen_generation = 0
+        more = True  # the last read filled the window: there may be more rows right away
+        last_fetch = last_backlog = 0.0
+        last_stats = time.monotonic()
+        published = resent = delivered = 0
+        last_delivered_at: float | None = None
+        net, client = self._net, self._client
+        while not self._stopping.is_set():
+            busy = more or bool(self._acks) or self._wake.is_set()
+            if net is not None:
+                net.step(0.0 if busy else self.settings.poll_interval_s)
+            else:
+                self._wake.wait(self.settings.poll_interval_s)
+            woken = self._wake.is_set()
+            self._wake.clear()
+            now = time.time()
+            mono = time.monotonic()
+            if self._acks:
+                keys, self._acks = self._acks, []
+                changed = outbox.mark_delivered(conn, keys, now)
+                conn.commit()
+                for key in keys:
+                    inflight.pop(key, None)
+                delivered += changed
+                if changed:
+                    last_delivered_at = now
+            if self._connected and client is not None:
+                while True:
+                    try:
+                        topic, text, qos, retain = self._outgoing.get_nowait()
+                    except queue.Empty:
+                        break
+                    client.publish(topic, text, qos=qos, retain=retain)
+                if self._generation != seen_generation:
+                    # A new connection (or the first): whatever was in flight may have been
+                    # lost with the old one; start again from the oldest undelivered row.
+                    seen_generation = self._generation
+                    resent += len(inflight)
+                    inflight.clear()
+                    cursor = 0
+                    more = True
+                sent_ids: list[int] = []
+                for flight in inflight.values():
+                    if now - flight.sent_at >= self.settings.ack_timeout_s:
+                        client.publish(self.topics.verdict, flight.payload, qos=1)
+                        flight.sent_at = now
+                        sent_ids.append(flight.row_id)
+                        resent += 1
+                room = self.settings.inflight_window - len(inflight)
+                if room > 0 and (more or woken or mono - last_fetch >= self.settings.poll_interval_s):
+                    last_fetch = mono
+                    rows = outbox.pending(conn, cursor, room)
+                    more = len(rows) == room
+                    for row in rows:
+                        cursor = row.id
+                        if row.key in inflight:
+                            continue
+                        client.publish(self.topics.verdict, row.payload, qos=1)
+                        inflight[row.key] = _Flight(row.id, row.payload, now)
+                        sent_ids.append(row.id)
+                        published += 1
+                elif room <= 0:
+                    more = False  # wait for acks (step() blocks until one arrives)
+                if sent_ids:
+                    outbox.mark_published(conn, sent_ids, now)
+                    conn.commit()
+            else:
+                more = False
+            if mono - last_backlog >= 0.5:
+                last_backlog = mono
+                count, oldest = outbox.backlog(conn)
+                with self._lock:
+                    self._oldest_created = oldest
+                    self._stats = replace(self._stats, backlog=count)
+            with self._lock:
+                self._stats = replace(self._stats, in_flight=len(inflight), published_total=published,
+                                      resent_total=resent, delivered_total=delivered,
+                                      last_delivered_at=last_delivered_at,
+                                      oldest_undelivered_age_s=None if self._oldest_created is None
+                                      else max(0.0, now - self._oldest_created))
+            if mono - last_stats >= self.settings.stats_interval_s:
+                last_stats = mono
+                self._publish_stats()
+
+    def _shutdown(self) -> None:
+        client, net = self._client, self._net
+        if client is None or net is None:
+            return
+        if self._connected:
+            info = client.publish(self.topics.status, self._status_payload("stopped"), qos=1, retain=True)
+            deadline = time.monotonic() + 5.0
+            while not info.is_published() and self._connected and time.monotonic() < deadline:
+                net.step(0.05)
+        net.close()
+        with self._lock:
+            self._stats = replace(self._stats, connected=False)
 
     def _publish_stats(self) -> None:
         client = self._client
-        if client is None or not client.is_connected():
+        if client is None or not self._connected:
             return
         station: Mapping[str, Any] = {}
         if self._stats_source is not None:
@@ -398,11 +413,9 @@ class OutboxPublisher:
             self._publish_reply(reply)
 
     def _publish_reply(self, reply: Reply) -> None:
-        client = self._client
-        if client is None:
-            return
         body = {**asdict(reply), "station_id": self.settings.station_id, "at": _now_iso()}
-        client.publish(self.topics.reply, json.dumps(body), qos=1)
+        self._outgoing.put((self.topics.reply, json.dumps(body), 1, False))
+        self._wake.set()
 
     # ---- payloads ---------------------------------------------------------------------
 

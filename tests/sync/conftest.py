@@ -1,0 +1,99 @@
+"""Fixtures of the sync tests: a real local Mosquitto, a real central receiver, a station database."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sync.broker import LocalBroker
+from sync.central import CentralReceiver
+from sync.mqtt import BrokerAddress
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A Mosquitto on a free loopback port, persistence on, stopped at the end."""
+    with LocalBroker(tmp_path / "broker") as running:
+        yield running
+
+
+@pytest.fixture
+def start_receiver(tmp_path: Path) -> Iterator[Callable[..., CentralReceiver]]:
+    """Start central receivers (stopped at the end): start_receiver(broker, db=None)."""
+    started: list[CentralReceiver] = []
+
+    def start(broker: LocalBroker, db: Path | None = None, **kwargs: Any) -> CentralReceiver:
+        receiver = CentralReceiver(BrokerAddress("127.0.0.1", broker.port), db or tmp_path / "central.db",
+                                   **kwargs)
+        receiver.start()
+        started.append(receiver)
+        wait_for(lambda: receiver.stats().connected, 10, "receiver connected")
+        return receiver
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` until true; fail the test saying what did not happen."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
+
+
+class Probe:
+    """A plain MQTT client that records what arrives on some topics (central's view)."""
+
+    def __init__(self, port: int, topics: list[str]) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"probe-{time.time_ns()}",
+                                  protocol=mqtt.MQTTv5)
+        self.client.on_message = self._on_message
+        subscribed = threading.Event()
+        self.client.on_subscribe = lambda *args: subscribed.set()
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        self.client.subscribe([(t, 1) for t in topics])
+        assert subscribed.wait(10), "probe could not subscribe"
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages.append((message.topic, bytes(message.payload), bool(message.retain)))
+
+    def json_on(self, topic: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [json.loads(p) for t, p, _ in self.messages if t == topic]
+
+    def publish(self, topic: str, payload: str | bytes, retain: bool = False) -> None:
+        self.client.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def probe(broker: LocalBroker) -> Iterator[Callable[[list[str]], Probe]]:
+    """probe(topics) -> a subscriber recording messages on `topics`."""
+    made: list[Probe] = []
+
+    def make(topics: list[str]) -> Probe:
+        made.append(Probe(broker.port, topics))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.close()

@@ -1,0 +1,193 @@
+"""End-to-end delivery through a real Mosquitto to the real central receiver: a row is marked
+delivered only on central's ack, unacked rows are resent (after the ack timeout and after a
+restart), central stores each verdict revision once."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Probe, wait_for
+
+from sync import outbox
+from sync.broker import LocalBroker
+from sync.central import CentralReceiver
+from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
+from sync.publisher import OutboxPublisher
+from sync.settings import SyncSettings
+
+pytestmark = pytest.mark.broker
+
+SESSION = str(uuid7())
+
+
+def _fill(db: Path, n: int, start: int = 0) -> list[str]:
+    conn = connect_station_db(db)
+    rng = random.Random(start)
+    keys = []
+    for seq in range(start, start + n):
+        verdict = make_verdict("dock-01", "site-01", SESSION, seq, rng)
+        record_verdict(conn, verdict)
+        keys.append(f"{verdict['verdict_id']}:1")
+    conn.close()
+    return keys
+
+
+def _settings(broker: LocalBroker, **kw: Any) -> SyncSettings:
+    return SyncSettings(host="127.0.0.1", port=broker.port, session=SESSION, **kw)
+
+
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def test_rows_are_delivered_only_when_central_acks(
+    tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
+) -> None:
+    db = tmp_path / "station.db"
+    _fill(db, 50)
+    publisher = OutboxPublisher(db, _settings(broker))
+    publisher.start()
+    try:
+        # No central yet: the broker takes the messages (PUBACK) but nobody acks them.
+        wait_for(lambda: _rows(db, "SELECT COUNT(*) FROM outbox WHERE published_at IS NOT NULL")[0][0] == 50,
+                 10, "all rows published")
+        assert _rows(db, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NOT NULL") == [(0,)]
+        assert publisher.stats().in_flight == 50
+        receiver = start_receiver(broker)
+        # Published before central subscribed, so only a resend can deliver them: after a
+        # publisher restart (the next test) or the ack timeout (the one after).
+        publisher.stop()
+        publisher = OutboxPublisher(db, _settings(broker))
+        publisher.start()
+        assert publisher.wait_drained(20), publisher.stats()
+        central_db = receiver.db_path
+        assert _rows(central_db, "SELECT COUNT(*), COUNT(DISTINCT verdict_id) FROM verdicts") == [(50, 50)]
+        assert publisher.stats().backlog in (0, 50)  # refreshed twice a second
+    finally:
+        publisher.stop()
+
+
+def test_unacked_rows_are_resent_after_the_ack_timeout(
+    tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
+) -> None:
+    db = tmp_path / "station.db"
+    _fill(db, 20)
+    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.5))
+    publisher.start()
+    try:
+        wait_for(lambda: publisher.stats().published_total == 20, 10, "first publish")
+        receiver = start_receiver(broker)
+        assert publisher.wait_drained(20), publisher.stats()
+        stats = publisher.stats()
+        assert stats.resent_total >= 20 and stats.reconnects == 0
+        assert receiver.stats().stored == 20
+        attempts = _rows(db, "SELECT MIN(attempts) FROM outbox")[0][0]
+        assert attempts >= 2
+    finally:
+        publisher.stop()
+
+
+def test_rows_published_but_unacked_before_a_crash_are_sent_again_after_restart(
+    tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
+) -> None:
+    db = tmp_path / "station.db"
+    keys = _fill(db, 30)
+    receiver = start_receiver(broker)
+    # A previous run published every row (attempts > 0) and died before any ack came.
+    conn = sqlite3.connect(db)
+    outbox.mark_published(conn, [r[0] for r in conn.execute("SELECT id FROM outbox")], 1.0)
+    conn.commit()
+    conn.close()
+    publisher = OutboxPublisher(db, _settings(broker))
+    publisher.start()
+    try:
+        assert publisher.wait_drained(20), publisher.stats()
+    finally:
+        publisher.stop()
+    stored = {f"{v}:{r}" for v, r in _rows(receiver.db_path, "SELECT verdict_id, revision FROM verdicts")}
+    assert stored == set(keys)
+
+
+def test_receiver_stores_each_revision_once_and_acks_every_copy(
+    tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver],
+    probe: Callable[[list[str]], Probe],
+) -> None:
+    receiver = start_receiver(broker)
+    watcher = probe(["returns/v1/site-01/dock-01/ack"])
+    verdict = make_verdict("dock-01", "site-01", SESSION, 1, random.Random(1))
+    revised = {**verdict, "revision": 2,
+               "decision": {**verdict["decision"], "source": "operator", "operator_id": "op-7",
+                            "override_reason": "scratch is cosmetic", "disposition": "restock"}}
+    topic = "returns/v1/site-01/dock-01/verdict"
+    for body in (verdict, verdict, revised, verdict, revised):
+        watcher.publish(topic, json.dumps(body))
+    watcher.publish(topic, json.dumps({**verdict, "verdict_id": "nope"}))  # invalid: stored aside, no ack
+    watcher.publish(topic, b"{not json")
+    wait_for(lambda: receiver.stats().received == 7, 10, "all 7 messages received")
+    rows = _rows(receiver.db_path, "SELECT verdict_id, revision, disposition FROM verdicts ORDER BY revision")
+    assert rows == [(verdict["verdict_id"], 1, verdict["decision"]["disposition"]),
+                    (verdict["verdict_id"], 2, "restock")]
+    stats = receiver.stats()
+    assert (stats.stored, stats.duplicates, stats.invalid) == (2, 3, 2)
+    assert _rows(receiver.db_path, "SELECT COUNT(*) FROM rejected") == [(2,)]
+
+    def acked_keys() -> list[str]:
+        out = []
+        for body in watcher.json_on("returns/v1/site-01/dock-01/ack"):
+            out += [a["key"] for a in (body if isinstance(body, list) else [body])]
+        return out
+
+    wait_for(lambda: len(acked_keys()) == 5, 10, "5 acks")
+    assert sorted(set(acked_keys())) == sorted({f"{verdict['verdict_id']}:1", f"{verdict['verdict_id']}:2"})
+
+
+def test_status_online_then_stopped_and_periodic_stats(
+    tmp_path: Path, broker: LocalBroker, probe: Callable[[list[str]], Probe]
+) -> None:
+    db = tmp_path / "station.db"
+    _fill(db, 3)
+    watcher = probe(["returns/v1/site-01/dock-01/status", "returns/v1/site-01/dock-01/stats"])
+    models = ({"name": "defect", "version": "2026.11.24", "sha256": "ab" * 32},)
+    publisher = OutboxPublisher(
+        db, _settings(broker, stats_interval_s=0.3, versions={"station": "0.1.0"}, models=models),
+        stats_source=lambda: {"items": 3},
+    )
+    publisher.start()
+    status = "returns/v1/site-01/dock-01/status"
+    wait_for(lambda: any(m["state"] == "online" for m in watcher.json_on(status)), 10, "online status")
+    online = next(m for m in watcher.json_on(status) if m["state"] == "online")
+    assert online["session"] == SESSION and online["models"] == list(models)
+    assert online["versions"] == {"station": "0.1.0"}
+    wait_for(lambda: len(watcher.json_on("returns/v1/site-01/dock-01/stats")) >= 1, 10, "a stats message")
+    stats = watcher.json_on("returns/v1/site-01/dock-01/stats")[-1]
+    assert stats["station"] == {"items": 3} and stats["outbox"]["backlog"] == 3
+    publisher.stop()
+    wait_for(lambda: watcher.json_on(status)[-1]["state"] == "stopped", 10, "stopped status")
+    # retained: a newcomer sees "stopped", not a stale "online"
+    late = probe([status])
+    wait_for(lambda: bool(late.json_on(status)), 10, "retained status")
+    assert late.json_on(status)[-1]["state"] == "stopped"
+
+
+def test_no_broker_configured_keeps_everything_in_the_outbox(tmp_path: Path) -> None:
+    db = tmp_path / "station.db"
+    _fill(db, 5)
+    publisher = OutboxPublisher(db, SyncSettings(host="", session=SESSION, poll_interval_s=0.05))
+    publisher.start()
+    try:
+        wait_for(lambda: publisher.stats().backlog == 5, 5, "backlog counted")
+        stats = publisher.stats()
+        assert not stats.connected and stats.published_total == 0
+        assert stats.oldest_undelivered_age_s is not None
+    finally:
+        publisher.stop()
