@@ -57,8 +57,13 @@ class DefectRecipe:
 
     size: int = 256
     colour: str = "auto"  # "gray", "rgb" or "auto" (grey when every image is grey)
-    epochs: int = 20
+    epochs: int = 40
     batch: int = 16
+    # Most epochs train on patches (centred on a defect pixel for defective images): 4x cheaper at
+    # the same pixel scale; the last `full_epochs` see whole images so the decision head's pooled
+    # statistics match inference. 0 = whole images throughout.
+    crop: int = 128
+    full_epochs: int = 4
     lr: float = 3e-3
     width: int = 16
     seed: int = 0
@@ -204,8 +209,28 @@ def _scratch(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32],
     return out, np.maximum(mask, (drawn > 0).astype(np.float32))
 
 
+def _crop(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32], label: int, crop: int,
+          rng: np.random.Generator) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], int]:
+    """A crop x crop patch; around a random defect pixel when there is one. A patch that misses the
+    defect becomes a good sample (the mask says it is clean)."""
+    height, width = mask.shape
+    ys, xs = np.nonzero(mask > 0.5)
+    if label != 0 and len(ys):
+        k = int(rng.integers(len(ys)))
+        cy = int(ys[k]) + int(rng.integers(-crop // 3, crop // 3 + 1))
+        cx = int(xs[k]) + int(rng.integers(-crop // 3, crop // 3 + 1))
+    else:
+        cy, cx = int(rng.integers(0, height)), int(rng.integers(0, width))
+    y0 = int(np.clip(cy - crop // 2, 0, height - crop))
+    x0 = int(np.clip(cx - crop // 2, 0, width - crop))
+    patch_mask = mask[y0:y0 + crop, x0:x0 + crop]
+    if label != 0 and len(ys) and patch_mask.max() <= 0.5:
+        label = 0
+    return image[y0:y0 + crop, x0:x0 + crop], patch_mask, label
+
+
 def _batch(arrays: _Arrays, index: npt.NDArray[np.int64], spec: InputSpec, rng: np.random.Generator,
-           synthetic: bool, paste_prob: float, donors: npt.NDArray[np.int64], augment: bool,
+           synthetic: bool, paste_prob: float, donors: npt.NDArray[np.int64], augment: bool, crop: int = 0,
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     images, masks = [], []
     labels = arrays.labels[index].copy()
@@ -221,12 +246,14 @@ def _batch(arrays: _Arrays, index: npt.NDArray[np.int64], spec: InputSpec, rng: 
                 image, mask = _scratch(image, mask, rng)
                 labels[j] = 1 if arrays.labels.max() >= 1 else 0
             has[j] = True
+        if crop and crop < min(mask.shape):
+            image, mask, labels[j] = _crop(image, mask, int(labels[j]), crop, rng)
         if augment:
             if rng.random() < 0.5:
                 image, mask = image[:, ::-1], mask[:, ::-1]
             if rng.random() < 0.5:
                 image, mask = image[::-1], mask[::-1]
-            if spec.height == spec.width and rng.random() < 0.5:
+            if image.shape[0] == image.shape[1] and rng.random() < 0.5:
                 image, mask = np.rot90(image), np.rot90(mask)
         images.append(np.ascontiguousarray(image))
         masks.append(np.ascontiguousarray(mask))
@@ -261,6 +288,7 @@ def _scores(net: DefectNet, arrays: _Arrays, spec: InputSpec) -> npt.NDArray[np.
 def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
     """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
+    cpu_started = time.process_time()
     seed_everything(recipe.seed)
     rng = np.random.default_rng(recipe.seed)
     samples = defect_samples(data, Split.TRAIN, recipe.holdout)
@@ -294,6 +322,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
     bad_weights = bad_weights / bad_weights.sum() if len(bads) else bad_weights
 
     net = DefectNet(spec.channels, len(labels), recipe.width)
+    full_epochs = min(recipe.full_epochs, recipe.epochs) if recipe.crop else recipe.epochs
     steps_per_epoch = max(1, math.ceil(len(train_a.labels) / recipe.batch))
     optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
@@ -307,10 +336,12 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch",
                    leave=False)
         total = 0.0
-        for _ in bar:
+        for step in bar:
             pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
             index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
-            x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors, True)
+            crop = recipe.crop if epoch < recipe.epochs - full_epochs else 0
+            x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors,
+                                       True, crop)
             logits, seg = net(x)
             loss = F.cross_entropy(logits, y, label_smoothing=0.05)
             if has.any():
@@ -322,7 +353,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
             optimiser.step()
             schedule.step()
             total += float(loss.detach())
-            bar.set_postfix(loss=f"{total / (bar.n + 1):.3f}")
+            bar.set_postfix(loss=f"{total / (step + 1):.3f}", refresh=False)
         scores = _scores(net, val_a, spec)
         val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
         history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": val_auc})
@@ -362,6 +393,8 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
                       "rule": "held back when int.from_bytes(sha1(relative path)[:8], 'big') % 10000 "
                               "< fraction * 10000"},
             "seconds": round(train_seconds, 1),
+            # Wall time depends on what else shares the CPU; CPU time (all threads) does not.
+            "cpu_seconds": round(time.process_time() - cpu_started, 1),
             "history": history,
         },
         "parity": {"images": len(parity_images), "max_abs_diff": parity},

@@ -122,6 +122,12 @@ def preprocess(spec: InputSpec, images: Sequence[npt.NDArray[np.uint8]]) -> npt.
     return np.stack([normalise(spec, resize_for(spec, image)) for image in images])
 
 
+def read_bgr(path: Path) -> npt.NDArray[np.uint8] | None:
+    """An image file as BGR uint8, or None when it is missing or not an image."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if image is None else np.asarray(image, dtype=np.uint8)
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()

@@ -1,0 +1,59 @@
+"""`station enroll SKU IMAGES...`: add reference images of a product to the conformity gallery."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("enroll", help="enrol reference images of an SKU for the conformity check")
+    parser.add_argument("sku", metavar="SKU", help="the product's SKU")
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="reference image files")
+    parser.add_argument("--gallery", type=Path, default=None,
+                        help="gallery file (default: [models].gallery in the data directory)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="conformity model folder (default: [models].conformity_dir)")
+    parser.add_argument("--replace", action="store_true", help="forget the SKU's earlier references first")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    import numpy as np
+
+    from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
+    from vision.inference.runtime import read_bgr
+
+    gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
+    model_dir: Path = args.model or config.resolve(config.models.conformity_dir)
+    try:
+        model = ConformityModel.load(model_dir, config.models.intra_op_threads,
+                                     config.models.inter_op_threads)
+        gallery = (Gallery.load(gallery_path, model.info.sha256) if gallery_path.is_file()
+                   else Gallery(model_sha256=model.info.sha256))
+    except (ModelError, GalleryError) as exc:
+        print(f"station enroll: {exc}", file=sys.stderr)
+        return 2
+    images = []
+    for path in args.images:
+        image = read_bgr(path)
+        if image is None:
+            print(f"station enroll: {path}: not a readable image — nothing was enrolled", file=sys.stderr)
+            return 2
+        images.append(image)
+    removed = gallery.remove(args.sku) if args.replace else 0
+    gallery.add(args.sku, np.asarray(model.embed_batch(images)))
+    gallery.save(gallery_path)
+    info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
+            "skus": len(gallery.skus), "references": len(gallery)}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(f"enrolled {len(images)} image(s) of {args.sku} in {gallery_path} "
+              f"({len(gallery.skus)} SKUs, {len(gallery)} references)")
+    return 0

@@ -1,0 +1,44 @@
+"""`station eval --model DIR --data DIR`: metrics JSON and PNG plots of a model on a data split,
+written into the model folder (needs the train extra for its plotting and data adapters)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate a model on a data set: metrics JSON + ROC / confusion / heatmap plots",
+        description="Scores the model through the station's ONNX runtime. --split holdout (default) uses "
+        "the part of DIR the training held back (defect: the manifest's hash split; grocery: val.txt); "
+        "--split all uses every image (for data the model never saw).",
+    )
+    parser.add_argument("--model", type=Path, required=True, help="model folder")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="data folder (same layouts as station train)")
+    parser.add_argument("--split", choices=["holdout", "all"], default="holdout")
+    parser.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    parser.set_defaults(handler=run, log_to_file=True)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from models.training.evaluate import evaluate_model
+    from vision.inference import ModelError
+
+    try:
+        metrics = evaluate_model(args.model, args.data, args.split)
+    except (ModelError, FileNotFoundError, ValueError) as exc:
+        print(f"station eval: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(json.dumps(metrics["summary"], indent=2))
+        print(f"written: {args.model / 'eval.json'} and eval_*.png")
+    return 0

@@ -1,0 +1,60 @@
+"""`station score --model DIR [--json] PATH...`: run one model on image files (no torch needed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("score", help="run a defect or conformity model on image files")
+    parser.add_argument("--model", type=Path, required=True, help="model folder (model.onnx + manifest.json)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+
+    from vision.inference import ConformityModel, DefectModel, ModelError
+    from vision.inference.runtime import read_bgr, read_manifest
+
+    threads = (config.models.intra_op_threads, config.models.inter_op_threads)
+    try:
+        task = read_manifest(args.model).get("task")
+        model: DefectModel | ConformityModel
+        if task == "conformity":
+            model = ConformityModel.load(args.model, *threads)
+        else:
+            model = DefectModel.load(args.model, *threads)
+    except ModelError as exc:
+        print(f"station score: {exc}", file=sys.stderr)
+        return 2
+    failures = 0
+    for path in args.paths:
+        image = read_bgr(path)
+        if image is None:
+            print(f"station score: {path}: not a readable image", file=sys.stderr)
+            failures += 1
+            continue
+        start = time.perf_counter()
+        record: dict[str, object] = {"path": str(path), "model": model.info.name}
+        if isinstance(model, DefectModel):
+            result = model.predict(image)
+            record.update(result.to_json())
+        else:
+            record["embedding"] = [round(float(v), 6) for v in model.embed(image)]
+        record["ms"] = round((time.perf_counter() - start) * 1000, 3)
+        if args.json:
+            print(json.dumps(record))
+        elif "score" in record:
+            print(f"{path}: {record['label']} score {record['score']:.3f} "
+                  f"regions {len(record['regions'])} ({record['ms']} ms)")  # type: ignore[arg-type]
+        else:
+            print(f"{path}: embedding of {len(record['embedding'])} values ({record['ms']} ms)")  # type: ignore[arg-type]
+    return 1 if failures else 0
