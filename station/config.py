@@ -120,6 +120,8 @@ class ModelsConfig:
 
     defect_dir: Path = Path("models/defect")
     conformity_dir: Path = Path("models/conformity")
+    # Enrolled SKUs' reference embeddings, relative to [station].data_dir.
+    gallery: Path = Path("gallery.npz")
     intra_op_threads: int = 1
     inter_op_threads: int = 1
     timeout_ms: float = 500.0
