@@ -24,13 +24,12 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-import numpy as np
+from typing import Protocol
 
 from station.state import ItemView, StationState
+from station.store.images import FrameImage
 from station.verdict import Disposition, Routing, Verdict
 from vision.camera import Camera, Frame
 
@@ -44,6 +43,7 @@ class Trigger:
     source: str  # "conveyor", "scan", "key", "motion"
     t_trigger: float = field(default_factory=time.monotonic)
     item_id: int | None = None  # the controller's item id (conveyor mode)
+    boot_id: int | None = None  # the controller boot the item id belongs to
     deadline: float | None = None  # monotonic time after which a DIVERT is too late
     scanned: tuple[str, ...] = ()  # lines from a hand scanner, parsed by the inspector
 
@@ -53,8 +53,9 @@ class Inspected:
     """What the inspector made of one item, before routing."""
 
     verdict: Verdict
-    frames: tuple[tuple[str, np.ndarray], ...]  # (camera, BGR image) to store
+    frames: tuple[FrameImage, ...]  # what the store writes to disk
     view: ItemView  # what the operator sees (verdict JSON filled in later)
+    t_trigger: float | None = None  # set by the pipeline: monotonic time of the trigger
 
 
 class Inspector(Protocol):
@@ -65,41 +66,37 @@ class Inspector(Protocol):
     def overloaded(self, trigger: Trigger, seq: int) -> Inspected: ...
 
 
-class Conveyor(Protocol):
-    """The controller, as far as the pipeline is concerned."""
+class Router(Protocol):
+    """The conveyor, as far as the pipeline is concerned."""
 
-    def divert(self, item_id: int, lane: int) -> None: ...
+    def route(self, trigger: Trigger, disposition: Disposition) -> Routing:
+        """Send the DIVERT when still in time; say what was commanded (or that it was late)."""
+        ...
 
 
 class Recorder(Protocol):
     """The store, as far as the pipeline is concerned (one writer thread)."""
 
-    def record_verdict(self, verdict: Verdict, frames: Any) -> None: ...
+    def record_verdict(self, verdict: Verdict, frames: Sequence[FrameImage] = ()) -> Verdict: ...
 
-    def update_routing(self, verdict_id: str, routing: Routing) -> Verdict | None: ...
+    def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None: ...
 
 
-@dataclass(frozen=True)
-class _Pending:
-    verdict_id: str
-    routing: Routing
+ItemKey = tuple[int, int]  # (controller boot id, item id)
 
 
 @dataclass(frozen=True)
 class _PendingNote:
-    """Sent by the inspection worker before its verdict, so confirmations find it."""
+    """Sent by the inspection worker before its verdict, so the routing outcome finds it."""
 
-    item_id: int
+    key: ItemKey
     verdict_id: str
-    routing: Routing
 
 
 @dataclass(frozen=True)
-class _RoutingUpdate:
-    item_id: int
-    lane_confirmed: int | None = None
-    late: bool = False
-    lost: bool = False
+class _Routed:
+    key: ItemKey
+    routing: Routing
 
 
 class Pipeline:
@@ -111,36 +108,33 @@ class Pipeline:
         recorder: Recorder,
         state: StationState,
         cameras: Mapping[str, Camera],
-        lanes: Mapping[str, int],
-        conveyor: Conveyor | None = None,
+        router: Router | None = None,
         queue_size: int = 8,
         frame_window_s: float = 0.03,
         frame_timeout_s: float = 0.25,
-        on_recorded: Callable[[Verdict, float], None] | None = None,
+        on_recorded: Callable[[Verdict], None] | None = None,
     ) -> None:
         self.inspector = inspector
         self.recorder = recorder
         self.state = state
         self.cameras = dict(cameras)
-        self.lanes = dict(lanes)
-        self.conveyor = conveyor
+        self.router = router
         self.frame_window_s = frame_window_s
         self.frame_timeout_s = frame_timeout_s
         self.on_recorded = on_recorded
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
-        self._records: queue.Queue[Inspected | _PendingNote | _RoutingUpdate | None] = queue.Queue(1024)
+        self._records: queue.Queue[Inspected | _PendingNote | _Routed | None] = queue.Queue(1024)
         self._threads: list[threading.Thread] = []
         self._seq = 0
         self._seq_lock = threading.Lock()
-        self._pending: dict[int, _Pending] = {}  # controller item id -> verdict awaiting confirmation
-        self._early: dict[int, _RoutingUpdate] = {}  # confirmations that overtook their verdict
-        self.routing_blocked: str | None = None  # "jam in zone 2", "e-stop": no DIVERT until cleared
+        self._pending: dict[ItemKey, str] = {}  # item -> verdict id awaiting its routing outcome
+        self._early: dict[ItemKey, Routing] = {}  # outcomes that overtook their verdict
+        self._deferred: dict[str, list[Routing]] = {}  # outcomes whose verdict is still queued
         self.counters: dict[str, int] = {
-            "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "late": 0,
-            "diverts": 0, "confirmed": 0, "lost": 0, "misrouted": 0, "record_errors": 0,
+            "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "routed": 0, "record_errors": 0,
         }
-        self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> committed
+        self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -172,34 +166,18 @@ class Pipeline:
             logger.warning("inspection queue full: item %s goes to manual review", trigger.item_id)
             inspected = self.inspector.overloaded(trigger, self._next_seq())
             self._remember_pending(trigger, inspected.verdict)
-            self._records.put(inspected)
+            self._records.put(dataclasses.replace(inspected, t_trigger=trigger.t_trigger))
             return False
         return True
 
-    def diverted(self, item_id: int, lane: int) -> None:
-        """The controller reports where item `item_id` went."""
-        self._confirm(_RoutingUpdate(item_id, lane_confirmed=lane))
-
-    def lost(self, item_id: int) -> None:
-        """The controller lost track of item `item_id`."""
-        self._confirm(_RoutingUpdate(item_id, lost=True))
-
-    def too_late(self, item_id: int) -> None:
-        """The controller refused our DIVERT as too late; the item goes to the default lane."""
-        self._confirm(_RoutingUpdate(item_id, late=True))
-
-    def flush_tracking(self, reason: str) -> None:
-        """Forget items awaiting confirmation (controller rebooted): nothing stale is applied."""
-        logger.warning("flushing conveyor tracking: %s", reason)
-        self._confirm(_RoutingUpdate(-1, lost=True))
-
-    def _confirm(self, update: _RoutingUpdate) -> None:
+    def routed(self, boot_id: int, item_id: int, routing: Routing) -> None:
+        """The conveyor's last word on an item (diverted, lost, flushed): a new revision."""
         # Called on the link's thread: never block it (heartbeats must go on).
         try:
-            self._records.put_nowait(update)
+            self._records.put_nowait(_Routed((boot_id, item_id), routing))
         except queue.Full:
             self.counters["record_errors"] += 1
-            logger.error("recorder is not keeping up: routing of item %s not recorded", update.item_id)
+            logger.error("recorder is not keeping up: routing of item %s not recorded", item_id)
 
     # -- the workers ------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -235,34 +213,24 @@ class Pipeline:
         verdict = inspected.verdict
         timings = dict(verdict.timings_ms)
         timings["capture"] = round((t_frames - trigger.t_trigger) * 1000, 3)
+        t_route = time.monotonic()
         routing = self._route(trigger, verdict.decision.disposition)
         t_routed = time.monotonic()
-        timings["route"] = round((t_routed - t_frames) * 1000 - sum(
-            v for k, v in verdict.timings_ms.items() if k != "total"), 3)
+        timings["route"] = round((t_routed - t_route) * 1000, 3)
         timings["total"] = round((t_routed - trigger.t_trigger) * 1000, 3)
         verdict = dataclasses.replace(verdict, routing=routing, timings_ms=timings)
         self._remember_pending(trigger, verdict)
         self.counters["inspected"] += 1
-        self._records.put(dataclasses.replace(inspected, verdict=verdict))
+        self._records.put(dataclasses.replace(inspected, verdict=verdict, t_trigger=trigger.t_trigger))
 
     def _route(self, trigger: Trigger, disposition: Disposition) -> Routing:
-        if trigger.item_id is None or self.conveyor is None:
+        if trigger.item_id is None or self.router is None:
             return Routing()
-        if self.routing_blocked is not None:
-            logger.warning("no DIVERT for item %s: %s", trigger.item_id, self.routing_blocked)
-            return Routing(lane_commanded=None)
-        lane = self.lanes.get(disposition.value, self.lanes.get("manual", 0))
-        if trigger.deadline is not None and time.monotonic() >= trigger.deadline:
-            self.counters["late"] += 1
-            logger.warning("decision for item %s came after its deadline: manual lane", trigger.item_id)
-            return Routing(lane_commanded=None, late=True)
-        self.conveyor.divert(trigger.item_id, lane)
-        self.counters["diverts"] += 1
-        return Routing(lane_commanded=lane)
+        return self.router.route(trigger, disposition)
 
     def _remember_pending(self, trigger: Trigger, verdict: Verdict) -> None:
-        if trigger.item_id is not None and self.conveyor is not None:
-            self._records.put(_PendingNote(trigger.item_id, verdict.verdict_id, verdict.routing))
+        if trigger.item_id is not None and trigger.boot_id is not None and self.router is not None:
+            self._records.put(_PendingNote((trigger.boot_id, trigger.item_id), verdict.verdict_id))
 
     def _record_loop(self) -> None:
         while True:
@@ -271,8 +239,12 @@ class Pipeline:
                 if entry is None:
                     return
                 if isinstance(entry, _PendingNote):
-                    self._note_pending(entry)
-                elif isinstance(entry, _RoutingUpdate):
+                    self._pending[entry.key] = entry.verdict_id
+                    early = self._early.pop(entry.key, None)
+                    if early is not None:
+                        self._pending.pop(entry.key)
+                        self._write_routing(entry.verdict_id, early, after_record=True)
+                elif isinstance(entry, _Routed):
                     self._apply_routing(entry)
                 else:
                     self._record(entry)
@@ -282,65 +254,34 @@ class Pipeline:
             finally:
                 self._records.task_done()
 
-    def _note_pending(self, note: _PendingNote) -> None:
-        self._pending[note.item_id] = _Pending(note.verdict_id, note.routing)
-
     def _record(self, inspected: Inspected) -> None:
-        verdict = inspected.verdict
-        early = None
-        if verdict.item.controller_item_id is not None:
-            early = self._early.pop(verdict.item.controller_item_id, None)
-        self.recorder.record_verdict(verdict, inspected.frames)
+        verdict = self.recorder.record_verdict(inspected.verdict, inspected.frames)
         t_done = time.monotonic()
         self.counters["recorded"] += 1
-        total = verdict.timings_ms.get("total")
-        if total is not None:
-            self.latencies_ms.append(total)
-        view = dataclasses.replace(inspected.view, verdict=verdict.to_json())
-        self.state.add_item(view)
+        if inspected.t_trigger is not None:
+            self.latencies_ms.append((t_done - inspected.t_trigger) * 1000)
+        self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict.to_json()))
         if self.on_recorded is not None:
-            self.on_recorded(verdict, t_done)
-        if early is not None:
-            self._apply_routing(early)
+            self.on_recorded(verdict)
+        for routing in self._deferred.pop(verdict.verdict_id, []):
+            self._write_routing(verdict.verdict_id, routing)
 
-    def _apply_routing(self, update: _RoutingUpdate) -> None:
-        if update.item_id == -1:  # flush
-            for stale in list(self._pending.values()):
-                self._write_routing(stale, dataclasses.replace(stale.routing, lost=True))
-            self._pending.clear()
-            return
-        pending = self._pending.pop(update.item_id, None)
-        if pending is None:
-            # The verdict is not recorded yet (a confirmation overtook it) or unknown.
-            self._early[update.item_id] = update
+    def _apply_routing(self, routed: _Routed) -> None:
+        verdict_id = self._pending.pop(routed.key, None)
+        if verdict_id is None:
+            # The outcome overtook the note of its verdict (or belongs to no verdict of ours).
+            self._early[routed.key] = routed.routing
             if len(self._early) > 1000:
                 self._early.pop(next(iter(self._early)))
             return
-        routing = pending.routing
-        if update.late:
-            # Refused as too late: the controller's default lane takes the item; its
-            # DIVERTED report is still to come, so keep waiting for it.
-            routing = dataclasses.replace(routing, late=True)
-            self.counters["late"] += 1
-            self._pending[update.item_id] = _Pending(pending.verdict_id, routing)
-            self._write_routing(pending, routing)
-            return
-        if update.lane_confirmed is not None:
-            routing = dataclasses.replace(routing, lane_confirmed=update.lane_confirmed)
-            self.counters["confirmed"] += 1
-            expected = routing.lane_commanded
-            if expected is None or routing.late:
-                expected = self.lanes.get("manual", 0)
-            if update.lane_confirmed != expected:
-                self.counters["misrouted"] += 1
-                logger.error("item %s went to lane %s, expected %s", update.item_id,
-                             update.lane_confirmed, expected)
-        if update.lost:
-            routing = dataclasses.replace(routing, lost=True)
-            self.counters["lost"] += 1
-        self._write_routing(pending, routing)
+        self._write_routing(verdict_id, routed.routing)
 
-    def _write_routing(self, pending: _Pending, routing: Routing) -> None:
-        updated = self.recorder.update_routing(pending.verdict_id, routing)
+    def _write_routing(self, verdict_id: str, routing: Routing, after_record: bool = False) -> None:
+        if after_record:
+            # The note precedes its verdict in the queue: write once the verdict is recorded.
+            self._deferred.setdefault(verdict_id, []).append(routing)
+            return
+        self.counters["routed"] += 1
+        updated = self.recorder.record_routing(verdict_id, routing)
         if updated is not None:
             self.state.update_item(updated.to_json())

@@ -1,0 +1,138 @@
+"""`station run`: the station itself — the desktop app, or `--headless` the same pipeline alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from station.config import Config
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "run",
+        help="run the station (desktop app; --headless for no window)",
+        description="Run the station. With no options: the desktop app on the embedded defaults "
+        "(synthetic camera, simulated conveyor on a pseudo-terminal, local SQLite, a local MQTT "
+        "broker when mosquitto is installed).",
+    )
+    parser.add_argument("--headless", action="store_true", help="no window: print a status line instead")
+    parser.add_argument("--items", type=int, default=None, metavar="N",
+                        help="stop after N items are recorded and routed")
+    parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
+                        help="render the window offscreen after --items items, save a PNG and stop")
+    parser.add_argument("--speed", type=float, default=2.0, metavar="M_PER_S",
+                        help="simulated belt speed (with [hardware].port = \"sim\")")
+    parser.add_argument("--spacing", type=float, default=0.5, metavar="M",
+                        help="simulated distance between items")
+    parser.add_argument("--rate", type=float, default=None, metavar="ITEMS_PER_S",
+                        help="simulated item rate (overrides speed / spacing)")
+    parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
+    parser.set_defaults(handler=run, log_to_file=True)
+
+
+def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
+    bad = [h.summary for h in health.values() if h.level.value != "ok"]
+    p50 = stats.get("latency_ms_p50")
+    return (
+        f"items {stats['items']:>6}  {stats['items_per_hour']:>6}/h  "
+        f"p50 {p50 if p50 is not None else '-':>6} ms  late {stats.get('late', 0)}  "
+        f"misrouted {stats.get('misrouted', 0)}  lost {stats.get('lost', 0)}  "
+        f"outbox {stats.get('outbox_backlog', '-')}  " + ("| " + "; ".join(bad) if bad else "| all OK")
+    )
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from station.app import RunOptions, Station, history_source, kpi_source
+
+    if args.items is not None and args.items < 1:
+        print("station run: --items must be at least 1", file=sys.stderr)
+        return 2
+    headless = args.headless
+    if not headless:
+        from station.ui.settings import display_available
+
+        if args.screenshot is None and not display_available():
+            print("station run: no display found (DISPLAY is not set): running headless. "
+                  "Start it from a desktop session for the window.", file=sys.stderr)
+            headless = True
+    options = RunOptions(items=args.items if args.screenshot is None else None,
+                         sim_speed_m_s=args.speed, sim_spacing_m=args.spacing, sim_rate_items_s=args.rate)
+    station = Station(config, options)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        logger.info("signal %s: stopping cleanly", signum)
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    station.start()
+    try:
+        if headless:
+            code = _run_headless(station, args, stop)
+        else:
+            code = _run_window(station, config, args, kpi_source(config), history_source(config))
+    except KeyboardInterrupt:
+        logger.info("Ctrl-C: stopping cleanly")
+        code = 130
+    finally:
+        station.stop()
+        signal.signal(signal.SIGTERM, previous)
+    summary = _summary(station)
+    if args.json:
+        print(json.dumps({"summary": summary}), flush=True)
+    else:
+        print(f"station stopped: {json.dumps(summary)}", file=sys.stderr)
+    return code
+
+
+def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event) -> int:
+    last = 0.0
+    while not stop.is_set():
+        if args.items is not None and station.wait_items(args.items, timeout_s=0.2):
+            break
+        if args.items is None:
+            stop.wait(0.2)
+        now = time.monotonic()
+        if now - last >= 1.0:
+            last = now
+            stats = station.stats()
+            if args.json:
+                print(json.dumps({"status": stats}), flush=True)
+            else:
+                print("\r" + _status_line(stats, station.state.health()), end="", file=sys.stderr, flush=True)
+    if not args.json:
+        print(file=sys.stderr)
+    if station.publisher is not None:
+        # Give the outbox a moment to hand the last verdicts to the broker before we say goodbye.
+        station.publisher.wait_drained(timeout=5.0)
+    return 0
+
+
+def _run_window(station: Any, config: Config, args: argparse.Namespace, kpis: Any, history: Any) -> int:
+    from station.commands.version import versions
+    from station.ui.app import run_app
+    from station.ui.settings import UiSettings, ui_settings_from_config
+
+    settings: UiSettings = ui_settings_from_config(config)
+    return run_app(
+        station.state, station, settings, kpi_source=kpis, history_source=history,
+        screenshot=args.screenshot, items=args.items, about=versions(),
+        config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
+        config_source=config.source,
+    )
+
+
+def _summary(station: Any) -> dict[str, Any]:
+    stats = station.stats()
+    return {k: stats.get(k) for k in ("items", "late", "misrouted", "lost", "confirmed", "overloaded",
+                                      "record_errors", "latency_ms_p50", "latency_ms_p95", "outbox_backlog")}

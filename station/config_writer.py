@@ -1,0 +1,32 @@
+"""Writing settings back to config.toml: comments and layout kept, a backup first."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import tomlkit
+
+logger = logging.getLogger(__name__)
+
+
+def write_policy(path: Path, values: Mapping[str, float]) -> Path:
+    """Set `[policy]` keys in the file at `path`; returns the backup's path."""
+    text = path.read_text(encoding="utf-8")
+    document = tomlkit.parse(text)
+    if "policy" not in document:
+        document["policy"] = tomlkit.table()
+    table = document["policy"]
+    for key, value in values.items():
+        table[key] = float(value)  # type: ignore[index]
+    backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+    shutil.copy2(path, backup)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(tomlkit.dumps(document), encoding="utf-8")
+    os.replace(temp, path)
+    logger.info("wrote %s to %s (backup %s)", dict(values), path, backup)
+    return backup

@@ -1,0 +1,178 @@
+"""The station's end of the conveyor link: events in, DIVERTs out, outcomes recorded.
+
+`ConveyorBridge` sits between `hardware.ConveyorLink` (which runs `on_event` on its own
+thread) and the pipeline. It keeps `hardware.Conveyor`, the model of which items are on
+the belt, behind one lock because two threads touch it: the link thread (events) and
+the inspection worker (commands).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hardware import events as ev
+from hardware.conveyor import Conveyor, ItemRouting, LaneMap
+from hardware.link import ConveyorLink, LinkHealth
+from station.pipeline import Trigger
+from station.state import Health, Level
+from station.verdict import Disposition, Routing
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ConveyorCounters:
+    """What happened on the belt since start."""
+
+    items: int = 0
+    at_camera: int = 0
+    diverts_sent: int = 0
+    late: int = 0
+    confirmed: int = 0
+    misrouted: int = 0
+    lost: int = 0
+    flushed: int = 0
+    jams: int = 0
+    estops: int = 0
+
+
+class ConveyorBridge:
+    """Turns link events into triggers and routing outcomes; sends DIVERTs in time."""
+
+    def __init__(
+        self,
+        lanes: LaneMap,
+        on_trigger: Callable[[Trigger], None],
+        on_routed: Callable[[int, int, Routing], None],
+        on_health: Callable[[Health], None],
+        on_item_at_camera: Callable[[int], None] | None = None,
+        confirm_timeout_s: float = 10.0,
+    ) -> None:
+        self.lanes = lanes
+        self.model = Conveyor(lanes, confirm_timeout_s=confirm_timeout_s)
+        self.on_trigger = on_trigger
+        self.on_routed = on_routed
+        self.on_health = on_health
+        self.on_item_at_camera = on_item_at_camera
+        self.link: ConveyorLink | None = None
+        self.counters = ConveyorCounters()
+        self._lock = threading.Lock()
+        self._stop_reason: str | None = None
+
+    def attach(self, link: ConveyorLink) -> None:
+        """The link whose DIVERTs this bridge sends (created with `on_event=bridge.on_event`)."""
+        self.link = link
+
+    # -- the link's thread ------------------------------------------------------------------
+    def on_event(self, event: ev.Event) -> None:
+        """One event from the controller (runs on the link thread: keep it short)."""
+        now = time.monotonic()
+        with self._lock:
+            finished = self.model.handle(event, now)
+        if isinstance(event, ev.ItemAtCamera):
+            self.counters.at_camera += 1
+            if self.on_item_at_camera is not None:
+                self.on_item_at_camera(event.item_id)
+            self.on_trigger(Trigger(source="conveyor", t_trigger=now, item_id=event.item_id,
+                                    boot_id=event.boot_id, deadline=event.deadline))
+        elif isinstance(event, ev.ItemEntered):
+            self.counters.items += 1
+        elif isinstance(event, ev.LinkUp):
+            self._report(Level.OK, f"conveyor connected (controller boot {event.boot_id:08x})",
+                         "", boot_id=event.boot_id)
+            if event.new_boot and finished:
+                logger.warning("controller rebooted: %s items in flight closed as lost", len(finished))
+        elif isinstance(event, ev.LinkDown):
+            self._report(Level.ERROR, "conveyor link down",
+                         f"{event.reason}. Items go to the manual lane until it is back; "
+                         "check the controller's power and USB cable.")
+        elif isinstance(event, ev.Jam):
+            self.counters.jams += 1
+            self._stop_reason = f"jam in zone {event.zone}"
+            self._report(Level.ERROR, f"JAM in zone {event.zone}",
+                         "No diverts are sent. Clear the belt, then press Clear on the controller.")
+        elif isinstance(event, ev.EStop):
+            self.counters.estops += 1
+            self._stop_reason = "e-stop"
+            self._report(Level.ERROR, "E-STOP pressed",
+                         "The belt is stopped. Release the e-stop and clear it on the controller.")
+        elif isinstance(event, ev.Cleared):
+            self._stop_reason = None
+            self._report(Level.OK, "conveyor running", "")
+        for routing in finished:
+            self._finish(routing)
+
+    def expire(self) -> None:
+        """Close items never confirmed (call every second or so)."""
+        with self._lock:
+            finished = self.model.expire(time.monotonic())
+        for routing in finished:
+            self._finish(routing)
+
+    def _finish(self, item: ItemRouting) -> None:
+        if item.reason.startswith("flushed"):
+            self.counters.flushed += 1
+        if item.lost:
+            self.counters.lost += 1
+        elif item.lane_confirmed is not None:
+            self.counters.confirmed += 1
+            expected = item.lane_commanded if item.lane_commanded is not None else self.lanes.manual_lane
+            if item.lane_confirmed != expected:
+                self.counters.misrouted += 1
+                logger.error("item %s went to lane %s, not %s (%s)", item.item_id, item.lane_confirmed,
+                             expected, item.reason)
+        routing = Routing(lane_commanded=item.lane_commanded, lane_confirmed=item.lane_confirmed,
+                          late=item.late, lost=item.lost)
+        self.on_routed(item.boot_id, item.item_id, routing)
+
+    # -- the inspection worker's thread ---------------------------------------------------
+    def route(self, trigger: Trigger, disposition: Disposition) -> Routing:
+        """Send the DIVERT for `disposition` if still in time; otherwise the default lane takes it."""
+        if trigger.item_id is None or trigger.boot_id is None or self.link is None:
+            return Routing()
+        lane = self.lanes.lane_for(disposition.value)
+        with self._lock:
+            ok = self.model.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
+        if not ok:
+            self.counters.late += 1
+            why = self._stop_reason or "decided after the item's deadline"
+            logger.warning("no DIVERT for item %s: %s; it goes to the manual lane", trigger.item_id, why)
+            late = trigger.deadline is not None and time.monotonic() >= trigger.deadline
+            return Routing(lane_commanded=None, late=late)
+        self.link.divert(trigger.item_id, lane, trigger.boot_id)
+        self.counters.diverts_sent += 1
+        return Routing(lane_commanded=lane)
+
+    # -- health ---------------------------------------------------------------------------
+    def _report(self, level: Level, summary: str, detail: str, **values: object) -> None:
+        self.on_health(Health("conveyor", level, summary, detail, dict(values)))
+
+    def health(self) -> Health:
+        """The conveyor's status line, from the link's counters."""
+        if self.link is None:
+            return Health("conveyor", Level.OK, "no conveyor (bench mode)", "")
+        link: LinkHealth = self.link.health()
+        values = {
+            "boot_id": link.boot_id, "crc_errors": link.crc_errors, "retransmits": link.retransmits,
+            "reconnects": link.reconnects, "heartbeat_age_s": link.last_frame_age_s,
+            "rtt_ms_p50": link.rtt_ms_p50, "rtt_ms_p99": link.rtt_ms_p99,
+            "misrouted": self.counters.misrouted, "lost": self.counters.lost, "late": self.counters.late,
+        }
+        if not link.connected:
+            return Health("conveyor", Level.ERROR, "conveyor link down",
+                          f"No answer from the controller on {link.port or 'its port'}: items go to the "
+                          "manual lane. Check the controller's power and cable.", values)
+        if self._stop_reason is not None:
+            return Health("conveyor", Level.ERROR, self._stop_reason.upper(),
+                          "No diverts are sent until the controller reports it cleared.", values)
+        boot = f"{link.boot_id:08x}" if link.boot_id is not None else "?"
+        summary = f"conveyor OK, boot {boot}, {link.crc_errors} CRC errors"
+        level = Level.WARNING if self.counters.misrouted else Level.OK
+        detail = ""
+        if self.counters.misrouted:
+            detail = f"{self.counters.misrouted} items misrouted: check the diverters"
+        return Health("conveyor", level, summary, detail, values)

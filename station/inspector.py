@@ -1,0 +1,342 @@
+"""One item's judgement: codes, item crop, defect and conformity models, the policy.
+
+The `StationInspector` turns a trigger and its frames into a `Verdict` (routing is the
+pipeline's business). Each stage stamps its time, so each verdict carries its own
+latency breakdown. A stage that fails (no frame, a model error or timeout) does not stop
+the item: its failure becomes evidence, and the policy sends the item to manual review.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+
+from station.config import PolicyConfig
+from station.pipeline import Inspected, Trigger
+from station.policy import CodeEvidence, Evidence, RmaRecord, decide
+from station.state import ItemView, Overlay
+from station.store.images import FrameImage
+from station.verdict import (
+    CodeRead,
+    ConformityFinding,
+    Decision,
+    DecisionSource,
+    DefectFinding,
+    Disposition,
+    Grade,
+    Inspection,
+    ItemInfo,
+    ModelRef,
+    Quality,
+    Verdict,
+    new_verdict_id,
+)
+from vision.barcode import BarcodeReader, Code, parse_scanner_line
+from vision.barcode.code import NO_QUAD
+from vision.camera import Frame, sharpness
+from vision.inference import ConformityModel, DefectModel, Gallery
+from vision.locate import crop_box, locate_item
+
+logger = logging.getLogger(__name__)
+
+Region = tuple[int, int, int, int, float]
+
+
+class Catalogue(Protocol):
+    """Read-only lookups the inspector needs (the store's catalogue and manifest)."""
+
+    def sku_for_gtin(self, gtin14: str) -> str | None: ...
+
+    def rma_record(self, rma: str) -> RmaRecord | None: ...
+
+    def gtins_of(self, sku: str) -> tuple[str, ...]: ...
+
+    def reference_image(self, sku: str) -> str | None: ...
+
+    def dimensions_mm(self, sku: str) -> tuple[float, float, float] | None: ...
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is deciding: the station, its site, this run."""
+
+    station_id: str
+    site_id: str
+    session: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+@dataclass
+class LoadedModels:
+    """The models in use; a missing one carries the reason instead."""
+
+    defect: DefectModel | None = None
+    defect_error: str | None = None
+    conformity: ConformityModel | None = None
+    conformity_error: str | None = None
+    gallery: Gallery | None = None
+
+    def refs(self) -> tuple[ModelRef, ...]:
+        """The `models` block of a verdict."""
+        refs = []
+        for model in (self.defect, self.conformity):
+            if model is not None:
+                info = model.info
+                refs.append(ModelRef(name=info.name, version=info.version, sha256=info.sha256))
+        return tuple(refs)
+
+
+def _ms(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 3)
+
+
+class StationInspector:
+    """Codes + models + policy for one item."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        reader: BarcodeReader,
+        models: LoadedModels,
+        catalogue: Catalogue,
+        policy: PolicyConfig,
+        rma_pattern: str = r"^R-\d{3,}$",
+        roi: tuple[int, int, int, int] | None = None,
+        model_timeout_ms: float = 500.0,
+    ) -> None:
+        self.identity = identity
+        self.reader = reader
+        self.models = models
+        self.catalogue = catalogue
+        self.policy = policy
+        self.rma_pattern = re.compile(rma_pattern)
+        self.roi = roi
+        self.model_timeout_ms = model_timeout_ms
+
+    # -- the Inspector protocol ----------------------------------------------------------
+    def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
+        """Judge the item in `frames` (the first camera is the main view)."""
+        created = datetime.now(UTC)
+        timings: dict[str, float] = {}
+        camera, frame = next(iter(frames.items())) if frames else ("camera", None)
+        if frame is None:
+            evidence = Evidence(camera_error=f"no picture from camera {camera!r}: check the camera status")
+            decision = decide(evidence, self.policy)
+            item = ItemInfo(controller_item_id=trigger.item_id)
+            verdict = self._verdict(seq, item, Inspection(), decision, created, timings)
+            return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+        return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
+
+    def overloaded(self, trigger: Trigger, seq: int) -> Inspected:
+        """The verdict of an item the station had no time for."""
+        decision = Decision(
+            grade=Grade.D,
+            disposition=Disposition.MANUAL_REVIEW,
+            reasons=("station overloaded: not inspected, sent to the manual lane",),
+            confidence=1.0,
+            source=DecisionSource.AUTO,
+        )
+        now = datetime.now(UTC)
+        item = ItemInfo(controller_item_id=trigger.item_id)
+        verdict = self._verdict(seq, item, Inspection(), decision, now, {})
+        return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+
+    # -- the work -------------------------------------------------------------------------
+    def inspect_image(
+        self,
+        image: np.ndarray,
+        camera: str,
+        trigger: Trigger,
+        seq: int,
+        created: datetime | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Inspected:
+        """Judge the item in one BGR image."""
+        created = created or datetime.now(UTC)
+        timings = {} if timings is None else timings
+
+        t = time.perf_counter()
+        sharp = sharpness(image)
+        quality = Quality(sharpness=round(sharp, 2), exposure_ok=_exposure_ok(image))
+        timings["quality"] = _ms(t)
+
+        t = time.perf_counter()
+        read = self.reader.read(image, roi=self.roi)
+        codes: list[Code] = list(read.codes)
+        for line in trigger.scanned:
+            scanned = parse_scanner_line(line)
+            # An uncertain scan (bad check digit) is no read: the policy must not trust it.
+            if scanned is None or scanned.problem:
+                continue
+            if all(scanned.identity != c.identity for c in codes):
+                codes.append(scanned)
+        timings["codes"] = _ms(t)
+
+        t = time.perf_counter()
+        located = locate_item(image)
+        if located is not None:
+            crop, box = crop_box(image, located.box)
+        else:
+            crop, box = image, (0, 0, image.shape[1], image.shape[0])
+        timings["locate"] = _ms(t)
+
+        code_evidence = tuple(
+            CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes
+        )
+        rma_read = next((c.text for c in codes if self.rma_pattern.match(c.text)), None)
+        rma = self.catalogue.rma_record(rma_read) if rma_read else None
+        observed = next(
+            (sku for c in codes if c.gtin14 and (sku := self.catalogue.sku_for_gtin(c.gtin14))), None
+        )
+        expected = rma.expected_sku if rma else None
+
+        defect, defect_error, heatmap, regions = self._defect(crop, box, timings)
+        conformity, conformity_error = self._conformity(crop, expected, timings)
+
+        t = time.perf_counter()
+        evidence = Evidence(
+            codes=code_evidence,
+            rma_read=rma_read,
+            rma=rma,
+            observed_sku=observed,
+            expected_gtins=self.catalogue.gtins_of(expected) if expected else (),
+            defect=defect,
+            defect_error=defect_error,
+            conformity=conformity,
+            conformity_error=conformity_error,
+            quality=quality,
+            item_box=tuple(float(v) for v in box) if located is not None else None,  # type: ignore[arg-type]
+            frame_size=(image.shape[1], image.shape[0]),
+            empty=located is None,
+        )
+        decision = decide(evidence, self.policy)
+        timings["policy"] = _ms(t)
+
+        item = ItemInfo(
+            controller_item_id=trigger.item_id,
+            rma=rma_read,
+            codes=tuple(CodeRead(format=c.format, text=c.text, gs1=dict(c.gs1) if c.gs1 else None)
+                        for c in codes),
+            expected_sku=expected,
+            observed_sku=observed,
+            declared_reason=rma.declared_reason if rma else None,
+        )
+        inspection = Inspection(
+            defect=defect,
+            conformity=conformity,
+            # The store fills `images` with the digests of the files it writes.
+            quality=quality,
+        )
+        verdict = self._verdict(seq, item, inspection, decision, created, timings)
+        overlay = Overlay(
+            codes=tuple((c.text, tuple((int(x), int(y)) for x, y in c.quad)) for c in codes),
+            regions=regions,
+            heatmap=heatmap,
+            item_box=box if located is not None else None,
+            roi=self.roi,
+        )
+        shown_sku = expected or observed
+        view = ItemView(
+            verdict=verdict.to_json(),
+            frame=image,
+            overlay=overlay,
+            reference_image=self.catalogue.reference_image(shown_sku) if shown_sku else None,
+        )
+        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD))
+        return Inspected(verdict, (frame,), view)
+
+    def _defect(
+        self, crop: np.ndarray, box: tuple[int, int, int, int], timings: dict[str, float]
+    ) -> tuple[DefectFinding | None, str | None, np.ndarray | None, tuple[Region, ...]]:
+        model = self.models.defect
+        if model is None:
+            return None, self.models.defect_error or "no defect model loaded", None, ()
+        t = time.perf_counter()
+        try:
+            result = model.predict(crop)
+        except Exception as exc:
+            logger.exception("defect model failed")
+            timings["defect"] = _ms(t)
+            return None, f"defect model failed: {exc}", None, ()
+        timings["defect"] = _ms(t)
+        if timings["defect"] > self.model_timeout_ms:
+            return None, f"defect model too slow ({timings['defect']:.0f} ms)", None, ()
+        x0, y0 = box[0], box[1]
+        regions = tuple(
+            (int(x + x0), int(y + y0), int(w), int(h), float(s)) for x, y, w, h, s in result.regions
+        )
+        finding = DefectFinding(
+            score=float(result.score),
+            label=result.label,
+            probs={k: float(v) for k, v in result.probs.items()},
+            regions=regions,
+        )
+        return finding, None, result.heatmap, regions
+
+    def _conformity(
+        self, crop: np.ndarray, expected: str | None, timings: dict[str, float]
+    ) -> tuple[ConformityFinding | None, str | None]:
+        model, gallery = self.models.conformity, self.models.gallery
+        if model is None:
+            return None, self.models.conformity_error or "no conformity model loaded"
+        if gallery is None or not gallery.skus:
+            return None, "no reference images enrolled: run `station enroll`"
+        t = time.perf_counter()
+        try:
+            embedding = model.embed(crop)
+            result = gallery.match(embedding, expected)
+        except Exception as exc:
+            logger.exception("conformity model failed")
+            timings["conformity"] = _ms(t)
+            return None, f"conformity model failed: {exc}"
+        timings["conformity"] = _ms(t)
+        if timings["conformity"] > self.model_timeout_ms:
+            return None, f"conformity model too slow ({timings['conformity']:.0f} ms)"
+        similarity = result.similarity if result.similarity is not None else result.best_similarity
+        return ConformityFinding(
+            similarity=float(similarity),
+            best_sku=result.best_sku,
+            best_similarity=float(result.best_similarity),
+        ), None
+
+    def _verdict(
+        self,
+        seq: int,
+        item: ItemInfo,
+        inspection: Inspection,
+        decision: Decision,
+        created: datetime,
+        timings: dict[str, float],
+    ) -> Verdict:
+        return Verdict(
+            verdict_id=new_verdict_id(),
+            revision=1,
+            station_id=self.identity.station_id,
+            site_id=self.identity.site_id,
+            session=self.identity.session,
+            seq=seq,
+            item=item,
+            inspection=inspection,
+            decision=decision,
+            created_at=created,
+            decided_at=datetime.now(UTC),
+            models=self.models.refs(),
+            timings_ms=dict(timings),
+        )
+
+
+def _exposure_ok(image: np.ndarray) -> bool:
+    """Neither mostly black nor mostly blown out (a 1/16 subsample is plenty)."""
+    sample = image[::16, ::16]
+    mean = float(sample.mean())
+    return 25.0 <= mean <= 235.0
+
+
+__all__ = ["Catalogue", "Identity", "LoadedModels", "StationInspector"]
