@@ -214,6 +214,7 @@ class StorageConfig:
     personal_retention_days: int = 90
     min_free_disk_mb: int = 2048
     blur_labels: bool = False
+    sync_images: bool = False
 
 
 @dataclass(frozen=True)

@@ -271,7 +271,7 @@ class Store(StoreReader):
 
     def __init__(self, path: Path, images_dir: Path, jpeg_quality: int = 90, *, blur_labels: bool = False,
                  image_retention_days: int = 30, personal_retention_days: int = 90,
-                 min_free_disk_mb: int = 2048,
+                 min_free_disk_mb: int = 2048, sync_images: bool = False,
                  free_bytes: Callable[[Path], int] | None = None) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -293,6 +293,7 @@ class Store(StoreReader):
         self.image_retention_days = image_retention_days
         self.personal_retention_days = personal_retention_days
         self.min_free_disk_mb = min_free_disk_mb
+        self.sync_images = sync_images
         self.free_bytes = free_bytes or retention.disk_free_bytes
         self._lock = threading.RLock()
 
@@ -308,6 +309,7 @@ class Store(StoreReader):
             image_retention_days=storage.image_retention_days,
             personal_retention_days=storage.personal_retention_days,
             min_free_disk_mb=storage.min_free_disk_mb,
+            sync_images=storage.sync_images,
         )
 
     @contextlib.contextmanager
@@ -340,7 +342,8 @@ class Store(StoreReader):
     def _save(self, verdict_id: str, frames: Sequence[FrameImage]) -> list[tuple[ImageRef, int]]:
         saved = []
         for frame in frames:
-            stored = write_frame(self.images_dir, verdict_id, frame, self.jpeg_quality, self.blur_labels)
+            stored = write_frame(self.images_dir, verdict_id, frame, self.jpeg_quality, self.blur_labels,
+                                 sync=self.sync_images)
             saved.append((ImageRef(stored.camera, stored.sha256, stored.path), stored.bytes))
         return saved
 
