@@ -259,7 +259,21 @@ class ControllerSim:
 
     def next_wakeup(self, now: float) -> float:
         """When `step` must run next (the runner sleeps until then or until bytes arrive)."""
-        return min(self.conn.next_deadline(now), now + 0.002)
+        s = self.settings
+        times = [self.conn.next_deadline(now), now + 0.1]
+        if self.running:
+            if s.items is None or self.fed < s.items:
+                times.append(self._next_spawn)
+            for item in self._active:
+                if item.gated:
+                    times.append(item.confirm_at)
+                    continue
+                x = self._belt - item.belt_entry
+                target = s.divert_pos_m if item.at_camera else s.camera_pos_m
+                times.append(now + max(0.0, target - x) / s.speed_m_s)
+        else:
+            times += [item.confirm_at for item in self._active if item.gated]
+        return min(times)
 
     def _spawn(self, now: float) -> None:
         s = self.settings
