@@ -5,7 +5,8 @@ The frame is reduced to grey at most `analysis_width` pixels wide first (INTER_A
 reduced image (the usual focus score; it also falls on scenes with little texture, so the
 threshold is set for the station's own scene). Motion blur is judged by direction: a moving
 item smears detail along one direction only, so the gradient energy of the finest scale,
-relative to that of a 4x coarser scale, collapses in one direction but not the one across it.
+relative to that of a 4x coarser scale, collapses in one direction (below what any sharp edge
+keeps) but not in the one across it.
 """
 
 from __future__ import annotations
@@ -41,8 +42,11 @@ class QualityThresholds:
     # Mean grey level bounds of a usable frame.
     min_mean: float = 40.0
     max_mean: float = 215.0
-    # Finest-scale detail kept in the weakest direction, relative to the strongest; below = motion blur.
-    min_direction_ratio: float = 0.6
+    # Motion blur: the finest-scale detail kept in the weakest direction is below this share of the
+    # strongest direction AND below `max_smeared_detail` (fine/coarse energy; sharp edges give 0.3-0.5).
+    # Both, because fine print with edges one way only (a barcode) is anisotropic but not smeared.
+    min_direction_ratio: float = 0.7
+    max_smeared_detail: float = 0.2
     analysis_width: int = 640
 
 
@@ -58,6 +62,7 @@ class FrameQuality:
     mean: float = 0.0
     clipped_fraction: float = 0.0
     direction_ratio: float = 1.0
+    weakest_detail: float = 1.0
 
 
 def _gradient_tensor(grey: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
@@ -67,8 +72,8 @@ def _gradient_tensor(grey: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     return np.array([[float(np.mean(gx * gx)), gxy], [gxy, float(np.mean(gy * gy))]], np.float64)
 
 
-def _direction_ratio(grey: npt.NDArray[np.float32]) -> float:
-    """min/max over directions of fine-scale / 4x-coarser-scale gradient energy; 1 = no directional loss.
+def _direction_detail(grey: npt.NDArray[np.float32]) -> tuple[float, float]:
+    """Fine-scale / 4x-coarser-scale gradient energy over directions: (min/max, min); 1 = no loss.
 
     These are the generalised eigenvalues of the two gradient tensors, so any blur angle
     is found, and the scene's own anisotropy (a barcode has edges one way only) cancels.
@@ -82,8 +87,9 @@ def _direction_ratio(grey: npt.NDArray[np.float32]) -> float:
     coarse += np.eye(2) * (0.05 * float(np.trace(coarse)) + 1e-6)
     values = np.linalg.eigvals(np.linalg.solve(coarse, fine)).real
     if values.max() <= 0:
-        return 1.0
-    return float(max(values.min(), 0.0) / values.max())
+        return 1.0, 1.0
+    weakest = max(float(values.min()), 0.0)
+    return weakest / float(values.max()), weakest
 
 
 def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | None = None) -> FrameQuality:
@@ -97,7 +103,7 @@ def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | Non
     mean = float(np.mean(grey))
     clipped = float(np.count_nonzero(grey >= 250)) / grey.size
     sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
-    ratio = _direction_ratio(grey.astype(np.float32))
+    ratio, weakest = _direction_detail(grey.astype(np.float32))
 
     reasons: list[str] = []
     if mean < limits.min_mean:
@@ -109,7 +115,7 @@ def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | Non
                        "less light or exposure")
     else:
         exposure = Exposure.OK
-    blurred_motion = ratio < limits.min_direction_ratio
+    blurred_motion = ratio < limits.min_direction_ratio and weakest < limits.max_smeared_detail
     if blurred_motion:
         reasons.append(f"motion blur (detail along one direction {ratio:.2f} of the other): "
                        "shorter exposure or slower belt")
@@ -125,4 +131,5 @@ def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | Non
         mean=mean,
         clipped_fraction=clipped,
         direction_ratio=ratio,
+        weakest_detail=weakest,
     )

@@ -176,15 +176,18 @@ def board_views(spec: BoardSpec, camera: Camera = Camera(), count: int = 23, blu
 
 BELT_GREY = 70
 BELT_PX_PER_MM = 4.0
-BELT_ORIGIN = (-400.0, -250.0)  # the belt texture covers x -400..400, y -250..250 mm (world)
+BELT_ORIGIN = (-550.0, -350.0)  # the belt texture covers x -550..550, y -350..350 mm (world)
+BELT_SIZE_MM = (1100, 700)
 BOARD_ON_BELT_MM = (-105.0, -75.0)  # world position of the board's origin when lying on the belt
 
 
 def belt_texture(rng: np.random.Generator) -> npt.NDArray[np.uint8]:
     """An empty, slightly mottled grey belt, BGR."""
-    h, w = round(500 * BELT_PX_PER_MM), round(800 * BELT_PX_PER_MM)
-    belt = np.full((h, w), BELT_GREY, np.float32) + rng.normal(0, 4, (h, w)).astype(np.float32)
-    belt = np.clip(cv2.GaussianBlur(belt, (0, 0), 1.0), 0, 255).astype(np.uint8)
+    w, h = round(BELT_SIZE_MM[0] * BELT_PX_PER_MM), round(BELT_SIZE_MM[1] * BELT_PX_PER_MM)
+    # Mottling a few mm across: drawn coarse and enlarged (cheaper than full-size noise).
+    coarse = rng.normal(0, 4, (h // 4, w // 4)).astype(np.float32)
+    belt = BELT_GREY + cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+    belt = np.clip(belt, 0, 255).astype(np.uint8)
     return np.asarray(cv2.cvtColor(belt, cv2.COLOR_GRAY2BGR), np.uint8)
 
 
