@@ -167,8 +167,16 @@ class HardwareConfig:
     heartbeat_ms: int = 200
     ack_timeout_ms: int = 50
     retries: int = 3
+    silence_ms: int = 1000
     reconnect_backoff_s: float = 0.5
     reconnect_backoff_max_s: float = 10.0
+    confirm_timeout_s: float = 10.0
+    # The built-in simulator (port = "sim"): belt speed, item spacing or pace, positions.
+    sim_speed_m_s: float = 2.0
+    sim_spacing_m: float = 0.5
+    sim_items_per_s: float = 0.0
+    sim_camera_pos_m: float = 0.5
+    sim_divert_pos_m: float = 2.0
     lanes: dict[str, int] = field(
         default_factory=lambda: {
             "manual": 0,
