@@ -1,8 +1,10 @@
-"""`station purge --rma R`: erase one customer's data (images, name, address), with an audit entry."""
+"""`station purge --rma R`: erase one customer's data (images, name, address), with an audit entry.
+`station purge --expired`: apply the retention rules of [storage] now (the station also does at start)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import getpass
 import json
 import sys
@@ -11,8 +13,11 @@ from station.config import Config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("purge", help="erase one customer's images and personal fields (by RMA)")
-    parser.add_argument("--rma", required=True, help="the RMA whose customer data is erased")
+    parser = sub.add_parser("purge", help="erase one customer's data (by RMA), or everything past retention")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--rma", help="the RMA whose customer data (images, name, address) is erased")
+    what.add_argument("--expired", action="store_true",
+                      help="delete images and personal fields past [storage] retention, free disk space")
     parser.add_argument("--actor", default=None,
                         help="who asked for it, for the audit log (default: your login)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -28,6 +33,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"station purge: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.expired:
+            retention = store.apply_retention()
+            if args.json:
+                print(json.dumps(dataclasses.asdict(retention)))
+            else:
+                print(f"deleted {retention.expired_frames} expired images, {retention.disk_frames} more "
+                      f"for disk space, {retention.orphan_files} orphan files; erased "
+                      f"{retention.personal_erased} customers' personal fields; "
+                      f"{retention.free_mb_after:.0f} MB free")
+            return 0
         result = store.purge_rma(args.rma, args.actor or getpass.getuser())
     finally:
         store.close()

@@ -166,3 +166,18 @@ def test_purge_command_erases_and_audits(config_file: Path, make_verdict: Callab
         assert reader.frame_paths(v["clean"].verdict_id) == []
         assert len(reader.frame_paths(v["noread"].verdict_id)) == 1  # no RMA: not this customer
         assert reader.audit_log(action="purge")[0].actor == "dpo"
+
+
+def test_purge_expired_applies_retention(config_file: Path, make_verdict: Callable[..., Verdict],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    seed(config_file, make_verdict)
+    assert station(config_file, "purge", "--expired", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["expired_frames"] == 0  # everything is recent
+    # A site that keeps no images at all: the next run deletes every frame.
+    config_file.write_text('[station]\ndata_dir = "data"\n[storage]\nimage_retention_days = 0\n',
+                           encoding="utf-8")
+    assert station(config_file, "purge", "--expired", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["expired_frames"] == 5
+    assert list((config_file.parent / "data" / "images").rglob("*.jpg")) == []
+    with pytest.raises(SystemExit):
+        station(config_file, "purge")  # neither --rma nor --expired
