@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from station.verdict import Disposition
 from vision.barcode import BarcodeReader
 from vision.camera import Camera, CameraHealth, CameraState, SyntheticSource, open_source
 from vision.inference import ConformityModel, DefectModel, Gallery, ModelError
+
+if TYPE_CHECKING:
+    from station.demo_line import DemoLine
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +108,12 @@ class Station:
         self._closers: list[Callable[[], None]] = []
         self.started_at = time.monotonic()
 
-        self.demo = None
-        self._demo_index = 0
-        self._demo_by_item: dict[int, int] = {}
+        self.demo: DemoLine | None = None
         if config.camera.source == "synthetic":
-            from models.synthetic import ReturnsGenerator
+            from station.demo_line import DemoLine
 
-            self.demo = ReturnsGenerator(seed=self.options.demo_seed)
-            self._seed_demo_catalogue()
+            self.demo = DemoLine(seed=self.options.demo_seed)
+            self.demo.seed_store(self.store)
 
         self.models = load_models(config)
         self.models.gallery = self._gallery()
@@ -137,31 +138,6 @@ class Station:
         self.central: Any = None
 
     # -- assembly -----------------------------------------------------------------------
-    def _seed_demo_catalogue(self) -> None:
-        """Load the demo catalogue and its RMAs into an empty database."""
-        from station.catalog import CatalogEntry, ManifestEntry
-        from station.verdict import DeclaredReason
-
-        assert self.demo is not None
-        if self.store.catalog_rows():
-            return
-        entries = []
-        for sku in self.demo.catalog:
-            ref = self.demo.catalog.reference_path(sku)
-            a, b, c = sorted((sku.length_mm, sku.width_mm, sku.height_mm), reverse=True)
-            entries.append(CatalogEntry(
-                sku=sku.sku, name=sku.name, gtins=(sku.gtin.zfill(14),), dimensions_mm=(a, b, c),
-                reference_image=str(ref) if ref else None,
-            ))
-        self.store.upsert_catalog(entries, actor="demo")
-        manifest = [
-            ManifestEntry(m.rma, m.sku, DeclaredReason(m.declared_reason), m.customer_name,
-                          m.customer_address)
-            for m in self.demo.manifest_for(5000)
-        ]
-        self.store.upsert_manifest(manifest, actor="demo")
-        logger.info("demo catalogue: %s SKUs, %s RMAs", len(entries), len(manifest))
-
     def _gallery(self) -> Gallery | None:
         """Reference embeddings from the catalogue; the demo enrols its SKUs on first start."""
         model = self.models.conformity
@@ -170,7 +146,7 @@ class Station:
         gallery = Gallery()
         stored = self.store.reference_embeddings()
         if not stored and self.demo is not None:
-            stored = self._enrol_demo(model)
+            stored = self.demo.enrol(self.store, model)
         for sku, embeddings in stored.items():
             if embeddings.shape[1] == self._embedding_dim(model):
                 gallery.add(sku, embeddings)
@@ -183,35 +159,6 @@ class Station:
     def _embedding_dim(model: ConformityModel) -> int:
         return int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
 
-    def _enrol_demo(self, model: ConformityModel) -> dict[str, np.ndarray]:
-        """Enrol each demo SKU from a few pictures of it on the belt (another seed than the run)."""
-        from models.synthetic import ReturnsGenerator
-        from vision.locate import crop_box, locate_item
-
-        enrol = ReturnsGenerator(seed=self.options.demo_seed + 1000)
-        crops: dict[str, list[np.ndarray]] = {}
-        index = 0
-        wanted = 4
-        while any(len(crops.get(s.sku, [])) < wanted for s in enrol.catalog) and index < 2000:
-            plan = enrol.plan(index)
-            index += 1
-            if plan.case.value != "normal" or len(crops.get(plan.expected_sku, [])) >= wanted:
-                continue
-            item = enrol.render(plan)
-            located = locate_item(item.frame_bgr)
-            box = located.box if located is not None else item.bbox
-            if box is None:
-                continue
-            crop, _ = crop_box(item.frame_bgr, box)
-            crops.setdefault(plan.expected_sku, []).append(crop)
-        result = {}
-        for sku, images in crops.items():
-            embeddings = model.embed_batch(images)
-            self.store.set_embeddings(sku, embeddings)
-            result[sku] = embeddings
-        logger.info("demo enrolment: %s SKUs, %s pictures each", len(result), wanted)
-        return result
-
     def _lookup(self) -> CatalogueLookup:
         return CatalogueLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
 
@@ -222,29 +169,19 @@ class Station:
 
     def _camera(self) -> Camera:
         cam = self.config.camera
-        render = self._render_demo if self.demo is not None else None
+        render = self.demo.frame if self.demo is not None else None
         source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps,
                              cam.exposure, cam.focus, name="top", render=render)
         return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s,
                       on_health=self._camera_health)
-
-    def _render_demo(self, item_id: int | None) -> np.ndarray:
-        assert self.demo is not None
-        if item_id is None:
-            return self.demo.scene.background(np.random.default_rng(0))
-        index = self._demo_by_item.get(item_id, 0)
-        return self.demo.generate(index).frame_bgr
 
     def _submit(self, trigger: Trigger) -> None:
         self.pipeline.submit(trigger)
 
     def _item_at_camera(self, item_id: int) -> None:
         """The demo camera shows the next demo item when the controller reports one."""
-        self._demo_by_item[item_id] = self._demo_index
-        self._demo_index += 1
-        if len(self._demo_by_item) > 10000:
-            self._demo_by_item.pop(next(iter(self._demo_by_item)))
-        if isinstance(self.camera.source, SyntheticSource):
+        if self.demo is not None and isinstance(self.camera.source, SyntheticSource):
+            self.demo.assign(item_id)
             self.camera.source.present(item_id)
 
     def _camera_health(self, health: CameraHealth) -> None:
@@ -265,6 +202,11 @@ class Station:
     def start(self) -> None:
         """Start every thread; returns at once."""
         self._report_models()
+        self.inspector.warm_up((self.config.camera.height, self.config.camera.width))
+        if self.demo is not None:
+            self.demo.start()
+            self._closers.append(self.demo.stop)
+            self.demo.wait_ready(4, timeout=30.0)
         self.camera.start()
         self._closers.append(self.camera.stop)
         self.pipeline.start()

@@ -120,6 +120,11 @@ class StationInspector:
         self.roi = roi
         self.model_timeout_ms = model_timeout_ms
 
+    def warm_up(self, size: tuple[int, int] = (720, 1280)) -> None:
+        """Run every stage once on a grey frame, so the first item pays no start-up cost."""
+        frame = np.full((*size, 3), 96, np.uint8)
+        self.inspect_image(frame, "warm-up", Trigger(source="warm-up"), seq=0)
+
     # -- the Inspector protocol ----------------------------------------------------------
     def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
         """Judge the item in `frames` (the first camera is the main view)."""

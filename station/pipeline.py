@@ -1,11 +1,14 @@
 """The item pipeline: trigger → capture → inspect → decide → route → record.
 
-Two worker threads joined by bounded queues (DESIGN §3):
+Three worker threads joined by bounded queues (DESIGN §3):
 
-- the **inspection worker** takes a trigger, picks the sharpest frame of the item,
-  runs the `Inspector` (codes, models, policy) and sends the DIVERT before the
-  controller's deadline — or, when the deadline has passed, sends nothing: the
-  controller's default lane (manual review) takes the item, and the verdict says `late`;
+- the **capture stage** takes each trigger as it comes and picks the sharpest frame of
+  the item while it is still under the camera — even when inspection is busy with the
+  item before, the frame is the one of this item;
+- the **inspection worker** runs the `Inspector` (codes, models, policy) on those
+  frames and sends the DIVERT before the controller's deadline — or, when the deadline
+  has passed, sends nothing: the controller's default lane (manual review) takes the
+  item, and the verdict says `late`;
 - the **recorder** commits each verdict with its frames and its outbox row in one
   SQLite transaction (the store), then shows it (`StationState`). Routing confirmations
   from the controller (diverted, lost, too late) go through the same queue, so every
@@ -123,6 +126,7 @@ class Pipeline:
         self.frame_timeout_s = frame_timeout_s
         self.on_recorded = on_recorded
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
+        self._captured: queue.Queue[tuple[Trigger, dict[str, Frame | None]] | None] = queue.Queue(queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
         self._records: queue.Queue[Inspected | _PendingNote | _Routed | None] = queue.Queue(1024)
         self._threads: list[threading.Thread] = []
@@ -138,8 +142,9 @@ class Pipeline:
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Start the inspection worker and the recorder."""
-        for target, name in ((self._inspect_loop, "inspect"), (self._record_loop, "record")):
+        """Start the capture stage, the inspection worker and the recorder."""
+        stages = (self._capture_loop, self._inspect_loop, self._record_loop)
+        for target, name in zip(stages, ("capture", "inspect", "record"), strict=True):
             thread = threading.Thread(target=target, name=f"pipeline-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -148,27 +153,32 @@ class Pipeline:
         """Finish the items already triggered, commit them, and stop."""
         self._triggers.put(None)
         self._threads[0].join(timeout)
-        self._records.put(None)
+        self._captured.put(None)
         self._threads[1].join(timeout)
+        self._records.put(None)
+        self._threads[2].join(timeout)
 
     def idle(self) -> bool:
         """True when no item is waiting to be inspected or recorded."""
-        return self._triggers.unfinished_tasks == 0 and self._records.unfinished_tasks == 0
+        return all(q.unfinished_tasks == 0 for q in (self._triggers, self._captured, self._records))
 
     # -- inputs -----------------------------------------------------------------------
     def submit(self, trigger: Trigger) -> bool:
-        """Queue an item for inspection; False (and a recorded manual-review verdict) when full."""
+        """Queue an item for capture and inspection; False (and a manual-review verdict) when full."""
         self.counters["triggers"] += 1
         try:
             self._triggers.put_nowait(trigger)
         except queue.Full:
-            self.counters["overloaded"] += 1
-            logger.warning("inspection queue full: item %s goes to manual review", trigger.item_id)
-            inspected = self.inspector.overloaded(trigger, self._next_seq())
-            self._remember_pending(trigger, inspected.verdict)
-            self._records.put(dataclasses.replace(inspected, t_trigger=trigger.t_trigger))
+            self._overloaded(trigger)
             return False
         return True
+
+    def _overloaded(self, trigger: Trigger) -> None:
+        self.counters["overloaded"] += 1
+        logger.warning("station overloaded: item %s goes to manual review", trigger.item_id)
+        inspected = self.inspector.overloaded(trigger, self._next_seq())
+        self._remember_pending(trigger, inspected.verdict)
+        self._records.put(dataclasses.replace(inspected, t_trigger=trigger.t_trigger))
 
     def routed(self, boot_id: int, item_id: int, routing: Routing) -> None:
         """The conveyor's last word on an item (diverted, lost, flushed): a new revision."""
@@ -194,25 +204,42 @@ class Pipeline:
             frames[name] = frame
         return frames
 
-    def _inspect_loop(self) -> None:
+    def _capture_loop(self) -> None:
         while True:
             trigger = self._triggers.get()
             try:
                 if trigger is None:
                     return
-                self._inspect_one(trigger)
+                frames = self._grab(trigger)
+                try:
+                    self._captured.put_nowait((trigger, frames))
+                except queue.Full:
+                    self._overloaded(trigger)
             except Exception:
-                logger.exception("inspecting item %s failed", trigger.item_id if trigger else None)
+                logger.exception("capturing item %s failed", trigger.item_id if trigger else None)
             finally:
                 self._triggers.task_done()
 
-    def _inspect_one(self, trigger: Trigger) -> None:
-        frames = self._grab(trigger)
+    def _inspect_loop(self) -> None:
+        while True:
+            job = self._captured.get()
+            try:
+                if job is None:
+                    return
+                self._inspect_one(*job)
+            except Exception:
+                logger.exception("inspecting item %s failed", job[0].item_id if job else None)
+            finally:
+                self._captured.task_done()
+
+    def _inspect_one(self, trigger: Trigger, frames: dict[str, Frame | None]) -> None:
         t_frames = time.monotonic()
         inspected = self.inspector.inspect(trigger, frames, self._next_seq())
         verdict = inspected.verdict
         timings = dict(verdict.timings_ms)
-        timings["capture"] = round((t_frames - trigger.t_trigger) * 1000, 3)
+        captured = [f.t_capture for f in frames.values() if f is not None]
+        timings["capture"] = round((max(captured, default=t_frames) - trigger.t_trigger) * 1000, 3)
+        timings["queued"] = round((t_frames - max(captured, default=t_frames)) * 1000, 3)
         t_route = time.monotonic()
         routing = self._route(trigger, verdict.decision.disposition)
         t_routed = time.monotonic()

@@ -1,0 +1,159 @@
+"""The demo line: synthetic returns under the synthetic camera, in step with the simulator.
+
+When the simulated controller reports an item at the camera, the camera must show that
+item at once, as a real one would. Rendering a returned item can take longer than the
+belt leaves, so a render thread works ahead: the demo's items come in a fixed order
+(item i of the seed) and are rendered before they are needed. When the belt runs faster
+than the renderer, an item already rendered comes round again (counted in `reused`),
+so the camera never stalls the line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+
+import numpy as np
+
+from models.synthetic import Case, ReturnsGenerator
+from station.catalog import CatalogEntry, ManifestEntry
+from station.store import Store
+from station.verdict import DeclaredReason
+from vision.inference import ConformityModel
+from vision.locate import crop_box, locate_item
+
+logger = logging.getLogger(__name__)
+
+
+class DemoLine:
+    """Which demo item each controller item is, and its frame, rendered ahead of time."""
+
+    def __init__(self, seed: int = 7, lookahead: int = 12, pool: int = 64) -> None:
+        self.generator = ReturnsGenerator(seed=seed)
+        self.seed = seed
+        self.lookahead = lookahead
+        self.pool = pool
+        self.reused = 0
+        self._next = 0  # the next fresh demo item to show
+        self._cond = threading.Condition()
+        self._frames: dict[int, np.ndarray] = {}
+        self._by_item: dict[int, int] = {}
+        self._assigned = 0  # demo items handed out so far
+        self._rendered = 0  # demo items rendered so far
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._render_ahead, name="demo-render", daemon=True)
+        self._background = self.generator.scene.background(np.random.default_rng(seed))
+
+    def start(self) -> None:
+        """Start rendering ahead."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the render thread."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        self._thread.join(timeout=5)
+
+    def wait_ready(self, count: int, timeout: float) -> bool:
+        """Wait until `count` items are rendered (call before the belt starts)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._rendered >= count, timeout)
+
+    def assign(self, item_id: int) -> int:
+        """Controller item `item_id` is the next demo item (or a rendered one again); returns its index."""
+        with self._cond:
+            if self._next < self._rendered or not self._frames:
+                index = self._next
+                self._next += 1
+            else:
+                # The renderer is behind: show an item it has already rendered.
+                rendered = sorted(self._frames)
+                index = rendered[self.reused % len(rendered)]
+                self.reused += 1
+            self._assigned = self._next
+            self._by_item[item_id] = index
+            if len(self._by_item) > 1000:
+                self._by_item.pop(next(iter(self._by_item)))
+            self._cond.notify_all()
+        return index
+
+    def frame(self, item_id: int | None, timeout: float = 5.0) -> np.ndarray:
+        """What the camera sees: the empty belt, or the frame of controller item `item_id`."""
+        if item_id is None:
+            return self._background
+        with self._cond:
+            index = self._by_item.get(item_id)
+            if index is None:
+                return self._background
+            ready = self._cond.wait_for(lambda: index in self._frames or self._stop.is_set(), timeout)
+            if not ready or index not in self._frames:
+                logger.warning("demo frame of item %s not ready in %.1f s", item_id, timeout)
+                return self._background
+            return self._frames[index]
+
+    def _render_ahead(self) -> None:
+        while not self._stop.is_set():
+            with self._cond:
+                self._cond.wait_for(lambda: self._rendered < self._assigned + self.lookahead
+                                    or self._stop.is_set())
+                if self._stop.is_set():
+                    return
+                index = self._rendered
+            frame = self.generator.generate(index).frame_bgr
+            with self._cond:
+                self._frames[index] = frame
+                self._rendered += 1
+                while len(self._frames) > self.pool:
+                    del self._frames[min(self._frames)]
+                self._cond.notify_all()
+
+    # -- seeding the station's database -------------------------------------------------
+    def seed_store(self, store: Store, rmas: int = 5000) -> None:
+        """Load the demo catalogue and the RMAs of the first `rmas` items into an empty database."""
+        if store.catalog_rows():
+            return
+        catalog = self.generator.catalog
+        entries = []
+        for sku in catalog:
+            ref = catalog.reference_path(sku)
+            a, b, c = sorted((sku.length_mm, sku.width_mm, sku.height_mm), reverse=True)
+            entries.append(CatalogEntry(sku=sku.sku, name=sku.name, gtins=(sku.gtin.zfill(14),),
+                                        dimensions_mm=(a, b, c), reference_image=str(ref) if ref else None))
+        store.upsert_catalog(entries, actor="demo")
+        manifest = [
+            ManifestEntry(m.rma, m.sku, DeclaredReason(m.declared_reason), m.customer_name,
+                          m.customer_address)
+            for m in self.generator.manifest_for(rmas)
+        ]
+        store.upsert_manifest(manifest, actor="demo")
+        logger.info("demo catalogue: %s SKUs, %s RMAs", len(entries), len(manifest))
+
+    def enrolment_crops(self, per_sku: int = 4) -> Iterator[tuple[str, list[np.ndarray]]]:
+        """A few pictures of each SKU on the belt (another seed than the run), cropped as at run time."""
+        enrol = ReturnsGenerator(self.generator.catalog, seed=self.seed + 1000)
+        crops: dict[str, list[np.ndarray]] = {}
+        skus = [s.sku for s in enrol.catalog]
+        index = 0
+        while any(len(crops.get(s, [])) < per_sku for s in skus) and index < 50 * len(skus) * per_sku:
+            plan = enrol.plan(index)
+            index += 1
+            if plan.case is not Case.GOOD or len(crops.get(plan.expected_sku, [])) >= per_sku:
+                continue
+            item = enrol.render(plan)
+            located = locate_item(item.frame_bgr)
+            box = located.box if located is not None else item.bbox
+            if box is not None:
+                crops.setdefault(plan.expected_sku, []).append(crop_box(item.frame_bgr, box)[0])
+        yield from crops.items()
+
+    def enrol(self, store: Store, model: ConformityModel, per_sku: int = 4) -> dict[str, np.ndarray]:
+        """Reference embeddings of every demo SKU, stored in the catalogue."""
+        result = {}
+        for sku, images in self.enrolment_crops(per_sku):
+            embeddings = model.embed_batch(images)
+            store.set_embeddings(sku, embeddings)
+            result[sku] = embeddings
+        logger.info("demo enrolment: %s SKUs, %s pictures each", len(result), per_sku)
+        return result
