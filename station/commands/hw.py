@@ -25,8 +25,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    import serial
-
     from hardware.selftest import RuleResult, Status, run_selftest
     from hardware.simulator import SimulatorRunner
 
@@ -40,7 +38,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     port = runner.start() if runner is not None else args.port
     try:
         results = run_selftest(port, args.baud or config.hardware.baudrate, args.item_timeout, show)
-    except (serial.SerialException, OSError) as exc:
+    except OSError as exc:  # pyserial's SerialException is an OSError; serial stays in hardware/
         print(f"station hw selftest: cannot use {port}: {exc} — check the path, that no other program "
               "(a running station) holds it, and your permissions (dialout group)", file=sys.stderr)
         return 2

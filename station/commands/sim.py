@@ -35,11 +35,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _add_belt_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--items", type=int, default=None,
                         help="items to feed (default: forever; 100 for run)")
-    parser.add_argument("--speed", type=float, default=2.0, help="belt speed in m/s (default 2.0)")
-    parser.add_argument("--spacing", type=float, default=0.25, help="metres between items (default 0.25)")
-    parser.add_argument("--rate", type=float, default=None, help="pace items to this many per second instead")
-    parser.add_argument("--camera-pos", type=float, default=0.5, help="camera position in m (default 0.5)")
-    parser.add_argument("--divert-pos", type=float, default=2.0, help="diverter position in m (default 2.0)")
+    parser.add_argument("--speed", type=float, default=None,
+                        help="belt speed in m/s (default [hardware] sim_speed_m_s, 2.0)")
+    parser.add_argument("--spacing", type=float, default=None,
+                        help="metres between items (default [hardware] sim_spacing_m, 0.5)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="pace items to this many per second (default [hardware] sim_items_per_s)")
+    parser.add_argument("--camera-pos", type=float, default=None,
+                        help="camera position in m (default [hardware] sim_camera_pos_m, 0.5)")
+    parser.add_argument("--divert-pos", type=float, default=None,
+                        help="diverter position in m (default [hardware] sim_divert_pos_m, 2.0)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--faults", default="",
                         help=f"comma-separated faults to inject: {', '.join(_FAULTS)}")
@@ -76,6 +81,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from hardware.simrun import run_simulation
     from hardware.simulator import SimSettings, SimulatorRunner
 
+    hw = config.hardware
+    args.speed = hw.sim_speed_m_s if args.speed is None else args.speed
+    args.spacing = hw.sim_spacing_m if args.spacing is None else args.spacing
+    args.rate = (hw.sim_items_per_s or None) if args.rate is None else args.rate
+    args.camera_pos = hw.sim_camera_pos_m if args.camera_pos is None else args.camera_pos
+    args.divert_pos = hw.sim_divert_pos_m if args.divert_pos is None else args.divert_pos
+
     if args.speed <= 0 or args.spacing <= 0 or args.divert_pos <= args.camera_pos:
         print("station sim: need --speed > 0, --spacing > 0 and --divert-pos beyond --camera-pos",
               file=sys.stderr)
@@ -84,9 +96,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         items = args.items if args.items is not None else 100
         settings = _settings(args, items)
         assert isinstance(settings, SimSettings)
-        hw = config.hardware
         link = LinkSettings(heartbeat_ms=hw.heartbeat_ms, ack_timeout_ms=hw.ack_timeout_ms,
-                            retries=hw.retries, reconnect_backoff_s=hw.reconnect_backoff_s,
+                            retries=hw.retries, silence_ms=hw.silence_ms,
+                            reconnect_backoff_s=hw.reconnect_backoff_s,
                             reconnect_backoff_max_s=hw.reconnect_backoff_max_s)
         summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
         result = dataclasses.asdict(summary)
