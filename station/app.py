@@ -38,7 +38,7 @@ from station.store import Store
 from station.verdict import Disposition
 from vision.barcode import BarcodeReader
 from vision.camera import Camera, CameraHealth, CameraState, SyntheticSource, open_source
-from vision.inference import ConformityModel, DefectModel, Gallery, ModelError
+from vision.inference import ConformityModel, DefectModel, Gallery, GalleryError, ModelError
 
 if TYPE_CHECKING:
     from station.demo_line import DemoLine
@@ -139,20 +139,27 @@ class Station:
 
     # -- assembly -----------------------------------------------------------------------
     def _gallery(self) -> Gallery | None:
-        """Reference embeddings from the catalogue; the demo enrols its SKUs on first start."""
+        """The SKU references: the gallery file (`station enroll`) plus embeddings imported with
+        the catalogue; the demo enrols its SKUs on first start."""
         model = self.models.conformity
         if model is None:
             return None
-        gallery = Gallery()
-        stored = self.store.reference_embeddings()
-        if not stored and self.demo is not None:
-            stored = self.demo.enrol(self.store, model)
-        for sku, embeddings in stored.items():
-            if embeddings.shape[1] == self._embedding_dim(model):
+        path = self.config.in_data_dir(self.config.models.gallery)
+        try:
+            gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
+                Gallery(model_sha256=model.info.sha256)
+        except GalleryError as exc:
+            logger.error("%s; starting with an empty gallery", exc)
+            gallery = Gallery(model_sha256=model.info.sha256)
+        dim = self._embedding_dim(model)
+        for sku, embeddings in self.store.reference_embeddings().items():
+            if sku not in gallery.skus and embeddings.shape[1] == dim:
                 gallery.add(sku, embeddings)
-            else:
-                logger.warning("reference embeddings of %s were made by another model: run `station enroll`",
-                               sku)
+        if self.demo is not None and not set(self.demo.skus) <= set(gallery.skus):
+            for sku, embeddings in self.demo.enrol(model).items():
+                gallery.remove(sku)
+                gallery.add(sku, embeddings)
+            gallery.save(path)
         return gallery
 
     @staticmethod

@@ -148,12 +148,15 @@ class DemoLine:
                 crops.setdefault(plan.expected_sku, []).append(crop_box(item.frame_bgr, box)[0])
         yield from crops.items()
 
-    def enrol(self, store: Store, model: ConformityModel, per_sku: int = 4) -> dict[str, np.ndarray]:
-        """Reference embeddings of every demo SKU, stored in the catalogue."""
+    @property
+    def skus(self) -> list[str]:
+        """The demo catalogue's SKUs."""
+        return [s.sku for s in self.generator.catalog]
+
+    def enrol(self, model: ConformityModel, per_sku: int = 4) -> dict[str, np.ndarray]:
+        """Reference embeddings of every demo SKU, from pictures of it on the belt."""
         result = {}
         for sku, images in self.enrolment_crops(per_sku):
-            embeddings = model.embed_batch(images)
-            store.set_embeddings(sku, embeddings)
-            result[sku] = embeddings
+            result[sku] = np.asarray(model.embed_batch(images))
         logger.info("demo enrolment: %s SKUs, %s pictures each", len(result), per_sku)
         return result

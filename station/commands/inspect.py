@@ -1,0 +1,100 @@
+"""`station inspect [--json] PATH...`: the whole inspection on image files, no hardware.
+
+Codes, item crop, defect and conformity models and the policy, exactly as on the line;
+one verdict per file with its reasons and per-stage timings. Nothing is routed and
+nothing is recorded. The catalogue and manifest come from the station's database when
+it exists, else (on the embedded defaults) from the demo catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("inspect", help="inspect image files: codes, models, policy -> one verdict each")
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files or folders")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file on stdout")
+    parser.set_defaults(handler=run)
+
+
+def _catalogue(config: Config) -> Any:
+    from station.lookup import CatalogueLookup
+    from station.store import StoreReader
+
+    db = config.in_data_dir(config.storage.db_path)
+    if db.exists():
+        with StoreReader(db) as reader:
+            return CatalogueLookup.from_rows(reader.catalog_rows(), reader.manifest_rows()), reader.path
+    if config.camera.source == "synthetic":
+        from models.synthetic import ReturnsGenerator
+
+        demo = ReturnsGenerator(seed=7)
+        skus = [{"sku": s.sku, "gtin": s.gtin, "name": s.name,
+                 "reference_image": str(demo.catalog.reference_path(s) or "")} for s in demo.catalog]
+        rmas = [{"rma": m.rma, "sku": m.sku, "declared_reason": m.declared_reason}
+                for m in demo.manifest_for(5000)]
+        return CatalogueLookup.from_rows(skus, rmas), "the demo catalogue"
+    return CatalogueLookup(), "no catalogue"
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    import cv2
+
+    from station.app import load_models
+    from station.inspector import Identity, StationInspector
+    from station.pipeline import Trigger
+    from vision.barcode import BarcodeReader
+    from vision.camera.sources import list_images
+    from vision.inference import Gallery, GalleryError
+
+    models = load_models(config)
+    if models.conformity is not None:
+        gallery_path = config.in_data_dir(config.models.gallery)
+        try:
+            models.gallery = Gallery.load(gallery_path, models.conformity.info.sha256) \
+                if gallery_path.is_file() else None
+        except GalleryError as exc:
+            print(f"station inspect: {exc}", file=sys.stderr)
+    lookup, source = _catalogue(config)
+    for problem in (models.defect_error, models.conformity_error):
+        if problem:
+            print(f"station inspect: {problem} — items will go to manual review", file=sys.stderr)
+    reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
+                           config.barcode.slow_path_budget_ms)
+    inspector = StationInspector(Identity(config.station.id, config.station.site), reader, models, lookup,
+                                 config.policy, model_timeout_ms=config.models.timeout_ms)
+    if not args.json:
+        print(f"catalogue: {source}", file=sys.stderr)
+    failures = 0
+    for seq, path in enumerate(list_images(args.paths), start=1):
+        start = time.perf_counter()
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
+        if image is None:
+            failures += 1
+            why = "not a readable image (PNG, JPEG, BMP, TIFF, WebP)" if path.exists() else "file not found"
+            if args.json:
+                print(json.dumps({"path": str(path), "error": f"{why}: check the path"}), flush=True)
+            else:
+                print(f"{path}: {why}", file=sys.stderr)
+            continue
+        inspected = inspector.inspect_image(image, "file", Trigger(source="file"), seq)
+        verdict = inspected.verdict.to_json()
+        verdict["timings_ms"]["total"] = round((time.perf_counter() - start) * 1000, 3)
+        if args.json:
+            print(json.dumps({"path": str(path), **verdict}), flush=True)
+        else:
+            d = verdict["decision"]
+            codes = ", ".join(c["text"] for c in verdict["item"]["codes"]) or "no code"
+            print(f"{path}: {d['disposition'].upper()} grade {d['grade']} "
+                  f"({verdict['timings_ms']['total']:.0f} ms) — {codes}")
+            for reason in d["reasons"]:
+                print(f"    - {reason}")
+    return 1 if failures else 0
