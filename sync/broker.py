@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["BrokerError", "BrokerTls", "LocalBroker", "find_mosquitto", "free_port"]
+__all__ = ["BrokerError", "BrokerTls", "LocalBroker", "find_mosquitto", "free_port", "start_auto_broker"]
 
 logger = logging.getLogger(__name__)
 
@@ -211,3 +211,15 @@ class LocalBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def start_auto_broker(folder: Path) -> LocalBroker | None:
+    """For [sync].broker = "auto": a local Mosquitto kept in `folder`, or None (with a logged
+    reason) when mosquitto is not installed — verdicts then wait in the outbox."""
+    if find_mosquitto() is None:
+        logger.warning("sync: [sync].broker is \"auto\" but mosquitto is not installed "
+                       "(apt-get install mosquitto); verdicts wait in the outbox")
+        return None
+    broker = LocalBroker(folder)
+    broker.start()
+    return broker

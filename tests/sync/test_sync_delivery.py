@@ -191,3 +191,27 @@ def test_no_broker_configured_keeps_everything_in_the_outbox(tmp_path: Path) -> 
         assert stats.oldest_undelivered_age_s is not None
     finally:
         publisher.stop()
+
+
+def test_auto_broker_survives_a_restart_on_the_same_port_with_retained_status(tmp_path: Path) -> None:
+    from sync.broker import start_auto_broker
+
+    broker = start_auto_broker(tmp_path / "auto")
+    assert broker is not None
+    try:
+        port = broker.port
+        publisher = OutboxPublisher(tmp_path / "station.db", _settings(broker))
+        publisher.start()
+        wait_for(lambda: publisher.stats().connected, 10, "connected")
+        publisher.stop()
+        broker.restart()
+        assert broker.port == port and broker.running
+        late = Probe(port, ["returns/v1/site-01/dock-01/status"])
+        try:
+            wait_for(lambda: bool(late.json_on("returns/v1/site-01/dock-01/status")), 10, "retained status")
+            assert late.json_on("returns/v1/site-01/dock-01/status")[-1]["state"] == "stopped"
+        finally:
+            late.close()
+    finally:
+        broker.close()
+    assert not broker.running
