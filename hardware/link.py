@@ -350,11 +350,9 @@ class ConveyorLink:
 
     def _translate(self, proto_events: list[ProtocolEvent], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
-        boot = self._conn.boot_id if self._conn is not None else None
-        boot_id = boot if boot is not None else 0
         for pe in proto_events:
             if isinstance(pe, SessionStarted):
-                boot_id = self._last_boot_id = pe.boot_id
+                self._last_boot_id = pe.boot_id
                 logger.info("conveyor controller up on %s: boot %08x%s", self._port_open, pe.boot_id,
                             " (new boot: tracking flushed)" if pe.new_boot else "")
                 out.append(ev.LinkUp(pe.boot_id, pe.new_boot, self._port_open, pe.hello.lane_count,
@@ -362,7 +360,8 @@ class ConveyorLink:
             elif isinstance(pe, SessionLost):
                 out.append(ev.LinkDown(pe.reason))
             elif isinstance(pe, Received):
-                out.extend(self._from_controller(pe, boot_id, now))
+                # The boot the frame arrived in, not the current one: never misattribute an item.
+                out.extend(self._from_controller(pe, pe.boot_id or 0, now))
             elif isinstance(pe, Acked):
                 if pe.rtt_s is not None:
                     self._totals.rtt_s.append(pe.rtt_s)

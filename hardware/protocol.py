@@ -105,10 +105,14 @@ class SessionLost:
 
 @dataclass(frozen=True)
 class Received:
-    """A new reliable message from the peer, in order. A controller must `respond()` to commands."""
+    """A new reliable message from the peer, in order. A controller must `respond()` to commands.
+
+    `boot_id` is the controller's boot at the time it arrived (item ids are only unique per boot).
+    """
 
     seq: int
     message: Message
+    boot_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -495,6 +499,6 @@ class Connection:
         if message is None:
             self.respond(seq, NackReason.UNSUPPORTED)
             return
-        self._events.append(Received(seq, message))
+        self._events.append(Received(seq, message, self.boot_id))
         if not (self.role is Role.CONTROLLER and isinstance(message, _CONTROLLER_COMMANDS)):
             self.respond(seq, None)
