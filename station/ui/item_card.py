@@ -6,6 +6,7 @@ import logging
 from collections import OrderedDict
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
@@ -54,12 +55,15 @@ def thumbnail(frame: np.ndarray, box: tuple[int, int, int, int] | None, size: in
         crop = frame[max(0, y) : y + h, max(0, x) : x + w]
         if crop.size:
             frame = crop
-    image = qimage_from_bgr(frame)
-    return QPixmap.fromImage(
-        image.scaled(
-            size, size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
-        )
-    )
+    # Skip pixels down to about twice the target, then area-filter that: sharp, and ~0.2 ms instead
+    # of filtering the whole frame in the GUI thread for every item.
+    step = max(1, int(max(frame.shape[:2]) / size) // 2)
+    frame = frame[::step, ::step]
+    height, width = frame.shape[:2]
+    scale = size / max(height, width)
+    small = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return QPixmap.fromImage(qimage_from_bgr(small))
 
 
 class ItemCard(QFrame):
@@ -140,12 +144,12 @@ class ItemCard(QFrame):
         self.verdict_id = f.verdict_id
         grade_colour = theme.colour_of(theme.GRADE_COLOURS, f.grade)
         self.grade.setText(f.grade or "?")
-        self.grade.setStyleSheet(f"background: {grade_colour}; color: white; border-radius: 8px;")
+        theme.set_style(self.grade, f"background: {grade_colour}; color: white; border-radius: 8px;")
         disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)
         self.disposition.setText(theme.disposition_words(f.disposition).upper())
-        self.disposition.setStyleSheet(f"color: {disp_colour};")
+        theme.set_style(self.disposition, f"color: {disp_colour};")
         self.lane.setText(lane_text(f, view.lane_name, self._lane_names))
-        self.lane.setStyleSheet("color: #c62828; font-weight: bold;" if f.late or f.lost else "")
+        theme.set_style(self.lane, "color: #c62828; font-weight: bold;" if f.late or f.lost else "")
         if not status and f.source == "operator":
             status = f"Overridden by {f.operator_id or '?'} (revision {f.revision})"
         self.status.setText(status)
@@ -157,7 +161,7 @@ class ItemCard(QFrame):
         mark = "" if match is None else (" ✔" if match else " ✘ NOT THE SAME")
         self.expected.setText(f"Expected: {f.expected_sku or '–'}")
         self.observed.setText(f"Seen: {f.observed_sku or '–'}{mark}")
-        self.observed.setStyleSheet("color: #c62828; font-weight: bold;" if match is False else "")
+        theme.set_style(self.observed, "color: #c62828; font-weight: bold;" if match is False else "")
         ref = self._cache.get(view.reference_image) if view.reference_image else None
         if ref is not None:
             self.reference_image.setPixmap(ref)

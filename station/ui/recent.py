@@ -49,6 +49,7 @@ class RecentModel(QAbstractTableModel):
         self._limit = limit
         self._views: list[ItemView] = []
         self._fields: list[VerdictFields] = []
+        self._rows: list[tuple[tuple[str, ...], dict[int, QColor], str | None]] = []
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
         return 0 if parent.isValid() else len(self._views)
@@ -64,41 +65,47 @@ class RecentModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        f = self._fields[index.row()]
-        column = index.column()
+        # Called for every visible cell and role on each repaint: only look up what add() prepared.
         if role == Qt.ItemDataRole.DisplayRole:
-            lane = f.lane_confirmed if f.lane_confirmed is not None else f.lane_commanded
-            values = (
-                f.time_text,
-                f.rma or "–",
-                f.expected_sku or "–",
-                f.observed_sku or "–",
-                f.grade or "?",
-                theme.disposition_words(f.disposition) + (" (late)" if f.late else ""),
-                "–" if lane is None else str(lane),
-                f.operator_id if f.source == "operator" else "auto",
-            )
-            return values[column]
-        if role == Qt.ItemDataRole.ForegroundRole and column in (4, 5):
-            mapping = theme.GRADE_COLOURS if column == 4 else theme.DISPOSITION_COLOURS
-            return QColor(theme.colour_of(mapping, f.grade if column == 4 else f.disposition))
+            return self._rows[index.row()][0][index.column()]
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._rows[index.row()][1].get(index.column())
         if role == Qt.ItemDataRole.ToolTipRole:
-            return "\n".join(f.reasons) or None
+            return self._rows[index.row()][2]
         return None
+
+    @staticmethod
+    def _row(f: VerdictFields) -> tuple[tuple[str, ...], dict[int, QColor], str | None]:
+        lane = f.lane_confirmed if f.lane_confirmed is not None else f.lane_commanded
+        texts = (
+            f.time_text,
+            f.rma or "–",
+            f.expected_sku or "–",
+            f.observed_sku or "–",
+            f.grade or "?",
+            theme.disposition_words(f.disposition) + (" (late)" if f.late else ""),
+            "–" if lane is None else str(lane),
+            (f.operator_id or "?") if f.source == "operator" else "auto",
+        )
+        colours = {
+            4: QColor(theme.colour_of(theme.GRADE_COLOURS, f.grade)),
+            5: QColor(theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)),
+        }
+        return texts, colours, "\n".join(f.reasons) or None
 
     def add(self, view: ItemView) -> None:
         """A new item at the top; the oldest falls off past the limit."""
         self.beginInsertRows(QModelIndex(), 0, 0)
         self._views.insert(0, view)
         self._fields.insert(0, fields_of(view.verdict))
+        self._rows.insert(0, self._row(self._fields[0]))
         self.endInsertRows()
         if len(self._views) > self._limit:
             last = len(self._views) - 1
             self.beginRemoveRows(QModelIndex(), self._limit, last)
             del self._views[self._limit :]
             del self._fields[self._limit :]
+            del self._rows[self._limit :]
             self.endRemoveRows()
 
     def replace(self, view: ItemView) -> bool:
@@ -108,6 +115,7 @@ class RecentModel(QAbstractTableModel):
             if f.verdict_id == verdict_id:
                 self._views[row] = view
                 self._fields[row] = fields_of(view.verdict)
+                self._rows[row] = self._row(self._fields[row])
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                 return True
         return False

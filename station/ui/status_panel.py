@@ -79,7 +79,8 @@ class StatusPanel(QWidget):
             ordered = sorted(self._chips, key=_rank)
             self._chip_row.insertWidget(ordered.index(health.component), chip)
         background, text = theme.LEVEL_COLOURS[health.level]
-        chip.setStyleSheet(f"background: {background}; color: {text}; padding: 3px 8px; border-radius: 4px;")
+        css = f"background: {background}; color: {text}; padding: 3px 8px; border-radius: 4px;"
+        theme.set_style(chip, css)
         # Elided so six components fit on a 1366 px screen; the full words are in the tooltip and,
         # when something is wrong, in the problem line above.
         text = health_text(health)
@@ -107,6 +108,6 @@ class StatusPanel(QWidget):
         bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
         lines = [f"{component_name(h.component)}: {h.detail or h.summary}" for h in bad]
         background, text = theme.LEVEL_COLOURS[self.level()]
-        self.problem.setStyleSheet(f"background: {background}; color: {text}; padding: 4px;")
+        theme.set_style(self.problem, f"background: {background}; color: {text}; padding: 4px;")
         self.problem.setText("\n".join(lines))
         self.problem.setVisible(True)

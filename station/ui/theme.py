@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QWidget
 
 from station.state import Level
 
@@ -51,3 +52,9 @@ def scaled_font(base: QFont, points: float, bold: bool = False) -> QFont:
     font.setPointSizeF(points)
     font.setBold(bold)
     return font
+
+
+def set_style(widget: QWidget, css: str) -> None:
+    """Apply a style sheet only when it changes: re-polishing a widget is costly at 20 items/s."""
+    if widget.styleSheet() != css:
+        widget.setStyleSheet(css)
