@@ -9,12 +9,13 @@ the barcodes before the frame is written to disk (`[storage].blur_labels`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
-__all__ = ["PERSONAL_FIELDS", "Quad", "blur_except_codes"]
+__all__ = ["ERASED", "PERSONAL_FIELDS", "Quad", "blur_except_codes", "is_personal_code", "scrub_codes"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,33 @@ logger = logging.getLogger(__name__)
 PERSONAL_FIELDS = ("customer_name", "customer_address")
 
 Quad = Sequence[Sequence[float]]
+
+# What an erased code text reads as.
+ERASED = "[erased]"
+
+
+def is_personal_code(code: Mapping[str, Any], rma: str | None) -> bool:
+    """True for a code that may carry a customer's data: not a product GTIN, not GS1, not the RMA itself.
+
+    Shipping labels print names and addresses in 2D codes too (PDF417, QR); product
+    codes and GS1 element strings (GTIN, batch, serial) identify goods, not people.
+    """
+    text = str(code.get("text", ""))
+    fmt = str(code.get("format", ""))
+    if code.get("gs1") or text == ERASED or (rma is not None and text == rma):
+        return False
+    return not (fmt in ("EAN13", "EAN8", "UPCA", "UPCE") and text.isdigit())
+
+
+def scrub_codes(verdict_json: dict[str, Any]) -> bool:
+    """Replace the text of personal codes in a verdict JSON object in place; True when any changed."""
+    item = verdict_json.get("item") or {}
+    changed = False
+    for code in item.get("codes") or []:
+        if is_personal_code(code, item.get("rma")):
+            code["text"] = ERASED
+            changed = True
+    return changed
 
 
 def blur_except_codes(image: np.ndarray, code_quads: Sequence[Quad], margin: int = 8,

@@ -9,6 +9,7 @@ for privacy but still exists.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import sqlite3
@@ -17,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from station.privacy import PERSONAL_FIELDS
+from station.privacy import ERASED, PERSONAL_FIELDS, scrub_codes
 
-__all__ = ["RetentionResult", "apply", "delete_frames", "disk_free_bytes"]
+__all__ = ["RetentionResult", "apply", "delete_frames", "disk_free_bytes", "erase_personal_codes"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class RetentionResult:
     expired_frames: int = 0
     disk_frames: int = 0
     personal_erased: int = 0
+    codes_erased: int = 0
     orphan_files: int = 0
     free_mb_after: float = 0.0
     disk_low: bool = False
@@ -43,7 +45,8 @@ class RetentionResult:
     @property
     def changed(self) -> bool:
         """True when anything was removed."""
-        return bool(self.expired_frames or self.disk_frames or self.personal_erased or self.orphan_files)
+        return bool(self.expired_frames or self.disk_frames or self.personal_erased or self.codes_erased
+                    or self.orphan_files)
 
 
 def disk_free_bytes(folder: Path) -> int:
@@ -61,6 +64,32 @@ def delete_frames(conn: sqlite3.Connection, images_dir: Path, rows: Sequence[Seq
                 (images_dir / str(path)).unlink()
     conn.executemany("UPDATE frames SET deleted_ts = ? WHERE id = ?", [(now, r[0]) for r in rows])
     return len(rows)
+
+
+def erase_personal_codes(conn: sqlite3.Connection, verdict_ids: Sequence[str], now: float) -> int:
+    """Erase personal code texts of these items everywhere they are kept: every verdict revision,
+    the code index and the outbox copies. Returns how many codes were erased."""
+    erased = 0
+    for verdict_id in verdict_ids:
+        rows = conn.execute("SELECT revision, payload FROM verdicts WHERE verdict_id = ?",
+                            (verdict_id,)).fetchall()
+        for revision, payload in rows:
+            data = json.loads(payload)
+            before = [c["text"] for c in data["item"]["codes"]]
+            if not scrub_codes(data):
+                continue
+            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            conn.execute("UPDATE verdicts SET payload = ? WHERE verdict_id = ? AND revision = ?",
+                         (text, verdict_id, revision))
+            conn.execute("UPDATE outbox SET payload = ? WHERE key = ?",
+                         (text.encode("utf-8"), f"{verdict_id}:{revision}"))
+            gone = [t for t, c in zip(before, data["item"]["codes"], strict=True) if c["text"] == ERASED != t]
+            conn.executemany("UPDATE item_codes SET text = ? WHERE verdict_id = ? AND text = ?",
+                             [(ERASED, verdict_id, t) for t in gone])
+            if revision == 1:
+                erased += len(gone)
+        conn.execute("UPDATE items SET personal_erased_ts = ? WHERE verdict_id = ?", (now, verdict_id))
+    return erased
 
 
 def _sweep_orphans(conn: sqlite3.Connection, images_dir: Path, now: float) -> int:
@@ -95,6 +124,10 @@ def apply(conn: sqlite3.Connection, images_dir: Path, now: float, image_days: in
         f"UPDATE manifest SET {assignments}, personal_erased_ts = ? "
         "WHERE personal_erased_ts IS NULL AND created_ts < ?", (now, now - personal_days * _DAY)
     ).rowcount
+    old_items = [str(r[0]) for r in conn.execute(
+        "SELECT verdict_id FROM items WHERE personal_erased_ts IS NULL AND created_ts < ?",
+        (now - personal_days * _DAY,))]
+    codes = erase_personal_codes(conn, old_items, now)
     orphans = _sweep_orphans(conn, images_dir, now)
     disk_count = 0
     free = free_bytes(images_dir)
@@ -112,7 +145,8 @@ def apply(conn: sqlite3.Connection, images_dir: Path, now: float, image_days: in
             free = free_bytes(images_dir)
             if free >= min_free_bytes:
                 break
-    if expired_count or personal or disk_count or orphans:
-        logger.info("retention: %s expired images, %s for disk space, %s personal records erased, %s orphans",
-                    expired_count, disk_count, personal, orphans)
-    return RetentionResult(expired_count, disk_count, personal, orphans, free / 2**20, free < min_free_bytes)
+    if expired_count or personal or codes or disk_count or orphans:
+        logger.info("retention: %s expired images, %s for disk space, %s personal records and %s codes "
+                    "erased, %s orphans", expired_count, disk_count, personal, codes, orphans)
+    return RetentionResult(expired_count, disk_count, personal, codes, orphans, free / 2**20,
+                           free < min_free_bytes)

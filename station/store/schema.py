@@ -128,6 +128,12 @@ _V2 = (
     "CREATE INDEX verdicts_decided ON verdicts(decided_ts)",
 )
 
+_V3 = (
+    # Codes that may carry a customer's data (a shipping label's 2D code) are erased with
+    # the personal fields; this says which items are done, so retention does not rescan.
+    "ALTER TABLE items ADD COLUMN personal_erased_ts REAL",
+)
+
 Migration = Callable[[sqlite3.Connection], None]
 
 
@@ -145,7 +151,7 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 # Index i holds migration number i + 1. Append only: a shipped migration never changes.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2))
+MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2), _statements(_V3))
 LATEST_VERSION = len(MIGRATIONS)
 
 

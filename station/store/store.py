@@ -68,6 +68,7 @@ class PurgeResult:
     items: int
     frames_deleted: int
     manifest_erased: bool
+    codes_erased: int = 0
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -521,14 +522,15 @@ class Store(StoreReader):
                 f"SELECT id, path FROM frames WHERE deleted_ts IS NULL AND verdict_id IN "
                 f"({','.join('?' * len(items))})", items).fetchall() if items else []
             deleted = retention.delete_frames(conn, self.images_dir, frames, time.time())
+            codes = retention.erase_personal_codes(conn, items, time.time())
             assignments = ", ".join(f"{f} = NULL" for f in PERSONAL_FIELDS)
             erased = conn.execute(
                 f"UPDATE manifest SET {assignments}, personal_erased_ts = ? WHERE rma = ?", (time.time(), rma)
             ).rowcount
             self._audit(conn, actor, "purge", {"rma": rma, "items": len(items), "frames_deleted": deleted,
-                                               "manifest_erased": bool(erased)})
-        logger.info("purged RMA %s: %s items, %s frames", rma, len(items), deleted)
-        return PurgeResult(rma, len(items), deleted, bool(erased))
+                                               "codes_erased": codes, "manifest_erased": bool(erased)})
+        logger.info("purged RMA %s: %s items, %s frames, %s codes", rma, len(items), deleted, codes)
+        return PurgeResult(rma, len(items), deleted, bool(erased), codes)
 
     def apply_retention(self, now: float | None = None) -> retention.RetentionResult:
         """Delete expired images, null expired personal fields, free disk space, sweep orphan files."""

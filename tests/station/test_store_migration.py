@@ -64,7 +64,9 @@ def test_v1_database_is_backed_up_then_migrated_with_its_data(
     make_v1(db, old)
 
     store = Store(db, tmp_path / "images")
-    assert [p.name for p in store.backups] == ["station.db.before-v2.bak"]
+    # One copy before each migration, each taken from the version before it.
+    expected = [f"station.db.before-v{n}.bak" for n in range(2, LATEST_VERSION + 1)]
+    assert [p.name for p in store.backups] == expected
     backup = sqlite3.connect(store.backups[0])
     assert backup.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == 1
     assert backup.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 1

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from station.catalog import ManifestEntry
+from station.privacy import ERASED
 from station.store import FrameImage, Store
-from station.verdict import Verdict
+from station.verdict import CodeRead, Disposition, Verdict
 
 DAY = 86400.0
 
@@ -100,3 +101,25 @@ def test_orphan_files_from_an_interrupted_record_are_swept(store: Store, frame: 
     assert store.apply_retention(now=time.time() + 2 * 3600).orphan_files == 1
     assert not orphan.exists()
     assert store.frame_paths(live.verdict_id)[0][1].exists()
+
+
+def test_label_codes_that_may_hold_an_address_are_erased_with_the_customer(
+    store: Store, make_verdict: Callable[..., Verdict]
+) -> None:
+    codes = (CodeRead("EAN13", "4006381333931"), CodeRead("Code128", "R-1"),
+             CodeRead("PDF417", "ADA LOVELACE\n12 ANALYTICAL ROW"),
+             CodeRead("DataMatrix", "(01)04006381333931(21)SN42", {"01": "04006381333931", "21": "SN42"}))
+    mine = store.record_verdict(make_verdict(1, rma="R-1", codes=codes))
+    store.record_override(mine.verdict_id, Disposition.REPAIR, "op-1", "dent")
+    other = store.record_verdict(make_verdict(2, rma="R-2", codes=(CodeRead("QRCode", "GRACE HOPPER"),)))
+    assert store.purge_rma("R-1", "dpo").codes_erased == 1
+    for revision in store.history(mine.verdict_id):
+        assert [c.text for c in revision.item.codes] == [
+            "4006381333931", "R-1", ERASED, "(01)04006381333931(21)SN42"]
+    payloads = [bytes(r[0]).decode() for r in store.conn.execute("SELECT payload FROM outbox")]
+    assert not any("LOVELACE" in p for p in payloads) and any("GRACE HOPPER" in p for p in payloads)
+    assert store.recent(search="ADA LOVELACE\n12 ANALYTICAL ROW") == []
+    # Retention does the same for every item once personal data is past its time.
+    result = store.apply_retention(now=time.time() + 91 * DAY)
+    assert result.codes_erased == 1
+    assert store.get_verdict(other.verdict_id).item.codes[0].text == ERASED  # type: ignore[union-attr]
