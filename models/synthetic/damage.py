@@ -283,4 +283,6 @@ def apply_damage(kind: Damage, tex: np.ndarray, item: Rect, avoid: Sequence[Rect
     """
     outline = tex[:, :, 3].copy()
     mask = DAMAGE_FUNCTIONS[kind](tex, item, avoid, rng, form)
-    return cv2.bitwise_and(mask, cv2.max(outline, tex[:, :, 3]))
+    on_item = cv2.bitwise_and(mask, cv2.max(outline, tex[:, :, 3]))
+    # Binary, as the training layout promises (anti-aliased outlines leave grey values).
+    return np.where(on_item > 127, 255, 0).astype(np.uint8)

@@ -110,8 +110,10 @@ class ManifestEntry:
     """One expected return as the central system announces it (`station manifest import`)."""
 
     rma: str
-    sku: str
+    sku: str  # the SKU the return should contain
     declared_reason: str
+    customer_name: str = ""
+    customer_address: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,7 +199,8 @@ class ReturnsGenerator:
         """The RMAs of items start..start+n_items-1 with the SKU each should contain and the declared
         reason (some deliberately contradict the item: see `ItemPlan.mismatches`)."""
         return [
-            ManifestEntry(p.rma, p.expected_sku, p.declared_reason.value)
+            ManifestEntry(p.rma, p.expected_sku, p.declared_reason.value, p.customer[0],
+                          f"{p.customer[1]}, {p.customer[2]}")
             for p in (self.plan(i) for i in range(start, start + n_items))
         ]
 

@@ -31,8 +31,9 @@ from vision.locate import crop_box, locate_item
 
 logger = logging.getLogger(__name__)
 
-CATALOG_COLUMNS = ("sku", "gtin", "name", "length_mm", "width_mm", "height_mm", "reference_image", "category")
-MANIFEST_COLUMNS = ("rma", "sku", "declared_reason")
+# The columns `station catalog import` and `station manifest import` read (station/catalog.py).
+CATALOG_COLUMNS = ("sku", "name", "gtins", "width_mm", "height_mm", "depth_mm", "reference_image")
+MANIFEST_COLUMNS = ("rma", "expected_sku", "declared_reason", "customer_name", "customer_address")
 DEFAULT_CROP_PX = 256
 
 Progress = Callable[[int, int], None]
@@ -146,22 +147,24 @@ def write_catalog_file(catalog: Catalog, out: Path) -> None:
         reference = catalog.reference_path(sku)
         rows.append({
             "sku": sku.sku,
-            "gtin": sku.gtin,
             "name": sku.name,
-            "length_mm": sku.length_mm,
-            "width_mm": sku.width_mm,
+            "gtins": sku.gtin,
+            # Seen from above: the long side across, the short side along, then the height.
+            "width_mm": sku.length_mm,
             "height_mm": sku.height_mm,
+            "depth_mm": sku.width_mm,
             "reference_image": str(reference) if reference else "",
-            "category": sku.category,
         })
     _write_rows(out, CATALOG_COLUMNS, rows)
 
 
 def write_manifest_file(entries: Iterable[ManifestEntry], out: Path) -> None:
-    """Expected returns as CSV or JSON (by suffix): rma, sku, declared_reason, for
-    `station manifest import`."""
+    """Expected returns as CSV or JSON (by suffix) for `station manifest import`: rma, expected_sku,
+    declared_reason, customer_name, customer_address."""
     rows: list[dict[str, object]] = [
-        {"rma": e.rma, "sku": e.sku, "declared_reason": e.declared_reason} for e in entries
+        {"rma": e.rma, "expected_sku": e.sku, "declared_reason": e.declared_reason,
+         "customer_name": e.customer_name, "customer_address": e.customer_address}
+        for e in entries
     ]
     _write_rows(Path(out), MANIFEST_COLUMNS, rows)
 
