@@ -47,11 +47,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     finally:
         store.close()
     if args.json:
-        print(json.dumps({"rma": result.rma, "items": result.items, "frames_deleted": result.frames_deleted,
-                          "manifest_erased": result.manifest_erased}))
+        print(json.dumps(dataclasses.asdict(result)))
     elif not result.items and not result.manifest_erased:
         print(f"RMA {args.rma}: nothing stored for it (no item, not in the manifest); audit entry written")
     else:
-        print(f"RMA {args.rma}: erased {result.frames_deleted} images of {result.items} items"
+        print(f"RMA {args.rma}: erased {result.frames_deleted} images and {result.codes_erased} label codes "
+              f"of {result.items} items"
               + (" and the customer's name and address" if result.manifest_erased else ""))
     return 0
