@@ -94,6 +94,7 @@ class _PendingNote:
 
     key: ItemKey
     verdict_id: str
+    routing: Routing  # what the inspection worker commanded (or that it was late)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Pipeline:
         self._threads: list[threading.Thread] = []
         self._seq = 0
         self._seq_lock = threading.Lock()
-        self._pending: dict[ItemKey, str] = {}  # item -> verdict id awaiting its routing outcome
+        self._pending: dict[ItemKey, _PendingNote] = {}  # items awaiting their routing outcome
         self._early: dict[ItemKey, Routing] = {}  # outcomes that overtook their verdict
         self._deferred: dict[str, list[Routing]] = {}  # outcomes whose verdict is still queued
         self.counters: dict[str, int] = {
@@ -257,7 +258,8 @@ class Pipeline:
 
     def _remember_pending(self, trigger: Trigger, verdict: Verdict) -> None:
         if trigger.item_id is not None and trigger.boot_id is not None and self.router is not None:
-            self._records.put(_PendingNote((trigger.boot_id, trigger.item_id), verdict.verdict_id))
+            key = (trigger.boot_id, trigger.item_id)
+            self._records.put(_PendingNote(key, verdict.verdict_id, verdict.routing))
 
     def _record_loop(self) -> None:
         while True:
@@ -266,11 +268,11 @@ class Pipeline:
                 if entry is None:
                     return
                 if isinstance(entry, _PendingNote):
-                    self._pending[entry.key] = entry.verdict_id
+                    self._pending[entry.key] = entry
                     early = self._early.pop(entry.key, None)
                     if early is not None:
                         self._pending.pop(entry.key)
-                        self._write_routing(entry.verdict_id, early, after_record=True)
+                        self._write_routing(entry.verdict_id, _merge(entry.routing, early), after_record=True)
                 elif isinstance(entry, _Routed):
                     self._apply_routing(entry)
                 else:
@@ -294,14 +296,14 @@ class Pipeline:
             self._write_routing(verdict.verdict_id, routing)
 
     def _apply_routing(self, routed: _Routed) -> None:
-        verdict_id = self._pending.pop(routed.key, None)
-        if verdict_id is None:
+        note = self._pending.pop(routed.key, None)
+        if note is None:
             # The outcome overtook the note of its verdict (or belongs to no verdict of ours).
             self._early[routed.key] = routed.routing
             if len(self._early) > 1000:
                 self._early.pop(next(iter(self._early)))
             return
-        self._write_routing(verdict_id, routed.routing)
+        self._write_routing(note.verdict_id, _merge(note.routing, routed.routing))
 
     def _write_routing(self, verdict_id: str, routing: Routing, after_record: bool = False) -> None:
         if after_record:
@@ -312,3 +314,15 @@ class Pipeline:
         updated = self.recorder.record_routing(verdict_id, routing)
         if updated is not None:
             self.state.update_item(updated.to_json())
+
+
+def _merge(decided: Routing, outcome: Routing) -> Routing:
+    """The conveyor's outcome, keeping what only the station knows: a decision that came too
+    late for its DIVERT is late even when the controller closed the item before hearing it."""
+    commanded = outcome.lane_commanded if outcome.lane_commanded is not None else decided.lane_commanded
+    return Routing(
+        lane_commanded=commanded,
+        lane_confirmed=outcome.lane_confirmed,
+        late=outcome.late or decided.late,
+        lost=outcome.lost,
+    )
