@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import psutil
 from paho.mqtt.enums import CallbackAPIVersion
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,16 +48,19 @@ def fill(db: Path, rows: int, station_id: str) -> None:
     conn.close()
 
 
-def drain(db: Path, port: int, station_id: str, timeout: float = 300.0) -> float:
+def drain(db: Path, port: int, station_id: str, timeout: float = 300.0) -> tuple[float, float]:
+    """Seconds to drain the outbox, and the CPU seconds this (the station's) process spent."""
     publisher = OutboxPublisher(db, SyncSettings(host="127.0.0.1", port=port, station_id=station_id,
                                                  session=str(uuid7()), stats_interval_s=3600))
     start = time.perf_counter()
+    cpu = time.process_time()
     publisher.start()
     if not publisher.wait_drained(timeout):
         raise SystemExit(f"outbox not drained within {timeout} s: {publisher.stats()}")
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     publisher.stop()
-    return elapsed
+    return elapsed, cpu
 
 
 def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> float:
@@ -75,7 +80,7 @@ def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> float
 
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bare-{time.time_ns()}",
                          protocol=mqtt.MQTTv5)
-    client.max_inflight_messages_set(65535)
+    client.max_inflight_messages_set(0)  # as the publisher: no paho limit (see sync.mqtt)
     client.max_queued_messages_set(0)
     client.on_publish = on_publish
     client.connect("127.0.0.1", port)
@@ -112,6 +117,8 @@ def main() -> int:
     drain_rates: list[float] = []
     bare_rates: list[float] = []
     threaded_rates: list[float] = []
+    station_cpu_us: list[float] = []
+    central_cpu_us: list[float] = []
     with LocalBroker(work / "broker") as broker:
         receiver = subprocess.Popen(
             [sys.executable, "-m", "station", "central", "--broker", broker.url(),
@@ -124,7 +131,12 @@ def main() -> int:
                 station_id = f"bench-{run}"
                 db = work / f"station-{run}.db"
                 fill(db, args.rows, station_id)
-                drain_rates.append(args.rows / drain(db, broker.port, station_id))
+                before = sum(psutil.Process(receiver.pid).cpu_times()[:2])
+                elapsed, cpu = drain(db, broker.port, station_id)
+                central_cpu = sum(psutil.Process(receiver.pid).cpu_times()[:2]) - before
+                drain_rates.append(args.rows / elapsed)
+                station_cpu_us.append(cpu / args.rows * 1e6)
+                central_cpu_us.append(central_cpu / args.rows * 1e6)
                 bare_rates.append(args.rows / bare_loop(broker.port, payload, args.rows, threaded=False))
                 threaded_rates.append(args.rows / bare_loop(broker.port, payload, args.rows, threaded=True))
                 print(f"run {run + 1}: outbox drain {drain_rates[-1]:7.0f}/s   bare loop "
@@ -144,6 +156,11 @@ def main() -> int:
     print(f"{'  the same with paho loop_start thread':42} {statistics.median(threaded_rates):12.0f}")
     print(f"{'ratio drain / bare':42} {drain_median / bare_median:12.2f}")
     print(f"{'rows stored by central (expected)':42} {stored:>6} ({args.rows * args.repeats})")
+    station_us, central_us = statistics.median(station_cpu_us), statistics.median(central_cpu_us)
+    print(f"{'CPU per verdict: station (publisher), us':42} {station_us:12.0f}")
+    print(f"{'CPU per verdict: central (receiver), us':42} {central_us:12.0f}")
+    print(f"{'CPU-bound rate, each side on its own core':42} {1e6 / max(station_us, central_us):12.0f}")
+    print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"payload {len(payload)} bytes; targets: >= 2000/s and ratio >= 0.5 -> "
           f"{'MET' if drain_median >= 2000 and drain_median >= bare_median / 2 else 'NOT MET'}")
     return 0 if stored == args.rows * args.repeats else 1

@@ -89,8 +89,10 @@ def make_client(client_id: str, address: BrokerAddress, *, backoff_min_s: float 
             tls_version=ssl.PROTOCOL_TLS_CLIENT,
         )
     client.reconnect_delay_set(min_delay=max(1, round(backoff_min_s)), max_delay=max(1, round(backoff_max_s)))
-    # Our own window bounds what is in flight; paho's default of 20 would throttle it.
-    client.max_inflight_messages_set(65535)
+    # Our own window bounds what is in flight. 0 = no paho limit: its default of 20
+    # throttles, and any limit makes paho walk all queued messages on every PUBACK
+    # (measured: 160 us per PUBACK with 200 in flight).
+    client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     return client
 
