@@ -45,6 +45,8 @@ class ScannerPort:
         self._thread: threading.Thread | None = None
         self.lines_read = 0
         self.errors = 0
+        # Set while the port is open; opening discards what the scanner sent before.
+        self.connected = threading.Event()
 
     def start(self) -> None:
         """Open the port and start reading (returns at once)."""
@@ -60,6 +62,7 @@ class ScannerPort:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        self.connected.clear()
 
     def _run(self) -> None:
         delay = self._backoff
@@ -68,8 +71,10 @@ class ScannerPort:
                 with serial.serial_for_url(self.port, baudrate=self.baudrate, timeout=0.1) as link:
                     logger.info("scanner port %s open at %d baud", self.port, self.baudrate)
                     delay = self._backoff
+                    self.connected.set()
                     self._read_lines(link)
             except (serial.SerialException, OSError) as exc:
+                self.connected.clear()
                 self.errors += 1
                 logger.warning("scanner port %s failed (%s); reopening in %.1f s", self.port, exc, delay)
                 if self._on_error is not None:

@@ -267,7 +267,8 @@ class ZbarEngine:
 
     Drives libzbar through pyzbar's ctypes bindings rather than `pyzbar.decode`, which
     fails on the whole image when zbar reports an orientation it does not know (zbar 0.23
-    returns -1 for some symbols). One scanner per engine: not for sharing between threads.
+    returns -1 for some symbols). A fresh zbar scanner per image: a reused one keeps decoder
+    state from the previous image, which made reads depend on what was scanned before.
     """
 
     name = "zbar"
@@ -279,27 +280,19 @@ class ZbarEngine:
                 if zb not in wanted:
                     wanted.append(zb)
         self._symbols = wanted
-        self._scanner: Any = None
 
     @property
     def active(self) -> bool:
         """False when none of the formats asked for is one this engine reads."""
         return bool(self._symbols)
 
-    def _get_scanner(self) -> Any:
-        if self._scanner is None:
-            scanner = zbw.zbar_image_scanner_create()
-            for symbol in zbw.ZBarSymbol:
-                zbw.zbar_image_scanner_set_config(scanner, symbol, zbw.ZBarConfig.CFG_ENABLE, 0)
-            for symbol in self._symbols:
-                zbw.zbar_image_scanner_set_config(scanner, symbol, zbw.ZBarConfig.CFG_ENABLE, 1)
-            self._scanner = scanner
-        return self._scanner
-
-    def __del__(self) -> None:
-        if getattr(self, "_scanner", None) is not None:
-            zbw.zbar_image_scanner_destroy(self._scanner)
-            self._scanner = None
+    def _new_scanner(self) -> Any:
+        scanner = zbw.zbar_image_scanner_create()
+        for symbol in zbw.ZBarSymbol:
+            zbw.zbar_image_scanner_set_config(scanner, symbol, zbw.ZBarConfig.CFG_ENABLE, 0)
+        for symbol in self._symbols:
+            zbw.zbar_image_scanner_set_config(scanner, symbol, zbw.ZBarConfig.CFG_ENABLE, 1)
+        return scanner
 
     def decode(self, gray: np.ndarray) -> list[RawRead]:
         """Every symbol zbar finds in `gray` (zbar reports only reads that passed its own checks)."""
@@ -308,6 +301,7 @@ class ZbarEngine:
         pixels = np.ascontiguousarray(gray, dtype=np.uint8)
         height, width = pixels.shape[:2]
         reads: list[RawRead] = []
+        scanner = self._new_scanner()
         image = zbw.zbar_image_create()
         try:
             zbw.zbar_image_set_format(image, _L800)
@@ -315,7 +309,7 @@ class ZbarEngine:
             data = pixels.tobytes()  # kept referenced until zbar_image_destroy: zbar does not copy it
             address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p)
             zbw.zbar_image_set_data(image, address, len(data), None)
-            if zbw.zbar_scan_image(self._get_scanner(), image) < 0:
+            if zbw.zbar_scan_image(scanner, image) < 0:
                 raise RuntimeError("zbar refused a grey 8-bit image (libzbar0 too old or broken?)")
             symbol = zbw.zbar_image_first_symbol(image)
             while symbol:
@@ -325,6 +319,7 @@ class ZbarEngine:
                 symbol = zbw.zbar_symbol_next(symbol)
         finally:
             zbw.zbar_image_destroy(image)
+            zbw.zbar_image_scanner_destroy(scanner)
         return reads
 
     @staticmethod

@@ -28,6 +28,8 @@ _ENGINE_RANK = {"zxing": 0, "zbar": 1, "scanner": 2}
 # One decoder alone is not believed: zbar is known to garble DataBar Expanded this way.
 SYNTAX = "GS1 syntax: "
 
+_ERROR_CORRECTED = frozenset({"QRCode", "DataMatrix", "PDF417"})
+
 
 def judge(raw: RawRead, quad: Quad) -> Code:
     """Turn one engine's read into a `Code`, with `problem` set when a check fails."""
@@ -146,6 +148,12 @@ def fuse(
                 uncertain.append(_merge_uncertain(group))
             continue
         identities = {c.identity for c in good}
+        if len(identities) > 1 and good[0].format in _ERROR_CORRECTED:
+            # Reed-Solomon does not turn one symbol into another valid text: two texts at one
+            # place are two symbols (a code nested in a code, overlapping labels).
+            for identity in sorted(identities):
+                certain.append(_merge([c for c in good if c.identity == identity]))
+            continue
         if len(identities) == 1:
             merged = _merge(good)
             if merged.format in zbar_needs_zxing and merged.engines == ("zbar",):

@@ -1,0 +1,33 @@
+"""The [barcode] settings refuse what the reader cannot do, saying where and what to use instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from station.config import BarcodeConfig, ConfigError, load_config
+from vision.barcode import BARCODE_FORMATS
+
+
+def test_defaults_list_every_format_the_reader_knows() -> None:
+    assert BarcodeConfig().formats == BARCODE_FORMATS
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('formats = ["EAN13", "Aztec"]', "Aztec"),
+        ('engines = ["quagga"]', "zxing"),
+        ("engines = []", "zxing"),
+        ("slow_path_budget_ms = -1.0", "slow_path_budget_ms"),
+    ],
+)
+def test_bad_barcode_settings_name_the_file_and_section(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[station]\nid = \"dock-09\"\n\n[barcode]\n{body}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert str(path) in text and "barcode" in text and message in text
+    assert err.value.line == 4
