@@ -164,11 +164,14 @@ class Pipeline:
         return all(q.unfinished_tasks == 0 for q in (self._triggers, self._captured, self._records))
 
     # -- inputs -----------------------------------------------------------------------
-    def submit(self, trigger: Trigger) -> bool:
-        """Queue an item for capture and inspection; False (and a manual-review verdict) when full."""
+    def submit(self, trigger: Trigger, wait: bool = False) -> bool:
+        """Queue an item for capture and inspection; False (and a manual-review verdict) when full.
+
+        `wait` blocks until there is room instead (bench mode and benchmarks: no belt to miss).
+        """
         self.counters["triggers"] += 1
         try:
-            self._triggers.put_nowait(trigger)
+            self._triggers.put(trigger, block=wait)
         except queue.Full:
             self._overloaded(trigger)
             return False
@@ -213,7 +216,8 @@ class Pipeline:
                     return
                 frames = self._grab(trigger)
                 try:
-                    self._captured.put_nowait((trigger, frames))
+                    # Items on a belt cannot wait; a bench item (no deadline) can.
+                    self._captured.put((trigger, frames), block=trigger.deadline is None)
                 except queue.Full:
                     self._overloaded(trigger)
             except Exception:

@@ -1,0 +1,184 @@
+"""Trigger -> decision latency, sustained throughput and peak memory of the headless pipeline.
+
+What runs is the station's own pipeline on 1280x720 frames of the synthetic returns
+generator: capture stage, barcode reading, item location, the shipped defect and
+conformity models, the policy, and the durable SQLite commit of verdict + frames +
+outbox row. Frames are rendered before timing starts and served by a camera source that
+answers at once, so the figures are the station's, not the renderer's.
+
+    .venv/bin/python benchmarks/pipeline.py [--items 200] [--runs 3] [--gui]
+
+Latency: items one at a time, trigger to committed verdict (p50/p95 per run, then the
+median over runs). Throughput: items submitted back to back, items/s over the run.
+Peak RSS: the process's maximum resident set. `--gui` repeats the throughput run with
+the desktop window open (offscreen) to show what the UI costs the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.synthetic import ReturnsGenerator  # noqa: E402
+from station.app import load_models  # noqa: E402
+from station.config import load_config  # noqa: E402
+from station.demo_line import DemoLine  # noqa: E402
+from station.inspector import Identity, StationInspector  # noqa: E402
+from station.lookup import CatalogueLookup  # noqa: E402
+from station.pipeline import Pipeline, Trigger  # noqa: E402
+from station.state import StationState  # noqa: E402
+from station.store import Store  # noqa: E402
+from vision.barcode import BarcodeReader  # noqa: E402
+from vision.camera import Camera, SyntheticSource  # noqa: E402
+from vision.inference import Gallery  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, SyntheticSource, Store]:
+    config = load_config(None, env={})
+    store = Store(folder / "station.db", folder / "images", config.storage.jpeg_quality)
+    demo = DemoLine(seed=seed)
+    demo.seed_store(store, rmas=len(frames) + 10)
+    models = load_models(config)
+    if models.conformity is not None:
+        gallery = Gallery(model_sha256=models.conformity.info.sha256)
+        for sku, embeddings in demo.enrol(models.conformity).items():
+            gallery.add(sku, embeddings)
+        models.gallery = gallery
+    lookup = CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
+    reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
+                           config.barcode.slow_path_budget_ms)
+    inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy)
+    inspector.warm_up()
+    source = SyntheticSource(lambda tag: frames[(tag or 0) % len(frames)], fps=1000.0)
+    camera = Camera(source)
+    camera.start()
+    pipeline = Pipeline(inspector, store, StationState(), {"top": camera}, queue_size=8, frame_window_s=0.0)
+    pipeline.start()
+    return pipeline, source, store
+
+
+def latency_run(pipeline: Pipeline, source: SyntheticSource, items: int, start_tag: int) -> list[float]:
+    done = threading.Event()
+    pipeline.on_recorded = lambda _v: done.set()
+    latencies = []
+    for i in range(items):
+        done.clear()
+        tag = start_tag + i
+        source.present(tag)
+        t0 = time.monotonic()
+        pipeline.submit(Trigger(source="bench", t_trigger=t0, item_id=tag), wait=True)
+        done.wait(10)
+        latencies.append((time.monotonic() - t0) * 1000)
+    return latencies
+
+
+def throughput_run(pipeline: Pipeline, source: SyntheticSource, items: int, start_tag: int) -> float:
+    before = pipeline.counters["recorded"]
+    t0 = time.monotonic()
+    for i in range(items):
+        source.present(start_tag + i)
+        pipeline.submit(Trigger(source="bench", item_id=start_tag + i), wait=True)
+    while pipeline.counters["recorded"] - before < items:
+        time.sleep(0.002)
+    return items / (time.monotonic() - t0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--items", type=int, default=200, help="items per run")
+    parser.add_argument("--runs", type=int, default=3, help="repeated runs (medians are quoted)")
+    parser.add_argument("--frames", type=int, default=48, help="distinct frames rendered")
+    parser.add_argument("--gui", action="store_true", help="also measure throughput with the window open")
+    args = parser.parse_args()
+
+    generator = ReturnsGenerator(seed=11)
+    frames = [generator.generate(i).frame_bgr for i in range(args.frames)]
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        pipeline, source, _store = build(Path(tmp), frames, seed=11)
+        p50s, p95s, rates = [], [], []
+        tag = 0
+        for _ in range(args.runs):
+            lat = latency_run(pipeline, source, args.items, tag)
+            tag += args.items
+            p50s.append(percentile(lat, 50))
+            p95s.append(percentile(lat, 95))
+            rates.append(throughput_run(pipeline, source, args.items, tag))
+            tag += args.items
+        gui_rates: list[float] = []
+        if args.gui:
+            gui_rates = gui_throughput(pipeline, source, args.items, args.runs, tag)
+        pipeline.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"pipeline on {args.frames} distinct 1280x720 frames, {args.items} items x {args.runs} runs")
+    print(f"{'measure':38} {'median':>10} {'runs':>30} {'target':>12}")
+    rows = [
+        ("trigger -> committed verdict p50 (ms)", p50s, "<= 25"),
+        ("trigger -> committed verdict p95 (ms)", p95s, "<= 50"),
+        ("sustained throughput (items/s)", rates, ">= 20"),
+    ]
+    if gui_rates:
+        rows.append(("throughput with the window open (items/s)", gui_rates, ">= 80% of above"))
+    for name, values, target in rows:
+        runs = ", ".join(f"{v:.1f}" for v in values)
+        print(f"{name:38} {statistics.median(values):>10.1f} {runs:>30} {target:>12}")
+    print(f"{'peak RSS (MB)':38} {rss_mb:>10.0f} {'':>30} {'<= 500':>12}")
+    return 0
+
+
+def gui_throughput(
+    pipeline: Pipeline, source: SyntheticSource, items: int, runs: int, tag: int
+) -> list[float]:
+    """Throughput while the desktop window renders every item (offscreen)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QTimer
+
+    from station.ui.app import application
+    from station.ui.main_window import MainWindow
+    from station.ui.settings import UiSettings
+
+    class NoActions:
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return lambda *a, **k: None
+
+    app = application()
+    window = MainWindow(pipeline.state, NoActions(), UiSettings())  # type: ignore[arg-type]
+    window.show()
+    rates: list[float] = []
+
+    def work() -> None:
+        nonlocal tag
+        for _ in range(runs):
+            rates.append(throughput_run(pipeline, source, items, tag))
+            tag += items
+        QTimer.singleShot(0, app.quit)
+
+    worker = threading.Thread(target=work, daemon=True)
+    QTimer.singleShot(100, worker.start)
+    app.exec()
+    worker.join()
+    window.close()
+    return rates
+
+
+if __name__ == "__main__":
+    sys.exit(main())
