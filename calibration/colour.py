@@ -12,10 +12,12 @@ the drift tolerance comes from [calibration] colour_tolerance_de.
 from __future__ import annotations
 
 import enum
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -201,14 +203,16 @@ def _grey_linear(lightness: float) -> float:
     return float(f ** 3 if f > delta else 3 * delta ** 2 * (f - 4 / 29))
 
 
+@functools.lru_cache(maxsize=8)
+def _colour_lut(gains_bgr: tuple[float, float, float]) -> npt.NDArray[np.uint8]:
+    levels = srgb_to_linear(np.arange(256) / 255.0)
+    lut = np.stack([np.round(linear_to_srgb(levels * gain) * 255.0) for gain in gains_bgr], axis=-1)
+    return np.ascontiguousarray(lut.reshape(256, 1, 3).astype(np.uint8))
+
+
 def apply_colour(frame_bgr: npt.NDArray[np.uint8], calibration: ColourCalibration) -> npt.NDArray[np.uint8]:
     """The frame with the calibration's white balance and exposure applied (one LUT per channel)."""
-    levels = srgb_to_linear(np.arange(256) / 255.0)
-    out = np.empty_like(frame_bgr)
-    for channel, gain in enumerate(calibration.gains_bgr):
-        lut = np.round(linear_to_srgb(levels * gain) * 255.0).astype(np.uint8)
-        out[..., channel] = lut[frame_bgr[..., channel]]
-    return out
+    return np.asarray(cv2.LUT(frame_bgr, _colour_lut(calibration.gains_bgr)), np.uint8)
 
 
 class DriftStatus(enum.Enum):

@@ -134,7 +134,7 @@ class IntrinsicsSession:
     spec: BoardSpec
     min_views: int = 10
     max_rms_px: float = 1.0
-    min_corners: int = 8
+    min_corners: int = 6
     min_coverage: float = 0.45
     min_tilted_views: int = 3
     thresholds: QualityThresholds = field(default_factory=QualityThresholds)

@@ -10,7 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from calib_synth import (
+
+from calibration.board import BoardSpec, detect_board
+from calibration.files import load_calibration
+from calibration.synthetic import (
     BELT_GREY,
     BELT_ORIGIN,
     BELT_PX_PER_MM,
@@ -22,9 +25,6 @@ from calib_synth import (
     render_plane,
     top_camera_pose,
 )
-
-from calibration.board import BoardSpec, detect_board
-from calibration.files import load_calibration
 from station.cli import main
 
 SPEC = BoardSpec()

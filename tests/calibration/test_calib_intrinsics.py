@@ -5,11 +5,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from calib_synth import Camera, board_views, degrade
 
 from calibration.board import BoardSpec, detect_board
 from calibration.errors import CalibrationError
 from calibration.intrinsics import IntrinsicsSession, ViewStatus, calibrate_intrinsics
+from calibration.synthetic import Camera, board_views, degrade
 
 SPEC = BoardSpec()
 CAMERA = Camera()

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from calib_synth import (
+
+from calibration.board import BoardSpec
+from calibration.dimensions import (
+    CatalogueDimensions,
+    DimensionStatus,
+    compare_dimensions,
+    measure_footprint,
+)
+from calibration.errors import CalibrationError
+from calibration.intrinsics import Intrinsics
+from calibration.plane import calibrate_plane
+from calibration.synthetic import (
     BELT_GREY,
     BELT_ORIGIN,
     BELT_PX_PER_MM,
@@ -19,17 +30,6 @@ from calib_synth import (
     render_plane,
     top_camera_pose,
 )
-
-from calibration.board import BoardSpec
-from calibration.dimensions import (
-    CatalogueDimensions,
-    DimensionStatus,
-    compare_dimensions,
-    measure_footprint,
-)
-from calibration.errors import CalibrationError
-from calibration.intrinsics import Intrinsics
-from calibration.plane import calibrate_plane
 
 SPEC = BoardSpec()
 CAMERA = Camera()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from calib_synth import Camera, board_views, motion_blur
 
 from calibration.board import BoardSpec
 from calibration.quality import Exposure, QualityThresholds, assess
+from calibration.synthetic import Camera, board_views, motion_blur
 
 
 @pytest.fixture(scope="module")

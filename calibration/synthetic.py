@@ -1,14 +1,17 @@
-"""Synthetic ground truth for the calibration tests: a known camera looking at textured planes.
+"""Synthetic ground truth: a known camera (matrix, distortion, pose) looking at textured planes.
 
 Each output pixel is traced back through the camera's distortion to a ray, the ray is cut
 with the plane z = z_mm of the world (mm), and the plane's texture is sampled there, so the
-images carry exactly the camera matrix, distortion and pose the tests then try to recover.
+images carry exactly the camera matrix, distortion and pose that calibration must recover.
 Textures are drawn at about twice the image's scale and smoothed a little, against aliasing.
+Used by the tests and the benchmark; the world's z axis points away from the camera, so a
+surface raised towards a camera above the belt has a negative z.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 
 import cv2
@@ -17,7 +20,27 @@ import numpy.typing as npt
 
 from calibration.board import BoardSpec, render_board_texture
 
-SUPERSAMPLE = 1
+__all__ = [
+    "BELT_GREY",
+    "BELT_ORIGIN",
+    "BELT_PX_PER_MM",
+    "BELT_SIZE_MM",
+    "BOARD_ON_BELT_MM",
+    "Camera",
+    "belt_texture",
+    "belt_with_board",
+    "board_texture",
+    "board_views",
+    "degrade",
+    "draw_box",
+    "look_at",
+    "motion_blur",
+    "render_plane",
+    "top_camera_pose",
+    "view_poses",
+]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,23 +57,24 @@ class Camera:
 
     @property
     def matrix(self) -> npt.NDArray[np.float64]:
+        """The 3x3 camera matrix."""
         return np.array([[self.fx, 0, self.cx], [0, self.fy, self.cy], [0, 0, 1]], np.float64)
 
     @property
     def size(self) -> tuple[int, int]:
+        """(width, height) in pixels."""
         return (self.width, self.height)
 
 
 @functools.lru_cache(maxsize=4)
 def _rays(camera: Camera) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Undistorted normalised coordinates of every (supersampled) pixel centre."""
-    s = SUPERSAMPLE
-    us = (np.arange(camera.width * s) + 0.5) / s - 0.5
-    vs = (np.arange(camera.height * s) + 0.5) / s - 0.5
+    """Undistorted normalised coordinates of every pixel centre (cached per camera)."""
+    us = np.arange(camera.width, dtype=np.float64)
+    vs = np.arange(camera.height, dtype=np.float64)
     grid = np.stack(np.meshgrid(us, vs), axis=-1).reshape(-1, 1, 2)
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-9)
     norm = cv2.undistortPoints(grid, camera.matrix, np.array(camera.dist), None, None, None, criteria)
-    norm = norm.reshape(camera.height * s, camera.width * s, 2)
+    norm = np.asarray(norm, np.float64).reshape(camera.height, camera.width, 2)
     return norm[..., 0].copy(), norm[..., 1].copy()
 
 
@@ -106,9 +130,9 @@ def degrade(image: npt.NDArray[np.uint8], rng: np.random.Generator, blur_sigma: 
     """Lens blur and sensor noise."""
     out = image.astype(np.float32)
     if blur_sigma > 0:
-        out = cv2.GaussianBlur(out, (0, 0), blur_sigma)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), blur_sigma), np.float32)
     out += rng.normal(0.0, noise, out.shape).astype(np.float32)
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return np.asarray(np.clip(out + 0.5, 0, 255), np.uint8)
 
 
 def motion_blur(image: npt.NDArray[np.uint8], length: int, angle_deg: float = 0.0) -> npt.NDArray[np.uint8]:
@@ -116,7 +140,7 @@ def motion_blur(image: npt.NDArray[np.uint8], length: int, angle_deg: float = 0.
     k = np.zeros((length, length), np.float32)
     k[length // 2, :] = 1.0
     rotation = cv2.getRotationMatrix2D(((length - 1) / 2, (length - 1) / 2), angle_deg, 1.0)
-    k = cv2.warpAffine(k, rotation, (length, length))
+    k = np.asarray(cv2.warpAffine(k, rotation, (length, length)), np.float32)
     k /= k.sum()
     return np.asarray(cv2.filter2D(image, -1, k), np.uint8)
 
@@ -131,8 +155,8 @@ def board_texture(spec: BoardSpec) -> tuple[npt.NDArray[np.uint8], tuple[float, 
     """The board with its white margin as printed on matt paper (not pure black/white); and its origin."""
     tex = render_board_texture(spec, BOARD_PX_PER_MM)
     tex = np.pad(tex, round(BOARD_MARGIN_MM * BOARD_PX_PER_MM), constant_values=255)
-    tex = cv2.GaussianBlur(tex.astype(np.float32) * 0.8 + 25, (0, 0), 0.7)
-    return np.asarray(tex, np.uint8), (-BOARD_MARGIN_MM, -BOARD_MARGIN_MM)
+    smooth = cv2.GaussianBlur(tex.astype(np.float32) * 0.8 + 25, (0, 0), 0.7)
+    return np.asarray(smooth, np.uint8), (-BOARD_MARGIN_MM, -BOARD_MARGIN_MM)
 
 
 Pose = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
@@ -147,7 +171,7 @@ def view_poses(spec: BoardSpec, count: int = 23) -> list[Pose]:
         for dy in (-1, 0, 1):
             tilts = ((0, 0), (1, 1)) if (dx, dy) != (0, 0) else ((0, 0), (1, -1), (-1, 1))
             for tx, ty in tilts:
-                dist = 380 + 40 * ((i * 7) % 3)
+                dist = 380.0 + 40.0 * ((i * 7) % 3)
                 eye = (centre[0] + tx * dist * 0.45, centre[1] + ty * dist * 0.35, -dist)
                 target = (centre[0] - dx * 190, centre[1] - dy * 105, 0.0)
                 poses.append(look_at(target, eye, roll_deg=(i * 13) % 40 - 20))
@@ -156,7 +180,7 @@ def view_poses(spec: BoardSpec, count: int = 23) -> list[Pose]:
     for dx, dy in ((-1, -1), (1, -1), (-1, 1), (1, 1)):
         dist = 420.0
         eye = (centre[0] - dx * dist * 0.25, centre[1] - dy * dist * 0.2, -dist)
-        target = (centre[0] - dx * 215, centre[1] - dy * 120, 0.0)
+        target = (centre[0] - dx * 200, centre[1] - dy * 112, 0.0)
         poses.append(look_at(target, eye, roll_deg=8.0 * dx))
     return poses[:count]
 
