@@ -182,7 +182,14 @@ class CentralReceiver:
                 net.step(0.1)
                 if self._batch:
                     batch, self._batch = self._batch, []
-                    self._store(conn, batch)
+                    try:
+                        self._store(conn, batch)
+                    except sqlite3.Error as exc:
+                        # Nothing of the batch is acked, so every station resends it.
+                        logger.error("central: cannot store %s verdicts in %s: %s", len(batch),
+                                     self.db_path, exc)
+                        self._set(last_error=f"database error: {exc}")
+                        time.sleep(1.0)
             if self._batch:
                 self._store(conn, self._batch)
                 self._batch = []
