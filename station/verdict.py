@@ -202,6 +202,8 @@ class CodeRead:
         _check_str("item.codes[].format", self.format)
         if not isinstance(self.text, str):
             raise _fail("item.codes[].text", f"expected a string, got {self.text!r}")
+        if self.gs1 is not None and not self.gs1:
+            object.__setattr__(self, "gs1", None)  # no GS1 fields reads back as null: one spelling only
         if self.gs1 is not None and not all(
             isinstance(k, str) and isinstance(v, str) for k, v in self.gs1.items()
         ):

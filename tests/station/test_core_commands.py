@@ -181,3 +181,18 @@ def test_purge_expired_applies_retention(config_file: Path, make_verdict: Callab
     assert list((config_file.parent / "data" / "images").rglob("*.jpg")) == []
     with pytest.raises(SystemExit):
         station(config_file, "purge")  # neither --rma nor --expired
+
+
+def test_catalog_json_with_embeddings(config_file: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "cat.json"
+    path.write_text(json.dumps([{"sku": "SKU-A", "name": "Kettle", "gtins": ["4006381333931"],
+                                 "embeddings": [[0.1, 0.2], [0.3, 0.4, 0.5]]}]), encoding="utf-8")
+    assert station(config_file, "catalog", "import", str(path)) == 1
+    assert "row 1, column embeddings: vectors of different lengths [2, 3]" in capsys.readouterr().err
+    path.write_text(json.dumps([{"sku": "SKU-A", "name": "Kettle", "gtins": ["4006381333931"],
+                                 "embeddings": [[0.1, 0.2], [0.3, 0.4]]}]), encoding="utf-8")
+    assert station(config_file, "catalog", "import", str(path)) == 0
+    store = open_store(config_file)
+    assert np.allclose(store.reference_embeddings()["SKU-A"], [[0.1, 0.2], [0.3, 0.4]])
+    store.close()

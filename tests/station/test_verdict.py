@@ -10,15 +10,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from station.verdict import (
     SCHEMA,
+    CodeRead,
     Decision,
     DecisionSource,
     DefectFinding,
     Disposition,
     Grade,
     ImageRef,
+    Inspection,
+    ItemInfo,
     Verdict,
     VerdictError,
     new_verdict_id,
@@ -109,3 +114,27 @@ def test_override_is_next_revision_by_operator_and_keeps_routing(
     assert "operator op-7 changed restock to repair: scratch on the lid" in new.decision.reasons
     with pytest.raises(VerdictError, match="reason"):
         verdict.override(Disposition.REPAIR, "op-7", "  ")
+
+
+codes = st.builds(
+    CodeRead, format=st.sampled_from(["EAN13", "QRCode", "Code128"]), text=st.text(max_size=30),
+    gs1=st.none() | st.dictionaries(st.sampled_from(["01", "10", "21"]), st.text(min_size=1), max_size=2))
+unit = st.floats(0, 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(codes=st.lists(codes, max_size=4), score=unit, confidence=unit, seq=st.integers(0, 2**40),
+       reason=st.text(min_size=1), item_id=st.none() | st.integers(0, 2**31))
+def test_any_valid_verdict_round_trips_through_json_text(
+    codes: list[CodeRead], score: float, confidence: float, seq: int, reason: str, item_id: int | None
+) -> None:
+    now = datetime.now(UTC)
+    verdict = Verdict(
+        verdict_id=new_verdict_id(), revision=1, station_id="dock-01", site_id="site-01",
+        session=str(uuid.uuid4()), seq=seq,
+        item=ItemInfo(controller_item_id=item_id, codes=tuple(codes)),
+        inspection=Inspection(defect=DefectFinding(score, "tear", regions=((1.0, 2.0, 3.0, 4.0, score),))),
+        decision=Decision(Grade.C, Disposition.REPAIR, (reason,), ("fraud_review",), confidence),
+        created_at=now, decided_at=now,
+    )
+    assert Verdict.from_json(json.loads(json.dumps(verdict.to_json()))) == verdict
