@@ -56,6 +56,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     colour.add_argument("--json", action="store_true", help="one JSON object on stdout")
     colour.set_defaults(handler=run_colour)
 
+    show = steps.add_parser("show", help="check the calibration file against the configured camera")
+    show.add_argument("--file", type=Path, default=None,
+                      help="calibration file (default: [calibration] file)")
+    show.add_argument("--camera-id", default=None, help="the live camera's serial or name, to check the file")
+    show.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    show.set_defaults(handler=run_show)
+
     quality = steps.add_parser("quality", help="focus, exposure and motion blur of image files")
     quality.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="image files")
     quality.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
@@ -238,6 +245,44 @@ def run_colour(args: argparse.Namespace, config: Config) -> int:
         b, g, r = colour.gains_bgr
         print(f"{out}: gains B {b:.3f} G {g:.3f} R {r:.3f} ({colour.exposure_stops:+.2f} stops); "
               f"the patch is checked every {config.calibration.colour_check_every} items")
+    return 0
+
+
+def run_show(args: argparse.Namespace, config: Config) -> int:
+    """Load the file as the station would (same resolution check) and summarise it."""
+    from calibration.errors import CalibrationError
+    from calibration.files import load_calibration
+
+    path = args.file or config.resolve(config.calibration.file)
+    try:
+        cal = load_calibration(path, live_resolution=(config.camera.width, config.camera.height),
+                               camera_id=args.camera_id)
+    except CalibrationError as exc:
+        return _refused("show", exc)
+    summary: dict[str, Any] = {"file": str(path), "camera_id": cal.camera_id, "created_at": cal.created_at,
+                               "width": cal.image_size[0], "height": cal.image_size[1], "board": cal.board}
+    if cal.intrinsics is not None:
+        summary["intrinsics"] = {"fx": cal.intrinsics.fx, "fy": cal.intrinsics.fy, "cx": cal.intrinsics.cx,
+                                 "cy": cal.intrinsics.cy, "rms_px": cal.intrinsics.rms_px,
+                                 "views": len(cal.intrinsics.per_view_errors)}
+    if cal.plane is not None:
+        summary["plane"] = {"px_per_mm": cal.plane.px_per_mm, "rms_mm": cal.plane.rms_mm,
+                            "camera_height_mm": cal.plane.camera_height_mm}
+    if cal.colour is not None:
+        summary["colour"] = {"patch": list(cal.colour.patch), "gains_bgr": list(cal.colour.gains_bgr),
+                             "exposure_stops": cal.colour.exposure_stops}
+    if args.json:
+        print(json.dumps(summary))
+        return 0
+    print(f"{path}: camera {cal.camera_id or '(any)'} at {cal.image_size[0]}x{cal.image_size[1]}, "
+          f"made {cal.created_at}")
+    for section in ("intrinsics", "plane", "colour"):
+        values = summary.get(section)
+        text = "not calibrated"
+        if values:
+            text = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                             for k, v in values.items())
+        print(f"  {section:10} {text}")
     return 0
 
 

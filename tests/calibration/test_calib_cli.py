@@ -178,3 +178,20 @@ def test_quality_reports_each_file(tmp_path, capsys):
     results = {Path(r["path"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert results["sharp.png"]["ok"] is True
     assert results["soft.png"]["ok"] is False
+
+
+def test_show_checks_the_file_against_the_configured_camera(tmp_path, capsys):
+    images = _write_views(tmp_path / "views", board_views(SPEC, CAMERA)[:12])
+    out = tmp_path / "calibration.toml"
+    args = ["calibrate", "intrinsics", "--images", str(images), "--out", str(out), "--camera-id", "c1"]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main(["calibrate", "show", "--file", str(out), "--camera-id", "c1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["intrinsics"]["fx"] == pytest.approx(CAMERA.fx, rel=0.02)
+    assert "plane" not in shown
+    config = tmp_path / "config.toml"
+    config.write_text("[camera]\nwidth = 1920\nheight = 1080\n", encoding="utf-8")
+    assert main(["--config", str(config), "calibrate", "show", "--file", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "1280x720" in err and "1920x1080" in err
