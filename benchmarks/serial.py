@@ -86,6 +86,45 @@ def _rtt_run(items: int, rate: float, seed: int) -> list[float]:
         proc.wait(timeout=10)
 
 
+_ECHO = """
+import os, select, sys, tty
+master, slave = os.openpty()
+tty.setraw(slave)
+print(os.ttyname(slave), flush=True)
+while True:
+    select.select([master], [], [])
+    data = os.read(master, 4096)
+    if data == b"q":
+        break
+    os.write(master, data)
+"""
+
+
+def _pty_echo_baseline(samples: int) -> list[float]:
+    """Round trips (ms) of 16 bytes through a bare pty echo in another process: the machine's floor."""
+    import subprocess
+    import time
+
+    import serial
+
+    proc = subprocess.Popen([sys.executable, "-c", _ECHO], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = serial.Serial(proc.stdout.readline().strip(), timeout=1)
+        out = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            port.write(b"0123456789abcdef")
+            port.read(16)
+            out.append((time.perf_counter() - start) * 1000)
+            time.sleep(0.005)
+        port.write(b"q")
+        port.close()
+        return out
+    finally:
+        proc.wait(timeout=5)
+
+
 def main() -> None:
     import argparse
     import logging
@@ -117,6 +156,9 @@ def main() -> None:
     print(f"{'median':>6} {'':>8} {statistics.median(p50s):>8.3f} {statistics.median(p99s):>8.3f}")
     print(f"{'pooled':>6} {len(pooled):>8} {statistics.median(pooled):>8.3f} {_percentile(pooled, 99):>8.3f} "
           f"{max(pooled):>8.3f}   (target p99 <= 5 ms)")
+    echo = _pty_echo_baseline(1000)
+    print(f"{'echo':>6} {len(echo):>8} {statistics.median(echo):>8.3f} {_percentile(echo, 99):>8.3f} "
+          f"{max(echo):>8.3f}   (bare pty echo, no protocol: this machine's floor right now)")
     print()
     budget = _line_budget_items_s()
     print(f"Item rate, one process, fed for {args.seconds:.0f} s each "
