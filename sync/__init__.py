@@ -1,1 +1,13 @@
-"""sync package."""
+"""Sync: every verdict reaches central exactly once in effect (docs/sync.md).
+
+- `sync.outbox`: the outbox table; the station calls `ensure_schema` / `enqueue` inside its
+  verdict transaction.
+- `sync.schema.validate_verdict`: the `returns.verdict/1` check both ends run.
+- `sync.publisher.OutboxPublisher` + `sync.settings.SyncSettings`: delivery, presence, stats.
+- `sync.inbound.Inbound` + `InboundHandlers`: manifest, config/set, model/offer.
+- `sync.modelstore.ModelStore`: verified model installs, rollback, shadow.
+- `sync.central.CentralReceiver`: the reference receiver behind `station central`.
+- `sync.broker.LocalBroker`: a local Mosquitto for the demo, tests and benchmarks.
+
+Imports nothing else of the project (DESIGN §2).
+"""
