@@ -56,7 +56,7 @@ class Kpis:
     first: datetime | None
     last: datetime | None
     items: int
-    items_per_hour: float
+    items_per_hour: float | None
     dispositions: dict[str, int]
     no_read_rate: float
     override_rate: float
@@ -73,7 +73,8 @@ class Kpis:
 
         return {
             "since": iso(self.since), "first": iso(self.first), "last": iso(self.last),
-            "items": self.items, "items_per_hour": round(self.items_per_hour, 2),
+            "items": self.items,
+            "items_per_hour": round(self.items_per_hour, 2) if self.items_per_hour is not None else None,
             "dispositions": self.dispositions,
             "no_read_rate": round(self.no_read_rate, 4), "override_rate": round(self.override_rate, 4),
             "late_rate": round(self.late_rate, 4), "lost_rate": round(self.lost_rate, 4),
@@ -118,7 +119,7 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
     span_h = 0.0
     if first is not None and last is not None:
         start = since if since is not None and since < first else first
-        span_h = max((last - start).total_seconds() / 3600.0, 1.0 / 60.0)  # at least a minute
+        span_h = (last - start).total_seconds() / 3600.0
     hours = tuple(
         HourBucket(h, dict(c), _round(percentile(lat, 50)), _round(percentile(lat, 95)))
         for h, (c, lat) in sorted(by_hour.items())
@@ -129,7 +130,8 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
 
     return Kpis(
         since=since, first=first, last=last, items=items,
-        items_per_hour=items / span_h if span_h else 0.0,
+        # Over less than a second a rate means nothing: say so rather than print a huge number.
+        items_per_hour=items / span_h if span_h >= 1 / 3600 else None,
         dispositions=dict(dispositions),
         no_read_rate=rate(no_read), override_rate=rate(overridden),
         late_rate=rate(late), lost_rate=rate(lost),
@@ -150,7 +152,7 @@ def kpi_table(k: Kpis) -> str:
     rows = [
         ("period", period),
         ("items", str(k.items)),
-        ("items / hour", f"{k.items_per_hour:.1f}"),
+        ("items / hour", f"{k.items_per_hour:.1f}" if k.items_per_hour is not None else "-"),
         *((f"  {name}", f"{n} ({pct(n / k.items) if k.items else '-'})")
           for name, n in k.dispositions.items()),
         ("no-read rate", pct(k.no_read_rate)),
@@ -185,7 +187,8 @@ def plot_kpis(k: Kpis, path: Path) -> Path:
                 color=_COLOURS[name], align="edge")
         base = [b + c for b, c in zip(base, counts, strict=True)]
     top.set_ylabel("items per hour")
-    top.set_title(f"{k.items} items, {k.items_per_hour:.1f}/h — no-read {100 * k.no_read_rate:.1f} %, "
+    rate = f"{k.items_per_hour:.1f}/h" if k.items_per_hour is not None else "-/h"
+    top.set_title(f"{k.items} items, {rate} — no-read {100 * k.no_read_rate:.1f} %, "
                   f"override {100 * k.override_rate:.1f} %, late {100 * k.late_rate:.1f} %, "
                   f"lost {100 * k.lost_rate:.1f} %")
     top.legend(loc="upper left", fontsize="small", ncols=5)

@@ -1,0 +1,43 @@
+"""KPI arithmetic on verdicts: rates, percentiles, the per-hour buckets of the chart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from station.kpi import compute_kpis, kpi_table, percentile
+from station.verdict import Disposition, Verdict
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    assert percentile([], 50) is None
+    assert percentile([3.0], 95) == 3.0
+    assert percentile([10.0, 20.0, 30.0, 40.0], 50) == 25.0
+    assert percentile([10.0, 20.0, 30.0, 40.0, 50.0], 95) == 48.0
+
+
+def test_rates_and_hour_buckets(make_verdict: Callable[..., Verdict]) -> None:
+    t0 = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+    verdicts = [
+        make_verdict(0, created=t0, total_ms=10.0),
+        make_verdict(1, created=t0 + timedelta(minutes=20), total_ms=30.0, late=True),
+        make_verdict(2, created=t0 + timedelta(minutes=40), codes=(), rma=None,
+                     disposition=Disposition.MANUAL_REVIEW, confidence=0.0, total_ms=20.0),
+        make_verdict(3, created=t0 + timedelta(minutes=60), total_ms=40.0).override(
+            Disposition.RECYCLE, "op-1", "cracked"),
+    ]
+    k = compute_kpis(verdicts)
+    assert k.items == 4 and k.items_per_hour == 4.0
+    assert k.dispositions["restock"] == 2 and k.dispositions["recycle"] == 1
+    assert (k.no_read_rate, k.override_rate, k.late_rate, k.lost_rate) == (0.25, 0.25, 0.25, 0.0)
+    assert [h.start.hour for h in k.hours] == [8, 9]
+    assert [h.items for h in k.hours] == [2, 2]
+    assert k.hours[0].latency_p50_ms == 20.0
+    assert ["no-read", "rate", "25.0", "%"] in [line.split() for line in kpi_table(k).splitlines()]
+
+
+def test_one_item_has_no_rate(make_verdict: Callable[..., Verdict]) -> None:
+    k = compute_kpis([make_verdict()])
+    assert k.items == 1 and k.items_per_hour is None
+    assert ["items", "/", "hour", "-"] in [line.split() for line in kpi_table(k).splitlines()]
+    assert compute_kpis([]).items == 0
