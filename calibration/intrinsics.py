@@ -142,7 +142,9 @@ class IntrinsicsSession:
     skip_duplicates: bool = False
     image_size: tuple[int, int] | None = None
     _views: list[_View] = field(default_factory=list)
-    _coverage: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(_COVERAGE_GRID[::-1], bool))
+    # Union of the kept boards' outlines at 8x8 samples per cell of the coverage grid.
+    _covered: npt.NDArray[np.uint8] = field(
+        default_factory=lambda: np.zeros((_COVERAGE_GRID[1] * 8, _COVERAGE_GRID[0] * 8), np.uint8))
     _blurred: list[str] = field(default_factory=list)
     _no_board: list[tuple[str, str]] = field(default_factory=list)
 
@@ -187,7 +189,7 @@ class IntrinsicsSession:
 
     def guidance(self) -> Guidance:
         """What the operator should do next; `ready` once calibration may run."""
-        coverage = float(self._coverage.mean())
+        coverage = float(self._cells().mean())
         tilted = sum(1 for v in self._views if v.tilt_deg >= _TILT_DEG)
         hints: list[str] = []
         missing = self._missing_regions()
@@ -207,6 +209,10 @@ class IntrinsicsSession:
                  and tilted >= self.min_tilted_views)
         return Guidance(len(self._views), self.min_views, coverage, tilted, len(self._blurred),
                         len(self._no_board), ready, tuple(hints), missing)
+
+    def coverage_map(self) -> npt.NDArray[np.bool_]:
+        """Cells of the frame (rows x columns, 9 x 16) the kept views' boards have covered, for an overlay."""
+        return self._cells()
 
     def calibrate(self) -> Intrinsics:
         """Solve for the camera; refuses too few views or too high an error, saying why."""
@@ -290,19 +296,21 @@ class IntrinsicsSession:
         cols, rows = _COVERAGE_GRID
         hull = cv2.convexHull(points.astype(np.float32))
         scaled = (hull.reshape(-1, 2) * np.array([cols / size[0], rows / size[1]])).astype(np.float32)
-        mask = np.zeros((rows * 8, cols * 8), np.uint8)
-        cv2.fillConvexPoly(mask, np.round(scaled * 8).astype(np.int32), 1)
-        cells = mask.reshape(rows, 8, cols, 8).mean(axis=(1, 3)) > 0.5
-        self._coverage |= cells
+        cv2.fillConvexPoly(self._covered, np.round(scaled * 8).astype(np.int32), 1)
+
+    def _cells(self) -> npt.NDArray[np.bool_]:
+        cols, rows = _COVERAGE_GRID
+        return np.asarray(self._covered.reshape(rows, 8, cols, 8).mean(axis=(1, 3)) > 0.5, np.bool_)
 
     def _missing_regions(self) -> tuple[str, ...]:
-        rows, cols = self._coverage.shape
+        cells = self._cells()
+        rows, cols = cells.shape
         names = []
         for vname, rs in (("top", slice(0, rows // 3)), ("middle", slice(rows // 3, 2 * rows // 3)),
                           ("bottom", slice(2 * rows // 3, rows))):
             for hname, cs in (("left", slice(0, cols // 3)), ("centre", slice(cols // 3, 2 * cols // 3)),
                               ("right", slice(2 * cols // 3, cols))):
-                if self._coverage[rs, cs].mean() < 0.25:
+                if cells[rs, cs].mean() < 0.25:
                     names.append("centre" if (vname, hname) == ("middle", "centre") else f"{vname} {hname}")
         return tuple(names)
 

@@ -66,6 +66,9 @@ def test_session_guidance_reports_coverage_tilt_and_readiness():
     done = session.guidance()
     assert done.ready, done.hints
     assert done.coverage > early.coverage
+    cells = session.coverage_map()
+    assert cells.shape == (9, 16) and cells.mean() == pytest.approx(done.coverage)
+    assert cells[:2, :3].any() and cells[-2:, -3:].any()  # the corner views reached the frame's corners
     assert done.tilted_views >= 3
 
 
