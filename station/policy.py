@@ -146,7 +146,8 @@ def _where(region: tuple[float, ...], box: tuple[float, float, float, float]) ->
 
 def describe_defect(defect: DefectFinding, box: tuple[float, float, float, float] | None) -> str:
     """A defect in words: "tear on the top left of the item, score 0.91"."""
-    label = defect.label.replace("_", " ")
+    # A model whose top class is "ok" can still score above a threshold; do not call damage "ok".
+    label = "defect" if defect.label.lower() in _GOOD_LABELS else defect.label.replace("_", " ")
     if defect.regions and box is not None:
         strongest = max(defect.regions, key=lambda r: r[4])
         return f"{label} on the {_where(strongest, box)} of the item, score {defect.score:.2f}"
@@ -196,6 +197,20 @@ def _check_codes(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None:
         rules.hold(Disposition.MANUAL_REVIEW, f"RMA {ev.rma_read} is not in the manifest", failure=True)
 
 
+def _declared_wrong_item(ev: Evidence) -> bool:
+    return ev.rma is not None and ev.rma.declared_reason is DeclaredReason.WRONG_ITEM
+
+
+def _wrong_item(ev: Evidence, rules: _Rules, reason: str) -> None:
+    """Another product than the RMA's: quarantine — unless the customer said they got the wrong one."""
+    if _declared_wrong_item(ev):
+        # Then a different product is what to expect back; someone checks what was shipped.
+        rules.hold(Disposition.MANUAL_REVIEW,
+                   f"{reason}; declared wrong item received: check what was shipped")
+    else:
+        rules.hold(Disposition.QUARANTINE, reason)
+
+
 def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
     """Unknown SKU and wrong item; True when the item is not the one the RMA expects."""
     expected = ev.rma.expected_sku if ev.rma else None
@@ -203,13 +218,11 @@ def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
     gtins = ev.gtins
     wrong = False
     if expected and ev.observed_sku and ev.observed_sku != expected:
-        rules.hold(
-            Disposition.QUARANTINE,
-            f"GTIN {gtins[0] if gtins else '?'} is {ev.observed_sku}, not the SKU of RMA {rma} ({expected})",
-        )
+        gtin = gtins[0] if gtins else "?"
+        _wrong_item(ev, rules, f"GTIN {gtin} is {ev.observed_sku}, not the SKU of RMA {rma} ({expected})")
         wrong = True
     elif expected and gtins and ev.expected_gtins and not set(gtins) & set(ev.expected_gtins):
-        rules.hold(Disposition.QUARANTINE, f"GTIN {gtins[0]} is not the SKU of RMA {rma} ({expected})")
+        _wrong_item(ev, rules, f"GTIN {gtins[0]} is not the SKU of RMA {rma} ({expected})")
         wrong = True
     if gtins and ev.observed_sku is None:
         rules.hold(Disposition.MANUAL_REVIEW, f"GTIN {gtins[0]} is not in the catalogue", failure=True)
@@ -234,10 +247,8 @@ def _check_conformity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool
         return False
     best = found.best_similarity if found.best_similarity is not None else -1.0
     if found.best_sku and found.best_sku != target and best >= threshold:
-        rules.hold(
-            Disposition.QUARANTINE,
-            f"looks like {found.best_sku} (similarity {best:.2f}), not {target} ({found.similarity:.2f})",
-        )
+        _wrong_item(ev, rules, f"looks like {found.best_sku} (similarity {best:.2f}), "
+                               f"not {target} ({found.similarity:.2f})")
         return True
     rules.hold(
         Disposition.MANUAL_REVIEW,
@@ -314,7 +325,7 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
 
     declared = ev.rma.declared_reason if ev.rma else None
     if policy.fraud_review:
-        if wrong_item:
+        if wrong_item and not _declared_wrong_item(ev):
             rules.flag(FRAUD_REVIEW, "returned item is not the one on the RMA")
         if empty:
             rules.flag(FRAUD_REVIEW, "returned box is empty")

@@ -169,6 +169,22 @@ def test_wrong_item_and_empty_box_are_flagged_for_fraud_review() -> None:
     assert FRAUD_REVIEW in decide(good_item(empty=True), POLICY).flags
 
 
+def test_declared_wrong_item_returning_another_product_is_reviewed_not_accused() -> None:
+    rma = RmaRecord("R-1042", "SKU-A", DeclaredReason.WRONG_ITEM)
+    decision = decide(good_item(rma=rma, observed_sku="SKU-B"), POLICY)
+    assert decision.disposition is Disposition.MANUAL_REVIEW
+    assert FRAUD_REVIEW not in decision.flags
+    assert (f"GTIN {GTIN_A} is SKU-B, not the SKU of RMA R-1042 (SKU-A); "
+            "declared wrong item received: check what was shipped") in decision.reasons
+    looks_other = good_item(rma=rma, conformity=ConformityFinding(0.2, "SKU-C", 0.9))
+    assert decide(looks_other, POLICY).disposition is Disposition.MANUAL_REVIEW
+
+
+def test_damage_under_a_good_label_is_not_called_ok() -> None:
+    decision = decide(good_item(defect=DefectFinding(0.7, "ok")), POLICY)
+    assert "defect, score 0.70: repairable" in decision.reasons
+
+
 def test_fraud_flags_can_be_switched_off() -> None:
     off = dataclasses.replace(POLICY, fraud_review=False)
     rma = RmaRecord("R-1042", "SKU-A", DeclaredReason.UNOPENED)
