@@ -233,6 +233,8 @@ class BarcodeReader:
         self.fast_path = fast_path
         self._zxing = ZxingEngine(self.formats) if "zxing" in self.engines else None
         self._zbar = ZbarEngine(self.formats) if "zbar" in self.engines else None
+        # Re-reading a symbol zxing already located needs only every few scan lines.
+        self._zbar_check = ZbarEngine(self.formats, density=3) if "zbar" in self.engines else None
         if self._zbar is not None and not self._zbar.active:
             self._zbar = None
         if self._zxing is not None and not self._zxing.active:
@@ -325,7 +327,8 @@ class BarcodeReader:
         else:
             for raw, code in zx_certain:
                 if code.format in _CROSS_CHECK:
-                    codes.extend(self._on_crop(self._zbar.decode, img, raw, back, upscale=False))
+                    checker = self._zbar_check or self._zbar
+                    codes.extend(self._on_crop(checker.decode, img, raw, back, upscale=False))
         return codes
 
     def _on_crop(self, decode: Callable[[np.ndarray], list[RawRead]], img: np.ndarray, raw: RawRead,
