@@ -30,7 +30,7 @@ from hardware.messages import ItemAtCamera as AtCameraMsg
 from hardware.messages import ItemEntered as EnteredMsg
 from hardware.messages import Jam as JamMsg
 from hardware.messages import Lost as LostMsg
-from hardware.ports import find_port
+from hardware.ports import find_port, parse_usb_id
 from hardware.protocol import (
     Acked,
     Connection,
@@ -138,6 +138,10 @@ class ConveyorLink:
     def __init__(self, port: str, settings: LinkSettings | None, on_event: Callable[[ev.Event], None]):
         base = settings or LinkSettings()
         self.settings = LinkSettings(**{**base.__dict__, "port": port}) if port else base
+        if not self.settings.port and not self.settings.usb_id:
+            raise ValueError("no conveyor port: set [hardware] port (e.g. /dev/ttyUSB0) or usb_id (VID:PID)")
+        if self.settings.usb_id:
+            parse_usb_id(self.settings.usb_id)  # a typo fails here, with what to write, not in the thread
         self._on_event = on_event
         self._lock = threading.Lock()
         self._stop = threading.Event()
