@@ -122,7 +122,7 @@ class CameraView(QWidget):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(x, y, w, h))
-            self._label(painter, QPointF(x, y), f"{score:.2f}", theme.REGION_COLOUR)
+            self._label(painter, QPointF(x, y), f"{score:.2f}", theme.REGION_COLOUR, frame_w)
         for text, quad in overlay.codes:
             if len(quad) < 2:
                 continue
@@ -133,16 +133,17 @@ class CameraView(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon)
             top_left = min(quad, key=lambda p: (p[1], p[0]))
-            self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR)
+            self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR, frame_w)
 
     @staticmethod
-    def _label(painter: QPainter, anchor: QPointF, text: str, colour: QColor) -> None:
-        """Text on a dark box just above `anchor` (inside the frame when the anchor is at its top)."""
+    def _label(painter: QPainter, anchor: QPointF, text: str, colour: QColor, frame_w: int) -> None:
+        """Text on a dark box just above `anchor`, kept inside the frame so long GS1 texts stay readable."""
         metrics = painter.fontMetrics()
         w = metrics.horizontalAdvance(text) + 8
         h = metrics.height() + 2
         top = anchor.y() - h if anchor.y() - h >= 0 else anchor.y()
-        box = QRectF(anchor.x(), top, w, h)
+        left = max(0.0, min(anchor.x(), frame_w - w))
+        box = QRectF(left, top, w, h)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(QColor(0, 0, 0, 180)))
         painter.drawRect(box)

@@ -10,7 +10,16 @@ import cv2
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from station.state import ItemView
 from station.ui import theme
@@ -61,8 +70,9 @@ def thumbnail(frame: np.ndarray, box: tuple[int, int, int, int] | None, size: in
     frame = frame[::step, ::step]
     height, width = frame.shape[:2]
     scale = size / max(height, width)
-    small = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        frame, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )
     return QPixmap.fromImage(qimage_from_bgr(small))
 
 
@@ -128,14 +138,20 @@ class ItemCard(QFrame):
         self.reasons.setFont(normal)
         self.reasons.setWordWrap(True)
         self.reasons.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.reasons.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        # Long reasons scroll inside the card instead of growing the window past a 768 px screen.
+        self.reasons_area = QScrollArea()
+        self.reasons_area.setWidget(self.reasons)
+        self.reasons_area.setWidgetResizable(True)
+        self.reasons_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.reasons_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.reasons_area.setMinimumHeight(40)
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.rma)
         layout.addLayout(pictures)
         layout.addWidget(self.confidence)
-        layout.addWidget(self.reasons, 1)
+        layout.addWidget(self.reasons_area, 1)
         self.verdict_id: str | None = None
 
     def show_item(self, view: ItemView, status: str = "") -> None:

@@ -56,6 +56,22 @@ def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | N
     return None
 
 
+def history_row(row: dict[str, Any]) -> dict[str, Any]:
+    """One history entry for the table: a verdict revision is summarised, any other dict kept as it is."""
+    decision = row.get("decision")
+    if not isinstance(decision, dict):
+        return row
+    reasons = decision.get("reasons") or []
+    return {
+        "revision": row.get("revision"),
+        "decided at": row.get("decided_at") or row.get("created_at"),
+        "by": decision.get("operator_id") if decision.get("source") == "operator" else "auto",
+        "grade": decision.get("grade"),
+        "disposition": decision.get("disposition"),
+        "why": decision.get("override_reason") or "; ".join(str(r) for r in reasons),
+    }
+
+
 class ItemDialog(QDialog):
     """Non-modal: several past items may be open while new ones keep arriving."""
 
@@ -131,7 +147,7 @@ class ItemDialog(QDialog):
         if not isinstance(rows, list):
             self._history_failed("history", f"got {type(rows).__name__}, not a list")
             return
-        rows = [r for r in rows if isinstance(r, dict)]
+        rows = [history_row(r) for r in rows if isinstance(r, dict)]
         columns: list[str] = []
         for row in rows:
             columns += [key for key in row if key not in columns]

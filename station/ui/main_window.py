@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -101,11 +102,14 @@ class MainWindow(QMainWindow):
         self.message_label = QLabel("")
         self.message_label.setObjectName("message")
         self.message_label.setFont(theme.scaled_font(base, 12 * s))
+        # Counters and messages may be long: they are cut at the window's edge instead of widening it.
+        for label in (self.counters_label, self.message_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         top = QHBoxLayout()
         top.addWidget(self.operator_label)
         top.addWidget(self.mode_label)
-        top.addWidget(self.counters_label)
-        top.addWidget(self.message_label, 1)
+        top.addWidget(self.counters_label, 3)
+        top.addWidget(self.message_label, 2)
 
         # Inspect page.
         self.camera = CameraView()

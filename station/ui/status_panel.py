@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.state import Health, Level
@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 # Chips appear in this order; cameras ("camera:<name>") first, unknown components last.
 ORDER = ("camera", "conveyor", "mqtt", "models", "disk", "calibration")
-CHIP_WIDTH = 200  # px of chip text before it is elided
+MAX_PROBLEM_LINES = 2
 _NAMES = {
     "conveyor": "Conveyor",
     "mqtt": "MQTT",
@@ -39,8 +39,12 @@ def _rank(component: str) -> tuple[int, str]:
 
 
 def health_text(health: Health) -> str:
-    """The chip's words: the summary, with backlog / oldest age when the sync reports them."""
-    return f"{component_name(health.component)}: {health.summary}"
+    """The chip's words: 'Disk 77 GB free' as the station says it, the component's name added when missing."""
+    summary = health.summary.strip()
+    kind = health.component.partition(":")[0]
+    if summary.lower().startswith((kind.lower(), component_name(health.component).lower())):
+        return summary[:1].upper() + summary[1:]
+    return f"{component_name(health.component)}: {summary}"
 
 
 class StatusPanel(QWidget):
@@ -49,6 +53,7 @@ class StatusPanel(QWidget):
     def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._chips: dict[str, QLabel] = {}
+        self._texts: dict[str, str] = {}
         self._health: dict[str, Health] = {}
         self._font = theme.scaled_font(QFont(self.font()), 11 * font_scale, bold=True)
         self._chip_row = QHBoxLayout()
@@ -56,10 +61,9 @@ class StatusPanel(QWidget):
         self._chip_row.addStretch(1)
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
-        self.problem.setWordWrap(True)
         self.problem.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
         self.problem.setVisible(False)
-        self.problem.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
+        self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)  # elided to fit
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)
@@ -81,11 +85,35 @@ class StatusPanel(QWidget):
         background, text = theme.LEVEL_COLOURS[health.level]
         css = f"background: {background}; color: {text}; padding: 3px 8px; border-radius: 4px;"
         theme.set_style(chip, css)
-        # Elided so six components fit on a 1366 px screen; the full words are in the tooltip and,
-        # when something is wrong, in the problem line above.
         text = health_text(health)
-        chip.setText(chip.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, CHIP_WIDTH))
         chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
+        self._texts[health.component] = text
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Chips share the width and are elided, so any number of components fits on a 1366 px screen;
+        # the full words are in the tooltip and, when something is wrong, in the problem line.
+        width = max(self.width(), 600)
+        count = max(1, len(self._chips))
+        room = width - count * 44  # spacing, padding and rounded border of each chip
+        metrics = {c: chip.fontMetrics() for c, chip in self._chips.items()}
+        wanted = {c: m.horizontalAdvance(self._texts.get(c, "")) for c, m in metrics.items()}
+        # Chips in trouble keep all their words first, then short chips; the longest share what is left.
+        given: dict[str, int] = {}
+        order = sorted(wanted, key=lambda c: (self._health[c].level == Level.OK, wanted[c]))
+        for index, component in enumerate(order):
+            share = max(60, room // (count - index))
+            if self._health[component].level != Level.OK:
+                share = max(share, min(room // 2, wanted[component] + 4))
+            given[component] = min(wanted[component] + 4, share)  # +4: advance widths are rounded
+            room -= given[component]
+        for component, chip in self._chips.items():
+            text = self._texts.get(component, "")
+            chip.setText(chip.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, given[component]))
         self._update_problem()
 
     def chip(self, component: str) -> QLabel | None:
@@ -104,10 +132,25 @@ class StatusPanel(QWidget):
         if not bad:
             self.problem.setVisible(False)
             self.problem.setText("")
+            self.problem.setToolTip("")
             return
         bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
         lines = [f"{component_name(h.component)}: {h.detail or h.summary}" for h in bad]
         background, text = theme.LEVEL_COLOURS[self.level()]
         theme.set_style(self.problem, f"background: {background}; color: {text}; padding: 4px;")
-        self.problem.setText("\n".join(lines))
+        # At most MAX_PROBLEM_LINES lines, each elided to the width, so the window keeps its size on a
+        # small screen; the full text is in the tooltip.
+        width = max(self.width(), 600) - 16
+        metrics = self.problem.fontMetrics()
+        shown = [
+            metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines[:MAX_PROBLEM_LINES]
+        ]
+        if len(lines) > MAX_PROBLEM_LINES:
+            suffix = f"   (+{len(lines) - MAX_PROBLEM_LINES} more, hover for all)"
+            room = width - metrics.horizontalAdvance(suffix)
+            shown[-1] = (
+                metrics.elidedText(lines[MAX_PROBLEM_LINES - 1], Qt.TextElideMode.ElideRight, room) + suffix
+            )
+        self.problem.setText("\n".join(shown))
+        self.problem.setToolTip("\n".join(lines))
         self.problem.setVisible(True)
