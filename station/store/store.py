@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -279,6 +280,14 @@ class Store(StoreReader):
         images_dir = Path(images_dir)
         images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         images_dir.chmod(0o700)
+        # SQLite gives the -wal and -shm files the mode of the database file: create it 0600
+        # first, so no copy of customers' data is ever readable by other users.
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for suffix in ("", "-wal", "-shm"):
+            sibling = path.with_name(path.name + suffix)
+            if sibling.exists():
+                sibling.chmod(0o600)
         conn = _connect(path, readonly=False)
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":

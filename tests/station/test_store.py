@@ -35,7 +35,8 @@ def test_record_writes_item_verdict_frames_and_outbox_row(
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(store.images_dir.stat().st_mode) == 0o700
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    for name in ("station.db", "station.db-wal", "station.db-shm"):
+        assert stat.S_IMODE((store.path.parent / name).stat().st_mode) == 0o600, name
     key, kind, payload = store.conn.execute("SELECT key, kind, payload FROM outbox").fetchone()
     assert key == f"{verdict.verdict_id}:1" and kind == "verdict"
     assert json.loads(payload) == stored.to_json()
