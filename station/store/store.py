@@ -31,7 +31,7 @@ from station.catalog import CatalogEntry, ManifestEntry
 from station.policy import RmaRecord
 from station.privacy import PERSONAL_FIELDS
 from station.store import retention
-from station.store.images import FrameImage, write_frame
+from station.store.images import FrameImage, ImageWriteError, write_frame
 from station.store.schema import migrate
 from station.verdict import (
     DeclaredReason,
@@ -304,6 +304,7 @@ class Store(StoreReader):
         self.personal_retention_days = personal_retention_days
         self.min_free_disk_mb = min_free_disk_mb
         self.sync_images = sync_images
+        self.frame_errors = 0
         self.free_bytes = free_bytes or retention.disk_free_bytes
         self._lock = threading.RLock()
 
@@ -352,8 +353,15 @@ class Store(StoreReader):
     def _save(self, verdict_id: str, frames: Sequence[FrameImage]) -> list[tuple[ImageRef, int]]:
         saved = []
         for frame in frames:
-            stored = write_frame(self.images_dir, verdict_id, frame, self.jpeg_quality, self.blur_labels,
-                                 sync=self.sync_images)
+            try:
+                stored = write_frame(self.images_dir, verdict_id, frame, self.jpeg_quality, self.blur_labels,
+                                     sync=self.sync_images)
+            except ImageWriteError as exc:
+                # The verdict is the record of truth: a frame that cannot be written (disk full,
+                # broken folder) must not cost the item its verdict. Counted for the status line.
+                self.frame_errors += 1
+                logger.error("verdict %s recorded without its %s frame: %s", verdict_id, frame.camera, exc)
+                continue
             saved.append((ImageRef(stored.camera, stored.sha256, stored.path), stored.bytes))
         return saved
 

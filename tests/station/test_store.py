@@ -193,3 +193,17 @@ def test_rows_build_the_pipelines_lookup(store: Store) -> None:
     assert built.sku_for_gtin("4006381333931") == "SKU-A"
     assert built.rma_record("R-1") == store.rma("R-1")
     assert built.dimensions_mm("SKU-A") == (200.0, 150.0, 100.0)
+
+
+def test_a_frame_that_cannot_be_written_does_not_cost_the_verdict(
+    store: Store, make_verdict: Callable[..., Verdict], frame: np.ndarray
+) -> None:
+    # A plain file where today's year folder should be: every image write fails (as on a broken disk).
+    from datetime import UTC, datetime
+
+    (store.images_dir / f"{datetime.now(UTC):%Y}").write_text("in the way", encoding="utf-8")
+    stored = store.record_verdict(make_verdict(), [FrameImage("top", frame)])
+    assert stored.inspection.images == ()
+    assert store.get_verdict(stored.verdict_id) == stored
+    assert count(store, "outbox") == 1 and count(store, "frames") == 0
+    assert store.frame_errors == 1
