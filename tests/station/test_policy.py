@@ -243,3 +243,19 @@ def test_config_file_with_repair_above_recycle_is_refused_with_the_line(tmp_path
     with pytest.raises(ConfigError, match="must be below defect_recycle") as info:
         load_config(path, env={})
     assert info.value.line == 2
+
+
+_RANK = [Disposition.RESTOCK, Disposition.REPAIR, Disposition.RECYCLE, Disposition.MANUAL_REVIEW,
+         Disposition.QUARANTINE]
+
+
+@settings(max_examples=200, deadline=None)
+@given(low=st.floats(0, 1), high=st.floats(0, 1))
+def test_more_damage_never_gives_a_better_grade(low: float, high: float) -> None:
+    low, high = sorted((low, high))
+    a = decide(good_item(defect=DefectFinding(low, "tear")), POLICY)
+    b = decide(good_item(defect=DefectFinding(high, "tear")), POLICY)
+    assert a.grade.value <= b.grade.value
+    # Dispositions follow the score, except that uncertainty near a threshold holds for review.
+    if Disposition.MANUAL_REVIEW not in (a.disposition, b.disposition):
+        assert _RANK.index(a.disposition) <= _RANK.index(b.disposition)
