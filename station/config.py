@@ -205,7 +205,7 @@ class SyncConfig:
     # Default prefix is returns/v1/<site>/<station>/ when empty.
     topic_prefix: str = ""
     ack_timeout_s: float = 10.0
-    inflight_window: int = 200
+    inflight_window: int = 1000
     stats_interval_s: float = 30.0
     reconnect_backoff_max_s: float = 30.0
     trusted_key_file: str = ""

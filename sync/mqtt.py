@@ -146,8 +146,9 @@ class NetworkLoop:
         """Call from on_message / on_publish: lets step() read on while packets keep coming."""
         self._events += 1
 
-    def step(self, timeout: float) -> None:
-        """One round of network I/O, waiting at most `timeout` seconds for something to read."""
+    def step(self, timeout: float, max_packets: int = 1000) -> None:
+        """One round of network I/O, waiting at most `timeout` seconds for something to read
+        and reading at most about `max_packets` packets."""
         client = self.client
         if self._closed:
             time.sleep(timeout)
@@ -181,7 +182,7 @@ class NetworkLoop:
         if readable:
             # paho reads one packet per loop_read() when nothing of ours is in flight (e.g.
             # at central); keep reading while packets produce events, up to a batch.
-            for _ in range(1000):
+            for _ in range(max_packets):
                 before = self._events
                 if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or client.socket() is None:
                     break

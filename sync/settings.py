@@ -74,7 +74,7 @@ class SyncSettings:
     versions: dict[str, Any] = field(default_factory=dict)
     models: tuple[dict[str, Any], ...] = ()
     ack_timeout_s: float = 10.0
-    inflight_window: int = 200
+    inflight_window: int = 1000
     stats_interval_s: float = 30.0
     reconnect_backoff_min_s: float = 0.5
     reconnect_backoff_max_s: float = 30.0
