@@ -14,6 +14,7 @@ keys (`gtins` may be a list; the catalogue may carry `embeddings`, a list of flo
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -107,7 +108,8 @@ def _rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
             raise ImportFileError(path, None, None, "expected a list of objects", "write it as [{...}, ...]")
         return [(i, r) for i, r in enumerate(data, start=1)]
     if suffix == ".csv":
-        reader = csv.DictReader(text.splitlines())
+        # newline="" keeps line breaks inside quoted fields (an address on two lines).
+        reader = csv.DictReader(io.StringIO(text, newline=""))
         if not reader.fieldnames:
             raise ImportFileError(path, 1, None, "no header row", "start the file with the column names")
         rows: list[tuple[int, Mapping[str, Any]]] = []

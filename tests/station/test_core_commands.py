@@ -196,3 +196,17 @@ def test_catalog_json_with_embeddings(config_file: Path, tmp_path: Path,
     store = open_store(config_file)
     assert np.allclose(store.reference_embeddings()["SKU-A"], [[0.1, 0.2], [0.3, 0.4]])
     store.close()
+
+
+def test_manifest_csv_with_a_quoted_address_on_two_lines(config_file: Path, tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text('rma,expected_sku,declared_reason,customer_name,customer_address\n'
+                    'R-1,SKU-A,Unopened,"Lovelace, Ada","12 Analytical Row\nLondon"\n'
+                    'R-2,SKU-B,,,\n', encoding="utf-8")
+    assert station(config_file, "manifest", "import", str(path)) == 0
+    store = open_store(config_file)
+    entry = store.manifest_entry("R-1")
+    assert entry is not None and entry.customer_address == "12 Analytical Row\nLondon"
+    assert entry.customer_name == "Lovelace, Ada" and entry.declared_reason is not None
+    assert store.rma("R-2") is not None
+    store.close()
