@@ -2,10 +2,12 @@
 
 The station uses:
 
-    from hardware import ConveyorLink, LinkSettings, SimulatorRunner, SimSettings, events
-    sim = SimulatorRunner(SimSettings(speed_m_s=2.0, items=None)); port = sim.start()
-    link = ConveyorLink(port, LinkSettings(), on_event); link.start()
+    from hardware import LinkSettings, SimSettings, events, start_conveyor
+    link, sim = start_conveyor(LinkSettings(port="sim"), on_event, SimSettings(speed_m_s=2.0))
     link.divert(item_id, lane, boot_id); link.health(); link.stop(); sim.stop()
+
+or by hand: `sim = SimulatorRunner(SimSettings(...)); port = sim.start();
+ConveyorLink(port, LinkSettings(), on_event).start()`.
 
 This package imports pyserial and the standard library only (DESIGN §2).
 """
@@ -14,8 +16,10 @@ from hardware import events
 from hardware.conveyor import Conveyor, ItemRouting, LaneMap
 from hardware.link import ConveyorLink, LinkHealth, LinkSettings
 from hardware.simulator import FaultSettings, SimSettings, SimulatorRunner
+from hardware.startup import SIM_PORT, start_conveyor
 
 __all__ = [
+    "SIM_PORT",
     "Conveyor",
     "ConveyorLink",
     "FaultSettings",
@@ -26,4 +30,5 @@ __all__ = [
     "SimSettings",
     "SimulatorRunner",
     "events",
+    "start_conveyor",
 ]

@@ -303,3 +303,20 @@ def test_corruption_and_drops_are_counted_and_survived(rig) -> None:
     health = station.link.health()
     assert health.crc_errors + health.frame_errors > 0
     assert health.retransmits > 0
+
+
+def test_start_conveyor_with_port_sim_runs_the_built_in_simulator() -> None:
+    from hardware import LinkSettings as Settings
+    from hardware import start_conveyor
+
+    station = Station()
+    link, sim = start_conveyor(Settings(port="sim"), station.on_event, FAST)
+    try:
+        assert sim is not None
+        up = station.wait_for(ev.LinkUp)
+        assert up.port == str(sim.path) and up.lane_count == 5
+        station.wait_for(ev.ItemAtCamera)
+    finally:
+        link.stop()
+        if sim is not None:
+            sim.stop()
