@@ -110,25 +110,37 @@ def calibrate_plane(frame: npt.NDArray[np.uint8], spec: BoardSpec, intrinsics: I
     if intrinsics is not None:
         pts = intrinsics.undistort_points(pts)
     obj = detection.object_points[:, :2].astype(np.float64)
-    found, _mask = cv2.findHomography(pts, obj, 0)
-    if found is None:
-        raise CalibrationError("plane", "no homography fits the board's corners",
-                               "retake the image with the board flat and fully in view")
-    homography = np.asarray(found, np.float64)
-    mapped = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), homography).reshape(-1, 2)
-    rms_mm = float(np.sqrt(np.mean(np.sum((mapped - obj) ** 2, axis=1))))
-    px_per_mm = _local_scale(homography, obj.mean(axis=0))
     height: float | None = None
     foot: tuple[float, float] | None = None
+    found: npt.NDArray[np.float64] | None = None
     if intrinsics is not None:
+        # With intrinsics the plane has 6 degrees of freedom (the board's pose), not a free
+        # homography's 8: far better conditioned where the belt reaches beyond the board.
         ok, rvec, tvec = cv2.solvePnP(detection.object_points.astype(np.float64),
                                       detection.image_points.astype(np.float64),
                                       intrinsics.matrix, intrinsics.dist, flags=cv2.SOLVEPNP_IPPE)
         if ok:
+            rvec, tvec = cv2.solvePnPRefineLM(detection.object_points.astype(np.float64),
+                                              detection.image_points.astype(np.float64),
+                                              intrinsics.matrix, intrinsics.dist, rvec, tvec)
             rot, _j = cv2.Rodrigues(rvec)
-            centre = -rot.T @ np.asarray(tvec, np.float64).reshape(3)
+            t = np.asarray(tvec, np.float64).reshape(3)
+            plane_to_image = intrinsics.matrix @ np.column_stack([rot[:, 0], rot[:, 1], t])
+            inverse = np.linalg.inv(plane_to_image)
+            found = np.asarray(inverse / inverse[2, 2], np.float64)
+            centre = -rot.T @ t
             height = float(abs(centre[2]))
             foot = (float(centre[0]), float(centre[1]))
+    if found is None:
+        homography_fit, _mask = cv2.findHomography(pts, obj, 0)
+        if homography_fit is None:
+            raise CalibrationError("plane", "no homography fits the board's corners",
+                                   "retake the image with the board flat and fully in view")
+        found = np.asarray(homography_fit, np.float64)
+    homography = found
+    mapped = cv2.perspectiveTransform(pts.reshape(-1, 1, 2), homography).reshape(-1, 2)
+    rms_mm = float(np.sqrt(np.mean(np.sum((mapped - obj) ** 2, axis=1))))
+    px_per_mm = _local_scale(homography, obj.mean(axis=0))
     logger.info("plane: %.4f px/mm, residual %.3f mm, camera height %s mm", px_per_mm, rms_mm,
                 f"{height:.0f}" if height is not None else "unknown")
     return PlaneCalibration(homography, px_per_mm, rms_mm, size, intrinsics, height, foot)
