@@ -233,8 +233,9 @@ class BarcodeReader:
         self.fast_path = fast_path
         self._zxing = ZxingEngine(self.formats) if "zxing" in self.engines else None
         self._zbar = ZbarEngine(self.formats) if "zbar" in self.engines else None
-        # Re-reading a symbol zxing already located needs only every few scan lines.
-        self._zbar_check = ZbarEngine(self.formats, density=3) if "zbar" in self.engines else None
+        # Re-reading a symbol zxing already located needs only every other scan line (half the
+        # cost); every third line missed misreads that every other line still contradicts.
+        self._zbar_check = ZbarEngine(self.formats, density=2) if "zbar" in self.engines else None
         if self._zbar is not None and not self._zbar.active:
             self._zbar = None
         if self._zxing is not None and not self._zxing.active:
