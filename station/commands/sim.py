@@ -111,6 +111,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     settings = _settings(args, args.items)
     assert isinstance(settings, SimSettings)
+    import signal
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # a service manager's SIGTERM stops it as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, _terminate)
     runner = SimulatorRunner(settings)
     port = runner.start()
     print(port, flush=True)
