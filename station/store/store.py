@@ -559,6 +559,10 @@ class Store(StoreReader):
             )
             if result.changed:
                 self._audit(conn, "station", "retention", dataclasses.asdict(result))
+        # Fold the WAL back into the database now and then (retention runs daily), so a reader
+        # that is rarely idle cannot let the WAL grow without bound.
+        with self._lock:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         return result
 
 
