@@ -13,7 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from station.state import StationActions, StationState
-from station.ui.item_dialog import HistorySource
+from station.ui.item_dialog import HistorySource, SearchSource
 from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
 from station.ui.settings import UiSettings, display_available
@@ -93,6 +93,7 @@ def run_app(
     *,
     kpi_source: KpiSource | None = None,
     history_source: HistorySource | None = None,
+    search_source: SearchSource | None = None,
     screenshot: Path | None = None,
     items: int | None = None,
     about: dict[str, Any] | None = None,
@@ -104,6 +105,8 @@ def run_app(
     With `screenshot`, waits until `items` items were decided (default 1) and the first
     statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
     `screenshot` and each other page as `<stem>-<page>.png`; returns 1 on timeout.
+    `history_source(verdict_id)` gives an item's revisions for the item dialog;
+    `search_source(text)` looks RMA / GTIN words up in the record (Enter in the search box).
     Runs offscreen when there is no display. The caller keeps running the pipeline
     (on its own threads) while this runs the Qt event loop on the calling thread.
     """
@@ -114,6 +117,7 @@ def run_app(
         settings,
         kpi_source=kpi_source,
         history_source=history_source,
+        search_source=search_source,
         about=about,
         config_text=config_text,
         config_source=config_source,

@@ -33,7 +33,10 @@ from station.ui.item_card import ItemCard
 
 logger = logging.getLogger(__name__)
 
+# verdict_id -> its revisions (verdict dicts) or audit rows, oldest first
 HistorySource = Callable[[str], list[dict[str, Any]]]
+# RMA / GTIN / code text -> the latest verdict dict of each matching item, newest first
+SearchSource = Callable[[str], list[dict[str, Any]]]
 
 
 def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | None:

@@ -40,7 +40,7 @@ from station.ui.bridge import Background, StateBridge
 from station.ui.camera_view import CameraView
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.item_card import ItemCard
-from station.ui.item_dialog import HistorySource, ItemDialog
+from station.ui.item_dialog import HistorySource, ItemDialog, SearchSource
 from station.ui.kpi_panel import KpiPanel, KpiSource
 from station.ui.pages import AboutPage, CalibrationPage, SettingsPage
 from station.ui.recent import RecentList
@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         *,
         kpi_source: KpiSource | None = None,
         history_source: HistorySource | None = None,
+        search_source: SearchSource | None = None,
         about: dict[str, Any] | None = None,
         config_text: str = "",
         config_source: str = "",
@@ -131,6 +132,9 @@ class MainWindow(QMainWindow):
         upper.setStretchFactor(1, 2)
         self.recent = RecentList(settings.dispositions, settings.recent_items)
         self.recent.open_requested.connect(self.open_item)
+        self._search_source = search_source
+        self.recent.can_search_record = search_source is not None
+        self.recent.search_requested.connect(self._search_record)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(self.recent)
@@ -175,6 +179,9 @@ class MainWindow(QMainWindow):
         self._intents = Background("intents", self)
         self._intents.finished.connect(self._intent_done)
         self._intents.failed.connect(self._intent_failed)
+        self._searches = Background("search", self)
+        self._searches.finished.connect(self._search_done)
+        self._searches.failed.connect(self._search_failed)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
@@ -248,7 +255,9 @@ class MainWindow(QMainWindow):
         self.recent.search.selectAll()
 
     def _escape(self) -> None:
-        if self.recent.search.hasFocus() and self.recent.search.text():
+        if self.recent.results is not None:
+            self.recent.show_recent()
+        elif self.recent.search.hasFocus() and self.recent.search.text():
             self.recent.search.clear()
         self.inspect_page.setFocus()
 
@@ -389,8 +398,8 @@ class MainWindow(QMainWindow):
 
     def confirm_current(self) -> None:
         """Enter: the operator agrees with the current verdict."""
-        if self.recent.search.hasFocus():  # Enter in the search box means "go to the results"
-            self.recent.table.setFocus()
+        if self.recent.search.hasFocus():  # Enter in the search box means "search", not "confirm"
+            self.recent.search_entered()
             return
         view = self._latest
         if view is None:
@@ -523,6 +532,24 @@ class MainWindow(QMainWindow):
         self.activateWindow()  # back to the bench keys
         self.inspect_page.setFocus()
 
+    def _search_record(self, text: str) -> None:
+        """Look RMA / GTIN words up in the station's record (older items than the list keeps)."""
+        if self._search_source is None or self._searches.busy:
+            return
+        self.show_message(f"Searching the record for {text!r}…")
+        self._searches.submit(text, self._search_source, text)
+
+    def _search_done(self, text: str, found: object) -> None:
+        verdicts = [v for v in found if isinstance(v, dict)] if isinstance(found, list) else []
+        if self.recent.search.text().strip() != text:
+            return  # the operator has typed something else meanwhile
+        self.recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
+        self._ok(f"{len(verdicts)} item(s) in the record match {text!r}." if verdicts
+                 else f"Nothing in the record matches {text!r}.")
+
+    def _search_failed(self, text: str, error: str) -> None:
+        self.show_message(f"Search for {text!r} failed: {error}")
+
     def open_item(self, view: ItemView) -> None:
         """Open a past item with its images and history."""
         dialog = ItemDialog(
@@ -551,6 +578,7 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
         self._render_timer.stop()
         self.kpi.close_worker()
+        self._searches.close(wait=False)  # a read: nothing to finish for the station
         self._intents.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

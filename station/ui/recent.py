@@ -173,10 +173,13 @@ class RecentList(QWidget):
     """The list with its filter row; `open_requested(ItemView)` on double-click or O."""
 
     open_requested = Signal(object)
+    search_requested = Signal(str)  # Enter in the search box: the window asks the station's record
 
     def __init__(self, dispositions: tuple[str, ...], limit: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = RecentModel(limit, self)
+        self.results: RecentModel | None = None  # items found in the record, while they are shown
+        self.can_search_record = False
         self.proxy = RecentFilter(self)
         self.proxy.setSourceModel(self.model)
         self.kind = QComboBox()
@@ -189,8 +192,8 @@ class RecentList(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search RMA, GTIN or SKU (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(self.proxy.set_search)
-        self.search.returnPressed.connect(self._focus_table)
+        self.search.textChanged.connect(self._search_changed)
+        self.search.returnPressed.connect(self.search_entered)
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -205,6 +208,7 @@ class RecentList(QWidget):
         self.proxy.rowsRemoved.connect(self._update_count)
         self.model.rowsRemoved.connect(self._update_count)
         self.proxy.modelReset.connect(self._update_count)
+        self.proxy.sourceModelChanged.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
         row = QHBoxLayout()
         row.addWidget(QLabel("Recent items"))
@@ -217,7 +221,45 @@ class RecentList(QWidget):
         layout.addWidget(self.table, 1)
 
     def _update_count(self, *_args: object) -> None:
-        self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+        if self.results is not None:
+            self.count.setText(f"{self.results.rowCount()} found in the record (Esc: back)")
+        else:
+            self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+
+    def _search_changed(self, text: str) -> None:
+        if self.results is not None:  # new words: back to the live list, filtered by them
+            self.show_recent()
+        self.proxy.set_search(text)
+
+    def search_entered(self) -> None:
+        """Enter in the search box: look the words up in the record when possible, else go to the rows."""
+        text = self.search.text().strip()
+        if text and self.can_search_record:
+            self.search_requested.emit(text)
+        else:
+            self._focus_table()
+
+    def _shown_model(self) -> RecentModel:
+        return self.results if self.results is not None else self.model
+
+    def show_results(self, views: list[ItemView]) -> None:
+        """Show items found in the station's record (older than the list keeps) instead of the recent ones."""
+        self.results = RecentModel(max(1, len(views)), self)
+        for view in reversed(views):  # newest first, as add() puts each new one on top
+            self.results.add(view)
+        self.proxy.set_search("")  # the record already matched the words; show every row found
+        self.proxy.setSourceModel(self.results)
+        self._update_count()
+        self._focus_table()
+
+    def show_recent(self) -> None:
+        """Back to the recent items."""
+        if self.results is None:
+            return
+        self.results = None
+        self.proxy.setSourceModel(self.model)
+        self.proxy.set_search(self.search.text())
+        self._update_count()
 
     def _focus_table(self) -> None:
         self.table.setFocus()
@@ -227,7 +269,7 @@ class RecentList(QWidget):
     def _open_index(self, index: QModelIndex) -> None:
         source = self.proxy.mapToSource(index)
         if source.isValid():
-            self.open_requested.emit(self.model.view_at(source.row()))
+            self.open_requested.emit(self._shown_model().view_at(source.row()))
 
     def open_selected(self) -> bool:
         """Open the selected (else the top) row; False when the list is empty."""

@@ -39,8 +39,14 @@ def _rank(component: str) -> tuple[int, str]:
 
 
 def health_text(health: Health) -> str:
-    """The chip's words: 'Disk 77 GB free' as the station says it, the component's name added when missing."""
+    """The chip's words: 'Disk 77 GB free' as the station says it, the component's name added when missing.
+
+    A `values["progress"]` in [0, 1) (e.g. models loading) is shown as a percentage.
+    """
     summary = health.summary.strip()
+    progress = health.values.get("progress")
+    if isinstance(progress, int | float) and not isinstance(progress, bool) and 0 <= progress < 1:
+        summary += f" {progress:.0%}"  # long work (model load, report) shows how far it is
     kind = health.component.partition(":")[0]
     if summary.lower().startswith((kind.lower(), component_name(health.component).lower())):
         return summary[:1].upper() + summary[1:]

@@ -38,6 +38,8 @@ def test_chip_words_do_not_repeat_the_component_name() -> None:
     assert health_text(Health("disk", Level.OK, "disk 77.7 GB free")) == "Disk 77.7 GB free"
     assert health_text(Health("camera:top", Level.OK, "camera top live")) == "Camera top live"
     assert health_text(Health("mqtt", Level.ERROR, "disconnected")) == "MQTT: disconnected"
+    loading = Health("models", Level.WARNING, "loading defect model", values={"progress": 0.4})
+    assert health_text(loading) == "Models: loading defect model 40%"
 
 
 def test_history_rows_summarise_verdict_revisions() -> None:

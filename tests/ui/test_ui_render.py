@@ -209,3 +209,37 @@ def test_screenshot_times_out_with_exit_code_1(qtbot: QtBot, tmp_path: Path) -> 
                    screenshot=tmp_path / "shot.png", items=3)
     assert code == 1
     assert (tmp_path / "shot.png").is_file()  # what was shown is still saved
+
+
+def test_enter_in_search_looks_up_the_record_and_esc_comes_back(qtbot: QtBot) -> None:
+    state = StationState()
+    for seq in range(1, 4):
+        state.add_item(make_item(seq))
+    old = [make_item(seq, frame=False).verdict for seq in (901, 902)]
+    asked: list[str] = []
+
+    def search(text: str) -> list[dict[str, Any]]:
+        asked.append(text)
+        return old
+
+    window, actions = open_window(qtbot, state, window_kwargs={"search_source": search})
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(window.recent.search, "R-1901")
+    qtbot.keyClick(window.recent.search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.recent.results is not None)
+    assert asked == ["R-1901"]
+    assert actions.named("confirm") == []
+    assert window.recent.proxy.rowCount() == 2
+    assert window.recent.count.text().startswith("2 found in the record")
+    qtbot.keyClick(window.recent.table, Qt.Key.Key_O)
+    qtbot.waitUntil(lambda: len(window.findChildren(ItemDialog)) == 1)
+    dialog = window.findChildren(ItemDialog)[0]
+    assert dialog.view.verdict["verdict_id"] == old[0]["verdict_id"]
+    assert not dialog.camera.has_frame()  # no image kept for it: the dialog says so instead
+    dialog.close()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.recent.table.setFocus()
+    qtbot.keyClick(window.recent.table, Qt.Key.Key_Escape)
+    assert window.recent.results is None
+    assert window.recent.count.text() == "0 of 3"  # back to the live list, still filtered by the words

@@ -126,3 +126,37 @@ def test_restock_override_with_the_supervisor_pin_is_recorded(qtbot: QtBot, stat
     qtbot.waitUntil(lambda: len(station.store.history(verdict.verdict_id)) == 2)
     assert station.store.history(verdict.verdict_id)[-1].decision.disposition.value == "restock"
     window.close()
+
+
+def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, station: Station) -> None:
+    from station.app import history_source
+    from station.store import StoreReader
+    from station.ui.item_dialog import ItemDialog
+
+    first = _decide(station, 4)
+    for seq in range(5, 8):
+        _decide(station, seq)
+    rma = first.item.rma
+    assert rma is not None
+
+    def search(text: str) -> list[dict[str, object]]:
+        with StoreReader(station.db_path) as reader:
+            return [v.to_json() for v in reader.recent(50, search=text)]
+
+    window = MainWindow(station.state, station, ui_settings_from_config(station.config),
+                        search_source=search, history_source=history_source(station.config))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.recent.search.setText(rma)
+    window.recent.search_entered()
+    qtbot.waitUntil(lambda: window.recent.results is not None)
+    assert window.recent.results is not None
+    assert [window.recent.results.fields_at(r).rma for r in range(window.recent.results.rowCount())] == [rma]
+    window.recent.open_selected()
+    qtbot.waitUntil(lambda: len(window.findChildren(ItemDialog)) == 1)
+    dialog = window.findChildren(ItemDialog)[0]
+    qtbot.waitUntil(lambda: dialog.history.rowCount() == 1)
+    assert dialog.history.item(0, 0).text() == "1"
+    dialog.close()
+    window.close()
