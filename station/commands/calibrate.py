@@ -30,7 +30,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     board.set_defaults(handler=run_board)
 
     intr = steps.add_parser("intrinsics", help="camera matrix and distortion from a folder of board images")
-    intr.add_argument("--images", type=Path, required=True, help="folder of board images (png/jpg)")
+    source = intr.add_mutually_exclusive_group(required=True)
+    source.add_argument("--images", type=Path, help="folder of board images (png/jpg)")
+    source.add_argument("--live", action="store_true",
+                        help="grab frames from the [camera] source, with guidance, until ready")
+    intr.add_argument("--views", type=int, default=20,
+                      help="with --live: stop once guidance says ready and this many views are kept")
+    intr.add_argument("--timeout", type=float, default=300.0, help="with --live: give up after seconds")
+    intr.add_argument("--save", type=Path, default=None, help="with --live: also write each kept view here")
     intr.add_argument("--out", type=Path, default=None, help="calibration file (default: [calibration] file)")
     intr.add_argument("--camera-id", default="", help="camera serial or name recorded in the file")
     intr.add_argument("--json", action="store_true", help="one JSON object per line on stdout")
@@ -133,22 +140,13 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
     out = args.out or config.resolve(config.calibration.file)
     try:
         spec = _spec(config)
-        if not args.images.is_dir():
-            raise CalibrationError(str(args.images), "not a folder",
-                                   "give the folder holding the board images")
-        files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
-        if not files:
-            raise CalibrationError(str(args.images), "no png/jpg images in it", "put the board images there")
         session = IntrinsicsSession(spec, min_views=config.calibration.intrinsics_min_views,
                                     max_rms_px=config.calibration.intrinsics_max_rms_px,
-                                    thresholds=_thresholds(config))
-        for path in files:
-            feedback = session.add_frame(_read_image(path), path.name)
-            if args.json:
-                print(json.dumps({"view": path.name, "status": feedback.status, "corners": feedback.corners,
-                                  "tilt_deg": round(feedback.tilt_deg, 1), "message": feedback.message}))
-            else:
-                print(f"  {path.name}: {feedback.message}")
+                                    thresholds=_thresholds(config), skip_duplicates=args.live)
+        if args.live:
+            _collect_live(session, args, config)
+        else:
+            _collect_folder(session, args)
         result = session.calibrate()
         existing = _existing(out)
         if existing is not None and existing.image_size != result.image_size:
@@ -176,6 +174,82 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
         for hint in guidance.hints:
             print(f"  note: {hint}")
     return 0
+
+
+def _report_view(args: argparse.Namespace, feedback: Any, guidance: Any | None = None) -> None:
+    if args.json:
+        record = {"view": feedback.name, "status": feedback.status, "corners": feedback.corners,
+                  "tilt_deg": round(feedback.tilt_deg, 1), "message": feedback.message}
+        if guidance is not None:
+            record.update(views=guidance.views, coverage=round(guidance.coverage, 3),
+                          tilted_views=guidance.tilted_views, ready=guidance.ready,
+                          hints=list(guidance.hints))
+        print(json.dumps(record), flush=True)
+        return
+    print(f"  {feedback.name}: {feedback.message}", flush=True)
+    if guidance is not None:
+        print(f"    {guidance.views} kept, coverage {guidance.coverage:.0%}, {guidance.tilted_views} tilted"
+              + (f" — {guidance.hints[0]}" if guidance.hints else " — ready"), flush=True)
+
+
+def _collect_folder(session: Any, args: argparse.Namespace) -> None:
+    from calibration.errors import CalibrationError
+
+    if not args.images.is_dir():
+        raise CalibrationError(str(args.images), "not a folder", "give the folder holding the board images")
+    files = sorted(p for p in args.images.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    if not files:
+        raise CalibrationError(str(args.images), "no png/jpg images in it", "put the board images there")
+    for path in files:
+        _report_view(args, session.add_frame(_read_image(path), path.name))
+
+
+def _collect_live(session: Any, args: argparse.Namespace, config: Config) -> None:
+    """Feed frames of the configured camera to the session until it is ready (or time runs out)."""
+    import time
+
+    import cv2
+
+    from calibration.errors import CalibrationError
+    from vision.camera import SourceError, open_source
+
+    cam = config.camera
+    if cam.source == "synthetic":
+        raise CalibrationError("[camera] source", "the synthetic camera cannot be calibrated",
+                               "set [camera] source to \"device\" (or a video/folder of the real camera)")
+    try:
+        source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps, cam.exposure, cam.focus)
+        source.open()
+    except SourceError as exc:
+        raise CalibrationError("[camera]", f"cannot open the camera ({exc})",
+                               "check [camera] source/device") from None
+    if args.save is not None:
+        args.save.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + args.timeout
+    frames = 0
+    try:
+        while time.monotonic() < deadline:
+            try:
+                got = source.read()
+            except SourceError as exc:
+                raise CalibrationError("[camera]", f"the camera stopped ({exc})",
+                                       "reconnect it and retry") from None
+            if got is None:
+                break  # a video or folder that does not loop has ended
+            frames += 1
+            image = got[0] if got[0].ndim == 3 else cv2.cvtColor(got[0], cv2.COLOR_GRAY2BGR)
+            feedback = session.add_frame(image, f"frame{frames:05d}")
+            if feedback.accepted and args.save is not None:
+                cv2.imwrite(str(args.save / f"{feedback.name}.png"), image)
+            if feedback.status != "duplicate":
+                _report_view(args, feedback, session.guidance())
+            guidance = session.guidance()
+            if guidance.ready and guidance.views >= args.views:
+                return
+    finally:
+        source.close()
+    logger.warning("live capture ended after %d frames without reaching %d views; "
+                   "calibrating with what is kept", frames, args.views)
 
 
 def run_plane(args: argparse.Namespace, config: Config) -> int:

@@ -195,3 +195,25 @@ def test_show_checks_the_file_against_the_configured_camera(tmp_path, capsys):
     assert main(["--config", str(config), "calibrate", "show", "--file", str(out)]) == 1
     err = capsys.readouterr().err
     assert "1280x720" in err and "1920x1080" in err
+
+
+def test_live_intrinsics_from_the_configured_camera_stops_when_guidance_is_ready(tmp_path, capsys):
+    # The camera here is a folder source replaying the board views, as a live camera would show them.
+    frames = _write_views(tmp_path / "camera", board_views(SPEC, CAMERA))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[camera]\nsource = "folder"\ndevice = "{frames}"\nfps = 200.0\n', encoding="utf-8")
+    out = tmp_path / "live.toml"
+    code = main(["--config", str(config), "calibrate", "intrinsics", "--live", "--views", "15",
+                 "--save", str(tmp_path / "kept"), "--out", str(out), "--json"])
+    assert code == 0, capsys.readouterr().err
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    progress, summary = lines[:-1], lines[-1]
+    assert progress[-1]["ready"] is True and progress[-1]["views"] >= 15
+    assert progress[0]["ready"] is False and progress[0]["hints"]  # guidance while collecting
+    assert summary["fx"] == pytest.approx(CAMERA.fx, rel=0.01)
+    assert len(list((tmp_path / "kept").glob("*.png"))) == summary["views"]
+
+
+def test_live_intrinsics_refuses_the_synthetic_camera(tmp_path, capsys):
+    assert main(["calibrate", "intrinsics", "--live", "--out", str(tmp_path / "c.toml")]) == 1
+    assert "synthetic camera cannot be calibrated" in capsys.readouterr().err
