@@ -166,7 +166,7 @@ class NetworkLoop:
                 self._delay = min(self._delay * 2, self.backoff_max_s)
                 if self._on_error is not None:
                     self._on_error(f"cannot reach the broker at {self.host}:{self.port}: {exc} "
-                                   f"(retrying in {self._next_try - now:.1f} s)")
+                                   f"(retrying in {self._next_try - now:.2f} s)")
                 return
             sock = client.socket()
             if sock is None:
