@@ -353,6 +353,11 @@ class ConveyorLink:
         self._deliver(self._translate(pending, time.monotonic()))
 
     def _translate(self, proto_events: list[ProtocolEvent], now: float) -> list[ev.Event]:
+        # Under the lock: it updates the totals that health() reads from other threads.
+        with self._lock:
+            return self._translate_locked(proto_events, now)
+
+    def _translate_locked(self, proto_events: list[ProtocolEvent], now: float) -> list[ev.Event]:
         out: list[ev.Event] = []
         for pe in proto_events:
             if isinstance(pe, SessionStarted):
