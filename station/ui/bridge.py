@@ -104,7 +104,9 @@ class Background(QObject):
         # Runs on the worker thread: the signals below are queued to the GUI thread.
         exc = future.exception()
         if exc is not None:
-            logger.error("%s: %s failed: %s", self._name, tag, exc, exc_info=exc)
+            # Mostly a refusal the user can act on (wrong PIN, nobody signed in); the trace is for debugging.
+            logger.warning("%s: %s failed: %s", self._name, tag, exc)
+            logger.debug("%s: %s failed", self._name, tag, exc_info=exc)
             self.failed.emit(tag, str(exc) or type(exc).__name__)
         else:
             self.finished.emit(tag, future.result())

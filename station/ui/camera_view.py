@@ -31,6 +31,7 @@ class CameraView(QWidget):
         self._heat: QImage | None = None
         self._overlay = Overlay()
         self._placeholder = "Waiting for the first item…"
+        self._banner = ""
         self.show_heatmap = True
 
     def set_frame(self, frame: np.ndarray | None, overlay: Overlay | None = None) -> None:
@@ -42,6 +43,15 @@ class CameraView(QWidget):
         heat = self._overlay.heatmap
         self._heat = qimage_from_heatmap(heat) if heat is not None and heat.size else None
         self.update()
+
+    def set_banner(self, text: str) -> None:
+        """A red line across the top of the picture ('' = none): the camera is failing, the picture is old."""
+        self._banner = text
+        self.update()
+
+    def banner(self) -> str:
+        """The banner shown ('' when none)."""
+        return self._banner
 
     def set_placeholder(self, text: str) -> None:
         """The words shown while there is no frame (e.g. the camera's problem)."""
@@ -87,9 +97,18 @@ class CameraView(QWidget):
             image = self._scaled(round(target.width()), round(target.height()))
             painter.drawImage(target.topLeft(), image)
             scale = target.width() / self._frame_size[0]
+            painter.save()
             painter.translate(target.topLeft())
             painter.scale(scale, scale)
             self._paint_overlay(painter)
+            painter.restore()
+            if self._banner:
+                height = painter.fontMetrics().height() * 2
+                strip = QRectF(0, 0, self.width(), height)
+                painter.fillRect(strip, theme.REGION_COLOUR)
+                painter.setPen(QColor("white"))
+                painter.drawText(strip.adjusted(8, 0, -8, 0),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._banner)
         finally:
             painter.end()
 

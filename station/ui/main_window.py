@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.state import Health, ItemView, StationActions, StationState
+from station.state import Health, ItemView, Level, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import Background, StateBridge
 from station.ui.camera_view import CameraView
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self._tags = itertools.count(1)
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
+        self._failing_cameras: dict[str, str] = {}
         self.active_dialog: QDialog | None = None
         s = settings.font_scale
         base = QFont(self.font())
@@ -306,8 +307,14 @@ class MainWindow(QMainWindow):
         self.status_panel.set_health(health)
         if health.component == "calibration":
             self.calibration_page.set_health(health)
-        if health.component.startswith("camera") and not self.camera.has_frame():
-            self.camera.set_placeholder(health.detail or health.summary)
+        if health.component.startswith("camera"):
+            if health.level == Level.ERROR:
+                self._failing_cameras[health.component] = f"{health.summary}: the picture below is not live"
+            else:
+                self._failing_cameras.pop(health.component, None)
+            self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
+            if not self.camera.has_frame():
+                self.camera.set_placeholder(health.detail or health.summary)
 
     def _counters_changed(self, counters: dict[str, Any]) -> None:
         self._counters = counters

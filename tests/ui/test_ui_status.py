@@ -56,6 +56,10 @@ def test_camera_failure_turns_the_status_red_with_what_to_do(qtbot: QtBot) -> No
     assert problem.text().startswith("Camera top: No frame from camera 'top' for 5 s.")
     assert RED in problem.styleSheet()
     assert GREEN in _chip_style(window, "mqtt")  # only the failing part turns red
+    assert window.camera.banner() == "no frames: the picture below is not live"
+    _from_worker(lambda: window.state.set_health(Health("camera:top", Level.OK, "camera top live")))
+    qtbot.waitUntil(lambda: GREEN in _chip_style(window, "camera:top"))
+    assert window.camera.banner() == ""
 
 
 def test_broker_outage_shows_backlog_and_recovers(qtbot: QtBot) -> None:
