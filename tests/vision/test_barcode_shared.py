@@ -77,11 +77,13 @@ def test_several_codes_in_one_photo(reader: BarcodeReader, shared_data: Path) ->
     assert sorted(c.text for c in result.codes) == ["12345670", "48512343", "67678983"]
 
 
-def test_no_code_is_reported_on_images_without_codes(reader: BarcodeReader, shared_data: Path) -> None:
+def test_no_code_is_reported_on_images_without_codes(shared_data: Path) -> None:
+    # The station's own budget here: these photos are large, and the benchmark runs all 44.
+    station = BarcodeReader()
     folder = shared_data / "barcodes" / "falsepositives-2"
     names = sorted(p.name for p in folder.iterdir() if p.suffix in (".png", ".webp", ".jpg"))[:8]
     assert names
     for name in names:
         image = cv2.imread(str(folder / name), cv2.IMREAD_GRAYSCALE)
         assert image is not None
-        assert reader.read(image).codes == (), name
+        assert station.read(image).codes == (), name
