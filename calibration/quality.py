@@ -64,6 +64,11 @@ class FrameQuality:
     direction_ratio: float = 1.0
     weakest_detail: float = 1.0
 
+    @property
+    def exposure_ok(self) -> bool:
+        """The verdict's `inspection.quality.exposure_ok`."""
+        return self.exposure is Exposure.OK
+
 
 def _gradient_tensor(grey: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=1)

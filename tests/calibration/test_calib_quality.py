@@ -24,7 +24,7 @@ def scene() -> np.ndarray:
 def test_a_sharp_well_exposed_frame_passes(scene):
     quality = assess(scene)
     assert quality.ok, quality.reasons
-    assert quality.exposure is Exposure.OK
+    assert quality.exposure is Exposure.OK and quality.exposure_ok
     assert not quality.motion_blur
     assert quality.reasons == ()
 
