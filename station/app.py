@@ -107,6 +107,7 @@ class Station:
         self._threads: list[threading.Thread] = []
         self._closers: list[Callable[[], None]] = []
         self.started_at = time.monotonic()
+        self._bench_tag = 0
 
         self.demo: DemoLine | None = None
         if config.camera.source == "synthetic":
@@ -220,6 +221,8 @@ class Station:
         self._closers.append(self.pipeline.stop)
         if self.config.station.mode == "conveyor":
             self._start_conveyor()
+        else:
+            self._start_bench()
         self._start_sync()
         monitor = threading.Thread(target=self._monitor, name="monitor", daemon=True)
         monitor.start()
@@ -258,6 +261,26 @@ class Station:
         self.bridge.attach(self.link)
         self.link.start()
         self._closers.append(self.link.stop)
+
+    def _start_bench(self) -> None:
+        """Bench mode: a hand scan, a key or an item put down in view triggers an inspection."""
+        from station.triggers import MotionTrigger
+
+        port = self.config.barcode.scanner_port
+        if port and port != "keyboard":
+            from hardware.scanner_port import ScannerPort
+
+            scanner = ScannerPort(port, self.scanned, baudrate=self.config.barcode.scanner_baud,
+                                  on_error=lambda exc: self.state.set_health(Health(
+                                      "scanner", Level.ERROR, "hand scanner not answering",
+                                      f"{exc}. Check its cable; scans meanwhile need the T key.", {})))
+            scanner.start()
+            self._closers.append(scanner.stop)
+        if self.config.station.motion_trigger:
+            roi = self.config.camera.roi if any(self.config.camera.roi[2:]) else None
+            motion = MotionTrigger(self.camera, self.trigger, roi=tuple(roi) if roi else None)  # type: ignore[arg-type]
+            motion.start()
+            self._closers.append(motion.stop)
 
     def _start_sync(self) -> None:
         from sync.settings import SyncSettings
@@ -511,7 +534,12 @@ class Station:
 
     def trigger(self) -> None:
         """Inspect the item under the camera now (bench mode)."""
-        self.pipeline.submit(Trigger(source="key"))
+        if self.demo is not None and isinstance(self.camera.source, SyntheticSource) and self.bridge is None:
+            # The demo bench: the next demo item is put under the camera first.
+            self._bench_tag += 1
+            self.demo.assign(-self._bench_tag)
+            self.camera.source.present(-self._bench_tag)
+        self.pipeline.submit(Trigger(source="key"), wait=True)
 
     def scanned(self, line: str) -> None:
         """A hand scanner read a code: in bench mode it triggers an inspection with it."""

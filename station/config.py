@@ -62,6 +62,8 @@ class StationConfig:
     # working directory when running on embedded defaults).
     data_dir: Path = Path("var")
     mode: Literal["conveyor", "bench"] = "conveyor"
+    # Bench mode: an item put down in view (motion, then stillness) triggers an inspection.
+    motion_trigger: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_max_bytes: int = 5_000_000
     log_backups: int = 5

@@ -157,3 +157,32 @@ def test_kill_9_mid_run_leaves_no_half_item_and_the_next_run_goes_on(tmp_path: P
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM items").fetchone()[0] >= before + 3
+
+
+def test_bench_mode_inspects_on_the_operators_key_and_routes_nothing(tmp_path: Path) -> None:
+    config = load_config(_with(tmp_path, '[station]\nmode = "bench"\nmotion_trigger = false\n'), env={})
+    station = Station(config)
+    station.start()
+    try:
+        station.sign_in("op-7")
+        station.trigger()
+        station.trigger()
+        assert station.wait_items(2, timeout_s=60)
+        first = station.state.recent()[0].verdict
+        station.override(first["verdict_id"], "recycle", "seal broken")
+    finally:
+        station.stop()
+    rows = verdict_rows(config.in_data_dir(config.storage.db_path))
+    assert len(latest(rows)) == 2
+    assert all(r["routing"]["lane_commanded"] is None for r in rows)
+    overridden = latest(rows)[first["verdict_id"]]
+    assert overridden["revision"] == 2 and overridden["decision"]["source"] == "operator"
+    assert overridden["decision"]["disposition"] == "recycle"
+    assert overridden["decision"]["operator_id"] == "op-7"
+
+
+def _with(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "bench.toml"
+    path.write_text(f'{text}[sync]\nbroker = ""\n', encoding="utf-8")
+    path.write_text(path.read_text().replace("[station]\n", f'[station]\ndata_dir = "{tmp_path / "var"}"\n'))
+    return path
