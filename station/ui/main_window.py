@@ -91,6 +91,8 @@ class MainWindow(QMainWindow):
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
         self._failing_cameras: dict[str, str] = {}
+        self._arrived: list[ItemView] = []  # decided since the last render, oldest first
+        self._initial_ids: set[str] = set()
         self.active_dialog: QDialog | None = None
         s = settings.font_scale
         base = QFont(self.font())
@@ -195,10 +197,13 @@ class MainWindow(QMainWindow):
         self.bridge.counters_changed.connect(self._counters_changed)
         self.bridge.message.connect(self.show_message)
         # What happened before the window opened (items and health already in the state).
-        for view in state.recent()[-settings.recent_items :]:
-            self.recent.model.add(view)
-            self._latest = view
-            self.items_seen += 1
+        # (The bridge listens already, so an item decided meanwhile may come twice: once here, once
+        # queued; `_initial_ids` drops the queued copy.)
+        initial = state.recent()[-settings.recent_items :]
+        self._initial_ids = {str(v.verdict.get("verdict_id")) for v in initial}
+        self.recent.model.add_many(initial)
+        self.items_seen += len(initial)
+        self._latest = initial[-1] if initial else None
         for health in state.health().values():
             self._health_changed(health)
         if state.counters():
@@ -274,13 +279,19 @@ class MainWindow(QMainWindow):
 
     # ----- state -> view ------------------------------------------------------------------------
     def _item_decided(self, view: ItemView) -> None:
+        if self._initial_ids:
+            verdict_id = str(view.verdict.get("verdict_id"))
+            if verdict_id in self._initial_ids:
+                self._initial_ids.discard(verdict_id)
+                return
         self.items_seen += 1
         self._latest = view
-        self.recent.model.add(view)
+        self._arrived.append(view)  # listed on the next render: one list repaint per burst
         if not self._render_timer.isActive():
             self._render_timer.start()
 
     def _item_updated(self, view: ItemView) -> None:
+        self._render_latest()  # list what arrived first, so the revision finds its row
         self.recent.model.replace(view)
         verdict_id = view.verdict.get("verdict_id")
         if self._latest is not None and self._latest.verdict.get("verdict_id") == verdict_id:
@@ -292,6 +303,9 @@ class MainWindow(QMainWindow):
                 dialog.update_view(view)
 
     def _render_latest(self) -> None:
+        if self._arrived:
+            arrived, self._arrived = self._arrived, []
+            self.recent.model.add_many(arrived)
         self._render_counters()
         view = self._latest
         if view is None:

@@ -95,10 +95,18 @@ class RecentModel(QAbstractTableModel):
 
     def add(self, view: ItemView) -> None:
         """A new item at the top; the oldest falls off past the limit."""
-        self.beginInsertRows(QModelIndex(), 0, 0)
-        self._views.insert(0, view)
-        self._fields.insert(0, fields_of(view.verdict))
-        self._rows.insert(0, self._row(self._fields[0]))
+        self.add_many([view])
+
+    def add_many(self, views: list[ItemView]) -> None:
+        """New items (oldest first) at the top in one insertion: one repaint for a burst of items."""
+        views = views[-self._limit :]
+        if not views:
+            return
+        fields = [fields_of(v.verdict) for v in reversed(views)]
+        self.beginInsertRows(QModelIndex(), 0, len(views) - 1)
+        self._views[0:0] = list(reversed(views))
+        self._fields[0:0] = fields
+        self._rows[0:0] = [self._row(f) for f in fields]
         self.endInsertRows()
         if len(self._views) > self._limit:
             last = len(self._views) - 1
