@@ -19,6 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
+from calibration.quality import Exposure
+from calibration.quality import assess as assess_quality
 from station.config import PolicyConfig
 from station.pipeline import Inspected, Trigger
 from station.policy import CodeEvidence, Evidence, RmaRecord, decide
@@ -41,7 +43,7 @@ from station.verdict import (
 )
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
 from vision.barcode.code import NO_QUAD
-from vision.camera import Frame, sharpness
+from vision.camera import Frame
 from vision.inference import ConformityModel, DefectModel, Gallery
 from vision.locate import crop_box, locate_item
 
@@ -168,8 +170,9 @@ class StationInspector:
         timings = {} if timings is None else timings
 
         t = time.perf_counter()
-        sharp = sharpness(image)
-        quality = Quality(sharpness=round(sharp, 2), exposure_ok=_exposure_ok(image))
+        assessed = assess_quality(image)
+        exposure_ok = assessed.exposure is Exposure.OK
+        quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
         timings["quality"] = _ms(t)
 
         t = time.perf_counter()
@@ -335,13 +338,6 @@ class StationInspector:
             models=self.models.refs(),
             timings_ms=dict(timings),
         )
-
-
-def _exposure_ok(image: np.ndarray) -> bool:
-    """Neither mostly black nor mostly blown out (a 1/16 subsample is plenty)."""
-    sample = image[::16, ::16]
-    mean = float(sample.mean())
-    return 25.0 <= mean <= 235.0
 
 
 __all__ = ["Catalogue", "Identity", "LoadedModels", "StationInspector"]
