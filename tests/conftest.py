@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -16,12 +17,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Skip, with the reason, tests whose data set, broker binary or torch is missing."""
     have_shared = SHARED_DATA.is_dir()
     have_broker = shutil.which("mosquitto") is not None or Path("/usr/sbin/mosquitto").exists()
-    try:
-        import torch  # noqa: F401
-
-        have_torch = True
-    except ImportError:
-        have_torch = False
+    # find_spec, not import: importing torch costs seconds on every test run.
+    have_torch = importlib.util.find_spec("torch") is not None
     for item in items:
         if "shared_data" in item.keywords and not have_shared:
             item.add_marker(pytest.mark.skip(reason=f"needs the data sets at {SHARED_DATA}"))
