@@ -96,6 +96,7 @@ class ViewFeedback:
     corners: int = 0
     tilt_deg: float = 0.0
     quality: FrameQuality | None = None
+    tilt_side: str = ""  # "left", "right", "top", "bottom": where the board's far edge is
 
     @property
     def accepted(self) -> bool:
@@ -116,6 +117,8 @@ class Guidance:
     ready: bool
     hints: tuple[str, ...]
     missing_regions: tuple[str, ...] = ()
+    # Sides towards which tilted views lean ("left", "right", "top", "bottom": the far edge of the board).
+    tilt_directions: tuple[str, ...] = ()
 
 
 @dataclass
@@ -125,6 +128,7 @@ class _View:
     object_points: npt.NDArray[np.float32]
     tilt_deg: float
     centre: tuple[float, float]
+    tilt_side: str
 
 
 @dataclass
@@ -175,17 +179,17 @@ class IntrinsicsSession:
                                 f"only {detection.count} corners (need {self.min_corners}): "
                                 "show more of the board",
                                 corners=detection.count, quality=quality)
-        tilt = self._tilt(detection.image_points, detection.object_points, size)
+        tilt, side = self._tilt(detection.image_points, detection.object_points, size)
         mean = detection.image_points.mean(axis=0)
         centre = (float(mean[0]), float(mean[1]))
         if self.skip_duplicates and self._is_duplicate(centre, tilt, size):
             return ViewFeedback(name, ViewStatus.DUPLICATE,
                                 "same place and angle as a kept view: move the board",
                                 corners=detection.count, tilt_deg=tilt, quality=quality)
-        self._views.append(_View(name, detection.image_points, detection.object_points, tilt, centre))
+        self._views.append(_View(name, detection.image_points, detection.object_points, tilt, centre, side))
         self._mark_coverage(detection.image_points, size)
         return ViewFeedback(name, ViewStatus.ACCEPTED, f"kept ({detection.count} corners, tilt {tilt:.0f}°)",
-                            corners=detection.count, tilt_deg=tilt, quality=quality)
+                            corners=detection.count, tilt_deg=tilt, quality=quality, tilt_side=side)
 
     def guidance(self) -> Guidance:
         """What the operator should do next; `ready` once calibration may run."""
@@ -200,15 +204,20 @@ class IntrinsicsSession:
             where = ", ".join(missing) if missing else "the edges"
             hints.append(f"the board has covered {coverage:.0%} of the frame (need {self.min_coverage:.0%}): "
                          f"bring it to {where}")
+        sides = tuple(sorted({v.tilt_side for v in self._views if v.tilt_deg >= _TILT_DEG}))
+        both_axes = bool({"left", "right"} & set(sides)) and bool({"top", "bottom"} & set(sides))
         if tilted < self.min_tilted_views:
             hints.append(f"{tilted} tilted views (need {self.min_tilted_views}): tilt the board "
                          f"{_TILT_DEG + 10:.0f}°-45° towards each side")
+        elif not both_axes:
+            turn = "left or right" if not {"left", "right"} & set(sides) else "top or bottom"
+            hints.append(f"all tilted views lean the same way: also tilt the board's {turn} edge away")
         if self._blurred:
             hints.append(f"{len(self._blurred)} blurred views rejected: hold the board still, check focus")
         ready = (len(self._views) >= self.min_views and coverage >= self.min_coverage
-                 and tilted >= self.min_tilted_views)
+                 and tilted >= self.min_tilted_views and both_axes)
         return Guidance(len(self._views), self.min_views, coverage, tilted, len(self._blurred),
-                        len(self._no_board), ready, tuple(hints), missing)
+                        len(self._no_board), ready, tuple(hints), missing, sides)
 
     def coverage_map(self) -> npt.NDArray[np.bool_]:
         """Cells of the frame (rows x columns, 9 x 16) the kept views' boards have covered, for an overlay."""
@@ -276,16 +285,24 @@ class IntrinsicsSession:
 
     @staticmethod
     def _tilt(image_points: npt.NDArray[np.float32], object_points: npt.NDArray[np.float32],
-              size: tuple[int, int]) -> float:
+              size: tuple[int, int]) -> tuple[float, str]:
+        """Angle between board and image plane, and the side of the image the board's far edge is on."""
         # Without intrinsics yet, a nominal camera (f = width, centred) tells tilted from flat well enough.
         f = float(size[0])
         nominal = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]], np.float64)
         ok, rvec, _tvec = cv2.solvePnP(object_points.astype(np.float64), image_points.astype(np.float64),
                                        nominal, None, flags=cv2.SOLVEPNP_IPPE)
         if not ok:
-            return 0.0
+            return 0.0, ""
         rot, _j = cv2.Rodrigues(rvec)
-        return float(np.degrees(np.arccos(np.clip(abs(rot[2, 2]), 0.0, 1.0))))
+        normal = rot[:, 2] if rot[2, 2] > 0 else -rot[:, 2]  # pointing away from the camera
+        angle = float(np.degrees(np.arccos(np.clip(normal[2], 0.0, 1.0))))
+        # The board's far edge lies on the side its normal leans to (image x right, y down).
+        if abs(normal[0]) >= abs(normal[1]):
+            side = "right" if normal[0] < 0 else "left"
+        else:
+            side = "bottom" if normal[1] < 0 else "top"
+        return angle, side
 
     def _is_duplicate(self, centre: tuple[float, float], tilt: float, size: tuple[int, int]) -> bool:
         reach = 0.05 * max(size)

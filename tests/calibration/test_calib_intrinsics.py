@@ -66,10 +66,27 @@ def test_session_guidance_reports_coverage_tilt_and_readiness():
     done = session.guidance()
     assert done.ready, done.hints
     assert done.coverage > early.coverage
+    assert {"left", "right"} & set(done.tilt_directions) and {"top", "bottom"} & set(done.tilt_directions)
     cells = session.coverage_map()
     assert cells.shape == (9, 16) and cells.mean() == pytest.approx(done.coverage)
     assert cells[:2, :3].any() and cells[-2:, -3:].any()  # the corner views reached the frame's corners
     assert done.tilted_views >= 3
+
+
+def test_session_asks_for_tilts_the_other_way_when_all_lean_one_way():
+    views = board_views(SPEC, CAMERA)
+    session = IntrinsicsSession(SPEC, min_views=5)
+    kept = [session.add_frame(v) for v in views]
+    leaning_right = [i for i, f in enumerate(kept)
+                     if f.accepted and f.tilt_deg >= 15 and f.tilt_side == "right"]
+    assert len(leaning_right) >= 3
+    one_way = IntrinsicsSession(SPEC, min_views=5)
+    for i in leaning_right:
+        one_way.add_frame(views[i])
+    guidance = one_way.guidance()
+    assert guidance.tilt_directions == ("right",)
+    assert not guidance.ready
+    assert any("lean the same way" in h and "top or bottom" in h for h in guidance.hints)
 
 
 def test_session_skips_repeated_live_frames_when_asked():
