@@ -57,8 +57,9 @@ class RunOptions:
     """How `station run` was asked to run."""
 
     items: int | None = None  # stop after this many recorded items
-    sim_speed_m_s: float = 2.0
-    sim_spacing_m: float = 0.5
+    # Simulated belt; None = [hardware].sim_* from the config.
+    sim_speed_m_s: float | None = None
+    sim_spacing_m: float | None = None
     sim_rate_items_s: float | None = None
     demo_seed: int = 7
 
@@ -238,15 +239,20 @@ class Station:
         self.bridge = ConveyorBridge(
             LaneMap(hw.lanes), on_trigger=self._submit, on_routed=self.pipeline.routed,
             on_health=self.state.set_health, on_item_at_camera=self._item_at_camera,
+            confirm_timeout_s=hw.confirm_timeout_s,
         )
         self.pipeline.router = self.bridge
         port = hw.port
         if port == "sim":
             from hardware.simulator import SimSettings, SimulatorRunner
 
+            opts = self.options
+            rate = opts.sim_rate_items_s if opts.sim_rate_items_s is not None else hw.sim_items_per_s
             settings = SimSettings(
-                speed_m_s=self.options.sim_speed_m_s, spacing_m=self.options.sim_spacing_m,
-                rate_items_s=self.options.sim_rate_items_s, items=self.options.items,
+                speed_m_s=opts.sim_speed_m_s if opts.sim_speed_m_s is not None else hw.sim_speed_m_s,
+                spacing_m=opts.sim_spacing_m if opts.sim_spacing_m is not None else hw.sim_spacing_m,
+                rate_items_s=rate or None, items=opts.items,
+                camera_pos_m=hw.sim_camera_pos_m, divert_pos_m=hw.sim_divert_pos_m,
                 lane_count=max(hw.lanes.values()) + 1, default_lane=hw.lanes.get("manual", 0),
             )
             self.simulator = SimulatorRunner(settings)
@@ -256,6 +262,7 @@ class Station:
             port=port, usb_id=hw.usb_id, baudrate=hw.baudrate, heartbeat_ms=hw.heartbeat_ms,
             ack_timeout_ms=hw.ack_timeout_ms, retries=hw.retries,
             reconnect_backoff_s=hw.reconnect_backoff_s, reconnect_backoff_max_s=hw.reconnect_backoff_max_s,
+            silence_ms=hw.silence_ms,
         )
         self.link = ConveyorLink(port, link_settings, self.bridge.on_event)
         self.bridge.attach(self.link)

@@ -30,10 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="stop after N items are recorded and routed")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
                         help="render the window offscreen after --items items, save a PNG and stop")
-    parser.add_argument("--speed", type=float, default=2.0, metavar="M_PER_S",
-                        help="simulated belt speed (with [hardware].port = \"sim\")")
-    parser.add_argument("--spacing", type=float, default=0.5, metavar="M",
-                        help="simulated distance between items")
+    parser.add_argument("--speed", type=float, default=None, metavar="M_PER_S",
+                        help="simulated belt speed (default [hardware].sim_speed_m_s)")
+    parser.add_argument("--spacing", type=float, default=None, metavar="M",
+                        help="simulated distance between items (default [hardware].sim_spacing_m)")
     parser.add_argument("--rate", type=float, default=None, metavar="ITEMS_PER_S",
                         help="simulated item rate (overrides speed / spacing)")
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
