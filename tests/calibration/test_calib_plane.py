@@ -183,3 +183,27 @@ def test_side_camera_measures_an_items_height_within_two_millimetres():
     # Board frame = world shifted by the board's position on the texture.
     measured = measure_height(frame, side_plane, belt_level_mm=belt_level - BOARD_ON_BELT_MM[1])
     assert measured == pytest.approx(height, abs=2.0)
+
+
+def test_height_from_the_side_camera_joins_the_catalogue_check(plane):
+    scene = belt_texture(np.random.default_rng(29))
+    draw_box(scene, (0.0, 0.0), (200.0, 120.0), 30.0, (40, 120, 200))
+    footprint = measure_footprint(_shot(scene, top_camera_pose(), 30), plane)
+    expected = CatalogueDimensions(200.0, 120.0, height_mm=80.0)
+    assert compare_dimensions(footprint, expected, height_mm=81.0).status is DimensionStatus.MATCH
+    flat = compare_dimensions(footprint, expected, height_mm=30.0)  # the box was squashed or half empty
+    assert flat.status is DimensionStatus.SMALLER and not flat.conforms
+    assert flat.deviation_mm[2] == pytest.approx(-50.0)
+
+
+def test_region_of_interest_ignores_clutter_outside_it(plane):
+    scene = belt_texture(np.random.default_rng(31))
+    draw_box(scene, (0.0, 0.0), (160.0, 100.0), 0.0, (40, 120, 200))
+    draw_box(scene, (-330.0, 150.0), (200.0, 200.0), 0.0, (200, 200, 200))  # a bigger thing at the side
+    frame = _shot(scene, top_camera_pose(), 32)
+    item_px = plane.plane_to_image(np.array([[0.0, 0.0]]) - np.array(BOARD_ON_BELT_MM))[0]
+    roi = (int(item_px[0]) - 250, int(item_px[1]) - 200, 500, 400)
+    footprint = measure_footprint(frame, plane, roi=roi)
+    assert footprint is not None
+    assert footprint.length_mm == pytest.approx(160.0, abs=2.0)
+    assert footprint.width_mm == pytest.approx(100.0, abs=2.0)
