@@ -32,12 +32,12 @@ class ExportError(Exception):
     """An export that must not ship (parity failed, graph invalid); the message says why."""
 
 
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, numpy and torch so a run is reproducible; returns a torch generator."""
+def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
+    """Seed Python, numpy and torch so a run is reproducible, and cap torch's threads."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    torch.set_num_threads(min(MAX_THREADS, torch.get_num_threads()))
+    torch.set_num_threads(max(1, min(MAX_THREADS, threads)))
     torch.use_deterministic_algorithms(True, warn_only=True)
     generator = torch.Generator()
     generator.manual_seed(seed)

@@ -285,11 +285,11 @@ def _scores(net: DefectNet, arrays: _Arrays, spec: InputSpec) -> npt.NDArray[np.
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
+def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) -> dict[str, Any]:
     """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
     cpu_started = time.process_time()
-    seed_everything(recipe.seed)
+    seed_everything(recipe.seed, threads)
     rng = np.random.default_rng(recipe.seed)
     samples = defect_samples(data, Split.TRAIN, recipe.holdout)
     labels = defect_labels(defect_samples(data, Split.ALL, recipe.holdout))
@@ -332,6 +332,13 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
     history = []
     for epoch in range(recipe.epochs):
         net.train()
+        whole_images = recipe.crop and epoch >= recipe.epochs - full_epochs
+        if whole_images:
+            # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
+            # and the map are frozen (forward only), which keeps these epochs cheap.
+            for module in (net.encoder, net.seg):
+                module.eval()
+                module.requires_grad_(False)
         half = recipe.batch // 2
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch",
                    leave=False)
@@ -344,7 +351,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe) -> dict[str, Any]:
                                        True, crop)
             logits, seg = net(x)
             loss = F.cross_entropy(logits, y, label_smoothing=0.05)
-            if has.any():
+            if has.any() and not whole_images:
                 seg_m, tgt_m = seg[has], target[has]
                 loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m, pos_weight=torch.tensor(4.0))
                 loss = loss + 0.5 * _dice(seg_m, tgt_m)

@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="defect: paste synthetic defects on good images (auto: when defects are scarce)")
     parser.add_argument("--colour", choices=["auto", "gray", "rgb"], default="auto",
                         help="model input colour (auto: grey when every image is grey)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads, at most 2 (1 is faster when other work shares the CPU)")
+    parser.add_argument("--crop", type=int, default=None,
+                        help="defect: patch size of the patch epochs (0 = whole images throughout)")
+    parser.add_argument("--width", type=int, default=None, help="network width (channels of the first layer)")
+    parser.add_argument("--low-size", type=int, default=None,
+                        help="conformity: input size of the early epochs (0 = --size throughout)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
@@ -61,15 +68,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
             recipe = DefectRecipe(seed=args.seed, holdout=args.holdout, synthetic=args.synthetic,
                                   colour=args.colour, name=args.name or "defect",
                                   **({"epochs": args.epochs} if args.epochs else {}),
-                                  **({"size": args.size} if args.size else {}))
-            manifest = train_defect(args.data, args.out, recipe)
+                                  **({"size": args.size} if args.size else {}),
+                                  **({"crop": args.crop} if args.crop is not None else {}),
+                                  **({"width": args.width} if args.width else {}))
+            manifest = train_defect(args.data, args.out, recipe, args.threads)
         else:
             from models.training.conformity import ConformityRecipe, train_conformity
 
             crecipe = ConformityRecipe(seed=args.seed, name=args.name or "conformity",
                                        **({"epochs": args.epochs} if args.epochs else {}),
-                                       **({"size": args.size} if args.size else {}))
-            manifest = train_conformity(args.data, args.out, crecipe)
+                                       **({"size": args.size} if args.size else {}),
+                                       **({"width": args.width} if args.width else {}),
+                                       **({"low_size": args.low_size} if args.low_size is not None else {}))
+            manifest = train_conformity(args.data, args.out, crecipe, args.threads)
         if not args.no_eval:
             metrics = evaluate_model(args.out, args.data, "holdout")
             manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from station.cli import main
+from station.cli import main as station_main
 from vision.inference import (
     ConformityModel,
     DefectModel,
@@ -22,6 +22,12 @@ from vision.inference import (
 
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    """The station CLI on embedded defaults (the checkout's config.toml is not part of these tests)."""
+    return station_main(["--config", "/dev/null", *argv])
+
 
 
 def _write(folder: Path, graph: object, manifest: dict[str, object]) -> Path:

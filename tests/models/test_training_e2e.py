@@ -1,0 +1,100 @@
+"""A tiny training run end to end: station train -> ONNX export -> parity -> held-back eval -> station score
+and station enroll, on generated images (needs torch: the `train` marker)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from station.cli import main as station_main
+from vision.inference import ConformityModel, DefectModel, Gallery
+from vision.inference.runtime import file_sha256
+
+pytestmark = [pytest.mark.train]
+
+
+def main(argv: list[str]) -> int:
+    """The station CLI on embedded defaults (the checkout's config.toml is not part of these tests)."""
+    return station_main(["--config", "/dev/null", *argv])
+
+
+
+def _defect_data(root: Path) -> None:
+    """Good = grey noise; 'scratch' = the same with a bright bar, with its pixel mask."""
+    rng = np.random.default_rng(0)
+    (root / "good").mkdir(parents=True)
+    (root / "scratch").mkdir()
+    for i in range(36):
+        texture = rng.normal(110, 12, (64, 64)).clip(0, 255).astype(np.uint8)
+        cv2.imwrite(str(root / "good" / f"g{i:02d}.png"), texture)
+    for i in range(24):
+        texture = rng.normal(110, 12, (64, 64)).clip(0, 255).astype(np.uint8)
+        mask = np.zeros((64, 64), np.uint8)
+        x, y = (int(v) for v in rng.integers(4, 40, 2))
+        cv2.rectangle(mask, (x, y), (x + 18, y + 5), 255, -1)
+        texture[mask > 0] = 235
+        cv2.imwrite(str(root / "scratch" / f"s{i:02d}.png"), texture)
+        cv2.imwrite(str(root / "scratch" / f"s{i:02d}_mask.png"), mask)
+
+
+def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, out = tmp_path / "data", tmp_path / "model"
+    _defect_data(data)
+    code = main(["train", "defect", "--data", str(data), "--out", str(out), "--epochs", "6", "--size", "64",
+                 "--seed", "1", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # One self-contained ONNX file whose digest the manifest carries.
+    assert sorted(p.name for p in out.glob("model.onnx*")) == ["model.onnx"]
+    assert manifest["sha256"] == file_sha256(out / "model.onnx")
+    assert manifest["labels"] == ["ok", "scratch"] and manifest["task"] == "defect"
+    assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
+    assert manifest["training"]["data_digest"] and manifest["code_version"]
+    holdout = manifest["metrics"]["holdout"]
+    assert holdout["images"] > 0 and holdout["auroc"] >= 0.8, holdout
+    for plot in ("eval_roc.png", "eval_confusion.png", "eval_heatmaps.png"):
+        assert (out / plot).stat().st_size > 1000
+
+    model = DefectModel.load(out)
+    bad, good = data / "scratch" / "s00.png", data / "good" / "g00.png"
+    assert main(["score", "--model", str(out), "--json", str(bad), str(good)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["path"] for r in rows] == [str(bad), str(good)]
+    assert rows[0]["score"] > rows[1]["score"]
+    assert rows[0]["score"] == pytest.approx(model.predict(cv2.imread(str(bad))).score, abs=1e-5)
+
+
+def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    data, out = tmp_path / "data", tmp_path / "model"
+    colours = {"SKU-RED": (30, 30, 200), "SKU-BLUE": (200, 40, 30), "SKU-GREEN": (40, 190, 40)}
+    for sku, bgr in colours.items():
+        (data / sku).mkdir(parents=True)
+        for i in range(12):
+            image = np.clip(np.array(bgr) + rng.integers(-40, 40, (48, 48, 3)), 0, 255).astype(np.uint8)
+            cv2.circle(image, (int(rng.integers(10, 38)), int(rng.integers(10, 38))), 8, (255, 255, 255), -1)
+            cv2.imwrite(str(data / sku / f"{i:02d}.png"), image)
+    code = main(["train", "conformity", "--data", str(data), "--out", str(out), "--epochs", "3",
+                 "--size", "32", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert manifest["task"] == "conformity" and manifest["sha256"] == file_sha256(out / "model.onnx")
+    assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
+    assert manifest["metrics"]["holdout"]["images"] > 0
+
+    gallery = tmp_path / "gallery.npz"
+    for sku in colours:
+        refs = [str(p) for p in sorted((data / sku).glob("*.png"))[:3]]
+        assert main(["enroll", sku, *refs, "--model", str(out), "--gallery", str(gallery)]) == 0
+    model = ConformityModel.load(out)
+    loaded = Gallery.load(gallery, model.info.sha256)
+    assert loaded.skus == sorted(colours) and len(loaded) == 9
+    hits = 0
+    for sku in colours:
+        for path in sorted((data / sku).glob("*.png"))[6:]:
+            hits += loaded.match(model.embed(cv2.imread(str(path))), sku).best_sku == sku
+    assert hits >= 0.8 * 18
