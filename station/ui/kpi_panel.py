@@ -73,9 +73,9 @@ class KpiPanel(QWidget):
         self.busy.setRange(0, 0)  # indeterminate: the report's length is unknown
         self.busy.setMaximumWidth(160)
         self.busy.setVisible(False)
-        self.items_chart = LineChart("Items per hour")
+        self.items_chart = BarChart("Items per hour")
         self.mix_chart = BarChart("Disposition mix")
-        self.override_chart = LineChart("Override rate", percent=True)
+        self.override_chart = BarChart("Override rate", percent=True)
         self.latency_chart = LineChart("Latency trigger→decision (ms)")
         if source is None:
             for chart in (self.items_chart, self.mix_chart, self.override_chart, self.latency_chart):
@@ -149,9 +149,7 @@ class KpiPanel(QWidget):
         self.headline.setText("   ·   ".join(parts) or "Statistics: no items yet")
 
         per_hour = _pairs(kpi.get("items_per_hour"))
-        self.items_chart.set_series(
-            [label for label, _v in per_hour], [("items", [v[0] for _l, v in per_hour])]
-        )
+        self.items_chart.set_bars([(label, v[0], "#1565c0") for label, v in per_hour])
         mix = kpi.get("dispositions") if isinstance(kpi.get("dispositions"), dict) else {}
         assert isinstance(mix, dict)
         names = [d for d in self._dispositions if d in mix] + [d for d in mix if d not in self._dispositions]
@@ -162,9 +160,10 @@ class KpiPanel(QWidget):
             ]
         )
         overrides = _pairs(kpi.get("override_rate_per_hour"))
-        self.override_chart.set_series(
-            [label for label, _v in overrides], [("overridden", [v[0] for _l, v in overrides])]
-        )
+        if not overrides and isinstance(rate, int | float):  # only the period's rate: one bar for it
+            window = f"last {kpi['window_h']:g} h" if kpi.get("window_h") else "period"
+            overrides = [(window, [float(rate)])]
+        self.override_chart.set_bars([(label, v[0], "#ef6c00") for label, v in overrides])
         lat = _pairs(kpi.get("latency_per_hour"))
         self.latency_chart.set_series(
             [label for label, _v in lat],

@@ -157,6 +157,11 @@ def test_statistics_draw_from_the_kpi_source(qtbot: QtBot) -> None:
     assert "overridden 4.3%" in window.kpi.headline.text()
     assert window.kpi.mix_chart.bars()[0] == ("Restock", 2210.0)
     assert [name for name, _ in window.kpi.latency_chart.series()] == ["p50", "p95"]
+    assert window.kpi.items_chart.bars()[0] == ("14:00", 310.0)
+    report = demo_kpi()
+    del report["override_rate_per_hour"]  # station/kpi.py gives only the period's rate
+    window.kpi.show_kpi(report)
+    assert window.kpi.override_chart.bars() == [("last 8 h", 0.043)]
 
 
 def test_a_failing_kpi_source_keeps_the_window_and_says_why(qtbot: QtBot) -> None:
