@@ -63,11 +63,12 @@ def drain(db: Path, port: int, station_id: str, timeout: float = 300.0) -> tuple
     return elapsed, cpu
 
 
-def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> float:
+def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> tuple[float, float]:
     """QoS 1 publishes of `payload` until the broker has PUBACKed all `count`.
 
     threaded: paho's own network thread (loop_start), the usual way to use paho;
     otherwise one thread publishes and runs the network loop (a window of 500).
+    Returns the seconds taken and the CPU seconds this process spent.
     """
     done = threading.Event()
     acked = 0
@@ -85,6 +86,7 @@ def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> float
     client.on_publish = on_publish
     client.connect("127.0.0.1", port)
     start = time.perf_counter()
+    cpu = time.process_time()
     if threaded:
         client.loop_start()
         for _ in range(count):
@@ -100,10 +102,11 @@ def bare_loop(port: int, payload: bytes, count: int, *, threaded: bool) -> float
                 sent += 1
             client.loop(0.01)
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     client.disconnect()
     if threaded:
         client.loop_stop()
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> int:
@@ -118,6 +121,7 @@ def main() -> int:
     bare_rates: list[float] = []
     threaded_rates: list[float] = []
     station_cpu_us: list[float] = []
+    bare_cpu_us: list[float] = []
     central_cpu_us: list[float] = []
     with LocalBroker(work / "broker") as broker:
         receiver = subprocess.Popen(
@@ -137,8 +141,11 @@ def main() -> int:
                 drain_rates.append(args.rows / elapsed)
                 station_cpu_us.append(cpu / args.rows * 1e6)
                 central_cpu_us.append(central_cpu / args.rows * 1e6)
-                bare_rates.append(args.rows / bare_loop(broker.port, payload, args.rows, threaded=False))
-                threaded_rates.append(args.rows / bare_loop(broker.port, payload, args.rows, threaded=True))
+                elapsed, cpu = bare_loop(broker.port, payload, args.rows, threaded=False)
+                bare_rates.append(args.rows / elapsed)
+                bare_cpu_us.append(cpu / args.rows * 1e6)
+                elapsed, _ = bare_loop(broker.port, payload, args.rows, threaded=True)
+                threaded_rates.append(args.rows / elapsed)
                 print(f"run {run + 1}: outbox drain {drain_rates[-1]:7.0f}/s   bare loop "
                       f"{bare_rates[-1]:7.0f}/s   bare loop, paho thread {threaded_rates[-1]:7.0f}/s",
                       flush=True)
@@ -159,6 +166,7 @@ def main() -> int:
     station_us, central_us = statistics.median(station_cpu_us), statistics.median(central_cpu_us)
     print(f"{'CPU per verdict: station (publisher), us':42} {station_us:12.0f}")
     print(f"{'CPU per verdict: central (receiver), us':42} {central_us:12.0f}")
+    print(f"{'CPU per message: bare loop, us':42} {statistics.median(bare_cpu_us):12.0f}")
     print(f"{'CPU-bound rate, each side on its own core':42} {1e6 / max(station_us, central_us):12.0f}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"payload {len(payload)} bytes; targets: >= 2000/s and ratio >= 0.5 -> "
