@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from station.ui.verdict_fields import VerdictFields, fields_of
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("Time", "RMA", "Expected SKU", "Seen SKU", "Grade", "Disposition", "Lane", "By")
+FRAMES_KEPT = 20  # newest list rows that keep their frame in memory
 ALL = "All dispositions"
 OVERRIDDEN = "Overridden"
 FLAGGED = "Flagged"
@@ -108,6 +110,11 @@ class RecentModel(QAbstractTableModel):
         self._fields[0:0] = fields
         self._rows[0:0] = [self._row(f) for f in fields]
         self.endInsertRows()
+        # Only the newest rows keep their frame in memory (2.7 MB each at 1280x720); an older item
+        # opened from the list shows its stored JPEG instead.
+        for row in range(FRAMES_KEPT, min(len(self._views), FRAMES_KEPT + len(views))):
+            if self._views[row].frame is not None:
+                self._views[row] = dataclasses.replace(self._views[row], frame=None)
         if len(self._views) > self._limit:
             last = len(self._views) - 1
             self.beginRemoveRows(QModelIndex(), self._limit, last)

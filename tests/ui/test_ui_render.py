@@ -21,6 +21,7 @@ from station.state import Overlay, StationState
 from station.ui.app import run_app
 from station.ui.camera_view import CameraView
 from station.ui.item_dialog import ItemDialog
+from station.ui.recent import FRAMES_KEPT
 from station.ui.settings import UiSettings
 from tests.ui.feeder import Feeder, RecordingActions, demo_kpi, healthy, make_item
 from tests.ui.ui_window import open_window
@@ -99,6 +100,9 @@ def test_items_pushed_from_a_worker_thread_reach_the_list_and_card(qtbot: QtBot)
     qtbot.waitUntil(lambda: window.card.rma.text().startswith(f"RMA {newest}"))
     assert window.recent.model.fields_at(0).rma == newest
     assert window.camera.has_frame()
+    # Only the newest rows keep a frame in memory; the rest are shown from the record when opened.
+    frames = [window.recent.model.view_at(r).frame is not None for r in range(40)]
+    assert frames == [True] * FRAMES_KEPT + [False] * (40 - FRAMES_KEPT)
 
 
 def test_recent_list_filters_by_disposition_and_searches_gtin(qtbot: QtBot) -> None:
