@@ -68,6 +68,8 @@ class InboundHandlers:
     on_manifest: Callable[[list[RmaLine]], None] | None = None
     on_config_set: Callable[[dict[str, float]], None] | None = None
     on_model_installed: Callable[[InstalledModel, OfferMode], None] | None = None
+    # after promote / drop / rollback of model `name`: reload ModelStore.active(name) / .shadow(name)
+    on_model_changed: Callable[[str], None] | None = None
     # name -> (min, max) of each policy threshold central may set
     config_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -167,6 +169,9 @@ class Inbound:
     def _model_offer(self, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if self.model_store is None:
             raise _RejectedError("this station takes no model offers")
+        action = message.get("action", "install")
+        if action != "install":
+            return self._model_action(self.model_store, action, message.get("name"))
         for key in ("name", "version", "sha256", "signature"):
             if not isinstance(message.get(key), str):
                 raise _RejectedError(f"'{key}' must be a string")
@@ -185,6 +190,27 @@ class Inbound:
             self.handlers.on_model_installed(installed, mode)
         return (f"{installed.name} {installed.version} installed as {mode.value}",
                 {"name": installed.name, "version": installed.version, "mode": mode.value})
+
+    def _model_action(self, store: ModelStore, action: Any, name: Any) -> tuple[str, dict[str, Any]]:
+        # Only switches between versions that were verified when installed; who may send
+        # these is the broker ACL's job (central only).
+        if not isinstance(name, str) or name not in store.names:
+            raise _RejectedError(f"'name' must be one of {sorted(store.names)}")
+        if action == "promote":
+            version: str | None = store.promote_shadow(name).version
+        elif action == "drop":
+            store.drop_shadow(name)
+            active = store.active(name)
+            version = active.version if active else None
+        elif action == "rollback":
+            rolled = store.rollback(name)
+            version = rolled.version if rolled else None
+        else:
+            raise _RejectedError(f"'action' must be install, promote, drop or rollback, not {action!r}")
+        if self.handlers.on_model_changed is not None:
+            self.handlers.on_model_changed(name)
+        return (f"{name}: {action} done; active {version or 'the shipped model'}",
+                {"name": name, "action": action, "active": version})
 
     def _model_bytes(self, message: dict[str, Any]) -> bytes:
         inline, url = message.get("payload_b64"), message.get("url")

@@ -197,3 +197,25 @@ def test_unregistered_handlers_and_unknown_topics_are_refused(tmp_path: Path) ->
 def test_request_id_is_echoed(inbound: Inbound) -> None:
     reply = inbound.handle("config/set", b'{"request_id": "abc", "values": {"nope": 1}}')
     assert reply.request_id == "abc" and not reply.ok
+
+
+def test_central_promotes_drops_and_rolls_back_models(tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    store = ModelStore(tmp_path / "models", key.public_key())
+    changed: list[str] = []
+    inbound = Inbound(InboundHandlers(on_model_changed=changed.append), store)
+    assert _send(inbound, "model/offer", _offer_message(key, b"v1", mode="activate"))[0]
+    offer_v2 = sign_offer(key, "defect", "2026.11.26", b"v2", {"task": "defect"})
+    store.install_offer(offer_v2, b"v2", OfferMode.SHADOW)
+    ok, reason = _send(inbound, "model/offer", {"action": "promote", "name": "defect"})
+    assert ok and "active 2026.11.26" in reason
+    ok, reason = _send(inbound, "model/offer", {"action": "rollback", "name": "defect"})
+    assert ok and "active 2026.11.25" in reason
+    ok, reason = _send(inbound, "model/offer", {"action": "promote", "name": "defect"})
+    assert not ok and "no defect model in shadow" in reason
+    ok, reason = _send(inbound, "model/offer", {"action": "explode", "name": "defect"})
+    assert not ok and "'action'" in reason
+    ok, reason = _send(inbound, "model/offer", {"action": "drop", "name": "../x"})
+    assert not ok and "'name'" in reason
+    assert changed == ["defect", "defect"]
+    active = store.active("defect")
+    assert active is not None and active.version == "2026.11.25"
