@@ -252,3 +252,22 @@ def test_enter_in_search_looks_up_the_record_and_esc_comes_back(qtbot: QtBot) ->
     qtbot.keyClick(window.recent.table, Qt.Key.Key_Escape)
     assert window.recent.results is None
     assert window.recent.count.text() == "0 of 3"  # back to the live list, still filtered by the words
+
+
+def test_an_item_without_a_frame_in_memory_shows_its_stored_jpeg(qtbot: QtBot, tmp_path: Path) -> None:
+    import cv2
+
+    from station.state import ItemView
+    from station.ui.item_dialog import load_stored_frame
+
+    item = make_item(11)
+    stored = "2026/11/24/item_top.jpg"
+    (tmp_path / "2026/11/24").mkdir(parents=True)
+    assert cv2.imwrite(str(tmp_path / stored), item.frame)
+    verdict = dict(item.verdict)
+    verdict["inspection"] = {**verdict["inspection"], "images": [{"camera": "top", "sha256": "0" * 64,
+                                                                  "path": stored}]}
+    frame = load_stored_frame(ItemView(verdict=verdict, frame=None), tmp_path)
+    assert frame is not None
+    assert np.array_equal(frame, cv2.imread(str(tmp_path / stored)))
+    assert load_stored_frame(ItemView(verdict=verdict, frame=None), tmp_path / "elsewhere") is None
