@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -61,8 +62,10 @@ class _Dialog(QDialog):
         return ""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
-        # Enter anywhere in the dialog means OK (QDialog would only do so with a default button).
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        # Enter in a field means OK (QDialog would only do so with a default button); on a button
+        # (Cancel reached with Tab) it presses that button.
+        on_button = isinstance(self.focusWidget(), QPushButton)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not on_button:
             self.try_accept()
             return
         super().keyPressEvent(event)
