@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import socket
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.central_store import StoredVerdict, VerdictStore, ensure_central_schema, open_verdict_store
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.schema import VerdictInvalidError, validate_verdict
 
@@ -50,49 +50,25 @@ class ReceiverStats:
     last_error: str | None = None
 
 
-def ensure_central_schema(conn: sqlite3.Connection) -> None:
-    """Create central's tables: one row per verdict revision, and the rejected messages."""
-    conn.execute(
-        """
-        CREATE TABLE IF NOT EXISTS verdicts(
-            verdict_id TEXT NOT NULL,
-            revision INTEGER NOT NULL,
-            station_id TEXT NOT NULL,
-            site_id TEXT NOT NULL,
-            session TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            grade TEXT NOT NULL,
-            disposition TEXT NOT NULL,
-            decided_at TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            received_at REAL NOT NULL,
-            PRIMARY KEY (verdict_id, revision)
-        ) WITHOUT ROWID
-        """
-    )
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS rejected(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
-        " payload BLOB NOT NULL, reason TEXT NOT NULL, received_at REAL NOT NULL)"
-    )
-    conn.commit()
-
-
 def _ack_topic(verdict_topic: str) -> str:
     # <prefix>verdict -> <prefix>ack: works for any station prefix the ACL allows.
     return verdict_topic[: -len("verdict")] + "ack"
 
 
 class CentralReceiver:
-    """Receives verdicts from `address` into the SQLite file `db_path` and acknowledges them."""
+    """Receives verdicts from `address` into `db` (a SQLite file, or a postgresql:// URL) and
+    acknowledges them."""
 
-    def __init__(self, address: BrokerAddress, db_path: Path, *, topic: str = DEFAULT_TOPIC,
+    def __init__(self, address: BrokerAddress, db: Path | str, *, topic: str = DEFAULT_TOPIC,
                  group: str = "central", client_id: str | None = None, batch_max: int = 200) -> None:
         if not topic.endswith("/verdict"):
             raise ValueError(f"receiver topic {topic!r} must end with /verdict")
         self.address = address
-        self.db_path = Path(db_path)
+        url = str(db).startswith(("postgres://", "postgresql://"))
+        self.db_path: Path | str = str(db) if url else Path(db)
         self.subscription = f"$share/{group}/{topic}" if group else topic
-        digest = hashlib.sha1(str(self.db_path.resolve()).encode()).hexdigest()[:8]
+        where = str(self.db_path) if url else str(Path(db).resolve())
+        digest = hashlib.sha1(where.encode()).hexdigest()[:8]
         # Stable per database: after a restart the broker hands this receiver its session
         # (and the verdicts queued for it meanwhile) back.
         self.client_id = client_id or f"central-{socket.gethostname()}-{digest}"
@@ -166,11 +142,8 @@ class CentralReceiver:
 
     def _run(self) -> None:
         try:
-            conn = sqlite3.connect(self.db_path, timeout=30.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            ensure_central_schema(conn)
-        except (sqlite3.Error, OSError) as exc:
+            store = open_verdict_store(self.db_path)
+        except Exception as exc:  # any driver's connect error: reported by start()
             self._open_error = exc
             self._ready.set()
             return
@@ -186,53 +159,45 @@ class CentralReceiver:
                 if self._batch:
                     batch, self._batch = self._batch, []
                     try:
-                        self._store(conn, batch)
-                    except sqlite3.Error as exc:
+                        self._store(store, batch)
+                    except Exception as exc:  # sqlite3 / psycopg errors alike
                         # Nothing of the batch is acked, so every station resends it.
                         logger.error("central: cannot store %s verdicts in %s: %s", len(batch),
                                      self.db_path, exc)
                         self._set(last_error=f"database error: {exc}")
                         time.sleep(1.0)
             if self._batch:
-                self._store(conn, self._batch)
+                self._store(store, self._batch)
                 self._batch = []
             # Acks are written as they are published, so none is behind the DISCONNECT.
             net.close()
         finally:
-            conn.close()
+            store.close()
             self._set(connected=False)
 
-    def _store(self, conn: sqlite3.Connection, batch: list[tuple[str, bytes]]) -> None:
+    def _store(self, store: VerdictStore, batch: list[tuple[str, bytes]]) -> None:
         now = time.time()
+        valid: list[tuple[str, StoredVerdict]] = []
+        rejected: list[tuple[str, bytes, str, float]] = []
+        for topic, payload in batch:
+            try:
+                text = payload.decode()
+                verdict = json.loads(text)
+                validate_verdict(verdict)
+            except (ValueError, VerdictInvalidError) as exc:
+                logger.warning("central: rejected a verdict on %s: %s", topic, exc)
+                rejected.append((topic, payload, str(exc), now))
+                continue
+            valid.append((topic, StoredVerdict.from_json(verdict, text, now)))
+        new = store.store([v for _, v in valid], rejected)
+        stored = sum(new)
+        duplicates = len(new) - stored
+        invalid = len(rejected)
         acks: dict[str, list[dict[str, Any]]] = {}
-        stored = duplicates = invalid = 0
-        with conn:
-            for topic, payload in batch:
-                try:
-                    verdict = json.loads(payload)
-                    validate_verdict(verdict)
-                except (ValueError, VerdictInvalidError) as exc:
-                    invalid += 1
-                    logger.warning("central: rejected a verdict on %s: %s", topic, exc)
-                    conn.execute(
-                        "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (?, ?, ?, ?)",
-                        (topic, payload, str(exc), now))
-                    continue
-                cursor = conn.execute(
-                    "INSERT INTO verdicts(verdict_id, revision, station_id, site_id, session, seq, grade,"
-                    " disposition, decided_at, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(verdict_id, revision) DO NOTHING",
-                    (verdict["verdict_id"], verdict["revision"], verdict["station_id"], verdict["site_id"],
-                     verdict["session"], verdict["seq"], verdict["decision"]["grade"],
-                     verdict["decision"]["disposition"], verdict["decided_at"], payload.decode(), now),
-                )
-                if cursor.rowcount == 1:
-                    stored += 1
-                else:
-                    duplicates += 1
-                key = f"{verdict['verdict_id']}:{verdict['revision']}"
-                acks.setdefault(_ack_topic(topic), []).append(
-                    {"verdict_id": verdict["verdict_id"], "revision": verdict["revision"], "key": key})
+        for topic, verdict in valid:
+            acks.setdefault(_ack_topic(topic), []).append(
+                {"verdict_id": verdict.verdict_id, "revision": verdict.revision,
+                 "key": f"{verdict.verdict_id}:{verdict.revision}"})
         # Only now, with the rows durable, does the station hear that they arrived. One
         # message per station per batch (a JSON array of acks): per-message overhead, not
         # JSON, is what limits a Python pipeline, and a batch costs one PUBACK, not hundreds.

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--broker", required=True,
                         help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://user:pass@host:8883")
-    parser.add_argument("--db", type=Path, required=True, help="SQLite file to store verdicts in")
+    parser.add_argument("--db", required=True,
+                        help="SQLite file to store verdicts in, or a postgresql://user:pass@host/db URL")
     parser.add_argument("--topic", default="returns/v1/+/+/verdict", help="verdict topic filter")
     parser.add_argument("--group", default="central",
                         help="shared-subscription group; receivers in one group split the load ('' = none)")
