@@ -226,6 +226,14 @@ def test_decoders_disagreeing_at_one_place_give_uncertain_codes_only() -> None:
     assert all("disagree" in c.problem for c in uncertain)
 
 
+def test_a_value_both_decoders_read_outweighs_a_fragment_one_decoder_read_there() -> None:
+    both = [judge(RawRead(e, "UPCA", "075720003259", False, QUAD), IQUAD) for e in ("zxing", "zbar")]
+    slip = judge(RawRead("zxing", "EAN13", "1077778003259", False, QUAD), IQUAD)
+    certain, uncertain = fuse([*both, slip])
+    assert [(c.text, c.engines) for c in certain] == [("075720003259", ("zxing", "zbar"))]
+    assert [c.text for c in uncertain] == ["1077778003259"] and "alone" in uncertain[0].problem
+
+
 def test_decoders_agreeing_give_one_code_read_by_both() -> None:
     a = judge(RawRead("zxing", "UPCA", "036602301467", False, QUAD), IQUAD)
     b = judge(RawRead("zbar", "UPCA", "036602301467", False, ((12.0, 30.0), (198.0, 30.0), (198.0, 32.0),
@@ -240,6 +248,12 @@ def test_gs1_string_with_a_bad_gtin_check_digit_is_uncertain_even_when_both_agre
     reads = [judge(RawRead(e, "Code128", raw, True, QUAD), IQUAD) for e in ("zxing", "zbar")]
     certain, uncertain = fuse(reads)
     assert certain == [] and "check digit" in uncertain[0].problem
+
+
+def test_a_short_itf_is_a_fragment_not_a_code() -> None:
+    code = judge(RawRead("zxing", "ITF", "4062", False, QUAD), IQUAD)
+    assert "too short" in code.problem
+    assert judge(RawRead("zxing", "ITF", "00012345678905", False, QUAD), IQUAD).problem == ""
 
 
 def test_zbar_alone_reading_an_ean8_is_not_believed() -> None:

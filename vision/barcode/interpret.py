@@ -30,6 +30,12 @@ SYNTAX = "GS1 syntax: "
 
 _ERROR_CORRECTED = frozenset({"QRCode", "DataMatrix", "PDF417"})
 
+ITF_MIN_DIGITS = 6
+
+# At a place where decoders disagree, a value read by both zxing and zbar wins over values
+# read by one of them only (benchmarks/barcodes.py measures the rule with and without).
+TWO_DECODERS_OUTWEIGH_ONE = True
+
 
 def judge(raw: RawRead, quad: Quad) -> Code:
     """Turn one engine's read into a `Code`, with `problem` set when a check fails."""
@@ -37,6 +43,10 @@ def judge(raw: RawRead, quad: Quad) -> Code:
     text = raw.content
     gs1: dict[str, str] | None = None
     gtin: str | None = None
+    if raw.format == "ITF" and len(raw.content) < ITF_MIN_DIGITS:
+        # ITF has no start/stop pattern strong enough to keep a decoder from reading a few bars
+        # of another symbol as a short ITF; no real carton or product code is that short.
+        problem = problem or f"ITF of {len(raw.content)} digits is too short to trust (< {ITF_MIN_DIGITS})"
     if raw.format in EAN_UPC:
         try:
             gtin = gtin14(raw.format, raw.content)
@@ -163,6 +173,23 @@ def fuse(
                                       "other symbols as one, so it needs zxing to agree"))
             else:
                 certain.append(merged)
+            continue
+        by_identity = {identity: [c for c in good if c.identity == identity] for identity in identities}
+        engines_of = {identity: {e for c in same for e in c.engines}
+                      for identity, same in by_identity.items()}
+        confirmed = [identity for identity, engines in engines_of.items() if len(engines) >= 2]
+        if (TWO_DECODERS_OUTWEIGH_ONE and len(confirmed) == 1
+                and all(len(engines_of[i]) == 1 for i in identities if i != confirmed[0])):
+            # Both decoders read one value here, a single decoder read something else (typically
+            # zbar reading a fragment as an EAN-8, or a one-digit slip by one decoder): two
+            # independent decoders agreeing outweighs one. The odd reads stay visible as uncertain.
+            winner = _merge(by_identity[confirmed[0]])
+            certain.append(winner)
+            for identity in sorted(i for i in identities if i != confirmed[0]):
+                odd = _merge(by_identity[identity])
+                uncertain.append(Code(odd.format, odd.text, odd.gs1, odd.gtin14, odd.quad, odd.engines,
+                                      odd.symbology, f"at the place of {winner.text!r}, which both decoders "
+                                      f"read, {'+'.join(odd.engines)} alone read {odd.text!r}"))
             continue
         readings = "; ".join(sorted({f"{'+'.join(c.engines)} read {c.text!r}" for c in good}))
         problem = f"decoders disagree at one place: {readings}"
