@@ -145,6 +145,8 @@ class ItemCard(QFrame):
         self.reasons_area.setFrameShape(QFrame.Shape.NoFrame)
         self.reasons_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.reasons_area.setMinimumHeight(40)
+        self.reasons_area.viewport().setAutoFillBackground(False)  # the card's own background shows through
+        self.reasons.setAutoFillBackground(False)
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
@@ -175,8 +177,8 @@ class ItemCard(QFrame):
         )
         match = f.sku_matches
         mark = "" if match is None else (" ✔" if match else " ✘ NOT THE SAME")
-        self.expected.setText(f"Expected: {f.expected_sku or '–'}")
-        self.observed.setText(f"Seen: {f.observed_sku or '–'}{mark}")
+        self.expected.setText(f"Expected\n{f.expected_sku or '–'}")
+        self.observed.setText(f"Seen{mark}\n{f.observed_sku or '–'}")
         theme.set_style(self.observed, "color: #c62828; font-weight: bold;" if match is False else "")
         ref = self._cache.get(view.reference_image) if view.reference_image else None
         if ref is not None:

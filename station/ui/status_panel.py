@@ -105,7 +105,7 @@ class StatusPanel(QWidget):
         # the full words are in the tooltip and, when something is wrong, in the problem line.
         width = max(self.width(), 600)
         count = max(1, len(self._chips))
-        room = width - count * 44  # spacing, padding and rounded border of each chip
+        room = width - count * 32  # spacing and padding of each chip
         metrics = {c: chip.fontMetrics() for c, chip in self._chips.items()}
         wanted = {c: m.horizontalAdvance(self._texts.get(c, "")) for c, m in metrics.items()}
         # Chips in trouble keep all their words first, then short chips; the longest share what is left.
