@@ -1,23 +1,27 @@
 """Calibration: accuracy against synthetic ground truth, and the per-frame cost of each step.
 
-    .venv/bin/python benchmarks/calibrate.py [--reps 50] [--seeds 3] [--json]
+    .venv/bin/python benchmarks/calibrate.py [--reps 50] [--seeds 3] [--data ../shared/data] [--json]
 
 Accuracy: a known camera (fx 1000, fy 1004, cx 652, cy 351, k1 -0.28, k2 0.11, small
 tangential terms) sees the ChArUco board in 23 views with lens blur and sensor noise
 (`calibration.synthetic`); intrinsics, the distortion's effect (max over a 20 px grid 3 %
 in from the edges), px/mm straight above the board, flat boxes on the belt and a colour cast
 are recovered with the station's own code. Each is repeated with --seeds noise seeds and
-the worst is reported. Timing: median and p95 ms over --reps calls on one 1280x720 frame,
-on this machine as it is (shared CPU: other load inflates the numbers).
+the worst is reported. With the shared data sets present, the quality checks also run on
+150 real handheld photos (false alarms on the originals, catches on smeared copies).
+Timing: median and p95 ms over --reps calls on one 1280x720 frame, on this machine as it
+is (shared CPU: other load inflates the numbers).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -48,6 +52,7 @@ from calibration.synthetic import (
     degrade,
     draw_box,
     look_at,
+    motion_blur,
     render_plane,
     top_camera_pose,
 )
@@ -115,9 +120,13 @@ def accuracy(seed: int) -> dict[str, float]:
     card[40:120, 40:120] = 119
     card[40:120, 200:280] = (44, 126, 214)
     cast = np.array([0.55, 0.80, 1.05])
-    lamp = np.clip(linear_to_srgb(srgb_to_linear(card / 255.0) * cast) * 255 + rng.normal(0, 1.5, card.shape),
-                   0, 255).astype(np.uint8)
-    cal = calibrate_colour(lamp, (40, 40, 80, 80), float(bgr_to_lab(np.array([119, 119, 119]))[0]))
+
+    def under_lamp() -> np.ndarray:
+        light = linear_to_srgb(srgb_to_linear(card / 255.0) * cast) * 255 + rng.normal(0, 1.5, card.shape)
+        return np.asarray(np.clip(light + 0.5, 0, 255), np.uint8)
+
+    cal = calibrate_colour(under_lamp(), (40, 40, 80, 80), float(bgr_to_lab(np.array([119, 119, 119]))[0]))
+    lamp = under_lamp()  # a later frame under the same lamp: new sensor noise
     fixed = apply_colour(lamp, cal)
     grey, orange = bgr_to_lab(np.array([119, 119, 119])), bgr_to_lab(np.array([44, 126, 214]))
     out["grey patch ΔE00 before"] = float(delta_e2000(_lab(lamp, 60, 60), grey))
@@ -157,22 +166,50 @@ def timing(reps: int) -> dict[str, tuple[float, float]]:
     return out
 
 
+def real_photos(data: Path, count: int = 150) -> dict[str, float]:
+    """Quality checks on real handheld photos (GroceryStoreDataset val): false alarms and catches."""
+    root = data / "products" / "grocery"
+    listing = (root / "val.txt").read_text().splitlines()
+    rows = [line.split(",")[0].strip() for line in listing if line.strip()]
+    random.Random(0).shuffle(rows)
+    loaded = (cv2.imread(str(root / r), cv2.IMREAD_COLOR) for r in rows[:count])
+    photos = [img for img in loaded if img is not None]
+    rng = random.Random(1)
+    out = {"photos": float(len(photos)),
+           "originals passing %": 100 * float(np.mean([assess(p).ok for p in photos])),
+           "motion blur false alarms %": 100 * float(np.mean([assess(p).motion_blur for p in photos]))}
+    for length in (9, 15, 25):
+        caught = [assess(motion_blur(p, length, rng.uniform(0, 180))).motion_blur for p in photos]
+        out[f"{length} px smear caught %"] = 100 * float(np.mean(caught))
+    out["defocus (sigma 3) failing %"] = 100 * float(np.mean([not assess(cv2.GaussianBlur(p, (0, 0), 3.0)).ok
+                                                               for p in photos]))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data",
+                        help="the shared data sets (real photos for the quality checks); skipped when absent")
     args = parser.parse_args()
+    photos = real_photos(args.data) if (args.data / "products" / "grocery").is_dir() else {}
     runs = [accuracy(seed) for seed in range(1, args.seeds + 1)]
     worst = {k: max(r[k] for r in runs) for k in runs[0]}
     times = timing(args.reps)
     if args.json:
-        print(json.dumps({"accuracy_worst": worst, "timing_ms": {k: {"p50": v[0], "p95": v[1]}
-                                                                 for k, v in times.items()}}))
+        print(json.dumps({"accuracy_worst": worst, "real_photos": photos,
+                          "timing_ms": {k: {"p50": v[0], "p95": v[1]} for k, v in times.items()}}))
         return
     print(f"accuracy, worst of {args.seeds} noise seeds")
     for key, value in worst.items():
         print(f"  {key:28} {value:8.3f}")
+    if photos:
+        print(f"\nquality on {photos['photos']:.0f} real photos (GroceryStoreDataset val, 348 px)")
+        for key, value in photos.items():
+            if key != "photos":
+                print(f"  {key:28} {value:8.1f}")
     print(f"\ntiming on 1280x720, {args.reps} reps       p50 ms   p95 ms")
     for key, (p50, p95) in times.items():
         print(f"  {key:36} {p50:7.2f}  {p95:7.2f}")

@@ -247,7 +247,7 @@ class ColourDriftMonitor:
     tolerance_de: float = 5.0
     items_since_check: int = 0
     last: DriftCheck | None = None
-    _strikes: int = field(default=0, repr=False)
+    _strikes: int = field(default=0, init=False, repr=False)
 
     def check(self, frame_bgr: npt.NDArray[np.uint8]) -> DriftCheck:
         """Measure the patch now (also call at start-up)."""

@@ -145,12 +145,13 @@ class IntrinsicsSession:
     # Live frames repeat: drop a view that shows the board where and how a kept one already does.
     skip_duplicates: bool = False
     image_size: tuple[int, int] | None = None
-    _views: list[_View] = field(default_factory=list)
+    _views: list[_View] = field(default_factory=list, init=False, repr=False)
     # Union of the kept boards' outlines at 8x8 samples per cell of the coverage grid.
     _covered: npt.NDArray[np.uint8] = field(
-        default_factory=lambda: np.zeros((_COVERAGE_GRID[1] * 8, _COVERAGE_GRID[0] * 8), np.uint8))
-    _blurred: list[str] = field(default_factory=list)
-    _no_board: list[tuple[str, str]] = field(default_factory=list)
+        default_factory=lambda: np.zeros((_COVERAGE_GRID[1] * 8, _COVERAGE_GRID[0] * 8), np.uint8),
+        init=False, repr=False)
+    _blurred: list[str] = field(default_factory=list, init=False, repr=False)
+    _no_board: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
 
     def add_frame(self, frame: npt.NDArray[np.uint8], name: str = "") -> ViewFeedback:
         """Judge one frame; a kept view counts towards calibration."""
