@@ -605,3 +605,14 @@ def history_source(config: Config) -> Callable[[str], list[dict[str, Any]]]:
             return [v.to_json() for v in reader.history(verdict_id)]
 
     return read
+
+
+def search_source(config: Config, limit: int = 50) -> Callable[[str], list[dict[str, Any]]]:
+    """A function finding past items by RMA, GTIN or code text (latest revision each; any thread)."""
+    from station.store import StoreReader
+
+    def read(text: str) -> list[dict[str, Any]]:
+        with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
+            return [v.to_json() for v in reader.recent(limit, search=text)]
+
+    return read

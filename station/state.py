@@ -120,7 +120,7 @@ class StationActions(Protocol):
 class StationState:
     """The observable state the views render."""
 
-    def __init__(self, recent_limit: int = 200) -> None:
+    def __init__(self, recent_limit: int = 200, frames_kept: int = 20) -> None:
         self.item_decided: Signal[ItemView] = Signal()
         self.item_updated: Signal[ItemView] = Signal()  # a new revision (override) of a shown item
         self.health_changed: Signal[Health] = Signal()
@@ -128,6 +128,9 @@ class StationState:
         self.message: Signal[str] = Signal()  # one-line notices ("override saved", errors of an action)
         self._lock = threading.Lock()
         self._recent: deque[ItemView] = deque(maxlen=recent_limit)
+        # A 1280x720 frame is 2.7 MB: only the newest items keep theirs in memory; older ones
+        # are shown from the stored JPEG.
+        self.frames_kept = frames_kept
         self._health: dict[str, Health] = {}
         self._counters: dict[str, Any] = {}
         self.operator_id: str | None = None
@@ -158,6 +161,9 @@ class StationState:
         """A new item was decided."""
         with self._lock:
             self._recent.append(view)
+            index = len(self._recent) - 1 - self.frames_kept
+            if index >= 0 and self._recent[index].frame is not None:
+                self._recent[index] = dataclasses.replace(self._recent[index], frame=None)
         self.item_decided.emit(view)
 
     def update_item(self, verdict: dict[str, Any]) -> None:

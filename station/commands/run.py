@@ -52,7 +52,7 @@ def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.app import RunOptions, Station, history_source, kpi_source
+    from station.app import RunOptions, Station, history_source, kpi_source, search_source
 
     if args.items is not None and args.items < 1:
         print("station run: --items must be at least 1", file=sys.stderr)
@@ -80,7 +80,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if headless:
             code = _run_headless(station, args, stop)
         else:
-            code = _run_window(station, config, args, kpi_source(config), history_source(config))
+            code = _run_window(station, config, args, kpi_source(config), history_source(config),
+                               search_source(config))
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
@@ -118,14 +119,16 @@ def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event)
     return 0
 
 
-def _run_window(station: Any, config: Config, args: argparse.Namespace, kpis: Any, history: Any) -> int:
+def _run_window(
+    station: Any, config: Config, args: argparse.Namespace, kpis: Any, history: Any, search: Any
+) -> int:
     from station.commands.version import versions
     from station.ui.app import run_app
     from station.ui.settings import UiSettings, ui_settings_from_config
 
     settings: UiSettings = ui_settings_from_config(config)
     return run_app(
-        station.state, station, settings, kpi_source=kpis, history_source=history,
+        station.state, station, settings, kpi_source=kpis, history_source=history, search_source=search,
         screenshot=args.screenshot, items=args.items, about=versions(),
         config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
         config_source=config.source,
