@@ -90,20 +90,31 @@ def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[OutboxR
     return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), float(r[4]), int(r[5])) for r in rows]
 
 
+# One UPDATE per chunk of rows rather than per row: the publisher marks a window at a time.
+_CHUNK = 500
+
+
 def mark_published(conn: sqlite3.Connection, ids: list[int], when: float) -> None:
     """Record that these rows went to the broker (once more); no commit."""
-    conn.executemany(
-        "UPDATE outbox SET published_at = ?, attempts = attempts + 1 WHERE id = ?",
-        [(when, i) for i in ids],
-    )
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        conn.execute(
+            "UPDATE outbox SET published_at = ?, attempts = attempts + 1"
+            f" WHERE id IN ({','.join('?' * len(chunk))})",
+            (when, *chunk),
+        )
 
 
 def mark_delivered(conn: sqlite3.Connection, keys: list[str], when: float) -> int:
     """Mark the rows with these keys delivered (acknowledged by central); returns rows changed. No commit."""
     changed = 0
-    for key in keys:
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start:start + _CHUNK]
         cursor = conn.execute(
-            "UPDATE outbox SET delivered_at = ? WHERE key = ? AND delivered_at IS NULL", (when, key)
+            "UPDATE outbox SET delivered_at = ?"
+            f" WHERE key IN ({','.join('?' * len(chunk))}) AND delivered_at IS NULL",
+            (when, *chunk),
         )
         changed += cursor.rowcount
     return changed
