@@ -8,6 +8,7 @@ views) before `calibrate()` may run. Refusals are `CalibrationError`s that say w
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -64,6 +65,24 @@ class Intrinsics:
     def cy(self) -> float:
         """Principal point y, in pixels."""
         return float(self.matrix[1, 2])
+
+    @functools.cached_property
+    def _undistort_maps(self) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.uint16]]:
+        # Fixed-point maps: remap with them is about twice as fast as with float maps.
+        map1, map2 = cv2.initUndistortRectifyMap(self.matrix, self.dist, None, self.matrix, self.image_size,
+                                                 cv2.CV_16SC2)
+        return np.asarray(map1, np.int16), np.asarray(map2, np.uint16)
+
+    def undistort_image(self, frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """The frame as a distortion-free camera with the same matrix would see it (lines stay straight)."""
+        size = (int(frame.shape[1]), int(frame.shape[0]))
+        if size != self.image_size:
+            raise CalibrationError(
+                "intrinsics", f"frame is {size[0]}x{size[1]}, calibration is for "
+                f"{self.image_size[0]}x{self.image_size[1]}", "recalibrate at this resolution",
+            )
+        map1, map2 = self._undistort_maps
+        return np.asarray(cv2.remap(frame, map1, map2, cv2.INTER_LINEAR), np.uint8)
 
     def undistort_points(self, points_px: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
         """Pixel positions as a distortion-free camera with the same matrix would see them."""

@@ -135,3 +135,25 @@ def test_refuses_a_result_whose_error_is_too_high():
         calibrate_intrinsics([(f"v{i:02d}", v) for i, v in enumerate(views)], SPEC, max_rms_px=0.01)
     assert "reprojection error" in str(err.value)
     assert "worst views" in str(err.value)
+
+
+def test_undistorted_frames_have_straight_board_rows(calibrated):
+    result, _feedback = calibrated
+    view = board_views(SPEC, CAMERA)[18]  # near the top left corner, where the lens bends rows most
+
+    def worst_row_bend(image: np.ndarray) -> float:
+        detection = detect_board(image, SPEC)
+        per_row = SPEC.squares_x - 1
+        bends = []
+        for number in range(SPEC.squares_y - 1):  # the board's rows of corners that are complete
+            row = detection.image_points[detection.ids // per_row == number]
+            if len(row) < per_row:
+                continue
+            centred = row - row.mean(axis=0)
+            _u, singular, _vt = np.linalg.svd(centred)
+            bends.append(singular[1] / np.sqrt(len(row)))  # RMS distance from the best line
+        assert len(bends) >= 3
+        return float(max(bends))
+
+    assert worst_row_bend(view) > 0.6
+    assert worst_row_bend(result.undistort_image(view)) < 0.15
