@@ -270,12 +270,15 @@ def run_plane(args: argparse.Namespace, config: Config) -> int:
             raise CalibrationError(str(source), "has no intrinsics",
                                    "run `station calibrate intrinsics` first or pass --intrinsics none")
         plane = calibrate_plane(frame, spec, existing.intrinsics if existing else None)
-        base = existing if out == source else (_existing(out) if out.is_file() else None)
+        base = existing if out == source else _existing(out)
         if base is not None and base.image_size != size:
             raise CalibrationError(str(out), "is for another resolution", "choose another --out file")
-        calibration = merged(base or existing, camera_id=(existing.camera_id if existing else ""),
-                             image_size=size, created_at=utc_now(), plane=plane, board=spec.describe(),
-                             intrinsics=existing.intrinsics if existing else None)
+        if raw and base is not None and base.intrinsics is not None:
+            raise CalibrationError(str(out), "holds intrinsics, which a plane on raw pixels would not match",
+                                   f"pass --intrinsics {out}, or write the raw plane to another --out file")
+        camera_id = (existing.camera_id if existing else "") or (base.camera_id if base else "")
+        calibration = merged(base, camera_id=camera_id, image_size=size, created_at=utc_now(), plane=plane,
+                             board=spec.describe(), intrinsics=existing.intrinsics if existing else None)
         save_calibration(out, calibration)
     except CalibrationError as exc:
         return _refused("plane", exc)

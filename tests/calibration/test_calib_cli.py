@@ -217,3 +217,24 @@ def test_live_intrinsics_from_the_configured_camera_stops_when_guidance_is_ready
 def test_live_intrinsics_refuses_the_synthetic_camera(tmp_path, capsys):
     assert main(["calibrate", "intrinsics", "--live", "--out", str(tmp_path / "c.toml")]) == 1
     assert "synthetic camera cannot be calibrated" in capsys.readouterr().err
+
+
+def test_plane_on_raw_pixels_will_not_overwrite_a_file_with_intrinsics(tmp_path, capsys):
+    images = _write_views(tmp_path / "views", board_views(SPEC, CAMERA)[:12])
+    out = tmp_path / "cam.toml"
+    assert main(["calibrate", "intrinsics", "--images", str(images), "--out", str(out)]) == 0
+    rng = np.random.default_rng(9)
+    rot, t = top_camera_pose()
+    plane_img, _m = render_plane(CAMERA, rot, t, belt_with_board(SPEC, rng), BELT_PX_PER_MM, BELT_ORIGIN,
+                                 fill=BELT_GREY)
+    cv2.imwrite(str(tmp_path / "plane.png"), plane_img)
+    code = main(["calibrate", "plane", "--image", str(tmp_path / "plane.png"), "--intrinsics", "none",
+                 "--out", str(out)])
+    assert code == 1
+    assert "holds intrinsics" in capsys.readouterr().err
+    assert load_calibration(out).intrinsics is not None  # untouched
+    raw_out = tmp_path / "raw.toml"
+    assert main(["calibrate", "plane", "--image", str(tmp_path / "plane.png"), "--intrinsics", "none",
+                 "--out", str(raw_out)]) == 0
+    raw = load_calibration(raw_out)
+    assert raw.intrinsics is None and raw.plane is not None and raw.plane.camera_height_mm is None
