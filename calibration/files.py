@@ -48,6 +48,12 @@ class CalibrationFile:
     colour: ColourCalibration | None = None
     board: str = ""  # the board description used, for the record
     notes: Mapping[str, str] | None = None
+    # When each section was last calibrated ("intrinsics", "plane", "colour" -> ISO 8601 UTC).
+    section_dates: Mapping[str, str] | None = None
+
+    def calibrated_at(self, section: str) -> str:
+        """When `section` was calibrated (the file's date when not recorded)."""
+        return (self.section_dates or {}).get(section, self.created_at)
 
 
 # -- writing --------------------------------------------------------------------------------
@@ -92,6 +98,7 @@ def save_calibration(path: Path, calibration: CalibrationFile) -> None:
     intr = calibration.intrinsics
     if intr is not None:
         parts.append(_table("intrinsics", {
+            "calibrated_at": calibration.calibrated_at("intrinsics"),
             "matrix": intr.matrix, "dist": intr.dist, "rms_px": intr.rms_px,
             "views": [name for name, _e in intr.per_view_errors],
             "view_errors_px": [err for _n, err in intr.per_view_errors],
@@ -99,6 +106,7 @@ def save_calibration(path: Path, calibration: CalibrationFile) -> None:
     plane = calibration.plane
     if plane is not None:
         parts.append(_table("plane", {
+            "calibrated_at": calibration.calibrated_at("plane"),
             "homography": plane.homography, "px_per_mm": plane.px_per_mm, "rms_mm": plane.rms_mm,
             "camera_height_mm": plane.camera_height_mm,
             "camera_foot_mm": list(plane.camera_foot_mm) if plane.camera_foot_mm else None,
@@ -106,6 +114,7 @@ def save_calibration(path: Path, calibration: CalibrationFile) -> None:
     colour = calibration.colour
     if colour is not None:
         parts.append(_table("colour", {
+            "calibrated_at": calibration.calibrated_at("colour"),
             "patch": list(colour.patch), "gains_bgr": list(colour.gains_bgr),
             "reference_lab": list(colour.reference_lab), "target_lightness": colour.target_lightness,
         }))
@@ -215,15 +224,27 @@ def load_calibration(path: Path, live_resolution: tuple[int, int] | None = None,
         colour = ColourCalibration((patch[0], patch[1], patch[2], patch[3]), (gains[0], gains[1], gains[2]),
                                    (ref[0], ref[1], ref[2]), read.number("colour", "target_lightness"))
     notes = data.get("notes")
+    dates = {name: str(data[name]["calibrated_at"]) for name in ("intrinsics", "plane", "colour")
+             if isinstance(data.get(name), dict) and isinstance(data[name].get("calibrated_at"), str)}
     return CalibrationFile(
         camera_id=file_camera, image_size=size, created_at=str(read.get("calibration", "created_at", str)),
         intrinsics=intrinsics, plane=plane, colour=colour, board=str(data["calibration"].get("board", "")),
         notes={str(k): str(v) for k, v in notes.items()} if isinstance(notes, dict) else None,
+        section_dates=dates,
     )
 
 
 def merged(existing: CalibrationFile | None, **changes: Any) -> CalibrationFile:
-    """`existing` with some sections replaced (or a new file when there is none)."""
+    """`existing` with some sections replaced (or a new file when there is none).
+
+    Sections passed in `changes` that are not None are stamped with `changes["created_at"]`.
+    """
+    dates = dict((existing.section_dates or {}) if existing is not None else {})
+    stamp = changes.get("created_at")
+    for section in ("intrinsics", "plane", "colour"):
+        if section in changes and changes[section] is not None and isinstance(stamp, str):
+            dates[section] = stamp
+    changes["section_dates"] = dates
     if existing is None:
         return CalibrationFile(**changes)
     return replace(existing, **changes)

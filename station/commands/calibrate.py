@@ -171,6 +171,8 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
         print(f"{out}: fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px, "
               f"RMS {result.rms_px:.3f} px over {guidance.views} views, "
               f"frame coverage {guidance.coverage:.0%}")
+        worst = sorted(result.per_view_errors, key=lambda view: -view[1])[:3]
+        print("  worst views: " + ", ".join(f"{name} {err:.3f} px" for name, err in worst))
         for hint in guidance.hints:
             print(f"  note: {hint}")
     return 0

@@ -107,6 +107,10 @@ def test_intrinsics_then_plane_then_colour_build_one_file(tmp_path, capsys):
 
     saved = load_calibration(out, live_resolution=(1280, 720), camera_id="cam-7")
     assert saved.intrinsics is not None and saved.plane is not None and saved.colour is not None
+    # Each step keeps its own date; the file's date is that of the last step.
+    assert saved.section_dates is not None and set(saved.section_dates) == {"intrinsics", "plane", "colour"}
+    assert saved.calibrated_at("colour") == saved.created_at
+    assert saved.calibrated_at("intrinsics") <= saved.calibrated_at("plane") <= saved.created_at
     assert saved.colour.gains_bgr[0] > saved.colour.gains_bgr[2]  # blue boosted against the warm cast
 
 
