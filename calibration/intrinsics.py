@@ -183,13 +183,22 @@ class IntrinsicsSession:
                                 f"{size[0]}x{size[1]} differs from the first view's "
                                 f"{self.image_size[0]}x{self.image_size[1]}: "
                                 "use one camera at one resolution")
-        quality = assess(frame, self.thresholds)
+        detection = detect_board(frame, self.spec)
+        # Judge focus where the board is (a plain background says nothing about it); a blurred
+        # board is often not found at all, then the whole frame is all there is to judge.
+        region = None
+        if detection.count > 0:
+            low = detection.image_points.min(axis=0)
+            high = detection.image_points.max(axis=0)
+            pad = 0.15 * (high - low) + 10
+            region = (int(low[0] - pad[0]), int(low[1] - pad[1]),
+                      int(high[0] - low[0] + 2 * pad[0]), int(high[1] - low[1] + 2 * pad[1]))
+        quality = assess(frame, self.thresholds, region)
         if quality.sharpness < self.thresholds.min_sharpness or quality.motion_blur:
             self._blurred.append(name)
             why = "; ".join(r for r in quality.reasons if "blur" in r or "focus" in r)
             return ViewFeedback(name, ViewStatus.BLURRED, f"blurred, not used ({why}): hold the board still",
                                 quality=quality)
-        detection = detect_board(frame, self.spec)
         if detection.count == 0:
             reason = diagnose_missing_board(frame, self.spec)
             self._no_board.append((name, reason))

@@ -98,14 +98,26 @@ def _direction_detail(grey: npt.NDArray[np.float32]) -> tuple[float, float]:
     return weakest / float(values.max()), weakest
 
 
-def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | None = None) -> FrameQuality:
-    """Focus, exposure and motion blur of one BGR (or grey) frame."""
+def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | None = None,
+           region: tuple[int, int, int, int] | None = None) -> FrameQuality:
+    """Focus, exposure and motion blur of one BGR (or grey) frame.
+
+    `region` (x, y, width, height in frame pixels) judges only that part, e.g. the item or
+    the calibration board, on the same reduced scale as a whole frame (same thresholds).
+    """
     limits = thresholds or QualityThresholds()
     grey = frame_bgr if frame_bgr.ndim == 2 else cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2GRAY)
+    scale = 1.0
     if grey.shape[1] > limits.analysis_width:
         scale = limits.analysis_width / grey.shape[1]
         size = (limits.analysis_width, max(1, round(grey.shape[0] * scale)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    if region is not None:
+        x0 = min(max(0, int(region[0] * scale)), grey.shape[1] - 8)
+        y0 = min(max(0, int(region[1] * scale)), grey.shape[0] - 8)
+        x1 = max(x0 + 8, min(grey.shape[1], int((region[0] + region[2]) * scale + 0.5)))
+        y1 = max(y0 + 8, min(grey.shape[0], int((region[1] + region[3]) * scale + 0.5)))
+        grey = grey[y0:y1, x0:x1]
     mean = float(np.mean(grey))
     clipped = float(np.count_nonzero(grey >= 250)) / grey.size
     sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())

@@ -75,3 +75,12 @@ def test_a_barcode_with_edges_one_way_only_is_not_motion_blur():
 def test_thresholds_come_from_the_caller(scene):
     strict = QualityThresholds(min_sharpness=1e9)
     assert not assess(scene, strict).ok
+
+
+def test_a_region_is_judged_on_its_own(scene):
+    frame = scene.copy()
+    frame[:, 640:] = cv2.GaussianBlur(frame, (0, 0), 6.0)[:, 640:]  # right half out of focus
+    sharp_half = assess(frame, region=(0, 0, 640, 720))
+    soft_half = assess(frame, region=(640, 0, 640, 720))
+    assert sharp_half.sharpness > 5 * soft_half.sharpness
+    assert not soft_half.ok and any("out of focus" in r for r in soft_half.reasons)
