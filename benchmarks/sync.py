@@ -114,6 +114,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--receivers", type=int, default=1,
+                        help="central receivers in one shared-subscription group (one SQLite file)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     payload = json.dumps(make_verdict("dock-01", "site-01", str(uuid7()), 1, random.Random(2))).encode()
@@ -124,20 +126,25 @@ def main() -> int:
     bare_cpu_us: list[float] = []
     central_cpu_us: list[float] = []
     with LocalBroker(work / "broker") as broker:
-        receiver = subprocess.Popen(
+        receivers = [subprocess.Popen(
             [sys.executable, "-m", "station", "central", "--broker", broker.url(),
-             "--db", str(work / "central.db"), "--json", "--stats-interval", "3600"],
+             "--db", str(work / "central.db"), "--client-id", f"bench-central-{i}",
+             "--json", "--stats-interval", "3600"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
+        ) for i in range(args.receivers)]
+
+        def central_cpu_s() -> float:
+            return sum(sum(psutil.Process(r.pid).cpu_times()[:2]) for r in receivers)
+
         try:
             time.sleep(1.5)  # let the receiver connect and subscribe
             for run in range(args.repeats):
                 station_id = f"bench-{run}"
                 db = work / f"station-{run}.db"
                 fill(db, args.rows, station_id)
-                before = sum(psutil.Process(receiver.pid).cpu_times()[:2])
+                before = central_cpu_s()
                 elapsed, cpu = drain(db, broker.port, station_id)
-                central_cpu = sum(psutil.Process(receiver.pid).cpu_times()[:2]) - before
+                central_cpu = central_cpu_s() - before
                 drain_rates.append(args.rows / elapsed)
                 station_cpu_us.append(cpu / args.rows * 1e6)
                 central_cpu_us.append(central_cpu / args.rows * 1e6)
@@ -150,15 +157,16 @@ def main() -> int:
                       f"{bare_rates[-1]:7.0f}/s   bare loop, paho thread {threaded_rates[-1]:7.0f}/s",
                       flush=True)
         finally:
-            receiver.terminate()
-            receiver.communicate(timeout=30)
+            for receiver in receivers:
+                receiver.terminate()
+                receiver.communicate(timeout=30)
         central = sqlite3.connect(work / "central.db")
         stored = central.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
     drain_median = statistics.median(drain_rates)
     bare_median = statistics.median(bare_rates)
     print()
     print(f"{'measure (median of ' + str(args.repeats) + ')':42} {'verdicts/s':>12}")
-    print(f"{'outbox drain, acked by central':42} {drain_median:12.0f}")
+    print(f"{f'outbox drain, acked by central ({args.receivers} rcv)':42} {drain_median:12.0f}")
     print(f"{'bare paho QoS 1 publish loop (PUBACK only)':42} {bare_median:12.0f}")
     print(f"{'  the same with paho loop_start thread':42} {statistics.median(threaded_rates):12.0f}")
     print(f"{'ratio drain / bare':42} {drain_median / bare_median:12.2f}")
