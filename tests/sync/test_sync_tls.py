@@ -120,7 +120,7 @@ def test_station_and_central_deliver_over_mutual_tls(tmp_path: Path, tls_broker:
         wait_for(lambda: receiver.stats().connected, 10, "central connected over TLS")
         publisher.start()
         assert publisher.wait_drained(20), publisher.stats()
-        assert receiver.stats().stored == 10
+        wait_for(lambda: receiver.stats().stored == 10, 5, "central counted 10")
     finally:
         publisher.stop()
         receiver.stop()
