@@ -176,7 +176,18 @@ class StationInspector:
         timings["quality"] = _ms(t)
 
         t = time.perf_counter()
-        read = self.reader.read(image, roi=self.roi)
+        located = locate_item(image)
+        if located is not None:
+            crop, box = crop_box(image, located.box)
+        else:
+            crop, box = image, (0, 0, image.shape[1], image.shape[0])
+        timings["locate"] = _ms(t)
+        t = time.perf_counter()
+        # Codes are on the item: reading its box first is three times cheaper than the
+        # frame; the whole frame (or the configured ROI) is read only when the box has none.
+        read = self.reader.read(image, roi=box) if located is not None else None
+        if read is None or not read.codes:
+            read = self.reader.read(image, roi=self.roi)
         codes: list[Code] = list(read.codes)
         for line in trigger.scanned:
             scanned = parse_scanner_line(line)
@@ -187,13 +198,6 @@ class StationInspector:
                 codes.append(scanned)
         timings["codes"] = _ms(t)
 
-        t = time.perf_counter()
-        located = locate_item(image)
-        if located is not None:
-            crop, box = crop_box(image, located.box)
-        else:
-            crop, box = image, (0, 0, image.shape[1], image.shape[0])
-        timings["locate"] = _ms(t)
 
         code_evidence = tuple(
             CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes

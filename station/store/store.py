@@ -41,6 +41,7 @@ from station.verdict import (
     Verdict,
 )
 from sync import outbox
+from sync.schema import validate_verdict
 
 __all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader"]
 
@@ -413,6 +414,9 @@ class Store(StoreReader):
         return verdict
 
     def _insert_revision(self, conn: sqlite3.Connection, verdict: Verdict, payload: str) -> None:
+        # Checked against the schema central checks too: a verdict central would refuse never
+        # enters the outbox (it would be resent forever).
+        validate_verdict(json.loads(payload))
         decision = verdict.decision
         conn.execute(
             "INSERT INTO verdicts(verdict_id, revision, grade, disposition, source, operator_id, "
