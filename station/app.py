@@ -74,17 +74,23 @@ def model_dir(config: Config, path: Path) -> Path:
     return shipped if shipped.exists() else resolved
 
 
-def load_models(config: Config) -> LoadedModels:
-    """The defect and conformity models; a model that cannot load carries its reason instead."""
+def load_models(config: Config, overrides: dict[str, Path] | None = None) -> LoadedModels:
+    """The defect and conformity models; a model that cannot load carries its reason instead.
+
+    `overrides` names folders that replace the configured ones (versions central installed).
+    """
+    overrides = overrides or {}
     loaded = LoadedModels()
     threads = (config.models.intra_op_threads, config.models.inter_op_threads)
+    defect_dir = overrides.get("defect") or model_dir(config, config.models.defect_dir)
+    conformity_dir = overrides.get("conformity") or model_dir(config, config.models.conformity_dir)
     try:
-        loaded.defect = DefectModel.load(model_dir(config, config.models.defect_dir), *threads)
+        loaded.defect = DefectModel.load(defect_dir, *threads)
     except ModelError as exc:
         loaded.defect_error = f"defect model not loaded: {exc}"
         logger.error("%s", loaded.defect_error)
     try:
-        loaded.conformity = ConformityModel.load(model_dir(config, config.models.conformity_dir), *threads)
+        loaded.conformity = ConformityModel.load(conformity_dir, *threads)
     except ModelError as exc:
         loaded.conformity_error = f"conformity model not loaded: {exc}"
         logger.error("%s", loaded.conformity_error)
@@ -117,7 +123,8 @@ class Station:
             self.demo = DemoLine(seed=self.options.demo_seed)
             self.demo.seed_store(self.store)
 
-        self.models = load_models(config)
+        self.model_store = self._model_store()
+        self.models = load_models(config, self._installed_models())
         self.models.gallery = self._gallery()
         self.lookup = self._lookup()
         self.reader = BarcodeReader(
@@ -167,6 +174,65 @@ class Station:
     @staticmethod
     def _embedding_dim(model: ConformityModel) -> int:
         return int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
+
+    def _model_store(self) -> Any:
+        """Versions central sent (`model/offer`), verified against the trusted key."""
+        from sync.modelstore import ModelStore, load_public_key
+
+        key_file = self.config.sync.trusted_key_file
+        try:
+            key = load_public_key(self.config.resolve(Path(key_file))) if key_file else None
+        except Exception as exc:
+            logger.error("trusted key %s unusable (%s): model offers will be refused", key_file, exc)
+            key = None
+        return ModelStore(self.config.in_data_dir(self.config.sync.model_store_dir), key)
+
+    def _installed_models(self) -> dict[str, Path]:
+        found = {}
+        for name in ("defect", "conformity"):
+            active = self.model_store.active(name)
+            if active is not None:
+                found[name] = active.folder
+        return found
+
+    def _on_model_installed(self, installed: Any, mode: Any) -> None:
+        """A verified model from central: swap it in whole, or run it in shadow beside the active one."""
+        from sync.modelstore import OfferMode
+
+        if mode is OfferMode.SHADOW:
+            self._load_shadow(installed.name)
+        else:
+            self._on_model_changed(installed.name)
+
+    def _on_model_changed(self, name: str) -> None:
+        """The active version of `name` changed (install, promote, rollback): load it and swap it in."""
+        fresh = load_models(self.config, self._installed_models())
+        error = fresh.defect_error if name == "defect" else fresh.conformity_error
+        if error:
+            raise RuntimeError(error)  # the inbound reply says so; the running model stays
+        if name == "defect":
+            self.models.defect = fresh.defect
+        else:
+            self.models.conformity = fresh.conformity
+            self.models.gallery = self._gallery()  # references are bound to the model that made them
+        self._load_shadow(name)
+        self._report_models()
+        if self.publisher is not None:
+            self.publisher.set_models(tuple(m.to_json() for m in self.models.refs()))
+
+    def _load_shadow(self, name: str) -> None:
+        from sync.modelstore import ShadowComparison
+
+        shadow = self.model_store.shadow(name)
+        if name != "defect":
+            return  # a conformity shadow would need its own gallery: compared offline only
+        if shadow is None:
+            self.inspector.shadow_defect = None
+            return
+        model = DefectModel.load(shadow.folder, self.config.models.intra_op_threads,
+                                 self.config.models.inter_op_threads)
+        active = self.models.defect.info.version if self.models.defect else "none"
+        self.inspector.shadow_defect = (model, ShadowComparison(name, active, shadow.version))
 
     def _lookup(self) -> CatalogueLookup:
         return CatalogueLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
@@ -325,8 +391,9 @@ class Station:
         )
         inbound = Inbound(InboundHandlers(
             on_manifest=self._on_manifest, on_config_set=self.set_thresholds,
+            on_model_installed=self._on_model_installed, on_model_changed=self._on_model_changed,
             config_ranges=POLICY_RANGES,
-        ))
+        ), model_store=self.model_store)
         self.publisher = OutboxPublisher(self.db_path, settings, stats_source=self.stats, inbound=inbound)
         self.publisher.start()
         self._closers.append(self.publisher.stop)
@@ -462,6 +529,8 @@ class Station:
         if self.publisher is not None:
             s = self.publisher.stats()
             stats.update(outbox_backlog=s.backlog, outbox_oldest_s=s.oldest_undelivered_age_s)
+        if self.inspector.shadow_defect is not None:
+            stats["shadow"] = self.inspector.shadow_defect[1].report()
         return stats
 
     def _dispositions(self) -> dict[str, int]:

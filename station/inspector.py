@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -121,6 +121,9 @@ class StationInspector:
         self.rma_pattern = re.compile(rma_pattern)
         self.roi = roi
         self.model_timeout_ms = model_timeout_ms
+        # A candidate defect model from central, run beside the active one: its labels are
+        # compared, never acted on (sync.modelstore.ShadowComparison).
+        self.shadow_defect: tuple[DefectModel, Any] | None = None
 
     def warm_up(self, size: tuple[int, int] = (720, 1280)) -> None:
         """Run every stage once on a grey frame, so the first item pays no start-up cost."""
@@ -278,6 +281,12 @@ class StationInspector:
             timings["defect"] = _ms(t)
             return None, f"defect model failed: {exc}", None, ()
         timings["defect"] = _ms(t)
+        shadow = self.shadow_defect
+        if shadow is not None:
+            try:
+                shadow[1].record(result.label, shadow[0].predict(crop).label)
+            except Exception:
+                logger.exception("shadow defect model failed (the active model's result stands)")
         if timings["defect"] > self.model_timeout_ms:
             return None, f"defect model too slow ({timings['defect']:.0f} ms)", None, ()
         x0, y0 = box[0], box[1]
