@@ -70,6 +70,8 @@ class ConformityRecipe:
     tta_flip: bool = True
     seed: int = 0
     val_fraction: float = 0.1
+    # Smallest random-crop area (fraction of the image); smaller = stronger augmentation.
+    min_crop: float = 0.3
     name: str = "conformity"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -147,11 +149,12 @@ def _load(samples: list[Sample], size: int) -> npt.NDArray[np.uint8]:
     return out
 
 
-def _augment(image: npt.NDArray[np.uint8], size: int, rng: np.random.Generator) -> npt.NDArray[np.uint8]:
-    """Random resized crop (area 30–100 %, aspect 3/4–4/3), small rotation, flips."""
+def _augment(image: npt.NDArray[np.uint8], size: int, rng: np.random.Generator,
+             min_crop: float = 0.3) -> npt.NDArray[np.uint8]:
+    """Random resized crop (area min_crop–100 %, aspect 3/4–4/3), small rotation, flips."""
     h, w = image.shape[:2]
     for _ in range(10):
-        area = rng.uniform(0.3, 1.0) * h * w
+        area = rng.uniform(min_crop, 1.0) * h * w
         aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
         cw, ch = round(math.sqrt(area * aspect)), round(math.sqrt(area / aspect))
         if cw <= w and ch <= h:
@@ -219,12 +222,16 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     if len(skus) < 2:
         raise ValueError(f"{data}: metric learning needs at least two products, found {skus}")
     index = {sku: i for i, sku in enumerate(skus)}
-    order = rng.permutation(len(samples))
+    # Validation = the last images of each product in file order. Photos are numbered in shooting
+    # order, so neighbours are near-duplicates: a random split would measure memory, not matching.
+    order = np.array(sorted(range(len(samples)), key=lambda i: samples[i].key))
     labels_all = np.array([index[samples[i].label] for i in order])
     val_mask = np.zeros(len(order), dtype=bool)
     for c in range(len(skus)):
         members = np.nonzero(labels_all == c)[0]
-        val_mask[members[: int(len(members) * recipe.val_fraction)]] = True
+        k = int(len(members) * recipe.val_fraction)
+        if k:
+            val_mask[members[-k:]] = True
     train_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if not v]
     val_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if v]
     logger.info("conformity training: %d products, %d train, %d validation images",
@@ -258,7 +265,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         size = recipe.size if full or not recipe.low_size else recipe.low_size
         for step in bar:
             pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
-            batch = np.stack([_augment(train_x[i], size, rng) for i in pick])
+            batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
             x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
             x = (_photometric(x, rng) - mean) / std
             y = torch.from_numpy(train_y[pick])

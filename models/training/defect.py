@@ -96,7 +96,9 @@ class DefectNet(nn.Module):
             _cbr(4 * w, 4 * w, dilation=4),
         )
         self.seg = nn.Conv2d(4 * w, 1, 1)
-        self.decision = nn.Sequential(_cbr(4 * w + 1, 2 * w, 2), _cbr(2 * w, 2 * w))
+        # Two more strides widen the decision's view to the whole tile (uneven surfaces are
+        # a difference between regions, not a local mark).
+        self.decision = nn.Sequential(_cbr(4 * w + 1, 2 * w, 2), _cbr(2 * w, 2 * w), _cbr(2 * w, 2 * w, 2))
         self.classifier = nn.Linear(4 * w + 2, classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -214,7 +216,11 @@ def _crop(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32], label: in
     """A crop x crop patch; around a random defect pixel when there is one. A patch that misses the
     defect becomes a good sample (the mask says it is clean)."""
     height, width = mask.shape
-    ys, xs = np.nonzero(mask > 0.5)
+    binary = (mask > 0.5).astype(np.uint8)
+    # Centre on the defect's outline: for a large defect (an uneven region) the patch then shows
+    # both sides of the border; for a thin one (a crack) the outline is the defect itself.
+    outline = binary - cv2.erode(binary, np.ones((5, 5), np.uint8))
+    ys, xs = np.nonzero(outline)
     if label != 0 and len(ys):
         k = int(rng.integers(len(ys)))
         cy = int(ys[k]) + int(rng.integers(-crop // 3, crop // 3 + 1))
@@ -224,7 +230,7 @@ def _crop(image: npt.NDArray[np.uint8], mask: npt.NDArray[np.float32], label: in
     y0 = int(np.clip(cy - crop // 2, 0, height - crop))
     x0 = int(np.clip(cx - crop // 2, 0, width - crop))
     patch_mask = mask[y0:y0 + crop, x0:x0 + crop]
-    if label != 0 and len(ys) and patch_mask.max() <= 0.5:
+    if label != 0 and binary.any() and patch_mask.max() <= 0.5:
         label = 0
     return image[y0:y0 + crop, x0:x0 + crop], patch_mask, label
 

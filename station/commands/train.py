@@ -48,6 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--width", type=int, default=None, help="network width (channels of the first layer)")
     parser.add_argument("--low-size", type=int, default=None,
                         help="conformity: input size of the early epochs (0 = --size throughout)")
+    parser.add_argument("--min-crop", type=float, default=None,
+                        help="conformity: smallest random-crop area fraction (default 0.3)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
@@ -79,7 +81,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"epochs": args.epochs} if args.epochs else {}),
                                        **({"size": args.size} if args.size else {}),
                                        **({"width": args.width} if args.width else {}),
-                                       **({"low_size": args.low_size} if args.low_size is not None else {}))
+                                       **({"low_size": args.low_size} if args.low_size is not None else {}),
+                                       **({"min_crop": args.min_crop} if args.min_crop else {}))
             manifest = train_conformity(args.data, args.out, crecipe, args.threads)
         if not args.no_eval:
             metrics = evaluate_model(args.out, args.data, "holdout")
