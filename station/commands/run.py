@@ -36,6 +36,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="simulated distance between items (default [hardware].sim_spacing_m)")
     parser.add_argument("--rate", type=float, default=None, metavar="ITEMS_PER_S",
                         help="simulated item rate (overrides speed / spacing)")
+    parser.add_argument("--drain-timeout", type=float, default=5.0, metavar="S",
+                        help="with --items: wait up to S s for central to acknowledge the last verdicts")
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
     parser.set_defaults(handler=run, log_to_file=True)
 
@@ -115,7 +117,7 @@ def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event)
         print(file=sys.stderr)
     if station.publisher is not None:
         # Give the outbox a moment to hand the last verdicts to the broker before we say goodbye.
-        station.publisher.wait_drained(timeout=5.0)
+        station.publisher.wait_drained(timeout=args.drain_timeout)
     return 0
 
 
