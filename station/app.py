@@ -138,6 +138,7 @@ class Station:
             model_timeout_ms=config.models.timeout_ms,
         )
         self.camera = self._camera()
+        self._load_calibration()
         self.bridge: ConveyorBridge | None = None
         self.link: Any = None
         self.simulator: Any = None
@@ -249,6 +250,36 @@ class Station:
                              cam.exposure, cam.focus, name="top", render=render)
         return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s,
                       on_health=self._camera_health)
+
+    def _load_calibration(self) -> None:
+        """The camera's calibration: the belt plane (item sizes in mm) and the colour reference."""
+        from calibration.colour import ColourDriftMonitor
+        from calibration.errors import CalibrationError
+        from calibration.files import load_calibration
+
+        cam = self.config.camera
+        if cam.source == "synthetic":
+            self.state.set_health(Health("calibration", Level.OK, "synthetic camera: no calibration needed",
+                                         "", {}))
+            return
+        path = self.config.resolve(self.config.calibration.file)
+        try:
+            calibration = load_calibration(path, (cam.width, cam.height), cam.device)
+        except CalibrationError as exc:
+            self.state.set_health(Health(
+                "calibration", Level.WARNING if not path.exists() else Level.ERROR,
+                "not calibrated" if not path.exists() else "calibration refused",
+                f"{exc}. Item sizes are not checked until `station calibrate` has been run for this camera.",
+                {}))
+            return
+        self.inspector.plane = calibration.plane
+        if calibration.colour is not None:
+            self.inspector.colour_monitor = ColourDriftMonitor(
+                calibration.colour, self.config.calibration.colour_check_every,
+                self.config.calibration.colour_tolerance_de)
+        parts = [name for name in ("intrinsics", "plane", "colour") if getattr(calibration, name) is not None]
+        self.state.set_health(Health("calibration", Level.OK, f"calibrated ({', '.join(parts)})",
+                                     "", {"created_at": calibration.created_at}))
 
     def _submit(self, trigger: Trigger) -> None:
         self.pipeline.submit(trigger)

@@ -19,11 +19,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from calibration.dimensions import measure_footprint
 from calibration.quality import Exposure
 from calibration.quality import assess as assess_quality
 from station.config import PolicyConfig
 from station.pipeline import Inspected, Trigger
-from station.policy import CodeEvidence, Evidence, RmaRecord, decide
+from station.policy import CodeEvidence, DimensionsCheck, Evidence, RmaRecord, decide
 from station.state import ItemView, Overlay
 from station.store.images import FrameImage
 from station.verdict import (
@@ -124,6 +125,9 @@ class StationInspector:
         # A candidate defect model from central, run beside the active one: its labels are
         # compared, never acted on (sync.modelstore.ShadowComparison).
         self.shadow_defect: tuple[DefectModel, Any] | None = None
+        # From the calibration file: the belt plane (sizes in mm) and the lamp's colour check.
+        self.plane: Any = None
+        self.colour_monitor: Any = None
 
     def warm_up(self, size: tuple[int, int] = (720, 1280)) -> None:
         """Run every stage once on a grey frame, so the first item pays no start-up cost."""
@@ -216,6 +220,11 @@ class StationInspector:
         conformity, conformity_error = self._conformity(crop, expected, timings)
 
         t = time.perf_counter()
+        dimensions = self._dimensions(image, expected or observed)
+        camera_error = self._colour_drift(image)
+        timings["calibration"] = _ms(t)
+
+        t = time.perf_counter()
         evidence = Evidence(
             codes=code_evidence,
             rma_read=rma_read,
@@ -229,6 +238,8 @@ class StationInspector:
             quality=quality,
             item_box=tuple(float(v) for v in box) if located is not None else None,  # type: ignore[arg-type]
             frame_size=(image.shape[1], image.shape[0]),
+            dimensions=dimensions,
+            camera_error=camera_error,
             empty=located is None,
         )
         decision = decide(evidence, self.policy)
@@ -266,6 +277,30 @@ class StationInspector:
         )
         frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD))
         return Inspected(verdict, (frame,), view)
+
+    def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:
+        """The item's footprint on the calibrated belt against the catalogue's size."""
+        if self.plane is None or sku is None:
+            return None
+        expected = self.catalogue.dimensions_mm(sku)
+        if expected is None:
+            return None
+        footprint = measure_footprint(image, self.plane)
+        if footprint is None:
+            return None  # nothing item-sized on the plane: `empty` already says so
+        return DimensionsCheck((footprint.length_mm, footprint.width_mm), expected[:2])
+
+    def _colour_drift(self, image: np.ndarray) -> str | None:
+        """Every N items the grey reference is read again; a lamp that drifted too far sends
+        items to manual review until someone looks."""
+        monitor = self.colour_monitor
+        if monitor is None:
+            return None
+        check = monitor.item_done(image)
+        if check is not None and check.status.value != "ok":
+            logger.warning("colour reference: %s", check.message)
+        return f"colour reference drifted: {check.message if check else 'recalibrate colour'}" \
+            if monitor.manual_review else None
 
     def _defect(
         self, crop: np.ndarray, box: tuple[int, int, int, int], timings: dict[str, float]
