@@ -172,6 +172,9 @@ class _Outgoing:
     first_sent: float = 0.0
     last_sent: float = 0.0
     attempts: int = 0
+    # Host: a later answer showed the controller received this command, but its own answer
+    # was lost; it stays outstanding (and is resent) until that answer arrives.
+    received: bool = False
 
 
 _CONTROLLER_COMMANDS = (Divert, Clear)
@@ -465,11 +468,19 @@ class Connection:
         self._events.append(SessionStarted(hello.boot_id, new_boot, hello))
 
     def _on_ack(self, message: Ack | Nack, now: float) -> None:
-        # Cumulative: everything up to message.seq is acknowledged.
+        # Cumulative: everything up to message.seq was received by the peer.
         if not any(item.seq == message.seq for item in self._unacked):
             return  # a late duplicate answer
+        unanswered: list[_Outgoing] = []
         while self._unacked:
             item = self._unacked.popleft()
+            if item.seq != message.seq and self.role is Role.HOST:
+                # The controller received this command but its own answer was lost, and it may
+                # have been a NACK (CONFLICT, TOO_LATE, ...): a later ACK only says "received".
+                # Taking it as accepted would make the station believe a lane the controller
+                # refused. Ask again: a duplicate is answered the way it was the first time.
+                unanswered.append(item)
+                continue
             rtt = now - item.first_sent if item.attempts == 1 else None
             if rtt is not None:
                 self.stats.rtt_s.append(rtt)
@@ -479,6 +490,14 @@ class Connection:
                 self._events.append(Acked(item.seq, item.message, rtt))
             if item.seq == message.seq:
                 break
+        for item in unanswered:
+            if not item.received:
+                item.received = True  # resend at once, the answer is known to be lost
+                item.attempts += 1
+                item.last_sent = now
+                self.stats.retransmits += 1
+                self._write(item.frame)
+        self._unacked.extendleft(reversed(unanswered))  # still oldest first
         self._fill_window(now)
 
     def _on_reliable(self, seq: int, message: Message | None, now: float) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hardware.messages import Divert, ItemAtCamera, NackReason
@@ -23,7 +23,16 @@ STEP = 0.002
 commands = st.lists(st.tuples(st.integers(0, 6), st.floats(0.0, 0.35), st.booleans()), max_size=3)
 
 
+# Which examples Hypothesis tries depends on the modules loaded with the tests (it mines their
+# constants), so a case found in a full run is pinned here. In it the controller's NACK CONFLICT
+# (item 8: lane 1, then lane 0) is lost and the next DIVERT's ACK covers it cumulatively.
+_OK = (0, 0.0, False)
+_LOST_CONFLICT_NACK = [[], [_OK], [_OK] * 3, [_OK] * 3, [_OK] * 2, [_OK] * 2, [_OK, (0, 0.25, False)],
+                       [(0, 0.1875, False), (1, 0.0, False)], [_OK, (0, 0.0625, False)], []]
+
+
 @settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example(_LOST_CONFLICT_NACK, 0, 0.03)
 @given(st.lists(commands, min_size=10, max_size=10), st.integers(0, 10), st.sampled_from([0.0, 0.03]))
 def test_items_take_an_accepted_lane_or_the_default_lane(
         plans: list[list[tuple[int, float, bool]]], reboot_after: int, fault_rate: float) -> None:

@@ -214,6 +214,30 @@ def test_retries_exhausted_drops_the_session_and_the_command() -> None:
     assert host.stats.retransmits == 2
 
 
+def test_a_lost_nack_is_not_taken_as_accepted_when_a_later_ack_covers_it() -> None:
+    ctrl, host = _established()
+    host.send(Divert(HELLO.boot_id, 8, 1), 0.0)
+    host.send(Divert(HELLO.boot_id, 8, 0), 0.0)  # another lane for the same item: CONFLICT
+    host.send(Divert(HELLO.boot_id, 9, 0), 0.0)
+    ctrl.receive_data(host.data_to_send(), 0.001)
+    first, second, third = [e.seq for e in ctrl.events() if isinstance(e, Received)]
+    ctrl.respond(first, None)
+    ctrl.respond(second, NackReason.CONFLICT)
+    ctrl.respond(third, None)
+    ack1, _lost_nack, ack3 = ctrl.data_to_send().split(b"\x00")[:3]
+    host.receive_data(ack1 + b"\x00" + ack3 + b"\x00", 0.002)  # the NACK vanished on the line
+    verdicts = [(type(e).__name__, e.message) for e in host.events() if isinstance(e, Acked | Rejected)]
+    assert ("Acked", Divert(HELLO.boot_id, 8, 0)) not in verdicts  # ACK 3 says "received", not "accepted"
+    assert host.in_flight == 1
+    # The host asks again at once; the controller answers the duplicate as it did the first time.
+    ctrl.receive_data(host.data_to_send(), 0.003)
+    host.receive_data(ctrl.data_to_send(), 0.004)
+    (rejected,) = [e for e in host.events() if isinstance(e, Rejected)]
+    assert rejected.message == Divert(HELLO.boot_id, 8, 0) and rejected.reason == NackReason.CONFLICT
+    assert host.in_flight == 0 and ctrl.stats.duplicates == 1
+    assert not [e for e in ctrl.events() if isinstance(e, Received)]  # never applied twice
+
+
 def test_silence_trips_both_watchdogs_and_the_controller_announces_again() -> None:
     ctrl, host = _established()
     host.tick(1.01)
