@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from hardware.framing import FrameError, decode_frame
 from hardware.messages import (
+    RELIABLE_MIN,
+    Ack,
     Capability,
     Clear,
     Cleared,
@@ -39,6 +42,7 @@ from hardware.messages import (
     Lost,
     LostReason,
     Message,
+    Nack,
     NackReason,
 )
 from hardware.protocol import (
@@ -78,6 +82,13 @@ class FaultSettings:
     jam_after_items: tuple[int, ...] = ()  # jam zone 1 when this many items have entered
     jam_hold_s: float = 0.3  # the jam is physically gone after this long
     lost_rate: float = 0.0  # fraction of items never seen by a confirm eye
+    # Faults at chosen frames, certain whatever the timing (for tests that must see a retransmit).
+    # The first copy of the host's reliable frame with one of these seqs vanishes:
+    drop_from_host_seqs: tuple[int, ...] = ()
+    # The controller's n-th ACK or NACK (1 = the first) vanishes:
+    drop_answers: tuple[int, ...] = ()
+    # The first copy of the controller's reliable frame with one of these seqs gets a bit flipped:
+    corrupt_to_host_seqs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -163,13 +174,16 @@ class ControllerSim:
             + [(n, "jam") for n in settings.faults.jam_after_items]
         ))
         self.injected: dict[str, int] = {"corrupted": 0, "dropped": 0, "reboots": 0, "silences": 0, "jams": 0}
+        self._host_tail = b""  # an incomplete frame from the host, judged once its 0x00 arrives
+        self._answers = 0
+        self._hit: set[tuple[bool, int]] = set()  # (from_host, seq) of chosen frames already faulted
 
     # ---- the line ------------------------------------------------------------------------
 
     def feed(self, data: bytes, now: float) -> None:
         """Bytes from the host, after this side's fault injection."""
         self._advance(now)  # judge a DIVERT against where the item is now
-        self.conn.receive_data(self._inject(data), now)
+        self.conn.receive_data(self._inject(data, from_host=True), now)
         self._handle_events(now)
 
     def outgoing(self, now: float) -> bytes:
@@ -177,14 +191,31 @@ class ControllerSim:
         data = self.conn.data_to_send()
         if now < self._silent_until:
             return b""
-        return self._inject(data)
+        return self._inject(data, from_host=False)
 
-    def _inject(self, data: bytes) -> bytes:
+    def _inject(self, data: bytes, from_host: bool) -> bytes:
         faults = self.settings.faults
-        if not data or (faults.corrupt_rate <= 0 and faults.drop_rate <= 0):
+        chosen = faults.drop_from_host_seqs or faults.drop_answers or faults.corrupt_to_host_seqs
+        if not data or (faults.corrupt_rate <= 0 and faults.drop_rate <= 0 and not chosen):
             return data
+        frames = _frames(data)
+        if from_host:
+            # A read may end inside a frame; keep the rest so that a chosen frame is recognised whole.
+            frames = _frames(self._host_tail + data)
+            self._host_tail = frames.pop() if frames and not frames[-1].endswith(b"\x00") else b""
         out = bytearray()
-        for frame in _frames(data):
+        for frame in frames:
+            fault = self._chosen_fault(frame, from_host) if chosen else None
+            if fault == "drop":
+                self.injected["dropped"] += 1
+                continue
+            if fault == "corrupt":
+                buf = bytearray(frame)
+                # Flip a bit of the last byte before the delimiter (CRC or COBS code), never making a 0x00.
+                buf[-2] ^= 0x40 if buf[-2] != 0x40 else 0x20
+                self.injected["corrupted"] += 1
+                out += buf
+                continue
             roll = self.rng.random()
             if roll < faults.drop_rate:
                 self.injected["dropped"] += 1
@@ -198,6 +229,24 @@ class ControllerSim:
                 continue
             out += frame
         return bytes(out)
+
+    def _chosen_fault(self, frame: bytes, from_host: bool) -> str | None:
+        """'drop' or 'corrupt' when `frame` is one FaultSettings names by seq or answer number."""
+        faults = self.settings.faults
+        try:
+            raw = decode_frame(frame[:-1])
+        except FrameError:
+            return None
+        if raw.type >= RELIABLE_MIN:
+            seqs = faults.drop_from_host_seqs if from_host else faults.corrupt_to_host_seqs
+            if raw.seq in seqs and (from_host, raw.seq) not in self._hit:
+                self._hit.add((from_host, raw.seq))
+                return "drop" if from_host else "corrupt"
+        elif not from_host and raw.type in (Ack.TYPE, Nack.TYPE):
+            self._answers += 1
+            if self._answers in faults.drop_answers:
+                return "drop"
+        return None
 
     # ---- time ----------------------------------------------------------------------------
 
