@@ -61,26 +61,33 @@ def _blob(rng: Rng, centre: tuple[int, int], radius: float, points: int, jag: fl
 
 
 def scratch(tex: np.ndarray, item: Rect, avoid: Sequence[Rect], rng: Rng, form: Form) -> np.ndarray:
-    """Scuffs through the print: a few thin light curves, as from a blade or a rough surface."""
-    mask = np.zeros(tex.shape[:2], np.uint8)
-    lines: np.ndarray = np.zeros(tex.shape[:2], np.uint8)
+    """Scuffs through the print: a few thin curves that show the board under the ink (light on dark
+    print, dark grey on light print) with a faint halo of smeared ink."""
+    mask: np.ndarray = np.zeros(tex.shape[:2], np.uint8)
+    rgb = tex[:, :, :3].astype(np.float32)
     for _ in range(int(rng.integers(2, 5))):
         cx, cy = _pick_centre(rng, item, avoid, 30)
-        length = rng.uniform(60, 150)
+        length = rng.uniform(80, 180)
         angle = rng.uniform(0, np.pi)
         bend = rng.uniform(-25, 25)
         t = np.linspace(-0.5, 0.5, 24)
         xs = cx + t * length * np.cos(angle) - bend * (t**2 - 0.25) * np.sin(angle)
         ys = cy + t * length * np.sin(angle) + bend * (t**2 - 0.25) * np.cos(angle)
         pts = np.stack([xs, ys], axis=1).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(lines, [pts], False, 255, int(rng.integers(2, 4)), cv2.LINE_AA)
-    lines = cv2.bitwise_and(lines, tex[:, :, 3])
-    strength = lines.astype(np.float32)[:, :, None] / 255.0 * rng.uniform(0.7, 0.95)
-    scuff = np.array([225, 228, 230], np.float32)
-    rgb = tex[:, :, :3].astype(np.float32)
-    tex[:, :, :3] = (rgb * (1 - strength) + scuff * strength).astype(np.uint8)
-    mask[:] = cv2.dilate((lines > 60).astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
-    return mask
+        line: np.ndarray = np.zeros(tex.shape[:2], np.uint8)
+        cv2.polylines(line, [pts], False, 255, int(rng.integers(3, 5)), cv2.LINE_AA)
+        line = cv2.bitwise_and(line, tex[:, :, 3])
+        under = rgb[line > 127]
+        luma = float(under.mean(axis=0) @ np.array([0.114, 0.587, 0.299])) if len(under) else 128.0
+        # The scuff must differ from the print it cuts through, or a camera would not see it either.
+        scuff = np.array([230, 232, 235] if luma < 140 else [70, 72, 78], np.float32)
+        halo = cv2.GaussianBlur(line, (0, 0), 2.5)
+        cover = np.maximum(line, halo // 3).astype(np.float32) / 255.0
+        strength = (cover * rng.uniform(0.8, 0.95))[:, :, None]
+        rgb = rgb * (1 - strength) + scuff * strength
+        mask = cv2.max(mask, line)
+    tex[:, :, :3] = rgb.astype(np.uint8)
+    return cv2.dilate((mask > 60).astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
 
 
 def dent(tex: np.ndarray, item: Rect, avoid: Sequence[Rect], rng: Rng, form: Form) -> np.ndarray:
@@ -221,7 +228,7 @@ def opened_seal(tex: np.ndarray, item: Rect, avoid: Sequence[Rect], rng: Rng, fo
     mask = np.zeros((h, w), np.uint8)
     if form is Form.BOX:
         # The lid opens along the top or bottom long edge (the barcode sits bottom right, so top).
-        gap = int(rng.uniform(10, 18))
+        gap = int(rng.uniform(14, 24))
         left = x0 + int(rng.uniform(0.05, 0.3) * (x1 - x0))
         right = x1 - int(rng.uniform(0.05, 0.3) * (x1 - x0))
         cv2.rectangle(tex, (left, y0), (right, y0 + gap), (22, 22, 26, 255), -1)
