@@ -99,14 +99,17 @@ class DefectNet(nn.Module):
         # Two more strides widen the decision's view to the whole tile (uneven surfaces are
         # a difference between regions, not a local mark).
         self.decision = nn.Sequential(_cbr(4 * w + 1, 2 * w, 2), _cbr(2 * w, 2 * w), _cbr(2 * w, 2 * w, 2))
-        self.classifier = nn.Linear(4 * w + 2, classes)
+        self.classifier = nn.Linear(6 * w + 3, classes)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(class logits (N, K), map logits (N, 1, H/8, W/8))."""
         features = self.encoder(x)
         seg = self.seg(features)
         d = self.decision(torch.cat([features, seg], 1))
-        pooled = torch.cat([d.amax((2, 3)), d.mean((2, 3)), seg.amax((2, 3)), seg.mean((2, 3))], 1)
+        # The spread (std) of the pooled maps lets the head see a tile made of two different
+        # surfaces — an uneven tile has no single mark for max pooling to find.
+        pooled = torch.cat([d.amax((2, 3)), d.mean((2, 3)), d.std((2, 3)),
+                            seg.amax((2, 3)), seg.mean((2, 3)), seg.std((2, 3))], 1)
         return self.classifier(pooled), seg
 
 
