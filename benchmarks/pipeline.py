@@ -39,8 +39,9 @@ from station.lookup import CatalogueLookup  # noqa: E402
 from station.pipeline import Pipeline, Trigger  # noqa: E402
 from station.state import StationState  # noqa: E402
 from station.store import Store  # noqa: E402
+from station.verdict import Verdict  # noqa: E402
 from vision.barcode import BarcodeReader  # noqa: E402
-from vision.camera import Camera, SyntheticSource  # noqa: E402
+from vision.camera import Camera  # noqa: E402
 from vision.inference import Gallery  # noqa: E402
 
 
@@ -49,7 +50,28 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, SyntheticSource, Store]:
+class CyclingSource:
+    """A camera that delivers the prepared frames in turn, one every millisecond."""
+
+    name = "top"
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self.frames = frames
+        self.index = 0
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> tuple[np.ndarray, int | None]:
+        time.sleep(0.001)
+        self.index += 1
+        return self.frames[self.index % len(self.frames)], None
+
+    def close(self) -> None:
+        pass
+
+
+def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, CyclingSource, Store]:
     config = load_config(None, env={})
     store = Store(folder / "station.db", folder / "images", config.storage.jpeg_quality)
     demo = DemoLine(seed=seed)
@@ -65,7 +87,7 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
                            config.barcode.slow_path_budget_ms)
     inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy)
     inspector.warm_up()
-    source = SyntheticSource(lambda tag: frames[(tag or 0) % len(frames)], fps=1000.0)
+    source = CyclingSource(frames)
     camera = Camera(source)
     camera.start()
     pipeline = Pipeline(inspector, store, StationState(), {"top": camera}, queue_size=8, frame_window_s=0.0)
@@ -73,27 +95,33 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
     return pipeline, source, store
 
 
-def latency_run(pipeline: Pipeline, source: SyntheticSource, items: int, start_tag: int) -> list[float]:
+STAGES: dict[str, list[float]] = {}
+
+
+def latency_run(pipeline: Pipeline, items: int) -> list[float]:
     done = threading.Event()
-    pipeline.on_recorded = lambda _v: done.set()
+
+    def recorded(verdict: Verdict) -> None:
+        for stage, ms in verdict.timings_ms.items():
+            STAGES.setdefault(stage, []).append(ms)
+        done.set()
+
+    pipeline.on_recorded = recorded
     latencies = []
-    for i in range(items):
+    for _ in range(items):
         done.clear()
-        tag = start_tag + i
-        source.present(tag)
         t0 = time.monotonic()
-        pipeline.submit(Trigger(source="bench", t_trigger=t0, item_id=tag), wait=True)
+        pipeline.submit(Trigger(source="bench", t_trigger=t0), wait=True)
         done.wait(10)
         latencies.append((time.monotonic() - t0) * 1000)
     return latencies
 
 
-def throughput_run(pipeline: Pipeline, source: SyntheticSource, items: int, start_tag: int) -> float:
+def throughput_run(pipeline: Pipeline, items: int) -> float:
     before = pipeline.counters["recorded"]
     t0 = time.monotonic()
-    for i in range(items):
-        source.present(start_tag + i)
-        pipeline.submit(Trigger(source="bench", item_id=start_tag + i), wait=True)
+    for _ in range(items):
+        pipeline.submit(Trigger(source="bench"), wait=True)
     while pipeline.counters["recorded"] - before < items:
         time.sleep(0.002)
     return items / (time.monotonic() - t0)
@@ -112,19 +140,17 @@ def main() -> int:
     generator = ReturnsGenerator(seed=11)
     frames = [generator.generate(i).frame_bgr for i in range(args.frames)]
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        pipeline, source, _store = build(Path(tmp), frames, seed=11)
+        pipeline, _source, _store = build(Path(tmp), frames, seed=11)
         p50s, p95s, rates = [], [], []
-        tag = 0
         for _ in range(args.runs):
-            lat = latency_run(pipeline, source, args.items, tag)
-            tag += args.items
+            lat = latency_run(pipeline, args.items)
+            pipeline.on_recorded = None
             p50s.append(percentile(lat, 50))
             p95s.append(percentile(lat, 95))
-            rates.append(throughput_run(pipeline, source, args.items, tag))
-            tag += args.items
+            rates.append(throughput_run(pipeline, args.items))
         gui_rates: list[float] = []
         if args.gui:
-            gui_rates = gui_throughput(pipeline, source, args.items, args.runs, tag)
+            gui_rates = gui_throughput(pipeline, args.items, args.runs)
         pipeline.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"pipeline on {args.frames} distinct 1280x720 frames, {args.items} items x {args.runs} runs")
@@ -140,12 +166,12 @@ def main() -> int:
         runs = ", ".join(f"{v:.1f}" for v in values)
         print(f"{name:38} {statistics.median(values):>10.1f} {runs:>30} {target:>12}")
     print(f"{'peak RSS (MB)':38} {rss_mb:>10.0f} {'':>30} {'<= 500':>12}")
+    print("stage medians (ms), one item at a time: " + ", ".join(
+        f"{stage} {statistics.median(values):.1f}" for stage, values in STAGES.items()))
     return 0
 
 
-def gui_throughput(
-    pipeline: Pipeline, source: SyntheticSource, items: int, runs: int, tag: int
-) -> list[float]:
+def gui_throughput(pipeline: Pipeline, items: int, runs: int) -> list[float]:
     """Throughput while the desktop window renders every item (offscreen)."""
     import os
 
@@ -166,10 +192,8 @@ def gui_throughput(
     rates: list[float] = []
 
     def work() -> None:
-        nonlocal tag
         for _ in range(runs):
-            rates.append(throughput_run(pipeline, source, items, tag))
-            tag += items
+            rates.append(throughput_run(pipeline, items))
         QTimer.singleShot(0, app.quit)
 
     worker = threading.Thread(target=work, daemon=True)

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -122,6 +123,7 @@ class StationInspector:
         self.rma_pattern = re.compile(rma_pattern)
         self.roi = roi
         self.model_timeout_ms = model_timeout_ms
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codes")
         # A candidate defect model from central, run beside the active one: its labels are
         # compared, never acted on (sync.modelstore.ShadowComparison).
         self.shadow_defect: tuple[DefectModel, Any] | None = None
@@ -177,34 +179,20 @@ class StationInspector:
         timings = {} if timings is None else timings
 
         t = time.perf_counter()
-        assessed = assess_quality(image)
-        exposure_ok = assessed.exposure is Exposure.OK
-        quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
-        timings["quality"] = _ms(t)
-
-        t = time.perf_counter()
         located = locate_item(image)
         if located is not None:
             crop, box = crop_box(image, located.box)
         else:
             crop, box = image, (0, 0, image.shape[1], image.shape[0])
         timings["locate"] = _ms(t)
-        t = time.perf_counter()
-        # Codes are on the item: reading its box first is three times cheaper than the
-        # frame; the whole frame (or the configured ROI) is read only when the box has none.
-        read = self.reader.read(image, roi=box) if located is not None else None
-        if read is None or not read.codes:
-            read = self.reader.read(image, roi=self.roi)
-        codes: list[Code] = list(read.codes)
-        for line in trigger.scanned:
-            scanned = parse_scanner_line(line)
-            # An uncertain scan (bad check digit) is no read: the policy must not trust it.
-            if scanned is None or scanned.problem:
-                continue
-            if all(scanned.identity != c.identity for c in codes):
-                codes.append(scanned)
-        timings["codes"] = _ms(t)
 
+        # Codes and frame quality on the second core while the models run on this one
+        # (zxing, zbar, OpenCV and onnxruntime all release the GIL).
+        reading = self._pool.submit(self._read, image, box if located is not None else None, trigger)
+        defect, defect_error, heatmap, regions = self._defect(crop, box, timings)
+        embedding, embed_error = self._embed(crop, timings)
+        codes, quality, read_timings = reading.result()
+        timings.update(read_timings)
 
         code_evidence = tuple(
             CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes
@@ -216,8 +204,7 @@ class StationInspector:
         )
         expected = rma.expected_sku if rma else None
 
-        defect, defect_error, heatmap, regions = self._defect(crop, box, timings)
-        conformity, conformity_error = self._conformity(crop, expected, timings)
+        conformity, conformity_error = self._match(embedding, embed_error, expected)
 
         t = time.perf_counter()
         dimensions = self._dimensions(image, expected or observed)
@@ -336,9 +323,34 @@ class StationInspector:
         )
         return finding, None, result.heatmap, regions
 
-    def _conformity(
-        self, crop: np.ndarray, expected: str | None, timings: dict[str, float]
-    ) -> tuple[ConformityFinding | None, str | None]:
+    def _read(
+        self, image: np.ndarray, box: tuple[int, int, int, int] | None, trigger: Trigger
+    ) -> tuple[list[Code], Quality, dict[str, float]]:
+        """Frame quality and the codes (camera and hand scanner) of one item."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        assessed = assess_quality(image)
+        exposure_ok = assessed.exposure is Exposure.OK
+        quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
+        timings["quality"] = _ms(t)
+        t = time.perf_counter()
+        # Codes are on the item: reading its box first is three times cheaper than the
+        # frame; the whole frame (or the configured ROI) is read only when the box has none.
+        read = self.reader.read(image, roi=box) if box is not None else None
+        if read is None or not read.codes:
+            read = self.reader.read(image, roi=self.roi)
+        codes: list[Code] = list(read.codes)
+        for line in trigger.scanned:
+            scanned = parse_scanner_line(line)
+            # An uncertain scan (bad check digit) is no read: the policy must not trust it.
+            if scanned is None or scanned.problem:
+                continue
+            if all(scanned.identity != c.identity for c in codes):
+                codes.append(scanned)
+        timings["codes"] = _ms(t)
+        return codes, quality, timings
+
+    def _embed(self, crop: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray | None, str | None]:
         model, gallery = self.models.conformity, self.models.gallery
         if model is None:
             return None, self.models.conformity_error or "no conformity model loaded"
@@ -347,14 +359,22 @@ class StationInspector:
         t = time.perf_counter()
         try:
             embedding = model.embed(crop)
-            result = gallery.match(embedding, expected)
         except Exception as exc:
             logger.exception("conformity model failed")
-            timings["conformity"] = _ms(t)
             return None, f"conformity model failed: {exc}"
-        timings["conformity"] = _ms(t)
+        finally:
+            timings["conformity"] = _ms(t)
         if timings["conformity"] > self.model_timeout_ms:
             return None, f"conformity model too slow ({timings['conformity']:.0f} ms)"
+        return embedding, None
+
+    def _match(
+        self, embedding: np.ndarray | None, error: str | None, expected: str | None
+    ) -> tuple[ConformityFinding | None, str | None]:
+        gallery = self.models.gallery
+        if embedding is None or gallery is None:
+            return None, error
+        result = gallery.match(embedding, expected)
         similarity = result.similarity if result.similarity is not None else result.best_similarity
         return ConformityFinding(
             similarity=float(similarity),
