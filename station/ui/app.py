@@ -12,7 +12,9 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from calibration.board import BoardSpec
 from station.state import StationActions, StationState
+from station.ui.calibration_page import FrameSource, WizardSettings
 from station.ui.item_dialog import HistorySource, SearchSource
 from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
@@ -99,6 +101,10 @@ def run_app(
     about: dict[str, Any] | None = None,
     config_text: str = "",
     config_source: str = "",
+    calibration_frames: FrameSource | None = None,
+    calibration_file: Path | None = None,
+    board: BoardSpec | None = None,
+    calibration_settings: WizardSettings | None = None,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
 
@@ -107,6 +113,8 @@ def run_app(
     `screenshot` and each other page as `<stem>-<page>.png`; returns 1 on timeout.
     `history_source(verdict_id)` gives an item's revisions for the item dialog;
     `search_source(text)` looks RMA / GTIN words up in the record (Enter in the search box).
+    With `calibration_frames` (the camera's latest frame), `calibration_file` and `board`, the
+    calibration page is the wizard (docs/ui.md); without them it shows the status only.
     Runs offscreen when there is no display. The caller keeps running the pipeline
     (on its own threads) while this runs the Qt event loop on the calling thread.
     """
@@ -121,6 +129,10 @@ def run_app(
         about=about,
         config_text=config_text,
         config_source=config_source,
+        calibration_frames=calibration_frames,
+        calibration_file=calibration_file,
+        board=board,
+        calibration_settings=calibration_settings,
     )
     window.resize(*settings.window_size)
     job: _ScreenshotJob | None = None

@@ -34,15 +34,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from calibration.board import BoardSpec
 from station.state import Health, ItemView, Level, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import Background, StateBridge
+from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
 from station.ui.camera_view import CameraView
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.item_card import ItemCard
 from station.ui.item_dialog import HistorySource, ItemDialog, SearchSource
 from station.ui.kpi_panel import KpiPanel, KpiSource
-from station.ui.pages import AboutPage, CalibrationPage, SettingsPage
+from station.ui.pages import AboutPage, SettingsPage
 from station.ui.recent import RecentList
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
@@ -72,6 +74,10 @@ class MainWindow(QMainWindow):
         about: dict[str, Any] | None = None,
         config_text: str = "",
         config_source: str = "",
+        calibration_frames: FrameSource | None = None,
+        calibration_file: Path | None = None,
+        board: BoardSpec | None = None,
+        calibration_settings: WizardSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -155,7 +161,10 @@ class MainWindow(QMainWindow):
         self.settings_page = SettingsPage(config_text, settings.thresholds, self.mode, config_source)
         self.settings_page.thresholds_requested.connect(self.request_thresholds)
         self.settings_page.mode_requested.connect(self.request_mode)
-        self.calibration_page = CalibrationPage(s)
+        # The wizard needs the camera's frames, the board and the file; without them it shows the status only.
+        self.calibration_page = CalibrationPage(
+            s, calibration_frames, calibration_file, board, calibration_settings
+        )
         self.about_page = AboutPage(about)
         self.tabs = QTabWidget()
         for page, title in (
@@ -600,6 +609,7 @@ class MainWindow(QMainWindow):
         self._render_timer.stop()
         self.kpi.close_worker()
         self._searches.close(wait=False)  # a read: nothing to finish for the station
+        self.calibration_page.shutdown()
         self._intents.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

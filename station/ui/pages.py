@@ -1,4 +1,4 @@
-"""The settings, calibration and about pages."""
+"""The settings and about pages (the calibration wizard is in `calibration_page`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QButtonGroup,
     QDoubleSpinBox,
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.state import Health, Level
-from station.ui import theme
 from station.ui.settings import ThresholdRange
 
 logger = logging.getLogger(__name__)
@@ -100,36 +98,6 @@ class SettingsPage(QWidget):
 
     def _switch(self) -> None:
         self.mode_requested.emit("bench" if self.bench.isChecked() else "conveyor")
-
-
-class CalibrationPage(QWidget):
-    """Placeholder for the calibration wizard: shows the Health("calibration") status."""
-
-    def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.status = QLabel("Calibration status not reported yet.")
-        self.status.setFont(theme.scaled_font(QFont(self.font()), 16 * font_scale, bold=True))
-        self.status.setWordWrap(True)
-        self.detail = QLabel("")
-        self.detail.setWordWrap(True)
-        self.values = QLabel("")
-        self.values.setWordWrap(True)
-        hint = QLabel("Run `station calibrate` with the ChArUco board in view to (re)calibrate the camera.")
-        hint.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
-        layout.addWidget(self.detail)
-        layout.addWidget(self.values)
-        layout.addWidget(hint)
-        layout.addStretch(1)
-
-    def set_health(self, health: Health) -> None:
-        """Show the calibration's health."""
-        background, text = theme.LEVEL_COLOURS[health.level]
-        self.status.setText(health.summary)
-        self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
-        self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
-        self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
 
 
 class AboutPage(QWidget):

@@ -1,0 +1,629 @@
+"""The calibration wizard page: intrinsics from live views of the board, then the plane and the colour.
+
+The page renders what `calibration.intrinsics.IntrinsicsSession` says and turns keys and
+buttons into calls on it. Every call that looks at pixels (board detection for the live
+view, judging a captured view, `calibrate()`, the plane and colour steps, writing the
+file) runs on a worker thread (`Background`), so the window never freezes; the session is
+only touched on its one worker thread, one call at a time.
+
+Frames come from `frame_source()` (the station's latest camera frame, BGR or grey; None
+when there is none yet). It is called on the worker threads, so it must be thread-safe and
+must not block for long.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from calibration.board import BoardSpec, detect_board
+from calibration.colour import ColourCalibration, calibrate_colour
+from calibration.errors import CalibrationError
+from calibration.files import load_calibration, merged, save_calibration, utc_now
+from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback, ViewStatus
+from calibration.plane import PlaneCalibration, calibrate_plane
+from calibration.quality import QualityThresholds
+from station.state import Health, Level
+from station.ui import theme
+from station.ui.bridge import Background
+from station.ui.imaging import qimage_from_bgr
+
+logger = logging.getLogger(__name__)
+
+Frame = npt.NDArray[np.uint8]
+FrameSource = Callable[[], npt.NDArray[np.uint8] | None]
+
+PREVIEW_INTERVAL_MS = 250  # board detection on a 720p frame takes tens of ms: four looks a second are plenty
+COVERED = QColor(0, 200, 0, 70)
+GRID = QColor(255, 255, 255, 60)
+CORNER = QColor(0, 230, 0)
+
+
+@dataclass(frozen=True)
+class WizardSettings:
+    """The limits the wizard's intrinsics session uses ([calibration] keys) and the camera's name."""
+
+    min_views: int = 10
+    max_rms_px: float = 1.0
+    min_sharpness: float = 40.0
+    camera_id: str = ""  # recorded in a new file; the station refuses the file for another camera
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    """What `write_calibration` wrote."""
+
+    path: Path
+    sections: tuple[str, ...]  # the sections written by this save
+    kept: tuple[str, ...]  # sections of the old file kept as they were
+    notes: tuple[str, ...] = ()
+
+
+def _grab(source: FrameSource) -> Frame:
+    frame = source()
+    if frame is None:
+        raise CalibrationError("camera", "no frame from the camera yet",
+                               "check the camera's status below, then try again")
+    return frame
+
+
+def _size_of(frame: Frame) -> tuple[int, int]:
+    return (int(frame.shape[1]), int(frame.shape[0]))
+
+
+def write_calibration(path: Path, board: BoardSpec, camera_id: str, intrinsics: Intrinsics | None,
+                      plane: PlaneCalibration | None, colour: ColourCalibration | None,
+                      image_size: tuple[int, int]) -> SaveReport:
+    """Merge the new sections into the file at `path` (the others kept) and write it atomically."""
+    new = {name: value for name, value in (("intrinsics", intrinsics), ("plane", plane), ("colour", colour))
+           if value is not None}
+    if not new:
+        raise CalibrationError("save", "nothing calibrated yet", "calibrate at least one step first")
+    existing = None
+    notes: list[str] = []
+    if path.is_file():
+        try:
+            existing = load_calibration(path)
+        except CalibrationError as exc:
+            raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
+                                   "move it away (or repair it), then save again") from None
+    if existing is not None and existing.image_size != image_size:
+        notes.append(f"the old file was for {existing.image_size[0]}x{existing.image_size[1]}: "
+                     "its sections were dropped")
+        existing = None
+    if existing is not None and intrinsics is not None and plane is None and existing.plane is not None:
+        notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
+    camera = (existing.camera_id if existing is not None and existing.camera_id else "") or camera_id
+    calibration = merged(existing, camera_id=camera, image_size=image_size, created_at=utc_now(),
+                         board=board.describe(), **new)
+    save_calibration(path, calibration)
+    kept = tuple(name for name in ("intrinsics", "plane", "colour")
+                 if name not in new and existing is not None and getattr(existing, name) is not None)
+    return SaveReport(path, tuple(new), kept, tuple(notes))
+
+
+class BoardView(QWidget):
+    """The live frame, the board's corners found in it, and the coverage grid of the kept views."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 180)
+        self._frame: Frame | None = None
+        self._image: QImage | None = None
+        self.corners: npt.NDArray[np.float32] = np.zeros((0, 2), np.float32)
+        self.coverage: npt.NDArray[np.bool_] = np.zeros((9, 16), np.bool_)
+        self._placeholder = "Waiting for the camera…"
+
+    def set_frame(self, frame: Frame | None, corners: npt.NDArray[np.float32] | None = None) -> None:
+        """Show `frame` with the board `corners` (N x 2 pixels) found in it."""
+        self._frame = frame
+        self._image = None
+        self.corners = corners if corners is not None else np.zeros((0, 2), np.float32)
+        self.update()
+
+    def set_coverage(self, cells: npt.NDArray[np.bool_]) -> None:
+        """The cells (rows x columns) of the frame the kept views' boards have covered."""
+        self.coverage = cells
+        self.update()
+
+    def set_placeholder(self, text: str) -> None:
+        """The words shown while there is no frame."""
+        self._placeholder = text
+        self.update()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(640, 360)
+
+    def _target(self) -> QRectF:
+        if self._frame is None:
+            return QRectF(0, 0, self.width(), self.height())
+        ih, iw = self._frame.shape[:2]
+        scale = min(self.width() / iw, self.height() / ih)
+        w, h = iw * scale, ih * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        try:
+            painter.fillRect(self.rect(), QColor(20, 20, 20))
+            target = self._target()
+            if self._frame is None:
+                painter.setPen(QColor(200, 200, 200))
+                painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                                 self._placeholder)
+            else:
+                width, height = max(1, round(target.width())), max(1, round(target.height()))
+                if self._image is None or (self._image.width(), self._image.height()) != (width, height):
+                    # Scaled once per frame with OpenCV, not smooth-scaled by QPainter on every paint.
+                    small = cv2.resize(self._frame, (width, height), interpolation=cv2.INTER_AREA)
+                    self._image = qimage_from_bgr(np.asarray(small, np.uint8))
+                painter.drawImage(target.topLeft(), self._image)
+            rows, cols = self.coverage.shape
+            cell_w, cell_h = target.width() / cols, target.height() / rows
+            for row in range(rows):
+                for col in range(cols):
+                    if self.coverage[row, col]:
+                        painter.fillRect(QRectF(target.x() + col * cell_w, target.y() + row * cell_h,
+                                                cell_w, cell_h), COVERED)
+            painter.setPen(QPen(GRID, 1))
+            for col in range(1, cols):
+                x = target.x() + col * cell_w
+                painter.drawLine(round(x), round(target.top()), round(x), round(target.bottom()))
+            for row in range(1, rows):
+                y = target.y() + row * cell_h
+                painter.drawLine(round(target.left()), round(y), round(target.right()), round(y))
+            if self._frame is not None and len(self.corners):
+                scale = target.width() / self._frame.shape[1]
+                painter.setPen(QPen(CORNER, 2))
+                for x, y in self.corners:
+                    painter.drawEllipse(QRectF(target.x() + x * scale - 3, target.y() + y * scale - 3, 6, 6))
+        finally:
+            painter.end()
+
+
+class CalibrationPage(QWidget):
+    """The calibration wizard (F4): intrinsics, plane, colour, save; and the calibration's health.
+
+    Without a frame source, board or file the page shows the health and how to calibrate
+    from the command line instead.
+    """
+
+    calibrated = Signal(object)  # Intrinsics, after a successful calibrate()
+    saved = Signal(object)  # SaveReport
+    view_judged = Signal(object)  # ViewFeedback of a captured frame
+
+    def __init__(
+        self,
+        font_scale: float = 1.0,
+        frame_source: FrameSource | None = None,
+        calibration_file: Path | None = None,
+        board: BoardSpec | None = None,
+        settings: WizardSettings | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._source = frame_source
+        self._file = calibration_file
+        self._board = board
+        self._settings = settings or WizardSettings()
+        self.has_wizard = frame_source is not None and calibration_file is not None and board is not None
+        self.guidance: Guidance | None = None
+        self.last_feedback: ViewFeedback | None = None
+        self.intrinsics: Intrinsics | None = None
+        self.plane: PlaneCalibration | None = None
+        self.colour: ColourCalibration | None = None
+        self._colour_size: tuple[int, int] | None = None
+        self.captures = 0  # captured frames judged so far (kept or not)
+        self.previews = 0  # live frames looked at
+        self._session = self._new_session()
+        base = QFont(self.font())
+
+        # The health line, as on every page that shows a component.
+        self.status = QLabel("Calibration status not reported yet.")
+        self.status.setFont(theme.scaled_font(base, 14 * font_scale, bold=True))
+        self.status.setWordWrap(True)
+        self.detail = QLabel("")
+        self.detail.setWordWrap(True)
+        self.values = QLabel("")
+        self.values.setWordWrap(True)
+        health = QVBoxLayout()
+        health.addWidget(self.status)
+        health.addWidget(self.detail)
+        health.addWidget(self.values)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(health)
+        if not self.has_wizard:
+            hint = QLabel("Run `station calibrate` with the ChArUco board in view to (re)calibrate the "
+                          "camera; the wizard appears here when the station gives the window its camera.")
+            hint.setWordWrap(True)
+            layout.addWidget(hint)
+            layout.addStretch(1)
+            return
+
+        self.view = BoardView()
+        self.view.set_placeholder("Waiting for the camera… (the live view runs while this page is shown)")
+
+        # Step 1: intrinsics.
+        self.progress = QLabel("")
+        self.progress.setFont(theme.scaled_font(base, 12 * font_scale, bold=True))
+        self.progress.setWordWrap(True)
+        self.tilt_label = QLabel("")
+        self.tilt_label.setWordWrap(True)
+        self.rejected_label = QLabel("")
+        self.feedback_label = QLabel("Show the board to the camera and press Space to capture a view.")
+        self.feedback_label.setWordWrap(True)
+        self.hints = QLabel("")
+        self.hints.setWordWrap(True)
+        self.capture_button = QPushButton("Capture view (Space)")
+        self.capture_button.clicked.connect(self.capture)
+        self.calibrate_button = QPushButton("Calibrate")
+        self.calibrate_button.setEnabled(False)
+        self.calibrate_button.setToolTip("Enabled once the views cover the frame and are tilted enough")
+        self.calibrate_button.clicked.connect(self.calibrate)
+        self.restart_button = QPushButton("Start over")
+        self.restart_button.clicked.connect(self.start_over)
+        buttons = QHBoxLayout()
+        for button in (self.capture_button, self.calibrate_button, self.restart_button):
+            buttons.addWidget(button)
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.view_errors = QListWidget()
+        self.view_errors.setMaximumHeight(110)
+        self.view_errors.setToolTip("Reprojection error of each view, worst first")
+        intrinsics_box = QGroupBox(
+            f"1 · Camera (ChArUco board: {board.describe() if board else ''})")
+        step1 = QVBoxLayout(intrinsics_box)
+        for widget in (self.progress, self.tilt_label, self.rejected_label, self.feedback_label, self.hints):
+            step1.addWidget(widget)
+        step1.addLayout(buttons)
+        step1.addWidget(self.result_label)
+        step1.addWidget(self.view_errors)
+
+        # Step 2: the plane.
+        self.plane_button = QPushButton("Measure the plane")
+        self.plane_button.setToolTip("Lay the board flat on the belt where items pass, then press")
+        self.plane_button.clicked.connect(self.measure_plane)
+        self.plane_label = QLabel("Lay the board flat on the belt/bench where items pass.")
+        self.plane_label.setWordWrap(True)
+        plane_box = QGroupBox("2 · Plane (px/mm)")
+        step2 = QVBoxLayout(plane_box)
+        step2.addWidget(self.plane_label)
+        step2.addWidget(self.plane_button)
+
+        # Step 3: colour.
+        self.patch_edit = QLineEdit()
+        self.patch_edit.setPlaceholderText("x,y,w,h of the grey patch in pixels")
+        self.lightness = QDoubleSpinBox()
+        self.lightness.setRange(20.0, 90.0)
+        self.lightness.setValue(50.0)
+        self.lightness.setPrefix("L* ")
+        self.lightness.setToolTip("The grey card's lightness (18 % grey card: L* 50)")
+        self.colour_button = QPushButton("Measure the colour")
+        self.colour_button.clicked.connect(self.measure_colour)
+        self.colour_label = QLabel(
+            "A neutral grey card where the camera always sees it, under the station's lamp.")
+        self.colour_label.setWordWrap(True)
+        colour_row = QHBoxLayout()
+        colour_row.addWidget(self.patch_edit, 2)
+        colour_row.addWidget(self.lightness, 1)
+        colour_row.addWidget(self.colour_button, 1)
+        colour_box = QGroupBox("3 · Colour (grey patch)")
+        step3 = QVBoxLayout(colour_box)
+        step3.addWidget(self.colour_label)
+        step3.addLayout(colour_row)
+
+        # Save, and the busy bar of long work.
+        self.save_button = QPushButton(f"Save to {calibration_file}")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save)
+        self.save_label = QLabel("")
+        self.save_label.setWordWrap(True)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # "working", no percentage
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setMaximumHeight(8)
+        self.busy_bar.hide()
+        self.error_label = QLabel("")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
+
+        steps = QVBoxLayout()
+        steps.addWidget(intrinsics_box, 3)
+        steps.addWidget(plane_box)
+        steps.addWidget(colour_box)
+        steps.addWidget(self.save_button)
+        steps.addWidget(self.save_label)
+        body = QHBoxLayout()
+        body.addWidget(self.view, 3)
+        body.addLayout(steps, 2)
+        layout.addWidget(self.busy_bar)
+        layout.addWidget(self.error_label)
+        layout.addLayout(body, 1)
+
+        capture = QAction("Capture view", self)
+        capture.setShortcuts([QKeySequence(Qt.Key.Key_Space)])
+        capture.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        capture.triggered.connect(lambda *_checked: self.capture())
+        self.addAction(capture)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+        # The session is touched on this worker only; live views are looked at on another,
+        # so a slow calibration never stops the picture.
+        self._work = Background("calibration", self)
+        self._work.finished.connect(self._work_done)
+        self._work.failed.connect(self._work_failed)
+        self._preview = Background("calibration-preview", self)
+        self._preview.finished.connect(self._preview_done)
+        self._preview.failed.connect(self._preview_failed)
+        self._timer = QTimer(self)
+        self._timer.setInterval(PREVIEW_INTERVAL_MS)
+        self._timer.timeout.connect(self._look)
+        self._timer.start()
+        self._calibrating = False
+        self._show_guidance(self._session.guidance())
+
+    # ----- health ---------------------------------------------------------------------------------
+    def set_health(self, health: Health) -> None:
+        """Show the calibration's health."""
+        background, text = theme.LEVEL_COLOURS[health.level]
+        self.status.setText(health.summary)
+        self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
+        self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
+        self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
+
+    # ----- intents --------------------------------------------------------------------------------
+    def _new_session(self) -> IntrinsicsSession:
+        s = self._settings
+        return IntrinsicsSession(self._board or BoardSpec(), min_views=s.min_views, max_rms_px=s.max_rms_px,
+                                 thresholds=QualityThresholds(min_sharpness=s.min_sharpness))
+
+    @property
+    def busy(self) -> bool:
+        """Whether a capture, calibration, step or save is queued or running."""
+        return self.has_wizard and self._work.busy
+
+    def capture(self) -> None:
+        """Space: judge the camera's current frame as a view of the board (on the worker)."""
+        if not self.has_wizard or self._calibrating:
+            return
+        assert self._source is not None
+        session, source = self._session, self._source
+
+        def judge() -> tuple[ViewFeedback, Guidance, npt.NDArray[np.bool_]]:
+            feedback = session.add_frame(_grab(source))
+            return feedback, session.guidance(), session.coverage_map()
+
+        self._submit("capture", judge)
+
+    def calibrate(self) -> None:
+        """Solve for the camera on the worker, with the busy bar; the result or the refusal is shown."""
+        if not self.has_wizard or self._calibrating:
+            return
+        self._calibrating = True
+        self.result_label.setText("Calibrating…")
+        self._submit("calibrate", self._session.calibrate)
+
+    def start_over(self) -> None:
+        """Forget the captured views (the result already shown stays until the next calibration)."""
+        if not self.has_wizard:
+            return
+        self._session = self._new_session()
+        self.captures = 0
+        self.last_feedback = None
+        self.feedback_label.setText("Views cleared: show the board and press Space.")
+        self._show_guidance(self._session.guidance())
+        self.view.set_coverage(self._session.coverage_map())
+
+    def measure_plane(self) -> None:
+        """Plane from the board lying on the belt (current frame), with this session's or the file's
+        intrinsics (raw pixels when there are none)."""
+        if not self.has_wizard:
+            return
+        assert self._source is not None and self._board is not None and self._file is not None
+        source, board, path, intrinsics = self._source, self._board, self._file, self.intrinsics
+
+        def measure() -> PlaneCalibration:
+            frame = _grab(source)
+            known = intrinsics
+            if known is None and path.is_file():
+                known = load_calibration(path, live_resolution=_size_of(frame)).intrinsics
+            return calibrate_plane(frame, board, known)
+
+        self.plane_label.setText("Measuring the plane…")
+        self._submit("plane", measure)
+
+    def measure_colour(self) -> None:
+        """White balance and exposure from the grey patch given as x,y,w,h (current frame)."""
+        if not self.has_wizard:
+            return
+        try:
+            x, y, w, h = (int(part) for part in self.patch_edit.text().replace(" ", "").split(","))
+        except ValueError:
+            self._show_error(f"The patch {self.patch_edit.text()!r} is not x,y,w,h: give four whole numbers "
+                             "in pixels, e.g. 40,60,80,80")
+            return
+        assert self._source is not None
+        source, lightness = self._source, float(self.lightness.value())
+
+        def measure() -> tuple[ColourCalibration, tuple[int, int]]:
+            frame = _grab(source)
+            if frame.ndim == 2:
+                frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
+            return calibrate_colour(frame, (x, y, w, h), lightness), _size_of(frame)
+
+        self.colour_label.setText("Measuring the colour…")
+        self._submit("colour", measure)
+
+    def save(self) -> None:
+        """Write what was calibrated here into the calibration file, keeping its other sections."""
+        if not self.has_wizard:
+            return
+        assert self._file is not None and self._board is not None
+        sizes = {size for size in (self.intrinsics.image_size if self.intrinsics else None,
+                                   self.plane.image_size if self.plane else None, self._colour_size)
+                 if size is not None}
+        if not sizes:
+            self._show_error("Nothing calibrated yet: calibrate the camera, the plane or the colour first.")
+            return
+        if len(sizes) > 1:
+            self._show_error("The steps were done at different camera resolutions: "
+                             "redo them at one resolution.")
+            return
+        self.save_label.setText("Saving…")
+        self._submit("save", write_calibration, self._file, self._board, self._settings.camera_id,
+                     self.intrinsics, self.plane, self.colour, sizes.pop())
+
+    def _submit(self, tag: str, fn: Callable[..., object], *args: object) -> None:
+        self._show_error("")
+        self._work.submit(tag, fn, *args)
+        self._update_busy()
+
+    # ----- outcomes -------------------------------------------------------------------------------
+    def _work_done(self, tag: str, result: object) -> None:
+        if tag == "capture" and isinstance(result, tuple):
+            feedback, guidance, cells = result
+            self.captures += 1
+            self.last_feedback = feedback
+            colour = "" if feedback.status == ViewStatus.ACCEPTED else "color: #c62828;"
+            self.feedback_label.setStyleSheet(colour)
+            self.feedback_label.setText(f"{feedback.name}: {feedback.message}")
+            self._show_guidance(guidance)
+            self.view.set_coverage(cells)
+            self.view_judged.emit(feedback)
+        elif tag == "calibrate" and isinstance(result, Intrinsics):
+            self._calibrating = False
+            self.intrinsics = result
+            self._show_intrinsics(result)
+            self.calibrated.emit(result)
+        elif tag == "plane" and isinstance(result, PlaneCalibration):
+            self.plane = result
+            height = (f", camera {result.camera_height_mm:.0f} mm above it"
+                      if result.camera_height_mm is not None else "")
+            raw = "" if result.intrinsics is not None else " (raw pixels: no intrinsics yet)"
+            self.plane_label.setText(f"{result.px_per_mm:.4f} px/mm at the board, residual "
+                                     f"{result.rms_mm:.3f} mm{height}{raw}. Save to keep it.")
+        elif tag == "colour" and isinstance(result, tuple):
+            colour, size = result
+            self.colour, self._colour_size = colour, size
+            b, g, r = colour.gains_bgr
+            self.colour_label.setText(f"Gains B {b:.3f} G {g:.3f} R {r:.3f} "
+                                      f"({colour.exposure_stops:+.2f} stops). Save to keep it.")
+        elif tag == "save" and isinstance(result, SaveReport):
+            words = f"Saved {', '.join(result.sections)} to {result.path}"
+            if result.kept:
+                words += f" (kept {', '.join(result.kept)} from the file)"
+            self.save_label.setText(". ".join([words, *result.notes]) + ".")
+            self.saved.emit(result)
+        self._update_busy()
+
+    def _work_failed(self, tag: str, text: str) -> None:
+        if tag == "calibrate":
+            self._calibrating = False
+            self.result_label.setText("Not calibrated.")
+        elif tag == "plane":
+            self.plane_label.setText("Plane not measured.")
+        elif tag == "colour":
+            self.colour_label.setText("Colour not measured.")
+        elif tag == "save":
+            self.save_label.setText("Not saved.")
+        self._show_error(f"{tag.capitalize()} refused: {text}")
+        self._update_busy()
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def _update_busy(self) -> None:
+        long_work = self._calibrating or self._work.busy
+        self.busy_bar.setVisible(long_work)
+        self.capture_button.setEnabled(not self._calibrating)
+        ready = self.guidance is not None and self.guidance.ready
+        self.calibrate_button.setEnabled(ready and not self._calibrating)
+        self.save_button.setEnabled(any(x is not None for x in (self.intrinsics, self.plane, self.colour))
+                                    and not self._calibrating)
+
+    def _show_guidance(self, guidance: Guidance) -> None:
+        self.guidance = guidance
+        s = self._settings
+        ready = " · ready to calibrate" if guidance.ready else ""
+        self.progress.setText(f"{guidance.views} of {guidance.min_views} views kept · frame covered "
+                              f"{guidance.coverage:.0%}{ready}")
+        leaning = ", ".join(guidance.tilt_directions) or "none yet"
+        self.tilt_label.setText(f"Tilted views: {guidance.tilted_views} (far edge towards: {leaning})")
+        self.rejected_label.setText(
+            f"Blurred views rejected: {guidance.rejected_blurred} · without the board: "
+            f"{guidance.rejected_no_board} · sharpness needed ≥ {s.min_sharpness:g}")
+        if guidance.ready:
+            self.hints.setText("Enough views: press Calibrate (more views across the frame do no harm).")
+        else:
+            self.hints.setText("\n".join(f"• {hint[0].upper()}{hint[1:]}." for hint in guidance.hints))
+        self._update_busy()
+
+    def _show_intrinsics(self, result: Intrinsics) -> None:
+        self.result_label.setText(
+            f"RMS reprojection error {result.rms_px:.3f} px (limit {self._settings.max_rms_px:g}) · "
+            f"fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px · "
+            f"{len(result.per_view_errors)} views. Save to keep it, then redo the plane.")
+        self.view_errors.clear()
+        for name, error in sorted(result.per_view_errors, key=lambda item: -item[1]):
+            self.view_errors.addItem(f"{name}: {error:.3f} px")
+
+    # ----- live view ------------------------------------------------------------------------------
+    def _look(self) -> None:
+        if not self.isVisible() or self._preview.busy:
+            return
+        assert self._source is not None and self._board is not None
+        source, board = self._source, self._board
+
+        def detect() -> tuple[Frame | None, npt.NDArray[np.float32]]:
+            frame = source()
+            if frame is None:
+                return None, np.zeros((0, 2), np.float32)
+            return frame, detect_board(frame, board).image_points
+
+        self._preview.submit("preview", detect)
+
+    def _preview_done(self, _tag: str, result: object) -> None:
+        if not isinstance(result, tuple):
+            return
+        frame, corners = result
+        self.previews += 1
+        if frame is None:
+            self.view.set_placeholder("No frame from the camera: check its status below.")
+        self.view.set_frame(frame, corners)
+
+    def _preview_failed(self, _tag: str, text: str) -> None:
+        self.view.set_frame(None)
+        self.view.set_placeholder(f"The live view failed: {text}")
+
+    def shutdown(self) -> None:
+        """Stop the live view; let a save that was asked for finish."""
+        if not self.has_wizard:
+            return
+        self._timer.stop()
+        self._preview.close(wait=False)
+        self._work.close(wait=True)
