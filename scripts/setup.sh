@@ -64,7 +64,7 @@ echo "== mypy"; .venv/bin/mypy || status=1
 echo "== layering contract"; .venv/bin/lint-imports || status=1
 echo "== pytest"
 set +e
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=15 "$@"
 rc=$?
 set -e
 # pytest exits 5 when it collected nothing: that is a failure of the suite, not a pass.
