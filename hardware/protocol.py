@@ -204,6 +204,7 @@ class Connection:
         self._unacked: deque[_Outgoing] = deque()
         self._pending: deque[_Outgoing] = deque()
         self._responses: dict[int, bytes] = {}
+        self._undecided: set[int] = set()  # controller: commands delivered, respond() not called yet
         self._last_rx = now
         self._last_heartbeat = now
         self._last_hello = -1e9
@@ -272,6 +273,7 @@ class Connection:
             frame = encode_frame(Ack.TYPE, 0, Ack(seq).payload())
         else:
             frame = encode_frame(Nack.TYPE, 0, Nack(seq, int(reason)).payload())
+        self._undecided.discard(seq)
         self._remember(seq, frame)
         self._write(frame)
 
@@ -380,6 +382,7 @@ class Connection:
         self._unacked.clear()
         self._pending.clear()
         self._responses.clear()
+        self._undecided.clear()
         self._events.append(SessionLost(reason))
         if self.role is Role.HOST:
             self.state = ConnectionState.WAIT_HELLO
@@ -393,6 +396,7 @@ class Connection:
         self._unacked.clear()
         self._pending.clear()
         self._responses.clear()
+        self._undecided.clear()
         self._rx_expected = 1
         self._tx_seq = 1
         self._last_rx = now
@@ -507,7 +511,10 @@ class Connection:
             cached = self._responses.get(seq)
             if cached is not None:
                 self._write(cached)
-            else:
+            elif seq not in self._undecided:
+                # A copy of a command not answered yet (it came in the same read as the first)
+                # gets no answer of its own: respond() gives it. A fallback ACK would tell the
+                # host a command was accepted that may yet be refused.
                 last = (self._rx_expected - 1) % _SEQ_MOD
                 self._write(encode_frame(Ack.TYPE, 0, Ack(last).payload()))
             return
@@ -519,5 +526,7 @@ class Connection:
             self.respond(seq, NackReason.UNSUPPORTED)
             return
         self._events.append(Received(seq, message, self.boot_id))
-        if not (self.role is Role.CONTROLLER and isinstance(message, _CONTROLLER_COMMANDS)):
+        if self.role is Role.CONTROLLER and isinstance(message, _CONTROLLER_COMMANDS):
+            self._undecided.add(seq)
+        else:
             self.respond(seq, None)

@@ -238,6 +238,22 @@ def test_a_lost_nack_is_not_taken_as_accepted_when_a_later_ack_covers_it() -> No
     assert not [e for e in ctrl.events() if isinstance(e, Received)]  # never applied twice
 
 
+def test_a_copy_of_a_command_arriving_before_its_answer_is_not_acked_early() -> None:
+    ctrl, host = _established()
+    host.send(Divert(HELLO.boot_id, 1, 0), 0.0)
+    first = host.data_to_send()  # lost on the line
+    host.send(Divert(HELLO.boot_id, 1, 3), 0.04)
+    host.tick(0.06)  # no answer: both resent; the controller reads everything at once
+    ctrl.receive_data(first + host.data_to_send(), 0.061)
+    received = [e for e in ctrl.events() if isinstance(e, Received)]
+    assert [e.message for e in received] == [Divert(HELLO.boot_id, 1, 0), Divert(HELLO.boot_id, 1, 3)]
+    ctrl.respond(received[0].seq, None)
+    ctrl.respond(received[1].seq, NackReason.CONFLICT)
+    host.receive_data(ctrl.data_to_send(), 0.062)
+    verdicts = [(type(e).__name__, e.message.lane) for e in host.events() if isinstance(e, Acked | Rejected)]
+    assert verdicts == [("Acked", 0), ("Rejected", 3)]
+
+
 def test_silence_trips_both_watchdogs_and_the_controller_announces_again() -> None:
     ctrl, host = _established()
     host.tick(1.01)
