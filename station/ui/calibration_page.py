@@ -44,6 +44,7 @@ from calibration.files import load_calibration, merged, save_calibration, utc_no
 from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback, ViewStatus
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
+from station.config import Config
 from station.state import Health, Level
 from station.ui import theme
 from station.ui.bridge import Background
@@ -58,6 +59,7 @@ PREVIEW_INTERVAL_MS = 250  # board detection on a 720p frame takes tens of ms: f
 COVERED = QColor(0, 200, 0, 70)
 GRID = QColor(255, 255, 255, 60)
 CORNER = QColor(0, 230, 0)
+PATCH = QColor(255, 215, 0)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,20 @@ class WizardSettings:
     max_rms_px: float = 1.0
     min_sharpness: float = 40.0
     camera_id: str = ""  # recorded in a new file; the station refuses the file for another camera
+
+
+def wizard_settings_from_config(config: Config) -> WizardSettings:
+    """The wizard's limits from [calibration]; the camera name as the station checks it ([camera] device)."""
+    c = config.calibration
+    return WizardSettings(c.intrinsics_min_views, c.intrinsics_max_rms_px, c.min_sharpness,
+                          config.camera.device)
+
+
+def board_from_config(config: Config) -> BoardSpec:
+    """The ChArUco board of `[calibration]`; a `CalibrationError` says which key is wrong."""
+    c = config.calibration
+    return BoardSpec(c.board_squares_x, c.board_squares_y, c.board_square_mm, c.board_marker_mm,
+                     c.board_dictionary)
 
 
 @dataclass(frozen=True)
@@ -85,7 +101,16 @@ def _grab(source: FrameSource) -> Frame:
     if frame is None:
         raise CalibrationError("camera", "no frame from the camera yet",
                                "check the camera's status below, then try again")
-    return frame
+    return np.array(frame, np.uint8, copy=True)  # the camera thread may reuse its buffer
+
+
+def _parse_patch(text: str) -> tuple[int, int, int, int] | None:
+    """'x,y,w,h' in whole pixels, or None."""
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        return None
+    x, y, w, h = (int(part) for part in parts)
+    return (x, y, w, h)
 
 
 def _size_of(frame: Frame) -> tuple[int, int]:
@@ -134,6 +159,7 @@ class BoardView(QWidget):
         self._image: QImage | None = None
         self.corners: npt.NDArray[np.float32] = np.zeros((0, 2), np.float32)
         self.coverage: npt.NDArray[np.bool_] = np.zeros((9, 16), np.bool_)
+        self.patch: tuple[int, int, int, int] | None = None  # the grey patch typed in, x, y, w, h
         self._placeholder = "Waiting for the camera…"
 
     def set_frame(self, frame: Frame | None, corners: npt.NDArray[np.float32] | None = None) -> None:
@@ -146,6 +172,11 @@ class BoardView(QWidget):
     def set_coverage(self, cells: npt.NDArray[np.bool_]) -> None:
         """The cells (rows x columns) of the frame the kept views' boards have covered."""
         self.coverage = cells
+        self.update()
+
+    def set_patch(self, patch: tuple[int, int, int, int] | None) -> None:
+        """Outline the colour step's grey patch (frame pixels), so the operator sees what was typed."""
+        self.patch = patch
         self.update()
 
     def set_placeholder(self, text: str) -> None:
@@ -194,8 +225,12 @@ class BoardView(QWidget):
             for row in range(1, rows):
                 y = target.y() + row * cell_h
                 painter.drawLine(round(target.left()), round(y), round(target.right()), round(y))
+            scale = target.width() / self._frame.shape[1] if self._frame is not None else 1.0
+            if self._frame is not None and self.patch is not None:
+                x, y, w, h = self.patch
+                painter.setPen(QPen(PATCH, 2, Qt.PenStyle.DashLine))
+                painter.drawRect(QRectF(target.x() + x * scale, target.y() + y * scale, w * scale, h * scale))
             if self._frame is not None and len(self.corners):
-                scale = target.width() / self._frame.shape[1]
                 painter.setPen(QPen(CORNER, 2))
                 for x, y in self.corners:
                     painter.drawEllipse(QRectF(target.x() + x * scale - 3, target.y() + y * scale - 3, 6, 6))
@@ -294,8 +329,9 @@ class CalibrationPage(QWidget):
         self.view_errors = QListWidget()
         self.view_errors.setMaximumHeight(110)
         self.view_errors.setToolTip("Reprojection error of each view, worst first")
-        intrinsics_box = QGroupBox(
-            f"1 · Camera (ChArUco board: {board.describe() if board else ''})")
+        self.view_errors.hide()  # until there is a result
+        intrinsics_box = QGroupBox("1 · Camera: show the board all over the frame, flat and tilted")
+        intrinsics_box.setToolTip(board.describe() if board else "")
         step1 = QVBoxLayout(intrinsics_box)
         for widget in (self.progress, self.tilt_label, self.rejected_label, self.feedback_label, self.hints):
             step1.addWidget(widget)
@@ -316,7 +352,10 @@ class CalibrationPage(QWidget):
 
         # Step 3: colour.
         self.patch_edit = QLineEdit()
-        self.patch_edit.setPlaceholderText("x,y,w,h of the grey patch in pixels")
+        self.patch_edit.setPlaceholderText("x,y,w,h (pixels)")
+        self.patch_edit.setToolTip("The grey patch's left, top, width and height in frame pixels; "
+                                   "it is outlined in yellow on the live view")
+        self.patch_edit.textChanged.connect(lambda text: self.view.set_patch(_parse_patch(text)))
         self.lightness = QDoubleSpinBox()
         self.lightness.setRange(20.0, 90.0)
         self.lightness.setValue(50.0)
@@ -358,8 +397,8 @@ class CalibrationPage(QWidget):
         steps.addWidget(self.save_button)
         steps.addWidget(self.save_label)
         body = QHBoxLayout()
-        body.addWidget(self.view, 3)
-        body.addLayout(steps, 2)
+        body.addWidget(self.view, 2)
+        body.addLayout(steps, 1)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
@@ -413,9 +452,9 @@ class CalibrationPage(QWidget):
         assert self._source is not None
         session, source = self._session, self._source
 
-        def judge() -> tuple[ViewFeedback, Guidance, npt.NDArray[np.bool_]]:
+        def judge() -> tuple[IntrinsicsSession, ViewFeedback, Guidance, npt.NDArray[np.bool_]]:
             feedback = session.add_frame(_grab(source))
-            return feedback, session.guidance(), session.coverage_map()
+            return session, feedback, session.guidance(), session.coverage_map()
 
         self._submit("capture", judge)
 
@@ -460,9 +499,8 @@ class CalibrationPage(QWidget):
         """White balance and exposure from the grey patch given as x,y,w,h (current frame)."""
         if not self.has_wizard:
             return
-        try:
-            x, y, w, h = (int(part) for part in self.patch_edit.text().replace(" ", "").split(","))
-        except ValueError:
+        patch = _parse_patch(self.patch_edit.text())
+        if patch is None:
             self._show_error(f"The patch {self.patch_edit.text()!r} is not x,y,w,h: give four whole numbers "
                              "in pixels, e.g. 40,60,80,80")
             return
@@ -473,7 +511,7 @@ class CalibrationPage(QWidget):
             frame = _grab(source)
             if frame.ndim == 2:
                 frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
-            return calibrate_colour(frame, (x, y, w, h), lightness), _size_of(frame)
+            return calibrate_colour(frame, patch, lightness), _size_of(frame)
 
         self.colour_label.setText("Measuring the colour…")
         self._submit("colour", measure)
@@ -505,7 +543,10 @@ class CalibrationPage(QWidget):
     # ----- outcomes -------------------------------------------------------------------------------
     def _work_done(self, tag: str, result: object) -> None:
         if tag == "capture" and isinstance(result, tuple):
-            feedback, guidance, cells = result
+            session, feedback, guidance, cells = result
+            if session is not self._session:  # captured before "Start over": those views are gone
+                self._update_busy()
+                return
             self.captures += 1
             self.last_feedback = feedback
             colour = "" if feedback.status == ViewStatus.ACCEPTED else "color: #c62828;"
@@ -589,6 +630,7 @@ class CalibrationPage(QWidget):
             f"fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px · "
             f"{len(result.per_view_errors)} views. Save to keep it, then redo the plane.")
         self.view_errors.clear()
+        self.view_errors.show()
         for name, error in sorted(result.per_view_errors, key=lambda item: -item[1]):
             self.view_errors.addItem(f"{name}: {error:.3f} px")
 
@@ -603,6 +645,7 @@ class CalibrationPage(QWidget):
             frame = source()
             if frame is None:
                 return None, np.zeros((0, 2), np.float32)
+            frame = np.array(frame, np.uint8, copy=True)  # shown later: the camera may reuse its buffer
             return frame, detect_board(frame, board).image_points
 
         self._preview.submit("preview", detect)

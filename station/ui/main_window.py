@@ -264,6 +264,8 @@ class MainWindow(QMainWindow):
     def _page_changed(self, index: int) -> None:
         if self.tabs.widget(index) is self.inspect_page:
             self.inspect_page.setFocus()
+        elif self.tabs.widget(index) is self.calibration_page:
+            self.calibration_page.setFocus()  # Space captures a view
 
     def _focus_search(self) -> None:
         self.recent.search.setFocus()

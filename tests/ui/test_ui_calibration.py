@@ -26,7 +26,13 @@ from calibration.synthetic import (
     render_plane,
     top_camera_pose,
 )
-from station.ui.calibration_page import CalibrationPage, WizardSettings
+from station.config import CalibrationConfig, CameraConfig, Config
+from station.ui.calibration_page import (
+    CalibrationPage,
+    WizardSettings,
+    board_from_config,
+    wizard_settings_from_config,
+)
 from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
@@ -99,7 +105,6 @@ def test_capture_by_key_calibrate_when_ready_and_save_keeping_the_other_sections
     assert page.has_wizard
     qtbot.keyClick(window, Qt.Key.Key_F4)
     assert window.tabs.currentWidget() is page
-    page.setFocus()
 
     views = board_views(SPEC, CAMERA)
     # The live view shows the board's corners found in the camera's frame.
@@ -164,6 +169,9 @@ def test_a_calibration_above_the_error_limit_is_refused_with_its_reason(qtbot: Q
     assert page.intrinsics is None
     assert not page.save_button.isEnabled()
     assert not (tmp_path / "calibration.toml").exists()
+    qtbot.mouseClick(page.restart_button, Qt.MouseButton.LeftButton)
+    assert page.guidance is not None and page.guidance.views == 0
+    assert not page.calibrate_button.isEnabled()
     page.shutdown()
 
 
@@ -198,6 +206,13 @@ def test_plane_and_colour_steps_are_saved_into_the_file(qtbot: QtBot, tmp_path: 
     assert loaded.colour is not None and loaded.colour.patch == PATCH
     assert "Saved plane, colour to" in page.save_label.text()
     page.shutdown()
+
+
+def test_settings_and_board_come_from_the_config() -> None:
+    config = Config(calibration=CalibrationConfig(intrinsics_min_views=14, board_squares_x=9),
+                    camera=CameraConfig(device="/dev/video2"))
+    assert wizard_settings_from_config(config) == WizardSettings(14, 1.0, 40.0, "/dev/video2")
+    assert board_from_config(config).squares_x == 9
 
 
 def test_without_a_camera_the_page_shows_the_status_only(qtbot: QtBot) -> None:
