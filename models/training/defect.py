@@ -298,6 +298,10 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
     """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
     cpu_started = time.process_time()
+    # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
+    if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
+        raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
+                         "at least 64 (crop 0 = whole images)")
     seed_everything(recipe.seed, threads)
     rng = np.random.default_rng(recipe.seed)
     samples = defect_samples(data, Split.TRAIN, recipe.holdout)
