@@ -133,6 +133,10 @@ def write_calibration(path: Path, board: BoardSpec, camera_id: str, intrinsics: 
         except CalibrationError as exc:
             raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
                                    "move it away (or repair it), then save again") from None
+    if existing is not None and existing.camera_id and camera_id and existing.camera_id != camera_id:
+        raise CalibrationError(
+            str(path), f"the file is for camera {existing.camera_id!r}, this is {camera_id!r}",
+            "set [calibration] file to another path for this camera, or move the file away")
     if existing is not None and existing.image_size != image_size:
         notes.append(f"the old file was for {existing.image_size[0]}x{existing.image_size[1]}: "
                      "its sections were dropped")
@@ -577,7 +581,8 @@ class CalibrationPage(QWidget):
             words = f"Saved {', '.join(result.sections)} to {result.path}"
             if result.kept:
                 words += f" (kept {', '.join(result.kept)} from the file)"
-            self.save_label.setText(". ".join([words, *result.notes]) + ".")
+            notes = [*result.notes, "the station uses it from its next start"]
+            self.save_label.setText(". ".join([words, *notes]) + ".")
             self.saved.emit(result)
         self._update_busy()
 

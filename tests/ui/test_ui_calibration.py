@@ -205,6 +205,18 @@ def test_plane_and_colour_steps_are_saved_into_the_file(qtbot: QtBot, tmp_path: 
     assert loaded.plane.px_per_mm == pytest.approx(page.plane.px_per_mm)
     assert loaded.colour is not None and loaded.colour.patch == PATCH
     assert "Saved plane, colour to" in page.save_label.text()
+
+    # The file now belongs to cam-2: another camera's wizard does not write its numbers into it.
+    other = CalibrationPage(1.0, camera, path, SPEC, WizardSettings(camera_id="cam-3"))
+    qtbot.addWidget(other)
+    other.patch_edit.setText("100,100,80,80")
+    other.measure_colour()
+    qtbot.waitUntil(lambda: other.colour is not None, timeout=15_000)
+    other.save()
+    qtbot.waitUntil(lambda: other.error_label.text() != "", timeout=15_000)
+    assert "for camera 'cam-2', this is 'cam-3'" in other.error_label.text()
+    assert load_calibration(path, camera_id="cam-2").plane is not None
+    other.shutdown()
     page.shutdown()
 
 
