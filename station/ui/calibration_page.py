@@ -22,7 +22,17 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QFont, QImage, QKeySequence, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import (
+    QAction,
+    QColor,
+    QFont,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGroupBox,
@@ -287,6 +297,8 @@ class CalibrationPage(QWidget):
         self.detail.setWordWrap(True)
         self.values = QLabel("")
         self.values.setWordWrap(True)
+        self.detail.hide()
+        self.values.hide()
         health = QVBoxLayout()
         health.addWidget(self.status)
         health.addWidget(self.detail)
@@ -437,6 +449,9 @@ class CalibrationPage(QWidget):
         self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
         self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
         self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
+        # Empty lines would push the wizard down on a 768-pixel screen.
+        self.detail.setVisible(bool(self.detail.text()))
+        self.values.setVisible(bool(self.values.text()))
 
     # ----- intents --------------------------------------------------------------------------------
     def _new_session(self) -> IntrinsicsSession:
@@ -640,6 +655,11 @@ class CalibrationPage(QWidget):
             self.view_errors.addItem(f"{name}: {error:.3f} px")
 
     # ----- live view ------------------------------------------------------------------------------
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if self.has_wizard:
+            self._look()  # the picture at once, not after the first tick
+
     def _look(self) -> None:
         if not self.isVisible() or self._preview.busy:
             return
