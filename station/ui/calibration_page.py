@@ -405,6 +405,7 @@ class CalibrationPage(QWidget):
         self.error_label = QLabel("")
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.error_label.hide()  # shown with a refusal
 
         steps = QVBoxLayout()
         steps.addWidget(intrinsics_box, 3)
