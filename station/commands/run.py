@@ -128,12 +128,30 @@ def _run_window(
     from station.ui.app import run_app
     from station.ui.settings import UiSettings, ui_settings_from_config
 
+    from calibration.errors import CalibrationError
+    from station.ui.calibration_page import board_from_config, wizard_settings_from_config
+
     settings: UiSettings = ui_settings_from_config(config)
+
+    def frames() -> Any:  # called on worker threads; Camera.latest() is thread-safe
+        frame = station.camera.latest(max_age_s=1.0)
+        return frame.image if frame is not None else None
+
+    try:
+        board = board_from_config(config)
+    except CalibrationError as exc:
+        logger.warning("calibration wizard without a board: %s", exc)
+        board = None
+    synthetic = config.camera.source == "synthetic"
     return run_app(
         station.state, station, settings, kpi_source=kpis, history_source=history, search_source=search,
         screenshot=args.screenshot, items=args.items, about=versions(),
         config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
         config_source=config.source,
+        calibration_frames=None if synthetic else frames,
+        calibration_file=config.resolve(config.calibration.file),
+        board=board,
+        calibration_settings=wizard_settings_from_config(config),
     )
 
 
