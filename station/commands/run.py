@@ -124,12 +124,11 @@ def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event)
 def _run_window(
     station: Any, config: Config, args: argparse.Namespace, kpis: Any, history: Any, search: Any
 ) -> int:
+    from calibration.errors import CalibrationError
     from station.commands.version import versions
     from station.ui.app import run_app
-    from station.ui.settings import UiSettings, ui_settings_from_config
-
-    from calibration.errors import CalibrationError
     from station.ui.calibration_page import board_from_config, wizard_settings_from_config
+    from station.ui.settings import UiSettings, ui_settings_from_config
 
     settings: UiSettings = ui_settings_from_config(config)
 
