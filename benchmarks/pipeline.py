@@ -85,7 +85,8 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
     lookup = CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
     reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                            config.barcode.slow_path_budget_ms)
-    inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy)
+    inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy,
+                                 jpeg_quality=config.storage.jpeg_quality)
     inspector.warm_up()
     source = CyclingSource(frames)
     camera = Camera(source)

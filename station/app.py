@@ -136,6 +136,7 @@ class Station:
             self.identity, self.reader, self.models, self.lookup, config.policy,
             roi=tuple(roi) if roi else None,  # type: ignore[arg-type]
             model_timeout_ms=config.models.timeout_ms,
+            jpeg_quality=None if config.storage.blur_labels else config.storage.jpeg_quality,
         )
         self.camera = self._camera()
         self._load_calibration()

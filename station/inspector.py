@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 
 from calibration.dimensions import measure_footprint
@@ -114,6 +115,7 @@ class StationInspector:
         rma_pattern: str = r"^R-\d{3,}$",
         roi: tuple[int, int, int, int] | None = None,
         model_timeout_ms: float = 500.0,
+        jpeg_quality: int | None = None,
     ) -> None:
         self.identity = identity
         self.reader = reader
@@ -123,6 +125,9 @@ class StationInspector:
         self.rma_pattern = re.compile(rma_pattern)
         self.roi = roi
         self.model_timeout_ms = model_timeout_ms
+        # The store's JPEG quality: the frame is encoded beside the models, off the record
+        # stage (None when labels must be blurred before encoding).
+        self.jpeg_quality = jpeg_quality
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codes")
         # A candidate defect model from central, run beside the active one: its labels are
         # compared, never acted on (sync.modelstore.ShadowComparison).
@@ -191,7 +196,7 @@ class StationInspector:
         reading = self._pool.submit(self._read, image, box if located is not None else None, trigger)
         defect, defect_error, heatmap, regions = self._defect(crop, box, timings)
         embedding, embed_error = self._embed(crop, timings)
-        codes, quality, read_timings = reading.result()
+        codes, quality, jpeg, read_timings = reading.result()
         timings.update(read_timings)
 
         code_evidence = tuple(
@@ -262,7 +267,8 @@ class StationInspector:
             overlay=overlay,
             reference_image=self.catalogue.reference_image(shown_sku) if shown_sku else None,
         )
-        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD))
+        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD),
+                           jpeg=jpeg)
         return Inspected(verdict, (frame,), view)
 
     def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:
@@ -325,8 +331,8 @@ class StationInspector:
 
     def _read(
         self, image: np.ndarray, box: tuple[int, int, int, int] | None, trigger: Trigger
-    ) -> tuple[list[Code], Quality, dict[str, float]]:
-        """Frame quality and the codes (camera and hand scanner) of one item."""
+    ) -> tuple[list[Code], Quality, bytes | None, dict[str, float]]:
+        """Frame quality, the codes (camera and hand scanner) and the stored JPEG of one item."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
         assessed = assess_quality(image)
@@ -348,7 +354,13 @@ class StationInspector:
             if all(scanned.identity != c.identity for c in codes):
                 codes.append(scanned)
         timings["codes"] = _ms(t)
-        return codes, quality, timings
+        jpeg = None
+        if self.jpeg_quality is not None:
+            t = time.perf_counter()
+            ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+            jpeg = encoded.tobytes() if ok else None
+            timings["encode"] = _ms(t)
+        return codes, quality, jpeg, timings
 
     def _embed(self, crop: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray | None, str | None]:
         model, gallery = self.models.conformity, self.models.gallery

@@ -34,6 +34,9 @@ class FrameImage:
     camera: str
     image: np.ndarray
     code_quads: Sequence[Quad] = field(default_factory=tuple)
+    # The JPEG already encoded (at the store's quality) by a stage with a core to spare;
+    # ignored when labels are blurred, which must happen before encoding.
+    jpeg: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,14 @@ def write_frame(images_dir: Path, verdict_id: str, frame: FrameImage, jpeg_quali
     per frame on a dock PC's SSD); without it a power cut may lose the last seconds'
     images — never a verdict, whose commit is always durable.
     """
-    image = blur_except_codes(frame.image, frame.code_quads) if blur_labels else frame.image
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
-    if not ok:
-        raise ImageWriteError(f"could not encode the {frame.camera} frame of {verdict_id} as JPEG")
-    data = encoded.tobytes()
+    if frame.jpeg is not None and not blur_labels:
+        data = frame.jpeg
+    else:
+        image = blur_except_codes(frame.image, frame.code_quads) if blur_labels else frame.image
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+        if not ok:
+            raise ImageWriteError(f"could not encode the {frame.camera} frame of {verdict_id} as JPEG")
+        data = encoded.tobytes()
     digest = hashlib.sha256(data).hexdigest()
     at = at or datetime.now(UTC)
     relative_dir = Path(f"{at:%Y}") / f"{at:%m}" / f"{at:%d}"
