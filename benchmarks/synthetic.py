@@ -13,14 +13,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 import zxingcpp
 
-from models.synthetic import Catalog, ReturnsGenerator
-from vision.locate import locate_item
+# The project root first: this folder's models.py (the model benchmark) must not shadow the package.
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from models.synthetic import Catalog, ReturnsGenerator  # noqa: E402
+from vision.locate import locate_item  # noqa: E402
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
