@@ -215,6 +215,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     """Train on `data`'s training images, export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
     cpu_started = time.process_time()
+    # Taken at the start: the tree may change while a long run trains.
+    version = code_version()
     seed_everything(recipe.seed, threads)
     rng = np.random.default_rng(recipe.seed)
     samples = conformity_samples(data, Split.TRAIN)
@@ -321,7 +323,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             "history": history,
         },
         "parity": {"images": min(48, len(val_x) or len(gallery_x)), "max_abs_diff": parity},
-        "code_version": code_version(),
+        "code_version": version,
     }
     write_manifest(out, manifest)
     logger.info("exported %s in %.0f s", out, train_seconds)

@@ -298,6 +298,8 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
     """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
     cpu_started = time.process_time()
+    # Taken at the start: the tree may change while a long run trains.
+    version = code_version()
     # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
     if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
         raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
@@ -418,7 +420,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
             "history": history,
         },
         "parity": {"images": len(parity_images), "max_abs_diff": parity},
-        "code_version": code_version(),
+        "code_version": version,
     }
     write_manifest(out, manifest)
     logger.info("exported %s (threshold %.3f, validation AUROC %.4f) in %.0f s", out, threshold, best[0],
