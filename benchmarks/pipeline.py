@@ -177,7 +177,7 @@ def gui_throughput(pipeline: Pipeline, items: int, runs: int) -> list[float]:
     import os
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QMetaObject, Qt, QTimer
 
     from station.ui.app import application
     from station.ui.main_window import MainWindow
@@ -195,7 +195,8 @@ def gui_throughput(pipeline: Pipeline, items: int, runs: int) -> list[float]:
     def work() -> None:
         for _ in range(runs):
             rates.append(throughput_run(pipeline, items))
-        QTimer.singleShot(0, app.quit)
+        # This thread has no Qt event loop: ask the GUI thread to quit through its queue.
+        QMetaObject.invokeMethod(app, "quit", Qt.ConnectionType.QueuedConnection)
 
     worker = threading.Thread(target=work, daemon=True)
     QTimer.singleShot(100, worker.start)
