@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 class DemoLine:
     """Which demo item each controller item is, and its frame, rendered ahead of time."""
 
-    def __init__(self, seed: int = 7, lookahead: int = 12, pool: int = 64) -> None:
+    def __init__(self, seed: int = 7, lookahead: int = 8, pool: int = 16) -> None:
         self.generator = ReturnsGenerator(seed=seed)
         self.seed = seed
         self.lookahead = lookahead

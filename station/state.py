@@ -120,7 +120,7 @@ class StationActions(Protocol):
 class StationState:
     """The observable state the views render."""
 
-    def __init__(self, recent_limit: int = 200, frames_kept: int = 20) -> None:
+    def __init__(self, recent_limit: int = 200, frames_kept: int = 10) -> None:
         self.item_decided: Signal[ItemView] = Signal()
         self.item_updated: Signal[ItemView] = Signal()  # a new revision (override) of a shown item
         self.health_changed: Signal[Health] = Signal()
