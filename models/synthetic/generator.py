@@ -185,7 +185,8 @@ class ReturnsGenerator:
         )
         return ItemPlan(
             index=item_index,
-            rma=f"R-{1000 + item_index}",
+            # The seed is part of the RMA: frames of two seeds never claim each other's returns.
+            rma=f"R-{self.seed % 1000:03d}{item_index:06d}",
             expected_sku=expected.sku,
             observed_sku=observed.sku if observed else None,
             case=case,
