@@ -97,6 +97,31 @@ def load_models(config: Config, overrides: dict[str, Path] | None = None) -> Loa
     return loaded
 
 
+def load_gallery(
+    config: Config, model: ConformityModel, imported: dict[str, np.ndarray], demo: DemoLine | None = None
+) -> Gallery:
+    """The SKU references: the gallery file (`station enroll`) plus embeddings imported with the
+    catalogue; on the demo line, its SKUs are enrolled (and saved) when missing."""
+    path = config.in_data_dir(config.models.gallery)
+    try:
+        gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
+            Gallery(model_sha256=model.info.sha256)
+    except GalleryError as exc:
+        logger.error("%s; starting with an empty gallery", exc)
+        gallery = Gallery(model_sha256=model.info.sha256)
+    dim = int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
+    for sku, embeddings in imported.items():
+        if sku not in gallery.skus and embeddings.shape[1] == dim:
+            gallery.add(sku, embeddings)
+    if demo is not None and not set(demo.skus) <= set(gallery.skus):
+        for sku, embeddings in demo.enrol(model).items():
+            gallery.remove(sku)
+            gallery.add(sku, embeddings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gallery.save(path)
+    return gallery
+
+
 class Station:
     """Everything `station run` runs."""
 
@@ -150,32 +175,10 @@ class Station:
 
     # -- assembly -----------------------------------------------------------------------
     def _gallery(self) -> Gallery | None:
-        """The SKU references: the gallery file (`station enroll`) plus embeddings imported with
-        the catalogue; the demo enrols its SKUs on first start."""
-        model = self.models.conformity
-        if model is None:
+        """The SKU references (see `load_gallery`)."""
+        if self.models.conformity is None:
             return None
-        path = self.config.in_data_dir(self.config.models.gallery)
-        try:
-            gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
-                Gallery(model_sha256=model.info.sha256)
-        except GalleryError as exc:
-            logger.error("%s; starting with an empty gallery", exc)
-            gallery = Gallery(model_sha256=model.info.sha256)
-        dim = self._embedding_dim(model)
-        for sku, embeddings in self.store.reference_embeddings().items():
-            if sku not in gallery.skus and embeddings.shape[1] == dim:
-                gallery.add(sku, embeddings)
-        if self.demo is not None and not set(self.demo.skus) <= set(gallery.skus):
-            for sku, embeddings in self.demo.enrol(model).items():
-                gallery.remove(sku)
-                gallery.add(sku, embeddings)
-            gallery.save(path)
-        return gallery
-
-    @staticmethod
-    def _embedding_dim(model: ConformityModel) -> int:
-        return int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
+        return load_gallery(self.config, self.models.conformity, self.store.reference_embeddings(), self.demo)
 
     def _model_store(self) -> Any:
         """Versions central sent (`model/offer`), verified against the trusted key."""

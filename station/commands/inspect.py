@@ -48,21 +48,20 @@ def _catalogue(config: Config) -> Any:
 def run(args: argparse.Namespace, config: Config) -> int:
     import cv2
 
-    from station.app import load_models
+    from station.app import load_gallery, load_models
     from station.inspector import Identity, StationInspector
     from station.pipeline import Trigger
     from vision.barcode import BarcodeReader
     from vision.camera.sources import list_images
-    from vision.inference import Gallery, GalleryError
 
     models = load_models(config)
     if models.conformity is not None:
-        gallery_path = config.in_data_dir(config.models.gallery)
-        try:
-            models.gallery = Gallery.load(gallery_path, models.conformity.info.sha256) \
-                if gallery_path.is_file() else None
-        except GalleryError as exc:
-            print(f"station inspect: {exc}", file=sys.stderr)
+        demo = None
+        if config.camera.source == "synthetic":
+            from station.demo_line import DemoLine
+
+            demo = DemoLine(seed=7)
+        models.gallery = load_gallery(config, models.conformity, {}, demo)
     lookup, source = _catalogue(config)
     for problem in (models.defect_error, models.conformity_error):
         if problem:
