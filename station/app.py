@@ -375,6 +375,11 @@ class Station:
         from station.triggers import MotionTrigger
 
         port = self.config.barcode.scanner_port
+        if port == "keyboard" and self.config.camera.source != "synthetic":
+            # A keyboard-wedge scanner types each code and Enter; headless, that is stdin
+            # (the desktop app reads the keys itself).
+            reader = threading.Thread(target=self._read_wedge, name="keyboard-wedge", daemon=True)
+            reader.start()
         if port and port != "keyboard":
             from hardware.scanner_port import ScannerPort
 
@@ -389,6 +394,15 @@ class Station:
             motion = MotionTrigger(self.camera, self.trigger, roi=tuple(roi) if roi else None)  # type: ignore[arg-type]
             motion.start()
             self._closers.append(motion.stop)
+
+    def _read_wedge(self) -> None:
+        import sys
+
+        for line in sys.stdin:
+            if self._stop.is_set():
+                return
+            if line.strip():
+                self.scanned(line)
 
     def _start_sync(self) -> None:
         from sync.settings import SyncSettings
