@@ -565,11 +565,10 @@ class Station:
             "items_per_hour": round(counts["recorded"] / elapsed_h),
             "latency_ms_p50": round(latencies[len(latencies) // 2], 2) if latencies else None,
             "latency_ms_p95": round(latencies[int(len(latencies) * 0.95)], 2) if latencies else None,
-            "queue_inspect": self.pipeline._triggers.qsize(),
-            "queue_record": self.pipeline._records.qsize(),
+            "queues": self.pipeline.queue_depths(),
             "overloaded": counts["overloaded"],
             "record_errors": counts["record_errors"],
-            "dispositions": self._dispositions(),
+            "dispositions": dict(self.pipeline.dispositions),
         }
         if self.bridge is not None:
             c = self.bridge.counters
@@ -581,13 +580,6 @@ class Station:
         if self.inspector.shadow_defect is not None:
             stats["shadow"] = self.inspector.shadow_defect[1].report()
         return stats
-
-    def _dispositions(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for view in self.state.recent():
-            name = view.verdict["decision"]["disposition"]
-            counts[name] = counts.get(name, 0) + 1
-        return counts
 
     def _versions(self) -> dict[str, Any]:
         from station.commands.version import versions

@@ -35,11 +35,10 @@ class DemoLine:
         self.lookahead = lookahead
         self.pool = pool
         self.reused = 0
-        self._next = 0  # the next fresh demo item to show
+        self._next = 0  # the next fresh demo item to show (= fresh items handed out)
         self._cond = threading.Condition()
         self._frames: dict[int, np.ndarray] = {}
         self._by_item: dict[int, int] = {}
-        self._assigned = 0  # demo items handed out so far
         self._rendered = 0  # demo items rendered so far
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._render_ahead, name="demo-render", daemon=True)
@@ -72,7 +71,6 @@ class DemoLine:
                 rendered = sorted(self._frames)
                 index = rendered[self.reused % len(rendered)]
                 self.reused += 1
-            self._assigned = self._next
             self._by_item[item_id] = index
             if len(self._by_item) > 1000:
                 self._by_item.pop(next(iter(self._by_item)))
@@ -96,7 +94,7 @@ class DemoLine:
     def _render_ahead(self) -> None:
         while not self._stop.is_set():
             with self._cond:
-                self._cond.wait_for(lambda: self._rendered < self._assigned + self.lookahead
+                self._cond.wait_for(lambda: self._rendered < self._next + self.lookahead
                                     or self._stop.is_set())
                 if self._stop.is_set():
                     return

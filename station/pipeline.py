@@ -140,6 +140,7 @@ class Pipeline:
             "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "routed": 0, "record_errors": 0,
         }
         self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
+        self.dispositions: dict[str, int] = {}  # first decisions recorded since start
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -158,6 +159,11 @@ class Pipeline:
         self._threads[1].join(timeout)
         self._records.put(None)
         self._threads[2].join(timeout)
+
+    def queue_depths(self) -> dict[str, int]:
+        """Items waiting before each stage."""
+        return {"capture": self._triggers.qsize(), "inspect": self._captured.qsize(),
+                "record": self._records.qsize()}
 
     def idle(self) -> bool:
         """True when no item is waiting to be inspected or recorded."""
@@ -291,6 +297,8 @@ class Pipeline:
         verdict = self.recorder.record_verdict(inspected.verdict, inspected.frames)
         t_done = time.monotonic()
         self.counters["recorded"] += 1
+        name = verdict.decision.disposition.value
+        self.dispositions[name] = self.dispositions.get(name, 0) + 1
         if inspected.t_trigger is not None:
             self.latencies_ms.append((t_done - inspected.t_trigger) * 1000)
         self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict.to_json()))
