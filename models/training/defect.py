@@ -10,8 +10,11 @@ Recipe (Tabernik et al. 2020, adapted to a 2-core CPU):
   jitter, and, when real defects are scarce, defect regions cut from defective images
   (by their masks) and pasted on good ones (the CutPaste idea), or drawn scratches when
   no masks exist;
-- a validation split carved from the training images picks the best epoch and the
-  decision threshold; the held-back split is only scored after export.
+- a validation split carved from the training images picks the best epoch, the number of
+  test-time views and the decision threshold; the held-back split is only scored after export;
+- test-time augmentation inside the exported graph: the class probabilities and the map are
+  averaged over flipped / rotated views of the image (the dihedral group of the square input),
+  as many views as validation says are worth their inference time.
 """
 
 from __future__ import annotations
@@ -49,6 +52,9 @@ from vision.inference.runtime import InputSpec, normalise, resize_for
 logger = logging.getLogger(__name__)
 
 STRIDE = 8
+TTA_VIEWS = (1, 2, 4, 8)
+TTA_MIN_GAIN = 0.005
+VAL_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,12 @@ class DefectRecipe:
     val_fraction: float = 0.15
     synthetic: str = "auto"  # "on", "off", "auto" (on when defective images < half the good ones)
     paste_prob: float = 0.3
+    # Test-time views averaged in the exported graph: 1, 2, 4 or 8; 0 = chosen on validation
+    # (more views only when they gain at least TTA_MIN_GAIN validation AUROC: each costs one inference).
+    tta: int = 0
+    # Validation is scored every epoch only in the last `dense_val` fraction of the run (where the
+    # annealed schedule puts the best epochs), every VAL_EVERY epochs before: it costs ~20 % of an epoch.
+    dense_val: float = 0.35
     name: str = "defect"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -113,16 +125,56 @@ class DefectNet(nn.Module):
         return self.classifier(pooled), seg
 
 
-class ExportedDefectNet(nn.Module):
-    """What ships: outputs `probs` (softmax over labels) and `heatmap` (sigmoid of the map)."""
+def dihedral_view(x: torch.Tensor, k: int, inverse: bool = False) -> torch.Tensor:
+    """View k (0-7) of square NCHW images: identity, h-flip, v-flip, rot180, transpose,
+    anti-transpose, rot90, rot270; the first 1, 2 and 4 views are closed under composition.
+    `inverse` maps a view's output map back onto the original image (needed for rot90/270)."""
+    if k == 0:
+        return x
+    if k == 1:
+        return x.flip(3)
+    if k == 2:
+        return x.flip(2)
+    if k == 3:
+        return x.flip(2).flip(3)
+    if k == 4:
+        return x.transpose(2, 3)
+    if k == 5:
+        return x.flip(2).flip(3).transpose(2, 3)
+    if k == 6:  # rot90 counter-clockwise; its inverse is rot270
+        return x.transpose(2, 3).flip(3) if inverse else x.transpose(2, 3).flip(2)
+    if k == 7:
+        return x.transpose(2, 3).flip(2) if inverse else x.transpose(2, 3).flip(3)
+    raise ValueError(f"view {k}: only 0-7 exist")
 
-    def __init__(self, net: DefectNet) -> None:
+
+def predict_views(net: DefectNet, x: torch.Tensor, views: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax probabilities (N, K) and sigmoid map (N, 1, h, w), each the mean over the first
+    `views` dihedral views (one batched pass: the views are stacked along the batch axis)."""
+    n = x.shape[0]
+    stacked = torch.cat([dihedral_view(x, k) for k in range(views)], 0) if views > 1 else x
+    logits, seg = net(stacked)
+    probs = torch.softmax(logits, 1)
+    heat = torch.sigmoid(seg)
+    if views == 1:
+        return probs, heat
+    maps = [dihedral_view(heat[k * n:(k + 1) * n], k, inverse=True) for k in range(views)]
+    return probs.reshape(views, n, -1).mean(0), torch.stack(maps).mean(0)
+
+
+class ExportedDefectNet(nn.Module):
+    """What ships: outputs `probs` (softmax over labels) and `heatmap` (sigmoid of the map), averaged
+    over `views` test-time views when views > 1."""
+
+    def __init__(self, net: DefectNet, views: int = 1) -> None:
         super().__init__()
+        if views not in TTA_VIEWS:
+            raise ValueError(f"test-time views {views}: use one of {TTA_VIEWS}")
         self.net = net
+        self.views = views
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, seg = self.net(x)
-        return torch.softmax(logits, 1), torch.sigmoid(seg)
+        return predict_views(self.net, x, self.views)
 
 
 @dataclass
@@ -283,15 +335,39 @@ def _dice(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (1 - (2 * inter + 1) / (p.sum((1, 2, 3)) + target.sum((1, 2, 3)) + 1)).mean()
 
 
-def _scores(net: DefectNet, arrays: _Arrays, spec: InputSpec) -> npt.NDArray[np.float64]:
+def _scores(net: DefectNet, arrays: _Arrays, spec: InputSpec, views: int = 1) -> npt.NDArray[np.float64]:
+    """Image scores 1 - P(ok), computed as the exported graph does with `views` test-time views."""
     net.eval()
     out = []
+    chunk = max(1, 32 // views)
     with torch.no_grad():
-        for start in range(0, len(arrays.labels), 32):
-            x = torch.from_numpy(normalise(spec, arrays.images[start:start + 32]))
-            logits, _ = net(x)
-            out.append(1.0 - torch.softmax(logits, 1)[:, 0].double().numpy())
+        for start in range(0, len(arrays.labels), chunk):
+            x = torch.from_numpy(normalise(spec, arrays.images[start:start + chunk]))
+            probs, _ = predict_views(net, x, views)
+            out.append(1.0 - probs[:, 0].double().numpy())
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def _per_class_auroc(labels: list[str], truth: npt.NDArray[np.int64],
+                     scores: npt.NDArray[np.float64]) -> dict[str, float]:
+    """AUROC of each defect class against the good images (how well each kind of damage is told apart)."""
+    out = {}
+    for c in range(1, len(labels)):
+        keep = (truth == 0) | (truth == c)
+        if (truth == c).any() and (truth == 0).any():
+            out[labels[c]] = auroc(truth[keep] != 0, scores[keep])
+    return out
+
+
+def _choose_views(fixed: int, by_views: dict[int, float]) -> int:
+    """`fixed` when set, else the fewest views such that no larger count beats it by TTA_MIN_GAIN."""
+    if fixed:
+        return fixed
+    chosen = 1
+    for views in TTA_VIEWS[1:]:
+        if not math.isnan(by_views[views]) and by_views[views] >= by_views[chosen] + TTA_MIN_GAIN:
+            chosen = views
+    return chosen
 
 
 def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) -> dict[str, Any]:
@@ -301,6 +377,8 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
     # Taken at the start: the tree may change while a long run trains.
     version = code_version()
     # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
+    if recipe.tta and recipe.tta not in TTA_VIEWS:
+        raise ValueError(f"test-time views {recipe.tta}: use one of {TTA_VIEWS} (0 = chosen on validation)")
     if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
         raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
                          "at least 64 (crop 0 = whole images)")
@@ -376,6 +454,12 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
             schedule.step()
             total += float(loss.detach())
             bar.set_postfix(loss=f"{total / (step + 1):.3f}", refresh=False)
+        dense = epoch >= recipe.epochs * (1 - recipe.dense_val) - 1
+        if not dense and (epoch + 1) % VAL_EVERY:
+            history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": None})
+            logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, recipe.epochs, total / steps_per_epoch,
+                        time.monotonic() - started)
+            continue
         scores = _scores(net, val_a, spec)
         val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
         history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": val_auc})
@@ -386,11 +470,18 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
             best = (val_auc if not math.isnan(val_auc) else best[0], epoch,
                     {k: v.detach().clone() for k, v in net.state_dict().items()})
     net.load_state_dict(best[2])
-    scores = _scores(net, val_a, spec)
-    threshold = best_threshold(val_y, scores) if 0 < val_y.sum() < len(val_y) else 0.5
+    two_classes = 0 < val_y.sum() < len(val_y)
+    candidates = (recipe.tta,) if recipe.tta else TTA_VIEWS
+    view_scores = {v: _scores(net, val_a, spec, v) for v in candidates}
+    by_views = {v: auroc(val_y, s) if two_classes else float("nan") for v, s in view_scores.items()}
+    views = _choose_views(recipe.tta, by_views)
+    scores = view_scores[views]
+    logger.info("validation AUROC by test-time views %s: %d views", by_views, views)
+    threshold = best_threshold(val_y, scores) if two_classes else 0.5
+    val_auc = by_views[views]
     train_seconds = time.monotonic() - started
 
-    exported = ExportedDefectNet(net)
+    exported = ExportedDefectNet(net, views)
     onnx_path = export_onnx(exported, spec, out, ["probs", "heatmap"])
     parity_images = normalise(spec, val_a.images[:48])
     parity = parity_check(exported, onnx_path, parity_images, ["probs", "heatmap"])
@@ -404,7 +495,13 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
         "labels": labels,
         "thresholds": {"defect": threshold, "region": 0.5},
         "score": "1 - probs[ok]",
-        "metrics": {"validation": {"auroc": best[0], "best_epoch": best[1] + 1, "images": len(val_y)}},
+        "test_time_views": views,
+        "metrics": {"validation": {
+            "auroc": None if math.isnan(val_auc) else val_auc,
+            "best_epoch": best[1] + 1, "images": len(val_y),
+            "auroc_by_views": {str(v): None if math.isnan(a) else a for v, a in by_views.items()},
+            "auroc_per_class": _per_class_auroc(labels, val_a.labels, scores),
+        }},
         "training": {
             "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,
             "synthetic_defects": synthetic,
@@ -423,6 +520,6 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
         "code_version": version,
     }
     write_manifest(out, manifest)
-    logger.info("exported %s (threshold %.3f, validation AUROC %.4f) in %.0f s", out, threshold, best[0],
-                train_seconds)
+    logger.info("exported %s (%d test-time views, threshold %.3f, validation AUROC %.4f) in %.0f s", out,
+                views, threshold, val_auc, train_seconds)
     return manifest

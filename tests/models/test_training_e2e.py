@@ -54,6 +54,12 @@ def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.Ca
     assert manifest["labels"] == ["ok", "scratch"] and manifest["task"] == "defect"
     assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
     assert manifest["training"]["data_digest"] and manifest["code_version"]
+    # The number of test-time views is chosen on validation and recorded with what each count scored.
+    validation = manifest["metrics"]["validation"]
+    assert manifest["test_time_views"] in (1, 2, 4, 8)
+    assert sorted(validation["auroc_by_views"]) == ["1", "2", "4", "8"]
+    assert validation["auroc"] == validation["auroc_by_views"][str(manifest["test_time_views"])]
+    assert set(validation["auroc_per_class"]) == {"scratch"}
     holdout = manifest["metrics"]["holdout"]
     assert holdout["images"] > 0 and holdout["auroc"] >= 0.8, holdout
     for plot in ("eval_roc.png", "eval_confusion.png", "eval_heatmaps.png"):
