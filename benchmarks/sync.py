@@ -125,6 +125,7 @@ def main() -> int:
     station_cpu_us: list[float] = []
     bare_cpu_us: list[float] = []
     central_cpu_us: list[float] = []
+    broker_cpu_us: list[float] = []
     with LocalBroker(work / "broker") as broker:
         receivers = [subprocess.Popen(
             [sys.executable, "-m", "station", "central", "--broker", broker.url(),
@@ -136,15 +137,19 @@ def main() -> int:
         def central_cpu_s() -> float:
             return sum(sum(psutil.Process(r.pid).cpu_times()[:2]) for r in receivers)
 
+        def broker_cpu_s() -> float:
+            return sum(psutil.Process(broker.pid).cpu_times()[:2]) if broker.pid else 0.0
+
         try:
             time.sleep(1.5)  # let the receiver connect and subscribe
             for run in range(args.repeats):
                 station_id = f"bench-{run}"
                 db = work / f"station-{run}.db"
                 fill(db, args.rows, station_id)
-                before = central_cpu_s()
+                before, broker_before = central_cpu_s(), broker_cpu_s()
                 elapsed, cpu = drain(db, broker.port, station_id)
                 central_cpu = central_cpu_s() - before
+                broker_cpu_us.append((broker_cpu_s() - broker_before) / args.rows * 1e6)
                 drain_rates.append(args.rows / elapsed)
                 station_cpu_us.append(cpu / args.rows * 1e6)
                 central_cpu_us.append(central_cpu / args.rows * 1e6)
@@ -174,6 +179,7 @@ def main() -> int:
     station_us, central_us = statistics.median(station_cpu_us), statistics.median(central_cpu_us)
     print(f"{'CPU per verdict: station (publisher), us':42} {station_us:12.0f}")
     print(f"{'CPU per verdict: central (receiver), us':42} {central_us:12.0f}")
+    print(f"{'CPU per verdict: broker (mosquitto), us':42} {statistics.median(broker_cpu_us):12.0f}")
     print(f"{'CPU per message: bare loop, us':42} {statistics.median(bare_cpu_us):12.0f}")
     print(f"{'CPU-bound rate, each side on its own core':42} {1e6 / max(station_us, central_us):12.0f}")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")

@@ -14,7 +14,6 @@ it stays in the station's backlog where its age shows up, rather than vanishing.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import socket
 import threading
@@ -23,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
@@ -182,16 +182,15 @@ class CentralReceiver:
         for topic, payload in batch:
             try:
                 text = payload.decode()
-                verdict = json.loads(text)
+                verdict = orjson.loads(payload)  # half the time of json.loads
                 validate_verdict(verdict)
-            except (ValueError, VerdictInvalidError) as exc:
+            except (ValueError, VerdictInvalidError) as exc:  # orjson.JSONDecodeError is a ValueError
                 logger.warning("central: rejected a verdict on %s: %s", topic, exc)
                 rejected.append((topic, payload, str(exc), now))
                 continue
             valid.append((topic, StoredVerdict.from_json(verdict, text, now)))
-        new = store.store([v for _, v in valid], rejected)
-        stored = sum(new)
-        duplicates = len(new) - stored
+        stored = store.store([v for _, v in valid], rejected)
+        duplicates = len(valid) - stored
         invalid = len(rejected)
         acks: dict[str, list[dict[str, Any]]] = {}
         for topic, verdict in valid:
@@ -205,7 +204,7 @@ class CentralReceiver:
         sent = 0
         if client is not None:
             for ack_topic, items in acks.items():
-                body = json.dumps(items[0] if len(items) == 1 else items, separators=(",", ":"))
+                body = orjson.dumps(items[0] if len(items) == 1 else items)
                 info = client.publish(ack_topic, body, qos=1)
                 # NO_CONN: paho sends it after reconnecting; the station resends anyway.
                 if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):

@@ -54,10 +54,10 @@ class StoredVerdict:
 
 
 class VerdictStore(Protocol):
-    """A batch in, durable, and for each verdict whether it was new (False = a repeat)."""
+    """A batch in, durable, and how many of its verdicts were new (the rest were repeats)."""
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> list[bool]:
-        """Store in one transaction; returns one `new` flag per verdict."""
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
+        """Store in one transaction; returns the number of verdicts not stored before."""
         ...
 
     def close(self) -> None:
@@ -67,9 +67,14 @@ class VerdictStore(Protocol):
 
 def ensure_central_schema(conn: sqlite3.Connection) -> None:
     """Create central's SQLite tables: one row per verdict revision, and the rejected messages."""
+    # A rowid table with a unique key rather than WITHOUT ROWID: rows carry the whole
+    # ~1.5 kB payload, and SQLite's WITHOUT ROWID B-tree is meant for small rows (measured:
+    # 20 us per inserted verdict against 10 us). A file made with the earlier layout keeps
+    # it and works the same.
     conn.execute(
         """
         CREATE TABLE IF NOT EXISTS verdicts(
+            id INTEGER PRIMARY KEY,
             verdict_id TEXT NOT NULL,
             revision INTEGER NOT NULL,
             station_id TEXT NOT NULL,
@@ -81,8 +86,8 @@ def ensure_central_schema(conn: sqlite3.Connection) -> None:
             decided_at TEXT NOT NULL,
             payload TEXT NOT NULL,
             received_at REAL NOT NULL,
-            PRIMARY KEY (verdict_id, revision)
-        ) WITHOUT ROWID
+            UNIQUE (verdict_id, revision)
+        )
         """
     )
     conn.execute(
@@ -101,16 +106,16 @@ class SqliteVerdictStore:
         self.conn.execute("PRAGMA synchronous=FULL")
         ensure_central_schema(self.conn)
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> list[bool]:
-        new: list[bool] = []
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
         with self.conn:
-            for verdict in verdicts:
-                cursor = self.conn.execute(
-                    f"INSERT INTO verdicts({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(verdict_id, revision) DO NOTHING",
-                    verdict.values(),
-                )
-                new.append(cursor.rowcount == 1)
+            before = self.conn.total_changes
+            self.conn.executemany(
+                f"INSERT INTO verdicts({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(verdict_id, revision) DO NOTHING",
+                [verdict.values() for verdict in verdicts],
+            )
+            # A repeat changes nothing, so the change count is the number of new rows.
+            new = self.conn.total_changes - before
             self.conn.executemany(
                 "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (?, ?, ?, ?)", rejected)
         return new
@@ -153,8 +158,8 @@ class PostgresVerdictStore:
                 " payload BYTEA NOT NULL, reason TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL)"
             )
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> list[bool]:
-        new: list[bool] = []
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
+        new = 0
         with self.conn.transaction():
             for verdict in verdicts:
                 cursor = self.conn.execute(
@@ -162,7 +167,7 @@ class PostgresVerdictStore:
                     " ON CONFLICT (verdict_id, revision) DO NOTHING",
                     verdict.values(),
                 )
-                new.append(cursor.rowcount == 1)
+                new += cursor.rowcount == 1
             for row in rejected:
                 self.conn.execute(
                     "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (%s, %s, %s, %s)", row)

@@ -23,7 +23,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-__all__ = ["BrokerAddress", "NetworkLoop", "connect_properties", "make_client"]
+__all__ = ["BrokerAddress", "BufferedClient", "NetworkLoop", "connect_properties", "make_client"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,10 +66,46 @@ class BrokerAddress:
         )
 
 
+class BufferedClient(mqtt.Client):
+    """A paho client that reads the socket in large chunks.
+
+    paho reads every packet with three or four recv() calls (type byte, each length byte,
+    body); at thousands of packets a second those system calls are a good part of a
+    receiver's time. This client takes whatever the socket holds (up to 64 KiB) in one call
+    and hands paho slices of it. Drive it with `NetworkLoop`, which knows about the buffer:
+    paho's own loop_forever/loop_start would wait in select() for bytes already read.
+    """
+
+    _CHUNK = 65536
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rbuf = b""
+        self._rpos = 0
+        self._rsock: object | None = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._sock is not self._rsock:  # a new connection: nothing read from the old one is valid
+            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(self._CHUNK)  # BlockingIOError etc. reach paho as before
+            if not data:
+                return data  # the peer closed the connection
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = min(start + bufsize, len(self._rbuf))
+        return self._rbuf[start:self._rpos]
+
+    def has_buffered(self) -> bool:
+        """True when bytes already read from the current socket wait to be parsed."""
+        return self._rsock is self._sock and self._rpos < len(self._rbuf)
+
+
 def make_client(client_id: str, address: BrokerAddress, *, backoff_min_s: float = 0.5,
-                backoff_max_s: float = 30.0) -> mqtt.Client:
-    """A paho MQTT v5 client with TLS / credentials from `address` and reconnect back-off."""
-    client = mqtt.Client(
+                backoff_max_s: float = 30.0) -> BufferedClient:
+    """A paho MQTT v5 client with TLS / credentials from `address` and reconnect back-off,
+    to be driven by `NetworkLoop`."""
+    client = BufferedClient(
         CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=mqtt.MQTTv5,
@@ -182,18 +218,20 @@ class NetworkLoop:
             # (~40 ms each round), which caps an ack-paced pipeline at a few hundred/s.
             with contextlib.suppress(OSError, AttributeError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
+        buffered = isinstance(client, BufferedClient) and client.has_buffered()
         try:
-            readable, _, _ = select.select([sock], [sock] if client.want_write() else [], [], timeout)
+            readable, _, _ = select.select([sock], [sock] if client.want_write() else [],
+                                           [], 0.0 if buffered else timeout)
         except (OSError, ValueError):  # the socket was closed under us; next step reconnects
             return
-        if readable:
+        if readable or buffered:
             # paho reads one packet per loop_read() when nothing of ours is in flight (e.g.
             # at central); keep reading while packets produce events, up to a batch.
             for _ in range(max_packets):
                 before = self._events
                 if client.loop_read() != mqtt.MQTT_ERR_SUCCESS or client.socket() is None:
                     break
-                if self._events == before and not _has_buffered(sock):
+                if self._events == before and not _has_buffered(client, sock):
                     break
         if client.socket() is not None and client.want_write():
             client.loop_write()
@@ -201,7 +239,9 @@ class NetworkLoop:
             client.loop_misc()
 
 
-def _has_buffered(sock: Any) -> bool:
+def _has_buffered(client: mqtt.Client, sock: Any) -> bool:
+    if isinstance(client, BufferedClient) and client.has_buffered():
+        return True
     if isinstance(sock, ssl.SSLSocket) and sock.pending():
         return True
     try:

@@ -278,14 +278,17 @@ class OutboxPublisher:
         inflight: dict[str, _Flight] = {}
         cursor = 0
         seen_generation = 0
-        more = True  # the last read filled the window: there may be more rows right away
+        # The last read was cut short by the window, not by the end of the outbox: once acks
+        # make room there are more rows to send at once, without waiting for the next poll.
+        more = True
         last_fetch = last_backlog = 0.0
         last_stats = time.monotonic()
         published = resent = delivered = 0
         last_delivered_at: float | None = None
         net, client = self._net, self._client
         while not self._stopping.is_set():
-            busy = more or bool(self._acks) or self._wake.is_set()
+            window_full = len(inflight) >= self.settings.inflight_window
+            busy = (more and not window_full) or bool(self._acks) or self._wake.is_set()
             if net is not None:
                 net.step(0.0 if busy else self.settings.poll_interval_s)
             else:
@@ -338,8 +341,6 @@ class OutboxPublisher:
                         inflight[row.key] = _Flight(row.id, row.payload, now)
                         sent_ids.append(row.id)
                         published += 1
-                elif room <= 0:
-                    more = False  # wait for acks (step() blocks until one arrives)
                 if sent_ids:
                     outbox.mark_published(conn, sent_ids, now)
                     conn.commit()
