@@ -3,7 +3,8 @@
 The station's `record` stage writes a verdict and its outbox row in one SQLite
 transaction, so a verdict is never stored without the message that announces it (and the
 other way round). The publisher then works from this table alone: rows are delivered in
-`id` order, `published_at` says a row went to the broker at least once, and
+`id` order, `published_at` / `attempts` say when a row last went to the broker and how
+often (written with its delivery, or once it has waited a second for its ack), and
 `delivered_at` is set only when the central receiver has acknowledged it.
 """
 
@@ -20,8 +21,10 @@ __all__ = [
     "enqueue",
     "ensure_schema",
     "mark_delivered",
+    "mark_flights_delivered",
     "mark_published",
     "pending",
+    "record_sends",
 ]
 
 logger = logging.getLogger(__name__)
@@ -103,6 +106,31 @@ def mark_published(conn: sqlite3.Connection, ids: list[int], when: float) -> Non
             f" WHERE id IN ({','.join('?' * len(chunk))})",
             (when, *chunk),
         )
+
+
+def mark_flights_delivered(conn: sqlite3.Connection, flights: list[tuple[int, float, int]],
+                           when: float) -> int:
+    """Mark rows delivered and record their sends in the same write; returns rows changed. No commit.
+
+    `flights` holds `(row id, last sent at, sends not yet counted in attempts)`. Rows are
+    ~1.5 kB, so every UPDATE rewrites a page per row or two: the publisher records a send
+    here, with the delivery, rather than in a write of its own.
+    """
+    before = conn.total_changes
+    conn.executemany(
+        "UPDATE outbox SET delivered_at = ?, published_at = ?, attempts = attempts + ?"
+        " WHERE id = ? AND delivered_at IS NULL",
+        [(when, sent_at, sends, row_id) for row_id, sent_at, sends in flights],
+    )
+    return conn.total_changes - before
+
+
+def record_sends(conn: sqlite3.Connection, flights: list[tuple[int, float, int]]) -> None:
+    """Record sends of rows still waiting for their ack: `(row id, last sent at, sends)`. No commit."""
+    conn.executemany(
+        "UPDATE outbox SET published_at = ?, attempts = attempts + ? WHERE id = ?",
+        [(sent_at, sends, row_id) for row_id, sent_at, sends in flights],
+    )
 
 
 def mark_delivered(conn: sqlite3.Connection, keys: list[str], when: float) -> int:

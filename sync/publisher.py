@@ -64,6 +64,13 @@ class _Flight:
     row_id: int
     payload: bytes
     sent_at: float
+    unrecorded: int = 1  # sends not yet counted in the row's `attempts`
+
+
+# A row's `published_at` / `attempts` are written with its delivery, or after this long
+# in flight without an ack. A crash loses only these counters: every undelivered row is
+# sent again after a restart whatever they say.
+_RECORD_SENDS_AFTER_S = 1.0
 
 
 def _now_iso() -> str:
@@ -282,7 +289,7 @@ class OutboxPublisher:
         # make room there are more rows to send at once, without waiting for the next poll.
         more = True
         last_fetch = last_backlog = 0.0
-        last_stats = time.monotonic()
+        last_stats = last_record = time.monotonic()
         published = resent = delivered = 0
         last_delivered_at: float | None = None
         net, client = self._net, self._client
@@ -299,10 +306,18 @@ class OutboxPublisher:
             mono = time.monotonic()
             if self._acks:
                 keys, self._acks = self._acks, []
-                changed = outbox.mark_delivered(conn, keys, now)
-                conn.commit()
+                acked: list[tuple[int, float, int]] = []
+                others: list[str] = []  # acks of rows no longer in flight (sent before a reconnect)
                 for key in keys:
-                    inflight.pop(key, None)
+                    flight = inflight.pop(key, None)
+                    if flight is None:
+                        others.append(key)
+                    else:
+                        acked.append((flight.row_id, flight.sent_at, flight.unrecorded))
+                changed = outbox.mark_flights_delivered(conn, acked, now)
+                if others:
+                    changed += outbox.mark_delivered(conn, others, now)
+                conn.commit()
                 delivered += changed
                 if changed:
                     last_delivered_at = now
@@ -318,15 +333,15 @@ class OutboxPublisher:
                     # lost with the old one; start again from the oldest undelivered row.
                     seen_generation = self._generation
                     resent += len(inflight)
+                    self._record_sends(conn, inflight, now)
                     inflight.clear()
                     cursor = 0
                     more = True
-                sent_ids: list[int] = []
                 for flight in inflight.values():
                     if now - flight.sent_at >= self.settings.ack_timeout_s:
                         client.publish(self.topics.verdict, flight.payload, qos=1)
                         flight.sent_at = now
-                        sent_ids.append(flight.row_id)
+                        flight.unrecorded += 1
                         resent += 1
                 room = self.settings.inflight_window - len(inflight)
                 if room > 0 and (more or woken or mono - last_fetch >= self.settings.poll_interval_s):
@@ -339,11 +354,12 @@ class OutboxPublisher:
                             continue
                         client.publish(self.topics.verdict, row.payload, qos=1)
                         inflight[row.key] = _Flight(row.id, row.payload, now)
-                        sent_ids.append(row.id)
                         published += 1
-                if sent_ids:
-                    outbox.mark_published(conn, sent_ids, now)
-                    conn.commit()
+                if mono - last_record >= _RECORD_SENDS_AFTER_S:
+                    # Sends are written with the delivery (one write per row); only rows
+                    # still waiting for their ack after a while get their sends written now.
+                    last_record = mono
+                    self._record_sends(conn, inflight, now - _RECORD_SENDS_AFTER_S)
             else:
                 more = False
             if mono - last_backlog >= 0.5:
@@ -361,6 +377,16 @@ class OutboxPublisher:
             if mono - last_stats >= self.settings.stats_interval_s:
                 last_stats = mono
                 self._publish_stats()
+        self._record_sends(conn, inflight, time.time())
+
+    @staticmethod
+    def _record_sends(conn: sqlite3.Connection, inflight: Mapping[str, _Flight], sent_before: float) -> None:
+        stale = [f for f in inflight.values() if f.unrecorded and f.sent_at <= sent_before]
+        if stale:
+            outbox.record_sends(conn, [(f.row_id, f.sent_at, f.unrecorded) for f in stale])
+            conn.commit()
+            for flight in stale:
+                flight.unrecorded = 0
 
     def _shutdown(self) -> None:
         client, net = self._client, self._net
