@@ -1,7 +1,9 @@
 """Training of the conformity model: an image embedding learnt with a margin-based metric loss.
 
 Recipe for a from-scratch network on a few thousand photos (2-core CPU):
-- a small residual network at low resolution (more epochs beat more pixels here);
+- a ResNet-18-shaped network (stem + max-pool, four stages of two residual blocks) at reduced
+  width, trained mostly at a lower resolution and finished at the full one (the network is
+  fully convolutional with global pooling, so the weights carry over);
 - heavy geometric augmentation (random resized crops, flips, small rotations), mild
   brightness/contrast/saturation jitter but no hue shift — colour tells products apart;
 - an additive-margin softmax on L2-normalised embeddings and class weights (CosFace):
@@ -9,8 +11,13 @@ Recipe for a from-scratch network on a few thousand photos (2-core CPU):
   by enrolling reference images in a gallery, without retraining;
 - the exported graph averages the embeddings of the image and its mirror (test-time flip)
   and L2-normalises them;
-- a validation split carved from the training images picks the best epoch; the evaluation
-  split (grocery: val.txt) is only scored after export.
+- colour is a strong, cheap cue that a from-scratch network only partly learns: the exported
+  graph appends a weighted soft HSV histogram (square-rooted, so the cosine of two histograms
+  is their Bhattacharyya coefficient) to the CNN embedding before the final L2 norm, so the
+  station's Gallery cosine similarity fuses both without any change; the weight is chosen on
+  the validation split of the training images;
+- a validation split carved from the training images picks the best epoch and the colour
+  weight; the evaluation split (grocery: val.txt) is only scored after export.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +59,35 @@ MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
 
+class Backbone(Enum):
+    """Network shape: `small` = stem + three stages, stride 16 (the 2026-11-24 model);
+    `resnet18` = stem + max-pool + four stages of two blocks, stride 32 (ResNet-18 at reduced width)."""
+
+    SMALL = "small"
+    RESNET18 = "resnet18"
+
+
+# Colour weights tried on the validation split (0 = CNN embedding alone).
+COLOUR_WEIGHTS = (0.0, 0.25, 0.4, 0.55, 0.7, 0.85, 1.0, 1.2)
+
+
 @dataclass(frozen=True)
 class ConformityRecipe:
     """Settings of one conformity training run (all recorded in the manifest)."""
 
-    size: int = 96
-    epochs: int = 30
-    # Progressive resizing: all but the last `full_epochs` train at `low_size` (less than half the
+    size: int = 160
+    epochs: int = 40
+    # Progressive resizing: all but the last `full_epochs` train at `low_size` (about half the
     # cost); the network is fully convolutional with global pooling, so it carries over.
-    low_size: int = 64
-    full_epochs: int = 6
+    low_size: int = 112
+    full_epochs: int = 12
+    # Validation (to pick the epoch) only in the last few epochs: embedding every training
+    # image at full size costs as much as a third of an epoch.
+    eval_epochs: int = 3
     batch: int = 48
     lr: float = 3e-3
-    width: int = 24
+    width: int = 32
+    backbone: Backbone = Backbone.RESNET18
     dim: int = 128
     margin: float = 0.25
     scale: float = 24.0
@@ -71,7 +95,9 @@ class ConformityRecipe:
     seed: int = 0
     val_fraction: float = 0.1
     # Smallest random-crop area (fraction of the image); smaller = stronger augmentation.
-    min_crop: float = 0.3
+    min_crop: float = 0.15
+    # Fuse a colour histogram into the exported embedding (weight chosen on validation).
+    colour: bool = True
     name: str = "conformity"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -92,17 +118,25 @@ class _Block(nn.Module):
 
 
 class EmbeddingNet(nn.Module):
-    """Small ResNet -> (max + mean) pooled features -> linear embedding (not normalised)."""
+    """Residual network -> (max + mean) pooled features -> linear embedding (not normalised)."""
 
-    def __init__(self, width: int = 32, dim: int = 128) -> None:
+    def __init__(self, width: int = 32, dim: int = 128, backbone: Backbone = Backbone.SMALL) -> None:
         super().__init__()
         w = width
-        self.features = nn.Sequential(
-            nn.Conv2d(3, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
-            _Block(w, 2 * w, 2), _Block(2 * w, 2 * w, 1),
-            _Block(2 * w, 4 * w, 2), _Block(4 * w, 4 * w, 1),
-            _Block(4 * w, 8 * w, 2), _Block(8 * w, 8 * w, 1),
-        )
+        stem: list[nn.Module] = [nn.Conv2d(3, w, 3, 2, 1, bias=False), nn.BatchNorm2d(w),
+                                 nn.ReLU(inplace=True)]
+        if backbone is Backbone.SMALL:
+            stages = [_Block(w, 2 * w, 2), _Block(2 * w, 2 * w, 1),
+                      _Block(2 * w, 4 * w, 2), _Block(4 * w, 4 * w, 1),
+                      _Block(4 * w, 8 * w, 2), _Block(8 * w, 8 * w, 1)]
+        else:
+            # The max-pool halves the resolution cheaply, so 160 px costs what 80 px would.
+            stem.append(nn.MaxPool2d(3, 2, 1))
+            stages = [_Block(w, w, 1), _Block(w, w, 1),
+                      _Block(w, 2 * w, 2), _Block(2 * w, 2 * w, 1),
+                      _Block(2 * w, 4 * w, 2), _Block(4 * w, 4 * w, 1),
+                      _Block(4 * w, 8 * w, 2), _Block(8 * w, 8 * w, 1)]
+        self.features = nn.Sequential(*stem, *stages)
         self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(16 * w, dim), nn.BatchNorm1d(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -111,18 +145,79 @@ class EmbeddingNet(nn.Module):
         return out
 
 
-class ExportedEmbeddingNet(nn.Module):
-    """What ships: output `embedding`, L2-normalised, optionally averaged with the mirror image's."""
+class ColourHistogram(nn.Module):
+    """Soft joint HSV histogram of a normalised RGB batch -> (N, hue * sat * val), square-rooted.
 
-    def __init__(self, net: EmbeddingNet, tta_flip: bool) -> None:
+    Triangular (linear-interpolation) bin memberships instead of hard bins: differentiable-free
+    but, above all, made of plain element-wise ops and one batched matmul, so it exports to ONNX
+    and runs inside the station's graph. Each histogram sums to 1 before the square root, so the
+    result has unit L2 norm and the dot product of two is their Bhattacharyya coefficient.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+    hue_centres: torch.Tensor
+    sat_centres: torch.Tensor
+    val_centres: torch.Tensor
+
+    def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], hue_bins: int = 32, sat_bins: int = 6,
+                 val_bins: int = 6, pool: int = 4) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        hue_centres = torch.arange(hue_bins, dtype=torch.float32) / hue_bins
+        self.register_buffer("hue_centres", hue_centres.view(1, -1, 1))
+        self.register_buffer("sat_centres", torch.linspace(0, 1, sat_bins).view(1, -1, 1))
+        self.register_buffer("val_centres", torch.linspace(0, 1, val_bins).view(1, -1, 1))
+        self.hue_bins, self.sat_bins, self.val_bins = hue_bins, sat_bins, val_bins
+        self.pool = pool
+
+    @property
+    def dim(self) -> int:
+        """Length of the histogram vector."""
+        return self.hue_bins * self.sat_bins * self.val_bins
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rgb = (x * self.std + self.mean).clamp(0, 1)
+        if self.pool > 1:
+            # Averaging neighbourhoods first: less sensor noise in the hue, 16x fewer pixels.
+            rgb = F.avg_pool2d(rgb, self.pool)
+        r, g, b = rgb[:, 0].flatten(1), rgb[:, 1].flatten(1), rgb[:, 2].flatten(1)
+        v = torch.maximum(torch.maximum(r, g), b)
+        chroma = v - torch.minimum(torch.minimum(r, g), b)
+        s = chroma / (v + 1e-6)
+        c = chroma + 1e-6
+        hue = torch.where(v == r, (g - b) / c, torch.where(v == g, (b - r) / c + 2, (r - g) / c + 4))
+        hue = (hue + 6 * (hue < 0).to(hue.dtype)) / 6  # [0, 1), red at both ends
+        d = (hue.unsqueeze(1) - self.hue_centres).abs()
+        hue_w = F.relu(1 - torch.minimum(d, 1 - d) * self.hue_bins)  # circular
+        sat_w = F.relu(1 - (s.unsqueeze(1) - self.sat_centres).abs() * (self.sat_bins - 1))
+        val_w = F.relu(1 - (v.unsqueeze(1) - self.val_centres).abs() * (self.val_bins - 1))
+        n, pixels = r.shape
+        hs = (hue_w.unsqueeze(2) * sat_w.unsqueeze(1)).reshape(n, self.hue_bins * self.sat_bins, pixels)
+        hist = torch.bmm(hs, val_w.transpose(1, 2)).reshape(n, -1) / pixels
+        return F.normalize(hist.clamp_min(0).sqrt(), dim=1)
+
+
+class ExportedEmbeddingNet(nn.Module):
+    """What ships: output `embedding`, L2-normalised, optionally averaged with the mirror image's
+    and with `colour_weight` x the colour histogram appended before the final normalisation
+    (cosine of two = (cos_cnn + weight² · Bhattacharyya) / (1 + weight²))."""
+
+    def __init__(self, net: EmbeddingNet, tta_flip: bool, histogram: ColourHistogram | None = None,
+                 colour_weight: float = 0.0) -> None:
         super().__init__()
         self.net = net
         self.tta_flip = tta_flip
+        self.histogram = histogram if colour_weight > 0 else None
+        self.colour_weight = colour_weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         e = F.normalize(self.net(x), dim=1)
         if self.tta_flip:
-            e = e + F.normalize(self.net(torch.flip(x, [3])), dim=1)
+            e = F.normalize(e + F.normalize(self.net(torch.flip(x, [3])), dim=1), dim=1)
+        if self.histogram is not None:
+            e = torch.cat([e, self.colour_weight * self.histogram(x)], 1)
         return F.normalize(e, dim=1)
 
 
@@ -211,6 +306,52 @@ def retrieval_metrics(gallery: npt.NDArray[np.float32], gallery_labels: npt.NDAr
     return {"top1": top1, "verification_auroc": auroc(same.ravel(), per_class.ravel())}
 
 
+def _neighbour_mask(train_s: list[Sample], fraction: float) -> npt.NDArray[np.bool_]:
+    """Training images that are NOT among the last `fraction` of their product in file order.
+
+    The validation images are the last ones of each product, so the images just before them are
+    often from the same shooting series (near-duplicates); leaving those out of the gallery makes
+    the colour-weight choice look more like matching a new photo than recalling a neighbour.
+    """
+    keep = np.ones(len(train_s), dtype=bool)
+    by_label: dict[str, list[int]] = {}
+    for i in sorted(range(len(train_s)), key=lambda i: train_s[i].key):
+        by_label.setdefault(train_s[i].label, []).append(i)
+    for members in by_label.values():
+        k = int(len(members) * fraction)
+        # Keep at least one reference per product.
+        if k and k < len(members):
+            keep[members[-k:]] = False
+    return keep
+
+
+def _fuse(cnn: npt.NDArray[np.float32], hist: npt.NDArray[np.float32],
+          weight: float) -> npt.NDArray[np.float32]:
+    """What the exported graph outputs, from its parts: [cnn, weight * hist], L2-normalised."""
+    fused = np.concatenate([cnn, weight * hist], 1) if weight > 0 else cnn
+    out: npt.NDArray[np.float32] = fused / np.linalg.norm(fused, axis=1, keepdims=True)
+    return out
+
+
+def choose_colour_weight(cnn: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
+                         hist: tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]],
+                         gallery_y: npt.NDArray[np.int64], query_y: npt.NDArray[np.int64],
+                         gallery_mask: npt.NDArray[np.bool_]) -> tuple[float, dict[str, Any]]:
+    """The weight of the colour histogram (one of COLOUR_WEIGHTS) that maximises top-1 + verification
+    AUROC of the validation queries against the masked training gallery; returns it and every try."""
+    tried: dict[str, Any] = {}
+    best = (-1.0, 0.0)
+    for w in COLOUR_WEIGHTS:
+        fused = [_fuse(c, h, w) for c, h in zip(cnn, hist, strict=True)]
+        m = retrieval_metrics(fused[0][gallery_mask], gallery_y[gallery_mask], fused[1], query_y)
+        tried[f"{w:g}"] = m
+        if m["top1"] + m["verification_auroc"] > best[0] + 1e-9:
+            best = (m["top1"] + m["verification_auroc"], w)
+    logger.info("colour weight %.2f chosen on validation (%d gallery images): %s", best[1],
+                int(gallery_mask.sum()), tried)
+    return best[1], {"gallery_images": int(gallery_mask.sum()), "chosen": best[1], "tried": tried}
+
+
 def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2) -> dict[str, Any]:
     """Train on `data`'s training images, export to `out`, check parity; returns the manifest."""
     started = time.monotonic()
@@ -247,7 +388,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     gallery_x = np.stack([cv2.resize(im, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA)
                           for im in train_x])
 
-    net = EmbeddingNet(recipe.width, recipe.dim)
+    net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone)
     head = MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
     steps = max(1, len(train_s) // recipe.batch)
     optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters()], lr=recipe.lr, weight_decay=5e-4)
@@ -264,7 +405,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", leave=False)
         total = 0.0
         full = epoch >= recipe.epochs - recipe.full_epochs
-        size = recipe.size if full or not recipe.low_size else recipe.low_size
+        size = recipe.size if full or not recipe.low_size else min(recipe.low_size, recipe.size)
         for step in bar:
             pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
             batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
@@ -278,7 +419,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             schedule.step()
             total += float(loss.detach())
             bar.set_postfix(loss=f"{total / (step + 1):.3f}", refresh=False)
-        evaluate_now = full or epoch == recipe.epochs - 1
+        evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)
         val: dict[str, float] = {}
         if evaluate_now and val_s:
             exported = ExportedEmbeddingNet(net, recipe.tta_flip)
@@ -293,12 +434,25 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         net.load_state_dict(best[2])
     train_seconds = time.monotonic() - started
     # Design checks on the validation split (never on the evaluation split): flip TTA on/off.
-    checks = {}
+    checks: dict[str, Any] = {}
+    cnn: dict[bool, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
     for flip in (False, True):
         e = ExportedEmbeddingNet(net, flip)
-        checks[f"tta_flip={flip}"] = retrieval_metrics(_embed(e, gallery_x, spec), train_y,
-                                                       _embed(e, val_x, spec), val_y) if val_s else {}
-    exported = ExportedEmbeddingNet(net, recipe.tta_flip)
+        if val_s:
+            cnn[flip] = (_embed(e, gallery_x, spec), _embed(e, val_x, spec))
+            checks[f"tta_flip={flip}"] = retrieval_metrics(cnn[flip][0], train_y, cnn[flip][1], val_y)
+    histogram = ColourHistogram(MEAN, STD)
+    colour_weight = 0.0
+    shipped_val: dict[str, float] = checks.get(f"tta_flip={recipe.tta_flip}", {})
+    if recipe.colour and val_s:
+        hist = (_embed(histogram, gallery_x, spec), _embed(histogram, val_x, spec))
+        colour_weight, checks["colour"] = choose_colour_weight(
+            cnn[recipe.tta_flip], hist, train_y, val_y, _neighbour_mask(train_s, 2 * recipe.val_fraction))
+        gallery_e, val_e = cnn[recipe.tta_flip]
+        shipped_val = retrieval_metrics(_fuse(gallery_e, hist[0], colour_weight), train_y,
+                                        _fuse(val_e, hist[1], colour_weight), val_y)
+    exported = ExportedEmbeddingNet(net, recipe.tta_flip, histogram, colour_weight)
+    dim = recipe.dim + (histogram.dim if colour_weight > 0 else 0)
     onnx_path = export_onnx(exported, spec, out, ["embedding"])
     parity = parity_check(exported, onnx_path, normalise(spec, val_x[:48] if len(val_x) else gallery_x[:48]),
                           ["embedding"])
@@ -307,13 +461,17 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         "task": "conformity",
         "version": today_version(),
         "input": spec.to_manifest(),
-        "outputs": {"embedding": f"L2-normalised embedding (N, {recipe.dim})"},
+        "outputs": {"embedding": f"L2-normalised embedding (N, {dim})"
+                                 + (f": CNN {recipe.dim} + colour histogram {histogram.dim} x {colour_weight}"
+                                    if colour_weight > 0 else "")},
         "labels": skus,
         "thresholds": {},
-        "metrics": {"validation": {**checks.get(f"tta_flip={recipe.tta_flip}", {}), "best_epoch": best[1] + 1,
+        "metrics": {"validation": {**shipped_val,
+                                   "colour_weight": colour_weight, "best_epoch": best[1] + 1,
                                    "images": len(val_s), "design_checks": checks}},
         "training": {
-            "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,
+            "recipe": {k: v.value if isinstance(v, Enum) else v for k, v in recipe.__dict__.items()
+                       if k != "extra"} | recipe.extra,
             "data": str(data),
             "data_digest": data_digest(samples),
             "images": {"train": len(train_s), "validation": len(val_s)},

@@ -1,0 +1,149 @@
+"""The conformity graph's colour histogram and its fusion with the CNN embedding, exported to ONNX and
+run by onnxruntime as the station runs it (needs torch: the `train` marker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.train]
+
+SIZE = 64
+
+
+def _exported(tmp_path: Path, colour_weight: float) -> tuple[object, object]:
+    """An untrained ResNet-18-shaped embedding net with flip TTA and the colour histogram, exported."""
+    import onnxruntime as ort
+    import torch
+
+    from models.training.common import export_onnx
+    from models.training.conformity import (
+        MEAN,
+        STD,
+        Backbone,
+        ColourHistogram,
+        EmbeddingNet,
+        ExportedEmbeddingNet,
+    )
+    from vision.inference.runtime import InputSpec
+
+    torch.manual_seed(0)
+    net = EmbeddingNet(8, 16, Backbone.RESNET18)
+    exported = ExportedEmbeddingNet(net, True, ColourHistogram(MEAN, STD), colour_weight).eval()
+    spec = InputSpec(SIZE, SIZE, "rgb", MEAN, STD)
+    path = export_onnx(exported, spec, tmp_path / f"w{colour_weight}", ["embedding"])
+    return exported, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _normalised(rgb: np.ndarray) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB -> the model input, as the station's runtime prepares it."""
+    from models.training.conformity import MEAN, STD
+    from vision.inference.runtime import InputSpec, normalise
+
+    return normalise(InputSpec(SIZE, SIZE, "rgb", MEAN, STD), rgb)
+
+
+def _plain(bgr: tuple[int, int, int]) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    image = np.clip(np.array(bgr)[None, None] + rng.integers(-6, 7, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
+    return image
+
+
+def _histogram(images_bgr: list[np.ndarray]) -> np.ndarray:
+    import torch
+
+    from models.training.conformity import MEAN, STD, ColourHistogram
+
+    rgb = np.stack([cv2.cvtColor(im, cv2.COLOR_BGR2RGB) for im in images_bgr])
+    with torch.no_grad():
+        out: np.ndarray = ColourHistogram(MEAN, STD)(torch.from_numpy(_normalised(rgb))).numpy()
+    return out
+
+
+def test_histogram_bins_follow_opencv_hue_and_separate_colours() -> None:
+    from models.training.conformity import MEAN, STD, ColourHistogram
+
+    colours = {"red": (30, 30, 220), "orange": (20, 140, 240), "green": (40, 200, 40), "blue": (220, 60, 30),
+               "magenta-red": (45, 20, 220)}
+    hists = _histogram([_plain(c) for c in colours.values()])
+    np.testing.assert_allclose(np.linalg.norm(hists, axis=1), 1.0, atol=1e-5)
+    h = ColourHistogram(MEAN, STD)
+    for (name, bgr), hist in zip(colours.items(), hists, strict=True):
+        # The heaviest hue bin is the one OpenCV's hue (0-179) falls in (circular, red at both ends).
+        cv_hue = int(cv2.cvtColor(np.array([[bgr]], dtype=np.uint8), cv2.COLOR_BGR2HSV)[0, 0, 0]) / 180
+        heaviest = int(np.argmax(hist.reshape(h.hue_bins, -1).sum(1)))
+        distance = abs(heaviest / h.hue_bins - cv_hue)
+        assert min(distance, 1 - distance) <= 1 / h.hue_bins, name
+    sims = hists @ hists.T
+    names = list(colours)
+    # Red and a slightly bluish red straddle hue 0 and are still alike; the other colours are not.
+    assert sims[names.index("red"), names.index("magenta-red")] > 0.3
+    for a in ("red", "green", "blue"):
+        for b in ("orange", "green", "blue"):
+            if a != b:
+                assert sims[names.index(a), names.index(b)] < 0.05, (a, b)
+
+
+def test_histogram_ignores_where_the_colours_are() -> None:
+    rng = np.random.default_rng(3)
+    image = _plain((30, 30, 220))
+    image[:, : SIZE // 2] = (220, 60, 30)
+    moved = np.ascontiguousarray(np.roll(image, SIZE // 4, axis=1)[:, ::-1])
+    other = _plain((220, 60, 30))
+    hists = _histogram([image, moved, other, rng.integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)])
+    assert hists[0] @ hists[1] > 0.95
+    assert hists[0] @ hists[2] < 0.8
+
+
+def test_fused_embedding_exports_and_mixes_cnn_and_colour_as_documented(tmp_path: Path) -> None:
+    import torch
+
+    images = np.stack([cv2.cvtColor(_plain(c), cv2.COLOR_BGR2RGB) for c in ((30, 30, 220), (220, 60, 30))])
+    images[:, 20:40, 10:30] = 255  # some structure for the CNN
+    x = _normalised(images)
+    fused_model, fused = _exported(tmp_path, 0.7)
+    _plain_model, plain = _exported(tmp_path, 0.0)
+    e = fused.run(["embedding"], {"image": x})[0]  # type: ignore[attr-defined]
+    c = plain.run(["embedding"], {"image": x})[0]  # type: ignore[attr-defined]
+    with torch.no_grad():
+        np.testing.assert_allclose(fused_model(torch.from_numpy(x)).numpy(), e, atol=1e-4)  # type: ignore[operator]
+    hist = _histogram([cv2.cvtColor(im, cv2.COLOR_RGB2BGR) for im in images])
+    assert e.shape == (2, c.shape[1] + hist.shape[1])
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    # cosine(fused) = (cosine(cnn) + w² · Bhattacharyya(colour)) / (1 + w²): the Gallery needs no change.
+    expected = (c[0] @ c[1] + 0.49 * hist[0] @ hist[1]) / 1.49
+    assert e[0] @ e[1] == pytest.approx(expected, abs=1e-4)
+    # The graph is still mirror-invariant (flip TTA on the CNN, a histogram does not see position).
+    mirrored = np.ascontiguousarray(x[..., ::-1])
+    np.testing.assert_allclose(fused.run(["embedding"], {"image": mirrored})[0], e,  # type: ignore[attr-defined]
+                               atol=1e-5)
+
+
+def test_colour_weight_is_chosen_by_what_separates_the_validation_products() -> None:
+    from models.training.conformity import choose_colour_weight
+
+    rng = np.random.default_rng(0)
+    gallery_y = np.repeat(np.arange(4), 10)
+    query_y = np.repeat(np.arange(4), 3)
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        out: np.ndarray = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+        return out
+
+    def informative(labels: np.ndarray, dim: int) -> np.ndarray:
+        return unit(np.eye(dim)[labels] + rng.normal(0, 0.2, (len(labels), dim)))
+
+    def noise(labels: np.ndarray, dim: int) -> np.ndarray:
+        return unit(rng.normal(0, 1, (len(labels), dim)))
+
+    mask = np.ones(len(gallery_y), dtype=bool)
+    weight, tried = choose_colour_weight((noise(gallery_y, 8), noise(query_y, 8)),
+                                         (informative(gallery_y, 6), informative(query_y, 6)),
+                                         gallery_y, query_y, mask)
+    assert weight > 0 and tried["tried"][f"{weight:g}"]["top1"] == 1.0
+    weight, _ = choose_colour_weight((informative(gallery_y, 8), informative(query_y, 8)),
+                                     (noise(gallery_y, 6), noise(query_y, 6)), gallery_y, query_y, mask)
+    assert weight == 0.0
