@@ -1,20 +1,24 @@
 """The reference central receiver: takes every station's verdicts, stores each revision once, acks it.
 
-One thread owns the socket and the database (see `sync.mqtt.NetworkLoop`). It
-subscribes with an MQTT v5 shared subscription (`$share/<group>/returns/v1/+/+/verdict`)
-so several receivers split the load. Messages are validated against the verdict schema
-and written in batches, one SQLite transaction each (synchronous=FULL: an ack promises the
-row survives a power cut); only after the commit is each verdict acknowledged on its
-station's `<prefix>ack`. A repeat of a stored revision (the station resends whatever was
-not acknowledged) is not stored again but acknowledged again, since the first ack may be
-what was lost. An invalid verdict is kept in the `rejected` table and not acknowledged:
-it stays in the station's backlog where its age shows up, rather than vanishing.
+One thread owns the socket (see `sync.mqtt.NetworkLoop`), another the database. The
+network thread subscribes with an MQTT v5 shared subscription
+(`$share/<group>/returns/v1/+/+/verdict`) so several receivers split the load, and checks
+each message against the verdict schema; the database thread writes them in batches, one
+SQLite transaction each (synchronous=FULL: an ack promises the row survives a power cut).
+Only after the commit is each verdict acknowledged on its station's `<prefix>ack`, by the
+network thread. While one batch waits for the disk, the next is already being read. A
+repeat of a stored revision (the station resends whatever was not acknowledged) is not
+stored again but acknowledged again, since the first ack may be what was lost. An invalid
+verdict is kept in the `rejected` table and not acknowledged: it stays in the station's
+backlog where its age shows up, rather than vanishing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import queue
 import socket
 import threading
 import time
@@ -26,7 +30,13 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sync.central_store import StoredVerdict, VerdictStore, ensure_central_schema, open_verdict_store
+from sync.central_store import (
+    Rejected,
+    StoredVerdict,
+    VerdictStore,
+    ensure_central_schema,
+    open_verdict_store,
+)
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.schema import VerdictInvalidError, validate_verdict
 
@@ -48,6 +58,23 @@ class ReceiverStats:
     invalid: int = 0
     acked: int = 0
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """Checked messages on their way to the database thread."""
+
+    valid: list[tuple[str, StoredVerdict]]
+    rejected: list[Rejected]
+
+
+@dataclass(frozen=True)
+class _Committed:
+    """A batch the database thread has made durable (`error` None), or failed to store."""
+
+    batch: _Batch
+    stored: int
+    error: str | None = None
 
 
 def _ack_topic(verdict_topic: str) -> str:
@@ -73,38 +100,52 @@ class CentralReceiver:
         # (and the verdicts queued for it meanwhile) back.
         self.client_id = client_id or f"central-{socket.gethostname()}-{digest}"
         self.batch_max = batch_max
-        self._batch: list[tuple[str, bytes]] = []  # filled by on_message in the receiver thread
+        self._batch: list[tuple[str, bytes]] = []  # filled by on_message in the network thread
+        # Two batches may wait for the database; beyond that the network thread waits too,
+        # stops reading, and the broker holds the rest (back-pressure, nothing dropped).
+        self._to_store: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        self._committed: queue.SimpleQueue[_Committed] = queue.SimpleQueue()
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_writer.setblocking(False)
         self._lock = threading.Lock()
         self._stats = ReceiverStats()
         self._stopping = threading.Event()
         self._client: mqtt.Client | None = None
         self._net: NetworkLoop | None = None
         self._thread: threading.Thread | None = None
+        self._db_thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._open_error: BaseException | None = None
 
     def start(self) -> None:
-        """Open the database and start the receiver thread, which connects (retrying with back-off)."""
+        """Open the database and start the receiver threads; the network one connects (retrying with
+        back-off)."""
+        self._db_thread = threading.Thread(target=self._run_database, name="central-db", daemon=True)
+        self._db_thread.start()
+        self._ready.wait(30.0)
+        if self._open_error is not None:
+            raise RuntimeError(f"central: cannot open the database {self.db_path}: {self._open_error}")
         client = make_client(self.client_id, self.address)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         self._client = client
         self._net = NetworkLoop(client, self.address.host, self.address.port, backoff_min_s=0.5,
-                                backoff_max_s=10.0, on_error=lambda text: self._set(last_error=text))
-        self._thread = threading.Thread(target=self._run, name="central-receiver", daemon=True)
+                                backoff_max_s=10.0, on_error=lambda text: self._set(last_error=text),
+                                wake=self._wake_reader)
+        self._thread = threading.Thread(target=self._run_network, name="central-receiver", daemon=True)
         self._thread.start()
-        self._ready.wait(30.0)
-        if self._open_error is not None:
-            raise RuntimeError(f"central: cannot open the database {self.db_path}: {self._open_error}")
         logger.info("central: receiving %s from %s:%s into %s", self.subscription, self.address.host,
                     self.address.port, self.db_path)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Store and acknowledge what was already received, then disconnect."""
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._db_thread):
+            if thread is not None:
+                thread.join(timeout)
+        self._wake_reader.close()
+        self._wake_writer.close()
         logger.info("central: stopped")
 
     def stats(self) -> ReceiverStats:
@@ -112,7 +153,7 @@ class CentralReceiver:
         with self._lock:
             return self._stats
 
-    # ---- paho callbacks (in the receiver thread) --------------------------------------
+    # ---- paho callbacks (in the network thread) ---------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Any) -> None:
@@ -138,47 +179,37 @@ class CentralReceiver:
         with self._lock:
             self._stats = replace(self._stats, **changes)
 
-    # ---- the receiver thread ----------------------------------------------------------
+    # ---- the network thread -----------------------------------------------------------
 
-    def _run(self) -> None:
-        try:
-            store = open_verdict_store(self.db_path)
-        except Exception as exc:  # any driver's connect error: reported by start()
-            self._open_error = exc
-            self._ready.set()
-            return
-        self._ready.set()
-        net, client = self._net, self._client
-        assert net is not None and client is not None
+    def _run_network(self) -> None:
+        net = self._net
+        assert net is not None
         try:
             while not self._stopping.is_set():
                 # Small batches keep acks flowing back while the station's window is still
                 # full, so its next verdicts are already on the way (measured: one batch of
                 # the whole window serialised the pipeline at ~600/s).
                 net.step(0.1, max_packets=self.batch_max)
+                self._send_acks()
                 if self._batch:
                     batch, self._batch = self._batch, []
-                    try:
-                        self._store(store, batch)
-                    except Exception as exc:  # sqlite3 / psycopg errors alike
-                        # Nothing of the batch is acked, so every station resends it.
-                        logger.error("central: cannot store %s verdicts in %s: %s", len(batch),
-                                     self.db_path, exc)
-                        self._set(last_error=f"database error: {exc}")
-                        time.sleep(1.0)
+                    self._to_store.put(self._check(batch))  # waits while two batches are queued
             if self._batch:
-                self._store(store, self._batch)
+                self._to_store.put(self._check(self._batch))
                 self._batch = []
+        finally:
+            self._to_store.put(None)  # the database thread ends after what is queued
+            if self._db_thread is not None:
+                self._db_thread.join(30.0)
+            self._send_acks()
             # Acks are written as they are published, so none is behind the DISCONNECT.
             net.close()
-        finally:
-            store.close()
             self._set(connected=False)
 
-    def _store(self, store: VerdictStore, batch: list[tuple[str, bytes]]) -> None:
+    def _check(self, batch: list[tuple[str, bytes]]) -> _Batch:
         now = time.time()
         valid: list[tuple[str, StoredVerdict]] = []
-        rejected: list[tuple[str, bytes, str, float]] = []
+        rejected: list[Rejected] = []
         for topic, payload in batch:
             try:
                 text = payload.decode()
@@ -189,29 +220,70 @@ class CentralReceiver:
                 rejected.append((topic, payload, str(exc), now))
                 continue
             valid.append((topic, StoredVerdict.from_json(verdict, text, now)))
-        stored = store.store([v for _, v in valid], rejected)
-        duplicates = len(valid) - stored
-        invalid = len(rejected)
-        acks: dict[str, list[dict[str, Any]]] = {}
-        for topic, verdict in valid:
-            acks.setdefault(_ack_topic(topic), []).append(
-                {"verdict_id": verdict.verdict_id, "revision": verdict.revision,
-                 "key": f"{verdict.verdict_id}:{verdict.revision}"})
-        # Only now, with the rows durable, does the station hear that they arrived. One
-        # message per station per batch (a JSON array of acks): per-message overhead, not
-        # JSON, is what limits a Python pipeline, and a batch costs one PUBACK, not hundreds.
-        client = self._client
-        sent = 0
-        if client is not None:
-            for ack_topic, items in acks.items():
-                body = orjson.dumps(items[0] if len(items) == 1 else items)
-                info = client.publish(ack_topic, body, qos=1)
-                # NO_CONN: paho sends it after reconnecting; the station resends anyway.
-                if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
-                    sent += len(items)
-        logger.debug("central: batch of %s stored in %.1f ms", len(batch), (time.time() - now) * 1000)
         with self._lock:
-            s = self._stats
-            self._stats = replace(s, received=s.received + len(batch), stored=s.stored + stored,
-                                  duplicates=s.duplicates + duplicates, invalid=s.invalid + invalid,
-                                  acked=s.acked + sent)
+            self._stats = replace(self._stats, received=self._stats.received + len(batch))
+        return _Batch(valid, rejected)
+
+    def _send_acks(self) -> None:
+        """Acknowledge every batch the database thread has committed since the last call."""
+        while True:
+            try:
+                done = self._committed.get_nowait()
+            except queue.Empty:
+                return
+            if done.error is not None:
+                # Nothing of the batch is acked, so every station resends it.
+                self._set(last_error=f"database error: {done.error}")
+                continue
+            acks: dict[str, list[dict[str, Any]]] = {}
+            for topic, verdict in done.batch.valid:
+                acks.setdefault(_ack_topic(topic), []).append(
+                    {"verdict_id": verdict.verdict_id, "revision": verdict.revision,
+                     "key": f"{verdict.verdict_id}:{verdict.revision}"})
+            # One message per station per batch (a JSON array of acks): per-message overhead,
+            # not JSON, is what limits a Python pipeline, and a batch costs one PUBACK, not hundreds.
+            client = self._client
+            sent = 0
+            if client is not None:
+                for ack_topic, items in acks.items():
+                    body = orjson.dumps(items[0] if len(items) == 1 else items)
+                    info = client.publish(ack_topic, body, qos=1)
+                    # NO_CONN: paho sends it after reconnecting; the station resends anyway.
+                    if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                        sent += len(items)
+            with self._lock:
+                s = self._stats
+                self._stats = replace(s, stored=s.stored + done.stored,
+                                      duplicates=s.duplicates + len(done.batch.valid) - done.stored,
+                                      invalid=s.invalid + len(done.batch.rejected), acked=s.acked + sent)
+
+    # ---- the database thread ----------------------------------------------------------
+
+    def _run_database(self) -> None:
+        try:
+            store = open_verdict_store(self.db_path)
+        except Exception as exc:  # any driver's connect error: reported by start()
+            self._open_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while (batch := self._to_store.get()) is not None:
+                self._committed.put(self._store(store, batch))
+                with contextlib.suppress(OSError):  # the network thread acks it at once
+                    self._wake_writer.send(b"\0")
+        finally:
+            store.close()
+
+    def _store(self, store: VerdictStore, batch: _Batch) -> _Committed:
+        started = time.monotonic()
+        try:
+            stored = store.store([v for _, v in batch.valid], batch.rejected)
+        except Exception as exc:  # sqlite3 / psycopg errors alike
+            logger.error("central: cannot store %s verdicts in %s: %s",
+                         len(batch.valid) + len(batch.rejected), self.db_path, exc)
+            time.sleep(1.0)
+            return _Committed(batch, 0, error=str(exc))
+        logger.debug("central: batch of %s stored in %.1f ms", len(batch.valid) + len(batch.rejected),
+                     (time.monotonic() - started) * 1000)
+        return _Committed(batch, stored)

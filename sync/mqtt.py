@@ -152,15 +152,17 @@ class NetworkLoop:
 
     paho's own network thread (`loop_start`) makes every publish from another thread a
     cross-thread wake-up; measured here it publishes 5x slower than one thread doing both
-    the work and the I/O. So the thread that owns the outbox (or central's database) also
-    owns the socket, and calls `step()` between batches. Reconnects back off from
+    the work and the I/O. So the thread that owns the outbox (or checks central's
+    messages) also owns the socket, and calls `step()` between batches; another thread can
+    cut a step's wait short through the `wake` socket. Reconnects back off from
     `backoff_min_s` doubling up to `backoff_max_s`; `connected()` resets the back-off.
     """
 
     def __init__(self, client: mqtt.Client, host: str, port: int, *, keepalive: int = 30,
                  backoff_min_s: float = 0.5, backoff_max_s: float = 30.0,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None, wake: socket.socket | None = None) -> None:
         self.client = client
+        self.wake = wake  # another thread sends a byte here to end a step's wait early
         self.host = host
         self.port = port
         self.backoff_min_s = backoff_min_s
@@ -219,12 +221,16 @@ class NetworkLoop:
             with contextlib.suppress(OSError, AttributeError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
         buffered = isinstance(client, BufferedClient) and client.has_buffered()
+        watched = [sock] if self.wake is None else [sock, self.wake]
         try:
-            readable, _, _ = select.select([sock], [sock] if client.want_write() else [],
+            readable, _, _ = select.select(watched, [sock] if client.want_write() else [],
                                            [], 0.0 if buffered else timeout)
         except (OSError, ValueError):  # the socket was closed under us; next step reconnects
             return
-        if readable or buffered:
+        if self.wake is not None and self.wake in readable:
+            with contextlib.suppress(OSError):
+                self.wake.recv(4096)
+        if sock in readable or buffered:
             # paho reads one packet per loop_read() when nothing of ours is in flight (e.g.
             # at central); keep reading while packets produce events, up to a batch.
             for _ in range(max_packets):
