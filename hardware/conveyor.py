@@ -170,7 +170,13 @@ class Conveyor:
         for key, item in list(self._items.items()):
             start = item.deadline if item.deadline is not None else item.seen_at
             if now - start > self.confirm_timeout_s:
-                done.append(self._close(key, None, lost=True, reason="no confirmation from the controller"))
+                # The controller may well have acted (the DIVERT or its report may be what was
+                # lost), so this says what is known: not where the item went.
+                where = (f"lane {item.lane_commanded} was commanded and accepted" if item.lane_commanded
+                         is not None else "no DIVERT was accepted")
+                done.append(self._close(key, None, lost=True,
+                                        reason=f"unconfirmed: the controller never reported where the item "
+                                               f"went ({where}); check the lanes"))
         return done
 
     def _close(self, key: tuple[int, int], lane: int | None, lost: bool, reason: str) -> ItemRouting:

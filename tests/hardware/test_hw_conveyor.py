@@ -87,6 +87,20 @@ def test_unconfirmed_items_expire_as_lost() -> None:
     assert conveyor.expire(2.0) == []
     (done,) = conveyor.expire(2.8)
     assert done.lost and done.lane_confirmed is None
+    assert "unconfirmed" in done.reason and "no DIVERT was accepted" in done.reason
+
+
+def test_an_accepted_divert_never_confirmed_says_which_lane_was_commanded() -> None:
+    # The DIVERT was accepted but its Diverted report was lost: the item may well be in
+    # lane 2, and the reason says so instead of calling it lost without a word.
+    conveyor = Conveyor(LANES, confirm_timeout_s=2.0)
+    conveyor.handle(_up(7), 0.0)
+    conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
+    assert conveyor.command(7, 1, 2, 0.1)
+    conveyor.handle(ev.DivertAccepted(7, 1, 2, 0.4), 0.15)
+    (done,) = conveyor.expire(2.8)
+    assert done.lane_commanded == 2 and done.lane_confirmed is None
+    assert "lane 2 was commanded and accepted" in done.reason and "check the lanes" in done.reason
 
 
 @dataclass
