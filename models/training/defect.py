@@ -19,6 +19,7 @@ Recipe (Tabernik et al. 2020, adapted to a 2-core CPU):
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -519,7 +520,8 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
         "parity": {"images": len(parity_images), "max_abs_diff": parity},
         "code_version": version,
     }
-    write_manifest(out, manifest)
+    # Returned as written (with the file name and sha256 write_manifest adds), for callers to print.
+    manifest = json.loads(write_manifest(out, manifest).read_text(encoding="utf-8"))
     logger.info("exported %s (%d test-time views, threshold %.3f, validation AUROC %.4f) in %.0f s", out,
                 views, threshold, val_auc, train_seconds)
     return manifest

@@ -104,3 +104,17 @@ def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.Cap
         for path in sorted((data / sku).glob("*.png"))[6:]:
             hits += loaded.match(model.embed(cv2.imread(str(path))), sku).best_sku == sku
     assert hits >= 0.8 * 18
+
+
+def test_defect_train_without_eval_reports_the_written_model(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """--no-eval skips the held-back split; the printed manifest is still the one on disk, digest included."""
+    data, out = tmp_path / "data", tmp_path / "model"
+    _defect_data(data)
+    code = main(["train", "defect", "--data", str(data), "--out", str(out), "--epochs", "2", "--size", "64",
+                 "--no-eval", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert manifest == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["sha256"] == file_sha256(out / "model.onnx")
+    assert "holdout" not in manifest["metrics"]
