@@ -662,6 +662,10 @@ class Station:
         """A hand scanner read a code: in bench mode it triggers an inspection with it."""
         self.pipeline.submit(Trigger(source="scan", scanned=(line,)))
 
+    def scan(self, text: str) -> None:
+        """A code scanned in the window (keyboard-wedge scanner): the same as a scan on the scanner's port."""
+        self.scanned(text)
+
     def set_mode(self, mode: str) -> None:
         """Switch bench/conveyor (takes effect at the next start for the conveyor link)."""
         if mode not in ("bench", "conveyor"):

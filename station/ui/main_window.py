@@ -5,7 +5,9 @@ It renders `StationState` (through `StateBridge`, on the Qt thread) and turns ke
 `StationActions` intents, run one at a time on a worker thread (`Background`) so a slow
 database write never freezes the window. Keys (Inspect page): Enter confirm, 1-5
 override, R re-inspect, S needs supervisor, T trigger (bench), O open the selected
-item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen.
+item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen. With a keyboard-wedge
+hand scanner (`UiSettings.keyboard_scanner`), a scan typed into the window is taken as a scan
+(`StationActions.scan`) instead of keys (station/ui/wedge.py).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from station.ui.recent import RecentList
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
 from station.ui.verdict_fields import fields_of
+from station.ui.wedge import GS, WedgeFilter
 
 logger = logging.getLogger(__name__)
 
@@ -124,9 +127,12 @@ class MainWindow(QMainWindow):
         # Inspect page.
         self.camera = CameraView()
         self.card = ItemCard(s, settings.lane_names)
-        hints = QLabel(
+        hint_text = (
             "Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search"
         )
+        if settings.keyboard_scanner:
+            hint_text += " · or scan a code"
+        hints = QLabel(hint_text)
         hints.setWordWrap(True)
         hints.setStyleSheet("color: #555555;")
         card_box = QWidget()
@@ -188,6 +194,13 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._install_actions()
+        # Only with a keyboard-wedge scanner: otherwise every key goes straight to its shortcut, as typed.
+        self.wedge: WedgeFilter | None = None
+        if settings.keyboard_scanner:
+            self.wedge = WedgeFilter(self, settings.wedge_gap_ms)
+            self.wedge.scanned.connect(self.take_scan)
+            self.wedge.ignored.connect(self._scan_ignored)
+            self.wedge.install()
         self._intents = Background("intents", self)
         self._intents.finished.connect(self._intent_done)
         self._intents.failed.connect(self._intent_failed)
@@ -531,6 +544,24 @@ class MainWindow(QMainWindow):
         if self._signed_in():
             self._send("trigger", lambda: self._ok("Inspection triggered."), self.station_actions.trigger)
 
+    def take_scan(self, text: str) -> None:
+        """A code typed by the keyboard-wedge scanner: inspect the item with it (bench mode)."""
+        shown = text.replace(GS, "<GS>")
+        if self.mode != "bench":
+            self.show_message(f"Scan {shown} ignored: hand scans trigger only in bench mode.")
+            return
+        if self._signed_in():
+            self._send(
+                "scan", lambda: self._ok(f"Scanned {shown}: inspecting."), self.station_actions.scan, text
+            )
+
+    def _scan_ignored(self, text: str) -> None:
+        self.show_message(
+            f"Scanner input without Enter ignored ({len(text)} characters) — "
+            "check the scanner's suffix setting (Enter or Tab after each code)."
+        )
+        theme.set_style(self.message_label, "color: #c62828; font-weight: bold;")
+
     def request_mode(self, mode: str) -> None:
         """Switch bench/conveyor mode."""
 
@@ -608,6 +639,8 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Stop listening and let intents already sent reach the station."""
         self.bridge.detach()
+        if self.wedge is not None:
+            self.wedge.remove()
         self._render_timer.stop()
         self.kpi.close_worker()
         self._searches.close(wait=False)  # a read: nothing to finish for the station

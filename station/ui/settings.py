@@ -64,12 +64,21 @@ class UiSettings:
     screenshot_timeout_s: float = 60.0
     window_size: tuple[int, int] = (1366, 768)
     lane_names: dict[int, str] = field(default_factory=dict)
+    # [barcode] scanner_port = "keyboard": the hand scanner types into the window (station/ui/wedge.py).
+    keyboard_scanner: bool = False
+    # Keys closer together than this are a scanner typing (2-15 ms), farther apart a person (80+ ms).
+    wedge_gap_ms: float = 50.0
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.font_scale <= 3.0:
             raise ValueError(f"font_scale {self.font_scale} is outside 0.5..3.0")
         if len(self.dispositions) > 9:
             raise ValueError("at most 9 dispositions fit on the number keys")
+        if not 20.0 <= self.wedge_gap_ms <= 75.0:
+            raise ValueError(
+                f"wedge_gap_ms {self.wedge_gap_ms} is outside 20..75: scanners type 2-15 ms apart, "
+                "people 80 ms or more"
+            )
 
 
 def ui_settings_from_config(config: Config) -> UiSettings:
@@ -94,6 +103,7 @@ def ui_settings_from_config(config: Config) -> UiSettings:
         images_dir=config.in_data_dir(config.storage.images_dir),
         kpi_refresh_s=config.ui.kpi_refresh_s,
         lane_names=lanes,
+        keyboard_scanner=config.barcode.scanner_port == "keyboard",
     )
 
 

@@ -225,6 +225,9 @@ class RecordingActions:
     def trigger(self) -> None:
         self._record("trigger")
 
+    def scan(self, text: str) -> None:
+        self._record("scan", text)
+
     def set_mode(self, mode: str) -> None:
         self._record("set_mode", mode)
         self.state.mode = mode
