@@ -126,11 +126,6 @@ class WedgeFilter(QObject):
         self._timer.stop()
         self._held.clear()
 
-    @property
-    def pending(self) -> str:
-        """The characters held back now (tests and the status line)."""
-        return "".join(h.chars for h in self._held)
-
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         """Hold, replay or take the window's key presses; everything else passes."""
         if self._replaying or event.type() not in _KEY_EVENTS or not isinstance(event, QKeyEvent):
