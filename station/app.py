@@ -62,6 +62,8 @@ class RunOptions:
     sim_spacing_m: float | None = None
     sim_rate_items_s: float | None = None
     demo_seed: int = 7
+    # No window: a keyboard-wedge scanner is read from stdin (the window reads its own keys).
+    headless: bool = True
 
 
 def model_dir(config: Config, path: Path) -> Path:
@@ -375,7 +377,7 @@ class Station:
         from station.triggers import MotionTrigger
 
         port = self.config.barcode.scanner_port
-        if port == "keyboard" and self.config.camera.source != "synthetic":
+        if port == "keyboard" and self.options.headless and self.config.camera.source != "synthetic":
             # A keyboard-wedge scanner types each code and Enter; headless, that is stdin
             # (the desktop app reads the keys itself).
             reader = threading.Thread(target=self._read_wedge, name="keyboard-wedge", daemon=True)

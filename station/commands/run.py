@@ -68,7 +68,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                   "Start it from a desktop session for the window.", file=sys.stderr)
             headless = True
     options = RunOptions(items=args.items if args.screenshot is None else None,
-                         sim_speed_m_s=args.speed, sim_spacing_m=args.spacing, sim_rate_items_s=args.rate)
+                         sim_speed_m_s=args.speed, sim_spacing_m=args.spacing, sim_rate_items_s=args.rate,
+                         headless=headless)
     station = Station(config, options)
     stop = threading.Event()
 
