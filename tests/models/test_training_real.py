@@ -21,10 +21,10 @@ from vision.inference.runtime import read_bgr
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
-# The targets; the shipped models do not meet them yet (see docs/models.md). The target
-# checks are strict expected failures, so meeting a target turns them red until this is updated;
-# the floors are what the shipped models measure now and guard against regressions.
-DEFECT_TARGET, DEFECT_FLOOR = 0.95, 0.94
+# The targets. A target the shipped model does not meet yet is a strict expected failure
+# (meeting it turns the check red until this is updated; see docs/models.md); the floors are what
+# the shipped models measure now and guard against regressions.
+DEFECT_TARGET, DEFECT_FLOOR = 0.95, 0.98
 TOP1_TARGET, TOP1_FLOOR = 0.70, 0.44
 VERIFY_TARGET, VERIFY_FLOOR = 0.98, 0.945
 BELOW_TARGET = pytest.mark.xfail(strict=True,
@@ -54,15 +54,10 @@ def _defect_auroc(shared_data: Path) -> float:
     return area
 
 
-def test_shipped_defect_model_holds_its_floor(shared_data: Path) -> None:
-    area = _defect_auroc(shared_data)
-    assert area >= DEFECT_FLOOR, f"held-back image AUROC {area:.4f}"
-
-
-@BELOW_TARGET
-def test_shipped_defect_model_meets_the_target(shared_data: Path) -> None:
+def test_shipped_defect_model_meets_the_target_and_holds_its_floor(shared_data: Path) -> None:
     area = _defect_auroc(shared_data)
     assert area >= DEFECT_TARGET, f"held-back image AUROC {area:.4f}"
+    assert area >= DEFECT_FLOOR, f"held-back image AUROC {area:.4f}: below what the shipped model measured"
 
 
 def _grocery(shared_data: Path) -> tuple[float, float]:
