@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="conformity: input size of the early epochs (0 = --size throughout)")
     parser.add_argument("--min-crop", type=float, default=None,
                         help="conformity: smallest random-crop area fraction (default 0.3)")
+    parser.add_argument("--views", type=int, choices=[0, 1, 2, 4, 8], default=0,
+                        help="defect: flips/rotations averaged in the exported graph, each costing one "
+                        "inference (0 = chosen on validation; 1 = none, the fastest)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             from models.training.defect import DefectRecipe, train_defect
 
             recipe = DefectRecipe(seed=args.seed, holdout=args.holdout, synthetic=args.synthetic,
-                                  colour=args.colour, name=args.name or "defect",
+                                  colour=args.colour, name=args.name or "defect", tta=args.views,
                                   **({"epochs": args.epochs} if args.epochs else {}),
                                   **({"size": args.size} if args.size else {}),
                                   **({"crop": args.crop} if args.crop is not None else {}),
