@@ -60,6 +60,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         done.set()
 
     signal.signal(signal.SIGTERM, _stop)
+    # Set explicitly: a process started in the background by a non-interactive shell inherits
+    # SIGINT ignored, and Python then raises no KeyboardInterrupt for it.
+    signal.signal(signal.SIGINT, _stop)
     try:
         receiver.start()
     except (RuntimeError, FileNotFoundError) as exc:

@@ -52,3 +52,25 @@ def test_json_stats_and_clean_stop_on_ctrl_c(tmp_path: Path, broker: LocalBroker
     assert central.returncode == 0
     final = json.loads(out.strip().splitlines()[-1])
     assert final["final"] is True and final["stored"] == 1
+
+
+@pytest.mark.broker
+def test_sigint_stops_it_even_when_started_with_sigint_ignored(tmp_path: Path, broker: LocalBroker) -> None:
+    # A non-interactive shell starts background jobs with SIGINT ignored, and a service
+    # manager may too; Ctrl-C / kill -INT must still stop central cleanly.
+    command = [sys.executable, "-m", "station", "central", "--broker", broker.url(), "--db",
+               str(tmp_path / "c.db"), "--json", "--stats-interval", "0.2"]
+    ignoring = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                "os.execv(sys.executable, sys.argv[1:])")  # an ignored signal stays ignored across exec
+    central = subprocess.Popen([sys.executable, "-c", ignoring, *command], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert central.stdout is not None
+        json.loads(central.stdout.readline())  # running
+        central.send_signal(signal.SIGINT)
+        out, _ = central.communicate(timeout=30)
+    finally:
+        if central.poll() is None:
+            central.kill()
+    assert central.returncode == 0
+    assert json.loads(out.strip().splitlines()[-1])["final"] is True
