@@ -91,7 +91,9 @@ class ConformityRecipe:
     dim: int = 128
     margin: float = 0.25
     scale: float = 24.0
-    tta_flip: bool = True
+    # Average the embedding with the mirror image's: doubles the cost per item. None = only
+    # when it gains FLIP_MIN_GAIN top-1 on validation.
+    tta_flip: bool | None = None
     seed: int = 0
     val_fraction: float = 0.1
     # Smallest random-crop area (fraction of the image); smaller = stronger augmentation.
@@ -197,6 +199,20 @@ class ColourHistogram(nn.Module):
         hs = (hue_w.unsqueeze(2) * sat_w.unsqueeze(1)).reshape(n, self.hue_bins * self.sat_bins, pixels)
         hist = torch.bmm(hs, val_w.transpose(1, 2)).reshape(n, -1) / pixels
         return F.normalize(hist.clamp_min(0).sqrt(), dim=1)
+
+
+# The mirror image's embedding costs a second pass of the network on every item: worth it
+# only for this much more top-1 on validation.
+FLIP_MIN_GAIN = 0.01
+
+
+def _choose_flip(asked: bool | None, checks: dict[str, Any]) -> bool:
+    if asked is not None:
+        return asked
+    with_flip, without = checks.get("tta_flip=True"), checks.get("tta_flip=False")
+    if not with_flip or not without:
+        return False
+    return bool(with_flip["top1"] - without["top1"] >= FLIP_MIN_GAIN)
 
 
 class ExportedEmbeddingNet(nn.Module):
@@ -422,7 +438,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)
         val: dict[str, float] = {}
         if evaluate_now and val_s:
-            exported = ExportedEmbeddingNet(net, recipe.tta_flip)
+            exported = ExportedEmbeddingNet(net, recipe.tta_flip is not False)
             val = retrieval_metrics(_embed(exported, gallery_x, spec), train_y, _embed(exported, val_x, spec),
                                     val_y)
             if val["top1"] >= best[0]:
@@ -443,15 +459,16 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             checks[f"tta_flip={flip}"] = retrieval_metrics(cnn[flip][0], train_y, cnn[flip][1], val_y)
     histogram = ColourHistogram(MEAN, STD)
     colour_weight = 0.0
-    shipped_val: dict[str, float] = checks.get(f"tta_flip={recipe.tta_flip}", {})
+    flip = _choose_flip(recipe.tta_flip, checks)
+    shipped_val: dict[str, float] = checks.get(f"tta_flip={flip}", {})
     if recipe.colour and val_s:
         hist = (_embed(histogram, gallery_x, spec), _embed(histogram, val_x, spec))
         colour_weight, checks["colour"] = choose_colour_weight(
-            cnn[recipe.tta_flip], hist, train_y, val_y, _neighbour_mask(train_s, 2 * recipe.val_fraction))
-        gallery_e, val_e = cnn[recipe.tta_flip]
+            cnn[flip], hist, train_y, val_y, _neighbour_mask(train_s, 2 * recipe.val_fraction))
+        gallery_e, val_e = cnn[flip]
         shipped_val = retrieval_metrics(_fuse(gallery_e, hist[0], colour_weight), train_y,
                                         _fuse(val_e, hist[1], colour_weight), val_y)
-    exported = ExportedEmbeddingNet(net, recipe.tta_flip, histogram, colour_weight)
+    exported = ExportedEmbeddingNet(net, flip, histogram, colour_weight)
     dim = recipe.dim + (histogram.dim if colour_weight > 0 else 0)
     onnx_path = export_onnx(exported, spec, out, ["embedding"])
     parity = parity_check(exported, onnx_path, normalise(spec, val_x[:48] if len(val_x) else gallery_x[:48]),
@@ -467,8 +484,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         "labels": skus,
         "thresholds": {},
         "metrics": {"validation": {**shipped_val,
-                                   "colour_weight": colour_weight, "best_epoch": best[1] + 1,
-                                   "images": len(val_s), "design_checks": checks}},
+                                   "colour_weight": colour_weight, "tta_flip": flip,
+                                   "best_epoch": best[1] + 1, "images": len(val_s), "design_checks": checks}},
         "training": {
             "recipe": {k: v.value if isinstance(v, Enum) else v for k, v in recipe.__dict__.items()
                        if k != "extra"} | recipe.extra,

@@ -53,6 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--views", type=int, choices=[0, 1, 2, 4, 8], default=0,
                         help="defect: flips/rotations averaged in the exported graph, each costing one "
                         "inference (0 = chosen on validation; 1 = none, the fastest)")
+    parser.add_argument("--flip", choices=["auto", "on", "off"], default="auto",
+                        help="conformity: average the embedding with the mirror image's, a second pass per "
+                        "item (auto: only when it gains a point of top-1 on validation)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
@@ -80,7 +83,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         else:
             from models.training.conformity import ConformityRecipe, train_conformity
 
-            crecipe = ConformityRecipe(seed=args.seed, name=args.name or "conformity",
+            flip = {"auto": None, "on": True, "off": False}[args.flip]
+            crecipe = ConformityRecipe(seed=args.seed, name=args.name or "conformity", tta_flip=flip,
                                        **({"epochs": args.epochs} if args.epochs else {}),
                                        **({"size": args.size} if args.size else {}),
                                        **({"width": args.width} if args.width else {}),

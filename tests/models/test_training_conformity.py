@@ -147,3 +147,17 @@ def test_colour_weight_is_chosen_by_what_separates_the_validation_products() -> 
     weight, _ = choose_colour_weight((informative(gallery_y, 8), informative(query_y, 8)),
                                      (noise(gallery_y, 6), noise(query_y, 6)), gallery_y, query_y, mask)
     assert weight == 0.0
+
+
+def test_the_mirror_pass_is_kept_only_when_it_earns_its_cost_on_validation() -> None:
+    from models.training.conformity import FLIP_MIN_GAIN, _choose_flip
+
+    def checks(without: float, with_flip: float) -> dict[str, dict[str, float]]:
+        return {"tta_flip=False": {"top1": without}, "tta_flip=True": {"top1": with_flip}}
+
+    assert _choose_flip(None, checks(0.90, 0.90 + FLIP_MIN_GAIN)) is True
+    assert _choose_flip(None, checks(0.90, 0.905)) is False  # half a point: not worth a second pass
+    assert _choose_flip(None, checks(0.96, 0.95)) is False
+    assert _choose_flip(None, {}) is False  # no validation split: the cheaper graph
+    assert _choose_flip(True, checks(0.96, 0.95)) is True  # asked for: --flip on / off
+    assert _choose_flip(False, checks(0.50, 0.90)) is False
