@@ -44,14 +44,24 @@ def test_json_stats_and_clean_stop_on_ctrl_c(tmp_path: Path, broker: LocalBroker
             wait_for(lambda: bool(sender.json_on("returns/v1/site-01/dock-01/ack")), 20, "ack")
         finally:
             sender.close()
-        central.send_signal(signal.SIGINT)
+    except BaseException:
+        central.kill()
+        raise
+    final = _interrupt(central)
+    assert final["final"] is True and final["stored"] == 1
+
+
+def _interrupt(central: subprocess.Popen[str]) -> dict[str, object]:
+    """Ctrl-C: central must exit 0 within 30 s; returns its last (final) stats line."""
+    central.send_signal(signal.SIGINT)
+    try:
         out, _ = central.communicate(timeout=30)
     finally:
         if central.poll() is None:
             central.kill()
     assert central.returncode == 0
-    final = json.loads(out.strip().splitlines()[-1])
-    assert final["final"] is True and final["stored"] == 1
+    final: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    return final
 
 
 @pytest.mark.broker
@@ -67,10 +77,8 @@ def test_sigint_stops_it_even_when_started_with_sigint_ignored(tmp_path: Path, b
     try:
         assert central.stdout is not None
         json.loads(central.stdout.readline())  # running
-        central.send_signal(signal.SIGINT)
-        out, _ = central.communicate(timeout=30)
-    finally:
-        if central.poll() is None:
-            central.kill()
-    assert central.returncode == 0
-    assert json.loads(out.strip().splitlines()[-1])["final"] is True
+    except BaseException:
+        central.kill()
+        raise
+    final = _interrupt(central)
+    assert final["final"] is True
