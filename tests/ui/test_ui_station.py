@@ -24,7 +24,7 @@ from station.ui.settings import ui_settings_from_config
 from station.verdict import Verdict
 from sync.loadgen import make_verdict
 from tests.ui.feeder import make_item
-from tests.ui.ui_window import dialog_of
+from tests.ui.ui_window import dialog_of, show_window
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -57,13 +57,7 @@ def _decide(station: Station, seq: int) -> Verdict:
 
 def _window(qtbot: QtBot, station: Station) -> MainWindow:
     window = MainWindow(station.state, station, ui_settings_from_config(station.config))
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    window.start(ask_sign_in=True)
+    show_window(qtbot, window, ask_sign_in=True)
     return window
 
 

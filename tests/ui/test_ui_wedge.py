@@ -27,7 +27,7 @@ from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
 from station.ui.settings import ui_settings_from_config
 from tests.ui.feeder import RecordingActions, make_item
-from tests.ui.ui_window import open_window
+from tests.ui.ui_window import open_window, show_window
 
 pytestmark = pytest.mark.gui
 
@@ -193,13 +193,7 @@ def test_a_wedge_scan_in_the_window_gives_a_verdict_with_that_code(
     settings = ui_settings_from_config(bench_station.config)
     assert settings.keyboard_scanner
     window = MainWindow(bench_station.state, bench_station, settings)
-    qtbot.addWidget(window)
-    window.resize(1366, 768)
-    window.show()
-    qtbot.waitExposed(window)
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    window.start(ask_sign_in=False)
+    show_window(qtbot, window, ask_sign_in=False)
     target = _focus(window)
     qtbot.keyClicks(target, EAN)
     qtbot.keyClick(target, Qt.Key.Key_Return)

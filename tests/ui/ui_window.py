@@ -39,14 +39,19 @@ def open_window(
     kwargs: dict[str, Any] = {"config_text": "[policy]\ndefect_repair = 0.5\n"}
     kwargs.update(window_kwargs or {})
     window = MainWindow(state, actions, UiSettings(**values), **kwargs)
+    show_window(qtbot, window, ask_sign_in=signed_in is None)
+    return window, actions
+
+
+def show_window(qtbot: QtBot, window: MainWindow, *, ask_sign_in: bool) -> None:
+    """Show `window` at the dock PC's size, make it the active window (where keys go), start it."""
     qtbot.addWidget(window)
     window.resize(1366, 768)
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    window.start(ask_sign_in=signed_in is None)
-    return window, actions
+    window.start(ask_sign_in=ask_sign_in)
 
 
 def dialog_of(qtbot: QtBot, window: MainWindow) -> QDialog:
