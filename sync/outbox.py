@@ -93,19 +93,13 @@ def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[OutboxR
     return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), float(r[4]), int(r[5])) for r in rows]
 
 
-# One UPDATE per chunk of rows rather than per row: the publisher marks a window at a time.
+# One UPDATE per chunk of keys rather than per key (acks of rows no longer in flight come in batches).
 _CHUNK = 500
 
 
 def mark_published(conn: sqlite3.Connection, ids: list[int], when: float) -> None:
     """Record that these rows went to the broker (once more); no commit."""
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start:start + _CHUNK]
-        conn.execute(
-            "UPDATE outbox SET published_at = ?, attempts = attempts + 1"
-            f" WHERE id IN ({','.join('?' * len(chunk))})",
-            (when, *chunk),
-        )
+    record_sends(conn, [(row_id, when, 1) for row_id in ids])
 
 
 def mark_flights_delivered(conn: sqlite3.Connection, flights: list[tuple[int, float, int]],
