@@ -100,6 +100,9 @@ class ConformityRecipe:
     min_crop: float = 0.15
     # Fuse a colour histogram into the exported embedding (weight chosen on validation).
     colour: bool = True
+    # Share of batches trained with CutMix (a box of another image pasted in, the loss split by
+    # area): the network cannot rely on one region or on a photo series' background.
+    cutmix: float = 0.0
     name: str = "conformity"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -301,6 +304,22 @@ def _photometric(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     return x.clamp(0, 1)
 
 
+def _cutmix(x: torch.Tensor, y: torch.Tensor,
+            rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Paste a box of a shuffled batch into each image (CutMix, area ~ uniform); returns the mixed
+    batch, the pasted images' labels and the share of each image that is still its own."""
+    n, _, h, w = x.shape
+    order = torch.from_numpy(rng.permutation(n))
+    cut = math.sqrt(1.0 - rng.uniform())
+    ch, cw = round(h * cut), round(w * cut)
+    cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
+    y0, y1 = max(0, cy - ch // 2), min(h, cy + ch - ch // 2)
+    x0, x1 = max(0, cx - cw // 2), min(w, cx + cw - cw // 2)
+    mixed = x.clone()
+    mixed[:, :, y0:y1, x0:x1] = x[order, :, y0:y1, x0:x1]
+    return mixed, y[order], 1.0 - (y1 - y0) * (x1 - x0) / (h * w)
+
+
 def _embed(net: nn.Module, images: npt.NDArray[np.uint8], spec: InputSpec) -> npt.NDArray[np.float32]:
     net.eval()
     out = []
@@ -428,7 +447,13 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
             x = (_photometric(x, rng) - mean) / std
             y = torch.from_numpy(train_y[pick])
-            loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
+            if recipe.cutmix and rng.random() < recipe.cutmix:
+                x, y_other, keep = _cutmix(x, y, rng)
+                e = net(x)
+                loss = (keep * F.cross_entropy(head(e, y), y, label_smoothing=0.1)
+                        + (1 - keep) * F.cross_entropy(head(e, y_other), y_other, label_smoothing=0.1))
+            else:
+                loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
             optimiser.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             optimiser.step()

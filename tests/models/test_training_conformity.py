@@ -161,3 +161,28 @@ def test_the_mirror_pass_is_kept_only_when_it_earns_its_cost_on_validation() -> 
     assert _choose_flip(None, {}) is False  # no validation split: the cheaper graph
     assert _choose_flip(True, checks(0.96, 0.95)) is True  # asked for: --flip on / off
     assert _choose_flip(False, checks(0.50, 0.90)) is False
+
+
+def test_cutmix_pastes_one_box_from_the_shuffled_batch_and_reports_what_is_left_of_each_image() -> None:
+    import torch
+
+    from models.training.conformity import _cutmix
+
+    n, size = 6, 32
+    # Image i is filled with the value i, so each pixel tells which image it came from.
+    x = torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, size, size).contiguous()
+    y = torch.arange(n) * 10
+    for seed in range(20):
+        mixed, y_other, keep = _cutmix(x, y, np.random.default_rng(seed))
+        assert mixed.shape == x.shape
+        assert torch.equal(x, torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1).expand(n, 3, size, size))
+        for i in range(n):
+            source = int(y_other[i]) // 10
+            own = mixed[i] == i
+            pasted = mixed[i] == source
+            # Every pixel is the image's own or the partner's; the labels' split is the area split.
+            assert bool((own | pasted).all())
+            if source != i:
+                assert float(own[0].float().mean()) == pytest.approx(keep)
+        assert 0.0 <= keep <= 1.0
+        assert sorted(y_other.tolist()) == sorted(y.tolist())
