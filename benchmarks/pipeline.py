@@ -36,6 +36,7 @@ from station.config import load_config  # noqa: E402
 from station.demo_line import DemoLine  # noqa: E402
 from station.inspector import Identity, StationInspector  # noqa: E402
 from station.lookup import CatalogueLookup  # noqa: E402
+from station.memory import bound_heap  # noqa: E402
 from station.pipeline import Pipeline, Trigger  # noqa: E402
 from station.state import StationState  # noqa: E402
 from station.store import Store  # noqa: E402
@@ -136,7 +137,11 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="repeated runs (medians are quoted)")
     parser.add_argument("--frames", type=int, default=48, help="distinct frames rendered")
     parser.add_argument("--gui", action="store_true", help="also measure throughput with the window open")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep glibc's own malloc thresholds (the station fixes them: station/memory.py)")
     args = parser.parse_args()
+    if not args.default_malloc:
+        bound_heap()
 
     generator = ReturnsGenerator(seed=11)
     frames = [generator.generate(i).frame_bgr for i in range(args.frames)]

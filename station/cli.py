@@ -15,6 +15,7 @@ from pathlib import Path
 from station import commands
 from station.config import Config, ConfigError, load_config
 from station.logs import setup_logging
+from station.memory import bound_heap
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def _config_path(explicit: Path | None) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `station` console script; returns the process exit code."""
+    bound_heap()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
