@@ -90,6 +90,9 @@ class ConformityRecipe:
     backbone: Backbone = Backbone.RESNET18
     dim: int = 128
     margin: float = 0.25
+    # "cosface" (margin on normalised embeddings) or "softmax" (a plain linear classifier on the
+    # embedding, which is still L2-normalised for matching).
+    loss: str = "cosface"
     scale: float = 24.0
     # Average the embedding with the mirror image's: doubles the cost per item. None = only
     # when it gains FLIP_MIN_GAIN top-1 on validation.
@@ -238,6 +241,18 @@ class ExportedEmbeddingNet(nn.Module):
         if self.histogram is not None:
             e = torch.cat([e, self.colour_weight * self.histogram(x)], 1)
         return F.normalize(e, dim=1)
+
+
+class LinearHead(nn.Module):
+    """Plain softmax classifier: logits = W e + b (the labels are ignored)."""
+
+    def __init__(self, dim: int, classes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(dim, classes)
+
+    def forward(self, embedding: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.linear(embedding)
+        return out
 
 
 class MarginHead(nn.Module):
@@ -389,6 +404,8 @@ def choose_colour_weight(cnn: tuple[npt.NDArray[np.float32], npt.NDArray[np.floa
 
 def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2) -> dict[str, Any]:
     """Train on `data`'s training images, export to `out`, check parity; returns the manifest."""
+    if recipe.loss not in ("cosface", "softmax"):
+        raise ValueError(f"unknown conformity loss {recipe.loss!r}: use cosface or softmax")
     started = time.monotonic()
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
@@ -424,7 +441,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                           for im in train_x])
 
     net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone)
-    head = MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
+    head: nn.Module = (MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
+                       if recipe.loss == "cosface" else LinearHead(recipe.dim, len(skus)))
     steps = max(1, len(train_s) // recipe.batch)
     optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters()], lr=recipe.lr, weight_decay=5e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,

@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "inference (0 = chosen on validation; 1 = none, the fastest)")
     parser.add_argument("--cutmix", type=float, default=None,
                         help="conformity: share of batches trained with CutMix (default 0 = none)")
+    parser.add_argument("--loss", choices=["cosface", "softmax"], default=None,
+                        help="conformity: margin loss on normalised embeddings (default) or a plain "
+                             "classifier")
     parser.add_argument("--flip", choices=["auto", "on", "off"], default="auto",
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
@@ -92,7 +95,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"width": args.width} if args.width else {}),
                                        **({"low_size": args.low_size} if args.low_size is not None else {}),
                                        **({"min_crop": args.min_crop} if args.min_crop else {}),
-                                       **({"cutmix": args.cutmix} if args.cutmix is not None else {}))
+                                       **({"cutmix": args.cutmix} if args.cutmix is not None else {}),
+                                       **({"loss": args.loss} if args.loss else {}))
             manifest = train_conformity(args.data, args.out, crecipe, args.threads)
         if not args.no_eval:
             metrics = evaluate_model(args.out, args.data, "holdout")

@@ -186,3 +186,11 @@ def test_cutmix_pastes_one_box_from_the_shuffled_batch_and_reports_what_is_left_
                 assert float(own[0].float().mean()) == pytest.approx(keep)
         assert 0.0 <= keep <= 1.0
         assert sorted(y_other.tolist()) == sorted(y.tolist())
+
+
+def test_an_unknown_loss_is_refused_before_any_data_is_read(tmp_path: Path) -> None:
+    from models.training.conformity import ConformityRecipe, train_conformity
+
+    with pytest.raises(ValueError, match="use cosface or softmax"):
+        train_conformity(tmp_path / "no-such-data", tmp_path / "out", ConformityRecipe(loss="triplet"))
+    assert not (tmp_path / "out").exists()

@@ -74,7 +74,10 @@ def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.Ca
     assert rows[0]["score"] == pytest.approx(model.predict(cv2.imread(str(bad))).score, abs=1e-5)
 
 
-def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("recipe", [[], ["--loss", "softmax", "--cutmix", "0.5"]],
+                         ids=["cosface", "softmax+cutmix"])
+def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              recipe: list[str]) -> None:
     rng = np.random.default_rng(0)
     data, out = tmp_path / "data", tmp_path / "model"
     colours = {"SKU-RED": (30, 30, 200), "SKU-BLUE": (200, 40, 30), "SKU-GREEN": (40, 190, 40)}
@@ -85,9 +88,10 @@ def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.Cap
             cv2.circle(image, (int(rng.integers(10, 38)), int(rng.integers(10, 38))), 8, (255, 255, 255), -1)
             cv2.imwrite(str(data / sku / f"{i:02d}.png"), image)
     code = main(["train", "conformity", "--data", str(data), "--out", str(out), "--epochs", "3",
-                 "--size", "32", "--json"])
+                 "--size", "32", "--json", *recipe])
     assert code == 0
     manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert manifest["training"]["recipe"]["loss"] == ("softmax" if recipe else "cosface")
     assert manifest["task"] == "conformity" and manifest["sha256"] == file_sha256(out / "model.onnx")
     assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
     assert manifest["metrics"]["holdout"]["images"] > 0
