@@ -182,6 +182,25 @@ def test_without_try_harder_a_blank_frame_stays_on_the_fast_path() -> None:
     assert result.codes == () and result.path_taken == "fast"
 
 
+def test_a_sweep_reads_flat_labels_in_both_orientations_without_trying_harder(reader: BarcodeReader) -> None:
+    # A label lying on an otherwise empty belt: a linear code turned 90° (zxing's rotated passes
+    # are off in a sweep, zbar's column scan must find it), a QR code and a Data Matrix.
+    upright = symbol("4006381333931", F.EAN13)
+    image = frame((np.ascontiguousarray(np.rot90(upright)), 100, 100),
+                  (symbol("R-011000008", F.QRCode, scale=4), 600, 120),
+                  (symbol("(01)04006381333931(21)A1", F.DataMatrix, scale=5), 900, 400))
+    result = reader.read(image, sweep=True)
+    assert result.path_taken == "sweep"
+    assert sorted(c.text for c in result.codes) == sorted(["4006381333931", "R-011000008",
+                                                           "(01)04006381333931(21)A1"])
+
+
+def test_a_sweep_of_an_empty_frame_never_takes_the_slow_path(reader: BarcodeReader) -> None:
+    noise = np.random.default_rng(7).normal(128, 20, (720, 1280)).clip(0, 255).astype(np.uint8)
+    result = reader.read(noise, sweep=True)
+    assert result.codes == () and result.uncertain == () and result.path_taken == "sweep"
+
+
 def test_roi_limits_the_search_and_quads_stay_in_frame_coordinates(reader: BarcodeReader) -> None:
     image = frame((symbol("4006381333931", F.EAN13), 60, 60), (symbol("R-1042", F.Code128), 700, 400))
     result = reader.read(image, roi=(640, 360, 640, 360))

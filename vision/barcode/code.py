@@ -65,7 +65,7 @@ class BarcodeRead:
     codes: tuple[Code, ...]
     uncertain: tuple[Code, ...]
     ms: float
-    path_taken: str  # "fast" or "slow"
+    path_taken: str  # "fast", "slow" or "sweep" (a quick look over a frame with no item in it)
 
     def to_json(self) -> dict[str, Any]:
         """Codes, uncertain codes (with their problem), time and path as plain JSON values."""
