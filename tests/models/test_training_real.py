@@ -25,8 +25,8 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 # (meeting it turns the check red until this is updated; see docs/models.md); the floors are what
 # the shipped models measure now and guard against regressions.
 DEFECT_TARGET, DEFECT_FLOOR = 0.95, 0.98
-TOP1_TARGET, TOP1_FLOOR = 0.70, 0.59
-VERIFY_TARGET, VERIFY_FLOOR = 0.98, 0.965
+TOP1_TARGET, TOP1_FLOOR = 0.70, 0.63
+VERIFY_TARGET, VERIFY_FLOOR = 0.98, 0.972
 BELOW_TARGET = pytest.mark.xfail(strict=True,
                                  reason="shipped model below the issue's target (docs/models.md)")
 
