@@ -78,7 +78,7 @@ class ConformityRecipe:
     """Settings of one conformity training run (all recorded in the manifest)."""
 
     size: int = 160
-    epochs: int = 100
+    epochs: int = 200
     # Progressive resizing: all but the last `full_epochs` train at `low_size` (about half the
     # cost); the network is fully convolutional with global pooling, so it carries over.
     low_size: int = 112
