@@ -343,7 +343,7 @@ class StationInspector:
         # Codes are on the item: reading its box first is three times cheaper than the
         # frame; the whole frame (or the configured ROI) is read only when the box has none.
         # With no item in view (an empty belt) there is nothing to try harder on: a quick
-        # sweep of the frame (35 instead of 110 ms) still finds a label lying flat.
+        # sweep of the frame (see BarcodeReader.read) still finds a label lying flat.
         read = self.reader.read(image, roi=box) if box is not None else None
         if read is None or not read.codes:
             read = self.reader.read(image, roi=self.roi, sweep=box is None)
