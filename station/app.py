@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
 import threading
 import time
 import uuid
@@ -29,6 +28,7 @@ import numpy as np
 
 from station.config import Config
 from station.conveyor import ConveyorBridge
+from station.diskguard import DiskGuard
 from station.inspector import Identity, LoadedModels, StationInspector
 from station.lookup import CatalogueLookup
 from station.pipeline import Pipeline, Trigger
@@ -170,7 +170,9 @@ class Station:
         self.bridge: ConveyorBridge | None = None
         self.link: Any = None
         self.simulator: Any = None
-        self.pipeline = Pipeline(self.inspector, self.store, self.state, {self.camera.name: self.camera})
+        self.disk = DiskGuard(self.data_dir, config.storage.stop_free_disk_mb)
+        self.pipeline = Pipeline(self.inspector, self.store, self.state, {self.camera.name: self.camera},
+                                 disk=self.disk)
         self.publisher: Any = None
         self.broker: Any = None
         self.central: Any = None
@@ -487,7 +489,8 @@ class Station:
         """Block until `count` items were recorded and their routing settled (or timeout / stop)."""
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while not self._stop.is_set():
-            done = self.pipeline.counters["recorded"] >= count
+            counters = self.pipeline.counters
+            done = counters["recorded"] + counters["unrecorded"] >= count
             settled = self.bridge is None or self.bridge.model.open_items == 0
             if done and settled and self.pipeline.idle():
                 return True
@@ -548,7 +551,15 @@ class Station:
             self.state.set_health(Health("mqtt", Level.OK, summary, "", values))
 
     def _report_disk(self) -> None:
-        free_mb = shutil.disk_usage(self.data_dir).free / 1e6
+        disk = self.disk.check()
+        if self.publisher is not None:
+            self.publisher.set_alarm(f"disk full: {disk.message()}" if disk.full else None)
+        if disk.full:
+            self.state.set_health(Health("disk", Level.ERROR, "disk full: not taking items",
+                                         disk.message(),
+                                         {"free_mb": round(disk.free_mb, 1)}))
+            return
+        free_mb = disk.free_mb
         minimum = self.config.storage.min_free_disk_mb
         level = Level.OK if free_mb > 2 * minimum else Level.WARNING if free_mb > minimum else Level.ERROR
         detail = "" if level is Level.OK else (
@@ -570,6 +581,8 @@ class Station:
             "queues": self.pipeline.queue_depths(),
             "overloaded": counts["overloaded"],
             "record_errors": counts["record_errors"],
+            "disk_full": counts["disk_full"],
+            "unrecorded": counts["unrecorded"],
             "dispositions": dict(self.pipeline.dispositions),
         }
         if self.bridge is not None:

@@ -225,6 +225,7 @@ class StorageConfig:
     image_retention_days: int = 30
     personal_retention_days: int = 90
     min_free_disk_mb: int = 2048
+    stop_free_disk_mb: int = 200
     blur_labels: bool = False
     sync_images: bool = False
 
@@ -325,6 +326,7 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("storage", "image_retention_days"): (0, 36500),
     ("storage", "personal_retention_days"): (0, 36500),
     ("storage", "min_free_disk_mb"): (0, 10_000_000),
+    ("storage", "stop_free_disk_mb"): (1, 10_000_000),
     ("sync", "port"): (1, 65535),
     ("sync", "inflight_window"): (1, 65535),
     ("storage", "jpeg_quality"): (1, 100),

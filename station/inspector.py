@@ -155,12 +155,12 @@ class StationInspector:
             return Inspected(verdict, (), ItemView(verdict.to_json(), None))
         return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
 
-    def overloaded(self, trigger: Trigger, seq: int) -> Inspected:
-        """The verdict of an item the station had no time for."""
+    def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
+        """The verdict of an item the station did not inspect (no time for it, or no disk space)."""
         decision = Decision(
             grade=Grade.D,
             disposition=Disposition.MANUAL_REVIEW,
-            reasons=("station overloaded: not inspected, sent to the manual lane",),
+            reasons=(reason or "station overloaded: not inspected, sent to the manual lane",),
             confidence=1.0,
             source=DecisionSource.AUTO,
         )

@@ -16,7 +16,10 @@ Three worker threads joined by bounded queues (DESIGN §3):
 
 A trigger that finds the inspection queue full is not silently dropped: it is counted
 and recorded as a manual-review verdict ("station overloaded"), and the item, which gets
-no DIVERT, goes to the controller's default lane.
+no DIVERT, goes to the controller's default lane. The same happens to every item while the
+data folder's disk is nearly full (`DiskGuard`): the station stops taking items, and each
+one still gets a small record without images. An item whose record cannot be written at
+all is named in `unrecorded` and in the log, never dropped without a word.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -31,6 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from station.diskguard import DiskGuard
 from station.state import ItemView, StationState
 from station.store.images import FrameImage
 from station.verdict import Disposition, Routing, Verdict
@@ -66,7 +71,7 @@ class Inspector(Protocol):
 
     def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected: ...
 
-    def overloaded(self, trigger: Trigger, seq: int) -> Inspected: ...
+    def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected: ...
 
 
 class Router(Protocol):
@@ -83,6 +88,8 @@ class Recorder(Protocol):
     def record_verdict(self, verdict: Verdict, frames: Sequence[FrameImage] = ()) -> Verdict: ...
 
     def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None: ...
+
+    def reclaim_space(self) -> None: ...
 
 
 ItemKey = tuple[int, int]  # (controller boot id, item id)
@@ -117,6 +124,7 @@ class Pipeline:
         frame_window_s: float = 0.03,
         frame_timeout_s: float = 0.25,
         on_recorded: Callable[[Verdict], None] | None = None,
+        disk: DiskGuard | None = None,
     ) -> None:
         self.inspector = inspector
         self.recorder = recorder
@@ -126,6 +134,8 @@ class Pipeline:
         self.frame_window_s = frame_window_s
         self.frame_timeout_s = frame_timeout_s
         self.on_recorded = on_recorded
+        self.disk = disk
+        self._reclaimed = False  # the WAL was truncated since the disk last ran short
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
         self._captured: queue.Queue[tuple[Trigger, dict[str, Frame | None]] | None] = queue.Queue(queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
@@ -138,7 +148,10 @@ class Pipeline:
         self._deferred: dict[str, list[Routing]] = {}  # outcomes whose verdict is still queued
         self.counters: dict[str, int] = {
             "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "routed": 0, "record_errors": 0,
+            "disk_full": 0, "unrecorded": 0,
         }
+        # Items the conveyor reported whose verdict could not be written at all: (item id, verdict id).
+        self.unrecorded: list[tuple[int | None, str]] = []
         self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
         self.dispositions: dict[str, int] = {}  # first decisions recorded since start
 
@@ -176,6 +189,10 @@ class Pipeline:
         `wait` blocks until there is room instead (bench mode and benchmarks: no belt to miss).
         """
         self.counters["triggers"] += 1
+        if self.disk is not None and self.disk.check().full:
+            self.counters["disk_full"] += 1
+            self._not_inspected(trigger, "disk full: not inspected, sent to the manual lane")
+            return False
         try:
             self._triggers.put(trigger, block=wait)
         except queue.Full:
@@ -186,7 +203,11 @@ class Pipeline:
     def _overloaded(self, trigger: Trigger) -> None:
         self.counters["overloaded"] += 1
         logger.warning("station overloaded: item %s goes to manual review", trigger.item_id)
-        inspected = self.inspector.overloaded(trigger, self._next_seq())
+        self._not_inspected(trigger, None)
+
+    def _not_inspected(self, trigger: Trigger, reason: str | None) -> None:
+        """Record the item as manual review without inspecting it; it gets no DIVERT."""
+        inspected = self.inspector.overloaded(trigger, self._next_seq(), reason)
         self._remember_pending(trigger, inspected.verdict)
         self._records.put(dataclasses.replace(inspected, t_trigger=trigger.t_trigger))
 
@@ -294,7 +315,19 @@ class Pipeline:
                 self._records.task_done()
 
     def _record(self, inspected: Inspected) -> None:
-        verdict = self.recorder.record_verdict(inspected.verdict, inspected.frames)
+        frames = inspected.frames
+        if self.disk is not None and self.disk.check().full:
+            frames = ()  # the reserve is for records, not images
+            if not self._reclaimed:
+                self._reclaimed = True
+                self.recorder.reclaim_space()
+        elif self._reclaimed:
+            self._reclaimed = False
+        try:
+            verdict = self.recorder.record_verdict(inspected.verdict, frames)
+        except (OSError, sqlite3.OperationalError) as exc:
+            self._unrecorded(inspected.verdict, exc)
+            return
         t_done = time.monotonic()
         self.counters["recorded"] += 1
         name = verdict.decision.disposition.value
@@ -317,13 +350,33 @@ class Pipeline:
             return
         self._write_routing(note.verdict_id, _merge(note.routing, routed.routing))
 
+    def _unrecorded(self, verdict: Verdict, exc: Exception) -> None:
+        """The verdict could not be written: stop taking items and name the item, once, plainly."""
+        if self.disk is not None:
+            self.disk.out_of_space()
+        self.counters["unrecorded"] += 1
+        self.unrecorded.append((verdict.item.controller_item_id, verdict.verdict_id))
+        logger.error("ALARM item %s (verdict %s, %s) has NO record: %s. It went to the %s; find it there.",
+                     verdict.item.controller_item_id, verdict.verdict_id, verdict.decision.disposition.value,
+                     exc, "manual lane" if verdict.routing.lane_commanded is None else
+                     f"lane {verdict.routing.lane_commanded}")
+
     def _write_routing(self, verdict_id: str, routing: Routing, after_record: bool = False) -> None:
         if after_record:
             # The note precedes its verdict in the queue: write once the verdict is recorded.
             self._deferred.setdefault(verdict_id, []).append(routing)
             return
         self.counters["routed"] += 1
-        updated = self.recorder.record_routing(verdict_id, routing)
+        try:
+            updated = self.recorder.record_routing(verdict_id, routing)
+        except (OSError, sqlite3.OperationalError) as exc:
+            # The item has its record; only the conveyor's confirmation of it is missing.
+            self.counters["record_errors"] += 1
+            if self.disk is not None:
+                self.disk.out_of_space()
+            logger.error("verdict %s: the conveyor's outcome (%s) could not be recorded: %s",
+                         verdict_id, routing, exc)
+            return
         if updated is not None:
             self.state.update_item(updated.to_json())
 

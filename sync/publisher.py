@@ -71,6 +71,8 @@ class _Flight:
 # in flight without an ack. A crash loses only these counters: every undelivered row is
 # sent again after a restart whatever they say.
 _RECORD_SENDS_AFTER_S = 1.0
+# After a failed write of the outbox (a full disk), the worker starts again after this long.
+_OUTBOX_RETRY_S = 2.0
 
 
 def _now_iso() -> str:
@@ -99,6 +101,7 @@ class OutboxPublisher:
         self._stats_source = stats_source
         self._inbound = inbound
         self._models: tuple[dict[str, Any], ...] = settings.models
+        self._alarm: str | None = None  # why the station is not taking items, in the status
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._acks: list[str] = []  # filled by on_message, in the worker thread
@@ -195,6 +198,12 @@ class OutboxPublisher:
         self._models = models
         self.publish_status()
 
+    def set_alarm(self, alarm: str | None) -> None:
+        """Why the station is not taking items (None: it is); re-announces the status on a change."""
+        if alarm != self._alarm:
+            self._alarm = alarm
+            self.publish_status()
+
     def publish_status(self) -> None:
         """(Re)publish the retained `online` status (also the answer to `cmd/rebirth`)."""
         self._outgoing.put((self.topics.status, self._status_payload("online"), 1, True))
@@ -272,7 +281,20 @@ class OutboxPublisher:
             return
         self._ready.set()
         try:
-            self._deliver(conn)
+            while True:
+                try:
+                    self._deliver(conn)
+                    break
+                except sqlite3.OperationalError as exc:
+                    # A full disk (or a locked file) stops the writing of acks, not delivery for
+                    # good: start again from the oldest undelivered row; central dedupes resends.
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.rollback()
+                    logger.error("sync: the outbox cannot be written (%s): retrying in %.0f s",
+                                 exc, _OUTBOX_RETRY_S)
+                    self._set_error(f"outbox cannot be written: {exc}")
+                    if self._stopping.wait(_OUTBOX_RETRY_S):
+                        break
         except Exception as exc:  # the worker must say why it died, not vanish
             logger.exception("sync: outbox worker failed")
             self._set_error(f"outbox worker failed: {exc}")
@@ -454,4 +476,6 @@ class OutboxPublisher:
         if state == "online":
             body["versions"] = self.settings.versions
             body["models"] = list(self._models)
+            if self._alarm is not None:
+                body["alarm"] = self._alarm
         return json.dumps(body)

@@ -96,7 +96,29 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps({"summary": summary}), flush=True)
     else:
         print(f"station stopped: {json.dumps(summary)}", file=sys.stderr)
+    if station.disk.tripped:
+        print(f"station run: {_disk_full_message(station)}", file=sys.stderr)
+        return code or EXIT_DISK_FULL
     return code
+
+
+EXIT_DISK_FULL = 3
+
+
+def _disk_full_message(station: Any) -> str:
+    """The one plain message of a run the disk cut short: what happened to every item, what to do."""
+    counters = station.pipeline.counters
+    disk = station.disk.check()
+    missing = station.pipeline.unrecorded
+    named = (f"{len(missing)} item(s) have NO record, conveyor item ids "
+             + ", ".join(str(item) for item, _ in missing) + " (find them in the manual lane)"
+             if missing else "every item has a record")
+    return (f"disk full: the data folder {disk.folder} fell below the {disk.stop_mb} MB kept in reserve "
+            f"([storage].stop_free_disk_mb; {disk.free_mb:.1f} MB free now), so the station stopped "
+            f"inspecting and let the controller send items to the manual lane. Items recorded: "
+            f"{counters['recorded']} ({counters['disk_full']} of them uninspected for lack of space); "
+            f"{named}. Free space on that disk (old images, logs) or move [station].data_dir to a larger "
+            "one, then start again.")
 
 
 def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event) -> int:
@@ -158,4 +180,5 @@ def _run_window(
 def _summary(station: Any) -> dict[str, Any]:
     stats = station.stats()
     return {k: stats.get(k) for k in ("items", "late", "misrouted", "lost", "confirmed", "overloaded",
-                                      "record_errors", "latency_ms_p50", "latency_ms_p95", "outbox_backlog")}
+                                      "record_errors", "disk_full", "unrecorded", "latency_ms_p50",
+                                      "latency_ms_p95", "outbox_backlog")}
