@@ -54,11 +54,32 @@ def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.app import RunOptions, Station, history_source, kpi_source, search_source
+    from station.datalock import DataLock, DataLockError
 
     if args.items is not None and args.items < 1:
         print("station run: --items must be at least 1", file=sys.stderr)
         return 2
+    # The data folder first, before the database, the broker or the conveyor are opened:
+    # a second station on it would share them all.
+    lock = DataLock(config.data_dir)
+    try:
+        lock.acquire()
+    except DataLockError as exc:
+        print(f"station run: refusing to start: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"station run: cannot lock the data folder {config.data_dir} ({exc}) — check that it "
+              "is writable, or set [station].data_dir", file=sys.stderr)
+        return 3
+    try:
+        return _run_locked(args, config)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, config: Config) -> int:
+    from station.app import RunOptions, Station, history_source, kpi_source, search_source
+
     headless = args.headless
     if not headless:
         from station.ui.settings import display_available
