@@ -107,6 +107,9 @@ class SimSettings:
     default_lane: int = 0
     items: int | None = None  # stop feeding after this many; None = forever
     seed: int = 0
+    # None: every boot (and simulated reboot) takes a fresh random boot id, as PROTOCOL.md §5
+    # asks of a controller. A number makes the boot ids repeatable, for tests that need it.
+    boot_id_seed: int | None = None
     watchdog_ms: int = 1000
     # Feed no item before the first session with the host (the station starts the belt).
     wait_for_host: bool = True
@@ -154,6 +157,12 @@ class ControllerSim:
     def __init__(self, settings: SimSettings, now: float) -> None:
         self.settings = settings
         self.rng = random.Random(settings.seed)
+        # Boot ids come from their own generator: the seed of the belt's randomness must not
+        # make every simulator boot announce the same boot id.
+        self._boot_rng: random.Random = (
+            random.SystemRandom() if settings.boot_id_seed is None else random.Random(settings.boot_id_seed)
+        )
+        self.boot_id = 0
         self.boot_id = self._new_boot_id()
         self.conn = Connection(Role.CONTROLLER, now, settings.timing, self._hello())
         self.truth: list[ItemTruth] = []
@@ -457,7 +466,11 @@ class ControllerSim:
                     self._emit(Lost(item.item_id, reason), now)
 
     def _new_boot_id(self) -> int:
-        return self.rng.getrandbits(32)
+        """A random 32-bit boot id, never the previous boot's (nor 0)."""
+        while True:
+            boot_id = self._boot_rng.getrandbits(32)
+            if boot_id not in (0, self.boot_id):
+                return boot_id
 
     def _hello(self) -> Hello:
         s = self.settings

@@ -39,6 +39,19 @@ __all__ = [
 ]
 
 
+class _KeyError(ValueError):
+    """A cross-key check that can name the key at fault (for the line in the message)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+# Station and site ids are MQTT topic segments and parts of file names: no "/", "+", "#",
+# spaces or empty names.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 class ConfigError(Exception):
     """A config file the station refuses to start with; the message says where and why."""
 
@@ -189,6 +202,30 @@ class HardwareConfig:
         }
     )
 
+    def __post_init__(self) -> None:
+        if "manual" not in self.lanes:
+            raise _KeyError("lanes", "[hardware.lanes] has no manual lane (the controller's default lane)")
+        seen: dict[int, str] = {}
+        for name, lane in self.lanes.items():
+            if lane in seen:
+                raise _KeyError(
+                    f"lanes.{name}",
+                    f"{name} and {seen[lane]} are both on lane {lane}; each disposition needs its own lane",
+                )
+            seen[lane] = name
+        if self.reconnect_backoff_s > self.reconnect_backoff_max_s:
+            raise _KeyError(
+                "reconnect_backoff_s",
+                f"reconnect_backoff_s ({self.reconnect_backoff_s}) is above reconnect_backoff_max_s "
+                f"({self.reconnect_backoff_max_s})",
+            )
+        if self.silence_ms <= self.heartbeat_ms:
+            raise _KeyError(
+                "silence_ms",
+                f"silence_ms ({self.silence_ms}) must be above heartbeat_ms ({self.heartbeat_ms}), "
+                "or every pause between heartbeats counts as the link down",
+            )
+
 
 @dataclass(frozen=True)
 class SyncConfig:
@@ -267,6 +304,9 @@ class UiConfig:
         "label or code unreadable",
     )
     kpi_refresh_s: float = 10.0
+    # Headless with stderr not a terminal (a log file, the journal): one plain status line
+    # this often instead of a line redrawn in place.
+    log_status_every_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -309,7 +349,48 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "STATION_SUPERVISOR_PIN": ("ui", "supervisor_pin"),
 }
 
+# Every int / float key has a range here (tests/faults/test_fault_config.py checks that none
+# is missing); entries of a list or table key are checked one by one.
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("station", "log_max_bytes"): (10_000, 10_000_000_000),
+    ("station", "log_backups"): (0, 1000),
+    ("camera", "exposure"): (-1.0, 1_000_000.0),
+    ("camera", "focus"): (-1.0, 100_000.0),
+    ("camera", "frozen_after_s"): (0.1, 3600.0),
+    ("camera", "reopen_backoff_s"): (0.01, 3600.0),
+    ("camera", "reopen_backoff_max_s"): (0.01, 3600.0),
+    ("camera", "roi"): (0, 16384),
+    ("barcode", "slow_path_budget_ms"): (0.0, 10_000.0),
+    ("barcode", "scanner_baud"): (300, 4_000_000),
+    ("models", "timeout_ms"): (1.0, 60_000.0),
+    ("hardware", "baudrate"): (300, 4_000_000),
+    ("hardware", "ack_timeout_ms"): (1, 10_000),
+    ("hardware", "retries"): (0, 100),
+    ("hardware", "silence_ms"): (20, 600_000),
+    ("hardware", "reconnect_backoff_s"): (0.01, 3600.0),
+    ("hardware", "reconnect_backoff_max_s"): (0.01, 3600.0),
+    ("hardware", "confirm_timeout_s"): (0.1, 3600.0),
+    ("hardware", "sim_speed_m_s"): (0.01, 20.0),
+    ("hardware", "sim_spacing_m"): (0.01, 100.0),
+    ("hardware", "sim_items_per_s"): (0.0, 1000.0),
+    ("hardware", "sim_camera_pos_m"): (0.0, 100.0),
+    ("hardware", "sim_divert_pos_m"): (0.0, 1000.0),
+    ("hardware", "lanes"): (0, 255),
+    ("sync", "ack_timeout_s"): (0.1, 3600.0),
+    ("sync", "stats_interval_s"): (1.0, 86_400.0),
+    ("sync", "reconnect_backoff_max_s"): (0.1, 3600.0),
+    ("calibration", "board_squares_x"): (3, 100),
+    ("calibration", "board_squares_y"): (3, 100),
+    ("calibration", "board_square_mm"): (1.0, 1000.0),
+    ("calibration", "board_marker_mm"): (1.0, 1000.0),
+    ("calibration", "colour_check_every"): (1, 1_000_000),
+    ("calibration", "colour_tolerance_de"): (0.1, 100.0),
+    ("calibration", "intrinsics_min_views"): (3, 1000),
+    ("calibration", "intrinsics_max_rms_px"): (0.01, 100.0),
+    ("calibration", "min_sharpness"): (0.0, 100_000.0),
+    ("calibration", "dimension_tolerance_mm"): (0.0, 1000.0),
+    ("calibration", "dimension_tolerance_rel"): (0.0, 1.0),
+    ("ui", "log_status_every_s"): (0.1, 3600.0),
     ("camera", "width"): (16, 16384),
     ("camera", "height"): (16, 16384),
     ("camera", "fps"): (0.1, 1000),
@@ -334,6 +415,13 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("ui", "font_scale"): (0.5, 3.0),
     ("ui", "recent_items"): (10, 10000),
     ("ui", "kpi_refresh_s"): (1.0, 3600.0),
+}
+
+# String keys that must match a pattern: (pattern, what to write in the fix).
+_ID_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
+_PATTERNS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
+    ("station", "id"): (ID_PATTERN, _ID_RULE),
+    ("station", "site"): (ID_PATTERN, _ID_RULE),
 }
 
 
@@ -428,6 +516,11 @@ def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator) -> 
         values[key] = _coerce(hints[key], value, section, key, locator)
     try:
         return cls(**values)
+    except _KeyError as exc:  # a cross-key check that names the key at fault
+        raise ConfigError(
+            locator.source, f"{section}.{exc.key}", locator.line(section, exc.key), str(exc),
+            f"fix [{section}] {exc.key}",
+        ) from None
     except ValueError as exc:  # a section's own cross-key check (__post_init__)
         raise ConfigError(
             locator.source, section, locator.line(section, None), str(exc), f"fix the [{section}] values"
@@ -482,10 +575,18 @@ def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) ->
         raise fail(str(hint))  # no union-typed keys yet; refuse rather than guess
     else:  # pragma: no cover - a new field type needs a branch above
         raise TypeError(f"config field {section}.{key} has unsupported type {hint!r}")
-    bounds = _RANGES.get((section, key))
-    if bounds is not None and not bounds[0] <= result <= bounds[1]:
+    bounds = _RANGES.get((section, key.split(".", 1)[0]))
+    numeric = isinstance(result, int | float) and not isinstance(result, bool)
+    if bounds is not None and numeric and not bounds[0] <= result <= bounds[1]:
         raise ConfigError(
             locator.source, f"{section}.{key}", locator.line(section, key),
             f"{result!r} is out of range", f"set it between {bounds[0]} and {bounds[1]}",
+        )
+    pattern = _PATTERNS.get((section, key))
+    if pattern is not None and isinstance(result, str) and not pattern[0].fullmatch(result):
+        raise ConfigError(
+            locator.source, f"{section}.{key}", locator.line(section, key),
+            f"{result!r} is not a valid name (it is an MQTT topic segment and part of file names)",
+            f"use {pattern[1]}",
         )
     return result

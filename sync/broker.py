@@ -1,6 +1,10 @@
 """A local Mosquitto on a free loopback port: for the demo ([sync].broker = "auto"), the tests
 and the benchmarks.
 
+The broker must not outlive the process that started it: on Linux the kernel sends it
+SIGTERM when its parent dies (PR_SET_PDEATHSIG), and everywhere a pid file in its folder
+lets the next start stop a broker a crashed process left behind in that folder.
+
 The broker runs from Debian's `mosquitto` binary with a config written into its own
 folder. Persistence is on, so a stop (SIGTERM) and a start on the same port keep retained
 messages, persistent sessions and their queued messages, like a real broker restart.
@@ -8,14 +12,18 @@ messages, persistent sessions and their queued messages, like a real broker rest
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -48,6 +56,41 @@ def find_mosquitto() -> Path | None:
         if candidate.exists():
             return candidate
     return None
+
+
+_PR_SET_PDEATHSIG = 1
+PID_FILE = "mosquitto.pid"
+
+
+def _die_with_parent(parent: int) -> typing.Callable[[], None] | None:
+    """A preexec function asking the kernel to SIGTERM the child when `parent` dies (Linux).
+
+    The signal follows the *thread* that forked: start brokers from the main thread or
+    another thread that lives as long as the process.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    libc = ctypes.CDLL(name, use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died between fork and prctl
+            os._exit(1)
+
+    return preexec
+
+
+def _is_our_mosquitto(pid: int, config_file: Path) -> bool:
+    """True when `pid` is a mosquitto running on `config_file` (checked through /proc)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return (bool(cmdline) and Path(os.fsdecode(cmdline[0])).name == "mosquitto"
+            and os.fsencode(str(config_file)) in cmdline)
 
 
 def free_port() -> int:
@@ -91,6 +134,7 @@ class LocalBroker:
         self.persistence = persistence
         self.config_file = self.folder / "mosquitto.conf"
         self.log_file = self.folder / "mosquitto.log"
+        self.pid_file = self.folder / PID_FILE
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -143,16 +187,25 @@ class LocalBroker:
         self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def start(self, timeout: float = 10.0) -> None:
-        """Start mosquitto and wait until it accepts connections."""
+        """Start mosquitto and wait until it accepts connections.
+
+        Call it from the main thread or one that lives as long as the process: on Linux the
+        broker is ended when the thread that started it ends (see `_die_with_parent`).
+        """
         if self.running:
             return
+        self._stop_leftover()
         self._write_config()
         logger.info("starting mosquitto on %s:%s (folder %s)", self.host, self.port, self.folder)
         self._process = subprocess.Popen(
             [str(self.binary), "-c", str(self.config_file)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            # The preexec function only calls prctl and getppid (no locks, no allocation in
+            # Python objects shared with other threads), which is safe after a fork.
+            preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509
         )
+        self.pid_file.write_text(f"{self._process.pid}\n", encoding="utf-8")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -168,6 +221,26 @@ class LocalBroker:
         self.stop()
         raise BrokerError(f"mosquitto did not listen on {self.host}:{self.port} within {timeout} s "
                           f"— see {self.log_file}")
+
+    def _stop_leftover(self) -> None:
+        """Stop a broker that a crashed process left running on this folder, if it is one."""
+        try:
+            pid = int(self.pid_file.read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return
+        if pid > 0 and _is_our_mosquitto(pid, self.config_file):
+            logger.warning("stopping mosquitto pid %s left running in %s by a process that ended",
+                           pid, self.folder)
+            try:
+                os.kill(pid, signal.SIGTERM)
+                deadline = time.monotonic() + 5.0
+                while time.monotonic() < deadline and _is_our_mosquitto(pid, self.config_file):
+                    time.sleep(0.05)
+                if _is_our_mosquitto(pid, self.config_file):
+                    os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.pid_file.unlink(missing_ok=True)
 
     def stop(self, timeout: float = 10.0, *, kill: bool = False) -> None:
         """Stop mosquitto: SIGTERM (it saves its persistence file) or, with `kill`, SIGKILL."""
@@ -189,6 +262,7 @@ class LocalBroker:
                 process.wait(timeout)
         if process.stderr:
             process.stderr.close()
+        self.pid_file.unlink(missing_ok=True)
         logger.info("mosquitto on port %s stopped", self.port)
 
     def restart(self, down_s: float = 0.0) -> None:

@@ -54,11 +54,32 @@ def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.app import RunOptions, Station, history_source, kpi_source, search_source
+    from station.datalock import DataLock, DataLockError
 
     if args.items is not None and args.items < 1:
         print("station run: --items must be at least 1", file=sys.stderr)
         return 2
+    # The data folder first, before the database, the broker or the conveyor are opened:
+    # a second station on it would share them all.
+    lock = DataLock(config.data_dir)
+    try:
+        lock.acquire()
+    except DataLockError as exc:
+        print(f"station run: refusing to start: {exc}", file=sys.stderr)
+        return 3
+    except OSError as exc:
+        print(f"station run: cannot lock the data folder {config.data_dir} ({exc}) — check that it "
+              "is writable, or set [station].data_dir", file=sys.stderr)
+        return 3
+    try:
+        return _run_locked(args, config)
+    finally:
+        lock.release()
+
+
+def _run_locked(args: argparse.Namespace, config: Config) -> int:
+    from station.app import RunOptions, Station, history_source, kpi_source, search_source
+
     headless = args.headless
     if not headless:
         from station.ui.settings import display_available
@@ -122,21 +143,28 @@ def _disk_full_message(station: Any) -> str:
 
 
 def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event) -> int:
-    last = 0.0
+    # On a terminal the status line is redrawn in place; in a log file or the journal that
+    # would pile up as one endless line, so there it is a plain line every few seconds.
+    live = sys.stderr.isatty()
+    every_s = 1.0 if args.json or live else float(station.config.ui.log_status_every_s)
+    last = time.monotonic() if not (args.json or live) else 0.0
     while not stop.is_set():
         if args.items is not None and station.wait_items(args.items, timeout_s=0.2):
             break
         if args.items is None:
             stop.wait(0.2)
         now = time.monotonic()
-        if now - last >= 1.0:
+        if now - last >= every_s:
             last = now
             stats = station.stats()
             if args.json:
                 print(json.dumps({"status": stats}), flush=True)
-            else:
+            elif live:
                 print("\r" + _status_line(stats, station.state.health()), end="", file=sys.stderr, flush=True)
-    if not args.json:
+            else:
+                line = _status_line(stats, station.state.health())
+                print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} status: {line}", file=sys.stderr, flush=True)
+    if live and not args.json:
         print(file=sys.stderr)
     if station.publisher is not None:
         # Give the outbox a moment to hand the last verdicts to the broker before we say goodbye.
