@@ -68,6 +68,9 @@ class InboundHandlers:
     on_manifest: Callable[[list[RmaLine]], None] | None = None
     on_config_set: Callable[[dict[str, float]], None] | None = None
     on_model_installed: Callable[[InstalledModel, OfferMode], None] | None = None
+    # opens a written version folder as the station would run it; raises when it cannot.
+    # Runs before the version becomes active or shadow, so a broken model never does.
+    check_model: Callable[[InstalledModel], None] | None = None
     # after promote / drop / rollback of model `name`: reload ModelStore.active(name) / .shadow(name)
     on_model_changed: Callable[[str], None] | None = None
     # name -> (min, max) of each policy threshold central may set
@@ -185,9 +188,19 @@ class Inbound:
         offer = ModelOffer(name=message["name"], version=message["version"], sha256=message["sha256"],
                            signature=decode_signature(message["signature"]), manifest=manifest)
         model = self._model_bytes(message)
-        installed = self.model_store.install_offer(offer, model, mode)
+        store = self.model_store
+        before = store.snapshot(offer.name)
+        installed = store.install_offer(offer, model, mode, check=self.handlers.check_model)
         if self.handlers.on_model_installed is not None:
-            self.handlers.on_model_installed(installed, mode)
+            try:
+                self.handlers.on_model_installed(installed, mode)
+            except Exception as exc:
+                # The station kept its running model: make the disk say the same, so a
+                # restart does not come up on a version that never ran.
+                store.restore(offer.name, before)
+                raise OfferRejectedError(
+                    f"{offer.name} {offer.version} could not be swapped in ({exc}); "
+                    f"{offer.name} stays on {before['active'] or 'the shipped model'}") from exc
         return (f"{installed.name} {installed.version} installed as {mode.value}",
                 {"name": installed.name, "version": installed.version, "mode": mode.value})
 

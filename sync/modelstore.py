@@ -30,6 +30,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -214,13 +215,21 @@ class ModelStore:
     # ---- changes ----------------------------------------------------------------------
 
     def install_offer(self, offer: ModelOffer, model: bytes,
-                      mode: OfferMode = OfferMode.SHADOW) -> InstalledModel:
-        """Verify, write the version folder, then make it the shadow or the active model (atomically)."""
+                      mode: OfferMode = OfferMode.SHADOW,
+                      check: Callable[[InstalledModel], None] | None = None) -> InstalledModel:
+        """Verify, write the version folder, self-check it, then make it the shadow or the active
+        model (atomically).
+
+        `check` is the station's own loader: it opens the written folder as the station would
+        run it and raises when it cannot. It runs before `state.json` changes, so a model that
+        fails it is deleted again and the previous state (on disk and in memory) stays.
+        """
         self.verify(offer, model)
         folder = self.root / offer.name
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / offer.version
-        if final.exists():
+        created = not final.exists()
+        if not created:
             existing = self._installed(offer.name, offer.version)
             if existing is None or existing.sha256 != offer.sha256:
                 raise OfferRejectedError(
@@ -239,6 +248,18 @@ class ModelStore:
                 _fsync_dir(folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+        installed = self._installed(offer.name, offer.version)
+        assert installed is not None
+        if check is not None:
+            try:
+                check(installed)
+            except Exception as exc:  # the loader's errors are its own types; all mean "do not switch"
+                if created:
+                    shutil.rmtree(final, ignore_errors=True)
+                active = self._state(offer.name)["active"]
+                raise OfferRejectedError(
+                    f"{offer.name} {offer.version} failed its self-check and was not installed "
+                    f"({exc}); {offer.name} stays on {active or 'the shipped model'}") from None
         state = self._state(offer.name)
         if mode is OfferMode.ACTIVATE:
             if state["active"] != offer.version:
@@ -252,9 +273,16 @@ class ModelStore:
             state["shadow"] = offer.version
         self._write_state(offer.name, state)
         logger.info("model %s %s installed as %s", offer.name, offer.version, mode.value)
-        installed = self._installed(offer.name, offer.version)
-        assert installed is not None
         return installed
+
+    def snapshot(self, name: str) -> dict[str, str | None]:
+        """The active / previous / shadow versions of `name`, for `restore()`."""
+        return dict(self._state(name))
+
+    def restore(self, name: str, state: dict[str, str | None]) -> None:
+        """Put back a `snapshot()` (when the station could not swap in what was just installed)."""
+        self._write_state(name, dict(state))
+        logger.warning("model %s state restored: active %s", name, state.get("active") or "the shipped model")
 
     def rollback(self, name: str) -> InstalledModel | None:
         """Make the previous version active again (None = back to the station's shipped model)."""
