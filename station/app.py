@@ -459,7 +459,7 @@ class Station:
             on_model_installed=self._on_model_installed, on_model_changed=self._on_model_changed,
             check_model=self._check_model,
             config_ranges=POLICY_RANGES,
-        ), model_store=self.model_store)
+        ), model_store=self.model_store, url_allow=cfg.model_url_allow)
         self.publisher = OutboxPublisher(self.db_path, settings, stats_source=self.stats, inbound=inbound)
         self.publisher.start()
         self._closers.append(self.publisher.stop)
