@@ -91,6 +91,11 @@ class Inbound:
         self.fetch_timeout_s = fetch_timeout_s
         # URL prefixes (scheme://host[:port]/path/) a signed offer may name; empty = inline only
         self.url_allow = url_allow
+        for entry in url_allow:
+            parts = urllib.parse.urlsplit(entry)
+            if parts.scheme not in _FETCH_SCHEMES or (parts.scheme != "file" and not parts.netloc):
+                logger.warning("[sync].model_url_allow entry %r never matches: write it as "
+                               "https://host[:port]/path/ (or http://, file:///path/)", entry)
 
     def handle(self, subtopic: str, payload: bytes) -> Reply:
         """Check and apply one message received on `<prefix><subtopic>`."""
