@@ -204,6 +204,20 @@ class Station:
                 found[name] = active.folder
         return found
 
+    def _check_model(self, installed: Any) -> None:
+        """Open an offered version with the station's own loader before it may become active or
+        shadow: sha256 and input shape against its manifest, the outputs its task needs, one
+        inference on a blank image. Raises ModelError saying what is wrong."""
+        threads = (self.config.models.intra_op_threads, self.config.models.inter_op_threads)
+        if installed.name == "defect":
+            defect = DefectModel.load(installed.folder, *threads)
+            blank = np.zeros((defect.spec.height, defect.spec.width, 3), np.uint8)
+            defect.predict(blank)
+        else:
+            conformity = ConformityModel.load(installed.folder, *threads)
+            blank = np.zeros((conformity.spec.height, conformity.spec.width, 3), np.uint8)
+            conformity.embed(blank)
+
     def _on_model_installed(self, installed: Any, mode: Any) -> None:
         """A verified model from central: swap it in whole, or run it in shadow beside the active one."""
         from sync.modelstore import OfferMode
@@ -445,8 +459,9 @@ class Station:
         inbound = Inbound(InboundHandlers(
             on_manifest=self._on_manifest, on_config_set=self.set_thresholds,
             on_model_installed=self._on_model_installed, on_model_changed=self._on_model_changed,
+            check_model=self._check_model,
             config_ranges=POLICY_RANGES,
-        ), model_store=self.model_store)
+        ), model_store=self.model_store, url_allow=cfg.model_url_allow)
         self.publisher = OutboxPublisher(self.db_path, settings, stats_source=self.stats, inbound=inbound)
         self.publisher.start()
         self._closers.append(self.publisher.stop)

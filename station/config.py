@@ -248,6 +248,8 @@ class SyncConfig:
     stats_interval_s: float = 30.0
     reconnect_backoff_max_s: float = 30.0
     trusted_key_file: str = ""
+    # URL prefixes a signed model offer may be fetched from; empty = inline payloads only.
+    model_url_allow: tuple[str, ...] = ()
     # Verified model offers from central are installed here (relative to data_dir).
     model_store_dir: Path = Path("central-models")
 

@@ -15,12 +15,16 @@ import binascii
 import json
 import logging
 import math
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from sync.modelstore import (
+    OFFER_FORMAT,
     InstalledModel,
     ModelOffer,
     ModelStore,
@@ -29,7 +33,7 @@ from sync.modelstore import (
     decode_signature,
 )
 
-__all__ = ["Inbound", "InboundHandlers", "Reply", "RmaLine"]
+__all__ = ["Inbound", "InboundHandlers", "Reply", "RmaLine", "url_allowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +72,9 @@ class InboundHandlers:
     on_manifest: Callable[[list[RmaLine]], None] | None = None
     on_config_set: Callable[[dict[str, float]], None] | None = None
     on_model_installed: Callable[[InstalledModel, OfferMode], None] | None = None
+    # opens a written version folder as the station would run it; raises when it cannot.
+    # Runs before the version becomes active or shadow, so a broken model never does.
+    check_model: Callable[[InstalledModel], None] | None = None
     # after promote / drop / rollback of model `name`: reload ModelStore.active(name) / .shadow(name)
     on_model_changed: Callable[[str], None] | None = None
     # name -> (min, max) of each policy threshold central may set
@@ -78,10 +85,17 @@ class Inbound:
     """Checks and dispatches inbound messages; `handle()` never raises."""
 
     def __init__(self, handlers: InboundHandlers, model_store: ModelStore | None = None,
-                 fetch_timeout_s: float = 60.0) -> None:
+                 fetch_timeout_s: float = 60.0, url_allow: tuple[str, ...] = ()) -> None:
         self.handlers = handlers
         self.model_store = model_store
         self.fetch_timeout_s = fetch_timeout_s
+        # URL prefixes (scheme://host[:port]/path/) a signed offer may name; empty = inline only
+        self.url_allow = url_allow
+        for entry in url_allow:
+            parts = urllib.parse.urlsplit(entry)
+            if parts.scheme not in _FETCH_SCHEMES or (parts.scheme != "file" and not parts.netloc):
+                logger.warning("[sync].model_url_allow entry %r never matches: write it as "
+                               "https://host[:port]/path/ (or http://, file:///path/)", entry)
 
     def handle(self, subtopic: str, payload: bytes) -> Reply:
         """Check and apply one message received on `<prefix><subtopic>`."""
@@ -172,22 +186,40 @@ class Inbound:
         action = message.get("action", "install")
         if action != "install":
             return self._model_action(self.model_store, action, message.get("name"))
-        for key in ("name", "version", "sha256", "signature"):
-            if not isinstance(message.get(key), str):
-                raise _RejectedError(f"'{key}' must be a string")
-        manifest = message.get("manifest", {})
-        if not isinstance(manifest, dict):
-            raise _RejectedError("'manifest' must be an object")
+        if not isinstance(message.get("offer"), str):
+            if any(k in message for k in ("name", "version", "sha256", "mode", "manifest", "url")):
+                raise _RejectedError(
+                    "old-format offer refused: its name/version/mode/url travel outside the signature; "
+                    f"send {{'offer': <base64 of the signed {OFFER_FORMAT} envelope>, 'signature', "
+                    "'payload_b64'}} as docs/sync.md describes")
+            raise _RejectedError("'offer' must be a string (base64 of the signed envelope)")
+        stray = sorted(set(message) - {"request_id", "action", "offer", "signature", "payload_b64"})
+        if stray:
+            raise _RejectedError(f"{stray} not allowed beside the signed offer: everything that changes "
+                                 "what is installed goes inside the signed envelope")
+        if not isinstance(message.get("signature"), str):
+            raise _RejectedError("'signature' must be a string")
         try:
-            mode = OfferMode(message.get("mode", "shadow"))
-        except ValueError:
-            raise _RejectedError(f"'mode' must be one of {[m.value for m in OfferMode]}") from None
-        offer = ModelOffer(name=message["name"], version=message["version"], sha256=message["sha256"],
-                           signature=decode_signature(message["signature"]), manifest=manifest)
-        model = self._model_bytes(message)
-        installed = self.model_store.install_offer(offer, model, mode)
+            envelope = base64.b64decode(message["offer"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _RejectedError("'offer' is not base64") from None
+        # Verified before anything in it is used: no URL is fetched for an unsigned offer.
+        offer = self.model_store.open_offer(envelope, decode_signature(message["signature"]))
+        mode = offer.mode
+        model = self._model_bytes(offer, message.get("payload_b64"))
+        store = self.model_store
+        before = store.snapshot(offer.name)
+        installed = store.install_offer(offer, model, check=self.handlers.check_model)
         if self.handlers.on_model_installed is not None:
-            self.handlers.on_model_installed(installed, mode)
+            try:
+                self.handlers.on_model_installed(installed, mode)
+            except Exception as exc:
+                # The station kept its running model: make the disk say the same, so a
+                # restart does not come up on a version that never ran.
+                store.restore(offer.name, before)
+                raise OfferRejectedError(
+                    f"{offer.name} {offer.version} could not be swapped in ({exc}); "
+                    f"{offer.name} stays on {before['active'] or 'the shipped model'}") from exc
         return (f"{installed.name} {installed.version} installed as {mode.value}",
                 {"name": installed.name, "version": installed.version, "mode": mode.value})
 
@@ -212,25 +244,68 @@ class Inbound:
         return (f"{name}: {action} done; active {version or 'the shipped model'}",
                 {"name": name, "action": action, "active": version})
 
-    def _model_bytes(self, message: dict[str, Any]) -> bytes:
-        inline, url = message.get("payload_b64"), message.get("url")
-        if (inline is None) == (url is None):
-            raise _RejectedError("give exactly one of 'payload_b64' or 'url'")
-        if inline is not None:
+    def _model_bytes(self, offer: ModelOffer, inline: Any) -> bytes:
+        if offer.url is None:
             if not isinstance(inline, str):
-                raise _RejectedError("'payload_b64' must be a base64 string")
+                raise _RejectedError("'payload_b64' must be a base64 string (the offer names no url)")
             try:
                 return base64.b64decode(inline, validate=True)
             except (binascii.Error, ValueError):
                 raise _RejectedError("'payload_b64' is not base64") from None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://", "file://")):
-            raise _RejectedError("'url' must be an http(s):// or file:// URL")
-        limit = self.model_store.max_bytes if self.model_store else 0
+        if inline is not None:
+            raise _RejectedError("give 'payload_b64' only for an offer without a url")
+        url = offer.url
+        if not url_allowed(url, self.url_allow):
+            raise _RejectedError(
+                f"{url} is not allowed: the station fetches models only from [sync].model_url_allow "
+                f"({list(self.url_allow) or 'empty: inline payloads only'}); add its prefix there "
+                "or send the model inline")
+        opener = urllib.request.build_opener(_AllowedRedirects(self.url_allow))
         try:
-            with urllib.request.urlopen(url, timeout=self.fetch_timeout_s) as response:
-                data: bytes = response.read(limit + 1)
+            with opener.open(url, timeout=self.fetch_timeout_s) as response:
+                data: bytes = response.read(offer.size + 1)  # the signed size caps what is read
         except OSError as exc:
             raise _RejectedError(f"cannot download {url}: {exc}") from None
-        if len(data) > limit:
-            raise _RejectedError(f"{url} is larger than the limit of {limit} bytes")
+        if len(data) != offer.size:
+            raise _RejectedError(f"{url} is not the {offer.size} bytes the signed offer says"
+                                 f"{' (it is larger)' if len(data) > offer.size else ''}")
         return data
+
+
+def url_allowed(url: str, allow: tuple[str, ...]) -> bool:
+    """True when `url` has the scheme and host of an entry of `allow` and lies under its path.
+
+    A path with '.' or '..' segments (also percent-encoded) never matches: it could climb out
+    of the allowed prefix once the server or the file system resolves it.
+    """
+    target = urllib.parse.urlsplit(url)
+    if target.scheme not in _FETCH_SCHEMES or target.username or target.password:
+        return False
+    segments = urllib.parse.unquote(target.path).split("/")
+    if any(s in (".", "..") for s in segments) or "\\" in target.path:
+        return False
+    for entry in allow:
+        prefix = urllib.parse.urlsplit(entry)
+        if (prefix.scheme, prefix.netloc.lower()) != (target.scheme, target.netloc.lower()):
+            continue
+        base = prefix.path if prefix.path.endswith("/") else prefix.path + "/"
+        if target.path.startswith(base) or target.path == prefix.path:
+            return True
+    return False
+
+
+_FETCH_SCHEMES = ("https", "http", "file")
+
+
+class _AllowedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only to a URL the allow list also allows."""
+
+    def __init__(self, allow: tuple[str, ...]) -> None:
+        super().__init__()
+        self.allow = allow
+
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: HTTPMessage, newurl: str) -> urllib.request.Request | None:
+        if not url_allowed(newurl, self.allow):
+            raise urllib.error.URLError(f"redirect to {newurl}, which [sync].model_url_allow does not allow")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)

@@ -1,9 +1,13 @@
 """Model offers from central: signature check, atomic swap, rollback and shadow mode (the file side).
 
-A model offer carries the ONNX bytes (inline or by URL), their sha256, the model's
-manifest and an Ed25519 signature made by central's release key over the canonical JSON
-of `{"name", "version", "sha256", "manifest"}` (see `signed_statement`). The station
-trusts one public key (`[sync].trusted_key_file`); no key, no installs.
+An offer is a signed envelope: the canonical JSON (`signed_statement`) of everything that
+decides what the station installs and how — format, name, version, mode (shadow or
+activate), sha256 and size of the ONNX bytes, the model's manifest and, when the bytes are
+fetched, their URL — with an Ed25519 signature by central's release key over exactly those
+bytes. The station trusts one public key (`[sync].trusted_key_file`); no key, no installs.
+`open_offer()` verifies the signature before it reads anything in the envelope; the model
+bytes (inline or fetched) must then have the signed size and sha256. `sign_offer()` and
+`offer_message()` are central's side. Message format: docs/sync.md.
 
 Layout under `root`:
 
@@ -12,7 +16,9 @@ Layout under `root`:
 
 A version folder is complete before it is renamed into place, and `state.json` is
 replaced atomically (write, fsync, rename), so a power cut leaves either the old or the
-new model active, never half of one. The previous active version is kept for
+new model active, never half of one. Before the switch, `install_offer(check=...)` opens the
+written folder with the station's own loader; a version that fails it is deleted and the
+state is left as it was. The previous active version is kept for
 `rollback()`; versions that are neither active, previous nor shadow are pruned.
 The station runs the inference (also the shadow model's) and asks `active_dir()` /
 `shadow_dir()` where the files are.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 import json
 import logging
@@ -30,6 +37,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -40,6 +48,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 __all__ = [
+    "OFFER_FORMAT",
     "InstalledModel",
     "ModelOffer",
     "ModelStore",
@@ -47,6 +56,7 @@ __all__ = [
     "OfferRejectedError",
     "ShadowComparison",
     "load_public_key",
+    "offer_message",
     "sign_offer",
     "signed_statement",
 ]
@@ -56,6 +66,8 @@ logger = logging.getLogger(__name__)
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+OFFER_FORMAT = "returns.model-offer/2"
+_ENVELOPE_KEYS = {"format", "name", "version", "mode", "sha256", "size", "manifest", "url"}
 
 
 class OfferRejectedError(ValueError):
@@ -71,13 +83,21 @@ class OfferMode(Enum):
 
 @dataclass(frozen=True)
 class ModelOffer:
-    """The signed description of an offered model (the bytes travel separately)."""
+    """A verified offer: the fields of its signed envelope (the model bytes travel separately).
+
+    Every field is read from `envelope`, the exact bytes central signed; `verify()` checks
+    them against it again, so a ModelOffer whose fields were changed after signing is refused.
+    """
 
     name: str
     version: str
     sha256: str
     signature: bytes
     manifest: dict[str, Any] = field(default_factory=dict)
+    mode: OfferMode = OfferMode.SHADOW
+    size: int = 0
+    url: str | None = None
+    envelope: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -98,18 +118,40 @@ class InstalledModel:
         return self.folder / "manifest.json"
 
 
-def signed_statement(name: str, version: str, sha256: str, manifest: dict[str, Any]) -> bytes:
-    """The exact bytes central signs and the station verifies."""
-    doc = {"name": name, "version": version, "sha256": sha256, "manifest": manifest}
+def signed_statement(name: str, version: str, mode: OfferMode, sha256: str, size: int,
+                     manifest: dict[str, Any], url: str | None = None) -> bytes:
+    """The envelope central signs: canonical JSON (keys sorted, no spaces, ASCII) of everything
+    in an offer that changes what the station does. The station verifies the signature over
+    the bytes it receives, then reads the offer from them; it never re-serialises."""
+    doc: dict[str, Any] = {"format": OFFER_FORMAT, "name": name, "version": version, "mode": mode.value,
+                           "sha256": sha256, "size": size, "manifest": manifest}
+    if url is not None:
+        doc["url"] = url
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def sign_offer(private_key: Ed25519PrivateKey, name: str, version: str, model: bytes,
-               manifest: dict[str, Any]) -> ModelOffer:
-    """Central's side: describe and sign `model` (also used by the tests)."""
+               manifest: dict[str, Any], mode: OfferMode = OfferMode.SHADOW,
+               url: str | None = None) -> ModelOffer:
+    """Central's side: describe and sign `model` (served inline, or from `url`)."""
     sha = hashlib.sha256(model).hexdigest()
-    signature = private_key.sign(signed_statement(name, version, sha, manifest))
-    return ModelOffer(name=name, version=version, sha256=sha, signature=signature, manifest=manifest)
+    envelope = signed_statement(name, version, mode, sha, len(model), manifest, url)
+    return ModelOffer(name=name, version=version, sha256=sha, signature=private_key.sign(envelope),
+                      manifest=manifest, mode=mode, size=len(model), url=url, envelope=envelope)
+
+
+def offer_message(offer: ModelOffer, model: bytes | None = None,
+                  request_id: str | None = None) -> dict[str, Any]:
+    """The `model/offer` message of a signed offer; `model` goes inline unless the offer has a url."""
+    message: dict[str, Any] = {"offer": base64.b64encode(offer.envelope).decode(),
+                               "signature": base64.b64encode(offer.signature).decode()}
+    if request_id is not None:
+        message["request_id"] = request_id
+    if offer.url is None:
+        if model is None:
+            raise ValueError("an offer without a url carries the model inline: pass `model`")
+        message["payload_b64"] = base64.b64encode(model).decode()
+    return message
 
 
 def load_public_key(path: Path) -> Ed25519PublicKey:
@@ -146,8 +188,52 @@ class ModelStore:
 
     # ---- verification -----------------------------------------------------------------
 
-    def verify(self, offer: ModelOffer, model: bytes) -> None:
-        """Raise OfferRejectedError unless the offer is well formed, its bytes match and central signed it."""
+    def open_offer(self, envelope: bytes, signature: bytes) -> ModelOffer:
+        """Verify `signature` over the received envelope bytes, then read the offer from them.
+
+        Nothing in the envelope is looked at before the signature verifies; OfferRejectedError
+        says why an envelope is refused.
+        """
+        if self.trusted_key is None:
+            raise OfferRejectedError(
+                "no trusted key configured ([sync].trusted_key_file); model offers are refused")
+        try:
+            self.trusted_key.verify(signature, envelope)
+        except InvalidSignature:
+            raise OfferRejectedError("signature does not verify with the trusted key") from None
+        try:
+            doc = json.loads(envelope)
+        except (ValueError, UnicodeDecodeError):
+            raise OfferRejectedError("the signed offer is not JSON") from None
+        if not isinstance(doc, dict) or doc.get("format") != OFFER_FORMAT:
+            raise OfferRejectedError(f"the signed offer's 'format' must be {OFFER_FORMAT!r}")
+        unknown = sorted(set(doc) - _ENVELOPE_KEYS)
+        if unknown:
+            raise OfferRejectedError(f"the signed offer has unknown keys {unknown}")
+        for key in ("name", "version", "sha256"):
+            if not isinstance(doc.get(key), str):
+                raise OfferRejectedError(f"the signed offer's '{key}' must be a string")
+        try:
+            mode = OfferMode(doc.get("mode"))
+        except ValueError:
+            raise OfferRejectedError(f"the signed offer's 'mode' must be one of "
+                                     f"{[m.value for m in OfferMode]}") from None
+        size = doc.get("size")
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise OfferRejectedError("the signed offer's 'size' must be the model's length in bytes")
+        manifest = doc.get("manifest")
+        if not isinstance(manifest, dict):
+            raise OfferRejectedError("the signed offer's 'manifest' must be an object")
+        url = doc.get("url")
+        if url is not None and not isinstance(url, str):
+            raise OfferRejectedError("the signed offer's 'url' must be a string")
+        offer = ModelOffer(name=doc["name"], version=doc["version"], sha256=doc["sha256"],
+                           signature=signature, manifest=manifest, mode=mode, size=size, url=url,
+                           envelope=envelope)
+        self._check_fields(offer)
+        return offer
+
+    def _check_fields(self, offer: ModelOffer) -> None:
         if not _NAME.match(offer.name) or offer.name not in self.names:
             raise OfferRejectedError(
                 f"unknown model name {offer.name!r}; this station runs {sorted(self.names)}")
@@ -155,19 +241,20 @@ class ModelStore:
             raise OfferRejectedError(f"bad version {offer.version!r} (letters, digits, '.', '_', '-')")
         if not _SHA256.match(offer.sha256):
             raise OfferRejectedError("sha256 must be 64 lower-case hex digits")
-        if len(model) > self.max_bytes:
-            raise OfferRejectedError(f"model is {len(model)} bytes, more than the limit of {self.max_bytes}")
+        if offer.size > self.max_bytes:
+            raise OfferRejectedError(f"model is {offer.size} bytes, more than the limit of {self.max_bytes}")
+
+    def verify(self, offer: ModelOffer, model: bytes) -> None:
+        """Raise OfferRejectedError unless central signed the offer's envelope, its fields are the
+        envelope's, and `model` is the bytes it describes."""
+        signed = self.open_offer(offer.envelope, offer.signature)
+        if dataclasses.replace(signed, signature=offer.signature) != offer:
+            raise OfferRejectedError("signature does not verify: the offer differs from its signed envelope")
+        if len(model) != offer.size:
+            raise OfferRejectedError(f"model is {len(model)} bytes, the signed offer says {offer.size}")
         actual = hashlib.sha256(model).hexdigest()
         if actual != offer.sha256:
             raise OfferRejectedError(f"sha256 mismatch: offer says {offer.sha256}, bytes are {actual}")
-        if self.trusted_key is None:
-            raise OfferRejectedError(
-                "no trusted key configured ([sync].trusted_key_file); model offers are refused")
-        try:
-            self.trusted_key.verify(offer.signature,
-                                    signed_statement(offer.name, offer.version, offer.sha256, offer.manifest))
-        except InvalidSignature:
-            raise OfferRejectedError("signature does not verify with the trusted key") from None
 
     # ---- state ------------------------------------------------------------------------
 
@@ -214,13 +301,21 @@ class ModelStore:
     # ---- changes ----------------------------------------------------------------------
 
     def install_offer(self, offer: ModelOffer, model: bytes,
-                      mode: OfferMode = OfferMode.SHADOW) -> InstalledModel:
-        """Verify, write the version folder, then make it the shadow or the active model (atomically)."""
+                      check: Callable[[InstalledModel], None] | None = None) -> InstalledModel:
+        """Verify, write the version folder, self-check it, then make it the shadow or the active
+        model (atomically).
+
+        `check` is the station's own loader: it opens the written folder as the station would
+        run it and raises when it cannot. It runs before `state.json` changes, so a model that
+        fails it is deleted again and the previous state (on disk and in memory) stays.
+        """
         self.verify(offer, model)
+        mode = offer.mode
         folder = self.root / offer.name
         folder.mkdir(parents=True, exist_ok=True)
         final = folder / offer.version
-        if final.exists():
+        created = not final.exists()
+        if not created:
             existing = self._installed(offer.name, offer.version)
             if existing is None or existing.sha256 != offer.sha256:
                 raise OfferRejectedError(
@@ -234,11 +329,24 @@ class ModelStore:
                 _write_synced(staging / "offer.json", json.dumps({
                     "name": offer.name, "version": offer.version, "sha256": offer.sha256,
                     "signature": base64.b64encode(offer.signature).decode(),
+                    "offer": base64.b64encode(offer.envelope).decode(),
                 }).encode())
                 os.replace(staging, final)
                 _fsync_dir(folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+        installed = self._installed(offer.name, offer.version)
+        assert installed is not None
+        if check is not None:
+            try:
+                check(installed)
+            except Exception as exc:  # the loader's errors are its own types; all mean "do not switch"
+                if created:
+                    shutil.rmtree(final, ignore_errors=True)
+                active = self._state(offer.name)["active"]
+                raise OfferRejectedError(
+                    f"{offer.name} {offer.version} failed its self-check and was not installed "
+                    f"({exc}); {offer.name} stays on {active or 'the shipped model'}") from None
         state = self._state(offer.name)
         if mode is OfferMode.ACTIVATE:
             if state["active"] != offer.version:
@@ -252,9 +360,16 @@ class ModelStore:
             state["shadow"] = offer.version
         self._write_state(offer.name, state)
         logger.info("model %s %s installed as %s", offer.name, offer.version, mode.value)
-        installed = self._installed(offer.name, offer.version)
-        assert installed is not None
         return installed
+
+    def snapshot(self, name: str) -> dict[str, str | None]:
+        """The active / previous / shadow versions of `name`, for `restore()`."""
+        return dict(self._state(name))
+
+    def restore(self, name: str, state: dict[str, str | None]) -> None:
+        """Put back a `snapshot()` (when the station could not swap in what was just installed)."""
+        self._write_state(name, dict(state))
+        logger.warning("model %s state restored: active %s", name, state.get("active") or "the shipped model")
 
     def rollback(self, name: str) -> InstalledModel | None:
         """Make the previous version active again (None = back to the station's shipped model)."""

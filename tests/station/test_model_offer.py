@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from station.app import Station
 from station.config import load_config
 from sync.broker import LocalBroker
-from sync.modelstore import sign_offer
+from sync.modelstore import OfferMode, offer_message, sign_offer
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -61,10 +61,8 @@ def test_signed_offer_swaps_the_model_tampered_one_is_refused_rollback_restores(
         model = (ROOT / "models" / "defect" / "model.onnx").read_bytes()
         manifest = json.loads((ROOT / "models" / "defect" / "manifest.json").read_text())
         manifest["version"] = "2099.01.01"
-        offer = sign_offer(key, "defect", "2099.01.01", model, manifest)
-        message = {"request_id": "m1", "name": "defect", "version": offer.version, "sha256": offer.sha256,
-                   "signature": base64.b64encode(offer.signature).decode(), "manifest": manifest,
-                   "payload_b64": base64.b64encode(model).decode(), "mode": "activate"}
+        offer = sign_offer(key, "defect", "2099.01.01", model, manifest, OfferMode.ACTIVATE)
+        message = offer_message(offer, model, request_id="m1")
 
         tampered = dict(message, request_id="m0", payload_b64=base64.b64encode(model[:-1] + b"\0").decode())
         client.publish(PREFIX + "model/offer", json.dumps(tampered), qos=1)

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.inbound import Inbound, InboundHandlers, RmaLine
-from sync.modelstore import InstalledModel, ModelStore, OfferMode, sign_offer
+from sync.modelstore import InstalledModel, ModelStore, OfferMode, offer_message, sign_offer
 
 RANGES = {"defect_repair": (0.2, 0.8), "defect_recycle": (0.5, 0.99), "min_confidence": (0.3, 0.9)}
 
@@ -121,11 +121,11 @@ def test_bad_config_set_is_refused_and_nothing_changes(inbound: Inbound, station
     assert station.policy == before
 
 
-def _offer_message(key: Ed25519PrivateKey, model: bytes, **changes: Any) -> dict[str, Any]:
-    offer = sign_offer(key, "defect", "2026.11.25", model, {"task": "defect", "labels": ["ok", "tear"]})
-    message = {"request_id": "o1", "name": offer.name, "version": offer.version, "sha256": offer.sha256,
-               "signature": base64.b64encode(offer.signature).decode(), "manifest": offer.manifest,
-               "payload_b64": base64.b64encode(model).decode(), "mode": "shadow"}
+def _offer_message(key: Ed25519PrivateKey, model: bytes, mode: str = "shadow", name: str = "defect",
+                   version: str = "2026.11.25", url: str | None = None, **changes: Any) -> dict[str, Any]:
+    offer = sign_offer(key, name, version, model, {"task": "defect", "labels": ["ok", "tear"]},
+                       OfferMode(mode), url)
+    message = offer_message(offer, model, request_id="o1")
     message.update(changes)
     return {k: v for k, v in message.items() if v is not None}
 
@@ -139,32 +139,49 @@ def test_signed_model_offer_is_installed_in_shadow(inbound: Inbound, station: St
     assert json.loads(model.manifest.read_text())["labels"] == ["ok", "tear"]
 
 
-def test_model_offer_by_file_url(tmp_path: Path, inbound: Inbound, station: Station,
-                                 key: Ed25519PrivateKey) -> None:
-    source = tmp_path / "offered.onnx"
+def test_model_offer_by_an_allowed_file_url(tmp_path: Path, inbound: Inbound, station: Station,
+                                            key: Ed25519PrivateKey) -> None:
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    source = shelf / "offered.onnx"
     source.write_bytes(b"onnx-from-url")
-    message = _offer_message(key, b"onnx-from-url", payload_b64=None, url=source.as_uri(), mode="activate")
+    inbound.url_allow = (shelf.as_uri() + "/",)
+    message = _offer_message(key, b"onnx-from-url", url=source.as_uri(), mode="activate")
     ok, reason = _send(inbound, "model/offer", message)
     assert ok, reason
     assert station.models[0][0].onnx.read_bytes() == b"onnx-from-url"
+
+
+def _old_format(key: Ed25519PrivateKey) -> dict[str, Any]:
+    offer = sign_offer(key, "defect", "2026.11.25", b"onnx-bytes", {})
+    return {"name": offer.name, "version": offer.version, "sha256": offer.sha256, "mode": "activate",
+            "signature": base64.b64encode(offer.signature).decode(), "manifest": {},
+            "payload_b64": base64.b64encode(b"onnx-bytes").decode()}
 
 
 def _bad_offers(key: Ed25519PrivateKey) -> list[tuple[dict[str, Any], str]]:
     other = Ed25519PrivateKey.generate()
     good = _offer_message(key, b"onnx-bytes")
     wrong_key = _offer_message(other, b"onnx-bytes")
+    unsigned = json.dumps({"format": "returns.model-offer/2", "name": "defect", "version": "9",
+                           "mode": "activate", "sha256": "0" * 64, "size": 1, "manifest": {}}).encode()
     return [
         ({**good, "signature": None}, "'signature' must be a string"),
         ({**good, "signature": base64.b64encode(b"\0" * 64).decode()}, "signature does not verify"),
         (wrong_key, "signature does not verify"),
         ({**good, "signature": "###"}, "not base64"),
-        ({**good, "payload_b64": base64.b64encode(b"tampered").decode()}, "sha256 mismatch"),
-        ({**good, "manifest": {"task": "defect", "labels": ["ok"]}}, "signature does not verify"),
-        ({**good, "version": "../../etc"}, "bad version"),
-        ({**good, "name": "secret"}, "unknown model name"),
-        ({**good, "mode": "yolo"}, "'mode'"),
-        ({**good, "url": "ftp://x/y"}, "exactly one of"),
-        ({k: v for k, v in good.items() if k != "payload_b64"}, "exactly one of"),
+        ({**good, "offer": "%%%"}, "'offer' is not base64"),
+        ({**good, "offer": base64.b64encode(unsigned).decode()}, "signature does not verify"),
+        ({**good, "payload_b64": base64.b64encode(b"tampered!!").decode()}, "sha256 mismatch"),
+        ({**good, "payload_b64": base64.b64encode(b"short").decode()}, "the signed offer says 10"),
+        ({**good, "mode": "activate"}, "not allowed beside the signed offer"),
+        (_old_format(key), "old-format offer refused"),
+        (_offer_message(key, b"onnx-bytes", version="../../etc"), "bad version"),
+        (_offer_message(key, b"onnx-bytes", name="secret"), "unknown model name"),
+        (_offer_message(key, b"onnx-bytes", url="ftp://x/y"), "is not allowed"),
+        (_offer_message(key, b"onnx-bytes", url="https://x/y", payload_b64="AA=="),
+         "only for an offer without"),
+        ({k: v for k, v in good.items() if k != "payload_b64"}, "'payload_b64' must be"),
         ({**good, "payload_b64": "%%%"}, "not base64"),
     ]
 
@@ -204,8 +221,8 @@ def test_central_promotes_drops_and_rolls_back_models(tmp_path: Path, key: Ed255
     changed: list[str] = []
     inbound = Inbound(InboundHandlers(on_model_changed=changed.append), store)
     assert _send(inbound, "model/offer", _offer_message(key, b"v1", mode="activate"))[0]
-    offer_v2 = sign_offer(key, "defect", "2026.11.26", b"v2", {"task": "defect"})
-    store.install_offer(offer_v2, b"v2", OfferMode.SHADOW)
+    offer_v2 = sign_offer(key, "defect", "2026.11.26", b"v2", {"task": "defect"}, OfferMode.SHADOW)
+    store.install_offer(offer_v2, b"v2")
     ok, reason = _send(inbound, "model/offer", {"action": "promote", "name": "defect"})
     assert ok and "active 2026.11.26" in reason
     ok, reason = _send(inbound, "model/offer", {"action": "rollback", "name": "defect"})

@@ -31,7 +31,7 @@ def store(tmp_path: Path, key: Ed25519PrivateKey) -> ModelStore:
 
 def _install(store: ModelStore, key: Ed25519PrivateKey, version: str, mode: OfferMode) -> None:
     model = f"onnx {version}".encode()
-    store.install_offer(sign_offer(key, "defect", version, model, {"version": version}), model, mode)
+    store.install_offer(sign_offer(key, "defect", version, model, {"version": version}, mode), model)
 
 
 def test_signature_good_bad_and_wrong_key(store: ModelStore, key: Ed25519PrivateKey) -> None:
@@ -71,9 +71,9 @@ def test_a_third_version_prunes_the_oldest(store: ModelStore, key: Ed25519Privat
 
 def test_a_refused_offer_leaves_the_active_model(store: ModelStore, key: Ed25519PrivateKey) -> None:
     _install(store, key, "1", OfferMode.ACTIVATE)
-    offer = sign_offer(key, "defect", "2", b"good", {})
+    offer = sign_offer(key, "defect", "2", b"good", {}, OfferMode.ACTIVATE)
     with pytest.raises(OfferRejectedError, match="sha256 mismatch"):
-        store.install_offer(offer, b"evil", OfferMode.ACTIVATE)
+        store.install_offer(offer, b"evil")
     active = store.active("defect")
     assert active is not None and active.version == "1"
     assert not (store.root / "defect" / "2").exists()
@@ -83,8 +83,8 @@ def test_a_refused_offer_leaves_the_active_model(store: ModelStore, key: Ed25519
 def test_same_version_with_other_content_is_refused(store: ModelStore, key: Ed25519PrivateKey) -> None:
     _install(store, key, "1", OfferMode.ACTIVATE)
     with pytest.raises(OfferRejectedError, match="other content"):
-        store.install_offer(sign_offer(key, "defect", "1", b"different", {}), b"different",
-                            OfferMode.ACTIVATE)
+        store.install_offer(sign_offer(key, "defect", "1", b"different", {}, OfferMode.ACTIVATE),
+                            b"different")
 
 
 def test_shadow_then_promote_or_drop(store: ModelStore, key: Ed25519PrivateKey) -> None:
@@ -136,3 +136,18 @@ def test_shadow_comparison_reports_disagreements() -> None:
     report = comparison.report()
     assert report["items"] == 4 and report["agreement"] == 0.5
     assert report["disagreements"] == [{"active": "ok", "shadow": "tear", "count": 2}]
+
+
+def test_signed_envelopes_follow_the_published_schema(key: Ed25519PrivateKey) -> None:
+    import json
+
+    import jsonschema_rs
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "sync" / "schemas" /
+                         "model-offer-2.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema_rs.validator_for(schema)
+    inline = sign_offer(key, "defect", "1", b"model", {"task": "defect"}, OfferMode.ACTIVATE)
+    by_url = sign_offer(key, "conformity", "2", b"model", {}, OfferMode.SHADOW, "https://c.example/m/2.onnx")
+    for offer in (inline, by_url):
+        validator.validate(json.loads(offer.envelope))
+    assert not validator.is_valid({**json.loads(inline.envelope), "mode": "yolo"})
