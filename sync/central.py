@@ -10,7 +10,12 @@ network thread. While one batch waits for the disk, the next is already being re
 repeat of a stored revision (the station resends whatever was not acknowledged) is not
 stored again but acknowledged again, since the first ack may be what was lost. An invalid
 verdict is kept in the `rejected` table and not acknowledged: it stays in the station's
-backlog where its age shows up, rather than vanishing.
+backlog where its age shows up, rather than vanishing. So is a verdict whose `site_id` /
+`station_id` differ from the `<site>/<station>` of the topic it came on: the broker's ACL
+vouches for the topic, not for the payload. A repeat whose payload differs from the stored
+one is kept in the `conflicts` table, logged, and acknowledged (resending it cannot help).
+If a batch's transaction fails, its verdicts are stored one at a time, so one the database
+refuses is rejected alone and the rest are stored and acknowledged.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sync.central_store import (
     Rejected,
     StoredVerdict,
+    StoreResult,
     VerdictStore,
     ensure_central_schema,
     open_verdict_store,
@@ -56,6 +62,7 @@ class ReceiverStats:
     stored: int = 0
     duplicates: int = 0
     invalid: int = 0
+    conflicts: int = 0
     acked: int = 0
     last_error: str | None = None
 
@@ -70,11 +77,25 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _Committed:
-    """A batch the database thread has made durable (`error` None), or failed to store."""
+    """What the database thread made durable: `batch.valid` is stored (acknowledge it),
+    `batch.rejected` kept aside; `error` is a database error met on the way, if any."""
 
     batch: _Batch
     stored: int
+    conflicts: int = 0
     error: str | None = None
+
+
+def _topic_mismatch(topic: str, verdict: dict[str, Any]) -> str | None:
+    """Why the payload's station is not the topic's (`<prefix>/<site>/<station>/verdict`), or None."""
+    parts = topic.split("/")
+    if len(parts) < 4:
+        return f"topic {topic!r} does not end in <site>/<station>/verdict"
+    site, station = parts[-3], parts[-2]
+    if (verdict["site_id"], verdict["station_id"]) != (site, station):
+        return (f"payload says site_id {verdict['site_id']!r}, station_id {verdict['station_id']!r} but it "
+                f"came on the topic of {site}/{station}")
+    return None
 
 
 def _ack_topic(verdict_topic: str) -> str:
@@ -219,6 +240,10 @@ class CentralReceiver:
                 logger.warning("central: rejected a verdict on %s: %s", topic, exc)
                 rejected.append((topic, payload, str(exc), now))
                 continue
+            if (mismatch := _topic_mismatch(topic, verdict)) is not None:
+                logger.warning("central: rejected a verdict on %s: %s", topic, mismatch)
+                rejected.append((topic, payload, mismatch, now))
+                continue
             valid.append((topic, StoredVerdict.from_json(verdict, text, now)))
         with self._lock:
             self._stats = replace(self._stats, received=self._stats.received + len(batch))
@@ -232,9 +257,8 @@ class CentralReceiver:
             except queue.Empty:
                 return
             if done.error is not None:
-                # Nothing of the batch is acked, so every station resends it.
+                # What was not stored is not acked, so its station resends it.
                 self._set(last_error=f"database error: {done.error}")
-                continue
             acks: dict[str, list[dict[str, Any]]] = {}
             for topic, verdict in done.batch.valid:
                 acks.setdefault(_ack_topic(topic), []).append(
@@ -255,7 +279,8 @@ class CentralReceiver:
                 s = self._stats
                 self._stats = replace(s, stored=s.stored + done.stored,
                                       duplicates=s.duplicates + len(done.batch.valid) - done.stored,
-                                      invalid=s.invalid + len(done.batch.rejected), acked=s.acked + sent)
+                                      invalid=s.invalid + len(done.batch.rejected),
+                                      conflicts=s.conflicts + done.conflicts, acked=s.acked + sent)
 
     # ---- the database thread ----------------------------------------------------------
 
@@ -278,12 +303,52 @@ class CentralReceiver:
     def _store(self, store: VerdictStore, batch: _Batch) -> _Committed:
         started = time.monotonic()
         try:
-            stored = store.store([v for _, v in batch.valid], batch.rejected)
+            result = store.store([v for _, v in batch.valid], batch.rejected)
         except Exception as exc:  # sqlite3 / psycopg errors alike
-            logger.error("central: cannot store %s verdicts in %s: %s",
-                         len(batch.valid) + len(batch.rejected), self.db_path, exc)
-            time.sleep(1.0)
-            return _Committed(batch, 0, error=str(exc))
+            logger.warning("central: a batch of %s verdicts failed in %s (%s); storing them one at a time",
+                           len(batch.valid), self.db_path, exc)
+            return self._store_one_by_one(store, batch, str(exc))
         logger.debug("central: batch of %s stored in %.1f ms", len(batch.valid) + len(batch.rejected),
                      (time.monotonic() - started) * 1000)
-        return _Committed(batch, stored)
+        self._warn_conflicts(result)
+        return _Committed(batch, result.new, len(result.conflicts))
+
+    def _store_one_by_one(self, store: VerdictStore, batch: _Batch, error: str) -> _Committed:
+        """Isolate what the database refuses: each verdict in its own transaction; a refused one
+        goes to `rejected` with the database's reason and is not acknowledged."""
+        stored: list[tuple[str, StoredVerdict]] = []
+        rejected = list(batch.rejected)
+        new = conflicts = 0
+        for topic, verdict in batch.valid:
+            try:
+                result = store.store([verdict], [])
+            except Exception as exc:
+                logger.error("central: cannot store verdict %s:%s from %s in %s: %s", verdict.verdict_id,
+                             verdict.revision, topic, self.db_path, exc)
+                rejected.append((topic, verdict.payload.encode(), f"database refused it: {exc}",
+                                 verdict.received_at))
+                error = str(exc)
+                continue
+            stored.append((topic, verdict))
+            new += result.new
+            conflicts += len(result.conflicts)
+            self._warn_conflicts(result)
+        try:
+            store.store([], rejected)
+        except Exception as exc:
+            # Not kept here, but not acknowledged either: the stations still hold these.
+            logger.error("central: cannot keep %s rejected messages in %s: %s", len(rejected), self.db_path,
+                         exc)
+            error = str(exc)
+        if batch.valid and not stored:
+            # Nothing at all could be written: the database itself is failing. Wait a little
+            # rather than spin; the stations resend everything unacknowledged.
+            time.sleep(1.0)
+        return _Committed(_Batch(stored, rejected), new, conflicts, error=error)
+
+    def _warn_conflicts(self, result: StoreResult) -> None:
+        for verdict in result.conflicts:
+            logger.warning("central: verdict %s revision %s from %s/%s is already stored with a different "
+                           "payload; the new one is kept in the conflicts table of %s and acknowledged",
+                           verdict.verdict_id, verdict.revision, verdict.site_id, verdict.station_id,
+                           self.db_path)

@@ -1,20 +1,26 @@
 """Where the central receiver keeps verdicts: a SQLite file, or PostgreSQL when given a URL.
 
-Both keep one row per (verdict_id, revision) — a repeat is not stored again — and a table
-of rejected messages. A batch is one transaction; it is durable when `store()` returns
-(SQLite synchronous=FULL, PostgreSQL's commit), which is when the receiver may ack.
+Both keep one row per (verdict_id, revision) — a repeat is not stored again — a table of
+rejected messages, and a table of conflicts: a verdict whose (verdict_id, revision) is already
+stored with a different payload is kept there, never over the first one. A batch is one
+transaction; it is durable when `store()` returns (SQLite synchronous=FULL, PostgreSQL's
+commit), which is when the receiver may ack. The SQLite file is created 0600 (its -wal and
+-shm follow): it holds every station's verdicts.
 PostgreSQL needs the `psycopg` package (an optional dependency: `pip install psycopg[binary]`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["Rejected", "StoredVerdict", "VerdictStore", "ensure_central_schema", "open_verdict_store"]
+__all__ = ["Rejected", "StoreResult", "StoredVerdict", "VerdictStore", "ensure_central_schema",
+           "open_verdict_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +59,20 @@ class StoredVerdict:
                 self.grade, self.disposition, self.decided_at, self.payload, self.received_at)
 
 
+@dataclass(frozen=True)
+class StoreResult:
+    """What one `store()` did: how many verdicts were new, and which repeats carried a payload
+    other than the stored one (kept in the `conflicts` table)."""
+
+    new: int
+    conflicts: list[StoredVerdict] = field(default_factory=list)
+
+
 class VerdictStore(Protocol):
     """A batch in, durable, and how many of its verdicts were new (the rest were repeats)."""
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
-        """Store in one transaction; returns the number of verdicts not stored before."""
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
+        """Store in one transaction; says how many verdicts were not stored before."""
         ...
 
     def close(self) -> None:
@@ -94,19 +109,59 @@ def ensure_central_schema(conn: sqlite3.Connection) -> None:
         "CREATE TABLE IF NOT EXISTS rejected(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
         " payload BLOB NOT NULL, reason TEXT NOT NULL, received_at REAL NOT NULL)"
     )
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS conflicts(id INTEGER PRIMARY KEY AUTOINCREMENT, verdict_id TEXT NOT NULL,"
+        " revision INTEGER NOT NULL, station_id TEXT NOT NULL, site_id TEXT NOT NULL, payload TEXT NOT NULL,"
+        " received_at REAL NOT NULL)"
+    )
     conn.commit()
+
+
+def _conflicting(verdicts: list[StoredVerdict], stored: dict[tuple[str, int], Any]) -> list[StoredVerdict]:
+    """The verdicts of a batch whose key is stored with another payload."""
+    return [v for v in verdicts
+            if (kept := stored.get((v.verdict_id, v.revision))) is not None and not _same(kept, v.payload)]
+
+
+def _same(kept: Any, payload: str) -> bool:
+    # Compared as JSON when the text differs: PostgreSQL gives its JSONB back normalised.
+    if kept == payload:
+        return True
+    try:
+        return bool((kept if isinstance(kept, dict) else json.loads(kept)) == json.loads(payload))
+    except ValueError:
+        return False
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only; SQLite gives its -wal and -shm files
+    the same mode. An existing file is narrowed to that too: it holds every station's verdicts."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            try:
+                if name.stat().st_mode & 0o077:
+                    os.chmod(name, 0o600)
+                    logger.info("central: %s made readable by its owner only (0600)", name)
+            except FileNotFoundError:
+                continue
+        return
+    os.close(fd)
 
 
 class SqliteVerdictStore:
     """Central's verdicts in a SQLite file (WAL, synchronous=FULL: an ack promises durability)."""
 
     def __init__(self, path: Path) -> None:
+        _create_private(path)
         self.conn = sqlite3.connect(path, timeout=30.0)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         ensure_central_schema(self.conn)
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
+        conflicts: list[StoredVerdict] = []
         with self.conn:
             before = self.conn.total_changes
             self.conn.executemany(
@@ -116,9 +171,19 @@ class SqliteVerdictStore:
             )
             # A repeat changes nothing, so the change count is the number of new rows.
             new = self.conn.total_changes - before
+            if new < len(verdicts):  # repeats: only then is the stored payload read back
+                stored = {(v.verdict_id, v.revision): self.conn.execute(
+                    "SELECT payload FROM verdicts WHERE verdict_id = ? AND revision = ?",
+                    (v.verdict_id, v.revision)).fetchone()[0] for v in verdicts}
+                conflicts = _conflicting(verdicts, stored)
+                self.conn.executemany(
+                    "INSERT INTO conflicts(verdict_id, revision, station_id, site_id, payload, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [(v.verdict_id, v.revision, v.station_id, v.site_id, v.payload, v.received_at)
+                     for v in conflicts])
             self.conn.executemany(
                 "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (?, ?, ?, ?)", rejected)
-        return new
+        return StoreResult(new, conflicts)
 
     def close(self) -> None:
         self.conn.close()
@@ -157,9 +222,15 @@ class PostgresVerdictStore:
                 "CREATE TABLE IF NOT EXISTS rejected(id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL,"
                 " payload BYTEA NOT NULL, reason TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL)"
             )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS conflicts(id BIGSERIAL PRIMARY KEY, verdict_id TEXT NOT NULL,"
+                " revision INTEGER NOT NULL, station_id TEXT NOT NULL, site_id TEXT NOT NULL,"
+                " payload JSONB NOT NULL, received_at DOUBLE PRECISION NOT NULL)"
+            )
 
-    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> int:
+    def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
         new = 0
+        stored: dict[tuple[str, int], Any] = {}
         with self.conn.transaction():
             for verdict in verdicts:
                 cursor = self.conn.execute(
@@ -167,11 +238,24 @@ class PostgresVerdictStore:
                     " ON CONFLICT (verdict_id, revision) DO NOTHING",
                     verdict.values(),
                 )
-                new += cursor.rowcount == 1
+                if cursor.rowcount == 1:
+                    new += 1
+                    stored[(verdict.verdict_id, verdict.revision)] = verdict.payload
+                else:
+                    row = self.conn.execute(
+                        "SELECT payload FROM verdicts WHERE verdict_id = %s AND revision = %s",
+                        (verdict.verdict_id, verdict.revision)).fetchone()
+                    stored[(verdict.verdict_id, verdict.revision)] = row[0] if row else None
+            conflicts = _conflicting(verdicts, stored)
+            for v in conflicts:
+                self.conn.execute(
+                    "INSERT INTO conflicts(verdict_id, revision, station_id, site_id, payload, received_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s)",
+                    (v.verdict_id, v.revision, v.station_id, v.site_id, v.payload, v.received_at))
             for row in rejected:
                 self.conn.execute(
                     "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (%s, %s, %s, %s)", row)
-        return new
+        return StoreResult(new, conflicts)
 
     def close(self) -> None:
         self.conn.close()

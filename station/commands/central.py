@@ -26,7 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "SQLite and acknowledge it to its station.",
     )
     parser.add_argument("--broker", required=True,
-                        help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://user:pass@host:8883")
+                        help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://central@host:8883 (user name "
+                             "only: a password on the command line is visible to every user in `ps`)")
+    parser.add_argument("--password-file", type=Path, default=None,
+                        help="file holding the broker password (first line); else STATION_MQTT_PASSWORD or "
+                             "CENTRAL_MQTT_PASSWORD from the environment")
     parser.add_argument("--db", required=True,
                         help="SQLite file to store verdicts in, or a postgresql://user:pass@host/db URL")
     parser.add_argument("--topic", default="returns/v1/+/+/verdict", help="verdict topic filter")
@@ -41,6 +45,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run, log_to_file=True)
 
 
+def _password(password_file: Path | None) -> str:
+    """The broker password: the file's first line, else the environment, else none."""
+    if password_file is not None:
+        lines = password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    return os.environ.get("CENTRAL_MQTT_PASSWORD") or os.environ.get("STATION_MQTT_PASSWORD") or ""
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver
     from sync.mqtt import BrokerAddress
@@ -50,9 +62,20 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"station central: {exc}")
         return 2
-    if not address.username and os.environ.get("CENTRAL_MQTT_USERNAME"):
-        address = BrokerAddress(**{**asdict(address), "username": os.environ["CENTRAL_MQTT_USERNAME"],
-                                   "password": os.environ.get("CENTRAL_MQTT_PASSWORD", "")})
+    if address.password:
+        print("station central: --broker carries a password, which every user of this computer can read "
+              "in the process list (ps) — remove it from the URL and put it in the environment "
+              "(STATION_MQTT_PASSWORD) or in a file readable by you only, given with --password-file FILE")
+        return 2
+    try:
+        password = _password(args.password_file)
+    except OSError as exc:
+        print(f"station central: cannot read the password file {args.password_file}: {exc.strerror or exc} "
+              "— check the path and that this user may read it")
+        return 2
+    username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
+    if username or password:
+        address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
     receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id)
     done = threading.Event()
 

@@ -27,7 +27,9 @@ from sync.settings import SyncSettings
 pytestmark = pytest.mark.broker
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "acl"
-USERS = {"central": "c-secret", "dock-01": "d1-secret", "dock-02": "d2-secret"}
+# A station's user name is "<site>/<station>" (see the ACL).
+DOCK1 = "site-01/dock-01"
+USERS = {"central": "c-secret", DOCK1: "d1-secret", "site-01/dock-02": "d2-secret"}
 
 
 @pytest.fixture
@@ -55,10 +57,10 @@ def test_acl_confines_each_station_to_its_own_prefix(tmp_path: Path, secured_bro
     db = tmp_path / "station.db"
     _fill(db, "dock-01", 5)
     publisher = OutboxPublisher(db, SyncSettings(host="127.0.0.1", port=secured_broker.port,
-                                                 username="dock-01", password=USERS["dock-01"], session="s"))
+                                                 username=DOCK1, password=USERS[DOCK1], session="s"))
     publisher.start()
     rogue = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="rogue", protocol=mqtt.MQTTv5)
-    rogue.username_pw_set("dock-01", USERS["dock-01"])
+    rogue.username_pw_set(DOCK1, USERS[DOCK1])
     rogue.connect("127.0.0.1", secured_broker.port)
     rogue.loop_start()
     try:
@@ -88,7 +90,7 @@ def test_acl_confines_each_station_to_its_own_prefix(tmp_path: Path, secured_bro
 
 def test_wrong_password_is_refused(tmp_path: Path, secured_broker: LocalBroker) -> None:
     publisher = OutboxPublisher(tmp_path / "station.db",
-                                SyncSettings(host="127.0.0.1", port=secured_broker.port, username="dock-01",
+                                SyncSettings(host="127.0.0.1", port=secured_broker.port, username=DOCK1,
                                              password="guess", session="s"))
     publisher.start()
     try:
