@@ -123,7 +123,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     return code
 
 
-EXIT_DISK_FULL = 3
+EXIT_DISK_FULL = 4  # 3 is a data folder held by another station
 
 
 def _disk_full_message(station: Any) -> str:

@@ -59,7 +59,7 @@ def test_disk_full_stops_taking_items_keeps_every_record_and_ends_the_run(
         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
     )
     # The run ends, non-zero, with one plain message and no traceback.
-    assert run.returncode == 3, run.stderr[-3000:]
+    assert run.returncode == 4, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert "Logging error" not in run.stderr
     messages = [line for line in run.stderr.splitlines() if line.startswith("station run: ")]

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.broker import LocalBroker
@@ -23,6 +22,7 @@ from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from sync.publisher import OutboxPublisher
 from sync.settings import SyncSettings
+from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.broker
 

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Probe, wait_for
 
 from sync.broker import LocalBroker
 from sync.loadgen import make_verdict, uuid7
+from tests.sync.conftest import Probe, wait_for
 
 
 def test_bad_broker_url_is_refused_with_the_fix(tmp_path: Path) -> None:

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver, ensure_central_schema
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.publisher import OutboxPublisher
 from sync.settings import SyncSettings
+from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.broker
 

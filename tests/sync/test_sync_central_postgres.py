@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import Probe, wait_for
 
 from sync.broker import LocalBroker, free_port
 from sync.central import CentralReceiver
 from sync.loadgen import make_verdict, uuid7
 from sync.mqtt import BrokerAddress
+from tests.sync.conftest import Probe, wait_for
 
 pytestmark = pytest.mark.broker
 

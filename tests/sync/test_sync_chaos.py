@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import wait_for
 
 from sync.broker import LocalBroker
+from tests.sync.conftest import wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(300)]
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Probe, wait_for
 
 from sync import outbox
 from sync.broker import LocalBroker
@@ -20,6 +19,7 @@ from sync.central import CentralReceiver
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.publisher import OutboxPublisher
 from sync.settings import SyncSettings
+from tests.sync.conftest import Probe, wait_for
 
 pytestmark = pytest.mark.broker
 

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Probe, wait_for
 
 from sync.broker import LocalBroker
 from sync.inbound import Inbound, InboundHandlers, RmaLine
 from sync.publisher import OutboxPublisher
 from sync.settings import SyncSettings
+from tests.sync.conftest import Probe, wait_for
 
 pytestmark = pytest.mark.broker
 
