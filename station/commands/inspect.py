@@ -57,12 +57,18 @@ def _report_error(path: Path, problem: str, as_json: bool) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.app import load_gallery, load_models
+    from station.datadir import not_writable
     from station.inspector import Identity, StationInspector
     from station.pipeline import Trigger
     from vision.barcode import BarcodeReader
     from vision.camera.sources import list_images
     from vision.imagefile import MIN_IMAGE_SIDE, ImageFileError, load_image
 
+    problem = not_writable(config.data_dir, None)
+    if problem:
+        # inspect records nothing, but keeps the SKU gallery's cache in the data folder
+        print(f"station inspect: {problem}", file=sys.stderr)
+        return 1
     models = load_models(config)
     if models.conformity is not None:
         demo = None
