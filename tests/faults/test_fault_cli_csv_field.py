@@ -13,7 +13,7 @@ from tests.faults.test_fault_cli_images import station
 
 @pytest.mark.parametrize(("kind", "header", "good_row"), [
     ("catalog", "sku,name,gtins", "SKU-CSV-1,Mug,4006381333931"),
-    ("manifest", "rma,sku,declared_reason", "R-CSV-1,SKU-CSV-1,damaged"),
+    ("manifest", "rma,expected_sku,declared_reason", "R-CSV-1,SKU-CSV-1,damaged"),
 ])
 def test_huge_csv_field_is_a_clear_error_and_nothing_is_imported(
     tmp_path: Path, kind: str, header: str, good_row: str
