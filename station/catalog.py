@@ -110,14 +110,23 @@ def _rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
     if suffix == ".csv":
         # newline="" keeps line breaks inside quoted fields (an address on two lines).
         reader = csv.DictReader(io.StringIO(text, newline=""))
-        if not reader.fieldnames:
-            raise ImportFileError(path, 1, None, "no header row", "start the file with the column names")
-        rows: list[tuple[int, Mapping[str, Any]]] = []
-        for row in reader:
-            if None in row:
-                raise ImportFileError(path, reader.line_num, None, "more values than columns",
-                                      "quote values that contain commas")
-            rows.append((reader.line_num, {k.strip(): (v.strip() if v else "") for k, v in row.items()}))
+        try:
+            if not reader.fieldnames:
+                raise ImportFileError(path, 1, None, "no header row", "start the file with the column names")
+            rows: list[tuple[int, Mapping[str, Any]]] = []
+            for row in reader:
+                if None in row:
+                    raise ImportFileError(path, reader.line_num, None, "more values than columns",
+                                          "quote values that contain commas")
+                rows.append((reader.line_num, {k.strip(): (v.strip() if v else "") for k, v in row.items()}))
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                problem = f"a value is longer than {csv.field_size_limit() // 1024} KB"
+                fix = "check the quotes around the values above it (an unclosed quote swallows the rest)"
+            else:
+                problem, fix = f"not valid CSV ({exc})", "fix the quoting of this row"
+            # line_num counts the lines read before the failing record, which starts on the next one.
+            raise ImportFileError(path, reader.line_num + 1, None, problem, fix) from None
         return rows
     raise ImportFileError(path, None, None, f"unknown file type {suffix!r}", "use a .csv or .json file")
 

@@ -7,8 +7,12 @@ import contextlib
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.config import Config
+
+if TYPE_CHECKING:
+    from station.store import StoreReader
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +33,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.catalog import ImportFileError, normalise_gtin, read_catalog
-    from station.store import SchemaError, Store, StoreError
+    from station.catalog import ImportFileError, read_catalog
+    from station.datadir import not_writable
+    from station.store import SchemaError, Store, StoreError, StoreReader
 
+    if args.action == "show":
+        # Showing only reads: it works on a read-only data folder too.
+        try:
+            with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
+                return _show(args, reader)
+        except (StoreError, SchemaError) as exc:
+            print(f"station catalog: {exc}", file=sys.stderr)
+            return 1
+    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    if problem:
+        print(f"station catalog import: {problem}", file=sys.stderr)
+        return 1
     try:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
@@ -50,24 +67,29 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 print(json.dumps({"file": str(args.file), "skus": count, "gtins": gtins}))
             else:
                 print(f"imported {count} SKUs ({gtins} GTINs) from {args.file} into {store.path}")
-            return 0
-        sku = args.key
-        if args.key.isdigit():
-            with contextlib.suppress(ValueError):  # not a valid GTIN: try it as a SKU
-                sku = store.sku_for_gtin(normalise_gtin(args.key)) or args.key
-        entry = store.catalog_entry(sku)
-        if entry is None:
-            print(f"station catalog show: {args.key} is not in the catalogue; import it with "
-                  "`station catalog import FILE`", file=sys.stderr)
-            return 1
-        info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),
-                "dimensions_mm": list(entry.dimensions_mm) if entry.dimensions_mm else None,
-                "reference_image": entry.reference_image, "embeddings": len(entry.embeddings)}
-        if args.json:
-            print(json.dumps(info))
-        else:
-            for key, value in info.items():
-                print(f"{key:16} {value}")
         return 0
     finally:
         store.close()
+
+
+def _show(args: argparse.Namespace, store: StoreReader) -> int:
+    from station.catalog import normalise_gtin
+
+    sku = args.key
+    if args.key.isdigit():
+        with contextlib.suppress(ValueError):  # not a valid GTIN: try it as a SKU
+            sku = store.sku_for_gtin(normalise_gtin(args.key)) or args.key
+    entry = store.catalog_entry(sku)
+    if entry is None:
+        print(f"station catalog show: {args.key} is not in the catalogue; import it with "
+              "`station catalog import FILE`", file=sys.stderr)
+        return 1
+    info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),
+            "dimensions_mm": list(entry.dimensions_mm) if entry.dimensions_mm else None,
+            "reference_image": entry.reference_image, "embeddings": len(entry.embeddings)}
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:16} {value}")
+    return 0

@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.add_argument("--since", default=None,
                         help="items recorded since: 2026-11-24, 2026-11-24T08:00, 7d")
     export.add_argument("--out", type=Path, required=True, help="folder to write")
+    export.add_argument("--into-existing", action="store_true",
+                        help="write into an OUT that already holds files; what is there stays and "
+                             "`station train` will read it too (default: refuse a non-empty OUT)")
     export.add_argument("--limit", type=int, default=None, help="at most this many items (most uncertain)")
     export.add_argument("--json", action="store_true", help="one JSON object on stdout")
     export.set_defaults(handler=run)
@@ -35,6 +38,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"station dataset export: {exc}", file=sys.stderr)
         return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"station dataset export: {args.out} is a file, not a folder: pass a new or empty folder "
+              "as --out", file=sys.stderr)
+        return 1
+    if args.out.is_dir() and any(args.out.iterdir()) and not args.into_existing:
+        # Old images would be trained on as if they were this export's.
+        print(f"station dataset export: {args.out} is not empty: pass a new or empty folder as --out, "
+              "or add --into-existing to add this export to what is there", file=sys.stderr)
+        return 1
     try:
         reader = StoreReader(config.in_data_dir(config.storage.db_path),
                              config.in_data_dir(config.storage.images_dir))

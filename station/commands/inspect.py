@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from station.config import Config
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,15 +48,27 @@ def _catalogue(config: Config) -> Any:
     return CatalogueLookup(), "no catalogue"
 
 
-def run(args: argparse.Namespace, config: Config) -> int:
-    import cv2
+def _report_error(path: Path, problem: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"path": str(path), "error": problem}), flush=True)
+    else:
+        print(f"{path}: ERROR {problem}", file=sys.stderr, flush=True)
 
+
+def run(args: argparse.Namespace, config: Config) -> int:
     from station.app import load_gallery, load_models
+    from station.datadir import not_writable
     from station.inspector import Identity, StationInspector
     from station.pipeline import Trigger
     from vision.barcode import BarcodeReader
     from vision.camera.sources import list_images
+    from vision.imagefile import MIN_IMAGE_SIDE, ImageFileError, load_image
 
+    problem = not_writable(config.data_dir, None)
+    if problem:
+        # inspect records nothing, but keeps the SKU gallery's cache in the data folder
+        print(f"station inspect: {problem}", file=sys.stderr)
+        return 1
     models = load_models(config)
     if models.conformity is not None:
         demo = None
@@ -72,19 +87,28 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                  config.policy, model_timeout_ms=config.models.timeout_ms)
     if not args.json:
         print(f"catalogue: {source}", file=sys.stderr)
+    images = list_images(args.paths)
+    if not images:
+        where = ", ".join(str(p) for p in args.paths)
+        print(f"station inspect: no images found in {where}: pass png, jpg, webp, bmp or tiff files "
+              "or a folder holding them", file=sys.stderr)
+        return 1
     failures = 0
-    for seq, path in enumerate(list_images(args.paths), start=1):
+    for seq, path in enumerate(images, start=1):
         start = time.perf_counter()
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-        if image is None:
+        try:
+            image = load_image(path, min_side=MIN_IMAGE_SIDE)
+            inspected = inspector.inspect_image(image, "file", Trigger(source="file"), seq)
+        except ImageFileError as exc:
             failures += 1
-            why = "not a readable image (PNG, JPEG, BMP, TIFF, WebP)" if path.exists() else "file not found"
-            if args.json:
-                print(json.dumps({"path": str(path), "error": f"{why}: check the path"}), flush=True)
-            else:
-                print(f"{path}: {why}", file=sys.stderr)
+            _report_error(path, str(exc), args.json)
             continue
-        inspected = inspector.inspect_image(image, "file", Trigger(source="file"), seq)
+        except Exception as exc:  # one bad file must not stop the batch
+            failures += 1
+            logger.debug("inspect: %s failed", path, exc_info=True)
+            _report_error(path, f"inspection failed ({exc}): check the image, and report it if it looks fine",
+                          args.json)
+            continue
         verdict = inspected.verdict.to_json()
         verdict["timings_ms"]["total"] = round((time.perf_counter() - start) * 1000, 3)
         if args.json:

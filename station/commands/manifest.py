@@ -29,8 +29,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.catalog import ImportFileError, read_manifest
+    from station.datadir import not_writable
     from station.store import SchemaError, Store, StoreError
 
+    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    if problem:
+        print(f"station manifest: {problem}", file=sys.stderr)
+        return 1
     try:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:

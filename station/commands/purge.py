@@ -25,8 +25,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from station.datadir import not_writable
     from station.store import SchemaError, Store, StoreError
 
+    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    if problem:
+        print(f"station purge: {problem}", file=sys.stderr)
+        return 1
     try:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
@@ -46,10 +51,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
         result = store.purge_rma(args.rma, args.actor or getpass.getuser())
     finally:
         store.close()
+    if not result.items and not result.manifest_erased:
+        # Most often a typo in the RMA: the customer's data may still be stored under the right one.
+        problem = (f"no such RMA {args.rma!r}: no item and no manifest entry has it, nothing was erased "
+                   "(the request is in the audit log); check the RMA number")
+        if args.json:
+            print(json.dumps({**dataclasses.asdict(result), "error": problem}))
+        print(f"station purge: {problem}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(dataclasses.asdict(result)))
-    elif not result.items and not result.manifest_erased:
-        print(f"RMA {args.rma}: nothing stored for it (no item, not in the manifest); audit entry written")
     else:
         print(f"RMA {args.rma}: erased {result.frames_deleted} images and {result.codes_erased} label codes "
               f"of {result.items} items"

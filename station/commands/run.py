@@ -54,8 +54,13 @@ def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from station.datadir import not_writable
     from station.datalock import DataLock, DataLockError
 
+    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    if problem:
+        print(f"station run: {problem}", file=sys.stderr)
+        return 1
     if args.items is not None and args.items < 1:
         print("station run: --items must be at least 1", file=sys.stderr)
         return 2

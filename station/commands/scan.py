@@ -28,22 +28,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _load(path: Path) -> tuple[Any, str]:
     """The image as a numpy array, or None and what the user should do about it."""
-    import cv2
+    from vision.imagefile import ImageFileError, load_image
 
-    if not path.exists():
-        return None, f"no such file {path}: check the path"
-    if path.is_dir():
-        return None, f"{path} is a folder: pass the image files in it (e.g. {path}/*.png)"
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read {path} ({exc.strerror}): check its permissions"
-    import numpy as np
-
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        return None, f"{path} is not an image OpenCV can decode: pass a png, jpg, webp, bmp or tiff file"
-    return image, ""
+        return load_image(path, color=False), ""
+    except ImageFileError as exc:
+        return None, str(exc)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -67,9 +57,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
             else:
                 print(f"{path}: ERROR {problem}", flush=True)
             continue
-        if image.ndim == 2 and image.dtype != "uint8":
-            image = (image / max(1, int(image.max())) * 255).astype("uint8")
-        result = reader.read(image)
+        try:
+            result = reader.read(image)
+        except Exception as exc:  # one bad file must not stop the batch
+            failed += 1
+            logger.debug("scan: reading codes in %s failed", path, exc_info=True)
+            problem = f"reading codes failed ({exc}): check the image, and report it if it looks fine"
+            if args.json:
+                print(json.dumps({"path": str(path), "error": problem}), flush=True)
+            else:
+                print(f"{path}: ERROR {problem}", flush=True)
+            continue
         if args.json:
             codes = [c.to_json() for c in result.codes]
             record = {"path": str(path), "codes": codes, "ms": round(result.ms, 2)}

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 from station.config import Config
+
+logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,10 +22,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
+def _report_error(path: Path, problem: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"path": str(path), "error": problem}), flush=True)
+    else:
+        print(f"station score: {path}: {problem}", file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
 
+    from vision.imagefile import MIN_IMAGE_SIDE, ImageFileError, load_image
     from vision.inference import ConformityModel, DefectModel, ModelError
-    from vision.inference.runtime import read_bgr, read_manifest
+    from vision.inference.runtime import read_manifest
 
     threads = (config.models.intra_op_threads, config.models.inter_op_threads)
     try:
@@ -37,18 +48,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     failures = 0
     for path in args.paths:
-        image = read_bgr(path)
-        if image is None:
-            print(f"station score: {path}: not a readable image", file=sys.stderr)
-            failures += 1
-            continue
         start = time.perf_counter()
         record: dict[str, object] = {"path": str(path), "model": model.info.name}
-        if isinstance(model, DefectModel):
-            result = model.predict(image)
-            record.update(result.to_json())
-        else:
-            record["embedding"] = [round(float(v), 6) for v in model.embed(image)]
+        try:
+            image = load_image(path, min_side=MIN_IMAGE_SIDE)
+            if isinstance(model, DefectModel):
+                record.update(model.predict(image).to_json())
+            else:
+                record["embedding"] = [round(float(v), 6) for v in model.embed(image)]
+        except (ImageFileError, ModelError) as exc:
+            failures += 1
+            _report_error(path, str(exc), args.json)
+            continue
+        except Exception as exc:  # one bad file must not stop the batch
+            failures += 1
+            logger.debug("score: %s failed", path, exc_info=True)
+            _report_error(path, f"scoring failed ({exc}): check the image, and report it if it looks fine",
+                          args.json)
+            continue
         record["ms"] = round((time.perf_counter() - start) * 1000, 3)
         if args.json:
             print(json.dumps(record))

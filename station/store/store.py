@@ -77,6 +77,16 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0,
                                isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            # A WAL database in a folder this user cannot write (a read-only mount, a 0555
+            # folder) cannot get its -shm file; read the file as it stands instead, which
+            # misses only what a running writer has not yet checkpointed.
+            conn.close()
+            logger.info("%s: folder not writable, reading the database file as it stands", path)
+            conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
+                                   timeout=10.0, isolation_level=None, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vision.inference.runtime import ModelError, OnnxModel
+from vision.inference.runtime import MODEL_FILE, ModelError, OnnxModel
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,15 @@ class DefectModel(OnnxModel):
             raise ModelError(f"{self.directory / 'manifest.json'}: labels must be a list starting with "
                              f"{OK_LABEL!r}, got {labels!r} — re-export the model")
         self.labels: list[str] = [str(v) for v in labels]
+
+    def check_warm_outputs(self, outputs: dict[str, npt.NDArray[np.float32]]) -> None:
+        # Scoring zips probabilities with labels: a mismatch must stop the load, not an item.
+        classes = int(outputs["probs"].shape[-1])
+        if classes != len(self.labels):
+            graph = self.directory / str(self.manifest.get("onnx_file", MODEL_FILE))
+            raise ModelError(f"{self.directory / 'manifest.json'}: lists {len(self.labels)} labels but "
+                             f"{graph} outputs {classes} class probabilities — "
+                             "model and manifest do not belong together; re-export the model")
         thresholds = self.manifest.get("thresholds", {})
         self.threshold = float(thresholds.get("defect", 0.5))
         self.region_threshold = float(thresholds.get("region", 0.5))

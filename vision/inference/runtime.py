@@ -219,12 +219,16 @@ class OnnxModel:
         model = cls(directory, manifest, session, spec)
         model.check_outputs()
         # The first run allocates and plans; do it now so the first item is not slow.
-        model.run(np.zeros((1, spec.channels, spec.height, spec.width), dtype=np.float32))
+        warm = model.run(np.zeros((1, spec.channels, spec.height, spec.width), dtype=np.float32))
+        model.check_warm_outputs(warm)
         logger.info("loaded model %s version %s from %s", model.info.name, model.info.version, directory)
         return model
 
     def check_outputs(self) -> None:
         """Subclasses refuse graphs that lack the outputs their post-processing reads."""
+
+    def check_warm_outputs(self, outputs: dict[str, npt.NDArray[np.float32]]) -> None:
+        """Subclasses refuse graphs whose outputs, seen on a real run, do not fit the manifest."""
 
     def _require_outputs(self, *names: str) -> None:
         missing = [n for n in names if n not in self.output_names]
