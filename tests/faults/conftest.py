@@ -7,4 +7,4 @@ day on the floor would, on real parts, and holds the behaviour that fixed it.
 from __future__ import annotations
 
 from tests.station.conftest import make_verdict, store  # noqa: F401
-from tests.sync.conftest import broker, start_receiver  # noqa: F401
+from tests.sync.conftest import broker, probe, start_receiver  # noqa: F401

@@ -11,7 +11,7 @@ import random
 import sqlite3
 import stat
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,19 +29,6 @@ pytestmark = pytest.mark.broker
 DOCK1 = "returns/v1/site-01/dock-01/"
 DOCK2 = "returns/v1/site-01/dock-02/"
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "acl"
-
-
-@pytest.fixture
-def probe(broker: LocalBroker) -> Iterator[Callable[[list[str]], Probe]]:
-    made: list[Probe] = []
-
-    def make(topics: list[str]) -> Probe:
-        made.append(Probe(broker.port, topics))
-        return made[-1]
-
-    yield make
-    for p in made:
-        p.close()
 
 
 def _acked_keys(probe: Probe, topic: str) -> list[str]:

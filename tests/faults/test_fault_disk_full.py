@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,14 +43,14 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_disk_full_stops_taking_items_keeps_every_record_and_ends_the_run(
-    tmp_path: Path, small_disk: Path, broker: LocalBroker
+    tmp_path: Path, small_disk: Path, broker: LocalBroker, probe: Callable[[list[str]], Probe]
 ) -> None:
     data = small_disk / "var"
     config = tmp_path / "config.toml"
     config.write_text(f'[station]\nid = "dock-01"\nsite = "site-01"\ndata_dir = "{data}"\n'
                       "[storage]\nstop_free_disk_mb = 2\n"
                       f'[sync]\nbroker = "127.0.0.1"\nport = {broker.port}\n', encoding="utf-8")
-    watcher = Probe(broker.port, [PREFIX + "status"])
+    watcher = probe([PREFIX + "status"])
     items = 30
     run = subprocess.run(
         [sys.executable, "-m", "station", "--config", str(config), "run", "--headless", "--items", str(items),
