@@ -34,6 +34,7 @@ from models.synthetic import ReturnsGenerator  # noqa: E402
 from station.app import load_models  # noqa: E402
 from station.config import load_config  # noqa: E402
 from station.demo_line import DemoLine  # noqa: E402
+from station.diskguard import DiskGuard  # noqa: E402
 from station.inspector import Identity, StationInspector  # noqa: E402
 from station.lookup import CatalogueLookup  # noqa: E402
 from station.memory import bound_heap  # noqa: E402
@@ -92,7 +93,10 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
     source = CyclingSource(frames)
     camera = Camera(source)
     camera.start()
-    pipeline = Pipeline(inspector, store, StationState(), {"top": camera}, queue_size=8, frame_window_s=0.0)
+    # The disk guard as the station wires it: one free-space look per item, twice.
+    disk = DiskGuard(folder, config.storage.stop_free_disk_mb)
+    pipeline = Pipeline(inspector, store, StationState(), {"top": camera}, queue_size=8, frame_window_s=0.0,
+                        disk=disk)
     pipeline.start()
     return pipeline, source, store
 
