@@ -74,8 +74,3 @@ class DiskGuard:
         """A write failed for lack of space, whatever the free space said: stop taking items."""
         with self._lock:
             self._full = self.tripped = True
-
-    @property
-    def full(self) -> bool:
-        """As of the last check (no system call)."""
-        return self._full

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from station.cli_output import print_record
 from station.config import Config
 
 if TYPE_CHECKING:
@@ -87,9 +88,5 @@ def _show(args: argparse.Namespace, store: StoreReader) -> int:
     info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),
             "dimensions_mm": list(entry.dimensions_mm) if entry.dimensions_mm else None,
             "reference_image": entry.reference_image, "embeddings": len(entry.embeddings)}
-    if args.json:
-        print(json.dumps(info))
-    else:
-        for key, value in info.items():
-            print(f"{key:16} {value}")
+    print_record(info, args.json)
     return 0

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from station.cli_output import report_file_error
 from station.config import Config
 
 logger = logging.getLogger(__name__)
@@ -46,13 +47,6 @@ def _catalogue(config: Config) -> Any:
                 for m in demo.manifest_for(5000)]
         return CatalogueLookup.from_rows(skus, rmas), "the demo catalogue"
     return CatalogueLookup(), "no catalogue"
-
-
-def _report_error(path: Path, problem: str, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"path": str(path), "error": problem}), flush=True)
-    else:
-        print(f"{path}: ERROR {problem}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -101,13 +95,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
             inspected = inspector.inspect_image(image, "file", Trigger(source="file"), seq)
         except ImageFileError as exc:
             failures += 1
-            _report_error(path, str(exc), args.json)
+            report_file_error(path, str(exc), args.json)
             continue
         except Exception as exc:  # one bad file must not stop the batch
             failures += 1
             logger.debug("inspect: %s failed", path, exc_info=True)
-            _report_error(path, f"inspection failed ({exc}): check the image, and report it if it looks fine",
-                          args.json)
+            report_file_error(
+                path, f"inspection failed ({exc}): check the image, and report it if it looks fine",
+                args.json)
             continue
         verdict = inspected.verdict.to_json()
         verdict["timings_ms"]["total"] = round((time.perf_counter() - start) * 1000, 3)

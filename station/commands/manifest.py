@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from station.cli_output import print_record
 from station.config import Config
 
 
@@ -62,11 +63,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         info = {"rma": entry.rma, "expected_sku": entry.expected_sku,
                 "declared_reason": entry.declared_reason.value if entry.declared_reason else None,
                 "personal_fields": "present" if entry.customer_name or entry.customer_address else "none"}
-        if args.json:
-            print(json.dumps(info))
-        else:
-            for key, value in info.items():
-                print(f"{key:16} {value}")
+        print_record(info, args.json)
         return 0
     finally:
         store.close()

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from station.cli_output import report_file_error
 from station.config import Config
 
 logger = logging.getLogger(__name__)
@@ -20,13 +21,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="image files")
     parser.set_defaults(handler=run)
-
-
-def _report_error(path: Path, problem: str, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"path": str(path), "error": problem}), flush=True)
-    else:
-        print(f"station score: {path}: {problem}", file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -58,13 +52,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 record["embedding"] = [round(float(v), 6) for v in model.embed(image)]
         except (ImageFileError, ModelError) as exc:
             failures += 1
-            _report_error(path, str(exc), args.json)
+            report_file_error(path, str(exc), args.json)
             continue
         except Exception as exc:  # one bad file must not stop the batch
             failures += 1
             logger.debug("score: %s failed", path, exc_info=True)
-            _report_error(path, f"scoring failed ({exc}): check the image, and report it if it looks fine",
-                          args.json)
+            report_file_error(
+                path, f"scoring failed ({exc}): check the image, and report it if it looks fine", args.json)
             continue
         record["ms"] = round((time.perf_counter() - start) * 1000, 3)
         if args.json:
