@@ -35,16 +35,30 @@ __all__ = [
     "StorageConfig",
     "SyncConfig",
     "UiConfig",
+    "key_range",
     "load_config",
 ]
 
 
 class _KeyError(ValueError):
-    """A cross-key check that can name the key at fault (for the line in the message)."""
+    """A cross-key check that can name the key at fault (for the line in the message).
+
+    Settings types of other packages (hardware/, sync/) raise their own `ValueError`
+    with a `key` attribute: the loader reports those on the key's line the same way.
+    """
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
+
+
+FLAT = {"flat": True}
+"""Field metadata: a settings dataclass whose keys sit directly in the section's table.
+
+`link: LinkSettings = field(default_factory=LinkSettings, metadata=FLAT)` reads
+`[hardware] port = ...` into `config.hardware.link.port`: the part takes the type the
+config holds, and the file keeps one flat section per subject.
+"""
 
 
 # Station and site ids are MQTT topic segments and parts of file names: no "/", "+", "#",
@@ -353,7 +367,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 
 # Every int / float key has a range here (tests/faults/test_fault_config.py checks that none
 # is missing); entries of a list or table key are checked one by one.
-_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("station", "log_max_bytes"): (10_000, 10_000_000_000),
     ("station", "log_backups"): (0, 1000),
     ("camera", "exposure"): (-1.0, 1_000_000.0),
@@ -418,6 +432,13 @@ _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("ui", "recent_items"): (10, 10000),
     ("ui", "kpi_refresh_s"): (1.0, 3600.0),
 }
+
+
+
+def key_range(section: str, key: str) -> tuple[float, float] | None:
+    """The allowed range of a number key (None for keys that are not numbers)."""
+    return RANGES.get((section, key))
+
 
 # String keys that must match a pattern: (pattern, what to write in the fix).
 _ID_RULE = "1-64 letters, digits, '_', '.' or '-', starting with a letter or digit"
@@ -505,25 +526,42 @@ class _Locator:
         return None
 
 
-def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator) -> Any:
+def section_keys(cls: Any) -> list[str]:
+    """The keys a section's table may hold, flat settings types included."""
+    keys: list[str] = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        keys.extend(section_keys(hints[f.name]) if f.metadata.get("flat") else [f.name])
+    return keys
+
+
+def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator, strict: bool = True) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
+    flat = {name: hints[name] for name, f in fields.items() if f.metadata.get("flat")}
     values: dict[str, Any] = {}
+    for name, sub in flat.items():
+        own = {k: v for k, v in table.items() if k in section_keys(sub)}
+        values[name] = _build(sub, section, own, locator, strict=False)
     for key, value in table.items():
-        if key not in fields:
-            raise ConfigError(
-                locator.source, f"{section}.{key}", locator.line(section, key), "unknown key",
-                f"remove it or use one of: {', '.join(fields)}",
-            )
+        if key in flat or key not in fields:
+            if strict and not any(key in section_keys(sub) for sub in flat.values()):
+                raise ConfigError(
+                    locator.source, f"{section}.{key}", locator.line(section, key), "unknown key",
+                    f"remove it or use one of: {', '.join(section_keys(cls))}",
+                )
+            continue
         values[key] = _coerce(hints[key], value, section, key, locator)
     try:
         return cls(**values)
-    except _KeyError as exc:  # a cross-key check that names the key at fault
-        raise ConfigError(
-            locator.source, f"{section}.{exc.key}", locator.line(section, exc.key), str(exc),
-            f"fix [{section}] {exc.key}",
-        ) from None
-    except ValueError as exc:  # a section's own cross-key check (__post_init__)
+    except ValueError as exc:
+        key = getattr(exc, "key", None)
+        if isinstance(key, str):  # a cross-key check that names the key at fault
+            raise ConfigError(
+                locator.source, f"{section}.{key}", locator.line(section, key), str(exc),
+                f"fix [{section}] {key}",
+            ) from None
+        # a section's own cross-key check (__post_init__)
         raise ConfigError(
             locator.source, section, locator.line(section, None), str(exc), f"fix the [{section}] values"
         ) from None
@@ -573,11 +611,15 @@ def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) ->
         if not isinstance(value, dict):
             raise fail("a table like { name = value }")
         result = {k: _coerce(value_hint, v, section, f"{key}.{k}", locator) for k, v in value.items()}
+    elif origin in (types.UnionType, typing.Union) and set(typing.get_args(hint)) == {Path, type(None)}:
+        if not isinstance(value, str):
+            raise fail("a path in quotes, or \"\" for none")
+        result = Path(value) if value else None
     elif origin in (types.UnionType, typing.Union):
-        raise fail(str(hint))  # no union-typed keys yet; refuse rather than guess
+        raise fail(str(hint))  # no other union-typed keys; refuse rather than guess
     else:  # pragma: no cover - a new field type needs a branch above
         raise TypeError(f"config field {section}.{key} has unsupported type {hint!r}")
-    bounds = _RANGES.get((section, key.split(".", 1)[0]))
+    bounds = RANGES.get((section, key.split(".", 1)[0]))
     numeric = isinstance(result, int | float) and not isinstance(result, bool)
     if bounds is not None and numeric and not bounds[0] <= result <= bounds[1]:
         raise ConfigError(

@@ -45,9 +45,9 @@ logger = logging.getLogger(__name__)
 
 FRAUD_REVIEW = "fraud_review"
 
-# What central's config/set may change, with the allowed range of each (one source: config._RANGES).
+# What central's config/set may change, with the allowed range of each (one source: config.RANGES).
 POLICY_RANGES: dict[str, tuple[float, float]] = {
-    key: bounds for (section, key), bounds in _config._RANGES.items() if section == "policy"
+    key: bounds for (section, key), bounds in _config.RANGES.items() if section == "policy"
 }
 
 # Holding dispositions outrank condition ones: an item the station is unsure about is

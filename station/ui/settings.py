@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.config import _RANGES, Config, UiConfig
+from station.config import Config, UiConfig, key_range
 from station.verdict import Disposition
 
 logger = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def ui_settings_from_config(config: Config) -> UiSettings:
     """The window's settings from the station's config (the [ui] section plus what it shows of others)."""
     thresholds = []
     for key, label in _THRESHOLD_LABELS.items():
-        low, high = _RANGES.get(("policy", key), (0.0, 1.0))
+        low, high = key_range("policy", key) or (0.0, 1.0)
         thresholds.append(
             ThresholdRange(key, label, float(low), float(high), float(getattr(config.policy, key)))
         )
