@@ -555,11 +555,11 @@ def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator, str
     try:
         return cls(**values)
     except ValueError as exc:
-        key = getattr(exc, "key", None)
-        if isinstance(key, str):  # a cross-key check that names the key at fault
+        named = getattr(exc, "key", None)
+        if isinstance(named, str):  # a cross-key check that names the key at fault
             raise ConfigError(
-                locator.source, f"{section}.{key}", locator.line(section, key), str(exc),
-                f"fix [{section}] {key}",
+                locator.source, f"{section}.{named}", locator.line(section, named), str(exc),
+                f"fix [{section}] {named}",
             ) from None
         # a section's own cross-key check (__post_init__)
         raise ConfigError(
