@@ -17,6 +17,7 @@ the desktop window open (offscreen) to show what the UI costs the pipeline.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import resource
 import statistics
 import sys
@@ -31,11 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models.synthetic import ReturnsGenerator  # noqa: E402
-from station.app import load_models  # noqa: E402
 from station.config import load_config  # noqa: E402
 from station.demo_line import DemoLine  # noqa: E402
 from station.diskguard import DiskGuard  # noqa: E402
 from station.inspector import Identity, StationInspector  # noqa: E402
+from station.live_models import load_models  # noqa: E402
 from station.lookup import CatalogueLookup  # noqa: E402
 from station.memory import bound_heap  # noqa: E402
 from station.pipeline import Pipeline, Trigger  # noqa: E402
@@ -83,7 +84,7 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
         gallery = Gallery(model_sha256=models.conformity.info.sha256)
         for sku, embeddings in demo.enrol(models.conformity).items():
             gallery.add(sku, embeddings)
-        models.gallery = gallery
+        models = dataclasses.replace(models, gallery=gallery)
     lookup = CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
     reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                            config.barcode.slow_path_budget_ms)

@@ -115,6 +115,18 @@ class CameraConfig:
     # Region of interest [x, y, width, height] in pixels; all zeros = the whole frame.
     roi: tuple[int, ...] = (0, 0, 0, 0)
 
+    def __post_init__(self) -> None:
+        if len(self.roi) != 4:
+            raise _KeyError("roi", f"roi has {len(self.roi)} numbers; it needs 4: [x, y, width, height]")
+
+    @property
+    def roi_box(self) -> tuple[int, int, int, int] | None:
+        """The region of interest as (x, y, width, height); None for the whole frame."""
+        if not any(self.roi[2:]):
+            return None
+        x, y, w, h = self.roi
+        return x, y, w, h
+
 
 @dataclass(frozen=True)
 class BarcodeConfig:

@@ -46,7 +46,7 @@ class ConveyorBridge:
     def __init__(
         self,
         lanes: LaneMap,
-        on_trigger: Callable[[Trigger], None],
+        on_trigger: Callable[[Trigger], object],
         on_routed: Callable[[int, int, Routing], None],
         on_health: Callable[[Health], None],
         on_item_at_camera: Callable[[int], None] | None = None,

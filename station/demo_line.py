@@ -20,6 +20,7 @@ from models.synthetic import Case, ReturnsGenerator
 from station.catalog import CatalogEntry, ManifestEntry
 from station.store import Store
 from station.verdict import DeclaredReason
+from vision.camera import Camera, SyntheticSource
 from vision.inference import ConformityModel
 from vision.locate import crop_box, locate_item
 
@@ -40,6 +41,7 @@ class DemoLine:
         self._frames: dict[int, np.ndarray] = {}
         self._by_item: dict[int, int] = {}
         self._rendered = 0  # demo items rendered so far
+        self._bench_tag = 0  # the last tag `show_next` gave
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._render_ahead, name="demo-render", daemon=True)
         self._background = self.generator.scene.background(np.random.default_rng(seed))
@@ -76,6 +78,17 @@ class DemoLine:
                 self._by_item.pop(next(iter(self._by_item)))
             self._cond.notify_all()
         return index
+
+    def show(self, camera: Camera, item_id: int) -> None:
+        """Put demo item `item_id` under `camera` (when it is the synthetic camera this line renders for)."""
+        if isinstance(camera.source, SyntheticSource):
+            self.assign(item_id)
+            camera.source.present(item_id)
+
+    def show_next(self, camera: Camera) -> None:
+        """The demo bench: put the next demo item under `camera` (tags below zero: no controller id)."""
+        self._bench_tag -= 1
+        self.show(camera, self._bench_tag)
 
     def frame(self, item_id: int | None, timeout: float = 5.0) -> np.ndarray:
         """What the camera sees: the empty belt, or the frame of controller item `item_id`."""

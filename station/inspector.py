@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import cv2
 import numpy as np
 
+from calibration.colour import ColourDriftMonitor
 from calibration.dimensions import measure_footprint
+from calibration.plane import PlaneCalibration
 from calibration.quality import Exposure
 from calibration.quality import assess as assess_quality
 from station.config import PolicyConfig
@@ -39,7 +41,6 @@ from station.verdict import (
     Grade,
     Inspection,
     ItemInfo,
-    ModelRef,
     Quality,
     Verdict,
     new_verdict_id,
@@ -47,8 +48,11 @@ from station.verdict import (
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
 from vision.barcode.code import NO_QUAD
 from vision.camera import Frame
-from vision.inference import ConformityModel, DefectModel, Gallery
+from vision.inference import Gallery
 from vision.locate import crop_box, locate_item
+
+if TYPE_CHECKING:
+    from station.live_models import ModelSet
 
 logger = logging.getLogger(__name__)
 
@@ -78,24 +82,10 @@ class Identity:
     session: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
-@dataclass
-class LoadedModels:
-    """The models in use; a missing one carries the reason instead."""
+class ModelSource(Protocol):
+    """Where the inspector takes the models of each item from (`LiveModels`, or a fixed `ModelSet`)."""
 
-    defect: DefectModel | None = None
-    defect_error: str | None = None
-    conformity: ConformityModel | None = None
-    conformity_error: str | None = None
-    gallery: Gallery | None = None
-
-    def refs(self) -> tuple[ModelRef, ...]:
-        """The `models` block of a verdict."""
-        refs = []
-        for model in (self.defect, self.conformity):
-            if model is not None:
-                info = model.info
-                refs.append(ModelRef(name=info.name, version=info.version, sha256=info.sha256))
-        return tuple(refs)
+    def current(self) -> ModelSet: ...
 
 
 def _ms(start: float) -> float:
@@ -109,13 +99,15 @@ class StationInspector:
         self,
         identity: Identity,
         reader: BarcodeReader,
-        models: LoadedModels,
+        models: ModelSource,
         catalogue: Catalogue,
         policy: PolicyConfig,
         rma_pattern: str = r"^R-\d{3,}$",
         roi: tuple[int, int, int, int] | None = None,
         model_timeout_ms: float = 500.0,
         jpeg_quality: int | None = None,
+        plane: PlaneCalibration | None = None,
+        colour_monitor: ColourDriftMonitor | None = None,
     ) -> None:
         self.identity = identity
         self.reader = reader
@@ -129,12 +121,17 @@ class StationInspector:
         # stage (None when labels must be blurred before encoding).
         self.jpeg_quality = jpeg_quality
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codes")
-        # A candidate defect model from central, run beside the active one: its labels are
-        # compared, never acted on (sync.modelstore.ShadowComparison).
-        self.shadow_defect: tuple[DefectModel, Any] | None = None
         # From the calibration file: the belt plane (sizes in mm) and the lamp's colour check.
-        self.plane: Any = None
-        self.colour_monitor: Any = None
+        self.plane = plane
+        self.colour_monitor = colour_monitor
+
+    def use_policy(self, policy: PolicyConfig) -> None:
+        """Judge the next items with these thresholds (changed by the operator or central)."""
+        self.policy = policy
+
+    def use_catalogue(self, catalogue: Catalogue) -> None:
+        """Look the next items up in this catalogue (rebuilt whole after an import)."""
+        self.catalogue = catalogue
 
     def warm_up(self, size: tuple[int, int] = (720, 1280)) -> None:
         """Run every stage once on a grey frame, so the first item pays no start-up cost."""
@@ -151,7 +148,8 @@ class StationInspector:
             evidence = Evidence(camera_error=f"no picture from camera {camera!r}: check the camera status")
             decision = decide(evidence, self.policy)
             item = ItemInfo(controller_item_id=trigger.item_id)
-            verdict = self._verdict(seq, item, Inspection(), decision, created, timings)
+            models = self.models.current()
+            verdict = self._verdict(models, seq, item, Inspection(), decision, created, timings)
             return Inspected(verdict, (), ItemView(verdict.to_json(), None))
         return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
 
@@ -166,7 +164,7 @@ class StationInspector:
         )
         now = datetime.now(UTC)
         item = ItemInfo(controller_item_id=trigger.item_id)
-        verdict = self._verdict(seq, item, Inspection(), decision, now, {})
+        verdict = self._verdict(self.models.current(), seq, item, Inspection(), decision, now, {})
         return Inspected(verdict, (), ItemView(verdict.to_json(), None))
 
     # -- the work -------------------------------------------------------------------------
@@ -182,6 +180,7 @@ class StationInspector:
         """Judge the item in one BGR image."""
         created = created or datetime.now(UTC)
         timings = {} if timings is None else timings
+        models = self.models.current()  # one set for the whole item, even across a swap
 
         t = time.perf_counter()
         located = locate_item(image)
@@ -194,8 +193,8 @@ class StationInspector:
         # Codes and frame quality on the second core while the models run on this one
         # (zxing, zbar, OpenCV and onnxruntime all release the GIL).
         reading = self._pool.submit(self._read, image, box if located is not None else None, trigger)
-        defect, defect_error, heatmap, regions = self._defect(crop, box, timings)
-        embedding, embed_error = self._embed(crop, timings)
+        defect, defect_error, heatmap, regions = self._defect(models, crop, box, timings)
+        embedding, embed_error = self._embed(models, crop, timings)
         codes, quality, jpeg, read_timings = reading.result()
         timings.update(read_timings)
 
@@ -209,7 +208,7 @@ class StationInspector:
         )
         expected = rma.expected_sku if rma else None
 
-        conformity, conformity_error = self._match(embedding, embed_error, expected)
+        conformity, conformity_error = self._match(models.gallery, embedding, embed_error, expected)
 
         t = time.perf_counter()
         dimensions = self._dimensions(image, expected or observed)
@@ -252,7 +251,7 @@ class StationInspector:
             # The store fills `images` with the digests of the files it writes.
             quality=quality,
         )
-        verdict = self._verdict(seq, item, inspection, decision, created, timings)
+        verdict = self._verdict(models, seq, item, inspection, decision, created, timings)
         overlay = Overlay(
             codes=tuple((c.text, tuple((int(x), int(y)) for x, y in c.quad)) for c in codes),
             regions=regions,
@@ -296,11 +295,11 @@ class StationInspector:
             if monitor.manual_review else None
 
     def _defect(
-        self, crop: np.ndarray, box: tuple[int, int, int, int], timings: dict[str, float]
+        self, models: ModelSet, crop: np.ndarray, box: tuple[int, int, int, int], timings: dict[str, float]
     ) -> tuple[DefectFinding | None, str | None, np.ndarray | None, tuple[Region, ...]]:
-        model = self.models.defect
+        model = models.defect
         if model is None:
-            return None, self.models.defect_error or "no defect model loaded", None, ()
+            return None, models.defect_error or "no defect model loaded", None, ()
         t = time.perf_counter()
         try:
             result = model.predict(crop)
@@ -309,10 +308,10 @@ class StationInspector:
             timings["defect"] = _ms(t)
             return None, f"defect model failed: {exc}", None, ()
         timings["defect"] = _ms(t)
-        shadow = self.shadow_defect
+        shadow = models.shadow
         if shadow is not None:
             try:
-                shadow[1].record(result.label, shadow[0].predict(crop).label)
+                shadow.comparison.record(result.label, shadow.model.predict(crop).label)
             except Exception:
                 logger.exception("shadow defect model failed (the active model's result stands)")
         if timings["defect"] > self.model_timeout_ms:
@@ -364,10 +363,12 @@ class StationInspector:
             timings["encode"] = _ms(t)
         return codes, quality, jpeg, timings
 
-    def _embed(self, crop: np.ndarray, timings: dict[str, float]) -> tuple[np.ndarray | None, str | None]:
-        model, gallery = self.models.conformity, self.models.gallery
+    def _embed(
+        self, models: ModelSet, crop: np.ndarray, timings: dict[str, float]
+    ) -> tuple[np.ndarray | None, str | None]:
+        model, gallery = models.conformity, models.gallery
         if model is None:
-            return None, self.models.conformity_error or "no conformity model loaded"
+            return None, models.conformity_error or "no conformity model loaded"
         if gallery is None or not gallery.skus:
             return None, "no reference images enrolled: run `station enroll`"
         t = time.perf_counter()
@@ -383,9 +384,8 @@ class StationInspector:
         return embedding, None
 
     def _match(
-        self, embedding: np.ndarray | None, error: str | None, expected: str | None
+        self, gallery: Gallery | None, embedding: np.ndarray | None, error: str | None, expected: str | None
     ) -> tuple[ConformityFinding | None, str | None]:
-        gallery = self.models.gallery
         if embedding is None or gallery is None:
             return None, error
         result = gallery.match(embedding, expected)
@@ -398,6 +398,7 @@ class StationInspector:
 
     def _verdict(
         self,
+        models: ModelSet,
         seq: int,
         item: ItemInfo,
         inspection: Inspection,
@@ -417,9 +418,9 @@ class StationInspector:
             decision=decision,
             created_at=created,
             decided_at=datetime.now(UTC),
-            models=self.models.refs(),
+            models=models.refs(),
             timings_ms=dict(timings),
         )
 
 
-__all__ = ["Catalogue", "Identity", "LoadedModels", "StationInspector"]
+__all__ = ["Catalogue", "Identity", "ModelSource", "StationInspector"]

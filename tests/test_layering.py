@@ -56,3 +56,17 @@ def test_hardware_and_sync_import_nothing_else_of_the_project() -> None:
         for path in sorted((ROOT / own).rglob("*.py")):
             bad = imports_of(path) & others
             assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_no_import_cycle_between_modules_of_a_package() -> None:
+    """A module that imports another never is imported back by it, even through others or
+    inside a function: each part can be read, tested and replaced on its own."""
+    grimp = pytest.importorskip("grimp")
+    cycles = set()
+    for package in PACKAGES:
+        graph = grimp.build_graph(package)
+        for module in graph.modules:
+            for imported in graph.find_modules_directly_imported_by(module):
+                if imported.startswith(package) and graph.chain_exists(importer=imported, imported=module):
+                    cycles.add(tuple(sorted((module, imported))))
+    assert sorted(cycles) == []

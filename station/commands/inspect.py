@@ -9,6 +9,7 @@ it exists, else (on the embedded defaults) from the demo catalogue.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -50,9 +51,9 @@ def _catalogue(config: Config) -> Any:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.app import load_gallery, load_models
     from station.datadir import not_writable
     from station.inspector import Identity, StationInspector
+    from station.live_models import load_gallery, load_models
     from station.pipeline import Trigger
     from vision.barcode import BarcodeReader
     from vision.camera.sources import list_images
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             from station.demo_line import DemoLine
 
             demo = DemoLine(seed=7)
-        models.gallery = load_gallery(config, models.conformity, {}, demo)
+        models = dataclasses.replace(models, gallery=load_gallery(config, models.conformity, {}, demo))
     lookup, source = _catalogue(config)
     for problem in (models.defect_error, models.conformity_error):
         if problem:

@@ -10,9 +10,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.config import Config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from station.app import Station
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +88,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _run_locked(args: argparse.Namespace, config: Config) -> int:
-    from station.app import RunOptions, Station, history_source, kpi_source, search_source
+    from station.app import RunOptions, Station
 
     headless = args.headless
     if not headless:
@@ -106,11 +111,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     previous = signal.signal(signal.SIGTERM, on_signal)
     station.start()
     try:
-        if headless:
-            code = _run_headless(station, args, stop)
-        else:
-            code = _run_window(station, config, args, kpi_source(config), history_source(config),
-                               search_source(config))
+        code = _run_headless(station, args, stop) if headless else _run_window(station, config, args)
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
@@ -131,7 +132,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
 EXIT_DISK_FULL = 4  # 3 is a data folder held by another station
 
 
-def _disk_full_message(station: Any) -> str:
+def _disk_full_message(station: Station) -> str:
     """The one plain message of a run the disk cut short: what happened to every item, what to do."""
     counters = station.pipeline.counters
     disk = station.disk.check()
@@ -147,7 +148,7 @@ def _disk_full_message(station: Any) -> str:
             "one, then start again.")
 
 
-def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event) -> int:
+def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Event) -> int:
     # On a terminal the status line is redrawn in place; in a log file or the journal that
     # would pile up as one endless line, so there it is a plain line every few seconds.
     live = sys.stderr.isatty()
@@ -171,24 +172,23 @@ def _run_headless(station: Any, args: argparse.Namespace, stop: threading.Event)
                 print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} status: {line}", file=sys.stderr, flush=True)
     if live and not args.json:
         print(file=sys.stderr)
-    if station.publisher is not None:
+    if station.uplink.publisher is not None:
         # Give the outbox a moment to hand the last verdicts to the broker before we say goodbye.
-        station.publisher.wait_drained(timeout=args.drain_timeout)
+        station.uplink.publisher.wait_drained(timeout=args.drain_timeout)
     return 0
 
 
-def _run_window(
-    station: Any, config: Config, args: argparse.Namespace, kpis: Any, history: Any, search: Any
-) -> int:
+def _run_window(station: Station, config: Config, args: argparse.Namespace) -> int:
     from calibration.errors import CalibrationError
     from station.commands.version import versions
+    from station.store.queries import RecordQueries
     from station.ui.app import run_app
     from station.ui.calibration_page import board_from_config, wizard_settings_from_config
     from station.ui.settings import UiSettings, ui_settings_from_config
 
     settings: UiSettings = ui_settings_from_config(config)
 
-    def frames() -> Any:  # called on worker threads; Camera.latest() is thread-safe
+    def frames() -> np.ndarray | None:  # called on worker threads; Camera.latest() is thread-safe
         frame = station.camera.latest(max_age_s=1.0)
         return frame.image if frame is not None else None
 
@@ -198,8 +198,10 @@ def _run_window(
         logger.warning("calibration wizard without a board: %s", exc)
         board = None
     synthetic = config.camera.source == "synthetic"
+    queries = RecordQueries(station.db_path)
     return run_app(
-        station.state, station, settings, kpi_source=kpis, history_source=history, search_source=search,
+        station.state, station.actions, settings, kpi_source=queries.kpis, history_source=queries.history,
+        search_source=queries.search,
         screenshot=args.screenshot, items=args.items, about=versions(),
         config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
         config_source=config.source,
@@ -210,7 +212,7 @@ def _run_window(
     )
 
 
-def _summary(station: Any) -> dict[str, Any]:
+def _summary(station: Station) -> dict[str, Any]:
     stats = station.stats()
     return {k: stats.get(k) for k in ("items", "late", "misrouted", "lost", "confirmed", "overloaded",
                                       "record_errors", "disk_full", "unrecorded", "latency_ms_p50",

@@ -70,7 +70,7 @@ def test_signed_but_broken_model_never_becomes_active_not_even_after_a_restart(
     probe = Probe(broker.port, [PREFIX + "reply"])
     station.start()
     try:
-        wait_for(lambda: station.publisher.stats().connected, 30, "station connected")
+        wait_for(lambda: station.uplink.publisher.stats().connected, 30, "station connected")
         probe.publish(PREFIX + "model/offer", json.dumps(_offer(key, "g1", "2099.01.01", good, good_manifest,
                                                                 "activate")))
         assert _reply(probe, "g1")["ok"] is True
@@ -94,7 +94,7 @@ def test_signed_but_broken_model_never_becomes_active_not_even_after_a_restart(
 
     restarted = Station(load_config(config_path, env={}))  # what `station run` does at start
     try:
-        assert restarted.models.defect_error is None
+        assert restarted.models.current().defect_error is None
         assert restarted.models.defect is not None
         assert restarted.models.defect.info.version == "2099.01.01"
         assert restarted.models.defect.info.sha256 == hashlib.sha256(good).hexdigest()
@@ -120,7 +120,7 @@ class _Running:
         self.station = Station(load_config(config_path, env={}))
         self.probe = Probe(port, [PREFIX + "reply"])
         self.station.start()
-        wait_for(lambda: self.station.publisher.stats().connected, 30, "station connected")
+        wait_for(lambda: self.station.uplink.publisher.stats().connected, 30, "station connected")
 
     def send(self, message: dict[str, Any]) -> dict[str, Any]:
         self.probe.publish(PREFIX + "model/offer", json.dumps(message))

@@ -8,18 +8,17 @@ import numpy as np
 from calibration.plane import PlaneCalibration
 from models.synthetic import PX_PER_MM, Case, ReturnsGenerator
 from station.config import PolicyConfig
-from station.inspector import Identity, LoadedModels, StationInspector
+from station.inspector import Identity, StationInspector
+from station.live_models import ModelSet
 from station.lookup import CatalogueLookup
 from station.pipeline import Trigger
 from vision.barcode import BarcodeReader
 
 
 def inspector_for(catalogue: CatalogueLookup) -> StationInspector:
-    inspector = StationInspector(Identity("t", "t"), BarcodeReader(), LoadedModels(), catalogue,
-                                 PolicyConfig(require_conformity=False))
-    inspector.plane = PlaneCalibration(np.diag([1 / PX_PER_MM, 1 / PX_PER_MM, 1.0]), PX_PER_MM, 0.0,
-                                       (1280, 720))
-    return inspector
+    plane = PlaneCalibration(np.diag([1 / PX_PER_MM, 1 / PX_PER_MM, 1.0]), PX_PER_MM, 0.0, (1280, 720))
+    return StationInspector(Identity("t", "t"), BarcodeReader(), ModelSet(), catalogue,
+                            PolicyConfig(require_conformity=False), plane=plane)
 
 
 def flat_item() -> tuple[ReturnsGenerator, object]:

@@ -9,7 +9,8 @@ import numpy as np
 
 from models.synthetic import Case, ReturnsGenerator
 from station.config import PolicyConfig
-from station.inspector import Identity, LoadedModels, StationInspector
+from station.inspector import Identity, StationInspector
+from station.live_models import ModelSet
 from station.lookup import CatalogueLookup
 from station.pipeline import Trigger
 from vision.barcode import BarcodeReader
@@ -41,7 +42,7 @@ def first(case: Case) -> Any:
 
 def inspect(frame: np.ndarray) -> tuple[RecordingReader, Any]:
     reader = RecordingReader()
-    inspector = StationInspector(Identity("t", "t"), reader, LoadedModels(),
+    inspector = StationInspector(Identity("t", "t"), reader, ModelSet(),
                                  CatalogueLookup.from_rows([], []), PolicyConfig(require_conformity=False))
     verdict = inspector.inspect_image(frame, "top", Trigger(source="test"), 1).verdict
     return reader, verdict

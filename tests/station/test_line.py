@@ -67,7 +67,7 @@ def test_every_item_is_recorded_routed_and_confirmed(tmp_path: Path) -> None:
             assert routing["lane_confirmed"] == manual
         assert verdict["decision"]["reasons"], "every decision says why"
         assert verdict["item"]["controller_item_id"] is not None
-    assert station.bridge is not None and station.bridge.counters.misrouted == 0
+    assert station.conveyor is not None and station.conveyor.bridge.counters.misrouted == 0
     # each item's first revision went to the outbox in the same transaction
     with sqlite3.connect(config.in_data_dir(config.storage.db_path)) as conn:
         keys = {r[0] for r in conn.execute("SELECT key FROM outbox")}
@@ -164,12 +164,12 @@ def test_bench_mode_inspects_on_the_operators_key_and_routes_nothing(tmp_path: P
     station = Station(config)
     station.start()
     try:
-        station.sign_in("op-7")
-        station.trigger()
-        station.trigger()
+        station.actions.sign_in("op-7")
+        station.actions.trigger()
+        station.actions.trigger()
         assert station.wait_items(2, timeout_s=60)
         first = station.state.recent()[0].verdict
-        station.override(first["verdict_id"], "recycle", "seal broken")
+        station.actions.override(first["verdict_id"], "recycle", "seal broken")
     finally:
         station.stop()
     rows = verdict_rows(config.in_data_dir(config.storage.db_path))

@@ -57,7 +57,7 @@ def test_signed_offer_swaps_the_model_tampered_one_is_refused_rollback_restores(
     try:
         assert station.models.defect is not None
         shipped = station.models.defect.info.version
-        assert wait_until(lambda: station.publisher.stats().connected)
+        assert wait_until(lambda: station.uplink.publisher.stats().connected)
         model = (ROOT / "models" / "defect" / "model.onnx").read_bytes()
         manifest = json.loads((ROOT / "models" / "defect" / "manifest.json").read_text())
         manifest["version"] = "2099.01.01"

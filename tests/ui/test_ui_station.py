@@ -56,7 +56,7 @@ def _decide(station: Station, seq: int) -> Verdict:
 
 
 def _window(qtbot: QtBot, station: Station) -> MainWindow:
-    window = MainWindow(station.state, station, ui_settings_from_config(station.config))
+    window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config))
     show_window(qtbot, window, ask_sign_in=True)
     return window
 
@@ -123,8 +123,8 @@ def test_restock_override_with_the_supervisor_pin_is_recorded(qtbot: QtBot, stat
 
 
 def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, station: Station) -> None:
-    from station.app import history_source
     from station.store import StoreReader
+    from station.store.queries import RecordQueries
     from station.ui.item_dialog import ItemDialog
 
     first = _decide(station, 4)
@@ -137,8 +137,8 @@ def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, 
         with StoreReader(station.db_path) as reader:
             return [v.to_json() for v in reader.recent(50, search=text)]
 
-    window = MainWindow(station.state, station, ui_settings_from_config(station.config),
-                        search_source=search, history_source=history_source(station.config))
+    window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config),
+                        search_source=search, history_source=RecordQueries(station.db_path).history)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -189,10 +189,10 @@ def bench_station(tmp_path: Path) -> Iterator[Station]:
 def test_a_wedge_scan_in_the_window_gives_a_verdict_with_that_code(
     qtbot: QtBot, bench_station: Station
 ) -> None:
-    bench_station.sign_in("op-7")
+    bench_station.actions.sign_in("op-7")
     settings = ui_settings_from_config(bench_station.config)
     assert settings.keyboard_scanner
-    window = MainWindow(bench_station.state, bench_station, settings)
+    window = MainWindow(bench_station.state, bench_station.actions, settings)
     show_window(qtbot, window, ask_sign_in=False)
     target = _focus(window)
     qtbot.keyClicks(target, EAN)

@@ -1,0 +1,135 @@
+"""What the operator (and central, for thresholds) asks of the running station.
+
+`OperatorActions` implements `StationActions`, the intents a view may send: sign in,
+confirm, override, flag for the supervisor, trigger, scan, switch mode, change
+thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN),
+recorded in the audit log, and answered on `StationState.message`. A refused action
+raises `ActionError` whose message the window shows as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from station.config import UiConfig
+from station.config_writer import write_policy
+from station.inspector import StationInspector
+from station.pipeline import Pipeline, Trigger
+from station.policy import update_policy
+from station.state import StationState
+from station.store import Store
+from station.verdict import Disposition
+
+__all__ = ["ActionError", "OperatorActions"]
+
+logger = logging.getLogger(__name__)
+
+
+class ActionError(Exception):
+    """An operator action the station refused; the message says why."""
+
+
+class OperatorActions:
+    """The station's answers to the operator's intents; every one is audited."""
+
+    def __init__(
+        self,
+        state: StationState,
+        store: Store,
+        pipeline: Pipeline,
+        inspector: StationInspector,
+        ui: UiConfig,
+        session: str,
+        config_file: Path | None,
+        on_revision: Callable[[], None],
+        before_bench_trigger: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_revision` is called after an override is recorded (the publisher sends it);
+        `before_bench_trigger` puts the next item under the camera (the demo bench)."""
+        self.state = state
+        self.store = store
+        self.pipeline = pipeline
+        self.inspector = inspector
+        self.ui = ui
+        self.session = session
+        self.config_file = config_file
+        self.on_revision = on_revision
+        self.before_bench_trigger = before_bench_trigger
+
+    def _operator(self) -> str:
+        if not self.state.operator_id:
+            raise ActionError("nobody is signed in: sign in with your operator id first")
+        return self.state.operator_id
+
+    def sign_in(self, operator_id: str) -> None:
+        """Start an operator's shift."""
+        operator_id = operator_id.strip()
+        if not operator_id:
+            raise ActionError("an operator id is needed to sign in")
+        self.state.operator_id = operator_id
+        self.store.audit(operator_id, "sign_in", {"session": self.session})
+        self.state.message.emit(f"signed in as {operator_id}")
+
+    def confirm(self, verdict_id: str) -> None:
+        """The operator agrees with the verdict."""
+        self.store.confirm(verdict_id, self._operator())
+        self.state.message.emit("confirmed")
+
+    def override(
+        self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
+    ) -> None:
+        """The operator's own decision, as a new revision (never re-routes)."""
+        operator = self._operator()
+        try:
+            target = Disposition(disposition)
+        except ValueError:
+            raise ActionError(f"unknown disposition {disposition!r}") from None
+        if not reason.strip():
+            raise ActionError("an override needs a reason")
+        if target.value in self.ui.supervisor_required_for:
+            pin = self.ui.supervisor_pin
+            if not pin or supervisor_pin != pin:
+                self.store.audit(operator, "override_refused", {"verdict_id": verdict_id, "to": target.value,
+                                                                "why": "supervisor PIN missing or wrong"})
+                raise ActionError(f"an override to {target.value} needs the supervisor's PIN")
+        new = self.store.record_override(verdict_id, target, operator, reason.strip())
+        self.state.update_item(new.to_json())
+        self.on_revision()
+        self.state.message.emit(f"override saved: {target.value}")
+
+    def needs_supervisor(self, verdict_id: str, note: str) -> None:
+        """Flag an item for the supervisor."""
+        self.store.audit(self._operator(), "needs_supervisor", {"verdict_id": verdict_id, "note": note})
+        self.state.message.emit("flagged for the supervisor")
+
+    def reinspect(self) -> None:
+        """Inspect what is under the camera again."""
+        self.trigger()
+
+    def trigger(self) -> None:
+        """Inspect the item under the camera now (bench mode)."""
+        if self.before_bench_trigger is not None:
+            self.before_bench_trigger()
+        self.pipeline.submit(Trigger(source="key"), wait=True)
+
+    def scan(self, text: str) -> None:
+        """A code scanned in the window (keyboard-wedge scanner) or on the scanner's port:
+        in bench mode it triggers an inspection with it."""
+        self.pipeline.submit(Trigger(source="scan", scanned=(text,)))
+
+    def set_mode(self, mode: str) -> None:
+        """Switch bench/conveyor (takes effect at the next start for the conveyor link)."""
+        if mode not in ("bench", "conveyor"):
+            raise ActionError(f"unknown mode {mode!r}: bench or conveyor")
+        self.state.mode = mode
+        self.store.audit(self.state.operator_id or "station", "set_mode", {"mode": mode})
+
+    def set_thresholds(self, values: dict[str, float]) -> None:
+        """Change policy thresholds (range-checked); written back to the config file with a backup."""
+        self.inspector.use_policy(update_policy(self.inspector.policy, values))
+        self.store.audit(self.state.operator_id or "central", "set_thresholds", values)
+        if self.config_file is not None:
+            write_policy(self.config_file, values)
+        self.state.message.emit("thresholds updated")

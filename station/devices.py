@@ -1,0 +1,215 @@
+"""The station's devices built from the config: the camera with its calibration, the
+conveyor (controller link, or the simulator on a pseudo-terminal), and the bench triggers
+(hand scanner, keyboard wedge, motion in view).
+
+Each builder takes the settings it needs and the callbacks it reports to; each device has
+`start()` and `stop()`, called by `Station` in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from calibration.colour import ColourDriftMonitor
+from calibration.errors import CalibrationError
+from calibration.files import load_calibration
+from calibration.plane import PlaneCalibration
+from hardware.conveyor import LaneMap
+from hardware.link import ConveyorLink, LinkSettings
+from hardware.simulator import SimSettings, SimulatorRunner
+from station.config import Config, HardwareConfig
+from station.conveyor import ConveyorBridge
+from station.options import RunOptions
+from station.pipeline import Pipeline
+from station.state import Health, Level
+from vision.camera import Camera, CameraHealth, CameraState, open_source
+
+if TYPE_CHECKING:
+    from station.demo_line import DemoLine
+
+__all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_health", "load_camera_calibration",
+           "open_camera"]
+
+logger = logging.getLogger(__name__)
+
+
+def open_camera(config: Config, demo: DemoLine | None, on_health: Callable[[Health], None]) -> Camera:
+    """The top camera of `[camera]` (the demo line renders the synthetic one's frames)."""
+    cam = config.camera
+    render = demo.frame if demo is not None else None
+    source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps,
+                         cam.exposure, cam.focus, name="top", render=render)
+
+    def report(health: CameraHealth) -> None:
+        shown = camera_health(health)
+        if shown is not None:
+            on_health(shown)
+
+    return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s,
+                  on_health=report)
+
+
+def camera_health(health: CameraHealth) -> Health | None:
+    """A camera's state in the status bar's words (None: a stopped camera says nothing)."""
+    component = f"camera:{health.camera}"
+    if health.state is CameraState.LIVE:
+        return Health(component, Level.OK, f"camera {health.camera} live", "",
+                      {"fps": round(health.fps, 1), "frames": health.frames})
+    if health.state is CameraState.STOPPED:
+        return None
+    return Health(component, Level.ERROR, f"camera {health.camera} {health.state.value}",
+                  f"{health.detail}. Items go to manual review until it is back; "
+                  "check the camera's cable and power.", {"reopens": health.reopens})
+
+
+@dataclass(frozen=True)
+class CameraCalibration:
+    """What the calibration file gives the inspector: the belt plane and the colour check."""
+
+    plane: PlaneCalibration | None = None
+    colour: ColourDriftMonitor | None = None
+
+
+def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
+    """The camera's calibration (item sizes in mm, the colour reference) and its status line."""
+    cam = config.camera
+    if cam.source == "synthetic":
+        return CameraCalibration(), Health("calibration", Level.OK, "synthetic camera: no calibration needed")
+    path = config.resolve(config.calibration.file)
+    try:
+        calibration = load_calibration(path, (cam.width, cam.height), cam.device)
+    except CalibrationError as exc:
+        missing = not path.exists()
+        return CameraCalibration(), Health(
+            "calibration", Level.WARNING if missing else Level.ERROR,
+            "not calibrated" if missing else "calibration refused",
+            f"{exc}. Item sizes are not checked until `station calibrate` has been run for this camera.")
+    colour = None
+    if calibration.colour is not None:
+        colour = ColourDriftMonitor(calibration.colour, config.calibration.colour_check_every,
+                                    config.calibration.colour_tolerance_de)
+    parts = [name for name in ("intrinsics", "plane", "colour") if getattr(calibration, name) is not None]
+    return CameraCalibration(calibration.plane, colour), Health(
+        "calibration", Level.OK, f"calibrated ({', '.join(parts)})", "",
+        {"created_at": calibration.created_at})
+
+
+def sim_settings(hw: HardwareConfig, options: RunOptions) -> SimSettings:
+    """The simulated belt of `[hardware] port = "sim"`, with the run's overrides."""
+    rate = options.sim_rate_items_s if options.sim_rate_items_s is not None else hw.sim_items_per_s
+    return SimSettings(
+        speed_m_s=options.sim_speed_m_s if options.sim_speed_m_s is not None else hw.sim_speed_m_s,
+        spacing_m=options.sim_spacing_m if options.sim_spacing_m is not None else hw.sim_spacing_m,
+        rate_items_s=rate or None, items=options.items,
+        camera_pos_m=hw.sim_camera_pos_m, divert_pos_m=hw.sim_divert_pos_m,
+        lane_count=max(hw.lanes.values()) + 1, default_lane=hw.lanes.get("manual", 0),
+    )
+
+
+class ConveyorDevice:
+    """The belt: the controller link (or the simulator behind a pseudo-terminal) and the bridge
+    that turns its events into triggers and routing outcomes for `pipeline`."""
+
+    def __init__(
+        self,
+        hw: HardwareConfig,
+        options: RunOptions,
+        pipeline: Pipeline,
+        on_health: Callable[[Health], None],
+        on_item_at_camera: Callable[[int], None] | None = None,
+    ) -> None:
+        self.hw = hw
+        self.options = options
+        self.bridge = ConveyorBridge(
+            LaneMap(hw.lanes), on_trigger=pipeline.submit, on_routed=pipeline.routed,
+            on_health=on_health, on_item_at_camera=on_item_at_camera, confirm_timeout_s=hw.confirm_timeout_s,
+        )
+        self.simulator: SimulatorRunner | None = None
+        self.link: ConveyorLink | None = None
+
+    def start(self) -> None:
+        """Start the simulator when asked for, then the link."""
+        hw = self.hw
+        port = hw.port
+        if port == "sim":
+            self.simulator = SimulatorRunner(sim_settings(hw, self.options))
+            port = self.simulator.start()
+        settings = LinkSettings(
+            port=port, usb_id=hw.usb_id, baudrate=hw.baudrate, heartbeat_ms=hw.heartbeat_ms,
+            ack_timeout_ms=hw.ack_timeout_ms, retries=hw.retries,
+            reconnect_backoff_s=hw.reconnect_backoff_s, reconnect_backoff_max_s=hw.reconnect_backoff_max_s,
+            silence_ms=hw.silence_ms,
+        )
+        self.link = ConveyorLink(port, settings, self.bridge.on_event)
+        self.bridge.attach(self.link)
+        self.link.start()
+
+    def stop(self) -> None:
+        """Stop the link, then the simulator."""
+        if self.link is not None:
+            self.link.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+
+class BenchTriggers:
+    """Bench mode: a hand scan, a key or an item put down in view triggers an inspection."""
+
+    def __init__(
+        self,
+        config: Config,
+        camera: Camera,
+        headless: bool,
+        on_scan: Callable[[str], None],
+        on_motion: Callable[[], None],
+        on_health: Callable[[Health], None],
+    ) -> None:
+        self.config = config
+        self.camera = camera
+        self.headless = headless
+        self.on_scan = on_scan
+        self.on_motion = on_motion
+        self.on_health = on_health
+        self._stoppers: list[Callable[[], None]] = []
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        """Start the scanner port, the keyboard wedge on stdin and the motion trigger, as configured."""
+        from hardware.scanner_port import ScannerPort
+        from station.triggers import MotionTrigger
+
+        port = self.config.barcode.scanner_port
+        if port == "keyboard" and self.headless and self.config.camera.source != "synthetic":
+            # A keyboard-wedge scanner types each code and Enter; headless, that is stdin
+            # (the desktop app reads the keys itself).
+            threading.Thread(target=self._read_wedge, name="keyboard-wedge", daemon=True).start()
+        if port and port != "keyboard":
+            scanner = ScannerPort(port, self.on_scan, baudrate=self.config.barcode.scanner_baud,
+                                  on_error=lambda exc: self.on_health(Health(
+                                      "scanner", Level.ERROR, "hand scanner not answering",
+                                      f"{exc}. Check its cable; scans meanwhile need the T key.")))
+            scanner.start()
+            self._stoppers.append(scanner.stop)
+        if self.config.station.motion_trigger:
+            motion = MotionTrigger(self.camera, self.on_motion, roi=self.config.camera.roi_box)
+            motion.start()
+            self._stoppers.append(motion.stop)
+
+    def stop(self) -> None:
+        """Stop what `start` started."""
+        self._stopped.set()
+        for stop in reversed(self._stoppers):
+            stop()
+
+    def _read_wedge(self) -> None:
+        for line in sys.stdin:
+            if self._stopped.is_set():
+                return
+            if line.strip():
+                self.on_scan(line)
+

@@ -1,0 +1,132 @@
+"""The station's health in plain words, once a second, and the figures of `stats`.
+
+`HealthMonitor` runs one thread: every second it closes conveyor items never confirmed,
+turns the conveyor's, MQTT's and the disk's state into `Health` lines for the status bar,
+publishes the counters (`stats()`, also the MQTT `stats` message and `station run`'s
+status line), and once an hour applies the image retention. Cameras, models and
+calibration report their own health when it changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from station.devices import ConveyorDevice
+from station.diskguard import DiskGuard, DiskState
+from station.live_models import LiveModels
+from station.pipeline import Pipeline
+from station.state import Health, Level, StationState
+from station.store import Store
+from station.uplink import Uplink, sync_health
+
+__all__ = ["HealthMonitor", "disk_health"]
+
+logger = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 3600.0
+
+
+class HealthMonitor:
+    """The once-a-second look at every part; `stats()` gives the run's figures."""
+
+    def __init__(
+        self,
+        state: StationState,
+        pipeline: Pipeline,
+        store: Store,
+        disk: DiskGuard,
+        min_free_disk_mb: int,
+        models: LiveModels,
+        uplink: Uplink,
+        conveyor: ConveyorDevice | None = None,
+    ) -> None:
+        self.state = state
+        self.pipeline = pipeline
+        self.store = store
+        self.disk = disk
+        self.min_free_disk_mb = min_free_disk_mb
+        self.models = models
+        self.uplink = uplink
+        self.conveyor = conveyor
+        self.started_at = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="monitor", daemon=True)
+
+    def start(self) -> None:
+        """Start looking, once a second."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop looking."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        last_retention = float("-inf")  # the first round applies it: a restart may follow a long stop
+        while not self._stop.wait(1.0):
+            try:
+                self.look()
+                if time.monotonic() - last_retention > RETENTION_EVERY_S:
+                    last_retention = time.monotonic()
+                    self.store.apply_retention()
+            except Exception:
+                logger.exception("monitor failed")
+
+    def look(self) -> None:
+        """One round: conveyor, MQTT, disk, counters."""
+        if self.conveyor is not None:
+            self.conveyor.bridge.expire()
+            self.state.set_health(self.conveyor.bridge.health())
+        sync = self.uplink.stats()
+        if sync is not None:
+            self.state.set_health(sync_health(sync))
+        disk = self.disk.check()
+        self.uplink.set_alarm(f"disk full: {disk.message()}" if disk.full else None)
+        self.state.set_health(disk_health(disk, self.min_free_disk_mb))
+        self.state.set_counters(self.stats())
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for the status line, the UI and the MQTT `stats` message."""
+        counts = dict(self.pipeline.counters)
+        latencies = sorted(self.pipeline.latencies_ms)
+        elapsed_h = max((time.monotonic() - self.started_at) / 3600, 1e-9)
+        stats: dict[str, Any] = {
+            "items": counts["recorded"],
+            "items_per_hour": round(counts["recorded"] / elapsed_h),
+            "latency_ms_p50": round(latencies[len(latencies) // 2], 2) if latencies else None,
+            "latency_ms_p95": round(latencies[int(len(latencies) * 0.95)], 2) if latencies else None,
+            "queues": self.pipeline.queue_depths(),
+            "overloaded": counts["overloaded"],
+            "record_errors": counts["record_errors"],
+            "disk_full": counts["disk_full"],
+            "unrecorded": counts["unrecorded"],
+            "dispositions": dict(self.pipeline.dispositions),
+        }
+        if self.conveyor is not None:
+            c = self.conveyor.bridge.counters
+            stats.update(late=c.late, misrouted=c.misrouted, lost=c.lost, confirmed=c.confirmed,
+                         jams=c.jams, estops=c.estops)
+        sync = self.uplink.stats()
+        if sync is not None:
+            stats.update(outbox_backlog=sync.backlog, outbox_oldest_s=sync.oldest_undelivered_age_s)
+        shadow = self.models.current().shadow
+        if shadow is not None:
+            stats["shadow"] = shadow.comparison.report()
+        return stats
+
+
+def disk_health(disk: DiskState, min_free_mb: int) -> Health:
+    """The data folder's free space in the status bar's words."""
+    if disk.full:
+        return Health("disk", Level.ERROR, "disk full: not taking items", disk.message(),
+                      {"free_mb": round(disk.free_mb, 1)})
+    free_mb = disk.free_mb
+    level = Level.OK if free_mb > 2 * min_free_mb else Level.WARNING if free_mb > min_free_mb else Level.ERROR
+    detail = "" if level is Level.OK else (
+        f"Only {free_mb:.0f} MB free in {disk.folder}; the oldest images are deleted first below "
+        f"{min_free_mb} MB. Free some space or add a disk.")
+    return Health("disk", level, f"disk {free_mb / 1000:.1f} GB free", detail, {"free_mb": round(free_mb)})

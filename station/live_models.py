@@ -1,0 +1,258 @@
+"""The models the station judges with, swapped whole while it runs.
+
+`ModelSet` is one consistent set — defect model, conformity model, the SKU gallery that
+conformity model made, and an optional shadow — frozen, so the inspector takes one at the
+start of an item and uses it to the end. `LiveModels` holds the current set and replaces
+it when central installs, promotes or rolls back a version (`sync.modelstore`): a new set
+is built and checked beside the running one, then swapped in by one assignment; the old
+set finishes the item in hand.
+
+Versions central sent live in the model store under the data folder; without one, the
+folders of `[models]` are used (the models shipped with the station by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from station.config import Config
+from station.state import Health, Level
+from station.verdict import ModelRef
+from sync.modelstore import InstalledModel, ModelStore, OfferMode, ShadowComparison, load_public_key
+from vision.inference import ConformityModel, DefectModel, Gallery, GalleryError, ModelError
+
+if TYPE_CHECKING:
+    from station.demo_line import DemoLine
+
+__all__ = ["LiveModels", "ModelSet", "Shadow", "load_gallery", "load_models", "model_dir", "open_model_store"]
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MODEL_NAMES = ("defect", "conformity")
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A candidate defect model from central run beside the active one: compared, never acted on."""
+
+    model: DefectModel
+    comparison: ShadowComparison
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    """The models one item is judged with; a missing model carries the reason instead."""
+
+    defect: DefectModel | None = None
+    defect_error: str | None = None
+    conformity: ConformityModel | None = None
+    conformity_error: str | None = None
+    gallery: Gallery | None = None
+    shadow: Shadow | None = None
+
+    def current(self) -> ModelSet:
+        """A fixed set is its own source (`inspect`, benchmarks and tests use one)."""
+        return self
+
+    def refs(self) -> tuple[ModelRef, ...]:
+        """The `models` block of a verdict."""
+        return tuple(ModelRef(name=m.info.name, version=m.info.version, sha256=m.info.sha256)
+                     for m in (self.defect, self.conformity) if m is not None)
+
+    def health(self) -> Health:
+        """What the status bar says of the models."""
+        problems = [e for e in (self.defect_error, self.conformity_error) if e]
+        names = ", ".join(f"{m.name} {m.version}" for m in self.refs()) or "none"
+        if problems:
+            return Health("models", Level.ERROR, f"models: {names}",
+                          "; ".join(problems) + ". Items go to manual review.")
+        if self.gallery is None or not self.gallery.skus:
+            return Health("models", Level.WARNING, f"models: {names}",
+                          "No reference images enrolled: run `station enroll SKU IMAGES`.")
+        return Health("models", Level.OK, f"models: {names}", "", {"skus_enrolled": len(self.gallery.skus)})
+
+
+def model_dir(config: Config, path: Path) -> Path:
+    """A model folder from the config; a relative one missing beside the config falls back to
+    the folder shipped with the station (so the embedded defaults work from any directory)."""
+    resolved = config.resolve(path)
+    if resolved.exists() or path.is_absolute():
+        return resolved
+    shipped = PROJECT_ROOT / path
+    return shipped if shipped.exists() else resolved
+
+
+def load_models(config: Config, overrides: Mapping[str, Path] | None = None) -> ModelSet:
+    """The defect and conformity models; a model that cannot load carries its reason instead.
+
+    `overrides` names folders that replace the configured ones (versions central installed).
+    """
+    overrides = overrides or {}
+    threads = (config.models.intra_op_threads, config.models.inter_op_threads)
+    defect_dir = overrides.get("defect") or model_dir(config, config.models.defect_dir)
+    conformity_dir = overrides.get("conformity") or model_dir(config, config.models.conformity_dir)
+    defect = conformity = None
+    defect_error = conformity_error = None
+    try:
+        defect = DefectModel.load(defect_dir, *threads)
+    except ModelError as exc:
+        defect_error = f"defect model not loaded: {exc}"
+        logger.error("%s", defect_error)
+    try:
+        conformity = ConformityModel.load(conformity_dir, *threads)
+    except ModelError as exc:
+        conformity_error = f"conformity model not loaded: {exc}"
+        logger.error("%s", conformity_error)
+    return ModelSet(defect, defect_error, conformity, conformity_error)
+
+
+def load_gallery(
+    config: Config, model: ConformityModel, imported: Mapping[str, np.ndarray], demo: DemoLine | None = None
+) -> Gallery:
+    """The SKU references: the gallery file (`station enroll`) plus embeddings imported with the
+    catalog; on the demo line, its SKUs are enrolled (and saved) when missing."""
+    path = config.in_data_dir(config.models.gallery)
+    try:
+        gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
+            Gallery(model_sha256=model.info.sha256)
+    except GalleryError as exc:
+        logger.error("%s; starting with an empty gallery", exc)
+        gallery = Gallery(model_sha256=model.info.sha256)
+    dim = int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
+    for sku, embeddings in imported.items():
+        if sku not in gallery.skus and embeddings.shape[1] == dim:
+            gallery.add(sku, embeddings)
+    if demo is not None and not set(demo.skus) <= set(gallery.skus):
+        for sku, embeddings in demo.enrol(model).items():
+            gallery.remove(sku)
+            gallery.add(sku, embeddings)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        gallery.save(path)
+    return gallery
+
+
+def open_model_store(config: Config) -> ModelStore:
+    """Versions central sent (`model/offer`), verified against the trusted key."""
+    key_file = config.sync.trusted_key_file
+    try:
+        key = load_public_key(config.resolve(Path(key_file))) if key_file else None
+    except Exception as exc:
+        logger.error("trusted key %s unusable (%s): model offers will be refused", key_file, exc)
+        key = None
+    return ModelStore(config.in_data_dir(config.sync.model_store_dir), key)
+
+
+class LiveModels:
+    """The current `ModelSet`, replaced whole when central changes a version.
+
+    `references` gives the SKU embeddings imported with the catalog (read again at each
+    conformity swap: references are bound to the model that made them). `on_swap` is
+    called with the new set after every swap (the publisher announces the versions).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        model_store: ModelStore,
+        references: Callable[[], Mapping[str, np.ndarray]],
+        demo: DemoLine | None = None,
+    ) -> None:
+        self.config = config
+        self.store = model_store
+        self._references = references
+        self._demo = demo
+        self._lock = threading.Lock()  # one swap at a time; readers take `current()` unlocked
+        self.on_swap: Callable[[ModelSet], None] | None = None
+        self._set = self._with_gallery(load_models(config, self._installed()))
+
+    def current(self) -> ModelSet:
+        """The set to judge the next item with."""
+        return self._set
+
+    @property
+    def defect(self) -> DefectModel | None:
+        """The active defect model."""
+        return self._set.defect
+
+    @property
+    def conformity(self) -> ConformityModel | None:
+        """The active conformity model."""
+        return self._set.conformity
+
+    def check(self, installed: InstalledModel) -> None:
+        """Open an offered version with the station's own loader before it may become active or
+        shadow: sha256 and input shape against its manifest, the outputs its task needs, one
+        inference on a blank image. Raises ModelError saying what is wrong."""
+        threads = (self.config.models.intra_op_threads, self.config.models.inter_op_threads)
+        if installed.name == "defect":
+            defect = DefectModel.load(installed.folder, *threads)
+            defect.predict(np.zeros((defect.spec.height, defect.spec.width, 3), np.uint8))
+        else:
+            conformity = ConformityModel.load(installed.folder, *threads)
+            conformity.embed(np.zeros((conformity.spec.height, conformity.spec.width, 3), np.uint8))
+
+    def installed(self, installed: InstalledModel, mode: OfferMode) -> None:
+        """A verified model from central: swap it in whole, or run it in shadow beside the active one."""
+        if mode is OfferMode.SHADOW:
+            with self._lock:  # the active models stay: nothing to announce
+                self._set = dataclasses.replace(self._set, shadow=self._shadow(installed.name, self._set))
+        else:
+            self.changed(installed.name)
+
+    def changed(self, name: str) -> None:
+        """The active version of `name` changed (install, promote, rollback): load it and swap it in.
+
+        Raises RuntimeError when it cannot load; the running model stays (central's reply says so).
+        """
+        with self._lock:
+            fresh = load_models(self.config, self._installed())
+            error = fresh.defect_error if name == "defect" else fresh.conformity_error
+            if error:
+                raise RuntimeError(error)
+            if name == "defect":
+                new = dataclasses.replace(self._set, defect=fresh.defect, defect_error=None)
+            else:
+                new = self._with_gallery(dataclasses.replace(self._set, conformity=fresh.conformity,
+                                                             conformity_error=None))
+            self._swap(dataclasses.replace(new, shadow=self._shadow(name, new)))
+
+    def _swap(self, new: ModelSet) -> None:
+        self._set = new
+        if self.on_swap is not None:
+            self.on_swap(new)
+
+    def _installed(self) -> dict[str, Path]:
+        found = {}
+        for name in MODEL_NAMES:
+            active = self.store.active(name)
+            if active is not None:
+                found[name] = active.folder
+        return found
+
+    def _with_gallery(self, models: ModelSet) -> ModelSet:
+        if models.conformity is None:
+            return dataclasses.replace(models, gallery=None)
+        gallery = load_gallery(self.config, models.conformity, self._references(), self._demo)
+        return dataclasses.replace(models, gallery=gallery)
+
+    def _shadow(self, name: str, models: ModelSet) -> Shadow | None:
+        """The defect shadow to run beside `models` (a conformity shadow would need its own
+        gallery: it is compared offline only)."""
+        if name != "defect":
+            return models.shadow
+        installed = self.store.shadow(name)
+        if installed is None:
+            return None
+        model = DefectModel.load(installed.folder, self.config.models.intra_op_threads,
+                                 self.config.models.inter_op_threads)
+        active = models.defect.info.version if models.defect else "none"
+        return Shadow(model, ShadowComparison(name, active, installed.version))

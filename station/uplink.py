@@ -1,0 +1,148 @@
+"""The station's link to central: the MQTT publisher of the outbox and what central may ask.
+
+`[sync] broker = "auto"` starts a local Mosquitto with the reference central receiver
+(the demo line and tests); "" keeps every verdict in the outbox until a broker is set.
+Central's messages (manifest, thresholds, model offers) reach the station's parts through
+`InboundHandlers`; the reply to each is published by the publisher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from station.config import Config
+from station.inspector import Identity
+from station.state import Health, Level
+from station.verdict import ModelRef
+from sync.broker import LocalBroker
+from sync.central import CentralReceiver
+from sync.inbound import Inbound, InboundHandlers
+from sync.modelstore import ModelStore
+from sync.mqtt import BrokerAddress
+from sync.publisher import OutboxPublisher, PublisherStats
+from sync.settings import SyncSettings
+
+__all__ = ["Uplink", "sync_health"]
+
+logger = logging.getLogger(__name__)
+
+
+class Uplink:
+    """Starts (and stops) the broker of the demo line, its central receiver and the publisher."""
+
+    def __init__(
+        self,
+        config: Config,
+        identity: Identity,
+        handlers: InboundHandlers,
+        model_store: ModelStore,
+        stats_source: Callable[[], dict[str, Any]],
+        on_health: Callable[[Health], None],
+        versions: dict[str, Any],
+    ) -> None:
+        self.config = config
+        self.identity = identity
+        self.handlers = handlers
+        self.model_store = model_store
+        self.stats_source = stats_source
+        self.on_health = on_health
+        self.versions = versions
+        self.publisher: OutboxPublisher | None = None
+        self.broker: LocalBroker | None = None
+        self.central: CentralReceiver | None = None
+
+    def start(self, models: tuple[ModelRef, ...]) -> None:
+        """Connect to the configured broker (or start the local one); without one, verdicts wait."""
+        cfg = self.config.sync
+        host, port = cfg.broker, cfg.port
+        if host == "auto":
+            try:
+                host, port = self._start_local_broker()
+            except Exception as exc:
+                logger.warning("no local broker (%s): verdicts wait in the outbox", exc)
+                self.on_health(Health("mqtt", Level.WARNING, "no broker: verdicts kept in the outbox",
+                                      str(exc)))
+                return
+        if not host:
+            self.on_health(Health("mqtt", Level.WARNING, "no broker configured",
+                                  "Verdicts wait in the outbox; set [sync].broker to send them."))
+            return
+
+        def path_of(name: str) -> Path | None:
+            return self.config.resolve(Path(name)) if name else None
+
+        settings = SyncSettings(
+            host=host, port=port, username=cfg.username, password=cfg.password, tls=cfg.tls,
+            ca_file=path_of(cfg.ca_file), cert_file=path_of(cfg.cert_file), key_file=path_of(cfg.key_file),
+            topic_prefix=cfg.topic_prefix, station_id=self.identity.station_id,
+            site_id=self.identity.site_id, session=self.identity.session,
+            versions=self.versions, models=tuple(m.to_json() for m in models),
+            ack_timeout_s=cfg.ack_timeout_s, inflight_window=cfg.inflight_window,
+            stats_interval_s=cfg.stats_interval_s, reconnect_backoff_max_s=cfg.reconnect_backoff_max_s,
+            trusted_key_file=path_of(cfg.trusted_key_file),
+        )
+        inbound = Inbound(self.handlers, model_store=self.model_store, url_allow=cfg.model_url_allow)
+        db_path = self.config.in_data_dir(self.config.storage.db_path)
+        self.publisher = OutboxPublisher(db_path, settings, stats_source=self.stats_source, inbound=inbound)
+        self.publisher.start()
+
+    def _start_local_broker(self) -> tuple[str, int]:
+        data_dir = self.config.data_dir
+        self.broker = LocalBroker(folder=data_dir / "mosquitto")
+        self.broker.start()
+        # The demo line has its own central: the reference receiver, acknowledging each verdict.
+        self.central = CentralReceiver(BrokerAddress.parse(self.broker.url()), data_dir / "central.db")
+        self.central.start()
+        logger.info("local broker %s with the reference central receiver", self.broker.url())
+        return self.broker.host, self.broker.port
+
+    def stop(self) -> None:
+        """Say goodbye on MQTT, then stop the local central and broker."""
+        for part in (self.publisher, self.central):
+            if part is not None:
+                try:
+                    part.stop()
+                except Exception:
+                    logger.exception("stopping %s failed", type(part).__name__)
+        if self.broker is not None:
+            self.broker.close()
+
+    # -- what the other parts tell central ------------------------------------------------
+    def wake(self) -> None:
+        """A verdict or a revision waits in the outbox: send it now."""
+        if self.publisher is not None:
+            self.publisher.wake()
+
+    def set_models(self, models: tuple[ModelRef, ...]) -> None:
+        """Announce the model versions in use (after a swap)."""
+        if self.publisher is not None:
+            self.publisher.set_models(tuple(m.to_json() for m in models))
+
+    def set_alarm(self, alarm: str | None) -> None:
+        """Put (or clear) an alarm in the station's retained status."""
+        if self.publisher is not None:
+            self.publisher.set_alarm(alarm)
+
+    def stats(self) -> PublisherStats | None:
+        """Delivery figures (None without a broker)."""
+        return self.publisher.stats() if self.publisher is not None else None
+
+
+def sync_health(s: PublisherStats) -> Health:
+    """The MQTT status line from the publisher's figures."""
+    age = s.oldest_undelivered_age_s
+    values = {"backlog": s.backlog, "oldest_s": age, "in_flight": s.in_flight,
+              "delivered": s.delivered_total, "connected": s.connected}
+    if not s.connected:
+        return Health(
+            "mqtt", Level.ERROR, f"MQTT down, {s.backlog} verdicts waiting",
+            f"Cannot reach the broker ({s.last_error or 'no answer'}). Nothing is lost: verdicts wait "
+            "in the outbox and are sent when it is back. Check the network or the broker.", values)
+    if age is not None and age > 60:
+        return Health(
+            "mqtt", Level.WARNING, f"MQTT connected, {s.backlog} waiting (oldest {age:.0f} s)",
+            "Central has not acknowledged these verdicts yet; check the central receiver.", values)
+    return Health("mqtt", Level.OK, f"MQTT connected, {s.backlog} waiting", "", values)
