@@ -7,10 +7,10 @@ only shrinks from its top, so one live block above many freed ones keeps them al
 
 The station allocates many frame-sized blocks (a 1280×720 BGR frame is 2.7 MB): the demo
 enrolment at start renders a few hundred of them, the camera and the models a few per item.
-With the default thresholds the peak RSS of `station run --headless --items 100` on a fresh
-data folder was 507 MB, 170 MB of it freed heap that glibc kept; with fixed thresholds it is
-341 MB (`/usr/bin/time -f %M`; benchmarks/pipeline.py --default-malloc shows the latency is
-unchanged).
+The peak RSS of `station run --headless --items 100` on a fresh data folder is 341 MB with
+fixed thresholds and 507 MB with glibc's defaults, 170 MB of it freed heap glibc keeps
+(`/usr/bin/time -f %M`; benchmarks/pipeline.py --default-malloc shows the latency is the
+same either way).
 """
 
 from __future__ import annotations
