@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from station.config import Config
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from station.app import Station
+    from station.state import Health
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run, log_to_file=True)
 
 
-def _status_line(stats: dict[str, Any], health: dict[str, Any]) -> str:
+def _status_line(stats: dict[str, Any], health: dict[str, Health]) -> str:
     bad = [h.summary for h in health.values() if h.level.value != "ok"]
     p50 = stats.get("latency_ms_p50")
     return (
@@ -104,7 +106,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     station = Station(config, options)
     stop = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         logger.info("signal %s: stopping cleanly", signum)
         stop.set()
 

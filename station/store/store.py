@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlite_utils
@@ -42,6 +42,9 @@ from station.verdict import (
 )
 from sync import outbox
 from sync.schema import validate_verdict
+
+if TYPE_CHECKING:
+    from station.config import Config
 
 __all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader"]
 
@@ -320,7 +323,7 @@ class Store(StoreReader):
         self._lock = threading.RLock()
 
     @classmethod
-    def from_config(cls, config: Any) -> Store:
+    def from_config(cls, config: Config) -> Store:
         """The store a station Config describes ([storage] paths resolved in the data directory)."""
         storage = config.storage
         return cls(
