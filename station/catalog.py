@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import GS1Error, parse_gtin
 
 __all__ = [
     "CatalogEntry",
     "ImportFileError",
     "ManifestEntry",
-    "normalise_gtin",
     "read_catalog",
     "read_manifest",
 ]
@@ -50,21 +50,6 @@ class ImportFileError(ValueError):
         self.file = file
         self.row = row
         self.column = column
-
-
-def _mod10_ok(digits: str) -> bool:
-    total = sum(int(ch) * (3 if i % 2 == 0 else 1) for i, ch in enumerate(reversed(digits[:-1])))
-    return str((10 - total % 10) % 10) == digits[-1]
-
-
-def normalise_gtin(text: str) -> str:
-    """The GTIN-14 of an 8, 12, 13 or 14 digit GTIN; ValueError when it is not one."""
-    digits = text.strip()
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        raise ValueError(f"{text!r} is not a GTIN (8, 12, 13 or 14 digits)")
-    if not _mod10_ok(digits):
-        raise ValueError(f"{text!r} fails its GTIN check digit")
-    return digits.rjust(14, "0")
 
 
 @dataclass(frozen=True)
@@ -196,8 +181,8 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
         gtins: list[str] = []
         for part in parts:
             try:
-                gtin = normalise_gtin(part)
-            except ValueError as exc:
+                gtin = parse_gtin(part)
+            except GS1Error as exc:
                 raise ImportFileError(path, row, "gtins", str(exc), "correct the GTIN") from None
             if gtin in seen_gtin and seen_gtin[gtin][1] != sku:
                 first_row, first_sku = seen_gtin[gtin]

@@ -14,6 +14,7 @@ from typing import Any
 
 from station.policy import RmaRecord
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import gtin14
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,6 @@ class SkuEntry:
     name: str = ""
     dimensions_mm: tuple[float, float, float] | None = None
     reference_image: str | None = None
-
-
-def gtin14(gtin: str) -> str:
-    """A GTIN-8/12/13/14 padded to 14 digits."""
-    digits = gtin.strip()
-    return digits.zfill(14) if digits.isdigit() else digits
 
 
 @dataclass(frozen=True)
@@ -50,7 +45,7 @@ class CatalogueLookup:
         by_gtin: dict[str, str] = {}
         for row in skus:
             raw = row.get("gtins") or [row.get("gtin")]
-            gtins = tuple(gtin14(str(g)) for g in raw if g)
+            gtins = tuple(filter(None, (gtin14(str(g)) for g in raw if g)))
             dims = None
             if all(row.get(k) for k in ("length_mm", "width_mm", "height_mm")):
                 dims = (float(row["length_mm"]), float(row["width_mm"]), float(row["height_mm"]))
@@ -76,7 +71,8 @@ class CatalogueLookup:
 
     def sku_for_gtin(self, gtin: str) -> str | None:
         """The SKU printed with this GTIN, or None when it is not in the catalogue."""
-        return self.by_gtin.get(gtin14(gtin))
+        normalised = gtin14(gtin)
+        return self.by_gtin.get(normalised) if normalised else None
 
     def rma_record(self, rma: str) -> RmaRecord | None:
         """The manifest's record of this RMA, or None when it is unknown."""

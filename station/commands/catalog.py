@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -74,12 +73,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _show(args: argparse.Namespace, store: StoreReader) -> int:
-    from station.catalog import normalise_gtin
+    from vision.barcode.gs1 import gtin14
 
-    sku = args.key
-    if args.key.isdigit():
-        with contextlib.suppress(ValueError):  # not a valid GTIN: try it as a SKU
-            sku = store.sku_for_gtin(normalise_gtin(args.key)) or args.key
+    gtin = gtin14(args.key)  # a key that is no valid GTIN is taken as a SKU
+    sku = (store.sku_for_gtin(gtin) if gtin else None) or args.key
     entry = store.catalog_entry(sku)
     if entry is None:
         print(f"station catalog show: {args.key} is not in the catalogue; import it with "

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sync import outbox
+from vision.barcode.gs1 import gtin14
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "SchemaError", "current_version", "migrate"]
 
@@ -92,15 +93,8 @@ _V1 = (
 
 
 def _gtin14_of(fmt: str | None, text: str | None) -> str | None:
-    """GTIN-14 of a code as the reader gave it (SQL function used by the v2 backfill)."""
-    if not fmt or not text:
-        return None
-    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
-    if lengths.get(fmt) == len(text) and text.isdigit():
-        return text.rjust(14, "0")
-    if text.startswith("01") and len(text) >= 16 and text[2:16].isdigit():  # GS1 element string with AI 01
-        return text[2:16]
-    return None
+    """GTIN-14 of an indexed code (SQL function `station_gtin14(format, text)` of the v2 backfill)."""
+    return gtin14(text, fmt) if fmt and text else None
 
 
 _V2 = (

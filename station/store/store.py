@@ -42,6 +42,7 @@ from station.verdict import (
 )
 from sync import outbox
 from sync.schema import validate_verdict
+from vision.barcode.gs1 import gtin14
 
 __all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader"]
 
@@ -154,7 +155,7 @@ class StoreReader:
         params: list[Any] = []
         if search:
             text = search.strip()
-            gtin = text.rjust(14, "0") if text.isdigit() and len(text) <= 14 else text
+            gtin = gtin14(text) or text
             where.append("(i.rma = ? OR i.verdict_id IN "
                          "(SELECT verdict_id FROM item_codes WHERE gtin14 = ? OR text = ?))")
             params += [text, gtin, text]
@@ -412,8 +413,7 @@ class Store(StoreReader):
                 )
                 conn.executemany(
                     "INSERT INTO item_codes(verdict_id, format, text, gtin14) VALUES (?, ?, ?, ?)",
-                    [(verdict.verdict_id, c.format, c.text, _gtin_of(c.format, c.text, c.gs1))
-                     for c in item.codes],
+                    [(verdict.verdict_id, c.format, c.text, gtin14(c.text, c.format)) for c in item.codes],
                 )
                 self._insert_revision(conn, verdict, payload)
                 conn.executemany(
@@ -586,11 +586,3 @@ class Store(StoreReader):
             row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         logger.info("WAL checkpoint to reclaim disk space: busy=%s, pages=%s, moved=%s", *row)
 
-
-def _gtin_of(fmt: str, text: str, gs1: Mapping[str, str] | None) -> str | None:
-    if gs1 and "01" in gs1:
-        return gs1["01"]
-    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
-    if lengths.get(fmt) == len(text) and text.isdigit():
-        return text.rjust(14, "0")
-    return None

@@ -16,7 +16,7 @@ import pytest
 from station.catalog import CatalogEntry, ManifestEntry
 from station.policy import RmaRecord
 from station.store import FrameImage, Store, StoreError, StoreReader
-from station.verdict import DeclaredReason, Disposition, Routing, Verdict
+from station.verdict import CodeRead, DeclaredReason, Disposition, Routing, Verdict
 
 
 def count(store: Store, table: str) -> int:
@@ -103,6 +103,25 @@ def test_recent_finds_items_by_rma_gtin_and_disposition(
     assert [v.verdict_id for v in store.recent(search="04006381333931")] == [a.verdict_id]
     found = store.recent(disposition=Disposition.QUARANTINE)
     assert [(v.verdict_id, v.revision) for v in found] == [(a.verdict_id, 2)]
+
+
+@pytest.mark.parametrize(
+    ("code", "search"),
+    [
+        (CodeRead("UPCE", "04252614"), "042100005264"),  # found by its UPC-A
+        (CodeRead("EAN8", "96385074"), "00000096385074"),
+        (CodeRead("UPCA", "036000291452"), "0036000291452"),  # as an EAN-13
+        (CodeRead("DataMatrix", "(01)09501101530003(10)AB-123", {"01": "09501101530003", "10": "AB-123"}),
+         "9501101530003"),
+    ],
+)
+def test_a_recorded_code_is_found_by_any_spelling_of_its_gtin(
+    store: Store, make_verdict: Callable[..., Verdict], code: CodeRead, search: str
+) -> None:
+    other = store.record_verdict(make_verdict(1, rma="R-1"))
+    verdict = store.record_verdict(make_verdict(2, rma="R-2", codes=(code,)))
+    assert [v.verdict_id for v in store.recent(search=search)] == [verdict.verdict_id]
+    assert [v.verdict_id for v in store.recent(search="4006381333931")] == [other.verdict_id]
 
 
 def test_a_reader_on_its_own_connection_sees_committed_verdicts(
