@@ -144,8 +144,20 @@ def _v1(conn: sqlite3.Connection) -> None:
     outbox.ensure_schema(conn)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Every indexed code's GTIN-14 by `gtin14`, the rule a newly recorded code gets.
+
+    Rows indexed under schemas 2 and 3 hold no GTIN for UPC-E codes, so such an item could
+    not be found by the GTIN printed on it.
+    """
+    rows = conn.execute("SELECT rowid, format, text, gtin14 FROM item_codes").fetchall()
+    changed = [(gtin, rowid) for rowid, fmt, text, old in rows if (gtin := _gtin14_of(fmt, text)) != old]
+    conn.executemany("UPDATE item_codes SET gtin14 = ? WHERE rowid = ?", changed)
+    logger.info("schema v4: GTIN-14 of %s of %s indexed codes recomputed", len(changed), len(rows))
+
+
 # Index i holds migration number i + 1. Append only: a shipped migration never changes.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2), _statements(_V3))
+MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2), _statements(_V3), _v4)
 LATEST_VERSION = len(MIGRATIONS)
 
 
