@@ -30,7 +30,7 @@ from station.config import Config
 from station.conveyor import ConveyorBridge
 from station.diskguard import DiskGuard
 from station.inspector import Identity, LoadedModels, StationInspector
-from station.lookup import CatalogueLookup
+from station.lookup import CatalogLookup
 from station.pipeline import Pipeline, Trigger
 from station.policy import POLICY_RANGES, update_policy
 from station.state import Health, Level, StationState
@@ -103,7 +103,7 @@ def load_gallery(
     config: Config, model: ConformityModel, imported: dict[str, np.ndarray], demo: DemoLine | None = None
 ) -> Gallery:
     """The SKU references: the gallery file (`station enroll`) plus embeddings imported with the
-    catalogue; on the demo line, its SKUs are enrolled (and saved) when missing."""
+    catalog; on the demo line, its SKUs are enrolled (and saved) when missing."""
     path = config.in_data_dir(config.models.gallery)
     try:
         gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
@@ -257,13 +257,13 @@ class Station:
         active = self.models.defect.info.version if self.models.defect else "none"
         self.inspector.shadow_defect = (model, ShadowComparison(name, active, shadow.version))
 
-    def _lookup(self) -> CatalogueLookup:
-        return CatalogueLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
+    def _lookup(self) -> CatalogLookup:
+        return CatalogLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
 
     def refresh_lookup(self) -> None:
-        """Rebuild the catalogue/manifest lookup after an import (swapped in whole)."""
+        """Rebuild the catalog/manifest lookup after an import (swapped in whole)."""
         self.lookup = self._lookup()
-        self.inspector.catalogue = self.lookup
+        self.inspector.catalog = self.lookup
 
     def _camera(self) -> Camera:
         cam = self.config.camera

@@ -55,8 +55,8 @@ logger = logging.getLogger(__name__)
 Region = tuple[int, int, int, int, float]
 
 
-class Catalogue(Protocol):
-    """Read-only lookups the inspector needs (the store's catalogue and manifest)."""
+class Catalog(Protocol):
+    """Read-only lookups the inspector needs (the store's catalog and manifest)."""
 
     def sku_for_gtin(self, gtin14: str) -> str | None: ...
 
@@ -110,7 +110,7 @@ class StationInspector:
         identity: Identity,
         reader: BarcodeReader,
         models: LoadedModels,
-        catalogue: Catalogue,
+        catalog: Catalog,
         policy: PolicyConfig,
         rma_pattern: str = r"^R-\d{3,}$",
         roi: tuple[int, int, int, int] | None = None,
@@ -120,7 +120,7 @@ class StationInspector:
         self.identity = identity
         self.reader = reader
         self.models = models
-        self.catalogue = catalogue
+        self.catalog = catalog
         self.policy = policy
         self.rma_pattern = re.compile(rma_pattern)
         self.roi = roi
@@ -203,9 +203,9 @@ class StationInspector:
             CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes
         )
         rma_read = next((c.text for c in codes if self.rma_pattern.match(c.text)), None)
-        rma = self.catalogue.rma_record(rma_read) if rma_read else None
+        rma = self.catalog.rma_record(rma_read) if rma_read else None
         observed = next(
-            (sku for c in codes if c.gtin14 and (sku := self.catalogue.sku_for_gtin(c.gtin14))), None
+            (sku for c in codes if c.gtin14 and (sku := self.catalog.sku_for_gtin(c.gtin14))), None
         )
         expected = rma.expected_sku if rma else None
 
@@ -222,7 +222,7 @@ class StationInspector:
             rma_read=rma_read,
             rma=rma,
             observed_sku=observed,
-            expected_gtins=self.catalogue.gtins_of(expected) if expected else (),
+            expected_gtins=self.catalog.gtins_of(expected) if expected else (),
             defect=defect,
             defect_error=defect_error,
             conformity=conformity,
@@ -265,17 +265,17 @@ class StationInspector:
             verdict=verdict.to_json(),
             frame=image,
             overlay=overlay,
-            reference_image=self.catalogue.reference_image(shown_sku) if shown_sku else None,
+            reference_image=self.catalog.reference_image(shown_sku) if shown_sku else None,
         )
         frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD),
                            jpeg=jpeg)
         return Inspected(verdict, (frame,), view)
 
     def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:
-        """The item's footprint on the calibrated belt against the catalogue's size."""
+        """The item's footprint on the calibrated belt against the catalog's size."""
         if self.plane is None or sku is None:
             return None
-        expected = self.catalogue.dimensions_mm(sku)
+        expected = self.catalog.dimensions_mm(sku)
         if expected is None:
             return None
         footprint = measure_footprint(image, self.plane)
@@ -422,4 +422,4 @@ class StationInspector:
         )
 
 
-__all__ = ["Catalogue", "Identity", "LoadedModels", "StationInspector"]
+__all__ = ["Catalog", "Identity", "LoadedModels", "StationInspector"]

@@ -29,7 +29,7 @@ class SkuEntry:
 
 
 @dataclass(frozen=True)
-class CatalogueLookup:
+class CatalogLookup:
     """Catalogue and manifest as dictionaries; build with `from_rows`."""
 
     skus: Mapping[str, SkuEntry] = field(default_factory=dict)
@@ -39,7 +39,7 @@ class CatalogueLookup:
     @classmethod
     def from_rows(
         cls, skus: Iterable[Mapping[str, Any]], rmas: Iterable[Mapping[str, Any]]
-    ) -> CatalogueLookup:
+    ) -> CatalogLookup:
         """From catalogue rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows."""
         entries: dict[str, SkuEntry] = {}
         by_gtin: dict[str, str] = {}

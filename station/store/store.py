@@ -234,7 +234,7 @@ class StoreReader:
     def catalog_rows(self) -> list[dict[str, Any]]:
         """Every SKU as a plain row (sku, name, gtins, length/width/height_mm largest first, reference_image).
 
-        The shape `station.lookup.CatalogueLookup.from_rows` takes, so the hot path can
+        The shape `station.lookup.CatalogLookup.from_rows` takes, so the hot path can
         answer from memory; embeddings are left out (see `reference_embeddings`).
         """
         gtins: dict[str, list[str]] = {}

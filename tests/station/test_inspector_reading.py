@@ -10,7 +10,7 @@ import numpy as np
 from models.synthetic import Case, ReturnsGenerator
 from station.config import PolicyConfig
 from station.inspector import Identity, LoadedModels, StationInspector
-from station.lookup import CatalogueLookup
+from station.lookup import CatalogLookup
 from station.pipeline import Trigger
 from vision.barcode import BarcodeReader
 from vision.barcode.code import BarcodeRead
@@ -42,7 +42,7 @@ def first(case: Case) -> Any:
 def inspect(frame: np.ndarray) -> tuple[RecordingReader, Any]:
     reader = RecordingReader()
     inspector = StationInspector(Identity("t", "t"), reader, LoadedModels(),
-                                 CatalogueLookup.from_rows([], []), PolicyConfig(require_conformity=False))
+                                 CatalogLookup.from_rows([], []), PolicyConfig(require_conformity=False))
     verdict = inspector.inspect_image(frame, "top", Trigger(source="test"), 1).verdict
     return reader, verdict
 
