@@ -1,14 +1,14 @@
-"""Catalogue (SKUs with GTINs, names, sizes, reference images) and manifest (expected returns)
+"""Catalog (SKUs with GTINs, names, sizes, reference images) and manifest (expected returns)
 entries, and reading them from CSV or JSON import files.
 
 A file is read and checked completely before anything is written, and every problem is
 reported with the file, the row and the column, so an import either goes in whole or not
 at all (`ImportFileError`).
 
-CSV columns — catalogue: `sku, name, gtins` (GTINs separated by `;` or spaces), optional
+CSV columns — catalog: `sku, name, gtins` (GTINs separated by `;` or spaces), optional
 `width_mm, height_mm, depth_mm, reference_image`. Manifest: `rma, expected_sku`, optional
 `declared_reason, customer_name, customer_address`. JSON: a list of objects with the same
-keys (`gtins` may be a list; the catalogue may carry `embeddings`, a list of float lists).
+keys (`gtins` may be a list; the catalog may carry `embeddings`, a list of float lists).
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ _MANIFEST_COLUMNS = ("rma", "expected_sku", "declared_reason", "customer_name", 
 
 
 def read_catalog(path: Path) -> list[CatalogEntry]:
-    """Every catalogue entry of a CSV/JSON file, checked; ImportFileError on the first bad row."""
+    """Every catalog entry of a CSV/JSON file, checked; ImportFileError on the first bad row."""
     rows = _rows(path)
     _check_columns(path, rows, _CATALOG_COLUMNS)
     entries: list[CatalogEntry] = []
@@ -202,7 +202,7 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
         embeddings = _embeddings(path, row, data.get("embeddings"))
         entries.append(CatalogEntry(sku, name, tuple(dict.fromkeys(gtins)), dims,
                                     _text(path, row, data, "reference_image", required=False), embeddings))
-    logger.info("read %s catalogue entries from %s", len(entries), path)
+    logger.info("read %s catalog entries from %s", len(entries), path)
     return entries
 
 

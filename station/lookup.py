@@ -1,8 +1,8 @@
-"""In-memory catalogue and manifest lookups for the hot path.
+"""In-memory catalog and manifest lookups for the hot path.
 
 The inspector asks several questions per item (which SKU has this GTIN, what does this
 RMA expect); answering them from dictionaries keeps SQLite off the item path. The
-station rebuilds the lookup whenever the catalogue or the manifest changes (an import,
+station rebuilds the lookup whenever the catalog or the manifest changes (an import,
 an MQTT manifest) and swaps it in whole — readers never see half an update.
 """
 
@@ -30,7 +30,7 @@ class SkuEntry:
 
 @dataclass(frozen=True)
 class CatalogLookup:
-    """Catalogue and manifest as dictionaries; build with `from_rows`."""
+    """Catalog and manifest as dictionaries; build with `from_rows`."""
 
     skus: Mapping[str, SkuEntry] = field(default_factory=dict)
     by_gtin: Mapping[str, str] = field(default_factory=dict)
@@ -40,7 +40,7 @@ class CatalogLookup:
     def from_rows(
         cls, skus: Iterable[Mapping[str, Any]], rmas: Iterable[Mapping[str, Any]]
     ) -> CatalogLookup:
-        """From catalogue rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows."""
+        """From catalog rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows."""
         entries: dict[str, SkuEntry] = {}
         by_gtin: dict[str, str] = {}
         for row in skus:
@@ -70,7 +70,7 @@ class CatalogLookup:
         return cls(entries, by_gtin, records)
 
     def sku_for_gtin(self, gtin: str) -> str | None:
-        """The SKU printed with this GTIN, or None when it is not in the catalogue."""
+        """The SKU printed with this GTIN, or None when it is not in the catalog."""
         normalised = gtin14(gtin)
         return self.by_gtin.get(normalised) if normalised else None
 
@@ -84,7 +84,7 @@ class CatalogLookup:
         return entry.gtins if entry else ()
 
     def reference_image(self, sku: str) -> str | None:
-        """The catalogue picture of a SKU, when there is one."""
+        """The catalog picture of a SKU, when there is one."""
         entry = self.skus.get(sku)
         return entry.reference_image if entry else None
 

@@ -1,7 +1,7 @@
 """The decision policy: grade, disposition, reasons and flags from what the station saw.
 
 Pure functions, no I/O: `decide(evidence, policy)` looks only at the `Evidence` the
-pipeline gathered (codes, the manifest's RMA record, catalogue lookups, model findings,
+pipeline gathered (codes, the manifest's RMA record, catalog lookups, model findings,
 camera and quality failures) and the thresholds of `[policy]`. Every rule that fires
 adds a reason an operator can read at the bench. Anything the station could not
 establish — no read, unknown RMA or SKU, a wrong or empty item, a model or camera
@@ -85,7 +85,7 @@ class RmaRecord:
 
 @dataclass(frozen=True)
 class DimensionsCheck:
-    """Measured item size against the catalogue's, both in mm (any order; compared largest first)."""
+    """Measured item size against the catalog's, both in mm (any order; compared largest first)."""
 
     measured_mm: tuple[float, ...]
     expected_mm: tuple[float, ...]
@@ -96,7 +96,7 @@ class Evidence:
     """Everything the policy looks at for one item; lookups are already resolved by the caller.
 
     `rma_read` is the RMA read from the label (or scanned); `rma` is its manifest record,
-    None when the RMA is not in the manifest. `observed_sku` is the catalogue SKU of the
+    None when the RMA is not in the manifest. `observed_sku` is the catalog SKU of the
     product GTIN read (None when unknown); `expected_gtins` are the GTINs of the RMA's
     expected SKU. A model or the camera that failed gives its failure text instead of a
     finding. `item_box` (x, y, w, h in frame pixels) lets reasons say where a defect is;
@@ -230,7 +230,7 @@ def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
 
 
 def _check_conformity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
-    """The product check; True when the item looks like another catalogue product."""
+    """The product check; True when the item looks like another catalog product."""
     if ev.conformity_error:
         rules.hold(Disposition.MANUAL_REVIEW, f"product check failed: {ev.conformity_error}", failure=True)
         return False

@@ -1,4 +1,4 @@
-"""`station catalog import FILE` / `station catalog show SKU`: the product catalogue in the station's DB."""
+"""`station catalog import FILE` / `station catalog show SKU`: the product catalog in the station's DB."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("catalog", help="the product catalogue: SKUs with GTINs, names, sizes")
+    parser = sub.add_parser("catalog", help="the product catalog: SKUs with GTINs, names, sizes")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = actions.add_parser(
         "import", help="add or update SKUs from a CSV or JSON file (all rows or none)",
@@ -79,7 +79,7 @@ def _show(args: argparse.Namespace, store: StoreReader) -> int:
     sku = (store.sku_for_gtin(gtin) if gtin else None) or args.key
     entry = store.catalog_entry(sku)
     if entry is None:
-        print(f"station catalog show: {args.key} is not in the catalogue; import it with "
+        print(f"station catalog show: {args.key} is not in the catalog; import it with "
               "`station catalog import FILE`", file=sys.stderr)
         return 1
     info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),

@@ -1,4 +1,4 @@
-"""The station's record of truth: items, verdicts with revisions, frames, audit, catalogue, manifest.
+"""The station's record of truth: items, verdicts with revisions, frames, audit, catalog, manifest.
 
 Threading: SQLite connections are not shared. The pipeline's writer thread owns one
 `Store` (the only object that writes verdicts; its methods also take an internal lock,
@@ -198,10 +198,10 @@ class StoreReader:
                 "SELECT ts, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [AuditEntry(float(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    # --- catalogue and manifest -----------------------------------------------------------
+    # --- catalog and manifest -----------------------------------------------------------
 
     def sku_for_gtin(self, gtin14: str) -> str | None:
-        """The SKU of a GTIN-14, None when the catalogue does not know it."""
+        """The SKU of a GTIN-14, None when the catalog does not know it."""
         row = self._conn.execute("SELECT sku FROM catalog_gtins WHERE gtin14 = ?", (gtin14,)).fetchone()
         return str(row[0]) if row else None
 
@@ -211,7 +211,7 @@ class StoreReader:
         return tuple(str(r[0]) for r in rows)
 
     def catalog_entry(self, sku: str) -> CatalogEntry | None:
-        """A catalogue entry with its GTINs, size and embeddings; None when unknown."""
+        """A catalog entry with its GTINs, size and embeddings; None when unknown."""
         row = self._conn.execute(
             "SELECT sku, name, width_mm, height_mm, depth_mm, reference_image, embeddings, embedding_dim "
             "FROM catalog WHERE sku = ?", (sku,)).fetchone()
@@ -490,7 +490,7 @@ class Store(StoreReader):
             self._insert_revision(conn, new, _dumps(new.to_json()))
         return new
 
-    # --- catalogue and manifest ---------------------------------------------------------
+    # --- catalog and manifest ---------------------------------------------------------
 
     def upsert_catalog(self, entries: Sequence[CatalogEntry], actor: str = "import") -> int:
         """Insert or update SKUs and their GTINs in one transaction; returns how many."""
@@ -526,7 +526,7 @@ class Store(StoreReader):
             changed = conn.execute("UPDATE catalog SET embeddings = ?, embedding_dim = ? WHERE sku = ?",
                                    (array.tobytes(), int(array.shape[1]), sku)).rowcount
             if not changed:
-                raise StoreError(f"SKU {sku} is not in the catalogue; import it first")
+                raise StoreError(f"SKU {sku} is not in the catalog; import it first")
 
     def upsert_manifest(self, entries: Sequence[ManifestEntry], actor: str = "import") -> int:
         """Insert or update expected returns in one transaction; returns how many."""

@@ -1,5 +1,5 @@
 """The inspector with a calibrated belt plane: an item whose footprint does not match its
-catalogue size goes to manual review, with both sizes in the reason."""
+catalog size goes to manual review, with both sizes in the reason."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def flat_item() -> tuple[ReturnsGenerator, object]:
     raise AssertionError("no flat item in the first 200")
 
 
-def test_the_footprint_is_checked_against_the_catalogue_size() -> None:
+def test_the_footprint_is_checked_against_the_catalog_size() -> None:
     generator, item = flat_item()
     sku = generator.catalog.get("SKU-TSH-400")
     rows = [{"sku": sku.sku, "gtin": sku.gtin, "length_mm": 300, "width_mm": 220, "height_mm": 20}]
@@ -40,7 +40,7 @@ def test_the_footprint_is_checked_against_the_catalogue_size() -> None:
     verdict = right.inspect_image(item.frame_bgr, "top", Trigger(source="test"), 1).verdict
     assert not any("catalogue says" in r for r in verdict.decision.reasons)
 
-    rows[0].update(length_mm=500, width_mm=400)  # the catalogue now says a much bigger box
+    rows[0].update(length_mm=500, width_mm=400)  # the catalog now says a much bigger box
     wrong = inspector_for(CatalogLookup.from_rows(rows, rma))
     verdict = wrong.inspect_image(item.frame_bgr, "top", Trigger(source="test"), 2).verdict
     assert verdict.decision.disposition.value in ("manual_review", "quarantine")

@@ -1,5 +1,5 @@
 """The store on a real SQLite file: verdict + frames + outbox row in one transaction,
-overrides as revisions with audit entries, search, catalogue and manifest."""
+overrides as revisions with audit entries, search, catalog and manifest."""
 
 from __future__ import annotations
 
@@ -135,7 +135,7 @@ def test_a_reader_on_its_own_connection_sees_committed_verdicts(
             reader.conn.execute("DELETE FROM items")
 
 
-def test_catalogue_and_manifest_lookups(store: Store) -> None:
+def test_catalog_and_manifest_lookups(store: Store) -> None:
     store.upsert_catalog([
         CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0), "ref/a.jpg",
                      ((0.1, 0.2, 0.3), (0.3, 0.2, 0.1))),
@@ -153,7 +153,7 @@ def test_catalogue_and_manifest_lookups(store: Store) -> None:
     assert store.sku_for_gtin("04006381333931") is None
     store.set_embeddings("SKU-B", np.ones((4, 8), np.float32))
     assert store.reference_embeddings()["SKU-B"].shape == (4, 8)
-    with pytest.raises(StoreError, match="not in the catalogue"):
+    with pytest.raises(StoreError, match="not in the catalog"):
         store.set_embeddings("SKU-Z", np.ones((1, 8)))
 
     store.upsert_manifest(
@@ -195,7 +195,7 @@ def test_routing_outcome_is_a_new_revision_that_keeps_the_decision(
     assert count(store, "outbox") == 3
 
 
-def test_catalogue_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> None:
+def test_catalog_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> None:
     store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
     store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED, "Ada", "1 Way")])
     assert store.catalog_rows() == [{"sku": "SKU-A", "name": "Kettle", "gtins": ["04006381333931"],

@@ -95,7 +95,7 @@ def test_upc_e_expands_to_its_upc_a() -> None:
         ("04252614", "UPCE", "00042100005264"),  # expanded to UPC-A 042100005264 first
         ("05096893", "UPCE", "00050968000093"),
         ("01234565", "UPCE", "00012345000065"),
-        # Bare digits, the way a catalogue file or a search box writes a GTIN.
+        # Bare digits, the way a catalog file or a search box writes a GTIN.
         ("4006381333931", None, "04006381333931"),
         ("036000291452", None, "00036000291452"),
         ("96385074", None, "00000096385074"),

@@ -1,6 +1,6 @@
 """GS1 rules: mod-10 check digits, GTIN-14 normalisation, UPC-E expansion, element strings.
 
-`gtin14` is the station's one GTIN normaliser: the reader, the catalogue import, the
+`gtin14` is the station's one GTIN normaliser: the reader, the catalog import, the
 in-memory lookup and the store's code index all ask it, so a code has the same GTIN-14
 wherever it is looked up.
 
@@ -85,7 +85,7 @@ def upce_to_upca(upce: str) -> str:
 # Retail symbols and the digits printed under them; each carries one GTIN.
 _RETAIL_DIGITS = {"EAN8": 8, "UPCE": 8, "UPCA": 12, "EAN13": 13}
 
-# GTIN-8, -12, -13 and -14 written as bare digits (a catalogue file, a search box). Eight
+# GTIN-8, -12, -13 and -14 written as bare digits (a catalog file, a search box). Eight
 # digits are taken as a GTIN-8: a UPC-E is only recognised when its symbology is given.
 _GTIN_DIGITS = (8, 12, 13, 14)
 
