@@ -109,7 +109,7 @@ class DemoLine:
 
     # -- seeding the station's database -------------------------------------------------
     def seed_store(self, store: Store, rmas: int = 5000) -> None:
-        """Load the demo catalogue and the RMAs of the first `rmas` items into an empty database."""
+        """Load the demo catalog and the RMAs of the first `rmas` items into an empty database."""
         if store.catalog_rows():
             return
         catalog = self.generator.catalog
@@ -126,7 +126,7 @@ class DemoLine:
             for m in self.generator.manifest_for(rmas)
         ]
         store.upsert_manifest(manifest, actor="demo")
-        logger.info("demo catalogue: %s SKUs, %s RMAs", len(entries), len(manifest))
+        logger.info("demo catalog: %s SKUs, %s RMAs", len(entries), len(manifest))
 
     def enrolment_crops(self, per_sku: int = 4) -> Iterator[tuple[str, list[np.ndarray]]]:
         """A few pictures of each SKU on the belt (another seed than the run), cropped as at run time."""
@@ -148,7 +148,7 @@ class DemoLine:
 
     @property
     def skus(self) -> list[str]:
-        """The demo catalogue's SKUs."""
+        """The demo catalog's SKUs."""
         return [s.sku for s in self.generator.catalog]
 
     def enrol(self, model: ConformityModel, per_sku: int = 4) -> dict[str, np.ndarray]:
