@@ -26,7 +26,7 @@ from calibration.quality import Exposure
 from calibration.quality import assess as assess_quality
 from station.config import PolicyConfig
 from station.pipeline import Inspected, Trigger
-from station.policy import CodeEvidence, DimensionsCheck, Evidence, RmaRecord, decide
+from station.policy import DimensionsCheck, Evidence, RmaRecord, decide, gtins_read
 from station.state import ItemView, Overlay
 from station.store.images import FrameImage
 from station.verdict import (
@@ -45,7 +45,6 @@ from station.verdict import (
     new_verdict_id,
 )
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
-from vision.barcode.code import NO_QUAD
 from vision.camera import Frame
 from vision.inference import ConformityModel, DefectModel, Gallery
 from vision.locate import crop_box, locate_item
@@ -100,6 +99,11 @@ class LoadedModels:
 
 def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
+
+
+def _code_read(code: Code) -> CodeRead:
+    """A code as the verdict records it (and the policy judges it): format, text, GS1 fields."""
+    return CodeRead(format=code.format, text=code.text, gs1=dict(code.gs1) if code.gs1 else None)
 
 
 class StationInspector:
@@ -199,14 +203,11 @@ class StationInspector:
         codes, quality, jpeg, read_timings = reading.result()
         timings.update(read_timings)
 
-        code_evidence = tuple(
-            CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes
-        )
-        rma_read = next((c.text for c in codes if self.rma_pattern.match(c.text)), None)
+        # One shape of the codes serves the policy and the verdict, so both see the same GTINs.
+        reads = tuple(_code_read(c) for c in codes)
+        rma_read = next((c.text for c in reads if self.rma_pattern.match(c.text)), None)
         rma = self.catalog.rma_record(rma_read) if rma_read else None
-        observed = next(
-            (sku for c in codes if c.gtin14 and (sku := self.catalog.sku_for_gtin(c.gtin14))), None
-        )
+        observed = next((sku for g in gtins_read(reads) if (sku := self.catalog.sku_for_gtin(g))), None)
         expected = rma.expected_sku if rma else None
 
         conformity, conformity_error = self._match(embedding, embed_error, expected)
@@ -218,7 +219,7 @@ class StationInspector:
 
         t = time.perf_counter()
         evidence = Evidence(
-            codes=code_evidence,
+            codes=reads,
             rma_read=rma_read,
             rma=rma,
             observed_sku=observed,
@@ -240,8 +241,7 @@ class StationInspector:
         item = ItemInfo(
             controller_item_id=trigger.item_id,
             rma=rma_read,
-            codes=tuple(CodeRead(format=c.format, text=c.text, gs1=dict(c.gs1) if c.gs1 else None)
-                        for c in codes),
+            codes=reads,
             expected_sku=expected,
             observed_sku=observed,
             declared_reason=rma.declared_reason if rma else None,
@@ -254,7 +254,7 @@ class StationInspector:
         )
         verdict = self._verdict(seq, item, inspection, decision, created, timings)
         overlay = Overlay(
-            codes=tuple((c.text, tuple((int(x), int(y)) for x, y in c.quad)) for c in codes),
+            codes=tuple((c.text, c.quad) for c in codes),
             regions=regions,
             heatmap=heatmap,
             item_box=box if located is not None else None,
@@ -267,8 +267,7 @@ class StationInspector:
             overlay=overlay,
             reference_image=self.catalog.reference_image(shown_sku) if shown_sku else None,
         )
-        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD),
-                           jpeg=jpeg)
+        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.located), jpeg=jpeg)
         return Inspected(verdict, (frame,), view)
 
     def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:

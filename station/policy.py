@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from station import config as _config
 from station.config import PolicyConfig
 from station.verdict import (
+    CodeRead,
     ConformityFinding,
     Decision,
     DeclaredReason,
@@ -28,16 +29,17 @@ from station.verdict import (
     Grade,
     Quality,
 )
+from vision.barcode.gs1 import gtin14
 
 __all__ = [
     "FRAUD_REVIEW",
     "POLICY_RANGES",
-    "CodeEvidence",
     "DimensionsCheck",
     "Evidence",
     "RmaRecord",
     "decide",
     "describe_defect",
+    "gtins_read",
     "update_policy",
 ]
 
@@ -65,16 +67,6 @@ _GOOD_LABELS = frozenset({"ok", "good", "none", "no_defect"})
 
 
 @dataclass(frozen=True)
-class CodeEvidence:
-    """One code read: raw text, format, its GTIN-14 when it carries one, and its GS1 fields."""
-
-    text: str
-    format: str
-    gtin14: str | None = None
-    gs1: Mapping[str, str] | None = None
-
-
-@dataclass(frozen=True)
 class RmaRecord:
     """The manifest's record of a return: the RMA, the SKU expected back, the declared reason."""
 
@@ -95,6 +87,7 @@ class DimensionsCheck:
 class Evidence:
     """Everything the policy looks at for one item; lookups are already resolved by the caller.
 
+    `codes` are the codes the verdict records; `gtins` are the GTIN-14s they carry.
     `rma_read` is the RMA read from the label (or scanned); `rma` is its manifest record,
     None when the RMA is not in the manifest. `observed_sku` is the catalog SKU of the
     product GTIN read (None when unknown); `expected_gtins` are the GTINs of the RMA's
@@ -103,7 +96,7 @@ class Evidence:
     without it the whole `frame_size` (w, h) is used.
     """
 
-    codes: tuple[CodeEvidence, ...] = ()
+    codes: tuple[CodeRead, ...] = ()
     rma_read: str | None = None
     rma: RmaRecord | None = None
     observed_sku: str | None = None
@@ -122,7 +115,12 @@ class Evidence:
     @property
     def gtins(self) -> tuple[str, ...]:
         """The GTIN-14s read, in reading order, without repeats."""
-        return tuple(dict.fromkeys(c.gtin14 for c in self.codes if c.gtin14))
+        return gtins_read(self.codes)
+
+
+def gtins_read(codes: Iterable[CodeRead]) -> tuple[str, ...]:
+    """The GTIN-14s these codes carry, in reading order, without repeats."""
+    return tuple(dict.fromkeys(filter(None, (gtin14(c.text, c.format) for c in codes))))
 
 
 def _clip01(value: float) -> float:
