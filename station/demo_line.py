@@ -20,6 +20,7 @@ from models.synthetic import Case, ReturnsGenerator
 from station.catalog import CatalogEntry, ManifestEntry
 from station.store import Store
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import parse_gtin
 from vision.inference import ConformityModel
 from vision.locate import crop_box, locate_item
 
@@ -117,7 +118,7 @@ class DemoLine:
         for sku in catalog:
             ref = catalog.reference_path(sku)
             a, b, c = sorted((sku.length_mm, sku.width_mm, sku.height_mm), reverse=True)
-            entries.append(CatalogEntry(sku=sku.sku, name=sku.name, gtins=(sku.gtin.zfill(14),),
+            entries.append(CatalogEntry(sku=sku.sku, name=sku.name, gtins=(parse_gtin(sku.gtin),),
                                         dimensions_mm=(a, b, c), reference_image=str(ref) if ref else None))
         store.upsert_catalog(entries, actor="demo")
         manifest = [
