@@ -40,7 +40,11 @@ class CatalogLookup:
     def from_rows(
         cls, skus: Iterable[Mapping[str, Any]], rmas: Iterable[Mapping[str, Any]]
     ) -> CatalogLookup:
-        """From catalog rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows."""
+        """From catalog rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows.
+
+        GTINs are kept as `gtin14` gives them; a value that is no GTIN is left out, since no
+        code read could ever match it.
+        """
         entries: dict[str, SkuEntry] = {}
         by_gtin: dict[str, str] = {}
         for row in skus:
