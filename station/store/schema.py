@@ -93,7 +93,7 @@ _V1 = (
 
 
 def _gtin14_of(fmt: str | None, text: str | None) -> str | None:
-    """GTIN-14 of an indexed code (SQL function `station_gtin14(format, text)` of the v2 backfill)."""
+    """GTIN-14 of an indexed code: SQL `station_gtin14(format, text)` of the v2 backfill, and v4."""
     return gtin14(text, fmt) if fmt and text else None
 
 
