@@ -138,11 +138,8 @@ def matches(found: Found, sample: Sample) -> bool:
         return True
     if found.format in EAN_UPC:
         digits = expected[:13] if "extension" in sample.path.parent.name else expected
-        try:
-            got = gtin14(found.format, found.text)
-        except GS1Error:
-            return False
-        return digits.isdigit() and got == digits.rjust(14, "0")
+        got = gtin14(found.text, found.format)
+        return got is not None and digits.isdigit() and got == digits.rjust(14, "0")
     if found.gs1:
         mine, theirs = _gs1_pairs(found.text), _gs1_pairs(expected)
         return mine is not None and mine == theirs

@@ -37,7 +37,7 @@ from station.demo_line import DemoLine  # noqa: E402
 from station.diskguard import DiskGuard  # noqa: E402
 from station.inspector import Identity, StationInspector  # noqa: E402
 from station.live_models import load_models  # noqa: E402
-from station.lookup import CatalogueLookup  # noqa: E402
+from station.lookup import CatalogLookup  # noqa: E402
 from station.memory import bound_heap  # noqa: E402
 from station.pipeline import Pipeline, Trigger  # noqa: E402
 from station.state import StationState  # noqa: E402
@@ -85,7 +85,7 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
         for sku, embeddings in demo.enrol(models.conformity).items():
             gallery.add(sku, embeddings)
         models = dataclasses.replace(models, gallery=gallery)
-    lookup = CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
+    lookup = CatalogLookup.from_rows(store.catalog_rows(), store.manifest_rows())
     reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                            config.barcode.slow_path_budget_ms)
     inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy,

@@ -1,4 +1,4 @@
-"""Item dimensions in mm from its silhouette on the calibrated plane, and the catalogue check.
+"""Item dimensions in mm from its silhouette on the calibrated plane, and the catalog check.
 
 Segmentation is deliberately simple and fast: the item is what differs from the empty
 belt — either a reference frame of the empty belt (best) or, without one, the belt's colour
@@ -23,7 +23,7 @@ import numpy.typing as npt
 from calibration.plane import PlaneCalibration
 
 __all__ = [
-    "CatalogueDimensions",
+    "CatalogDimensions",
     "DimensionCheck",
     "DimensionStatus",
     "Footprint",
@@ -223,7 +223,7 @@ def measure_height(frame_bgr: npt.NDArray[np.uint8], side_plane: PlaneCalibratio
 
 
 class DimensionStatus(enum.Enum):
-    """How the measured item compares with the catalogue."""
+    """How the measured item compares with the catalog."""
 
     MATCH = "match"
     EMPTY = "empty"
@@ -234,8 +234,8 @@ class DimensionStatus(enum.Enum):
 
 
 @dataclass(frozen=True)
-class CatalogueDimensions:
-    """The product's size from the catalogue (mm); the order of length and width does not matter."""
+class CatalogDimensions:
+    """The product's size from the catalog (mm); the order of length and width does not matter."""
 
     length_mm: float
     width_mm: float
@@ -252,9 +252,9 @@ class DimensionCheck:
     deviation_mm: tuple[float, ...] = ()  # measured - expected, per side (length, width[, height])
 
 
-def compare_dimensions(measured: Footprint | None, expected: CatalogueDimensions, tolerance_mm: float = 10.0,
+def compare_dimensions(measured: Footprint | None, expected: CatalogDimensions, tolerance_mm: float = 10.0,
                        tolerance_rel: float = 0.05, height_mm: float | None = None) -> DimensionCheck:
-    """Compare a footprint (and optional height) with the catalogue; per side the larger tolerance applies."""
+    """Compare a footprint (and optional height) with the catalog; per side the larger tolerance applies."""
     exp_sides = sorted((expected.length_mm, expected.width_mm), reverse=True)
     exp_text = f"{exp_sides[0]:.0f} x {exp_sides[1]:.0f} mm"
     if measured is None:
@@ -275,7 +275,7 @@ def compare_dimensions(measured: Footprint | None, expected: CatalogueDimensions
                               f"item reaches the edge of the view ({got_text} seen); size not judged",
                               deviation)
     if not any(over) and not any(under):
-        return DimensionCheck(DimensionStatus.MATCH, True, f"size {got_text} matches the catalogue",
+        return DimensionCheck(DimensionStatus.MATCH, True, f"size {got_text} matches the catalog",
                               deviation)
     if any(over) and any(under):
         status, why = DimensionStatus.DIFFERENT, "a different shape: wrong item?"
@@ -283,4 +283,4 @@ def compare_dimensions(measured: Footprint | None, expected: CatalogueDimensions
         status, why = DimensionStatus.LARGER, "larger: wrong item, or packed with something else?"
     else:
         status, why = DimensionStatus.SMALLER, "smaller: missing parts or wrong item?"
-    return DimensionCheck(status, False, f"size {got_text} vs catalogue {exp_text}: {why}", deviation)
+    return DimensionCheck(status, False, f"size {got_text} vs catalog {exp_text}: {why}", deviation)

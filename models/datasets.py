@@ -135,7 +135,7 @@ def conformity_samples(root: Path, split: Split = Split.ALL) -> list[Sample]:
 
 
 def grocery_iconic(root: Path) -> list[Sample]:
-    """The one catalogue ("iconic") image per product of the grocery set."""
+    """The one catalog ("iconic") image per product of the grocery set."""
     samples = []
     with (Path(root) / "classes.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):

@@ -42,7 +42,7 @@ from station.diskguard import DiskGuard
 from station.health import HealthMonitor
 from station.inspector import Identity, StationInspector
 from station.live_models import LiveModels, ModelSet, open_model_store
-from station.lookup import CatalogueLookup
+from station.lookup import CatalogLookup
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
@@ -117,14 +117,14 @@ class Station:
         reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                                config.barcode.slow_path_budget_ms)
         return StationInspector(
-            self.identity, reader, self.models, self._catalogue(), config.policy,
+            self.identity, reader, self.models, self._catalog(), config.policy,
             roi=config.camera.roi_box, model_timeout_ms=config.models.timeout_ms,
             jpeg_quality=None if config.storage.blur_labels else config.storage.jpeg_quality,
             plane=calibration.plane, colour_monitor=calibration.colour,
         )
 
-    def _catalogue(self) -> CatalogueLookup:
-        return CatalogueLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
+    def _catalog(self) -> CatalogLookup:
+        return CatalogLookup.from_rows(self.store.catalog_rows(), self.store.manifest_rows())
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
@@ -193,4 +193,4 @@ class Station:
                                  DeclaredReason(line.declared_reason) if line.declared_reason else None)
                    for line in lines]
         self.store.upsert_manifest(entries, actor="central")
-        self.inspector.use_catalogue(self._catalogue())
+        self.inspector.use_catalog(self._catalog())

@@ -1,14 +1,14 @@
-"""Catalogue (SKUs with GTINs, names, sizes, reference images) and manifest (expected returns)
+"""Catalog (SKUs with GTINs, names, sizes, reference images) and manifest (expected returns)
 entries, and reading them from CSV or JSON import files.
 
 A file is read and checked completely before anything is written, and every problem is
 reported with the file, the row and the column, so an import either goes in whole or not
 at all (`ImportFileError`).
 
-CSV columns — catalogue: `sku, name, gtins` (GTINs separated by `;` or spaces), optional
+CSV columns — catalog: `sku, name, gtins` (GTINs separated by `;` or spaces), optional
 `width_mm, height_mm, depth_mm, reference_image`. Manifest: `rma, expected_sku`, optional
 `declared_reason, customer_name, customer_address`. JSON: a list of objects with the same
-keys (`gtins` may be a list; the catalogue may carry `embeddings`, a list of float lists).
+keys (`gtins` may be a list; the catalog may carry `embeddings`, a list of float lists).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import GS1Error, parse_gtin
 
 __all__ = [
     "CatalogEntry",
     "ImportFileError",
     "ManifestEntry",
-    "normalise_gtin",
     "read_catalog",
     "read_manifest",
 ]
@@ -50,21 +50,6 @@ class ImportFileError(ValueError):
         self.file = file
         self.row = row
         self.column = column
-
-
-def _mod10_ok(digits: str) -> bool:
-    total = sum(int(ch) * (3 if i % 2 == 0 else 1) for i, ch in enumerate(reversed(digits[:-1])))
-    return str((10 - total % 10) % 10) == digits[-1]
-
-
-def normalise_gtin(text: str) -> str:
-    """The GTIN-14 of an 8, 12, 13 or 14 digit GTIN; ValueError when it is not one."""
-    digits = text.strip()
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
-        raise ValueError(f"{text!r} is not a GTIN (8, 12, 13 or 14 digits)")
-    if not _mod10_ok(digits):
-        raise ValueError(f"{text!r} fails its GTIN check digit")
-    return digits.rjust(14, "0")
 
 
 @dataclass(frozen=True)
@@ -170,7 +155,7 @@ _MANIFEST_COLUMNS = ("rma", "expected_sku", "declared_reason", "customer_name", 
 
 
 def read_catalog(path: Path) -> list[CatalogEntry]:
-    """Every catalogue entry of a CSV/JSON file, checked; ImportFileError on the first bad row."""
+    """Every catalog entry of a CSV/JSON file, checked; ImportFileError on the first bad row."""
     rows = _rows(path)
     _check_columns(path, rows, _CATALOG_COLUMNS)
     entries: list[CatalogEntry] = []
@@ -196,8 +181,8 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
         gtins: list[str] = []
         for part in parts:
             try:
-                gtin = normalise_gtin(part)
-            except ValueError as exc:
+                gtin = parse_gtin(part)
+            except GS1Error as exc:
                 raise ImportFileError(path, row, "gtins", str(exc), "correct the GTIN") from None
             if gtin in seen_gtin and seen_gtin[gtin][1] != sku:
                 first_row, first_sku = seen_gtin[gtin]
@@ -217,7 +202,7 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
         embeddings = _embeddings(path, row, data.get("embeddings"))
         entries.append(CatalogEntry(sku, name, tuple(dict.fromkeys(gtins)), dims,
                                     _text(path, row, data, "reference_image", required=False), embeddings))
-    logger.info("read %s catalogue entries from %s", len(entries), path)
+    logger.info("read %s catalog entries from %s", len(entries), path)
     return entries
 
 

@@ -20,6 +20,7 @@ from models.synthetic import Case, ReturnsGenerator
 from station.catalog import CatalogEntry, ManifestEntry
 from station.store import Store
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import parse_gtin
 from vision.camera import Camera, SyntheticSource
 from vision.inference import ConformityModel
 from vision.locate import crop_box, locate_item
@@ -122,7 +123,7 @@ class DemoLine:
 
     # -- seeding the station's database -------------------------------------------------
     def seed_store(self, store: Store, rmas: int = 5000) -> None:
-        """Load the demo catalogue and the RMAs of the first `rmas` items into an empty database."""
+        """Load the demo catalog and the RMAs of the first `rmas` items into an empty database."""
         if store.catalog_rows():
             return
         catalog = self.generator.catalog
@@ -130,7 +131,7 @@ class DemoLine:
         for sku in catalog:
             ref = catalog.reference_path(sku)
             a, b, c = sorted((sku.length_mm, sku.width_mm, sku.height_mm), reverse=True)
-            entries.append(CatalogEntry(sku=sku.sku, name=sku.name, gtins=(sku.gtin.zfill(14),),
+            entries.append(CatalogEntry(sku=sku.sku, name=sku.name, gtins=(parse_gtin(sku.gtin),),
                                         dimensions_mm=(a, b, c), reference_image=str(ref) if ref else None))
         store.upsert_catalog(entries, actor="demo")
         manifest = [
@@ -139,7 +140,7 @@ class DemoLine:
             for m in self.generator.manifest_for(rmas)
         ]
         store.upsert_manifest(manifest, actor="demo")
-        logger.info("demo catalogue: %s SKUs, %s RMAs", len(entries), len(manifest))
+        logger.info("demo catalog: %s SKUs, %s RMAs", len(entries), len(manifest))
 
     def enrolment_crops(self, per_sku: int = 4) -> Iterator[tuple[str, list[np.ndarray]]]:
         """A few pictures of each SKU on the belt (another seed than the run), cropped as at run time."""
@@ -161,7 +162,7 @@ class DemoLine:
 
     @property
     def skus(self) -> list[str]:
-        """The demo catalogue's SKUs."""
+        """The demo catalog's SKUs."""
         return [s.sku for s in self.generator.catalog]
 
     def enrol(self, model: ConformityModel, per_sku: int = 4) -> dict[str, np.ndarray]:

@@ -28,7 +28,7 @@ from calibration.quality import Exposure
 from calibration.quality import assess as assess_quality
 from station.config import PolicyConfig
 from station.pipeline import Inspected, Trigger
-from station.policy import CodeEvidence, DimensionsCheck, Evidence, RmaRecord, decide
+from station.policy import DimensionsCheck, Evidence, RmaRecord, decide, gtins_read
 from station.state import ItemView, Overlay
 from station.store.images import FrameImage
 from station.verdict import (
@@ -46,7 +46,6 @@ from station.verdict import (
     new_verdict_id,
 )
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
-from vision.barcode.code import NO_QUAD
 from vision.camera import Frame
 from vision.inference import Gallery
 from vision.locate import crop_box, locate_item
@@ -59,8 +58,8 @@ logger = logging.getLogger(__name__)
 Region = tuple[int, int, int, int, float]
 
 
-class Catalogue(Protocol):
-    """Read-only lookups the inspector needs (the store's catalogue and manifest)."""
+class Catalog(Protocol):
+    """Read-only lookups the inspector needs (the store's catalog and manifest)."""
 
     def sku_for_gtin(self, gtin14: str) -> str | None: ...
 
@@ -92,6 +91,11 @@ def _ms(start: float) -> float:
     return round((time.perf_counter() - start) * 1000, 3)
 
 
+def _code_read(code: Code) -> CodeRead:
+    """A code as the verdict records it (and the policy judges it): format, text, GS1 fields."""
+    return CodeRead(format=code.format, text=code.text, gs1=dict(code.gs1) if code.gs1 else None)
+
+
 class StationInspector:
     """Codes + models + policy for one item."""
 
@@ -100,7 +104,7 @@ class StationInspector:
         identity: Identity,
         reader: BarcodeReader,
         models: ModelSource,
-        catalogue: Catalogue,
+        catalog: Catalog,
         policy: PolicyConfig,
         rma_pattern: str = r"^R-\d{3,}$",
         roi: tuple[int, int, int, int] | None = None,
@@ -112,7 +116,7 @@ class StationInspector:
         self.identity = identity
         self.reader = reader
         self.models = models
-        self.catalogue = catalogue
+        self.catalog = catalog
         self.policy = policy
         self.rma_pattern = re.compile(rma_pattern)
         self.roi = roi
@@ -129,9 +133,9 @@ class StationInspector:
         """Judge the next items with these thresholds (changed by the operator or central)."""
         self.policy = policy
 
-    def use_catalogue(self, catalogue: Catalogue) -> None:
-        """Look the next items up in this catalogue (rebuilt whole after an import)."""
-        self.catalogue = catalogue
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Look the next items up in this catalog (rebuilt whole after an import)."""
+        self.catalog = catalog
 
     def warm_up(self, size: tuple[int, int] = (720, 1280)) -> None:
         """Run every stage once on a grey frame, so the first item pays no start-up cost."""
@@ -198,14 +202,11 @@ class StationInspector:
         codes, quality, jpeg, read_timings = reading.result()
         timings.update(read_timings)
 
-        code_evidence = tuple(
-            CodeEvidence(text=c.text, format=c.format, gtin14=c.gtin14, gs1=c.gs1) for c in codes
-        )
-        rma_read = next((c.text for c in codes if self.rma_pattern.match(c.text)), None)
-        rma = self.catalogue.rma_record(rma_read) if rma_read else None
-        observed = next(
-            (sku for c in codes if c.gtin14 and (sku := self.catalogue.sku_for_gtin(c.gtin14))), None
-        )
+        # One shape of the codes serves the policy and the verdict, so both see the same GTINs.
+        reads = tuple(_code_read(c) for c in codes)
+        rma_read = next((c.text for c in reads if self.rma_pattern.match(c.text)), None)
+        rma = self.catalog.rma_record(rma_read) if rma_read else None
+        observed = next((sku for g in gtins_read(reads) if (sku := self.catalog.sku_for_gtin(g))), None)
         expected = rma.expected_sku if rma else None
 
         conformity, conformity_error = self._match(models.gallery, embedding, embed_error, expected)
@@ -217,11 +218,11 @@ class StationInspector:
 
         t = time.perf_counter()
         evidence = Evidence(
-            codes=code_evidence,
+            codes=reads,
             rma_read=rma_read,
             rma=rma,
             observed_sku=observed,
-            expected_gtins=self.catalogue.gtins_of(expected) if expected else (),
+            expected_gtins=self.catalog.gtins_of(expected) if expected else (),
             defect=defect,
             defect_error=defect_error,
             conformity=conformity,
@@ -239,8 +240,7 @@ class StationInspector:
         item = ItemInfo(
             controller_item_id=trigger.item_id,
             rma=rma_read,
-            codes=tuple(CodeRead(format=c.format, text=c.text, gs1=dict(c.gs1) if c.gs1 else None)
-                        for c in codes),
+            codes=reads,
             expected_sku=expected,
             observed_sku=observed,
             declared_reason=rma.declared_reason if rma else None,
@@ -253,7 +253,7 @@ class StationInspector:
         )
         verdict = self._verdict(models, seq, item, inspection, decision, created, timings)
         overlay = Overlay(
-            codes=tuple((c.text, tuple((int(x), int(y)) for x, y in c.quad)) for c in codes),
+            codes=tuple((c.text, c.quad) for c in codes),
             regions=regions,
             heatmap=heatmap,
             item_box=box if located is not None else None,
@@ -264,17 +264,16 @@ class StationInspector:
             verdict=verdict.to_json(),
             frame=image,
             overlay=overlay,
-            reference_image=self.catalogue.reference_image(shown_sku) if shown_sku else None,
+            reference_image=self.catalog.reference_image(shown_sku) if shown_sku else None,
         )
-        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.quad != NO_QUAD),
-                           jpeg=jpeg)
+        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.located), jpeg=jpeg)
         return Inspected(verdict, (frame,), view)
 
     def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:
-        """The item's footprint on the calibrated belt against the catalogue's size."""
+        """The item's footprint on the calibrated belt against the catalog's size."""
         if self.plane is None or sku is None:
             return None
-        expected = self.catalogue.dimensions_mm(sku)
+        expected = self.catalog.dimensions_mm(sku)
         if expected is None:
             return None
         footprint = measure_footprint(image, self.plane)
@@ -423,4 +422,4 @@ class StationInspector:
         )
 
 
-__all__ = ["Catalogue", "Identity", "ModelSource", "StationInspector"]
+__all__ = ["Catalog", "Identity", "ModelSource", "StationInspector"]

@@ -1,8 +1,8 @@
-"""In-memory catalogue and manifest lookups for the hot path.
+"""In-memory catalog and manifest lookups for the hot path.
 
 The inspector asks several questions per item (which SKU has this GTIN, what does this
 RMA expect); answering them from dictionaries keeps SQLite off the item path. The
-station rebuilds the lookup whenever the catalogue or the manifest changes (an import,
+station rebuilds the lookup whenever the catalog or the manifest changes (an import,
 an MQTT manifest) and swaps it in whole — readers never see half an update.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 from station.policy import RmaRecord
 from station.verdict import DeclaredReason
+from vision.barcode.gs1 import gtin14
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,9 @@ class SkuEntry:
     reference_image: str | None = None
 
 
-def gtin14(gtin: str) -> str:
-    """A GTIN-8/12/13/14 padded to 14 digits."""
-    digits = gtin.strip()
-    return digits.zfill(14) if digits.isdigit() else digits
-
-
 @dataclass(frozen=True)
-class CatalogueLookup:
-    """Catalogue and manifest as dictionaries; build with `from_rows`."""
+class CatalogLookup:
+    """Catalog and manifest as dictionaries; build with `from_rows`."""
 
     skus: Mapping[str, SkuEntry] = field(default_factory=dict)
     by_gtin: Mapping[str, str] = field(default_factory=dict)
@@ -44,13 +39,17 @@ class CatalogueLookup:
     @classmethod
     def from_rows(
         cls, skus: Iterable[Mapping[str, Any]], rmas: Iterable[Mapping[str, Any]]
-    ) -> CatalogueLookup:
-        """From catalogue rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows."""
+    ) -> CatalogLookup:
+        """From catalog rows (sku, gtin or gtins, name, *_mm, reference_image) and manifest rows.
+
+        GTINs are kept as `gtin14` gives them; a value that is no GTIN is left out, since no
+        code read could ever match it.
+        """
         entries: dict[str, SkuEntry] = {}
         by_gtin: dict[str, str] = {}
         for row in skus:
             raw = row.get("gtins") or [row.get("gtin")]
-            gtins = tuple(gtin14(str(g)) for g in raw if g)
+            gtins = tuple(filter(None, (gtin14(str(g)) for g in raw if g)))
             dims = None
             if all(row.get(k) for k in ("length_mm", "width_mm", "height_mm")):
                 dims = (float(row["length_mm"]), float(row["width_mm"]), float(row["height_mm"]))
@@ -75,8 +74,9 @@ class CatalogueLookup:
         return cls(entries, by_gtin, records)
 
     def sku_for_gtin(self, gtin: str) -> str | None:
-        """The SKU printed with this GTIN, or None when it is not in the catalogue."""
-        return self.by_gtin.get(gtin14(gtin))
+        """The SKU printed with this GTIN, or None when it is not in the catalog."""
+        normalised = gtin14(gtin)
+        return self.by_gtin.get(normalised) if normalised else None
 
     def rma_record(self, rma: str) -> RmaRecord | None:
         """The manifest's record of this RMA, or None when it is unknown."""
@@ -88,7 +88,7 @@ class CatalogueLookup:
         return entry.gtins if entry else ()
 
     def reference_image(self, sku: str) -> str | None:
-        """The catalogue picture of a SKU, when there is one."""
+        """The catalog picture of a SKU, when there is one."""
         entry = self.skus.get(sku)
         return entry.reference_image if entry else None
 

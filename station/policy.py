@@ -1,7 +1,7 @@
 """The decision policy: grade, disposition, reasons and flags from what the station saw.
 
 Pure functions, no I/O: `decide(evidence, policy)` looks only at the `Evidence` the
-pipeline gathered (codes, the manifest's RMA record, catalogue lookups, model findings,
+pipeline gathered (codes, the manifest's RMA record, catalog lookups, model findings,
 camera and quality failures) and the thresholds of `[policy]`. Every rule that fires
 adds a reason an operator can read at the bench. Anything the station could not
 establish — no read, unknown RMA or SKU, a wrong or empty item, a model or camera
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from station import config as _config
 from station.config import PolicyConfig
 from station.verdict import (
+    CodeRead,
     ConformityFinding,
     Decision,
     DeclaredReason,
@@ -28,16 +29,17 @@ from station.verdict import (
     Grade,
     Quality,
 )
+from vision.barcode.gs1 import gtin14
 
 __all__ = [
     "FRAUD_REVIEW",
     "POLICY_RANGES",
-    "CodeEvidence",
     "DimensionsCheck",
     "Evidence",
     "RmaRecord",
     "decide",
     "describe_defect",
+    "gtins_read",
     "update_policy",
 ]
 
@@ -65,16 +67,6 @@ _GOOD_LABELS = frozenset({"ok", "good", "none", "no_defect"})
 
 
 @dataclass(frozen=True)
-class CodeEvidence:
-    """One code read: raw text, format, its GTIN-14 when it carries one, and its GS1 fields."""
-
-    text: str
-    format: str
-    gtin14: str | None = None
-    gs1: Mapping[str, str] | None = None
-
-
-@dataclass(frozen=True)
 class RmaRecord:
     """The manifest's record of a return: the RMA, the SKU expected back, the declared reason."""
 
@@ -85,7 +77,7 @@ class RmaRecord:
 
 @dataclass(frozen=True)
 class DimensionsCheck:
-    """Measured item size against the catalogue's, both in mm (any order; compared largest first)."""
+    """Measured item size against the catalog's, both in mm (any order; compared largest first)."""
 
     measured_mm: tuple[float, ...]
     expected_mm: tuple[float, ...]
@@ -95,15 +87,16 @@ class DimensionsCheck:
 class Evidence:
     """Everything the policy looks at for one item; lookups are already resolved by the caller.
 
+    `codes` are the codes the verdict records; `gtins` are the GTIN-14s they carry.
     `rma_read` is the RMA read from the label (or scanned); `rma` is its manifest record,
-    None when the RMA is not in the manifest. `observed_sku` is the catalogue SKU of the
+    None when the RMA is not in the manifest. `observed_sku` is the catalog SKU of the
     product GTIN read (None when unknown); `expected_gtins` are the GTINs of the RMA's
     expected SKU. A model or the camera that failed gives its failure text instead of a
     finding. `item_box` (x, y, w, h in frame pixels) lets reasons say where a defect is;
     without it the whole `frame_size` (w, h) is used.
     """
 
-    codes: tuple[CodeEvidence, ...] = ()
+    codes: tuple[CodeRead, ...] = ()
     rma_read: str | None = None
     rma: RmaRecord | None = None
     observed_sku: str | None = None
@@ -122,7 +115,12 @@ class Evidence:
     @property
     def gtins(self) -> tuple[str, ...]:
         """The GTIN-14s read, in reading order, without repeats."""
-        return tuple(dict.fromkeys(c.gtin14 for c in self.codes if c.gtin14))
+        return gtins_read(self.codes)
+
+
+def gtins_read(codes: Iterable[CodeRead]) -> tuple[str, ...]:
+    """The GTIN-14s these codes carry, in reading order, without repeats."""
+    return tuple(dict.fromkeys(filter(None, (gtin14(c.text, c.format) for c in codes))))
 
 
 def _clip01(value: float) -> float:
@@ -230,7 +228,7 @@ def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
 
 
 def _check_conformity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
-    """The product check; True when the item looks like another catalogue product."""
+    """The product check; True when the item looks like another catalog product."""
     if ev.conformity_error:
         rules.hold(Disposition.MANUAL_REVIEW, f"product check failed: {ev.conformity_error}", failure=True)
         return False

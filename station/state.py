@@ -91,7 +91,7 @@ class ItemView:
     verdict: dict[str, Any]  # the Verdict JSON (interfaces: schema returns.verdict/1)
     frame: np.ndarray | None  # the chosen frame, BGR
     overlay: Overlay = field(default_factory=Overlay)
-    reference_image: str | None = None  # catalogue image path of the expected SKU
+    reference_image: str | None = None  # catalog image path of the expected SKU
     lane_name: str | None = None
 
 

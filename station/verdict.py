@@ -316,7 +316,7 @@ class DefectFinding:
 
 @dataclass(frozen=True)
 class ConformityFinding:
-    """How much the item looks like the expected SKU, and which catalogue SKU it looks most like."""
+    """How much the item looks like the expected SKU, and which catalog SKU it looks most like."""
 
     similarity: float
     best_sku: str | None = None

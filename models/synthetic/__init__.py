@@ -1,6 +1,6 @@
 """Synthetic returns for the demo, the tests and the demo defect model (no torch here).
 
-    catalog = Catalog.load()                     # the committed demo catalogue
+    catalog = Catalog.load()                     # the committed demo catalog
     gen = ReturnsGenerator(catalog, seed=0)
     item = gen.generate(17)                      # SyntheticItem, same pixels for (seed, 17) every time
     manifest = gen.manifest_for(100)             # RMAs -> expected SKU and declared reason

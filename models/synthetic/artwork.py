@@ -191,7 +191,7 @@ def render_packaging(sku: Sku) -> Packaging:
                _contrast(text_colour))
     if bx0 < 4:
         raise ValueError(f"{sku.sku}: {sku.length_mm} mm is too short for its EAN-13 "
-                         f"({(bx1 - bx0 + 14) / PX_PER_MM:.0f} mm needed) — lengthen it in the catalogue")
+                         f"({(bx1 - bx0 + 14) / PX_PER_MM:.0f} mm needed) — lengthen it in the catalog")
 
     label_zone: Rect = (int(w * 0.42), header // 2, w - 6, by0 - 4)
 
@@ -238,7 +238,7 @@ def render_packaging(sku: Sku) -> Packaging:
 
 
 def render_reference(sku: Sku, long_side: int = 320) -> np.ndarray:
-    """The catalogue photo of a SKU: its packaging, unlabelled, on a light studio background (BGR)."""
+    """The catalog photo of a SKU: its packaging, unlabelled, on a light studio background (BGR)."""
     pack = render_packaging(sku)
     tex = pack.texture
     alpha = tex[:, :, 3:4].astype(np.float32) / 255.0

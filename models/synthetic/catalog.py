@@ -1,6 +1,6 @@
-"""The demo catalogue: SKUs with GTINs, sizes and the look of their packaging.
+"""The demo catalog: SKUs with GTINs, sizes and the look of their packaging.
 
-The committed catalogue is `models/demo/catalog.json`; its reference images sit beside it
+The committed catalog is `models/demo/catalog.json`; its reference images sit beside it
 (`images/<sku>.png`, rendered by `render_reference`). GTINs use the GS1 restricted
 circulation prefix 20, so they can never collide with a real product.
 """
@@ -22,7 +22,7 @@ DEFAULT_CATALOG_PATH = DEMO_DIR / "catalog.json"
 
 
 class CatalogError(ValueError):
-    """A catalogue file that cannot be used; the message names the file, the entry and the fix."""
+    """A catalog file that cannot be used; the message names the file, the entry and the fix."""
 
 
 class Form(StrEnum):
@@ -80,7 +80,7 @@ def _bgr(hex_colour: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class Sku:
-    """One product of the catalogue and the look of its packaging (colours are #RRGGBB)."""
+    """One product of the catalog and the look of its packaging (colours are #RRGGBB)."""
 
     sku: str
     name: str
@@ -97,7 +97,7 @@ class Sku:
     logo: Logo
     # Items that carry a GS1 DataMatrix with serial number, expiry and lot.
     serialised: bool = False
-    # Relative to the catalogue file.
+    # Relative to the catalog file.
     reference_image: str = ""
 
     def __post_init__(self) -> None:
@@ -126,7 +126,7 @@ class Sku:
         return _bgr(self.text_colour)
 
     def to_json(self) -> dict[str, Any]:
-        """The catalogue file's entry for this SKU."""
+        """The catalog file's entry for this SKU."""
         return {
             "sku": self.sku,
             "name": self.name,
@@ -147,7 +147,7 @@ class Sku:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Sku:
-        """An entry of the catalogue file; raises KeyError/ValueError on a bad entry."""
+        """An entry of the catalog file; raises KeyError/ValueError on a bad entry."""
         return cls(
             sku=str(data["sku"]),
             name=str(data["name"]),
@@ -169,28 +169,28 @@ class Sku:
 
 @dataclass(frozen=True)
 class Catalog:
-    """An ordered set of SKUs, loaded from a catalogue JSON file."""
+    """An ordered set of SKUs, loaded from a catalog JSON file."""
 
     skus: tuple[Sku, ...]
     path: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.skus:
-            raise CatalogError(f"{self.path or 'catalogue'}: no SKUs — add at least two entries")
+            raise CatalogError(f"{self.path or 'catalog'}: no SKUs — add at least two entries")
         seen: set[str] = set()
         for entry in self.skus:
             if entry.sku in seen:
-                raise CatalogError(f"{self.path or 'catalogue'}: SKU {entry.sku} appears twice — keep one")
+                raise CatalogError(f"{self.path or 'catalog'}: SKU {entry.sku} appears twice — keep one")
             seen.add(entry.sku)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalog:
-        """Read a catalogue file (default: the committed demo catalogue `models/demo/catalog.json`)."""
+        """Read a catalog file (default: the committed demo catalog `models/demo/catalog.json`)."""
         path = DEFAULT_CATALOG_PATH if path is None else Path(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise CatalogError(f"{path}: catalogue file not found — pass an existing catalog.json") from None
+            raise CatalogError(f"{path}: catalog file not found — pass an existing catalog.json") from None
         except json.JSONDecodeError as exc:
             raise CatalogError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}) — fix the file") from None
         entries = data.get("skus") if isinstance(data, dict) else None
@@ -207,7 +207,7 @@ class Catalog:
         return cls(tuple(skus), path)
 
     def save(self, path: Path) -> None:
-        """Write the catalogue as JSON (the format `load` reads)."""
+        """Write the catalog as JSON (the format `load` reads)."""
         payload = {"schema": "returns.catalog/1", "skus": [s.to_json() for s in self.skus]}
         Path(path).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 
@@ -222,7 +222,7 @@ class Catalog:
         for entry in self.skus:
             if entry.sku == sku:
                 return entry
-        raise KeyError(f"unknown SKU {sku!r}; the catalogue has {[s.sku for s in self.skus]}")
+        raise KeyError(f"unknown SKU {sku!r}; the catalog has {[s.sku for s in self.skus]}")
 
     def by_gtin(self, gtin: str) -> Sku | None:
         """The SKU printed with this GTIN-13, or None."""
@@ -232,7 +232,7 @@ class Catalog:
         return None
 
     def reference_path(self, sku: Sku) -> Path | None:
-        """Absolute path of the SKU's reference image, or None when the catalogue has none."""
+        """Absolute path of the SKU's reference image, or None when the catalog has none."""
         if not sku.reference_image:
             return None
         base = self.path.parent if self.path is not None else DEMO_DIR

@@ -145,7 +145,7 @@ def _quad(matrix: np.ndarray, rect: Rect) -> list[list[float]]:
 
 
 class ReturnsGenerator:
-    """Renders synthetic returns of a catalogue's SKUs; item i of seed s is always the same image."""
+    """Renders synthetic returns of a catalog's SKUs; item i of seed s is always the same image."""
 
     def __init__(self, catalog: Catalog | None = None, seed: int = 0) -> None:
         self.catalog = catalog if catalog is not None else Catalog.load()

@@ -7,7 +7,7 @@
   (`vision.locate`), stretched to a square as the model's pre-processing does;
 - conformity: `DIR/<sku>/*.png`, one folder per SKU really on the belt.
 
-Also the catalogue and manifest files `station catalog import` / `station manifest import` read.
+Also the catalog and manifest files `station catalog import` / `station manifest import` read.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def write_dataset(generator: ReturnsGenerator, out: Path, n_items: int, layout: 
 
 
 def write_catalog_file(catalog: Catalog, out: Path) -> None:
-    """The catalogue as CSV or JSON (by suffix) with absolute reference image paths, for
+    """The catalog as CSV or JSON (by suffix) with absolute reference image paths, for
     `station catalog import`."""
     out = Path(out)
     rows = []
@@ -184,7 +184,7 @@ def _write_rows(out: Path, columns: tuple[str, ...], rows: list[dict[str, object
 
 
 def write_reference_images(catalog: Catalog, out_dir: Path) -> list[Path]:
-    """Render each SKU's catalogue image into `out_dir/<sku>.png`; returns the paths."""
+    """Render each SKU's catalog image into `out_dir/<sku>.png`; returns the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -162,7 +162,7 @@ def _identification(gallery: Gallery, queries: npt.NDArray[np.float32], truth: l
 
 def evaluate_conformity(model_dir: Path, data: Path, split_name: str) -> dict[str, Any]:
     """Top-1 identification and verification AUROC of held-back images against galleries built from the
-    training images (every image; per-SKU mean) and, for the grocery set, the catalogue images."""
+    training images (every image; per-SKU mean) and, for the grocery set, the catalog images."""
     model = ConformityModel.load(model_dir, intra_op_threads=2)
     train = conformity_samples(data, Split.TRAIN)
     queries_s = conformity_samples(data, Split.HOLDOUT if split_name == "holdout" else Split.ALL)
@@ -181,7 +181,7 @@ def evaluate_conformity(model_dir: Path, data: Path, split_name: str) -> dict[st
     if (data / "classes.csv").is_file():
         iconic = grocery_iconic(data)
         icon_g = Gallery(model_sha256=model.info.sha256)
-        for s, e in zip(iconic, _embed_all(model, iconic, "embedding catalogue"), strict=True):
+        for s, e in zip(iconic, _embed_all(model, iconic, "embedding catalog"), strict=True):
             icon_g.add(s.label, e)
         results["gallery_catalogue_images"] = _identification(icon_g, query_e, truth)
     # The ROC of the default gallery, for the plot.

@@ -1,9 +1,8 @@
-"""`station catalog import FILE` / `station catalog show SKU`: the product catalogue in the station's DB."""
+"""`station catalog import FILE` / `station catalog show SKU`: the product catalog in the station's DB."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("catalog", help="the product catalogue: SKUs with GTINs, names, sizes")
+    parser = sub.add_parser("catalog", help="the product catalog: SKUs with GTINs, names, sizes")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     imp = actions.add_parser(
         "import", help="add or update SKUs from a CSV or JSON file (all rows or none)",
@@ -74,15 +73,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _show(args: argparse.Namespace, store: StoreReader) -> int:
-    from station.catalog import normalise_gtin
+    from vision.barcode.gs1 import gtin14
 
-    sku = args.key
-    if args.key.isdigit():
-        with contextlib.suppress(ValueError):  # not a valid GTIN: try it as a SKU
-            sku = store.sku_for_gtin(normalise_gtin(args.key)) or args.key
+    gtin = gtin14(args.key)  # a key that is no valid GTIN is taken as a SKU
+    sku = (store.sku_for_gtin(gtin) if gtin else None) or args.key
     entry = store.catalog_entry(sku)
     if entry is None:
-        print(f"station catalog show: {args.key} is not in the catalogue; import it with "
+        print(f"station catalog show: {args.key} is not in the catalog; import it with "
               "`station catalog import FILE`", file=sys.stderr)
         return 1
     info = {"sku": entry.sku, "name": entry.name, "gtins": list(entry.gtins),

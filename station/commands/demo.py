@@ -1,4 +1,4 @@
-"""`station demo ...`: synthetic returns, the demo catalogue and manifests (no camera, no torch).
+"""`station demo ...`: synthetic returns, the demo catalog and manifests (no camera, no torch).
 
     station demo generate --out DIR --items N [--seed S] [--layout frames|defect|conformity]
     station demo catalog --out FILE.csv|FILE.json
@@ -21,12 +21,12 @@ logger = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("demo", help="synthetic returns, the demo catalogue and manifests")
+    parser = sub.add_parser("demo", help="synthetic returns, the demo catalog and manifests")
     actions = parser.add_subparsers(dest="demo_command", metavar="ACTION", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--catalog", type=Path, default=None,
-                       help="catalogue JSON (default: the committed models/demo/catalog.json)")
+                       help="catalog JSON (default: the committed models/demo/catalog.json)")
         p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
     gen = actions.add_parser("generate", help="render synthetic returns with ground truth")
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common(gen)
     gen.set_defaults(handler=run, log_to_file=True)
 
-    cat = actions.add_parser("catalog", help="write the catalogue as CSV/JSON for `station catalog import`")
+    cat = actions.add_parser("catalog", help="write the catalog as CSV/JSON for `station catalog import`")
     cat.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.json")
     common(cat)
     cat.set_defaults(handler=run)
@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     common(man)
     man.set_defaults(handler=run)
 
-    ref = actions.add_parser("references", help="render each SKU's catalogue (reference) image")
+    ref = actions.add_parser("references", help="render each SKU's catalog (reference) image")
     ref.add_argument("--out", type=Path, required=True, help="output folder (created)")
     common(ref)
     ref.set_defaults(handler=run)

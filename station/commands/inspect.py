@@ -2,8 +2,8 @@
 
 Codes, item crop, defect and conformity models and the policy, exactly as on the line;
 one verdict per file with its reasons and per-stage timings. Nothing is routed and
-nothing is recorded. The catalogue and manifest come from the station's database when
-it exists, else (on the embedded defaults) from the demo catalogue.
+nothing is recorded. The catalog and manifest come from the station's database when
+it exists, else (on the embedded defaults) from the demo catalog.
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
-def _catalogue(config: Config) -> Any:
-    from station.lookup import CatalogueLookup
+def _catalog(config: Config) -> Any:
+    from station.lookup import CatalogLookup
     from station.store import StoreReader
 
     db = config.in_data_dir(config.storage.db_path)
     if db.exists():
         with StoreReader(db) as reader:
-            return CatalogueLookup.from_rows(reader.catalog_rows(), reader.manifest_rows()), reader.path
+            return CatalogLookup.from_rows(reader.catalog_rows(), reader.manifest_rows()), reader.path
     if config.camera.source == "synthetic":
         from models.synthetic import ReturnsGenerator
 
@@ -46,8 +46,8 @@ def _catalogue(config: Config) -> Any:
                  "reference_image": str(demo.catalog.reference_path(s) or "")} for s in demo.catalog]
         rmas = [{"rma": m.rma, "sku": m.sku, "declared_reason": m.declared_reason}
                 for m in demo.manifest_for(5000)]
-        return CatalogueLookup.from_rows(skus, rmas), "the demo catalogue"
-    return CatalogueLookup(), "no catalogue"
+        return CatalogLookup.from_rows(skus, rmas), "the demo catalog"
+    return CatalogLookup(), "no catalog"
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
             demo = DemoLine(seed=7)
         models = dataclasses.replace(models, gallery=load_gallery(config, models.conformity, {}, demo))
-    lookup, source = _catalogue(config)
+    lookup, source = _catalog(config)
     for problem in (models.defect_error, models.conformity_error):
         if problem:
             print(f"station inspect: {problem} — items will go to manual review", file=sys.stderr)
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     inspector = StationInspector(Identity(config.station.id, config.station.site), reader, models, lookup,
                                  config.policy, model_timeout_ms=config.models.timeout_ms)
     if not args.json:
-        print(f"catalogue: {source}", file=sys.stderr)
+        print(f"catalog: {source}", file=sys.stderr)
     images = list_images(args.paths)
     if not images:
         where = ", ".join(str(p) for p in args.paths)

@@ -1,4 +1,4 @@
-"""The station's SQLite record: verdicts with revisions, frames, audit, catalogue and manifest.
+"""The station's SQLite record: verdicts with revisions, frames, audit, catalog and manifest.
 
 See `station.store.store` for the threading rules (one writer `Store`, readers on their
 own connections).

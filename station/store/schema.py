@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sync import outbox
+from vision.barcode.gs1 import gtin14
 
 __all__ = ["LATEST_VERSION", "MIGRATIONS", "SchemaError", "current_version", "migrate"]
 
@@ -92,15 +93,8 @@ _V1 = (
 
 
 def _gtin14_of(fmt: str | None, text: str | None) -> str | None:
-    """GTIN-14 of a code as the reader gave it (SQL function used by the v2 backfill)."""
-    if not fmt or not text:
-        return None
-    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
-    if lengths.get(fmt) == len(text) and text.isdigit():
-        return text.rjust(14, "0")
-    if text.startswith("01") and len(text) >= 16 and text[2:16].isdigit():  # GS1 element string with AI 01
-        return text[2:16]
-    return None
+    """GTIN-14 of an indexed code: SQL `station_gtin14(format, text)` of the v2 backfill, and v4."""
+    return gtin14(text, fmt) if fmt and text else None
 
 
 _V2 = (
@@ -150,8 +144,20 @@ def _v1(conn: sqlite3.Connection) -> None:
     outbox.ensure_schema(conn)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Every indexed code's GTIN-14 by `gtin14`, the rule a newly recorded code gets.
+
+    Rows indexed under schemas 2 and 3 hold no GTIN for UPC-E codes, so such an item could
+    not be found by the GTIN printed on it.
+    """
+    rows = conn.execute("SELECT rowid, format, text, gtin14 FROM item_codes").fetchall()
+    changed = [(gtin, rowid) for rowid, fmt, text, old in rows if (gtin := _gtin14_of(fmt, text)) != old]
+    conn.executemany("UPDATE item_codes SET gtin14 = ? WHERE rowid = ?", changed)
+    logger.info("schema v4: GTIN-14 of %s of %s indexed codes recomputed", len(changed), len(rows))
+
+
 # Index i holds migration number i + 1. Append only: a shipped migration never changes.
-MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2), _statements(_V3))
+MIGRATIONS: tuple[Migration, ...] = (_v1, _statements(_V2), _statements(_V3), _v4)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,4 @@
-"""The station's record of truth: items, verdicts with revisions, frames, audit, catalogue, manifest.
+"""The station's record of truth: items, verdicts with revisions, frames, audit, catalog, manifest.
 
 Threading: SQLite connections are not shared. The pipeline's writer thread owns one
 `Store` (the only object that writes verdicts; its methods also take an internal lock,
@@ -42,6 +42,7 @@ from station.verdict import (
 )
 from sync import outbox
 from sync.schema import validate_verdict
+from vision.barcode.gs1 import gtin14
 
 if TYPE_CHECKING:
     from station.config import Config
@@ -157,7 +158,7 @@ class StoreReader:
         params: list[Any] = []
         if search:
             text = search.strip()
-            gtin = text.rjust(14, "0") if text.isdigit() and len(text) <= 14 else text
+            gtin = gtin14(text) or text
             where.append("(i.rma = ? OR i.verdict_id IN "
                          "(SELECT verdict_id FROM item_codes WHERE gtin14 = ? OR text = ?))")
             params += [text, gtin, text]
@@ -200,10 +201,10 @@ class StoreReader:
                 "SELECT ts, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [AuditEntry(float(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
 
-    # --- catalogue and manifest -----------------------------------------------------------
+    # --- catalog and manifest -----------------------------------------------------------
 
     def sku_for_gtin(self, gtin14: str) -> str | None:
-        """The SKU of a GTIN-14, None when the catalogue does not know it."""
+        """The SKU of a GTIN-14, None when the catalog does not know it."""
         row = self._conn.execute("SELECT sku FROM catalog_gtins WHERE gtin14 = ?", (gtin14,)).fetchone()
         return str(row[0]) if row else None
 
@@ -213,7 +214,7 @@ class StoreReader:
         return tuple(str(r[0]) for r in rows)
 
     def catalog_entry(self, sku: str) -> CatalogEntry | None:
-        """A catalogue entry with its GTINs, size and embeddings; None when unknown."""
+        """A catalog entry with its GTINs, size and embeddings; None when unknown."""
         row = self._conn.execute(
             "SELECT sku, name, width_mm, height_mm, depth_mm, reference_image, embeddings, embedding_dim "
             "FROM catalog WHERE sku = ?", (sku,)).fetchone()
@@ -236,7 +237,7 @@ class StoreReader:
     def catalog_rows(self) -> list[dict[str, Any]]:
         """Every SKU as a plain row (sku, name, gtins, length/width/height_mm largest first, reference_image).
 
-        The shape `station.lookup.CatalogueLookup.from_rows` takes, so the hot path can
+        The shape `station.lookup.CatalogLookup.from_rows` takes, so the hot path can
         answer from memory; embeddings are left out (see `reference_embeddings`).
         """
         gtins: dict[str, list[str]] = {}
@@ -415,8 +416,7 @@ class Store(StoreReader):
                 )
                 conn.executemany(
                     "INSERT INTO item_codes(verdict_id, format, text, gtin14) VALUES (?, ?, ?, ?)",
-                    [(verdict.verdict_id, c.format, c.text, _gtin_of(c.format, c.text, c.gs1))
-                     for c in item.codes],
+                    [(verdict.verdict_id, c.format, c.text, gtin14(c.text, c.format)) for c in item.codes],
                 )
                 self._insert_revision(conn, verdict, payload)
                 conn.executemany(
@@ -493,7 +493,7 @@ class Store(StoreReader):
             self._insert_revision(conn, new, _dumps(new.to_json()))
         return new
 
-    # --- catalogue and manifest ---------------------------------------------------------
+    # --- catalog and manifest ---------------------------------------------------------
 
     def upsert_catalog(self, entries: Sequence[CatalogEntry], actor: str = "import") -> int:
         """Insert or update SKUs and their GTINs in one transaction; returns how many."""
@@ -529,7 +529,7 @@ class Store(StoreReader):
             changed = conn.execute("UPDATE catalog SET embeddings = ?, embedding_dim = ? WHERE sku = ?",
                                    (array.tobytes(), int(array.shape[1]), sku)).rowcount
             if not changed:
-                raise StoreError(f"SKU {sku} is not in the catalogue; import it first")
+                raise StoreError(f"SKU {sku} is not in the catalog; import it first")
 
     def upsert_manifest(self, entries: Sequence[ManifestEntry], actor: str = "import") -> int:
         """Insert or update expected returns in one transaction; returns how many."""
@@ -589,11 +589,3 @@ class Store(StoreReader):
             row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         logger.info("WAL checkpoint to reclaim disk space: busy=%s, pages=%s, moved=%s", *row)
 
-
-def _gtin_of(fmt: str, text: str, gs1: Mapping[str, str] | None) -> str | None:
-    if gs1 and "01" in gs1:
-        return gs1["01"]
-    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12}
-    if lengths.get(fmt) == len(text) and text.isdigit():
-        return text.rjust(14, "0")
-    return None

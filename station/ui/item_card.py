@@ -120,7 +120,7 @@ class ItemCard(QFrame):
         self.observed.setFont(normal)
         for label in (self.expected, self.observed):
             label.setWordWrap(True)
-        self.reference_image = QLabel("no catalogue image")
+        self.reference_image = QLabel("no catalog image")
         self.captured_image = QLabel("")
         for label in (self.reference_image, self.captured_image):
             label.setFixedSize(THUMB, THUMB)
@@ -186,7 +186,7 @@ class ItemCard(QFrame):
         else:
             self.reference_image.clear()
             self.reference_image.setText(
-                "no catalogue image"
+                "no catalog image"
                 if not view.reference_image
                 else f"missing:\n{Path(view.reference_image).name}"
             )

@@ -7,7 +7,7 @@ import pytest
 
 from calibration.board import BoardSpec
 from calibration.dimensions import (
-    CatalogueDimensions,
+    CatalogDimensions,
     DimensionStatus,
     compare_dimensions,
     measure_footprint,
@@ -124,23 +124,23 @@ def test_empty_belt_reads_as_empty_and_fails_conformity(plane):
     frame = _shot(belt_texture(np.random.default_rng(15)), top_camera_pose(), 16)
     footprint = measure_footprint(frame, plane)
     assert footprint is None
-    check = compare_dimensions(footprint, CatalogueDimensions(200.0, 120.0))
+    check = compare_dimensions(footprint, CatalogDimensions(200.0, 120.0))
     assert check.status is DimensionStatus.EMPTY
     assert not check.conforms
     assert "empty" in check.reason
 
 
-def test_catalogue_comparison_tells_match_from_missing_parts_and_wrong_item(plane):
+def test_catalog_comparison_tells_match_from_missing_parts_and_wrong_item(plane):
     scene = belt_texture(np.random.default_rng(17))
     draw_box(scene, (0.0, 0.0), (200.0, 120.0), 30.0, (40, 120, 200))
     footprint = measure_footprint(_shot(scene, top_camera_pose(), 18), plane)
     assert footprint is not None
-    match = compare_dimensions(footprint, CatalogueDimensions(120.0, 200.0))  # order does not matter
+    match = compare_dimensions(footprint, CatalogDimensions(120.0, 200.0))  # order does not matter
     assert match.status is DimensionStatus.MATCH and match.conforms
-    smaller = compare_dimensions(footprint, CatalogueDimensions(260.0, 160.0))
+    smaller = compare_dimensions(footprint, CatalogDimensions(260.0, 160.0))
     assert smaller.status is DimensionStatus.SMALLER and not smaller.conforms
     assert "missing parts" in smaller.reason
-    different = compare_dimensions(footprint, CatalogueDimensions(150.0, 150.0))
+    different = compare_dimensions(footprint, CatalogDimensions(150.0, 150.0))
     assert different.status is DimensionStatus.DIFFERENT
 
 
@@ -149,7 +149,7 @@ def test_item_cut_off_by_the_frame_is_not_judged(plane):
     draw_box(scene, (-480.0, 0.0), (300.0, 200.0), 0.0, (40, 120, 200))
     footprint = measure_footprint(_shot(scene, top_camera_pose(), 20), plane)
     assert footprint is not None and footprint.touches_edge
-    check = compare_dimensions(footprint, CatalogueDimensions(300.0, 200.0))
+    check = compare_dimensions(footprint, CatalogDimensions(300.0, 200.0))
     assert check.status is DimensionStatus.UNCERTAIN
 
 
@@ -185,11 +185,11 @@ def test_side_camera_measures_an_items_height_within_two_millimetres():
     assert measured == pytest.approx(height, abs=2.0)
 
 
-def test_height_from_the_side_camera_joins_the_catalogue_check(plane):
+def test_height_from_the_side_camera_joins_the_catalog_check(plane):
     scene = belt_texture(np.random.default_rng(29))
     draw_box(scene, (0.0, 0.0), (200.0, 120.0), 30.0, (40, 120, 200))
     footprint = measure_footprint(_shot(scene, top_camera_pose(), 30), plane)
-    expected = CatalogueDimensions(200.0, 120.0, height_mm=80.0)
+    expected = CatalogDimensions(200.0, 120.0, height_mm=80.0)
     assert compare_dimensions(footprint, expected, height_mm=81.0).status is DimensionStatus.MATCH
     flat = compare_dimensions(footprint, expected, height_mm=30.0)  # the box was squashed or half empty
     assert flat.status is DimensionStatus.SMALLER and not flat.conforms

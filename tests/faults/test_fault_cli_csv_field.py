@@ -1,5 +1,5 @@
 """A CSV with a 5 MB field (an unclosed quote, a pasted blob) gives one error naming the file
-and line, and nothing is imported, for the catalogue and the manifest alike."""
+and line, and nothing is imported, for the catalog and the manifest alike."""
 
 from __future__ import annotations
 

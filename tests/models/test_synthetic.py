@@ -48,7 +48,7 @@ def test_gtin_check_digit_matches_a_real_gtin() -> None:
     assert not is_valid_gtin13("4006381333932")
 
 
-def test_demo_catalogue_has_twelve_valid_distinct_skus_with_reference_images() -> None:
+def test_demo_catalog_has_twelve_valid_distinct_skus_with_reference_images() -> None:
     catalog = Catalog.load()
     assert len(catalog) == 12
     assert len({s.sku for s in catalog}) == 12

@@ -110,7 +110,7 @@ def test_bad_output_type_is_refused_with_a_message(in_tmp: Path, capsys: pytest.
     assert "use .csv or .json" in capsys.readouterr().err
 
 
-def test_missing_catalogue_is_refused_with_its_path(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_catalog_is_refused_with_its_path(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = in_tmp / "nope.json"
     code = main(["demo", "manifest", "--items", "3", "--out", str(in_tmp / "m.csv"),
                  "--catalog", str(missing)])

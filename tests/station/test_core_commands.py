@@ -47,7 +47,7 @@ def test_catalog_import_all_or_nothing_with_row_and_column(
     assert "bad.csv, row 2, column gtins" in err and "Nothing was imported" in err
     assert station(config_file, "catalog", "import", "--json", str(good)) == 0
     assert json.loads(capsys.readouterr().out) == {"file": str(good), "skus": 2, "gtins": 3}
-    # A file whose LAST row is bad leaves the catalogue exactly as it was.
+    # A file whose LAST row is bad leaves the catalog exactly as it was.
     half = tmp_path / "half.json"
     half.write_text(json.dumps([{"sku": "SKU-E", "gtins": ["4006381333931"]},
                                 {"sku": "SKU-F", "gtins": ["12"]}]), encoding="utf-8")

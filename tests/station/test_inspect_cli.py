@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_verdicts_for_images_and_errors_for_corrupt_files(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    generator = ReturnsGenerator(seed=7)  # the seed of the embedded demo catalogue
+    generator = ReturnsGenerator(seed=7)  # the seed of the embedded demo catalog
     wrong = next(i for i in range(200) if generator.plan(i).case is Case.WRONG_ITEM)
     cv2.imwrite(str(tmp_path / "a_wrong.png"), generator.generate(wrong).frame_bgr)
     (tmp_path / "b_corrupt.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")

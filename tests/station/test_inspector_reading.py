@@ -11,7 +11,7 @@ from models.synthetic import Case, ReturnsGenerator
 from station.config import PolicyConfig
 from station.inspector import Identity, StationInspector
 from station.live_models import ModelSet
-from station.lookup import CatalogueLookup
+from station.lookup import CatalogLookup
 from station.pipeline import Trigger
 from vision.barcode import BarcodeReader
 from vision.barcode.code import BarcodeRead
@@ -43,7 +43,7 @@ def first(case: Case) -> Any:
 def inspect(frame: np.ndarray) -> tuple[RecordingReader, Any]:
     reader = RecordingReader()
     inspector = StationInspector(Identity("t", "t"), reader, ModelSet(),
-                                 CatalogueLookup.from_rows([], []), PolicyConfig(require_conformity=False))
+                                 CatalogLookup.from_rows([], []), PolicyConfig(require_conformity=False))
     verdict = inspector.inspect_image(frame, "top", Trigger(source="test"), 1).verdict
     return reader, verdict
 

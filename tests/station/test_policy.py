@@ -14,7 +14,6 @@ from station.config import ConfigError, PolicyConfig, load_config
 from station.policy import (
     FRAUD_REVIEW,
     POLICY_RANGES,
-    CodeEvidence,
     DimensionsCheck,
     Evidence,
     RmaRecord,
@@ -22,6 +21,7 @@ from station.policy import (
     update_policy,
 )
 from station.verdict import (
+    CodeRead,
     ConformityFinding,
     DeclaredReason,
     DefectFinding,
@@ -39,7 +39,7 @@ RMA = RmaRecord("R-1042", "SKU-A", DeclaredReason.NO_LONGER_NEEDED)
 def good_item(**changes: object) -> Evidence:
     """An item that should be restocked: label and product read, known, conforming, clean."""
     base = Evidence(
-        codes=(CodeEvidence("R-1042", "Code128"), CodeEvidence(GTIN_A[1:], "EAN13", gtin14=GTIN_A)),
+        codes=(CodeRead("Code128", "R-1042"), CodeRead("EAN13", GTIN_A[1:])),
         rma_read="R-1042",
         rma=RMA,
         observed_sku="SKU-A",
@@ -89,7 +89,7 @@ def test_defect_reason_names_label_score_and_where_on_the_item() -> None:
     ("changes", "disposition", "reason"),
     [
         ({"codes": (), "rma_read": None}, Disposition.MANUAL_REVIEW, "no barcode read"),
-        ({"codes": (CodeEvidence("R-1042", "Code128"),)}, Disposition.MANUAL_REVIEW,
+        ({"codes": (CodeRead("Code128", "R-1042"),)}, Disposition.MANUAL_REVIEW,
          "no product barcode (GTIN) read"),
         ({"rma_read": None, "rma": None}, Disposition.MANUAL_REVIEW, "no return label (RMA) read"),
         ({"rma_read": "R-9999", "rma": None}, Disposition.MANUAL_REVIEW, "RMA R-9999 is not in the manifest"),
@@ -141,9 +141,16 @@ def test_blur_check_only_when_configured() -> None:
 
 def test_without_rma_requirement_a_known_clean_item_may_restock() -> None:
     relaxed = dataclasses.replace(POLICY, require_rma=False)
-    evidence = good_item(rma_read=None, rma=None, codes=(CodeEvidence(GTIN_A, "EAN13", gtin14=GTIN_A),))
+    evidence = good_item(rma_read=None, rma=None, codes=(CodeRead("EAN13", GTIN_A[1:]),))
     assert decide(evidence, relaxed).disposition is Disposition.RESTOCK
     assert decide(evidence, POLICY).disposition is Disposition.MANUAL_REVIEW
+
+
+def test_the_gtins_read_are_those_of_every_gtin_carrier_once_in_reading_order() -> None:
+    codes = (CodeRead("Code128", "R-1042"), CodeRead("UPCE", "04252614"), CodeRead("EAN13", GTIN_A[1:]),
+             CodeRead("DataMatrix", f"(01){GTIN_A}(21)SN42", {"01": GTIN_A, "21": "SN42"}),
+             CodeRead("QRCode", GTIN_A[1:]))
+    assert Evidence(codes=codes).gtins == ("00042100005264", GTIN_A)
 
 
 def test_declared_unopened_found_damaged_is_flagged() -> None:

@@ -1,5 +1,5 @@
 """The store on a real SQLite file: verdict + frames + outbox row in one transaction,
-overrides as revisions with audit entries, search, catalogue and manifest."""
+overrides as revisions with audit entries, search, catalog and manifest."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from station.catalog import CatalogEntry, ManifestEntry
 from station.policy import RmaRecord
 from station.store import FrameImage, Store, StoreError, StoreReader
-from station.verdict import DeclaredReason, Disposition, Routing, Verdict
+from station.verdict import CodeRead, DeclaredReason, Disposition, Routing, Verdict
 
 
 def count(store: Store, table: str) -> int:
@@ -105,6 +105,25 @@ def test_recent_finds_items_by_rma_gtin_and_disposition(
     assert [(v.verdict_id, v.revision) for v in found] == [(a.verdict_id, 2)]
 
 
+@pytest.mark.parametrize(
+    ("code", "search"),
+    [
+        (CodeRead("UPCE", "04252614"), "042100005264"),  # found by its UPC-A
+        (CodeRead("EAN8", "96385074"), "00000096385074"),
+        (CodeRead("UPCA", "036000291452"), "0036000291452"),  # as an EAN-13
+        (CodeRead("DataMatrix", "(01)09501101530003(10)AB-123", {"01": "09501101530003", "10": "AB-123"}),
+         "9501101530003"),
+    ],
+)
+def test_a_recorded_code_is_found_by_any_spelling_of_its_gtin(
+    store: Store, make_verdict: Callable[..., Verdict], code: CodeRead, search: str
+) -> None:
+    other = store.record_verdict(make_verdict(1, rma="R-1"))
+    verdict = store.record_verdict(make_verdict(2, rma="R-2", codes=(code,)))
+    assert [v.verdict_id for v in store.recent(search=search)] == [verdict.verdict_id]
+    assert [v.verdict_id for v in store.recent(search="4006381333931")] == [other.verdict_id]
+
+
 def test_a_reader_on_its_own_connection_sees_committed_verdicts(
     store: Store, make_verdict: Callable[..., Verdict]
 ) -> None:
@@ -116,7 +135,7 @@ def test_a_reader_on_its_own_connection_sees_committed_verdicts(
             reader.conn.execute("DELETE FROM items")
 
 
-def test_catalogue_and_manifest_lookups(store: Store) -> None:
+def test_catalog_and_manifest_lookups(store: Store) -> None:
     store.upsert_catalog([
         CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0), "ref/a.jpg",
                      ((0.1, 0.2, 0.3), (0.3, 0.2, 0.1))),
@@ -134,7 +153,7 @@ def test_catalogue_and_manifest_lookups(store: Store) -> None:
     assert store.sku_for_gtin("04006381333931") is None
     store.set_embeddings("SKU-B", np.ones((4, 8), np.float32))
     assert store.reference_embeddings()["SKU-B"].shape == (4, 8)
-    with pytest.raises(StoreError, match="not in the catalogue"):
+    with pytest.raises(StoreError, match="not in the catalog"):
         store.set_embeddings("SKU-Z", np.ones((1, 8)))
 
     store.upsert_manifest(
@@ -176,7 +195,7 @@ def test_routing_outcome_is_a_new_revision_that_keeps_the_decision(
     assert count(store, "outbox") == 3
 
 
-def test_catalogue_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> None:
+def test_catalog_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> None:
     store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
     store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED, "Ada", "1 Way")])
     assert store.catalog_rows() == [{"sku": "SKU-A", "name": "Kettle", "gtins": ["04006381333931"],
@@ -189,7 +208,7 @@ def test_rows_build_the_pipelines_lookup(store: Store) -> None:
     lookup = pytest.importorskip("station.lookup")
     store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
     store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED)])
-    built = lookup.CatalogueLookup.from_rows(store.catalog_rows(), store.manifest_rows())
+    built = lookup.CatalogLookup.from_rows(store.catalog_rows(), store.manifest_rows())
     assert built.sku_for_gtin("4006381333931") == "SKU-A"
     assert built.rma_record("R-1") == store.rma("R-1")
     assert built.dimensions_mm("SKU-A") == (200.0, 150.0, 100.0)

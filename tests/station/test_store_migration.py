@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from station.store import LATEST_VERSION, SchemaError, Store
-from station.verdict import Verdict
+from station.verdict import CodeRead, Verdict
 
 # The schema as release 1 created it — written out here on purpose, not imported, so a
 # later edit of the migrations cannot silently change what "an old database" means.
@@ -39,6 +39,24 @@ CREATE TABLE manifest(rma TEXT PRIMARY KEY, expected_sku TEXT, declared_reason T
 CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL UNIQUE,
     payload BLOB NOT NULL, created_at REAL NOT NULL, published_at REAL, delivered_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0);
+"""
+
+
+# What schemas 2 and 3 added, as those releases wrote it (same reason as V1_SQL).
+V2_V3_SQL = """
+INSERT INTO schema_version VALUES (2, 0);
+INSERT INTO schema_version VALUES (3, 0);
+CREATE TABLE item_codes(verdict_id TEXT NOT NULL REFERENCES items(verdict_id), format TEXT NOT NULL,
+    text TEXT NOT NULL, gtin14 TEXT);
+CREATE INDEX item_codes_gtin ON item_codes(gtin14);
+CREATE INDEX item_codes_text ON item_codes(text);
+ALTER TABLE items ADD COLUMN confirmed_by TEXT;
+ALTER TABLE items ADD COLUMN confirmed_ts REAL;
+ALTER TABLE frames ADD COLUMN deleted_ts REAL;
+CREATE INDEX frames_live ON frames(created_ts) WHERE deleted_ts IS NULL;
+ALTER TABLE manifest ADD COLUMN personal_erased_ts REAL;
+CREATE INDEX verdicts_decided ON verdicts(decided_ts);
+ALTER TABLE items ADD COLUMN personal_erased_ts REAL;
 """
 
 
@@ -86,6 +104,40 @@ def test_v1_database_is_backed_up_then_migrated_with_its_data(
     again = Store(db, tmp_path / "images")  # already current: no second backup
     assert again.backups == []
     again.close()
+
+
+def make_v3(path: Path, verdict: Verdict, indexed: list[tuple[str, str, str | None]]) -> None:
+    """A v3 database holding one verdict whose codes were indexed as (format, text, gtin14)."""
+    make_v1(path, verdict)
+    conn = sqlite3.connect(path)
+    conn.executescript(V2_V3_SQL)
+    conn.executemany("INSERT INTO item_codes VALUES (?, ?, ?, ?)",
+                     [(verdict.verdict_id, *row) for row in indexed])
+    conn.commit()
+    conn.close()
+
+
+def test_v4_fills_the_gtin_of_upc_e_codes_indexed_without_one(
+    tmp_path: Path, make_verdict: Callable[..., Verdict]
+) -> None:
+    db = tmp_path / "station.db"
+    codes = (CodeRead("UPCE", "04252614"), CodeRead("Code128", "R-77"),
+             CodeRead("DataMatrix", "(01)09501101530003(21)SN7", {"01": "09501101530003", "21": "SN7"}))
+    old = make_verdict(rma="R-77", codes=codes)
+    # The rows as the v3 software indexed them: a UPC-E got no GTIN.
+    make_v3(db, old, [("UPCE", "04252614", None), ("Code128", "R-77", None),
+                      ("DataMatrix", "(01)09501101530003(21)SN7", "09501101530003")])
+
+    store = Store(db, tmp_path / "images")
+    assert [p.name for p in store.backups] == ["station.db.before-v4.bak"]
+    indexed = store.conn.execute("SELECT format, gtin14 FROM item_codes ORDER BY rowid").fetchall()
+    assert indexed == [("UPCE", "00042100005264"), ("Code128", None), ("DataMatrix", "09501101530003")]
+    for search in ("00042100005264", "042100005264", "04252614", "09501101530003"):
+        assert [v.verdict_id for v in store.recent(search=search)] == [old.verdict_id], search
+    store.close()
+    backup = sqlite3.connect(tmp_path / "station.db.before-v4.bak")
+    assert backup.execute("SELECT gtin14 FROM item_codes WHERE format = 'UPCE'").fetchone() == (None,)
+    backup.close()
 
 
 def test_a_database_from_newer_software_is_refused(tmp_path: Path) -> None:

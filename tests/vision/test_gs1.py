@@ -12,6 +12,7 @@ from vision.barcode.gs1 import (
     is_valid_mod10,
     mod10_check_digit,
     parse_element_string,
+    parse_gtin,
     parse_hri,
     upce_to_upca,
 )
@@ -83,21 +84,60 @@ def test_upc_e_expands_to_its_upc_a() -> None:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "text", "expected"),
+    ("code", "symbology", "expected"),
     [
-        ("EAN13", "4006381333931", "04006381333931"),
-        ("UPCA", "036602301467", "00036602301467"),
-        ("EAN8", "96385074", "00000096385074"),
-        ("UPCE", "05096893", "00050968000093"),
+        ("4006381333931", "EAN13", "04006381333931"),  # a Stabilo pen
+        ("9501101530003", "EAN13", "09501101530003"),  # GS1's own example
+        ("036000291452", "UPCA", "00036000291452"),
+        ("036602301467", "UPCA", "00036602301467"),
+        ("96385074", "EAN8", "00000096385074"),
+        ("73513537", "EAN8", "00000073513537"),
+        ("04252614", "UPCE", "00042100005264"),  # expanded to UPC-A 042100005264 first
+        ("05096893", "UPCE", "00050968000093"),
+        ("01234565", "UPCE", "00012345000065"),
+        # Bare digits, the way a catalog file or a search box writes a GTIN.
+        ("4006381333931", None, "04006381333931"),
+        ("036000291452", None, "00036000291452"),
+        ("96385074", None, "00000096385074"),
+        ("10614141000415", None, "10614141000415"),  # GTIN-14 of a case (indicator 1)
+        (" 4006381333931 ", None, "04006381333931"),
+        # GS1 element strings in their printed form: the GTIN is AI (01), wherever it stands.
+        ("(01)09501101530003(17)140704(10)AB-123", "DataMatrix", "09501101530003"),
+        ("(01)09501101530003", "DataBar", "09501101530003"),
+        ("(17)140704(01)09501101530003", None, "09501101530003"),
     ],
 )
-def test_retail_codes_normalise_to_gtin14(fmt: str, text: str, expected: str) -> None:
-    assert gtin14(fmt, text) == expected
+def test_every_gtin_carrier_normalises_to_its_gtin14(code: str, symbology: str | None, expected: str) -> None:
+    assert gtin14(code, symbology) == expected
+    assert parse_gtin(code, symbology) == expected
 
 
-def test_a_retail_code_with_a_wrong_check_digit_has_no_gtin() -> None:
+@pytest.mark.parametrize(
+    ("code", "symbology", "check_digit"),
+    [
+        ("4006381333932", "EAN13", True),  # last digit should be 1
+        ("4006381333932", None, True),
+        ("036000291453", "UPCA", True),
+        ("96385075", "EAN8", True),
+        ("04252615", "UPCE", True),  # the check digit is that of the expanded UPC-A
+        ("04252614", None, True),  # the UPC-E above read as an EAN-8: its check digit fails
+        ("04252614", "EAN8", True),
+        ("10614141000416", None, True),
+        ("(01)09501101530004", "DataMatrix", True),
+        ("4006381333931", "UPCA", False),  # 13 digits are not a UPC-A
+        ("24252614", "UPCE", False),  # number system 2 does not exist for UPC-E
+        ("4006381333931", "QRCode", False),  # digits in a QR code are no GTIN symbol
+        ("R-1042", "Code128", False),
+        ("R-1042", None, False),
+        ("40063813339", None, False),  # 11 digits
+        ("", None, False),
+        ("(00)106141411234567897", None, False),  # an SSCC: GS1, but no GTIN
+        ("(01)0950110153", "DataMatrix", False),  # too short for AI (01)
+    ],
+)
+def test_what_is_not_a_gtin_has_none_and_says_why(code: str, symbology: str | None,
+                                                  check_digit: bool) -> None:
+    assert gtin14(code, symbology) is None
     with pytest.raises(GS1Error) as err:
-        gtin14("EAN13", "4006381333932")
-    assert err.value.check_digit
-    with pytest.raises(GS1Error):
-        gtin14("UPCA", "4006381333931")  # 13 digits are not a UPC-A
+        parse_gtin(code, symbology)
+    assert err.value.check_digit is check_digit

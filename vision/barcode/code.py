@@ -42,6 +42,11 @@ class Code:
             raise ValueError(f"a quad has 4 points, got {self.quad!r}")
 
     @property
+    def located(self) -> bool:
+        """True when the code has a place in the frame (a hand-scanned code has none)."""
+        return self.quad != NO_QUAD
+
+    @property
     def identity(self) -> tuple[str, str]:
         """What makes two reads the same code: EAN/UPC by GTIN-14, the rest by format and text."""
         if self.format in EAN_UPC and self.gtin14:

@@ -1,5 +1,9 @@
 """GS1 rules: mod-10 check digits, GTIN-14 normalisation, UPC-E expansion, element strings.
 
+`gtin14` is the station's one GTIN normaliser: the reader, the catalog import, the
+in-memory lookup and the store's code index all ask it, so a code has the same GTIN-14
+wherever it is looked up.
+
 Element strings are parsed by `biip` (the GS1 AI table with patterns, dates and check
 digits); a string that breaks any rule raises `GS1Error`, because a code whose GTIN,
 SSCC or GLN fails its check digit is a misread the station must not act on.
@@ -21,6 +25,7 @@ __all__ = [
     "is_valid_mod10",
     "mod10_check_digit",
     "parse_element_string",
+    "parse_gtin",
     "parse_hri",
     "upce_to_upca",
 ]
@@ -77,17 +82,55 @@ def upce_to_upca(upce: str) -> str:
     return ns + body + check
 
 
-def gtin14(fmt: str, text: str) -> str:
-    """The GTIN-14 of an EAN-13/EAN-8/UPC-A/UPC-E as printed; raises GS1Error on a bad check digit."""
-    lengths = {"EAN13": 13, "EAN8": 8, "UPCA": 12, "UPCE": 8}
-    if fmt not in lengths:
-        raise GS1Error(f"{fmt} carries no GTIN of its own")
-    if len(text) != lengths[fmt] or not text.isdigit():
-        raise GS1Error(f"{fmt} {text!r} must be {lengths[fmt]} digits")
-    digits = upce_to_upca(text) if fmt == "UPCE" else text
+# Retail symbols and the digits printed under them; each carries one GTIN.
+_RETAIL_DIGITS = {"EAN8": 8, "UPCE": 8, "UPCA": 12, "EAN13": 13}
+
+# GTIN-8, -12, -13 and -14 written as bare digits (a catalog file, a search box). Eight
+# digits are taken as a GTIN-8: a UPC-E is only recognised when its symbology is given.
+_GTIN_DIGITS = (8, 12, 13, 14)
+
+
+def parse_gtin(code: str, symbology: str | None = None) -> str:
+    """The GTIN-14 a code carries; raises GS1Error saying why when it carries none.
+
+    `code` is what is printed under the symbol: EAN-8, UPC-A, UPC-E (expanded to its UPC-A),
+    EAN-13 digits, or a GS1 element string in "(AI)value" form whose AI (01) is the GTIN.
+    `symbology` is the project's format name when it is known ("EAN8", "UPCE", "DataMatrix"...);
+    without it, bare digits are read as a GTIN-8, -12, -13 or -14. The check digit is verified
+    in every case (`check_digit` is set on the error when that is what failed).
+    """
+    text = code.strip()
+    if symbology in _RETAIL_DIGITS:
+        length = _RETAIL_DIGITS[symbology]
+        if len(text) != length or not text.isdigit():
+            raise GS1Error(f"{symbology} {code!r} must be {length} digits")
+        digits = upce_to_upca(text) if symbology == "UPCE" else text
+    elif text.startswith("("):
+        return _gtin_of_hri(text)
+    elif symbology is None:
+        if not text.isdigit() or len(text) not in _GTIN_DIGITS:
+            raise GS1Error(f"{code!r} is not a GTIN (8, 12, 13 or 14 digits)")
+        digits = text
+    else:
+        raise GS1Error(f"{symbology} carries no GTIN of its own")
     if not is_valid_mod10(digits):
-        raise GS1Error(f"{fmt} {text!r} fails its check digit", check_digit=True)
+        raise GS1Error(f"{symbology or 'GTIN'} {code!r} fails its check digit", check_digit=True)
     return digits.rjust(14, "0")
+
+
+def gtin14(code: str, symbology: str | None = None) -> str | None:
+    """The GTIN-14 a code carries, None when it is not a GTIN (rules of `parse_gtin`)."""
+    try:
+        return parse_gtin(code, symbology)
+    except GS1Error:
+        return None
+
+
+def _gtin_of_hri(text: str) -> str:
+    gtin = dict(parse_hri(text)).get("01")  # parse_hri has checked its check digit
+    if gtin is None:
+        raise GS1Error(f"{text!r} holds no GTIN (AI 01)")
+    return gtin
 
 
 def _elements(message: GS1Message, source: str) -> Elements:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from vision.barcode.code import Code, Quad
 from vision.barcode.engines import RawRead
 from vision.barcode.formats import EAN_UPC
-from vision.barcode.gs1 import GS1Error, gtin14, hri, parse_element_string
+from vision.barcode.gs1 import GS1Error, hri, parse_element_string, parse_gtin
 
 __all__ = ["SYNTAX", "fuse", "judge", "same_place"]
 
@@ -49,7 +49,7 @@ def judge(raw: RawRead, quad: Quad) -> Code:
         problem = problem or f"ITF of {len(raw.content)} digits is too short to trust (< {ITF_MIN_DIGITS})"
     if raw.format in EAN_UPC:
         try:
-            gtin = gtin14(raw.format, raw.content)
+            gtin = parse_gtin(raw.content, raw.format)
         except GS1Error as exc:
             problem = problem or str(exc)
     elif raw.gs1:
