@@ -22,14 +22,19 @@ from dataclasses import dataclass, field
 import serial
 
 from hardware import events as ev
-from hardware.messages import Clear, Divert, LostReason, NackReason
-from hardware.messages import Cleared as ClearedMsg
-from hardware.messages import Diverted as DivertedMsg
-from hardware.messages import EStop as EStopMsg
-from hardware.messages import ItemAtCamera as AtCameraMsg
-from hardware.messages import ItemEntered as EnteredMsg
-from hardware.messages import Jam as JamMsg
-from hardware.messages import Lost as LostMsg
+from hardware.messages import (
+    Clear,
+    ClearedMsg,
+    Divert,
+    DivertedMsg,
+    EStopMsg,
+    ItemAtCameraMsg,
+    ItemEnteredMsg,
+    JamMsg,
+    LostMsg,
+    LostReason,
+    NackReason,
+)
 from hardware.ports import find_port, parse_usb_id
 from hardware.protocol import (
     Acked,
@@ -396,9 +401,9 @@ class ConveyorLink:
     @staticmethod
     def _from_controller(pe: Received, boot_id: int, now: float) -> list[ev.Event]:
         m = pe.message
-        if isinstance(m, AtCameraMsg):
+        if isinstance(m, ItemAtCameraMsg):
             return [ev.ItemAtCamera(boot_id, m.item_id, now + m.deadline_ms / 1000, m.deadline_ms)]
-        if isinstance(m, EnteredMsg):
+        if isinstance(m, ItemEnteredMsg):
             return [ev.ItemEntered(boot_id, m.item_id)]
         if isinstance(m, DivertedMsg):
             return [ev.Diverted(boot_id, m.item_id, m.lane, bool(m.commanded))]
