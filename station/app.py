@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from station.config import Config
-from station.conveyor import ConveyorBridge
+from station.conveyor_bridge import ConveyorBridge
 from station.diskguard import DiskGuard
 from station.inspector import Identity, LoadedModels, StationInspector
 from station.lookup import CatalogueLookup
@@ -351,7 +351,7 @@ class Station:
                                               "mode": self.config.station.mode})
 
     def _start_conveyor(self) -> None:
-        from hardware.conveyor import LaneMap
+        from hardware.item_tracker import LaneMap
         from hardware.link import ConveyorLink, LinkSettings
 
         hw = self.config.hardware
@@ -506,7 +506,7 @@ class Station:
         while not self._stop.is_set():
             counters = self.pipeline.counters
             done = counters["recorded"] + counters["unrecorded"] >= count
-            settled = self.bridge is None or self.bridge.model.open_items == 0
+            settled = self.bridge is None or self.bridge.tracker.open_items == 0
             if done and settled and self.pipeline.idle():
                 return True
             if end is not None and time.monotonic() > end:

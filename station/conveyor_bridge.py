@@ -1,9 +1,11 @@
 """The station's end of the conveyor link: events in, DIVERTs out, outcomes recorded.
 
 `ConveyorBridge` sits between `hardware.ConveyorLink` (which runs `on_event` on its own
-thread) and the pipeline. It keeps `hardware.Conveyor`, the model of which items are on
-the belt, behind one lock because two threads touch it: the link thread (events) and
-the inspection worker (commands).
+thread) and the pipeline. It keeps `hardware.ItemTracker`, which follows each item from
+the entry eye to its verdict's outcome, behind one lock because three threads touch it:
+the link thread (events), the inspection worker (`route`) and the recorder (`recorded`).
+An item's outcome goes to `on_routed(verdict_id, routing)` once its verdict is recorded
+and the item closed, whichever happens last (the recorder writes the first case itself).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hardware import events as ev
-from hardware.conveyor import Conveyor, ItemRouting, LaneMap
+from hardware.item_tracker import ItemRouting, ItemTracker, LaneMap
 from hardware.link import ConveyorLink, LinkHealth
-from station.pipeline import Trigger
+from station.pipeline import ItemKey, Trigger
 from station.state import Health, Level
 from station.verdict import Disposition, Routing
 
@@ -47,13 +49,13 @@ class ConveyorBridge:
         self,
         lanes: LaneMap,
         on_trigger: Callable[[Trigger], None],
-        on_routed: Callable[[int, int, Routing], None],
+        on_routed: Callable[[str, Routing], None],
         on_health: Callable[[Health], None],
         on_item_at_camera: Callable[[int], None] | None = None,
         confirm_timeout_s: float = 10.0,
     ) -> None:
         self.lanes = lanes
-        self.model = Conveyor(lanes, confirm_timeout_s=confirm_timeout_s)
+        self.tracker = ItemTracker(lanes, confirm_timeout_s=confirm_timeout_s)
         self.on_trigger = on_trigger
         self.on_routed = on_routed
         self.on_health = on_health
@@ -72,7 +74,7 @@ class ConveyorBridge:
         """One event from the controller (runs on the link thread: keep it short)."""
         now = time.monotonic()
         with self._lock:
-            finished = self.model.handle(event, now)
+            closed = self.tracker.handle(event, now)
         if isinstance(event, ev.ItemAtCamera):
             self.counters.at_camera += 1
             if self.on_item_at_camera is not None:
@@ -84,8 +86,8 @@ class ConveyorBridge:
         elif isinstance(event, ev.LinkUp):
             self._report(Level.OK, f"conveyor connected (controller boot {event.boot_id:08x})",
                          "", boot_id=event.boot_id)
-            if event.new_boot and finished:
-                logger.warning("controller rebooted: %s items in flight closed as lost", len(finished))
+            if event.new_boot and closed:
+                logger.warning("controller rebooted: %s items in flight closed as lost", len(closed))
         elif isinstance(event, ev.LinkDown):
             self._report(Level.ERROR, "conveyor link down",
                          f"{event.reason}. Items go to the manual lane until it is back; "
@@ -103,17 +105,18 @@ class ConveyorBridge:
         elif isinstance(event, ev.Cleared):
             self._stop_reason = None
             self._report(Level.OK, "conveyor running", "")
-        for routing in finished:
-            self._finish(routing)
+        for item in closed:
+            self._closed(item)
 
     def expire(self) -> None:
-        """Close items never confirmed (call every second or so)."""
+        """Close items never confirmed, forget closed ones whose verdict never came (every second or so)."""
         with self._lock:
-            finished = self.model.expire(time.monotonic())
-        for routing in finished:
-            self._finish(routing)
+            closed = self.tracker.expire(time.monotonic())
+        for item in closed:
+            self._closed(item)
 
-    def _finish(self, item: ItemRouting) -> None:
+    def _closed(self, item: ItemRouting) -> None:
+        """Count an item whose journey ended; hand its outcome out when its verdict is recorded."""
         if item.reason.startswith("flushed"):
             self.counters.flushed += 1
         if item.lost:
@@ -125,9 +128,8 @@ class ConveyorBridge:
                 self.counters.misrouted += 1
                 logger.error("item %s went to lane %s, not %s (%s)", item.item_id, item.lane_confirmed,
                              expected, item.reason)
-        routing = Routing(lane_commanded=item.lane_commanded, lane_confirmed=item.lane_confirmed,
-                          late=item.late, lost=item.lost)
-        self.on_routed(item.boot_id, item.item_id, routing)
+        if item.verdict_id is not None:
+            self.on_routed(item.verdict_id, _routing(item))
 
     # -- the inspection worker's thread ---------------------------------------------------
     def route(self, trigger: Trigger, disposition: Disposition) -> Routing:
@@ -136,7 +138,7 @@ class ConveyorBridge:
             return Routing()
         lane = self.lanes.lane_for(disposition.value)
         with self._lock:
-            ok = self.model.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
+            ok = self.tracker.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
         if not ok:
             self.counters.late += 1
             why = self._stop_reason or "decided after the item's deadline"
@@ -146,6 +148,13 @@ class ConveyorBridge:
         self.link.divert(trigger.item_id, lane, trigger.boot_id)
         self.counters.diverts_sent += 1
         return Routing(lane_commanded=lane)
+
+    # -- the recorder's thread ------------------------------------------------------------
+    def recorded(self, key: ItemKey, verdict_id: str) -> Routing | None:
+        """The verdict of item `key` is committed: its outcome when the item already closed."""
+        with self._lock:
+            item = self.tracker.recorded(*key, verdict_id)
+        return None if item is None else _routing(item)
 
     # -- health ---------------------------------------------------------------------------
     def _report(self, level: Level, summary: str, detail: str, **values: object) -> None:
@@ -176,3 +185,9 @@ class ConveyorBridge:
         if self.counters.misrouted:
             detail = f"{self.counters.misrouted} items misrouted: check the diverters"
         return Health("conveyor", level, summary, detail, values)
+
+
+def _routing(item: ItemRouting) -> Routing:
+    """The verdict's routing block of an item's outcome."""
+    return Routing(lane_commanded=item.lane_commanded, lane_confirmed=item.lane_confirmed,
+                   late=item.late, lost=item.lost)
