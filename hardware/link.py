@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import serial
 
@@ -54,14 +54,27 @@ from hardware.protocol import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ConveyorLink", "LinkHealth", "LinkSettings"]
+__all__ = ["SIM_PORT", "ConveyorLink", "LinkHealth", "LinkSettings", "LinkSettingsError"]
+
+SIM_PORT = "sim"
+"""The port name that means the built-in controller simulator (see `start_conveyor`)."""
+
+
+class LinkSettingsError(ValueError):
+    """Link settings that contradict each other; `key` names the setting to change."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
 class LinkSettings:
-    """How to reach the controller (the station fills it from [hardware])."""
+    """How to reach the controller; the station's config holds one, its keys flat in [hardware]."""
 
-    port: str = ""  # a path or name; "" = find it by usb_id
+    # SIM_PORT starts the built-in simulator (`start_conveyor`); otherwise a path or name
+    # (/dev/ttyUSB0, COM3), or "" to find the controller by usb_id.
+    port: str = SIM_PORT
     usb_id: str = ""  # "VID:PID" in hex, used when the path is gone (replug, renumbering)
     baudrate: int = 115200
     heartbeat_ms: int = 200
@@ -71,6 +84,20 @@ class LinkSettings:
     reconnect_backoff_s: float = 0.5
     reconnect_backoff_max_s: float = 10.0
     hello_warning_s: float = 3.0  # log (once) when no HELLO arrives this long after opening
+
+    def __post_init__(self) -> None:
+        if self.reconnect_backoff_s > self.reconnect_backoff_max_s:
+            raise LinkSettingsError(
+                "reconnect_backoff_s",
+                f"reconnect_backoff_s ({self.reconnect_backoff_s}) is above reconnect_backoff_max_s "
+                f"({self.reconnect_backoff_max_s})",
+            )
+        if self.silence_ms <= self.heartbeat_ms:
+            raise LinkSettingsError(
+                "silence_ms",
+                f"silence_ms ({self.silence_ms}) must be above heartbeat_ms ({self.heartbeat_ms}), "
+                "or every pause between heartbeats counts as the link down",
+            )
 
     def timing(self) -> Timing:
         """The protocol timers of these settings."""
@@ -142,7 +169,7 @@ class ConveyorLink:
 
     def __init__(self, port: str, settings: LinkSettings | None, on_event: Callable[[ev.Event], None]):
         base = settings or LinkSettings()
-        self.settings = LinkSettings(**{**base.__dict__, "port": port}) if port else base
+        self.settings = replace(base, port=port) if port else base
         if not self.settings.port and not self.settings.usb_id:
             raise ValueError("no conveyor port: set [hardware] port (e.g. /dev/ttyUSB0) or usb_id (VID:PID)")
         if self.settings.usb_id:

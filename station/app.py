@@ -352,7 +352,7 @@ class Station:
 
     def _start_conveyor(self) -> None:
         from hardware.item_tracker import LaneMap
-        from hardware.link import ConveyorLink, LinkSettings
+        from hardware.link import ConveyorLink
 
         hw = self.config.hardware
         self.bridge = ConveyorBridge(
@@ -361,7 +361,7 @@ class Station:
             confirm_timeout_s=hw.confirm_timeout_s,
         )
         self.pipeline.router = self.bridge
-        port = hw.port
+        port = hw.link.port
         if port == "sim":
             from hardware.simulator import SimSettings, SimulatorRunner
 
@@ -377,13 +377,7 @@ class Station:
             self.simulator = SimulatorRunner(settings)
             port = self.simulator.start()
             self._closers.append(self.simulator.stop)
-        link_settings = LinkSettings(
-            port=port, usb_id=hw.usb_id, baudrate=hw.baudrate, heartbeat_ms=hw.heartbeat_ms,
-            ack_timeout_ms=hw.ack_timeout_ms, retries=hw.retries,
-            reconnect_backoff_s=hw.reconnect_backoff_s, reconnect_backoff_max_s=hw.reconnect_backoff_max_s,
-            silence_ms=hw.silence_ms,
-        )
-        self.link = ConveyorLink(port, link_settings, self.bridge.on_event)
+        self.link = ConveyorLink(port, hw.link, self.bridge.on_event)  # on `port`, the simulator's if started
         self.bridge.attach(self.link)
         self.link.start()
         self._closers.append(self.link.stop)
