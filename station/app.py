@@ -491,14 +491,14 @@ class Station:
             thread.join(timeout=5)
         with contextlib.suppress(Exception):
             self.store.audit("station", "stop", {"session": self.identity.session,
-                                                 "recorded": self.pipeline.counters["recorded"]})
+                                                 "recorded": self.pipeline.counters.snapshot()["recorded"]})
         self.store.close()
 
     def wait_items(self, count: int, timeout_s: float | None = None) -> bool:
         """Block until `count` items were recorded and their routing settled (or timeout / stop)."""
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while not self._stop.is_set():
-            counters = self.pipeline.counters
+            counters = self.pipeline.counters.snapshot()
             done = counters["recorded"] + counters["unrecorded"] >= count
             settled = self.bridge is None or self.bridge.tracker.open_items == 0
             if done and settled and self.pipeline.idle():
@@ -579,7 +579,7 @@ class Station:
 
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""
-        counts = dict(self.pipeline.counters)
+        counts = self.pipeline.counters.snapshot()
         latencies = sorted(self.pipeline.latencies_ms)
         elapsed_h = max((time.monotonic() - self.started_at) / 3600, 1e-9)
         stats: dict[str, Any] = {

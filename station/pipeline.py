@@ -36,7 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from station.diskguard import DiskGuard
 from station.state import ItemView, StationState
@@ -116,6 +116,29 @@ class _Routed:
     routing: Routing
 
 
+CounterName = Literal["triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
+                      "disk_full", "unrecorded"]
+
+
+class PipelineCounters:
+    """What the pipeline did since start. Its threads and the link's add to it at once,
+    so every change and every read holds one lock; readers take a `snapshot()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = dict.fromkeys(get_args(CounterName), 0)
+
+    def increment(self, name: CounterName) -> None:
+        """Count one more `name`."""
+        with self._lock:
+            self._counts[name] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Every count, all taken at the same moment."""
+        with self._lock:
+            return dict(self._counts)
+
+
 class Pipeline:
     """Runs items from trigger to a recorded, routed verdict."""
 
@@ -149,10 +172,7 @@ class Pipeline:
         self._threads: list[threading.Thread] = []
         self._seq = 0
         self._seq_lock = threading.Lock()
-        self.counters: dict[str, int] = {
-            "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "routed": 0, "record_errors": 0,
-            "disk_full": 0, "unrecorded": 0,
-        }
+        self.counters = PipelineCounters()
         # Items the conveyor reported whose verdict could not be written at all: (item id, verdict id).
         self.unrecorded: list[tuple[int | None, str]] = []
         self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
@@ -191,9 +211,9 @@ class Pipeline:
 
         `wait` blocks until there is room instead (bench mode and benchmarks: no belt to miss).
         """
-        self.counters["triggers"] += 1
+        self.counters.increment("triggers")
         if self.disk is not None and self.disk.check().full:
-            self.counters["disk_full"] += 1
+            self.counters.increment("disk_full")
             self._not_inspected(trigger, "disk full: not inspected, sent to the manual lane")
             return False
         try:
@@ -204,7 +224,7 @@ class Pipeline:
         return True
 
     def _overloaded(self, trigger: Trigger) -> None:
-        self.counters["overloaded"] += 1
+        self.counters.increment("overloaded")
         logger.warning("station overloaded: item %s goes to manual review", trigger.item_id)
         self._not_inspected(trigger, None)
 
@@ -219,7 +239,7 @@ class Pipeline:
         try:
             self._records.put_nowait(_Routed(verdict_id, routing))
         except queue.Full:
-            self.counters["record_errors"] += 1
+            self.counters.increment("record_errors")
             logger.error("recorder is not keeping up: routing of verdict %s not recorded", verdict_id)
 
     # -- the workers ------------------------------------------------------------------
@@ -280,7 +300,7 @@ class Pipeline:
         timings["route"] = round((t_routed - t_route) * 1000, 3)
         timings["total"] = round((t_routed - trigger.t_trigger) * 1000, 3)
         verdict = dataclasses.replace(verdict, routing=routing, timings_ms=timings)
-        self.counters["inspected"] += 1
+        self.counters.increment("inspected")
         self._records.put(self._for_record(dataclasses.replace(inspected, verdict=verdict), trigger))
 
     def _route(self, trigger: Trigger, disposition: Disposition) -> Routing:
@@ -304,7 +324,7 @@ class Pipeline:
                 else:
                     self._record(entry)
             except Exception:
-                self.counters["record_errors"] += 1
+                self.counters.increment("record_errors")
                 logger.exception("recording failed")
             finally:
                 self._records.task_done()
@@ -324,7 +344,7 @@ class Pipeline:
             self._unrecorded(inspected.verdict, exc)
             return
         t_done = time.monotonic()
-        self.counters["recorded"] += 1
+        self.counters.increment("recorded")
         name = verdict.decision.disposition.value
         self.dispositions[name] = self.dispositions.get(name, 0) + 1
         if inspected.t_trigger is not None:
@@ -341,7 +361,7 @@ class Pipeline:
         """The verdict could not be written: stop taking items and name the item, once, plainly."""
         if self.disk is not None:
             self.disk.out_of_space()
-        self.counters["unrecorded"] += 1
+        self.counters.increment("unrecorded")
         self.unrecorded.append((verdict.item.controller_item_id, verdict.verdict_id))
         logger.error("ALARM item %s (verdict %s, %s) has NO record: %s. It went to the %s; find it there.",
                      verdict.item.controller_item_id, verdict.verdict_id, verdict.decision.disposition.value,
@@ -349,12 +369,12 @@ class Pipeline:
                      f"lane {verdict.routing.lane_commanded}")
 
     def _write_routing(self, verdict_id: str, routing: Routing) -> None:
-        self.counters["routed"] += 1
+        self.counters.increment("routed")
         try:
             updated = self.recorder.record_routing(verdict_id, routing)
         except (OSError, sqlite3.OperationalError) as exc:
             # The item has its record; only the conveyor's confirmation of it is missing.
-            self.counters["record_errors"] += 1
+            self.counters.increment("record_errors")
             if self.disk is not None:
                 self.disk.out_of_space()
             logger.error("verdict %s: the conveyor's outcome (%s) could not be recorded: %s",

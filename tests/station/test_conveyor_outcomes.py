@@ -134,7 +134,7 @@ def test_an_outcome_before_its_verdict_is_written_right_after_the_verdict(line: 
     line.settle()
 
     assert line.routings() == [Routing(lane_commanded=1), Routing(1, 1, False, False)]
-    assert line.pipeline.counters["routed"] == 1
+    assert line.pipeline.counters.snapshot()["routed"] == 1
     assert line.bridge.tracker.state_of(BOOT, 1) is None
 
 
@@ -148,7 +148,7 @@ def test_an_item_whose_verdict_cannot_be_written_gets_no_outcome_and_is_dropped(
     line.bridge.on_event(ev.Diverted(BOOT, 1, 1, True))
     line.settle()
 
-    assert line.pipeline.counters["routed"] == 0
+    assert line.pipeline.counters.snapshot()["routed"] == 0
     assert line.bridge.tracker.state_of(BOOT, 1) is ItemState.CLOSED
     tracker = line.bridge.tracker
     assert tracker.expire(time.monotonic() + tracker.verdict_timeout_s + 1) == []
