@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hardware import events as ev
 from hardware.item_tracker import ItemRouting, ItemTracker, LaneMap
@@ -26,9 +26,9 @@ from station.verdict import Disposition, Routing
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConveyorCounters:
-    """What happened on the belt since start."""
+    """What happened on the belt since start (`ConveyorBridge.counters` is a snapshot)."""
 
     items: int = 0
     at_camera: int = 0
@@ -61,9 +61,19 @@ class ConveyorBridge:
         self.on_health = on_health
         self.on_item_at_camera = on_item_at_camera
         self.link: ConveyorLink | None = None
-        self.counters = ConveyorCounters()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the tracker and the counters
+        self._counts = ConveyorCounters()
         self._stop_reason: str | None = None
+
+    @property
+    def counters(self) -> ConveyorCounters:
+        """What happened on the belt since start, all counted at the same moment."""
+        return self._counts
+
+    def _count(self, name: str) -> None:
+        # The link thread and the inspection worker both count: each count is a new snapshot.
+        with self._lock:
+            self._counts = replace(self._counts, **{name: getattr(self._counts, name) + 1})
 
     def attach(self, link: ConveyorLink) -> None:
         """The link whose DIVERTs this bridge sends (created with `on_event=bridge.on_event`)."""
@@ -76,13 +86,13 @@ class ConveyorBridge:
         with self._lock:
             closed = self.tracker.handle(event, now)
         if isinstance(event, ev.ItemAtCamera):
-            self.counters.at_camera += 1
+            self._count("at_camera")
             if self.on_item_at_camera is not None:
                 self.on_item_at_camera(event.item_id)
             self.on_trigger(Trigger(source="conveyor", t_trigger=now, item_id=event.item_id,
                                     boot_id=event.boot_id, deadline=event.deadline))
         elif isinstance(event, ev.ItemEntered):
-            self.counters.items += 1
+            self._count("items")
         elif isinstance(event, ev.LinkUp):
             self._report(Level.OK, f"conveyor connected (controller boot {event.boot_id:08x})",
                          "", boot_id=event.boot_id)
@@ -93,12 +103,12 @@ class ConveyorBridge:
                          f"{event.reason}. Items go to the manual lane until it is back; "
                          "check the controller's power and USB cable.")
         elif isinstance(event, ev.Jam):
-            self.counters.jams += 1
+            self._count("jams")
             self._stop_reason = f"jam in zone {event.zone}"
             self._report(Level.ERROR, f"JAM in zone {event.zone}",
                          "No diverts are sent. Clear the belt, then press Clear on the controller.")
         elif isinstance(event, ev.EStop):
-            self.counters.estops += 1
+            self._count("estops")
             self._stop_reason = "e-stop"
             self._report(Level.ERROR, "E-STOP pressed",
                          "The belt is stopped. Release the e-stop and clear it on the controller.")
@@ -118,14 +128,14 @@ class ConveyorBridge:
     def _closed(self, item: ItemRouting) -> None:
         """Count an item whose journey ended; hand its outcome out when its verdict is recorded."""
         if item.reason.startswith("flushed"):
-            self.counters.flushed += 1
+            self._count("flushed")
         if item.lost:
-            self.counters.lost += 1
+            self._count("lost")
         elif item.lane_confirmed is not None:
-            self.counters.confirmed += 1
+            self._count("confirmed")
             expected = item.lane_commanded if item.lane_commanded is not None else self.lanes.manual_lane
             if item.lane_confirmed != expected:
-                self.counters.misrouted += 1
+                self._count("misrouted")
                 logger.error("item %s went to lane %s, not %s (%s)", item.item_id, item.lane_confirmed,
                              expected, item.reason)
         if item.verdict_id is not None:
@@ -140,13 +150,13 @@ class ConveyorBridge:
         with self._lock:
             ok = self.tracker.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
         if not ok:
-            self.counters.late += 1
+            self._count("late")
             why = self._stop_reason or "decided after the item's deadline"
             logger.warning("no DIVERT for item %s: %s; it goes to the manual lane", trigger.item_id, why)
             late = trigger.deadline is not None and time.monotonic() >= trigger.deadline
             return Routing(lane_commanded=None, late=late)
         self.link.divert(trigger.item_id, lane, trigger.boot_id)
-        self.counters.diverts_sent += 1
+        self._count("diverts_sent")
         return Routing(lane_commanded=lane)
 
     # -- the recorder's thread ------------------------------------------------------------
@@ -165,11 +175,12 @@ class ConveyorBridge:
         if self.link is None:
             return Health("conveyor", Level.OK, "no conveyor (bench mode)", "")
         link: LinkHealth = self.link.health()
+        counts = self.counters
         values = {
             "boot_id": link.boot_id, "crc_errors": link.crc_errors, "retransmits": link.retransmits,
             "reconnects": link.reconnects, "heartbeat_age_s": link.last_frame_age_s,
             "rtt_ms_p50": link.rtt_ms_p50, "rtt_ms_p99": link.rtt_ms_p99,
-            "misrouted": self.counters.misrouted, "lost": self.counters.lost, "late": self.counters.late,
+            "misrouted": counts.misrouted, "lost": counts.lost, "late": counts.late,
         }
         if not link.connected:
             return Health("conveyor", Level.ERROR, "conveyor link down",
@@ -180,10 +191,10 @@ class ConveyorBridge:
                           "No diverts are sent until the controller reports it cleared.", values)
         boot = f"{link.boot_id:08x}" if link.boot_id is not None else "?"
         summary = f"conveyor OK, boot {boot}, {link.crc_errors} CRC errors"
-        level = Level.WARNING if self.counters.misrouted else Level.OK
+        level = Level.WARNING if counts.misrouted else Level.OK
         detail = ""
-        if self.counters.misrouted:
-            detail = f"{self.counters.misrouted} items misrouted: check the diverters"
+        if counts.misrouted:
+            detail = f"{counts.misrouted} items misrouted: check the diverters"
         return Health("conveyor", level, summary, detail, values)
 
 

@@ -382,4 +382,3 @@ class Pipeline:
             return
         if updated is not None:
             self.state.update_item(updated.to_json())
-

@@ -122,6 +122,8 @@ def test_an_outcome_after_its_verdict_is_the_next_revision(line: _Line) -> None:
 
     assert line.routings() == [Routing(lane_commanded=1), Routing(1, 1, False, False)]
     assert line.bridge.tracker.state_of(BOOT, 1) is None
+    counts = line.bridge.counters
+    assert (counts.at_camera, counts.diverts_sent, counts.confirmed, counts.misrouted) == (1, 1, 1, 0)
 
 
 def test_an_outcome_before_its_verdict_is_written_right_after_the_verdict(line: _Line) -> None:
