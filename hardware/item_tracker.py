@@ -104,7 +104,7 @@ class _Item:
 
 
 class ItemTracker:
-    """Items on the belt as the station knows them (single-threaded: call from one thread).
+    """Every item from the entry eye to its verdict's outcome (single-threaded: call from one thread).
 
     | from                          | on                                         | to                       |
     |-------------------------------|--------------------------------------------|--------------------------|
