@@ -125,11 +125,11 @@ def latency_run(pipeline: Pipeline, items: int) -> list[float]:
 
 
 def throughput_run(pipeline: Pipeline, items: int) -> float:
-    before = pipeline.counters["recorded"]
+    before = pipeline.counters.snapshot()["recorded"]
     t0 = time.monotonic()
     for _ in range(items):
         pipeline.submit(Trigger(source="bench"), wait=True)
-    while pipeline.counters["recorded"] - before < items:
+    while pipeline.counters.snapshot()["recorded"] - before < items:
         time.sleep(0.002)
     return items / (time.monotonic() - t0)
 

@@ -34,13 +34,14 @@ def _percentile(values: list[float], q: int) -> float:
 def _line_budget_items_s(baud: int = BAUD) -> float:
     """Items/s one direction of a `baud` 8N1 line carries (10 bits per byte), heartbeats aside."""
     from hardware.framing import encode_frame
-    from hardware.messages import Ack, Divert, Diverted, ItemAtCamera, ItemEntered
+    from hardware.messages import Ack, Divert, DivertedMsg, ItemAtCameraMsg, ItemEnteredMsg
 
     def size(message: object, seq: int = 1000) -> int:
         return len(encode_frame(message.TYPE, seq, message.payload()))  # type: ignore[attr-defined]
 
     ack = size(Ack(1000), 0)
-    up = size(ItemEntered(70000)) + size(ItemAtCamera(70000, 700)) + size(Diverted(70000, 2, 1)) + ack
+    up = (size(ItemEnteredMsg(70000)) + size(ItemAtCameraMsg(70000, 700)) + size(DivertedMsg(70000, 2, 1))
+          + ack)
     down = size(Divert(1, 70000, 2)) + 3 * ack
     return baud / 10 / max(up, down)
 

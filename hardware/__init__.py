@@ -1,4 +1,4 @@
-"""The conveyor link: protocol (sans-I/O), pyserial transport, conveyor model, simulator.
+"""The conveyor link: protocol (sans-I/O), pyserial transport, item tracker, simulator.
 
 The station uses:
 
@@ -13,17 +13,18 @@ This package imports pyserial and the standard library only (DESIGN §2).
 """
 
 from hardware import events
-from hardware.conveyor import Conveyor, ItemRouting, LaneMap
+from hardware.item_tracker import ItemRouting, ItemState, ItemTracker, LaneMap
 from hardware.link import ConveyorLink, LinkHealth, LinkSettings
 from hardware.simulator import FaultSettings, SimSettings, SimulatorRunner
 from hardware.startup import SIM_PORT, start_conveyor
 
 __all__ = [
     "SIM_PORT",
-    "Conveyor",
     "ConveyorLink",
     "FaultSettings",
     "ItemRouting",
+    "ItemState",
+    "ItemTracker",
     "LaneMap",
     "LinkHealth",
     "LinkSettings",

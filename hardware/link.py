@@ -17,19 +17,24 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import serial
 
 from hardware import events as ev
-from hardware.messages import Clear, Divert, LostReason, NackReason
-from hardware.messages import Cleared as ClearedMsg
-from hardware.messages import Diverted as DivertedMsg
-from hardware.messages import EStop as EStopMsg
-from hardware.messages import ItemAtCamera as AtCameraMsg
-from hardware.messages import ItemEntered as EnteredMsg
-from hardware.messages import Jam as JamMsg
-from hardware.messages import Lost as LostMsg
+from hardware.messages import (
+    Clear,
+    ClearedMsg,
+    Divert,
+    DivertedMsg,
+    EStopMsg,
+    ItemAtCameraMsg,
+    ItemEnteredMsg,
+    JamMsg,
+    LostMsg,
+    LostReason,
+    NackReason,
+)
 from hardware.ports import find_port, parse_usb_id
 from hardware.protocol import (
     Acked,
@@ -49,14 +54,27 @@ from hardware.protocol import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ConveyorLink", "LinkHealth", "LinkSettings"]
+__all__ = ["SIM_PORT", "ConveyorLink", "LinkHealth", "LinkSettings", "LinkSettingsError"]
+
+SIM_PORT = "sim"
+"""The port name that means the built-in controller simulator (see `start_conveyor`)."""
+
+
+class LinkSettingsError(ValueError):
+    """Link settings that contradict each other; `key` names the setting to change."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
 class LinkSettings:
-    """How to reach the controller (the station fills it from [hardware])."""
+    """How to reach the controller; the station's config holds one, its keys flat in [hardware]."""
 
-    port: str = ""  # a path or name; "" = find it by usb_id
+    # SIM_PORT starts the built-in simulator (`start_conveyor`); otherwise a path or name
+    # (/dev/ttyUSB0, COM3), or "" to find the controller by usb_id.
+    port: str = SIM_PORT
     usb_id: str = ""  # "VID:PID" in hex, used when the path is gone (replug, renumbering)
     baudrate: int = 115200
     heartbeat_ms: int = 200
@@ -66,6 +84,20 @@ class LinkSettings:
     reconnect_backoff_s: float = 0.5
     reconnect_backoff_max_s: float = 10.0
     hello_warning_s: float = 3.0  # log (once) when no HELLO arrives this long after opening
+
+    def __post_init__(self) -> None:
+        if self.reconnect_backoff_s > self.reconnect_backoff_max_s:
+            raise LinkSettingsError(
+                "reconnect_backoff_s",
+                f"reconnect_backoff_s ({self.reconnect_backoff_s}) is above reconnect_backoff_max_s "
+                f"({self.reconnect_backoff_max_s})",
+            )
+        if self.silence_ms <= self.heartbeat_ms:
+            raise LinkSettingsError(
+                "silence_ms",
+                f"silence_ms ({self.silence_ms}) must be above heartbeat_ms ({self.heartbeat_ms}), "
+                "or every pause between heartbeats counts as the link down",
+            )
 
     def timing(self) -> Timing:
         """The protocol timers of these settings."""
@@ -137,7 +169,7 @@ class ConveyorLink:
 
     def __init__(self, port: str, settings: LinkSettings | None, on_event: Callable[[ev.Event], None]):
         base = settings or LinkSettings()
-        self.settings = LinkSettings(**{**base.__dict__, "port": port}) if port else base
+        self.settings = replace(base, port=port) if port else base
         if not self.settings.port and not self.settings.usb_id:
             raise ValueError("no conveyor port: set [hardware] port (e.g. /dev/ttyUSB0) or usb_id (VID:PID)")
         if self.settings.usb_id:
@@ -396,9 +428,9 @@ class ConveyorLink:
     @staticmethod
     def _from_controller(pe: Received, boot_id: int, now: float) -> list[ev.Event]:
         m = pe.message
-        if isinstance(m, AtCameraMsg):
+        if isinstance(m, ItemAtCameraMsg):
             return [ev.ItemAtCamera(boot_id, m.item_id, now + m.deadline_ms / 1000, m.deadline_ms)]
-        if isinstance(m, EnteredMsg):
+        if isinstance(m, ItemEnteredMsg):
             return [ev.ItemEntered(boot_id, m.item_id)]
         if isinstance(m, DivertedMsg):
             return [ev.Diverted(boot_id, m.item_id, m.lane, bool(m.commanded))]

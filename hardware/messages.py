@@ -3,6 +3,10 @@
 All integers are little-endian. Types 0x01-0x0F are link-layer frames (never
 acknowledged, never retransmitted); types 0x10 and up are reliable: the receiver answers
 ACK or NACK and the sender retransmits until it does. PROTOCOL.md is the normative text.
+
+A message that has a station-facing counterpart in `hardware.events` (an item entered, at
+the camera, diverted, lost; jam, e-stop, cleared) ends in `Msg`: `ItemAtCameraMsg` is the
+frame with a deadline in milliseconds, `events.ItemAtCamera` what the link makes of it.
 """
 
 from __future__ import annotations
@@ -18,16 +22,16 @@ __all__ = [
     "Ack",
     "Capability",
     "Clear",
-    "Cleared",
+    "ClearedMsg",
     "Divert",
-    "Diverted",
-    "EStop",
+    "DivertedMsg",
+    "EStopMsg",
     "Heartbeat",
     "Hello",
-    "ItemAtCamera",
-    "ItemEntered",
-    "Jam",
-    "Lost",
+    "ItemAtCameraMsg",
+    "ItemEnteredMsg",
+    "JamMsg",
+    "LostMsg",
     "LostReason",
     "Message",
     "MessageType",
@@ -165,7 +169,7 @@ class Hello(Message):
 
 
 @dataclass(frozen=True)
-class ItemEntered(Message):
+class ItemEnteredMsg(Message):
     """An item crossed the entry eye; `item_id` is new for this boot."""
 
     TYPE = MessageType.ITEM_ENTERED
@@ -174,7 +178,7 @@ class ItemEntered(Message):
 
 
 @dataclass(frozen=True)
-class ItemAtCamera(Message):
+class ItemAtCameraMsg(Message):
     """The item is at the camera; a DIVERT must arrive within `deadline_ms` of this frame."""
 
     TYPE = MessageType.ITEM_AT_CAMERA
@@ -184,7 +188,7 @@ class ItemAtCamera(Message):
 
 
 @dataclass(frozen=True)
-class Diverted(Message):
+class DivertedMsg(Message):
     """A lane's confirm eye saw the item; `commanded` is 1 when a DIVERT chose the lane."""
 
     TYPE = MessageType.DIVERTED
@@ -195,7 +199,7 @@ class Diverted(Message):
 
 
 @dataclass(frozen=True)
-class Lost(Message):
+class LostMsg(Message):
     """The controller stopped tracking the item without a confirmation."""
 
     TYPE = MessageType.LOST
@@ -205,7 +209,7 @@ class Lost(Message):
 
 
 @dataclass(frozen=True)
-class Jam(Message):
+class JamMsg(Message):
     """The belt stopped on a jam in `zone`; items on it are reported LOST."""
 
     TYPE = MessageType.JAM
@@ -214,14 +218,14 @@ class Jam(Message):
 
 
 @dataclass(frozen=True)
-class EStop(Message):
+class EStopMsg(Message):
     """The emergency stop was pressed; the belt is stopped."""
 
     TYPE = MessageType.ESTOP
 
 
 @dataclass(frozen=True)
-class Cleared(Message):
+class ClearedMsg(Message):
     """A jam or e-stop was cleared after CLEAR; the belt runs again."""
 
     TYPE = MessageType.CLEARED
@@ -247,8 +251,8 @@ class Clear(Message):
 
 _BY_TYPE: dict[int, type[Message]] = {
     cls.TYPE: cls
-    for cls in (Ack, Nack, Heartbeat, Welcome, Hello, ItemEntered, ItemAtCamera, Diverted, Lost, Jam, EStop,
-                Cleared, Divert, Clear)
+    for cls in (Ack, Nack, Heartbeat, Welcome, Hello, ItemEnteredMsg, ItemAtCameraMsg, DivertedMsg, LostMsg,
+                JamMsg, EStopMsg, ClearedMsg, Divert, Clear)
 }
 
 

@@ -21,10 +21,10 @@ from hardware.messages import (
     RELIABLE_MIN,
     Ack,
     Divert,
-    Diverted,
+    DivertedMsg,
     Heartbeat,
     Hello,
-    ItemAtCamera,
+    ItemAtCameraMsg,
     Message,
     Nack,
     NackReason,
@@ -245,13 +245,13 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
 
     lane = (hello.default_lane + 1) % hello.lane_count
     other = (hello.default_lane + 2) % hello.lane_count
-    item = p.wait(lambda m, _s: isinstance(m, ItemAtCamera) and m.deadline_ms > 150, item_timeout_s)
+    item = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg) and m.deadline_ms > 150, item_timeout_s)
     if item is None:
         for rule, title in (("S9", "BAD_LANE"), ("S10", "DIVERT in time, idempotent, CONFLICT"),
                             ("S11", "duplicate seq answered once"), ("S12", "late DIVERT: TOO_LATE")):
             record(rule, title, None, f"no item at the camera in {item_timeout_s:.0f} s: feed items")
     else:
-        assert isinstance(item.message, ItemAtCamera)
+        assert isinstance(item.message, ItemAtCameraMsg)
         item_id = item.message.item_id
         seq = p.send(Divert(boot, item_id, hello.lane_count))
         answer = p.answer(seq)
@@ -264,12 +264,12 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
         repeat_answer = p.answer(seq)
         again_answer = p.answer(p.send(Divert(boot, item_id, lane)))
         conflict = p.answer(p.send(Divert(boot, item_id, other)))
-        confirmed = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == item_id, 10.0)
-        more = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == item_id, 0.5)
+        confirmed = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == item_id, 10.0)
+        more = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == item_id, 0.5)
         d = confirmed.message if confirmed is not None else None
         ok = (isinstance(first_answer, Ack) and isinstance(again_answer, Ack)
               and isinstance(conflict, Nack) and conflict.reason == NackReason.CONFLICT
-              and isinstance(d, Diverted) and d.lane == lane and d.commanded == 1)
+              and isinstance(d, DivertedMsg) and d.lane == lane and d.commanded == 1)
         record("S10", "DIVERT in time ACKed, repeat ACKed, other lane CONFLICT, DIVERTED follows", ok,
                f"first {_nack_name(first_answer)}, repeat {_nack_name(again_answer)}, other lane "
                f"{_nack_name(conflict)}, confirmed {d if d else 'nothing'}")
@@ -277,19 +277,19 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
                isinstance(repeat_answer, Ack) and more is None,
                f"retransmission {_nack_name(repeat_answer)}, "
                f"{'a second DIVERTED' if more else 'one DIVERTED'}")
-        late = p.wait(lambda m, _s: isinstance(m, ItemAtCamera), item_timeout_s)
+        late = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg), item_timeout_s)
         if late is None:
             record("S12", "late DIVERT: NACK TOO_LATE, item to default lane", None, "no second item")
         else:
-            assert isinstance(late.message, ItemAtCamera)
+            assert isinstance(late.message, ItemAtCameraMsg)
             late_id = late.message.item_id
             # 20 ms after the deadline: late by the rules, yet (usually) before the gate moves.
             p.poll(max(0.0, late.at + late.message.deadline_ms / 1000 + 0.02 - time.monotonic()))
             answer = p.answer(p.send(Divert(boot, late_id, lane)))
-            confirmed = p.wait(lambda m, _s: isinstance(m, Diverted) and m.item_id == late_id, 10.0)
+            confirmed = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == late_id, 10.0)
             d = confirmed.message if confirmed is not None else None
             ok = (isinstance(answer, Nack) and answer.reason == NackReason.TOO_LATE
-                  and isinstance(d, Diverted) and d.lane == hello.default_lane and d.commanded == 0)
+                  and isinstance(d, DivertedMsg) and d.lane == hello.default_lane and d.commanded == 0)
             record("S12", "late DIVERT: NACK TOO_LATE, item to the default lane", ok,
                    f"{_nack_name(answer)}, confirmed {d if d else 'nothing'}")
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from hardware import events as ev
-from hardware.conveyor import Conveyor, LaneMap
+from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink, LinkSettings
 from hardware.simulator import ItemFate, SimSettings, SimulatorRunner
 
@@ -58,7 +58,6 @@ class _Driver:
         self.lane_count = lane_count
         self.late_fraction = late_fraction
         self.link: ConveyorLink | None = None
-        self.conveyor = Conveyor(lanes)
         self.intended: dict[tuple[int, int], tuple[int, bool]] = {}
         self.confirmed: dict[tuple[int, int], int] = {}
         self.rejections: dict[str, int] = {}
@@ -81,7 +80,6 @@ class _Driver:
     def on_event(self, event: ev.Event) -> None:
         now = time.monotonic()
         with self._lock:
-            self.conveyor.handle(event, now)
             if isinstance(event, ev.ItemAtCamera):
                 choices = [n for n in range(self.lane_count) if n != self.lanes.manual_lane]
                 lane = self.rng.choice(choices)

@@ -31,15 +31,15 @@ from hardware.messages import (
     Ack,
     Capability,
     Clear,
-    Cleared,
+    ClearedMsg,
     Divert,
-    Diverted,
-    EStop,
+    DivertedMsg,
+    EStopMsg,
     Hello,
-    ItemAtCamera,
-    ItemEntered,
-    Jam,
-    Lost,
+    ItemAtCameraMsg,
+    ItemEnteredMsg,
+    JamMsg,
+    LostMsg,
     LostReason,
     Message,
     Nack,
@@ -307,7 +307,7 @@ class ControllerSim:
                 if item.tracked:
                     remaining = (s.divert_pos_m - x) / s.speed_m_s - s.gate_setup_s
                     deadline_ms = max(0, int(remaining * 1000))
-                    item.announced = self._emit(ItemAtCamera(item.item_id, deadline_ms), now)
+                    item.announced = self._emit(ItemAtCameraMsg(item.item_id, deadline_ms), now)
             if x >= s.divert_pos_m:
                 item.gated = True
                 item.confirm_at = now + s.confirm_delay_s
@@ -343,7 +343,7 @@ class ControllerSim:
             self.truth.append(item)
             self._active.append(item)
             self._by_id[item.item_id] = item
-            self._emit(ItemEntered(item.item_id), now)
+            self._emit(ItemEnteredMsg(item.item_id), now)
             while self._fault_points and self._fault_points[0][0] <= self.fed:
                 self._fault(self._fault_points.popleft()[1], now)
 
@@ -353,13 +353,13 @@ class ControllerSim:
         if self.rng.random() < self.settings.faults.lost_rate:
             item.fate = ItemFate.LOST
             if item.tracked:
-                self._emit(Lost(item.item_id, LostReason.NOT_CONFIRMED), self._last)
+                self._emit(LostMsg(item.item_id, LostReason.NOT_CONFIRMED), self._last)
             return
         item.fate = ItemFate.LANE
         if item.tracked:
             commanded = int(item.commanded_lane is not None)
             assert item.lane is not None
-            self._emit(Diverted(item.item_id, item.lane, commanded), self._last)
+            self._emit(DivertedMsg(item.item_id, item.lane, commanded), self._last)
 
     def _emit(self, message: Message, now: float) -> bool:
         try:
@@ -379,7 +379,7 @@ class ControllerSim:
                     reason = self._clear(now)
                     self.conn.respond(event.seq, reason)
                     if reason is None:
-                        self._emit(Cleared(), now)
+                        self._emit(ClearedMsg(), now)
             elif isinstance(event, SessionLost):
                 logger.info("simulated controller: safe outputs (%s)", event.reason)
             elif isinstance(event, SessionStarted):
@@ -446,14 +446,14 @@ class ControllerSim:
         self.injected["jams"] += 1
         self._jam_zone = zone
         self._physically_clear_at = now + hold_s
-        self._emit(Jam(zone), now)
+        self._emit(JamMsg(zone), now)
         self._remove_all(LostReason.JAM, now)
 
     def estop(self, now: float, hold_s: float = 0.0) -> None:
         """The e-stop button: the belt stops, items on it are reported lost and removed."""
         self._estop = True
         self._physically_clear_at = now + hold_s
-        self._emit(EStop(), now)
+        self._emit(EStopMsg(), now)
         self._remove_all(LostReason.ESTOP, now)
 
     def _remove_all(self, reason: LostReason, now: float) -> None:
@@ -463,7 +463,7 @@ class ControllerSim:
                 item.fate = ItemFate.REMOVED
                 if item.tracked:
                     self._by_id.pop(item.item_id, None)
-                    self._emit(Lost(item.item_id, reason), now)
+                    self._emit(LostMsg(item.item_id, reason), now)
 
     def _new_boot_id(self) -> int:
         """A random 32-bit boot id, never the previous boot's (nor 0)."""

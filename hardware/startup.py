@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from hardware import events as ev
-from hardware.link import ConveyorLink, LinkSettings
+from hardware.link import SIM_PORT, ConveyorLink, LinkSettings
 from hardware.simulator import SimSettings, SimulatorRunner
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SIM_PORT", "start_conveyor"]
-
-SIM_PORT = "sim"
 
 
 def start_conveyor(settings: LinkSettings, on_event: Callable[[ev.Event], None],
@@ -28,7 +27,7 @@ def start_conveyor(settings: LinkSettings, on_event: Callable[[ev.Event], None],
         runner = SimulatorRunner(sim or SimSettings())
         port = runner.start()
         logger.info("conveyor: built-in simulator on %s", port)
-        settings = LinkSettings(**{**settings.__dict__, "port": port, "usb_id": ""})
+        settings = replace(settings, port=port, usb_id="")
     link = ConveyorLink(settings.port, settings, on_event)
     link.start()
     return link, runner

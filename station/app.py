@@ -158,16 +158,16 @@ class Station:
                 logger.exception("stopping %s failed", stop)
         with contextlib.suppress(Exception):
             self.store.audit("station", "stop", {"session": self.identity.session,
-                                                 "recorded": self.pipeline.counters["recorded"]})
+                                                 "recorded": self.pipeline.counters.snapshot()["recorded"]})
         self.store.close()
 
     def wait_items(self, count: int, timeout_s: float | None = None) -> bool:
         """Block until `count` items were recorded and their routing settled (or timeout / stop)."""
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while not self._stopped:
-            counters = self.pipeline.counters
+            counters = self.pipeline.counters.snapshot()
             done = counters["recorded"] + counters["unrecorded"] >= count
-            settled = self.conveyor is None or self.conveyor.bridge.model.open_items == 0
+            settled = self.conveyor is None or self.conveyor.bridge.tracker.open_items == 0
             if done and settled and self.pipeline.idle():
                 return True
             if end is not None and time.monotonic() > end:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from hardware.link import LinkSettings
 from vision.barcode.formats import BARCODE_FORMATS
 
 __all__ = [
@@ -198,19 +199,11 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class HardwareConfig:
-    """The serial link to the conveyor controller."""
+    """The conveyor: the serial link to its controller, its lanes, the built-in simulator."""
 
-    # "sim" starts the controller simulator on a pseudo-terminal; otherwise a port
-    # name (/dev/ttyUSB0, COM3) or "" to find it by usb_id.
-    port: str = "sim"
-    usb_id: str = ""
-    baudrate: int = 115200
-    heartbeat_ms: int = 200
-    ack_timeout_ms: int = 50
-    retries: int = 3
-    silence_ms: int = 1000
-    reconnect_backoff_s: float = 0.5
-    reconnect_backoff_max_s: float = 10.0
+    # port ("sim" = the simulator on a pseudo-terminal), usb_id, baudrate, heartbeat_ms,
+    # ack_timeout_ms, retries, silence_ms, reconnect back-off: keys of [hardware] itself.
+    link: LinkSettings = field(default_factory=LinkSettings, metadata=FLAT)
     confirm_timeout_s: float = 10.0
     # The built-in simulator (port = "sim"): belt speed, item spacing or pace, positions.
     sim_speed_m_s: float = 2.0
@@ -239,18 +232,6 @@ class HardwareConfig:
                     f"{name} and {seen[lane]} are both on lane {lane}; each disposition needs its own lane",
                 )
             seen[lane] = name
-        if self.reconnect_backoff_s > self.reconnect_backoff_max_s:
-            raise _KeyError(
-                "reconnect_backoff_s",
-                f"reconnect_backoff_s ({self.reconnect_backoff_s}) is above reconnect_backoff_max_s "
-                f"({self.reconnect_backoff_max_s})",
-            )
-        if self.silence_ms <= self.heartbeat_ms:
-            raise _KeyError(
-                "silence_ms",
-                f"silence_ms ({self.silence_ms}) must be above heartbeat_ms ({self.heartbeat_ms}), "
-                "or every pause between heartbeats counts as the link down",
-            )
 
 
 @dataclass(frozen=True)
@@ -397,6 +378,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("hardware", "silence_ms"): (20, 600_000),
     ("hardware", "reconnect_backoff_s"): (0.01, 3600.0),
     ("hardware", "reconnect_backoff_max_s"): (0.01, 3600.0),
+    ("hardware", "hello_warning_s"): (0.1, 3600.0),
     ("hardware", "confirm_timeout_s"): (0.1, 3600.0),
     ("hardware", "sim_speed_m_s"): (0.01, 20.0),
     ("hardware", "sim_spacing_m"): (0.01, 100.0),

@@ -19,11 +19,11 @@ from calibration.colour import ColourDriftMonitor
 from calibration.errors import CalibrationError
 from calibration.files import load_calibration
 from calibration.plane import PlaneCalibration
-from hardware.conveyor import LaneMap
-from hardware.link import ConveyorLink, LinkSettings
+from hardware.item_tracker import LaneMap
+from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import Config, HardwareConfig
-from station.conveyor import ConveyorBridge
+from station.conveyor_bridge import ConveyorBridge
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
@@ -134,18 +134,12 @@ class ConveyorDevice:
 
     def start(self) -> None:
         """Start the simulator when asked for, then the link."""
-        hw = self.hw
-        port = hw.port
+        port = self.hw.link.port
         if port == "sim":
-            self.simulator = SimulatorRunner(sim_settings(hw, self.options))
+            self.simulator = SimulatorRunner(sim_settings(self.hw, self.options))
             port = self.simulator.start()
-        settings = LinkSettings(
-            port=port, usb_id=hw.usb_id, baudrate=hw.baudrate, heartbeat_ms=hw.heartbeat_ms,
-            ack_timeout_ms=hw.ack_timeout_ms, retries=hw.retries,
-            reconnect_backoff_s=hw.reconnect_backoff_s, reconnect_backoff_max_s=hw.reconnect_backoff_max_s,
-            silence_ms=hw.silence_ms,
-        )
-        self.link = ConveyorLink(port, settings, self.bridge.on_event)
+        # On `port`: the simulator's when it was started.
+        self.link = ConveyorLink(port, self.hw.link, self.bridge.on_event)
         self.bridge.attach(self.link)
         self.link.start()
 

@@ -91,7 +91,7 @@ class HealthMonitor:
 
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""
-        counts = dict(self.pipeline.counters)
+        counts = self.pipeline.counters.snapshot()
         latencies = sorted(self.pipeline.latencies_ms)
         elapsed_h = max((time.monotonic() - self.started_at) / 3600, 1e-9)
         stats: dict[str, Any] = {

@@ -10,9 +10,12 @@ Three worker threads joined by bounded queues (DESIGN §3):
   has passed, sends nothing: the controller's default lane (manual review) takes the
   item, and the verdict says `late`;
 - the **recorder** commits each verdict with its frames and its outbox row in one
-  SQLite transaction (the store), then shows it (`StationState`). Routing confirmations
-  from the controller (diverted, lost, too late) go through the same queue, so every
-  database write happens on one thread, in order.
+  SQLite transaction (the store), then shows it (`StationState`) and tells the router
+  the verdict id of the item (`Router.recorded`). The conveyor's outcome of an item
+  (diverted, lost, too late) is a new revision of its verdict, written as soon as the
+  item is both recorded and closed: by the recorder at once when the item closed first,
+  otherwise when the router reports it (`routed`) through the same queue — so every
+  database write happens on one thread, in order, and never before its verdict.
 
 A trigger that finds the inspection queue full is not silently dropped: it is counted
 and recorded as a manual-review verdict ("station overloaded"), and the item, which gets
@@ -33,7 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from station.diskguard import DiskGuard
 from station.state import ItemView, StationState
@@ -42,6 +45,9 @@ from station.verdict import Disposition, Routing, Verdict
 from vision.camera import Camera, Frame
 
 logger = logging.getLogger(__name__)
+
+
+ItemKey = tuple[int, int]  # (controller boot id, item id)
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,11 @@ class Trigger:
     deadline: float | None = None  # monotonic time after which a DIVERT is too late
     scanned: tuple[str, ...] = ()  # lines from a hand scanner, parsed by the inspector
 
+    @property
+    def item_key(self) -> ItemKey | None:
+        """The conveyor's (boot id, item id) of the item; None off the conveyor."""
+        return None if self.item_id is None or self.boot_id is None else (self.boot_id, self.item_id)
+
 
 @dataclass(frozen=True)
 class Inspected:
@@ -64,6 +75,7 @@ class Inspected:
     frames: tuple[FrameImage, ...]  # what the store writes to disk
     view: ItemView  # what the operator sees (verdict JSON filled in later)
     t_trigger: float | None = None  # set by the pipeline: monotonic time of the trigger
+    item_key: ItemKey | None = None  # set by the pipeline: the conveyor's (boot id, item id)
 
 
 class Inspector(Protocol):
@@ -81,6 +93,10 @@ class Router(Protocol):
         """Send the DIVERT when still in time; say what was commanded (or that it was late)."""
         ...
 
+    def recorded(self, key: ItemKey, verdict_id: str) -> Routing | None:
+        """The item's verdict is committed; its outcome when the item's journey is already over."""
+        ...
+
 
 class Recorder(Protocol):
     """The store, as far as the pipeline is concerned (one writer thread)."""
@@ -92,22 +108,35 @@ class Recorder(Protocol):
     def reclaim_space(self) -> None: ...
 
 
-ItemKey = tuple[int, int]  # (controller boot id, item id)
-
-
-@dataclass(frozen=True)
-class _PendingNote:
-    """Sent by the inspection worker before its verdict, so the routing outcome finds it."""
-
-    key: ItemKey
-    verdict_id: str
-    routing: Routing  # what the inspection worker commanded (or that it was late)
-
-
 @dataclass(frozen=True)
 class _Routed:
-    key: ItemKey
+    """The conveyor's outcome of an item whose verdict is recorded: the next revision's routing."""
+
+    verdict_id: str
     routing: Routing
+
+
+CounterName = Literal["triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
+                      "disk_full", "unrecorded"]
+
+
+class PipelineCounters:
+    """What the pipeline did since start. Its threads and the link's add to it at once,
+    so every change and every read holds one lock; readers take a `snapshot()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = dict.fromkeys(get_args(CounterName), 0)
+
+    def increment(self, name: CounterName) -> None:
+        """Count one more `name`."""
+        with self._lock:
+            self._counts[name] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """Every count, all taken at the same moment."""
+        with self._lock:
+            return dict(self._counts)
 
 
 class Pipeline:
@@ -139,17 +168,11 @@ class Pipeline:
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
         self._captured: queue.Queue[tuple[Trigger, dict[str, Frame | None]] | None] = queue.Queue(queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
-        self._records: queue.Queue[Inspected | _PendingNote | _Routed | None] = queue.Queue(1024)
+        self._records: queue.Queue[Inspected | _Routed | None] = queue.Queue(1024)
         self._threads: list[threading.Thread] = []
         self._seq = 0
         self._seq_lock = threading.Lock()
-        self._pending: dict[ItemKey, _PendingNote] = {}  # items awaiting their routing outcome
-        self._early: dict[ItemKey, Routing] = {}  # outcomes that overtook their verdict
-        self._deferred: dict[str, list[Routing]] = {}  # outcomes whose verdict is still queued
-        self.counters: dict[str, int] = {
-            "triggers": 0, "inspected": 0, "recorded": 0, "overloaded": 0, "routed": 0, "record_errors": 0,
-            "disk_full": 0, "unrecorded": 0,
-        }
+        self.counters = PipelineCounters()
         # Items the conveyor reported whose verdict could not be written at all: (item id, verdict id).
         self.unrecorded: list[tuple[int | None, str]] = []
         self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
@@ -188,9 +211,9 @@ class Pipeline:
 
         `wait` blocks until there is room instead (bench mode and benchmarks: no belt to miss).
         """
-        self.counters["triggers"] += 1
+        self.counters.increment("triggers")
         if self.disk is not None and self.disk.check().full:
-            self.counters["disk_full"] += 1
+            self.counters.increment("disk_full")
             self._not_inspected(trigger, "disk full: not inspected, sent to the manual lane")
             return False
         try:
@@ -201,24 +224,23 @@ class Pipeline:
         return True
 
     def _overloaded(self, trigger: Trigger) -> None:
-        self.counters["overloaded"] += 1
+        self.counters.increment("overloaded")
         logger.warning("station overloaded: item %s goes to manual review", trigger.item_id)
         self._not_inspected(trigger, None)
 
     def _not_inspected(self, trigger: Trigger, reason: str | None) -> None:
         """Record the item as manual review without inspecting it; it gets no DIVERT."""
         inspected = self.inspector.overloaded(trigger, self._next_seq(), reason)
-        self._remember_pending(trigger, inspected.verdict)
-        self._records.put(dataclasses.replace(inspected, t_trigger=trigger.t_trigger))
+        self._records.put(self._for_record(inspected, trigger))
 
-    def routed(self, boot_id: int, item_id: int, routing: Routing) -> None:
-        """The conveyor's last word on an item (diverted, lost, flushed): a new revision."""
+    def routed(self, verdict_id: str, routing: Routing) -> None:
+        """The conveyor's last word on a recorded item (diverted, lost, flushed): a new revision."""
         # Called on the link's thread: never block it (heartbeats must go on).
         try:
-            self._records.put_nowait(_Routed((boot_id, item_id), routing))
+            self._records.put_nowait(_Routed(verdict_id, routing))
         except queue.Full:
-            self.counters["record_errors"] += 1
-            logger.error("recorder is not keeping up: routing of item %s not recorded", item_id)
+            self.counters.increment("record_errors")
+            logger.error("recorder is not keeping up: routing of verdict %s not recorded", verdict_id)
 
     # -- the workers ------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -278,19 +300,18 @@ class Pipeline:
         timings["route"] = round((t_routed - t_route) * 1000, 3)
         timings["total"] = round((t_routed - trigger.t_trigger) * 1000, 3)
         verdict = dataclasses.replace(verdict, routing=routing, timings_ms=timings)
-        self._remember_pending(trigger, verdict)
-        self.counters["inspected"] += 1
-        self._records.put(dataclasses.replace(inspected, verdict=verdict, t_trigger=trigger.t_trigger))
+        self.counters.increment("inspected")
+        self._records.put(self._for_record(dataclasses.replace(inspected, verdict=verdict), trigger))
 
     def _route(self, trigger: Trigger, disposition: Disposition) -> Routing:
         if trigger.item_id is None or self.router is None:
             return Routing()
         return self.router.route(trigger, disposition)
 
-    def _remember_pending(self, trigger: Trigger, verdict: Verdict) -> None:
-        if trigger.item_id is not None and trigger.boot_id is not None and self.router is not None:
-            key = (trigger.boot_id, trigger.item_id)
-            self._records.put(_PendingNote(key, verdict.verdict_id, verdict.routing))
+    @staticmethod
+    def _for_record(inspected: Inspected, trigger: Trigger) -> Inspected:
+        """What the recorder needs of the trigger: its time (latency) and the conveyor's item."""
+        return dataclasses.replace(inspected, t_trigger=trigger.t_trigger, item_key=trigger.item_key)
 
     def _record_loop(self) -> None:
         while True:
@@ -298,18 +319,12 @@ class Pipeline:
             try:
                 if entry is None:
                     return
-                if isinstance(entry, _PendingNote):
-                    self._pending[entry.key] = entry
-                    early = self._early.pop(entry.key, None)
-                    if early is not None:
-                        self._pending.pop(entry.key)
-                        self._write_routing(entry.verdict_id, _merge(entry.routing, early), after_record=True)
-                elif isinstance(entry, _Routed):
-                    self._apply_routing(entry)
+                if isinstance(entry, _Routed):
+                    self._write_routing(entry.verdict_id, entry.routing)
                 else:
                     self._record(entry)
             except Exception:
-                self.counters["record_errors"] += 1
+                self.counters.increment("record_errors")
                 logger.exception("recording failed")
             finally:
                 self._records.task_done()
@@ -329,7 +344,7 @@ class Pipeline:
             self._unrecorded(inspected.verdict, exc)
             return
         t_done = time.monotonic()
-        self.counters["recorded"] += 1
+        self.counters.increment("recorded")
         name = verdict.decision.disposition.value
         self.dispositions[name] = self.dispositions.get(name, 0) + 1
         if inspected.t_trigger is not None:
@@ -337,41 +352,29 @@ class Pipeline:
         self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict.to_json()))
         if self.on_recorded is not None:
             self.on_recorded(verdict)
-        for routing in self._deferred.pop(verdict.verdict_id, []):
-            self._write_routing(verdict.verdict_id, routing)
-
-    def _apply_routing(self, routed: _Routed) -> None:
-        note = self._pending.pop(routed.key, None)
-        if note is None:
-            # The outcome overtook the note of its verdict (or belongs to no verdict of ours).
-            self._early[routed.key] = routed.routing
-            if len(self._early) > 1000:
-                self._early.pop(next(iter(self._early)))
-            return
-        self._write_routing(note.verdict_id, _merge(note.routing, routed.routing))
+        if inspected.item_key is not None and self.router is not None:
+            outcome = self.router.recorded(inspected.item_key, verdict.verdict_id)
+            if outcome is not None:  # the item's journey ended before its verdict was written
+                self._write_routing(verdict.verdict_id, outcome)
 
     def _unrecorded(self, verdict: Verdict, exc: Exception) -> None:
         """The verdict could not be written: stop taking items and name the item, once, plainly."""
         if self.disk is not None:
             self.disk.out_of_space()
-        self.counters["unrecorded"] += 1
+        self.counters.increment("unrecorded")
         self.unrecorded.append((verdict.item.controller_item_id, verdict.verdict_id))
         logger.error("ALARM item %s (verdict %s, %s) has NO record: %s. It went to the %s; find it there.",
                      verdict.item.controller_item_id, verdict.verdict_id, verdict.decision.disposition.value,
                      exc, "manual lane" if verdict.routing.lane_commanded is None else
                      f"lane {verdict.routing.lane_commanded}")
 
-    def _write_routing(self, verdict_id: str, routing: Routing, after_record: bool = False) -> None:
-        if after_record:
-            # The note precedes its verdict in the queue: write once the verdict is recorded.
-            self._deferred.setdefault(verdict_id, []).append(routing)
-            return
-        self.counters["routed"] += 1
+    def _write_routing(self, verdict_id: str, routing: Routing) -> None:
+        self.counters.increment("routed")
         try:
             updated = self.recorder.record_routing(verdict_id, routing)
         except (OSError, sqlite3.OperationalError) as exc:
             # The item has its record; only the conveyor's confirmation of it is missing.
-            self.counters["record_errors"] += 1
+            self.counters.increment("record_errors")
             if self.disk is not None:
                 self.disk.out_of_space()
             logger.error("verdict %s: the conveyor's outcome (%s) could not be recorded: %s",
@@ -379,15 +382,3 @@ class Pipeline:
             return
         if updated is not None:
             self.state.update_item(updated.to_json())
-
-
-def _merge(decided: Routing, outcome: Routing) -> Routing:
-    """The conveyor's outcome, keeping what only the station knows: a decision that came too
-    late for its DIVERT is late even when the controller closed the item before hearing it."""
-    commanded = outcome.lane_commanded if outcome.lane_commanded is not None else decided.lane_commanded
-    return Routing(
-        lane_commanded=commanded,
-        lane_confirmed=outcome.lane_confirmed,
-        late=outcome.late or decided.late,
-        lost=outcome.lost,
-    )

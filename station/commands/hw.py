@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     runner = SimulatorRunner() if args.sim else None
     port = runner.start() if runner is not None else args.port
     try:
-        results = run_selftest(port, args.baud or config.hardware.baudrate, args.item_timeout, show)
+        results = run_selftest(port, args.baud or config.hardware.link.baudrate, args.item_timeout, show)
     except OSError as exc:  # pyserial's SerialException is an OSError; serial stays in hardware/
         print(f"station hw selftest: cannot use {port}: {exc} — check the path, that no other program "
               "(a running station) holds it, and your permissions (dialout group)", file=sys.stderr)

@@ -136,7 +136,7 @@ EXIT_DISK_FULL = 4  # 3 is a data folder held by another station
 
 def _disk_full_message(station: Station) -> str:
     """The one plain message of a run the disk cut short: what happened to every item, what to do."""
-    counters = station.pipeline.counters
+    counters = station.pipeline.counters.snapshot()
     disk = station.disk.check()
     missing = station.pipeline.unrecorded
     named = (f"{len(missing)} item(s) have NO record, conveyor item ids "

@@ -77,7 +77,6 @@ def _settings(args: argparse.Namespace, items: int | None) -> object:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from hardware.link import LinkSettings
     from hardware.simrun import run_simulation
     from hardware.simulator import SimSettings, SimulatorRunner
 
@@ -96,10 +95,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         items = args.items if args.items is not None else 100
         settings = _settings(args, items)
         assert isinstance(settings, SimSettings)
-        link = LinkSettings(heartbeat_ms=hw.heartbeat_ms, ack_timeout_ms=hw.ack_timeout_ms,
-                            retries=hw.retries, silence_ms=hw.silence_ms,
-                            reconnect_backoff_s=hw.reconnect_backoff_s,
-                            reconnect_backoff_max_s=hw.reconnect_backoff_max_s)
+        # The simulator is on a pseudo-terminal: never look for it by the controller's USB id.
+        link = dataclasses.replace(hw.link, usb_id="")
         summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
         result = dataclasses.asdict(summary)
         if args.json:

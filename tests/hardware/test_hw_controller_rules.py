@@ -9,7 +9,7 @@ import contextlib
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from hardware.messages import Divert, ItemAtCamera, NackReason
+from hardware.messages import Divert, ItemAtCameraMsg, NackReason
 from hardware.protocol import Acked, Connection, NotConnectedError, Received, Rejected, Role
 from hardware.simulator import ControllerSim, FaultSettings, ItemFate, SimSettings
 
@@ -58,7 +58,7 @@ def test_items_take_an_accepted_lane_or_the_default_lane(
         host.tick(t)
         sim.feed(host.data_to_send(), t)
         for event in host.events():
-            if isinstance(event, Received) and isinstance(event.message, ItemAtCamera):
+            if isinstance(event, Received) and isinstance(event.message, ItemAtCameraMsg):
                 assert event.boot_id is not None
                 for lane, delay, stale in plans[seen % len(plans)]:
                     boot = first_boot ^ 1 if stale else event.boot_id

@@ -1,4 +1,4 @@
-"""The station's conveyor model and port finding: pure logic, no I/O."""
+"""The station's item tracker and port finding: pure logic, no I/O."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from hardware import events as ev
-from hardware.conveyor import Conveyor, LaneMap
+from hardware.item_tracker import ItemTracker, LaneMap
 from hardware.ports import find_port, parse_usb_id
 from station.cli import main
 
@@ -30,7 +30,7 @@ def test_lane_map_names_and_refuses_bad_maps() -> None:
 
 
 def test_an_item_decided_in_time_ends_with_its_confirmed_lane() -> None:
-    conveyor = Conveyor(LANES)
+    conveyor = ItemTracker(LANES)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
     assert conveyor.command(7, 1, 2, 0.1)
@@ -40,7 +40,7 @@ def test_an_item_decided_in_time_ends_with_its_confirmed_lane() -> None:
 
 
 def test_a_decision_after_the_deadline_is_not_sent_and_recorded_late() -> None:
-    conveyor = Conveyor(LANES)
+    conveyor = ItemTracker(LANES)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
     assert not conveyor.command(7, 1, 2, 0.8)
@@ -49,7 +49,7 @@ def test_a_decision_after_the_deadline_is_not_sent_and_recorded_late() -> None:
 
 
 def test_too_late_from_the_controller_marks_the_item_late() -> None:
-    conveyor = Conveyor(LANES)
+    conveyor = ItemTracker(LANES)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
     conveyor.command(7, 1, 3, 0.69)
@@ -59,7 +59,7 @@ def test_too_late_from_the_controller_marks_the_item_late() -> None:
 
 
 def test_no_diverts_while_jammed_until_cleared() -> None:
-    conveyor = Conveyor(LANES)
+    conveyor = ItemTracker(LANES)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 5.0, 5000), 0.0)
     conveyor.handle(ev.Jam(2), 0.1)
@@ -69,7 +69,7 @@ def test_no_diverts_while_jammed_until_cleared() -> None:
 
 
 def test_a_new_boot_flushes_every_tracked_item_and_blocks_its_ids() -> None:
-    conveyor = Conveyor(LANES)
+    conveyor = ItemTracker(LANES)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 5.0, 5000), 0.0)
     conveyor.handle(ev.ItemEntered(7, 2), 0.0)
@@ -81,7 +81,7 @@ def test_a_new_boot_flushes_every_tracked_item_and_blocks_its_ids() -> None:
 
 
 def test_unconfirmed_items_expire_as_lost() -> None:
-    conveyor = Conveyor(LANES, confirm_timeout_s=2.0)
+    conveyor = ItemTracker(LANES, confirm_timeout_s=2.0)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
     assert conveyor.expire(2.0) == []
@@ -93,7 +93,7 @@ def test_unconfirmed_items_expire_as_lost() -> None:
 def test_an_accepted_divert_never_confirmed_says_which_lane_was_commanded() -> None:
     # The DIVERT was accepted but its Diverted report was lost: the item may well be in
     # lane 2, and the reason says so instead of calling it lost without a word.
-    conveyor = Conveyor(LANES, confirm_timeout_s=2.0)
+    conveyor = ItemTracker(LANES, confirm_timeout_s=2.0)
     conveyor.handle(_up(7), 0.0)
     conveyor.handle(ev.ItemAtCamera(7, 1, 0.7, 700), 0.0)
     assert conveyor.command(7, 1, 2, 0.1)

@@ -22,16 +22,16 @@ from hardware.framing import (
 from hardware.messages import (
     Ack,
     Clear,
-    Cleared,
+    ClearedMsg,
     Divert,
-    Diverted,
-    EStop,
+    DivertedMsg,
+    EStopMsg,
     Heartbeat,
     Hello,
-    ItemAtCamera,
-    ItemEntered,
-    Jam,
-    Lost,
+    ItemAtCameraMsg,
+    ItemEnteredMsg,
+    JamMsg,
+    LostMsg,
     Message,
     Nack,
     NackReason,
@@ -65,13 +65,13 @@ messages: st.SearchStrategy[Message] = st.one_of(
     st.builds(Heartbeat, u32),
     st.builds(Welcome, u32, u16),
     st.builds(Hello, u32, u8, u16, u8, u8, u16),
-    st.builds(ItemEntered, u32),
-    st.builds(ItemAtCamera, u32, u16),
-    st.builds(Diverted, u32, u8, u8),
-    st.builds(Lost, u32, u8),
-    st.builds(Jam, u8),
-    st.just(EStop()),
-    st.just(Cleared()),
+    st.builds(ItemEnteredMsg, u32),
+    st.builds(ItemAtCameraMsg, u32, u16),
+    st.builds(DivertedMsg, u32, u8, u8),
+    st.builds(LostMsg, u32, u8),
+    st.builds(JamMsg, u8),
+    st.just(EStopMsg()),
+    st.just(ClearedMsg()),
     st.builds(Divert, u32, u32, u8),
     st.just(Clear()),
 )
@@ -134,7 +134,7 @@ def test_oversized_and_wrong_version_frames_are_rejected() -> None:
     with pytest.raises(ValueError, match="MAX_FRAME"):
         encode_frame(0x7F, 0, bytes(MAX_FRAME))
     with pytest.raises(FrameError) as err:
-        decode_frame(encode_frame(ItemEntered.TYPE, 1, ItemEntered(1).payload(), version=2)[:-1])
+        decode_frame(encode_frame(ItemEnteredMsg.TYPE, 1, ItemEnteredMsg(1).payload(), version=2)[:-1])
     assert err.value.kind is FrameErrorKind.VERSION
 
 
@@ -156,14 +156,14 @@ def test_garbage_never_crashes_and_the_next_frame_gets_through(garbage: bytes) -
     host.receive_data(garbage, 0.001)
     for event in host.events():  # garbage may, at 2**-16 odds, be a valid frame; never an exception
         assert not isinstance(event, SessionStarted)
-    ctrl.send(ItemEntered(42), 0.002)
+    ctrl.send(ItemEnteredMsg(42), 0.002)
     host.receive_data(b"\x00" + ctrl.data_to_send(), 0.002)
-    assert any(isinstance(e, Received) and e.message == ItemEntered(42) for e in host.events())
+    assert any(isinstance(e, Received) and e.message == ItemEnteredMsg(42) for e in host.events())
 
 
 def test_host_says_nothing_before_hello_and_cannot_send() -> None:
     host = Connection(Role.HOST, 0.0)
-    host.receive_data(encode_frame(ItemEntered.TYPE, 1, ItemEntered(1).payload()), 0.0)
+    host.receive_data(encode_frame(ItemEnteredMsg.TYPE, 1, ItemEnteredMsg(1).payload()), 0.0)
     host.tick(5.0)
     assert host.data_to_send() == b""
     assert host.events() == []
@@ -271,13 +271,13 @@ def test_unknown_reliable_type_is_nacked_unsupported_and_the_stream_goes_on() ->
     host.receive_data(encode_frame(0x7E, 1, b"future"), 0.0)
     answer = decode_frame(host.data_to_send()[:-1])
     assert decode_message(answer.type, answer.payload) == Nack(1, NackReason.UNSUPPORTED)
-    host.receive_data(encode_frame(ItemEntered.TYPE, 2, ItemEntered(5).payload()), 0.0)
-    assert [e.message for e in host.events() if isinstance(e, Received)] == [ItemEntered(5)]
+    host.receive_data(encode_frame(ItemEnteredMsg.TYPE, 2, ItemEnteredMsg(5).payload()), 0.0)
+    assert [e.message for e in host.events() if isinstance(e, Received)] == [ItemEnteredMsg(5)]
 
 
 def test_minor_version_extra_payload_bytes_are_ignored() -> None:
-    payload = ItemAtCamera(9, 700).payload() + struct.pack("<H", 99)
-    assert decode_message(ItemAtCamera.TYPE, payload) == ItemAtCamera(9, 700)
+    payload = ItemAtCameraMsg(9, 700).payload() + struct.pack("<H", 99)
+    assert decode_message(ItemAtCameraMsg.TYPE, payload) == ItemAtCameraMsg(9, 700)
 
 
 # ---- two connections over a misbehaving fake link ------------------------------------------
@@ -331,7 +331,7 @@ def test_messages_arrive_once_in_order_despite_drops_duplicates_and_reordering(
         target = host if line is up else ctrl
         if action == "send_up":
             n += 1
-            sent_up.append(ItemEntered(n))
+            sent_up.append(ItemEnteredMsg(n))
             ctrl.send(sent_up[-1], t)
         elif action == "send_down":
             n += 1

@@ -1,9 +1,11 @@
 """The station's end of the conveyor link: events in, DIVERTs out, outcomes recorded.
 
 `ConveyorBridge` sits between `hardware.ConveyorLink` (which runs `on_event` on its own
-thread) and the pipeline. It keeps `hardware.Conveyor`, the model of which items are on
-the belt, behind one lock because two threads touch it: the link thread (events) and
-the inspection worker (commands).
+thread) and the pipeline. It keeps `hardware.ItemTracker`, which follows each item from
+the entry eye to its verdict's outcome, behind one lock because three threads touch it:
+the link thread (events), the inspection worker (`route`) and the recorder (`recorded`).
+An item's outcome goes to `on_routed(verdict_id, routing)` once its verdict is recorded
+and the item closed, whichever happens last (the recorder writes the first case itself).
 """
 
 from __future__ import annotations
@@ -12,21 +14,21 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hardware import events as ev
-from hardware.conveyor import Conveyor, ItemRouting, LaneMap
+from hardware.item_tracker import ItemRouting, ItemTracker, LaneMap
 from hardware.link import ConveyorLink, LinkHealth
-from station.pipeline import Trigger
+from station.pipeline import ItemKey, Trigger
 from station.state import Health, Level
 from station.verdict import Disposition, Routing
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ConveyorCounters:
-    """What happened on the belt since start."""
+    """What happened on the belt since start (`ConveyorBridge.counters` is a snapshot)."""
 
     items: int = 0
     at_camera: int = 0
@@ -47,21 +49,31 @@ class ConveyorBridge:
         self,
         lanes: LaneMap,
         on_trigger: Callable[[Trigger], object],
-        on_routed: Callable[[int, int, Routing], None],
+        on_routed: Callable[[str, Routing], None],
         on_health: Callable[[Health], None],
         on_item_at_camera: Callable[[int], None] | None = None,
         confirm_timeout_s: float = 10.0,
     ) -> None:
         self.lanes = lanes
-        self.model = Conveyor(lanes, confirm_timeout_s=confirm_timeout_s)
+        self.tracker = ItemTracker(lanes, confirm_timeout_s=confirm_timeout_s)
         self.on_trigger = on_trigger
         self.on_routed = on_routed
         self.on_health = on_health
         self.on_item_at_camera = on_item_at_camera
         self.link: ConveyorLink | None = None
-        self.counters = ConveyorCounters()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the tracker and the counters
+        self._counts = ConveyorCounters()
         self._stop_reason: str | None = None
+
+    @property
+    def counters(self) -> ConveyorCounters:
+        """What happened on the belt since start, all counted at the same moment."""
+        return self._counts
+
+    def _count(self, name: str) -> None:
+        # The link thread and the inspection worker both count: each count is a new snapshot.
+        with self._lock:
+            self._counts = replace(self._counts, **{name: getattr(self._counts, name) + 1})
 
     def attach(self, link: ConveyorLink) -> None:
         """The link whose DIVERTs this bridge sends (created with `on_event=bridge.on_event`)."""
@@ -72,62 +84,62 @@ class ConveyorBridge:
         """One event from the controller (runs on the link thread: keep it short)."""
         now = time.monotonic()
         with self._lock:
-            finished = self.model.handle(event, now)
+            closed = self.tracker.handle(event, now)
         if isinstance(event, ev.ItemAtCamera):
-            self.counters.at_camera += 1
+            self._count("at_camera")
             if self.on_item_at_camera is not None:
                 self.on_item_at_camera(event.item_id)
             self.on_trigger(Trigger(source="conveyor", t_trigger=now, item_id=event.item_id,
                                     boot_id=event.boot_id, deadline=event.deadline))
         elif isinstance(event, ev.ItemEntered):
-            self.counters.items += 1
+            self._count("items")
         elif isinstance(event, ev.LinkUp):
             self._report(Level.OK, f"conveyor connected (controller boot {event.boot_id:08x})",
                          "", boot_id=event.boot_id)
-            if event.new_boot and finished:
-                logger.warning("controller rebooted: %s items in flight closed as lost", len(finished))
+            if event.new_boot and closed:
+                logger.warning("controller rebooted: %s items in flight closed as lost", len(closed))
         elif isinstance(event, ev.LinkDown):
             self._report(Level.ERROR, "conveyor link down",
                          f"{event.reason}. Items go to the manual lane until it is back; "
                          "check the controller's power and USB cable.")
         elif isinstance(event, ev.Jam):
-            self.counters.jams += 1
+            self._count("jams")
             self._stop_reason = f"jam in zone {event.zone}"
             self._report(Level.ERROR, f"JAM in zone {event.zone}",
                          "No diverts are sent. Clear the belt, then press Clear on the controller.")
         elif isinstance(event, ev.EStop):
-            self.counters.estops += 1
+            self._count("estops")
             self._stop_reason = "e-stop"
             self._report(Level.ERROR, "E-STOP pressed",
                          "The belt is stopped. Release the e-stop and clear it on the controller.")
         elif isinstance(event, ev.Cleared):
             self._stop_reason = None
             self._report(Level.OK, "conveyor running", "")
-        for routing in finished:
-            self._finish(routing)
+        for item in closed:
+            self._closed(item)
 
     def expire(self) -> None:
-        """Close items never confirmed (call every second or so)."""
+        """Close items never confirmed, forget closed ones whose verdict never came (every second or so)."""
         with self._lock:
-            finished = self.model.expire(time.monotonic())
-        for routing in finished:
-            self._finish(routing)
+            closed = self.tracker.expire(time.monotonic())
+        for item in closed:
+            self._closed(item)
 
-    def _finish(self, item: ItemRouting) -> None:
+    def _closed(self, item: ItemRouting) -> None:
+        """Count an item whose journey ended; hand its outcome out when its verdict is recorded."""
         if item.reason.startswith("flushed"):
-            self.counters.flushed += 1
+            self._count("flushed")
         if item.lost:
-            self.counters.lost += 1
+            self._count("lost")
         elif item.lane_confirmed is not None:
-            self.counters.confirmed += 1
+            self._count("confirmed")
             expected = item.lane_commanded if item.lane_commanded is not None else self.lanes.manual_lane
             if item.lane_confirmed != expected:
-                self.counters.misrouted += 1
+                self._count("misrouted")
                 logger.error("item %s went to lane %s, not %s (%s)", item.item_id, item.lane_confirmed,
                              expected, item.reason)
-        routing = Routing(lane_commanded=item.lane_commanded, lane_confirmed=item.lane_confirmed,
-                          late=item.late, lost=item.lost)
-        self.on_routed(item.boot_id, item.item_id, routing)
+        if item.verdict_id is not None:
+            self.on_routed(item.verdict_id, _routing(item))
 
     # -- the inspection worker's thread ---------------------------------------------------
     def route(self, trigger: Trigger, disposition: Disposition) -> Routing:
@@ -136,16 +148,23 @@ class ConveyorBridge:
             return Routing()
         lane = self.lanes.lane_for(disposition.value)
         with self._lock:
-            ok = self.model.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
+            ok = self.tracker.command(trigger.boot_id, trigger.item_id, lane, time.monotonic())
         if not ok:
-            self.counters.late += 1
+            self._count("late")
             why = self._stop_reason or "decided after the item's deadline"
             logger.warning("no DIVERT for item %s: %s; it goes to the manual lane", trigger.item_id, why)
             late = trigger.deadline is not None and time.monotonic() >= trigger.deadline
             return Routing(lane_commanded=None, late=late)
         self.link.divert(trigger.item_id, lane, trigger.boot_id)
-        self.counters.diverts_sent += 1
+        self._count("diverts_sent")
         return Routing(lane_commanded=lane)
+
+    # -- the recorder's thread ------------------------------------------------------------
+    def recorded(self, key: ItemKey, verdict_id: str) -> Routing | None:
+        """The verdict of item `key` is committed: its outcome when the item already closed."""
+        with self._lock:
+            item = self.tracker.recorded(*key, verdict_id)
+        return None if item is None else _routing(item)
 
     # -- health ---------------------------------------------------------------------------
     def _report(self, level: Level, summary: str, detail: str, **values: object) -> None:
@@ -156,11 +175,12 @@ class ConveyorBridge:
         if self.link is None:
             return Health("conveyor", Level.OK, "no conveyor (bench mode)", "")
         link: LinkHealth = self.link.health()
+        counts = self.counters
         values = {
             "boot_id": link.boot_id, "crc_errors": link.crc_errors, "retransmits": link.retransmits,
             "reconnects": link.reconnects, "heartbeat_age_s": link.last_frame_age_s,
             "rtt_ms_p50": link.rtt_ms_p50, "rtt_ms_p99": link.rtt_ms_p99,
-            "misrouted": self.counters.misrouted, "lost": self.counters.lost, "late": self.counters.late,
+            "misrouted": counts.misrouted, "lost": counts.lost, "late": counts.late,
         }
         if not link.connected:
             return Health("conveyor", Level.ERROR, "conveyor link down",
@@ -171,8 +191,14 @@ class ConveyorBridge:
                           "No diverts are sent until the controller reports it cleared.", values)
         boot = f"{link.boot_id:08x}" if link.boot_id is not None else "?"
         summary = f"conveyor OK, boot {boot}, {link.crc_errors} CRC errors"
-        level = Level.WARNING if self.counters.misrouted else Level.OK
+        level = Level.WARNING if counts.misrouted else Level.OK
         detail = ""
-        if self.counters.misrouted:
-            detail = f"{self.counters.misrouted} items misrouted: check the diverters"
+        if counts.misrouted:
+            detail = f"{counts.misrouted} items misrouted: check the diverters"
         return Health("conveyor", level, summary, detail, values)
+
+
+def _routing(item: ItemRouting) -> Routing:
+    """The verdict's routing block of an item's outcome."""
+    return Routing(lane_commanded=item.lane_commanded, lane_confirmed=item.lane_confirmed,
+                   late=item.late, lost=item.lost)

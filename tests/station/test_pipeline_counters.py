@@ -1,0 +1,38 @@
+"""The pipeline's counters: added to from several threads, read as one consistent snapshot."""
+
+from __future__ import annotations
+
+import threading
+
+from station.pipeline import PipelineCounters
+
+
+def test_increments_from_many_threads_are_all_counted() -> None:
+    counters = PipelineCounters()
+    start = threading.Barrier(4)
+
+    def count(name: str) -> None:
+        start.wait()
+        for _ in range(20_000):
+            counters.increment(name)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=count, args=(name,))
+               for name in ("recorded", "recorded", "routed", "triggers")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    snapshot = counters.snapshot()
+    assert (snapshot["recorded"], snapshot["routed"], snapshot["triggers"]) == (40_000, 20_000, 20_000)
+    assert snapshot["unrecorded"] == 0
+
+
+def test_a_snapshot_is_a_copy_that_later_increments_leave_alone() -> None:
+    counters = PipelineCounters()
+    counters.increment("inspected")
+    before = counters.snapshot()
+    counters.increment("inspected")
+    assert before["inspected"] == 1 and counters.snapshot()["inspected"] == 2
+    assert set(before) == {"triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
+                           "disk_full", "unrecorded"}
