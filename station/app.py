@@ -188,9 +188,9 @@ class Station:
         """Versions central sent (`model/offer`), verified against the trusted key."""
         from sync.modelstore import ModelStore, load_public_key
 
-        key_file = self.config.sync.trusted_key_file
+        key_file = self.config.sync.resolved(self.config.base_dir).trusted_key_file
         try:
-            key = load_public_key(self.config.resolve(Path(key_file))) if key_file else None
+            key = load_public_key(key_file) if key_file else None
         except Exception as exc:
             logger.error("trusted key %s unusable (%s): model offers will be refused", key_file, exc)
             key = None
@@ -423,15 +423,12 @@ class Station:
                 self.scanned(line)
 
     def _start_sync(self) -> None:
-        from sync.settings import SyncSettings
+        from dataclasses import replace
 
-        cfg = self.config.sync
+        from sync.settings import AUTO_BROKER, StationIdentity
 
-        def path_of(name: str) -> Path | None:
-            return self.config.resolve(Path(name)) if name else None
-
-        host, port = cfg.broker, cfg.port
-        if host == "auto":
+        settings = self.config.sync.resolved(self.config.base_dir)
+        if settings.broker == AUTO_BROKER:
             try:
                 host, port = self._start_local_broker()
             except Exception as exc:
@@ -439,30 +436,26 @@ class Station:
                 self.state.set_health(Health("mqtt", Level.WARNING, "no broker: verdicts kept in the outbox",
                                              f"{exc}", {}))
                 return
-        if not host:
+            settings = replace(settings, broker=host, port=port)
+        if not settings.broker:
             self.state.set_health(Health("mqtt", Level.WARNING, "no broker configured",
                                          "Verdicts wait in the outbox; set [sync].broker to send them.", {}))
             return
         from sync.inbound import Inbound, InboundHandlers
         from sync.publisher import OutboxPublisher
 
-        settings = SyncSettings(
-            host=host, port=port, username=cfg.username, password=cfg.password, tls=cfg.tls,
-            ca_file=path_of(cfg.ca_file), cert_file=path_of(cfg.cert_file), key_file=path_of(cfg.key_file),
-            topic_prefix=cfg.topic_prefix, station_id=self.identity.station_id,
-            site_id=self.identity.site_id, session=self.identity.session,
+        identity = StationIdentity(
+            station_id=self.identity.station_id, site_id=self.identity.site_id, session=self.identity.session,
             versions=self._versions(), models=tuple(m.to_json() for m in self.models.refs()),
-            ack_timeout_s=cfg.ack_timeout_s, inflight_window=cfg.inflight_window,
-            stats_interval_s=cfg.stats_interval_s, reconnect_backoff_max_s=cfg.reconnect_backoff_max_s,
-            trusted_key_file=path_of(cfg.trusted_key_file),
         )
         inbound = Inbound(InboundHandlers(
             on_manifest=self._on_manifest, on_config_set=self.set_thresholds,
             on_model_installed=self._on_model_installed, on_model_changed=self._on_model_changed,
             check_model=self._check_model,
             config_ranges=POLICY_RANGES,
-        ), model_store=self.model_store, url_allow=cfg.model_url_allow)
-        self.publisher = OutboxPublisher(self.db_path, settings, stats_source=self.stats, inbound=inbound)
+        ), model_store=self.model_store, url_allow=settings.model_url_allow)
+        self.publisher = OutboxPublisher(self.db_path, settings, identity, stats_source=self.stats,
+                                         inbound=inbound)
         self.publisher.start()
         self._closers.append(self.publisher.stop)
         self.pipeline.on_recorded = lambda _v: self.publisher.wake()

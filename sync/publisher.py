@@ -39,7 +39,7 @@ from sync import outbox
 from sync.delivery import Delivery, Instant, PublisherStats, Sent
 from sync.inbound import Inbound, Reply
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
-from sync.settings import SyncSettings
+from sync.settings import AUTO_BROKER, StationIdentity, SyncSettings
 
 __all__ = ["OutboxPublisher", "PublisherStats"]
 
@@ -64,7 +64,8 @@ def _now_iso() -> str:
 
 
 class OutboxPublisher:
-    """Drains the outbox of the station database at `db_path` to the broker in `settings`.
+    """Drains the outbox of the station database at `db_path` to the broker in `settings`,
+    as the station `identity`.
 
     `stats_source` returns the station's own counters for the periodic `stats` message;
     `inbound` handles manifest / config / model messages (None = they are refused).
@@ -75,16 +76,18 @@ class OutboxPublisher:
         self,
         db_path: Path,
         settings: SyncSettings,
+        identity: StationIdentity,
         *,
         stats_source: Callable[[], Mapping[str, Any]] | None = None,
         inbound: Inbound | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.settings = settings
-        self.topics = settings.topics
+        self.identity = identity
+        self.topics = settings.topics(identity)
         self._stats_source = stats_source
         self._inbound = inbound
-        self._models: tuple[dict[str, Any], ...] = settings.models
+        self._models: tuple[dict[str, Any], ...] = identity.models
         self._alarm: str | None = None  # why the station is not taking items, in the status
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -109,25 +112,13 @@ class OutboxPublisher:
         """Open the outbox, start the threads; connecting (with back-off) happens in the worker."""
         if self._worker is not None:
             raise RuntimeError("OutboxPublisher already started")
-        if self.settings.host:
-            address = BrokerAddress(
-                host=self.settings.host, port=self.settings.port, tls=self.settings.tls,
-                username=self.settings.username, password=self.settings.password,
-                ca_file=self.settings.ca_file, cert_file=self.settings.cert_file,
-                key_file=self.settings.key_file,
-            )
-            client = make_client(self.settings.client_id, address)
-            client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
-            client.on_connect = self._on_connect
-            client.on_disconnect = self._on_disconnect
-            client.on_message = self._on_message
-            self._client = client
-            self._net = NetworkLoop(client, self.settings.host, self.settings.port,
-                                    keepalive=self.settings.keepalive_s,
-                                    backoff_min_s=self.settings.reconnect_backoff_min_s,
-                                    backoff_max_s=self.settings.reconnect_backoff_max_s,
-                                    on_error=self._set_error)
-            logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.host, self.settings.port)
+        if self.settings.broker == AUTO_BROKER:
+            raise ValueError(f"sync: [sync] broker {AUTO_BROKER!r} is for the station to start a local "
+                             "broker; give the publisher the host it started")
+        if self.settings.broker:
+            self._client, self._net = self._connection()
+            logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.broker,
+                        self.settings.port)
         else:
             logger.info("sync: no broker configured; verdicts wait in the outbox of %s", self.db_path)
         self._worker = threading.Thread(target=self._run_worker, name="sync-outbox", daemon=True)
@@ -137,6 +128,24 @@ class OutboxPublisher:
             raise RuntimeError(f"sync: cannot open the outbox in {self.db_path}: {self._worker_error}")
         self._inbound_thread = threading.Thread(target=self._run_inbound, name="sync-inbound", daemon=True)
         self._inbound_thread.start()
+
+    def _connection(self) -> tuple[mqtt.Client, NetworkLoop]:
+        """The paho client with its Last Will and callbacks, and the loop that will connect it."""
+        settings = self.settings
+        address = BrokerAddress(
+            host=settings.broker, port=settings.port, tls=settings.tls,
+            username=settings.username, password=settings.password,
+            ca_file=settings.ca_file, cert_file=settings.cert_file, key_file=settings.key_file,
+        )
+        client = make_client(self.identity.client_id, address)
+        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        net = NetworkLoop(client, settings.broker, settings.port, keepalive=settings.keepalive_s,
+                          backoff_min_s=settings.reconnect_backoff_min_s,
+                          backoff_max_s=settings.reconnect_backoff_max_s, on_error=self._set_error)
+        return client, net
 
     def stop(self, timeout: float = 10.0) -> None:
         """Publish `stopped`, disconnect cleanly (so no Last Will) and end the threads."""
@@ -210,8 +219,8 @@ class OutboxPublisher:
         with self._lock:
             self._stats = replace(self._stats, connected=True,
                                   reconnects=self._stats.reconnects + (1 if self._generation > 1 else 0))
-        logger.info("sync: connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
-                    flags.session_present)
+        logger.info("sync: connected to %s:%s (session present: %s)", self.settings.broker,
+                    self.settings.port, flags.session_present)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Any) -> None:
@@ -385,8 +394,8 @@ class OutboxPublisher:
             except Exception as exc:
                 logger.warning("sync: the station's stats callable failed: %s", exc)
         payload = {
-            "station_id": self.settings.station_id, "site_id": self.settings.site_id,
-            "session": self.settings.session, "at": _now_iso(),
+            "station_id": self.identity.station_id, "site_id": self.identity.site_id,
+            "session": self.identity.session, "at": _now_iso(),
             "outbox": asdict(self.stats()), "station": dict(station),
         }
         client.publish(self.topics.stats, json.dumps(payload, default=str), qos=0)
@@ -413,7 +422,7 @@ class OutboxPublisher:
             self._publish_reply(reply)
 
     def _publish_reply(self, reply: Reply) -> None:
-        body = {**asdict(reply), "station_id": self.settings.station_id, "at": _now_iso()}
+        body = {**asdict(reply), "station_id": self.identity.station_id, "at": _now_iso()}
         self._outgoing.put((self.topics.reply, json.dumps(body), 1, False))
         self._wake.set()
 
@@ -421,11 +430,11 @@ class OutboxPublisher:
 
     def _status_payload(self, state: str) -> str:
         body: dict[str, Any] = {
-            "state": state, "station_id": self.settings.station_id, "site_id": self.settings.site_id,
-            "session": self.settings.session, "at": _now_iso(),
+            "state": state, "station_id": self.identity.station_id, "site_id": self.identity.site_id,
+            "session": self.identity.session, "at": _now_iso(),
         }
         if state == "online":
-            body["versions"] = self.settings.versions
+            body["versions"] = self.identity.versions
             body["models"] = list(self._models)
             if self._alarm is not None:
                 body["alarm"] = self._alarm
