@@ -10,7 +10,7 @@ One round of the shell, in this order:
 - `acked(keys)` with central's acks: which rows to mark delivered; then `delivered(count, now)`;
 - while the link is up `connected(connection, now)`, otherwise `disconnected()`;
 - while up: `resends(now)` (payloads unacknowledged for `ack_timeout_s`), `fetch(now, woken)`
-  (which outbox rows to read, if any) and `fetched(rows, now)` (payloads to publish),
+  (which outbox rows to read, if any) and `fetched(fetch, rows, now)` (payloads to publish),
   `due_sends(now)` (sends to write into the outbox);
 - `backlog_due(now)` / `backlog(count, oldest)`, `stats(base, now)`, `stats_due(now)`.
 """

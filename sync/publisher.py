@@ -129,24 +129,6 @@ class OutboxPublisher:
         self._inbound_thread = threading.Thread(target=self._run_inbound, name="sync-inbound", daemon=True)
         self._inbound_thread.start()
 
-    def _connection(self) -> tuple[mqtt.Client, NetworkLoop]:
-        """The paho client with its Last Will and callbacks, and the loop that will connect it."""
-        settings = self.settings
-        address = BrokerAddress(
-            host=settings.broker, port=settings.port, tls=settings.tls,
-            username=settings.username, password=settings.password,
-            ca_file=settings.ca_file, cert_file=settings.cert_file, key_file=settings.key_file,
-        )
-        client = make_client(self.identity.client_id, address)
-        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        net = NetworkLoop(client, settings.broker, settings.port, keepalive=settings.keepalive_s,
-                          backoff_min_s=settings.reconnect_backoff_min_s,
-                          backoff_max_s=settings.reconnect_backoff_max_s, on_error=self._set_error)
-        return client, net
-
     def stop(self, timeout: float = 10.0) -> None:
         """Publish `stopped`, disconnect cleanly (so no Last Will) and end the threads."""
         with contextlib.suppress(queue.Full):
@@ -202,7 +184,25 @@ class OutboxPublisher:
         self._outgoing.put((self.topics.status, self._status_payload("online"), 1, True))
         self._wake.set()
 
-    # ---- paho callbacks (all in the worker thread) ------------------------------------
+    # ---- the broker connection; its paho callbacks run in the worker thread ------------
+
+    def _connection(self) -> tuple[mqtt.Client, NetworkLoop]:
+        """The paho client with its Last Will and callbacks, and the loop that will connect it."""
+        settings = self.settings
+        address = BrokerAddress(
+            host=settings.broker, port=settings.port, tls=settings.tls,
+            username=settings.username, password=settings.password,
+            ca_file=settings.ca_file, cert_file=settings.cert_file, key_file=settings.key_file,
+        )
+        client = make_client(self.identity.client_id, address)
+        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        net = NetworkLoop(client, settings.broker, settings.port, keepalive=settings.keepalive_s,
+                          backoff_min_s=settings.reconnect_backoff_min_s,
+                          backoff_max_s=settings.reconnect_backoff_max_s, on_error=self._set_error)
+        return client, net
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Any) -> None:
@@ -297,6 +297,8 @@ class OutboxPublisher:
             conn.close()
 
     def _deliver(self, conn: sqlite3.Connection) -> None:
+        """Rounds of waiting, acks, sending and stats until stopped. Each run starts a fresh
+        `Delivery`: after a failed write everything undelivered is sent again (central dedupes)."""
         settings = self.settings
         delivery = Delivery(window=settings.inflight_window, ack_timeout_s=settings.ack_timeout_s,
                             poll_interval_s=settings.poll_interval_s,
