@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from sync.broker import LocalBroker  # noqa: E402
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7  # noqa: E402
 from sync.publisher import OutboxPublisher  # noqa: E402
-from sync.settings import SyncSettings  # noqa: E402
+from sync.settings import StationIdentity, SyncSettings  # noqa: E402
 
 
 def fill(db: Path, rows: int, station_id: str) -> None:
@@ -50,8 +50,8 @@ def fill(db: Path, rows: int, station_id: str) -> None:
 
 def drain(db: Path, port: int, station_id: str, timeout: float = 300.0) -> tuple[float, float]:
     """Seconds to drain the outbox, and the CPU seconds this (the station's) process spent."""
-    publisher = OutboxPublisher(db, SyncSettings(host="127.0.0.1", port=port, station_id=station_id,
-                                                 session=str(uuid7()), stats_interval_s=3600))
+    publisher = OutboxPublisher(db, SyncSettings(broker="127.0.0.1", port=port, stats_interval_s=3600),
+                                StationIdentity(station_id=station_id, session=str(uuid7())))
     start = time.perf_counter()
     cpu = time.process_time()
     publisher.start()

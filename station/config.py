@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hardware.link import LinkSettings
+from sync.settings import SyncSettings
 from vision.barcode.formats import BARCODE_FORMATS
 
 __all__ = [
@@ -34,7 +35,6 @@ __all__ = [
     "PolicyConfig",
     "StationConfig",
     "StorageConfig",
-    "SyncConfig",
     "UiConfig",
     "key_range",
     "load_config",
@@ -235,33 +235,6 @@ class HardwareConfig:
 
 
 @dataclass(frozen=True)
-class SyncConfig:
-    """MQTT link to the central returns system."""
-
-    # "" = no broker configured: verdicts wait in the outbox. "auto" = start a local
-    # Mosquitto on a free loopback port (demo and tests).
-    broker: str = "auto"
-    port: int = 1883
-    username: str = ""
-    password: str = ""
-    tls: bool = False
-    ca_file: str = ""
-    cert_file: str = ""
-    key_file: str = ""
-    # Default prefix is returns/v1/<site>/<station>/ when empty.
-    topic_prefix: str = ""
-    ack_timeout_s: float = 10.0
-    inflight_window: int = 1000
-    stats_interval_s: float = 30.0
-    reconnect_backoff_max_s: float = 30.0
-    trusted_key_file: str = ""
-    # URL prefixes a signed model offer may be fetched from; empty = inline payloads only.
-    model_url_allow: tuple[str, ...] = ()
-    # Verified model offers from central are installed here (relative to data_dir).
-    model_store_dir: Path = Path("central-models")
-
-
-@dataclass(frozen=True)
 class StorageConfig:
     """The local SQLite record and the image files."""
 
@@ -328,7 +301,9 @@ class Config:
     models: ModelsConfig = field(default_factory=ModelsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
-    sync: SyncConfig = field(default_factory=SyncConfig)
+    # sync/ cannot import the station's config, so [sync] is sync's own settings type: its
+    # fields are the section's keys.
+    sync: SyncSettings = field(default_factory=SyncSettings)
     storage: StorageConfig = field(default_factory=StorageConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ui: UiConfig = field(default_factory=UiConfig)
@@ -389,6 +364,9 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("sync", "ack_timeout_s"): (0.1, 3600.0),
     ("sync", "stats_interval_s"): (1.0, 86_400.0),
     ("sync", "reconnect_backoff_max_s"): (0.1, 3600.0),
+    ("sync", "reconnect_backoff_min_s"): (0.01, 3600.0),
+    ("sync", "keepalive_s"): (1, 65535),
+    ("sync", "poll_interval_s"): (0.01, 60.0),
     ("calibration", "board_squares_x"): (3, 100),
     ("calibration", "board_squares_y"): (3, 100),
     ("calibration", "board_square_mm"): (1.0, 1000.0),

@@ -142,9 +142,9 @@ def load_gallery(
 
 def open_model_store(config: Config) -> ModelStore:
     """Versions central sent (`model/offer`), verified against the trusted key."""
-    key_file = config.sync.trusted_key_file
+    key_file = config.sync.resolved(config.base_dir).trusted_key_file
     try:
-        key = load_public_key(config.resolve(Path(key_file))) if key_file else None
+        key = load_public_key(key_file) if key_file else None
     except Exception as exc:
         logger.error("trusted key %s unusable (%s): model offers will be refused", key_file, exc)
         key = None

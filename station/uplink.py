@@ -8,9 +8,9 @@ Central's messages (manifest, thresholds, model offers) reach the station's part
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from station.config import Config
@@ -23,7 +23,7 @@ from sync.inbound import Inbound, InboundHandlers
 from sync.modelstore import ModelStore
 from sync.mqtt import BrokerAddress
 from sync.publisher import OutboxPublisher, PublisherStats
-from sync.settings import SyncSettings
+from sync.settings import AUTO_BROKER, StationIdentity
 
 __all__ = ["Uplink", "sync_health"]
 
@@ -56,9 +56,8 @@ class Uplink:
 
     def start(self, models: tuple[ModelRef, ...]) -> None:
         """Connect to the configured broker (or start the local one); without one, verdicts wait."""
-        cfg = self.config.sync
-        host, port = cfg.broker, cfg.port
-        if host == "auto":
+        settings = self.config.sync.resolved(self.config.base_dir)
+        if settings.broker == AUTO_BROKER:
             try:
                 host, port = self._start_local_broker()
             except Exception as exc:
@@ -66,27 +65,19 @@ class Uplink:
                 self.on_health(Health("mqtt", Level.WARNING, "no broker: verdicts kept in the outbox",
                                       str(exc)))
                 return
-        if not host:
+            settings = dataclasses.replace(settings, broker=host, port=port)
+        if not settings.broker:
             self.on_health(Health("mqtt", Level.WARNING, "no broker configured",
                                   "Verdicts wait in the outbox; set [sync].broker to send them."))
             return
-
-        def path_of(name: str) -> Path | None:
-            return self.config.resolve(Path(name)) if name else None
-
-        settings = SyncSettings(
-            host=host, port=port, username=cfg.username, password=cfg.password, tls=cfg.tls,
-            ca_file=path_of(cfg.ca_file), cert_file=path_of(cfg.cert_file), key_file=path_of(cfg.key_file),
-            topic_prefix=cfg.topic_prefix, station_id=self.identity.station_id,
-            site_id=self.identity.site_id, session=self.identity.session,
+        identity = StationIdentity(
+            station_id=self.identity.station_id, site_id=self.identity.site_id, session=self.identity.session,
             versions=self.versions, models=tuple(m.to_json() for m in models),
-            ack_timeout_s=cfg.ack_timeout_s, inflight_window=cfg.inflight_window,
-            stats_interval_s=cfg.stats_interval_s, reconnect_backoff_max_s=cfg.reconnect_backoff_max_s,
-            trusted_key_file=path_of(cfg.trusted_key_file),
         )
-        inbound = Inbound(self.handlers, model_store=self.model_store, url_allow=cfg.model_url_allow)
+        inbound = Inbound(self.handlers, model_store=self.model_store, url_allow=settings.model_url_allow)
         db_path = self.config.in_data_dir(self.config.storage.db_path)
-        self.publisher = OutboxPublisher(db_path, settings, stats_source=self.stats_source, inbound=inbound)
+        self.publisher = OutboxPublisher(db_path, settings, identity, stats_source=self.stats_source,
+                                         inbound=inbound)
         self.publisher.start()
 
     def _start_local_broker(self) -> tuple[str, int]:

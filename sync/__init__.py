@@ -3,7 +3,9 @@
 - `sync.outbox`: the outbox table; the station calls `ensure_schema` / `enqueue` inside its
   verdict transaction.
 - `sync.schema.validate_verdict`: the `returns.verdict/1` check both ends run.
-- `sync.publisher.OutboxPublisher` + `sync.settings.SyncSettings`: delivery, presence, stats.
+- `sync.publisher.OutboxPublisher` + `sync.settings.SyncSettings` (the `[sync]` section) and
+  `StationIdentity` (who publishes): delivery, presence, stats;
+  `sync.delivery.Delivery` holds its delivery rules without I/O.
 - `sync.inbound.Inbound` + `InboundHandlers`: manifest, config/set, model/offer.
 - `sync.modelstore.ModelStore`: verified model installs, rollback, shadow.
 - `sync.central.CentralReceiver`: the reference receiver behind `station central`.

@@ -125,7 +125,7 @@ def record_verdict(conn: sqlite3.Connection, verdict: dict[str, Any]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Produce verdicts into a station database and deliver them; see the module docstring."""
     from sync.publisher import OutboxPublisher
-    from sync.settings import SyncSettings
+    from sync.settings import StationIdentity, SyncSettings
 
     parser = argparse.ArgumentParser(prog="python -m sync.loadgen", description=__doc__)
     parser.add_argument("--db", type=Path, required=True, help="station database (created if missing)")
@@ -146,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     conn = connect_station_db(args.db)
     have = int(conn.execute("SELECT COUNT(*) FROM loadgen_verdicts").fetchone()[0])
     session = str(uuid7())
-    publisher = OutboxPublisher(args.db, SyncSettings(
-        host=args.host, port=args.port, station_id=args.station_id, site_id=args.site_id, session=session,
-        ack_timeout_s=args.ack_timeout, stats_interval_s=5.0,
-    ))
+    publisher = OutboxPublisher(
+        args.db,
+        SyncSettings(broker=args.host, port=args.port, ack_timeout_s=args.ack_timeout, stats_interval_s=5.0),
+        StationIdentity(station_id=args.station_id, site_id=args.site_id, session=session),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     publisher.start()

@@ -3,7 +3,9 @@
 One thread owns the outbox connection, the in-flight window and the MQTT socket
 (`sync.mqtt.NetworkLoop`: connect, reconnect with back-off, QoS 1 handshakes); other
 threads hand it what to publish through a queue. A second thread handles inbound
-commands so a slow model download never stalls delivery.
+commands so a slow model download never stalls delivery. What to send and when, and what
+was delivered, is decided by `sync.delivery.Delivery`, which does no I/O: this module is
+its shell, reading the outbox and the clock, publishing and writing what it says.
 
 Delivery rules (DESIGN §4):
 - rows go out in `id` order, QoS 1, at most `inflight_window` unacknowledged at a time;
@@ -25,7 +27,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,45 +36,27 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sync import outbox
+from sync.delivery import Delivery, Instant, PublisherStats, Sent
 from sync.inbound import Inbound, Reply
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
-from sync.settings import SyncSettings
+from sync.settings import AUTO_BROKER, StationIdentity, SyncSettings
 
 __all__ = ["OutboxPublisher", "PublisherStats"]
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PublisherStats:
-    """What the UI and the `stats` topic show about delivery."""
-
-    connected: bool = False
-    backlog: int = 0
-    oldest_undelivered_age_s: float | None = None
-    in_flight: int = 0
-    published_total: int = 0
-    resent_total: int = 0
-    delivered_total: int = 0
-    reconnects: int = 0
-    last_error: str | None = None
-    last_delivered_at: float | None = None
-
-
-@dataclass
-class _Flight:
-    row_id: int
-    payload: bytes
-    sent_at: float
-    unrecorded: int = 1  # sends not yet counted in the row's `attempts`
-
-
-# A row's `published_at` / `attempts` are written with its delivery, or after this long
-# in flight without an ack. A crash loses only these counters: every undelivered row is
-# sent again after a restart whatever they say.
-_RECORD_SENDS_AFTER_S = 1.0
 # After a failed write of the outbox (a full disk), the worker starts again after this long.
 _OUTBOX_RETRY_S = 2.0
+
+
+def _instant() -> Instant:
+    return Instant(wall=time.time(), mono=time.monotonic())
+
+
+def _sends(sends: tuple[Sent, ...]) -> list[tuple[int, float, int]]:
+    """Sends as the outbox functions take them."""
+    return [(s.row_id, s.sent_at, s.sends) for s in sends]
 
 
 def _now_iso() -> str:
@@ -80,7 +64,8 @@ def _now_iso() -> str:
 
 
 class OutboxPublisher:
-    """Drains the outbox of the station database at `db_path` to the broker in `settings`.
+    """Drains the outbox of the station database at `db_path` to the broker in `settings`,
+    as the station `identity`.
 
     `stats_source` returns the station's own counters for the periodic `stats` message;
     `inbound` handles manifest / config / model messages (None = they are refused).
@@ -91,16 +76,18 @@ class OutboxPublisher:
         self,
         db_path: Path,
         settings: SyncSettings,
+        identity: StationIdentity,
         *,
         stats_source: Callable[[], Mapping[str, Any]] | None = None,
         inbound: Inbound | None = None,
     ) -> None:
         self.db_path = Path(db_path)
         self.settings = settings
-        self.topics = settings.topics
+        self.identity = identity
+        self.topics = settings.topics(identity)
         self._stats_source = stats_source
         self._inbound = inbound
-        self._models: tuple[dict[str, Any], ...] = settings.models
+        self._models: tuple[dict[str, Any], ...] = identity.models
         self._alarm: str | None = None  # why the station is not taking items, in the status
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -125,25 +112,13 @@ class OutboxPublisher:
         """Open the outbox, start the threads; connecting (with back-off) happens in the worker."""
         if self._worker is not None:
             raise RuntimeError("OutboxPublisher already started")
-        if self.settings.host:
-            address = BrokerAddress(
-                host=self.settings.host, port=self.settings.port, tls=self.settings.tls,
-                username=self.settings.username, password=self.settings.password,
-                ca_file=self.settings.ca_file, cert_file=self.settings.cert_file,
-                key_file=self.settings.key_file,
-            )
-            client = make_client(self.settings.client_id, address)
-            client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
-            client.on_connect = self._on_connect
-            client.on_disconnect = self._on_disconnect
-            client.on_message = self._on_message
-            self._client = client
-            self._net = NetworkLoop(client, self.settings.host, self.settings.port,
-                                    keepalive=self.settings.keepalive_s,
-                                    backoff_min_s=self.settings.reconnect_backoff_min_s,
-                                    backoff_max_s=self.settings.reconnect_backoff_max_s,
-                                    on_error=self._set_error)
-            logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.host, self.settings.port)
+        if self.settings.broker == AUTO_BROKER:
+            raise ValueError(f"sync: [sync] broker {AUTO_BROKER!r} is for the station to start a local "
+                             "broker; give the publisher the host it started")
+        if self.settings.broker:
+            self._client, self._net = self._connection()
+            logger.info("sync: publishing %s to %s:%s", self.db_path, self.settings.broker,
+                        self.settings.port)
         else:
             logger.info("sync: no broker configured; verdicts wait in the outbox of %s", self.db_path)
         self._worker = threading.Thread(target=self._run_worker, name="sync-outbox", daemon=True)
@@ -209,7 +184,25 @@ class OutboxPublisher:
         self._outgoing.put((self.topics.status, self._status_payload("online"), 1, True))
         self._wake.set()
 
-    # ---- paho callbacks (all in the worker thread) ------------------------------------
+    # ---- the broker connection; its paho callbacks run in the worker thread ------------
+
+    def _connection(self) -> tuple[mqtt.Client, NetworkLoop]:
+        """The paho client with its Last Will and callbacks, and the loop that will connect it."""
+        settings = self.settings
+        address = BrokerAddress(
+            host=settings.broker, port=settings.port, tls=settings.tls,
+            username=settings.username, password=settings.password,
+            ca_file=settings.ca_file, cert_file=settings.cert_file, key_file=settings.key_file,
+        )
+        client = make_client(self.identity.client_id, address)
+        client.will_set(self.topics.status, self._status_payload("offline"), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        net = NetworkLoop(client, settings.broker, settings.port, keepalive=settings.keepalive_s,
+                          backoff_min_s=settings.reconnect_backoff_min_s,
+                          backoff_max_s=settings.reconnect_backoff_max_s, on_error=self._set_error)
+        return client, net
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: mqtt.ConnectFlags,
                     reason_code: ReasonCode, properties: Any) -> None:
@@ -226,8 +219,8 @@ class OutboxPublisher:
         with self._lock:
             self._stats = replace(self._stats, connected=True,
                                   reconnects=self._stats.reconnects + (1 if self._generation > 1 else 0))
-        logger.info("sync: connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
-                    flags.session_present)
+        logger.info("sync: connected to %s:%s (session present: %s)", self.settings.broker,
+                    self.settings.port, flags.session_present)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Any) -> None:
@@ -304,111 +297,80 @@ class OutboxPublisher:
             conn.close()
 
     def _deliver(self, conn: sqlite3.Connection) -> None:
-        inflight: dict[str, _Flight] = {}
-        cursor = 0
-        seen_generation = 0
-        # The last read was cut short by the window, not by the end of the outbox: once acks
-        # make room there are more rows to send at once, without waiting for the next poll.
-        more = True
-        last_fetch = last_backlog = 0.0
-        last_stats = last_record = time.monotonic()
-        published = resent = delivered = 0
-        last_delivered_at: float | None = None
-        net, client = self._net, self._client
+        """Rounds of waiting, acks, sending and stats until stopped. Each run starts a fresh
+        `Delivery`: after a failed write everything undelivered is sent again (central dedupes)."""
+        settings = self.settings
+        delivery = Delivery(window=settings.inflight_window, ack_timeout_s=settings.ack_timeout_s,
+                            poll_interval_s=settings.poll_interval_s,
+                            stats_interval_s=settings.stats_interval_s, start=_instant())
         while not self._stopping.is_set():
-            window_full = len(inflight) >= self.settings.inflight_window
-            busy = (more and not window_full) or bool(self._acks) or self._wake.is_set()
-            if net is not None:
-                net.step(0.0 if busy else self.settings.poll_interval_s)
+            woken = self._wait(delivery)
+            now = _instant()
+            self._take_acks(conn, delivery, now)
+            if self._connected and self._client is not None:
+                self._send(conn, delivery, self._client, now, woken)
             else:
-                self._wake.wait(self.settings.poll_interval_s)
-            woken = self._wake.is_set()
-            self._wake.clear()
-            now = time.time()
-            mono = time.monotonic()
-            if self._acks:
-                keys, self._acks = self._acks, []
-                acked: list[tuple[int, float, int]] = []
-                others: list[str] = []  # acks of rows no longer in flight (sent before a reconnect)
-                for key in keys:
-                    flight = inflight.pop(key, None)
-                    if flight is None:
-                        others.append(key)
-                    else:
-                        acked.append((flight.row_id, flight.sent_at, flight.unrecorded))
-                changed = outbox.mark_flights_delivered(conn, acked, now)
-                if others:
-                    changed += outbox.mark_delivered(conn, others, now)
-                conn.commit()
-                delivered += changed
-                if changed:
-                    last_delivered_at = now
-            if self._connected and client is not None:
-                while True:
-                    try:
-                        topic, text, qos, retain = self._outgoing.get_nowait()
-                    except queue.Empty:
-                        break
-                    client.publish(topic, text, qos=qos, retain=retain)
-                if self._generation != seen_generation:
-                    # A new connection (or the first): whatever was in flight may have been
-                    # lost with the old one; start again from the oldest undelivered row.
-                    seen_generation = self._generation
-                    resent += len(inflight)
-                    self._record_sends(conn, inflight, now)
-                    inflight.clear()
-                    cursor = 0
-                    more = True
-                for flight in inflight.values():
-                    if now - flight.sent_at >= self.settings.ack_timeout_s:
-                        client.publish(self.topics.verdict, flight.payload, qos=1)
-                        flight.sent_at = now
-                        flight.unrecorded += 1
-                        resent += 1
-                room = self.settings.inflight_window - len(inflight)
-                if room > 0 and (more or woken or mono - last_fetch >= self.settings.poll_interval_s):
-                    last_fetch = mono
-                    rows = outbox.pending(conn, cursor, room)
-                    more = len(rows) == room
-                    for row in rows:
-                        cursor = row.id
-                        if row.key in inflight:
-                            continue
-                        client.publish(self.topics.verdict, row.payload, qos=1)
-                        inflight[row.key] = _Flight(row.id, row.payload, now)
-                        published += 1
-                if mono - last_record >= _RECORD_SENDS_AFTER_S:
-                    # Sends are written with the delivery (one write per row); only rows
-                    # still waiting for their ack after a while get their sends written now.
-                    last_record = mono
-                    self._record_sends(conn, inflight, now - _RECORD_SENDS_AFTER_S)
-            else:
-                more = False
-            if mono - last_backlog >= 0.5:
-                last_backlog = mono
-                count, oldest = outbox.backlog(conn)
-                with self._lock:
-                    self._oldest_created = oldest
-                    self._stats = replace(self._stats, backlog=count)
-            with self._lock:
-                self._stats = replace(self._stats, in_flight=len(inflight), published_total=published,
-                                      resent_total=resent, delivered_total=delivered,
-                                      last_delivered_at=last_delivered_at,
-                                      oldest_undelivered_age_s=None if self._oldest_created is None
-                                      else max(0.0, now - self._oldest_created))
-            if mono - last_stats >= self.settings.stats_interval_s:
-                last_stats = mono
-                self._publish_stats()
-        self._record_sends(conn, inflight, time.time())
+                delivery.disconnected()
+            self._show(conn, delivery, now)
+        self._record_sends(conn, delivery.take_sends(time.time()))
+
+    def _wait(self, delivery: Delivery) -> bool:
+        """Network I/O, or a nap without a broker, until there is work; True when woken."""
+        busy = delivery.ready_to_send() or bool(self._acks) or self._wake.is_set()
+        if self._net is not None:
+            self._net.step(0.0 if busy else self.settings.poll_interval_s)
+        else:
+            self._wake.wait(self.settings.poll_interval_s)
+        woken = self._wake.is_set()
+        self._wake.clear()
+        return woken
+
+    def _take_acks(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
+        """Mark the rows central acknowledged since the last round delivered."""
+        if not self._acks:
+            return
+        keys, self._acks = self._acks, []
+        acked = delivery.acked(keys)
+        changed = outbox.mark_flights_delivered(conn, _sends(acked.flights), now.wall)
+        if acked.keys:
+            changed += outbox.mark_delivered(conn, list(acked.keys), now.wall)
+        conn.commit()
+        delivery.delivered(changed, now)
+
+    def _send(self, conn: sqlite3.Connection, delivery: Delivery, client: mqtt.Client, now: Instant,
+              woken: bool) -> None:
+        """Publish what waits: status and replies, resends, the next outbox rows."""
+        while True:
+            try:
+                topic, text, qos, retain = self._outgoing.get_nowait()
+            except queue.Empty:
+                break
+            client.publish(topic, text, qos=qos, retain=retain)
+        self._record_sends(conn, delivery.connected(self._generation, now))
+        for payload in delivery.resends(now):
+            client.publish(self.topics.verdict, payload, qos=1)
+        fetch = delivery.fetch(now, woken)
+        if fetch is not None:
+            rows = outbox.pending(conn, fetch.after_id, fetch.limit)
+            for payload in delivery.fetched(fetch, rows, now):
+                client.publish(self.topics.verdict, payload, qos=1)
+        self._record_sends(conn, delivery.due_sends(now))
+
+    def _show(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
+        """Bring the stats up to date (reading the backlog now and then); publish them when due."""
+        if delivery.backlog_due(now):
+            delivery.backlog(*outbox.backlog(conn))
+        with self._lock:
+            self._oldest_created = delivery.oldest_created
+            self._stats = delivery.stats(self._stats, now)
+        if delivery.stats_due(now):
+            self._publish_stats()
 
     @staticmethod
-    def _record_sends(conn: sqlite3.Connection, inflight: Mapping[str, _Flight], sent_before: float) -> None:
-        stale = [f for f in inflight.values() if f.unrecorded and f.sent_at <= sent_before]
-        if stale:
-            outbox.record_sends(conn, [(f.row_id, f.sent_at, f.unrecorded) for f in stale])
+    def _record_sends(conn: sqlite3.Connection, sends: tuple[Sent, ...]) -> None:
+        if sends:
+            outbox.record_sends(conn, _sends(sends))
             conn.commit()
-            for flight in stale:
-                flight.unrecorded = 0
 
     def _shutdown(self) -> None:
         client, net = self._client, self._net
@@ -434,8 +396,8 @@ class OutboxPublisher:
             except Exception as exc:
                 logger.warning("sync: the station's stats callable failed: %s", exc)
         payload = {
-            "station_id": self.settings.station_id, "site_id": self.settings.site_id,
-            "session": self.settings.session, "at": _now_iso(),
+            "station_id": self.identity.station_id, "site_id": self.identity.site_id,
+            "session": self.identity.session, "at": _now_iso(),
             "outbox": asdict(self.stats()), "station": dict(station),
         }
         client.publish(self.topics.stats, json.dumps(payload, default=str), qos=0)
@@ -462,7 +424,7 @@ class OutboxPublisher:
             self._publish_reply(reply)
 
     def _publish_reply(self, reply: Reply) -> None:
-        body = {**asdict(reply), "station_id": self.settings.station_id, "at": _now_iso()}
+        body = {**asdict(reply), "station_id": self.identity.station_id, "at": _now_iso()}
         self._outgoing.put((self.topics.reply, json.dumps(body), 1, False))
         self._wake.set()
 
@@ -470,11 +432,11 @@ class OutboxPublisher:
 
     def _status_payload(self, state: str) -> str:
         body: dict[str, Any] = {
-            "state": state, "station_id": self.settings.station_id, "site_id": self.settings.site_id,
-            "session": self.settings.session, "at": _now_iso(),
+            "state": state, "station_id": self.identity.station_id, "site_id": self.identity.site_id,
+            "session": self.identity.session, "at": _now_iso(),
         }
         if state == "online":
-            body["versions"] = self.settings.versions
+            body["versions"] = self.identity.versions
             body["models"] = list(self._models)
             if self._alarm is not None:
                 body["alarm"] = self._alarm

@@ -1,22 +1,35 @@
-"""What sync needs to know, as plain values: the station maps its [sync] config into this.
+"""The `[sync]` section of config.toml as sync's own settings, and the station's identity on the wire.
 
-sync/ never imports station.config (DESIGN §2); `SyncSettings` is its own small frozen
-dataclass, and `Topics` derives every topic name from the prefix.
+sync/ never imports station.config (DESIGN §2): the station's config holds `SyncSettings`
+itself as its `[sync]` section, so every field is a config key with its embedded default.
+What a running station is (its ids, session, versions and models) is not configuration:
+it travels separately as a `StationIdentity`. `Topics` derives every topic name from the prefix.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SyncSettings", "Topics"]
+__all__ = ["AUTO_BROKER", "StationIdentity", "SyncSettings", "SyncSettingsError", "Topics"]
 
 logger = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+AUTO_BROKER = "auto"
+"""`[sync] broker` value: the station starts a local Mosquitto and publishes to it."""
+
+
+class SyncSettingsError(ValueError):
+    """A `[sync]` value sync cannot work with; `key` names the config key at fault."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -52,13 +65,39 @@ class Topics:
 
 
 @dataclass(frozen=True)
-class SyncSettings:
-    """How this station talks to the broker and to central.
+class StationIdentity:
+    """Who is publishing, as every status, stats and reply message says: set when the station
+    starts, not configured. `models` are the models in use when it started."""
 
-    `host` "" means no broker: the publisher keeps everything in the outbox.
+    station_id: str = "dock-01"
+    site_id: str = "site-01"
+    session: str = ""
+    versions: dict[str, Any] = field(default_factory=dict)
+    models: tuple[dict[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("station_id", "site_id"):
+            if not _NAME.match(getattr(self, name)):
+                raise ValueError(f"sync: {name} {getattr(self, name)!r} is not usable in a topic — use "
+                                 "letters, digits, '.', '_' or '-' (no '/', '+', '#')")
+
+    @property
+    def client_id(self) -> str:
+        """A stable MQTT client id, so the broker keeps the station's session across restarts."""
+        return f"station-{self.site_id}-{self.station_id}"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """The `[sync]` section: how this station talks to the broker and to central.
+
+    Relative file paths are relative to the config file's folder (see `resolved`),
+    `model_store_dir` to the station's data folder.
     """
 
-    host: str = ""
+    # "" = no broker: the publisher keeps everything in the outbox. "auto" (AUTO_BROKER) =
+    # the station starts a local Mosquitto on a free loopback port (demo and tests).
+    broker: str = AUTO_BROKER
     port: int = 1883
     username: str = ""
     password: str = ""
@@ -68,11 +107,6 @@ class SyncSettings:
     key_file: Path | None = None
     # "" = returns/v1/<site_id>/<station_id>/
     topic_prefix: str = ""
-    station_id: str = "dock-01"
-    site_id: str = "site-01"
-    session: str = ""
-    versions: dict[str, Any] = field(default_factory=dict)
-    models: tuple[dict[str, Any], ...] = ()
     ack_timeout_s: float = 10.0
     inflight_window: int = 1000
     stats_interval_s: float = 30.0
@@ -81,32 +115,37 @@ class SyncSettings:
     keepalive_s: int = 30
     # How often the publisher looks at the outbox when nobody calls wake().
     poll_interval_s: float = 0.2
+    # Ed25519 public key (PEM) that signs model offers; None = model offers are refused.
     trusted_key_file: Path | None = None
+    # URL prefixes a signed model offer may be fetched from; empty = inline payloads only.
+    model_url_allow: tuple[str, ...] = ()
+    # Verified model offers from central are installed here (relative to the data folder).
+    model_store_dir: Path = Path("central-models")
 
     def __post_init__(self) -> None:
-        for name in ("station_id", "site_id"):
-            if not _NAME.match(getattr(self, name)):
-                raise ValueError(f"sync: {name} {getattr(self, name)!r} is not usable in a topic — use "
-                                 "letters, digits, '.', '_' or '-' (no '/', '+', '#')")
         prefix = self.topic_prefix
         if prefix and (not prefix.endswith("/") or any(c in prefix for c in "+#")):
-            raise ValueError(f"sync: topic_prefix {prefix!r} must end with '/' and contain no '+' or '#'")
+            raise SyncSettingsError("topic_prefix", f"topic_prefix {prefix!r} must end with '/' and "
+                                    "contain no '+' or '#'")
         if self.inflight_window < 1:
-            raise ValueError("sync: inflight_window must be at least 1")
+            raise SyncSettingsError("inflight_window", "inflight_window must be at least 1")
         if self.ack_timeout_s <= 0:
-            raise ValueError("sync: ack_timeout_s must be positive")
+            raise SyncSettingsError("ack_timeout_s", "ack_timeout_s must be positive")
 
-    @property
-    def prefix(self) -> str:
-        """The topic prefix in force."""
-        return self.topic_prefix or f"returns/v1/{self.site_id}/{self.station_id}/"
+    def topics(self, identity: StationIdentity) -> Topics:
+        """All topic names of the station `identity`: under `topic_prefix`, or by default
+        under returns/v1/<site_id>/<station_id>/."""
+        return Topics(self.topic_prefix or f"returns/v1/{identity.site_id}/{identity.station_id}/")
 
-    @property
-    def topics(self) -> Topics:
-        """All topic names of this station."""
-        return Topics(self.prefix)
+    def resolved(self, base_dir: Path) -> SyncSettings:
+        """A copy with the key and certificate files made absolute against `base_dir` (the
+        config file's folder); `~` is expanded."""
 
-    @property
-    def client_id(self) -> str:
-        """A stable MQTT client id, so the broker keeps the station's session across restarts."""
-        return f"station-{self.site_id}-{self.station_id}"
+        def absolute(path: Path | None) -> Path | None:
+            if path is None:
+                return None
+            path = path.expanduser()
+            return path if path.is_absolute() else base_dir / path
+
+        return replace(self, ca_file=absolute(self.ca_file), cert_file=absolute(self.cert_file),
+                       key_file=absolute(self.key_file), trusted_key_file=absolute(self.trusted_key_file))

@@ -21,7 +21,7 @@ from sync.central import CentralReceiver
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from sync.publisher import OutboxPublisher
-from sync.settings import SyncSettings
+from sync.settings import StationIdentity, SyncSettings
 from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.broker
@@ -56,8 +56,9 @@ def test_acl_confines_each_station_to_its_own_prefix(tmp_path: Path, secured_bro
     receiver.start()
     db = tmp_path / "station.db"
     _fill(db, "dock-01", 5)
-    publisher = OutboxPublisher(db, SyncSettings(host="127.0.0.1", port=secured_broker.port,
-                                                 username=DOCK1, password=USERS[DOCK1], session="s"))
+    publisher = OutboxPublisher(db, SyncSettings(broker="127.0.0.1", port=secured_broker.port,
+                                                 username=DOCK1, password=USERS[DOCK1]),
+                                StationIdentity(session="s"))
     publisher.start()
     rogue = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="rogue", protocol=mqtt.MQTTv5)
     rogue.username_pw_set(DOCK1, USERS[DOCK1])
@@ -90,8 +91,9 @@ def test_acl_confines_each_station_to_its_own_prefix(tmp_path: Path, secured_bro
 
 def test_wrong_password_is_refused(tmp_path: Path, secured_broker: LocalBroker) -> None:
     publisher = OutboxPublisher(tmp_path / "station.db",
-                                SyncSettings(host="127.0.0.1", port=secured_broker.port, username=DOCK1,
-                                             password="guess", session="s"))
+                                SyncSettings(broker="127.0.0.1", port=secured_broker.port, username=DOCK1,
+                                             password="guess"),
+                                StationIdentity(session="s"))
     publisher.start()
     try:
         wait_for(lambda: "refused" in (publisher.stats().last_error or ""), 10, "refusal")

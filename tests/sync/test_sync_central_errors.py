@@ -14,7 +14,7 @@ from sync.broker import LocalBroker
 from sync.central import CentralReceiver, ensure_central_schema
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.publisher import OutboxPublisher
-from sync.settings import SyncSettings
+from sync.settings import StationIdentity, SyncSettings
 from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.broker
@@ -39,8 +39,8 @@ def test_a_batch_central_cannot_store_is_not_acked_and_arrives_after_a_resend(
     for seq in range(20):
         record_verdict(station, make_verdict("dock-01", "site-01", session, seq, rng))
     station.close()
-    publisher = OutboxPublisher(station_db, SyncSettings(host="127.0.0.1", port=broker.port, session=session,
-                                                         ack_timeout_s=0.5))
+    settings = SyncSettings(broker="127.0.0.1", port=broker.port, ack_timeout_s=0.5)
+    publisher = OutboxPublisher(station_db, settings, StationIdentity(session=session))
     publisher.start()
     try:
         wait_for(lambda: "disk says no" in (receiver.stats().last_error or ""), 10, "the database error")

@@ -18,12 +18,13 @@ from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.publisher import OutboxPublisher
-from sync.settings import SyncSettings
+from sync.settings import StationIdentity, SyncSettings
 from tests.sync.conftest import Probe, wait_for
 
 pytestmark = pytest.mark.broker
 
 SESSION = str(uuid7())
+IDENTITY = StationIdentity(session=SESSION)
 
 
 def _fill(db: Path, n: int, start: int = 0) -> list[str]:
@@ -39,7 +40,7 @@ def _fill(db: Path, n: int, start: int = 0) -> list[str]:
 
 
 def _settings(broker: LocalBroker, **kw: Any) -> SyncSettings:
-    return SyncSettings(host="127.0.0.1", port=broker.port, session=SESSION, **kw)
+    return SyncSettings(broker="127.0.0.1", port=broker.port, **kw)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -55,7 +56,7 @@ def test_rows_are_delivered_only_when_central_acks(
 ) -> None:
     db = tmp_path / "station.db"
     _fill(db, 50)
-    publisher = OutboxPublisher(db, _settings(broker))
+    publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
     publisher.start()
     try:
         # No central yet: the broker takes the messages (PUBACK) but nobody acks them.
@@ -67,7 +68,7 @@ def test_rows_are_delivered_only_when_central_acks(
         # Published before central subscribed, so only a resend can deliver them: after a
         # publisher restart (the next test) or the ack timeout (the one after).
         publisher.stop()
-        publisher = OutboxPublisher(db, _settings(broker))
+        publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
         publisher.start()
         assert publisher.wait_drained(20), publisher.stats()
         central_db = receiver.db_path
@@ -85,7 +86,7 @@ def test_unacked_rows_are_resent_after_the_ack_timeout(
 ) -> None:
     db = tmp_path / "station.db"
     _fill(db, 20)
-    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.5))
+    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.5), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().published_total == 20, 10, "first publish")
@@ -111,7 +112,7 @@ def test_rows_published_but_unacked_before_a_crash_are_sent_again_after_restart(
     outbox.mark_published(conn, [r[0] for r in conn.execute("SELECT id FROM outbox")], 1.0)
     conn.commit()
     conn.close()
-    publisher = OutboxPublisher(db, _settings(broker))
+    publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
     publisher.start()
     try:
         assert publisher.wait_drained(20), publisher.stats()
@@ -167,7 +168,8 @@ def test_status_online_then_stopped_and_periodic_stats(
     watcher = probe(["returns/v1/site-01/dock-01/status", "returns/v1/site-01/dock-01/stats"])
     models = ({"name": "defect", "version": "2026.11.24", "sha256": "ab" * 32},)
     publisher = OutboxPublisher(
-        db, _settings(broker, stats_interval_s=0.3, versions={"station": "0.1.0"}, models=models),
+        db, _settings(broker, stats_interval_s=0.3),
+        StationIdentity(session=SESSION, versions={"station": "0.1.0"}, models=models),
         stats_source=lambda: {"items": 3},
     )
     publisher.start()
@@ -190,7 +192,7 @@ def test_status_online_then_stopped_and_periodic_stats(
 def test_no_broker_configured_keeps_everything_in_the_outbox(tmp_path: Path) -> None:
     db = tmp_path / "station.db"
     _fill(db, 5)
-    publisher = OutboxPublisher(db, SyncSettings(host="", session=SESSION, poll_interval_s=0.05))
+    publisher = OutboxPublisher(db, SyncSettings(broker="", poll_interval_s=0.05), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().backlog == 5, 5, "backlog counted")
@@ -208,7 +210,7 @@ def test_auto_broker_survives_a_restart_on_the_same_port_with_retained_status(tm
     assert broker is not None
     try:
         port = broker.port
-        publisher = OutboxPublisher(tmp_path / "station.db", _settings(broker))
+        publisher = OutboxPublisher(tmp_path / "station.db", _settings(broker), IDENTITY)
         publisher.start()
         wait_for(lambda: publisher.stats().connected, 10, "connected")
         publisher.stop()

@@ -15,7 +15,7 @@ import pytest
 from sync.broker import LocalBroker
 from sync.inbound import Inbound, InboundHandlers, RmaLine
 from sync.publisher import OutboxPublisher
-from sync.settings import SyncSettings
+from sync.settings import StationIdentity, SyncSettings
 from tests.sync.conftest import Probe, wait_for
 
 pytestmark = pytest.mark.broker
@@ -31,8 +31,9 @@ def test_inbound_commands_are_answered_on_the_reply_topic(
     inbound = Inbound(InboundHandlers(on_manifest=manifests.append, on_config_set=thresholds.append,
                                       config_ranges={"defect_repair": (0.2, 0.8)}))
     watcher = probe([PREFIX + "reply", PREFIX + "status"])
-    settings = SyncSettings(host="127.0.0.1", port=broker.port, session="s-1")
-    publisher = OutboxPublisher(tmp_path / "station.db", settings, inbound=inbound)
+    settings = SyncSettings(broker="127.0.0.1", port=broker.port)
+    identity = StationIdentity(session="s-1")
+    publisher = OutboxPublisher(tmp_path / "station.db", settings, identity, inbound=inbound)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().connected, 10, "station connected")

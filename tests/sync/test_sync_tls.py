@@ -20,7 +20,7 @@ from sync.central import CentralReceiver
 from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from sync.publisher import OutboxPublisher
-from sync.settings import SyncSettings
+from sync.settings import StationIdentity, SyncSettings
 from tests.sync.conftest import wait_for
 
 pytestmark = pytest.mark.broker
@@ -104,8 +104,9 @@ def _station(tmp_path: Path, broker: LocalBroker, pki: dict[str, Path],
         record_verdict(conn, make_verdict("dock-01", "site-01", session, seq, random.Random(seq)))
     conn.close()
     files = {"ca_file": pki["ca"], "cert_file": pki["station_cert"], "key_file": pki["station_key"], **tls}
-    return OutboxPublisher(db, SyncSettings(host="127.0.0.1", port=broker.port, tls=True, session=session,
-                                            reconnect_backoff_min_s=0.2, **files))
+    return OutboxPublisher(db, SyncSettings(broker="127.0.0.1", port=broker.port, tls=True,
+                                            reconnect_backoff_min_s=0.2, **files),
+                           StationIdentity(session=session))
 
 
 def test_station_and_central_deliver_over_mutual_tls(tmp_path: Path, tls_broker: LocalBroker,

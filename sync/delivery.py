@@ -1,0 +1,282 @@
+"""What outbox delivery decides, with no I/O: acks, resends, fetching, the in-flight window, stats.
+
+`Delivery` is the state of one delivery run of `sync.publisher.OutboxPublisher`, which is
+its I/O shell: the shell reads the clock, the outbox and the broker, feeds what happened
+to a `Delivery` and carries out what it answers. Nothing here touches paho, SQLite, a
+thread or a clock (every method that needs the time is given an `Instant`), so the rules
+run the same in tests as against a broker.
+
+One round of the shell, in this order:
+- `acked(keys)` with central's acks: which rows to mark delivered; then `delivered(count, now)`;
+- while the link is up `connected(connection, now)`, otherwise `disconnected()`;
+- while up: `resends(now)` (payloads unacknowledged for `ack_timeout_s`), `fetch(now, woken)`
+  (which outbox rows to read, if any) and `fetched(fetch, rows, now)` (payloads to publish),
+  `due_sends(now)` (sends to write into the outbox);
+- `backlog_due(now)` / `backlog(count, oldest)`, `stats(base, now)`, `stats_due(now)`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+__all__ = ["Acked", "Delivery", "Fetch", "Instant", "PublisherStats", "Row", "Sent"]
+
+logger = logging.getLogger(__name__)
+
+# A row's `published_at` / `attempts` are written with its delivery, or after this long
+# in flight without an ack. A crash loses only these counters: every undelivered row is
+# sent again after a restart whatever they say.
+RECORD_SENDS_AFTER_S = 1.0
+# How often the backlog (count and oldest row) is read from the outbox for the stats.
+BACKLOG_EVERY_S = 0.5
+
+
+@dataclass(frozen=True)
+class Instant:
+    """One reading of the clocks: `wall` (epoch seconds) is written to the outbox and ages
+    are counted in it; `mono` (monotonic seconds) times the periodic work."""
+
+    wall: float
+    mono: float
+
+
+@dataclass(frozen=True)
+class PublisherStats:
+    """What the UI and the `stats` topic show about delivery."""
+
+    connected: bool = False
+    backlog: int = 0
+    oldest_undelivered_age_s: float | None = None
+    in_flight: int = 0
+    published_total: int = 0
+    resent_total: int = 0
+    delivered_total: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+    last_delivered_at: float | None = None
+
+
+class Row(Protocol):
+    """An outbox row as delivery needs it (`sync.outbox.OutboxRow` is one)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def payload(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Sent:
+    """Sends of one row to write into the outbox: the last at `sent_at`, `sends` not yet counted."""
+
+    row_id: int
+    sent_at: float
+    sends: int
+
+
+@dataclass(frozen=True)
+class Acked:
+    """Central's acks sorted out: rows that were in flight (delivered, and their sends written
+    in the same update) and keys of rows that were not (sent by an earlier connection or run)."""
+
+    flights: tuple[Sent, ...]
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """Read at most `limit` undelivered outbox rows with an id above `after_id`."""
+
+    after_id: int
+    limit: int
+
+
+@dataclass
+class _Flight:
+    row_id: int
+    payload: bytes
+    sent_at: float
+    unrecorded: int = 1  # sends not yet counted in the row's `attempts`
+
+
+class _Every:
+    """True once per `period` seconds of monotonic time, counted from `last`."""
+
+    def __init__(self, period: float, last: float) -> None:
+        self.period = period
+        self.last = last
+
+    def due(self, mono: float) -> bool:
+        if mono - self.last < self.period:
+            return False
+        self.last = mono
+        return True
+
+
+class Delivery:
+    """The in-flight window of one delivery run and the decisions made over it.
+
+    Rows go out in `id` order, at most `window` unacknowledged; a row unacknowledged after
+    `ack_timeout_s` is sent again; on every new connection whatever was in flight is
+    forgotten and sent again from the oldest undelivered row (central dedupes). `start`
+    is when the run began: sends are first written, and stats first published, one
+    period after it.
+    """
+
+    def __init__(self, *, window: int, ack_timeout_s: float, poll_interval_s: float,
+                 stats_interval_s: float, start: Instant) -> None:
+        self.window = window
+        self.ack_timeout_s = ack_timeout_s
+        self.poll_interval_s = poll_interval_s
+        self._inflight: dict[str, _Flight] = {}
+        self._cursor = 0  # id of the last row read from the outbox
+        self._connection = 0  # the connection the window was filled on
+        # The last read was cut short by the window, not by the end of the outbox: once acks
+        # make room there are more rows to send at once, without waiting for the next poll.
+        self._more = True
+        self._last_fetch = 0.0
+        self._record = _Every(RECORD_SENDS_AFTER_S, start.mono)
+        self._backlog_read = _Every(BACKLOG_EVERY_S, 0.0)
+        self._stats_sent = _Every(stats_interval_s, start.mono)
+        self._published = self._resent = self._delivered = 0
+        self._last_delivered_at: float | None = None
+        self._backlog = 0
+        self._oldest_created: float | None = None
+
+    @property
+    def oldest_created(self) -> float | None:
+        """When the oldest undelivered row was created, as the last backlog read saw it."""
+        return self._oldest_created
+
+    def ready_to_send(self) -> bool:
+        """The outbox holds more rows than the last read took and the window has room for them."""
+        return self._more and len(self._inflight) < self.window
+
+    # ---- acks --------------------------------------------------------------------------
+
+    def acked(self, keys: Iterable[str]) -> Acked:
+        """Central acknowledged these keys: they leave the window. Every key is to be marked
+        delivered, also one not in flight (central acks every copy it receives)."""
+        flights: list[Sent] = []
+        others: list[str] = []
+        for key in keys:
+            flight = self._inflight.pop(key, None)
+            if flight is None:
+                others.append(key)
+            else:
+                flights.append(Sent(flight.row_id, flight.sent_at, flight.unrecorded))
+        return Acked(tuple(flights), tuple(others))
+
+    def delivered(self, count: int, now: Instant) -> None:
+        """`count` rows were marked delivered in the outbox (repeats of an ack change none)."""
+        self._delivered += count
+        if count:
+            self._last_delivered_at = now.wall
+
+    # ---- the link ----------------------------------------------------------------------
+
+    def connected(self, connection: int, now: Instant) -> tuple[Sent, ...]:
+        """The link is up, on the `connection`-th connection (counted from 1).
+
+        On a new connection whatever was in flight may have been lost with the old one:
+        the window is emptied and refilled from the oldest undelivered row. Returns the
+        sends of the dropped rows, to write into the outbox.
+        """
+        if connection == self._connection:
+            return ()
+        self._connection = connection
+        self._resent += len(self._inflight)
+        dropped = self.take_sends(now.wall)
+        self._inflight.clear()
+        self._cursor = 0
+        self._more = True
+        return dropped
+
+    def disconnected(self) -> None:
+        """The link is down: nothing can be sent, so there is nothing to hurry for."""
+        self._more = False
+
+    # ---- sending -----------------------------------------------------------------------
+
+    def resends(self, now: Instant) -> list[bytes]:
+        """Payloads in flight for `ack_timeout_s` without an ack: to publish again now."""
+        payloads: list[bytes] = []
+        for flight in self._inflight.values():
+            if now.wall - flight.sent_at >= self.ack_timeout_s:
+                flight.sent_at = now.wall
+                flight.unrecorded += 1
+                payloads.append(flight.payload)
+        self._resent += len(payloads)
+        return payloads
+
+    def fetch(self, now: Instant, woken: bool) -> Fetch | None:
+        """Which outbox rows to read now: when the window has room and the last read was
+        cut short, the shell was woken (a new row) or a poll interval has passed."""
+        room = self.window - len(self._inflight)
+        if room <= 0 or not (self._more or woken or now.mono - self._last_fetch >= self.poll_interval_s):
+            return None
+        self._last_fetch = now.mono
+        return Fetch(self._cursor, room)
+
+    def fetched(self, fetch: Fetch, rows: Sequence[Row], now: Instant) -> list[bytes]:
+        """The rows `fetch` read, oldest first: returns the payloads to publish, in order."""
+        self._more = len(rows) == fetch.limit
+        payloads: list[bytes] = []
+        for row in rows:
+            self._cursor = row.id
+            if row.key in self._inflight:
+                continue
+            self._inflight[row.key] = _Flight(row.id, row.payload, now.wall)
+            payloads.append(row.payload)
+        self._published += len(payloads)
+        return payloads
+
+    # ---- writing sends -----------------------------------------------------------------
+
+    def due_sends(self, now: Instant) -> tuple[Sent, ...]:
+        """Sends to write now: once a second, those of rows waiting for their ack for a second.
+
+        A row's sends are written with its delivery (one write per row); only rows still
+        waiting after a while get them written on their own.
+        """
+        if not self._record.due(now.mono):
+            return ()
+        return self.take_sends(now.wall - RECORD_SENDS_AFTER_S)
+
+    def take_sends(self, sent_before: float) -> tuple[Sent, ...]:
+        """Sends not yet written of rows last sent at or before `sent_before`; counted as written."""
+        stale = [f for f in self._inflight.values() if f.unrecorded and f.sent_at <= sent_before]
+        sends = tuple(Sent(f.row_id, f.sent_at, f.unrecorded) for f in stale)
+        for flight in stale:
+            flight.unrecorded = 0
+        return sends
+
+    # ---- stats -------------------------------------------------------------------------
+
+    def backlog_due(self, now: Instant) -> bool:
+        """Time to read the backlog from the outbox again."""
+        return self._backlog_read.due(now.mono)
+
+    def backlog(self, count: int, oldest_created: float | None) -> None:
+        """The outbox holds `count` undelivered rows, the oldest created at `oldest_created`."""
+        self._backlog = count
+        self._oldest_created = oldest_created
+
+    def stats(self, base: PublisherStats, now: Instant) -> PublisherStats:
+        """`base` (the link's state, kept by the shell) with delivery's figures as of `now`."""
+        oldest = self._oldest_created
+        return replace(base, backlog=self._backlog, in_flight=len(self._inflight),
+                       published_total=self._published, resent_total=self._resent,
+                       delivered_total=self._delivered, last_delivered_at=self._last_delivered_at,
+                       oldest_undelivered_age_s=None if oldest is None else max(0.0, now.wall - oldest))
+
+    def stats_due(self, now: Instant) -> bool:
+        """Time to publish the `stats` message."""
+        return self._stats_sent.due(now.mono)
