@@ -35,7 +35,7 @@ from station.pipeline import Pipeline, Trigger
 from station.policy import POLICY_RANGES, update_policy
 from station.state import Health, Level, StationState
 from station.store import Store
-from station.verdict import Disposition
+from station.verdict import Disposition, Verdict
 from vision.barcode import BarcodeReader
 from vision.camera import Camera, CameraHealth, CameraState, SyntheticSource, open_source
 from vision.inference import ConformityModel, DefectModel, Gallery, GalleryError, ModelError
@@ -665,7 +665,7 @@ class Station:
                                                                 "why": "supervisor PIN missing or wrong"})
                 raise ActionError(f"an override to {target.value} needs the supervisor's PIN")
         new = self.store.record_override(verdict_id, target, operator, reason.strip())
-        self.state.update_item(new.to_json())
+        self.state.update_item(new)
         if self.publisher is not None:
             self.publisher.wake()
         self.state.message.emit(f"override saved: {target.value}")
@@ -740,23 +740,23 @@ def kpi_source(config: Config, window_h: float = 8.0) -> Callable[[], dict[str, 
     return read
 
 
-def history_source(config: Config) -> Callable[[str], list[dict[str, Any]]]:
+def history_source(config: Config) -> Callable[[str], list[Verdict]]:
     """A function giving every revision of a verdict, oldest first (any thread)."""
     from station.store import StoreReader
 
-    def read(verdict_id: str) -> list[dict[str, Any]]:
+    def read(verdict_id: str) -> list[Verdict]:
         with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
-            return [v.to_json() for v in reader.history(verdict_id)]
+            return reader.history(verdict_id)
 
     return read
 
 
-def search_source(config: Config, limit: int = 50) -> Callable[[str], list[dict[str, Any]]]:
+def search_source(config: Config, limit: int = 50) -> Callable[[str], list[Verdict]]:
     """A function finding past items by RMA, GTIN or code text (latest revision each; any thread)."""
     from station.store import StoreReader
 
-    def read(text: str) -> list[dict[str, Any]]:
+    def read(text: str) -> list[Verdict]:
         with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
-            return [v.to_json() for v in reader.recent(limit, search=text)]
+            return reader.recent(limit, search=text)
 
     return read

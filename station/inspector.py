@@ -152,7 +152,7 @@ class StationInspector:
             decision = decide(evidence, self.policy)
             item = ItemInfo(controller_item_id=trigger.item_id)
             verdict = self._verdict(seq, item, Inspection(), decision, created, timings)
-            return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+            return Inspected(verdict, (), ItemView(verdict, None))
         return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
 
     def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
@@ -167,7 +167,7 @@ class StationInspector:
         now = datetime.now(UTC)
         item = ItemInfo(controller_item_id=trigger.item_id)
         verdict = self._verdict(seq, item, Inspection(), decision, now, {})
-        return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+        return Inspected(verdict, (), ItemView(verdict, None))
 
     # -- the work -------------------------------------------------------------------------
     def inspect_image(
@@ -262,7 +262,7 @@ class StationInspector:
         )
         shown_sku = expected or observed
         view = ItemView(
-            verdict=verdict.to_json(),
+            verdict=verdict,
             frame=image,
             overlay=overlay,
             reference_image=self.catalogue.reference_image(shown_sku) if shown_sku else None,

@@ -334,7 +334,7 @@ class Pipeline:
         self.dispositions[name] = self.dispositions.get(name, 0) + 1
         if inspected.t_trigger is not None:
             self.latencies_ms.append((t_done - inspected.t_trigger) * 1000)
-        self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict.to_json()))
+        self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict))
         if self.on_recorded is not None:
             self.on_recorded(verdict)
         for routing in self._deferred.pop(verdict.verdict_id, []):
@@ -378,7 +378,7 @@ class Pipeline:
                          verdict_id, routing, exc)
             return
         if updated is not None:
-            self.state.update_item(updated.to_json())
+            self.state.update_item(updated)
 
 
 def _merge(decided: Routing, outcome: Routing) -> Routing:

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from station.state import ItemView
 from station.ui import theme
 from station.ui.imaging import qimage_from_bgr
-from station.ui.verdict_fields import fields_of, lane_text
+from station.ui.verdict_text import lane_text
+from station.verdict import DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -158,28 +159,41 @@ class ItemCard(QFrame):
 
     def show_item(self, view: ItemView, status: str = "") -> None:
         """Render `view`; `status` is the operator's last action on it."""
-        f = fields_of(view.verdict)
-        self.verdict_id = f.verdict_id
-        grade_colour = theme.colour_of(theme.GRADE_COLOURS, f.grade)
-        self.grade.setText(f.grade or "?")
+        verdict = view.verdict
+        self.verdict_id = verdict.verdict_id
+        self._show_head(view, status)
+        self._show_item_info(verdict)
+        self._show_pictures(view)
+        self._show_findings(verdict)
+
+    def _show_head(self, view: ItemView, status: str) -> None:
+        verdict = view.verdict
+        decision = verdict.decision
+        grade_colour = theme.colour_of(theme.GRADE_COLOURS, decision.grade)
+        self.grade.setText(decision.grade.value)
         theme.set_style(self.grade, f"background: {grade_colour}; color: white; border-radius: 8px;")
-        disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)
-        self.disposition.setText(theme.disposition_words(f.disposition).upper())
+        disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, decision.disposition)
+        self.disposition.setText(theme.disposition_words(decision.disposition).upper())
         theme.set_style(self.disposition, f"color: {disp_colour};")
-        self.lane.setText(lane_text(f, view.lane_name, self._lane_names))
-        theme.set_style(self.lane, "color: #c62828; font-weight: bold;" if f.late or f.lost else "")
-        if not status and f.source == "operator":
-            status = f"Overridden by {f.operator_id or '?'} (revision {f.revision})"
+        self.lane.setText(lane_text(verdict, view.lane_name, self._lane_names))
+        off_lane = verdict.routing.late or verdict.routing.lost
+        theme.set_style(self.lane, "color: #c62828; font-weight: bold;" if off_lane else "")
+        if not status and decision.source is DecisionSource.OPERATOR:
+            status = f"Overridden by {decision.operator_id or '?'} (revision {verdict.revision})"
         self.status.setText(status)
-        self.rma.setText(
-            f"RMA {f.rma or '– (none read)'}"
-            + (f"   ·  declared: {f.declared_reason.replace('_', ' ')}" if f.declared_reason else "")
-        )
-        match = f.sku_matches
+
+    def _show_item_info(self, verdict: Verdict) -> None:
+        item = verdict.item
+        declared = item.declared_reason.value.replace("_", " ") if item.declared_reason else None
+        self.rma.setText(f"RMA {item.rma or '– (none read)'}"
+                         + (f"   ·  declared: {declared}" if declared else ""))
+        match = item.sku_matches
         mark = "" if match is None else (" ✔" if match else " ✘ NOT THE SAME")
-        self.expected.setText(f"Expected\n{f.expected_sku or '–'}")
-        self.observed.setText(f"Seen{mark}\n{f.observed_sku or '–'}")
+        self.expected.setText(f"Expected\n{item.expected_sku or '–'}")
+        self.observed.setText(f"Seen{mark}\n{item.observed_sku or '–'}")
         theme.set_style(self.observed, "color: #c62828; font-weight: bold;" if match is False else "")
+
+    def _show_pictures(self, view: ItemView) -> None:
         ref = self._cache.get(view.reference_image) if view.reference_image else None
         if ref is not None:
             self.reference_image.setPixmap(ref)
@@ -195,18 +209,20 @@ class ItemCard(QFrame):
         else:
             self.captured_image.clear()
             self.captured_image.setText("no picture")
-        parts = []
-        if f.confidence is not None:
-            parts.append(f"Confidence {f.confidence:.0%}")
-        if f.defect_score is not None:
-            parts.append(f"defect {f.defect_score:.2f} ({f.defect_label or '?'})")
-        if f.similarity is not None:
-            parts.append(f"similarity {f.similarity:.2f}")
+
+    def _show_findings(self, verdict: Verdict) -> None:
+        decision, inspection = verdict.decision, verdict.inspection
+        defect, conformity = inspection.defect, inspection.conformity
+        parts = [f"Confidence {decision.confidence:.0%}"]
+        if defect is not None:
+            parts.append(f"defect {defect.score:.2f} ({defect.label})")
+        if conformity is not None:
+            parts.append(f"similarity {conformity.similarity:.2f}")
         self.confidence.setText("   ".join(parts))
-        lines = [f"• {r}" for r in f.reasons]
-        lines += [f"⚑ {flag.replace('_', ' ')}" for flag in f.flags]
-        if f.override_reason:
-            lines.append(f"Operator: {f.override_reason}")
+        lines = [f"• {r}" for r in decision.reasons]
+        lines += [f"⚑ {flag.replace('_', ' ')}" for flag in decision.flags]
+        if decision.override_reason:
+            lines.append(f"Operator: {decision.override_reason}")
         self.reasons.setText("\n".join(lines) or "No reasons recorded")
 
     def set_status(self, text: str) -> None:

@@ -50,14 +50,19 @@ from station.ui.pages import AboutPage, SettingsPage
 from station.ui.recent import RecentList
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
-from station.ui.verdict_fields import fields_of
 from station.ui.wedge import GS, WedgeFilter
+from station.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
 # Items may arrive at 20/s; nobody reads faster than this, so the card, camera view and counters
 # are redrawn at most every RENDER_INTERVAL_MS with the newest values (the list gets every item).
 RENDER_INTERVAL_MS = 100
+
+
+def _item_name(verdict: Verdict) -> str:
+    """How a message names an item: its RMA, else its verdict id."""
+    return verdict.item.rma or verdict.verdict_id
 
 
 class MainWindow(QMainWindow):
@@ -222,7 +227,7 @@ class MainWindow(QMainWindow):
         # (The bridge listens already, so an item decided meanwhile may come twice: once here, once
         # queued; `_initial_ids` drops the queued copy.)
         initial = state.recent()[-settings.recent_items :]
-        self._initial_ids = {str(v.verdict.get("verdict_id")) for v in initial}
+        self._initial_ids = {v.verdict.verdict_id for v in initial}
         self.recent.model.add_many(initial)
         self.items_seen += len(initial)
         self._latest = initial[-1] if initial else None
@@ -304,7 +309,7 @@ class MainWindow(QMainWindow):
     # ----- state -> view ------------------------------------------------------------------------
     def _item_decided(self, view: ItemView) -> None:
         if self._initial_ids:
-            verdict_id = str(view.verdict.get("verdict_id"))
+            verdict_id = view.verdict.verdict_id
             if verdict_id in self._initial_ids:
                 self._initial_ids.discard(verdict_id)
                 return
@@ -317,13 +322,13 @@ class MainWindow(QMainWindow):
     def _item_updated(self, view: ItemView) -> None:
         self._render_latest()  # list what arrived first, so the revision finds its row
         self.recent.model.replace(view)
-        verdict_id = view.verdict.get("verdict_id")
-        if self._latest is not None and self._latest.verdict.get("verdict_id") == verdict_id:
+        verdict_id = view.verdict.verdict_id
+        if self._latest is not None and self._latest.verdict.verdict_id == verdict_id:
             self._latest = view
             self._shown_id = None  # force the card to redraw the new revision
             self._render_latest()
         for dialog in self._dialogs:
-            if dialog.view.verdict.get("verdict_id") == verdict_id:
+            if dialog.view.verdict.verdict_id == verdict_id:
                 dialog.update_view(view)
 
     def _render_latest(self) -> None:
@@ -334,7 +339,7 @@ class MainWindow(QMainWindow):
         view = self._latest
         if view is None:
             return
-        verdict_id = str(view.verdict.get("verdict_id", ""))
+        verdict_id = view.verdict.verdict_id
         if verdict_id == self._shown_id:
             return
         self._shown_id = verdict_id
@@ -452,14 +457,15 @@ class MainWindow(QMainWindow):
             return
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
+        verdict = view.verdict
         operator = self.operator_id
 
         def done() -> None:
-            self._set_status(f.verdict_id, f"Confirmed by {operator}")
-            self._ok(f"Confirmed {f.rma or f.verdict_id}: {theme.disposition_words(f.disposition)}.")
+            self._set_status(verdict.verdict_id, f"Confirmed by {operator}")
+            words = theme.disposition_words(verdict.decision.disposition)
+            self._ok(f"Confirmed {_item_name(verdict)}: {words}.")
 
-        self._send("confirm", done, self.station_actions.confirm, f.verdict_id)
+        self._send("confirm", done, self.station_actions.confirm, verdict.verdict_id)
 
     def override_current(self, disposition: str) -> None:
         """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
@@ -472,33 +478,30 @@ class MainWindow(QMainWindow):
         """Ask for the override of `view` (the current or a past item)."""
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
-        chosen = disposition or f.disposition or self.settings.dispositions[0]
+        verdict = view.verdict
+        now = verdict.decision.disposition
         dialog = OverrideDialog(
             self.settings.dispositions,
-            chosen,
+            disposition or now.value,
             self.settings.override_reasons,
             self.settings.supervisor_required_for,
             self.settings.supervisor_pin,
-            f"{f.rma or 'no RMA'} — now {theme.disposition_words(f.disposition)}",
+            f"{verdict.item.rma or 'no RMA'} — now {theme.disposition_words(now)}",
             self,
         )
         dialog.accepted.connect(
-            lambda: self._override(
-                f.verdict_id, f.rma, dialog.chosen(), dialog.reason_text(), dialog.pin_text()
-            )
+            lambda: self._override(verdict, dialog.chosen(), dialog.reason_text(), dialog.pin_text())
         )
         self._open_dialog(dialog)
 
-    def _override(
-        self, verdict_id: str, rma: str | None, disposition: str, reason: str, pin: str | None
-    ) -> None:
+    def _override(self, verdict: Verdict, disposition: str, reason: str, pin: str | None) -> None:
         operator = self.operator_id
+        verdict_id = verdict.verdict_id
 
         def done() -> None:
             words = theme.disposition_words(disposition)
             self._set_status(verdict_id, f"Overridden to {words} by {operator}")
-            self._ok(f"Override of {rma or verdict_id} to {words} saved.")
+            self._ok(f"Override of {_item_name(verdict)} to {words} saved.")
 
         self._send("override", done, self.station_actions.override, verdict_id, disposition, reason, pin)
 
@@ -510,19 +513,19 @@ class MainWindow(QMainWindow):
             return
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
-        dialog = NoteDialog(f.rma or "this item", self)
+        verdict = view.verdict
+        dialog = NoteDialog(verdict.item.rma or "this item", self)
 
         def send() -> None:
             def done() -> None:
-                self._set_status(f.verdict_id, "Waiting for a supervisor")
-                self._ok(f"{f.rma or f.verdict_id} marked for a supervisor.")
+                self._set_status(verdict.verdict_id, "Waiting for a supervisor")
+                self._ok(f"{_item_name(verdict)} marked for a supervisor.")
 
             self._send(
                 "needs_supervisor",
                 done,
                 self.station_actions.needs_supervisor,
-                f.verdict_id,
+                verdict.verdict_id,
                 dialog.note_text(),
             )
 
@@ -603,7 +606,7 @@ class MainWindow(QMainWindow):
         self._searches.submit(text, self._search_source, text)
 
     def _search_done(self, text: str, found: object) -> None:
-        verdicts = [v for v in found if isinstance(v, dict)] if isinstance(found, list) else []
+        verdicts = [v for v in found if isinstance(v, Verdict)] if isinstance(found, list) else []
         if self.recent.search.text().strip() != text:
             return  # the operator has typed something else meanwhile
         self.recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])

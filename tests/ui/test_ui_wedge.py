@@ -26,6 +26,7 @@ from station.state import StationState
 from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
 from station.ui.settings import ui_settings_from_config
+from station.verdict import CodeRead
 from tests.ui.feeder import RecordingActions, make_item
 from tests.ui.ui_window import open_window, show_window
 
@@ -199,7 +200,7 @@ def test_a_wedge_scan_in_the_window_gives_a_verdict_with_that_code(
     qtbot.keyClick(target, Qt.Key.Key_Return)
     assert bench_station.wait_items(1, timeout_s=60)
     verdict = bench_station.state.recent()[-1].verdict
-    assert {"format": "EAN13", "text": EAN, "gs1": None} in verdict["item"]["codes"]
+    assert CodeRead("EAN13", EAN) in verdict.item.codes
     qtbot.waitUntil(lambda: window.recent.model.rowCount() == 1, timeout=10_000)
     qtbot.wait(SETTLE_MS)
     assert bench_station.wait_items(1, timeout_s=0)
