@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station import palette
 from station.state import ItemView
 from station.ui import theme
 from station.ui.imaging import qimage_from_bgr
@@ -169,10 +170,10 @@ class ItemCard(QFrame):
     def _show_head(self, view: ItemView, status: str) -> None:
         verdict = view.verdict
         decision = verdict.decision
-        grade_colour = theme.colour_of(theme.GRADE_COLOURS, decision.grade)
+        grade_colour = palette.grade_colour(decision.grade)
         self.grade.setText(decision.grade.value)
         theme.set_style(self.grade, f"background: {grade_colour}; color: white; border-radius: 8px;")
-        disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, decision.disposition)
+        disp_colour = palette.disposition_colour(decision.disposition)
         self.disposition.setText(theme.disposition_words(decision.disposition).upper())
         theme.set_style(self.disposition, f"color: {disp_colour};")
         self.lane.setText(lane_text(verdict, view.lane_name, self._lane_names))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station import palette
 from station.state import ItemView
 from station.ui import theme
 from station.ui.verdict_text import decided_by, search_text, time_text
@@ -90,8 +91,8 @@ class RecentModel(QAbstractTableModel):
             decided_by(verdict),
         )
         colours = {
-            4: QColor(theme.colour_of(theme.GRADE_COLOURS, decision.grade)),
-            5: QColor(theme.colour_of(theme.DISPOSITION_COLOURS, decision.disposition)),
+            4: QColor(palette.grade_colour(decision.grade)),
+            5: QColor(palette.disposition_colour(decision.disposition)),
         }
         return texts, colours, "\n".join(decision.reasons) or None
 
