@@ -50,7 +50,13 @@ from PySide6.QtWidgets import (
 from calibration.board import BoardSpec, detect_board
 from calibration.colour import ColourCalibration, calibrate_colour
 from calibration.errors import CalibrationError
-from calibration.files import load_calibration, merged, save_calibration, utc_now
+from calibration.files import (
+    CalibrationFile,
+    CalibrationUpdate,
+    load_calibration,
+    save_calibration,
+    update_calibration,
+)
 from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback, ViewStatus
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
@@ -98,12 +104,25 @@ def board_from_config(config: Config) -> BoardSpec:
 
 @dataclass(frozen=True)
 class SaveReport:
-    """What `write_calibration` wrote."""
+    """What `write_calibration` wrote, and where."""
 
     path: Path
-    sections: tuple[str, ...]  # the sections written by this save
-    kept: tuple[str, ...]  # sections of the old file kept as they were
-    notes: tuple[str, ...] = ()
+    update: CalibrationUpdate
+
+    def words(self) -> str:
+        """The sentence the page shows after a save."""
+        update = self.update
+        words = f"Saved {', '.join(update.written)} to {self.path}"
+        if update.kept:
+            words += f" (kept {', '.join(update.kept)} from the file)"
+        notes = []
+        if update.replaced_size is not None:
+            width, height = update.replaced_size
+            notes.append(f"the old file was for {width}x{height}: its sections were dropped")
+        if update.stale_plane:
+            notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
+        notes.append("the station uses it from its next start")
+        return ". ".join([words, *notes]) + "."
 
 
 def _grab(source: FrameSource) -> Frame:
@@ -127,39 +146,30 @@ def _size_of(frame: Frame) -> tuple[int, int]:
     return (int(frame.shape[1]), int(frame.shape[0]))
 
 
+def _existing_file(path: Path) -> CalibrationFile | None:
+    """The calibration file at `path` (None when there is none); one that cannot be read is refused."""
+    if not path.is_file():
+        return None
+    try:
+        return load_calibration(path)
+    except CalibrationError as exc:
+        raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
+                               "move it away (or repair it), then save again") from None
+
+
 def write_calibration(path: Path, board: BoardSpec, camera_id: str, intrinsics: Intrinsics | None,
                       plane: PlaneCalibration | None, colour: ColourCalibration | None,
                       image_size: tuple[int, int]) -> SaveReport:
     """Merge the new sections into the file at `path` (the others kept) and write it atomically."""
-    new = {name: value for name, value in (("intrinsics", intrinsics), ("plane", plane), ("colour", colour))
-           if value is not None}
-    if not new:
-        raise CalibrationError("save", "nothing calibrated yet", "calibrate at least one step first")
-    existing = None
-    notes: list[str] = []
-    if path.is_file():
-        try:
-            existing = load_calibration(path)
-        except CalibrationError as exc:
-            raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
-                                   "move it away (or repair it), then save again") from None
+    existing = _existing_file(path)
     if existing is not None and existing.camera_id and camera_id and existing.camera_id != camera_id:
         raise CalibrationError(
             str(path), f"the file is for camera {existing.camera_id!r}, this is {camera_id!r}",
             "set [calibration] file to another path for this camera, or move the file away")
-    if existing is not None and existing.image_size != image_size:
-        notes.append(f"the old file was for {existing.image_size[0]}x{existing.image_size[1]}: "
-                     "its sections were dropped")
-        existing = None
-    if existing is not None and intrinsics is not None and plane is None and existing.plane is not None:
-        notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
-    camera = (existing.camera_id if existing is not None and existing.camera_id else "") or camera_id
-    calibration = merged(existing, camera_id=camera, image_size=image_size, created_at=utc_now(),
-                         board=board.describe(), **new)
-    save_calibration(path, calibration)
-    kept = tuple(name for name in ("intrinsics", "plane", "colour")
-                 if name not in new and existing is not None and getattr(existing, name) is not None)
-    return SaveReport(path, tuple(new), kept, tuple(notes))
+    update = update_calibration(existing, image_size, camera_id=camera_id, board=board.describe(),
+                                intrinsics=intrinsics, plane=plane, colour=colour)
+    save_calibration(path, update.calibration)
+    return SaveReport(path, update)
 
 
 class BoardView(QWidget):
@@ -594,11 +604,7 @@ class CalibrationPage(QWidget):
             self.colour_label.setText(f"Gains B {b:.3f} G {g:.3f} R {r:.3f} "
                                       f"({colour.exposure_stops:+.2f} stops). Save to keep it.")
         elif tag == "save" and isinstance(result, SaveReport):
-            words = f"Saved {', '.join(result.sections)} to {result.path}"
-            if result.kept:
-                words += f" (kept {', '.join(result.kept)} from the file)"
-            notes = [*result.notes, "the station uses it from its next start"]
-            self.save_label.setText(". ".join([words, *notes]) + ".")
+            self.save_label.setText(result.words())
             self.saved.emit(result)
         self._update_busy()
 
