@@ -126,7 +126,7 @@ def test_r_s_and_t_send_reinspect_supervisor_and_trigger(qtbot: QtBot) -> None:
 def test_trigger_is_refused_in_conveyor_mode(qtbot: QtBot) -> None:
     window, actions = open_window(qtbot, _with_items(1))
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_T)
-    assert "bench mode" in window.message_label.text()
+    assert "bench mode" in window.top.message_label.text()
     assert actions.named("trigger") == []
 
 
@@ -141,7 +141,7 @@ def test_sign_in_is_asked_at_start_and_gates_the_actions(qtbot: QtBot) -> None:
     qtbot.keyClicks(dialog.operator, "op-12")
     qtbot.keyClick(dialog.operator, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("sign_in") == [("op-12",)])
-    qtbot.waitUntil(lambda: window.operator_label.text() == "Operator op-12")
+    qtbot.waitUntil(lambda: window.top.operator_label.text() == "Operator op-12")
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(actions.named("confirm")) == 1)
@@ -156,14 +156,14 @@ def test_actions_wait_for_sign_in(qtbot: QtBot) -> None:
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     assert actions.named("confirm") == []
     assert isinstance(window.active_dialog, SignInDialog)
-    assert "Sign in first" in window.message_label.text()
+    assert "Sign in first" in window.top.message_label.text()
 
 
 def test_a_failed_intent_is_shown_in_red_words(qtbot: QtBot) -> None:
     window, actions = open_window(qtbot, _with_items(1))
     actions.fail_with = "database is locked (station.db): retry in a moment"
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Confirm failed: database is locked" in window.message_label.text())
+    qtbot.waitUntil(lambda: "Confirm failed: database is locked" in window.top.message_label.text())
     assert "Confirmed" not in window.card.status.text()
 
 

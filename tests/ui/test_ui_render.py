@@ -193,7 +193,7 @@ def test_settings_page_sends_thresholds_within_range_and_mode(qtbot: QtBot) -> N
     page.bench.setChecked(True)
     page.switch.click()
     qtbot.waitUntil(lambda: actions.named("set_mode") == [("bench",)])
-    qtbot.waitUntil(lambda: "Bench mode" in window.mode_label.text())
+    qtbot.waitUntil(lambda: "Bench mode" in window.top.mode_label.text())
     assert "defect_repair = 0.5" in page.config_view.toPlainText()
 
 
