@@ -7,6 +7,7 @@ import logging
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from station.state import Health, ItemView, Level
 from station.ui.camera_view import CameraView
 from station.ui.item_card import ItemCard
 from station.ui.recent import RecentList
@@ -41,6 +42,7 @@ class InspectPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
+        self._failing_cameras: dict[str, str] = {}  # component -> why its picture is not live
 
     def _card_with_hints(self, keyboard_scanner: bool) -> QWidget:
         hints = QLabel(KEY_HINTS + (SCAN_HINT if keyboard_scanner else ""))
@@ -52,3 +54,31 @@ class InspectPage(QWidget):
         layout.addWidget(self.card, 1)
         layout.addWidget(hints)
         return box
+
+    def show_item(self, view: ItemView, status: str) -> None:
+        """The item's frame with its overlay, and its card; `status` is the operator's last action on it."""
+        self.camera.set_frame(view.frame, view.overlay)
+        self.card.show_item(view, status)
+
+    def show_camera_health(self, health: Health) -> None:
+        """A failing camera says so over its last picture, or in place of the picture while none came."""
+        if health.level == Level.ERROR:
+            self._failing_cameras[health.component] = f"{health.summary}: the picture below is not live"
+        else:
+            self._failing_cameras.pop(health.component, None)
+        self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
+        if not self.camera.has_frame():
+            self.camera.set_placeholder(health.detail or health.summary)
+
+    def focus_search(self) -> None:
+        """Ctrl+F: type search words."""
+        self.recent.search.setFocus()
+        self.recent.search.selectAll()
+
+    def escape(self) -> None:
+        """Esc: back from the record's results, or clear the search words; the bench keys work again."""
+        if self.recent.results is not None:
+            self.recent.show_recent()
+        elif self.recent.search.hasFocus() and self.recent.search.text():
+            self.recent.search.clear()
+        self.setFocus()

@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 # verdict_id -> its revisions, oldest first
 HistorySource = Callable[[str], list[Verdict]]
-# RMA / GTIN / code text -> the latest revision of each matching item, newest first
-SearchSource = Callable[[str], list[Verdict]]
 
 HISTORY_COLUMNS = ("revision", "decided at", "by", "grade", "disposition", "why")
 

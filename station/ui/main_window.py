@@ -31,16 +31,17 @@ from PySide6.QtWidgets import (
 )
 
 from calibration.board import BoardSpec
-from station.state import Health, ItemView, Level, StationActions, StationState
+from station.state import Health, ItemView, StationActions, StationState
 from station.ui import theme
-from station.ui.bridge import Background, StateBridge
+from station.ui.bridge import StateBridge
 from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.inspect_page import InspectPage
 from station.ui.intents import IntentQueue
-from station.ui.item_dialog import HistorySource, ItemDialog, SearchSource
+from station.ui.item_dialog import HistorySource, ItemDialog
 from station.ui.kpi_panel import KpiPanel, KpiSource
 from station.ui.pages import AboutPage, SettingsPage
+from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
 from station.ui.top_bar import TopBar
@@ -97,7 +98,6 @@ class MainWindow(QMainWindow):
         self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
-        self._failing_cameras: dict[str, str] = {}
         self._arrived: list[ItemView] = []  # decided since the last render, oldest first
         self._initial_ids: set[str] = set()
         self.active_dialog: QDialog | None = None
@@ -144,8 +144,6 @@ class MainWindow(QMainWindow):
     def _connect_pages(self) -> None:
         """What the pages ask of the window: open an item, search the record, thresholds, mode."""
         self.recent.open_requested.connect(self.open_item)
-        self.recent.can_search_record = self._search_source is not None
-        self.recent.search_requested.connect(self._search_record)
         self.settings_page.thresholds_requested.connect(self.request_thresholds)
         self.settings_page.mode_requested.connect(self.request_mode)
         self.tabs.currentChanged.connect(self._page_changed)
@@ -164,9 +162,9 @@ class MainWindow(QMainWindow):
         self._intents = IntentQueue(self)
         self._intents.sent.connect(self.intent_sent)
         self._intents.failed.connect(self._intent_failed)
-        self._searches = Background("search", self)
-        self._searches.finished.connect(self._search_done)
-        self._searches.failed.connect(self._search_failed)
+        self._record_search = RecordSearch(self._search_source, self.recent, self)
+        self._record_search.notice.connect(self.show_message)
+        self._record_search.found.connect(self._ok)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
@@ -213,8 +211,8 @@ class MainWindow(QMainWindow):
         bench("Needs supervisor", ["S"], self.mark_current_for_supervisor)
         bench("Trigger", ["T"], self.request_trigger)
         bench("Open selected item", ["O"], self._open_selected)
-        bench("Search", ["Ctrl+F"], self._focus_search)
-        bench("Back", ["Escape"], self._escape)
+        bench("Search", ["Ctrl+F"], self.inspect_page.focus_search)
+        bench("Back", ["Escape"], self.inspect_page.escape)
 
         def window_key(keys: str, slot: Callable[[], None]) -> None:
             action = QAction(self)
@@ -240,17 +238,6 @@ class MainWindow(QMainWindow):
             self.inspect_page.setFocus()
         elif self.tabs.widget(index) is self.calibration_page:
             self.calibration_page.setFocus()  # Space captures a view
-
-    def _focus_search(self) -> None:
-        self.recent.search.setFocus()
-        self.recent.search.selectAll()
-
-    def _escape(self) -> None:
-        if self.recent.results is not None:
-            self.recent.show_recent()
-        elif self.recent.search.hasFocus() and self.recent.search.text():
-            self.recent.search.clear()
-        self.inspect_page.setFocus()
 
     def _open_selected(self) -> None:
         if not self.recent.open_selected():
@@ -299,21 +286,14 @@ class MainWindow(QMainWindow):
         if verdict_id == self._shown_id:
             return
         self._shown_id = verdict_id
-        self.camera.set_frame(view.frame, view.overlay)
-        self.card.show_item(view, self._statuses.get(verdict_id, ""))
+        self.inspect_page.show_item(view, self._statuses.get(verdict_id, ""))
 
     def _health_changed(self, health: Health) -> None:
         self.status_panel.set_health(health)
         if health.component == "calibration":
             self.calibration_page.set_health(health)
         if health.component.startswith("camera"):
-            if health.level == Level.ERROR:
-                self._failing_cameras[health.component] = f"{health.summary}: the picture below is not live"
-            else:
-                self._failing_cameras.pop(health.component, None)
-            self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
-            if not self.camera.has_frame():
-                self.camera.set_placeholder(health.detail or health.summary)
+            self.inspect_page.show_camera_health(health)
 
     def _counters_changed(self, counters: dict[str, Any]) -> None:
         self._counters = counters
@@ -527,24 +507,6 @@ class MainWindow(QMainWindow):
         self.activateWindow()  # back to the bench keys
         self.inspect_page.setFocus()
 
-    def _search_record(self, text: str) -> None:
-        """Look RMA / GTIN words up in the station's record (older items than the list keeps)."""
-        if self._search_source is None or self._searches.busy:
-            return
-        self.show_message(f"Searching the record for {text!r}…")
-        self._searches.submit(text, self._search_source, text)
-
-    def _search_done(self, text: str, found: object) -> None:
-        verdicts = [v for v in found if isinstance(v, Verdict)] if isinstance(found, list) else []
-        if self.recent.search.text().strip() != text:
-            return  # the operator has typed something else meanwhile
-        self.recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
-        self._ok(f"{len(verdicts)} item(s) in the record match {text!r}." if verdicts
-                 else f"Nothing in the record matches {text!r}.")
-
-    def _search_failed(self, text: str, error: str) -> None:
-        self.show_message(f"Search for {text!r} failed: {error}")
-
     def open_item(self, view: ItemView) -> None:
         """Open a past item with its images and history."""
         dialog = ItemDialog(
@@ -575,7 +537,7 @@ class MainWindow(QMainWindow):
             self.wedge.remove()
         self._render_timer.stop()
         self.kpi.close_worker()
-        self._searches.close(wait=False)  # a read: nothing to finish for the station
+        self._record_search.close()
         self.calibration_page.shutdown()
         self._intents.close()
 
