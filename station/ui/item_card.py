@@ -90,8 +90,19 @@ class ItemCard(QFrame):
         self._lane_names = lane_names or {}
         self._cache = _ImageCache()
         base = QFont(self.font())
-        s = font_scale
+        head = self._build_head(base, font_scale)
+        pictures = self._build_pictures(base, font_scale)
+        self._build_findings(base, font_scale)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.rma)
+        layout.addLayout(pictures)
+        layout.addWidget(self.confidence)
+        layout.addWidget(self.reasons_area, 1)
+        self.verdict_id: str | None = None
 
+    def _build_head(self, base: QFont, s: float) -> QHBoxLayout:
+        """The grade in a coloured square beside the disposition, the lane and the operator's last action."""
         self.grade = QLabel("–")
         self.grade.setObjectName("grade")
         self.grade.setFont(theme.scaled_font(base, 54 * s, bold=True))
@@ -111,11 +122,13 @@ class ItemCard(QFrame):
         head = QHBoxLayout()
         head.addWidget(self.grade)
         head.addLayout(head_text, 1)
+        return head
 
-        big = theme.scaled_font(base, 15 * s, bold=True)
+    def _build_pictures(self, base: QFont, s: float) -> QGridLayout:
+        """The RMA line, and expected vs seen SKU above the catalogue image and the captured crop."""
         normal = theme.scaled_font(base, 13 * s)
         self.rma = QLabel("RMA –")
-        self.rma.setFont(big)
+        self.rma.setFont(theme.scaled_font(base, 15 * s, bold=True))
         self.expected = QLabel("Expected –")
         self.expected.setFont(normal)
         self.observed = QLabel("Seen –")
@@ -133,11 +146,14 @@ class ItemCard(QFrame):
         pictures.addWidget(self.observed, 0, 1)
         pictures.addWidget(self.reference_image, 1, 0)
         pictures.addWidget(self.captured_image, 1, 1)
+        return pictures
 
+    def _build_findings(self, base: QFont, s: float) -> None:
+        """Confidence and scores in one line; the reasons and flags below, scrolling when long."""
         self.confidence = QLabel("")
-        self.confidence.setFont(big)
+        self.confidence.setFont(theme.scaled_font(base, 15 * s, bold=True))
         self.reasons = QLabel("")
-        self.reasons.setFont(normal)
+        self.reasons.setFont(theme.scaled_font(base, 13 * s))
         self.reasons.setWordWrap(True)
         self.reasons.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # Long reasons scroll inside the card instead of growing the window past a 768 px screen.
@@ -149,14 +165,6 @@ class ItemCard(QFrame):
         self.reasons_area.setMinimumHeight(40)
         self.reasons_area.viewport().setAutoFillBackground(False)  # the card's own background shows through
         self.reasons.setAutoFillBackground(False)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.rma)
-        layout.addLayout(pictures)
-        layout.addWidget(self.confidence)
-        layout.addWidget(self.reasons_area, 1)
-        self.verdict_id: str | None = None
 
     def show_item(self, view: ItemView, status: str = "") -> None:
         """Render `view`; `status` is the operator's last action on it."""
