@@ -24,11 +24,13 @@ from calibration.errors import CalibrationError
 from calibration.intrinsics import Intrinsics
 from calibration.plane import PlaneCalibration
 
-__all__ = ["FORMAT", "CalibrationFile", "load_calibration", "merged", "save_calibration", "utc_now"]
+__all__ = ["FORMAT", "SECTIONS", "CalibrationFile", "CalibrationUpdate", "load_calibration", "merged",
+           "save_calibration", "update_calibration", "utc_now"]
 
 logger = logging.getLogger(__name__)
 
 FORMAT = "returns.calibration/1"
+SECTIONS = ("intrinsics", "plane", "colour")
 
 
 def utc_now() -> str:
@@ -241,10 +243,47 @@ def merged(existing: CalibrationFile | None, **changes: Any) -> CalibrationFile:
     """
     dates = dict((existing.section_dates or {}) if existing is not None else {})
     stamp = changes.get("created_at")
-    for section in ("intrinsics", "plane", "colour"):
+    for section in SECTIONS:
         if section in changes and changes[section] is not None and isinstance(stamp, str):
             dates[section] = stamp
     changes["section_dates"] = dates
     if existing is None:
         return CalibrationFile(**changes)
     return replace(existing, **changes)
+
+
+@dataclass(frozen=True, eq=False)
+class CalibrationUpdate:
+    """A calibration file with newly measured sections merged in, and what became of the old file's."""
+
+    calibration: CalibrationFile
+    written: tuple[str, ...]  # the sections this update measured, in SECTIONS order
+    kept: tuple[str, ...]  # sections of the old file kept as they were
+    replaced_size: tuple[int, int] | None = None  # the old file's resolution when it was dropped for another
+    stale_plane: bool = False  # new intrinsics beside the old plane, which was measured with the old ones
+
+
+def update_calibration(existing: CalibrationFile | None, image_size: tuple[int, int], *,
+                       camera_id: str = "", board: str | None = None, intrinsics: Intrinsics | None = None,
+                       plane: PlaneCalibration | None = None,
+                       colour: ColourCalibration | None = None) -> CalibrationUpdate:
+    """`existing` (None: no file yet) with the sections given here replaced, the others kept.
+
+    A file made at another resolution is replaced as a whole: its numbers would not fit the new
+    frames. The camera id given wins over the file's; the board description is kept unless one is
+    given. Raises CalibrationError when no section is given.
+    """
+    new = {name: value for name, value in (("intrinsics", intrinsics), ("plane", plane), ("colour", colour))
+           if value is not None}
+    if not new:
+        raise CalibrationError("save", "nothing calibrated yet", "calibrate at least one step first")
+    replaced_size = None
+    if existing is not None and existing.image_size != image_size:
+        replaced_size, existing = existing.image_size, None
+    kept = tuple(name for name in SECTIONS
+                 if name not in new and existing is not None and getattr(existing, name) is not None)
+    described = {"board": board} if board is not None else {}
+    calibration = merged(existing, camera_id=camera_id or (existing.camera_id if existing else ""),
+                         image_size=image_size, created_at=utc_now(), **described, **new)
+    return CalibrationUpdate(calibration, tuple(new), kept, replaced_size,
+                             stale_plane="intrinsics" in new and "plane" in kept)

@@ -95,7 +95,7 @@ class OperatorActions:
                                                                 "why": "supervisor PIN missing or wrong"})
                 raise ActionError(f"an override to {target.value} needs the supervisor's PIN")
         new = self.store.record_override(verdict_id, target, operator, reason.strip())
-        self.state.update_item(new.to_json())
+        self.state.update_item(new)
         self.on_revision()
         self.state.message.emit(f"override saved: {target.value}")
 

@@ -154,7 +154,7 @@ class StationInspector:
             item = ItemInfo(controller_item_id=trigger.item_id)
             models = self.models.current()
             verdict = self._verdict(models, seq, item, Inspection(), decision, created, timings)
-            return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+            return Inspected(verdict, (), ItemView(verdict, None))
         return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
 
     def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
@@ -169,7 +169,7 @@ class StationInspector:
         now = datetime.now(UTC)
         item = ItemInfo(controller_item_id=trigger.item_id)
         verdict = self._verdict(self.models.current(), seq, item, Inspection(), decision, now, {})
-        return Inspected(verdict, (), ItemView(verdict.to_json(), None))
+        return Inspected(verdict, (), ItemView(verdict, None))
 
     # -- the work -------------------------------------------------------------------------
     def inspect_image(
@@ -261,7 +261,7 @@ class StationInspector:
         )
         shown_sku = expected or observed
         view = ItemView(
-            verdict=verdict.to_json(),
+            verdict=verdict,
             frame=image,
             overlay=overlay,
             reference_image=self.catalog.reference_image(shown_sku) if shown_sku else None,

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from station.palette import disposition_colour
 from station.verdict import DecisionSource, Disposition, Verdict
 
 __all__ = ["HourBucket", "Kpis", "compute_kpis", "kpi_table", "parse_since", "percentile", "plot_kpis"]
@@ -166,10 +167,6 @@ def kpi_table(k: Kpis) -> str:
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
-_COLOURS = {"restock": "#2e7d32", "repair": "#f9a825", "recycle": "#6d4c41", "manual_review": "#1565c0",
-            "quarantine": "#c62828"}
-
-
 def plot_kpis(k: Kpis, path: Path) -> Path:
     """A PNG with items per hour by disposition (stacked bars) and latency p50/p95 per hour."""
     import matplotlib
@@ -184,7 +181,7 @@ def plot_kpis(k: Kpis, path: Path) -> Path:
     for name in (d.value for d in Disposition):
         counts = [h.dispositions.get(name, 0) for h in k.hours]
         top.bar(starts, counts, width=width, bottom=base, label=name.replace("_", " "),
-                color=_COLOURS[name], align="edge")
+                color=disposition_colour(name), align="edge")
         base = [b + c for b, c in zip(base, counts, strict=True)]
     top.set_ylabel("items per hour")
     rate = f"{k.items_per_hour:.1f}/h" if k.items_per_hour is not None else "-/h"

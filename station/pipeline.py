@@ -73,7 +73,7 @@ class Inspected:
 
     verdict: Verdict
     frames: tuple[FrameImage, ...]  # what the store writes to disk
-    view: ItemView  # what the operator sees (verdict JSON filled in later)
+    view: ItemView  # what the operator sees (its verdict replaced by the recorded one)
     t_trigger: float | None = None  # set by the pipeline: monotonic time of the trigger
     item_key: ItemKey | None = None  # set by the pipeline: the conveyor's (boot id, item id)
 
@@ -349,7 +349,7 @@ class Pipeline:
         self.dispositions[name] = self.dispositions.get(name, 0) + 1
         if inspected.t_trigger is not None:
             self.latencies_ms.append((t_done - inspected.t_trigger) * 1000)
-        self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict.to_json()))
+        self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict))
         if self.on_recorded is not None:
             self.on_recorded(verdict)
         if inspected.item_key is not None and self.router is not None:
@@ -381,4 +381,4 @@ class Pipeline:
                          verdict_id, routing, exc)
             return
         if updated is not None:
-            self.state.update_item(updated.to_json())
+            self.state.update_item(updated)

@@ -20,6 +20,8 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from station.verdict import Verdict
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -88,7 +90,7 @@ class Overlay:
 class ItemView:
     """One decided item as the operator sees it."""
 
-    verdict: dict[str, Any]  # the Verdict JSON (interfaces: schema returns.verdict/1)
+    verdict: Verdict
     frame: np.ndarray | None  # the chosen frame, BGR
     overlay: Overlay = field(default_factory=Overlay)
     reference_image: str | None = None  # catalog image path of the expected SKU
@@ -168,11 +170,11 @@ class StationState:
                 self._recent[index] = dataclasses.replace(self._recent[index], frame=None)
         self.item_decided.emit(view)
 
-    def update_item(self, verdict: dict[str, Any]) -> None:
+    def update_item(self, verdict: Verdict) -> None:
         """A new revision of an item already shown."""
         with self._lock:
             for index, view in enumerate(self._recent):
-                if view.verdict["verdict_id"] == verdict["verdict_id"]:
+                if view.verdict.verdict_id == verdict.verdict_id:
                     updated = dataclasses.replace(view, verdict=verdict)
                     self._recent[index] = updated
                     break

@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 SCHEMA = "returns.verdict/1"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+# Symbologies whose whole text is a GTIN (other codes carry one only in their GS1 field 01).
+_GTIN_FORMATS = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
 
 
 class VerdictError(ValueError):
@@ -209,6 +211,13 @@ class CodeRead:
         ):
             raise _fail("item.codes[].gs1", "expected a map of AI strings to value strings")
 
+    @property
+    def gtin(self) -> str | None:
+        """The GTIN this code carries: its GS1 field 01, else the text of an EAN/UPC code; None otherwise."""
+        if self.gs1 and self.gs1.get("01"):
+            return self.gs1["01"]
+        return self.text if self.format in _GTIN_FORMATS else None
+
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this code."""
         return {"format": self.format, "text": self.text, "gs1": dict(self.gs1) if self.gs1 else None}
@@ -244,6 +253,18 @@ class ItemInfo:
             raise _fail("item.codes", "expected CodeRead values")
         if self.declared_reason is not None:
             object.__setattr__(self, "declared_reason", DeclaredReason(self.declared_reason))
+
+    @property
+    def gtins(self) -> tuple[str, ...]:
+        """The GTINs read on the item, in the order of its codes."""
+        return tuple(gtin for gtin in (code.gtin for code in self.codes) if gtin is not None)
+
+    @property
+    def sku_matches(self) -> bool | None:
+        """Whether the SKU seen is the one expected; None when either is unknown."""
+        if self.expected_sku is None or self.observed_sku is None:
+            return None
+        return self.expected_sku == self.observed_sku
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the item."""
@@ -479,6 +500,11 @@ class Routing:
     lane_confirmed: int | None = None
     late: bool = False
     lost: bool = False
+
+    @property
+    def lane(self) -> int | None:
+        """The lane the item went to as far as known: the confirmed one, else the commanded one."""
+        return self.lane_confirmed if self.lane_confirmed is not None else self.lane_commanded
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the routing."""

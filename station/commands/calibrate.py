@@ -134,7 +134,7 @@ def run_board(args: argparse.Namespace, config: Config) -> int:
 def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
     """Calibrate the camera from a folder of board images."""
     from calibration.errors import CalibrationError
-    from calibration.files import CalibrationFile, merged, save_calibration, utc_now
+    from calibration.files import save_calibration, update_calibration
     from calibration.intrinsics import IntrinsicsSession
 
     out = args.out or config.resolve(config.calibration.file)
@@ -148,16 +148,13 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
         else:
             _collect_folder(session, args)
         result = session.calibrate()
-        existing = _existing(out)
-        if existing is not None and existing.image_size != result.image_size:
-            existing = None  # a new resolution invalidates the old plane and colour as well
-        calibration: CalibrationFile = merged(
-            existing, camera_id=args.camera_id or (existing.camera_id if existing else ""),
-            image_size=result.image_size, created_at=utc_now(), intrinsics=result, board=spec.describe())
-        if calibration.plane is not None:
+        # A file of another resolution is replaced: the new size invalidates its plane and colour too.
+        update = update_calibration(_existing(out), result.image_size, camera_id=args.camera_id,
+                                    board=spec.describe(), intrinsics=result)
+        if update.stale_plane:
             logger.warning("the plane calibration in %s was made with the old intrinsics: redo "
                            "`station calibrate plane`", out)
-        save_calibration(out, calibration)
+        save_calibration(out, update.calibration)
     except CalibrationError as exc:
         return _refused("intrinsics", exc)
     guidance = session.guidance()
@@ -257,7 +254,7 @@ def _collect_live(session: Any, args: argparse.Namespace, config: Config) -> Non
 def run_plane(args: argparse.Namespace, config: Config) -> int:
     """Calibrate the belt plane from one image of the board lying on it."""
     from calibration.errors import CalibrationError
-    from calibration.files import load_calibration, merged, save_calibration, utc_now
+    from calibration.files import load_calibration, save_calibration, update_calibration
     from calibration.plane import calibrate_plane
 
     raw = args.intrinsics is not None and str(args.intrinsics).lower() == "none"
@@ -278,10 +275,10 @@ def run_plane(args: argparse.Namespace, config: Config) -> int:
         if raw and base is not None and base.intrinsics is not None:
             raise CalibrationError(str(out), "holds intrinsics, which a plane on raw pixels would not match",
                                    f"pass --intrinsics {out}, or write the raw plane to another --out file")
-        camera_id = (existing.camera_id if existing else "") or (base.camera_id if base else "")
-        calibration = merged(base, camera_id=camera_id, image_size=size, created_at=utc_now(), plane=plane,
-                             board=spec.describe(), intrinsics=existing.intrinsics if existing else None)
-        save_calibration(out, calibration)
+        update = update_calibration(base, size, camera_id=existing.camera_id if existing else "",
+                                    board=spec.describe(), plane=plane,
+                                    intrinsics=existing.intrinsics if existing else None)
+        save_calibration(out, update.calibration)
     except CalibrationError as exc:
         return _refused("plane", exc)
     summary = {"file": str(out), "px_per_mm": plane.px_per_mm, "rms_mm": plane.rms_mm,
@@ -298,7 +295,7 @@ def run_colour(args: argparse.Namespace, config: Config) -> int:
     """Calibrate white balance and exposure on the grey patch."""
     from calibration.colour import calibrate_colour
     from calibration.errors import CalibrationError
-    from calibration.files import load_calibration, merged, save_calibration, utc_now
+    from calibration.files import load_calibration, save_calibration, update_calibration
 
     out = args.out or config.resolve(config.calibration.file)
     try:
@@ -311,9 +308,7 @@ def run_colour(args: argparse.Namespace, config: Config) -> int:
         size = (int(frame.shape[1]), int(frame.shape[0]))
         existing = load_calibration(out, live_resolution=size) if out.is_file() else None
         colour = calibrate_colour(frame, (x, y, w, h), args.lightness)
-        calibration = merged(existing, camera_id=existing.camera_id if existing else "", image_size=size,
-                             created_at=utc_now(), colour=colour)
-        save_calibration(out, calibration)
+        save_calibration(out, update_calibration(existing, size, colour=colour).calibration)
     except CalibrationError as exc:
         return _refused("colour", exc)
     summary = {"file": str(out), "gains_bgr": list(colour.gains_bgr), "exposure_stops": colour.exposure_stops,

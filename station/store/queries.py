@@ -12,6 +12,7 @@ from typing import Any
 
 from station.kpi import compute_kpis
 from station.store.store import StoreReader
+from station.verdict import Verdict
 
 __all__ = ["RecordQueries"]
 
@@ -40,12 +41,12 @@ class RecordQueries:
                                  for h in k.hours],
         }
 
-    def history(self, verdict_id: str) -> list[dict[str, Any]]:
+    def history(self, verdict_id: str) -> list[Verdict]:
         """Every revision of a verdict, oldest first."""
         with StoreReader(self.db_path) as reader:
-            return [v.to_json() for v in reader.history(verdict_id)]
+            return reader.history(verdict_id)
 
-    def search(self, text: str) -> list[dict[str, Any]]:
+    def search(self, text: str) -> list[Verdict]:
         """Past items by RMA, GTIN or code text (latest revision each, newest first)."""
         with StoreReader(self.db_path) as reader:
-            return [v.to_json() for v in reader.recent(self.search_limit, search=text)]
+            return reader.recent(self.search_limit, search=text)

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QApplication
 from calibration.board import BoardSpec
 from station.state import StationActions, StationState
 from station.ui.calibration_page import FrameSource, WizardSettings
-from station.ui.item_dialog import HistorySource, SearchSource
+from station.ui.item_dialog import HistorySource
 from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
+from station.ui.record_search import SearchSource
 from station.ui.settings import UiSettings, display_available
 
 logger = logging.getLogger(__name__)

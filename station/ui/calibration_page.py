@@ -25,7 +25,6 @@ from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
-    QFont,
     QImage,
     QKeySequence,
     QPainter,
@@ -34,12 +33,8 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -50,14 +45,20 @@ from PySide6.QtWidgets import (
 from calibration.board import BoardSpec, detect_board
 from calibration.colour import ColourCalibration, calibrate_colour
 from calibration.errors import CalibrationError
-from calibration.files import load_calibration, merged, save_calibration, utc_now
-from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback, ViewStatus
+from calibration.files import (
+    CalibrationFile,
+    CalibrationUpdate,
+    load_calibration,
+    save_calibration,
+    update_calibration,
+)
+from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
 from station.config import Config
-from station.state import Health, Level
-from station.ui import theme
+from station.state import Health
 from station.ui.bridge import Background
+from station.ui.calibration_steps import CalibrationHealth, ColourStep, IntrinsicsStep, PlaneStep, parse_patch
 from station.ui.imaging import qimage_from_bgr
 
 logger = logging.getLogger(__name__)
@@ -98,12 +99,25 @@ def board_from_config(config: Config) -> BoardSpec:
 
 @dataclass(frozen=True)
 class SaveReport:
-    """What `write_calibration` wrote."""
+    """What `write_calibration` wrote, and where."""
 
     path: Path
-    sections: tuple[str, ...]  # the sections written by this save
-    kept: tuple[str, ...]  # sections of the old file kept as they were
-    notes: tuple[str, ...] = ()
+    update: CalibrationUpdate
+
+    def words(self) -> str:
+        """The sentence the page shows after a save."""
+        update = self.update
+        words = f"Saved {', '.join(update.written)} to {self.path}"
+        if update.kept:
+            words += f" (kept {', '.join(update.kept)} from the file)"
+        notes = []
+        if update.replaced_size is not None:
+            width, height = update.replaced_size
+            notes.append(f"the old file was for {width}x{height}: its sections were dropped")
+        if update.stale_plane:
+            notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
+        notes.append("the station uses it from its next start")
+        return ". ".join([words, *notes]) + "."
 
 
 def _grab(source: FrameSource) -> Frame:
@@ -114,52 +128,34 @@ def _grab(source: FrameSource) -> Frame:
     return np.array(frame, np.uint8, copy=True)  # the camera thread may reuse its buffer
 
 
-def _parse_patch(text: str) -> tuple[int, int, int, int] | None:
-    """'x,y,w,h' in whole pixels, or None."""
-    parts = text.replace(" ", "").split(",")
-    if len(parts) != 4 or not all(part.isdigit() for part in parts):
-        return None
-    x, y, w, h = (int(part) for part in parts)
-    return (x, y, w, h)
-
-
 def _size_of(frame: Frame) -> tuple[int, int]:
     return (int(frame.shape[1]), int(frame.shape[0]))
+
+
+def _existing_file(path: Path) -> CalibrationFile | None:
+    """The calibration file at `path` (None when there is none); one that cannot be read is refused."""
+    if not path.is_file():
+        return None
+    try:
+        return load_calibration(path)
+    except CalibrationError as exc:
+        raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
+                               "move it away (or repair it), then save again") from None
 
 
 def write_calibration(path: Path, board: BoardSpec, camera_id: str, intrinsics: Intrinsics | None,
                       plane: PlaneCalibration | None, colour: ColourCalibration | None,
                       image_size: tuple[int, int]) -> SaveReport:
     """Merge the new sections into the file at `path` (the others kept) and write it atomically."""
-    new = {name: value for name, value in (("intrinsics", intrinsics), ("plane", plane), ("colour", colour))
-           if value is not None}
-    if not new:
-        raise CalibrationError("save", "nothing calibrated yet", "calibrate at least one step first")
-    existing = None
-    notes: list[str] = []
-    if path.is_file():
-        try:
-            existing = load_calibration(path)
-        except CalibrationError as exc:
-            raise CalibrationError(str(path), f"the existing file cannot be read ({exc.problem})",
-                                   "move it away (or repair it), then save again") from None
+    existing = _existing_file(path)
     if existing is not None and existing.camera_id and camera_id and existing.camera_id != camera_id:
         raise CalibrationError(
             str(path), f"the file is for camera {existing.camera_id!r}, this is {camera_id!r}",
             "set [calibration] file to another path for this camera, or move the file away")
-    if existing is not None and existing.image_size != image_size:
-        notes.append(f"the old file was for {existing.image_size[0]}x{existing.image_size[1]}: "
-                     "its sections were dropped")
-        existing = None
-    if existing is not None and intrinsics is not None and plane is None and existing.plane is not None:
-        notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
-    camera = (existing.camera_id if existing is not None and existing.camera_id else "") or camera_id
-    calibration = merged(existing, camera_id=camera, image_size=image_size, created_at=utc_now(),
-                         board=board.describe(), **new)
-    save_calibration(path, calibration)
-    kept = tuple(name for name in ("intrinsics", "plane", "colour")
-                 if name not in new and existing is not None and getattr(existing, name) is not None)
-    return SaveReport(path, tuple(new), kept, tuple(notes))
+    update = update_calibration(existing, image_size, camera_id=camera_id, board=board.describe(),
+                                intrinsics=intrinsics, plane=plane, colour=colour)
+    save_calibration(path, update.calibration)
+    return SaveReport(path, update)
 
 
 class BoardView(QWidget):
@@ -287,25 +283,9 @@ class CalibrationPage(QWidget):
         self.captures = 0  # captured frames judged so far (kept or not)
         self.previews = 0  # live frames looked at
         self._session = self._new_session()
-        base = QFont(self.font())
-
-        # The health line, as on every page that shows a component.
-        self.status = QLabel("Calibration status not reported yet.")
-        self.status.setFont(theme.scaled_font(base, 14 * font_scale, bold=True))
-        self.status.setWordWrap(True)
-        self.detail = QLabel("")
-        self.detail.setWordWrap(True)
-        self.values = QLabel("")
-        self.values.setWordWrap(True)
-        self.detail.hide()
-        self.values.hide()
-        health = QVBoxLayout()
-        health.addWidget(self.status)
-        health.addWidget(self.detail)
-        health.addWidget(self.values)
-
+        self.health = CalibrationHealth(font_scale)
         layout = QVBoxLayout(self)
-        layout.addLayout(health)
+        layout.addWidget(self.health)
         if not self.has_wizard:
             hint = QLabel("Run `station calibrate` with the ChArUco board in view to (re)calibrate the "
                           "camera; the wizard appears here when the station gives the window its camera.")
@@ -313,88 +293,20 @@ class CalibrationPage(QWidget):
             layout.addWidget(hint)
             layout.addStretch(1)
             return
+        self._build_wizard(layout, font_scale)
+        self._connect_steps()
+        self._start_workers()
+        self._show_guidance(self._session.guidance())
 
+    def _build_wizard(self, layout: QVBoxLayout, font_scale: float) -> None:
+        """The live view beside the three steps and the save button; the busy bar and refusals above."""
         self.view = BoardView()
         self.view.set_placeholder("Waiting for the camera… (the live view runs while this page is shown)")
-
-        # Step 1: intrinsics.
-        self.progress = QLabel("")
-        self.progress.setFont(theme.scaled_font(base, 12 * font_scale, bold=True))
-        self.progress.setWordWrap(True)
-        self.tilt_label = QLabel("")
-        self.tilt_label.setWordWrap(True)
-        self.rejected_label = QLabel("")
-        self.feedback_label = QLabel("Show the board to the camera and press Space to capture a view.")
-        self.feedback_label.setWordWrap(True)
-        self.hints = QLabel("")
-        self.hints.setWordWrap(True)
-        self.capture_button = QPushButton("Capture view (Space)")
-        self.capture_button.clicked.connect(self.capture)
-        self.calibrate_button = QPushButton("Calibrate")
-        self.calibrate_button.setEnabled(False)
-        self.calibrate_button.setToolTip("Enabled once the views cover the frame and are tilted enough")
-        self.calibrate_button.clicked.connect(self.calibrate)
-        self.restart_button = QPushButton("Start over")
-        self.restart_button.clicked.connect(self.start_over)
-        buttons = QHBoxLayout()
-        for button in (self.capture_button, self.calibrate_button, self.restart_button):
-            buttons.addWidget(button)
-        self.result_label = QLabel("")
-        self.result_label.setWordWrap(True)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.view_errors = QListWidget()
-        self.view_errors.setMaximumHeight(110)
-        self.view_errors.setToolTip("Reprojection error of each view, worst first")
-        self.view_errors.hide()  # until there is a result
-        intrinsics_box = QGroupBox("1 · Camera: show the board all over the frame, flat and tilted")
-        intrinsics_box.setToolTip(board.describe() if board else "")
-        step1 = QVBoxLayout(intrinsics_box)
-        for widget in (self.progress, self.tilt_label, self.rejected_label, self.feedback_label, self.hints):
-            step1.addWidget(widget)
-        step1.addLayout(buttons)
-        step1.addWidget(self.result_label)
-        step1.addWidget(self.view_errors)
-
-        # Step 2: the plane.
-        self.plane_button = QPushButton("Measure the plane")
-        self.plane_button.setToolTip("Lay the board flat on the belt where items pass, then press")
-        self.plane_button.clicked.connect(self.measure_plane)
-        self.plane_label = QLabel("Lay the board flat on the belt/bench where items pass.")
-        self.plane_label.setWordWrap(True)
-        plane_box = QGroupBox("2 · Plane (px/mm)")
-        step2 = QVBoxLayout(plane_box)
-        step2.addWidget(self.plane_label)
-        step2.addWidget(self.plane_button)
-
-        # Step 3: colour.
-        self.patch_edit = QLineEdit()
-        self.patch_edit.setPlaceholderText("x,y,w,h (pixels)")
-        self.patch_edit.setToolTip("The grey patch's left, top, width and height in frame pixels; "
-                                   "it is outlined in yellow on the live view")
-        self.patch_edit.textChanged.connect(lambda text: self.view.set_patch(_parse_patch(text)))
-        self.lightness = QDoubleSpinBox()
-        self.lightness.setRange(20.0, 90.0)
-        self.lightness.setValue(50.0)
-        self.lightness.setPrefix("L* ")
-        self.lightness.setToolTip("The grey card's lightness (18 % grey card: L* 50)")
-        self.colour_button = QPushButton("Measure the colour")
-        self.colour_button.clicked.connect(self.measure_colour)
-        self.colour_label = QLabel(
-            "A neutral grey card where the camera always sees it, under the station's lamp.")
-        self.colour_label.setWordWrap(True)
-        colour_row = QHBoxLayout()
-        colour_row.addWidget(self.patch_edit, 2)
-        colour_row.addWidget(self.lightness, 1)
-        colour_row.addWidget(self.colour_button, 1)
-        colour_box = QGroupBox("3 · Colour (grey patch)")
-        step3 = QVBoxLayout(colour_box)
-        step3.addWidget(self.colour_label)
-        step3.addLayout(colour_row)
-
-        # Save, and the busy bar of long work.
-        self.save_button = QPushButton(f"Save to {calibration_file}")
+        self.intrinsics_step = IntrinsicsStep(font_scale, self._board.describe() if self._board else "")
+        self.plane_step = PlaneStep()
+        self.colour_step = ColourStep()
+        self.save_button = QPushButton(f"Save to {self._file}")
         self.save_button.setEnabled(False)
-        self.save_button.clicked.connect(self.save)
         self.save_label = QLabel("")
         self.save_label.setWordWrap(True)
         self.busy_bar = QProgressBar()
@@ -406,11 +318,10 @@ class CalibrationPage(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.error_label.hide()  # shown with a refusal
-
         steps = QVBoxLayout()
-        steps.addWidget(intrinsics_box, 3)
-        steps.addWidget(plane_box)
-        steps.addWidget(colour_box)
+        steps.addWidget(self.intrinsics_step, 3)
+        steps.addWidget(self.plane_step)
+        steps.addWidget(self.colour_step)
         steps.addWidget(self.save_button)
         steps.addWidget(self.save_label)
         body = QHBoxLayout()
@@ -420,6 +331,16 @@ class CalibrationPage(QWidget):
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
 
+    def _connect_steps(self) -> None:
+        """Buttons, the patch outline on the live view, and Space to capture while the page has the focus."""
+        step = self.intrinsics_step
+        step.capture_button.clicked.connect(self.capture)
+        step.calibrate_button.clicked.connect(self.calibrate)
+        step.restart_button.clicked.connect(self.start_over)
+        self.plane_step.plane_button.clicked.connect(self.measure_plane)
+        self.colour_step.patch_edit.textChanged.connect(lambda text: self.view.set_patch(parse_patch(text)))
+        self.colour_step.colour_button.clicked.connect(self.measure_colour)
+        self.save_button.clicked.connect(self.save)
         capture = QAction("Capture view", self)
         capture.setShortcuts([QKeySequence(Qt.Key.Key_Space)])
         capture.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -427,6 +348,7 @@ class CalibrationPage(QWidget):
         self.addAction(capture)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
+    def _start_workers(self) -> None:
         # The session is touched on this worker only; live views are looked at on another,
         # so a slow calibration never stops the picture.
         self._work = Background("calibration", self)
@@ -440,19 +362,11 @@ class CalibrationPage(QWidget):
         self._timer.timeout.connect(self._look)
         self._timer.start()
         self._calibrating = False
-        self._show_guidance(self._session.guidance())
 
     # ----- health ---------------------------------------------------------------------------------
     def set_health(self, health: Health) -> None:
         """Show the calibration's health."""
-        background, text = theme.LEVEL_COLOURS[health.level]
-        self.status.setText(health.summary)
-        self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
-        self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
-        self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
-        # Empty lines would push the wizard down on a 768-pixel screen.
-        self.detail.setVisible(bool(self.detail.text()))
-        self.values.setVisible(bool(self.values.text()))
+        self.health.set_health(health)
 
     # ----- intents --------------------------------------------------------------------------------
     def _new_session(self) -> IntrinsicsSession:
@@ -483,7 +397,7 @@ class CalibrationPage(QWidget):
         if not self.has_wizard or self._calibrating:
             return
         self._calibrating = True
-        self.result_label.setText("Calibrating…")
+        self.intrinsics_step.result_label.setText("Calibrating…")
         self._submit("calibrate", self._session.calibrate)
 
     def start_over(self) -> None:
@@ -493,7 +407,7 @@ class CalibrationPage(QWidget):
         self._session = self._new_session()
         self.captures = 0
         self.last_feedback = None
-        self.feedback_label.setText("Views cleared: show the board and press Space.")
+        self.intrinsics_step.feedback_label.setText("Views cleared: show the board and press Space.")
         self._show_guidance(self._session.guidance())
         self.view.set_coverage(self._session.coverage_map())
 
@@ -512,20 +426,21 @@ class CalibrationPage(QWidget):
                 known = load_calibration(path, live_resolution=_size_of(frame)).intrinsics
             return calibrate_plane(frame, board, known)
 
-        self.plane_label.setText("Measuring the plane…")
+        self.plane_step.plane_label.setText("Measuring the plane…")
         self._submit("plane", measure)
 
     def measure_colour(self) -> None:
         """White balance and exposure from the grey patch given as x,y,w,h (current frame)."""
         if not self.has_wizard:
             return
-        patch = _parse_patch(self.patch_edit.text())
+        step = self.colour_step
+        patch = step.patch()
         if patch is None:
-            self._show_error(f"The patch {self.patch_edit.text()!r} is not x,y,w,h: give four whole numbers "
+            self._show_error(f"The patch {step.patch_edit.text()!r} is not x,y,w,h: give four whole numbers "
                              "in pixels, e.g. 40,60,80,80")
             return
         assert self._source is not None
-        source, lightness = self._source, float(self.lightness.value())
+        source, lightness = self._source, float(step.lightness.value())
 
         def measure() -> tuple[ColourCalibration, tuple[int, int]]:
             frame = _grab(source)
@@ -533,7 +448,7 @@ class CalibrationPage(QWidget):
                 frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
             return calibrate_colour(frame, patch, lightness), _size_of(frame)
 
-        self.colour_label.setText("Measuring the colour…")
+        step.colour_label.setText("Measuring the colour…")
         self._submit("colour", measure)
 
     def save(self) -> None:
@@ -563,53 +478,42 @@ class CalibrationPage(QWidget):
     # ----- outcomes -------------------------------------------------------------------------------
     def _work_done(self, tag: str, result: object) -> None:
         if tag == "capture" and isinstance(result, tuple):
-            session, feedback, guidance, cells = result
-            if session is not self._session:  # captured before "Start over": those views are gone
-                self._update_busy()
-                return
-            self.captures += 1
-            self.last_feedback = feedback
-            colour = "" if feedback.status == ViewStatus.ACCEPTED else "color: #c62828;"
-            self.feedback_label.setStyleSheet(colour)
-            self.feedback_label.setText(f"{feedback.name}: {feedback.message}")
-            self._show_guidance(guidance)
-            self.view.set_coverage(cells)
-            self.view_judged.emit(feedback)
+            self._captured(*result)
         elif tag == "calibrate" and isinstance(result, Intrinsics):
             self._calibrating = False
             self.intrinsics = result
-            self._show_intrinsics(result)
+            self.intrinsics_step.show_result(result, self._settings.max_rms_px)
             self.calibrated.emit(result)
         elif tag == "plane" and isinstance(result, PlaneCalibration):
             self.plane = result
-            height = (f", camera {result.camera_height_mm:.0f} mm above it"
-                      if result.camera_height_mm is not None else "")
-            raw = "" if result.intrinsics is not None else " (raw pixels: no intrinsics yet)"
-            self.plane_label.setText(f"{result.px_per_mm:.4f} px/mm at the board, residual "
-                                     f"{result.rms_mm:.3f} mm{height}{raw}. Save to keep it.")
+            self.plane_step.show_plane(result)
         elif tag == "colour" and isinstance(result, tuple):
-            colour, size = result
-            self.colour, self._colour_size = colour, size
-            b, g, r = colour.gains_bgr
-            self.colour_label.setText(f"Gains B {b:.3f} G {g:.3f} R {r:.3f} "
-                                      f"({colour.exposure_stops:+.2f} stops). Save to keep it.")
+            self.colour, self._colour_size = result
+            self.colour_step.show_colour(result[0])
         elif tag == "save" and isinstance(result, SaveReport):
-            words = f"Saved {', '.join(result.sections)} to {result.path}"
-            if result.kept:
-                words += f" (kept {', '.join(result.kept)} from the file)"
-            notes = [*result.notes, "the station uses it from its next start"]
-            self.save_label.setText(". ".join([words, *notes]) + ".")
+            self.save_label.setText(result.words())
             self.saved.emit(result)
         self._update_busy()
+
+    def _captured(self, session: IntrinsicsSession, feedback: ViewFeedback, guidance: Guidance,
+                  cells: npt.NDArray[np.bool_]) -> None:
+        if session is not self._session:  # captured before "Start over": those views are gone
+            return
+        self.captures += 1
+        self.last_feedback = feedback
+        self.intrinsics_step.show_feedback(feedback)
+        self._show_guidance(guidance)
+        self.view.set_coverage(cells)
+        self.view_judged.emit(feedback)
 
     def _work_failed(self, tag: str, text: str) -> None:
         if tag == "calibrate":
             self._calibrating = False
-            self.result_label.setText("Not calibrated.")
+            self.intrinsics_step.result_label.setText("Not calibrated.")
         elif tag == "plane":
-            self.plane_label.setText("Plane not measured.")
+            self.plane_step.plane_label.setText("Plane not measured.")
         elif tag == "colour":
-            self.colour_label.setText("Colour not measured.")
+            self.colour_step.colour_label.setText("Colour not measured.")
         elif tag == "save":
             self.save_label.setText("Not saved.")
         self._show_error(f"{tag.capitalize()} refused: {text}")
@@ -622,38 +526,15 @@ class CalibrationPage(QWidget):
     def _update_busy(self) -> None:
         long_work = self._calibrating or self._work.busy
         self.busy_bar.setVisible(long_work)
-        self.capture_button.setEnabled(not self._calibrating)
         ready = self.guidance is not None and self.guidance.ready
-        self.calibrate_button.setEnabled(ready and not self._calibrating)
+        self.intrinsics_step.set_calibrating(self._calibrating, ready)
         self.save_button.setEnabled(any(x is not None for x in (self.intrinsics, self.plane, self.colour))
                                     and not self._calibrating)
 
     def _show_guidance(self, guidance: Guidance) -> None:
         self.guidance = guidance
-        s = self._settings
-        ready = " · ready to calibrate" if guidance.ready else ""
-        self.progress.setText(f"{guidance.views} of {guidance.min_views} views kept · frame covered "
-                              f"{guidance.coverage:.0%}{ready}")
-        leaning = ", ".join(guidance.tilt_directions) or "none yet"
-        self.tilt_label.setText(f"Tilted views: {guidance.tilted_views} (far edge towards: {leaning})")
-        self.rejected_label.setText(
-            f"Blurred views rejected: {guidance.rejected_blurred} · without the board: "
-            f"{guidance.rejected_no_board} · sharpness needed ≥ {s.min_sharpness:g}")
-        if guidance.ready:
-            self.hints.setText("Enough views: press Calibrate (more views across the frame do no harm).")
-        else:
-            self.hints.setText("\n".join(f"• {hint[0].upper()}{hint[1:]}." for hint in guidance.hints))
+        self.intrinsics_step.show_guidance(guidance, self._settings.min_sharpness)
         self._update_busy()
-
-    def _show_intrinsics(self, result: Intrinsics) -> None:
-        self.result_label.setText(
-            f"RMS reprojection error {result.rms_px:.3f} px (limit {self._settings.max_rms_px:g}) · "
-            f"fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px · "
-            f"{len(result.per_view_errors)} views. Save to keep it, then redo the plane.")
-        self.view_errors.clear()
-        self.view_errors.show()
-        for name, error in sorted(result.per_view_errors, key=lambda item: -item[1]):
-            self.view_errors.addItem(f"{name}: {error:.3f} px")
 
     # ----- live view ------------------------------------------------------------------------------
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station import palette
 from station.state import ItemView
 from station.ui import theme
 from station.ui.imaging import qimage_from_bgr
-from station.ui.verdict_fields import fields_of, lane_text
+from station.ui.verdict_text import lane_text
+from station.verdict import DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +90,19 @@ class ItemCard(QFrame):
         self._lane_names = lane_names or {}
         self._cache = _ImageCache()
         base = QFont(self.font())
-        s = font_scale
+        head = self._build_head(base, font_scale)
+        pictures = self._build_pictures(base, font_scale)
+        self._build_findings(base, font_scale)
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addWidget(self.rma)
+        layout.addLayout(pictures)
+        layout.addWidget(self.confidence)
+        layout.addWidget(self.reasons_area, 1)
+        self.verdict_id: str | None = None
 
+    def _build_head(self, base: QFont, s: float) -> QHBoxLayout:
+        """The grade in a coloured square beside the disposition, the lane and the operator's last action."""
         self.grade = QLabel("–")
         self.grade.setObjectName("grade")
         self.grade.setFont(theme.scaled_font(base, 54 * s, bold=True))
@@ -109,11 +122,13 @@ class ItemCard(QFrame):
         head = QHBoxLayout()
         head.addWidget(self.grade)
         head.addLayout(head_text, 1)
+        return head
 
-        big = theme.scaled_font(base, 15 * s, bold=True)
+    def _build_pictures(self, base: QFont, s: float) -> QGridLayout:
+        """The RMA line, and expected vs seen SKU above the catalogue image and the captured crop."""
         normal = theme.scaled_font(base, 13 * s)
         self.rma = QLabel("RMA –")
-        self.rma.setFont(big)
+        self.rma.setFont(theme.scaled_font(base, 15 * s, bold=True))
         self.expected = QLabel("Expected –")
         self.expected.setFont(normal)
         self.observed = QLabel("Seen –")
@@ -131,11 +146,14 @@ class ItemCard(QFrame):
         pictures.addWidget(self.observed, 0, 1)
         pictures.addWidget(self.reference_image, 1, 0)
         pictures.addWidget(self.captured_image, 1, 1)
+        return pictures
 
+    def _build_findings(self, base: QFont, s: float) -> None:
+        """Confidence and scores in one line; the reasons and flags below, scrolling when long."""
         self.confidence = QLabel("")
-        self.confidence.setFont(big)
+        self.confidence.setFont(theme.scaled_font(base, 15 * s, bold=True))
         self.reasons = QLabel("")
-        self.reasons.setFont(normal)
+        self.reasons.setFont(theme.scaled_font(base, 13 * s))
         self.reasons.setWordWrap(True)
         self.reasons.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         # Long reasons scroll inside the card instead of growing the window past a 768 px screen.
@@ -148,38 +166,43 @@ class ItemCard(QFrame):
         self.reasons_area.viewport().setAutoFillBackground(False)  # the card's own background shows through
         self.reasons.setAutoFillBackground(False)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.rma)
-        layout.addLayout(pictures)
-        layout.addWidget(self.confidence)
-        layout.addWidget(self.reasons_area, 1)
-        self.verdict_id: str | None = None
-
     def show_item(self, view: ItemView, status: str = "") -> None:
         """Render `view`; `status` is the operator's last action on it."""
-        f = fields_of(view.verdict)
-        self.verdict_id = f.verdict_id
-        grade_colour = theme.colour_of(theme.GRADE_COLOURS, f.grade)
-        self.grade.setText(f.grade or "?")
+        verdict = view.verdict
+        self.verdict_id = verdict.verdict_id
+        self._show_head(view, status)
+        self._show_item_info(verdict)
+        self._show_pictures(view)
+        self._show_findings(verdict)
+
+    def _show_head(self, view: ItemView, status: str) -> None:
+        verdict = view.verdict
+        decision = verdict.decision
+        grade_colour = palette.grade_colour(decision.grade)
+        self.grade.setText(decision.grade.value)
         theme.set_style(self.grade, f"background: {grade_colour}; color: white; border-radius: 8px;")
-        disp_colour = theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)
-        self.disposition.setText(theme.disposition_words(f.disposition).upper())
+        disp_colour = palette.disposition_colour(decision.disposition)
+        self.disposition.setText(theme.disposition_words(decision.disposition).upper())
         theme.set_style(self.disposition, f"color: {disp_colour};")
-        self.lane.setText(lane_text(f, view.lane_name, self._lane_names))
-        theme.set_style(self.lane, "color: #c62828; font-weight: bold;" if f.late or f.lost else "")
-        if not status and f.source == "operator":
-            status = f"Overridden by {f.operator_id or '?'} (revision {f.revision})"
+        self.lane.setText(lane_text(verdict, view.lane_name, self._lane_names))
+        off_lane = verdict.routing.late or verdict.routing.lost
+        theme.set_style(self.lane, "color: #c62828; font-weight: bold;" if off_lane else "")
+        if not status and decision.source is DecisionSource.OPERATOR:
+            status = f"Overridden by {decision.operator_id or '?'} (revision {verdict.revision})"
         self.status.setText(status)
-        self.rma.setText(
-            f"RMA {f.rma or '– (none read)'}"
-            + (f"   ·  declared: {f.declared_reason.replace('_', ' ')}" if f.declared_reason else "")
-        )
-        match = f.sku_matches
+
+    def _show_item_info(self, verdict: Verdict) -> None:
+        item = verdict.item
+        declared = item.declared_reason.value.replace("_", " ") if item.declared_reason else None
+        self.rma.setText(f"RMA {item.rma or '– (none read)'}"
+                         + (f"   ·  declared: {declared}" if declared else ""))
+        match = item.sku_matches
         mark = "" if match is None else (" ✔" if match else " ✘ NOT THE SAME")
-        self.expected.setText(f"Expected\n{f.expected_sku or '–'}")
-        self.observed.setText(f"Seen{mark}\n{f.observed_sku or '–'}")
+        self.expected.setText(f"Expected\n{item.expected_sku or '–'}")
+        self.observed.setText(f"Seen{mark}\n{item.observed_sku or '–'}")
         theme.set_style(self.observed, "color: #c62828; font-weight: bold;" if match is False else "")
+
+    def _show_pictures(self, view: ItemView) -> None:
         ref = self._cache.get(view.reference_image) if view.reference_image else None
         if ref is not None:
             self.reference_image.setPixmap(ref)
@@ -195,18 +218,20 @@ class ItemCard(QFrame):
         else:
             self.captured_image.clear()
             self.captured_image.setText("no picture")
-        parts = []
-        if f.confidence is not None:
-            parts.append(f"Confidence {f.confidence:.0%}")
-        if f.defect_score is not None:
-            parts.append(f"defect {f.defect_score:.2f} ({f.defect_label or '?'})")
-        if f.similarity is not None:
-            parts.append(f"similarity {f.similarity:.2f}")
+
+    def _show_findings(self, verdict: Verdict) -> None:
+        decision, inspection = verdict.decision, verdict.inspection
+        defect, conformity = inspection.defect, inspection.conformity
+        parts = [f"Confidence {decision.confidence:.0%}"]
+        if defect is not None:
+            parts.append(f"defect {defect.score:.2f} ({defect.label})")
+        if conformity is not None:
+            parts.append(f"similarity {conformity.similarity:.2f}")
         self.confidence.setText("   ".join(parts))
-        lines = [f"• {r}" for r in f.reasons]
-        lines += [f"⚑ {flag.replace('_', ' ')}" for flag in f.flags]
-        if f.override_reason:
-            lines.append(f"Operator: {f.override_reason}")
+        lines = [f"• {r}" for r in decision.reasons]
+        lines += [f"⚑ {flag.replace('_', ' ')}" for flag in decision.flags]
+        if decision.override_reason:
+            lines.append(f"Operator: {decision.override_reason}")
         self.reasons.setText("\n".join(lines) or "No reasons recorded")
 
     def set_status(self, text: str) -> None:

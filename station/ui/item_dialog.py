@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -30,22 +29,23 @@ from station.state import ItemView
 from station.ui.bridge import Background
 from station.ui.camera_view import CameraView
 from station.ui.item_card import ItemCard
+from station.ui.verdict_text import decided_by
+from station.verdict import Verdict, format_time
 
 logger = logging.getLogger(__name__)
 
-# verdict_id -> its revisions (verdict dicts) or audit rows, oldest first
-HistorySource = Callable[[str], list[dict[str, Any]]]
-# RMA / GTIN / code text -> the latest verdict dict of each matching item, newest first
-SearchSource = Callable[[str], list[dict[str, Any]]]
+# verdict_id -> its revisions, oldest first
+HistorySource = Callable[[str], list[Verdict]]
+
+HISTORY_COLUMNS = ("revision", "decided at", "by", "grade", "disposition", "why")
 
 
 def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | None:
     """The item's frame: in memory, else its first stored image under `images_dir` (BGR)."""
     if view.frame is not None:
         return view.frame
-    images = (view.verdict.get("inspection") or {}).get("images") or []
-    for ref in images:
-        path = ref.get("path") if isinstance(ref, dict) else None
+    for ref in view.verdict.inspection.images:
+        path = ref.path
         if not path or images_dir is None:
             continue
         image = QImage(str(images_dir / path))
@@ -59,20 +59,21 @@ def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | N
     return None
 
 
-def history_row(row: dict[str, Any]) -> dict[str, Any]:
-    """One history entry for the table: a verdict revision is summarised, any other dict kept as it is."""
-    decision = row.get("decision")
-    if not isinstance(decision, dict):
-        return row
-    reasons = decision.get("reasons") or []
-    return {
-        "revision": row.get("revision"),
-        "decided at": row.get("decided_at") or row.get("created_at"),
-        "by": decision.get("operator_id") if decision.get("source") == "operator" else "auto",
-        "grade": decision.get("grade"),
-        "disposition": decision.get("disposition"),
-        "why": decision.get("override_reason") or "; ".join(str(r) for r in reasons),
-    }
+def history_row(verdict: Verdict) -> tuple[str, ...]:
+    """One revision as the history table shows it, in the order of HISTORY_COLUMNS."""
+    decision = verdict.decision
+    return (
+        str(verdict.revision),
+        format_time(verdict.decided_at),
+        decided_by(verdict),
+        decision.grade.value,
+        decision.disposition.value,
+        decision.override_reason or "; ".join(decision.reasons),
+    )
+
+
+def _json_text(verdict: Verdict) -> str:
+    return json.dumps(verdict.to_json(), indent=2, ensure_ascii=False)
 
 
 class ItemDialog(QDialog):
@@ -91,9 +92,7 @@ class ItemDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.view = view
-        verdict_id = str(view.verdict.get("verdict_id", ""))
-        rma = (view.verdict.get("item") or {}).get("rma") or "no RMA"
-        self.setWindowTitle(f"Item {rma} · {verdict_id}")
+        self.setWindowTitle(f"Item {view.verdict.item.rma or 'no RMA'} · {view.verdict.verdict_id}")
         self.resize(1200, 700)
         self.camera = CameraView()
         frame = load_stored_frame(view, images_dir)
@@ -104,32 +103,11 @@ class ItemDialog(QDialog):
             )
         self.card = ItemCard(font_scale * 0.8, lane_names)
         self.card.show_item(view)
-        self.history = QTableWidget(0, 0)
-        self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.history_note = QLabel("Loading history…" if history_source else "History is not available here.")
-        self.raw = QPlainTextEdit(json.dumps(view.verdict, indent=2, ensure_ascii=False))
-        self.raw.setReadOnly(True)
-        self.raw.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        history_page = QWidget()
-        history_layout = QVBoxLayout(history_page)
-        history_layout.addWidget(self.history_note)
-        history_layout.addWidget(self.history, 1)
-        tabs = QTabWidget()
-        tabs.addTab(history_page, "History")
-        tabs.addTab(self.raw, "Verdict JSON")
+        tabs = self._build_tabs(history_source is not None)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.camera)
         split.addWidget(tabs)
-        self.override_button = QPushButton("Override… (O)")
-        self.override_button.setShortcut("O")
-        self.override_button.clicked.connect(lambda: self.override_requested.emit(self.view))
-        close = QPushButton("Close (Esc)")
-        close.clicked.connect(self.close)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.override_button)
-        buttons.addWidget(close)
+        buttons = self._build_buttons()
         right = QVBoxLayout()
         right.addWidget(self.card, 1)
         right.addLayout(buttons)
@@ -141,7 +119,37 @@ class ItemDialog(QDialog):
             self._worker = Background("history", self)
             self._worker.finished.connect(self._history_loaded)
             self._worker.failed.connect(self._history_failed)
-            self._worker.submit("history", history_source, verdict_id)
+            self._worker.submit("history", history_source, view.verdict.verdict_id)
+
+    def _build_tabs(self, has_history: bool) -> QTabWidget:
+        """The revisions of the item, and its verdict as JSON."""
+        self.history = QTableWidget(0, 0)
+        self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.history_note = QLabel("Loading history…" if has_history else "History is not available here.")
+        self.raw = QPlainTextEdit(_json_text(self.view.verdict))
+        self.raw.setReadOnly(True)
+        self.raw.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        history_page = QWidget()
+        history_layout = QVBoxLayout(history_page)
+        history_layout.addWidget(self.history_note)
+        history_layout.addWidget(self.history, 1)
+        tabs = QTabWidget()
+        tabs.addTab(history_page, "History")
+        tabs.addTab(self.raw, "Verdict JSON")
+        return tabs
+
+    def _build_buttons(self) -> QHBoxLayout:
+        self.override_button = QPushButton("Override… (O)")
+        self.override_button.setShortcut("O")
+        self.override_button.clicked.connect(lambda: self.override_requested.emit(self.view))
+        close = QPushButton("Close (Esc)")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.override_button)
+        buttons.addWidget(close)
+        return buttons
 
     def _history_failed(self, _tag: str, text: str) -> None:
         self.history_note.setText(f"History could not be read: {text}")
@@ -150,29 +158,20 @@ class ItemDialog(QDialog):
         if not isinstance(rows, list):
             self._history_failed("history", f"got {type(rows).__name__}, not a list")
             return
-        rows = [history_row(r) for r in rows if isinstance(r, dict)]
-        columns: list[str] = []
-        for row in rows:
-            columns += [key for key in row if key not in columns]
-        self.history.setColumnCount(len(columns))
-        self.history.setHorizontalHeaderLabels(columns)
-        self.history.setRowCount(len(rows))
-        for r, row in enumerate(rows):
-            for c, key in enumerate(columns):
-                value = row.get(key)
-                text = (
-                    ""
-                    if value is None
-                    else (json.dumps(value) if isinstance(value, dict | list) else str(value))
-                )
+        table = [history_row(r) for r in rows if isinstance(r, Verdict)]
+        self.history.setColumnCount(len(HISTORY_COLUMNS))
+        self.history.setHorizontalHeaderLabels(list(HISTORY_COLUMNS))
+        self.history.setRowCount(len(table))
+        for r, row in enumerate(table):
+            for c, text in enumerate(row):
                 self.history.setItem(r, c, QTableWidgetItem(text))
-        self.history_note.setText(f"{len(rows)} entries" if rows else "No history recorded for this item.")
+        self.history_note.setText(f"{len(table)} entries" if table else "No history recorded for this item.")
 
     def update_view(self, view: ItemView) -> None:
         """A new revision arrived while the dialog is open."""
         self.view = view
         self.card.show_item(view)
-        self.raw.setPlainText(json.dumps(view.verdict, indent=2, ensure_ascii=False))
+        self.raw.setPlainText(_json_text(view.verdict))
 
     def done(self, result: int) -> None:
         if self._worker is not None:

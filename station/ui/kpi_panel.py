@@ -26,6 +26,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
+from station import palette
 from station.ui import theme
 from station.ui.bridge import Background
 from station.ui.charts import BarChart, LineChart
@@ -155,7 +156,7 @@ class KpiPanel(QWidget):
         names = [d for d in self._dispositions if d in mix] + [d for d in mix if d not in self._dispositions]
         self.mix_chart.set_bars(
             [
-                (theme.disposition_words(d), float(mix[d]), theme.colour_of(theme.DISPOSITION_COLOURS, d))
+                (theme.disposition_words(d), float(mix[d]), palette.disposition_colour(d))
                 for d in names
             ]
         )

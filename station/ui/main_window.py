@@ -13,51 +13,51 @@ hand scanner (`UiSettings.keyboard_scanner`), a scan typed into the window is ta
 from __future__ import annotations
 
 import functools
-import itertools
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QSizePolicy,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from calibration.board import BoardSpec
-from station.state import Health, ItemView, Level, StationActions, StationState
+from station.state import Health, ItemView, StationActions, StationState
 from station.ui import theme
-from station.ui.bridge import Background, StateBridge
+from station.ui.bridge import StateBridge
 from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
-from station.ui.camera_view import CameraView
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
-from station.ui.item_card import ItemCard
-from station.ui.item_dialog import HistorySource, ItemDialog, SearchSource
+from station.ui.inspect_page import InspectPage
+from station.ui.intents import IntentQueue
+from station.ui.item_dialog import HistorySource, ItemDialog
 from station.ui.kpi_panel import KpiPanel, KpiSource
 from station.ui.pages import AboutPage, SettingsPage
-from station.ui.recent import RecentList
+from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
-from station.ui.verdict_fields import fields_of
+from station.ui.top_bar import TopBar
 from station.ui.wedge import GS, WedgeFilter
+from station.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
 # Items may arrive at 20/s; nobody reads faster than this, so the card, camera view and counters
 # are redrawn at most every RENDER_INTERVAL_MS with the newest values (the list gets every item).
 RENDER_INTERVAL_MS = 100
+
+
+def _item_name(verdict: Verdict) -> str:
+    """How a message names an item: its RMA, else its verdict id."""
+    return verdict.item.rma or verdict.verdict_id
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self.station_actions = actions
         self.settings = settings
         self._history_source = history_source
+        self._search_source = search_source
         self.setWindowTitle(f"Returns inspection station {settings.station_id}".strip())
         self.operator_id: str | None = state.operator_id
         self.mode = state.mode or settings.mode
@@ -95,83 +96,32 @@ class MainWindow(QMainWindow):
         self._latest: ItemView | None = None
         self._shown_id: str | None = None
         self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
-        self._pending: dict[str, Callable[[], None]] = {}  # intent tag -> what to do when it succeeded
-        self._tags = itertools.count(1)
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
-        self._failing_cameras: dict[str, str] = {}
         self._arrived: list[ItemView] = []  # decided since the last render, oldest first
         self._initial_ids: set[str] = set()
         self.active_dialog: QDialog | None = None
         s = settings.font_scale
-        base = QFont(self.font())
-
-        # Top line: who, which mode, the counters, and the last message.
-        self.operator_label = QLabel()
-        self.operator_label.setFont(theme.scaled_font(base, 12 * s, bold=True))
-        self.mode_label = QLabel()
-        self.mode_label.setFont(theme.scaled_font(base, 12 * s, bold=True))
-        self.counters_label = QLabel("")
-        self.message_label = QLabel("")
-        self.message_label.setObjectName("message")
-        self.message_label.setFont(theme.scaled_font(base, 12 * s))
-        # Counters and messages may be long: they are cut at the window's edge instead of widening it.
-        for label in (self.counters_label, self.message_label):
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        top = QHBoxLayout()
-        top.addWidget(self.operator_label)
-        top.addWidget(self.mode_label)
-        top.addWidget(self.counters_label, 3)
-        top.addWidget(self.message_label, 2)
-
-        # Inspect page.
-        self.camera = CameraView()
-        self.card = ItemCard(s, settings.lane_names)
-        hint_text = (
-            "Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search"
-        )
-        if settings.keyboard_scanner:
-            hint_text += " · or scan a code"
-        hints = QLabel(hint_text)
-        hints.setWordWrap(True)
-        hints.setStyleSheet("color: #555555;")
-        card_box = QWidget()
-        card_layout = QVBoxLayout(card_box)
-        card_layout.setContentsMargins(0, 0, 0, 0)
-        card_layout.addWidget(self.card, 1)
-        card_layout.addWidget(hints)
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self.camera)
-        upper.addWidget(card_box)
-        upper.setStretchFactor(0, 3)
-        upper.setStretchFactor(1, 2)
-        self.recent = RecentList(settings.dispositions, settings.recent_items)
-        self.recent.open_requested.connect(self.open_item)
-        self._search_source = search_source
-        self.recent.can_search_record = search_source is not None
-        self.recent.search_requested.connect(self._search_record)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(upper)
-        split.addWidget(self.recent)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        split.setSizes([520, 170])
-        self.inspect_page = QWidget()
-        self.inspect_page.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        inspect_layout = QVBoxLayout(self.inspect_page)
-        inspect_layout.setContentsMargins(0, 0, 0, 0)
-        inspect_layout.addWidget(split)
-
-        # Other pages.
+        self.top = TopBar(s)
+        self.inspect_page = InspectPage(settings)
+        page = self.inspect_page
+        self.camera, self.card, self.recent = page.camera, page.card, page.recent  # the window drives these
         self.kpi = KpiPanel(kpi_source, settings.dispositions, settings.kpi_refresh_s, s)
         self.settings_page = SettingsPage(config_text, settings.thresholds, self.mode, config_source)
-        self.settings_page.thresholds_requested.connect(self.request_thresholds)
-        self.settings_page.mode_requested.connect(self.request_mode)
         # The wizard needs the camera's frames, the board and the file; without them it shows the status only.
         self.calibration_page = CalibrationPage(
             s, calibration_frames, calibration_file, board, calibration_settings
         )
         self.about_page = AboutPage(about)
+        self._lay_out()
+        self._connect_pages()
+        self._install_actions()
+        self._install_wedge()
+        self._start_workers()
+        self._listen(state)
+
+    def _lay_out(self) -> None:
+        """The top line, the pages as tabs, and the status bar under every page."""
         self.tabs = QTabWidget()
         for page, title in (
             (self.inspect_page, "Inspect (F1)"),
@@ -181,48 +131,57 @@ class MainWindow(QMainWindow):
             (self.about_page, "About (F5)"),
         ):
             self.tabs.addTab(page, title)
-        self.tabs.currentChanged.connect(self._page_changed)
-        self.status_panel = StatusPanel(s)
-
+        self.status_panel = StatusPanel(self.settings.font_scale)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 2)
-        layout.setSpacing(4)
-        layout.addLayout(top)
+        layout.setSpacing(TopBar.SPACING)
+        layout.addWidget(self.top)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
 
-        self._install_actions()
+    def _connect_pages(self) -> None:
+        """What the pages ask of the window: open an item, search the record, thresholds, mode."""
+        self.recent.open_requested.connect(self.open_item)
+        self.settings_page.thresholds_requested.connect(self.request_thresholds)
+        self.settings_page.mode_requested.connect(self.request_mode)
+        self.tabs.currentChanged.connect(self._page_changed)
+
+    def _install_wedge(self) -> None:
         # Only with a keyboard-wedge scanner: otherwise every key goes straight to its shortcut, as typed.
         self.wedge: WedgeFilter | None = None
-        if settings.keyboard_scanner:
-            self.wedge = WedgeFilter(self, settings.wedge_gap_ms)
+        if self.settings.keyboard_scanner:
+            self.wedge = WedgeFilter(self, self.settings.wedge_gap_ms)
             self.wedge.scanned.connect(self.take_scan)
             self.wedge.ignored.connect(self._scan_ignored)
             self.wedge.install()
-        self._intents = Background("intents", self)
-        self._intents.finished.connect(self._intent_done)
+
+    def _start_workers(self) -> None:
+        """The intents' and the record search's worker threads, and the render timer."""
+        self._intents = IntentQueue(self)
+        self._intents.sent.connect(self.intent_sent)
         self._intents.failed.connect(self._intent_failed)
-        self._searches = Background("search", self)
-        self._searches.finished.connect(self._search_done)
-        self._searches.failed.connect(self._search_failed)
+        self._record_search = RecordSearch(self._search_source, self.recent, self)
+        self._record_search.notice.connect(self.show_message)
+        self._record_search.found.connect(self._ok)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
         self._render_timer.timeout.connect(self._render_latest)
 
+    def _listen(self, state: StationState) -> None:
+        """Follow the state's changes, then show what happened before the window opened."""
         self.bridge = StateBridge(state, self)
         self.bridge.item_decided.connect(self._item_decided)
         self.bridge.item_updated.connect(self._item_updated)
         self.bridge.health_changed.connect(self._health_changed)
         self.bridge.counters_changed.connect(self._counters_changed)
         self.bridge.message.connect(self.show_message)
-        # What happened before the window opened (items and health already in the state).
-        # (The bridge listens already, so an item decided meanwhile may come twice: once here, once
-        # queued; `_initial_ids` drops the queued copy.)
-        initial = state.recent()[-settings.recent_items :]
-        self._initial_ids = {str(v.verdict.get("verdict_id")) for v in initial}
+        # The bridge listens already, so an item decided meanwhile may come twice: once here, once
+        # queued; `_initial_ids` drops the queued copy.
+        initial = state.recent()[-self.settings.recent_items :]
+        self._initial_ids = {v.verdict.verdict_id for v in initial}
         self.recent.model.add_many(initial)
         self.items_seen += len(initial)
         self._latest = initial[-1] if initial else None
@@ -252,8 +211,8 @@ class MainWindow(QMainWindow):
         bench("Needs supervisor", ["S"], self.mark_current_for_supervisor)
         bench("Trigger", ["T"], self.request_trigger)
         bench("Open selected item", ["O"], self._open_selected)
-        bench("Search", ["Ctrl+F"], self._focus_search)
-        bench("Back", ["Escape"], self._escape)
+        bench("Search", ["Ctrl+F"], self.inspect_page.focus_search)
+        bench("Back", ["Escape"], self.inspect_page.escape)
 
         def window_key(keys: str, slot: Callable[[], None]) -> None:
             action = QAction(self)
@@ -280,17 +239,6 @@ class MainWindow(QMainWindow):
         elif self.tabs.widget(index) is self.calibration_page:
             self.calibration_page.setFocus()  # Space captures a view
 
-    def _focus_search(self) -> None:
-        self.recent.search.setFocus()
-        self.recent.search.selectAll()
-
-    def _escape(self) -> None:
-        if self.recent.results is not None:
-            self.recent.show_recent()
-        elif self.recent.search.hasFocus() and self.recent.search.text():
-            self.recent.search.clear()
-        self.inspect_page.setFocus()
-
     def _open_selected(self) -> None:
         if not self.recent.open_selected():
             self.show_message("No items to open yet.")
@@ -304,7 +252,7 @@ class MainWindow(QMainWindow):
     # ----- state -> view ------------------------------------------------------------------------
     def _item_decided(self, view: ItemView) -> None:
         if self._initial_ids:
-            verdict_id = str(view.verdict.get("verdict_id"))
+            verdict_id = view.verdict.verdict_id
             if verdict_id in self._initial_ids:
                 self._initial_ids.discard(verdict_id)
                 return
@@ -317,13 +265,13 @@ class MainWindow(QMainWindow):
     def _item_updated(self, view: ItemView) -> None:
         self._render_latest()  # list what arrived first, so the revision finds its row
         self.recent.model.replace(view)
-        verdict_id = view.verdict.get("verdict_id")
-        if self._latest is not None and self._latest.verdict.get("verdict_id") == verdict_id:
+        verdict_id = view.verdict.verdict_id
+        if self._latest is not None and self._latest.verdict.verdict_id == verdict_id:
             self._latest = view
             self._shown_id = None  # force the card to redraw the new revision
             self._render_latest()
         for dialog in self._dialogs:
-            if dialog.view.verdict.get("verdict_id") == verdict_id:
+            if dialog.view.verdict.verdict_id == verdict_id:
                 dialog.update_view(view)
 
     def _render_latest(self) -> None:
@@ -334,25 +282,18 @@ class MainWindow(QMainWindow):
         view = self._latest
         if view is None:
             return
-        verdict_id = str(view.verdict.get("verdict_id", ""))
+        verdict_id = view.verdict.verdict_id
         if verdict_id == self._shown_id:
             return
         self._shown_id = verdict_id
-        self.camera.set_frame(view.frame, view.overlay)
-        self.card.show_item(view, self._statuses.get(verdict_id, ""))
+        self.inspect_page.show_item(view, self._statuses.get(verdict_id, ""))
 
     def _health_changed(self, health: Health) -> None:
         self.status_panel.set_health(health)
         if health.component == "calibration":
             self.calibration_page.set_health(health)
         if health.component.startswith("camera"):
-            if health.level == Level.ERROR:
-                self._failing_cameras[health.component] = f"{health.summary}: the picture below is not live"
-            else:
-                self._failing_cameras.pop(health.component, None)
-            self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
-            if not self.camera.has_frame():
-                self.camera.set_placeholder(health.detail or health.summary)
+            self.inspect_page.show_camera_health(health)
 
     def _counters_changed(self, counters: dict[str, Any]) -> None:
         self._counters = counters
@@ -361,48 +302,23 @@ class MainWindow(QMainWindow):
 
     def _render_counters(self) -> None:
         counters, self._counters = self._counters, None
-        if counters is None:
-            return
-        parts = []
-        for key, value in counters.items():
-            if isinstance(value, float):
-                parts.append(f"{key.replace('_', ' ')} {value:.1f}")
-            elif isinstance(value, int | str):
-                parts.append(f"{key.replace('_', ' ')} {value}")
-        self.counters_label.setText(" · ".join(parts[:6]))
-        self.counters_label.setToolTip("\n".join(parts))
+        if counters is not None:
+            self.top.show_counters(counters)
 
     def show_message(self, text: str) -> None:
         """A one-line notice at the top, stamped with the time."""
-        self.message_label.setText(f"{time.strftime('%H:%M:%S')}  {text}")
-        logger.info("ui notice: %s", text)
+        self.top.show_message(text)
 
     def _update_top(self) -> None:
-        if self.operator_id:
-            self.operator_label.setText(f"Operator {self.operator_id}")
-            theme.set_style(self.operator_label, "")
-        else:
-            self.operator_label.setText("Not signed in (F9)")
-            theme.set_style(self.operator_label, "color: #c62828;")
-        self.mode_label.setText(f"· {self.mode.capitalize()} mode ·")
+        self.top.show_operator(self.operator_id)
+        self.top.show_mode(self.mode)
 
     # ----- intents ------------------------------------------------------------------------------
     def _send(self, name: str, on_success: Callable[[], None], fn: Callable[..., None], *args: Any) -> None:
-        tag = f"{next(self._tags)}:{name}"
-        self._pending[tag] = on_success
-        self._intents.submit(tag, fn, *args)
-        self.intent_sent.emit(name)
+        self._intents.send(name, on_success, fn, *args)
 
-    def _intent_done(self, tag: str, _result: object) -> None:
-        callback = self._pending.pop(tag, None)
-        if callback is not None:
-            callback()
-
-    def _intent_failed(self, tag: str, text: str) -> None:
-        self._pending.pop(tag, None)
-        name = tag.partition(":")[2].replace("_", " ")
-        self.show_message(f"{name.capitalize()} failed: {text}")
-        theme.set_style(self.message_label, "color: #c62828; font-weight: bold;")
+    def _intent_failed(self, name: str, text: str) -> None:
+        self.top.show_error(f"{name.replace('_', ' ').capitalize()} failed: {text}")
 
     def _signed_in(self) -> bool:
         if self.operator_id:
@@ -420,8 +336,7 @@ class MainWindow(QMainWindow):
             self.card.set_status(text)
 
     def _ok(self, text: str) -> None:
-        theme.set_style(self.message_label, "")
-        self.show_message(text)
+        self.top.show_ok(text)
 
     def current_item(self) -> ItemView | None:
         """The item on the card (the newest decided)."""
@@ -452,14 +367,15 @@ class MainWindow(QMainWindow):
             return
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
+        verdict = view.verdict
         operator = self.operator_id
 
         def done() -> None:
-            self._set_status(f.verdict_id, f"Confirmed by {operator}")
-            self._ok(f"Confirmed {f.rma or f.verdict_id}: {theme.disposition_words(f.disposition)}.")
+            self._set_status(verdict.verdict_id, f"Confirmed by {operator}")
+            words = theme.disposition_words(verdict.decision.disposition)
+            self._ok(f"Confirmed {_item_name(verdict)}: {words}.")
 
-        self._send("confirm", done, self.station_actions.confirm, f.verdict_id)
+        self._send("confirm", done, self.station_actions.confirm, verdict.verdict_id)
 
     def override_current(self, disposition: str) -> None:
         """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
@@ -472,33 +388,30 @@ class MainWindow(QMainWindow):
         """Ask for the override of `view` (the current or a past item)."""
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
-        chosen = disposition or f.disposition or self.settings.dispositions[0]
+        verdict = view.verdict
+        now = verdict.decision.disposition
         dialog = OverrideDialog(
             self.settings.dispositions,
-            chosen,
+            disposition or now.value,
             self.settings.override_reasons,
             self.settings.supervisor_required_for,
             self.settings.supervisor_pin,
-            f"{f.rma or 'no RMA'} — now {theme.disposition_words(f.disposition)}",
+            f"{verdict.item.rma or 'no RMA'} — now {theme.disposition_words(now)}",
             self,
         )
         dialog.accepted.connect(
-            lambda: self._override(
-                f.verdict_id, f.rma, dialog.chosen(), dialog.reason_text(), dialog.pin_text()
-            )
+            lambda: self._override(verdict, dialog.chosen(), dialog.reason_text(), dialog.pin_text())
         )
         self._open_dialog(dialog)
 
-    def _override(
-        self, verdict_id: str, rma: str | None, disposition: str, reason: str, pin: str | None
-    ) -> None:
+    def _override(self, verdict: Verdict, disposition: str, reason: str, pin: str | None) -> None:
         operator = self.operator_id
+        verdict_id = verdict.verdict_id
 
         def done() -> None:
             words = theme.disposition_words(disposition)
             self._set_status(verdict_id, f"Overridden to {words} by {operator}")
-            self._ok(f"Override of {rma or verdict_id} to {words} saved.")
+            self._ok(f"Override of {_item_name(verdict)} to {words} saved.")
 
         self._send("override", done, self.station_actions.override, verdict_id, disposition, reason, pin)
 
@@ -510,19 +423,19 @@ class MainWindow(QMainWindow):
             return
         if not self._signed_in():
             return
-        f = fields_of(view.verdict)
-        dialog = NoteDialog(f.rma or "this item", self)
+        verdict = view.verdict
+        dialog = NoteDialog(verdict.item.rma or "this item", self)
 
         def send() -> None:
             def done() -> None:
-                self._set_status(f.verdict_id, "Waiting for a supervisor")
-                self._ok(f"{f.rma or f.verdict_id} marked for a supervisor.")
+                self._set_status(verdict.verdict_id, "Waiting for a supervisor")
+                self._ok(f"{_item_name(verdict)} marked for a supervisor.")
 
             self._send(
                 "needs_supervisor",
                 done,
                 self.station_actions.needs_supervisor,
-                f.verdict_id,
+                verdict.verdict_id,
                 dialog.note_text(),
             )
 
@@ -556,11 +469,10 @@ class MainWindow(QMainWindow):
             )
 
     def _scan_ignored(self, text: str) -> None:
-        self.show_message(
+        self.top.show_error(
             f"Scanner input without Enter ignored ({len(text)} characters) — "
             "check the scanner's suffix setting (Enter or Tab after each code)."
         )
-        theme.set_style(self.message_label, "color: #c62828; font-weight: bold;")
 
     def request_mode(self, mode: str) -> None:
         """Switch bench/conveyor mode."""
@@ -595,24 +507,6 @@ class MainWindow(QMainWindow):
         self.activateWindow()  # back to the bench keys
         self.inspect_page.setFocus()
 
-    def _search_record(self, text: str) -> None:
-        """Look RMA / GTIN words up in the station's record (older items than the list keeps)."""
-        if self._search_source is None or self._searches.busy:
-            return
-        self.show_message(f"Searching the record for {text!r}…")
-        self._searches.submit(text, self._search_source, text)
-
-    def _search_done(self, text: str, found: object) -> None:
-        verdicts = [v for v in found if isinstance(v, dict)] if isinstance(found, list) else []
-        if self.recent.search.text().strip() != text:
-            return  # the operator has typed something else meanwhile
-        self.recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
-        self._ok(f"{len(verdicts)} item(s) in the record match {text!r}." if verdicts
-                 else f"Nothing in the record matches {text!r}.")
-
-    def _search_failed(self, text: str, error: str) -> None:
-        self.show_message(f"Search for {text!r} failed: {error}")
-
     def open_item(self, view: ItemView) -> None:
         """Open a past item with its images and history."""
         dialog = ItemDialog(
@@ -643,7 +537,7 @@ class MainWindow(QMainWindow):
             self.wedge.remove()
         self._render_timer.stop()
         self.kpi.close_worker()
-        self._searches.close(wait=False)  # a read: nothing to finish for the station
+        self._record_search.close()
         self.calibration_page.shutdown()
         self._intents.close()
 

@@ -28,9 +28,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station import palette
 from station.state import ItemView
 from station.ui import theme
-from station.ui.verdict_fields import VerdictFields, fields_of
+from station.ui.verdict_text import decided_by, search_text, time_text
+from station.verdict import DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,6 @@ class RecentModel(QAbstractTableModel):
         super().__init__(parent)
         self._limit = limit
         self._views: list[ItemView] = []
-        self._fields: list[VerdictFields] = []
         self._rows: list[tuple[tuple[str, ...], dict[int, QColor], str | None]] = []
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008, N802 - Qt's signature
@@ -77,23 +78,23 @@ class RecentModel(QAbstractTableModel):
         return None
 
     @staticmethod
-    def _row(f: VerdictFields) -> tuple[tuple[str, ...], dict[int, QColor], str | None]:
-        lane = f.lane_confirmed if f.lane_confirmed is not None else f.lane_commanded
+    def _row(verdict: Verdict) -> tuple[tuple[str, ...], dict[int, QColor], str | None]:
+        item, decision, lane = verdict.item, verdict.decision, verdict.routing.lane
         texts = (
-            f.time_text,
-            f.rma or "–",
-            f.expected_sku or "–",
-            f.observed_sku or "–",
-            f.grade or "?",
-            theme.disposition_words(f.disposition) + (" (late)" if f.late else ""),
+            time_text(verdict),
+            item.rma or "–",
+            item.expected_sku or "–",
+            item.observed_sku or "–",
+            decision.grade.value,
+            theme.disposition_words(decision.disposition) + (" (late)" if verdict.routing.late else ""),
             "–" if lane is None else str(lane),
-            (f.operator_id or "?") if f.source == "operator" else "auto",
+            decided_by(verdict),
         )
         colours = {
-            4: QColor(theme.colour_of(theme.GRADE_COLOURS, f.grade)),
-            5: QColor(theme.colour_of(theme.DISPOSITION_COLOURS, f.disposition)),
+            4: QColor(palette.grade_colour(decision.grade)),
+            5: QColor(palette.disposition_colour(decision.disposition)),
         }
-        return texts, colours, "\n".join(f.reasons) or None
+        return texts, colours, "\n".join(decision.reasons) or None
 
     def add(self, view: ItemView) -> None:
         """A new item at the top; the oldest falls off past the limit."""
@@ -104,11 +105,10 @@ class RecentModel(QAbstractTableModel):
         views = views[-self._limit :]
         if not views:
             return
-        fields = [fields_of(v.verdict) for v in reversed(views)]
+        newest_first = list(reversed(views))
         self.beginInsertRows(QModelIndex(), 0, len(views) - 1)
-        self._views[0:0] = list(reversed(views))
-        self._fields[0:0] = fields
-        self._rows[0:0] = [self._row(f) for f in fields]
+        self._views[0:0] = newest_first
+        self._rows[0:0] = [self._row(v.verdict) for v in newest_first]
         self.endInsertRows()
         # Only the newest rows keep their frame in memory (2.7 MB each at 1280x720); an older item
         # opened from the list shows its stored JPEG instead.
@@ -119,18 +119,16 @@ class RecentModel(QAbstractTableModel):
             last = len(self._views) - 1
             self.beginRemoveRows(QModelIndex(), self._limit, last)
             del self._views[self._limit :]
-            del self._fields[self._limit :]
             del self._rows[self._limit :]
             self.endRemoveRows()
 
     def replace(self, view: ItemView) -> bool:
         """A new revision of an item in the list; False when it is no longer listed."""
-        verdict_id = view.verdict.get("verdict_id")
-        for row, f in enumerate(self._fields):
-            if f.verdict_id == verdict_id:
+        verdict_id = view.verdict.verdict_id
+        for row, listed in enumerate(self._views):
+            if listed.verdict.verdict_id == verdict_id:
                 self._views[row] = view
-                self._fields[row] = fields_of(view.verdict)
-                self._rows[row] = self._row(self._fields[row])
+                self._rows[row] = self._row(view.verdict)
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
                 return True
         return False
@@ -139,9 +137,9 @@ class RecentModel(QAbstractTableModel):
         """The item in `row`."""
         return self._views[row]
 
-    def fields_at(self, row: int) -> VerdictFields:
-        """The display fields of the item in `row`."""
-        return self._fields[row]
+    def verdict_at(self, row: int) -> Verdict:
+        """The verdict of the item in `row`."""
+        return self._views[row].verdict
 
 
 class RecentFilter(QSortFilterProxyModel):
@@ -173,14 +171,15 @@ class RecentFilter(QSortFilterProxyModel):
     def filterAcceptsRow(self, source_row: int, source_parent: _Index) -> bool:  # noqa: N802 - Qt override
         model = self.sourceModel()
         assert isinstance(model, RecentModel)
-        f = model.fields_at(source_row)
-        if self._kind == OVERRIDDEN and f.source != "operator":
+        verdict = model.verdict_at(source_row)
+        decision = verdict.decision
+        if self._kind == OVERRIDDEN and decision.source is not DecisionSource.OPERATOR:
             return False
-        if self._kind == FLAGGED and not f.flags:
+        if self._kind == FLAGGED and not decision.flags:
             return False
-        if self._kind not in (ALL, OVERRIDDEN, FLAGGED) and f.disposition != self._kind:
+        if self._kind not in (ALL, OVERRIDDEN, FLAGGED) and decision.disposition != self._kind:
             return False
-        haystack = f.search_text()
+        haystack = search_text(verdict)
         return all(word in haystack for word in self._words)
 
 

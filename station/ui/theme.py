@@ -1,4 +1,7 @@
-"""Colours and type sizes shared by the widgets: one place, so the station looks the same everywhere."""
+"""Colours and type sizes shared by the widgets: one place, so the station looks the same everywhere.
+
+The colours of grades and dispositions are `station.palette`'s, shared with the KPI report.
+"""
 
 from __future__ import annotations
 
@@ -17,26 +20,11 @@ LEVEL_COLOURS: dict[Level, tuple[str, str]] = {  # background, text
     Level.ERROR: ("#c62828", "#ffffff"),
 }
 
-GRADE_COLOURS: dict[str, str] = {"A": "#2e7d32", "B": "#689f38", "C": "#ef6c00", "D": "#c62828"}
-
-DISPOSITION_COLOURS: dict[str, str] = {
-    "restock": "#2e7d32",
-    "repair": "#1565c0",
-    "recycle": "#6d4c41",
-    "manual_review": "#ef6c00",
-    "quarantine": "#c62828",
-}
-
 # Overlay pens (frame coordinates are drawn with cosmetic pens of these widths, in screen pixels).
 CODE_COLOUR = QColor(0, 230, 0)
 REGION_COLOUR = QColor(255, 40, 40)
 ROI_COLOUR = QColor(255, 215, 0)
 ITEM_BOX_COLOUR = QColor(0, 200, 255)
-
-
-def colour_of(mapping: dict[str, str], key: str | None) -> str:
-    """The colour for `key`, grey when unknown."""
-    return mapping.get(key or "", "#616161")
 
 
 def disposition_words(disposition: str | None) -> str:

@@ -169,13 +169,13 @@ def test_bench_mode_inspects_on_the_operators_key_and_routes_nothing(tmp_path: P
         station.actions.trigger()
         assert station.wait_items(2, timeout_s=60)
         first = station.state.recent()[0].verdict
-        station.actions.override(first["verdict_id"], "recycle", "seal broken")
+        station.actions.override(first.verdict_id, "recycle", "seal broken")
     finally:
         station.stop()
     rows = verdict_rows(config.in_data_dir(config.storage.db_path))
     assert len(latest(rows)) == 2
     assert all(r["routing"]["lane_commanded"] is None for r in rows)
-    overridden = latest(rows)[first["verdict_id"]]
+    overridden = latest(rows)[first.verdict_id]
     assert overridden["revision"] == 2 and overridden["decision"]["source"] == "operator"
     assert overridden["decision"]["disposition"] == "recycle"
     assert overridden["decision"]["operator_id"] == "op-7"

@@ -8,7 +8,6 @@ The docs screenshot is made with the real pipeline (`station run --screenshot`),
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ import cv2
 import numpy as np
 
 from station.state import Health, ItemView, Level, Overlay, StationState
+from station.verdict import Disposition, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def draw_frame(seq: int, box: tuple[int, int, int, int], code_quad: np.ndarray, 
     return frame
 
 
-def make_verdict(seq: int, rng: np.random.Generator, session: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A returns.verdict/1 dict and the drawing hints (boxes) of one item."""
+def make_verdict(seq: int, rng: np.random.Generator, session: str) -> tuple[Verdict, dict[str, Any]]:
+    """A verdict and the drawing hints (boxes) of one item; `session` names the session's UUID."""
     expected = SKUS[seq % len(SKUS)]
     wrong = rng.random() < 0.1
     observed = SKUS[(seq + 1) % len(SKUS)] if wrong else expected
@@ -90,7 +90,7 @@ def make_verdict(seq: int, rng: np.random.Generator, session: str) -> tuple[dict
         "revision": 1,
         "station_id": "dock-01",
         "site_id": "site-01",
-        "session": session,
+        "session": str(uuid.uuid5(uuid.NAMESPACE_URL, session)),
         "seq": seq,
         "item": {
             "controller_item_id": seq,
@@ -139,7 +139,7 @@ def make_verdict(seq: int, rng: np.random.Generator, session: str) -> tuple[dict
         "created_at": now,
         "decided_at": now,
     }
-    return verdict, {"box": box, "quad": quad, "damaged": defect >= 0.5}
+    return Verdict.from_json(verdict), {"box": box, "quad": quad, "damaged": defect >= 0.5}
 
 
 def make_item(
@@ -154,9 +154,10 @@ def make_item(
     if hints["damaged"]:
         yy, xx = np.mgrid[0:48, 0:64].astype(np.float32)
         heat = np.exp(-(((xx - 36) / 8) ** 2 + ((yy - 16) / 10) ** 2)).astype(np.float32)
-    regions = tuple((r[0], r[1], r[2], r[3], float(r[4])) for r in verdict["inspection"]["defect"]["regions"])
+    found = verdict.inspection.defect.regions if verdict.inspection.defect else ()
+    regions = tuple((int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4]) for r in found)
     overlay = Overlay(
-        codes=((verdict["item"]["codes"][0]["text"], tuple((int(x), int(y)) for x, y in quad)),),
+        codes=((verdict.item.codes[0].text, tuple((int(x), int(y)) for x, y in quad)),),
         regions=regions,
         heatmap=heat,
         item_box=box,
@@ -168,7 +169,7 @@ def make_item(
         verdict=verdict,
         frame=image,
         overlay=overlay,
-        lane_name=lane_names[verdict["routing"]["lane_commanded"]],
+        lane_name=lane_names[verdict.routing.lane_commanded or 0],
     )
 
 
@@ -204,17 +205,11 @@ class RecordingActions:
     ) -> None:
         self._record("override", verdict_id, disposition, reason, supervisor_pin)
         for view in self.state.recent():
-            if view.verdict["verdict_id"] == verdict_id:
-                verdict = copy.deepcopy(view.verdict)
-                verdict["revision"] += 1
-                verdict["decision"].update(
-                    disposition=disposition,
-                    source="operator",
-                    operator_id=self.state.operator_id,
-                    override_reason=reason,
-                )
+            if view.verdict.verdict_id == verdict_id:
+                operator = self.state.operator_id or "?"
+                verdict = view.verdict.override(Disposition(disposition), operator, reason)
                 self.state.update_item(verdict)
-                self.state.message.emit(f"revision {verdict['revision']} of {verdict_id} recorded")
+                self.state.message.emit(f"revision {verdict.revision} of {verdict_id} recorded")
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         self._record("needs_supervisor", verdict_id, note)
@@ -345,7 +340,7 @@ def main() -> int:
         settings,
         kpi_source=demo_kpi,
         about={"station": "demo"},
-        history_source=lambda vid: [{"revision": 1, "action": "decided", "by": "auto"}],
+        history_source=lambda vid: [v.verdict for v in state.recent() if v.verdict.verdict_id == vid],
         screenshot=Path(args.screenshot) if args.screenshot else None,
         items=args.items or 5,
     )

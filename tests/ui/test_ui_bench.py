@@ -24,7 +24,7 @@ def _with_items(count: int) -> StationState:
 def test_enter_confirms_the_item_on_the_card(qtbot: QtBot) -> None:
     state = _with_items(3)
     window, actions = open_window(qtbot, state)
-    newest = state.recent()[-1].verdict["verdict_id"]
+    newest = state.recent()[-1].verdict.verdict_id
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("confirm") == [(newest,)])
     qtbot.waitUntil(lambda: "Confirmed by op-7" in window.card.status.text())
@@ -43,12 +43,12 @@ def test_number_key_overrides_with_a_picked_reason(qtbot: QtBot) -> None:
     qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(actions.named("override")) == 1)
     verdict_id, disposition, reason, pin = actions.named("override")[0]
-    assert (verdict_id, disposition, pin) == (view.verdict["verdict_id"], "repair", None)
+    assert (verdict_id, disposition, pin) == (view.verdict.verdict_id, "repair", None)
     assert reason == window.settings.override_reasons[0]
     # The station wrote revision 2; the card and the list show the operator's decision.
     qtbot.waitUntil(lambda: window.card.disposition.text() == "REPAIR")
     assert "op-7" in window.card.status.text()
-    assert window.recent.model.fields_at(0).revision == 2
+    assert window.recent.model.verdict_at(0).revision == 2
 
 
 def test_override_needs_a_typed_or_picked_reason(qtbot: QtBot) -> None:
@@ -119,14 +119,14 @@ def test_r_s_and_t_send_reinspect_supervisor_and_trigger(qtbot: QtBot) -> None:
     assert isinstance(dialog, NoteDialog)
     qtbot.keyClicks(dialog.note, "label torn, check serial")
     qtbot.keyClick(dialog.note, Qt.Key.Key_Return)
-    verdict_id = state.recent()[-1].verdict["verdict_id"]
+    verdict_id = state.recent()[-1].verdict.verdict_id
     qtbot.waitUntil(lambda: actions.named("needs_supervisor") == [(verdict_id, "label torn, check serial")])
 
 
 def test_trigger_is_refused_in_conveyor_mode(qtbot: QtBot) -> None:
     window, actions = open_window(qtbot, _with_items(1))
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_T)
-    assert "bench mode" in window.message_label.text()
+    assert "bench mode" in window.top.message_label.text()
     assert actions.named("trigger") == []
 
 
@@ -141,7 +141,7 @@ def test_sign_in_is_asked_at_start_and_gates_the_actions(qtbot: QtBot) -> None:
     qtbot.keyClicks(dialog.operator, "op-12")
     qtbot.keyClick(dialog.operator, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("sign_in") == [("op-12",)])
-    qtbot.waitUntil(lambda: window.operator_label.text() == "Operator op-12")
+    qtbot.waitUntil(lambda: window.top.operator_label.text() == "Operator op-12")
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(actions.named("confirm")) == 1)
@@ -156,14 +156,14 @@ def test_actions_wait_for_sign_in(qtbot: QtBot) -> None:
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     assert actions.named("confirm") == []
     assert isinstance(window.active_dialog, SignInDialog)
-    assert "Sign in first" in window.message_label.text()
+    assert "Sign in first" in window.top.message_label.text()
 
 
 def test_a_failed_intent_is_shown_in_red_words(qtbot: QtBot) -> None:
     window, actions = open_window(qtbot, _with_items(1))
     actions.fail_with = "database is locked (station.db): retry in a moment"
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Confirm failed: database is locked" in window.message_label.text())
+    qtbot.waitUntil(lambda: "Confirm failed: database is locked" in window.top.message_label.text())
     assert "Confirmed" not in window.card.status.text()
 
 

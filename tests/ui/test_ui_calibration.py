@@ -83,8 +83,8 @@ def _capture_by_key(qtbot: QtBot, page: CalibrationPage, camera: FakeCamera, fra
 
 
 def _shown_fx(page: CalibrationPage) -> float:
-    found = re.search(r"fx (\d+\.\d)", page.result_label.text())
-    assert found, page.result_label.text()
+    found = re.search(r"fx (\d+\.\d)", page.intrinsics_step.result_label.text())
+    assert found, page.intrinsics_step.result_label.text()
     return float(found.group(1))
 
 
@@ -110,33 +110,34 @@ def test_capture_by_key_calibrate_when_ready_and_save_keeping_the_other_sections
     # The live view shows the board's corners found in the camera's frame.
     camera.show(views[8])
     qtbot.waitUntil(lambda: len(page.view.corners) >= SPEC.corner_count // 2, timeout=10_000)
-    assert not page.calibrate_button.isEnabled()
+    assert not page.intrinsics_step.calibrate_button.isEnabled()
 
     enabled_when = []
     for view in views:
         _capture_by_key(qtbot, page, camera, view)
         assert page.guidance is not None
-        assert page.calibrate_button.isEnabled() == page.guidance.ready
-        enabled_when.append(page.calibrate_button.isEnabled())
+        assert page.intrinsics_step.calibrate_button.isEnabled() == page.guidance.ready
+        enabled_when.append(page.intrinsics_step.calibrate_button.isEnabled())
     assert page.captures == len(views) >= 12
     assert not any(enabled_when[:10]), "Calibrate must wait for enough views, coverage and tilts"
     assert enabled_when[-1]
     assert page.view.coverage.shape == (9, 16) and page.view.coverage.mean() >= 0.45
-    assert "views kept" in page.progress.text()
-    assert "left" in page.tilt_label.text() or "right" in page.tilt_label.text()
+    assert "views kept" in page.intrinsics_step.progress.text()
+    tilts = page.intrinsics_step.tilt_label.text()
+    assert "left" in tilts or "right" in tilts
 
     # A shaky view is rejected as blurred and counted.
     shaky = degrade(views[3], np.random.default_rng(5), blur_sigma=6.0, noise=1.0)
     _capture_by_key(qtbot, page, camera, shaky)
     assert page.last_feedback is not None and page.last_feedback.status == "blurred"
-    assert "blurred" in page.feedback_label.text()
-    assert "Blurred views rejected: 1" in page.rejected_label.text()
+    assert "blurred" in page.intrinsics_step.feedback_label.text()
+    assert "Blurred views rejected: 1" in page.intrinsics_step.rejected_label.text()
 
     with qtbot.waitSignal(page.calibrated, timeout=30_000):
-        qtbot.mouseClick(page.calibrate_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(page.intrinsics_step.calibrate_button, Qt.MouseButton.LeftButton)
     assert abs(_shown_fx(page) - CAMERA.fx) / CAMERA.fx < 0.01
-    assert "RMS reprojection error" in page.result_label.text()
-    assert page.view_errors.count() == page.guidance.views
+    assert "RMS reprojection error" in page.intrinsics_step.result_label.text()
+    assert page.intrinsics_step.view_errors.count() == page.guidance.views
     assert not page.busy_bar.isVisible()
 
     with qtbot.waitSignal(page.saved, timeout=15_000):
@@ -161,7 +162,7 @@ def test_a_calibration_above_the_error_limit_is_refused_with_its_reason(qtbot: Q
         before = page.captures
         page.capture()
         qtbot.waitUntil(lambda: page.captures == before + 1, timeout=15_000)  # noqa: B023 - waited at once
-    assert page.calibrate_button.isEnabled()
+    assert page.intrinsics_step.calibrate_button.isEnabled()
     page.calibrate()
     assert page.busy_bar.isVisible()  # shown while the worker solves
     qtbot.waitUntil(lambda: page.error_label.text() != "", timeout=30_000)
@@ -169,9 +170,9 @@ def test_a_calibration_above_the_error_limit_is_refused_with_its_reason(qtbot: Q
     assert page.intrinsics is None
     assert not page.save_button.isEnabled()
     assert not (tmp_path / "calibration.toml").exists()
-    qtbot.mouseClick(page.restart_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.intrinsics_step.restart_button, Qt.MouseButton.LeftButton)
     assert page.guidance is not None and page.guidance.views == 0
-    assert not page.calibrate_button.isEnabled()
+    assert not page.intrinsics_step.calibrate_button.isEnabled()
     page.shutdown()
 
 
@@ -186,16 +187,17 @@ def test_plane_and_colour_steps_are_saved_into_the_file(qtbot: QtBot, tmp_path: 
     camera.show(_belt_frame())
     page.measure_plane()
     qtbot.waitUntil(lambda: page.plane is not None, timeout=15_000)
-    assert "px/mm" in page.plane_label.text() and "raw pixels" in page.plane_label.text()
+    measured = page.plane_step.plane_label.text()
+    assert "px/mm" in measured and "raw pixels" in measured
 
     camera.show(_grey_card_frame())
-    page.patch_edit.setText("100,100,80")
+    page.colour_step.patch_edit.setText("100,100,80")
     page.measure_colour()
     assert "not x,y,w,h" in page.error_label.text()
-    page.patch_edit.setText("100, 100, 80, 80")
+    page.colour_step.patch_edit.setText("100, 100, 80, 80")
     page.measure_colour()
     qtbot.waitUntil(lambda: page.colour is not None, timeout=15_000)
-    assert "Gains B" in page.colour_label.text()
+    assert "Gains B" in page.colour_step.colour_label.text()
 
     with qtbot.waitSignal(page.saved, timeout=15_000):
         page.save()
@@ -209,7 +211,7 @@ def test_plane_and_colour_steps_are_saved_into_the_file(qtbot: QtBot, tmp_path: 
     # The file now belongs to cam-2: another camera's wizard does not write its numbers into it.
     other = CalibrationPage(1.0, camera, path, SPEC, WizardSettings(camera_id="cam-3"))
     qtbot.addWidget(other)
-    other.patch_edit.setText("100,100,80,80")
+    other.colour_step.patch_edit.setText("100,100,80,80")
     other.measure_colour()
     qtbot.waitUntil(lambda: other.colour is not None, timeout=15_000)
     other.save()

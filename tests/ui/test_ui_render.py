@@ -7,6 +7,7 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from station.ui.camera_view import CameraView
 from station.ui.item_dialog import ItemDialog
 from station.ui.recent import FRAMES_KEPT
 from station.ui.settings import UiSettings
+from station.verdict import Disposition, ImageRef, Verdict
 from tests.ui.feeder import Feeder, RecordingActions, demo_kpi, healthy, make_item
 from tests.ui.ui_window import open_window
 
@@ -96,9 +98,9 @@ def test_items_pushed_from_a_worker_thread_reach_the_list_and_card(qtbot: QtBot)
     feeder.start()
     qtbot.waitUntil(lambda: window.recent.model.rowCount() == 40, timeout=10000)
     feeder.join()
-    newest = state.recent()[-1].verdict["item"]["rma"]
+    newest = state.recent()[-1].verdict.item.rma
     qtbot.waitUntil(lambda: window.card.rma.text().startswith(f"RMA {newest}"))
-    assert window.recent.model.fields_at(0).rma == newest
+    assert window.recent.model.verdict_at(0).item.rma == newest
     assert window.camera.has_frame()
     # Only the newest rows keep a frame in memory; the rest are shown from the record when opened.
     frames = [window.recent.model.view_at(r).frame is not None for r in range(40)]
@@ -111,16 +113,16 @@ def test_recent_list_filters_by_disposition_and_searches_gtin(qtbot: QtBot) -> N
         state.add_item(make_item(seq, frame=False))
     window, _ = open_window(qtbot, state)
     recent = window.recent
-    counts = Counter(v.verdict["decision"]["disposition"] for v in state.recent())
+    counts = Counter(v.verdict.decision.disposition for v in state.recent())
     rarest, expected = min(counts.items(), key=lambda kv: kv[1])
     assert expected < 30  # the filter has something to leave out
     recent.kind.setCurrentIndex(recent.kind.findData(rarest))
-    shown = [recent.model.fields_at(recent.proxy.mapToSource(recent.proxy.index(r, 0)).row())
+    shown = [recent.model.verdict_at(recent.proxy.mapToSource(recent.proxy.index(r, 0)).row())
              for r in range(recent.proxy.rowCount())]
     assert len(shown) == expected
-    assert all(f.disposition == rarest for f in shown)
+    assert all(v.decision.disposition == rarest for v in shown)
     recent.kind.setCurrentIndex(0)
-    gtin = state.recent()[4].verdict["item"]["codes"][0]["gs1"]["01"]
+    gtin = state.recent()[4].verdict.item.gtins[0]
     recent.search.setText(gtin)
     assert recent.proxy.rowCount() == 1
     assert recent.count.text() == "1 of 30"
@@ -132,10 +134,10 @@ def test_a_past_item_opens_with_its_picture_and_history(qtbot: QtBot) -> None:
         state.add_item(make_item(seq))
     asked: list[str] = []
 
-    def history(verdict_id: str) -> list[dict[str, Any]]:
+    def history(verdict_id: str) -> list[Verdict]:
         asked.append(verdict_id)
-        return [{"revision": 1, "action": "decided", "by": "auto"},
-                {"revision": 2, "action": "override", "by": "op-7", "reason": "damage is only packaging"}]
+        first = next(v.verdict for v in state.recent() if v.verdict.verdict_id == verdict_id)
+        return [first, first.override(Disposition.RESTOCK, "op-7", "damage is only packaging")]
 
     window, _ = open_window(qtbot, state, window_kwargs={"history_source": history})
     window.recent.table.setFocus()
@@ -143,13 +145,14 @@ def test_a_past_item_opens_with_its_picture_and_history(qtbot: QtBot) -> None:
     qtbot.keyClick(window.recent.table, Qt.Key.Key_O)
     qtbot.waitUntil(lambda: len(window.findChildren(ItemDialog)) == 1)
     dialog = window.findChildren(ItemDialog)[0]
-    oldest = state.recent()[0].verdict["verdict_id"]
+    oldest = state.recent()[0].verdict.verdict_id
     qtbot.waitUntil(lambda: dialog.history.rowCount() == 2)
     assert asked == [oldest]
     assert dialog.camera.has_frame()
     headers = [dialog.history.horizontalHeaderItem(c).text() for c in range(dialog.history.columnCount())]
-    assert headers == ["revision", "action", "by", "reason"]
-    assert dialog.history.item(1, 3).text() == "damage is only packaging"
+    assert headers == ["revision", "decided at", "by", "grade", "disposition", "why"]
+    assert [dialog.history.item(1, c).text() for c in (0, 2, 4, 5)] == [
+        "2", "op-7", "restock", "damage is only packaging"]
     dialog.close()
 
 
@@ -190,7 +193,7 @@ def test_settings_page_sends_thresholds_within_range_and_mode(qtbot: QtBot) -> N
     page.bench.setChecked(True)
     page.switch.click()
     qtbot.waitUntil(lambda: actions.named("set_mode") == [("bench",)])
-    qtbot.waitUntil(lambda: "Bench mode" in window.mode_label.text())
+    qtbot.waitUntil(lambda: "Bench mode" in window.top.mode_label.text())
     assert "defect_repair = 0.5" in page.config_view.toPlainText()
 
 
@@ -227,7 +230,7 @@ def test_enter_in_search_looks_up_the_record_and_esc_comes_back(qtbot: QtBot) ->
     old = [make_item(seq, frame=False).verdict for seq in (901, 902)]
     asked: list[str] = []
 
-    def search(text: str) -> list[dict[str, Any]]:
+    def search(text: str) -> list[Verdict]:
         asked.append(text)
         return old
 
@@ -243,7 +246,7 @@ def test_enter_in_search_looks_up_the_record_and_esc_comes_back(qtbot: QtBot) ->
     qtbot.keyClick(window.recent.table, Qt.Key.Key_O)
     qtbot.waitUntil(lambda: len(window.findChildren(ItemDialog)) == 1)
     dialog = window.findChildren(ItemDialog)[0]
-    assert dialog.view.verdict["verdict_id"] == old[0]["verdict_id"]
+    assert dialog.view.verdict.verdict_id == old[0].verdict_id
     assert not dialog.camera.has_frame()  # no image kept for it: the dialog says so instead
     dialog.close()
     window.activateWindow()
@@ -264,9 +267,8 @@ def test_an_item_without_a_frame_in_memory_shows_its_stored_jpeg(qtbot: QtBot, t
     stored = "2026/11/24/item_top.jpg"
     (tmp_path / "2026/11/24").mkdir(parents=True)
     assert cv2.imwrite(str(tmp_path / stored), item.frame)
-    verdict = dict(item.verdict)
-    verdict["inspection"] = {**verdict["inspection"], "images": [{"camera": "top", "sha256": "0" * 64,
-                                                                  "path": stored}]}
+    inspection = dataclasses.replace(item.verdict.inspection, images=(ImageRef("top", "0" * 64, stored),))
+    verdict = dataclasses.replace(item.verdict, inspection=inspection)
     frame = load_stored_frame(ItemView(verdict=verdict, frame=None), tmp_path)
     assert frame is not None
     assert np.array_equal(frame, cv2.imread(str(tmp_path / stored)))

@@ -51,7 +51,7 @@ def _decide(station: Station, seq: int) -> Verdict:
     data["decision"]["disposition"] = "recycle"
     verdict = station.store.record_verdict(Verdict.from_json(data))
     picture = make_item(seq)
-    station.state.add_item(ItemView(verdict=verdict.to_json(), frame=picture.frame, overlay=picture.overlay))
+    station.state.add_item(ItemView(verdict=verdict, frame=picture.frame, overlay=picture.overlay))
     return verdict
 
 
@@ -123,7 +123,6 @@ def test_restock_override_with_the_supervisor_pin_is_recorded(qtbot: QtBot, stat
 
 
 def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, station: Station) -> None:
-    from station.store import StoreReader
     from station.store.queries import RecordQueries
     from station.ui.item_dialog import ItemDialog
 
@@ -133,12 +132,9 @@ def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, 
     rma = first.item.rma
     assert rma is not None
 
-    def search(text: str) -> list[dict[str, object]]:
-        with StoreReader(station.db_path) as reader:
-            return [v.to_json() for v in reader.recent(50, search=text)]
-
+    queries = RecordQueries(station.db_path)
     window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config),
-                        search_source=search, history_source=RecordQueries(station.db_path).history)
+                        search_source=queries.search, history_source=queries.history)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -146,7 +142,8 @@ def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, 
     window.recent.search_entered()
     qtbot.waitUntil(lambda: window.recent.results is not None)
     assert window.recent.results is not None
-    assert [window.recent.results.fields_at(r).rma for r in range(window.recent.results.rowCount())] == [rma]
+    results = window.recent.results
+    assert [results.verdict_at(r).item.rma for r in range(results.rowCount())] == [rma]
     window.recent.open_selected()
     qtbot.waitUntil(lambda: len(window.findChildren(ItemDialog)) == 1)
     dialog = window.findChildren(ItemDialog)[0]

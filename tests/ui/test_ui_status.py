@@ -98,6 +98,6 @@ def test_calibration_page_shows_the_calibration_health(qtbot: QtBot) -> None:
     stale = Health("calibration", Level.WARNING, "calibration is 95 days old",
                    "Recalibrate with the ChArUco board (`station calibrate`).", values={"px_per_mm": 3.12})
     _from_worker(lambda: window.state.set_health(stale))
-    qtbot.waitUntil(lambda: window.calibration_page.status.text() == "calibration is 95 days old")
-    assert "station calibrate" in window.calibration_page.detail.text()
-    assert "px_per_mm: 3.12" in window.calibration_page.values.text()
+    qtbot.waitUntil(lambda: window.calibration_page.health.status.text() == "calibration is 95 days old")
+    assert "station calibrate" in window.calibration_page.health.detail.text()
+    assert "px_per_mm: 3.12" in window.calibration_page.health.values.text()

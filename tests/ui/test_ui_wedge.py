@@ -26,6 +26,7 @@ from station.state import StationState
 from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
 from station.ui.settings import ui_settings_from_config
+from station.verdict import CodeRead
 from tests.ui.feeder import RecordingActions, make_item
 from tests.ui.ui_window import open_window, show_window
 
@@ -64,7 +65,7 @@ def test_a_fast_burst_ending_with_enter_is_one_scan_and_fires_no_shortcut(qtbot:
     qtbot.keyClicks(target, EAN)  # digits alone would open override dialogs, Enter would confirm
     qtbot.keyClick(target, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("scan") == [(EAN,)])
-    qtbot.waitUntil(lambda: f"Scanned {EAN}: inspecting." in window.message_label.text())
+    qtbot.waitUntil(lambda: f"Scanned {EAN}: inspecting." in window.top.message_label.text())
     qtbot.wait(SETTLE_MS)
     assert _names(actions) == ["scan"]
     assert window.active_dialog is None
@@ -90,7 +91,7 @@ def test_shift_for_capitals_and_ctrl_bracket_for_the_group_separator(qtbot: QtBo
     qtbot.keyClick(target, Qt.Key.Key_Enter)
     qtbot.waitUntil(lambda: len(actions.named("scan")) == 1)
     assert actions.named("scan") == [("]C10104006381333931\x1d10AB",)]
-    qtbot.waitUntil(lambda: "Scanned ]C10104006381333931<GS>10AB" in window.message_label.text())
+    qtbot.waitUntil(lambda: "Scanned ]C10104006381333931<GS>10AB" in window.top.message_label.text())
     qtbot.wait(SETTLE_MS)
     assert _names(actions) == ["scan"]
 
@@ -140,8 +141,8 @@ def test_typing_into_the_search_box_is_untouched(qtbot: QtBot) -> None:
 def test_a_burst_without_enter_triggers_nothing_and_says_why(qtbot: QtBot) -> None:
     window, actions = _bench(qtbot)
     qtbot.keyClicks(_focus(window), "T1R2T")
-    qtbot.waitUntil(lambda: "without Enter ignored" in window.message_label.text())
-    assert "suffix" in window.message_label.text()
+    qtbot.waitUntil(lambda: "without Enter ignored" in window.top.message_label.text())
+    assert "suffix" in window.top.message_label.text()
     qtbot.wait(SETTLE_MS)
     assert _names(actions) == []
     assert window.active_dialog is None
@@ -163,7 +164,7 @@ def test_a_scan_in_conveyor_mode_is_refused_in_words(qtbot: QtBot) -> None:
     target = _focus(window)
     qtbot.keyClicks(target, EAN)
     qtbot.keyClick(target, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "only in bench mode" in window.message_label.text())
+    qtbot.waitUntil(lambda: "only in bench mode" in window.top.message_label.text())
     qtbot.wait(SETTLE_MS)
     assert _names(actions) == []
 
@@ -199,7 +200,7 @@ def test_a_wedge_scan_in_the_window_gives_a_verdict_with_that_code(
     qtbot.keyClick(target, Qt.Key.Key_Return)
     assert bench_station.wait_items(1, timeout_s=60)
     verdict = bench_station.state.recent()[-1].verdict
-    assert {"format": "EAN13", "text": EAN, "gs1": None} in verdict["item"]["codes"]
+    assert CodeRead("EAN13", EAN) in verdict.item.codes
     qtbot.waitUntil(lambda: window.recent.model.rowCount() == 1, timeout=10_000)
     qtbot.wait(SETTLE_MS)
     assert bench_station.wait_items(1, timeout_s=0)

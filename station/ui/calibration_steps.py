@@ -1,0 +1,204 @@
+"""The parts of the calibration page: its health line and the three steps of the wizard.
+
+Each part builds its widgets and words what it is given; the page (station/ui/calibration_page.py)
+runs the work on its workers and hands each part its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from calibration.colour import ColourCalibration
+from calibration.intrinsics import Guidance, Intrinsics, ViewFeedback, ViewStatus
+from calibration.plane import PlaneCalibration
+from station.state import Health, Level
+from station.ui import theme
+
+logger = logging.getLogger(__name__)
+
+REFUSED_STYLE = "color: #c62828;"
+
+
+def parse_patch(text: str) -> tuple[int, int, int, int] | None:
+    """'x,y,w,h' in whole pixels, or None."""
+    parts = text.replace(" ", "").split(",")
+    if len(parts) != 4 or not all(part.isdigit() for part in parts):
+        return None
+    x, y, w, h = (int(part) for part in parts)
+    return (x, y, w, h)
+
+
+def _wrapped(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
+class CalibrationHealth(QWidget):
+    """The `Health("calibration")` line, as on every page that shows a component, with its detail."""
+
+    def __init__(self, font_scale: float, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status = _wrapped("Calibration status not reported yet.")
+        self.status.setFont(theme.scaled_font(QFont(self.font()), 14 * font_scale, bold=True))
+        self.detail = _wrapped()
+        self.values = _wrapped()
+        self.detail.hide()
+        self.values.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.values)
+
+    def set_health(self, health: Health) -> None:
+        """Show the calibration's health."""
+        background, text = theme.LEVEL_COLOURS[health.level]
+        self.status.setText(health.summary)
+        self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
+        self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
+        self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
+        # Empty lines would push the wizard down on a 768-pixel screen.
+        self.detail.setVisible(bool(self.detail.text()))
+        self.values.setVisible(bool(self.values.text()))
+
+
+class IntrinsicsStep(QGroupBox):
+    """Step 1: views of the board kept so far, what is still missing, and the calibration's result."""
+
+    def __init__(self, font_scale: float, board_text: str, parent: QWidget | None = None) -> None:
+        super().__init__("1 · Camera: show the board all over the frame, flat and tilted", parent)
+        self.setToolTip(board_text)
+        self.progress = _wrapped()
+        self.progress.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
+        self.tilt_label = _wrapped()
+        self.rejected_label = QLabel("")
+        self.feedback_label = _wrapped("Show the board to the camera and press Space to capture a view.")
+        self.hints = _wrapped()
+        self.capture_button = QPushButton("Capture view (Space)")
+        self.calibrate_button = QPushButton("Calibrate")
+        self.calibrate_button.setEnabled(False)
+        self.calibrate_button.setToolTip("Enabled once the views cover the frame and are tilted enough")
+        self.restart_button = QPushButton("Start over")
+        self.result_label = _wrapped()
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.view_errors = QListWidget()
+        self.view_errors.setMaximumHeight(110)
+        self.view_errors.setToolTip("Reprojection error of each view, worst first")
+        self.view_errors.hide()  # until there is a result
+        buttons = QHBoxLayout()
+        for button in (self.capture_button, self.calibrate_button, self.restart_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        for widget in (self.progress, self.tilt_label, self.rejected_label, self.feedback_label, self.hints):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.view_errors)
+
+    def show_guidance(self, guidance: Guidance, min_sharpness: float) -> None:
+        """Views kept, coverage, tilts, rejections and what to do next."""
+        ready = " · ready to calibrate" if guidance.ready else ""
+        self.progress.setText(f"{guidance.views} of {guidance.min_views} views kept · frame covered "
+                              f"{guidance.coverage:.0%}{ready}")
+        leaning = ", ".join(guidance.tilt_directions) or "none yet"
+        self.tilt_label.setText(f"Tilted views: {guidance.tilted_views} (far edge towards: {leaning})")
+        self.rejected_label.setText(
+            f"Blurred views rejected: {guidance.rejected_blurred} · without the board: "
+            f"{guidance.rejected_no_board} · sharpness needed ≥ {min_sharpness:g}")
+        if guidance.ready:
+            self.hints.setText("Enough views: press Calibrate (more views across the frame do no harm).")
+        else:
+            self.hints.setText("\n".join(f"• {hint[0].upper()}{hint[1:]}." for hint in guidance.hints))
+
+    def show_feedback(self, feedback: ViewFeedback) -> None:
+        """Whether the captured view was kept, or why not (in red)."""
+        self.feedback_label.setStyleSheet("" if feedback.status == ViewStatus.ACCEPTED else REFUSED_STYLE)
+        self.feedback_label.setText(f"{feedback.name}: {feedback.message}")
+
+    def show_result(self, result: Intrinsics, max_rms_px: float) -> None:
+        """The solved camera and each view's error, worst first."""
+        self.result_label.setText(
+            f"RMS reprojection error {result.rms_px:.3f} px (limit {max_rms_px:g}) · "
+            f"fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px · "
+            f"{len(result.per_view_errors)} views. Save to keep it, then redo the plane.")
+        self.view_errors.clear()
+        self.view_errors.show()
+        for name, error in sorted(result.per_view_errors, key=lambda item: -item[1]):
+            self.view_errors.addItem(f"{name}: {error:.3f} px")
+
+    def set_calibrating(self, calibrating: bool, ready: bool) -> None:
+        """No capture while solving; Calibrate only when the guidance says ready."""
+        self.capture_button.setEnabled(not calibrating)
+        self.calibrate_button.setEnabled(ready and not calibrating)
+
+
+class PlaneStep(QGroupBox):
+    """Step 2: px/mm of the belt from the board lying on it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("2 · Plane (px/mm)", parent)
+        self.plane_button = QPushButton("Measure the plane")
+        self.plane_button.setToolTip("Lay the board flat on the belt where items pass, then press")
+        self.plane_label = _wrapped("Lay the board flat on the belt/bench where items pass.")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.plane_label)
+        layout.addWidget(self.plane_button)
+
+    def show_plane(self, plane: PlaneCalibration) -> None:
+        """The scale at the board, the residual and the camera's height."""
+        height = (f", camera {plane.camera_height_mm:.0f} mm above it"
+                  if plane.camera_height_mm is not None else "")
+        raw = "" if plane.intrinsics is not None else " (raw pixels: no intrinsics yet)"
+        self.plane_label.setText(f"{plane.px_per_mm:.4f} px/mm at the board, residual "
+                                 f"{plane.rms_mm:.3f} mm{height}{raw}. Save to keep it.")
+
+
+class ColourStep(QGroupBox):
+    """Step 3: white balance and exposure from a grey card's rectangle and lightness."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("3 · Colour (grey patch)", parent)
+        self.patch_edit = QLineEdit()
+        self.patch_edit.setPlaceholderText("x,y,w,h (pixels)")
+        self.patch_edit.setToolTip("The grey patch's left, top, width and height in frame pixels; "
+                                   "it is outlined in yellow on the live view")
+        self.lightness = QDoubleSpinBox()
+        self.lightness.setRange(20.0, 90.0)
+        self.lightness.setValue(50.0)
+        self.lightness.setPrefix("L* ")
+        self.lightness.setToolTip("The grey card's lightness (18 % grey card: L* 50)")
+        self.colour_button = QPushButton("Measure the colour")
+        self.colour_label = _wrapped(
+            "A neutral grey card where the camera always sees it, under the station's lamp.")
+        row = QHBoxLayout()
+        row.addWidget(self.patch_edit, 2)
+        row.addWidget(self.lightness, 1)
+        row.addWidget(self.colour_button, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.colour_label)
+        layout.addLayout(row)
+
+    def patch(self) -> tuple[int, int, int, int] | None:
+        """The rectangle typed, or None when it is not x,y,w,h."""
+        return parse_patch(self.patch_edit.text())
+
+    def show_colour(self, colour: ColourCalibration) -> None:
+        """The per-channel gains and the exposure correction."""
+        b, g, r = colour.gains_bgr
+        self.colour_label.setText(f"Gains B {b:.3f} G {g:.3f} R {r:.3f} "
+                                  f"({colour.exposure_stops:+.2f} stops). Save to keep it.")

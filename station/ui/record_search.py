@@ -1,0 +1,62 @@
+"""Enter in the search box: the words looked up in the station's record, older items than the list keeps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from station.state import ItemView
+from station.ui.bridge import Background
+from station.ui.recent import RecentList
+from station.verdict import Verdict
+
+logger = logging.getLogger(__name__)
+
+# RMA / GTIN / code text -> the latest revision of each matching item, newest first
+SearchSource = Callable[[str], list[Verdict]]
+
+
+class RecordSearch(QObject):
+    """Runs `source(words)` on its own worker and shows what it found in the recent list instead of its rows.
+
+    `notice(text)` while searching and when the search failed; `found(text)` with how many items matched.
+    """
+
+    notice = Signal(str)
+    found = Signal(str)
+
+    def __init__(
+        self, source: SearchSource | None, recent: RecentList, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._source = source
+        self._recent = recent
+        recent.can_search_record = source is not None
+        recent.search_requested.connect(self.search)
+        self._worker = Background("search", self)
+        self._worker.finished.connect(self._done)
+        self._worker.failed.connect(self._failed)
+
+    def search(self, text: str) -> None:
+        """Look RMA / GTIN words up in the station's record (one search at a time)."""
+        if self._source is None or self._worker.busy:
+            return
+        self.notice.emit(f"Searching the record for {text!r}…")
+        self._worker.submit(text, self._source, text)
+
+    def _done(self, text: str, result: object) -> None:
+        verdicts = [v for v in result if isinstance(v, Verdict)] if isinstance(result, list) else []
+        if self._recent.search.text().strip() != text:
+            return  # the operator has typed something else meanwhile
+        self._recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
+        self.found.emit(f"{len(verdicts)} item(s) in the record match {text!r}." if verdicts
+                        else f"Nothing in the record matches {text!r}.")
+
+    def _failed(self, text: str, error: str) -> None:
+        self.notice.emit(f"Search for {text!r} failed: {error}")
+
+    def close(self) -> None:
+        """Stop without waiting: a read has nothing to finish for the station."""
+        self._worker.close(wait=False)

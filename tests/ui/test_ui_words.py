@@ -1,0 +1,121 @@
+"""The words the window derives from verdicts and health: lanes, times, search text, chips, history rows,
+the settings mapping; and a verdict without findings on the card."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from station.config import load_config
+from station.state import Health, ItemView, Level
+from station.ui.item_card import ItemCard
+from station.ui.item_dialog import HISTORY_COLUMNS, history_row
+from station.ui.settings import ui_settings_from_config
+from station.ui.status_panel import health_text
+from station.ui.verdict_text import decided_by, lane_text, search_text, time_text
+from station.verdict import CodeRead, Disposition, Inspection, ItemInfo, Routing, Verdict
+from tests.ui.feeder import make_item
+
+pytestmark = pytest.mark.gui
+
+
+def _verdict(seq: int = 3) -> Verdict:
+    return make_item(seq, frame=False).verdict
+
+
+def _routed(verdict: Verdict, **routing: object) -> Verdict:
+    return dataclasses.replace(verdict, routing=dataclasses.replace(verdict.routing, **routing))
+
+
+def test_lane_text_says_late_lost_confirmed_and_commanded() -> None:
+    verdict = _routed(_verdict(), lane_commanded=1, lane_confirmed=1)
+    assert lane_text(verdict, "restock", {}) == "Lane 1 restock (confirmed)"
+    commanded = _routed(verdict, lane_confirmed=None)
+    assert lane_text(commanded, None, {1: "restock"}) == "Lane 1 restock (commanded)"
+    late = _routed(verdict, lane_confirmed=0, late=True)
+    assert lane_text(late, None, {0: "manual"}) == "Lane 0 manual - LATE, controller sent it to manual"
+    lost = _routed(verdict, lost=True)
+    assert lane_text(lost, None, {}) == "Lane 1 - LOST on the belt"
+    bench = dataclasses.replace(verdict, routing=Routing())
+    assert lane_text(bench, None, {}) == "bench (not routed)"
+    assert lane_text(_routed(bench, late=True), None, {}) == "not routed"
+
+
+def test_the_confirmed_lane_wins_over_the_commanded_one() -> None:
+    assert Routing(lane_commanded=2, lane_confirmed=0).lane == 0
+    assert Routing(lane_commanded=2).lane == 2
+    assert Routing().lane is None
+
+
+def test_time_and_author_of_a_verdict() -> None:
+    verdict = dataclasses.replace(_verdict(), created_at=datetime(2026, 11, 24, 14, 5, 9, 120_000, UTC))
+    assert time_text(verdict) == "14:05:09"
+    assert decided_by(verdict) == "auto"
+    assert decided_by(verdict.override(Disposition.REPAIR, "op-7", "hinge cracked")) == "op-7"
+
+
+def test_search_text_holds_rma_skus_gtins_and_code_texts() -> None:
+    verdict = _verdict()
+    item = dataclasses.replace(verdict.item, codes=(
+        CodeRead("EAN13", "4006381333931"),
+        CodeRead("DataMatrix", "(01)09506000134352(10)AB", {"01": "09506000134352", "10": "AB"}),
+        CodeRead("QR", "https://example.com/r/1"),
+    ))
+    assert item.gtins == ("4006381333931", "09506000134352")
+    words = search_text(dataclasses.replace(verdict, item=item)).split()
+    assert words == [
+        (verdict.item.rma or "").lower(), (verdict.item.expected_sku or "").lower(),
+        (verdict.item.observed_sku or "").lower(), "4006381333931", "09506000134352",
+        "4006381333931", "(01)09506000134352(10)ab", "https://example.com/r/1",
+    ]
+
+
+def test_sku_match_is_unknown_until_both_skus_are_known() -> None:
+    assert ItemInfo(expected_sku="SKU-A", observed_sku="SKU-A").sku_matches is True
+    assert ItemInfo(expected_sku="SKU-A", observed_sku="SKU-B").sku_matches is False
+    assert ItemInfo(expected_sku="SKU-A").sku_matches is None
+
+
+def test_a_verdict_without_codes_or_findings_renders_on_the_card(qtbot: QtBot) -> None:
+    bare = dataclasses.replace(_verdict(), item=ItemInfo(), inspection=Inspection(), routing=Routing())
+    card = ItemCard()
+    qtbot.addWidget(card)
+    card.show_item(ItemView(verdict=bare, frame=None))
+    assert card.rma.text() == "RMA – (none read)"
+    assert card.observed.text() == "Seen\n–"
+    assert card.confidence.text().startswith("Confidence ")
+    assert "defect" not in card.confidence.text() and "similarity" not in card.confidence.text()
+    assert card.lane.text() == "bench (not routed)"
+    assert card.captured_image.text() == "no picture"
+
+
+def test_chip_words_do_not_repeat_the_component_name() -> None:
+    assert health_text(Health("disk", Level.OK, "disk 77.7 GB free")) == "Disk 77.7 GB free"
+    assert health_text(Health("camera:top", Level.OK, "camera top live")) == "Camera top live"
+    assert health_text(Health("mqtt", Level.ERROR, "disconnected")) == "MQTT: disconnected"
+    loading = Health("models", Level.WARNING, "loading defect model", values={"progress": 0.4})
+    assert health_text(loading) == "Models: loading defect model 40%"
+
+
+def test_history_rows_summarise_verdict_revisions() -> None:
+    first = _verdict(5)
+    second = first.override(Disposition.REPAIR, "op-7", "hinge cracked",
+                            at=datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC))
+    rows = [dict(zip(HISTORY_COLUMNS, history_row(v), strict=True)) for v in (first, second)]
+    assert rows[0]["by"] == "auto" and rows[0]["revision"] == "1"
+    assert rows[0]["why"] == "; ".join(first.decision.reasons)
+    assert rows[1] == {"revision": "2", "decided at": "2026-11-24T14:07:00.000Z", "by": "op-7",
+                       "grade": first.decision.grade.value, "disposition": "repair", "why": "hinge cracked"}
+
+
+def test_settings_from_config_carry_thresholds_ranges_and_lanes() -> None:
+    settings = ui_settings_from_config(load_config(None, env={"STATION_SUPERVISOR_PIN": "9911"}))
+    by_key = {t.key: t for t in settings.thresholds}
+    assert (by_key["conformity_min_similarity"].low, by_key["conformity_min_similarity"].high) == (-1.0, 1.0)
+    assert by_key["defect_repair"].value == 0.5
+    assert settings.supervisor_pin == "9911"
+    assert settings.lane_names[1] == "restock"
+    assert settings.dispositions[0] == "restock"
