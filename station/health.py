@@ -92,7 +92,7 @@ class HealthMonitor:
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""
         counts = self.pipeline.counters.snapshot()
-        latencies = sorted(self.pipeline.latencies_ms)
+        latencies = sorted(self.pipeline.counters.latencies_ms())
         elapsed_h = max((time.monotonic() - self.started_at) / 3600, 1e-9)
         stats: dict[str, Any] = {
             "items": counts["recorded"],
@@ -104,7 +104,7 @@ class HealthMonitor:
             "record_errors": counts["record_errors"],
             "disk_full": counts["disk_full"],
             "unrecorded": counts["unrecorded"],
-            "dispositions": dict(self.pipeline.dispositions),
+            "dispositions": self.pipeline.counters.dispositions(),
         }
         if self.conveyor is not None:
             c = self.conveyor.bridge.counters

@@ -124,19 +124,39 @@ class PipelineCounters:
     """What the pipeline did since start. Its threads and the link's add to it at once,
     so every change and every read holds one lock; readers take a `snapshot()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, latencies_kept: int = 2000) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = dict.fromkeys(get_args(CounterName), 0)
+        self._dispositions: dict[str, int] = {}  # first decisions recorded since start
+        self._latencies_ms: deque[float] = deque(maxlen=latencies_kept)  # trigger -> verdict committed
 
     def increment(self, name: CounterName) -> None:
         """Count one more `name`."""
         with self._lock:
             self._counts[name] += 1
 
+    def recorded(self, disposition: str, latency_ms: float | None) -> None:
+        """One more verdict committed: its first decision and how long it took from its trigger."""
+        with self._lock:
+            self._counts["recorded"] += 1
+            self._dispositions[disposition] = self._dispositions.get(disposition, 0) + 1
+            if latency_ms is not None:
+                self._latencies_ms.append(latency_ms)
+
     def snapshot(self) -> dict[str, int]:
         """Every count, all taken at the same moment."""
         with self._lock:
             return dict(self._counts)
+
+    def dispositions(self) -> dict[str, int]:
+        """Verdicts recorded since start, by first decision."""
+        with self._lock:
+            return dict(self._dispositions)
+
+    def latencies_ms(self) -> list[float]:
+        """Trigger-to-commit times of the latest verdicts, oldest first."""
+        with self._lock:
+            return list(self._latencies_ms)
 
 
 class Pipeline:
@@ -175,8 +195,6 @@ class Pipeline:
         self.counters = PipelineCounters()
         # Items the conveyor reported whose verdict could not be written at all: (item id, verdict id).
         self.unrecorded: list[tuple[int | None, str]] = []
-        self.latencies_ms: deque[float] = deque(maxlen=2000)  # trigger -> verdict committed
-        self.dispositions: dict[str, int] = {}  # first decisions recorded since start
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -344,11 +362,8 @@ class Pipeline:
             self._unrecorded(inspected.verdict, exc)
             return
         t_done = time.monotonic()
-        self.counters.increment("recorded")
-        name = verdict.decision.disposition.value
-        self.dispositions[name] = self.dispositions.get(name, 0) + 1
-        if inspected.t_trigger is not None:
-            self.latencies_ms.append((t_done - inspected.t_trigger) * 1000)
+        latency_ms = (t_done - inspected.t_trigger) * 1000 if inspected.t_trigger is not None else None
+        self.counters.recorded(verdict.decision.disposition.value, latency_ms)
         self.state.add_item(dataclasses.replace(inspected.view, verdict=verdict))
         if self.on_recorded is not None:
             self.on_recorded(verdict)
