@@ -11,9 +11,17 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.config import Config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from calibration.board import BoardSpec
+    from calibration.files import CalibrationFile
+    from calibration.intrinsics import Guidance, IntrinsicsSession, ViewFeedback
+    from calibration.quality import QualityThresholds
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +89,7 @@ def _refused(step: str, exc: Exception) -> int:
     return 1
 
 
-def _spec(config: Config) -> Any:
+def _spec(config: Config) -> BoardSpec:
     from calibration.board import BoardSpec
 
     c = config.calibration
@@ -89,13 +97,13 @@ def _spec(config: Config) -> Any:
                      c.board_dictionary)
 
 
-def _thresholds(config: Config) -> Any:
+def _thresholds(config: Config) -> QualityThresholds:
     from calibration.quality import QualityThresholds
 
     return QualityThresholds(min_sharpness=config.calibration.min_sharpness)
 
 
-def _read_image(path: Path) -> Any:
+def _read_image(path: Path) -> np.ndarray:
     import cv2
 
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
@@ -106,7 +114,7 @@ def _read_image(path: Path) -> Any:
     return image
 
 
-def _existing(path: Path) -> Any:
+def _existing(path: Path) -> CalibrationFile | None:
     from calibration.files import load_calibration
 
     return load_calibration(path) if path.is_file() else None
@@ -175,7 +183,7 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _report_view(args: argparse.Namespace, feedback: Any, guidance: Any | None = None) -> None:
+def _report_view(args: argparse.Namespace, feedback: ViewFeedback, guidance: Guidance | None = None) -> None:
     if args.json:
         record = {"view": feedback.name, "status": feedback.status, "corners": feedback.corners,
                   "tilt_deg": round(feedback.tilt_deg, 1), "message": feedback.message}
@@ -191,7 +199,7 @@ def _report_view(args: argparse.Namespace, feedback: Any, guidance: Any | None =
               + (f" — {guidance.hints[0]}" if guidance.hints else " — ready"), flush=True)
 
 
-def _collect_folder(session: Any, args: argparse.Namespace) -> None:
+def _collect_folder(session: IntrinsicsSession, args: argparse.Namespace) -> None:
     from calibration.errors import CalibrationError
 
     if not args.images.is_dir():
@@ -203,11 +211,12 @@ def _collect_folder(session: Any, args: argparse.Namespace) -> None:
         _report_view(args, session.add_frame(_read_image(path), path.name))
 
 
-def _collect_live(session: Any, args: argparse.Namespace, config: Config) -> None:
+def _collect_live(session: IntrinsicsSession, args: argparse.Namespace, config: Config) -> None:
     """Feed frames of the configured camera to the session until it is ready (or time runs out)."""
     import time
 
     import cv2
+    import numpy as np
 
     from calibration.errors import CalibrationError
     from vision.camera import SourceError, open_source
@@ -237,7 +246,7 @@ def _collect_live(session: Any, args: argparse.Namespace, config: Config) -> Non
                 break  # a video or folder that does not loop has ended
             frames += 1
             image = got[0] if got[0].ndim == 3 else cv2.cvtColor(got[0], cv2.COLOR_GRAY2BGR)
-            feedback = session.add_frame(image, f"frame{frames:05d}")
+            feedback = session.add_frame(image.astype(np.uint8, copy=False), f"frame{frames:05d}")
             if feedback.accepted and args.save is not None:
                 cv2.imwrite(str(args.save / f"{feedback.name}.png"), image)
             if feedback.status != "duplicate":
