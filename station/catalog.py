@@ -21,7 +21,6 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from station.verdict import DeclaredReason
 from vision.barcode.gs1 import GS1Error, parse_gtin
@@ -75,7 +74,7 @@ class ManifestEntry:
     customer_address: str | None = None
 
 
-def _rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
+def _rows(path: Path) -> list[tuple[int, Mapping[str, object]]]:
     """(row number as a person counts it, row) for a CSV (header is row 1) or JSON list (first is row 1)."""
     suffix = path.suffix.lower()
     try:
@@ -98,7 +97,7 @@ def _rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
         try:
             if not reader.fieldnames:
                 raise ImportFileError(path, 1, None, "no header row", "start the file with the column names")
-            rows: list[tuple[int, Mapping[str, Any]]] = []
+            rows: list[tuple[int, Mapping[str, object]]] = []
             for row in reader:
                 if None in row:
                     raise ImportFileError(path, reader.line_num, None, "more values than columns",
@@ -116,7 +115,7 @@ def _rows(path: Path) -> list[tuple[int, Mapping[str, Any]]]:
     raise ImportFileError(path, None, None, f"unknown file type {suffix!r}", "use a .csv or .json file")
 
 
-def _text(path: Path, row: int, data: Mapping[str, Any], column: str, required: bool) -> str | None:
+def _text(path: Path, row: int, data: Mapping[str, object], column: str, required: bool) -> str | None:
     value = data.get(column)
     if value is None or value == "":
         if required:
@@ -127,20 +126,22 @@ def _text(path: Path, row: int, data: Mapping[str, Any], column: str, required: 
     return value.strip()
 
 
-def _number(path: Path, row: int, data: Mapping[str, Any], column: str) -> float | None:
+def _number(path: Path, row: int, data: Mapping[str, object], column: str) -> float | None:
     value = data.get(column)
     if value is None or value == "":
         return None
     try:
+        if not isinstance(value, str | int | float):
+            raise ValueError(value)
         number = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         raise ImportFileError(path, row, column, f"{value!r} is not a number", "write millimetres") from None
     if not math.isfinite(number) or number <= 0:
         raise ImportFileError(path, row, column, f"{value!r} is not a positive size", "write millimetres > 0")
     return number
 
 
-def _check_columns(path: Path, rows: list[tuple[int, Mapping[str, Any]]], known: Iterable[str]) -> None:
+def _check_columns(path: Path, rows: list[tuple[int, Mapping[str, object]]], known: Iterable[str]) -> None:
     allowed = set(known)
     for row, data in rows:
         for column in data:
@@ -206,7 +207,7 @@ def read_catalog(path: Path) -> list[CatalogEntry]:
     return entries
 
 
-def _embeddings(path: Path, row: int, raw: Any) -> tuple[tuple[float, ...], ...]:
+def _embeddings(path: Path, row: int, raw: object) -> tuple[tuple[float, ...], ...]:
     if raw is None or raw == "":
         return ()
     if isinstance(raw, str):

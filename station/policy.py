@@ -357,7 +357,7 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
     )
 
 
-def update_policy(policy: PolicyConfig, changes: Mapping[str, Any]) -> PolicyConfig:
+def update_policy(policy: PolicyConfig, changes: Mapping[str, object]) -> PolicyConfig:
     """A new PolicyConfig with `changes` applied (central's config/set); ValueError says which key is bad.
 
     Only keys of POLICY_RANGES (numbers) and the policy's switches may change; the

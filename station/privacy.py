@@ -28,7 +28,7 @@ Quad = Sequence[Sequence[float]]
 ERASED = "[erased]"
 
 
-def is_personal_code(code: Mapping[str, Any], rma: str | None) -> bool:
+def is_personal_code(code: Mapping[str, object], rma: str | None) -> bool:
     """True for a code that may carry a customer's data: not a product GTIN, not GS1, not the RMA itself.
 
     Shipping labels print names and addresses in 2D codes too (PDF417, QR); product

@@ -98,7 +98,7 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return conn
 
 
-def _dumps(data: Any) -> str:
+def _dumps(data: object) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -155,7 +155,7 @@ class StoreReader:
                disposition: Disposition | None = None) -> list[Verdict]:
         """Latest revisions of the newest items, newest first; `search` matches an RMA, a GTIN or a code."""
         where = ["v.revision = (SELECT MAX(revision) FROM verdicts WHERE verdict_id = i.verdict_id)"]
-        params: list[Any] = []
+        params: list[object] = []
         if search:
             text = search.strip()
             gtin = gtin14(text) or text
@@ -353,12 +353,12 @@ class Store(StoreReader):
                 self._conn.execute("COMMIT")
 
     def _audit(self, conn: sqlite3.Connection, actor: str, action: str,
-               detail: Mapping[str, Any] | str) -> None:
+               detail: Mapping[str, object] | str) -> None:
         text = detail if isinstance(detail, str) else _dumps(detail)
         conn.execute("INSERT INTO audit(ts, actor, action, detail) VALUES (?, ?, ?, ?)",
                      (time.time(), actor, action, text))
 
-    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | str) -> None:
+    def audit(self, actor: str, action: str, detail: Mapping[str, object] | str) -> None:
         """Append one audit entry (its own durable transaction)."""
         with self._write() as conn:
             self._audit(conn, actor, action, detail)
