@@ -255,14 +255,16 @@ _VALUE_WORDS: Mapping[str, tuple[Message, ...]] = {
     ),
 }
 _VALUE_CONTEXT = {"where": "Where", "label": "Defect", "declared": "Declared"}
-# An override names the dispositions: their words in the operator's language (English keeps the
-# verdict's values, as `decision.reasons` has always said them).
+# An override names the dispositions: on screen their words, not their codes ("manual review",
+# not "manual_review"; `decision.reasons` keeps the codes, as central has always read them).
 _DISPOSITION_VALUES = frozenset({"previous", "new"})
 
 
 def _value_in(language: str, key: str, value: ReasonValue) -> ReasonValue:
-    if key in _DISPOSITION_VALUES and isinstance(value, str) and language != SOURCE_LANGUAGE:
-        return disposition_words(value, language)
+    if key in _DISPOSITION_VALUES and isinstance(value, str):
+        words = disposition_words(value, language)
+        # Mid-sentence in English a disposition is lower case; the French quotes it as a name.
+        return words.lower() if language == SOURCE_LANGUAGE else words
     context = _VALUE_CONTEXT.get(key)
     if context is None or not isinstance(value, str):
         return value
@@ -271,7 +273,11 @@ def _value_in(language: str, key: str, value: ReasonValue) -> ReasonValue:
 
 
 def render_reason(reason: Reason, language: str = DEFAULT_LANGUAGE) -> str:
-    """One reason in `language`; in English, exactly the sentence `decision.reasons` carries.
+    """One reason in `language`, as the operator's screen shows it.
+
+    In English this is exactly the sentence `decision.reasons` carries for every code the
+    policy writes; only an operator's override names the dispositions in words rather than
+    codes ("changed manual review to restock").
 
     A code this station does not know (a newer policy's) is shown as its code and values, never
     dropped: the operator still sees that there was a reason.
@@ -292,6 +298,6 @@ def render_reasons(decision: Decision, language: str = DEFAULT_LANGUAGE) -> tupl
     to one) shows its English reasons as they are.
     """
     codes = decision.reason_codes
-    if language == SOURCE_LANGUAGE or len(codes) != len(decision.reasons):
+    if len(codes) != len(decision.reasons):
         return decision.reasons
     return tuple(render_reason(reason, language) for reason in codes)

@@ -116,7 +116,10 @@ def test_every_reason_code_has_an_example() -> None:
 def test_every_reason_code_renders_in_both_languages_with_its_values(code: str) -> None:
     reason = Reason(code, EXAMPLES[code])
     english = render_reason(reason, "en")
-    assert english == REASON_TEXTS[code].text.format(**EXAMPLES[code])
+    if code == "operator_override":  # the screen names dispositions in words, not codes
+        assert english == "operator op-7 changed manual review to restock: item is fine"
+    else:
+        assert english == REASON_TEXTS[code].text.format(**EXAMPLES[code])
     assert _placeholders(REASON_TEXTS[code].text) == set(EXAMPLES[code])
     french = render_reason(reason, "fr")
     assert french != english and "{" not in french
@@ -244,12 +247,15 @@ def test_the_verdict_json_is_todays_apart_from_the_optional_reason_codes(case: s
 def test_codes_survive_json_and_an_override_adds_its_own() -> None:
     verdict = _verdict(CASES["recycled"][0])
     assert Verdict.from_json(verdict.to_json()) == verdict
-    overridden = verdict.override(Disposition.REPAIR, "op-7", "only the box is torn")
-    assert overridden.decision.reasons[-1] == "operator op-7 changed recycle to repair: only the box is torn"
+    overridden = verdict.override(Disposition.MANUAL_REVIEW, "op-7", "check the seal")
+    # Central reads the override as it always has, the disposition's code included ...
+    assert overridden.decision.reasons[-1] == "operator op-7 changed recycle to manual_review: check the seal"
     french = render_reasons(overridden.decision, "fr")
     assert french[0] == "déchirure en haut à gauche de l'article, score 0,91 : irréparable"
-    assert french[-1] == "l'opérateur op-7 a changé « Recyclage » en « Réparation » : only the box is torn"
-    assert render_reasons(overridden.decision, "en") == overridden.decision.reasons
+    assert french[-1] == "l'opérateur op-7 a changé « Recyclage » en « Contrôle manuel » : check the seal"
+    # ... the screen names it in words.
+    assert render_reasons(overridden.decision, "en") == (
+        *overridden.decision.reasons[:-1], "operator op-7 changed recycle to manual review: check the seal")
 
 
 def test_a_verdict_from_before_codes_reads_back_and_shows_its_english() -> None:
