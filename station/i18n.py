@@ -225,10 +225,17 @@ DISPOSITION_WORDS: Mapping[str, Message] = {
 }
 
 
-def disposition_words(disposition: str, language: str = DEFAULT_LANGUAGE) -> str:
-    """A disposition (its value, e.g. "manual_review") in words: "Manual review", "Contrôle manuel"."""
+def disposition_words(
+    disposition: str, language: str = DEFAULT_LANGUAGE, *, in_sentence: bool = False
+) -> str:
+    """A disposition (its value, e.g. "manual_review") in words: "Manual review", "Contrôle manuel".
+
+    `in_sentence`: in the middle of a sentence — lower case in English ("manual review"); French
+    texts quote it as a name (« Contrôle manuel ») and keep its capital.
+    """
     message = DISPOSITION_WORDS.get(disposition)
-    return message.render(language) if message is not None else disposition.replace("_", " ")
+    words = message.render(language) if message is not None else disposition.replace("_", " ")
+    return words.lower() if in_sentence and language == SOURCE_LANGUAGE else words
 
 
 # Values that are words themselves, each from a closed list, translated before they are placed:
@@ -262,9 +269,7 @@ _DISPOSITION_VALUES = frozenset({"previous", "new"})
 
 def _value_in(language: str, key: str, value: ReasonValue) -> ReasonValue:
     if key in _DISPOSITION_VALUES and isinstance(value, str):
-        words = disposition_words(value, language)
-        # Mid-sentence in English a disposition is lower case; the French quotes it as a name.
-        return words.lower() if language == SOURCE_LANGUAGE else words
+        return disposition_words(value, language, in_sentence=True)
     context = _VALUE_CONTEXT.get(key)
     if context is None or not isinstance(value, str):
         return value

@@ -262,6 +262,45 @@
     </message>
 </context>
 <context>
+    <name>Notice</name>
+    <message>
+        <source>nobody is signed in: sign in with your operator id first</source>
+        <translation>personne n&apos;est connecté : connectez-vous d&apos;abord avec votre identifiant opérateur</translation>
+    </message>
+    <message>
+        <source>an operator id is needed to sign in</source>
+        <translation>un identifiant opérateur est nécessaire pour se connecter</translation>
+    </message>
+    <message>
+        <source>signed in as {operator}</source>
+        <translation>connecté en tant que {operator}</translation>
+    </message>
+    <message>
+        <source>confirmed</source>
+        <translation>confirmé</translation>
+    </message>
+    <message>
+        <source>an override needs a reason</source>
+        <translation>une correction doit avoir un motif</translation>
+    </message>
+    <message>
+        <source>an override to {disposition} needs the supervisor&apos;s PIN</source>
+        <translation>une correction vers « {disposition} » nécessite le code du superviseur</translation>
+    </message>
+    <message>
+        <source>override saved: {disposition}</source>
+        <translation>correction enregistrée : {disposition}</translation>
+    </message>
+    <message>
+        <source>flagged for the supervisor</source>
+        <translation>signalé au superviseur</translation>
+    </message>
+    <message>
+        <source>thresholds updated</source>
+        <translation>seuils mis à jour</translation>
+    </message>
+</context>
+<context>
     <name>Reason</name>
     <message>
         <source>camera failed: {error}</source>

@@ -11,6 +11,7 @@ import string
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from station.health import disk_health
 from station.i18n import REASON_TEXTS, disposition_words, render_reason, render_reasons, tr
 from station.live_models import ModelSet
 from station.policy import DimensionsCheck, Evidence, RmaRecord, decide
+from station.store import Store
 from station.uplink import sync_health
 from station.verdict import (
     CodeRead,
@@ -342,3 +344,36 @@ def test_an_english_station_reads_as_before() -> None:
     assert disk.summary == "disk 5.0 GB free"
     assert sync_health(PublisherStats(connected=False, backlog=12, last_error="x")).summary == \
         "MQTT down, 12 verdicts waiting"
+
+
+def test_the_operators_notices_follow_the_language(tmp_path: Path, store: Store,
+                                                   make_verdict: Callable[..., Verdict]) -> None:
+    from station.actions import ActionError, OperatorActions
+    from station.config import UiConfig
+    from station.state import StationState
+
+    verdict = store.record_verdict(make_verdict(1), [])
+    notices: dict[str, list[str]] = {}
+    for language in ("en", "fr"):
+        state = StationState()
+        said: list[str] = notices.setdefault(language, [])
+        state.message.connect(said.append)
+        actions = OperatorActions(state, store, pipeline=None, inspector=None,  # type: ignore[arg-type]
+                                  ui=UiConfig(language=language, supervisor_pin="4321"), session="s",
+                                  config_file=None, on_revision=lambda: None)
+        with pytest.raises(ActionError) as nobody:
+            actions.confirm(verdict.verdict_id)
+        said.append(str(nobody.value))
+        actions.sign_in("op-7")
+        with pytest.raises(ActionError) as pin:
+            actions.override(verdict.verdict_id, "restock", "looks fine")
+        said.append(str(pin.value))
+        actions.override(verdict.verdict_id, "manual_review", "check the seal")
+    assert notices["en"] == ["nobody is signed in: sign in with your operator id first", "signed in as op-7",
+                             "an override to restock needs the supervisor's PIN",
+                             "override saved: manual review"]
+    assert notices["fr"] == ["personne n'est connecté : connectez-vous d'abord avec votre identifiant "
+                             "opérateur",
+                             "connecté en tant que op-7",
+                             "une correction vers « Remise en stock » nécessite le code du superviseur",
+                             "correction enregistrée : Contrôle manuel"]
