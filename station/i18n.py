@@ -213,6 +213,15 @@ REASON_TEXTS: Mapping[str, Message] = {
     "no_evidence": QT_TRANSLATE_NOOP("Reason", "no evidence"),
     "operator_override": QT_TRANSLATE_NOOP(
         "Reason", "operator {operator} changed {previous} to {new}: {reason}"),
+    # Written by the pipeline for an item it had no time or no disk space for.
+    "overloaded": QT_TRANSLATE_NOOP("Reason", "station overloaded: not inspected, sent to the manual lane"),
+    "disk_full": QT_TRANSLATE_NOOP("Reason", "disk full: not inspected, sent to the manual lane"),
+}
+
+# Reasons without values, by their English sentence: a verdict without codes (written before
+# codes existed, or by a part that writes only the sentence) still shows these in any language.
+_FIXED_REASONS: Mapping[str, Message] = {
+    message.text: message for message in REASON_TEXTS.values() if "{" not in message.text
 }
 
 # The dispositions as the bench names them (the verdict's values are codes: "manual_review").
@@ -299,10 +308,11 @@ def render_reason(reason: Reason, language: str = DEFAULT_LANGUAGE) -> str:
 def render_reasons(decision: Decision, language: str = DEFAULT_LANGUAGE) -> tuple[str, ...]:
     """The decision's reasons in `language`, in order.
 
-    A verdict written before reasons had codes (or whose codes do not match its reasons one
-    to one) shows its English reasons as they are.
+    A verdict without codes (written before reasons had them) shows the sentences the catalogue
+    knows without values ("no barcode read") in `language`, and the others in English as written.
     """
     codes = decision.reason_codes
     if len(codes) != len(decision.reasons):
-        return decision.reasons
+        return tuple(_FIXED_REASONS[r].render(language) if r in _FIXED_REASONS else r
+                     for r in decision.reasons)
     return tuple(render_reason(reason, language) for reason in codes)

@@ -450,6 +450,14 @@
         <source>operator {operator} changed {previous} to {new}: {reason}</source>
         <translation>l&apos;opérateur {operator} a changé « {previous} » en « {new} » : {reason}</translation>
     </message>
+    <message>
+        <source>station overloaded: not inspected, sent to the manual lane</source>
+        <translation>station surchargée : article non contrôlé, envoyé sur la voie manuelle</translation>
+    </message>
+    <message>
+        <source>disk full: not inspected, sent to the manual lane</source>
+        <translation>disque plein : article non contrôlé, envoyé sur la voie manuelle</translation>
+    </message>
 </context>
 <context>
     <name>Report</name>

@@ -4,6 +4,7 @@ new optional `reason_codes`, and the status lines of a French station in French.
 
 from __future__ import annotations
 
+import dataclasses
 import filecmp
 import re
 import shutil
@@ -88,6 +89,8 @@ EXAMPLES: dict[str, dict[str, str | int | float | None]] = {
     "no_evidence": {},
     "operator_override": {"operator": "op-7", "previous": "manual_review", "new": "restock",
                           "reason": "item is fine"},
+    "overloaded": {},
+    "disk_full": {},
 }
 
 # What each example reads in French: the whole sentence a French operator sees.
@@ -260,12 +263,18 @@ def test_codes_survive_json_and_an_override_adds_its_own() -> None:
         *overridden.decision.reasons[:-1], "operator op-7 changed recycle to manual review: check the seal")
 
 
-def test_a_verdict_from_before_codes_reads_back_and_shows_its_english() -> None:
+def test_a_verdict_from_before_codes_reads_back_and_shows_what_it_can_in_french() -> None:
     data = _verdict(CASES["recycled"][0]).to_json()
     del data["decision"]["reason_codes"]
     old = Verdict.from_json(data)
     assert old.decision.reason_codes == () and old.to_json() == data
-    assert render_reasons(old.decision, "fr") == old.decision.reasons
+    assert render_reasons(old.decision, "fr") == old.decision.reasons  # sentences with values stay English
+    overloaded = "station overloaded: not inspected, sent to the manual lane"
+    fixed = dataclasses.replace(old.decision,
+                                reasons=("no barcode read", "tear, score 0.91: beyond repair", overloaded))
+    assert render_reasons(fixed, "fr") == (
+        "aucun code-barres lu", "tear, score 0.91: beyond repair",
+        "station surchargée : article non contrôlé, envoyé sur la voie manuelle")
     # Its override stays English too: codes are all or nothing.
     assert old.override(Disposition.REPAIR, "op-7", "fine").decision.reason_codes == ()
 
