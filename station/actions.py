@@ -15,6 +15,7 @@ from pathlib import Path
 
 from station.config import UiConfig
 from station.config_writer import write_policy
+from station.i18n import QT_TRANSLATE_NOOP, disposition_words
 from station.inspector import StationInspector
 from station.pipeline import Pipeline, Trigger
 from station.policy import update_policy
@@ -60,22 +61,26 @@ class OperatorActions:
 
     def _operator(self) -> str:
         if not self.state.operator_id:
-            raise ActionError("nobody is signed in: sign in with your operator id first")
+            raise ActionError(QT_TRANSLATE_NOOP(
+                "Notice", "nobody is signed in: sign in with your operator id first").render(
+                    self.ui.language))
         return self.state.operator_id
 
     def sign_in(self, operator_id: str) -> None:
         """Start an operator's shift."""
         operator_id = operator_id.strip()
         if not operator_id:
-            raise ActionError("an operator id is needed to sign in")
+            raise ActionError(QT_TRANSLATE_NOOP("Notice", "an operator id is needed to sign in").render(
+                self.ui.language))
         self.state.operator_id = operator_id
         self.store.audit(operator_id, "sign_in", {"session": self.session})
-        self.state.message.emit(f"signed in as {operator_id}")
+        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "signed in as {operator}").render(
+            self.ui.language, operator=operator_id))
 
     def confirm(self, verdict_id: str) -> None:
         """The operator agrees with the verdict."""
         self.store.confirm(verdict_id, self._operator())
-        self.state.message.emit("confirmed")
+        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "confirmed").render(self.ui.language))
 
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
@@ -87,22 +92,29 @@ class OperatorActions:
         except ValueError:
             raise ActionError(f"unknown disposition {disposition!r}") from None
         if not reason.strip():
-            raise ActionError("an override needs a reason")
+            raise ActionError(QT_TRANSLATE_NOOP("Notice", "an override needs a reason").render(
+                self.ui.language))
+        language = self.ui.language
+        named = disposition_words(target, language, in_sentence=True)
         if target.value in self.ui.supervisor_required_for:
             pin = self.ui.supervisor_pin
             if not pin or supervisor_pin != pin:
                 self.store.audit(operator, "override_refused", {"verdict_id": verdict_id, "to": target.value,
                                                                 "why": "supervisor PIN missing or wrong"})
-                raise ActionError(f"an override to {target.value} needs the supervisor's PIN")
+                raise ActionError(QT_TRANSLATE_NOOP(
+                    "Notice", "an override to {disposition} needs the supervisor's PIN").render(
+                        language, disposition=named))
         new = self.store.record_override(verdict_id, target, operator, reason.strip())
         self.state.update_item(new)
         self.on_revision()
-        self.state.message.emit(f"override saved: {target.value}")
+        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "override saved: {disposition}").render(
+            language, disposition=named))
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         """Flag an item for the supervisor."""
         self.store.audit(self._operator(), "needs_supervisor", {"verdict_id": verdict_id, "note": note})
-        self.state.message.emit("flagged for the supervisor")
+        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "flagged for the supervisor").render(
+            self.ui.language))
 
     def reinspect(self) -> None:
         """Inspect what is under the camera again."""
@@ -132,4 +144,5 @@ class OperatorActions:
         self.store.audit(self.state.operator_id or "central", "set_thresholds", values)
         if self.config_file is not None:
             write_policy(self.config_file, values)
-        self.state.message.emit("thresholds updated")
+        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "thresholds updated").render(
+            self.ui.language))

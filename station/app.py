@@ -86,7 +86,8 @@ class Station:
             demo = self.demo
             show = (lambda item_id: demo.show(self.camera, item_id)) if demo is not None else None
             self.conveyor = ConveyorDevice(config.hardware, self.options, self.pipeline,
-                                           self.state.set_health, on_item_at_camera=show)
+                                           self.state.set_health, on_item_at_camera=show,
+                                           language=config.ui.language)
             self.pipeline.router = self.conveyor.bridge
         self.uplink = Uplink(config, self.identity, InboundHandlers(
             on_manifest=self._on_manifest, on_config_set=self._set_thresholds,

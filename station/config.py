@@ -273,6 +273,8 @@ class UiConfig:
     """The desktop app."""
 
     fullscreen: bool = False
+    # The operator's language: the window, reasons, status lines and the report ("fr" or "en").
+    language: Literal["en", "fr"] = "en"
     font_scale: float = 1.0
     recent_items: int = 200
     supervisor_required_for: tuple[str, ...] = ("restock",)

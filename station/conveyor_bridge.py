@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from hardware import events as ev
 from hardware.item_tracker import ItemRouting, ItemTracker, LaneMap
 from hardware.link import ConveyorLink, LinkHealth
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, Message
 from station.pipeline import ItemKey, Trigger
 from station.state import Health, Level
 from station.verdict import Disposition, Routing
@@ -53,8 +54,10 @@ class ConveyorBridge:
         on_health: Callable[[Health], None],
         on_item_at_camera: Callable[[int], None] | None = None,
         confirm_timeout_s: float = 10.0,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.lanes = lanes
+        self.language = language  # of the status lines
         self.tracker = ItemTracker(lanes, confirm_timeout_s=confirm_timeout_s)
         self.on_trigger = on_trigger
         self.on_routed = on_routed
@@ -63,7 +66,8 @@ class ConveyorBridge:
         self.link: ConveyorLink | None = None
         self._lock = threading.Lock()  # the tracker and the counters
         self._counts = ConveyorCounters()
-        self._stop_reason: str | None = None
+        # Why the belt stands (a jam, an e-stop): its status line and the zone of a jam.
+        self._stop_reason: tuple[Message, dict[str, object]] | None = None
 
     @property
     def counters(self) -> ConveyorCounters:
@@ -94,27 +98,31 @@ class ConveyorBridge:
         elif isinstance(event, ev.ItemEntered):
             self._count("items")
         elif isinstance(event, ev.LinkUp):
-            self._report(Level.OK, f"conveyor connected (controller boot {event.boot_id:08x})",
-                         "", boot_id=event.boot_id)
+            # The boot id is for the log and the values, not the operator's screen.
+            self._report(Level.OK, QT_TRANSLATE_NOOP("Health", "conveyor connected"), "",
+                         boot_id=event.boot_id)
             if event.new_boot and closed:
                 logger.warning("controller rebooted: %s items in flight closed as lost", len(closed))
         elif isinstance(event, ev.LinkDown):
-            self._report(Level.ERROR, "conveyor link down",
-                         f"{event.reason}. Items go to the manual lane until it is back; "
-                         "check the controller's power and USB cable.")
+            self._report(Level.ERROR, QT_TRANSLATE_NOOP("Health", "conveyor link down"),
+                         QT_TRANSLATE_NOOP("Health", "{problem}. Items go to the manual lane until it is "
+                                           "back; check the controller's power and USB cable.")
+                         .render(self.language, problem=event.reason))
         elif isinstance(event, ev.Jam):
             self._count("jams")
-            self._stop_reason = f"jam in zone {event.zone}"
-            self._report(Level.ERROR, f"JAM in zone {event.zone}",
-                         "No diverts are sent. Clear the belt, then press Clear on the controller.")
+            self._stop_reason = (QT_TRANSLATE_NOOP("Health", "JAM in zone {zone}"), {"zone": event.zone})
+            self._report(Level.ERROR, QT_TRANSLATE_NOOP("Health", "JAM in zone {zone}"),
+                         QT_TRANSLATE_NOOP("Health", "No diverts are sent. Clear the belt, then press Clear "
+                                           "on the controller.").render(self.language), zone=event.zone)
         elif isinstance(event, ev.EStop):
             self._count("estops")
-            self._stop_reason = "e-stop"
-            self._report(Level.ERROR, "E-STOP pressed",
-                         "The belt is stopped. Release the e-stop and clear it on the controller.")
+            self._stop_reason = (QT_TRANSLATE_NOOP("Health", "E-STOP pressed"), {})
+            self._report(Level.ERROR, QT_TRANSLATE_NOOP("Health", "E-STOP pressed"),
+                         QT_TRANSLATE_NOOP("Health", "The belt is stopped. Release the e-stop and clear it "
+                                           "on the controller.").render(self.language))
         elif isinstance(event, ev.Cleared):
             self._stop_reason = None
-            self._report(Level.OK, "conveyor running", "")
+            self._report(Level.OK, QT_TRANSLATE_NOOP("Health", "conveyor running"), "")
         for item in closed:
             self._closed(item)
 
@@ -167,13 +175,16 @@ class ConveyorBridge:
         return None if item is None else _routing(item)
 
     # -- health ---------------------------------------------------------------------------
-    def _report(self, level: Level, summary: str, detail: str, **values: object) -> None:
-        self.on_health(Health("conveyor", level, summary, detail, dict(values)))
+    def _report(self, level: Level, summary: Message, detail: str, **values: object) -> None:
+        text = summary.render(self.language, **values)
+        self.on_health(Health("conveyor", level, text, detail, dict(values)))
 
     def health(self) -> Health:
         """The conveyor's status line, from the link's counters."""
+        lang = self.language
         if self.link is None:
-            return Health("conveyor", Level.OK, "no conveyor (bench mode)", "")
+            return Health("conveyor", Level.OK,
+                          QT_TRANSLATE_NOOP("Health", "no conveyor (bench mode)").render(lang), "")
         link: LinkHealth = self.link.health()
         counts = self.counters
         values = {
@@ -183,18 +194,26 @@ class ConveyorBridge:
             "misrouted": counts.misrouted, "lost": counts.lost, "late": counts.late,
         }
         if not link.connected:
-            return Health("conveyor", Level.ERROR, "conveyor link down",
-                          f"No answer from the controller on {link.port or 'its port'}: items go to the "
-                          "manual lane. Check the controller's power and cable.", values)
+            detail = (QT_TRANSLATE_NOOP("Health", "No answer from the controller on {port}: items go to the "
+                                        "manual lane. Check the controller's power and cable.")
+                      .render(lang, port=link.port) if link.port else
+                      QT_TRANSLATE_NOOP("Health", "No answer from the controller: items go to the "
+                                        "manual lane. Check the controller's power and cable.").render(lang))
+            return Health("conveyor", Level.ERROR,
+                          QT_TRANSLATE_NOOP("Health", "conveyor link down").render(lang), detail, values)
         if self._stop_reason is not None:
-            return Health("conveyor", Level.ERROR, self._stop_reason.upper(),
-                          "No diverts are sent until the controller reports it cleared.", values)
-        boot = f"{link.boot_id:08x}" if link.boot_id is not None else "?"
-        summary = f"conveyor OK, boot {boot}, {link.crc_errors} CRC errors"
+            message, stop_values = self._stop_reason
+            return Health("conveyor", Level.ERROR, message.render(lang, **stop_values),
+                          QT_TRANSLATE_NOOP("Health", "No diverts are sent until the controller reports "
+                                            "it cleared.").render(lang), values)
+        # The boot id and the link's counters stay in `values` (the log, central's stats): the
+        # operator reads whether the belt runs, and a warning only when items went astray.
+        summary = QT_TRANSLATE_NOOP("Health", "conveyor running").render(lang)
         level = Level.WARNING if counts.misrouted else Level.OK
         detail = ""
         if counts.misrouted:
-            detail = f"{counts.misrouted} items misrouted: check the diverters"
+            detail = QT_TRANSLATE_NOOP("Health", "{misrouted} items misrouted: check the diverters").render(
+                lang, misrouted=counts.misrouted)
         return Health("conveyor", level, summary, detail, values)
 
 

@@ -24,6 +24,7 @@ from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
@@ -46,7 +47,7 @@ def open_camera(config: Config, demo: DemoLine | None, on_health: Callable[[Heal
                          cam.exposure, cam.focus, name="top", render=render)
 
     def report(health: CameraHealth) -> None:
-        shown = camera_health(health)
+        shown = camera_health(health, config.ui.language)
         if shown is not None:
             on_health(shown)
 
@@ -54,17 +55,28 @@ def open_camera(config: Config, demo: DemoLine | None, on_health: Callable[[Heal
                   on_health=report)
 
 
-def camera_health(health: CameraHealth) -> Health | None:
-    """A camera's state in the status bar's words (None: a stopped camera says nothing)."""
+_CAMERA_STATES = {
+    CameraState.LIVE: QT_TRANSLATE_NOOP("Health", "camera {camera} live"),
+    CameraState.STARTING: QT_TRANSLATE_NOOP("Health", "camera {camera} starting"),
+    CameraState.FROZEN: QT_TRANSLATE_NOOP("Health", "camera {camera} frozen"),
+    CameraState.DOWN: QT_TRANSLATE_NOOP("Health", "camera {camera} down"),
+}
+
+
+def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Health | None:
+    """A camera's state in the status bar's words, in `language` (None: a stopped camera says nothing)."""
     component = f"camera:{health.camera}"
-    if health.state is CameraState.LIVE:
-        return Health(component, Level.OK, f"camera {health.camera} live", "",
-                      {"fps": round(health.fps, 1), "frames": health.frames})
     if health.state is CameraState.STOPPED:
         return None
-    return Health(component, Level.ERROR, f"camera {health.camera} {health.state.value}",
-                  f"{health.detail}. Items go to manual review until it is back; "
-                  "check the camera's cable and power.", {"reopens": health.reopens})
+    summary = _CAMERA_STATES.get(health.state, QT_TRANSLATE_NOOP("Health", "camera {camera} down"))
+    if health.state is CameraState.LIVE:
+        return Health(component, Level.OK, summary.render(language, camera=health.camera), "",
+                      {"fps": round(health.fps, 1), "frames": health.frames})
+    return Health(component, Level.ERROR, summary.render(language, camera=health.camera),
+                  QT_TRANSLATE_NOOP("Health", "{problem}. Items go to manual review until it is back; "
+                                    "check the camera's cable and power.")
+                  .render(language, problem=health.detail),
+                  {"reopens": health.reopens})
 
 
 @dataclass(frozen=True)
@@ -78,25 +90,31 @@ class CameraCalibration:
 def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
     """The camera's calibration (item sizes in mm, the colour reference) and its status line."""
     cam = config.camera
+    language = config.ui.language
     if cam.source == "synthetic":
-        return CameraCalibration(), Health("calibration", Level.OK, "synthetic camera: no calibration needed")
+        return CameraCalibration(), Health("calibration", Level.OK, QT_TRANSLATE_NOOP(
+            "Health", "synthetic camera: no calibration needed").render(language))
     path = config.resolve(config.calibration.file)
     try:
         calibration = load_calibration(path, (cam.width, cam.height), cam.device)
     except CalibrationError as exc:
         missing = not path.exists()
+        summary = (QT_TRANSLATE_NOOP("Health", "not calibrated") if missing
+                   else QT_TRANSLATE_NOOP("Health", "calibration refused"))
         return CameraCalibration(), Health(
-            "calibration", Level.WARNING if missing else Level.ERROR,
-            "not calibrated" if missing else "calibration refused",
-            f"{exc}. Item sizes are not checked until `station calibrate` has been run for this camera.")
+            "calibration", Level.WARNING if missing else Level.ERROR, summary.render(language),
+            QT_TRANSLATE_NOOP("Health", "{problem}. Item sizes are not checked until `station calibrate` "
+                              "has been run for this camera.").render(language, problem=str(exc)))
     colour = None
     if calibration.colour is not None:
         colour = ColourDriftMonitor(calibration.colour, config.calibration.colour_check_every,
                                     config.calibration.colour_tolerance_de)
     parts = [name for name in ("intrinsics", "plane", "colour") if getattr(calibration, name) is not None]
+    summary = (QT_TRANSLATE_NOOP("Health", "calibrated (lens, belt plane and colour)") if len(parts) == 3
+               else QT_TRANSLATE_NOOP("Health", "calibrated in part: run the missing steps"))
     return CameraCalibration(calibration.plane, colour), Health(
-        "calibration", Level.OK, f"calibrated ({', '.join(parts)})", "",
-        {"created_at": calibration.created_at})
+        "calibration", Level.OK, summary.render(language), "",
+        {"created_at": calibration.created_at, "parts": ", ".join(parts)})
 
 
 def sim_settings(hw: HardwareConfig, options: RunOptions) -> SimSettings:
@@ -122,12 +140,14 @@ class ConveyorDevice:
         pipeline: Pipeline,
         on_health: Callable[[Health], None],
         on_item_at_camera: Callable[[int], None] | None = None,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.hw = hw
         self.options = options
         self.bridge = ConveyorBridge(
             LaneMap(hw.lanes), on_trigger=pipeline.submit, on_routed=pipeline.routed,
             on_health=on_health, on_item_at_camera=on_item_at_camera, confirm_timeout_s=hw.confirm_timeout_s,
+            language=language,
         )
         self.simulator: SimulatorRunner | None = None
         self.link: ConveyorLink | None = None
@@ -183,10 +203,17 @@ class BenchTriggers:
             # (the desktop app reads the keys itself).
             threading.Thread(target=self._read_wedge, name="keyboard-wedge", daemon=True).start()
         if port and port != "keyboard":
+            language = self.config.ui.language
+
+            def scanner_down(exc: Exception) -> None:
+                self.on_health(Health(
+                    "scanner", Level.ERROR,
+                    QT_TRANSLATE_NOOP("Health", "hand scanner not answering").render(language),
+                    QT_TRANSLATE_NOOP("Health", "{problem}. Check its cable; scans meanwhile need the T key.")
+                    .render(language, problem=str(exc))))
+
             scanner = ScannerPort(port, self.on_scan, baudrate=self.config.barcode.scanner_baud,
-                                  on_error=lambda exc: self.on_health(Health(
-                                      "scanner", Level.ERROR, "hand scanner not answering",
-                                      f"{exc}. Check its cable; scans meanwhile need the T key.")))
+                                  on_error=scanner_down)
             scanner.start()
             self._stoppers.append(scanner.stop)
         if self.config.station.motion_trigger:

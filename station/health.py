@@ -16,6 +16,7 @@ from typing import Any
 
 from station.devices import ConveyorDevice
 from station.diskguard import DiskGuard, DiskState
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.live_models import LiveModels
 from station.pipeline import Pipeline
 from station.state import Health, Level, StationState
@@ -42,8 +43,11 @@ class HealthMonitor:
         models: LiveModels,
         uplink: Uplink,
         conveyor: ConveyorDevice | None = None,
+        language: str | None = None,
     ) -> None:
         self.state = state
+        # The status lines are written in the operator's language ([ui] language).
+        self.language = language if language is not None else uplink.config.ui.language
         self.pipeline = pipeline
         self.store = store
         self.disk = disk
@@ -83,10 +87,10 @@ class HealthMonitor:
             self.state.set_health(self.conveyor.bridge.health())
         sync = self.uplink.stats()
         if sync is not None:
-            self.state.set_health(sync_health(sync))
+            self.state.set_health(sync_health(sync, self.language))
         disk = self.disk.check()
         self.uplink.set_alarm(f"disk full: {disk.message()}" if disk.full else None)
-        self.state.set_health(disk_health(disk, self.min_free_disk_mb))
+        self.state.set_health(disk_health(disk, self.min_free_disk_mb, self.language))
         self.state.set_counters(self.stats())
 
     def stats(self) -> dict[str, Any]:
@@ -119,14 +123,18 @@ class HealthMonitor:
         return stats
 
 
-def disk_health(disk: DiskState, min_free_mb: int) -> Health:
-    """The data folder's free space in the status bar's words."""
+def disk_health(disk: DiskState, min_free_mb: int, language: str = DEFAULT_LANGUAGE) -> Health:
+    """The data folder's free space in the status bar's words, in `language`."""
     if disk.full:
-        return Health("disk", Level.ERROR, "disk full: not taking items", disk.message(),
-                      {"free_mb": round(disk.free_mb, 1)})
+        return Health("disk", Level.ERROR,
+                      QT_TRANSLATE_NOOP("Health", "disk full: not taking items").render(language),
+                      disk.message(), {"free_mb": round(disk.free_mb, 1)})
     free_mb = disk.free_mb
     level = Level.OK if free_mb > 2 * min_free_mb else Level.WARNING if free_mb > min_free_mb else Level.ERROR
-    detail = "" if level is Level.OK else (
-        f"Only {free_mb:.0f} MB free in {disk.folder}; the oldest images are deleted first below "
-        f"{min_free_mb} MB. Free some space or add a disk.")
-    return Health("disk", level, f"disk {free_mb / 1000:.1f} GB free", detail, {"free_mb": round(free_mb)})
+    detail = "" if level is Level.OK else QT_TRANSLATE_NOOP(
+        "Health", "Only {free_mb:.0f} MB free in {folder}; the oldest images are deleted first below "
+        "{min_free_mb} MB. Free some space or add a disk.").render(
+            language, free_mb=free_mb, folder=str(disk.folder), min_free_mb=min_free_mb)
+    summary = QT_TRANSLATE_NOOP("Health", "disk {free_gb:.1f} GB free").render(
+        language, free_gb=free_mb / 1000)
+    return Health("disk", level, summary, detail, {"free_mb": round(free_mb)})

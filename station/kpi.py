@@ -2,7 +2,10 @@
 override, late and lost rates, decision latency — as numbers, a table and a PNG chart.
 
 Computed from the latest revision of each verdict (`StoreReader.latest_verdicts`), so an
-overridden item counts under the operator's disposition and as one override.
+overridden item counts under the operator's disposition and as one override. Items per hour
+are counted per clock hour of actual work, as the window's Statistics page shows them: the
+items divided by the clock hours that had at least one item, whatever the period asked for.
+The table and the chart are written in the operator's language (`language`, "en" or "fr").
 """
 
 from __future__ import annotations
@@ -14,12 +17,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from station.palette import disposition_colour
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, disposition_words
+from station.palette import SERIES_COLOURS, disposition_colour
 from station.verdict import DecisionSource, Disposition, Verdict
 
-__all__ = ["HourBucket", "Kpis", "compute_kpis", "kpi_table", "parse_since", "percentile", "plot_kpis"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["HourBucket", "Kpis", "compute_kpis", "kpi_figure", "kpi_table", "parse_since", "percentile",
+           "plot_kpis"]
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +125,6 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
         if total is not None:
             latencies.append(float(total))
             hour_latency.append(float(total))
-    span_h = 0.0
-    if first is not None and last is not None:
-        start = since if since is not None and since < first else first
-        span_h = (last - start).total_seconds() / 3600.0
     hours = tuple(
         HourBucket(h, dict(c), _round(percentile(lat, 50)), _round(percentile(lat, 95)))
         for h, (c, lat) in sorted(by_hour.items())
@@ -131,8 +135,9 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
 
     return Kpis(
         since=since, first=first, last=last, items=items,
-        # Over less than a second a rate means nothing: say so rather than print a huge number.
-        items_per_hour=items / span_h if span_h >= 1 / 3600 else None,
+        # Per clock hour worked: 7 minutes of work read as the items of that one hour, not as a
+        # rate stretched over the --since window nor extrapolated from the minutes.
+        items_per_hour=items / len(hours) if hours else None,
         dispositions=dict(dispositions),
         no_read_rate=rate(no_read), override_rate=rate(overridden),
         late_rate=rate(late), lost_rate=rate(lost),
@@ -141,65 +146,127 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
     )
 
 
-def kpi_table(k: Kpis) -> str:
-    """The figures as an aligned text table."""
+# The report's words, marked for lupdate (the table pads them, so each is one label).
+_PERIOD = QT_TRANSLATE_NOOP("Report", "period")
+_PERIOD_SPAN = QT_TRANSLATE_NOOP("Report", "{first} – {last} UTC")
+_NO_ITEMS = QT_TRANSLATE_NOOP("Report", "no items")
+_ITEMS = QT_TRANSLATE_NOOP("Report", "items")
+_ITEMS_PER_HOUR = QT_TRANSLATE_NOOP("Report", "items / hour")
+_NO_READ = QT_TRANSLATE_NOOP("Report", "no-read rate")
+_OVERRIDE = QT_TRANSLATE_NOOP("Report", "override rate")
+_LATE = QT_TRANSLATE_NOOP("Report", "late rate")
+_LOST = QT_TRANSLATE_NOOP("Report", "lost rate")
+_P50 = QT_TRANSLATE_NOOP("Report", "latency p50")
+_P95 = QT_TRANSLATE_NOOP("Report", "latency p95")
+_PERCENT = QT_TRANSLATE_NOOP("Report", "{value:.1f} %")
+_MS = QT_TRANSLATE_NOOP("Report", "{value:.1f} ms")
+_SHARE = QT_TRANSLATE_NOOP("Report", "{count} ({share})")
+_RATE = QT_TRANSLATE_NOOP("Report", "{value:.1f}")
+_TITLE = QT_TRANSLATE_NOOP(
+    "Report", "{items} items, {rate} per hour worked — no-read {no_read:.1f} %, override {override:.1f} %, "
+    "late {late:.1f} %, lost {lost:.1f} %")
+_TITLE_NO_RATE = QT_TRANSLATE_NOOP(
+    "Report", "{items} items — no-read {no_read:.1f} %, override {override:.1f} %, late {late:.1f} %, "
+    "lost {lost:.1f} %")
+_Y_ITEMS = QT_TRANSLATE_NOOP("Report", "items per hour")
+_Y_LATENCY = QT_TRANSLATE_NOOP("Report", "trigger → decision (ms)")
+_X_HOUR = QT_TRANSLATE_NOOP("Report", "hour (UTC)")
+_LEGEND_P50 = QT_TRANSLATE_NOOP("Report", "median (p50)")
+_LEGEND_P95 = QT_TRANSLATE_NOOP("Report", "slowest 5 % (p95)")
+
+
+def kpi_table(k: Kpis, language: str = DEFAULT_LANGUAGE) -> str:
+    """The figures as an aligned text table, in `language`."""
     def pct(x: float) -> str:
-        return f"{100 * x:.1f} %"
+        return _PERCENT.render(language, value=100 * x)
 
     def ms(x: float | None) -> str:
-        return f"{x:.1f} ms" if x is not None else "-"
+        return _MS.render(language, value=x) if x is not None else "-"
 
-    period = f"{k.first:%Y-%m-%d %H:%M} – {k.last:%Y-%m-%d %H:%M} UTC" if k.first and k.last else "no items"
+    period = _NO_ITEMS.render(language)
+    if k.first and k.last:
+        period = _PERIOD_SPAN.render(language, first=f"{k.first:%Y-%m-%d %H:%M}",
+                                     last=f"{k.last:%Y-%m-%d %H:%M}")
     rows = [
-        ("period", period),
-        ("items", str(k.items)),
-        ("items / hour", f"{k.items_per_hour:.1f}" if k.items_per_hour is not None else "-"),
-        *((f"  {name}", f"{n} ({pct(n / k.items) if k.items else '-'})")
+        (_PERIOD.render(language), period),
+        (_ITEMS.render(language), str(k.items)),
+        (_ITEMS_PER_HOUR.render(language),
+         _RATE.render(language, value=k.items_per_hour) if k.items_per_hour is not None else "-"),
+        *((f"  {disposition_words(name, language)}",
+           _SHARE.render(language, count=n, share=pct(n / k.items) if k.items else "-"))
           for name, n in k.dispositions.items()),
-        ("no-read rate", pct(k.no_read_rate)),
-        ("override rate", pct(k.override_rate)),
-        ("late rate", pct(k.late_rate)),
-        ("lost rate", pct(k.lost_rate)),
-        ("latency p50", ms(k.latency_p50_ms)),
-        ("latency p95", ms(k.latency_p95_ms)),
+        (_NO_READ.render(language), pct(k.no_read_rate)),
+        (_OVERRIDE.render(language), pct(k.override_rate)),
+        (_LATE.render(language), pct(k.late_rate)),
+        (_LOST.render(language), pct(k.lost_rate)),
+        (_P50.render(language), ms(k.latency_p50_ms)),
+        (_P95.render(language), ms(k.latency_p95_ms)),
     ]
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
-def plot_kpis(k: Kpis, path: Path) -> Path:
-    """A PNG with items per hour by disposition (stacked bars) and latency p50/p95 per hour."""
+def plot_kpis(k: Kpis, path: Path, language: str = DEFAULT_LANGUAGE) -> Path:
+    """A PNG with items per hour by disposition (stacked bars) and latency p50/p95 per hour, in `language`."""
+    fig = kpi_figure(k, language)  # first: it chooses the display-less backend
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def kpi_figure(k: Kpis, language: str = DEFAULT_LANGUAGE) -> Figure:
+    """The chart of `plot_kpis` (close it with `matplotlib.pyplot.close` when done).
+
+    The colours are the window's (`station.palette`); the legends sit outside the plots, to the
+    right, so they never hide a bar.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a dock PC's service account
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 7), sharex=True, constrained_layout=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7), sharex=True, constrained_layout=True)
     starts = [h.start for h in k.hours]
     width = timedelta(minutes=50)
     base = [0] * len(starts)
     for name in (d.value for d in Disposition):
         counts = [h.dispositions.get(name, 0) for h in k.hours]
-        top.bar(starts, counts, width=width, bottom=base, label=name.replace("_", " "),
+        top.bar(starts, counts, width=width, bottom=base, label=disposition_words(name, language),
                 color=disposition_colour(name), align="edge")
         base = [b + c for b, c in zip(base, counts, strict=True)]
-    top.set_ylabel("items per hour")
-    rate = f"{k.items_per_hour:.1f}/h" if k.items_per_hour is not None else "-/h"
-    top.set_title(f"{k.items} items, {rate} — no-read {100 * k.no_read_rate:.1f} %, "
-                  f"override {100 * k.override_rate:.1f} %, late {100 * k.late_rate:.1f} %, "
-                  f"lost {100 * k.lost_rate:.1f} %")
-    top.legend(loc="upper left", fontsize="small", ncols=5)
+    top.set_ylabel(_Y_ITEMS.render(language))
+    figures = {"items": k.items, "no_read": 100 * k.no_read_rate, "override": 100 * k.override_rate,
+               "late": 100 * k.late_rate, "lost": 100 * k.lost_rate}
+    if k.items_per_hour is not None:
+        title = _TITLE.render(language, rate=_RATE.render(language, value=k.items_per_hour), **figures)
+    else:
+        title = _TITLE_NO_RATE.render(language, **figures)
+    top.set_title(title)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
     centres = [s + timedelta(minutes=25) for s in starts]
-    bottom.plot(centres, [h.latency_p50_ms for h in k.hours], marker="o", label="p50")
-    bottom.plot(centres, [h.latency_p95_ms for h in k.hours], marker="o", label="p95")
-    bottom.set_ylabel("trigger → decision (ms)")
-    bottom.set_xlabel("hour (UTC)")
-    bottom.legend(loc="upper left", fontsize="small")
+    p50_colour, p95_colour = SERIES_COLOURS[0], SERIES_COLOURS[1]
+    bottom.plot(centres, [h.latency_p50_ms for h in k.hours], marker="o", color=p50_colour,
+                label=_LEGEND_P50.render(language))
+    bottom.plot(centres, [h.latency_p95_ms for h in k.hours], marker="o", color=p95_colour,
+                label=_LEGEND_P95.render(language))
+    bottom.set_ylabel(_Y_LATENCY.render(language))
+    bottom.set_xlabel(_X_HOUR.render(language))
+    bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
+    if starts:
+        # One tick per clock hour (fewer over long periods), the hour as the bench reads it.
+        import matplotlib.dates as mdates
+
+        span_h = (starts[-1] - starts[0]).total_seconds() / 3600 + 1
+        locator = mdates.HourLocator(interval=max(1, math.ceil(span_h / 12)))  # type: ignore[no-untyped-call]
+        bottom.xaxis.set_major_locator(locator)
+        hour_format = "%d/%m %H:%M" if language == "fr" else "%m-%d %H:%M"
+        bottom.xaxis.set_major_formatter(mdates.DateFormatter(hour_format))  # type: ignore[no-untyped-call]
+        bottom.set_xlim(starts[0] - timedelta(minutes=10), starts[-1] + timedelta(minutes=60))
     fig.autofmt_xdate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def parse_since(text: str) -> datetime:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from station.config import Config
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.state import Health, Level
 from station.verdict import ModelRef
 from sync.modelstore import InstalledModel, ModelStore, OfferMode, ShadowComparison, load_public_key
@@ -58,6 +59,7 @@ class ModelSet:
     conformity_error: str | None = None
     gallery: Gallery | None = None
     shadow: Shadow | None = None
+    language: str = DEFAULT_LANGUAGE  # of the status line ([ui] language)
 
     def current(self) -> ModelSet:
         """A fixed set is its own source (`inspect`, benchmarks and tests use one)."""
@@ -70,15 +72,20 @@ class ModelSet:
 
     def health(self) -> Health:
         """What the status bar says of the models."""
+        lang = self.language
         problems = [e for e in (self.defect_error, self.conformity_error) if e]
-        names = ", ".join(f"{m.name} {m.version}" for m in self.refs()) or "none"
+        names = ", ".join(f"{m.name} {m.version}" for m in self.refs())
+        summary = (QT_TRANSLATE_NOOP("Health", "models: {names}").render(lang, names=names) if names
+                   else QT_TRANSLATE_NOOP("Health", "no models loaded").render(lang))
         if problems:
-            return Health("models", Level.ERROR, f"models: {names}",
-                          "; ".join(problems) + ". Items go to manual review.")
+            return Health("models", Level.ERROR, summary,
+                          QT_TRANSLATE_NOOP("Health", "{problems}. Items go to manual review.").render(
+                              lang, problems="; ".join(problems)))
         if self.gallery is None or not self.gallery.skus:
-            return Health("models", Level.WARNING, f"models: {names}",
-                          "No reference images enrolled: run `station enroll SKU IMAGES`.")
-        return Health("models", Level.OK, f"models: {names}", "", {"skus_enrolled": len(self.gallery.skus)})
+            return Health("models", Level.WARNING, summary,
+                          QT_TRANSLATE_NOOP("Health", "No reference images enrolled: run `station enroll "
+                                            "SKU IMAGES`.").render(lang))
+        return Health("models", Level.OK, summary, "", {"skus_enrolled": len(self.gallery.skus)})
 
 
 def model_dir(config: Config, path: Path) -> Path:
@@ -112,7 +119,7 @@ def load_models(config: Config, overrides: Mapping[str, Path] | None = None) -> 
     except ModelError as exc:
         conformity_error = f"conformity model not loaded: {exc}"
         logger.error("%s", conformity_error)
-    return ModelSet(defect, defect_error, conformity, conformity_error)
+    return ModelSet(defect, defect_error, conformity, conformity_error, language=config.ui.language)
 
 
 def load_gallery(

@@ -12,7 +12,8 @@ from types import MappingProxyType
 
 from station.verdict import Disposition, Grade
 
-__all__ = ["DISPOSITION_COLOURS", "GRADE_COLOURS", "UNKNOWN_COLOUR", "disposition_colour", "grade_colour"]
+__all__ = ["DISPOSITION_COLOURS", "GRADE_COLOURS", "SERIES_COLOURS", "UNKNOWN_COLOUR", "disposition_colour",
+           "grade_colour"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ GRADE_COLOURS: Mapping[str, str] = MappingProxyType({
     Grade.C.value: "#ef6c00",
     Grade.D.value: "#c62828",
 })
+
+
+# Lines of a chart in order (the window's statistics page and the report's latency: p50, p95).
+SERIES_COLOURS: tuple[str, ...] = ("#1565c0", "#c62828", "#2e7d32", "#ef6c00")
 
 
 def disposition_colour(disposition: str) -> str:

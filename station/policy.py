@@ -19,6 +19,7 @@ from typing import Any
 
 from station import config as _config
 from station.config import PolicyConfig
+from station.i18n import render_reason
 from station.verdict import (
     CodeRead,
     ConformityFinding,
@@ -28,6 +29,8 @@ from station.verdict import (
     Disposition,
     Grade,
     Quality,
+    Reason,
+    ReasonValue,
 )
 from vision.barcode.gs1 import gtin14
 
@@ -142,14 +145,24 @@ def _where(region: tuple[float, ...], box: tuple[float, float, float, float]) ->
     return " ".join(p for p in (vertical, horizontal) if p) or "centre"
 
 
-def describe_defect(defect: DefectFinding, box: tuple[float, float, float, float] | None) -> str:
-    """A defect in words: "tear on the top left of the item, score 0.91"."""
+def _defect_values(
+    defect: DefectFinding, box: tuple[float, float, float, float] | None
+) -> tuple[bool, dict[str, ReasonValue]]:
+    """Whether the defect has a place on the item, and the values its reasons name: label, score, where."""
     # A model whose top class is "ok" can still score above a threshold; do not call damage "ok".
     label = "defect" if defect.label.lower() in _GOOD_LABELS else defect.label.replace("_", " ")
     if defect.regions and box is not None:
         strongest = max(defect.regions, key=lambda r: r[4])
-        return f"{label} on the {_where(strongest, box)} of the item, score {defect.score:.2f}"
-    return f"{label}, score {defect.score:.2f}"
+        return True, {"label": label, "where": _where(strongest, box), "score": defect.score}
+    return False, {"label": label, "score": defect.score}
+
+
+def describe_defect(defect: DefectFinding, box: tuple[float, float, float, float] | None) -> str:
+    """A defect in words: "tear on the top left of the item, score 0.91"."""
+    at, values = _defect_values(defect, box)
+    if at:
+        return f"{values['label']} on the {values['where']} of the item, score {defect.score:.2f}"
+    return f"{values['label']}, score {defect.score:.2f}"
 
 
 def _grade(score: float, policy: PolicyConfig) -> Grade:
@@ -166,18 +179,18 @@ class _Rules:
     """Collects what each rule concluded, then folds it into one Decision."""
 
     def __init__(self) -> None:
-        self.reasons: list[str] = []
+        self.reasons: list[Reason] = []
         self.flags: list[str] = []
         self.holds: list[Disposition] = []
         self.confidences: list[float] = []
         self.failed = False
 
-    def hold(self, disposition: Disposition, reason: str, failure: bool = False) -> None:
+    def hold(self, disposition: Disposition, reason: Reason, failure: bool = False) -> None:
         self.holds.append(disposition)
         self.reasons.append(reason)
         self.failed = self.failed or failure
 
-    def flag(self, flag: str, reason: str) -> None:
+    def flag(self, flag: str, reason: Reason) -> None:
         if flag not in self.flags:
             self.flags.append(flag)
         self.reasons.append(reason)
@@ -185,26 +198,25 @@ class _Rules:
 
 def _check_codes(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None:
     if not ev.codes and ev.rma_read is None:
-        rules.hold(Disposition.MANUAL_REVIEW, "no barcode read", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("no_barcode"), failure=True)
     elif not ev.gtins:
-        rules.hold(Disposition.MANUAL_REVIEW, "no product barcode (GTIN) read", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("no_gtin"), failure=True)
     if ev.rma_read is None:
         if policy.require_rma:
-            rules.hold(Disposition.MANUAL_REVIEW, "no return label (RMA) read", failure=True)
+            rules.hold(Disposition.MANUAL_REVIEW, Reason("no_rma"), failure=True)
     elif ev.rma is None:
-        rules.hold(Disposition.MANUAL_REVIEW, f"RMA {ev.rma_read} is not in the manifest", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("rma_unknown", {"rma": ev.rma_read}), failure=True)
 
 
 def _declared_wrong_item(ev: Evidence) -> bool:
     return ev.rma is not None and ev.rma.declared_reason is DeclaredReason.WRONG_ITEM
 
 
-def _wrong_item(ev: Evidence, rules: _Rules, reason: str) -> None:
+def _wrong_item(ev: Evidence, rules: _Rules, reason: Reason) -> None:
     """Another product than the RMA's: quarantine — unless the customer said they got the wrong one."""
     if _declared_wrong_item(ev):
         # Then a different product is what to expect back; someone checks what was shipped.
-        rules.hold(Disposition.MANUAL_REVIEW,
-                   f"{reason}; declared wrong item received: check what was shipped")
+        rules.hold(Disposition.MANUAL_REVIEW, Reason(f"{reason.code}_declared", reason.values))
     else:
         rules.hold(Disposition.QUARANTINE, reason)
 
@@ -217,41 +229,47 @@ def _check_identity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
     wrong = False
     if expected and ev.observed_sku and ev.observed_sku != expected:
         gtin = gtins[0] if gtins else "?"
-        _wrong_item(ev, rules, f"GTIN {gtin} is {ev.observed_sku}, not the SKU of RMA {rma} ({expected})")
+        _wrong_item(ev, rules, Reason("sku_mismatch", {"gtin": gtin, "observed": ev.observed_sku,
+                                                       "rma": rma, "expected": expected}))
         wrong = True
     elif expected and gtins and ev.expected_gtins and not set(gtins) & set(ev.expected_gtins):
-        _wrong_item(ev, rules, f"GTIN {gtins[0]} is not the SKU of RMA {rma} ({expected})")
+        _wrong_item(ev, rules, Reason("gtin_not_sku", {"gtin": gtins[0], "rma": rma, "expected": expected}))
         wrong = True
     if gtins and ev.observed_sku is None:
-        rules.hold(Disposition.MANUAL_REVIEW, f"GTIN {gtins[0]} is not in the catalogue", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("gtin_unknown", {"gtin": gtins[0]}), failure=True)
     return wrong
 
 
 def _check_conformity(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> bool:
     """The product check; True when the item looks like another catalog product."""
     if ev.conformity_error:
-        rules.hold(Disposition.MANUAL_REVIEW, f"product check failed: {ev.conformity_error}", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("product_check_failed", {"error": ev.conformity_error}),
+                   failure=True)
         return False
     if ev.conformity is None:
         if policy.require_conformity:
-            rules.hold(Disposition.MANUAL_REVIEW, "product not compared with the catalogue (no result)",
-                       failure=True)
+            rules.hold(Disposition.MANUAL_REVIEW, Reason("product_not_compared"), failure=True)
         return False
     found = ev.conformity
-    target = (ev.rma.expected_sku if ev.rma else None) or ev.observed_sku or "the expected product"
+    target = (ev.rma.expected_sku if ev.rma else None) or ev.observed_sku
     threshold = policy.conformity_min_similarity
     if found.similarity >= threshold:
         rules.confidences.append(_margin_confidence(found.similarity - threshold, policy.decision_margin))
         return False
     best = found.best_similarity if found.best_similarity is not None else -1.0
     if found.best_sku and found.best_sku != target and best >= threshold:
-        _wrong_item(ev, rules, f"looks like {found.best_sku} (similarity {best:.2f}), "
-                               f"not {target} ({found.similarity:.2f})")
+        looks: dict[str, ReasonValue] = {"best_sku": found.best_sku, "best": best,
+                                          "similarity": found.similarity}
+        if target is None:
+            _wrong_item(ev, rules, Reason("looks_like_unknown", looks))
+        else:
+            _wrong_item(ev, rules, Reason("looks_like", {**looks, "target": target}))
         return True
-    rules.hold(
-        Disposition.MANUAL_REVIEW,
-        f"does not look like {target} (similarity {found.similarity:.2f} < {threshold:.2f})",
-    )
+    values: dict[str, ReasonValue] = {"similarity": found.similarity, "threshold": threshold}
+    if target is None:
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("not_like_unknown", values))
+    else:
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("not_like", {"target": target, **values}))
     return False
 
 
@@ -268,7 +286,7 @@ def _check_dimensions(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None
             return "×".join(f"{v:.0f}" for v in values)
 
         rules.hold(Disposition.MANUAL_REVIEW,
-                   f"measures {size(measured)} mm, catalogue says {size(expected)} mm")
+                   Reason("size_off", {"measured": size(measured), "expected": size(expected)}))
 
 
 def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
@@ -276,22 +294,22 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
     ev = evidence
     rules = _Rules()
     if ev.camera_error:
-        rules.hold(Disposition.MANUAL_REVIEW, f"camera failed: {ev.camera_error}", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("camera_failed", {"error": ev.camera_error}),
+                   failure=True)
     if ev.quality is not None:
         if not ev.quality.exposure_ok:
-            rules.hold(Disposition.MANUAL_REVIEW, "frame badly exposed (too dark or too bright)",
-                       failure=True)
+            rules.hold(Disposition.MANUAL_REVIEW, Reason("frame_exposure"), failure=True)
         if policy.min_sharpness > 0 and ev.quality.sharpness < policy.min_sharpness:
             rules.hold(
                 Disposition.MANUAL_REVIEW,
-                f"frame too blurred (sharpness {ev.quality.sharpness:.0f} < {policy.min_sharpness:.0f})",
+                Reason("frame_blurred", {"sharpness": ev.quality.sharpness, "minimum": policy.min_sharpness}),
                 failure=True,
             )
     _check_codes(ev, policy, rules)
     wrong_item = _check_identity(ev, policy, rules)
     empty = ev.empty or (ev.defect is not None and ev.defect.label.lower() == "empty")
     if empty:
-        rules.hold(Disposition.QUARANTINE, "the box is empty")
+        rules.hold(Disposition.QUARANTINE, Reason("box_empty"))
     else:
         wrong_item = _check_conformity(ev, policy, rules) or wrong_item
     _check_dimensions(ev, policy, rules)
@@ -300,40 +318,42 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
     grade = Grade.D  # not assessed counts as not resellable as is
     damaged: bool | None = None
     if ev.defect_error:
-        rules.hold(Disposition.MANUAL_REVIEW, f"defect check failed: {ev.defect_error}", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("defect_check_failed", {"error": ev.defect_error}),
+                   failure=True)
     elif ev.defect is None:
-        rules.hold(Disposition.MANUAL_REVIEW, "not inspected for defects (no result)", failure=True)
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("not_inspected"), failure=True)
     elif not empty:
         defect = ev.defect
         box = ev.item_box or ((0.0, 0.0, float(ev.frame_size[0]), float(ev.frame_size[1]))
                               if ev.frame_size else None)
         grade = _grade(defect.score, policy)
         damaged = defect.score >= policy.defect_repair
+        at, found = _defect_values(defect, box)
         if defect.score >= policy.defect_recycle:
             condition = Disposition.RECYCLE
-            rules.reasons.append(f"{describe_defect(defect, box)}: beyond repair")
+            rules.reasons.append(Reason("beyond_repair_at" if at else "beyond_repair", found))
         elif damaged:
             condition = Disposition.REPAIR
-            rules.reasons.append(f"{describe_defect(defect, box)}: repairable")
+            rules.reasons.append(Reason("repairable_at" if at else "repairable", found))
         else:
             condition = Disposition.RESTOCK
-            rules.reasons.append(f"no defect found (score {defect.score:.2f})")
+            rules.reasons.append(Reason("no_defect", {"score": defect.score}))
         nearest = min(abs(defect.score - policy.defect_repair), abs(defect.score - policy.defect_recycle))
         rules.confidences.append(_margin_confidence(nearest, policy.decision_margin))
 
     declared = ev.rma.declared_reason if ev.rma else None
     if policy.fraud_review:
         if wrong_item and not _declared_wrong_item(ev):
-            rules.flag(FRAUD_REVIEW, "returned item is not the one on the RMA")
+            rules.flag(FRAUD_REVIEW, Reason("fraud_wrong_item"))
         if empty:
-            rules.flag(FRAUD_REVIEW, "returned box is empty")
+            rules.flag(FRAUD_REVIEW, Reason("fraud_empty_box"))
         if declared is DeclaredReason.UNOPENED and damaged and ev.defect is not None:
-            rules.flag(FRAUD_REVIEW, f"declared unopened, found damaged ({describe_defect(ev.defect, None)})")
+            rules.flag(FRAUD_REVIEW, Reason("fraud_unopened_damaged", _defect_values(ev.defect, None)[1]))
         if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
-            rules.flag(FRAUD_REVIEW, f"declared {declared.value}, no defect found")
+            rules.flag(FRAUD_REVIEW, Reason("fraud_declared_no_defect", {"declared": declared.value}))
     if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
         # A fault the camera cannot see (it does not switch on) is still a fault: never restock unchecked.
-        rules.hold(Disposition.MANUAL_REVIEW, f"declared {declared.value}: needs a functional check")
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("declared_needs_check", {"declared": declared.value}))
 
     confidence = 0.0 if rules.failed else min(rules.confidences, default=0.0)
     candidates = list(rules.holds)
@@ -342,18 +362,20 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
         if not rules.holds and confidence < policy.min_confidence:
             rules.hold(
                 Disposition.MANUAL_REVIEW,
-                f"not sure enough (confidence {confidence:.2f} < {policy.min_confidence:.2f})",
+                Reason("not_sure", {"confidence": confidence, "minimum": policy.min_confidence}),
             )
             candidates.append(Disposition.MANUAL_REVIEW)
     disposition = max(candidates, key=_SEVERITY.__getitem__, default=Disposition.MANUAL_REVIEW)
     if not rules.reasons:  # pragma: no cover - every path above leaves a reason
-        rules.reasons.append("no evidence")
+        rules.reasons.append(Reason("no_evidence"))
     return Decision(
         grade=grade,
         disposition=disposition,
-        reasons=tuple(rules.reasons),
+        # The English sentences are central's contract; the codes let a screen say them in French.
+        reasons=tuple(render_reason(r, "en") for r in rules.reasons),
         flags=tuple(rules.flags),
         confidence=round(confidence, 4),
+        reason_codes=tuple(rules.reasons),
     )
 
 

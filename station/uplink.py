@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from station.config import Config
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.inspector import Identity
 from station.state import Health, Level
 from station.verdict import ModelRef
@@ -54,6 +55,11 @@ class Uplink:
         self.broker: LocalBroker | None = None
         self.central: CentralReceiver | None = None
 
+    @property
+    def language(self) -> str:
+        """The language of the status lines ([ui] language)."""
+        return self.config.ui.language
+
     def start(self, models: tuple[ModelRef, ...]) -> None:
         """Connect to the configured broker (or start the local one); without one, verdicts wait."""
         settings = self.config.sync.resolved(self.config.base_dir)
@@ -62,13 +68,16 @@ class Uplink:
                 host, port = self._start_local_broker()
             except Exception as exc:
                 logger.warning("no local broker (%s): verdicts wait in the outbox", exc)
-                self.on_health(Health("mqtt", Level.WARNING, "no broker: verdicts kept in the outbox",
-                                      str(exc)))
+                self.on_health(Health("mqtt", Level.WARNING, QT_TRANSLATE_NOOP(
+                    "Health", "no broker: verdicts kept in the outbox").render(self.language), str(exc)))
                 return
             settings = dataclasses.replace(settings, broker=host, port=port)
         if not settings.broker:
-            self.on_health(Health("mqtt", Level.WARNING, "no broker configured",
-                                  "Verdicts wait in the outbox; set [sync].broker to send them."))
+            self.on_health(Health(
+                "mqtt", Level.WARNING,
+                QT_TRANSLATE_NOOP("Health", "no broker configured").render(self.language),
+                QT_TRANSLATE_NOOP("Health", "Verdicts wait in the outbox; set [sync].broker to send them.")
+                .render(self.language)))
             return
         identity = StationIdentity(
             station_id=self.identity.station_id, site_id=self.identity.site_id, session=self.identity.session,
@@ -122,18 +131,30 @@ class Uplink:
         return self.publisher.stats() if self.publisher is not None else None
 
 
-def sync_health(s: PublisherStats) -> Health:
-    """The MQTT status line from the publisher's figures."""
+def sync_health(s: PublisherStats, language: str = DEFAULT_LANGUAGE) -> Health:
+    """The MQTT status line from the publisher's figures, in `language`."""
     age = s.oldest_undelivered_age_s
     values = {"backlog": s.backlog, "oldest_s": age, "in_flight": s.in_flight,
               "delivered": s.delivered_total, "connected": s.connected}
     if not s.connected:
+        detail = (QT_TRANSLATE_NOOP(
+            "Health", "Cannot reach the broker ({error}). Nothing is lost: verdicts wait in the outbox "
+            "and are sent when it is back. Check the network or the broker.")
+            .render(language, error=s.last_error) if s.last_error else QT_TRANSLATE_NOOP(
+            "Health", "The broker does not answer. Nothing is lost: verdicts wait in the outbox "
+            "and are sent when it is back. Check the network or the broker.").render(language))
         return Health(
-            "mqtt", Level.ERROR, f"MQTT down, {s.backlog} verdicts waiting",
-            f"Cannot reach the broker ({s.last_error or 'no answer'}). Nothing is lost: verdicts wait "
-            "in the outbox and are sent when it is back. Check the network or the broker.", values)
+            "mqtt", Level.ERROR,
+            QT_TRANSLATE_NOOP("Health", "MQTT down, {backlog} verdicts waiting")
+            .render(language, backlog=s.backlog),
+            detail, values)
     if age is not None and age > 60:
         return Health(
-            "mqtt", Level.WARNING, f"MQTT connected, {s.backlog} waiting (oldest {age:.0f} s)",
-            "Central has not acknowledged these verdicts yet; check the central receiver.", values)
-    return Health("mqtt", Level.OK, f"MQTT connected, {s.backlog} waiting", "", values)
+            "mqtt", Level.WARNING,
+            QT_TRANSLATE_NOOP("Health", "MQTT connected, {backlog} waiting (oldest {age:.0f} s)").render(
+                language, backlog=s.backlog, age=age),
+            QT_TRANSLATE_NOOP("Health", "Central has not acknowledged these verdicts yet; "
+                              "check the central receiver.").render(language), values)
+    return Health("mqtt", Level.OK,
+                  QT_TRANSLATE_NOOP("Health", "MQTT connected, {backlog} waiting").render(
+                      language, backlog=s.backlog), "", values)

@@ -38,6 +38,8 @@ __all__ = [
     "ItemInfo",
     "ModelRef",
     "Quality",
+    "Reason",
+    "ReasonValue",
     "Routing",
     "Verdict",
     "VerdictError",
@@ -433,6 +435,45 @@ class Inspection:
         )
 
 
+ReasonValue = str | int | float | bool | None
+_REASON_CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason as a stable code and its values, e.g. `Reason("gtin_unknown", {"gtin": "0401..."})`.
+
+    `decision.reasons` carries the English sentence (central's contract); the code and values
+    let a screen say the same in the operator's language (`station.i18n.render_reason`).
+    """
+
+    code: str
+    values: Mapping[str, ReasonValue] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.code, str) or not _REASON_CODE.match(self.code):
+            raise _fail("decision.reason_codes[].code", f"expected a lower-case code, got {self.code!r}")
+        if not isinstance(self.values, Mapping) or not all(
+            isinstance(k, str) and (v is None or isinstance(v, str | int | float))
+            for k, v in self.values.items()
+        ):
+            raise _fail("decision.reason_codes[].values",
+                        "expected a map of names to strings, numbers or null")
+        object.__setattr__(self, "values", dict(self.values))
+
+    def __hash__(self) -> int:
+        return hash((self.code, tuple(sorted(self.values.items(), key=lambda kv: kv[0]))))
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the reason."""
+        return {"code": self.code, "values": dict(self.values)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Reason:
+        """Parse one reason object."""
+        return cls(data["code"], dict(data.get("values") or {}))
+
+
 @dataclass(frozen=True)
 class Decision:
     """Grade, disposition, the reasons in plain words, flags and who decided."""
@@ -445,6 +486,9 @@ class Decision:
     source: DecisionSource = DecisionSource.AUTO
     operator_id: str | None = None
     override_reason: str | None = None
+    # The reasons as codes and values, one per entry of `reasons` in the same order; empty for a
+    # verdict written before reasons had codes (its English reasons are then shown as they are).
+    reason_codes: tuple[Reason, ...] = ()
 
     def __post_init__(self) -> None:
         try:
@@ -455,6 +499,12 @@ class Decision:
             raise _fail("decision", str(exc)) from None
         object.__setattr__(self, "reasons", tuple(self.reasons))
         object.__setattr__(self, "flags", tuple(self.flags))
+        object.__setattr__(self, "reason_codes", tuple(self.reason_codes))
+        if not all(isinstance(r, Reason) for r in self.reason_codes):
+            raise _fail("decision.reason_codes", "expected Reason values")
+        if self.reason_codes and len(self.reason_codes) != len(self.reasons):
+            raise _fail("decision.reason_codes",
+                        f"{len(self.reason_codes)} codes for {len(self.reasons)} reasons; expected one each")
         if not self.reasons or not all(isinstance(r, str) and r for r in self.reasons):
             raise _fail("decision.reasons", "every decision needs at least one non-empty reason")
         _check_unit("decision.confidence", self.confidence)
@@ -465,8 +515,8 @@ class Decision:
             raise _fail("decision.operator_id", "an automatic decision has no operator nor override reason")
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of the decision."""
-        return {
+        """The JSON object of the decision (`reason_codes` only when there are codes: an optional field)."""
+        data: dict[str, Any] = {
             "grade": self.grade.value,
             "disposition": self.disposition.value,
             "reasons": list(self.reasons),
@@ -476,6 +526,9 @@ class Decision:
             "operator_id": self.operator_id,
             "override_reason": self.override_reason,
         }
+        if self.reason_codes:
+            data["reason_codes"] = [r.to_json() for r in self.reason_codes]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Decision:
@@ -489,6 +542,7 @@ class Decision:
             source=DecisionSource(data.get("source", "auto")),
             operator_id=data.get("operator_id"),
             override_reason=data.get("override_reason"),
+            reason_codes=tuple(Reason.from_json(r) for r in data.get("reason_codes") or ()),
         )
 
 
@@ -640,6 +694,7 @@ class Verdict:
         at = at or datetime.now(UTC)
         previous = self.decision.disposition.value
         new = Disposition(disposition).value
+        codes = self.decision.reason_codes
         decision = Decision(
             grade=self.decision.grade,
             disposition=Disposition(disposition),
@@ -650,6 +705,10 @@ class Verdict:
             source=DecisionSource.OPERATOR,
             operator_id=operator_id,
             override_reason=reason,
+            # Codes only when every earlier reason has one: a verdict from before codes stays English.
+            reason_codes=(*codes, Reason("operator_override", {
+                "operator": operator_id, "previous": previous, "new": new, "reason": reason,
+            })) if codes else (),
         )
         return dataclasses.replace(self, revision=self.revision + 1, decision=decision, decided_at=at)
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from station.config import Config
+from station.i18n import QT_TRANSLATE_NOOP
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -17,6 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
     parser.add_argument("--png", type=Path, default=None, help="also draw the figures per hour into this PNG")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--lang", choices=("en", "fr"), default=None,
+                        help="language of the table and the chart (default [ui].language)")
     parser.set_defaults(handler=run)
 
 
@@ -36,15 +39,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 1
     with reader:
         kpis = compute_kpis(reader.latest_verdicts(since), since)
+    language: str = args.lang or config.ui.language
     if args.png is not None:
-        plot_kpis(kpis, args.png)
+        plot_kpis(kpis, args.png, language)
     if args.json:
         data = kpis.to_json()
         if args.png is not None:
             data["png"] = str(args.png)
         print(json.dumps(data))
     else:
-        print(kpi_table(kpis))
+        print(kpi_table(kpis, language))
         if args.png is not None:
-            print(f"chart written to {args.png}")
+            print(QT_TRANSLATE_NOOP("Report", "chart written to {path}").render(language, path=str(args.png)))
     return 0

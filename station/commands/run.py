@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -14,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from station.config import Config
+from station.i18n import LANGUAGES, is_language
 
 if TYPE_CHECKING:
     import numpy as np
@@ -46,6 +48,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--drain-timeout", type=float, default=5.0, metavar="S",
                         help="with --items: wait up to S s for central to acknowledge the last verdicts")
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
+    parser.add_argument("--lang", choices=("en", "fr"), default=None,
+                        help="the operator's language for this run (overrides [ui].language)")
     parser.set_defaults(handler=run, log_to_file=True)
 
 
@@ -60,8 +64,19 @@ def _status_line(stats: dict[str, Any], health: dict[str, Health]) -> str:
     )
 
 
+def with_language(config: Config, language: str | None) -> Config:
+    """The config with `--lang` in [ui].language: every part (status lines, reasons, window) reads it."""
+    if language is None:
+        return config
+    if not is_language(language):
+        raise ValueError(f"--lang {language!r}: the station speaks {', '.join(LANGUAGES)}")
+    return dataclasses.replace(config, ui=dataclasses.replace(config.ui, language=language))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.datadir import not_writable
+
+    config = with_language(config, getattr(args, "lang", None))
     from station.datalock import DataLock, DataLockError
 
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))

@@ -123,7 +123,7 @@ def test_report_table_json_and_png(config_file: Path, tmp_path: Path, capsys: py
     assert data["no_read_rate"] == 0.2 and data["override_rate"] == 0.4
     assert data["late_rate"] == 0.2 and data["lost_rate"] == 0.2
     assert data["latency_p50_ms"] == 30.0 and data["latency_p95_ms"] == 48.0
-    assert data["items_per_hour"] == pytest.approx(5 / (80 / 60), rel=0.01)
+    assert data["items_per_hour"] == 2.5  # 5 items in 2 clock hours of work
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
     assert station(config_file, "report") == 0
     table = capsys.readouterr().out
@@ -210,3 +210,56 @@ def test_manifest_csv_with_a_quoted_address_on_two_lines(config_file: Path, tmp_
     assert entry.customer_name == "Lovelace, Ada" and entry.declared_reason is not None
     assert store.rma("R-2") is not None
     store.close()
+
+
+def test_report_in_french_text_and_png(config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       make_verdict: Callable[..., Verdict]) -> None:
+    seed(config_file, make_verdict)
+    png = tmp_path / "rapport.png"
+    assert station(config_file, "report", "--lang", "fr", "--png", str(png)) == 0
+    table = capsys.readouterr().out
+    for words in ("période", "articles / heure", "2,5", "Remise en stock", "Contrôle manuel", "Quarantaine",
+                  "taux de corrections", "40,0 %", "délai p95", "graphique enregistré dans"):
+        assert words in table, words
+    assert "manual_review" not in table and "override rate" not in table
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The config's language is the default; --lang wins over it.
+    french = tmp_path / "fr.toml"
+    french.write_text(config_file.read_text(encoding="utf-8") + '[ui]\nlanguage = "fr"\n', encoding="utf-8")
+    assert station(french, "report") == 0
+    assert "taux de corrections" in capsys.readouterr().out
+    assert station(french, "report", "--lang", "en") == 0
+    assert "override rate" in capsys.readouterr().out
+
+
+def test_report_chart_speaks_french_in_the_windows_colours_with_legends_beside_the_bars(
+    make_verdict: Callable[..., Verdict],
+) -> None:
+    import matplotlib.colors
+    import matplotlib.pyplot as plt
+
+    from station.kpi import compute_kpis, kpi_figure
+    from station.palette import SERIES_COLOURS, disposition_colour
+
+    t0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    verdicts = [make_verdict(i, created=t0 + timedelta(minutes=7 * i), disposition=d, total_ms=10.0 + i)
+                for i, d in enumerate([*Disposition, *Disposition])]
+    fig = kpi_figure(compute_kpis(verdicts), "fr")
+    try:
+        fig.canvas.draw()
+        top, bottom = fig.axes
+        assert top.get_title().startswith("10 articles, 5,0 par heure travaillée — non lus")
+        assert top.get_ylabel() == "articles par heure" and bottom.get_xlabel() == "heure (UTC)"
+        labels = [t.get_text() for t in top.get_legend().get_texts()]
+        assert labels == ["Remise en stock", "Réparation", "Recyclage", "Contrôle manuel", "Quarantaine"]
+        assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["médiane (p50)",
+                                                                          "5 % les plus lents (p95)"]
+        assert [line.get_color() for line in bottom.get_lines()] == list(SERIES_COLOURS[:2])
+        colours = {disposition_colour(d.value) for d in Disposition}
+        assert {matplotlib.colors.to_hex(bar.get_facecolor()) for bar in top.patches} <= colours
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        for axes in (top, bottom):
+            legend_box = axes.get_legend().get_window_extent(renderer)
+            assert not legend_box.overlaps(axes.get_window_extent(renderer)), "the legend covers the plot"
+    finally:
+        plt.close(fig)

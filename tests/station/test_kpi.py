@@ -27,7 +27,7 @@ def test_rates_and_hour_buckets(make_verdict: Callable[..., Verdict]) -> None:
             Disposition.RECYCLE, "op-1", "cracked"),
     ]
     k = compute_kpis(verdicts)
-    assert k.items == 4 and k.items_per_hour == 4.0
+    assert k.items == 4 and k.items_per_hour == 2.0  # 2 items in each of the 2 clock hours worked
     assert k.dispositions["restock"] == 2 and k.dispositions["recycle"] == 1
     assert (k.no_read_rate, k.override_rate, k.late_rate, k.lost_rate) == (0.25, 0.25, 0.25, 0.0)
     assert [h.start.hour for h in k.hours] == [8, 9]
@@ -36,8 +36,29 @@ def test_rates_and_hour_buckets(make_verdict: Callable[..., Verdict]) -> None:
     assert ["no-read", "rate", "25.0", "%"] in [line.split() for line in kpi_table(k).splitlines()]
 
 
-def test_one_item_has_no_rate(make_verdict: Callable[..., Verdict]) -> None:
-    k = compute_kpis([make_verdict()])
-    assert k.items == 1 and k.items_per_hour is None
+def test_items_per_hour_counts_clock_hours_of_work_whatever_the_period(
+    make_verdict: Callable[..., Verdict],
+) -> None:
+    # 7 items in 7 minutes: 7 per hour worked, as the Statistics page's bar for that hour shows,
+    # whether the report looks back 1 hour or a day, and never extrapolated to 60/h.
+    t0 = datetime(2026, 11, 24, 8, 10, tzinfo=UTC)
+    seven = [make_verdict(i, created=t0 + timedelta(minutes=i)) for i in range(7)]
+    for since in (None, t0 - timedelta(hours=1), t0 - timedelta(hours=24)):
+        k = compute_kpis(seven, since)
+        assert k.items_per_hour == 7.0, since
+        assert ["items", "/", "hour", "7.0"] in [line.split() for line in kpi_table(k).splitlines()]
+    # The same 7 minutes across a clock hour (08:57-09:03): two hours worked.
+    t1 = datetime(2026, 11, 24, 8, 57, tzinfo=UTC)
+    k = compute_kpis([make_verdict(i, created=t1 + timedelta(minutes=i)) for i in range(7)])
+    assert [h.items for h in k.hours] == [3, 4] and k.items_per_hour == 3.5
+    # An idle hour between two worked ones does not count.
+    gap = [make_verdict(0, created=t0), make_verdict(1, created=t0 + timedelta(hours=2))]
+    assert compute_kpis(gap).items_per_hour == 1.0
+    assert compute_kpis([make_verdict()]).items_per_hour == 1.0
+
+
+def test_no_items_no_rate() -> None:
+    k = compute_kpis([])
+    assert k.items == 0 and k.items_per_hour is None
     assert ["items", "/", "hour", "-"] in [line.split() for line in kpi_table(k).splitlines()]
-    assert compute_kpis([]).items == 0
+    assert ["période", "aucun", "article"] in [line.split() for line in kpi_table(k, "fr").splitlines()]

@@ -80,3 +80,54 @@ def test_other_schema_version_is_refused_with_the_version() -> None:
 def test_uuid7_is_time_ordered_version_7() -> None:
     a, b = uuid7(1_000), uuid7(2_000)
     assert a.version == 7 and b.version == 7 and str(a) < str(b)
+
+
+REASON_CODES = [
+    {"code": "beyond_repair_at", "values": {"label": "tear", "where": "top left", "score": 0.91}},
+    {"code": "gtin_unknown", "values": {"gtin": "04006381333931"}},
+    {"code": "no_barcode", "values": {}},
+    {"code": "operator_override", "values": {"operator": "op-7", "previous": "recycle", "new": "repair",
+                                             "reason": "box only", "flag": True, "none": None}},
+]
+
+
+def test_old_verdicts_without_reason_codes_and_new_ones_with_them_are_both_accepted() -> None:
+    old = _verdict()
+    assert "reason_codes" not in old["decision"]
+    validate_verdict(old)
+    new = _set(old, "decision.reason_codes", REASON_CODES)
+    validate_verdict(new)
+    assert Draft202012Validator(verdict_schema()).is_valid(new)
+    validate_verdict(_set(old, "decision.reason_codes", []))
+
+
+@pytest.mark.parametrize("codes", [
+    "no_barcode",
+    [{"values": {}}],
+    [{"code": "Not A Code"}],
+    [{"code": "gtin_unknown", "values": {"gtin": ["04006381333931"]}}],
+    [{"code": "frame_blurred", "values": {"sharpness": 1e300}}],
+], ids=["not a list", "no code", "bad code", "list value", "huge number"])
+def test_malformed_reason_codes_are_refused_naming_the_field(codes: Any) -> None:
+    bad = _set(_verdict(), "decision.reason_codes", codes)
+    with pytest.raises(VerdictInvalidError, match="decision"):
+        validate_verdict(bad)
+    assert not Draft202012Validator(verdict_schema()).is_valid(bad)
+
+
+def test_a_station_verdict_with_codes_follows_the_schema() -> None:
+    from datetime import UTC, datetime
+
+    from station.config import PolicyConfig
+    from station.policy import Evidence, decide
+    from station.verdict import Inspection, ItemInfo, Verdict
+
+    at = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    verdict = Verdict(verdict_id=str(uuid7()), revision=1, station_id="dock-01", site_id="site-01",
+                      session=str(uuid7()), seq=1, item=ItemInfo(), inspection=Inspection(),
+                      decision=decide(Evidence(camera_error="no picture"), PolicyConfig()),
+                      created_at=at, decided_at=at)
+    data = verdict.to_json()
+    assert data["decision"]["reason_codes"][0] == {"code": "camera_failed", "values": {"error": "no picture"}}
+    validate_verdict(data)
+    validate_verdict(verdict.override(verdict.decision.disposition, "op-1", "seen by hand").to_json())
