@@ -10,7 +10,7 @@ raises `ActionError` whose message the window shows as it is.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from station.config import UiConfig
@@ -45,9 +45,11 @@ class OperatorActions:
         config_file: Path | None,
         on_revision: Callable[[], None],
         before_bench_trigger: Callable[[], None] | None = None,
+        lanes: Mapping[str, int] | None = None,
     ) -> None:
         """`on_revision` is called after an override is recorded (the publisher sends it);
-        `before_bench_trigger` puts the next item under the camera (the demo bench)."""
+        `before_bench_trigger` puts the next item under the camera (the demo bench); `lanes`
+        ([hardware.lanes]) tells an override of an item already routed to another lane."""
         self.state = state
         self.store = store
         self.pipeline = pipeline
@@ -57,6 +59,7 @@ class OperatorActions:
         self.config_file = config_file
         self.on_revision = on_revision
         self.before_bench_trigger = before_bench_trigger
+        self.lanes = dict(lanes) if lanes else None
 
     def _operator(self) -> str:
         if not self.state.operator_id:
@@ -80,7 +83,8 @@ class OperatorActions:
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
     ) -> None:
-        """The operator's own decision, as a new revision (never re-routes)."""
+        """The operator's own decision, as a new revision (never re-routes: an item already in
+        another lane is flagged `move_by_hand`, see station/hand_move.py)."""
         operator = self._operator()
         try:
             target = Disposition(disposition)
@@ -94,10 +98,16 @@ class OperatorActions:
                 self.store.audit(operator, "override_refused", {"verdict_id": verdict_id, "to": target.value,
                                                                 "why": "supervisor PIN missing or wrong"})
                 raise ActionError(f"an override to {target.value} needs the supervisor's PIN")
-        new = self.store.record_override(verdict_id, target, operator, reason.strip())
+        new = self.store.record_override(verdict_id, target, operator, reason.strip(), lanes=self.lanes)
         self.state.update_item(new)
         self.on_revision()
         self.state.message.emit(f"override saved: {target.value}")
+
+    def withdraw(self, verdict_id: str, intent: str) -> None:
+        """The operator took back a confirm or an override during its undo time: it never reached
+        the record, so only the audit log says it was meant and taken back."""
+        self.store.audit(self._operator(), "undo", {"verdict_id": verdict_id, "intent": intent,
+                                                    "recorded": False})
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         """Flag an item for the supervisor."""
