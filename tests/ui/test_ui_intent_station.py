@@ -103,3 +103,33 @@ def test_a_confirm_still_waiting_is_recorded_when_the_window_closes(qtbot: QtBot
     assert _audit(station, "confirm") == []
     window.close()
     assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id})]
+
+
+def test_override_of_an_item_in_another_lane_says_to_move_it_by_hand(qtbot: QtBot, station: Station) -> None:
+    from station.hand_move import MOVE_BY_HAND_FLAG
+    from station.ui.dialogs import OverrideDialog
+    from station.verdict import Routing
+    from tests.ui.ui_window import dialog_of
+
+    data = make_verdict("dock-01", "site-01", station.identity.session, 5, random.Random(5))
+    data["decision"]["disposition"] = "recycle"
+    first = station.store.record_verdict(Verdict.from_json(data))
+    picture = make_item(5)
+    station.state.add_item(ItemView(verdict=first, frame=picture.frame, overlay=picture.overlay))
+    routed = station.store.record_routing(first.verdict_id, Routing(lane_commanded=3, lane_confirmed=3))
+    assert routed is not None
+    station.state.update_item(routed)  # the conveyor confirmed lane 3 (recycle)
+    window = _window(qtbot, station, undo_s=0.0)
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_2)  # repair
+    dialog = dialog_of(qtbot, window)
+    assert isinstance(dialog, OverrideDialog)
+    qtbot.keyClicks(dialog.reason, "hinge cracked, repairable")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    expected = f"Take {first.item.rma} out of lane 3 (recycle) and put it in repair."
+    qtbot.waitUntil(lambda: expected in window.top.message_label.text())
+    assert expected in window.card.status.text()
+    latest = station.store.history(first.verdict_id)[-1]
+    assert latest.decision.disposition.value == "repair"
+    assert MOVE_BY_HAND_FLAG in latest.decision.flags
+    assert "moved by hand to repair (lane 2)" in latest.decision.reasons[-1]
+    window.close()
