@@ -113,7 +113,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     previous = signal.signal(signal.SIGTERM, on_signal)
     station.start()
     try:
-        code = _run_headless(station, args, stop) if headless else _run_window(station, config, args)
+        code = _run_headless(station, args, stop) if headless else _run_window(station, config, args, stop)
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
@@ -180,7 +180,7 @@ def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Ev
     return 0
 
 
-def _run_window(station: Station, config: Config, args: argparse.Namespace) -> int:
+def _run_window(station: Station, config: Config, args: argparse.Namespace, stop: threading.Event) -> int:
     from calibration.errors import CalibrationError
     from station.commands.version import versions
     from station.store.queries import RecordQueries
@@ -211,6 +211,7 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace) -> i
         calibration_file=config.resolve(config.calibration.file),
         board=board,
         calibration_settings=wizard_settings_from_config(config),
+        stop=stop,  # SIGTERM closes the window, sends what waits, and the station stops as after a close
     )
 
 

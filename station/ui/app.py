@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,32 @@ from station.ui.settings import UiSettings, display_available
 logger = logging.getLogger(__name__)
 
 BASE_POINT_SIZE = 11.0  # before font_scale; legible at arm's length on a 1366x768 panel
+
+# While Qt's event loop runs, Python's signal handlers only run when some Python code does: this
+# timer both gives them that chance and looks at the stop request they set.
+STOP_POLL_MS = 100
+
+
+class _StopWatch:
+    """Closes the window and ends the event loop once `stop` is set (SIGTERM from a service stop)."""
+
+    def __init__(self, app: QApplication, window: MainWindow, stop: threading.Event) -> None:
+        self.app = app
+        self.window = window
+        self.stop = stop
+        self.timer = QTimer()
+        self.timer.setInterval(STOP_POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    def _poll(self) -> None:
+        if not self.stop.is_set():
+            return
+        self.timer.stop()
+        logger.info("stop requested: closing the window")
+        # Closing sends the confirms and overrides still waiting for their undo time.
+        self.window.close()
+        self.app.exit(0)
 
 
 def application(font_scale: float = 1.0, offscreen: bool = False) -> QApplication:
@@ -106,8 +133,12 @@ def run_app(
     calibration_file: Path | None = None,
     board: BoardSpec | None = None,
     calibration_settings: WizardSettings | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
+
+    `stop` (set by the SIGTERM handler of `station run`, on any thread) closes the window and
+    returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first.
 
     With `screenshot`, waits until `items` items were decided (default 1) and the first
     statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
@@ -150,7 +181,10 @@ def run_app(
         else:
             window.show()
         window.start(ask_sign_in=True)
+    watch = _StopWatch(app, window, stop) if stop is not None else None
     code = app.exec()
+    if watch is not None:
+        watch.timer.stop()
     window.shutdown()
     window.close()
     window.deleteLater()
