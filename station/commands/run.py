@@ -204,7 +204,9 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
     return run_app(
         station.state, station.actions, settings, kpi_source=queries.kpis, history_source=queries.history,
         search_source=queries.search,
-        screenshot=args.screenshot, items=args.items, about=versions(),
+        screenshot=args.screenshot, items=args.items,
+        about={**versions(), "station_id": config.station.id, "site_id": config.station.site},
+        models_source=lambda: station.models.current().refs(),
         config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
         config_source=config.source,
         calibration_frames=None if synthetic else frames,

@@ -19,6 +19,7 @@ from station.ui.calibration_page import FrameSource, WizardSettings
 from station.ui.item_dialog import HistorySource
 from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
+from station.ui.pages import ModelsSource
 from station.ui.record_search import SearchSource
 from station.ui.settings import UiSettings, display_available
 
@@ -134,11 +135,13 @@ def run_app(
     board: BoardSpec | None = None,
     calibration_settings: WizardSettings | None = None,
     stop: threading.Event | None = None,
+    models_source: ModelsSource | None = None,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
 
     `stop` (set by the SIGTERM handler of `station run`, on any thread) closes the window and
-    returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first.
+    returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first. `models_source()`
+    names the models in use on the About page.
 
     With `screenshot`, waits until `items` items were decided (default 1) and the first
     statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
@@ -165,6 +168,7 @@ def run_app(
         calibration_file=calibration_file,
         board=board,
         calibration_settings=calibration_settings,
+        models_source=models_source,
     )
     window.resize(*settings.window_size)
     job: _ScreenshotJob | None = None

@@ -44,7 +44,7 @@ from station.ui.inspect_page import InspectPage
 from station.ui.intents import HeldIntent, IntentQueue
 from station.ui.item_dialog import HistorySource, ItemDialog
 from station.ui.kpi_panel import KpiPanel, KpiSource
-from station.ui.pages import AboutPage, SettingsPage
+from station.ui.pages import AboutPage, ModelsSource, SettingsPage
 from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         board: BoardSpec | None = None,
         calibration_settings: WizardSettings | None = None,
         undo_s: float = UNDO_S,
+        models_source: ModelsSource | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -124,7 +125,7 @@ class MainWindow(QMainWindow):
         self.calibration_page = CalibrationPage(
             s, calibration_frames, calibration_file, board, calibration_settings
         )
-        self.about_page = AboutPage(about)
+        self.about_page = AboutPage(about, models_source)
         self._lay_out()
         self._connect_pages()
         self._install_actions()

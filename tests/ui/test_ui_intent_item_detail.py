@@ -38,7 +38,9 @@ def _past_item(tmp_path: Path) -> tuple[ItemView, list[Verdict]]:
     return ItemView(verdict=overridden, frame=None, overlay=live.overlay), [first, routed, overridden]
 
 
-def test_the_detail_shows_the_stored_picture_on_the_card_and_who_overrode(qtbot: QtBot, tmp_path: Path) -> None:
+def test_the_detail_shows_the_stored_picture_on_the_card_and_who_overrode(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
     view, revisions = _past_item(tmp_path)
     dialog = ItemDialog(view, lambda _verdict_id: revisions, tmp_path, 1.0, LANE_NAMES)
     qtbot.addWidget(dialog)
@@ -58,7 +60,9 @@ def test_the_detail_shows_the_stored_picture_on_the_card_and_who_overrode(qtbot:
     assert [row[2] for row in rows] == ["station", "conveyor", "op-7"]
     assert rows[1][3] == "Conveyor confirmed lane 3"
     assert rows[2][3] == "Overridden to Restock"
-    assert rows[2][4].startswith("only the outer box is torn — the conveyor had already sent the item to lane 3")
+    assert rows[2][4].startswith(
+        "only the outer box is torn — the conveyor had already sent the item to lane 3"
+    )
     # Readable: every column fits in the table, the short ones as wide as their words.
     header = dialog.history.horizontalHeader()
     assert header.length() <= dialog.history.viewport().width()

@@ -155,7 +155,8 @@ def test_a_past_item_opens_with_its_picture_and_history(qtbot: QtBot) -> None:
         "2", "op-7", "Overridden to Restock", "damage is only packaging"]
     # The card is the live one, frozen on this item, picture included; an override names who and why.
     assert dialog.card.verdict_id == oldest
-    assert dialog.card.captured_image.pixmap() is not None and not dialog.card.captured_image.pixmap().isNull()
+    picture = dialog.card.captured_image.pixmap()
+    assert picture is not None and not picture.isNull()
     dialog.close()
 
 
