@@ -49,7 +49,7 @@ from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
 from station.ui.top_bar import TopBar
-from station.ui.undo_bar import UndoBar
+from station.ui.undo_bar import HandMoveBar, UndoBar
 from station.ui.wedge import GS, WedgeFilter
 from station.verdict import Verdict
 
@@ -146,12 +146,14 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(page, title)
         self.status_panel = StatusPanel(self.settings.font_scale)
         self.undo_bar = UndoBar(self.settings.font_scale)
+        self.hand_moves = HandMoveBar(self.settings.font_scale)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 2)
         layout.setSpacing(TopBar.SPACING)
         layout.addWidget(self.top)
         layout.addWidget(self.undo_bar)
+        layout.addWidget(self.hand_moves)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
@@ -472,6 +474,7 @@ class MainWindow(QMainWindow):
             else:
                 self._set_status(verdict_id, move)
                 self.top.show_error(move)  # red: the item is in the wrong lane until someone moves it
+                self.hand_moves.add(verdict_id, move)  # stays in view after the card moved on
 
         self._hold("override", verdict, notice, done, self.station_actions.override,
                    verdict_id, disposition, reason, pin)

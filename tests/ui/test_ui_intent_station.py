@@ -132,4 +132,10 @@ def test_override_of_an_item_in_another_lane_says_to_move_it_by_hand(qtbot: QtBo
     assert latest.decision.disposition.value == "repair"
     assert MOVE_BY_HAND_FLAG in latest.decision.flags
     assert "moved by hand to repair (lane 2)" in latest.decision.reasons[-1]
+    # The next items replace the card and the notice; the move stays in view until it is done.
+    _decide(station, 6)
+    qtbot.waitUntil(lambda: window.card.verdict_id != first.verdict_id)
+    assert window.hand_moves.isVisible() and window.hand_moves.pending() == [expected]
+    qtbot.mouseClick(window.hand_moves.button, Qt.MouseButton.LeftButton)
+    assert not window.hand_moves.isVisible()
     window.close()
