@@ -31,6 +31,7 @@ class HeldIntent:
     name: str  # "confirm", "override"
     verdict_id: str  # captured when the key was pressed
     notice: str  # "Confirmed R-1042: Restock", as the notice said it
+    undone_notice: str  # "Confirm of R-1042 undone: nothing was recorded."
     fn: Callable[..., None] = field(repr=False)
     args: tuple[Any, ...] = field(repr=False)
     on_success: Callable[[], None] = field(repr=False)
@@ -73,14 +74,15 @@ class IntentQueue(QObject):
         name: str,
         verdict_id: str,
         notice: str,
+        undone_notice: str,
         delay_s: float,
         on_success: Callable[[], None],
         fn: Callable[..., None],
         *args: Any,
     ) -> HeldIntent:
         """Send `fn(*args)` after `delay_s` unless `undo()` takes it back first; with no delay, now."""
-        held = HeldIntent(next(self._tickets), name, verdict_id, notice, fn, tuple(args), on_success,
-                          time.monotonic() + max(0.0, delay_s))
+        held = HeldIntent(next(self._tickets), name, verdict_id, notice, undone_notice, fn, tuple(args),
+                          on_success, time.monotonic() + max(0.0, delay_s))
         if delay_s <= 0:
             self.send(name, on_success, fn, *args)
             return held

@@ -372,15 +372,17 @@ class MainWindow(QMainWindow):
             )
             return
         self._set_status(held.verdict_id, "")
-        self._ok(self.tr("Undone: {notice} — not recorded.").format(notice=held.notice))
+        self._ok(held.undone_notice)
         # Nothing reached the record; the audit log still says the operator took it back.
         self._send("withdraw", lambda: None, self.station_actions.withdraw, held.verdict_id, held.name)
 
     def _hold(
-        self, name: str, verdict: Verdict, notice: str, on_success: Callable[[], None],
+        self, name: str, verdict: Verdict, notice: str, undone: str, on_success: Callable[[], None],
         fn: Callable[..., None], *args: Any,
     ) -> HeldIntent:
-        held = self._intents.hold(name, verdict.verdict_id, notice, self.undo_s, on_success, fn, *args)
+        held = self._intents.hold(
+            name, verdict.verdict_id, notice, undone, self.undo_s, on_success, fn, *args
+        )
         if self.undo_s > 0:
             self._ok(self.tr("{notice} — Undo (Ctrl+Z)").format(notice=notice))
         return held
@@ -423,7 +425,8 @@ class MainWindow(QMainWindow):
             )
             self._ok(self.tr("{notice} — recorded.").format(notice=notice))
 
-        self._hold("confirm", verdict, notice, done, self.station_actions.confirm, verdict.verdict_id)
+        undone = self.tr("Confirm of {item} undone: nothing was recorded.").format(item=_item_name(verdict))
+        self._hold("confirm", verdict, notice, undone, done, self.station_actions.confirm, verdict.verdict_id)
 
     def override_current(self, disposition: str) -> None:
         """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
@@ -476,7 +479,10 @@ class MainWindow(QMainWindow):
                 self.top.show_error(move)  # red: the item is in the wrong lane until someone moves it
                 self.hand_moves.add(verdict_id, move)  # stays in view after the card moved on
 
-        self._hold("override", verdict, notice, done, self.station_actions.override,
+        undone = self.tr("Override of {item} to {disposition} undone: nothing was recorded.").format(
+            item=_item_name(verdict), disposition=words
+        )
+        self._hold("override", verdict, notice, undone, done, self.station_actions.override,
                    verdict_id, disposition, reason, pin)
 
     def _hand_move_of(self, verdict_id: str, disposition: str) -> str | None:

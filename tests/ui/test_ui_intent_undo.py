@@ -65,7 +65,8 @@ def test_ctrl_z_takes_the_confirm_back_and_nothing_is_recorded(qtbot: QtBot) -> 
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: actions.named("withdraw") == [(a.verdict.verdict_id, "confirm")])
-    assert "Undone" in window.top.message_label.text()
+    rma = a.verdict.item.rma
+    assert f"Confirm of {rma} undone: nothing was recorded." in window.top.message_label.text()
     assert not window.undo_bar.isVisible()
     window.close()
     assert actions.named("confirm") == []
