@@ -503,8 +503,8 @@ class MainWindow(QMainWindow):
         )
 
     def mark_current_for_supervisor(self) -> None:
-        """S: flag the current item for a supervisor, with an optional note."""
-        view = self._latest
+        """S: flag the item on the card for a supervisor, with an optional note."""
+        view = self.current_item()
         if view is None:
             self.show_message("No item to mark yet.")
             return
