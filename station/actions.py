@@ -2,9 +2,11 @@
 
 `OperatorActions` implements `StationActions`, the intents a view may send: sign in,
 confirm, override, flag for the supervisor, trigger, scan, switch mode, change
-thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN),
-recorded in the audit log, and answered on `StationState.message`. A refused action
-raises `ActionError` whose message the window shows as it is.
+thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN) and
+recorded in the audit log. The window says itself what the operator's own actions did,
+naming the item (a second, vaguer notice from here would overwrite it); a change the
+operator did not make here (thresholds from central) is announced on `StationState.message`.
+A refused action raises `ActionError` whose message the window shows as it is.
 """
 
 from __future__ import annotations
@@ -73,12 +75,10 @@ class OperatorActions:
             raise ActionError("an operator id is needed to sign in")
         self.state.operator_id = operator_id
         self.store.audit(operator_id, "sign_in", {"session": self.session})
-        self.state.message.emit(f"signed in as {operator_id}")
 
     def confirm(self, verdict_id: str) -> None:
         """The operator agrees with the verdict."""
         self.store.confirm(verdict_id, self._operator())
-        self.state.message.emit("confirmed")
 
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
@@ -101,7 +101,6 @@ class OperatorActions:
         new = self.store.record_override(verdict_id, target, operator, reason.strip(), lanes=self.lanes)
         self.state.update_item(new)
         self.on_revision()
-        self.state.message.emit(f"override saved: {target.value}")
 
     def withdraw(self, verdict_id: str, intent: str) -> None:
         """The operator took back a confirm or an override during its undo time: it never reached
@@ -112,7 +111,6 @@ class OperatorActions:
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         """Flag an item for the supervisor."""
         self.store.audit(self._operator(), "needs_supervisor", {"verdict_id": verdict_id, "note": note})
-        self.state.message.emit("flagged for the supervisor")
 
     def reinspect(self) -> None:
         """Inspect what is under the camera again."""
@@ -142,4 +140,4 @@ class OperatorActions:
         self.store.audit(self.state.operator_id or "central", "set_thresholds", values)
         if self.config_file is not None:
             write_policy(self.config_file, values)
-        self.state.message.emit("thresholds updated")
+        self.state.message.emit("Decision thresholds updated.")

@@ -212,7 +212,6 @@ class RecordingActions:
                 operator = self.state.operator_id or "?"
                 verdict = override_revision(view.verdict, Disposition(disposition), operator, reason, LANES)
                 self.state.update_item(verdict)
-                self.state.message.emit(f"revision {verdict.revision} of {verdict_id} recorded")
 
     def withdraw(self, verdict_id: str, intent: str) -> None:
         self._record("withdraw", verdict_id, intent)
