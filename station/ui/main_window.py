@@ -397,8 +397,11 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self.operator_id = operator_id
             self._update_top()
-            self._ok(f"Signed in as {operator_id}.")
+            self._ok(self.tr("Signed in as {operator}.").format(operator=operator_id))
 
+        # What the operator before pressed is theirs: it goes now, before the change of operator,
+        # or the station would record it under the next one.
+        self._intents.flush()
         self._send("sign_in", done, self.station_actions.sign_in, operator_id)
 
     def confirm_current(self) -> None:

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from station.state import ItemView, StationState
-from station.ui.dialogs import OverrideDialog
+from station.ui.dialogs import OverrideDialog, SignInDialog
 from station.ui.main_window import MainWindow
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import dialog_of, open_window
@@ -113,3 +113,18 @@ def test_override_sent_after_its_undo_time_goes_to_the_pinned_item(qtbot: QtBot)
     qtbot.waitUntil(lambda: len(actions.named("override")) == 1)
     assert actions.named("override")[0][:2] == (a.verdict.verdict_id, "recycle")
     assert _shows(window, b)  # B stays on the card, untouched
+
+
+def test_a_change_of_operator_sends_what_the_operator_before_pressed_first(qtbot: QtBot) -> None:
+    a = make_item(60)
+    window, actions = open_window(qtbot, _state(a), window_kwargs={"undo_s": LONG_UNDO_S})
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)  # op-7 confirms A
+    qtbot.keyClick(window, Qt.Key.Key_F9)
+    dialog = dialog_of(qtbot, window)
+    assert isinstance(dialog, SignInDialog)
+    qtbot.keyClicks(dialog.operator, "op-9")
+    qtbot.keyClick(dialog.operator, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.operator_id == "op-9")
+    # Recorded in that order, so the station still had op-7 signed in for A's confirm.
+    assert [name for name, _args in actions.calls] == ["confirm", "sign_in"]
+    assert window._intents.held() == []
