@@ -8,7 +8,9 @@ override, R re-inspect, S needs supervisor, T trigger (bench), O open the select
 item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen, Ctrl+Z undo.
 Confirm and override act on the item on the card when the key was pressed (its verdict id is
 captured then) and wait `undo_s` seconds before they reach the station, so Ctrl+Z (or the Undo
-button) takes one back with nothing recorded; closing the window sends what still waits. With a keyboard-wedge
+button) takes one back with nothing recorded; closing the window sends what still waits. An
+override of an item the conveyor already put in another lane says where to move it by hand
+(station/hand_move.py) and keeps saying it until done. With a keyboard-wedge
 hand scanner (`UiSettings.keyboard_scanner`), a scan typed into the window is taken as a scan
 (`StationActions.scan`) instead of keys (station/ui/wedge.py).
 """
@@ -474,7 +476,7 @@ class MainWindow(QMainWindow):
                     disposition=words, operator=operator
                 ),
             )
-            move = self._hand_move_of(verdict_id, disposition)
+            move = self._hand_move_of(verdict, disposition)
             if move is None:
                 self._ok(self.tr("{notice} — recorded.").format(notice=notice))
             else:
@@ -488,12 +490,15 @@ class MainWindow(QMainWindow):
         self._hold("override", verdict, notice, undone, done, self.station_actions.override,
                    verdict_id, disposition, reason, pin)
 
-    def _hand_move_of(self, verdict_id: str, disposition: str) -> str | None:
+    def _hand_move_of(self, pinned: Verdict, disposition: str) -> str | None:
         """What the operator must do by hand after an override the station flagged `move_by_hand`."""
+        verdict_id = pinned.verdict_id
         shown = (v.verdict for v in reversed(self.state.recent()) if v.verdict.verdict_id == verdict_id)
         latest = next(shown, None)
-        if latest is None or MOVE_BY_HAND_FLAG not in latest.decision.flags:
+        if latest is not None and MOVE_BY_HAND_FLAG not in latest.decision.flags:
             return None
+        # An item no longer in the recent list (opened from a search) is judged on its routing as shown.
+        latest = latest or pinned
         lanes = {name: number for number, name in self.settings.lane_names.items()}
         move = hand_move(latest, disposition, lanes)
         if move is None:

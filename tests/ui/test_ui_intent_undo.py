@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -10,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from station.state import ItemView, StationState
 from station.ui.dialogs import OverrideDialog, SignInDialog
 from station.ui.main_window import MainWindow
-from tests.ui.feeder import make_item
+from tests.ui.feeder import LANES, make_item
 from tests.ui.ui_window import dialog_of, open_window
 
 pytestmark = pytest.mark.gui
@@ -128,3 +130,22 @@ def test_a_change_of_operator_sends_what_the_operator_before_pressed_first(qtbot
     # Recorded in that order, so the station still had op-7 signed in for A's confirm.
     assert [name for name, _args in actions.calls] == ["confirm", "sign_in"]
     assert window._intents.held() == []
+
+
+def test_override_of_a_searched_item_in_another_lane_says_where_to_move_it(qtbot: QtBot) -> None:
+    from station.verdict import Routing
+
+    old = make_item(70)  # found in the record: no longer in the recent items
+    routed = dataclasses.replace(old.verdict, routing=Routing(lane_commanded=1, lane_confirmed=1))
+    old = dataclasses.replace(old, verdict=routed)
+    lane_names = {number: name for name, number in LANES.items()}
+    window, actions = open_window(qtbot, _state(make_item(71)), window_kwargs={"undo_s": 0.0},
+                                  lane_names=lane_names)
+    window.override_item(old, "quarantine")
+    dialog = dialog_of(qtbot, window)
+    assert isinstance(dialog, OverrideDialog)
+    qtbot.keyClicks(dialog.reason, "battery swollen")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(actions.named("override")) == 1)
+    expected = f"Take {old.verdict.item.rma} out of lane 1 (restock) and put it in quarantine."
+    qtbot.waitUntil(lambda: window.hand_moves.pending() == [expected])
