@@ -110,7 +110,7 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
     who = decided_by(verdict)
     if previous is None:
         what = _tr("Inspected: grade {grade}, {disposition}").format(
-            grade=decision.grade.value, disposition=disposition
+            grade=decision.grade.value, disposition=disposition.lower()
         )
         why = "; ".join(decision.reasons)
         who = _tr("station") if who == "auto" else who

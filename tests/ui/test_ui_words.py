@@ -109,7 +109,7 @@ def test_history_rows_summarise_verdict_revisions() -> None:
             for v, p in ((first, None), (second, first), (routed, second))]
     assert rows[0]["Who"] == "station" and rows[0]["Revision"] == "1"
     assert rows[0]["What"] == f"Inspected: grade {first.decision.grade.value}, " + \
-        first.decision.disposition.value.replace("_", " ").capitalize()
+        first.decision.disposition.value.replace("_", " ")
     assert rows[0]["Why"] == "; ".join(first.decision.reasons)
     local = datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     assert rows[1] == {"Revision": "2", "When": local, "Who": "op-7", "What": "Overridden to Repair",
