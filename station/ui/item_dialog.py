@@ -115,7 +115,7 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
         why = "; ".join(decision.reasons)
         who = _tr("station") if who == "auto" else who
     elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
-        what = _tr("Overridden to {disposition}").format(disposition=disposition)
+        what = _tr("Overridden to {disposition}").format(disposition=disposition.lower())
         why = decision.override_reason or ""
         if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
             why = _tr("{reason} — {hand_move}").format(reason=why, hand_move=decision.reasons[-1])

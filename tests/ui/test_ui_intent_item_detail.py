@@ -59,7 +59,7 @@ def test_the_detail_shows_the_stored_picture_on_the_card_and_who_overrode(
     assert [row[0] for row in rows] == ["1", "2", "3"]
     assert [row[2] for row in rows] == ["station", "conveyor", "op-7"]
     assert rows[1][3] == "Conveyor confirmed lane 3"
-    assert rows[2][3] == "Overridden to Restock"
+    assert rows[2][3] == "Overridden to restock"
     assert rows[2][4].startswith(
         "only the outer box is torn — the conveyor had already sent the item to lane 3"
     )

@@ -152,7 +152,7 @@ def test_a_past_item_opens_with_its_picture_and_history(qtbot: QtBot) -> None:
     headers = [dialog.history.horizontalHeaderItem(c).text() for c in range(dialog.history.columnCount())]
     assert headers == ["Revision", "When", "Who", "What", "Why"]
     assert [dialog.history.item(1, c).text() for c in (0, 2, 3, 4)] == [
-        "2", "op-7", "Overridden to Restock", "damage is only packaging"]
+        "2", "op-7", "Overridden to restock", "damage is only packaging"]
     # The card is the live one, frozen on this item, picture included; an override names who and why.
     assert dialog.card.verdict_id == oldest
     picture = dialog.card.captured_image.pixmap()

@@ -112,7 +112,7 @@ def test_history_rows_summarise_verdict_revisions() -> None:
         first.decision.disposition.value.replace("_", " ")
     assert rows[0]["Why"] == "; ".join(first.decision.reasons)
     local = datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    assert rows[1] == {"Revision": "2", "When": local, "Who": "op-7", "What": "Overridden to Repair",
+    assert rows[1] == {"Revision": "2", "When": local, "Who": "op-7", "What": "Overridden to repair",
                        "Why": "hinge cracked"}
     assert (rows[2]["Who"], rows[2]["What"]) == ("conveyor", "Conveyor confirmed lane 3")
 
