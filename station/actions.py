@@ -2,15 +2,17 @@
 
 `OperatorActions` implements `StationActions`, the intents a view may send: sign in,
 confirm, override, flag for the supervisor, trigger, scan, switch mode, change
-thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN),
-recorded in the audit log, and answered on `StationState.message`. A refused action
-raises `ActionError` whose message the window shows as it is.
+thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN) and
+recorded in the audit log. The window says itself what the operator's own actions did,
+naming the item (a second, vaguer notice from here would overwrite it); a change the
+operator did not make here (thresholds from central) is announced on `StationState.message`.
+A refused action raises `ActionError` whose message the window shows as it is.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from station.config import UiConfig
@@ -46,9 +48,11 @@ class OperatorActions:
         config_file: Path | None,
         on_revision: Callable[[], None],
         before_bench_trigger: Callable[[], None] | None = None,
+        lanes: Mapping[str, int] | None = None,
     ) -> None:
         """`on_revision` is called after an override is recorded (the publisher sends it);
-        `before_bench_trigger` puts the next item under the camera (the demo bench)."""
+        `before_bench_trigger` puts the next item under the camera (the demo bench); `lanes`
+        ([hardware.lanes]) tells an override of an item already routed to another lane."""
         self.state = state
         self.store = store
         self.pipeline = pipeline
@@ -58,6 +62,7 @@ class OperatorActions:
         self.config_file = config_file
         self.on_revision = on_revision
         self.before_bench_trigger = before_bench_trigger
+        self.lanes = dict(lanes) if lanes else None
 
     def _operator(self) -> str:
         if not self.state.operator_id:
@@ -74,18 +79,16 @@ class OperatorActions:
                 self.ui.language))
         self.state.operator_id = operator_id
         self.store.audit(operator_id, "sign_in", {"session": self.session})
-        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "signed in as {operator}").render(
-            self.ui.language, operator=operator_id))
 
     def confirm(self, verdict_id: str) -> None:
         """The operator agrees with the verdict."""
         self.store.confirm(verdict_id, self._operator())
-        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "confirmed").render(self.ui.language))
 
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
     ) -> None:
-        """The operator's own decision, as a new revision (never re-routes)."""
+        """The operator's own decision, as a new revision (never re-routes: an item already in
+        another lane is flagged `move_by_hand`, see station/hand_move.py)."""
         operator = self._operator()
         try:
             target = Disposition(disposition)
@@ -104,17 +107,19 @@ class OperatorActions:
                 raise ActionError(QT_TRANSLATE_NOOP(
                     "Notice", "an override to {disposition} needs the supervisor's PIN").render(
                         language, disposition=named))
-        new = self.store.record_override(verdict_id, target, operator, reason.strip())
+        new = self.store.record_override(verdict_id, target, operator, reason.strip(), lanes=self.lanes)
         self.state.update_item(new)
         self.on_revision()
-        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "override saved: {disposition}").render(
-            language, disposition=named))
+
+    def withdraw(self, verdict_id: str, intent: str) -> None:
+        """The operator took back a confirm or an override during its undo time: it never reached
+        the record, so only the audit log says it was meant and taken back."""
+        self.store.audit(self._operator(), "undo", {"verdict_id": verdict_id, "intent": intent,
+                                                    "recorded": False})
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         """Flag an item for the supervisor."""
         self.store.audit(self._operator(), "needs_supervisor", {"verdict_id": verdict_id, "note": note})
-        self.state.message.emit(QT_TRANSLATE_NOOP("Notice", "flagged for the supervisor").render(
-            self.ui.language))
 
     def reinspect(self) -> None:
         """Inspect what is under the camera again."""

@@ -100,6 +100,7 @@ class Station:
             config_file=Path(config.source) if config.source != "<defaults>" else None,
             on_revision=self.uplink.wake,
             before_bench_trigger=(lambda: bench_demo.show_next(self.camera)) if bench_demo else None,
+            lanes=config.hardware.lanes,
         )
         self.bench = None if self.conveyor is not None else BenchTriggers(
             config, self.camera, self.options.headless, on_scan=self.actions.scan,

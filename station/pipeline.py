@@ -190,6 +190,7 @@ class Pipeline:
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
         self._records: queue.Queue[Inspected | _Routed | None] = queue.Queue(1024)
         self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
         self._seq = 0
         self._seq_lock = threading.Lock()
         self.counters = PipelineCounters()
@@ -207,6 +208,7 @@ class Pipeline:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the items already triggered, commit them, and stop."""
+        self._stopping.set()
         self._triggers.put(None)
         self._threads[0].join(timeout)
         self._captured.put(None)
@@ -267,6 +269,11 @@ class Pipeline:
             return self._seq
 
     def _grab(self, trigger: Trigger) -> dict[str, Frame | None]:
+        if self._stopping.is_set() and trigger.deadline is not None and time.monotonic() > trigger.deadline:
+            # A belt item queued past its deadline at a stop went to the manual lane, and the conveyor is
+            # stopped: its frame is there now or never. Waiting seconds for each would hold a service stop.
+            return {name: camera.wait_frame(trigger.t_trigger, 0.0, tag=trigger.item_id)
+                    for name, camera in self.cameras.items()}
         frames: dict[str, Frame | None] = {}
         for name, camera in self.cameras.items():
             frame = camera.best_frame(trigger.t_trigger, self.frame_window_s, tag=trigger.item_id) \

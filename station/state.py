@@ -108,6 +108,9 @@ class StationActions(Protocol):
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
     ) -> None: ...
 
+    def withdraw(self, verdict_id: str, intent: str) -> None:
+        """A confirm or override taken back before it was recorded (audited only)."""
+
     def needs_supervisor(self, verdict_id: str, note: str) -> None: ...
 
     def reinspect(self) -> None: ...

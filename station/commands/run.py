@@ -128,7 +128,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     previous = signal.signal(signal.SIGTERM, on_signal)
     station.start()
     try:
-        code = _run_headless(station, args, stop) if headless else _run_window(station, config, args)
+        code = _run_headless(station, args, stop) if headless else _run_window(station, config, args, stop)
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
@@ -195,7 +195,7 @@ def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Ev
     return 0
 
 
-def _run_window(station: Station, config: Config, args: argparse.Namespace) -> int:
+def _run_window(station: Station, config: Config, args: argparse.Namespace, stop: threading.Event) -> int:
     from calibration.errors import CalibrationError
     from station.commands.version import versions
     from station.store.queries import RecordQueries
@@ -219,13 +219,16 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace) -> i
     return run_app(
         station.state, station.actions, settings, kpi_source=queries.kpis, history_source=queries.history,
         search_source=queries.search,
-        screenshot=args.screenshot, items=args.items, about=versions(),
+        screenshot=args.screenshot, items=args.items,
+        about={**versions(), "station_id": config.station.id, "site_id": config.station.site},
+        models_source=lambda: station.models.current().refs(),
         config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
         config_source=config.source,
         calibration_frames=None if synthetic else frames,
         calibration_file=config.resolve(config.calibration.file),
         board=board,
         calibration_settings=wizard_settings_from_config(config),
+        stop=stop,  # SIGTERM closes the window, sends what waits, and the station stops as after a close
     )
 
 

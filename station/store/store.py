@@ -28,6 +28,7 @@ import numpy as np
 import sqlite_utils
 
 from station.catalog import CatalogEntry, ManifestEntry
+from station.hand_move import hand_move, override_revision
 from station.policy import RmaRecord
 from station.privacy import PERSONAL_FIELDS
 from station.store import retention
@@ -442,8 +443,12 @@ class Store(StoreReader):
         outbox.enqueue(conn, "verdict", verdict.key, payload.encode("utf-8"))
 
     def record_override(self, verdict_id: str, disposition: Disposition, operator_id: str, reason: str,
-                        at: datetime | None = None) -> Verdict:
-        """The operator's decision as a new revision (+ its outbox row + an audit entry); never re-routes."""
+                        at: datetime | None = None, *, lanes: Mapping[str, int] | None = None) -> Verdict:
+        """The operator's decision as a new revision (+ its outbox row + an audit entry); never re-routes.
+
+        With `lanes` (disposition -> lane), an item the conveyor already put in another lane than the
+        new disposition's gets the `move_by_hand` flag and a reason saying from where to where.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
@@ -451,13 +456,18 @@ class Store(StoreReader):
             if row is None:
                 raise StoreError(f"no verdict {verdict_id} to override; check the id in the recent list")
             previous = Verdict.from_json(json.loads(row[0]))
-            new = previous.override(disposition, operator_id, reason, at or datetime.now(UTC))
+            new = override_revision(previous, disposition, operator_id, reason, lanes,
+                                    at or datetime.now(UTC))
             self._insert_revision(conn, new, _dumps(new.to_json()))
-            self._audit(conn, operator_id, "override", {
+            detail: dict[str, object] = {
                 "verdict_id": verdict_id, "revision": new.revision,
                 "from": previous.decision.disposition.value, "to": new.decision.disposition.value,
                 "reason": reason,
-            })
+            }
+            move = hand_move(previous, disposition, lanes) if lanes else None
+            if move is not None:
+                detail["move_by_hand"] = {"from_lane": move.lane, "to_lane": move.target_lane}
+            self._audit(conn, operator_id, "override", detail)
         logger.info("verdict %s overridden by %s: %s -> %s", verdict_id, operator_id,
                     previous.decision.disposition.value, new.decision.disposition.value)
         return new

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,39 @@ from station.ui.calibration_page import FrameSource, WizardSettings
 from station.ui.item_dialog import HistorySource
 from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
+from station.ui.pages import ModelsSource
 from station.ui.record_search import SearchSource
 from station.ui.settings import UiSettings, display_available
 
 logger = logging.getLogger(__name__)
 
 BASE_POINT_SIZE = 11.0  # before font_scale; legible at arm's length on a 1366x768 panel
+
+# While Qt's event loop runs, Python's signal handlers only run when some Python code does: this
+# timer both gives them that chance and looks at the stop request they set.
+STOP_POLL_MS = 100
+
+
+class _StopWatch:
+    """Closes the window and ends the event loop once `stop` is set (SIGTERM from a service stop)."""
+
+    def __init__(self, app: QApplication, window: MainWindow, stop: threading.Event) -> None:
+        self.app = app
+        self.window = window
+        self.stop = stop
+        self.timer = QTimer()
+        self.timer.setInterval(STOP_POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    def _poll(self) -> None:
+        if not self.stop.is_set():
+            return
+        self.timer.stop()
+        logger.info("stop requested: closing the window")
+        # Closing sends the confirms and overrides still waiting for their undo time.
+        self.window.close()
+        self.app.exit(0)
 
 
 def application(font_scale: float = 1.0, offscreen: bool = False) -> QApplication:
@@ -106,8 +134,14 @@ def run_app(
     calibration_file: Path | None = None,
     board: BoardSpec | None = None,
     calibration_settings: WizardSettings | None = None,
+    stop: threading.Event | None = None,
+    models_source: ModelsSource | None = None,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
+
+    `stop` (set by the SIGTERM handler of `station run`, on any thread) closes the window and
+    returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first. `models_source()`
+    names the models in use on the About page.
 
     With `screenshot`, waits until `items` items were decided (default 1) and the first
     statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
@@ -134,6 +168,7 @@ def run_app(
         calibration_file=calibration_file,
         board=board,
         calibration_settings=calibration_settings,
+        models_source=models_source,
     )
     window.resize(*settings.window_size)
     job: _ScreenshotJob | None = None
@@ -150,7 +185,10 @@ def run_app(
         else:
             window.show()
         window.start(ask_sign_in=True)
+    watch = _StopWatch(app, window, stop) if stop is not None else None
     code = app.exec()
+    if watch is not None:
+        watch.timer.stop()
     window.shutdown()
     window.close()
     window.deleteLater()

@@ -1,14 +1,22 @@
-"""A past item opened from the recent list: its images with overlays, the verdict, and its history."""
+"""A past item opened from the recent list: the live card frozen on it, its picture with overlays,
+every revision of its verdict (who, when, what, why) and the verdict as JSON.
+
+The card is the Inspect page's `ItemCard`, fed with the stored picture when the frame is no longer in
+memory, so the detail never shows less than the card did. An operator's decision is not a model's:
+instead of a confidence the card says who overrode and why.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QImage
 from PySide6.QtWidgets import (
     QDialog,
@@ -25,19 +33,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from station.state import ItemView
+from station.hand_move import MOVE_BY_HAND_FLAG
+from station.state import ItemView, Overlay
+from station.ui import theme
 from station.ui.bridge import Background
 from station.ui.camera_view import CameraView
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
-from station.verdict import Verdict, format_time
+from station.verdict import DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
 
 # verdict_id -> its revisions, oldest first
 HistorySource = Callable[[str], list[Verdict]]
 
-HISTORY_COLUMNS = ("revision", "decided at", "by", "grade", "disposition", "why")
+_CONTEXT = "ItemDialog"
+# The history table's columns, as their headers read (translated when shown).
+HISTORY_COLUMNS = ("Revision", "When", "Who", "What", "Why")
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate(_CONTEXT, text)
 
 
 def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | None:
@@ -59,17 +75,58 @@ def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | N
     return None
 
 
-def history_row(verdict: Verdict) -> tuple[str, ...]:
-    """One revision as the history table shows it, in the order of HISTORY_COLUMNS."""
+def overlay_of(view: ItemView) -> Overlay:
+    """The overlay the live view drew; for an item found in the record (none kept), its defect boxes."""
+    overlay = view.overlay
+    if overlay.codes or overlay.regions or overlay.item_box is not None or overlay.heatmap is not None:
+        return overlay
+    defect = view.verdict.inspection.defect
+    found = defect.regions if defect is not None else ()
+    return Overlay(regions=tuple((int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4]) for r in found))
+
+
+def _when(at: datetime) -> str:
+    # Local time, to the second: what the supervisor's watch says, not the record's UTC.
+    return at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _routing_words(verdict: Verdict) -> str:
+    routing = verdict.routing
+    if routing.lost:
+        return _tr("Lost on the belt")
+    if routing.late:
+        return _tr("Too late for its lane: the conveyor sent it to manual")
+    if routing.lane_confirmed is not None:
+        return _tr("Conveyor confirmed lane {lane}").format(lane=routing.lane_confirmed)
+    if routing.lane_commanded is not None:
+        return _tr("Sent to lane {lane}").format(lane=routing.lane_commanded)
+    return _tr("Not routed")
+
+
+def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str, ...]:
+    """One revision as the history table shows it (HISTORY_COLUMNS): what changed since `previous`, why."""
     decision = verdict.decision
-    return (
-        str(verdict.revision),
-        format_time(verdict.decided_at),
-        decided_by(verdict),
-        decision.grade.value,
-        decision.disposition.value,
-        decision.override_reason or "; ".join(decision.reasons),
-    )
+    disposition = theme.disposition_words(decision.disposition)
+    who = decided_by(verdict)
+    if previous is None:
+        what = _tr("Inspected: grade {grade}, {disposition}").format(
+            grade=decision.grade.value, disposition=disposition.lower()
+        )
+        why = "; ".join(decision.reasons)
+        who = _tr("station") if who == "auto" else who
+    elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
+        what = _tr("Overridden to {disposition}").format(disposition=disposition.lower())
+        why = decision.override_reason or ""
+        if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
+            why = _tr("{reason} — {hand_move}").format(reason=why, hand_move=decision.reasons[-1])
+    elif verdict.routing != previous.routing:
+        what = _routing_words(verdict)
+        why = ""
+        who = _tr("conveyor")
+    else:
+        what = disposition
+        why = "; ".join(decision.reasons)
+    return (str(verdict.revision), _when(verdict.decided_at), who, what, why)
 
 
 def _json_text(verdict: Verdict) -> str:
@@ -92,28 +149,32 @@ class ItemDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.view = view
-        self.setWindowTitle(f"Item {view.verdict.item.rma or 'no RMA'} · {view.verdict.verdict_id}")
-        self.resize(1200, 700)
+        self.setWindowTitle(self.tr("Item {rma}").format(rma=view.verdict.item.rma or self.tr("without RMA")))
+        self.resize(1320, 740)
         self.camera = CameraView()
-        frame = load_stored_frame(view, images_dir)
-        self.camera.set_frame(frame, view.overlay if view.frame is not None else None)
-        if frame is None:
+        self._frame = load_stored_frame(view, images_dir)
+        self.camera.set_frame(self._frame, overlay_of(view))
+        if self._frame is None:
             self.camera.set_placeholder(
-                "No image kept for this item (deleted by retention, or never stored)."
+                self.tr("No image kept for this item (deleted by retention, or never stored).")
             )
-        self.card = ItemCard(font_scale * 0.8, lane_names)
-        self.card.show_item(view)
+        self.card = ItemCard(font_scale * 0.9, lane_names)  # a little smaller: the history shares the height
+        self._show_card(view)
         tabs = self._build_tabs(history_source is not None)
+        top = QWidget()
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.camera, 3)
+        top_layout.addWidget(self.card, 2)
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.camera)
+        split.addWidget(top)
         split.addWidget(tabs)
-        buttons = self._build_buttons()
-        right = QVBoxLayout()
-        right.addWidget(self.card, 1)
-        right.addLayout(buttons)
-        layout = QHBoxLayout(self)
-        layout.addWidget(split, 3)
-        layout.addLayout(right, 2)
+        # The card needs its height to be read as on the Inspect page; the history has room for a few
+        # revisions without scrolling, more with the splitter dragged up.
+        split.setSizes([500, 200])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split, 1)
+        layout.addLayout(self._build_buttons())
         self._worker: Background | None = None
         if history_source is not None:
             self._worker = Background("history", self)
@@ -121,12 +182,32 @@ class ItemDialog(QDialog):
             self._worker.failed.connect(self._history_failed)
             self._worker.submit("history", history_source, view.verdict.verdict_id)
 
+    def _show_card(self, view: ItemView) -> None:
+        """The card as it was live: the stored picture stands in for the frame no longer in memory."""
+        shown = view if view.frame is not None or self._frame is None else dataclasses.replace(
+            view, frame=self._frame, overlay=overlay_of(view))
+        self.card.show_item(shown)
+        decision = view.verdict.decision
+        if decision.source is DecisionSource.OPERATOR:
+            # 100 % would be a model's certainty; this is a person's decision, with their reason.
+            self.card.confidence.setText(
+                self.tr("Overridden by {operator}: {reason}").format(
+                    operator=decision.operator_id or "?", reason=decision.override_reason or ""
+                )
+            )
+            self.card.confidence.setWordWrap(True)
+
     def _build_tabs(self, has_history: bool) -> QTabWidget:
         """The revisions of the item, and its verdict as JSON."""
         self.history = QTableWidget(0, 0)
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.history.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.history_note = QLabel("Loading history…" if has_history else "History is not available here.")
+        self.history.setWordWrap(True)
+        self.history.verticalHeader().setVisible(False)
+        # Wrapped reasons take the height the width of their column gives them, whenever that changes.
+        self.history.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.history_note = QLabel(
+            self.tr("Loading history…") if has_history else self.tr("History is not available here.")
+        )
         self.raw = QPlainTextEdit(_json_text(self.view.verdict))
         self.raw.setReadOnly(True)
         self.raw.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -134,16 +215,16 @@ class ItemDialog(QDialog):
         history_layout = QVBoxLayout(history_page)
         history_layout.addWidget(self.history_note)
         history_layout.addWidget(self.history, 1)
-        tabs = QTabWidget()
-        tabs.addTab(history_page, "History")
-        tabs.addTab(self.raw, "Verdict JSON")
+        self.tabs = tabs = QTabWidget()
+        tabs.addTab(history_page, self.tr("History"))
+        tabs.addTab(self.raw, self.tr("Verdict JSON"))
         return tabs
 
     def _build_buttons(self) -> QHBoxLayout:
-        self.override_button = QPushButton("Override… (O)")
+        self.override_button = QPushButton(self.tr("Override… (O)"))
         self.override_button.setShortcut("O")
         self.override_button.clicked.connect(lambda: self.override_requested.emit(self.view))
-        close = QPushButton("Close (Esc)")
+        close = QPushButton(self.tr("Close (Esc)"))
         close.clicked.connect(self.close)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -152,25 +233,39 @@ class ItemDialog(QDialog):
         return buttons
 
     def _history_failed(self, _tag: str, text: str) -> None:
-        self.history_note.setText(f"History could not be read: {text}")
+        self.history_note.setText(self.tr("History could not be read: {problem}").format(problem=text))
 
     def _history_loaded(self, _tag: str, rows: object) -> None:
         if not isinstance(rows, list):
             self._history_failed("history", f"got {type(rows).__name__}, not a list")
             return
-        table = [history_row(r) for r in rows if isinstance(r, Verdict)]
+        revisions = [r for r in rows if isinstance(r, Verdict)]
+        table = [history_row(v, revisions[i - 1] if i else None) for i, v in enumerate(revisions)]
         self.history.setColumnCount(len(HISTORY_COLUMNS))
-        self.history.setHorizontalHeaderLabels(list(HISTORY_COLUMNS))
+        self.history.setHorizontalHeaderLabels([_tr(c) for c in HISTORY_COLUMNS])
         self.history.setRowCount(len(table))
         for r, row in enumerate(table):
             for c, text in enumerate(row):
-                self.history.setItem(r, c, QTableWidgetItem(text))
-        self.history_note.setText(f"{len(table)} entries" if table else "No history recorded for this item.")
+                cell = QTableWidgetItem(text)
+                cell.setToolTip(text)
+                self.history.setItem(r, c, cell)
+        header = self.history.horizontalHeader()
+        # The short columns as wide as their words; "why" takes the rest and wraps.
+        for column in range(len(HISTORY_COLUMNS) - 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(HISTORY_COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        if table:
+            # The count goes in the tab's title: the table keeps the line for one more revision.
+            title = self.tr("History ({count} revisions, oldest first)").format(count=len(table))
+            self.tabs.setTabText(0, title)
+            self.history_note.hide()
+        else:
+            self.history_note.setText(self.tr("No history recorded for this item."))
 
     def update_view(self, view: ItemView) -> None:
         """A new revision arrived while the dialog is open."""
         self.view = view
-        self.card.show_item(view)
+        self._show_card(view)
         self.raw.setPlainText(_json_text(view.verdict))
 
     def done(self, result: int) -> None:

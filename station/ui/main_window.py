@@ -5,7 +5,12 @@ It renders `StationState` (through `StateBridge`, on the Qt thread) and turns ke
 `StationActions` intents, run one at a time on a worker thread (`Background`) so a slow
 database write never freezes the window. Keys (Inspect page): Enter confirm, 1-5
 override, R re-inspect, S needs supervisor, T trigger (bench), O open the selected
-item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen. With a keyboard-wedge
+item, Ctrl+F search, F9 change operator, F1-F5 pages, F11 full screen, Ctrl+Z undo.
+Confirm and override act on the item on the card when the key was pressed (its verdict id is
+captured then) and wait `undo_s` seconds before they reach the station, so Ctrl+Z (or the Undo
+button) takes one back with nothing recorded; closing the window sends what still waits. An
+override of an item the conveyor already put in another lane says where to move it by hand
+(station/hand_move.py) and keeps saying it until done. With a keyboard-wedge
 hand scanner (`UiSettings.keyboard_scanner`), a scan typed into the window is taken as a scan
 (`StationActions.scan`) instead of keys (station/ui/wedge.py).
 """
@@ -31,20 +36,22 @@ from PySide6.QtWidgets import (
 )
 
 from calibration.board import BoardSpec
+from station.hand_move import MOVE_BY_HAND_FLAG, hand_move
 from station.state import Health, ItemView, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import StateBridge
 from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.inspect_page import InspectPage
-from station.ui.intents import IntentQueue
+from station.ui.intents import HeldIntent, IntentQueue
 from station.ui.item_dialog import HistorySource, ItemDialog
 from station.ui.kpi_panel import KpiPanel, KpiSource
-from station.ui.pages import AboutPage, SettingsPage
+from station.ui.pages import AboutPage, ModelsSource, SettingsPage
 from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
 from station.ui.top_bar import TopBar
+from station.ui.undo_bar import HandMoveBar, UndoBar
 from station.ui.wedge import GS, WedgeFilter
 from station.verdict import Verdict
 
@@ -53,6 +60,10 @@ logger = logging.getLogger(__name__)
 # Items may arrive at 20/s; nobody reads faster than this, so the card, camera view and counters
 # are redrawn at most every RENDER_INTERVAL_MS with the newest values (the list gets every item).
 RENDER_INTERVAL_MS = 100
+
+# How long a confirm or an override waits in the window before it is recorded, so a key pressed on
+# the wrong item can be taken back without anything reaching the record or central.
+UNDO_S = 5.0
 
 
 def _item_name(verdict: Verdict) -> str:
@@ -81,10 +92,13 @@ class MainWindow(QMainWindow):
         calibration_file: Path | None = None,
         board: BoardSpec | None = None,
         calibration_settings: WizardSettings | None = None,
+        undo_s: float = UNDO_S,
+        models_source: ModelsSource | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.state = state
+        self.undo_s = undo_s
         self.station_actions = actions
         self.settings = settings
         self._history_source = history_source
@@ -95,6 +109,7 @@ class MainWindow(QMainWindow):
         self.items_seen = 0
         self._latest: ItemView | None = None
         self._shown_id: str | None = None
+        self._shown: ItemView | None = None  # the item on the card: what Enter and 1-5 act on
         self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
@@ -112,7 +127,7 @@ class MainWindow(QMainWindow):
         self.calibration_page = CalibrationPage(
             s, calibration_frames, calibration_file, board, calibration_settings
         )
-        self.about_page = AboutPage(about)
+        self.about_page = AboutPage(about, models_source)
         self._lay_out()
         self._connect_pages()
         self._install_actions()
@@ -132,11 +147,15 @@ class MainWindow(QMainWindow):
         ):
             self.tabs.addTab(page, title)
         self.status_panel = StatusPanel(self.settings.font_scale)
+        self.undo_bar = UndoBar(self.settings.font_scale)
+        self.hand_moves = HandMoveBar(self.settings.font_scale)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 2)
         layout.setSpacing(TopBar.SPACING)
         layout.addWidget(self.top)
+        layout.addWidget(self.undo_bar)
+        layout.addWidget(self.hand_moves)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
@@ -162,6 +181,8 @@ class MainWindow(QMainWindow):
         self._intents = IntentQueue(self)
         self._intents.sent.connect(self.intent_sent)
         self._intents.failed.connect(self._intent_failed)
+        self._intents.held_changed.connect(lambda: self.undo_bar.show_held(self._intents.held()))
+        self.undo_bar.undo_requested.connect(self.undo_last)
         self._record_search = RecordSearch(self._search_source, self.recent, self)
         self._record_search.notice.connect(self.show_message)
         self._record_search.found.connect(self._ok)
@@ -225,6 +246,7 @@ class MainWindow(QMainWindow):
             window_key(key, functools.partial(self.tabs.setCurrentIndex, index))
         window_key("F9", self.ask_sign_in)
         window_key("F11", self._toggle_fullscreen)
+        window_key("Ctrl+Z", self.undo_last)
 
     def _bench_key(self, slot: Callable[[], None]) -> None:
         # A dialog of the bench is up: its keys are its own, even if the window manager left the focus here.
@@ -286,6 +308,7 @@ class MainWindow(QMainWindow):
         if verdict_id == self._shown_id:
             return
         self._shown_id = verdict_id
+        self._shown = view
         self.inspect_page.show_item(view, self._statuses.get(verdict_id, ""))
 
     def _health_changed(self, health: Health) -> None:
@@ -339,8 +362,32 @@ class MainWindow(QMainWindow):
         self.top.show_ok(text)
 
     def current_item(self) -> ItemView | None:
-        """The item on the card (the newest decided)."""
-        return self._latest
+        """The item on the card: the newest decided once the card was redrawn (at most 100 ms later)."""
+        return self._shown if self._shown is not None else self._latest
+
+    def undo_last(self) -> None:
+        """Ctrl+Z or Undo: take back the newest confirm or override still waiting; nothing is recorded."""
+        held = self._intents.undo()
+        if held is None:
+            self.show_message(
+                self.tr("Nothing to undo: confirms and overrides are recorded after a few seconds.")
+            )
+            return
+        self._set_status(held.verdict_id, "")
+        self._ok(held.undone_notice)
+        # Nothing reached the record; the audit log still says the operator took it back.
+        self._send("withdraw", lambda: None, self.station_actions.withdraw, held.verdict_id, held.name)
+
+    def _hold(
+        self, name: str, verdict: Verdict, notice: str, undone: str, on_success: Callable[[], None],
+        fn: Callable[..., None], *args: Any,
+    ) -> HeldIntent:
+        held = self._intents.hold(
+            name, verdict.verdict_id, notice, undone, self.undo_s, on_success, fn, *args
+        )
+        if self.undo_s > 0:
+            self._ok(self.tr("{notice} — Undo (Ctrl+Z)").format(notice=notice))
+        return held
 
     def ask_sign_in(self) -> None:
         """Open the sign-in dialog (start of shift, F9 to change operator)."""
@@ -352,8 +399,11 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self.operator_id = operator_id
             self._update_top()
-            self._ok(f"Signed in as {operator_id}.")
+            self._ok(self.tr("Signed in as {operator}.").format(operator=operator_id))
 
+        # What the operator before pressed is theirs: it goes now, before the change of operator,
+        # or the station would record it under the next one.
+        self._intents.flush()
         self._send("sign_in", done, self.station_actions.sign_in, operator_id)
 
     def confirm_current(self) -> None:
@@ -361,28 +411,35 @@ class MainWindow(QMainWindow):
         if self.recent.search.hasFocus():  # Enter in the search box means "search", not "confirm"
             self.recent.search_entered()
             return
-        view = self._latest
+        view = self.current_item()  # pinned now: a new item arriving during the undo time changes nothing
         if view is None:
-            self.show_message("No item to confirm yet.")
+            self.show_message(self.tr("No item to confirm yet."))
             return
         if not self._signed_in():
             return
         verdict = view.verdict
         operator = self.operator_id
+        words = theme.disposition_words(verdict.decision.disposition)
+        notice = self.tr("Confirmed {item}: {disposition}").format(
+            item=_item_name(verdict), disposition=words
+        )
 
         def done() -> None:
-            self._set_status(verdict.verdict_id, f"Confirmed by {operator}")
-            words = theme.disposition_words(verdict.decision.disposition)
-            self._ok(f"Confirmed {_item_name(verdict)}: {words}.")
+            self._set_status(
+                verdict.verdict_id, self.tr("Confirmed by {operator}").format(operator=operator)
+            )
+            self._ok(self.tr("{notice} — recorded.").format(notice=notice))
 
-        self._send("confirm", done, self.station_actions.confirm, verdict.verdict_id)
+        undone = self.tr("Confirm of {item} undone: nothing was recorded.").format(item=_item_name(verdict))
+        self._hold("confirm", verdict, notice, undone, done, self.station_actions.confirm, verdict.verdict_id)
 
     def override_current(self, disposition: str) -> None:
         """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
-        if self._latest is None:
-            self.show_message("No item to override yet.")
+        view = self.current_item()  # pinned at the key press, before the dialog asks the reason
+        if view is None:
+            self.show_message(self.tr("No item to override yet."))
             return
-        self.override_item(self._latest, disposition)
+        self.override_item(view, disposition)
 
     def override_item(self, view: ItemView, disposition: str | None = None) -> None:
         """Ask for the override of `view` (the current or a past item)."""
@@ -407,17 +464,55 @@ class MainWindow(QMainWindow):
     def _override(self, verdict: Verdict, disposition: str, reason: str, pin: str | None) -> None:
         operator = self.operator_id
         verdict_id = verdict.verdict_id
+        words = theme.disposition_words(disposition)
+        notice = self.tr("Override of {item} to {disposition}").format(
+            item=_item_name(verdict), disposition=words
+        )
 
         def done() -> None:
-            words = theme.disposition_words(disposition)
-            self._set_status(verdict_id, f"Overridden to {words} by {operator}")
-            self._ok(f"Override of {_item_name(verdict)} to {words} saved.")
+            self._set_status(
+                verdict_id,
+                self.tr("Overridden to {disposition} by {operator}").format(
+                    disposition=words, operator=operator
+                ),
+            )
+            move = self._hand_move_of(verdict, disposition)
+            if move is None:
+                self._ok(self.tr("{notice} — recorded.").format(notice=notice))
+            else:
+                self._set_status(verdict_id, move)
+                self.top.show_error(move)  # red: the item is in the wrong lane until someone moves it
+                self.hand_moves.add(verdict_id, move)  # stays in view after the card moved on
 
-        self._send("override", done, self.station_actions.override, verdict_id, disposition, reason, pin)
+        undone = self.tr("Override of {item} to {disposition} undone: nothing was recorded.").format(
+            item=_item_name(verdict), disposition=words
+        )
+        self._hold("override", verdict, notice, undone, done, self.station_actions.override,
+                   verdict_id, disposition, reason, pin)
+
+    def _hand_move_of(self, pinned: Verdict, disposition: str) -> str | None:
+        """What the operator must do by hand after an override the station flagged `move_by_hand`."""
+        verdict_id = pinned.verdict_id
+        shown = (v.verdict for v in reversed(self.state.recent()) if v.verdict.verdict_id == verdict_id)
+        latest = next(shown, None)
+        if latest is not None and MOVE_BY_HAND_FLAG not in latest.decision.flags:
+            return None
+        # An item no longer in the recent list (opened from a search) is judged on its routing as shown.
+        latest = latest or pinned
+        lanes = {name: number for number, name in self.settings.lane_names.items()}
+        move = hand_move(latest, disposition, lanes)
+        if move is None:
+            return None
+        return self.tr("Take {item} out of lane {lane} ({lane_name}) and put it in {disposition}.").format(
+            item=_item_name(latest),
+            lane=move.lane,
+            lane_name=theme.disposition_words(move.lane_name).lower(),
+            disposition=theme.disposition_words(disposition).lower(),
+        )
 
     def mark_current_for_supervisor(self) -> None:
-        """S: flag the current item for a supervisor, with an optional note."""
-        view = self._latest
+        """S: flag the item on the card for a supervisor, with an optional note."""
+        view = self.current_item()
         if view is None:
             self.show_message("No item to mark yet.")
             return

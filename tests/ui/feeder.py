@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from station.config import HardwareConfig
+from station.hand_move import override_revision
 from station.state import Health, ItemView, Level, Overlay, StationState
 from station.verdict import Disposition, Verdict
 
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 1280, 720
 SKUS = ("SKU-KETTLE-1L", "SKU-TOASTER-2S", "SKU-HEADPH-BT", "SKU-LAMP-E27", "SKU-DRILL-18V")
+LANES = HardwareConfig().lanes  # the station's default lanes, as the real overrides see them
 DISPOSITION_OF_GRADE = {"A": "restock", "B": "restock", "C": "repair", "D": "recycle"}
 
 
@@ -207,9 +210,11 @@ class RecordingActions:
         for view in self.state.recent():
             if view.verdict.verdict_id == verdict_id:
                 operator = self.state.operator_id or "?"
-                verdict = view.verdict.override(Disposition(disposition), operator, reason)
+                verdict = override_revision(view.verdict, Disposition(disposition), operator, reason, LANES)
                 self.state.update_item(verdict)
-                self.state.message.emit(f"revision {verdict.revision} of {verdict_id} recorded")
+
+    def withdraw(self, verdict_id: str, intent: str) -> None:
+        self._record("withdraw", verdict_id, intent)
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
         self._record("needs_supervisor", verdict_id, note)

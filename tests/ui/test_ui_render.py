@@ -150,9 +150,13 @@ def test_a_past_item_opens_with_its_picture_and_history(qtbot: QtBot) -> None:
     assert asked == [oldest]
     assert dialog.camera.has_frame()
     headers = [dialog.history.horizontalHeaderItem(c).text() for c in range(dialog.history.columnCount())]
-    assert headers == ["revision", "decided at", "by", "grade", "disposition", "why"]
-    assert [dialog.history.item(1, c).text() for c in (0, 2, 4, 5)] == [
-        "2", "op-7", "restock", "damage is only packaging"]
+    assert headers == ["Revision", "When", "Who", "What", "Why"]
+    assert [dialog.history.item(1, c).text() for c in (0, 2, 3, 4)] == [
+        "2", "op-7", "Overridden to restock", "damage is only packaging"]
+    # The card is the live one, frozen on this item, picture included; an override names who and why.
+    assert dialog.card.verdict_id == oldest
+    picture = dialog.card.captured_image.pixmap()
+    assert picture is not None and not picture.isNull()
     dialog.close()
 
 

@@ -56,7 +56,8 @@ def _decide(station: Station, seq: int) -> Verdict:
 
 
 def _window(qtbot: QtBot, station: Station) -> MainWindow:
-    window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config))
+    # No undo time: these tests look at what the station recorded (test_ui_intent_undo.py has the undo).
+    window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config), undo_s=0.0)
     show_window(qtbot, window, ask_sign_in=True)
     return window
 

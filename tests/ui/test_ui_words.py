@@ -104,11 +104,17 @@ def test_history_rows_summarise_verdict_revisions() -> None:
     first = _verdict(5)
     second = first.override(Disposition.REPAIR, "op-7", "hinge cracked",
                             at=datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC))
-    rows = [dict(zip(HISTORY_COLUMNS, history_row(v), strict=True)) for v in (first, second)]
-    assert rows[0]["by"] == "auto" and rows[0]["revision"] == "1"
-    assert rows[0]["why"] == "; ".join(first.decision.reasons)
-    assert rows[1] == {"revision": "2", "decided at": "2026-11-24T14:07:00.000Z", "by": "op-7",
-                       "grade": first.decision.grade.value, "disposition": "repair", "why": "hinge cracked"}
+    routed = dataclasses.replace(second, revision=3, routing=Routing(lane_commanded=3, lane_confirmed=3))
+    rows = [dict(zip(HISTORY_COLUMNS, history_row(v, p), strict=True))
+            for v, p in ((first, None), (second, first), (routed, second))]
+    assert rows[0]["Who"] == "station" and rows[0]["Revision"] == "1"
+    assert rows[0]["What"] == f"Inspected: grade {first.decision.grade.value}, " + \
+        first.decision.disposition.value.replace("_", " ")
+    assert rows[0]["Why"] == "; ".join(first.decision.reasons)
+    local = datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    assert rows[1] == {"Revision": "2", "When": local, "Who": "op-7", "What": "Overridden to repair",
+                       "Why": "hinge cracked"}
+    assert (rows[2]["Who"], rows[2]["What"]) == ("conveyor", "Conveyor confirmed lane 3")
 
 
 def test_settings_from_config_carry_thresholds_ranges_and_lanes() -> None:

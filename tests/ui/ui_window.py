@@ -36,7 +36,9 @@ def open_window(
     actions = RecordingActions(state)
     values: dict[str, Any] = {"supervisor_pin": "2468", "thresholds": THRESHOLDS}
     values.update(settings)
-    kwargs: dict[str, Any] = {"config_text": "[policy]\ndefect_repair = 0.5\n"}
+    # No undo time unless a test asks for one: the other tests look at what an intent does once sent
+    # (the undo time itself is tested in test_ui_intent_*.py).
+    kwargs: dict[str, Any] = {"config_text": "[policy]\ndefect_repair = 0.5\n", "undo_s": 0.0}
     kwargs.update(window_kwargs or {})
     window = MainWindow(state, actions, UiSettings(**values), **kwargs)
     show_window(qtbot, window, ask_sign_in=signed_in is None)

@@ -1,0 +1,73 @@
+"""A stop with belt items queued past their deadline commits them without waiting for frames that
+cannot come (the conveyor is stopped), so a service stop is not held seconds per item."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pytest
+
+from station.pipeline import Inspected, Pipeline, Trigger
+from station.state import ItemView, StationState
+from station.store import Store
+from station.verdict import Verdict
+from vision.camera import Camera, Frame
+
+pytestmark = pytest.mark.slow
+
+FROZEN_S = 3.0  # how long the capture waits for an item's own frame before it gives up
+
+
+class _EmptyBelt:
+    """A camera looking at the belt with no item under it: frames, none of them showing an item."""
+
+    name = "top"
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> tuple[np.ndarray, int | None] | None:
+        time.sleep(0.02)
+        return np.zeros((48, 64, 3), np.uint8), None
+
+    def close(self) -> None:
+        pass
+
+
+class _Inspector:
+    def __init__(self, make_verdict: Callable[..., Verdict]) -> None:
+        self.make_verdict = make_verdict
+        self.frames: list[Mapping[str, Frame | None]] = []
+
+    def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
+        self.frames.append(frames)
+        verdict = self.make_verdict(seq)
+        return Inspected(verdict, (), ItemView(verdict, None))
+
+    def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
+        return self.inspect(trigger, {}, seq)
+
+
+def test_stop_commits_late_belt_items_without_waiting_for_their_frames(
+    store: Store, make_verdict: Callable[..., Verdict]
+) -> None:
+    camera = Camera(_EmptyBelt(), frozen_after_s=FROZEN_S)
+    inspector = _Inspector(make_verdict)
+    pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
+    camera.start()
+    pipeline.start()
+    try:
+        for item_id in range(1, 5):  # a backlog: the line was overloaded when the stop came
+            late = time.monotonic() - 1.0
+            assert pipeline.submit(Trigger("conveyor", item_id=item_id, boot_id=7, deadline=late))
+        started = time.monotonic()
+        pipeline.stop()
+        stopped_in = time.monotonic() - started
+    finally:
+        camera.stop()
+    assert store.count_items() == 4  # every item in hand committed (as manual review, no frame)
+    assert all(frame is None for frames in inspector.frames for frame in frames.values())
+    # At most the item already waiting when the stop came waits its full time; four would take 12 s.
+    assert stopped_in < 2 * FROZEN_S
