@@ -1,4 +1,10 @@
-"""The camera view: the item's frame with its overlays (codes, defect heatmap and regions, ROI)."""
+"""The camera view: the item's frame with its overlays (codes, defect heatmap and regions, ROI).
+
+`show_item` draws only what the decision used, each labelled in words: the defect regions and
+heatmap only when the defect finding counted (the grade says the score reached the repair
+threshold), the codes as "RMA R-1042" / "GTIN 04006381333931". So nothing on the picture
+contradicts the card: a restock item with "no defect found" shows no red box.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,46 @@ import logging
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from station.state import Overlay
+from station.state import ItemView, Overlay
 from station.ui import theme
+from station.ui.card_words import code_words, label_words
 from station.ui.imaging import qimage_from_bgr, qimage_from_heatmap
+from station.verdict import Grade, Verdict
 
 logger = logging.getLogger(__name__)
+
+_NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})  # labels a model gives an undamaged item
+
+
+def defect_counted(verdict: Verdict, item_located: bool = True) -> bool:
+    """Whether the decision used the defect finding: the grade says the score reached the repair
+    threshold (C or D from a score), on an item that was found in the picture and is not an empty box."""
+    defect = verdict.inspection.defect
+    if defect is None or not item_located or defect.label.lower() == "empty":
+        return False
+    return verdict.decision.grade in (Grade.C, Grade.D)
+
+
+def decided_overlay(view: ItemView) -> tuple[Overlay, str]:
+    """The overlay of `view` as the decision used it, and the words of its defect regions.
+
+    Codes are relabelled in words; defect regions and the heatmap are dropped unless the defect
+    finding counted.
+    """
+    verdict, overlay = view.verdict, view.overlay
+    codes = tuple((code_words(text, verdict), quad) for text, quad in overlay.codes)
+    defect = verdict.inspection.defect
+    if defect is None or not defect_counted(verdict, overlay.item_box is not None or view.frame is None):
+        return Overlay(codes=codes, item_box=overlay.item_box, roi=overlay.roi), ""
+    label = label_words(defect.label)
+    words = QCoreApplication.translate("CameraView", "defect") if label.lower() in _NOT_DAMAGE else label
+    shown = Overlay(codes=codes, regions=overlay.regions, heatmap=overlay.heatmap,
+                    item_box=overlay.item_box, roi=overlay.roi)
+    return shown, words
 
 
 class CameraView(QWidget):
@@ -32,10 +69,22 @@ class CameraView(QWidget):
         self._overlay = Overlay()
         self._placeholder = "Waiting for the first item…"
         self._banner = ""
+        self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
         self.show_heatmap = True
 
-    def set_frame(self, frame: np.ndarray | None, overlay: Overlay | None = None) -> None:
-        """Show `frame` (BGR) with `overlay`; None shows the placeholder text."""
+    def show_item(self, view: ItemView) -> None:
+        """Show the item's frame with what its decision used (`decided_overlay`), labelled in words."""
+        overlay, words = decided_overlay(view)
+        self.set_frame(view.frame, overlay, words)
+
+    def set_frame(
+        self, frame: np.ndarray | None, overlay: Overlay | None = None, region_words: str = ""
+    ) -> None:
+        """Show `frame` (BGR) with `overlay` as it is; None shows the placeholder text.
+
+        `region_words` names the defect regions ("tear"); '' calls them "defect".
+        """
+        self._region_words = region_words
         self._frame = frame
         self._frame_size = (frame.shape[1], frame.shape[0]) if frame is not None else (0, 0)
         self._image = None  # scaled lazily to the widget's size in paintEvent
@@ -57,6 +106,10 @@ class CameraView(QWidget):
         """The words shown while there is no frame (e.g. the camera's problem)."""
         self._placeholder = text
         self.update()
+
+    def shown_overlay(self) -> Overlay:
+        """The overlay drawn now."""
+        return self._overlay
 
     def has_frame(self) -> bool:
         """Whether a frame is shown."""
@@ -141,7 +194,9 @@ class CameraView(QWidget):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(x, y, w, h))
-            self._label(painter, QPointF(x, y), f"{score:.2f}", theme.REGION_COLOUR, frame_w)
+            words = self._region_words or self.tr("defect")
+            text = self.tr("{defect}, score {score}").format(defect=words, score=f"{score:.2f}")
+            self._label(painter, QPointF(x, y), text, theme.REGION_COLOUR, frame_w)
         for text, quad in overlay.codes:
             if len(quad) < 2:
                 continue
