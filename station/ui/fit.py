@@ -108,7 +108,7 @@ class ElidedLabel(QLabel):
             self._update_tooltip()
 
     def _update_tooltip(self) -> None:
-        if self.is_elided():
+        if self.is_elided() and not self._tooltip.startswith(self.text()):
             whole = self.text() if not self._tooltip else f"{self.text()}\n{self._tooltip}"
         else:
             whole = self._tooltip

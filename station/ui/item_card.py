@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -152,7 +152,7 @@ class ItemCard(QFrame):
         self.grade_tile = QFrame()
         self.grade_tile.setObjectName("gradeTile")
         self.grade_tile.setStyleSheet(f"QFrame#gradeTile {{ {theme.GRADE_TILE_CSS} }}")
-        tile = QVBoxLayout(self.grade_tile)
+        self._tile_layout = tile = QVBoxLayout(self.grade_tile)
         tile.setContentsMargins(6, 4, 6, 4)
         tile.setSpacing(0)
         tile.addWidget(self.grade_caption)
@@ -237,7 +237,10 @@ class ItemCard(QFrame):
         for label in (self.reference_image, self.captured_image):
             label.setFixedSize(self._thumb, self._thumb)
             label.setFont(fit.pixel_font(base, px(fit.HINT_SHARE)))
-        self.grade_tile.setFixedSize(round(self._thumb * 0.6), self._thumb)
+        caption = QFontMetrics(self.grade_caption.font()).horizontalAdvance(self.grade_caption.text())
+        tile_margins = self._tile_layout.contentsMargins()
+        tile_width = max(round(self._thumb * 0.6), caption + tile_margins.left() + tile_margins.right() + 4)
+        self.grade_tile.setFixedSize(tile_width, self._thumb)
         if self._view is not None:
             self._show_pictures(self._view)
 
