@@ -75,6 +75,9 @@ class CameraView(QWidget):
     def show_item(self, view: ItemView) -> None:
         """Show the item's frame with what its decision used (`decided_overlay`), labelled in words."""
         overlay, words = decided_overlay(view)
+        if view.frame is None:
+            # Without this, the last camera status ("camera top live") would stand in for the picture.
+            self.set_placeholder(self.tr("No picture of this item"))
         self.set_frame(view.frame, overlay, words)
 
     def set_frame(
@@ -110,6 +113,10 @@ class CameraView(QWidget):
     def shown_overlay(self) -> Overlay:
         """The overlay drawn now."""
         return self._overlay
+
+    def region_words(self) -> str:
+        """What the defect regions drawn now are called ('' = "defect")."""
+        return self._region_words
 
     def has_frame(self) -> bool:
         """Whether a frame is shown."""

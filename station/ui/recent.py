@@ -90,10 +90,8 @@ class RecentModel(QAbstractTableModel):
             "–" if lane is None else str(lane),
             decided_by(verdict),
         )
-        colours = {
-            4: QColor(palette.grade_colour(decision.grade)),
-            5: QColor(palette.disposition_colour(decision.disposition)),
-        }
+        # Only the disposition speaks in colour: a green grade beside "Quarantine" would read as "good".
+        colours = {5: QColor(palette.disposition_colour(decision.disposition))}
         return texts, colours, "\n".join(decision.reasons) or None
 
     def add(self, view: ItemView) -> None:

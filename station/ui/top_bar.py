@@ -50,12 +50,14 @@ class ClockCounts:
     """Items today and this hour from the station's running count of items recorded since it started.
 
     The station starts with the window, so its first count is all in the hour and day it was
-    seen; at each new clock hour (day) the count then is where the hour (day) begins.
+    seen; a new clock hour (day) begins at the last count seen before it (the counts come once a
+    second, so at most a second's items land in the wrong hour).
     """
 
     def __init__(self, now: Callable[[], datetime] = lambda: datetime.now().astimezone()) -> None:
         self._now = now
         self._since: _Since | None = None
+        self._last = 0
 
     def update(self, items: int) -> tuple[int, int]:
         """(items today, items this hour) given `items` recorded since the station started."""
@@ -63,10 +65,10 @@ class ClockCounts:
         hour, day = at.strftime("%Y-%m-%d %H"), at.strftime("%Y-%m-%d")
         since = self._since or _Since(hour, 0, day, 0)
         if since.day != day:
-            since = _Since(hour, items, day, items)
+            since = _Since(hour, self._last, day, self._last)
         elif since.hour != hour:
-            since = _Since(hour, items, day, since.items_at_day)
-        self._since = since
+            since = _Since(hour, self._last, day, since.items_at_day)
+        self._since, self._last = since, items
         return max(0, items - since.items_at_day), max(0, items - since.items_at_hour)
 
 
