@@ -67,7 +67,7 @@ class CameraView(QWidget):
         self._image: QImage | None = None  # the frame scaled to image_rect()'s size
         self._heat: QImage | None = None
         self._overlay = Overlay()
-        self._placeholder = "Waiting for the first item…"
+        self._placeholder = self.tr("Waiting for the first item…")
         self._banner = ""
         self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
         self.show_heatmap = True
@@ -195,14 +195,15 @@ class CameraView(QWidget):
         label_font.setPixelSize(max(14, frame_h // 28))
         label_font.setBold(True)
         painter.setFont(label_font)
-        for x, y, w, h, score in overlay.regions:
+        for x, y, w, h, _score in overlay.regions:
             pen = QPen(theme.REGION_COLOUR, 3)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(x, y, w, h))
-            words = self._region_words or self.tr("defect")
-            text = self.tr("{defect}, score {score}").format(defect=words, score=f"{score:.2f}")
+            # The defect's name only: the score the decision used is the finding's, on the card; a
+            # region's own score beside it would be a second number saying something else.
+            text = self._region_words or self.tr("defect")
             self._label(painter, QPointF(x, y), text, theme.REGION_COLOUR, frame_w)
         for text, quad in overlay.codes:
             if len(quad) < 2:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -25,21 +25,23 @@ MAX_PROBLEM_LINES = 2
 CHIP_PAD_X, CHIP_PAD_Y = 8, 3  # px inside a chip, around its words
 CHIP_SPACING = 6  # px between two chips
 CHIP_SMALLEST_SHARE = 0.016  # of the window's height: chips may get this small to keep all their words
-_NAMES = {
-    "conveyor": "Conveyor",
-    "mqtt": "MQTT",
-    "models": "Models",
-    "disk": "Disk",
-    "calibration": "Calibration",
-}
 
 
 def component_name(component: str) -> str:
-    """'camera:top' -> 'Camera top', 'mqtt' -> 'MQTT'."""
+    """'camera:top' -> 'Camera top', 'mqtt' -> 'MQTT' (translated)."""
     kind, _, name = component.partition(":")
     if kind == "camera":
-        return f"Camera {name}".strip()
-    return _NAMES.get(component, component.replace("_", " ").capitalize())
+        if not name:
+            return QCoreApplication.translate("StatusPanel", "Camera")
+        return QCoreApplication.translate("StatusPanel", "Camera {name}").format(name=name)
+    names = {
+        "conveyor": QCoreApplication.translate("StatusPanel", "Conveyor"),
+        "mqtt": QCoreApplication.translate("StatusPanel", "MQTT"),
+        "models": QCoreApplication.translate("StatusPanel", "Models"),
+        "disk": QCoreApplication.translate("StatusPanel", "Disk"),
+        "calibration": QCoreApplication.translate("StatusPanel", "Calibration"),
+    }
+    return names.get(component, component.replace("_", " ").capitalize())
 
 
 def _rank(component: str) -> tuple[int, str]:
@@ -59,7 +61,8 @@ def health_text(health: Health) -> str:
     kind = health.component.partition(":")[0]
     if summary.lower().startswith((kind.lower(), component_name(health.component).lower())):
         return summary[:1].upper() + summary[1:]
-    return f"{component_name(health.component)}: {summary}"
+    return QCoreApplication.translate("StatusPanel", "{component}: {status}").format(
+        component=component_name(health.component), status=summary)
 
 
 class StatusPanel(QWidget):
@@ -183,7 +186,9 @@ class StatusPanel(QWidget):
             self.problem.setToolTip("")
             return
         bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
-        lines = [f"{component_name(h.component)}: {h.detail or h.summary}" for h in bad]
+        line = self.tr("{component}: {problem}")
+        lines = [line.format(component=component_name(h.component), problem=h.detail or h.summary)
+                 for h in bad]
         background, text = theme.LEVEL_COLOURS[self.level()]
         theme.set_style(self.problem, f"background: {background}; color: {text}; padding: 4px;")
         # At most MAX_PROBLEM_LINES lines, each elided to the width, so the window keeps its size on a
@@ -194,7 +199,8 @@ class StatusPanel(QWidget):
             metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines[:MAX_PROBLEM_LINES]
         ]
         if len(lines) > MAX_PROBLEM_LINES:
-            suffix = f"   (+{len(lines) - MAX_PROBLEM_LINES} more, hover for all)"
+            suffix = "   " + self.tr("(+{count} more, hover for all)").format(
+                count=len(lines) - MAX_PROBLEM_LINES)
             room = width - metrics.horizontalAdvance(suffix)
             shown[-1] = (
                 metrics.elidedText(lines[MAX_PROBLEM_LINES - 1], Qt.TextElideMode.ElideRight, room) + suffix
