@@ -17,7 +17,7 @@ from PySide6.QtGui import QFontInfo, QFontMetrics
 from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from station.state import ItemView
+from station.state import Health, ItemView, Level
 from station.ui.fit import ElidedLabel
 from station.ui.main_window import MainWindow
 from station.verdict import Disposition, Routing
@@ -27,6 +27,8 @@ from tests.ui.ui_window import open_window
 pytestmark = pytest.mark.gui
 
 SIZES = ((1366, 768), (1920, 1080))
+LINK_LOST = ("No heartbeat from the controller on /dev/ttyUSB0 for 3 s. Check the serial cable and the "
+             "controller's power; items go down the manual lane meanwhile.")
 LONG_REASON = ("seen SKU-DRILL-18V, expected SKU-LAMP-E27: not the returned product; the customer "
                "declared it unopened and the conformity check found a similarity of 0.42 only")
 
@@ -109,8 +111,12 @@ def _on_screen(widget: QWidget) -> QRect:
 @pytest.mark.parametrize("size", SIZES, ids=["1366x768", "1920x1080"])
 def test_no_words_are_cut_off_or_overlap(qtbot: QtBot, size: tuple[int, int]) -> None:
     window, _ = _open(qtbot, size)
-    for view in (_item(1, Disposition.RESTOCK), _item(2, Disposition.MANUAL_REVIEW, LONG_REASON),
-                 _item(3, Disposition.QUARANTINE)):
+    items = (_item(1, Disposition.RESTOCK), _item(2, Disposition.MANUAL_REVIEW, LONG_REASON),
+             _item(3, Disposition.QUARANTINE))
+    for seq, view in enumerate(items):
+        if seq == 2:  # a failing part: its chip turns red and the problem line appears above the chips
+            window.state.set_health(Health("conveyor", Level.ERROR, "link lost", LINK_LOST))
+            qtbot.waitUntil(window.status_panel.problem.isVisible)
         _show(qtbot, window, view)
         texts = _visible_texts(window)
         assert window.card.disposition in texts and window.inspect_page.confirm_button in texts
