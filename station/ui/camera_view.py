@@ -70,6 +70,7 @@ class CameraView(QWidget):
         self._placeholder = self.tr("Waiting for the first item…")
         self._banner = ""
         self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
+        self._drawn_labels: list[tuple[str, QRectF]] = []  # in frame pixels, at the last paint
         self.show_heatmap = True
 
     def show_item(self, view: ItemView) -> None:
@@ -113,6 +114,10 @@ class CameraView(QWidget):
     def shown_overlay(self) -> Overlay:
         """The overlay drawn now."""
         return self._overlay
+
+    def drawn_labels(self) -> list[tuple[str, QRectF]]:
+        """The labels drawn at the last paint with their boxes in frame pixels."""
+        return list(self._drawn_labels)
 
     def region_words(self) -> str:
         """What the defect regions drawn now are called ('' = "defect")."""
@@ -195,6 +200,8 @@ class CameraView(QWidget):
         label_font.setPixelSize(max(14, frame_h // 28))
         label_font.setBold(True)
         painter.setFont(label_font)
+        taken: list[QRectF] = []  # labels already drawn: the next one moves off them
+        self._drawn_labels = []
         for x, y, w, h, _score in overlay.regions:
             pen = QPen(theme.REGION_COLOUR, 3)
             pen.setCosmetic(True)
@@ -204,7 +211,8 @@ class CameraView(QWidget):
             # The defect's name only: the score the decision used is the finding's, on the card; a
             # region's own score beside it would be a second number saying something else.
             text = self._region_words or self.tr("defect")
-            self._label(painter, QPointF(x, y), text, theme.REGION_COLOUR, frame_w)
+            box = self._label(painter, QPointF(x, y), text, theme.REGION_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
         for text, quad in overlay.codes:
             if len(quad) < 2:
                 continue
@@ -215,19 +223,38 @@ class CameraView(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon)
             top_left = min(quad, key=lambda p: (p[1], p[0]))
-            self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR, frame_w)
+            box = self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
 
     @staticmethod
-    def _label(painter: QPainter, anchor: QPointF, text: str, colour: QColor, frame_w: int) -> None:
-        """Text on a dark box just above `anchor`, kept inside the frame so long GS1 texts stay readable."""
+    def _label(
+        painter: QPainter,
+        anchor: QPointF,
+        text: str,
+        colour: QColor,
+        frame: tuple[int, int],
+        taken: list[QRectF],
+    ) -> QRectF:
+        """Text on a dark box just above `anchor`, kept inside the frame so long GS1 texts stay readable,
+        and moved up (else down) off the labels in `taken`, so two labels never cover each other."""
+        frame_w, frame_h = frame
         metrics = painter.fontMetrics()
         w = metrics.horizontalAdvance(text) + 8
         h = metrics.height() + 2
         top = anchor.y() - h if anchor.y() - h >= 0 else anchor.y()
         left = max(0.0, min(anchor.x(), frame_w - w))
         box = QRectF(left, top, w, h)
+        for step in (-h - 2, h + 2):  # up first, then down from where it was
+            moved = QRectF(box)
+            while any(moved.intersects(other) for other in taken) and 0 <= moved.top() + step <= frame_h - h:
+                moved.translate(0, step)
+            if not any(moved.intersects(other) for other in taken):
+                box = moved
+                break
+        taken.append(box)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(QColor(0, 0, 0, 180)))
         painter.drawRect(box)
         painter.setPen(colour)
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        return box

@@ -8,6 +8,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -96,6 +97,17 @@ def test_an_empty_box_shows_no_defect_boxes(qtbot: QtBot) -> None:
 def test_codes_are_labelled_in_words(qtbot: QtBot) -> None:
     camera, _image = _render(qtbot, _item(Grade.B, Disposition.RESTOCK, 0.41))
     assert [text for text, _quad in camera.shown_overlay().codes] == ["RMA R-1042", "GTIN 4006381333931"]
+
+
+def test_labels_of_codes_side_by_side_do_not_cover_each_other(qtbot: QtBot) -> None:
+    view = _item(Grade.C, Disposition.REPAIR, 0.92)
+    close = ((130, 505), (330, 505), (330, 600), (130, 600))  # a second code 10 px from the RMA code
+    overlay = dataclasses.replace(view.overlay, codes=(("R-1042", RMA_QUAD), ("4006381333931", close)))
+    camera, _image = _render(qtbot, dataclasses.replace(view, overlay=overlay))
+    labels = camera.drawn_labels()
+    assert [text for text, _box in labels] == ["tear"] * 3 + ["RMA R-1042", "GTIN 4006381333931"]
+    for (a, box_a), (b, box_b) in itertools.combinations(labels, 2):
+        assert not box_a.intersects(box_b), (a, b)
 
 
 def test_the_grade_tile_is_neutral_beside_any_verdict(qtbot: QtBot) -> None:
