@@ -27,25 +27,34 @@ logger = logging.getLogger(__name__)
 _NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})  # labels a model gives an undamaged item
 
 
-def defect_counted(verdict: Verdict, item_located: bool = True) -> bool:
+def defect_counted(
+    verdict: Verdict, item_located: bool = True, repair_threshold: float | None = None
+) -> bool:
     """Whether the decision used the defect finding: the grade says the score reached the repair
-    threshold (C or D from a score), on an item that was found in the picture and is not an empty box."""
+    threshold (C or D from a score), on an item that was found in the picture and is not an empty box.
+
+    With `repair_threshold` (the policy's `defect_repair`), a score below it never counts either,
+    whatever the grade: the card shows that score, and boxes beside it would contradict it.
+    """
     defect = verdict.inspection.defect
     if defect is None or not item_located or defect.label.lower() == "empty":
+        return False
+    if repair_threshold is not None and defect.score < repair_threshold:
         return False
     return verdict.decision.grade in (Grade.C, Grade.D)
 
 
-def decided_overlay(view: ItemView) -> tuple[Overlay, str]:
+def decided_overlay(view: ItemView, repair_threshold: float | None = None) -> tuple[Overlay, str]:
     """The overlay of `view` as the decision used it, and the words of its defect regions.
 
     Codes are relabelled in words; defect regions and the heatmap are dropped unless the defect
-    finding counted.
+    finding counted (`defect_counted`).
     """
     verdict, overlay = view.verdict, view.overlay
     codes = tuple((code_words(text, verdict), quad) for text, quad in overlay.codes)
     defect = verdict.inspection.defect
-    if defect is None or not defect_counted(verdict, overlay.item_box is not None or view.frame is None):
+    located = overlay.item_box is not None or view.frame is None
+    if defect is None or not defect_counted(verdict, located, repair_threshold):
         return Overlay(codes=codes, item_box=overlay.item_box, roi=overlay.roi), ""
     label = label_words(defect.label)
     words = QCoreApplication.translate("CameraView", "defect") if label.lower() in _NOT_DAMAGE else label
@@ -72,10 +81,11 @@ class CameraView(QWidget):
         self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
         self._drawn_labels: list[tuple[str, QRectF]] = []  # in frame pixels, at the last paint
         self.show_heatmap = True
+        self.repair_threshold: float | None = None  # the policy's defect_repair, when the window knows it
 
     def show_item(self, view: ItemView) -> None:
         """Show the item's frame with what its decision used (`decided_overlay`), labelled in words."""
-        overlay, words = decided_overlay(view)
+        overlay, words = decided_overlay(view, self.repair_threshold)
         if view.frame is None:
             # Without this, the last camera status ("camera top live") would stand in for the picture.
             self.set_placeholder(self.tr("No picture of this item"))

@@ -43,6 +43,8 @@ class InspectPage(QWidget):
         self._fitted: tuple[int, int] | None = None
         self.camera = CameraView()
         self.camera.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        repair = [t.value for t in settings.thresholds if t.key == "defect_repair"]
+        self.camera.repair_threshold = repair[0] if repair else None
         self.card = ItemCard(settings.font_scale, settings.lane_names)
         self.recent = RecentList(settings.dispositions, settings.recent_items)
         self.recent.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)

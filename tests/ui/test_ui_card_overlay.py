@@ -22,6 +22,7 @@ from station.ui.item_card import ItemCard
 from station.ui.theme import REGION_COLOUR
 from station.verdict import CodeRead, DefectFinding, Disposition, Grade
 from tests.ui.feeder import make_item
+from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
 
@@ -79,6 +80,16 @@ def test_no_defect_box_on_a_restock_item_below_the_repair_threshold(qtbot: QtBot
     # Inside the first box the frame shows as it is: no heatmap tint either.
     c = QColor(image.pixel(140, 100))
     assert (c.red(), c.green(), c.blue()) == (GREY, GREY, GREY)
+
+
+def test_the_window_checks_the_score_against_the_repair_threshold_it_knows(qtbot: QtBot) -> None:
+    window, _ = open_window(qtbot)  # its settings say defect_repair = 0.5
+    assert window.camera.repair_threshold == 0.5
+    view = _item(Grade.C, Disposition.RESTOCK, 0.41)  # a grade from an older, lower threshold
+    window.state.add_item(view)
+    qtbot.waitUntil(lambda: window.card.verdict_id == view.verdict.verdict_id)
+    assert window.camera.shown_overlay().regions == ()
+    assert "0.41" in window.card.confidence.text()
 
 
 def test_defect_boxes_are_drawn_and_named_when_the_defect_counted(qtbot: QtBot) -> None:
