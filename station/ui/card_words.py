@@ -21,21 +21,23 @@ translate = QCoreApplication.translate
 
 
 def lane_words(verdict: Verdict, lane_name: str | None, lane_names: dict[int, str]) -> str:
-    """'Went down lane 3 (recycle)', 'Sent to lane 1 (restock)', 'LATE: the conveyor sent it to lane 0
-    (manual)', 'LOST on the belt after lane 2', 'On the bench: not sent to a lane'."""
+    """'Went down lane 3 (recycle)' (the conveyor saw it there), 'Sent to lane 1 (restock)' (not seen
+    there yet), 'LATE: went to lane 0 (manual)', 'LOST on the belt (lane 2)', 'On the bench: not sent
+    to a lane'."""
     routing = verdict.routing
     lane = routing.lane
     if lane is None:
         if routing.late or routing.lost:
             return translate("ItemCard", "Not sent to a lane")
         return translate("ItemCard", "On the bench: not sent to a lane")
-    name = lane_name or lane_names.get(lane, "")
+    # `lane_name` names the lane the station chose; the conveyor may have sent the item elsewhere.
+    name = lane_names.get(lane) or (lane_name if lane == routing.lane_commanded else None) or ""
     if routing.late:
-        text = (translate("ItemCard", "LATE: the conveyor sent it to lane {lane} ({name})") if name
-                else translate("ItemCard", "LATE: the conveyor sent it to lane {lane}"))
+        text = (translate("ItemCard", "LATE: went to lane {lane} ({name})") if name
+                else translate("ItemCard", "LATE: went to lane {lane}"))
     elif routing.lost:
-        text = (translate("ItemCard", "LOST on the belt after lane {lane} ({name}) was chosen") if name
-                else translate("ItemCard", "LOST on the belt after lane {lane} was chosen"))
+        text = (translate("ItemCard", "LOST on the belt (lane {lane}, {name})") if name
+                else translate("ItemCard", "LOST on the belt (lane {lane})"))
     elif routing.lane_confirmed is not None:
         text = (translate("ItemCard", "Went down lane {lane} ({name})") if name
                 else translate("ItemCard", "Went down lane {lane}"))

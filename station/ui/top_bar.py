@@ -75,12 +75,12 @@ class ClockCounts:
 def problem_parts(counters: dict[str, Any]) -> list[str]:
     """The station's problems in words, only those that happened: 'Lost on the belt: 2'."""
     phrases = {
-        "overloaded": QCoreApplication.translate("TopBar", "Not inspected, station too busy: {count}"),
+        "unrecorded": QCoreApplication.translate("TopBar", "Items with no record: {count}"),
+        "overloaded": QCoreApplication.translate("TopBar", "Not inspected, too busy: {count}"),
         "disk_full": QCoreApplication.translate("TopBar", "Not inspected, disk full: {count}"),
-        "record_errors": QCoreApplication.translate("TopBar", "Could not be recorded: {count}"),
-        "unrecorded": QCoreApplication.translate("TopBar", "Not recorded: {count}"),
-        "late": QCoreApplication.translate("TopBar", "Decided too late for the conveyor: {count}"),
-        "misrouted": QCoreApplication.translate("TopBar", "Went down the wrong lane: {count}"),
+        "record_errors": QCoreApplication.translate("TopBar", "Lane results not saved: {count}"),
+        "late": QCoreApplication.translate("TopBar", "Too late for the conveyor: {count}"),
+        "misrouted": QCoreApplication.translate("TopBar", "Wrong lane: {count}"),
         "lost": QCoreApplication.translate("TopBar", "Lost on the belt: {count}"),
         "jams": QCoreApplication.translate("TopBar", "Conveyor jams: {count}"),
         "estops": QCoreApplication.translate("TopBar", "Emergency stops: {count}"),

@@ -47,9 +47,11 @@ def test_lane_words_say_where_the_item_went() -> None:
     assert lane_words(dataclasses.replace(verdict, routing=Routing(2)), None, {2: "repair"}) == (
         "Sent to lane 2 (repair)")
     late = dataclasses.replace(verdict, routing=Routing(2, 0, late=True))
-    assert lane_words(late, None, {0: "manual"}) == "LATE: the conveyor sent it to lane 0 (manual)"
+    assert lane_words(late, None, {0: "manual"}) == "LATE: went to lane 0 (manual)"
+    # The name given with the item is the chosen lane's: never put on the lane the conveyor used instead.
+    assert lane_words(late, "repair", {}) == "LATE: went to lane 0"
     lost = dataclasses.replace(verdict, routing=Routing(1, None, lost=True))
-    assert lane_words(lost, None, {}) == "LOST on the belt after lane 1 was chosen"
+    assert lane_words(lost, None, {}) == "LOST on the belt (lane 1)"
     assert lane_words(dataclasses.replace(verdict, routing=Routing()), None, {}) == (
         "On the bench: not sent to a lane")
 
