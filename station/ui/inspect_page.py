@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 CAMERA_STRETCH, CARD_STRETCH = 3, 2  # the camera view's and the card's shares of the page's width
 UPPER_STRETCH, RECENT_STRETCH = 3, 1  # camera and card above, the recent items below
+RECENT_MIN_SHARE = 0.15  # of the window's height: the recent list's filter row and about three rows
 
 
 class InspectPage(QWidget):
@@ -128,6 +129,8 @@ class InspectPage(QWidget):
             button.setFixedHeight(touch)
             button.setFont(fit.pixel_font(base, size, bold=True))
         self.hints.setFont(fit.pixel_font(base, fit.share_px(height, fit.HINT_SHARE * self._scale)))
+        # The recent list keeps room for its filter and a few rows, whatever the card needs.
+        self.recent.setMinimumHeight(fit.share_px(height, RECENT_MIN_SHARE))
 
     def show_item(self, view: ItemView, status: str) -> None:
         """The item's frame with its overlay, and its card; `status` is the operator's last action on it."""

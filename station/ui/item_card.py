@@ -33,7 +33,7 @@ from station.state import ItemView
 from station.ui import fit, theme
 from station.ui.card_words import declared_words, flag_words, label_words, lane_words, reason_words
 from station.ui.imaging import qimage_from_bgr
-from station.verdict import DecisionSource, Disposition, Verdict
+from station.verdict import DecisionSource, DeclaredReason, Disposition, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class ItemCard(QFrame):
         self._lane_names = lane_names or {}
         self._cache = _ImageCache()
         self._thumb = THUMB
-        self._fitted: tuple[int, int] | None = None  # (window height, card width) the sizes are for
+        self._fitted: tuple[int, int, int] | None = None  # (window height, card width, card height) sized for
         self._view: ItemView | None = None
         self._build_banner()
         info = self._build_info()
@@ -175,7 +175,7 @@ class ItemCard(QFrame):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
             label.setStyleSheet("background: #202020; color: #dddddd;")
-        info = QHBoxLayout()
+        self._info = info = QHBoxLayout()
         info.addWidget(self.grade_tile, 0, Qt.AlignmentFlag.AlignTop)
         info.addLayout(words, 1)
         info.addWidget(self.reference_image, 0, Qt.AlignmentFlag.AlignTop)
@@ -204,20 +204,61 @@ class ItemCard(QFrame):
         super().resizeEvent(event)
         self.fit_to(self.window().height())
 
+    def _needed_height(self, base: QFont, window_height: int, scale: float, inside: int) -> int:
+        """The card's height with type at `scale` and `inside` px of width, for usual words (a late
+        lane, a long declared reason, two lines of scores and one of reasons; more reasons scroll).
+
+        Measured on sample words, not the item's, so the sizes do not change from item to item.
+        """
+
+        def font(share: float, bold: bool = False) -> QFont:
+            return fit.pixel_font(base, fit.share_px(window_height, share * scale), bold)
+
+        def height(share: float, texts: list[str], width: int, bold: bool = False) -> int:
+            metrics = QFontMetrics(font(share, bold))
+            lines = sum(max(1, -(-metrics.horizontalAdvance(t) // max(1, width))) for t in texts)
+            return lines * metrics.lineSpacing()
+
+        thumb = max(48, min(fit.share_px(window_height, fit.THUMB_SHARE * scale, floor=48), inside // 4))
+        words_width = inside - 2 * thumb - round(thumb * 0.6) - 3 * self._info.spacing()
+        banner = (height(fit.DISPOSITION_SHARE, ["M"], inside, True)
+                  + height(fit.LANE_SHARE, [self.tr("LATE: went to lane {lane} ({name})").format(
+                      lane=0, name="manual")], inside - 40, True) + 16)
+        samples = [self.tr("RMA {rma}").format(rma="R-0000000000"),
+                   declared_words(DeclaredReason.NO_LONGER_NEEDED),
+                   self.tr("Expected {sku}").format(sku="SKU-ABCD-0000"),
+                   self.tr("Seen {sku} ✔").format(sku="SKU-ABCD-0000")]
+        # Lines break between words, so a wrapped text takes a little more than its width says.
+        info = max(thumb, height(fit.DETAIL_SHARE, samples, round(words_width * 0.85)) + 3 * 2)
+        findings = 2 * QFontMetrics(font(fit.DETAIL_SHARE)).lineSpacing() + QFontMetrics(
+            font(fit.REASON_SHARE)).lineSpacing() + 8
+        margins = self._layout.contentsMargins()
+        spacing = self._layout.spacing() * 4 + margins.top() + margins.bottom()
+        return banner + QFontMetrics(font(fit.DETAIL_SHARE, True)).lineSpacing() + info + findings + spacing
+
     def fit_to(self, window_height: int) -> None:
-        """Type and picture sizes for a window `window_height` px high and the card's width now."""
-        key = (window_height, self.width())
+        """Type and picture sizes for a window `window_height` px high and the card's size now.
+
+        The sizes are shares of the window's height; only when the card is too short for them
+        (a large `font_scale` on a small screen) do they all shrink together until it fits.
+        """
+        key = (window_height, self.width(), self.height())
         if key == self._fitted:
             return
         self._fitted = key
-        s, h = self._scale, window_height
         base = QFont(self.font())
+        h = window_height
+        inside = self.contentsRect().width() - self._layout.contentsMargins().left() * 2
+        s = self._scale
+        while self.isVisible() and s > self._scale / 2 and self._needed_height(base, h, s, inside) > (
+            self.height()
+        ):
+            s -= self._scale * 0.05
 
         def px(share: float) -> int:
             return fit.share_px(h, share * s)
 
         margins = self._banner_layout.contentsMargins()
-        inside = self.contentsRect().width() - self._layout.contentsMargins().left() * 2
         banner_width = inside - margins.left() - margins.right() - 4
         words = [theme.disposition_words(d).upper() for d in Disposition] + [self.tr("No item yet")]
         self.disposition.setFont(fit.pixel_font(base, fit.fitting_px(base, words, banner_width, px(

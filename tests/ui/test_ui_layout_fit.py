@@ -113,11 +113,13 @@ def test_no_words_are_cut_off_or_overlap(qtbot: QtBot, size: tuple[int, int]) ->
     window, _ = _open(qtbot, size)
     items = (_item(1, Disposition.RESTOCK), _item(2, Disposition.MANUAL_REVIEW, LONG_REASON),
              _item(3, Disposition.QUARANTINE))
+    sizes = set()
     for seq, view in enumerate(items):
         if seq == 2:  # a failing part: its chip turns red and the problem line appears above the chips
             window.state.set_health(Health("conveyor", Level.ERROR, "link lost", LINK_LOST))
             qtbot.waitUntil(window.status_panel.problem.isVisible)
         _show(qtbot, window, view)
+        sizes.add((window.card.disposition.font().pixelSize(), window.card.reasons.font().pixelSize()))
         texts = _visible_texts(window)
         assert window.card.disposition in texts and window.inspect_page.confirm_button in texts
         problems = [why for why in map(_clipped, texts) if why]
@@ -126,6 +128,7 @@ def test_no_words_are_cut_off_or_overlap(qtbot: QtBot, size: tuple[int, int]) ->
             if a.isAncestorOf(b) or b.isAncestorOf(a):
                 continue
             assert not _on_screen(a).intersects(_on_screen(b)), f"{a.text()!r} overlaps {b.text()!r}"
+    assert len(sizes) == 1, sizes  # the type keeps its size whatever the item and the problem line
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["1366x768", "1920x1080"])
@@ -182,3 +185,22 @@ def test_touch_buttons_are_big_enough_for_gloves_and_leave_the_keys_working(
     assert page.hasFocus() or window.focusWidget() is page
     qtbot.keyClick(page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("confirm") == [(view.verdict.verdict_id,)])
+
+
+def test_a_larger_type_setting_shrinks_to_the_card_instead_of_overlapping(qtbot: QtBot) -> None:
+    window, _ = open_window(qtbot, font_scale=1.5)  # [ui] font_scale on the small 1366x768 panel
+    healthy(window.state)
+    window.state.set_health(Health("conveyor", Level.ERROR, "link lost", LINK_LOST))
+    window.show_message("Override of R-1008 to Quarantine saved.")
+    late = _item(8, Disposition.RESTOCK)
+    late = dataclasses.replace(late, verdict=dataclasses.replace(
+        late.verdict, routing=Routing(lane_commanded=1, lane_confirmed=0, late=True)))
+    _show(qtbot, window, late)
+    qtbot.wait(100)
+    texts = _visible_texts(window)
+    problems = [why for why in map(_clipped, texts) if why]
+    assert not problems, problems
+    for a, b in itertools.combinations([w for w in texts if isinstance(w, QLabel)], 2):
+        assert not _on_screen(a).intersects(_on_screen(b)), f"{a.text()!r} overlaps {b.text()!r}"
+    # The recent list keeps its filter and a few rows below the card.
+    assert window.recent.isVisible() and window.recent.height() >= 0.14 * window.height()
