@@ -212,6 +212,12 @@ class CameraView(QWidget):
         painter.setFont(label_font)
         taken: list[QRectF] = []  # labels already drawn: the next one moves off them
         self._drawn_labels = []
+        if overlay.roi is not None and overlay.roi[2] > 0 and overlay.roi[3] > 0:
+            # Inside its top left corner: the area is most of the frame, above it there is no room.
+            corner = QPointF(overlay.roi[0], overlay.roi[1] + painter.fontMetrics().height() + 2)
+            text = self.tr("Area inspected")
+            box = self._label(painter, corner, text, theme.ROI_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
         for x, y, w, h, _score in overlay.regions:
             pen = QPen(theme.REGION_COLOUR, 3)
             pen.setCosmetic(True)

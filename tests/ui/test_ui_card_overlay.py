@@ -12,6 +12,7 @@ import itertools
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
@@ -108,6 +109,15 @@ def test_an_empty_box_shows_no_defect_boxes(qtbot: QtBot) -> None:
 def test_codes_are_labelled_in_words(qtbot: QtBot) -> None:
     camera, _image = _render(qtbot, _item(Grade.B, Disposition.RESTOCK, 0.41))
     assert [text for text, _quad in camera.shown_overlay().codes] == ["RMA R-1042", "GTIN 4006381333931"]
+
+
+def test_the_inspected_area_says_what_it_is(qtbot: QtBot) -> None:
+    view = _item(Grade.B, Disposition.RESTOCK, 0.41)
+    view = dataclasses.replace(view, overlay=dataclasses.replace(view.overlay, roi=(40, 30, 1200, 660)))
+    camera, _image = _render(qtbot, view)
+    labels = dict(camera.drawn_labels())
+    assert set(labels) == {"Area inspected", "RMA R-1042", "GTIN 4006381333931"}
+    assert labels["Area inspected"].topLeft() == QPointF(40, 30)  # inside the area's top left corner
 
 
 def test_labels_of_codes_side_by_side_do_not_cover_each_other(qtbot: QtBot) -> None:
