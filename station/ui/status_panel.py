@@ -24,7 +24,7 @@ ORDER = ("camera", "conveyor", "mqtt", "models", "disk", "calibration")
 MAX_PROBLEM_LINES = 2
 CHIP_PAD_X, CHIP_PAD_Y = 8, 3  # px inside a chip, around its words
 CHIP_SPACING = 6  # px between two chips
-CHIP_SMALLEST_SHARE = 0.016  # of the window's height: chips may get this small to keep all their words
+CHIP_SMALLEST_SHARE = 0.014  # of the window's height: chips may get this small to keep all their words
 
 
 def component_name(component: str) -> str:

@@ -204,3 +204,29 @@ def test_a_larger_type_setting_shrinks_to_the_card_instead_of_overlapping(qtbot:
         assert not _on_screen(a).intersects(_on_screen(b)), f"{a.text()!r} overlaps {b.text()!r}"
     # The recent list keeps its filter and a few rows below the card.
     assert window.recent.isVisible() and window.recent.height() >= 0.14 * window.height()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["1366x768", "1920x1080"])
+def test_status_chips_keep_their_words_while_the_row_has_room(qtbot: QtBot, size: tuple[int, int]) -> None:
+    window, _ = _open(qtbot, size)
+    panel = window.status_panel
+    chips = [chip for chip in (panel.chip(c) for c in ("camera:top", "conveyor", "mqtt", "models", "disk",
+                                                        "calibration")) if chip is not None]
+    assert len(chips) == 6
+    if size == (1920, 1080):  # room for every word: nothing elided
+        assert not [chip.text() for chip in chips if chip.is_elided()]
+    # Short words only: every chip whole, whatever the screen.
+    for component in ("conveyor", "models", "calibration"):
+        window.state.set_health(Health(component, Level.OK, "OK"))
+    qtbot.waitUntil(lambda: not any(chip.is_elided() for chip in chips))
+    # Words longer than the row: the long chips are elided with their words on hover, and the
+    # row is used to its end (no free space left beside a cut chip).
+    long_words = ("calibrated 2026-11-20 with the ChArUco board, 0.31 px error, colour drift 0.4 dE, "
+                  "plane 3.12 px/mm, camera 1280x720 at 30 fps, lens 6 mm, board 9x16 squares of 20 mm, "
+                  "views kept 24 of 31, coverage 86 %")
+    window.state.set_health(Health("calibration", Level.OK, long_words))
+    calibration = panel.chip("calibration")
+    assert calibration is not None
+    qtbot.waitUntil(calibration.is_elided)
+    assert long_words in calibration.toolTip()
+    assert calibration.geometry().right() >= panel.contentsRect().right() - 8
