@@ -132,6 +132,7 @@ class TopBar(QWidget):
         layout.addWidget(self.counters_label)
         layout.addWidget(self.problems_label, 1)
         layout.addWidget(self.message_label, 0)
+        layout.addStretch(0)  # what neither needs stays free at the end
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
@@ -145,6 +146,8 @@ class TopBar(QWidget):
             label.setFont(fit.pixel_font(base, size, bold=True))
         for label in (self.counters_label, self.message_label):
             label.setFont(fit.pixel_font(base, size))
+        self._cap(self.problems_label)
+        self._cap(self.message_label)
 
     def show_operator(self, operator_id: str | None) -> None:
         """The signed-in operator, or a red reminder to sign in."""
@@ -187,10 +190,18 @@ class TopBar(QWidget):
         self.problems_label.setText("  ·  ".join(problems))
         self.problems_label.setToolTip("\n".join(problems))
         self.problems_label.setVisible(bool(problems))
+        self._cap(self.problems_label)
+
+    def _cap(self, label: ElidedLabel) -> None:
+        """Never wider than its words: the room it does not need goes to the other part."""
+        margins = label.contentsMargins()
+        need = label.fontMetrics().horizontalAdvance(label.text()) + margins.left() + margins.right() + 4
+        label.setMaximumWidth(max(need, label.minimumSizeHint().width()))
 
     def show_message(self, text: str) -> None:
         """A one-line notice, stamped with the time; keeps the style of the notice before."""
         self.message_label.setText(f"{time.strftime('%H:%M:%S')}  {text}")
+        self._cap(self.message_label)
         self._layout.setStretchFactor(self.message_label, 2)  # from the first notice on: the larger share
         logger.info("ui notice: %s", text)
 
