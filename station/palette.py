@@ -28,6 +28,9 @@ DISPOSITION_COLOURS: Mapping[str, str] = MappingProxyType({
     Disposition.QUARANTINE.value: "#c62828",
 })
 
+# Not for the operator's screen beside a disposition: there the grade is neutral, since a green B
+# beside QUARANTINE reads as "good" from a distance (the card and the recent list colour only the
+# disposition). Kept for charts of grades on their own.
 GRADE_COLOURS: Mapping[str, str] = MappingProxyType({
     Grade.A.value: "#2e7d32",
     Grade.B.value: "#689f38",

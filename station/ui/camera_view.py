@@ -1,4 +1,10 @@
-"""The camera view: the item's frame with its overlays (codes, defect heatmap and regions, ROI)."""
+"""The camera view: the item's frame with its overlays (codes, defect heatmap and regions, ROI).
+
+`show_item` draws only what the decision used, each labelled in words: the defect regions and
+heatmap only when the defect finding counted (the grade says the score reached the repair
+threshold), the codes as "RMA R-1042" / "GTIN 04006381333931". So nothing on the picture
+contradicts the card: a restock item with "no defect found" shows no red box.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,55 @@ import logging
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from station.state import Overlay
+from station.state import ItemView, Overlay
 from station.ui import theme
+from station.ui.card_words import code_words, label_words
 from station.ui.imaging import qimage_from_bgr, qimage_from_heatmap
+from station.verdict import Grade, Verdict
 
 logger = logging.getLogger(__name__)
+
+_NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})  # labels a model gives an undamaged item
+
+
+def defect_counted(
+    verdict: Verdict, item_located: bool = True, repair_threshold: float | None = None
+) -> bool:
+    """Whether the decision used the defect finding: the grade says the score reached the repair
+    threshold (C or D from a score), on an item that was found in the picture and is not an empty box.
+
+    With `repair_threshold` (the policy's `defect_repair`), a score below it never counts either,
+    whatever the grade: the card shows that score, and boxes beside it would contradict it.
+    """
+    defect = verdict.inspection.defect
+    if defect is None or not item_located or defect.label.lower() == "empty":
+        return False
+    if repair_threshold is not None and defect.score < repair_threshold:
+        return False
+    return verdict.decision.grade in (Grade.C, Grade.D)
+
+
+def decided_overlay(view: ItemView, repair_threshold: float | None = None) -> tuple[Overlay, str]:
+    """The overlay of `view` as the decision used it, and the words of its defect regions.
+
+    Codes are relabelled in words; defect regions and the heatmap are dropped unless the defect
+    finding counted (`defect_counted`).
+    """
+    verdict, overlay = view.verdict, view.overlay
+    codes = tuple((code_words(text, verdict), quad) for text, quad in overlay.codes)
+    defect = verdict.inspection.defect
+    located = overlay.item_box is not None or view.frame is None
+    if defect is None or not defect_counted(verdict, located, repair_threshold):
+        return Overlay(codes=codes, item_box=overlay.item_box, roi=overlay.roi), ""
+    label = label_words(defect.label)
+    words = QCoreApplication.translate("CameraView", "defect") if label.lower() in _NOT_DAMAGE else label
+    shown = Overlay(codes=codes, regions=overlay.regions, heatmap=overlay.heatmap,
+                    item_box=overlay.item_box, roi=overlay.roi)
+    return shown, words
 
 
 class CameraView(QWidget):
@@ -30,12 +76,29 @@ class CameraView(QWidget):
         self._image: QImage | None = None  # the frame scaled to image_rect()'s size
         self._heat: QImage | None = None
         self._overlay = Overlay()
-        self._placeholder = "Waiting for the first item…"
+        self._placeholder = self.tr("Waiting for the first item…")
         self._banner = ""
+        self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
+        self._drawn_labels: list[tuple[str, QRectF]] = []  # in frame pixels, at the last paint
         self.show_heatmap = True
+        self.repair_threshold: float | None = None  # the policy's defect_repair, when the window knows it
 
-    def set_frame(self, frame: np.ndarray | None, overlay: Overlay | None = None) -> None:
-        """Show `frame` (BGR) with `overlay`; None shows the placeholder text."""
+    def show_item(self, view: ItemView) -> None:
+        """Show the item's frame with what its decision used (`decided_overlay`), labelled in words."""
+        overlay, words = decided_overlay(view, self.repair_threshold)
+        if view.frame is None:
+            # Without this, the last camera status ("camera top live") would stand in for the picture.
+            self.set_placeholder(self.tr("No picture of this item"))
+        self.set_frame(view.frame, overlay, words)
+
+    def set_frame(
+        self, frame: np.ndarray | None, overlay: Overlay | None = None, region_words: str = ""
+    ) -> None:
+        """Show `frame` (BGR) with `overlay` as it is; None shows the placeholder text.
+
+        `region_words` names the defect regions ("tear"); '' calls them "defect".
+        """
+        self._region_words = region_words
         self._frame = frame
         self._frame_size = (frame.shape[1], frame.shape[0]) if frame is not None else (0, 0)
         self._image = None  # scaled lazily to the widget's size in paintEvent
@@ -57,6 +120,18 @@ class CameraView(QWidget):
         """The words shown while there is no frame (e.g. the camera's problem)."""
         self._placeholder = text
         self.update()
+
+    def shown_overlay(self) -> Overlay:
+        """The overlay drawn now."""
+        return self._overlay
+
+    def drawn_labels(self) -> list[tuple[str, QRectF]]:
+        """The labels drawn at the last paint with their boxes in frame pixels."""
+        return list(self._drawn_labels)
+
+    def region_words(self) -> str:
+        """What the defect regions drawn now are called ('' = "defect")."""
+        return self._region_words
 
     def has_frame(self) -> bool:
         """Whether a frame is shown."""
@@ -135,13 +210,25 @@ class CameraView(QWidget):
         label_font.setPixelSize(max(14, frame_h // 28))
         label_font.setBold(True)
         painter.setFont(label_font)
-        for x, y, w, h, score in overlay.regions:
+        taken: list[QRectF] = []  # labels already drawn: the next one moves off them
+        self._drawn_labels = []
+        if overlay.roi is not None and overlay.roi[2] > 0 and overlay.roi[3] > 0:
+            # Inside its top left corner: the area is most of the frame, above it there is no room.
+            corner = QPointF(overlay.roi[0], overlay.roi[1] + painter.fontMetrics().height() + 2)
+            text = self.tr("Area inspected")
+            box = self._label(painter, corner, text, theme.ROI_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
+        for x, y, w, h, _score in overlay.regions:
             pen = QPen(theme.REGION_COLOUR, 3)
             pen.setCosmetic(True)
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(QRectF(x, y, w, h))
-            self._label(painter, QPointF(x, y), f"{score:.2f}", theme.REGION_COLOUR, frame_w)
+            # The defect's name only: the score the decision used is the finding's, on the card; a
+            # region's own score beside it would be a second number saying something else.
+            text = self._region_words or self.tr("defect")
+            box = self._label(painter, QPointF(x, y), text, theme.REGION_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
         for text, quad in overlay.codes:
             if len(quad) < 2:
                 continue
@@ -152,19 +239,38 @@ class CameraView(QWidget):
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawPolygon(polygon)
             top_left = min(quad, key=lambda p: (p[1], p[0]))
-            self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR, frame_w)
+            box = self._label(painter, QPointF(*top_left), text, theme.CODE_COLOUR, (frame_w, frame_h), taken)
+            self._drawn_labels.append((text, box))
 
     @staticmethod
-    def _label(painter: QPainter, anchor: QPointF, text: str, colour: QColor, frame_w: int) -> None:
-        """Text on a dark box just above `anchor`, kept inside the frame so long GS1 texts stay readable."""
+    def _label(
+        painter: QPainter,
+        anchor: QPointF,
+        text: str,
+        colour: QColor,
+        frame: tuple[int, int],
+        taken: list[QRectF],
+    ) -> QRectF:
+        """Text on a dark box just above `anchor`, kept inside the frame so long GS1 texts stay readable,
+        and moved up (else down) off the labels in `taken`, so two labels never cover each other."""
+        frame_w, frame_h = frame
         metrics = painter.fontMetrics()
         w = metrics.horizontalAdvance(text) + 8
         h = metrics.height() + 2
         top = anchor.y() - h if anchor.y() - h >= 0 else anchor.y()
         left = max(0.0, min(anchor.x(), frame_w - w))
         box = QRectF(left, top, w, h)
+        for step in (-h - 2, h + 2):  # up first, then down from where it was
+            moved = QRectF(box)
+            while any(moved.intersects(other) for other in taken) and 0 <= moved.top() + step <= frame_h - h:
+                moved.translate(0, step)
+            if not any(moved.intersects(other) for other in taken):
+                box = moved
+                break
+        taken.append(box)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QBrush(QColor(0, 0, 0, 180)))
         painter.drawRect(box)
         painter.setPen(colour)
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        return box

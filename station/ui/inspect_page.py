@@ -1,13 +1,22 @@
-"""The Inspect page (F1): the live camera view, the current item's card with the key hints, recent items."""
+"""The Inspect page (F1): the live camera view, the current item's card with its touch buttons and key
+hints, and the recent items.
+
+Camera view and card keep fixed shares of the page's width (stretch factors, not their contents),
+so the picture does not change size when the verdict's words change. The touch buttons are as
+large as a gloved finger needs (at least 15 mm, 57 px at 96 dpi) and only emit signals: the
+window connects them to the same handlers as the keys (Enter, 1-5, R, S), which keep working.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from station.state import Health, ItemView, Level
+from station.ui import fit
 from station.ui.camera_view import CameraView
 from station.ui.item_card import ItemCard
 from station.ui.recent import RecentList
@@ -15,55 +24,124 @@ from station.ui.settings import UiSettings
 
 logger = logging.getLogger(__name__)
 
-KEY_HINTS = "Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search"
-SCAN_HINT = " · or scan a code"
+CAMERA_STRETCH, CARD_STRETCH = 3, 2  # the camera view's and the card's shares of the page's width
+UPPER_STRETCH, RECENT_STRETCH = 3, 1  # camera and card above, the recent items below
+RECENT_MIN_SHARE = 0.15  # of the window's height: the recent list's filter row and about three rows
 
 
 class InspectPage(QWidget):
     """Camera view and card side by side above the recent items list; takes the focus for the bench keys."""
 
+    confirm_clicked = Signal()  # the Confirm touch button: as Enter
+    override_clicked = Signal()  # the Override touch button: as a number key, the disposition still to choose
+    reinspect_clicked = Signal()  # the Re-inspect touch button: as R
+    supervisor_clicked = Signal()  # the Supervisor touch button: as S
+
     def __init__(self, settings: UiSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._scale = settings.font_scale
+        self._fitted: tuple[int, int] | None = None
         self.camera = CameraView()
+        self.camera.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        repair = [t.value for t in settings.thresholds if t.key == "defect_repair"]
+        self.camera.repair_threshold = repair[0] if repair else None
         self.card = ItemCard(settings.font_scale, settings.lane_names)
         self.recent = RecentList(settings.dispositions, settings.recent_items)
-        upper = QSplitter(Qt.Orientation.Horizontal)
-        upper.addWidget(self.camera)
-        upper.addWidget(self._card_with_hints(settings.keyboard_scanner))
-        upper.setStretchFactor(0, 3)
-        upper.setStretchFactor(1, 2)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(upper)
-        split.addWidget(self.recent)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 1)
-        split.setSizes([520, 170])
+        self.recent.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        right = self._card_with_buttons(settings.keyboard_scanner)
+        upper = QHBoxLayout()
+        upper.setContentsMargins(0, 0, 0, 0)
+        upper.addWidget(self.camera, CAMERA_STRETCH)
+        upper.addWidget(right, CARD_STRETCH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(split)
+        layout.addLayout(upper, UPPER_STRETCH)
+        layout.addWidget(self.recent, RECENT_STRETCH)
         self._failing_cameras: dict[str, str] = {}  # component -> why its picture is not live
 
-    def _card_with_hints(self, keyboard_scanner: bool) -> QWidget:
-        hints = QLabel(KEY_HINTS + (SCAN_HINT if keyboard_scanner else ""))
-        hints.setWordWrap(True)
-        hints.setStyleSheet("color: #555555;")
+    def _card_with_buttons(self, keyboard_scanner: bool) -> QWidget:
+        self.confirm_button = self._touch_button(
+            self.tr("Confirm"), self.tr("Confirm the verdict (Enter)"), self.confirm_clicked)
+        self.override_button = self._touch_button(
+            self.tr("Override"), self.tr("Send the item elsewhere, with a reason (keys 1–5)"),
+            self.override_clicked)
+        self.reinspect_button = self._touch_button(
+            self.tr("Re-inspect"), self.tr("Inspect the item again (R)"), self.reinspect_clicked)
+        self.supervisor_button = self._touch_button(
+            self.tr("Supervisor"), self.tr("Ask a supervisor to look at it (S)"), self.supervisor_clicked)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        for button in self.touch_buttons():
+            buttons.addWidget(button, 1)
+        keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
+                       "O open · Ctrl+F search")
+        if keyboard_scanner:
+            keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
+                           "O open · Ctrl+F search · or scan a code")
+        self.hints = QLabel(keys)
+        self.hints.setObjectName("hints")
+        self.hints.setWordWrap(True)
+        self.hints.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.hints.setStyleSheet("color: #555555;")
         box = QWidget()
+        box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(box)
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.card, 1)
-        layout.addWidget(hints)
+        layout.addLayout(buttons)
+        layout.addWidget(self.hints)
         return box
+
+    def _touch_button(self, text: str, tip: str, signal: SignalInstance) -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        # The keys stay with the page: a tap must not take the focus Enter and the digits need.
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        button.setMinimumHeight(fit.MIN_TOUCH_PX)
+        button.clicked.connect(lambda _checked=False: signal.emit())
+        return button
+
+    def touch_buttons(self) -> tuple[QPushButton, ...]:
+        """Confirm, Override, Re-inspect, Supervisor."""
+        return (self.confirm_button, self.override_button, self.reinspect_button, self.supervisor_button)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Buttons and hints sized from the window's height; button words fit their buttons."""
+        height = self.window().height()
+        width = self.confirm_button.width()
+        if (height, width) == self._fitted:
+            return
+        self._fitted = (height, width)
+        base = QFont(self.font())
+        touch = max(fit.MIN_TOUCH_PX, fit.share_px(height, fit.TOUCH_SHARE))
+        words = [button.text() for button in self.touch_buttons()]
+        room = max(1, width - 16)  # the button's frame and padding
+        wanted = fit.share_px(height, fit.DETAIL_SHARE * self._scale)
+        size = fit.fitting_px(base, words, room, wanted, bold=True)
+        for button in self.touch_buttons():
+            button.setFixedHeight(touch)
+            button.setFont(fit.pixel_font(base, size, bold=True))
+        self.hints.setFont(fit.pixel_font(base, fit.share_px(height, fit.HINT_SHARE * self._scale)))
+        # The recent list keeps room for its filter and a few rows, whatever the card needs.
+        self.recent.setMinimumHeight(fit.share_px(height, RECENT_MIN_SHARE))
 
     def show_item(self, view: ItemView, status: str) -> None:
         """The item's frame with its overlay, and its card; `status` is the operator's last action on it."""
-        self.camera.set_frame(view.frame, view.overlay)
+        self.camera.show_item(view)
         self.card.show_item(view, status)
 
     def show_camera_health(self, health: Health) -> None:
         """A failing camera says so over its last picture, or in place of the picture while none came."""
         if health.level == Level.ERROR:
-            self._failing_cameras[health.component] = f"{health.summary}: the picture below is not live"
+            problem = self.tr("{problem}: the picture below is not live")
+            self._failing_cameras[health.component] = problem.format(problem=health.summary)
         else:
             self._failing_cameras.pop(health.component, None)
         self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))

@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -38,9 +39,25 @@ logger = logging.getLogger(__name__)
 
 COLUMNS = ("Time", "RMA", "Expected SKU", "Seen SKU", "Grade", "Disposition", "Lane", "By")
 FRAMES_KEPT = 20  # newest list rows that keep their frame in memory
+# The filter's keys (its shown words are translated where the box is filled).
 ALL = "All dispositions"
 OVERRIDDEN = "Overridden"
 FLAGGED = "Flagged"
+
+
+def column_title(section: int) -> str:
+    """The shown title of column `section` (COLUMNS in the operator's language)."""
+    titles = (
+        QCoreApplication.translate("RecentModel", "Time"),
+        QCoreApplication.translate("RecentModel", "RMA"),
+        QCoreApplication.translate("RecentModel", "Expected SKU"),
+        QCoreApplication.translate("RecentModel", "Seen SKU"),
+        QCoreApplication.translate("RecentModel", "Grade"),
+        QCoreApplication.translate("RecentModel", "Disposition"),
+        QCoreApplication.translate("RecentModel", "Lane"),
+        QCoreApplication.translate("RecentModel", "By"),
+    )
+    return titles[section]
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -64,7 +81,7 @@ class RecentModel(QAbstractTableModel):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
+            return column_title(section)
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -86,14 +103,14 @@ class RecentModel(QAbstractTableModel):
             item.expected_sku or "–",
             item.observed_sku or "–",
             decision.grade.value,
-            theme.disposition_words(decision.disposition) + (" (late)" if verdict.routing.late else ""),
+            QCoreApplication.translate("RecentModel", "{disposition} (late)").format(
+                disposition=theme.disposition_words(decision.disposition))
+            if verdict.routing.late else theme.disposition_words(decision.disposition),
             "–" if lane is None else str(lane),
             decided_by(verdict),
         )
-        colours = {
-            4: QColor(palette.grade_colour(decision.grade)),
-            5: QColor(palette.disposition_colour(decision.disposition)),
-        }
+        # Only the disposition speaks in colour: a green grade beside "Quarantine" would read as "good".
+        colours = {5: QColor(palette.disposition_colour(decision.disposition))}
         return texts, colours, "\n".join(decision.reasons) or None
 
     def add(self, view: ItemView) -> None:
@@ -197,14 +214,14 @@ class RecentList(QWidget):
         self.proxy = RecentFilter(self)
         self.proxy.setSourceModel(self.model)
         self.kind = QComboBox()
-        self.kind.addItem(ALL, ALL)
+        self.kind.addItem(self.tr("All dispositions"), ALL)
         for value in dispositions:
             self.kind.addItem(theme.disposition_words(value), value)
-        self.kind.addItem(OVERRIDDEN, OVERRIDDEN)
-        self.kind.addItem(FLAGGED, FLAGGED)
+        self.kind.addItem(self.tr("Overridden"), OVERRIDDEN)
+        self.kind.addItem(self.tr("Flagged"), FLAGGED)
         self.kind.currentIndexChanged.connect(lambda _i: self.proxy.set_kind(str(self.kind.currentData())))
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Search RMA, GTIN or SKU (Ctrl+F)")
+        self.search.setPlaceholderText(self.tr("Search RMA, GTIN or SKU (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_changed)
         self.search.returnPressed.connect(self.search_entered)
@@ -225,7 +242,7 @@ class RecentList(QWidget):
         self.proxy.sourceModelChanged.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Recent items"))
+        row.addWidget(QLabel(self.tr("Recent items")))
         row.addWidget(self.kind)
         row.addWidget(self.search, 1)
         row.addWidget(self.count)
@@ -236,9 +253,11 @@ class RecentList(QWidget):
 
     def _update_count(self, *_args: object) -> None:
         if self.results is not None:
-            self.count.setText(f"{self.results.rowCount()} found in the record (Esc: back)")
+            self.count.setText(self.tr("{count} found in the record (Esc: back)").format(
+                count=self.results.rowCount()))
         else:
-            self.count.setText(f"{self.proxy.rowCount()} of {self.model.rowCount()}")
+            self.count.setText(self.tr("{shown} of {total}").format(
+                shown=self.proxy.rowCount(), total=self.model.rowCount()))
 
     def _search_changed(self, text: str) -> None:
         if self.results is not None:  # new words: back to the live list, filtered by them

@@ -1,36 +1,47 @@
-"""The status bar: one coloured chip per component, and a visible line saying what is wrong and what to do."""
+"""The status bar: one coloured chip per component, and a visible line saying what is wrong and what to do.
+
+The chips share the bottom row: each shows all its words while the row has room for them, and
+only when it has not are the longest ones elided (with '…', their words in the tooltip).
+Their type follows the window's height, like the card's.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from station.state import Health, Level
-from station.ui import theme
+from station.ui import fit, theme
+from station.ui.fit import ElidedLabel
 
 logger = logging.getLogger(__name__)
 
 # Chips appear in this order; cameras ("camera:<name>") first, unknown components last.
 ORDER = ("camera", "conveyor", "mqtt", "models", "disk", "calibration")
 MAX_PROBLEM_LINES = 2
-_NAMES = {
-    "conveyor": "Conveyor",
-    "mqtt": "MQTT",
-    "models": "Models",
-    "disk": "Disk",
-    "calibration": "Calibration",
-}
+CHIP_PAD_X, CHIP_PAD_Y = 8, 3  # px inside a chip, around its words
+CHIP_SPACING = 6  # px between two chips
+CHIP_SMALLEST_SHARE = 0.014  # of the window's height: chips may get this small to keep all their words
 
 
 def component_name(component: str) -> str:
-    """'camera:top' -> 'Camera top', 'mqtt' -> 'MQTT'."""
+    """'camera:top' -> 'Camera top', 'mqtt' -> 'MQTT' (translated)."""
     kind, _, name = component.partition(":")
     if kind == "camera":
-        return f"Camera {name}".strip()
-    return _NAMES.get(component, component.replace("_", " ").capitalize())
+        if not name:
+            return QCoreApplication.translate("StatusPanel", "Camera")
+        return QCoreApplication.translate("StatusPanel", "Camera {name}").format(name=name)
+    names = {
+        "conveyor": QCoreApplication.translate("StatusPanel", "Conveyor"),
+        "mqtt": QCoreApplication.translate("StatusPanel", "MQTT"),
+        "models": QCoreApplication.translate("StatusPanel", "Models"),
+        "disk": QCoreApplication.translate("StatusPanel", "Disk"),
+        "calibration": QCoreApplication.translate("StatusPanel", "Calibration"),
+    }
+    return names.get(component, component.replace("_", " ").capitalize())
 
 
 def _rank(component: str) -> tuple[int, str]:
@@ -50,7 +61,8 @@ def health_text(health: Health) -> str:
     kind = health.component.partition(":")[0]
     if summary.lower().startswith((kind.lower(), component_name(health.component).lower())):
         return summary[:1].upper() + summary[1:]
-    return f"{component_name(health.component)}: {summary}"
+    return QCoreApplication.translate("StatusPanel", "{component}: {status}").format(
+        component=component_name(health.component), status=summary)
 
 
 class StatusPanel(QWidget):
@@ -58,19 +70,22 @@ class StatusPanel(QWidget):
 
     def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._chips: dict[str, QLabel] = {}
+        self._chips: dict[str, ElidedLabel] = {}
         self._texts: dict[str, str] = {}
         self._health: dict[str, Health] = {}
+        self._scale = font_scale
         self._font = theme.scaled_font(QFont(self.font()), 11 * font_scale, bold=True)
+        self._fitted_height = 0
         self._chip_row = QHBoxLayout()
         self._chip_row.setContentsMargins(0, 0, 0, 0)
+        self._chip_row.setSpacing(CHIP_SPACING)
         self._chip_row.addStretch(1)
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
         self.problem.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
         self.problem.setVisible(False)
         self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)  # elided to fit
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)
         layout.addWidget(self.problem)
@@ -81,17 +96,19 @@ class StatusPanel(QWidget):
         self._health[health.component] = health
         chip = self._chips.get(health.component)
         if chip is None:
-            chip = QLabel()
+            chip = ElidedLabel()
             chip.setObjectName(f"chip:{health.component}")
             chip.setFont(self._font)
+            chip.setContentsMargins(CHIP_PAD_X, CHIP_PAD_Y, CHIP_PAD_X, CHIP_PAD_Y)
             chip.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             self._chips[health.component] = chip
             ordered = sorted(self._chips, key=_rank)
             self._chip_row.insertWidget(ordered.index(health.component), chip)
         background, text = theme.LEVEL_COLOURS[health.level]
-        css = f"background: {background}; color: {text}; padding: 3px 8px; border-radius: 4px;"
+        css = f"background: {background}; color: {text}; border-radius: 4px;"
         theme.set_style(chip, css)
         text = health_text(health)
+        chip.setText(text)
         chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
         self._texts[health.component] = text
         self._fit()
@@ -100,29 +117,57 @@ class StatusPanel(QWidget):
         super().resizeEvent(event)
         self._fit()
 
+    def _fit_fonts(self, room: int) -> None:
+        """The chips' type from the window's height, a little smaller when that keeps every word."""
+        height = self.window().height()
+        base = QFont(self.font())
+        wanted = fit.share_px(height, fit.CHIP_SHARE * self._scale)
+        smallest = fit.share_px(height, CHIP_SMALLEST_SHARE * self._scale)
+        texts = list(self._texts.values())
+        size = wanted
+        while size > smallest and sum(
+            QFontMetrics(fit.pixel_font(base, size, bold=True)).horizontalAdvance(t) + 2 for t in texts
+        ) > room:
+            size -= 1
+        font = fit.pixel_font(base, size, bold=True)
+        if font != self._font:
+            self._font = font
+            for chip in self._chips.values():
+                chip.setFont(font)
+        if height != self._fitted_height:
+            self._fitted_height = height
+            self.problem.setFont(fit.pixel_font(base, wanted, bold=True))
+
     def _fit(self) -> None:
-        # Chips share the width and are elided, so any number of components fits on a 1366 px screen;
-        # the full words are in the tooltip and, when something is wrong, in the problem line.
-        width = max(self.width(), 600)
-        count = max(1, len(self._chips))
-        room = width - count * 32  # spacing and padding of each chip
-        metrics = {c: chip.fontMetrics() for c, chip in self._chips.items()}
-        wanted = {c: m.horizontalAdvance(self._texts.get(c, "")) for c, m in metrics.items()}
-        # Chips in trouble keep all their words first, then short chips; the longest share what is left.
+        # Every chip shows all its words while the row has room; when it has not, chips in trouble
+        # keep their words first, then the short ones, and the longest share what is left, elided
+        # with their words in the tooltip (and, when something is wrong, in the problem line).
+        count = len(self._chips)
+        if not count:
+            self._update_problem()
+            return
+        margins = self._layout.contentsMargins()
+        inner = self.width() - margins.left() - margins.right()
+        room = inner - CHIP_SPACING * (count - 1) - 2 * CHIP_PAD_X * count
+        self._fit_fonts(room)
+        metrics = QFontMetrics(self._font)
+        wanted = {c: metrics.horizontalAdvance(self._texts.get(c, "")) + 2 for c in self._chips}
         given: dict[str, int] = {}
-        order = sorted(wanted, key=lambda c: (self._health[c].level == Level.OK, wanted[c]))
-        for index, component in enumerate(order):
-            share = max(60, room // (count - index))
-            if self._health[component].level != Level.OK:
-                share = max(share, min(room // 2, wanted[component] + 4))
-            given[component] = min(wanted[component] + 4, share)  # +4: advance widths are rounded
-            room -= given[component]
+        if sum(wanted.values()) <= room:
+            given = wanted
+        else:
+            order = sorted(wanted, key=lambda c: (self._health[c].level == Level.OK, wanted[c]))
+            for index, component in enumerate(order):
+                share = max(24, room // (count - index))
+                if self._health[component].level != Level.OK:
+                    share = max(share, min(room // 2, wanted[component]))
+                given[component] = min(wanted[component], share)
+                room -= given[component]
         for component, chip in self._chips.items():
-            text = self._texts.get(component, "")
-            chip.setText(chip.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, given[component]))
+            chip.setFixedWidth(given[component] + 2 * CHIP_PAD_X)
         self._update_problem()
 
-    def chip(self, component: str) -> QLabel | None:
+    def chip(self, component: str) -> ElidedLabel | None:
         """The chip of `component` (for tests and screenshots)."""
         return self._chips.get(component)
 
@@ -141,7 +186,9 @@ class StatusPanel(QWidget):
             self.problem.setToolTip("")
             return
         bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
-        lines = [f"{component_name(h.component)}: {h.detail or h.summary}" for h in bad]
+        line = self.tr("{component}: {problem}")
+        lines = [line.format(component=component_name(h.component), problem=h.detail or h.summary)
+                 for h in bad]
         background, text = theme.LEVEL_COLOURS[self.level()]
         theme.set_style(self.problem, f"background: {background}; color: {text}; padding: 4px;")
         # At most MAX_PROBLEM_LINES lines, each elided to the width, so the window keeps its size on a
@@ -152,7 +199,8 @@ class StatusPanel(QWidget):
             metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines[:MAX_PROBLEM_LINES]
         ]
         if len(lines) > MAX_PROBLEM_LINES:
-            suffix = f"   (+{len(lines) - MAX_PROBLEM_LINES} more, hover for all)"
+            suffix = "   " + self.tr("(+{count} more, hover for all)").format(
+                count=len(lines) - MAX_PROBLEM_LINES)
             room = width - metrics.horizontalAdvance(suffix)
             shown[-1] = (
                 metrics.elidedText(lines[MAX_PROBLEM_LINES - 1], Qt.TextElideMode.ElideRight, room) + suffix

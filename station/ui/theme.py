@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QWidget
 
@@ -27,11 +28,24 @@ ROI_COLOUR = QColor(255, 215, 0)
 ITEM_BOX_COLOUR = QColor(0, 200, 255)
 
 
+# The card's grade tile: neutral, so the only colour that speaks on the card is the disposition's.
+GRADE_TILE_CSS = "background: #e0e0e0; color: #212121; border-radius: 6px;"
+BANNER_TEXT = "#ffffff"
+OFF_LANE_CSS = "background: #ffeb3b; color: #000000; font-weight: bold; padding: 2px 6px;"
+
+
 def disposition_words(disposition: str | None) -> str:
-    """'manual_review' -> 'Manual review'."""
+    """'manual_review' -> 'Manual review' (translated); an unknown value in words as it is."""
     if not disposition:
         return "-"
-    return disposition.replace("_", " ").capitalize()
+    words = {
+        "restock": QCoreApplication.translate("Disposition", "Restock"),
+        "repair": QCoreApplication.translate("Disposition", "Repair"),
+        "recycle": QCoreApplication.translate("Disposition", "Recycle"),
+        "manual_review": QCoreApplication.translate("Disposition", "Manual review"),
+        "quarantine": QCoreApplication.translate("Disposition", "Quarantine"),
+    }
+    return words.get(str(disposition), str(disposition).replace("_", " ").capitalize())
 
 
 def scaled_font(base: QFont, points: float, bold: bool = False) -> QFont:

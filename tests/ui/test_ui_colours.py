@@ -40,7 +40,11 @@ def test_the_card_and_the_list_paint_the_disposition_in_the_tables_colour(qtbot:
         decision = dataclasses.replace(view.verdict.decision, disposition=disposition)
         window.card.show_item(dataclasses.replace(view, verdict=dataclasses.replace(view.verdict,
                                                                                     decision=decision)))
-        assert f"color: {DISPOSITION_COLOURS[disposition]};" in window.card.disposition.styleSheet()
+        # The disposition's block is painted in its colour (the word is white on it).
+        banner = window.card.banner
+        assert f"background: {DISPOSITION_COLOURS[disposition]};" in banner.styleSheet()
+        painted = banner.grab().toImage().pixelColor(banner.width() - 4, banner.height() // 2)
+        assert painted.name() == DISPOSITION_COLOURS[disposition]
     window.recent.model.add(view)
     shown = window.recent.model.data(window.recent.model.index(0, 5), Qt.ItemDataRole.ForegroundRole)
     assert shown.name() == disposition_colour(view.verdict.decision.disposition)

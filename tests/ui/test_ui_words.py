@@ -85,11 +85,11 @@ def test_a_verdict_without_codes_or_findings_renders_on_the_card(qtbot: QtBot) -
     qtbot.addWidget(card)
     card.show_item(ItemView(verdict=bare, frame=None))
     assert card.rma.text() == "RMA – (none read)"
-    assert card.observed.text() == "Seen\n–"
+    assert card.observed.text() == "Seen –"
     assert card.confidence.text().startswith("Confidence ")
     assert "defect" not in card.confidence.text() and "similarity" not in card.confidence.text()
-    assert card.lane.text() == "bench (not routed)"
-    assert card.captured_image.text() == "no picture"
+    assert card.lane.text() == "On the bench: not sent to a lane"
+    assert card.captured_image.text() == "No picture"
 
 
 def test_chip_words_do_not_repeat_the_component_name() -> None:

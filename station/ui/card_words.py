@@ -1,0 +1,92 @@
+"""The card's phrases about an item, in plain warehouse words, each a whole translatable sentence.
+
+Where the item went (as the conveyor saw it), what the customer declared, the scores, and the
+code labels drawn on the picture. The conveyor's confirmation ("Went down lane 3") and the
+operator's ("Confirmed by op-7", set by the window) are different phrases on purpose.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from PySide6.QtCore import QCoreApplication
+
+from station.verdict import CodeRead, DeclaredReason, Verdict
+
+logger = logging.getLogger(__name__)
+
+# Each phrase is written out in a translate() call with its context, so Qt's lupdate finds it.
+translate = QCoreApplication.translate
+
+
+def lane_words(verdict: Verdict, lane_name: str | None, lane_names: dict[int, str]) -> str:
+    """'Went down lane 3 (recycle)' (the conveyor saw it there), 'Sent to lane 1 (restock)' (not seen
+    there yet), 'LATE: went to lane 0 (manual)', 'LOST on the belt (lane 2)', 'On the bench: not sent
+    to a lane'."""
+    routing = verdict.routing
+    lane = routing.lane
+    if lane is None:
+        if routing.late or routing.lost:
+            return translate("ItemCard", "Not sent to a lane")
+        return translate("ItemCard", "On the bench: not sent to a lane")
+    # `lane_name` names the lane the station chose; the conveyor may have sent the item elsewhere.
+    name = lane_names.get(lane) or (lane_name if lane == routing.lane_commanded else None) or ""
+    if routing.late:
+        text = (translate("ItemCard", "LATE: went to lane {lane} ({name})") if name
+                else translate("ItemCard", "LATE: went to lane {lane}"))
+    elif routing.lost:
+        text = (translate("ItemCard", "LOST on the belt (lane {lane}, {name})") if name
+                else translate("ItemCard", "LOST on the belt (lane {lane})"))
+    elif routing.lane_confirmed is not None:
+        text = (translate("ItemCard", "Went down lane {lane} ({name})") if name
+                else translate("ItemCard", "Went down lane {lane}"))
+    else:
+        text = (translate("ItemCard", "Sent to lane {lane} ({name})") if name
+                else translate("ItemCard", "Sent to lane {lane}"))
+    return text.format(lane=lane, name=name)
+
+
+def declared_words(reason: DeclaredReason | None) -> str:
+    """'Customer said: no longer needed', or '' when the customer gave no reason."""
+    if reason is None:
+        return ""
+    words = {
+        DeclaredReason.UNOPENED: translate("ItemCard", "unopened"),
+        DeclaredReason.DEFECTIVE: translate("ItemCard", "defective"),
+        DeclaredReason.DAMAGED: translate("ItemCard", "damaged"),
+        DeclaredReason.WRONG_ITEM: translate("ItemCard", "wrong item"),
+        DeclaredReason.NO_LONGER_NEEDED: translate("ItemCard", "no longer needed"),
+    }
+    said = words.get(reason, label_words(reason.value))
+    return translate("ItemCard", "Customer said: {reason}").format(reason=said)
+
+
+def label_words(label: str) -> str:
+    """A model's label as words: 'crushed_corner' -> 'crushed corner'."""
+    return label.replace("_", " ").strip()
+
+
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+
+
+def reason_words(reason: str) -> str:
+    """A reason as the operator reads it: value names in it as words ('manual_review' -> 'manual review')."""
+    return _SNAKE.sub(lambda m: m.group(0).replace("_", " "), reason)
+
+
+def flag_words(flag: str) -> str:
+    """A decision flag as words: 'fraud_review' -> 'Fraud review'."""
+    words = flag.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def code_words(text: str, verdict: Verdict) -> str:
+    """What a code outlined on the picture is: 'RMA R-1042', 'GTIN 04006381333931', else 'Code …'."""
+    item = verdict.item
+    if item.rma and text == item.rma:
+        return translate("ItemCard", "RMA {rma}").format(rma=text)
+    read: CodeRead | None = next((code for code in item.codes if code.text == text), None)
+    if read is not None and read.gtin:
+        return translate("ItemCard", "GTIN {gtin}").format(gtin=read.gtin)
+    return translate("ItemCard", "Code {text}").format(text=text)
