@@ -29,6 +29,14 @@ UPPER_STRETCH, RECENT_STRETCH = 3, 1  # camera and card above, the recent items 
 RECENT_MIN_SHARE = 0.15  # of the window's height: the recent list's filter row and about three rows
 
 
+class _FixedShare(QWidget):
+    """A column whose height is its share of the page, never its words': wrapped lines in the
+    card would otherwise ask for more height as they change, and the picture would jump."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt override
+        return False
+
+
 class InspectPage(QWidget):
     """Camera view and card side by side above the recent items list; takes the focus for the bench keys."""
 
@@ -84,7 +92,7 @@ class InspectPage(QWidget):
         self.hints.setWordWrap(True)
         self.hints.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.hints.setStyleSheet("color: #555555;")
-        box = QWidget()
+        box = _FixedShare()
         box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         layout = QVBoxLayout(box)
         layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)

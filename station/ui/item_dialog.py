@@ -37,7 +37,7 @@ from station.hand_move import MOVE_BY_HAND_FLAG
 from station.state import ItemView, Overlay
 from station.ui import theme
 from station.ui.bridge import Background
-from station.ui.camera_view import CameraView
+from station.ui.camera_view import CameraView, decided_overlay
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
 from station.verdict import DecisionSource, Verdict
@@ -146,6 +146,7 @@ class ItemDialog(QDialog):
         font_scale: float,
         lane_names: dict[int, str],
         parent: QWidget | None = None,
+        repair_threshold: float | None = None,
     ) -> None:
         super().__init__(parent)
         self.view = view
@@ -153,7 +154,10 @@ class ItemDialog(QDialog):
         self.resize(1320, 740)
         self.camera = CameraView()
         self._frame = load_stored_frame(view, images_dir)
-        self.camera.set_frame(self._frame, overlay_of(view))
+        # What the live view drew, as the decision used it: no box the card contradicts.
+        shown = dataclasses.replace(view, overlay=overlay_of(view))
+        overlay, words = decided_overlay(shown, repair_threshold)
+        self.camera.set_frame(self._frame, overlay, words)
         if self._frame is None:
             self.camera.set_placeholder(
                 self.tr("No image kept for this item (deleted by retention, or never stored).")

@@ -29,7 +29,9 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
+    QHBoxLayout,
     QMainWindow,
+    QSizePolicy,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -153,12 +155,24 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 4, 6, 2)
         layout.setSpacing(TopBar.SPACING)
-        layout.addWidget(self.top)
-        layout.addWidget(self.undo_bar)
+        layout.addWidget(self._top_row())
         layout.addWidget(self.hand_moves)
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
+
+    def _top_row(self) -> QWidget:
+        """The top line with the undo countdown at its right end. The row is at least as tall as
+        the countdown from the start, so pressing Enter never moves the page under it."""
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.top, 3)
+        layout.addWidget(self.undo_bar, 2)
+        row.setMinimumHeight(self.undo_bar.sizeHint().height())
+        # Shown, the countdown takes the row's height; it never makes the row taller.
+        self.undo_bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        return row
 
     def _connect_pages(self) -> None:
         """What the pages ask of the window: open an item, search the record, thresholds, mode."""
@@ -166,6 +180,12 @@ class MainWindow(QMainWindow):
         self.settings_page.thresholds_requested.connect(self.request_thresholds)
         self.settings_page.mode_requested.connect(self.request_mode)
         self.tabs.currentChanged.connect(self._page_changed)
+        # The touch buttons do what their keys do, through the same guard against an open dialog.
+        page = self.inspect_page
+        page.confirm_clicked.connect(lambda: self._bench_key(self.confirm_current))
+        page.override_clicked.connect(lambda: self._bench_key(self._override_shown))
+        page.reinspect_clicked.connect(lambda: self._bench_key(self.request_reinspect))
+        page.supervisor_clicked.connect(lambda: self._bench_key(self.mark_current_for_supervisor))
 
     def _install_wedge(self) -> None:
         # Only with a keyboard-wedge scanner: otherwise every key goes straight to its shortcut, as typed.
@@ -441,6 +461,14 @@ class MainWindow(QMainWindow):
             return
         self.override_item(view, disposition)
 
+    def _override_shown(self) -> None:
+        """The Override button: ask which disposition for the item on the card (pinned now)."""
+        view = self.current_item()
+        if view is None:
+            self.show_message(self.tr("No item to override yet."))
+            return
+        self.override_item(view)
+
     def override_item(self, view: ItemView, disposition: str | None = None) -> None:
         """Ask for the override of `view` (the current or a past item)."""
         if not self._signed_in():
@@ -611,6 +639,7 @@ class MainWindow(QMainWindow):
             self.settings.font_scale,
             self.settings.lane_names,
             self,
+            repair_threshold=self.inspect_page.camera.repair_threshold,
         )
         dialog.override_requested.connect(self.override_item)
         self._dialogs.append(dialog)

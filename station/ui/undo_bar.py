@@ -41,9 +41,6 @@ class UndoBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.button)
-        policy = self.sizePolicy()
-        policy.setRetainSizeWhenHidden(True)
-        self.setSizePolicy(policy)
         self._held: list[HeldIntent] = []
         self._tick = QTimer(self)
         self._tick.setInterval(250)
