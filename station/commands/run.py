@@ -50,7 +50,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
     parser.add_argument("--lang", choices=("en", "fr"), default=None,
                         help="the operator's language for this run (overrides [ui].language)")
+    parser.add_argument("--size", type=_window_size, default=None, metavar="WxH",
+                        help="the window's size in pixels, e.g. 1920x1080 (default 1366x768)")
     parser.set_defaults(handler=run, log_to_file=True)
+
+
+def _window_size(text: str) -> tuple[int, int]:
+    """`WxH` from the command line: the window's size in pixels."""
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or not (640 <= int(width) <= 7680
+                                                                       and 480 <= int(height) <= 4320):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a window size: write WIDTHxHEIGHT, e.g. 1920x1080 "
+                                         "(640x480 to 7680x4320)")
+    return int(width), int(height)
 
 
 def _status_line(stats: dict[str, Any], health: dict[str, Health]) -> str:
@@ -204,6 +216,8 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
     from station.ui.settings import UiSettings, ui_settings_from_config
 
     settings: UiSettings = ui_settings_from_config(config)
+    if args.size is not None:
+        settings = dataclasses.replace(settings, window_size=args.size)
 
     def frames() -> np.ndarray | None:  # called on worker threads; Camera.latest() is thread-safe
         frame = station.camera.latest(max_age_s=1.0)
