@@ -263,3 +263,13 @@ def test_report_chart_speaks_french_in_the_windows_colours_with_legends_beside_t
             assert not legend_box.overlaps(axes.get_window_extent(renderer)), "the legend covers the plot"
     finally:
         plt.close(fig)
+
+
+@pytest.mark.parametrize("size", ["12x5", "1920", "wide x tall", "1920x-1080"])
+def test_run_refuses_a_window_size_it_cannot_use_and_says_how_to_write_one(
+    size: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--size", size])
+    assert exited.value.code == 2
+    assert "write WIDTHxHEIGHT, e.g. 1920x1080" in capsys.readouterr().err
