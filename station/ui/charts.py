@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -40,7 +40,7 @@ class _Chart(QWidget):
         super().__init__(parent)
         self.title = title
         self.percent = percent
-        self.empty_text = "no data yet"
+        self.empty_text = QCoreApplication.translate("KpiPanel", "no data yet")
         self.setMinimumSize(260, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 

@@ -38,6 +38,7 @@ from station.state import ItemView, Overlay
 from station.ui import theme
 from station.ui.bridge import Background
 from station.ui.camera_view import CameraView, decided_overlay
+from station.ui.card_words import reasons_words
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
 from station.verdict import DecisionSource, Verdict
@@ -112,20 +113,20 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
         what = _tr("Inspected: grade {grade}, {disposition}").format(
             grade=decision.grade.value, disposition=disposition.lower()
         )
-        why = "; ".join(decision.reasons)
+        why = "; ".join(reasons_words(decision))
         who = _tr("station") if who == "auto" else who
     elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
         what = _tr("Overridden to {disposition}").format(disposition=disposition.lower())
         why = decision.override_reason or ""
         if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
-            why = _tr("{reason} — {hand_move}").format(reason=why, hand_move=decision.reasons[-1])
+            why = _tr("{reason} — {hand_move}").format(reason=why, hand_move=reasons_words(decision)[-1])
     elif verdict.routing != previous.routing:
         what = _routing_words(verdict)
         why = ""
         who = _tr("conveyor")
     else:
         what = disposition
-        why = "; ".join(decision.reasons)
+        why = "; ".join(reasons_words(decision))
     return (str(verdict.revision), _when(verdict.decided_at), who, what, why)
 
 
@@ -220,6 +221,7 @@ class ItemDialog(QDialog):
         history_layout.addWidget(self.history_note)
         history_layout.addWidget(self.history, 1)
         self.tabs = tabs = QTabWidget()
+        theme.roomy_tabs(tabs)
         tabs.addTab(history_page, self.tr("History"))
         tabs.addTab(self.raw, self.tr("Verdict JSON"))
         return tabs
