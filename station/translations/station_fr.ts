@@ -672,6 +672,10 @@
         <translation>Motif du client : {reason}</translation>
     </message>
     <message>
+        <source>manual</source>
+        <translation>manuelle</translation>
+    </message>
+    <message>
         <source>Fraud review</source>
         <translation>Fraude possible : à examiner</translation>
     </message>
@@ -786,6 +790,66 @@
 </context>
 <context>
     <name>ItemDialog</name>
+    <message>
+        <source>Revision</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Quand</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Qui</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>Quoi</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Pourquoi</translation>
+    </message>
+    <message>
+        <source>Lost on the belt</source>
+        <translation>Perdu sur le tapis</translation>
+    </message>
+    <message>
+        <source>Too late for its lane: the conveyor sent it to manual</source>
+        <translation>Trop tard pour sa voie : le convoyeur l&apos;a envoyé en voie manuelle</translation>
+    </message>
+    <message>
+        <source>Conveyor confirmed lane {lane}</source>
+        <translation>Le convoyeur a confirmé la voie {lane}</translation>
+    </message>
+    <message>
+        <source>Sent to lane {lane}</source>
+        <translation>Envoyé en voie {lane}</translation>
+    </message>
+    <message>
+        <source>Not routed</source>
+        <translation>Pas aiguillé</translation>
+    </message>
+    <message>
+        <source>Inspected: grade {grade}, {disposition}</source>
+        <translation>Contrôlé : note {grade}, {disposition}</translation>
+    </message>
+    <message>
+        <source>station</source>
+        <translation>poste</translation>
+    </message>
+    <message>
+        <source>Overridden to {disposition}</source>
+        <translation>Corrigé vers {disposition}</translation>
+    </message>
+    <message>
+        <source>{reason} — {hand_move}</source>
+        <translation>{reason} — {hand_move}</translation>
+    </message>
+    <message>
+        <source>conveyor</source>
+        <translation>convoyeur</translation>
+    </message>
     <message>
         <source>Item {rma}</source>
         <translation>Article {rma}</translation>

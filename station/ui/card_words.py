@@ -85,7 +85,10 @@ def defect_words(label: str) -> str:
 
 
 def lane_name_words(name: str) -> str:
-    """A lane's name from the config: a disposition's code ('manual_review') in the window's words."""
+    """A lane's name from the config: a disposition's code ('recycle') in the window's words; the
+    manual review lane, named "manual" in [hardware.lanes], as the bench says it."""
+    if name == "manual":
+        return translate("ItemCard", "manual")
     if name in i18n.DISPOSITION_WORDS:
         return i18n.disposition_words(name, current_language(), in_sentence=True)
     return name
