@@ -75,15 +75,15 @@ _PLACEHOLDER = re.compile(r"\{[a-z_]+(?::[^}]*)?\}")
 
 @cache
 def _catalogue() -> tuple[tuple[tuple[str, str], ...], frozenset[str]]:
-    """(English, French) of every translated message, and every word the French uses."""
+    """(English, French or "" when unfinished) of every message, and every word the French uses."""
     pairs = []
     french_words: set[str] = set()
     for message in ET.parse(ts_path("fr")).getroot().iter("message"):
         source, translation = message.findtext("source") or "", message.find("translation")
-        if translation is None or translation.get("type") or not translation.text:
-            continue
-        pairs.append((source, translation.text))
-        french_words.update(w.lower() for w in _WORD.findall(translation.text))
+        finished = translation is not None and not translation.get("type") and translation.text
+        french = translation.text or "" if finished and translation is not None else ""
+        pairs.append((source, french))
+        french_words.update(w.lower() for w in _WORD.findall(french))
     return tuple(pairs), frozenset(french_words)
 
 
@@ -114,10 +114,9 @@ def _problems_in(text: str) -> list[str]:
     """What is English in one shown text."""
     problems = []
     lines = [part.strip(" •⚑\t") for line in text.splitlines() for part in line.split("  ·  ")]
-    for line in (text, *lines):
-        for source, pattern in _untranslated_patterns():
-            if line and pattern.fullmatch(line):
-                problems.append(f"untranslated {source!r}: {text!r}")
+    for source, pattern in _untranslated_patterns():
+        if any(line and pattern.fullmatch(line) for line in (text, *lines)):
+            problems.append(f"untranslated {source!r}: {text!r}")
     english = _english_words()
     for line in lines:
         shown = line
