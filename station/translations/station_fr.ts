@@ -672,6 +672,10 @@
         <translation>Motif du client : {reason}</translation>
     </message>
     <message>
+        <source>{value}%</source>
+        <translation>{value} %</translation>
+    </message>
+    <message>
         <source>manual</source>
         <translation>manuelle</translation>
     </message>
@@ -770,6 +774,10 @@
     <message>
         <source>Confidence {percent}</source>
         <translation>Confiance {percent}</translation>
+    </message>
+    <message>
+        <source>defect score {score}</source>
+        <translation>score de défaut {score}</translation>
     </message>
     <message>
         <source>defect score {score} ({label})</source>

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QLocale
 
 from station import i18n
 from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
@@ -79,9 +79,23 @@ def reasons_words(decision: Decision) -> tuple[str, ...]:
     return tuple(reason_words(r) for r in i18n.render_reasons(decision, current_language()))
 
 
+# Labels a model gives an undamaged item.
+NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})
+
+
 def defect_words(label: str) -> str:
     """A model's defect label in the window's language ('crushed_corner' -> 'coin écrasé')."""
     return words_in("Defect", label_words(label), current_language())
+
+
+def number_words(value: float, decimals: int) -> str:
+    """A number as the window's language writes it (0.47, or 0,47 in French)."""
+    return QLocale().toString(float(value), "f", decimals)
+
+
+def percent_words(fraction: float, decimals: int = 0) -> str:
+    """A fraction as a percentage in the window's language ('58%', '58 %' in French)."""
+    return translate("ItemCard", "{value}%").format(value=number_words(fraction * 100, decimals))
 
 
 def lane_name_words(name: str) -> str:

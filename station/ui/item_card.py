@@ -31,7 +31,17 @@ from PySide6.QtWidgets import (
 from station import palette
 from station.state import ItemView
 from station.ui import fit, theme
-from station.ui.card_words import declared_words, defect_words, flag_words, lane_words, reasons_words
+from station.ui.card_words import (
+    NOT_DAMAGE,
+    declared_words,
+    defect_words,
+    flag_words,
+    label_words,
+    lane_words,
+    number_words,
+    percent_words,
+    reasons_words,
+)
 from station.ui.imaging import qimage_from_bgr
 from station.verdict import DecisionSource, DeclaredReason, Disposition, Verdict
 
@@ -377,12 +387,15 @@ class ItemCard(QFrame):
     def _show_findings(self, verdict: Verdict) -> None:
         decision, inspection = verdict.decision, verdict.inspection
         defect, conformity = inspection.defect, inspection.conformity
-        parts = [self.tr("Confidence {percent}").format(percent=f"{decision.confidence:.0%}")]
-        if defect is not None:
+        parts = [self.tr("Confidence {percent}").format(percent=percent_words(decision.confidence))]
+        if defect is not None and label_words(defect.label).lower() in NOT_DAMAGE:
+            # The model saw no damage: its label ("ok") says nothing the score does not.
+            parts.append(self.tr("defect score {score}").format(score=number_words(defect.score, 2)))
+        elif defect is not None:
             parts.append(self.tr("defect score {score} ({label})").format(
-                score=f"{defect.score:.2f}", label=defect_words(defect.label)))
+                score=number_words(defect.score, 2), label=defect_words(defect.label)))
         if conformity is not None:
-            parts.append(self.tr("similarity {score}").format(score=f"{conformity.similarity:.2f}"))
+            parts.append(self.tr("similarity {score}").format(score=number_words(conformity.similarity, 2)))
         self.confidence.setText("  ·  ".join(parts))
         lines = [f"• {r}" for r in reasons_words(decision)]
         lines += [f"⚑ {flag_words(flag)}" for flag in decision.flags]

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QV
 from station import palette
 from station.ui import theme
 from station.ui.bridge import Background
+from station.ui.card_words import percent_words
 from station.ui.charts import BarChart, LineChart
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class KpiPanel(QWidget):
                 if kpi.get("window_h") else self.tr("{count} items").format(count=total)
             )
         if isinstance(rate, int | float):
-            parts.append(self.tr("overridden {percent}").format(percent=f"{rate:.1%}"))
+            parts.append(self.tr("overridden {percent}").format(percent=percent_words(rate, 1)))
         if latency.get("p50") is not None:
             parts.append(self.tr("time to decide: half within {p50} ms, 95 % within {p95} ms").format(
                 p50=f"{latency['p50']:.0f}", p95=f"{latency.get('p95', 0):.0f}"))

@@ -194,7 +194,8 @@ def _coded(view: ItemView, disposition: Disposition, reasons: tuple[Reason, ...]
         reason_codes=reasons,
     )
     lane = LANES.get(disposition.value, 0)
-    routing = dataclasses.replace(view.verdict.routing, lane_commanded=lane)
+    confirmed = lane if view.verdict.routing.lane_confirmed is not None else None
+    routing = dataclasses.replace(view.verdict.routing, lane_commanded=lane, lane_confirmed=confirmed)
     verdict = dataclasses.replace(view.verdict, decision=decision, routing=routing)
     lane_name = next(name for name, number in LANES.items() if number == lane)
     return dataclasses.replace(view, verdict=verdict, lane_name=lane_name)
