@@ -1053,6 +1053,14 @@
         <translation>Aucun article à corriger pour l&apos;instant.</translation>
     </message>
     <message>
+        <source>{item} — now {disposition}</source>
+        <translation>{item} — actuellement « {disposition} »</translation>
+    </message>
+    <message>
+        <source>Item without RMA — now {disposition}</source>
+        <translation>Article sans RMA — actuellement « {disposition} »</translation>
+    </message>
+    <message>
         <source>Override of {item} to {disposition}</source>
         <translation>Correction de {item} vers {disposition}</translation>
     </message>
@@ -1472,6 +1480,25 @@
     <message>
         <source>{disposition} (late)</source>
         <translation>{disposition} (en retard)</translation>
+    </message>
+</context>
+<context>
+    <name>RecordSearch</name>
+    <message>
+        <source>Searching the record for « {words} »…</source>
+        <translation>Recherche de « {words} » dans l&apos;historique…</translation>
+    </message>
+    <message>
+        <source>{count} items in the record match « {words} ».</source>
+        <translation>{count} articles de l&apos;historique correspondent à « {words} ».</translation>
+    </message>
+    <message>
+        <source>Nothing in the record matches « {words} ».</source>
+        <translation>Rien dans l&apos;historique ne correspond à « {words} ».</translation>
+    </message>
+    <message>
+        <source>Search for « {words} » failed: {problem}</source>
+        <translation>La recherche de « {words} » a échoué : {problem}</translation>
     </message>
 </context>
 <context>

@@ -529,7 +529,9 @@ class MainWindow(QMainWindow):
             self.settings.override_reasons,
             self.settings.supervisor_required_for,
             self.settings.supervisor_pin,
-            f"{verdict.item.rma or 'no RMA'} — now {theme.disposition_words(now)}",
+            (self.tr("{item} — now {disposition}") if verdict.item.rma
+             else self.tr("Item without RMA — now {disposition}")).format(
+                item=verdict.item.rma, disposition=theme.disposition_words(now)),
             self,
         )
         dialog.accepted.connect(
