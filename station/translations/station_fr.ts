@@ -51,6 +51,14 @@
         <source>{name} {version} (sha256 {digest}…)</source>
         <translation>{name} {version} (sha256 {digest}…)</translation>
     </message>
+    <message>
+        <source>platform</source>
+        <translation>système</translation>
+    </message>
+    <message>
+        <source>libraries</source>
+        <translation>bibliothèques</translation>
+    </message>
 </context>
 <context>
     <name>CalibrationHealth</name>

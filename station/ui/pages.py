@@ -228,8 +228,8 @@ class AboutPage(QWidget):
             summary.addRow(row_label, value_label)
         self.tree = QTreeWidget()
         bind(lambda _text: self.tree.setHeaderLabels([self.tr("Runs on"), self.tr("Version")]), lambda: "")
-        rest = {key: value for key, value in about.items() if key not in _SUMMARY_KEYS}
-        self._fill(self.tree.invisibleRootItem(), rest)
+        self._rest = {key: value for key, value in about.items() if key not in _SUMMARY_KEYS}
+        self._fill(self.tree.invisibleRootItem(), self._rest)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
         title = QLabel()
@@ -260,6 +260,11 @@ class AboutPage(QWidget):
             line.format(name=m.name, version=m.version, digest=m.sha256[:12]) for m in models
         ))
 
+    def _key_words(self, key: str) -> str:
+        # The headings of `versions()`; the libraries' own names are data.
+        words = {"platform": self.tr("platform"), "libraries": self.tr("libraries")}
+        return words.get(key, key)
+
     def _value_words(self, value: object) -> str:
         return str(value) if value else self.tr("not known")
 
@@ -267,6 +272,9 @@ class AboutPage(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.texts.retranslate()
             self.refresh_models()
+            self.tree.clear()
+            self._fill(self.tree.invisibleRootItem(), self._rest)
+            self.tree.expandAll()
         super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
@@ -277,7 +285,7 @@ class AboutPage(QWidget):
         if isinstance(value, dict):
             for key, child in value.items():
                 item = QTreeWidgetItem(
-                    parent, [str(key), "" if isinstance(child, dict | list) else str(child)]
+                    parent, [self._key_words(str(key)), "" if isinstance(child, dict | list) else str(child)]
                 )
                 if isinstance(child, dict | list):
                     self._fill(item, child)

@@ -175,6 +175,8 @@ def _texts_of(top: QWidget) -> Iterator[tuple[str, str]]:
             header = widget.headerItem()
             for column in range(header.columnCount()):
                 yield "tree header", header.text(column)
+            for index in range(widget.topLevelItemCount()):  # headings; the libraries below are names
+                yield "tree heading", widget.topLevelItem(index).text(0)
 
 
 def _english_on(top: QWidget) -> list[str]:
@@ -244,7 +246,9 @@ def _french_window(qtbot: QtBot) -> MainWindow:
         qtbot, _items(), override_reasons=OVERRIDE_REASONS, station_id="dock-01",
         lane_names={number: name for name, number in LANES.items()},
         window_kwargs={"kpi_source": demo_kpi, "about": {"station_id": "dock-01", "site_id": "site-01",
-                                                         "station": "1.16.0", "python": "3.11.9"}},
+                                                         "station": "1.16.0", "python": "3.11.9",
+                                                         "platform": "Linux-6.1-x86_64",
+                                                         "libraries": {"numpy": "2.4.6"}}},
     )
     qtbot.waitUntil(lambda: window.kpi.loads > 0, timeout=10_000)
     return window
