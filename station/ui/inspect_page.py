@@ -66,7 +66,7 @@ class InspectPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(upper, UPPER_STRETCH)
         layout.addWidget(self.recent, RECENT_STRETCH)
-        self._failing_cameras: dict[str, str] = {}  # component -> why its picture is not live
+        self._failing_cameras: dict[str, str] = {}  # component -> its status line (why it is not live)
 
     def _card_with_buttons(self, keyboard_scanner: bool) -> QWidget:
         self._keyboard_scanner = keyboard_scanner
@@ -115,6 +115,7 @@ class InspectPage(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self._word_buttons()
+            self._show_banner()
             self._fitted = None  # other words, other widths: fit the type again
             self._fit()
         super().changeEvent(event)
@@ -164,13 +165,17 @@ class InspectPage(QWidget):
     def show_camera_health(self, health: Health) -> None:
         """A failing camera says so over its last picture, or in place of the picture while none came."""
         if health.level == Level.ERROR:
-            problem = self.tr("{problem}: the picture below is not live")
-            self._failing_cameras[health.component] = problem.format(problem=health.summary)
+            self._failing_cameras[health.component] = health.summary
         else:
             self._failing_cameras.pop(health.component, None)
-        self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
+        self._show_banner()
         if not self.camera.has_frame():
             self.camera.set_placeholder(health.detail or health.summary)
+
+    def _show_banner(self) -> None:
+        problem = self.tr("{problem}: the picture below is not live")
+        self.camera.set_banner("  ·  ".join(problem.format(problem=summary)
+                                            for summary in self._failing_cameras.values()))
 
     def focus_search(self) -> None:
         """Ctrl+F: type search words."""

@@ -228,6 +228,8 @@ class RecentList(QWidget):
         for value in (ALL, *dispositions, OVERRIDDEN, FLAGGED):
             self.kind.addItem("", value)
         self._word_kinds()
+        # Its width follows its words, in whichever language they are.
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.kind.currentIndexChanged.connect(lambda _i: self.proxy.set_kind(str(self.kind.currentData())))
         self.search = QLineEdit()
         self.texts.bind(self.search.setPlaceholderText, lambda: self.tr("Search RMA, GTIN or SKU (Ctrl+F)"))

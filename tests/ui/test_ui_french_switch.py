@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from station.state import StationState
+from station.state import Health, Level, StationState
 from station.ui.main_window import MainWindow
 from station.ui.translation import current_language, install
 from tests.ui.feeder import demo_kpi, make_item
@@ -51,6 +51,10 @@ def test_switching_to_french_and_back_keeps_items_operator_and_the_waiting_confi
     assert window.card.disposition.text() == "MANUAL REVIEW"
     shown = window.card.verdict_id
 
+    # A failing camera: its banner over the picture is the window's words around the station's status.
+    window.state.set_health(Health("camera:top", Level.ERROR, "camera top frozen"))
+    qtbot.waitUntil(lambda: window.camera.banner() == "camera top frozen: the picture below is not live")
+
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)  # confirm: waits 60 s for an undo
     qtbot.waitUntil(lambda: len(window._intents.held()) == 1, timeout=5000)
 
@@ -69,6 +73,7 @@ def test_switching_to_french_and_back_keeps_items_operator_and_the_waiting_confi
     assert window.settings_page.apply.text() == "Appliquer les seuils"
     assert window.settings_page.french.isChecked()
     assert window.undo_bar.button.text() == "Annuler (Ctrl+Z)"
+    assert window.camera.banner() == "camera top frozen : l'image ci-dessous n'est pas en direct"
     assert "Contrôle manuel" in [window.recent.kind.itemText(i) for i in range(window.recent.kind.count())]
     # Nothing was lost or sent on the way.
     assert window.card.verdict_id == shown
