@@ -44,7 +44,7 @@ from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
 from station.ui.translation import install
-from station.verdict import Disposition, Reason
+from station.verdict import Disposition, Reason, Verdict
 from tests.ui.feeder import demo_kpi, make_item
 from tests.ui.ui_window import dialog_of, open_window
 
@@ -242,13 +242,21 @@ def french(qapp: QApplication) -> Iterator[QApplication]:
 
 
 def _french_window(qtbot: QtBot) -> MainWindow:
+    state = _items()
+    first = {view.verdict.verdict_id: view.verdict for view in state.recent()}
+
+    def history(verdict_id: str) -> list[Verdict]:
+        """Each item's first revision, then its revision now (an override's), as the record keeps them."""
+        now = [view.verdict for view in state.recent() if view.verdict.verdict_id == verdict_id]
+        return [first[verdict_id], *[v for v in now if v.revision != first[verdict_id].revision]]
+
     window, _actions = open_window(
-        qtbot, _items(), override_reasons=OVERRIDE_REASONS, station_id="dock-01",
+        qtbot, state, override_reasons=OVERRIDE_REASONS, station_id="dock-01",
         lane_names={number: name for name, number in LANES.items()},
-        window_kwargs={"kpi_source": demo_kpi, "about": {"station_id": "dock-01", "site_id": "site-01",
-                                                         "station": "1.16.0", "python": "3.11.9",
-                                                         "platform": "Linux-6.1-x86_64",
-                                                         "libraries": {"numpy": "2.4.6"}}},
+        window_kwargs={"history_source": history, "kpi_source": demo_kpi,
+                       "about": {"station_id": "dock-01", "site_id": "site-01",
+                                 "station": "1.16.0", "python": "3.11.9", "platform": "Linux-6.1-x86_64",
+                                 "libraries": {"numpy": "2.4.6"}}},
     )
     qtbot.waitUntil(lambda: window.kpi.loads > 0, timeout=10_000)
     return window
@@ -288,6 +296,7 @@ def test_every_page_and_dialog_of_the_french_window_is_french(french: QApplicati
     item_dialog = window._dialogs[-1]
     assert isinstance(item_dialog, ItemDialog)
     qtbot.waitExposed(item_dialog)
+    qtbot.waitUntil(lambda: item_dialog.history.rowCount() == 2, timeout=5000)  # inspected, then overridden
     found["ItemDialog"] = _english_on(item_dialog)
     item_dialog.close()
     window.activateWindow()
