@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -168,6 +168,8 @@ class SettingsPage(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.texts.retranslate()
             self.show_language(current_language())
+            for spin in self.spins.values():  # 0,50 in French: the spin boxes took the locale when built
+                spin.setLocale(QLocale())
         super().changeEvent(event)
 
     def values(self) -> dict[str, float]:
