@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from station.verdict import Disposition, Verdict
+from station.verdict import Disposition, Reason, Verdict
 
 __all__ = ["MOVE_BY_HAND_FLAG", "HandMove", "hand_move", "override_revision"]
 
@@ -38,6 +38,11 @@ class HandMove:
         """The sentence added to the revision's reasons, for central and the item's history."""
         return (f"the conveyor had already sent the item to lane {self.lane} ({self.lane_name}): "
                 f"it is to be moved by hand to {self.target.value} (lane {self.target_lane})")
+
+    def code(self) -> Reason:
+        """The same reason as a code and values, for a screen in the operator's language."""
+        return Reason("move_by_hand", {"lane": self.lane, "lane_name": self.lane_name,
+                                       "disposition": self.target.value, "target_lane": self.target_lane})
 
 
 def _lane_of(disposition: Disposition, lanes: Mapping[str, int]) -> int | None:
@@ -84,7 +89,11 @@ def override_revision(
     flags = new.decision.flags
     if MOVE_BY_HAND_FLAG not in flags:
         flags = (*flags, MOVE_BY_HAND_FLAG)
-    decision = dataclasses.replace(new.decision, reasons=(*new.decision.reasons, move.reason()), flags=flags)
+    codes = new.decision.reason_codes
+    if len(codes) == len(new.decision.reasons):  # a verdict from before codes stays without them
+        codes = (*codes, move.code())
+    decision = dataclasses.replace(new.decision, reasons=(*new.decision.reasons, move.reason()), flags=flags,
+                                   reason_codes=codes)
     logger.info("override of %s needs a move by hand from lane %s to lane %s",
                 previous.verdict_id, move.lane, move.target_lane)
     return dataclasses.replace(new, decision=decision)

@@ -213,6 +213,9 @@ REASON_TEXTS: Mapping[str, Message] = {
     "no_evidence": QT_TRANSLATE_NOOP("Reason", "no evidence"),
     "operator_override": QT_TRANSLATE_NOOP(
         "Reason", "operator {operator} changed {previous} to {new}: {reason}"),
+    "move_by_hand": QT_TRANSLATE_NOOP(
+        "Reason", "the conveyor had already sent the item to lane {lane} ({lane_name}): "
+                  "it is to be moved by hand to {disposition} (lane {target_lane})"),
     # Written by the pipeline for an item it had no time or no disk space for.
     "overloaded": QT_TRANSLATE_NOOP("Reason", "station overloaded: not inspected, sent to the manual lane"),
     "disk_full": QT_TRANSLATE_NOOP("Reason", "disk full: not inspected, sent to the manual lane"),
@@ -273,7 +276,7 @@ _VALUE_WORDS: Mapping[str, tuple[Message, ...]] = {
 _VALUE_CONTEXT = {"where": "Where", "label": "Defect", "declared": "Declared"}
 # An override names the dispositions: on screen their words, not their codes ("manual review",
 # not "manual_review"; `decision.reasons` keeps the codes, as central has always read them).
-_DISPOSITION_VALUES = frozenset({"previous", "new"})
+_DISPOSITION_VALUES = frozenset({"previous", "new", "disposition"})
 
 
 def _value_in(language: str, key: str, value: ReasonValue) -> ReasonValue:

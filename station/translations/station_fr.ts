@@ -2,6 +2,241 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="fr_FR">
 <context>
+    <name>AboutPage</name>
+    <message>
+        <source>not known</source>
+        <translation>inconnu</translation>
+    </message>
+    <message>
+        <source>Station</source>
+        <translation>Poste</translation>
+    </message>
+    <message>
+        <source>Site</source>
+        <translation>Site</translation>
+    </message>
+    <message>
+        <source>Software version</source>
+        <translation>Version du logiciel</translation>
+    </message>
+    <message>
+        <source>Models in use</source>
+        <translation>Modèles utilisés</translation>
+    </message>
+    <message>
+        <source>Runs on</source>
+        <translation>Composant</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>Returns inspection station</source>
+        <translation>Poste de contrôle des retours</translation>
+    </message>
+    <message>
+        <source>not known here</source>
+        <translation>inconnus ici</translation>
+    </message>
+    <message>
+        <source>could not be read: {problem}</source>
+        <translation>illisibles : {problem}</translation>
+    </message>
+    <message>
+        <source>none loaded: items go to manual review</source>
+        <translation>aucun chargé : les articles vont en contrôle manuel</translation>
+    </message>
+    <message>
+        <source>{name} {version} (sha256 {digest}…)</source>
+        <translation>{name} {version} (sha256 {digest}…)</translation>
+    </message>
+    <message>
+        <source>platform</source>
+        <translation>système</translation>
+    </message>
+    <message>
+        <source>libraries</source>
+        <translation>bibliothèques</translation>
+    </message>
+</context>
+<context>
+    <name>CalibrationHealth</name>
+    <message>
+        <source>Calibration status not reported yet.</source>
+        <translation>État de l&apos;étalonnage pas encore connu.</translation>
+    </message>
+    <message>
+        <source>Calibrated on {date}</source>
+        <translation>Étalonné le {date}</translation>
+    </message>
+    <message>
+        <source>lens</source>
+        <translation>objectif</translation>
+    </message>
+    <message>
+        <source>belt plane</source>
+        <translation>plan du tapis</translation>
+    </message>
+    <message>
+        <source>colour</source>
+        <translation>couleur</translation>
+    </message>
+    <message>
+        <source>Steps done: {steps}</source>
+        <translation>Étapes faites : {steps}</translation>
+    </message>
+    <message>
+        <source>{name}: {value}</source>
+        <translation>{name} : {value}</translation>
+    </message>
+</context>
+<context>
+    <name>CalibrationPage</name>
+    <message>
+        <source>Saved {sections} to {file} (kept {kept} from the file).</source>
+        <translation>{sections} enregistré dans {file} ({kept} du fichier gardé).</translation>
+    </message>
+    <message>
+        <source>Saved {sections} to {file}.</source>
+        <translation>{sections} enregistré dans {file}.</translation>
+    </message>
+    <message>
+        <source>The old file was for {width}x{height}: its sections were dropped.</source>
+        <translation>L&apos;ancien fichier était pour {width}x{height} : ses sections ont été supprimées.</translation>
+    </message>
+    <message>
+        <source>The plane in the file was measured before the lens was calibrated: redo the plane step.</source>
+        <translation>Le plan du fichier a été mesuré avant l&apos;étalonnage de l&apos;objectif : refaites l&apos;étape du plan.</translation>
+    </message>
+    <message>
+        <source>The station uses it from its next start.</source>
+        <translation>Le poste l&apos;utilise à son prochain démarrage.</translation>
+    </message>
+    <message>
+        <source>Waiting for the camera…</source>
+        <translation>En attente de la caméra…</translation>
+    </message>
+    <message>
+        <source>To calibrate the camera, run « station calibrate » with the calibration board in view; the wizard appears here when the station gives the window its camera.</source>
+        <translation>Pour étalonner la caméra, lancez « station calibrate » avec la mire d&apos;étalonnage en vue ; l&apos;assistant apparaît ici quand le poste donne sa caméra à la fenêtre.</translation>
+    </message>
+    <message>
+        <source>Waiting for the camera… (the live view runs while this page is shown)</source>
+        <translation>En attente de la caméra… (l&apos;image en direct tourne tant que cette page est affichée)</translation>
+    </message>
+    <message>
+        <source>Save to {file}</source>
+        <translation>Enregistrer dans {file}</translation>
+    </message>
+    <message>
+        <source>Calibrating…</source>
+        <translation>Étalonnage en cours…</translation>
+    </message>
+    <message>
+        <source>Views cleared: show the board and press Space.</source>
+        <translation>Vues effacées : montrez la mire et appuyez sur Espace.</translation>
+    </message>
+    <message>
+        <source>Measuring the plane…</source>
+        <translation>Mesure du plan en cours…</translation>
+    </message>
+    <message>
+        <source>The patch « {patch} » is not x,y,w,h: give four whole numbers in pixels, e.g. 40,60,80,80</source>
+        <translation>La zone « {patch} » n&apos;est pas au format x,y,l,h : donnez quatre nombres entiers en pixels, par exemple 40,60,80,80</translation>
+    </message>
+    <message>
+        <source>Measuring the colour…</source>
+        <translation>Mesure de la couleur en cours…</translation>
+    </message>
+    <message>
+        <source>Nothing calibrated yet: calibrate the camera, the plane or the colour first.</source>
+        <translation>Rien n&apos;est encore étalonné : étalonnez d&apos;abord la caméra, le plan ou la couleur.</translation>
+    </message>
+    <message>
+        <source>The steps were done at different camera resolutions: redo them at one resolution.</source>
+        <translation>Les étapes ont été faites à des résolutions de caméra différentes : refaites-les à une seule résolution.</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Enregistrement…</translation>
+    </message>
+    <message>
+        <source>Not calibrated.</source>
+        <translation>Non étalonné.</translation>
+    </message>
+    <message>
+        <source>Plane not measured.</source>
+        <translation>Plan non mesuré.</translation>
+    </message>
+    <message>
+        <source>Colour not measured.</source>
+        <translation>Couleur non mesurée.</translation>
+    </message>
+    <message>
+        <source>Not saved.</source>
+        <translation>Non enregistré.</translation>
+    </message>
+    <message>
+        <source>No frame from the camera: check its status below.</source>
+        <translation>Aucune image de la caméra : vérifiez son état ci-dessous.</translation>
+    </message>
+    <message>
+        <source>The live view failed: {problem}</source>
+        <translation>L&apos;image en direct a échoué : {problem}</translation>
+    </message>
+</context>
+<context>
+    <name>CameraView</name>
+    <message>
+        <source>defect</source>
+        <translation>défaut</translation>
+    </message>
+    <message>
+        <source>Waiting for the first item…</source>
+        <translation>En attente du premier article…</translation>
+    </message>
+    <message>
+        <source>No picture of this item</source>
+        <translation>Pas d&apos;image de cet article</translation>
+    </message>
+    <message>
+        <source>Area inspected</source>
+        <translation>Zone contrôlée</translation>
+    </message>
+</context>
+<context>
+    <name>ColourStep</name>
+    <message>
+        <source>3 · Colour (grey patch)</source>
+        <translation>3 · Couleur (carte grise)</translation>
+    </message>
+    <message>
+        <source>x,y,w,h (pixels)</source>
+        <translation>x,y,l,h (pixels)</translation>
+    </message>
+    <message>
+        <source>The grey patch&apos;s left, top, width and height in frame pixels; it is outlined in yellow on the live view</source>
+        <translation>Gauche, haut, largeur et hauteur de la carte grise en pixels de l&apos;image ; elle est entourée de jaune sur l&apos;image en direct</translation>
+    </message>
+    <message>
+        <source>The grey card&apos;s lightness (18 % grey card: L* 50)</source>
+        <translation>Luminosité de la carte grise (carte grise 18 % : L* 50)</translation>
+    </message>
+    <message>
+        <source>Measure the colour</source>
+        <translation>Mesurer la couleur</translation>
+    </message>
+    <message>
+        <source>A neutral grey card where the camera always sees it, under the station&apos;s lamp.</source>
+        <translation>Une carte grise neutre, toujours visible par la caméra, sous l&apos;éclairage du poste.</translation>
+    </message>
+    <message>
+        <source>Gains B {b} G {g} R {r} ({stops} stops). Save to keep it.</source>
+        <translation>Gains B {b} V {g} R {r} ({stops} IL). Enregistrez pour le garder.</translation>
+    </message>
+</context>
+<context>
     <name>Declared</name>
     <message>
         <source>defective</source>
@@ -88,6 +323,17 @@
     <message>
         <source>Quarantine</source>
         <translation>Quarantaine</translation>
+    </message>
+</context>
+<context>
+    <name>HandMoveBar</name>
+    <message>
+        <source>Moved it</source>
+        <translation>C&apos;est déplacé</translation>
+    </message>
+    <message>
+        <source>{instruction} ({count} more to move)</source>
+        <translation>{instruction} (encore {count} à déplacer)</translation>
     </message>
 </context>
 <context>
@@ -262,6 +508,651 @@
     </message>
 </context>
 <context>
+    <name>InspectPage</name>
+    <message>
+        <source>Confirm</source>
+        <translation>Confirmer</translation>
+    </message>
+    <message>
+        <source>Confirm the verdict (Enter)</source>
+        <translation>Confirmer le verdict (Entrée)</translation>
+    </message>
+    <message>
+        <source>Override</source>
+        <translation>Corriger</translation>
+    </message>
+    <message>
+        <source>Send the item elsewhere, with a reason (keys 1–5)</source>
+        <translation>Envoyer l&apos;article ailleurs, avec un motif (touches 1–5)</translation>
+    </message>
+    <message>
+        <source>Re-inspect</source>
+        <translation>Réinspecter</translation>
+    </message>
+    <message>
+        <source>Inspect the item again (R)</source>
+        <translation>Contrôler l&apos;article à nouveau (R)</translation>
+    </message>
+    <message>
+        <source>Supervisor</source>
+        <translation>Superviseur</translation>
+    </message>
+    <message>
+        <source>Ask a supervisor to look at it (S)</source>
+        <translation>Demander l&apos;avis d&apos;un superviseur (S)</translation>
+    </message>
+    <message>
+        <source>Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search</source>
+        <translation>Touches : Entrée confirmer · 1–5 corriger · R réinspecter · S superviseur · T déclencher · O ouvrir · Ctrl+F chercher</translation>
+    </message>
+    <message>
+        <source>Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search · or scan a code</source>
+        <translation>Touches : Entrée confirmer · 1–5 corriger · R réinspecter · S superviseur · T déclencher · O ouvrir · Ctrl+F chercher · ou scannez un code</translation>
+    </message>
+    <message>
+        <source>{problem}: the picture below is not live</source>
+        <translation>{problem} : l&apos;image ci-dessous n&apos;est pas en direct</translation>
+    </message>
+</context>
+<context>
+    <name>IntrinsicsStep</name>
+    <message>
+        <source>1 · Camera: show the board all over the frame, flat and tilted</source>
+        <translation>1 · Caméra : montrez la mire partout dans l&apos;image, à plat et inclinée</translation>
+    </message>
+    <message>
+        <source>Show the board to the camera and press Space to capture a view.</source>
+        <translation>Montrez la mire à la caméra et appuyez sur Espace pour prendre une vue.</translation>
+    </message>
+    <message>
+        <source>Capture view (Space)</source>
+        <translation>Prendre une vue (Espace)</translation>
+    </message>
+    <message>
+        <source>Calibrate</source>
+        <translation>Étalonner</translation>
+    </message>
+    <message>
+        <source>Enabled once the views cover the frame and are tilted enough</source>
+        <translation>Disponible quand les vues couvrent l&apos;image et sont assez inclinées</translation>
+    </message>
+    <message>
+        <source>Start over</source>
+        <translation>Recommencer</translation>
+    </message>
+    <message>
+        <source>Error of each view in pixels, worst first</source>
+        <translation>Erreur de chaque vue en pixels, la pire d&apos;abord</translation>
+    </message>
+    <message>
+        <source>{views} of {needed} views kept · frame covered {coverage} · ready to calibrate</source>
+        <translation>{views} vues gardées sur {needed} · image couverte à {coverage} · prêt à étalonner</translation>
+    </message>
+    <message>
+        <source>{views} of {needed} views kept · frame covered {coverage}</source>
+        <translation>{views} vues gardées sur {needed} · image couverte à {coverage}</translation>
+    </message>
+    <message>
+        <source>none yet</source>
+        <translation>aucune pour l&apos;instant</translation>
+    </message>
+    <message>
+        <source>Tilted views: {count} (far edge towards: {directions})</source>
+        <translation>Vues inclinées : {count} (bord éloigné vers : {directions})</translation>
+    </message>
+    <message>
+        <source>Blurred views rejected: {blurred} · without the board: {no_board} · sharpness needed ≥ {sharpness}</source>
+        <translation>Vues floues refusées : {blurred} · sans la mire : {no_board} · netteté demandée ≥ {sharpness}</translation>
+    </message>
+    <message>
+        <source>Enough views: press Calibrate (more views across the frame do no harm).</source>
+        <translation>Assez de vues : appuyez sur Étalonner (d&apos;autres vues dans toute l&apos;image ne gênent pas).</translation>
+    </message>
+    <message>
+        <source>RMS reprojection error {rms} px (limit {limit}) · fx {fx} fy {fy} cx {cx} cy {cy} px · {views} views. Save to keep it, then redo the plane.</source>
+        <translation>Erreur de reprojection RMS {rms} px (limite {limit}) · fx {fx} fy {fy} cx {cx} cy {cy} px · {views} vues. Enregistrez pour le garder, puis refaites le plan.</translation>
+    </message>
+</context>
+<context>
+    <name>ItemCard</name>
+    <message>
+        <source>Not sent to a lane</source>
+        <translation>Envoyé dans aucune voie</translation>
+    </message>
+    <message>
+        <source>On the bench: not sent to a lane</source>
+        <translation>Sur le poste manuel : envoyé dans aucune voie</translation>
+    </message>
+    <message>
+        <source>LATE: went to lane {lane} ({name})</source>
+        <translation>EN RETARD : parti en voie {lane} ({name})</translation>
+    </message>
+    <message>
+        <source>LATE: went to lane {lane}</source>
+        <translation>EN RETARD : parti en voie {lane}</translation>
+    </message>
+    <message>
+        <source>LOST on the belt (lane {lane}, {name})</source>
+        <translation>PERDU sur le tapis (voie {lane}, {name})</translation>
+    </message>
+    <message>
+        <source>LOST on the belt (lane {lane})</source>
+        <translation>PERDU sur le tapis (voie {lane})</translation>
+    </message>
+    <message>
+        <source>Went down lane {lane} ({name})</source>
+        <translation>Passé en voie {lane} ({name})</translation>
+    </message>
+    <message>
+        <source>Went down lane {lane}</source>
+        <translation>Passé en voie {lane}</translation>
+    </message>
+    <message>
+        <source>Sent to lane {lane} ({name})</source>
+        <translation>Envoyé en voie {lane} ({name})</translation>
+    </message>
+    <message>
+        <source>Sent to lane {lane}</source>
+        <translation>Envoyé en voie {lane}</translation>
+    </message>
+    <message>
+        <source>unopened</source>
+        <translation>non ouvert</translation>
+    </message>
+    <message>
+        <source>defective</source>
+        <translation>défectueux</translation>
+    </message>
+    <message>
+        <source>damaged</source>
+        <translation>endommagé</translation>
+    </message>
+    <message>
+        <source>wrong item</source>
+        <translation>mauvais article</translation>
+    </message>
+    <message>
+        <source>no longer needed</source>
+        <translation>plus nécessaire</translation>
+    </message>
+    <message>
+        <source>Customer said: {reason}</source>
+        <translation>Motif du client : {reason}</translation>
+    </message>
+    <message>
+        <source>{value}%</source>
+        <translation>{value} %</translation>
+    </message>
+    <message>
+        <source>manual</source>
+        <translation>manuelle</translation>
+    </message>
+    <message>
+        <source>Fraud review</source>
+        <translation>Fraude possible : à examiner</translation>
+    </message>
+    <message>
+        <source>Move by hand</source>
+        <translation>À déplacer à la main</translation>
+    </message>
+    <message>
+        <source>RMA {rma}</source>
+        <translation>RMA {rma}</translation>
+    </message>
+    <message>
+        <source>GTIN {gtin}</source>
+        <translation>GTIN {gtin}</translation>
+    </message>
+    <message>
+        <source>Code {text}</source>
+        <translation>Code {text}</translation>
+    </message>
+    <message>
+        <source>Grade</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>RMA –</source>
+        <translation>RMA –</translation>
+    </message>
+    <message>
+        <source>Expected –</source>
+        <translation>Attendu –</translation>
+    </message>
+    <message>
+        <source>Seen –</source>
+        <translation>Vu –</translation>
+    </message>
+    <message>
+        <source>No catalogue picture</source>
+        <translation>Pas d&apos;image catalogue</translation>
+    </message>
+    <message>
+        <source>Expected {sku}</source>
+        <translation>Attendu {sku}</translation>
+    </message>
+    <message>
+        <source>Seen {sku} ✔</source>
+        <translation>Vu {sku} ✔</translation>
+    </message>
+    <message>
+        <source>No item yet</source>
+        <translation>Aucun article</translation>
+    </message>
+    <message>
+        <source>Waiting for the first item</source>
+        <translation>En attente du premier article</translation>
+    </message>
+    <message>
+        <source>Condition grade: A as new, B minor wear, C needs repair, D not resellable or not assessed</source>
+        <translation>Note d&apos;état : A comme neuf, B légère usure, C à réparer, D invendable ou non évalué</translation>
+    </message>
+    <message>
+        <source>Overridden by {operator}</source>
+        <translation>Corrigé par {operator}</translation>
+    </message>
+    <message>
+        <source>RMA – (none read)</source>
+        <translation>RMA – (aucun lu)</translation>
+    </message>
+    <message>
+        <source>Seen {sku}: NOT THE SAME</source>
+        <translation>Vu {sku} : PAS LE MÊME</translation>
+    </message>
+    <message>
+        <source>Seen {sku}</source>
+        <translation>Vu {sku}</translation>
+    </message>
+    <message>
+        <source>Catalogue picture of the expected product</source>
+        <translation>Image catalogue du produit attendu</translation>
+    </message>
+    <message>
+        <source>Catalogue picture missing: {file}</source>
+        <translation>Image catalogue manquante : {file}</translation>
+    </message>
+    <message>
+        <source>The item as the camera saw it</source>
+        <translation>L&apos;article vu par la caméra</translation>
+    </message>
+    <message>
+        <source>No picture</source>
+        <translation>Pas d&apos;image</translation>
+    </message>
+    <message>
+        <source>Confidence {percent}</source>
+        <translation>Confiance {percent}</translation>
+    </message>
+    <message>
+        <source>defect score {score}</source>
+        <translation>score de défaut {score}</translation>
+    </message>
+    <message>
+        <source>defect score {score} ({label})</source>
+        <translation>score de défaut {score} ({label})</translation>
+    </message>
+    <message>
+        <source>similarity {score}</source>
+        <translation>ressemblance {score}</translation>
+    </message>
+    <message>
+        <source>Operator&apos;s reason: {reason}</source>
+        <translation>Motif de l&apos;opérateur : {reason}</translation>
+    </message>
+    <message>
+        <source>No reasons recorded</source>
+        <translation>Aucun motif enregistré</translation>
+    </message>
+</context>
+<context>
+    <name>ItemDialog</name>
+    <message>
+        <source>Revision</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <source>When</source>
+        <translation>Quand</translation>
+    </message>
+    <message>
+        <source>Who</source>
+        <translation>Qui</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>Quoi</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>Pourquoi</translation>
+    </message>
+    <message>
+        <source>Lost on the belt</source>
+        <translation>Perdu sur le tapis</translation>
+    </message>
+    <message>
+        <source>Too late for its lane: the conveyor sent it to manual</source>
+        <translation>Trop tard pour sa voie : le convoyeur l&apos;a envoyé en voie manuelle</translation>
+    </message>
+    <message>
+        <source>Conveyor confirmed lane {lane}</source>
+        <translation>Le convoyeur a confirmé la voie {lane}</translation>
+    </message>
+    <message>
+        <source>Sent to lane {lane}</source>
+        <translation>Envoyé en voie {lane}</translation>
+    </message>
+    <message>
+        <source>Not routed</source>
+        <translation>Pas aiguillé</translation>
+    </message>
+    <message>
+        <source>Inspected: grade {grade}, {disposition}</source>
+        <translation>Contrôlé : note {grade}, {disposition}</translation>
+    </message>
+    <message>
+        <source>station</source>
+        <translation>poste</translation>
+    </message>
+    <message>
+        <source>Overridden to {disposition}</source>
+        <translation>Corrigé vers {disposition}</translation>
+    </message>
+    <message>
+        <source>{reason} — {hand_move}</source>
+        <translation>{reason} — {hand_move}</translation>
+    </message>
+    <message>
+        <source>conveyor</source>
+        <translation>convoyeur</translation>
+    </message>
+    <message>
+        <source>Item {rma}</source>
+        <translation>Article {rma}</translation>
+    </message>
+    <message>
+        <source>without RMA</source>
+        <translation>sans RMA</translation>
+    </message>
+    <message>
+        <source>No image kept for this item (deleted by retention, or never stored).</source>
+        <translation>Aucune image gardée pour cet article (effacée après la durée de conservation, ou jamais enregistrée).</translation>
+    </message>
+    <message>
+        <source>Overridden by {operator}: {reason}</source>
+        <translation>Corrigé par {operator} : {reason}</translation>
+    </message>
+    <message>
+        <source>Loading history…</source>
+        <translation>Chargement de l&apos;historique…</translation>
+    </message>
+    <message>
+        <source>History is not available here.</source>
+        <translation>L&apos;historique n&apos;est pas disponible ici.</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>Historique</translation>
+    </message>
+    <message>
+        <source>Verdict JSON</source>
+        <translation>Verdict (JSON)</translation>
+    </message>
+    <message>
+        <source>Override… (O)</source>
+        <translation>Corriger… (O)</translation>
+    </message>
+    <message>
+        <source>Close (Esc)</source>
+        <translation>Fermer (Échap)</translation>
+    </message>
+    <message>
+        <source>History could not be read: {problem}</source>
+        <translation>Historique illisible : {problem}</translation>
+    </message>
+    <message>
+        <source>History ({count} revisions, oldest first)</source>
+        <translation>Historique ({count} versions, la plus ancienne d&apos;abord)</translation>
+    </message>
+    <message>
+        <source>No history recorded for this item.</source>
+        <translation>Aucun historique enregistré pour cet article.</translation>
+    </message>
+</context>
+<context>
+    <name>KpiPanel</name>
+    <message>
+        <source>no data yet</source>
+        <translation>pas encore de données</translation>
+    </message>
+    <message>
+        <source>Items per hour</source>
+        <translation>Articles par heure</translation>
+    </message>
+    <message>
+        <source>Disposition mix</source>
+        <translation>Répartition des destinations</translation>
+    </message>
+    <message>
+        <source>Override rate</source>
+        <translation>Taux de correction</translation>
+    </message>
+    <message>
+        <source>Time from trigger to decision (ms)</source>
+        <translation>Délai entre déclenchement et décision (ms)</translation>
+    </message>
+    <message>
+        <source>no statistics source connected</source>
+        <translation>aucune source de statistiques connectée</translation>
+    </message>
+    <message>
+        <source>Statistics: waiting for the first report…</source>
+        <translation>Statistiques : en attente du premier rapport…</translation>
+    </message>
+    <message>
+        <source>Statistics could not be read: {problem}. The figures below are the last good ones.</source>
+        <translation>Statistiques illisibles : {problem}. Les chiffres ci-dessous sont les derniers valables.</translation>
+    </message>
+    <message>
+        <source>{count} items in {hours} h</source>
+        <translation>{count} articles en {hours} h</translation>
+    </message>
+    <message>
+        <source>{count} items</source>
+        <translation>{count} articles</translation>
+    </message>
+    <message>
+        <source>overridden {percent}</source>
+        <translation>corrigés {percent}</translation>
+    </message>
+    <message>
+        <source>time to decide: half within {p50} ms, 95 % within {p95} ms</source>
+        <translation>délai de décision : la moitié en {p50} ms, 95 % en {p95} ms</translation>
+    </message>
+    <message>
+        <source>Statistics: no items yet</source>
+        <translation>Statistiques : aucun article pour l&apos;instant</translation>
+    </message>
+    <message>
+        <source>last {hours} h</source>
+        <translation>dernières {hours} h</translation>
+    </message>
+    <message>
+        <source>period</source>
+        <translation>période</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>Inspect (F1)</source>
+        <translation>Contrôle (F1)</translation>
+    </message>
+    <message>
+        <source>Statistics (F2)</source>
+        <translation>Statistiques (F2)</translation>
+    </message>
+    <message>
+        <source>Settings (F3)</source>
+        <translation>Réglages (F3)</translation>
+    </message>
+    <message>
+        <source>Calibration (F4)</source>
+        <translation>Étalonnage (F4)</translation>
+    </message>
+    <message>
+        <source>About (F5)</source>
+        <translation>À propos (F5)</translation>
+    </message>
+    <message>
+        <source>Returns inspection station {station}</source>
+        <translation>Poste de contrôle des retours {station}</translation>
+    </message>
+    <message>
+        <source>Returns inspection station</source>
+        <translation>Poste de contrôle des retours</translation>
+    </message>
+    <message>
+        <source>No items to open yet.</source>
+        <translation>Aucun article à ouvrir pour l&apos;instant.</translation>
+    </message>
+    <message>
+        <source>This language cannot be shown here: the window stays as it was.</source>
+        <translation>Cette langue ne peut pas être affichée ici : la fenêtre reste comme avant.</translation>
+    </message>
+    <message>
+        <source>Sign in first (F9): every action is recorded with your operator id.</source>
+        <translation>Connectez-vous d&apos;abord (F9) : chaque action est enregistrée avec votre identifiant.</translation>
+    </message>
+    <message>
+        <source>Nothing to undo: confirms and overrides are recorded after a few seconds.</source>
+        <translation>Rien à annuler : confirmations et corrections sont enregistrées après quelques secondes.</translation>
+    </message>
+    <message>
+        <source>{notice} — Undo (Ctrl+Z)</source>
+        <translation>{notice} — Annuler (Ctrl+Z)</translation>
+    </message>
+    <message>
+        <source>Signed in as {operator}.</source>
+        <translation>Connecté en tant que {operator}.</translation>
+    </message>
+    <message>
+        <source>No item to confirm yet.</source>
+        <translation>Aucun article à confirmer pour l&apos;instant.</translation>
+    </message>
+    <message>
+        <source>Confirmed {item}: {disposition}</source>
+        <translation>{item} confirmé : {disposition}</translation>
+    </message>
+    <message>
+        <source>Confirmed by {operator}</source>
+        <translation>Confirmé par {operator}</translation>
+    </message>
+    <message>
+        <source>{notice} — recorded.</source>
+        <translation>{notice} — enregistré.</translation>
+    </message>
+    <message>
+        <source>Confirm of {item} undone: nothing was recorded.</source>
+        <translation>Confirmation de {item} annulée : rien n&apos;a été enregistré.</translation>
+    </message>
+    <message>
+        <source>No item to override yet.</source>
+        <translation>Aucun article à corriger pour l&apos;instant.</translation>
+    </message>
+    <message>
+        <source>{item} — now {disposition}</source>
+        <translation>{item} — actuellement « {disposition} »</translation>
+    </message>
+    <message>
+        <source>Item without RMA — now {disposition}</source>
+        <translation>Article sans RMA — actuellement « {disposition} »</translation>
+    </message>
+    <message>
+        <source>Override of {item} to {disposition}</source>
+        <translation>Correction de {item} vers {disposition}</translation>
+    </message>
+    <message>
+        <source>Overridden to {disposition} by {operator}</source>
+        <translation>Corrigé vers {disposition} par {operator}</translation>
+    </message>
+    <message>
+        <source>Override of {item} to {disposition} undone: nothing was recorded.</source>
+        <translation>Correction de {item} vers {disposition} annulée : rien n&apos;a été enregistré.</translation>
+    </message>
+    <message>
+        <source>Take {item} out of lane {lane} ({lane_name}) and put it in {disposition}.</source>
+        <translation>Sortez {item} de la voie {lane} ({lane_name}) et mettez-le en {disposition}.</translation>
+    </message>
+    <message>
+        <source>No item to mark yet.</source>
+        <translation>Aucun article à signaler pour l&apos;instant.</translation>
+    </message>
+    <message>
+        <source>this item</source>
+        <translation>cet article</translation>
+    </message>
+    <message>
+        <source>Waiting for a supervisor</source>
+        <translation>En attente d&apos;un superviseur</translation>
+    </message>
+    <message>
+        <source>{item} marked for a supervisor.</source>
+        <translation>{item} signalé au superviseur.</translation>
+    </message>
+    <message>
+        <source>Re-inspection requested.</source>
+        <translation>Nouveau contrôle demandé.</translation>
+    </message>
+    <message>
+        <source>T triggers only in bench mode: on the conveyor the controller triggers.</source>
+        <translation>T ne déclenche qu&apos;en mode poste manuel : sur le convoyeur, c&apos;est l&apos;automate qui déclenche.</translation>
+    </message>
+    <message>
+        <source>Inspection triggered.</source>
+        <translation>Contrôle déclenché.</translation>
+    </message>
+    <message>
+        <source>Scan {code} ignored: hand scans trigger only in bench mode.</source>
+        <translation>Scan {code} ignoré : les scans à la main ne déclenchent qu&apos;en mode poste manuel.</translation>
+    </message>
+    <message>
+        <source>Scanned {code}: inspecting.</source>
+        <translation>{code} scanné : contrôle en cours.</translation>
+    </message>
+    <message>
+        <source>Scanner input without Enter ignored ({count} characters) — check the scanner&apos;s suffix setting (Enter or Tab after each code).</source>
+        <translation>Saisie du scanner sans Entrée ignorée ({count} caractères) — vérifiez le suffixe réglé sur le scanner (Entrée ou Tab après chaque code).</translation>
+    </message>
+    <message>
+        <source>Switched to bench mode.</source>
+        <translation>Passé en mode poste manuel.</translation>
+    </message>
+    <message>
+        <source>Switched to conveyor mode.</source>
+        <translation>Passé en mode convoyeur.</translation>
+    </message>
+    <message>
+        <source>Thresholds saved to config.toml (backup kept).</source>
+        <translation>Seuils enregistrés dans config.toml (copie de l&apos;ancien gardée).</translation>
+    </message>
+</context>
+<context>
+    <name>NoteDialog</name>
+    <message>
+        <source>Needs supervisor</source>
+        <translation>Superviseur demandé</translation>
+    </message>
+    <message>
+        <source>what the supervisor should look at (optional)</source>
+        <translation>ce que le superviseur doit regarder (facultatif)</translation>
+    </message>
+    <message>
+        <source>Mark {item} for a supervisor.</source>
+        <translation>Signaler {item} au superviseur.</translation>
+    </message>
+</context>
+<context>
     <name>Notice</name>
     <message>
         <source>nobody is signed in: sign in with your operator id first</source>
@@ -272,14 +1163,6 @@
         <translation>un identifiant opérateur est nécessaire pour se connecter</translation>
     </message>
     <message>
-        <source>signed in as {operator}</source>
-        <translation>connecté en tant que {operator}</translation>
-    </message>
-    <message>
-        <source>confirmed</source>
-        <translation>confirmé</translation>
-    </message>
-    <message>
         <source>an override needs a reason</source>
         <translation>une correction doit avoir un motif</translation>
     </message>
@@ -288,16 +1171,90 @@
         <translation>une correction vers « {disposition} » nécessite le code du superviseur</translation>
     </message>
     <message>
-        <source>override saved: {disposition}</source>
-        <translation>correction enregistrée : {disposition}</translation>
-    </message>
-    <message>
-        <source>flagged for the supervisor</source>
-        <translation>signalé au superviseur</translation>
-    </message>
-    <message>
         <source>thresholds updated</source>
         <translation>seuils mis à jour</translation>
+    </message>
+</context>
+<context>
+    <name>OverrideDialog</name>
+    <message>
+        <source>Override the verdict</source>
+        <translation>Corriger le verdict</translation>
+    </message>
+    <message>
+        <source>{number}  {disposition}</source>
+        <translation>{number}  {disposition}</translation>
+    </message>
+    <message>
+        <source>pick a reason (arrow keys) or type one</source>
+        <translation>choisissez un motif (flèches) ou tapez-le</translation>
+    </message>
+    <message>
+        <source>Supervisor PIN</source>
+        <translation>Code du superviseur</translation>
+    </message>
+    <message>
+        <source>Item</source>
+        <translation>Article</translation>
+    </message>
+    <message>
+        <source>New disposition</source>
+        <translation>Nouvelle destination</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motif</translation>
+    </message>
+    <message>
+        <source>No supervisor PIN is set on this station, so this override cannot be authorised here. Set [ui] supervisor_pin in config.toml or the STATION_SUPERVISOR_PIN environment variable, or mark the item &apos;needs supervisor&apos; (S) instead.</source>
+        <translation>Aucun code superviseur n&apos;est réglé sur ce poste : cette correction ne peut pas être autorisée ici. Réglez [ui] supervisor_pin dans config.toml ou la variable d&apos;environnement STATION_SUPERVISOR_PIN, ou signalez plutôt l&apos;article au superviseur (S).</translation>
+    </message>
+    <message>
+        <source>{disposition} needs a supervisor: ask them to type their PIN.</source>
+        <translation>« {disposition} » demande un superviseur : demandez-lui de taper son code.</translation>
+    </message>
+    <message>
+        <source>Pick or type a reason: it goes into the audit log and to central.</source>
+        <translation>Choisissez ou tapez un motif : il est enregistré dans le journal et envoyé au central.</translation>
+    </message>
+    <message>
+        <source>This override needs a supervisor PIN, and none is configured on this station.</source>
+        <translation>Cette correction demande un code superviseur, et aucun n&apos;est réglé sur ce poste.</translation>
+    </message>
+    <message>
+        <source>Wrong supervisor PIN: ask the supervisor to type it again.</source>
+        <translation>Code superviseur faux : demandez au superviseur de le retaper.</translation>
+    </message>
+</context>
+<context>
+    <name>PlaneStep</name>
+    <message>
+        <source>2 · Plane (px/mm)</source>
+        <translation>2 · Plan (px/mm)</translation>
+    </message>
+    <message>
+        <source>Measure the plane</source>
+        <translation>Mesurer le plan</translation>
+    </message>
+    <message>
+        <source>Lay the board flat on the belt where items pass, then press</source>
+        <translation>Posez la mire à plat sur le tapis, là où passent les articles, puis appuyez</translation>
+    </message>
+    <message>
+        <source>Lay the board flat on the belt or bench where items pass.</source>
+        <translation>Posez la mire à plat sur le tapis ou le poste, là où passent les articles.</translation>
+    </message>
+    <message>
+        <source>{scale} px/mm at the board, residual {residual} mm (raw pixels: the lens is not calibrated yet). Save to keep it.</source>
+        <translation>{scale} px/mm sur la mire, résidu {residual} mm (pixels bruts : l&apos;objectif n&apos;est pas encore étalonné). Enregistrez pour le garder.</translation>
+    </message>
+    <message>
+        <source>{scale} px/mm at the board, residual {residual} mm, camera {height} mm above it. Save to keep it.</source>
+        <translation>{scale} px/mm sur la mire, résidu {residual} mm, caméra à {height} mm au-dessus. Enregistrez pour le garder.</translation>
+    </message>
+    <message>
+        <source>{scale} px/mm at the board, residual {residual} mm. Save to keep it.</source>
+        <translation>{scale} px/mm sur la mire, résidu {residual} mm. Enregistrez pour le garder.</translation>
     </message>
 </context>
 <context>
@@ -451,12 +1408,105 @@
         <translation>l&apos;opérateur {operator} a changé « {previous} » en « {new} » : {reason}</translation>
     </message>
     <message>
+        <source>the conveyor had already sent the item to lane {lane} ({lane_name}): it is to be moved by hand to {disposition} (lane {target_lane})</source>
+        <translation>le convoyeur avait déjà envoyé l&apos;article en voie {lane} ({lane_name}) : il faut le déplacer à la main vers « {disposition} » (voie {target_lane})</translation>
+    </message>
+    <message>
         <source>station overloaded: not inspected, sent to the manual lane</source>
         <translation>station surchargée : article non contrôlé, envoyé sur la voie manuelle</translation>
     </message>
     <message>
         <source>disk full: not inspected, sent to the manual lane</source>
         <translation>disque plein : article non contrôlé, envoyé sur la voie manuelle</translation>
+    </message>
+</context>
+<context>
+    <name>RecentList</name>
+    <message>
+        <source>All dispositions</source>
+        <translation>Toutes destinations</translation>
+    </message>
+    <message>
+        <source>Overridden</source>
+        <translation>Corrigés</translation>
+    </message>
+    <message>
+        <source>Flagged</source>
+        <translation>Signalés</translation>
+    </message>
+    <message>
+        <source>Search RMA, GTIN or SKU (Ctrl+F)</source>
+        <translation>Chercher RMA, GTIN ou SKU (Ctrl+F)</translation>
+    </message>
+    <message>
+        <source>Recent items</source>
+        <translation>Derniers articles</translation>
+    </message>
+    <message>
+        <source>{count} found in the record (Esc: back)</source>
+        <translation>{count} trouvés dans l&apos;historique (Échap : retour)</translation>
+    </message>
+    <message>
+        <source>{shown} of {total}</source>
+        <translation>{shown} sur {total}</translation>
+    </message>
+</context>
+<context>
+    <name>RecentModel</name>
+    <message>
+        <source>Time</source>
+        <translation>Heure</translation>
+    </message>
+    <message>
+        <source>RMA</source>
+        <translation>RMA</translation>
+    </message>
+    <message>
+        <source>Expected SKU</source>
+        <translation>SKU attendu</translation>
+    </message>
+    <message>
+        <source>Seen SKU</source>
+        <translation>SKU vu</translation>
+    </message>
+    <message>
+        <source>Grade</source>
+        <translation>Note</translation>
+    </message>
+    <message>
+        <source>Disposition</source>
+        <translation>Destination</translation>
+    </message>
+    <message>
+        <source>Lane</source>
+        <translation>Voie</translation>
+    </message>
+    <message>
+        <source>By</source>
+        <translation>Par</translation>
+    </message>
+    <message>
+        <source>{disposition} (late)</source>
+        <translation>{disposition} (en retard)</translation>
+    </message>
+</context>
+<context>
+    <name>RecordSearch</name>
+    <message>
+        <source>Searching the record for « {words} »…</source>
+        <translation>Recherche de « {words} » dans l&apos;historique…</translation>
+    </message>
+    <message>
+        <source>{count} items in the record match « {words} ».</source>
+        <translation>{count} articles de l&apos;historique correspondent à « {words} ».</translation>
+    </message>
+    <message>
+        <source>Nothing in the record matches « {words} ».</source>
+        <translation>Rien dans l&apos;historique ne correspond à « {words} ».</translation>
+    </message>
+    <message>
+        <source>Search for « {words} » failed: {problem}</source>
+        <translation>La recherche de « {words} » a échoué : {problem}</translation>
     </message>
 </context>
 <context>
@@ -552,6 +1602,229 @@
     <message>
         <source>slowest 5 % (p95)</source>
         <translation>5 % les plus lents (p95)</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Defect score for repair</source>
+        <translation>Score de défaut pour réparation</translation>
+    </message>
+    <message>
+        <source>Defect score for recycle</source>
+        <translation>Score de défaut pour recyclage</translation>
+    </message>
+    <message>
+        <source>Minimum similarity to the expected product</source>
+        <translation>Ressemblance minimale au produit attendu</translation>
+    </message>
+    <message>
+        <source>Minimum confidence (else manual review)</source>
+        <translation>Confiance minimale (sinon contrôle manuel)</translation>
+    </message>
+    <message>
+        <source>Decision thresholds (written to config.toml, the old file kept as a backup)</source>
+        <translation>Seuils de décision (écrits dans config.toml, l&apos;ancien fichier gardé en copie)</translation>
+    </message>
+    <message>
+        <source>Apply thresholds</source>
+        <translation>Appliquer les seuils</translation>
+    </message>
+    <message>
+        <source>Mode</source>
+        <translation>Mode</translation>
+    </message>
+    <message>
+        <source>Conveyor: the controller triggers each item</source>
+        <translation>Convoyeur : l&apos;automate déclenche chaque article</translation>
+    </message>
+    <message>
+        <source>Bench: a scan or the T key triggers an inspection</source>
+        <translation>Poste manuel : un scan ou la touche T déclenche un contrôle</translation>
+    </message>
+    <message>
+        <source>Switch mode</source>
+        <translation>Changer de mode</translation>
+    </message>
+    <message>
+        <source># the station runs on the embedded defaults</source>
+        <translation># le poste tourne avec les réglages par défaut intégrés</translation>
+    </message>
+    <message>
+        <source>Configuration ({source}, read-only)</source>
+        <translation>Configuration ({source}, lecture seule)</translation>
+    </message>
+    <message>
+        <source>Configuration (embedded defaults, read-only)</source>
+        <translation>Configuration (réglages par défaut intégrés, lecture seule)</translation>
+    </message>
+    <message>
+        <source>Allowed from {low} to {high}</source>
+        <translation>Autorisé de {low} à {high}</translation>
+    </message>
+    <message>
+        <source>{label} ({low}–{high})</source>
+        <translation>{label} ({low}–{high})</translation>
+    </message>
+    <message>
+        <source>Language of the screen (for this session)</source>
+        <translation>Langue de l&apos;écran (pour cette session)</translation>
+    </message>
+</context>
+<context>
+    <name>SignInDialog</name>
+    <message>
+        <source>Operator sign-in</source>
+        <translation>Connexion de l&apos;opérateur</translation>
+    </message>
+    <message>
+        <source>badge or operator id, e.g. op-7</source>
+        <translation>badge ou identifiant, par exemple op-7</translation>
+    </message>
+    <message>
+        <source>Sign in before inspecting: your id is written with every confirm and override.</source>
+        <translation>Connectez-vous avant de contrôler : votre identifiant est enregistré avec chaque confirmation et correction.</translation>
+    </message>
+    <message>
+        <source>Operator id</source>
+        <translation>Identifiant opérateur</translation>
+    </message>
+    <message>
+        <source>Type your operator id: letters, digits, &apos;.&apos;, &apos;_&apos; or &apos;-&apos;, up to 32 characters.</source>
+        <translation>Tapez votre identifiant : lettres, chiffres, « . », « _ » ou « - », 32 caractères au plus.</translation>
+    </message>
+</context>
+<context>
+    <name>StatusPanel</name>
+    <message>
+        <source>Camera</source>
+        <translation>Caméra</translation>
+    </message>
+    <message>
+        <source>Camera {name}</source>
+        <translation>Caméra {name}</translation>
+    </message>
+    <message>
+        <source>Conveyor</source>
+        <translation>Convoyeur</translation>
+    </message>
+    <message>
+        <source>MQTT</source>
+        <translation>MQTT</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>Modèles</translation>
+    </message>
+    <message>
+        <source>Disk</source>
+        <translation>Disque</translation>
+    </message>
+    <message>
+        <source>Calibration</source>
+        <translation>Étalonnage</translation>
+    </message>
+    <message>
+        <source>{component}: {status}</source>
+        <translation>{component} : {status}</translation>
+    </message>
+    <message>
+        <source>{component}: {problem}</source>
+        <translation>{component} : {problem}</translation>
+    </message>
+    <message>
+        <source>(+{count} more, hover for all)</source>
+        <translation>(+{count} autres, survolez pour tout voir)</translation>
+    </message>
+</context>
+<context>
+    <name>TopBar</name>
+    <message>
+        <source>Items with no record: {count}</source>
+        <translation>Articles non enregistrés : {count}</translation>
+    </message>
+    <message>
+        <source>Not inspected, too busy: {count}</source>
+        <translation>Non contrôlés, poste saturé : {count}</translation>
+    </message>
+    <message>
+        <source>Not inspected, disk full: {count}</source>
+        <translation>Non contrôlés, disque plein : {count}</translation>
+    </message>
+    <message>
+        <source>Lane results not saved: {count}</source>
+        <translation>Résultats de voie non enregistrés : {count}</translation>
+    </message>
+    <message>
+        <source>Too late for the conveyor: {count}</source>
+        <translation>Trop tard pour le convoyeur : {count}</translation>
+    </message>
+    <message>
+        <source>Wrong lane: {count}</source>
+        <translation>Mauvaise voie : {count}</translation>
+    </message>
+    <message>
+        <source>Lost on the belt: {count}</source>
+        <translation>Perdus sur le tapis : {count}</translation>
+    </message>
+    <message>
+        <source>Conveyor jams: {count}</source>
+        <translation>Bourrages du convoyeur : {count}</translation>
+    </message>
+    <message>
+        <source>Emergency stops: {count}</source>
+        <translation>Arrêts d&apos;urgence : {count}</translation>
+    </message>
+    <message>
+        <source>Operator {operator}</source>
+        <translation>Opérateur {operator}</translation>
+    </message>
+    <message>
+        <source>Not signed in (F9)</source>
+        <translation>Non connecté (F9)</translation>
+    </message>
+    <message>
+        <source>Bench mode</source>
+        <translation>Mode poste manuel</translation>
+    </message>
+    <message>
+        <source>Conveyor mode</source>
+        <translation>Mode convoyeur</translation>
+    </message>
+    <message>
+        <source>{mode} mode</source>
+        <translation>Mode {mode}</translation>
+    </message>
+    <message>
+        <source>Items today: {count}</source>
+        <translation>Articles aujourd&apos;hui : {count}</translation>
+    </message>
+    <message>
+        <source>This hour: {count}</source>
+        <translation>Cette heure : {count}</translation>
+    </message>
+    <message>
+        <source>Waiting for central: {count}</source>
+        <translation>En attente du central : {count}</translation>
+    </message>
+    <message>
+        <source>This hour: the items recorded since {hour}:00, as Statistics counts them.</source>
+        <translation>Cette heure : les articles enregistrés depuis {hour} h 00, comptés comme dans Statistiques.</translation>
+    </message>
+</context>
+<context>
+    <name>UndoBar</name>
+    <message>
+        <source>Undo (Ctrl+Z)</source>
+        <translation>Annuler (Ctrl+Z)</translation>
+    </message>
+    <message>
+        <source>{notice} — recorded in {seconds} s unless you undo it.</source>
+        <translation>{notice} — enregistré dans {seconds} s sauf si vous annulez.</translation>
+    </message>
+    <message>
+        <source>{notice} — recorded in {seconds} s unless you undo it ({count} waiting).</source>
+        <translation>{notice} — enregistré dans {seconds} s sauf si vous annulez ({count} en attente).</translation>
     </message>
 </context>
 <context>

@@ -22,6 +22,7 @@ from station.ui.main_window import MainWindow
 from station.ui.pages import ModelsSource
 from station.ui.record_search import SearchSource
 from station.ui.settings import UiSettings, display_available
+from station.ui.translation import install
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,8 @@ def run_app(
     (on its own threads) while this runs the Qt event loop on the calling thread.
     """
     app = application(settings.font_scale, offscreen=screenshot is not None)
+    # Before the window exists, so every widget is built in the operator's language.
+    install(app, settings.language)
     window = MainWindow(
         state,
         actions,

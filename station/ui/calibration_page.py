@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -60,6 +60,7 @@ from station.state import Health
 from station.ui.bridge import Background
 from station.ui.calibration_steps import CalibrationHealth, ColourStep, IntrinsicsStep, PlaneStep, parse_patch
 from station.ui.imaging import qimage_from_bgr
+from station.ui.retranslate import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -107,17 +108,22 @@ class SaveReport:
     def words(self) -> str:
         """The sentence the page shows after a save."""
         update = self.update
-        words = f"Saved {', '.join(update.written)} to {self.path}"
+        translate = QCoreApplication.translate
+        written, kept = ", ".join(update.written), ", ".join(update.kept)
         if update.kept:
-            words += f" (kept {', '.join(update.kept)} from the file)"
-        notes = []
+            first = translate("CalibrationPage", "Saved {sections} to {file} (kept {kept} from the file).")
+        else:
+            first = translate("CalibrationPage", "Saved {sections} to {file}.")
+        lines = [first.format(sections=written, file=self.path, kept=kept)]
         if update.replaced_size is not None:
             width, height = update.replaced_size
-            notes.append(f"the old file was for {width}x{height}: its sections were dropped")
+            lines.append(translate("CalibrationPage", "The old file was for {width}x{height}: "
+                                   "its sections were dropped.").format(width=width, height=height))
         if update.stale_plane:
-            notes.append("the plane in the file was measured with the old intrinsics: redo the plane step")
-        notes.append("the station uses it from its next start")
-        return ". ".join([words, *notes]) + "."
+            lines.append(translate("CalibrationPage", "The plane in the file was measured before the lens "
+                                   "was calibrated: redo the plane step."))
+        lines.append(translate("CalibrationPage", "The station uses it from its next start."))
+        return " ".join(lines)
 
 
 def _grab(source: FrameSource) -> Frame:
@@ -170,7 +176,7 @@ class BoardView(QWidget):
         self.corners: npt.NDArray[np.float32] = np.zeros((0, 2), np.float32)
         self.coverage: npt.NDArray[np.bool_] = np.zeros((9, 16), np.bool_)
         self.patch: tuple[int, int, int, int] | None = None  # the grey patch typed in, x, y, w, h
-        self._placeholder = "Waiting for the camera…"
+        self._placeholder = QCoreApplication.translate("CalibrationPage", "Waiting for the camera…")
 
     def set_frame(self, frame: Frame | None, corners: npt.NDArray[np.float32] | None = None) -> None:
         """Show `frame` with the board `corners` (N x 2 pixels) found in it."""
@@ -283,12 +289,15 @@ class CalibrationPage(QWidget):
         self.captures = 0  # captured frames judged so far (kept or not)
         self.previews = 0  # live frames looked at
         self._session = self._new_session()
+        self.texts = Texts()
         self.health = CalibrationHealth(font_scale)
         layout = QVBoxLayout(self)
         layout.addWidget(self.health)
         if not self.has_wizard:
-            hint = QLabel("Run `station calibrate` with the ChArUco board in view to (re)calibrate the "
-                          "camera; the wizard appears here when the station gives the window its camera.")
+            hint = QLabel()
+            self.texts.bind(hint.setText, lambda: self.tr(
+                "To calibrate the camera, run « station calibrate » with the calibration board in view; "
+                "the wizard appears here when the station gives the window its camera."))
             hint.setWordWrap(True)
             layout.addWidget(hint)
             layout.addStretch(1)
@@ -301,11 +310,12 @@ class CalibrationPage(QWidget):
     def _build_wizard(self, layout: QVBoxLayout, font_scale: float) -> None:
         """The live view beside the three steps and the save button; the busy bar and refusals above."""
         self.view = BoardView()
-        self.view.set_placeholder("Waiting for the camera… (the live view runs while this page is shown)")
+        self.view.set_placeholder(
+            self.tr("Waiting for the camera… (the live view runs while this page is shown)"))
         self.intrinsics_step = IntrinsicsStep(font_scale, self._board.describe() if self._board else "")
         self.plane_step = PlaneStep()
         self.colour_step = ColourStep()
-        self.save_button = QPushButton(f"Save to {self._file}")
+        self.save_button = QPushButton(self.tr("Save to {file}").format(file=self._file))
         self.save_button.setEnabled(False)
         self.save_label = QLabel("")
         self.save_label.setWordWrap(True)
@@ -397,7 +407,7 @@ class CalibrationPage(QWidget):
         if not self.has_wizard or self._calibrating:
             return
         self._calibrating = True
-        self.intrinsics_step.result_label.setText("Calibrating…")
+        self.intrinsics_step.result_label.setText(self.tr("Calibrating…"))
         self._submit("calibrate", self._session.calibrate)
 
     def start_over(self) -> None:
@@ -407,7 +417,7 @@ class CalibrationPage(QWidget):
         self._session = self._new_session()
         self.captures = 0
         self.last_feedback = None
-        self.intrinsics_step.feedback_label.setText("Views cleared: show the board and press Space.")
+        self.intrinsics_step.feedback_label.setText(self.tr("Views cleared: show the board and press Space."))
         self._show_guidance(self._session.guidance())
         self.view.set_coverage(self._session.coverage_map())
 
@@ -426,7 +436,7 @@ class CalibrationPage(QWidget):
                 known = load_calibration(path, live_resolution=_size_of(frame)).intrinsics
             return calibrate_plane(frame, board, known)
 
-        self.plane_step.plane_label.setText("Measuring the plane…")
+        self.plane_step.plane_label.setText(self.tr("Measuring the plane…"))
         self._submit("plane", measure)
 
     def measure_colour(self) -> None:
@@ -436,8 +446,8 @@ class CalibrationPage(QWidget):
         step = self.colour_step
         patch = step.patch()
         if patch is None:
-            self._show_error(f"The patch {step.patch_edit.text()!r} is not x,y,w,h: give four whole numbers "
-                             "in pixels, e.g. 40,60,80,80")
+            self._show_error(self.tr("The patch « {patch} » is not x,y,w,h: give four whole numbers "
+                                     "in pixels, e.g. 40,60,80,80").format(patch=step.patch_edit.text()))
             return
         assert self._source is not None
         source, lightness = self._source, float(step.lightness.value())
@@ -448,7 +458,7 @@ class CalibrationPage(QWidget):
                 frame = np.asarray(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), np.uint8)
             return calibrate_colour(frame, patch, lightness), _size_of(frame)
 
-        step.colour_label.setText("Measuring the colour…")
+        step.colour_label.setText(self.tr("Measuring the colour…"))
         self._submit("colour", measure)
 
     def save(self) -> None:
@@ -460,13 +470,14 @@ class CalibrationPage(QWidget):
                                    self.plane.image_size if self.plane else None, self._colour_size)
                  if size is not None}
         if not sizes:
-            self._show_error("Nothing calibrated yet: calibrate the camera, the plane or the colour first.")
+            self._show_error(
+                self.tr("Nothing calibrated yet: calibrate the camera, the plane or the colour first."))
             return
         if len(sizes) > 1:
-            self._show_error("The steps were done at different camera resolutions: "
-                             "redo them at one resolution.")
+            self._show_error(self.tr("The steps were done at different camera resolutions: "
+                                     "redo them at one resolution."))
             return
-        self.save_label.setText("Saving…")
+        self.save_label.setText(self.tr("Saving…"))
         self._submit("save", write_calibration, self._file, self._board, self._settings.camera_id,
                      self.intrinsics, self.plane, self.colour, sizes.pop())
 
@@ -509,13 +520,13 @@ class CalibrationPage(QWidget):
     def _work_failed(self, tag: str, text: str) -> None:
         if tag == "calibrate":
             self._calibrating = False
-            self.intrinsics_step.result_label.setText("Not calibrated.")
+            self.intrinsics_step.result_label.setText(self.tr("Not calibrated."))
         elif tag == "plane":
-            self.plane_step.plane_label.setText("Plane not measured.")
+            self.plane_step.plane_label.setText(self.tr("Plane not measured."))
         elif tag == "colour":
-            self.colour_step.colour_label.setText("Colour not measured.")
+            self.colour_step.colour_label.setText(self.tr("Colour not measured."))
         elif tag == "save":
-            self.save_label.setText("Not saved.")
+            self.save_label.setText(self.tr("Not saved."))
         self._show_error(f"{tag.capitalize()} refused: {text}")
         self._update_busy()
 
@@ -537,6 +548,11 @@ class CalibrationPage(QWidget):
         self._update_busy()
 
     # ----- live view ------------------------------------------------------------------------------
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.retranslate()
+        super().changeEvent(event)
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         if self.has_wizard:
@@ -563,12 +579,12 @@ class CalibrationPage(QWidget):
         frame, corners = result
         self.previews += 1
         if frame is None:
-            self.view.set_placeholder("No frame from the camera: check its status below.")
+            self.view.set_placeholder(self.tr("No frame from the camera: check its status below."))
         self.view.set_frame(frame, corners)
 
     def _preview_failed(self, _tag: str, text: str) -> None:
         self.view.set_frame(None)
-        self.view.set_placeholder(f"The live view failed: {text}")
+        self.view.set_placeholder(self.tr("The live view failed: {problem}").format(problem=text))
 
     def shutdown(self) -> None:
         """Stop the live view; let a save that was asked for finish."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QDoubleSpinBox,
@@ -27,6 +27,7 @@ from calibration.intrinsics import Guidance, Intrinsics, ViewFeedback, ViewStatu
 from calibration.plane import PlaneCalibration
 from station.state import Health, Level
 from station.ui import theme
+from station.ui.retranslate import Texts
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,10 @@ class CalibrationHealth(QWidget):
 
     def __init__(self, font_scale: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.status = _wrapped("Calibration status not reported yet.")
+        self.texts = Texts()
+        self._health: Health | None = None
+        self.status = _wrapped()
+        self.texts.bind(self.status.setText, lambda: self.tr("Calibration status not reported yet."))
         self.status.setFont(theme.scaled_font(QFont(self.font()), 14 * font_scale, bold=True))
         self.detail = _wrapped()
         self.values = _wrapped()
@@ -65,13 +69,32 @@ class CalibrationHealth(QWidget):
         layout.addWidget(self.detail)
         layout.addWidget(self.values)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            if self._health is None:
+                self.texts.retranslate()
+            else:
+                self.set_health(self._health)
+        super().changeEvent(event)
+
+    def _value_words(self, key: str, value: object) -> str:
+        if key == "created_at":
+            return self.tr("Calibrated on {date}").format(date=value)
+        if key == "parts":
+            words = {"intrinsics": self.tr("lens"), "plane": self.tr("belt plane"),
+                     "colour": self.tr("colour")}
+            parts = [words.get(part.strip(), part.strip()) for part in str(value).split(",") if part.strip()]
+            return self.tr("Steps done: {steps}").format(steps=", ".join(parts))
+        return self.tr("{name}: {value}").format(name=key, value=value)
+
     def set_health(self, health: Health) -> None:
         """Show the calibration's health."""
+        self._health = health
         background, text = theme.LEVEL_COLOURS[health.level]
         self.status.setText(health.summary)
         self.status.setStyleSheet(f"background: {background}; color: {text}; padding: 6px;")
         self.detail.setText(health.detail if health.level != Level.OK else health.detail or "")
-        self.values.setText("\n".join(f"{k}: {v}" for k, v in health.values.items()))
+        self.values.setText("\n".join(self._value_words(k, v) for k, v in health.values.items()))
         # Empty lines would push the wizard down on a 768-pixel screen.
         self.detail.setVisible(bool(self.detail.text()))
         self.values.setVisible(bool(self.values.text()))
@@ -81,24 +104,27 @@ class IntrinsicsStep(QGroupBox):
     """Step 1: views of the board kept so far, what is still missing, and the calibration's result."""
 
     def __init__(self, font_scale: float, board_text: str, parent: QWidget | None = None) -> None:
-        super().__init__("1 · Camera: show the board all over the frame, flat and tilted", parent)
+        super().__init__(parent)
+        self.setTitle(self.tr("1 · Camera: show the board all over the frame, flat and tilted"))
         self.setToolTip(board_text)
         self.progress = _wrapped()
         self.progress.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
         self.tilt_label = _wrapped()
         self.rejected_label = QLabel("")
-        self.feedback_label = _wrapped("Show the board to the camera and press Space to capture a view.")
+        self.feedback_label = _wrapped(
+            self.tr("Show the board to the camera and press Space to capture a view."))
         self.hints = _wrapped()
-        self.capture_button = QPushButton("Capture view (Space)")
-        self.calibrate_button = QPushButton("Calibrate")
+        self.capture_button = QPushButton(self.tr("Capture view (Space)"))
+        self.calibrate_button = QPushButton(self.tr("Calibrate"))
         self.calibrate_button.setEnabled(False)
-        self.calibrate_button.setToolTip("Enabled once the views cover the frame and are tilted enough")
-        self.restart_button = QPushButton("Start over")
+        self.calibrate_button.setToolTip(
+            self.tr("Enabled once the views cover the frame and are tilted enough"))
+        self.restart_button = QPushButton(self.tr("Start over"))
         self.result_label = _wrapped()
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view_errors = QListWidget()
         self.view_errors.setMaximumHeight(110)
-        self.view_errors.setToolTip("Reprojection error of each view, worst first")
+        self.view_errors.setToolTip(self.tr("Error of each view in pixels, worst first"))
         self.view_errors.hide()  # until there is a result
         buttons = QHBoxLayout()
         for button in (self.capture_button, self.calibrate_button, self.restart_button):
@@ -112,16 +138,23 @@ class IntrinsicsStep(QGroupBox):
 
     def show_guidance(self, guidance: Guidance, min_sharpness: float) -> None:
         """Views kept, coverage, tilts, rejections and what to do next."""
-        ready = " · ready to calibrate" if guidance.ready else ""
-        self.progress.setText(f"{guidance.views} of {guidance.min_views} views kept · frame covered "
-                              f"{guidance.coverage:.0%}{ready}")
-        leaning = ", ".join(guidance.tilt_directions) or "none yet"
-        self.tilt_label.setText(f"Tilted views: {guidance.tilted_views} (far edge towards: {leaning})")
-        self.rejected_label.setText(
-            f"Blurred views rejected: {guidance.rejected_blurred} · without the board: "
-            f"{guidance.rejected_no_board} · sharpness needed ≥ {min_sharpness:g}")
+        progress = (
+            self.tr("{views} of {needed} views kept · frame covered {coverage} · ready to calibrate")
+            if guidance.ready else self.tr("{views} of {needed} views kept · frame covered {coverage}")
+        )
+        self.progress.setText(progress.format(
+            views=guidance.views, needed=guidance.min_views, coverage=f"{guidance.coverage:.0%}"))
+        leaning = ", ".join(guidance.tilt_directions) or self.tr("none yet")
+        self.tilt_label.setText(self.tr("Tilted views: {count} (far edge towards: {directions})").format(
+            count=guidance.tilted_views, directions=leaning))
+        self.rejected_label.setText(self.tr(
+            "Blurred views rejected: {blurred} · without the board: {no_board} · "
+            "sharpness needed ≥ {sharpness}"
+        ).format(blurred=guidance.rejected_blurred, no_board=guidance.rejected_no_board,
+                 sharpness=f"{min_sharpness:g}"))
         if guidance.ready:
-            self.hints.setText("Enough views: press Calibrate (more views across the frame do no harm).")
+            self.hints.setText(
+                self.tr("Enough views: press Calibrate (more views across the frame do no harm)."))
         else:
             self.hints.setText("\n".join(f"• {hint[0].upper()}{hint[1:]}." for hint in guidance.hints))
 
@@ -132,10 +165,12 @@ class IntrinsicsStep(QGroupBox):
 
     def show_result(self, result: Intrinsics, max_rms_px: float) -> None:
         """The solved camera and each view's error, worst first."""
-        self.result_label.setText(
-            f"RMS reprojection error {result.rms_px:.3f} px (limit {max_rms_px:g}) · "
-            f"fx {result.fx:.1f} fy {result.fy:.1f} cx {result.cx:.1f} cy {result.cy:.1f} px · "
-            f"{len(result.per_view_errors)} views. Save to keep it, then redo the plane.")
+        self.result_label.setText(self.tr(
+            "RMS reprojection error {rms} px (limit {limit}) · fx {fx} fy {fy} cx {cx} cy {cy} px · "
+            "{views} views. Save to keep it, then redo the plane."
+        ).format(rms=f"{result.rms_px:.3f}", limit=f"{max_rms_px:g}", fx=f"{result.fx:.1f}",
+                 fy=f"{result.fy:.1f}", cx=f"{result.cx:.1f}", cy=f"{result.cy:.1f}",
+                 views=len(result.per_view_errors)))
         self.view_errors.clear()
         self.view_errors.show()
         for name, error in sorted(result.per_view_errors, key=lambda item: -item[1]):
@@ -151,40 +186,48 @@ class PlaneStep(QGroupBox):
     """Step 2: px/mm of the belt from the board lying on it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("2 · Plane (px/mm)", parent)
-        self.plane_button = QPushButton("Measure the plane")
-        self.plane_button.setToolTip("Lay the board flat on the belt where items pass, then press")
-        self.plane_label = _wrapped("Lay the board flat on the belt/bench where items pass.")
+        super().__init__(parent)
+        self.setTitle(self.tr("2 · Plane (px/mm)"))
+        self.plane_button = QPushButton(self.tr("Measure the plane"))
+        self.plane_button.setToolTip(self.tr("Lay the board flat on the belt where items pass, then press"))
+        self.plane_label = _wrapped(self.tr("Lay the board flat on the belt or bench where items pass."))
         layout = QVBoxLayout(self)
         layout.addWidget(self.plane_label)
         layout.addWidget(self.plane_button)
 
     def show_plane(self, plane: PlaneCalibration) -> None:
         """The scale at the board, the residual and the camera's height."""
-        height = (f", camera {plane.camera_height_mm:.0f} mm above it"
-                  if plane.camera_height_mm is not None else "")
-        raw = "" if plane.intrinsics is not None else " (raw pixels: no intrinsics yet)"
-        self.plane_label.setText(f"{plane.px_per_mm:.4f} px/mm at the board, residual "
-                                 f"{plane.rms_mm:.3f} mm{height}{raw}. Save to keep it.")
+        values = {"scale": f"{plane.px_per_mm:.4f}", "residual": f"{plane.rms_mm:.3f}",
+                  "height": f"{plane.camera_height_mm:.0f}" if plane.camera_height_mm is not None else ""}
+        if plane.intrinsics is None:
+            text = self.tr("{scale} px/mm at the board, residual {residual} mm (raw pixels: the lens is not "
+                           "calibrated yet). Save to keep it.")
+        elif plane.camera_height_mm is not None:
+            text = self.tr("{scale} px/mm at the board, residual {residual} mm, camera {height} mm above it. "
+                           "Save to keep it.")
+        else:
+            text = self.tr("{scale} px/mm at the board, residual {residual} mm. Save to keep it.")
+        self.plane_label.setText(text.format(**values))
 
 
 class ColourStep(QGroupBox):
     """Step 3: white balance and exposure from a grey card's rectangle and lightness."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("3 · Colour (grey patch)", parent)
+        super().__init__(parent)
+        self.setTitle(self.tr("3 · Colour (grey patch)"))
         self.patch_edit = QLineEdit()
-        self.patch_edit.setPlaceholderText("x,y,w,h (pixels)")
-        self.patch_edit.setToolTip("The grey patch's left, top, width and height in frame pixels; "
-                                   "it is outlined in yellow on the live view")
+        self.patch_edit.setPlaceholderText(self.tr("x,y,w,h (pixels)"))
+        self.patch_edit.setToolTip(self.tr("The grey patch's left, top, width and height in frame pixels; "
+                                           "it is outlined in yellow on the live view"))
         self.lightness = QDoubleSpinBox()
         self.lightness.setRange(20.0, 90.0)
         self.lightness.setValue(50.0)
         self.lightness.setPrefix("L* ")
-        self.lightness.setToolTip("The grey card's lightness (18 % grey card: L* 50)")
-        self.colour_button = QPushButton("Measure the colour")
+        self.lightness.setToolTip(self.tr("The grey card's lightness (18 % grey card: L* 50)"))
+        self.colour_button = QPushButton(self.tr("Measure the colour"))
         self.colour_label = _wrapped(
-            "A neutral grey card where the camera always sees it, under the station's lamp.")
+            self.tr("A neutral grey card where the camera always sees it, under the station's lamp."))
         row = QHBoxLayout()
         row.addWidget(self.patch_edit, 2)
         row.addWidget(self.lightness, 1)
@@ -200,5 +243,5 @@ class ColourStep(QGroupBox):
     def show_colour(self, colour: ColourCalibration) -> None:
         """The per-channel gains and the exposure correction."""
         b, g, r = colour.gains_bgr
-        self.colour_label.setText(f"Gains B {b:.3f} G {g:.3f} R {r:.3f} "
-                                  f"({colour.exposure_stops:+.2f} stops). Save to keep it.")
+        self.colour_label.setText(self.tr("Gains B {b} G {g} R {r} ({stops} stops). Save to keep it.").format(
+            b=f"{b:.3f}", g=f"{g:.3f}", r=f"{r:.3f}", stops=f"{colour.exposure_stops:+.2f}"))

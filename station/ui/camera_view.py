@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from station.state import ItemView, Overlay
 from station.ui import theme
-from station.ui.card_words import code_words, label_words
+from station.ui.card_words import code_words, defect_words, label_words
 from station.ui.imaging import qimage_from_bgr, qimage_from_heatmap
 from station.verdict import Grade, Verdict
 
@@ -57,7 +57,8 @@ def decided_overlay(view: ItemView, repair_threshold: float | None = None) -> tu
     if defect is None or not defect_counted(verdict, located, repair_threshold):
         return Overlay(codes=codes, item_box=overlay.item_box, roi=overlay.roi), ""
     label = label_words(defect.label)
-    words = QCoreApplication.translate("CameraView", "defect") if label.lower() in _NOT_DAMAGE else label
+    not_damage = label.lower() in _NOT_DAMAGE
+    words = QCoreApplication.translate("CameraView", "defect") if not_damage else defect_words(label)
     shown = Overlay(codes=codes, regions=overlay.regions, heatmap=overlay.heatmap,
                     item_box=overlay.item_box, roi=overlay.roi)
     return shown, words

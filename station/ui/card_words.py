@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 import re
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QLocale
 
-from station.verdict import CodeRead, DeclaredReason, Verdict
+from station import i18n
+from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
+from station.ui.translation import current_language
+from station.verdict import CodeRead, Decision, DeclaredReason, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ def lane_words(verdict: Verdict, lane_name: str | None, lane_names: dict[int, st
         return translate("ItemCard", "On the bench: not sent to a lane")
     # `lane_name` names the lane the station chose; the conveyor may have sent the item elsewhere.
     name = lane_names.get(lane) or (lane_name if lane == routing.lane_commanded else None) or ""
+    name = lane_name_words(name)
     if routing.late:
         text = (translate("ItemCard", "LATE: went to lane {lane} ({name})") if name
                 else translate("ItemCard", "LATE: went to lane {lane}"))
@@ -70,13 +74,53 @@ def label_words(label: str) -> str:
 _SNAKE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
 
 
+def reasons_words(decision: Decision) -> tuple[str, ...]:
+    """The decision's reasons in the window's language (`decision.reasons` stays English for central)."""
+    return tuple(reason_words(r) for r in i18n.render_reasons(decision, current_language()))
+
+
+# Labels a model gives an undamaged item.
+NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})
+
+
+def defect_words(label: str) -> str:
+    """A model's defect label in the window's language ('crushed_corner' -> 'coin écrasé')."""
+    return words_in("Defect", label_words(label), current_language())
+
+
+def number_words(value: float, decimals: int) -> str:
+    """A number as the window's language writes it (0.47, or 0,47 in French)."""
+    return QLocale().toString(float(value), "f", decimals)
+
+
+def percent_words(fraction: float, decimals: int = 0) -> str:
+    """A fraction as a percentage in the window's language ('58%', '58 %' in French)."""
+    return translate("ItemCard", "{value}%").format(value=number_words(fraction * 100, decimals))
+
+
+def lane_name_words(name: str) -> str:
+    """A lane's name from the config: a disposition's code ('recycle') in the window's words; the
+    manual review lane, named "manual" in [hardware.lanes], as the bench says it."""
+    if name == "manual":
+        return translate("ItemCard", "manual")
+    if name in i18n.DISPOSITION_WORDS:
+        return i18n.disposition_words(name, current_language(), in_sentence=True)
+    return name
+
+
 def reason_words(reason: str) -> str:
     """A reason as the operator reads it: value names in it as words ('manual_review' -> 'manual review')."""
     return _SNAKE.sub(lambda m: m.group(0).replace("_", " "), reason)
 
 
 def flag_words(flag: str) -> str:
-    """A decision flag as words: 'fraud_review' -> 'Fraud review'."""
+    """A decision flag as words: 'fraud_review' -> 'Fraud review' (translated when the card knows it)."""
+    known = {
+        "fraud_review": translate("ItemCard", "Fraud review"),
+        "move_by_hand": translate("ItemCard", "Move by hand"),
+    }
+    if flag in known:
+        return known[flag]
     words = flag.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 

@@ -6,14 +6,15 @@ import logging
 import math
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 logger = logging.getLogger(__name__)
 
 _AXIS = QColor(120, 120, 120)
 _TEXT = QColor(30, 30, 30)
+LABEL_MIN_SCALE = 0.75  # bar labels shrink at most to this share of the chart's type before being cut
 SERIES_COLOURS = (QColor("#1565c0"), QColor("#c62828"), QColor("#2e7d32"), QColor("#ef6c00"))
 
 
@@ -40,7 +41,7 @@ class _Chart(QWidget):
         super().__init__(parent)
         self.title = title
         self.percent = percent
-        self.empty_text = "no data yet"
+        self.empty_text = QCoreApplication.translate("KpiPanel", "no data yet")
         self.setMinimumSize(260, 180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -99,6 +100,7 @@ class BarChart(_Chart):
             plot = self._frame(painter, top)
             slot = plot.width() / len(self._bars)
             line = painter.fontMetrics().height()
+            label_font = self._label_font(painter, [label for label, _v, _c in self._bars], slot)
             for i, (label, value, colour) in enumerate(self._bars):
                 h = plot.height() * value / top
                 bar = QRectF(plot.left() + i * slot + slot * 0.15, plot.bottom() - h, slot * 0.7, h)
@@ -109,13 +111,32 @@ class BarChart(_Chart):
                     Qt.AlignmentFlag.AlignCenter,
                     _fmt(value, self.percent),
                 )
+                value_font = painter.font()
+                painter.setFont(label_font)
                 painter.drawText(
                     QRectF(plot.left() + i * slot, plot.bottom() + 2, slot, line),
                     Qt.AlignmentFlag.AlignCenter,
                     painter.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, int(slot)),
                 )
+                painter.setFont(value_font)
         finally:
             painter.end()
+
+    @staticmethod
+    def _label_font(painter: QPainter, labels: list[str], slot: float) -> QFont:
+        """The painter's font, smaller (down to LABEL_MIN_SCALE) when a bar's words are wider than
+        its slot: long words (« Contrôle manuel ») shrink a little before they are cut."""
+        font = QFont(painter.font())
+        widest = max((painter.fontMetrics().horizontalAdvance(label) for label in labels), default=0)
+        room = slot - 4
+        if widest <= room or widest == 0:
+            return font
+        scale = max(LABEL_MIN_SCALE, room / widest)
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * scale)
+        else:
+            font.setPixelSize(max(1, round(font.pixelSize() * scale)))
+        return font
 
 
 class LineChart(_Chart):

@@ -11,7 +11,7 @@ import hmac
 import logging
 import re
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -75,16 +75,18 @@ class SignInDialog(_Dialog):
     """Start of shift: who is at the bench (every action is audited with this id)."""
 
     def __init__(self, current: str | None = None, parent: QWidget | None = None) -> None:
-        super().__init__("Operator sign-in", parent)
+        super().__init__(QCoreApplication.translate("SignInDialog", "Operator sign-in"), parent)
         self.operator = QLineEdit(current or "")
-        self.operator.setPlaceholderText("badge or operator id, e.g. op-7")
+        self.operator.setPlaceholderText(self.tr("badge or operator id, e.g. op-7"))
         self.operator.setMaxLength(32)
         layout = QVBoxLayout(self)
-        intro = QLabel("Sign in before inspecting: your id is written with every confirm and override.")
+        intro = QLabel(
+            self.tr("Sign in before inspecting: your id is written with every confirm and override.")
+        )
         intro.setWordWrap(True)
         layout.addWidget(intro)
         form = QFormLayout()
-        form.addRow("Operator id", self.operator)
+        form.addRow(self.tr("Operator id"), self.operator)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -96,7 +98,7 @@ class SignInDialog(_Dialog):
 
     def problem(self) -> str:
         if not OPERATOR_ID.match(self.operator_id()):
-            return "Type your operator id: letters, digits, '.', '_' or '-', up to 32 characters."
+            return self.tr("Type your operator id: letters, digits, '.', '_' or '-', up to 32 characters.")
         return ""
 
 
@@ -113,13 +115,18 @@ class OverrideDialog(_Dialog):
         item_text: str,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("Override the verdict", parent)
+        super().__init__(QCoreApplication.translate("OverrideDialog", "Override the verdict"), parent)
         self._dispositions = dispositions
         self._required_for = supervisor_required_for
         self._pin = supervisor_pin
         self.disposition = QComboBox()
         for number, value in enumerate(dispositions, start=1):
-            self.disposition.addItem(f"{number}  {theme.disposition_words(value)}", value)
+            self.disposition.addItem(
+                self.tr("{number}  {disposition}").format(
+                    number=number, disposition=theme.disposition_words(value)
+                ),
+                value,
+            )
         self.disposition.setCurrentIndex(max(0, dispositions.index(chosen)) if chosen in dispositions else 0)
         self.reason = QComboBox()
         self.reason.setEditable(True)
@@ -128,20 +135,20 @@ class OverrideDialog(_Dialog):
         self.reason.setCurrentIndex(-1)
         line_edit = self.reason.lineEdit()
         assert line_edit is not None
-        line_edit.setPlaceholderText("pick a reason (arrow keys) or type one")
+        line_edit.setPlaceholderText(self.tr("pick a reason (arrow keys) or type one"))
         # An editable combo box keeps Enter for itself; Enter there means "done".
         line_edit.returnPressed.connect(self.try_accept)
         self.reason.installEventFilter(self)
         line_edit.installEventFilter(self)
-        self.pin_label = QLabel("Supervisor PIN")
+        self.pin_label = QLabel(self.tr("Supervisor PIN"))
         self.pin = QLineEdit()
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin_note = QLabel("")
         self.pin_note.setWordWrap(True)
         form = QFormLayout()
-        form.addRow("Item", QLabel(item_text))
-        form.addRow("New disposition", self.disposition)
-        form.addRow("Reason", self.reason)
+        form.addRow(self.tr("Item"), QLabel(item_text))
+        form.addRow(self.tr("New disposition"), self.disposition)
+        form.addRow(self.tr("Reason"), self.reason)
         form.addRow(self.pin_label, self.pin)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -174,15 +181,16 @@ class OverrideDialog(_Dialog):
         self.pin.setVisible(needed)
         self.pin_note.setVisible(needed)
         if needed and not self._pin:
-            self.pin_note.setText(
+            self.pin_note.setText(self.tr(
                 "No supervisor PIN is set on this station, so this override cannot be "
                 "authorised here. Set [ui] supervisor_pin in config.toml or the "
                 "STATION_SUPERVISOR_PIN environment variable, or mark the item "
                 "'needs supervisor' (S) instead."
-            )
+            ))
         elif needed:
             self.pin_note.setText(
-                f"{theme.disposition_words(self.chosen())} needs a supervisor: ask them to type their PIN."
+                self.tr("{disposition} needs a supervisor: ask them to type their PIN.").format(
+                    disposition=theme.disposition_words(self.chosen()))
             )
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
@@ -197,13 +205,15 @@ class OverrideDialog(_Dialog):
 
     def problem(self) -> str:
         if not self.reason_text():
-            return "Pick or type a reason: it goes into the audit log and to central."
+            return self.tr("Pick or type a reason: it goes into the audit log and to central.")
         if self.needs_pin():
             if not self._pin:
-                return "This override needs a supervisor PIN, and none is configured on this station."
+                return self.tr(
+                    "This override needs a supervisor PIN, and none is configured on this station."
+                )
             if not hmac.compare_digest(self.pin.text().encode(), self._pin.encode()):
                 self.pin.clear()
-                return "Wrong supervisor PIN: ask the supervisor to type it again."
+                return self.tr("Wrong supervisor PIN: ask the supervisor to type it again.")
         return ""
 
 
@@ -211,11 +221,11 @@ class NoteDialog(_Dialog):
     """'Needs supervisor': an optional note for the supervisor."""
 
     def __init__(self, item_text: str, parent: QWidget | None = None) -> None:
-        super().__init__("Needs supervisor", parent)
+        super().__init__(QCoreApplication.translate("NoteDialog", "Needs supervisor"), parent)
         self.note = QLineEdit()
-        self.note.setPlaceholderText("what the supervisor should look at (optional)")
+        self.note.setPlaceholderText(self.tr("what the supervisor should look at (optional)"))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"Mark {item_text} for a supervisor."))
+        layout.addWidget(QLabel(self.tr("Mark {item} for a supervisor.").format(item=item_text)))
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)

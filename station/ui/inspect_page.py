@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import QEvent, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
@@ -66,28 +66,20 @@ class InspectPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(upper, UPPER_STRETCH)
         layout.addWidget(self.recent, RECENT_STRETCH)
-        self._failing_cameras: dict[str, str] = {}  # component -> why its picture is not live
+        self._failing_cameras: dict[str, str] = {}  # component -> its status line (why it is not live)
 
     def _card_with_buttons(self, keyboard_scanner: bool) -> QWidget:
-        self.confirm_button = self._touch_button(
-            self.tr("Confirm"), self.tr("Confirm the verdict (Enter)"), self.confirm_clicked)
-        self.override_button = self._touch_button(
-            self.tr("Override"), self.tr("Send the item elsewhere, with a reason (keys 1–5)"),
-            self.override_clicked)
-        self.reinspect_button = self._touch_button(
-            self.tr("Re-inspect"), self.tr("Inspect the item again (R)"), self.reinspect_clicked)
-        self.supervisor_button = self._touch_button(
-            self.tr("Supervisor"), self.tr("Ask a supervisor to look at it (S)"), self.supervisor_clicked)
+        self._keyboard_scanner = keyboard_scanner
+        self.confirm_button = self._touch_button(self.confirm_clicked)
+        self.override_button = self._touch_button(self.override_clicked)
+        self.reinspect_button = self._touch_button(self.reinspect_clicked)
+        self.supervisor_button = self._touch_button(self.supervisor_clicked)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         for button in self.touch_buttons():
             buttons.addWidget(button, 1)
-        keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
-                       "O open · Ctrl+F search")
-        if keyboard_scanner:
-            keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
-                           "O open · Ctrl+F search · or scan a code")
-        self.hints = QLabel(keys)
+        self.hints = QLabel()
+        self._word_buttons()
         self.hints.setObjectName("hints")
         self.hints.setWordWrap(True)
         self.hints.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -102,9 +94,34 @@ class InspectPage(QWidget):
         layout.addWidget(self.hints)
         return box
 
-    def _touch_button(self, text: str, tip: str, signal: SignalInstance) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
+    def _word_buttons(self) -> None:
+        """The buttons' words and tips and the key hints, in the language installed now."""
+        for button, text, tip in (
+            (self.confirm_button, self.tr("Confirm"), self.tr("Confirm the verdict (Enter)")),
+            (self.override_button, self.tr("Override"),
+             self.tr("Send the item elsewhere, with a reason (keys 1–5)")),
+            (self.reinspect_button, self.tr("Re-inspect"), self.tr("Inspect the item again (R)")),
+            (self.supervisor_button, self.tr("Supervisor"), self.tr("Ask a supervisor to look at it (S)")),
+        ):
+            button.setText(text)
+            button.setToolTip(tip)
+        keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
+                       "O open · Ctrl+F search")
+        if self._keyboard_scanner:
+            keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
+                           "O open · Ctrl+F search · or scan a code")
+        self.hints.setText(keys)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._word_buttons()
+            self._show_banner()
+            self._fitted = None  # other words, other widths: fit the type again
+            self._fit()
+        super().changeEvent(event)
+
+    def _touch_button(self, signal: SignalInstance) -> QPushButton:
+        button = QPushButton()
         # The keys stay with the page: a tap must not take the focus Enter and the digits need.
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
@@ -148,13 +165,17 @@ class InspectPage(QWidget):
     def show_camera_health(self, health: Health) -> None:
         """A failing camera says so over its last picture, or in place of the picture while none came."""
         if health.level == Level.ERROR:
-            problem = self.tr("{problem}: the picture below is not live")
-            self._failing_cameras[health.component] = problem.format(problem=health.summary)
+            self._failing_cameras[health.component] = health.summary
         else:
             self._failing_cameras.pop(health.component, None)
-        self.camera.set_banner("  ·  ".join(self._failing_cameras.values()))
+        self._show_banner()
         if not self.camera.has_frame():
             self.camera.set_placeholder(health.detail or health.summary)
+
+    def _show_banner(self) -> None:
+        problem = self.tr("{problem}: the picture below is not live")
+        self.camera.set_banner("  ·  ".join(problem.format(problem=summary)
+                                            for summary in self._failing_cameras.values()))
 
     def focus_search(self) -> None:
         """Ctrl+F: type search words."""

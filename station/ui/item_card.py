@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -31,7 +31,17 @@ from PySide6.QtWidgets import (
 from station import palette
 from station.state import ItemView
 from station.ui import fit, theme
-from station.ui.card_words import declared_words, flag_words, label_words, lane_words, reason_words
+from station.ui.card_words import (
+    NOT_DAMAGE,
+    declared_words,
+    defect_words,
+    flag_words,
+    label_words,
+    lane_words,
+    number_words,
+    percent_words,
+    reasons_words,
+)
 from station.ui.imaging import qimage_from_bgr
 from station.verdict import DecisionSource, DeclaredReason, Disposition, Verdict
 
@@ -285,6 +295,22 @@ class ItemCard(QFrame):
         if self._view is not None:
             self._show_pictures(self._view)
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        # The item stays; its words are written again in the language installed now, and fitted again.
+        if event.type() == QEvent.Type.LanguageChange:
+            self.grade_caption.setText(self.tr("Grade"))
+            self._fitted = None
+            if self._view is None:
+                self._show_empty()
+                self.rma.setText(self.tr("RMA –"))
+                self.expected.setText(self.tr("Expected –"))
+                self.observed.setText(self.tr("Seen –"))
+                self.reference_image.setText(self.tr("No catalogue picture"))
+            else:
+                self.show_item(self._view, self.status.text())
+            self.fit_to(self.window().height())
+        super().changeEvent(event)
+
     # ----- an item ------------------------------------------------------------------------------
     def _show_empty(self) -> None:
         self.disposition.setText(self.tr("No item yet"))
@@ -361,14 +387,17 @@ class ItemCard(QFrame):
     def _show_findings(self, verdict: Verdict) -> None:
         decision, inspection = verdict.decision, verdict.inspection
         defect, conformity = inspection.defect, inspection.conformity
-        parts = [self.tr("Confidence {percent}").format(percent=f"{decision.confidence:.0%}")]
-        if defect is not None:
+        parts = [self.tr("Confidence {percent}").format(percent=percent_words(decision.confidence))]
+        if defect is not None and label_words(defect.label).lower() in NOT_DAMAGE:
+            # The model saw no damage: its label ("ok") says nothing the score does not.
+            parts.append(self.tr("defect score {score}").format(score=number_words(defect.score, 2)))
+        elif defect is not None:
             parts.append(self.tr("defect score {score} ({label})").format(
-                score=f"{defect.score:.2f}", label=label_words(defect.label)))
+                score=number_words(defect.score, 2), label=defect_words(defect.label)))
         if conformity is not None:
-            parts.append(self.tr("similarity {score}").format(score=f"{conformity.similarity:.2f}"))
+            parts.append(self.tr("similarity {score}").format(score=number_words(conformity.similarity, 2)))
         self.confidence.setText("  ·  ".join(parts))
-        lines = [f"• {reason_words(r)}" for r in decision.reasons]
+        lines = [f"• {r}" for r in reasons_words(decision)]
         lines += [f"⚑ {flag_words(flag)}" for flag in decision.flags]
         if decision.override_reason:
             lines.append(self.tr("Operator's reason: {reason}").format(reason=decision.override_reason))

@@ -38,6 +38,7 @@ from station.state import ItemView, Overlay
 from station.ui import theme
 from station.ui.bridge import Background
 from station.ui.camera_view import CameraView, decided_overlay
+from station.ui.card_words import reasons_words
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
 from station.verdict import DecisionSource, Verdict
@@ -47,13 +48,23 @@ logger = logging.getLogger(__name__)
 # verdict_id -> its revisions, oldest first
 HistorySource = Callable[[str], list[Verdict]]
 
-_CONTEXT = "ItemDialog"
 # The history table's columns, as their headers read (translated when shown).
 HISTORY_COLUMNS = ("Revision", "When", "Who", "What", "Why")
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate(_CONTEXT, text)
+# Each text is written out in a translate() call with its context, so lupdate finds it.
+translate = QCoreApplication.translate
+
+
+def history_titles() -> list[str]:
+    """HISTORY_COLUMNS as the table's headers read, in the window's language."""
+    return [
+        translate("ItemDialog", "Revision"),
+        translate("ItemDialog", "When"),
+        translate("ItemDialog", "Who"),
+        translate("ItemDialog", "What"),
+        translate("ItemDialog", "Why"),
+    ]
 
 
 def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | None:
@@ -93,14 +104,14 @@ def _when(at: datetime) -> str:
 def _routing_words(verdict: Verdict) -> str:
     routing = verdict.routing
     if routing.lost:
-        return _tr("Lost on the belt")
+        return translate("ItemDialog", "Lost on the belt")
     if routing.late:
-        return _tr("Too late for its lane: the conveyor sent it to manual")
+        return translate("ItemDialog", "Too late for its lane: the conveyor sent it to manual")
     if routing.lane_confirmed is not None:
-        return _tr("Conveyor confirmed lane {lane}").format(lane=routing.lane_confirmed)
+        return translate("ItemDialog", "Conveyor confirmed lane {lane}").format(lane=routing.lane_confirmed)
     if routing.lane_commanded is not None:
-        return _tr("Sent to lane {lane}").format(lane=routing.lane_commanded)
-    return _tr("Not routed")
+        return translate("ItemDialog", "Sent to lane {lane}").format(lane=routing.lane_commanded)
+    return translate("ItemDialog", "Not routed")
 
 
 def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str, ...]:
@@ -109,23 +120,24 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
     disposition = theme.disposition_words(decision.disposition)
     who = decided_by(verdict)
     if previous is None:
-        what = _tr("Inspected: grade {grade}, {disposition}").format(
+        what = translate("ItemDialog", "Inspected: grade {grade}, {disposition}").format(
             grade=decision.grade.value, disposition=disposition.lower()
         )
-        why = "; ".join(decision.reasons)
-        who = _tr("station") if who == "auto" else who
+        why = "; ".join(reasons_words(decision))
+        who = translate("ItemDialog", "station") if who == "auto" else who
     elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
-        what = _tr("Overridden to {disposition}").format(disposition=disposition.lower())
+        what = translate("ItemDialog", "Overridden to {disposition}").format(disposition=disposition.lower())
         why = decision.override_reason or ""
         if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
-            why = _tr("{reason} — {hand_move}").format(reason=why, hand_move=decision.reasons[-1])
+            why = translate("ItemDialog", "{reason} — {hand_move}").format(
+                reason=why, hand_move=reasons_words(decision)[-1])
     elif verdict.routing != previous.routing:
         what = _routing_words(verdict)
         why = ""
-        who = _tr("conveyor")
+        who = translate("ItemDialog", "conveyor")
     else:
         what = disposition
-        why = "; ".join(decision.reasons)
+        why = "; ".join(reasons_words(decision))
     return (str(verdict.revision), _when(verdict.decided_at), who, what, why)
 
 
@@ -220,6 +232,7 @@ class ItemDialog(QDialog):
         history_layout.addWidget(self.history_note)
         history_layout.addWidget(self.history, 1)
         self.tabs = tabs = QTabWidget()
+        theme.roomy_tabs(tabs)
         tabs.addTab(history_page, self.tr("History"))
         tabs.addTab(self.raw, self.tr("Verdict JSON"))
         return tabs
@@ -246,7 +259,7 @@ class ItemDialog(QDialog):
         revisions = [r for r in rows if isinstance(r, Verdict)]
         table = [history_row(v, revisions[i - 1] if i else None) for i, v in enumerate(revisions)]
         self.history.setColumnCount(len(HISTORY_COLUMNS))
-        self.history.setHorizontalHeaderLabels([_tr(c) for c in HISTORY_COLUMNS])
+        self.history.setHorizontalHeaderLabels(history_titles())
         self.history.setRowCount(len(table))
         for r, row in enumerate(table):
             for c, text in enumerate(row):

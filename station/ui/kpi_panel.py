@@ -22,13 +22,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from station import palette
 from station.ui import theme
 from station.ui.bridge import Background
+from station.ui.card_words import percent_words
 from station.ui.charts import BarChart, LineChart
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,9 @@ class KpiPanel(QWidget):
         self._worker.finished.connect(self._loaded)
         self._worker.failed.connect(self._failed)
         self.loads = 0  # completed refreshes (the screenshot waits for the first)
-        self.headline = QLabel("Statistics: waiting for the first report…")
+        self._kpi: dict[str, Any] | None = None  # the last report shown, drawn again in a new language
+        self._problem = ""
+        self.headline = QLabel()
         self.headline.setFont(theme.scaled_font(QFont(self.font()), 15 * font_scale, bold=True))
         self.error = QLabel("")
         self.error.setStyleSheet("color: #c62828;")
@@ -74,13 +77,11 @@ class KpiPanel(QWidget):
         self.busy.setRange(0, 0)  # indeterminate: the report's length is unknown
         self.busy.setMaximumWidth(160)
         self.busy.setVisible(False)
-        self.items_chart = BarChart("Items per hour")
-        self.mix_chart = BarChart("Disposition mix")
-        self.override_chart = BarChart("Override rate", percent=True)
-        self.latency_chart = LineChart("Latency trigger→decision (ms)")
-        if source is None:
-            for chart in (self.items_chart, self.mix_chart, self.override_chart, self.latency_chart):
-                chart.empty_text = "no statistics source connected"
+        self.items_chart = BarChart("")
+        self.mix_chart = BarChart("")
+        self.override_chart = BarChart("", percent=True)
+        self.latency_chart = LineChart("")
+        self.retranslate()
         top = QHBoxLayout()
         top.addWidget(self.headline, 1)
         top.addWidget(self.busy)
@@ -96,6 +97,35 @@ class KpiPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(int(refresh_s * 1000))
         self._timer.timeout.connect(self.refresh)
+
+    def retranslate(self) -> None:
+        """Titles, empty charts and the last report in the language installed now."""
+        self.items_chart.title = self.tr("Items per hour")
+        self.mix_chart.title = self.tr("Disposition mix")
+        self.override_chart.title = self.tr("Override rate")
+        self.latency_chart.title = self.tr("Time from trigger to decision (ms)")
+        for chart in (self.items_chart, self.mix_chart, self.override_chart, self.latency_chart):
+            chart.empty_text = (self.tr("no data yet") if self._source is not None
+                                else self.tr("no statistics source connected"))
+            chart.update()
+        if self._kpi is not None:
+            self.show_kpi(self._kpi)
+        else:
+            self.headline.setText(self.tr("Statistics: waiting for the first report…"))
+        if self._problem:
+            self._show_problem()
+
+    def _show_problem(self) -> None:
+        self.error.setText(
+            self.tr(
+                "Statistics could not be read: {problem}. The figures below are the last good ones."
+            ).format(problem=self._problem)
+        )
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
 
     @property
     def has_source(self) -> bool:
@@ -123,7 +153,8 @@ class KpiPanel(QWidget):
     def _failed(self, _tag: str, text: str) -> None:
         self.busy.setVisible(False)
         self.loads += 1
-        self.error.setText(f"Statistics could not be read: {text}. The figures below are the last good ones.")
+        self._problem = text
+        self._show_problem()
 
     def _loaded(self, _tag: str, kpi: object) -> None:
         self.busy.setVisible(False)
@@ -131,23 +162,29 @@ class KpiPanel(QWidget):
         if not isinstance(kpi, dict):
             self._failed("kpi", f"the report returned {type(kpi).__name__}, not a dict")
             return
+        self._problem = ""
         self.error.setText("")
         self.show_kpi(kpi)
 
     def show_kpi(self, kpi: dict[str, Any]) -> None:
         """Draw one report."""
+        self._kpi = kpi
         total = kpi.get("items_total")
         rate = kpi.get("override_rate")
         latency = kpi.get("latency_ms") if isinstance(kpi.get("latency_ms"), dict) else {}
         assert isinstance(latency, dict)
         parts = []
         if total is not None:
-            parts.append(f"{total} items" + (f" in {kpi['window_h']} h" if kpi.get("window_h") else ""))
+            parts.append(
+                self.tr("{count} items in {hours} h").format(count=total, hours=kpi["window_h"])
+                if kpi.get("window_h") else self.tr("{count} items").format(count=total)
+            )
         if isinstance(rate, int | float):
-            parts.append(f"overridden {rate:.1%}")
+            parts.append(self.tr("overridden {percent}").format(percent=percent_words(rate, 1)))
         if latency.get("p50") is not None:
-            parts.append(f"latency p50 {latency['p50']:.0f} ms, p95 {latency.get('p95', 0):.0f} ms")
-        self.headline.setText("   ·   ".join(parts) or "Statistics: no items yet")
+            parts.append(self.tr("time to decide: half within {p50} ms, 95 % within {p95} ms").format(
+                p50=f"{latency['p50']:.0f}", p95=f"{latency.get('p95', 0):.0f}"))
+        self.headline.setText("   ·   ".join(parts) or self.tr("Statistics: no items yet"))
 
         per_hour = _pairs(kpi.get("items_per_hour"))
         self.items_chart.set_bars([(label, v[0], "#1565c0") for label, v in per_hour])
@@ -162,7 +199,8 @@ class KpiPanel(QWidget):
         )
         overrides = _pairs(kpi.get("override_rate_per_hour"))
         if not overrides and isinstance(rate, int | float):  # only the period's rate: one bar for it
-            window = f"last {kpi['window_h']:g} h" if kpi.get("window_h") else "period"
+            window = (self.tr("last {hours} h").format(hours=f"{kpi['window_h']:g}") if kpi.get("window_h")
+                      else self.tr("period"))
             overrides = [(window, [float(rate)])]
         self.override_chart.set_bars([(label, v[0], "#ef6c00") for label, v in overrides])
         lat = _pairs(kpi.get("latency_per_hour"))

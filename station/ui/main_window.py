@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -53,6 +53,7 @@ from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
 from station.ui.top_bar import TopBar
+from station.ui.translation import current_language, install
 from station.ui.undo_bar import HandMoveBar, UndoBar
 from station.ui.wedge import GS, WedgeFilter
 from station.verdict import Verdict
@@ -105,7 +106,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._history_source = history_source
         self._search_source = search_source
-        self.setWindowTitle(f"Returns inspection station {settings.station_id}".strip())
+        self._set_window_title()
         self.operator_id: str | None = state.operator_id
         self.mode = state.mode or settings.mode
         self.items_seen = 0
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
+        self._shown_counters: dict[str, Any] | None = None  # the last drawn, drawn again in a new language
         self._arrived: list[ItemView] = []  # decided since the last render, oldest first
         self._initial_ids: set[str] = set()
         self.active_dialog: QDialog | None = None
@@ -140,14 +142,16 @@ class MainWindow(QMainWindow):
     def _lay_out(self) -> None:
         """The top line, the pages as tabs, and the status bar under every page."""
         self.tabs = QTabWidget()
+        theme.roomy_tabs(self.tabs)
         for page, title in (
-            (self.inspect_page, "Inspect (F1)"),
-            (self.kpi, "Statistics (F2)"),
-            (self.settings_page, "Settings (F3)"),
-            (self.calibration_page, "Calibration (F4)"),
-            (self.about_page, "About (F5)"),
+            (self.inspect_page, ""),
+            (self.kpi, ""),
+            (self.settings_page, ""),
+            (self.calibration_page, ""),
+            (self.about_page, ""),
         ):
             self.tabs.addTab(page, title)
+        self._set_tab_titles()
         self.status_panel = StatusPanel(self.settings.font_scale)
         self.undo_bar = UndoBar(self.settings.font_scale)
         self.hand_moves = HandMoveBar(self.settings.font_scale)
@@ -160,6 +164,24 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.status_panel)
         self.setCentralWidget(central)
+
+    def _set_tab_titles(self) -> None:
+        titles = (
+            self.tr("Inspect (F1)"),
+            self.tr("Statistics (F2)"),
+            self.tr("Settings (F3)"),
+            self.tr("Calibration (F4)"),
+            self.tr("About (F5)"),
+        )
+        for index, title in enumerate(titles):
+            self.tabs.setTabText(index, title)
+
+    def _set_window_title(self) -> None:
+        station_id = self.settings.station_id
+        self.setWindowTitle(
+            self.tr("Returns inspection station {station}").format(station=station_id)
+            if station_id else self.tr("Returns inspection station")
+        )
 
     def _top_row(self) -> QWidget:
         """The top line with the undo countdown at its right end. The row is at least as tall as
@@ -179,6 +201,7 @@ class MainWindow(QMainWindow):
         self.recent.open_requested.connect(self.open_item)
         self.settings_page.thresholds_requested.connect(self.request_thresholds)
         self.settings_page.mode_requested.connect(self.request_mode)
+        self.settings_page.language_requested.connect(self.set_language)
         self.tabs.currentChanged.connect(self._page_changed)
         # The touch buttons do what their keys do, through the same guard against an open dialog.
         page = self.inspect_page
@@ -283,7 +306,7 @@ class MainWindow(QMainWindow):
 
     def _open_selected(self) -> None:
         if not self.recent.open_selected():
-            self.show_message("No items to open yet.")
+            self.show_message(self.tr("No items to open yet."))
 
     def _toggle_fullscreen(self) -> None:
         if self.isFullScreen():
@@ -346,7 +369,32 @@ class MainWindow(QMainWindow):
     def _render_counters(self) -> None:
         counters, self._counters = self._counters, None
         if counters is not None:
+            self._shown_counters = counters
             self.top.show_counters(counters)
+
+    # ----- language -----------------------------------------------------------------------------
+    def set_language(self, language: str) -> None:
+        """Speak `language` ("fr" or "en") from now on, for this session: every widget words itself
+        again (Qt's LanguageChange); the items shown, the operator and what waits for undo stay."""
+        app = QApplication.instance()
+        if app is None or language == current_language():
+            return
+        if install(app, language):
+            logger.info("operator switched the window to %s", language)
+        else:
+            self.show_message(self.tr("This language cannot be shown here: the window stays as it was."))
+        self.settings_page.show_language(current_language())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._set_window_title()
+            self._set_tab_titles()
+            self._update_top()
+            if self._shown_counters is not None:
+                self.top.show_counters(self._shown_counters)
+            self._shown_id = None  # the card words the same item again
+            self._render_latest()
+        super().changeEvent(event)
 
     def show_message(self, text: str) -> None:
         """A one-line notice at the top, stamped with the time."""
@@ -366,7 +414,7 @@ class MainWindow(QMainWindow):
     def _signed_in(self) -> bool:
         if self.operator_id:
             return True
-        self.show_message("Sign in first (F9): every action is recorded with your operator id.")
+        self.show_message(self.tr("Sign in first (F9): every action is recorded with your operator id."))
         self.ask_sign_in()
         return False
 
@@ -481,7 +529,9 @@ class MainWindow(QMainWindow):
             self.settings.override_reasons,
             self.settings.supervisor_required_for,
             self.settings.supervisor_pin,
-            f"{verdict.item.rma or 'no RMA'} — now {theme.disposition_words(now)}",
+            (self.tr("{item} — now {disposition}") if verdict.item.rma
+             else self.tr("Item without RMA — now {disposition}")).format(
+                item=verdict.item.rma, disposition=theme.disposition_words(now)),
             self,
         )
         dialog.accepted.connect(
@@ -542,17 +592,17 @@ class MainWindow(QMainWindow):
         """S: flag the item on the card for a supervisor, with an optional note."""
         view = self.current_item()
         if view is None:
-            self.show_message("No item to mark yet.")
+            self.show_message(self.tr("No item to mark yet."))
             return
         if not self._signed_in():
             return
         verdict = view.verdict
-        dialog = NoteDialog(verdict.item.rma or "this item", self)
+        dialog = NoteDialog(verdict.item.rma or self.tr("this item"), self)
 
         def send() -> None:
             def done() -> None:
-                self._set_status(verdict.verdict_id, "Waiting for a supervisor")
-                self._ok(f"{_item_name(verdict)} marked for a supervisor.")
+                self._set_status(verdict.verdict_id, self.tr("Waiting for a supervisor"))
+                self._ok(self.tr("{item} marked for a supervisor.").format(item=_item_name(verdict)))
 
             self._send(
                 "needs_supervisor",
@@ -569,33 +619,44 @@ class MainWindow(QMainWindow):
         """R: inspect the item on the bench again."""
         if self._signed_in():
             self._send(
-                "reinspect", lambda: self._ok("Re-inspection requested."), self.station_actions.reinspect
+                "reinspect",
+                lambda: self._ok(self.tr("Re-inspection requested.")),
+                self.station_actions.reinspect,
             )
 
     def request_trigger(self) -> None:
         """T: inspect now (bench mode)."""
         if self.mode != "bench":
-            self.show_message("T triggers only in bench mode: on the conveyor the controller triggers.")
+            self.show_message(
+                self.tr("T triggers only in bench mode: on the conveyor the controller triggers.")
+            )
             return
         if self._signed_in():
-            self._send("trigger", lambda: self._ok("Inspection triggered."), self.station_actions.trigger)
+            self._send(
+                "trigger", lambda: self._ok(self.tr("Inspection triggered.")), self.station_actions.trigger
+            )
 
     def take_scan(self, text: str) -> None:
         """A code typed by the keyboard-wedge scanner: inspect the item with it (bench mode)."""
         shown = text.replace(GS, "<GS>")
         if self.mode != "bench":
-            self.show_message(f"Scan {shown} ignored: hand scans trigger only in bench mode.")
+            self.show_message(
+                self.tr("Scan {code} ignored: hand scans trigger only in bench mode.").format(code=shown)
+            )
             return
         if self._signed_in():
             self._send(
-                "scan", lambda: self._ok(f"Scanned {shown}: inspecting."), self.station_actions.scan, text
+                "scan",
+                lambda: self._ok(self.tr("Scanned {code}: inspecting.").format(code=shown)),
+                self.station_actions.scan,
+                text,
             )
 
     def _scan_ignored(self, text: str) -> None:
-        self.top.show_error(
-            f"Scanner input without Enter ignored ({len(text)} characters) — "
+        self.top.show_error(self.tr(
+            "Scanner input without Enter ignored ({count} characters) — "
             "check the scanner's suffix setting (Enter or Tab after each code)."
-        )
+        ).format(count=len(text)))
 
     def request_mode(self, mode: str) -> None:
         """Switch bench/conveyor mode."""
@@ -603,7 +664,8 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self.mode = mode
             self._update_top()
-            self._ok(f"Switched to {mode} mode.")
+            bench = mode == "bench"
+            self._ok(self.tr("Switched to bench mode.") if bench else self.tr("Switched to conveyor mode."))
 
         self._send("set_mode", done, self.station_actions.set_mode, mode)
 
@@ -611,7 +673,7 @@ class MainWindow(QMainWindow):
         """Send new policy thresholds (the station validates, writes config.toml and keeps a backup)."""
         self._send(
             "set_thresholds",
-            lambda: self._ok("Thresholds saved to config.toml (backup kept)."),
+            lambda: self._ok(self.tr("Thresholds saved to config.toml (backup kept).")),
             self.station_actions.set_thresholds,
             dict(values),
         )

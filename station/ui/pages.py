@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -26,10 +27,25 @@ from PySide6.QtWidgets import (
 )
 
 from station.ui import theme
+from station.ui.retranslate import Texts
 from station.ui.settings import ThresholdRange
+from station.ui.translation import current_language
 from station.verdict import ModelRef
 
 logger = logging.getLogger(__name__)
+
+
+def threshold_words(key: str, label: str) -> str:
+    """A policy threshold's name on the settings page, in the window's language."""
+    words = {
+        "defect_repair": QCoreApplication.translate("SettingsPage", "Defect score for repair"),
+        "defect_recycle": QCoreApplication.translate("SettingsPage", "Defect score for recycle"),
+        "conformity_min_similarity": QCoreApplication.translate(
+            "SettingsPage", "Minimum similarity to the expected product"),
+        "min_confidence": QCoreApplication.translate(
+            "SettingsPage", "Minimum confidence (else manual review)"),
+    }
+    return words.get(key, label)
 
 
 class SettingsPage(QWidget):
@@ -37,6 +53,7 @@ class SettingsPage(QWidget):
 
     thresholds_requested = Signal(object)  # dict[str, float]
     mode_requested = Signal(str)
+    language_requested = Signal(str)  # "fr" or "en": the window switches its language
 
     def __init__(
         self,
@@ -47,8 +64,12 @@ class SettingsPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.texts = Texts()
+        bind = self.texts.bind
         self.spins: dict[str, QDoubleSpinBox] = {}
-        policy = QGroupBox("Decision thresholds (written to config.toml, the old file kept as a backup)")
+        policy = QGroupBox()
+        bind(policy.setTitle,
+             lambda: self.tr("Decision thresholds (written to config.toml, the old file kept as a backup)"))
         form = QFormLayout(policy)
         for spec in thresholds:
             spin = QDoubleSpinBox()
@@ -56,22 +77,30 @@ class SettingsPage(QWidget):
             spin.setRange(spec.low, spec.high)  # the spin box itself refuses values out of range
             spin.setSingleStep(spec.step)
             spin.setValue(spec.value)
-            spin.setToolTip(f"{spec.key}: allowed {spec.low:g} to {spec.high:g}")
+            low, high = f"{spec.low:g}", f"{spec.high:g}"
+            bind(spin.setToolTip, functools.partial(self._allowed_words, low, high))
             self.spins[spec.key] = spin
-            form.addRow(f"{spec.label} ({spec.low:g}–{spec.high:g})", spin)
-        self.apply = QPushButton("Apply thresholds")
+            row_label = QLabel()
+            bind(row_label.setText, functools.partial(self._threshold_label, spec, low, high))
+            form.addRow(row_label, spin)
+        self.apply = QPushButton()
+        bind(self.apply.setText, lambda: self.tr("Apply thresholds"))
         self.apply.clicked.connect(self._apply)
         self.apply.setEnabled(bool(thresholds))
         form.addRow(self.apply)
 
-        mode_box = QGroupBox("Mode")
-        self.conveyor = QRadioButton("Conveyor: the controller triggers each item")
-        self.bench = QRadioButton("Bench: a scan or the T key triggers an inspection")
+        mode_box = QGroupBox()
+        bind(mode_box.setTitle, lambda: self.tr("Mode"))
+        self.conveyor = QRadioButton()
+        bind(self.conveyor.setText, lambda: self.tr("Conveyor: the controller triggers each item"))
+        self.bench = QRadioButton()
+        bind(self.bench.setText, lambda: self.tr("Bench: a scan or the T key triggers an inspection"))
         group = QButtonGroup(self)
         group.addButton(self.conveyor)
         group.addButton(self.bench)
         (self.bench if mode == "bench" else self.conveyor).setChecked(True)
-        self.switch = QPushButton("Switch mode")
+        self.switch = QPushButton()
+        bind(self.switch.setText, lambda: self.tr("Switch mode"))
         self.switch.clicked.connect(self._switch)
         mode_layout = QVBoxLayout(mode_box)
         mode_layout.addWidget(self.conveyor)
@@ -79,18 +108,69 @@ class SettingsPage(QWidget):
         mode_layout.addWidget(self.switch)
 
         left = QVBoxLayout()
+        left.addWidget(self._language_box())
         left.addWidget(policy)
         left.addWidget(mode_box)
         left.addStretch(1)
-        self.config_view = QPlainTextEdit(config_text or "# the station runs on the embedded defaults")
+        self.config_view = QPlainTextEdit()
+        if config_text:
+            self.config_view.setPlainText(config_text)
+        else:
+            bind(self.config_view.setPlainText,
+                 lambda: self.tr("# the station runs on the embedded defaults"))
         self.config_view.setReadOnly(True)
         self.config_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         right = QVBoxLayout()
-        right.addWidget(QLabel(f"Configuration ({source or 'embedded defaults'}, read-only)"))
+        config_label = QLabel()
+        if source:
+            bind(config_label.setText,
+                 lambda: self.tr("Configuration ({source}, read-only)").format(source=source))
+        else:
+            bind(config_label.setText, lambda: self.tr("Configuration (embedded defaults, read-only)"))
+        right.addWidget(config_label)
         right.addWidget(self.config_view, 1)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
+
+    def _allowed_words(self, low: str, high: str) -> str:
+        return self.tr("Allowed from {low} to {high}").format(low=low, high=high)
+
+    def _threshold_label(self, spec: ThresholdRange, low: str, high: str) -> str:
+        return self.tr("{label} ({low}–{high})").format(
+            label=threshold_words(spec.key, spec.label), low=low, high=high)
+
+    def _language_box(self) -> QGroupBox:
+        """Français / English: each named in its own language, so the operator finds theirs."""
+        box = QGroupBox()
+        self.texts.bind(box.setTitle, lambda: self.tr("Language of the screen (for this session)"))
+        self.french = QRadioButton("Français")
+        self.english = QRadioButton("English")
+        self.french.setObjectName("language-fr")
+        self.english.setObjectName("language-en")
+        group = QButtonGroup(self)
+        group.addButton(self.french)
+        group.addButton(self.english)
+        self.show_language(current_language())
+        self.french.clicked.connect(lambda: self.language_requested.emit("fr"))
+        self.english.clicked.connect(lambda: self.language_requested.emit("en"))
+        row = QHBoxLayout(box)
+        row.addWidget(self.french)
+        row.addWidget(self.english)
+        row.addStretch(1)
+        return box
+
+    def show_language(self, language: str) -> None:
+        """Tick the language in force (without asking for a switch)."""
+        (self.french if language == "fr" else self.english).setChecked(True)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.retranslate()
+            self.show_language(current_language())
+            for spin in self.spins.values():  # 0,50 in French: the spin boxes took the locale when built
+                spin.setLocale(QLocale())
+        super().changeEvent(event)
 
     def values(self) -> dict[str, float]:
         """The thresholds as set in the spin boxes."""
@@ -124,28 +204,38 @@ class AboutPage(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        about = about or {"station": "unknown"}
+        about = about or {}
         self._models_source = models_source
-        unknown = self.tr("not known")
-        self.station_label = QLabel(str(about.get("station_id") or unknown))
-        self.site_label = QLabel(str(about.get("site_id") or unknown))
-        self.version_label = QLabel(str(about.get("station") or unknown))
+        self.texts = Texts()
+        bind = self.texts.bind
+        self.station_label = QLabel()
+        self.site_label = QLabel()
+        self.version_label = QLabel()
+        for label, key in ((self.station_label, "station_id"), (self.site_label, "site_id"),
+                           (self.version_label, "station")):
+            bind(label.setText, functools.partial(self._value_words, about.get(key)))
         self.models_label = QLabel("")
         self.models_label.setWordWrap(True)
         for label in (self.station_label, self.site_label, self.version_label, self.models_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         summary = QFormLayout()
-        summary.addRow(self.tr("Station"), self.station_label)
-        summary.addRow(self.tr("Site"), self.site_label)
-        summary.addRow(self.tr("Software version"), self.version_label)
-        summary.addRow(self.tr("Models in use"), self.models_label)
+        for words, value_label in (
+            (lambda: self.tr("Station"), self.station_label),
+            (lambda: self.tr("Site"), self.site_label),
+            (lambda: self.tr("Software version"), self.version_label),
+            (lambda: self.tr("Models in use"), self.models_label),
+        ):
+            row_label = QLabel()
+            bind(row_label.setText, words)
+            summary.addRow(row_label, value_label)
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels([self.tr("Runs on"), self.tr("Version")])
-        rest = {key: value for key, value in about.items() if key not in _SUMMARY_KEYS}
-        self._fill(self.tree.invisibleRootItem(), rest)
+        bind(lambda _text: self.tree.setHeaderLabels([self.tr("Runs on"), self.tr("Version")]), lambda: "")
+        self._rest = {key: value for key, value in about.items() if key not in _SUMMARY_KEYS}
+        self._fill(self.tree.invisibleRootItem(), self._rest)
         self.tree.expandAll()
         self.tree.resizeColumnToContents(0)
-        title = QLabel(self.tr("Returns inspection station"))
+        title = QLabel()
+        bind(title.setText, lambda: self.tr("Returns inspection station"))
         title.setFont(theme.scaled_font(self.font(), self.font().pointSizeF() * 1.4, bold=True))
         layout = QVBoxLayout(self)
         layout.addWidget(title)
@@ -172,6 +262,23 @@ class AboutPage(QWidget):
             line.format(name=m.name, version=m.version, digest=m.sha256[:12]) for m in models
         ))
 
+    def _key_words(self, key: str) -> str:
+        # The headings of `versions()`; the libraries' own names are data.
+        words = {"platform": self.tr("platform"), "libraries": self.tr("libraries")}
+        return words.get(key, key)
+
+    def _value_words(self, value: object) -> str:
+        return str(value) if value else self.tr("not known")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.retranslate()
+            self.refresh_models()
+            self.tree.clear()
+            self._fill(self.tree.invisibleRootItem(), self._rest)
+            self.tree.expandAll()
+        super().changeEvent(event)
+
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         self.refresh_models()
         super().showEvent(event)
@@ -180,7 +287,7 @@ class AboutPage(QWidget):
         if isinstance(value, dict):
             for key, child in value.items():
                 item = QTreeWidgetItem(
-                    parent, [str(key), "" if isinstance(child, dict | list) else str(child)]
+                    parent, [self._key_words(str(key)), "" if isinstance(child, dict | list) else str(child)]
                 )
                 if isinstance(child, dict | list):
                     self._fill(item, child)

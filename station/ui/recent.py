@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
@@ -32,6 +33,8 @@ from PySide6.QtWidgets import (
 from station import palette
 from station.state import ItemView
 from station.ui import theme
+from station.ui.card_words import reasons_words
+from station.ui.retranslate import Texts
 from station.ui.verdict_text import decided_by, search_text, time_text
 from station.verdict import DecisionSource, Verdict
 
@@ -94,6 +97,13 @@ class RecentModel(QAbstractTableModel):
             return self._rows[index.row()][2]
         return None
 
+    def retranslate(self) -> None:
+        """Word every row and the column titles again in the language installed now."""
+        self._rows = [self._row(view.verdict) for view in self._views]
+        if self._views:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._views) - 1, len(COLUMNS) - 1))
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(COLUMNS) - 1)
+
     @staticmethod
     def _row(verdict: Verdict) -> tuple[tuple[str, ...], dict[int, QColor], str | None]:
         item, decision, lane = verdict.item, verdict.decision, verdict.routing.lane
@@ -111,7 +121,7 @@ class RecentModel(QAbstractTableModel):
         )
         # Only the disposition speaks in colour: a green grade beside "Quarantine" would read as "good".
         colours = {5: QColor(palette.disposition_colour(decision.disposition))}
-        return texts, colours, "\n".join(decision.reasons) or None
+        return texts, colours, "\n".join(reasons_words(decision)) or None
 
     def add(self, view: ItemView) -> None:
         """A new item at the top; the oldest falls off past the limit."""
@@ -213,15 +223,16 @@ class RecentList(QWidget):
         self.can_search_record = False
         self.proxy = RecentFilter(self)
         self.proxy.setSourceModel(self.model)
+        self.texts = Texts()
         self.kind = QComboBox()
-        self.kind.addItem(self.tr("All dispositions"), ALL)
-        for value in dispositions:
-            self.kind.addItem(theme.disposition_words(value), value)
-        self.kind.addItem(self.tr("Overridden"), OVERRIDDEN)
-        self.kind.addItem(self.tr("Flagged"), FLAGGED)
+        for value in (ALL, *dispositions, OVERRIDDEN, FLAGGED):
+            self.kind.addItem("", value)
+        self._word_kinds()
+        # Its width follows its words, in whichever language they are.
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.kind.currentIndexChanged.connect(lambda _i: self.proxy.set_kind(str(self.kind.currentData())))
         self.search = QLineEdit()
-        self.search.setPlaceholderText(self.tr("Search RMA, GTIN or SKU (Ctrl+F)"))
+        self.texts.bind(self.search.setPlaceholderText, lambda: self.tr("Search RMA, GTIN or SKU (Ctrl+F)"))
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._search_changed)
         self.search.returnPressed.connect(self.search_entered)
@@ -242,7 +253,9 @@ class RecentList(QWidget):
         self.proxy.sourceModelChanged.connect(self._update_count)
         self.proxy.layoutChanged.connect(self._update_count)
         row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("Recent items")))
+        title = QLabel()
+        self.texts.bind(title.setText, lambda: self.tr("Recent items"))
+        row.addWidget(title)
         row.addWidget(self.kind)
         row.addWidget(self.search, 1)
         row.addWidget(self.count)
@@ -250,6 +263,23 @@ class RecentList(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
+
+    def _word_kinds(self) -> None:
+        words = {ALL: self.tr("All dispositions"), OVERRIDDEN: self.tr("Overridden"),
+                 FLAGGED: self.tr("Flagged")}
+        for index in range(self.kind.count()):
+            value = str(self.kind.itemData(index))
+            self.kind.setItemText(index, words.get(value) or theme.disposition_words(value))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.texts.retranslate()
+            self._word_kinds()
+            self.model.retranslate()
+            if self.results is not None:
+                self.results.retranslate()
+            self._update_count()
+        super().changeEvent(event)
 
     def _update_count(self, *_args: object) -> None:
         if self.results is not None:

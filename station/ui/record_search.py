@@ -43,7 +43,7 @@ class RecordSearch(QObject):
         """Look RMA / GTIN words up in the station's record (one search at a time)."""
         if self._source is None or self._worker.busy:
             return
-        self.notice.emit(f"Searching the record for {text!r}…")
+        self.notice.emit(self.tr("Searching the record for « {words} »…").format(words=text))
         self._worker.submit(text, self._source, text)
 
     def _done(self, text: str, result: object) -> None:
@@ -51,11 +51,16 @@ class RecordSearch(QObject):
         if self._recent.search.text().strip() != text:
             return  # the operator has typed something else meanwhile
         self._recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
-        self.found.emit(f"{len(verdicts)} item(s) in the record match {text!r}." if verdicts
-                        else f"Nothing in the record matches {text!r}.")
+        if verdicts:
+            found = self.tr("{count} items in the record match « {words} ».").format(
+                count=len(verdicts), words=text)
+        else:
+            found = self.tr("Nothing in the record matches « {words} ».").format(words=text)
+        self.found.emit(found)
 
     def _failed(self, text: str, error: str) -> None:
-        self.notice.emit(f"Search for {text!r} failed: {error}")
+        self.notice.emit(
+            self.tr("Search for « {words} » failed: {problem}").format(words=text, problem=error))
 
     def close(self) -> None:
         """Stop without waiting: a read has nothing to finish for the station."""

@@ -68,6 +68,8 @@ class UiSettings:
     keyboard_scanner: bool = False
     # Keys closer together than this are a scanner typing (2-15 ms), farther apart a person (80+ ms).
     wedge_gap_ms: float = 50.0
+    # The operator's language ("en" or "fr"): the window installs its catalogue before building.
+    language: str = "en"
 
     def __post_init__(self) -> None:
         if not 0.5 <= self.font_scale <= 3.0:
@@ -104,6 +106,7 @@ def ui_settings_from_config(config: Config) -> UiSettings:
         kpi_refresh_s=config.ui.kpi_refresh_s,
         lane_names=lanes,
         keyboard_scanner=config.barcode.scanner_port == "keyboard",
+        language=config.ui.language,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -112,6 +112,15 @@ class StatusPanel(QWidget):
         chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
         self._texts[health.component] = text
         self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        # The components' names are the window's words; their status lines come from the station.
+        if event.type() == QEvent.Type.LanguageChange:
+            for health in list(self._health.values()):
+                self.set_health(health)
+            self._fitted_height = 0
+            self._fit()
+        super().changeEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QSize
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QTabWidget, QWidget
 
 from station.state import Level
 
@@ -60,3 +60,30 @@ def set_style(widget: QWidget, css: str) -> None:
     """Apply a style sheet only when it changes: re-polishing a widget is costly at 20 items/s."""
     if widget.styleSheet() != css:
         widget.setStyleSheet(css)
+
+
+# Unselected tabs are drawn a few pixels lower than their text's ascent allows for: the accent of
+# a capital (« Étalonnage », « À propos ») was cut off. A little more height gives it room.
+TAB_EXTRA_HEIGHT_PX = 3
+
+
+class _RoomyTabs(QProxyStyle):
+    """The application's style, with tabs tall enough for accented capitals."""
+
+    # PySide6's stubs give QStyle, QCommonStyle and QProxyStyle different signatures for this one.
+    def sizeFromContents(  # type: ignore[override]  # noqa: N802 - Qt override
+        self, kind: QStyle.ContentsType, option: QStyleOption, size: QSize, widget: QWidget
+    ) -> QSize:
+        result = super().sizeFromContents(kind, option, size, widget)
+        if kind == QStyle.ContentsType.CT_TabBarTab:
+            result.setHeight(result.height() + TAB_EXTRA_HEIGHT_PX)
+        return result
+
+
+def roomy_tabs(tabs: QTabWidget) -> None:
+    """Give `tabs` room for accented capitals in their titles (the style lives as long as the tabs)."""
+    app = QApplication.instance()
+    base = app.style().name() if isinstance(app, QApplication) else ""
+    style = _RoomyTabs(base)
+    style.setParent(tabs)
+    tabs.tabBar().setStyle(style)

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QEvent, QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from station.ui import theme
@@ -46,6 +46,12 @@ class UndoBar(QWidget):
         self._tick.setInterval(250)
         self._tick.timeout.connect(self._refresh)
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.button.setText(self.tr("Undo (Ctrl+Z)"))
+            self._refresh()
+        super().changeEvent(event)
 
     def show_held(self, held: list[HeldIntent]) -> None:
         """The intents waiting, oldest first; the newest is the one Undo takes back."""
@@ -96,6 +102,12 @@ class HandMoveBar(QWidget):
         layout.addWidget(self.button)
         self._moves: list[tuple[str, str]] = []  # (verdict id, what to do), oldest first
         self.hide()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self.button.setText(self.tr("Moved it"))
+            self._refresh()
+        super().changeEvent(event)
 
     def add(self, verdict_id: str, text: str) -> None:
         """A new move to make; a second override of the same item replaces its first instruction."""

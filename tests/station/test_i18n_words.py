@@ -89,6 +89,7 @@ EXAMPLES: dict[str, dict[str, str | int | float | None]] = {
     "no_evidence": {},
     "operator_override": {"operator": "op-7", "previous": "manual_review", "new": "restock",
                           "reason": "item is fine"},
+    "move_by_hand": {"lane": 3, "lane_name": "recycle", "disposition": "restock", "target_lane": 1},
     "overloaded": {},
     "disk_full": {},
 }

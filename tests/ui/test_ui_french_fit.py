@@ -1,0 +1,97 @@
+"""French words are longer than English ones: in French too, nothing on the Inspect page is cut off
+or overlaps, at 1366x768 and 1920x1080 and with the larger type setting (the same checks as
+test_ui_layout_fit.py, in the other language)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtWidgets import QApplication, QLabel
+from pytestqt.qtbot import QtBot
+
+from station.state import Health, Level
+from station.ui.main_window import MainWindow
+from station.ui.translation import install
+from station.verdict import Disposition, Reason
+from tests.ui.feeder import healthy, make_item
+from tests.ui.test_ui_french_words import _coded
+from tests.ui.test_ui_layout_fit import SIZES, _clipped, _on_screen, _show, _visible_texts
+from tests.ui.ui_window import open_window
+
+# The disposition's type fits the card's width: the French words ("REMISE EN STOCK") are the widest,
+# so it is a little smaller than in English (44 px instead of 50 at 768 px high), never below this.
+FRENCH_DISPOSITION_SHARE = 0.055
+
+pytestmark = pytest.mark.gui
+
+ITEMS = (
+    (Disposition.RESTOCK, (Reason("no_defect", {"score": 0.12}),)),
+    (Disposition.MANUAL_REVIEW, (Reason("gtin_unknown", {"gtin": "04006381333931"}),
+                                 Reason("fraud_declared_no_defect", {"declared": "defective"}),
+                                 Reason("not_sure", {"confidence": 0.41, "minimum": 0.6}))),
+    (Disposition.QUARANTINE, (Reason("fraud_wrong_item"),)),
+    (Disposition.REPAIR, (Reason("repairable", {"label": "crushed_corner", "score": 0.42}),)),
+)
+
+
+@pytest.fixture
+def french(qapp: QApplication) -> Iterator[QApplication]:
+    assert install(qapp, "fr")
+    yield qapp
+    install(qapp, "en")
+
+
+def _settle(qtbot: QtBot, window: MainWindow, size: tuple[int, int]) -> None:
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
+    qtbot.waitUntil(
+        lambda: window.card.disposition.font().pixelSize() >= round(size[1] * FRENCH_DISPOSITION_SHARE))
+    qtbot.wait(50)  # one more round of layout after the font change
+
+
+def _open(qtbot: QtBot, size: tuple[int, int]) -> MainWindow:
+    window, _actions = open_window(qtbot)
+    healthy(window.state)
+    window.state.set_counters({"items": 412, "outbox_backlog": 3, "lost": 2, "late": 1})
+    window.show_message("R-1003 confirmé : Remise en stock")
+    _settle(qtbot, window, size)
+    return window
+
+
+def _problems(window: MainWindow) -> list[str]:
+    texts = _visible_texts(window)
+    problems = [why for why in map(_clipped, texts) if why]
+    for a, b in itertools.combinations([w for w in texts if isinstance(w, QLabel)], 2):
+        if a.isAncestorOf(b) or b.isAncestorOf(a):
+            continue
+        if _on_screen(a).intersects(_on_screen(b)):
+            problems.append(f"{a.text()!r} overlaps {b.text()!r}")
+    return problems
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["1366x768", "1920x1080"])
+def test_no_french_words_are_cut_off_or_overlap(
+    french: QApplication, qtbot: QtBot, size: tuple[int, int]
+) -> None:
+    window = _open(qtbot, size)
+    for seq, (disposition, reasons) in enumerate(ITEMS, start=1):
+        if seq == 3:  # a failing part: the problem line appears above the chips
+            window.state.set_health(Health("conveyor", Level.ERROR, "liaison avec le convoyeur coupée",
+                                           "Pas de réponse de l'automate : les articles partent sur la voie "
+                                           "manuelle. Vérifiez l'alimentation et le câble de l'automate."))
+            qtbot.waitUntil(window.status_panel.problem.isVisible)
+        _show(qtbot, window, _coded(make_item(seq), disposition, reasons))
+        assert window.card.disposition.text() == window.card.disposition.text().upper()
+        assert not _problems(window), _problems(window)
+
+
+def test_the_larger_type_setting_fits_in_french(french: QApplication, qtbot: QtBot) -> None:
+    window, _ = open_window(qtbot, font_scale=1.5)
+    healthy(window.state)
+    _settle(qtbot, window, (1366, 768))
+    _show(qtbot, window, _coded(make_item(8), Disposition.MANUAL_REVIEW, ITEMS[1][1]))
+    qtbot.wait(100)
+    assert window.card.disposition.text() == "CONTRÔLE MANUEL"
+    assert not _problems(window), _problems(window)
