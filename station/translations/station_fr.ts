@@ -443,6 +443,10 @@
         <translation>{problem}. Vérifiez son câble ; en attendant, déclenchez chaque lecture avec la touche T.</translation>
     </message>
     <message>
+        <source>The data folder {folder} has {free_mb:.1f} MB free, below the {stop_mb} MB the station keeps in reserve ([storage].stop_free_disk_mb): items go to the manual lane uninspected. Free space on that disk (old images, logs) or move [station].data_dir to a larger one.</source>
+        <translation>Le dossier de données {folder} n&apos;a plus que {free_mb:.1f} Mo libres, sous les {stop_mb} Mo que le poste garde en réserve ([storage].stop_free_disk_mb) : les articles partent en contrôle manuel sans inspection. Libérez de la place sur ce disque (anciennes images, journaux) ou déplacez [station].data_dir vers un disque plus grand.</translation>
+    </message>
+    <message>
         <source>disk full: not taking items</source>
         <translation>disque plein : plus aucun article accepté</translation>
     </message>

@@ -61,3 +61,10 @@ def test_models_missing_send_items_to_manual_review() -> None:
     assert health.level is Level.ERROR
     assert "no model.onnx" in health.detail and "manual review" in health.detail
     assert ModelSet().health().level is Level.WARNING  # nothing enrolled: enrol first
+
+
+def test_a_full_disk_is_explained_in_the_operators_language() -> None:
+    disk = DiskState(Path("/data"), 50.2, 100, full=True)
+    assert disk_health(disk, min_free_mb=1000, language="en").detail == disk.message()  # as the log says it
+    french = disk_health(disk, min_free_mb=1000, language="fr").detail
+    assert "50,2 Mo libres" in french and "contrôle manuel" in french and "/data" in french
