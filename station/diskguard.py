@@ -17,9 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+
 logger = logging.getLogger(__name__)
 
 MB = 1_000_000
+
+
+DISK_FULL = QT_TRANSLATE_NOOP(
+    "Health", "The data folder {folder} has {free_mb:.1f} MB free, below the {stop_mb} MB the station keeps "
+    "in reserve ([storage].stop_free_disk_mb): items go to the manual lane uninspected. Free space on "
+    "that disk (old images, logs) or move [station].data_dir to a larger one.")
 
 
 @dataclass(frozen=True)
@@ -31,12 +39,9 @@ class DiskState:
     stop_mb: int
     full: bool
 
-    def message(self) -> str:
-        """One plain sentence an operator acts on."""
-        return (f"The data folder {self.folder} has {self.free_mb:.1f} MB free, below the "
-                f"{self.stop_mb} MB the station keeps in reserve ([storage].stop_free_disk_mb): items "
-                "go to the manual lane uninspected. Free space on that disk (old images, logs) or "
-                "move [station].data_dir to a larger one.")
+    def message(self, language: str = DEFAULT_LANGUAGE) -> str:
+        """One plain sentence an operator acts on (the log and `station run` keep the English)."""
+        return DISK_FULL.render(language, folder=str(self.folder), free_mb=self.free_mb, stop_mb=self.stop_mb)
 
 
 class DiskGuard:

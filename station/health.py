@@ -123,20 +123,12 @@ class HealthMonitor:
         return stats
 
 
-# DiskState.message() in the operator's language (the log and `station run` keep the English).
-DISK_FULL = QT_TRANSLATE_NOOP(
-    "Health", "The data folder {folder} has {free_mb:.1f} MB free, below the {stop_mb} MB the station keeps "
-    "in reserve ([storage].stop_free_disk_mb): items go to the manual lane uninspected. Free space on "
-    "that disk (old images, logs) or move [station].data_dir to a larger one.")
-
-
 def disk_health(disk: DiskState, min_free_mb: int, language: str = DEFAULT_LANGUAGE) -> Health:
     """The data folder's free space in the status bar's words, in `language`."""
     if disk.full:
         return Health("disk", Level.ERROR,
                       QT_TRANSLATE_NOOP("Health", "disk full: not taking items").render(language),
-                      DISK_FULL.render(language, folder=str(disk.folder), free_mb=disk.free_mb,
-                                       stop_mb=disk.stop_mb),
+                      disk.message(language),
                       {"free_mb": round(disk.free_mb, 1)})
     free_mb = disk.free_mb
     level = Level.OK if free_mb > 2 * min_free_mb else Level.WARNING if free_mb > min_free_mb else Level.ERROR
