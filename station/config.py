@@ -235,6 +235,9 @@ class HardwareConfig:
     # ack_timeout_ms, retries, silence_ms, reconnect back-off: keys of [hardware] itself.
     link: LinkSettings = field(default_factory=LinkSettings, metadata=FLAT)
     confirm_timeout_s: float = 10.0
+    # The belt's speed: a camera [cameras.NAME] offset_m past the first takes its frame
+    # offset_m / belt_speed_m_s after the trigger (the simulator uses sim_speed_m_s).
+    belt_speed_m_s: float = 0.5
     # The built-in simulator (port = "sim"): belt speed, item spacing or pace, positions.
     sim_speed_m_s: float = 2.0
     sim_spacing_m: float = 0.5
@@ -397,6 +400,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("hardware", "hello_warning_s"): (0.1, 3600.0),
     ("hardware", "confirm_timeout_s"): (0.1, 3600.0),
     ("hardware", "sim_speed_m_s"): (0.01, 20.0),
+    ("hardware", "belt_speed_m_s"): (0.01, 20.0),
     ("hardware", "sim_spacing_m"): (0.01, 100.0),
     ("hardware", "sim_items_per_s"): (0.0, 1000.0),
     ("hardware", "sim_camera_pos_m"): (0.0, 100.0),

@@ -243,8 +243,13 @@ def open_source(
     focus: float = -1.0,
     name: str = "camera",
     render: Callable[[int | None], np.ndarray] | None = None,
+    gain: float = -1.0,
+    pixel_format: str = "",
+    trigger_mode: str = "free-run",
+    transport: str = "tcp",
 ) -> FrameSource:
-    """The source a [camera] section describes."""
+    """The source a [camera] section describes (gain, pixel format and trigger mode are GigE
+    Vision's, transport an IP camera's)."""
     if kind == "device":
         return OpenCVSource(device, width, height, fps, exposure, focus, name=name)
     if kind == "video":
