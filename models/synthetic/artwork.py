@@ -30,8 +30,11 @@ EAN_BAR_HEIGHT_PX = 64
 LABEL_SIZE_PX = (152, 96)  # 95 x 60 mm return label
 QR_MODULE_PX = 4
 DATAMATRIX_PX = 66  # 22 x 22 modules at 3 px
-# A side face lower than this has no room for the product name over its pattern: a plain band.
-NAME_FACE_PX = 168  # 105 mm
+# A side face lower than this (105 mm) carries a plain band, not the product name: the station
+# stretches its crop to a square, and a low face's name band stretched so reads as a lifted lid
+# or scuffs to a model that has only seen top faces (0.20 false alarms on clean side views
+# instead of 0.05; models/README.md).
+NAME_FACE_PX = 168
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 
