@@ -110,6 +110,7 @@ class _Look:
     box: tuple[int, int, int, int]
     located: bool
     judged_defect: bool = False
+    not_found: bool = False  # a camera other than the first did not find the item in its view
     defect: DefectFinding | None = None
     defect_error: str | None = None
     heatmap: np.ndarray | None = None
@@ -318,8 +319,10 @@ class StationInspector:
         )
         views: tuple[ViewFinding, ...] = ()
         if several:
-            views = tuple(ViewFinding(look.camera, look.defect, look.defect_error) for look in looks) + tuple(
-                ViewFinding(name, None, "no picture from this camera") for name in missing)
+            views = tuple(ViewFinding(look.camera, look.defect,
+                                      "item not found in this view" if look.not_found else look.defect_error)
+                          for look in looks)
+            views += tuple(ViewFinding(name, None, "no picture from this camera") for name in missing)
         inspection = Inspection(
             defect=worst.defect if worst else None,
             conformity=conformity,
@@ -377,12 +380,16 @@ class StationInspector:
                                     trigger.scanned if trigger is not None else (), "codes" in checks,
                                     self._roi_of(camera))
         look = _Look(camera, image, box, located is not None)
-        if "defect" in checks:
+        if trigger is None and located is None:
+            # Another camera that does not find the item (a flat pouch seen edge-on from the side)
+            # has nothing to judge: its whole frame is belt, and a score on it would be noise.
+            look.not_found = True
+        elif "defect" in checks:
             look.judged_defect = True
             look.defect, look.defect_error, look.heatmap, look.regions = self._defect(models, crop, box, own)
             if look.defect is not None and several:
                 look.defect = dataclasses.replace(look.defect, view=camera)
-        if "conformity" in checks:
+        if "conformity" in checks and not look.not_found:
             look.embedding, look.embed_error = self._embed(models, crop, own)
         look.codes, look.quality, look.jpeg, read_timings = reading.result()
         own.update(read_timings)
