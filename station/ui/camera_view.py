@@ -71,7 +71,11 @@ def shot_overlay(
     """One camera's view as the decision used it: its own defect regions only when its finding counted."""
     finding = next((v for v in verdict.inspection.views if v.camera == shot.camera), None)
     defect = finding.defect if finding is not None else None
-    return _overlay_of(verdict, shot.overlay, defect, True, repair_threshold)
+    # A view from the record keeps no item box: its finding was only made where the item was found,
+    # unless the station called the box empty.
+    from_record = shot.overlay.item_box is None and shot.overlay.heatmap is None
+    empty = any(reason.code == "box_empty" for reason in verdict.decision.reason_codes)
+    return _overlay_of(verdict, shot.overlay, defect, not (from_record and not empty), repair_threshold)
 
 
 def _overlay_of(

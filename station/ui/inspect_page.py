@@ -21,13 +21,12 @@ from station.ui.camera_view import CameraView, main_shot
 from station.ui.item_card import ItemCard
 from station.ui.recent import RecentList
 from station.ui.settings import UiSettings
-from station.ui.view_strip import ViewStrip
+from station.ui.view_strip import VIEW_STRETCH, ViewStrip
 
 logger = logging.getLogger(__name__)
 
 CAMERA_STRETCH, CARD_STRETCH = 3, 2  # the camera view's and the card's shares of the page's width
 UPPER_STRETCH, RECENT_STRETCH = 3, 1  # camera and card above, the recent items below
-VIEW_STRETCH = (3, 1)  # with several cameras: the large view above the row of every view
 RECENT_MIN_SHARE = 0.15  # of the window's height: the recent list's filter row and about three rows
 
 

@@ -21,6 +21,7 @@ from station.ui.translation import current_language
 
 logger = logging.getLogger(__name__)
 
+VIEW_STRETCH = (3, 1)  # with several cameras: the large view above the row of every view
 _CAPTION_CSS = "background: #303030; color: #ffffff; font-weight: bold; padding: 2px 6px;"
 _DAMAGE_CSS = "background: #c62828; color: #ffffff; font-weight: bold; padding: 2px 6px;"
 

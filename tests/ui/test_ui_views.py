@@ -8,14 +8,17 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import dataclasses
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from station.state import ItemView, Overlay, ViewShot
-from station.verdict import DefectFinding, Disposition, Grade, ViewFinding
+from station.ui.item_dialog import ItemDialog
+from station.verdict import DefectFinding, Disposition, Grade, ImageRef, ViewFinding
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import open_window
 
@@ -84,3 +87,23 @@ def test_one_camera_shows_no_row_of_views(qtbot: QtBot) -> None:
     window.state.add_item(view)
     qtbot.waitUntil(lambda: window.card.verdict_id == view.verdict.verdict_id)
     assert not window.inspect_page.views.isVisible()
+
+
+def test_a_past_item_opens_with_every_stored_view(qtbot: QtBot, tmp_path: Path) -> None:
+    """From the record (no picture in memory): each camera's stored JPEG, the damaged one large."""
+    live = _three_views("right")
+    refs = []
+    for shot in live.views:
+        name = f"item_{shot.camera}.jpg"
+        assert cv2.imwrite(str(tmp_path / name), shot.frame)
+        refs.append(ImageRef(shot.camera, "0" * 64, name))
+    inspection = dataclasses.replace(live.verdict.inspection, images=tuple(refs))
+    past = ItemView(dataclasses.replace(live.verdict, inspection=inspection), None)
+    dialog = ItemDialog(past, None, tmp_path, 1.0, {}, repair_threshold=0.5)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert [t.camera_name for t in dialog.views.tiles()] == ["top", "left", "right"]
+    assert dialog.camera._frame is not None and abs(int(dialog.camera._frame[5, 5, 0]) - 180) <= 3
+    assert len(dialog.camera.shown_overlay().regions) == 1
+    drawn = {t.camera_name: len(t.view.shown_overlay().regions) for t in dialog.views.tiles()}
+    assert drawn == {"top": 0, "left": 0, "right": 1}
