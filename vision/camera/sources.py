@@ -243,6 +243,9 @@ def open_source(
     focus: float = -1.0,
     name: str = "camera",
     render: Callable[[int | None], np.ndarray] | None = None,
+    gain: float = -1.0,
+    pixel_format: str = "",
+    trigger_mode: str = "free-run",
 ) -> FrameSource:
     """The source a [camera] section describes."""
     if kind == "device":
@@ -255,7 +258,12 @@ def open_source(
         if render is None:
             raise SourceError("the synthetic camera needs a renderer (the demo generator)")
         return SyntheticSource(render, fps=fps, name=name)
-    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder or synthetic")
+    if kind == "gige":
+        # Imported here because vision.camera.aravis imports this module (SourceError).
+        from vision.camera.aravis import AravisSource
+
+        return AravisSource(device, width, height, fps, exposure, gain, pixel_format, trigger_mode, name=name)
+    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder, synthetic or gige")
 
 
 def list_images(paths: Sequence[Path]) -> list[Path]:
