@@ -102,6 +102,13 @@ def fake_camera() -> Iterator[FakeCamera]:
             camera.kill()
 
 
+def buffers_in_stream(source: AravisSource) -> int:
+    """Buffers the stream holds, waiting to be filled or filled and waiting to be read."""
+    assert source._stream is not None
+    waiting, filled = source._stream.get_n_buffers()
+    return int(waiting + filled)
+
+
 def first_frame(source: AravisSource, timeout: float = 10.0) -> np.ndarray:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -166,6 +173,20 @@ def test_software_trigger_takes_one_frame_per_read_in_the_region_asked(fake_came
             got = source.read()
             assert got is not None  # each read fires its own exposure and waits for it
             assert got[0].shape == (240, 320, 3)
+        assert buffers_in_stream(source) == source.buffers  # every buffer went back to the ring
+    finally:
+        source.close()
+
+
+def test_free_run_reads_give_every_buffer_back_to_the_ring(fake_camera: FakeCamera) -> None:
+    source = AravisSource(ADDRESS, fps=200, pixel_format="Mono8", buffers=4)
+    source.open()
+    try:
+        for _ in range(40):
+            first_frame(source)
+        time.sleep(0.2)  # the camera fills the whole ring meanwhile; one read drains it
+        first_frame(source)
+        assert buffers_in_stream(source) == 4
     finally:
         source.close()
 

@@ -398,9 +398,16 @@ class AravisSource:
         if fmt is None:
             self._bad_frame(f"pixel format {buffer.get_image_pixel_format():#x}")
             return None
+        data = buffer.get_image_data()
+        if not data:  # a chunk-only or multi-part payload: no image part
+            self._bad_frame("no image in the payload")
+            return None
         padding_x, _ = buffer.get_image_padding()
-        image = to_bgr(buffer.get_image_data(), buffer.get_image_width(), buffer.get_image_height(), fmt,
-                       padding_x)
+        try:
+            image = to_bgr(data, buffer.get_image_width(), buffer.get_image_height(), fmt, padding_x)
+        except (cv2.error, ValueError) as exc:  # a size OpenCV refuses (a Bayer frame of odd width)
+            self._bad_frame(str(exc).strip().splitlines()[-1])
+            return None
         if image is None:
             self._bad_frame("frame shorter than its size")
             return None
