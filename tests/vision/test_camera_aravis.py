@@ -142,6 +142,7 @@ def test_gige_frames_arrive_live_through_the_capture_thread(fake_camera: FakeCam
     assert camera.state is CameraState.STOPPED
 
 
+@pytest.mark.slow
 def test_killed_camera_goes_down_and_reconnects_when_back(fake_camera: FakeCamera) -> None:
     reports: list[CameraHealth] = []
     camera = Camera(AravisSource(ADDRESS, fps=30, pixel_format="Mono8"), frozen_after_s=2.0,
