@@ -192,6 +192,15 @@ def test_free_run_reads_give_every_buffer_back_to_the_ring(fake_camera: FakeCame
         source.close()
 
 
+def test_an_explicit_region_of_the_sensor_is_what_arrives(fake_camera: FakeCamera) -> None:
+    source = AravisSource(ADDRESS, region=(64, 32, 128, 96), pixel_format="Mono8")
+    source.open()
+    try:
+        assert first_frame(source).shape == (96, 128, 3)
+    finally:
+        source.close()
+
+
 @pytest.mark.parametrize("pixel_format", ["BayerRG8", "RGB8", "Mono16"])
 def test_pixel_formats_arrive_as_8_bit_bgr(fake_camera: FakeCamera, pixel_format: str) -> None:
     source = AravisSource(ADDRESS, pixel_format=pixel_format)

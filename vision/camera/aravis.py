@@ -162,8 +162,9 @@ class AravisSource:
     every frame is handed on as BGR. `trigger_mode` "free-run" lets the camera expose
     continuously at `fps` and `read()` returns the newest frame; "software" fires one
     exposure per `read()` (at most `fps` a second), so every frame is taken on request.
-    `width` and `height` (0 = the whole sensor) set a centred region of the sensor, or
-    `region` (x, y, width, height) an explicit one, rounded to what the camera allows.
+    `width` and `height` set a centred region of the sensor (0 for one of them = the
+    sensor's whole extent that way), or `region` (x, y, width, height) an explicit one,
+    rounded to what the camera allows; with neither, the camera keeps the region it has.
     `packet_size` 0 lets Aravis find the largest GVSP packet the network carries.
     """
 
@@ -303,15 +304,20 @@ class AravisSource:
 
     def _set_region(self) -> None:
         cam = self._camera
+        if self.region is None and self.width <= 0 and self.height <= 0:
+            return  # the region the camera has (its saved user set, or the vendor tool's)
+        if cam.is_region_offset_available():
+            # Many cameras bound Width by SensorWidth - OffsetX: with the offsets at 0 the
+            # bounds read next are the whole sensor's (at the current binning).
+            cam.set_integer("OffsetX", 0)
+            cam.set_integer("OffsetY", 0)
         sensor_w, sensor_h = cam.get_width_bounds()[1], cam.get_height_bounds()[1]
         if self.region is not None:
             x, y, w, h = self.region
-        elif self.width > 0 or self.height > 0:
+        else:
             w = min(self.width or sensor_w, sensor_w)
             h = min(self.height or sensor_h, sensor_h)
             x, y = (sensor_w - w) // 2, (sensor_h - h) // 2
-        else:
-            return
         w = _round_to(w, cam.get_width_increment(), *cam.get_width_bounds())
         h = _round_to(h, cam.get_height_increment(), *cam.get_height_bounds())
         if cam.is_region_offset_available():
