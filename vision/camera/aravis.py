@@ -219,7 +219,7 @@ class AravisSource:
     @property
     def label(self) -> str:
         """How messages name this camera."""
-        return f"GigE camera {self.camera_id!r}" if self.camera_id else "the first GigE camera found"
+        return f"GigE camera {self.camera_id}" if self.camera_id else "the first GigE camera found"
 
     # -- opening ---------------------------------------------------------------------
     def open(self) -> None:
@@ -232,16 +232,16 @@ class AravisSource:
         except glib.Error as exc:
             self._camera = None
             raise SourceError(
-                f"{self.label} could not be opened ({exc.message}): check its power and network cable, "
-                "that it is on this PC's subnet (`arv-tool-0.8` lists the cameras it sees) and that no "
-                "other program holds it"
+                f"{self.label} could not be opened: check its power and network cable, that it is on "
+                "this PC's subnet (`arv-tool-0.8` lists the cameras it sees) and that no other program "
+                f"holds it ({exc.message})"
             ) from exc
         try:
             self._configure()
             self._start()
         except glib.Error as exc:
             self._release()
-            raise SourceError(f"{self.label} refused its settings ({exc.message}): check [camera]") from exc
+            raise SourceError(f"{self.label} refused its settings: check [camera] ({exc.message})") from exc
         except SourceError:
             self._release()
             raise
@@ -442,8 +442,8 @@ class AravisSource:
             raise SourceError(self._gone(exc.message)) from exc
 
     def _gone(self, why: str) -> str:
-        return (f"{self.label} stopped answering ({why}): check its power and network cable, and that no "
-                "other program took it")
+        return (f"{self.label} stopped answering: check its power and network cable, and that no other "
+                f"program took it ({why})")
 
     # -- closing ---------------------------------------------------------------------
     def close(self) -> None:
