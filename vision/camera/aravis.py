@@ -23,7 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vision.camera.sources import SourceError
+from vision.camera.errors import SourceError
 
 logger = logging.getLogger(__name__)
 
