@@ -166,6 +166,7 @@ class AravisSource:
     sensor's whole extent that way), or `region` (x, y, width, height) an explicit one,
     rounded to what the camera allows; with neither, the camera keeps the region it has.
     `packet_size` 0 lets Aravis find the largest GVSP packet the network carries.
+    `read()` waits `frame_timeout_s` for a frame (longer for a long exposure or a slow rate).
     """
 
     def __init__(
@@ -381,7 +382,10 @@ class AravisSource:
             except glib.Error as exc:
                 self._lost.set()
                 raise SourceError(self._gone(exc.message)) from exc
-        buffer = self._stream.timeout_pop_buffer(int(self.frame_timeout_s * 1_000_000))
+        # A long exposure or a slow frame rate is waited for: no frame yet is not a dead camera.
+        wait_s = max(self.frame_timeout_s, 2 * max(self.exposure, 0.0) / 1e6,
+                     2 / self.fps if self.fps > 0 else 0.0)
+        buffer = self._stream.timeout_pop_buffer(int(wait_s * 1_000_000))
         if buffer is None:
             self._check_alive()
             return None
