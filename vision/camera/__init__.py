@@ -1,5 +1,6 @@
 """Camera sources and the capture thread that owns each camera."""
 
+from vision.camera.aravis import AravisSource, list_gige_cameras
 from vision.camera.capture import Camera, CameraHealth, CameraState
 from vision.camera.frame import Frame, sharpness
 from vision.camera.sources import (
@@ -13,6 +14,7 @@ from vision.camera.sources import (
 )
 
 __all__ = [
+    "AravisSource",
     "Camera",
     "CameraHealth",
     "CameraState",
@@ -23,6 +25,7 @@ __all__ = [
     "SourceError",
     "SyntheticSource",
     "VideoFileSource",
+    "list_gige_cameras",
     "open_source",
     "sharpness",
 ]

@@ -17,13 +17,12 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from vision.camera.aravis import AravisSource
+from vision.camera.errors import SourceError as SourceError  # noqa: PLC0414 - re-exported, as before
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class SourceError(Exception):
-    """The source cannot deliver frames; the message says what to check."""
 
 
 class FrameSource(Protocol):
@@ -260,7 +259,9 @@ def open_source(
         if render is None:
             raise SourceError("the synthetic camera needs a renderer (the demo generator)")
         return SyntheticSource(render, fps=fps, name=name)
-    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder or synthetic")
+    if kind == "gige":
+        return AravisSource(device, width, height, fps, exposure, gain, pixel_format, trigger_mode, name=name)
+    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder, synthetic or gige")
 
 
 def list_images(paths: Sequence[Path]) -> list[Path]:
