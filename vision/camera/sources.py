@@ -187,6 +187,8 @@ class SyntheticSource:
     the empty belt. Rendering happens on the capture thread, like a real exposure.
     """
 
+    tags_frames = True  # each frame says which item it shows: `Camera.wait_frame(tag=...)` matches on it
+
     def __init__(
         self,
         render: Callable[[int | None], np.ndarray],
