@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -109,6 +109,10 @@ class _Look:
     image: np.ndarray
     box: tuple[int, int, int, int]
     located: bool
+    crop: np.ndarray  # the item cut out (the whole frame when not found)
+    checks: frozenset[str] = ALL_CHECKS
+    reading: Future[tuple[list[Code], Quality | None, bytes | None, dict[str, float]]] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
     judged_defect: bool = False
     not_found: bool = False  # a camera other than the first did not find the item in its view
     defect: DefectFinding | None = None
@@ -260,7 +264,10 @@ class StationInspector:
             if image is None:
                 missing.append(camera)
                 continue
-            looks.append(self._look(models, camera, image, trigger if index == 0 else None, timings, several))
+            looks.append(self._look(camera, image, trigger if index == 0 else None))
+        # Every view's codes are being read on the second core while this one runs the models.
+        for look in looks:
+            self._judge(models, look, timings, several)
         first = looks[0]
 
         # One shape of the codes serves the policy and the verdict, so both see the same GTINs.
@@ -350,55 +357,50 @@ class StationInspector:
         setup = self.cameras.get(camera)
         return setup.roi_box if setup is not None else self.roi
 
-    def _look(
-        self,
-        models: ModelSet,
-        camera: str,
-        image: np.ndarray,
-        trigger: Trigger | None,
-        timings: dict[str, float],
-        several: bool,
-    ) -> _Look:
-        """One view: where the item is, its codes and frame quality, and the checks its camera runs.
+    def _look(self, camera: str, image: np.ndarray, trigger: Trigger | None) -> _Look:
+        """One view found: where the item is, and its codes, frame quality and JPEG started on the
+        second core (zxing, zbar, OpenCV and onnxruntime all release the GIL).
 
-        `trigger` is given for the first view only: the hand scanner's codes join that one.
+        `trigger` is given for the first view only: the hand scanner's codes join that one, and
+        the policy judges that frame's quality.
         """
         setup = self.cameras.get(camera)
         checks = frozenset(setup.checks) if setup is not None else ALL_CHECKS
-        own: dict[str, float] = {}
         t = time.perf_counter()
         located = locate_item(image)
         if located is not None:
             crop, box = crop_box(image, located.box)
         else:
             crop, box = image, (0, 0, image.shape[1], image.shape[0])
-        own["locate"] = _ms(t)
+        look = _Look(camera, image, box, located is not None, crop, checks)
+        look.timings["locate"] = _ms(t)
+        look.reading = self._pool.submit(self._read, image, box if located is not None else None,
+                                         trigger.scanned if trigger is not None else (), "codes" in checks,
+                                         self._roi_of(camera), trigger is not None)
+        # Another camera that does not find the item (a flat pouch seen edge-on from the side) has
+        # nothing to judge: its whole frame is belt, and a score on it would be noise.
+        look.not_found = trigger is None and located is None
+        return look
 
-        # Codes and frame quality on the second core while the models run on this one
-        # (zxing, zbar, OpenCV and onnxruntime all release the GIL).
-        reading = self._pool.submit(self._read, image, box if located is not None else None,
-                                    trigger.scanned if trigger is not None else (), "codes" in checks,
-                                    self._roi_of(camera))
-        look = _Look(camera, image, box, located is not None)
-        if trigger is None and located is None:
-            # Another camera that does not find the item (a flat pouch seen edge-on from the side)
-            # has nothing to judge: its whole frame is belt, and a score on it would be noise.
-            look.not_found = True
-        elif "defect" in checks:
+    def _judge(self, models: ModelSet, look: _Look, timings: dict[str, float], several: bool) -> None:
+        """The models its camera runs on one view, then its codes (read meanwhile) collected."""
+        own = look.timings
+        if "defect" in look.checks and not look.not_found:
             look.judged_defect = True
-            look.defect, look.defect_error, look.heatmap, look.regions = self._defect(models, crop, box, own)
+            look.defect, look.defect_error, look.heatmap, look.regions = self._defect(
+                models, look.crop, look.box, own)
             if look.defect is not None and several:
-                look.defect = dataclasses.replace(look.defect, view=camera)
-        if "conformity" in checks and not look.not_found:
-            look.embedding, look.embed_error = self._embed(models, crop, own)
-        look.codes, look.quality, look.jpeg, read_timings = reading.result()
+                look.defect = dataclasses.replace(look.defect, view=look.camera)
+        if "conformity" in look.checks and not look.not_found:
+            look.embedding, look.embed_error = self._embed(models, look.crop, own)
+        assert look.reading is not None
+        look.codes, look.quality, look.jpeg, read_timings = look.reading.result()
         own.update(read_timings)
         for stage, ms in own.items():
             # The verdict's timings: each stage summed over the views, and each view's own when several.
             timings[stage] = round(timings.get(stage, 0.0) + ms, 3)
             if several:
-                timings[f"{stage}.{camera}"] = ms
-        return look
+                timings[f"{stage}.{look.camera}"] = ms
 
     def _best_match(
         self, gallery: Gallery | None, looks: Sequence[_Look], expected: str | None
@@ -482,14 +484,17 @@ class StationInspector:
         scanner_lines: Sequence[str],
         read_codes: bool,
         roi: tuple[int, int, int, int] | None,
-    ) -> tuple[list[Code], Quality, bytes | None, dict[str, float]]:
-        """Frame quality, the codes (camera and hand scanner) and the stored JPEG of one view."""
+        judge_quality: bool = True,
+    ) -> tuple[list[Code], Quality | None, bytes | None, dict[str, float]]:
+        """Frame quality (when asked), the codes (camera and hand scanner) and the stored JPEG of one view."""
         timings: dict[str, float] = {}
-        t = time.perf_counter()
-        assessed = assess_quality(image)
-        exposure_ok = assessed.exposure is Exposure.OK
-        quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
-        timings["quality"] = _ms(t)
+        quality = None
+        if judge_quality:
+            t = time.perf_counter()
+            assessed = assess_quality(image)
+            exposure_ok = assessed.exposure is Exposure.OK
+            quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
+            timings["quality"] = _ms(t)
         t = time.perf_counter()
         # Codes are on the item: reading its box first is three times cheaper than the
         # frame; the whole frame (or the configured ROI) is read only when the box has none.
