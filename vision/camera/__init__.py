@@ -11,6 +11,7 @@ from vision.camera.sources import (
     VideoFileSource,
     open_source,
 )
+from vision.camera.stream import StreamSource, mask_url
 
 __all__ = [
     "Camera",
@@ -21,8 +22,10 @@ __all__ = [
     "FrameSource",
     "OpenCVSource",
     "SourceError",
+    "StreamSource",
     "SyntheticSource",
     "VideoFileSource",
+    "mask_url",
     "open_source",
     "sharpness",
 ]

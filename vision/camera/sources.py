@@ -17,13 +17,12 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+# Re-exported: the sources and the capture thread import it from here.
+from vision.camera.errors import SourceError as SourceError  # noqa: PLC0414
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class SourceError(Exception):
-    """The source cannot deliver frames; the message says what to check."""
 
 
 class FrameSource(Protocol):
@@ -243,8 +242,9 @@ def open_source(
     focus: float = -1.0,
     name: str = "camera",
     render: Callable[[int | None], np.ndarray] | None = None,
+    transport: str = "tcp",
 ) -> FrameSource:
-    """The source a [camera] section describes."""
+    """The source a [camera] section describes (`transport`: tcp or udp, for RTSP streams)."""
     if kind == "device":
         return OpenCVSource(device, width, height, fps, exposure, focus, name=name)
     if kind == "video":
@@ -255,7 +255,11 @@ def open_source(
         if render is None:
             raise SourceError("the synthetic camera needs a renderer (the demo generator)")
         return SyntheticSource(render, fps=fps, name=name)
-    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder or synthetic")
+    if kind == "stream":
+        from vision.camera.stream import StreamSource  # only a stream source needs FFmpeg's setup
+
+        return StreamSource(device, transport=transport, name=name)
+    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder, synthetic or stream")
 
 
 def list_images(paths: Sequence[Path]) -> list[Path]:
