@@ -53,7 +53,9 @@ class _Picture:
         w, h = self.size
         if self.frames is None:
             return ["-nostdin", "-re", "-f", "lavfi", "-i", f"testsrc=size={w}x{h}:rate={self.fps}"]
-        return ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-"]
+        # passthrough: each frame goes out when it comes in, not held to time the next one
+        return ["-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{w}x{h}", "-r", str(self.fps), "-i", "-",
+                "-fps_mode", "passthrough"]
 
     def feed(self, proc: subprocess.Popen[bytes]) -> None:
         """Write a fresh frame every 1/fps to ffmpeg (the frame made when it is written)."""
@@ -108,7 +110,8 @@ class MjpegServer:
         self.proc = subprocess.Popen(
             [FFMPEG, "-hide_banner", "-loglevel", "error", *self.picture.input_args(),
              "-c:v", "mjpeg", "-q:v", "5", "-pix_fmt", "yuvj420p",
-             "-f", "mpjpeg", "-listen", "1", self.url()],
+             # every picture written to the socket at once, as a camera does
+             "-flush_packets", "1", "-f", "mpjpeg", "-listen", "1", self.url()],
             stdin=subprocess.PIPE if self.picture.frames is not None else subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
