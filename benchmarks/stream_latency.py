@@ -1,17 +1,21 @@
 """How late and how fast do IP-camera frames arrive? A local camera timed frame by frame.
 
     .venv/bin/python benchmarks/stream_latency.py [--seconds 10] [--size 1280x720] [--fps 25]
-                                                  [--kinds mjpeg,rtsp-tcp,rtsp-udp]
+                    [--kinds mjpeg-plain,mjpeg,rtsp-tcp,rtsp-udp] [--decode-threads 1]
 
-Each picture is made in this process and written to Debian's ffmpeg, which encodes and
-serves it (HTTP MJPEG: ffmpeg itself; RTSP: H.264 through the small RTSP server of the
-tests). The picture carries the time it was made, as two rows of black and white blocks
-(32 bits, the second row inverted as a check), and the station's `Camera` with a
-`StreamSource` reads the stream: latency = the frame's arrival in the capture thread
-minus the time written in it, so it covers encoding, the network stack, FFmpeg's
-demuxing and decoding and the grabber. fps = frames the `Camera` delivered per second.
-Both over --seconds after the stream is live (one second of warm-up dropped).
---decode-threads is StreamSource's (1 by default; 0 = OpenCV's, one per core).
+Each picture is made in this process and served: `mjpeg-plain` JPEG-encodes and sends it
+at once over HTTP multipart (as a camera does); `mjpeg` and `rtsp-*` write it to Debian's
+ffmpeg, which encodes and serves it (HTTP MJPEG: ffmpeg itself, which holds pictures back
+for a frame period or two; RTSP: H.264 through the small RTSP server of the tests, which
+forwards ffmpeg's RTP packets 3-6 ms after the picture was made).
+
+The picture carries the time it was made, as two rows of black and white blocks (32 bits,
+the second row inverted as a check), and the station's `Camera` with a `StreamSource`
+reads the stream: latency = the frame's arrival in the capture thread minus the time
+written in it, so it covers encoding, the network stack, FFmpeg's demuxing and decoding
+and the grabber. fps = frames the `Camera` delivered per second. Both over --seconds
+after the stream is live (one second of warm-up dropped). --decode-threads is
+StreamSource's (1 by default; 0 = OpenCV's, one per core).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from tests.vision.stream_servers import FFMPEG, MjpegServer, RtspServer  # noqa: E402
+from tests.vision.stream_servers import FFMPEG, MjpegServer, PlainMjpegServer, RtspServer  # noqa: E402
 from vision.camera import Camera, StreamSource  # noqa: E402
 
 BITS = 32
@@ -73,8 +77,11 @@ def stamp_maker(
 
 def measure(kind: str, size: tuple[int, int], fps: int, seconds: float, threads: int) -> str:
     make, read = stamp_maker(*size)
-    server: MjpegServer | RtspServer
-    if kind == "mjpeg":
+    server: MjpegServer | PlainMjpegServer | RtspServer
+    if kind == "mjpeg-plain":
+        server = PlainMjpegServer(make, fps=fps).start()
+        source = StreamSource(server.url(), decode_threads=threads)
+    elif kind == "mjpeg":
         server = MjpegServer(size=size, fps=fps, frames=make).start()
         source = StreamSource(server.url(), decode_threads=threads)
     else:
@@ -86,7 +93,7 @@ def measure(kind: str, size: tuple[int, int], fps: int, seconds: float, threads:
     try:
         first = camera.wait_frame(time.monotonic(), timeout=20.0)
         if first is None:
-            return f"{kind:9} no frame in 20 s ({camera.health().detail})"
+            return f"{kind:11} no frame in 20 s ({camera.health().detail})"
         time.sleep(1.0)
         latencies: list[float] = []
         unreadable = 0
@@ -109,11 +116,11 @@ def measure(kind: str, size: tuple[int, int], fps: int, seconds: float, threads:
         camera.stop()
         server.kill()
     if not latencies:
-        return f"{kind:9} no readable stamp ({unreadable} frames)"
+        return f"{kind:11} no readable stamp ({unreadable} frames)"
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))]
     return (
-        f"{kind:9} {size[0]}x{size[1]}@{fps}: {delivered / elapsed:5.1f} fps, latency ms "
+        f"{kind:11} {size[0]}x{size[1]}@{fps}: {delivered / elapsed:5.1f} fps, latency ms "
         f"median {statistics.median(latencies):6.1f}  p95 {p95:6.1f}  max {latencies[-1]:6.1f}  "
         f"({len(latencies)} frames timed, {unreadable} unreadable, camera {state.value})"
     )
@@ -126,7 +133,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=int, default=25)
-    parser.add_argument("--kinds", default="mjpeg,rtsp-tcp,rtsp-udp")
+    parser.add_argument("--kinds", default="mjpeg-plain,mjpeg,rtsp-tcp,rtsp-udp")
     parser.add_argument("--decode-threads", type=int, default=1, help="0 = OpenCV's default, one per core")
     args = parser.parse_args()
     if FFMPEG is None:

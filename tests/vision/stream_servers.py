@@ -1,6 +1,9 @@
 """Local IP cameras for the stream tests: Debian's ffmpeg serving a generated test pattern.
 
 - `MjpegServer`: ffmpeg itself serves HTTP MJPEG (`-f mpjpeg -listen 1`), one viewer.
+- `PlainMjpegServer`: HTTP MJPEG written here, each picture JPEG-encoded and sent the
+  moment it is made, as a camera does (ffmpeg's own server holds pictures back for one
+  or two frame periods, which a latency measurement would take for the reader's).
 - `RtspServer`: ffmpeg cannot serve RTSP to a player (its `-rtsp_flags listen` only takes
   a stream *pushed* to it), so a small RTSP server here answers OPTIONS / DESCRIBE / SETUP /
   PLAY and forwards the RTP packets ffmpeg sends it (H.264, as cameras send) to each
@@ -130,6 +133,57 @@ class MjpegServer:
     def resume(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(18)  # SIGCONT
+
+
+class PlainMjpegServer:
+    """`http://127.0.0.1:PORT/cam.mjpg`: multipart JPEG with Content-Length, one viewer at a time."""
+
+    def __init__(self, frames: Callable[[], np.ndarray], fps: int = 15, port: int | None = None) -> None:
+        self.frames, self.fps = frames, fps
+        self.port = port or free_port()
+        self._listener: socket.socket | None = None
+        self._closing = threading.Event()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/cam.mjpg"
+
+    def start(self) -> PlainMjpegServer:
+        self._closing.clear()
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(1)
+        self._listener = listener
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def kill(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+
+    def _serve(self) -> None:
+        import cv2
+
+        assert self._listener is not None
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)  # the GET
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace;boundary=frame\r\n\r\n")
+            next_t = time.monotonic()
+            while not self._closing.is_set():
+                next_t += 1.0 / self.fps
+                delay = next_t - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                jpeg = cv2.imencode(".jpg", self.frames())[1].tobytes()
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                conn.sendall(head.encode() + jpeg + b"\r\n")
 
 
 class RtspServer:
