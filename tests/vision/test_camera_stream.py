@@ -189,3 +189,9 @@ def test_rtsp_over_udp_when_the_section_asks_for_it() -> None:
     finally:
         server.kill()
     assert server.transports and all("client_port=" in t and "TCP" not in t for t in server.transports)
+
+
+def test_udp_that_does_not_answer_points_at_the_firewall() -> None:
+    source = StreamSource(f"rtsp://127.0.0.1:{free_port()}/live", transport="udp", open_timeout_s=2.0)
+    with pytest.raises(SourceError, match=r"did not answer.*try transport tcp"):
+        source.open()

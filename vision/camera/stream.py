@@ -149,9 +149,15 @@ class StreamSource:
                     os.environ[FFMPEG_OPTIONS_ENV] = before
         if not cap.isOpened():
             cap.release()
+            # Over UDP the pictures come on ports the camera picks, which firewalls block:
+            # the connection opens, no picture comes, and the open times out the same way.
+            udp_hint = (
+                " (over UDP the pictures also need a way in through firewalls: try transport tcp)"
+                if self.transport == "udp" and self.scheme.startswith("rtsp") else ""
+            )
             raise SourceError(
                 f"stream {self.shown_url} did not answer: check the address, the camera's power "
-                f"and that port {self.port} is open"
+                f"and that port {self.port} is open{udp_hint}"
             )
         logger.info("stream %s opened (%s)", self.shown_url,
                     f"RTSP over {self.transport.upper()}" if self.scheme.startswith("rtsp") else "HTTP")
