@@ -8,7 +8,9 @@ reports or logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -191,7 +193,30 @@ def test_rtsp_over_udp_when_the_section_asks_for_it() -> None:
     assert server.transports and all("client_port=" in t and "TCP" not in t for t in server.transports)
 
 
-def test_udp_that_does_not_answer_points_at_the_firewall() -> None:
-    source = StreamSource(f"rtsp://127.0.0.1:{free_port()}/live", transport="udp", open_timeout_s=2.0)
-    with pytest.raises(SourceError, match=r"did not answer.*try transport tcp"):
-        source.open()
+def test_a_camera_that_answers_but_refuses_the_stream_says_so(no_secret_logged: None) -> None:
+    """Its port takes the connection, but no picture comes: the path or the account is wrong."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def refuse() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=refuse, daemon=True).start()
+    try:
+        http = StreamSource(f"http://admin:{SECRET}@127.0.0.1:{port}/video.mjpg", open_timeout_s=2.0)
+        with pytest.raises(SourceError) as refused:
+            http.open()
+        assert str(refused.value) == (
+            f"stream http://***@127.0.0.1:{port}/video.mjpg answered but sent no picture: check the path "
+            "and the user name and password in the address"
+        )
+        udp = StreamSource(f"rtsp://127.0.0.1:{port}/live", transport="udp", open_timeout_s=2.0)
+        with pytest.raises(SourceError, match=r"answered but sent no picture.*try transport tcp"):
+            udp.open()
+    finally:
+        listener.close()

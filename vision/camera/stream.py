@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -107,6 +108,7 @@ class StreamSource:
         if transport not in TRANSPORTS:
             raise SourceError(f"stream transport {transport!r} is unknown: use tcp or udp")
         self.scheme = scheme
+        self._host = parts.hostname
         self.port = port if port is not None else DEFAULT_PORTS[scheme]
         self.transport = transport
         self.open_timeout_s = open_timeout_s
@@ -149,20 +151,36 @@ class StreamSource:
                     os.environ[FFMPEG_OPTIONS_ENV] = before
         if not cap.isOpened():
             cap.release()
-            # Over UDP the pictures come on ports the camera picks, which firewalls block:
-            # the connection opens, no picture comes, and the open times out the same way.
-            udp_hint = (
-                " (over UDP the pictures also need a way in through firewalls: try transport tcp)"
-                if self.transport == "udp" and self.scheme.startswith("rtsp") else ""
-            )
-            raise SourceError(
-                f"stream {self.shown_url} did not answer: check the address, the camera's power "
-                f"and that port {self.port} is open{udp_hint}"
-            )
+            raise SourceError(self._why_not_open())
         logger.info("stream %s opened (%s)", self.shown_url,
                     f"RTSP over {self.transport.upper()}" if self.scheme.startswith("rtsp") else "HTTP")
         self._last_seq = 0
         self._grabber = _Grabber(cap, self.shown_url, self.name)
+
+    def _why_not_open(self) -> str:
+        """What to check, told apart by whether the camera's port takes a connection at all."""
+        # OpenCV says only "not opened"; a plain connection to the port separates a camera
+        # that is off or unreachable from one that answers but refuses the path or account.
+        try:
+            with socket.create_connection((self._host, self.port), timeout=1.0):
+                answers = True
+        except OSError:
+            answers = False
+        if not answers:
+            return (
+                f"stream {self.shown_url} did not answer: check the address, the camera's power "
+                f"and that port {self.port} is open"
+            )
+        # Over UDP the pictures come on ports the camera picks, which firewalls block: the
+        # RTSP connection works, no picture comes, and the open times out.
+        udp_hint = (
+            " (over UDP the pictures also need a way in through the firewall: try transport tcp)"
+            if self.transport == "udp" and self.scheme.startswith("rtsp") else ""
+        )
+        return (
+            f"stream {self.shown_url} answered but sent no picture: check the path and the user "
+            f"name and password in the address{udp_hint}"
+        )
 
     def read(self) -> tuple[np.ndarray, int | None] | None:
         """The newest frame not yet returned; None when none came within a moment."""
