@@ -15,9 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytest
 
-from tests.vision.stream_servers import FFMPEG, MjpegServer, RtspServer, free_port
+from tests.vision.stream_servers import FFMPEG, MjpegServer, PlainMjpegServer, RtspServer, free_port
 from vision.camera import Camera, CameraHealth, CameraState, SourceError, StreamSource, mask_url, open_source
 
 needs_ffmpeg = pytest.mark.skipif(
@@ -107,6 +108,34 @@ def test_a_camera_that_does_not_answer_says_what_to_check(no_secret_logged: None
 
 
 # -- HTTP MJPEG -----------------------------------------------------------------------------
+def test_a_reader_that_was_busy_gets_the_newest_picture_not_a_backlog() -> None:
+    """Pictures carry their number; after a pause of the reader the next one is the latest."""
+    made: list[float] = []
+
+    def numbered() -> np.ndarray:
+        made.append(time.monotonic())
+        image = np.zeros((120, 160, 3), np.uint8)
+        image[:, :] = len(made) % 256  # the picture's number, as its grey level
+        return image
+
+    server = PlainMjpegServer(numbered, fps=25).start()
+    source = StreamSource(server.url())
+    try:
+        source.open()
+        assert wait_until(lambda: source.read() is not None)
+        time.sleep(1.5)  # the capture thread busy elsewhere: ~37 pictures go by
+        got = source.read()
+        assert got is not None
+        number = round(float(got[0].mean()))
+        newest = len(made) % 256
+        # The newest decoded picture (give or take the one on its way), not the one after
+        # the last read, ~37 pictures back.
+        assert (newest - number) % 256 <= 2
+    finally:
+        source.close()
+        server.kill()
+
+
 @needs_ffmpeg
 def test_mjpeg_frames_arrive_and_a_restarted_camera_comes_back(no_secret_logged: None) -> None:
     server = MjpegServer(size=(320, 240)).start()
