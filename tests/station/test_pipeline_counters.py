@@ -34,7 +34,7 @@ def test_a_snapshot_is_a_copy_that_later_increments_leave_alone() -> None:
     before = counters.snapshot()
     counters.increment("inspected")
     assert before["inspected"] == 1 and counters.snapshot()["inspected"] == 2
-    assert set(before) == {"triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
+    assert set(before) == {"triggers", "inspected", "views", "recorded", "overloaded", "routed", "record_errors",
                            "disk_full", "unrecorded"}
 
 

@@ -1,5 +1,6 @@
 """Camera sources and the capture thread that owns each camera."""
 
+from vision.camera.aravis import AravisSource, list_gige_cameras
 from vision.camera.capture import Camera, CameraHealth, CameraState
 from vision.camera.frame import Frame, sharpness
 from vision.camera.sources import (
@@ -14,6 +15,7 @@ from vision.camera.sources import (
 from vision.camera.stream import StreamSource, mask_url
 
 __all__ = [
+    "AravisSource",
     "Camera",
     "CameraHealth",
     "CameraState",
@@ -25,6 +27,7 @@ __all__ = [
     "StreamSource",
     "SyntheticSource",
     "VideoFileSource",
+    "list_gige_cameras",
     "mask_url",
     "open_source",
     "sharpness",

@@ -1,5 +1,4 @@
-"""The one error every camera source raises, in a module of its own so that each source's
-module and `open_source`, which builds them all, can import it without a cycle."""
+"""The one error every frame source raises, apart so that each source module can import it."""
 
 
 class SourceError(Exception):
