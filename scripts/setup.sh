@@ -33,6 +33,9 @@ if [ "$mode" = test ]; then
   # Test mode only: `run` stays lean; docs/cameras.md says what a GigE station installs.
   apt_packages+=(gir1.2-aravis-0.8 aravis-tools libgirepository1.0-dev libcairo2-dev pkg-config gcc
     python3-dev)
+  # IP cameras: the tests serve a local RTSP / HTTP MJPEG stream with ffmpeg; the station
+  # itself reads streams through OpenCV's own FFmpeg and needs no ffmpeg installed.
+  apt_packages+=(ffmpeg)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do

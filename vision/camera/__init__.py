@@ -12,6 +12,7 @@ from vision.camera.sources import (
     VideoFileSource,
     open_source,
 )
+from vision.camera.stream import StreamSource, mask_url
 
 __all__ = [
     "AravisSource",
@@ -23,9 +24,11 @@ __all__ = [
     "FrameSource",
     "OpenCVSource",
     "SourceError",
+    "StreamSource",
     "SyntheticSource",
     "VideoFileSource",
     "list_gige_cameras",
+    "mask_url",
     "open_source",
     "sharpness",
 ]

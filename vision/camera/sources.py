@@ -19,6 +19,7 @@ import numpy as np
 
 from vision.camera.aravis import AravisSource
 from vision.camera.errors import SourceError as SourceError  # noqa: PLC0414 - re-exported, as before
+from vision.camera.stream import StreamSource
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +264,11 @@ def open_source(
         return SyntheticSource(render, fps=fps, name=name)
     if kind == "gige":
         return AravisSource(device, width, height, fps, exposure, gain, pixel_format, trigger_mode, name=name)
-    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder, synthetic or gige")
+    if kind == "stream":
+        return StreamSource(device, transport=transport, name=name)
+    raise SourceError(
+        f"unknown camera source {kind!r}: use device, video, folder, synthetic, gige or stream"
+    )
 
 
 def list_images(paths: Sequence[Path]) -> list[Path]:
