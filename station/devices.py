@@ -22,19 +22,19 @@ from calibration.plane import PlaneCalibration
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
-from station.config import Config, HardwareConfig
+from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
 from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
-from vision.camera import Camera, CameraHealth, CameraState, open_source
+from vision.camera import Camera, CameraHealth, CameraState, mask_url, open_source
 
 if TYPE_CHECKING:
     from station.demo_line import DemoLine
 
 __all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_delays", "camera_health",
-           "load_camera_calibration", "open_cameras"]
+           "camera_id", "load_camera_calibration", "open_cameras"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +76,12 @@ _CAMERA_STATES = {
 }
 
 
+def camera_id(cam: CameraConfig) -> str:
+    """The camera as calibration files and messages name it: its device, a stream's address without
+    its user name and password."""
+    return mask_url(cam.device) if cam.source == "stream" else cam.device
+
+
 def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Health | None:
     """A camera's state in the status bar's words, in `language` (None: a stopped camera says nothing)."""
     component = f"camera:{health.camera}"
@@ -109,7 +115,8 @@ def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
             "Health", "synthetic camera: no calibration needed").render(language))
     path = config.resolve(config.calibration.file)
     try:
-        calibration = load_calibration(path, (cam.width, cam.height), cam.device)
+        # A stream's address may hold its password: the file names the camera without it.
+        calibration = load_calibration(path, (cam.width, cam.height), camera_id(cam))
     except CalibrationError as exc:
         missing = not path.exists()
         summary = (QT_TRANSLATE_NOOP("Health", "not calibrated") if missing

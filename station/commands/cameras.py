@@ -17,7 +17,6 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from station.config import CameraConfig, Config
 
@@ -42,13 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def shown_device(device: str) -> str:
-    """The device as it may be printed: a stream URL without its password."""
-    parts = urlsplit(device)
-    if parts.scheme and parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return device
+    """The device as it may be printed: an address without its user name and password."""
+    from vision.camera import mask_url
+
+    return mask_url(device) if "://" in device else device
 
 
 def _configured(config: Config) -> list[dict[str, Any]]:

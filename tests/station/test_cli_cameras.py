@@ -44,7 +44,7 @@ def test_list_shows_every_configured_camera_without_its_password(tmp_path: Path)
     listed = json.loads(done.stdout)
     assert [c["name"] for c in listed["configured"]] == ["top", "left", "door", "gone"]
     door = listed["configured"][2]
-    assert door["device"] == "rtsp://admin:***@10.0.0.7:554/stream1"
+    assert door["device"] == "rtsp://***@10.0.0.7:554/stream1"
     assert "s3cret" not in done.stdout + done.stderr
     assert listed["configured"][1]["checks"] == ["defect"]
     assert "video_devices" in listed["connected"]
