@@ -559,6 +559,49 @@
     </message>
 </context>
 <context>
+    <name>Intent</name>
+    <message>
+        <source>Confirm</source>
+        <translation>Validation</translation>
+    </message>
+    <message>
+        <source>Override</source>
+        <translation>Correction</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>Annulation</translation>
+    </message>
+    <message>
+        <source>Sign-in</source>
+        <translation>Connexion</translation>
+    </message>
+    <message>
+        <source>Call for a supervisor</source>
+        <translation>Appel au superviseur</translation>
+    </message>
+    <message>
+        <source>Re-inspection</source>
+        <translation>Réinspection</translation>
+    </message>
+    <message>
+        <source>Trigger</source>
+        <translation>Déclenchement</translation>
+    </message>
+    <message>
+        <source>Scan</source>
+        <translation>Scan</translation>
+    </message>
+    <message>
+        <source>Change of mode</source>
+        <translation>Changement de mode</translation>
+    </message>
+    <message>
+        <source>Saving the thresholds</source>
+        <translation>Enregistrement des seuils</translation>
+    </message>
+</context>
+<context>
     <name>IntrinsicsStep</name>
     <message>
         <source>1 · Camera: show the board all over the frame, flat and tilted</source>
@@ -1023,6 +1066,10 @@
     <message>
         <source>This language cannot be shown here: the window stays as it was.</source>
         <translation>Cette langue ne peut pas être affichée ici : la fenêtre reste comme avant.</translation>
+    </message>
+    <message>
+        <source>{action} failed: {problem}</source>
+        <translation>{action} impossible : {problem}</translation>
     </message>
     <message>
         <source>Sign in first (F9): every action is recorded with your operator id.</source>
