@@ -1943,6 +1943,25 @@
     </message>
 </context>
 <context>
+    <name>StatusLine</name>
+    <message>
+        <source>items {items:&gt;6}  {per_hour:&gt;6}/h  p50 {p50:&gt;6} ms  late {late}  misrouted {misrouted}  lost {lost}  outbox {outbox}  | {health}</source>
+        <translation>articles {items:&gt;6}  {per_hour:&gt;6}/h  p50 {p50:&gt;6} ms  en retard {late}  mal aiguillés {misrouted}  perdus {lost}  à envoyer {outbox}  | {health}</translation>
+    </message>
+    <message>
+        <source>all OK</source>
+        <translation>tout va bien</translation>
+    </message>
+    <message>
+        <source>{time} status: {line}</source>
+        <translation>{time} état : {line}</translation>
+    </message>
+    <message>
+        <source>Station stopped: {items} items recorded ({confirmed} confirmed by an operator); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.</source>
+        <translation>Poste arrêté : {items} articles enregistrés ({confirmed} validés par un opérateur) ; en retard {late}, mauvaise voie {misrouted}, perdus {lost} ; non contrôlés : {overloaded} (poste surchargé), {disk_full} (disque plein) ; sans enregistrement {unrecorded} ; résultats de voie non enregistrés {record_errors} ; délai de décision p50 {p50} ms, p95 {p95} ms ; en attente du central {outbox}.</translation>
+    </message>
+</context>
+<context>
     <name>StatusPanel</name>
     <message>
         <source>Camera</source>
