@@ -1475,6 +1475,33 @@
     </message>
 </context>
 <context>
+    <name>OverrideReason</name>
+    <message>
+        <source>damage not seen by the camera</source>
+        <translation>dommage non vu par la caméra</translation>
+    </message>
+    <message>
+        <source>damage is only packaging</source>
+        <translation>seul l&apos;emballage est abîmé</translation>
+    </message>
+    <message>
+        <source>wrong product in the box</source>
+        <translation>mauvais produit dans le carton</translation>
+    </message>
+    <message>
+        <source>missing parts or accessories</source>
+        <translation>pièces ou accessoires manquants</translation>
+    </message>
+    <message>
+        <source>item is fine, model too strict</source>
+        <translation>article en bon état, modèle trop sévère</translation>
+    </message>
+    <message>
+        <source>label or code unreadable</source>
+        <translation>étiquette ou code illisible</translation>
+    </message>
+</context>
+<context>
     <name>PlaneStep</name>
     <message>
         <source>2 · Plane (px/mm)</source>

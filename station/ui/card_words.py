@@ -98,6 +98,12 @@ def percent_words(fraction: float, decimals: int = 0) -> str:
     return translate("ItemCard", "{value}%").format(value=number_words(fraction * 100, decimals))
 
 
+def override_reason_text(reason: str | None) -> str:
+    """An operator's override reason as recorded: a default reason in the window's language, any
+    other (the site's, one typed) as written."""
+    return i18n.override_reason_words(reason or "", current_language())
+
+
 def lane_name_words(name: str) -> str:
     """A lane's name from the config: a disposition's code ('recycle') in the window's words; the
     manual review lane, named "manual" in [hardware.lanes], as the bench says it."""

@@ -39,6 +39,7 @@ from station.ui.card_words import (
     label_words,
     lane_words,
     number_words,
+    override_reason_text,
     percent_words,
     reasons_words,
 )
@@ -400,7 +401,8 @@ class ItemCard(QFrame):
         lines = [f"• {r}" for r in reasons_words(decision)]
         lines += [f"⚑ {flag_words(flag)}" for flag in decision.flags]
         if decision.override_reason:
-            lines.append(self.tr("Operator's reason: {reason}").format(reason=decision.override_reason))
+            lines.append(self.tr("Operator's reason: {reason}").format(
+                reason=override_reason_text(decision.override_reason)))
         self.reasons.setText("\n".join(lines) or self.tr("No reasons recorded"))
 
     def set_status(self, text: str) -> None:
