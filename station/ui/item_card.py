@@ -272,8 +272,8 @@ class ItemCard(QFrame):
         margins = self._banner_layout.contentsMargins()
         banner_width = inside - margins.left() - margins.right() - 4
         words = [theme.disposition_words(d).upper() for d in Disposition] + [self.tr("No item yet")]
-        self.disposition.setFont(fit.pixel_font(base, fit.fitting_px(base, words, banner_width, px(
-            fit.DISPOSITION_SHARE), bold=True), bold=True))
+        self.disposition.setFont(
+            fit.fitting_font(base, words, banner_width, px(fit.DISPOSITION_SHARE), bold=True))
         self.lane.setFont(fit.pixel_font(base, px(fit.LANE_SHARE), bold=True))
         self.status.setFont(fit.pixel_font(base, px(fit.DETAIL_SHARE), bold=True))
         detail = fit.pixel_font(base, px(fit.DETAIL_SHARE))
