@@ -11,9 +11,10 @@ import logging
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QLocale
+from PySide6.QtCore import QCoreApplication
 
 from calibration.hints import Hint, HintCode, HintValue
+from station.ui.card_words import figure_words as figure
 from station.ui.card_words import percent_words
 
 __all__ = ["figure", "hint_words", "region_words", "side_words", "view_name_words"]
@@ -22,13 +23,6 @@ logger = logging.getLogger(__name__)
 
 # Each sentence is written out in a translate() call with its context, so Qt's lupdate finds it.
 translate = QCoreApplication.translate
-
-
-def figure(value: float, decimals: int) -> str:
-    """A measured value as the window's language writes it, without thousands separators (fx 1234,5)."""
-    locale = QLocale()
-    locale.setNumberOptions(QLocale.NumberOption.OmitGroupSeparator)
-    return locale.toString(float(value), "f", decimals)
 
 
 def region_words(name: str) -> str:
