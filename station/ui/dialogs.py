@@ -141,6 +141,10 @@ class OverrideDialog(_Dialog):
         line_edit = self.reason.lineEdit()
         assert line_edit is not None
         line_edit.setPlaceholderText(self.tr("pick a reason (arrow keys) or type one"))
+        # Wide enough for the hint and the reasons as the language words them (French is longer).
+        words = [line_edit.placeholderText(), *(self.reason.itemText(i) for i in range(self.reason.count()))]
+        widest = max(line_edit.fontMetrics().horizontalAdvance(text) for text in words)
+        self.reason.setMinimumWidth(widest + 48)  # the frame and the arrow
         # An editable combo box keeps Enter for itself; Enter there means "done".
         line_edit.returnPressed.connect(self.try_accept)
         self.reason.installEventFilter(self)
@@ -233,6 +237,8 @@ class NoteDialog(_Dialog):
         super().__init__(QCoreApplication.translate("NoteDialog", "Needs supervisor"), parent)
         self.note = QLineEdit()
         self.note.setPlaceholderText(self.tr("what the supervisor should look at (optional)"))
+        # The whole hint shows, in either language.
+        self.note.setMinimumWidth(self.note.fontMetrics().horizontalAdvance(self.note.placeholderText()) + 24)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(self.tr("Mark {item} for a supervisor.").format(item=item_text)))
         layout.addWidget(self.note)
