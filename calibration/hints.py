@@ -40,6 +40,11 @@ class HintCode(enum.Enum):
     BOARD_TOO_FEW_CORNERS = "board_too_few_corners"  # markers
     BOARD_OTHER_DICTIONARY = "board_other_dictionary"  # found, expected
     BOARD_NO_MARKERS = "board_no_markers"  # (no values)
+    # Refusals (CalibrationError.hint).
+    NO_FRAME = "no_frame"  # (no values)
+    # count, seen, min_views, blurred (count), fix ("views", "blurred" or "board": what to do first)
+    TOO_FEW_VIEWS = "too_few_views"
+    REPROJECTION_TOO_HIGH = "reprojection_too_high"  # rms, max_rms, views (names), errors (px, same order)
     # Image quality of a frame.
     TOO_DARK = "too_dark"  # mean, min_mean
     OVER_EXPOSED = "over_exposed"  # clipped (0..1), mean
@@ -47,7 +52,7 @@ class HintCode(enum.Enum):
     OUT_OF_FOCUS = "out_of_focus"  # sharpness, min_sharpness
 
 
-HintValue: TypeAlias = "str | int | float | tuple[str, ...] | tuple[Hint, ...]"
+HintValue: TypeAlias = "str | int | float | tuple[str, ...] | tuple[float, ...] | tuple[Hint, ...]"
 
 
 @dataclass(frozen=True)

@@ -301,11 +301,13 @@ class IntrinsicsSession:
         if result.rms_px > self.max_rms_px:
             worst = sorted(result.per_view_errors, key=lambda ne: -ne[1])[:3]
             listing = ", ".join(f"{n} {e:.2f} px" for n, e in worst)
-            raise CalibrationError(
-                "intrinsics", f"reprojection error {result.rms_px:.2f} px is above {self.max_rms_px:.2f} px "
-                f"(worst views: {listing})",
-                "retake those views with the board flat and still, or check the board sizes in config",
-            )
+            problem = (f"reprojection error {result.rms_px:.2f} px is above {self.max_rms_px:.2f} px "
+                       f"(worst views: {listing})")
+            fix = "retake those views with the board flat and still, or check the board sizes in config"
+            raise CalibrationError("intrinsics", problem, fix, hint(
+                HintCode.REPROJECTION_TOO_HIGH, f"{problem} — {fix}", rms=result.rms_px,
+                max_rms=self.max_rms_px, views=tuple(n for n, _e in worst),
+                errors=tuple(e for _n, e in worst)))
         guidance = self.guidance()
         if not guidance.ready:
             logger.warning("calibrated although guidance is not met: %s", "; ".join(guidance.hints))
@@ -320,17 +322,23 @@ class IntrinsicsSession:
         seen = count + len(self._blurred) + len(self._no_board)
         parts = [f"only {count} usable views of {seen} (need at least {self.min_views})"]
         fix = f"take at least {self.min_views} sharp views of the board, across the frame and tilted"
+        fix_code = "views"
         if self._blurred:
             names = ", ".join(self._blurred[:5]) + (" ..." if len(self._blurred) > 5 else "")
             parts.append(f"{len(self._blurred)} blurred: {names}")
             fix = "retake the blurred views with the board held still and the camera in focus"
+            fix_code = "blurred"
         if self._no_board:
             reasons = sorted({r for _n, r in self._no_board})
             parts.append(f"{len(self._no_board)} without the board ({reasons[0]})")
             if any("not " + self.spec.dictionary in r or "does not have" in r for r in reasons):
                 fix = ("use the board printed by `station calibrate board`, "
                        "or fix the [calibration] board keys")
-        raise CalibrationError("intrinsics", "; ".join(parts), fix)
+                fix_code = "board"
+        problem = "; ".join(parts)
+        raise CalibrationError("intrinsics", problem, fix, hint(
+            HintCode.TOO_FEW_VIEWS, f"{problem} — {fix}", count=count, seen=seen, min_views=self.min_views,
+            blurred=len(self._blurred), fix=fix_code))
 
     def _solve(self, views: list[_View]) -> Intrinsics:
         assert self.image_size is not None

@@ -94,6 +94,26 @@
 <context>
     <name>CalibrationHint</name>
     <message>
+        <source>only {count} usable views of {seen} (need at least {needed}), {blurred} blurred: retake the blurred views with the board held still and the camera in focus</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}), {blurred} floues : reprenez les vues floues en tenant la mire immobile, la caméra bien au point</translation>
+    </message>
+    <message>
+        <source>only {count} usable views of {seen} (need at least {needed}): use the board printed by « station calibrate board », or fix the [calibration] board keys</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}) : utilisez la mire imprimée par « station calibrate board », ou corrigez les clés board de [calibration]</translation>
+    </message>
+    <message>
+        <source>only {count} usable views of {seen} (need at least {needed}): take at least {needed} sharp views of the board, across the frame and tilted</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}) : prenez au moins {needed} vues nettes de la mire, dans toute l&apos;image et inclinées</translation>
+    </message>
+    <message>
+        <source>{view} {error} px</source>
+        <translation>{view} {error} px</translation>
+    </message>
+    <message>
+        <source>reprojection error {rms} px is above {limit} px (worst views: {worst}): retake those views with the board flat and still, or check the board sizes in config</source>
+        <translation>erreur de reprojection de {rms} px au-dessus de {limit} px (pires vues : {worst}) : reprenez ces vues avec la mire à plat et immobile, ou vérifiez les dimensions de la mire dans la configuration</translation>
+    </message>
+    <message>
         <source>the edges</source>
         <translation>vers les bords</translation>
     </message>
@@ -160,6 +180,10 @@
     <message>
         <source>no markers at all: the board is not in view, too small, too dark or blurred</source>
         <translation>aucun marqueur : la mire est hors champ, trop petite, trop sombre ou floue</translation>
+    </message>
+    <message>
+        <source>no frame from the camera yet: check the camera&apos;s status below, then try again</source>
+        <translation>pas encore d&apos;image de la caméra : vérifiez son état ci-dessous, puis réessayez</translation>
     </message>
     <message>
         <source>too dark (mean grey {mean} &lt; {minimum}): more light or exposure</source>

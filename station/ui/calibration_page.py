@@ -52,6 +52,7 @@ from calibration.files import (
     save_calibration,
     update_calibration,
 )
+from calibration.hints import Hint, HintCode, hint
 from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
@@ -59,6 +60,7 @@ from station.config import Config
 from station.state import Health
 from station.ui.bridge import Background
 from station.ui.calibration_steps import CalibrationHealth, ColourStep, IntrinsicsStep, PlaneStep, parse_patch
+from station.ui.calibration_words import hint_words
 from station.ui.imaging import qimage_from_bgr
 from station.ui.retranslate import Texts
 
@@ -134,7 +136,9 @@ def _grab(source: FrameSource) -> Frame:
     frame = source()
     if frame is None:
         raise CalibrationError("camera", "no frame from the camera yet",
-                               "check the camera's status below, then try again")
+                               "check the camera's status below, then try again",
+                               hint(HintCode.NO_FRAME, "no frame from the camera yet: "
+                                    "check the camera's status below, then try again"))
     return np.array(frame, np.uint8, copy=True)  # the camera thread may reuse its buffer
 
 
@@ -298,12 +302,12 @@ class CalibrationPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.health)
         if not self.has_wizard:
-            hint = QLabel()
-            self.texts.bind(hint.setText, lambda: self.tr(
+            how = QLabel()
+            self.texts.bind(how.setText, lambda: self.tr(
                 "To calibrate the camera, run « station calibrate » with the calibration board in view; "
                 "the wizard appears here when the station gives the window its camera."))
-            hint.setWordWrap(True)
-            layout.addWidget(hint)
+            how.setWordWrap(True)
+            layout.addWidget(how)
             layout.addStretch(1)
             return
         self._build_wizard(layout, font_scale)
@@ -334,6 +338,7 @@ class CalibrationPage(QWidget):
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.error_label.hide()  # shown with a refusal
         self._error: Callable[[], str] | None = None  # the refusal shown, said again on a language change
+        self._refusal: Hint | None = None  # the code of the refusal being reported
         self._saved: SaveReport | None = None  # the last save shown, said again on a language change
         steps = QVBoxLayout()
         steps.addWidget(self.intrinsics_step, 3)
@@ -370,6 +375,7 @@ class CalibrationPage(QWidget):
         # so a slow calibration never stops the picture.
         self._work = Background("calibration", self)
         self._work.finished.connect(self._work_done)
+        self._work.refused.connect(self._work_refused)
         self._work.failed.connect(self._work_failed)
         self._preview = Background("calibration-preview", self)
         self._preview.finished.connect(self._preview_done)
@@ -537,9 +543,15 @@ class CalibrationPage(QWidget):
             self.colour_step.colour_label.setText(self.tr("Colour not measured."))
         elif tag == "save":
             self.save_label.setText(self.tr("Not saved."))
-        # `text` is calibration's own refusal (English: calibration/ cannot reach the catalogue).
-        self._show_error(lambda: self._refusal_words(tag, text))
+        # Calibration's refusal in the window's words when it says it as a code (`CalibrationError.hint`);
+        # otherwise its English sentence as it came (calibration/ cannot reach the catalogue).
+        found, self._refusal = self._refusal, None
+        self._show_error(lambda: self._refusal_words(tag, hint_words(found) if found is not None else text))
         self._update_busy()
+
+    def _work_refused(self, _tag: str, exc: object) -> None:
+        # Arrives just before `failed` for the same work: keep the refusal's code for it.
+        self._refusal = exc.hint if isinstance(exc, CalibrationError) else None
 
     def _refusal_words(self, tag: str, problem: str) -> str:
         if tag == "capture":

@@ -82,6 +82,40 @@ def _words(found: Hint, name: str) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, tuple) else (str(value),)
 
 
+def _floats(found: Hint, name: str) -> tuple[float, ...]:
+    value = found.value(name)
+    return tuple(float(v) for v in value if isinstance(v, int | float)) if isinstance(value, tuple) else ()
+
+
+def _too_few_views(found: Hint) -> str:
+    fix = _text(found, "fix")
+    if fix == "blurred":
+        text = translate("CalibrationHint", "only {count} usable views of {seen} (need at least {needed}), "
+                         "{blurred} blurred: retake the blurred views with the board held still and the "
+                         "camera in focus")
+    elif fix == "board":
+        text = translate("CalibrationHint", "only {count} usable views of {seen} (need at least {needed}): "
+                         "use the board printed by « station calibrate board », or fix the [calibration] "
+                         "board keys")
+    else:
+        text = translate("CalibrationHint", "only {count} usable views of {seen} (need at least {needed}): "
+                         "take at least {needed} sharp views of the board, across the frame and tilted")
+    return text.format(count=_number(found, "count"), seen=_number(found, "seen"),
+                       needed=_number(found, "min_views"), blurred=_number(found, "blurred"))
+
+
+def _reprojection_too_high(found: Hint) -> str:
+    worst = ", ".join(
+        translate("CalibrationHint", "{view} {error} px").format(
+            view=view_name_words(view), error=figure(error, 2))
+        for view, error in zip(_words(found, "views"), _floats(found, "errors"), strict=False))
+    return translate(
+        "CalibrationHint",
+        "reprojection error {rms} px is above {limit} px (worst views: {worst}): retake those views with the "
+        "board flat and still, or check the board sizes in config"
+    ).format(rms=_number(found, "rms", 2), limit=_number(found, "max_rms", 2), worst=worst)
+
+
 def _causes(found: Hint, name: str) -> tuple[Hint, ...]:
     value = found.value(name)
     return tuple(v for v in value if isinstance(v, Hint)) if isinstance(value, tuple) else ()
@@ -163,6 +197,10 @@ _SAID: dict[HintCode, Callable[[Hint], str]] = {
     ).format(found=_text(h, "found"), expected=_text(h, "expected")),
     HintCode.BOARD_NO_MARKERS: lambda h: translate(
         "CalibrationHint", "no markers at all: the board is not in view, too small, too dark or blurred"),
+    HintCode.NO_FRAME: lambda h: translate(
+        "CalibrationHint", "no frame from the camera yet: check the camera's status below, then try again"),
+    HintCode.TOO_FEW_VIEWS: _too_few_views,
+    HintCode.REPROJECTION_TOO_HIGH: _reprojection_too_high,
     HintCode.TOO_DARK: lambda h: translate(
         "CalibrationHint", "too dark (mean grey {mean} < {minimum}): more light or exposure"
     ).format(mean=_number(h, "mean"), minimum=_number(h, "min_mean")),

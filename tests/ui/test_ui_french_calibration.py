@@ -101,3 +101,27 @@ def test_the_wizard_says_what_it_found_in_french_and_in_english_after_a_switch(
     qtbot.waitUntil(lambda: step.title().startswith("1 · Caméra"), timeout=5000)
     assert step.feedback_label.text().startswith("Vue 3 : mire introuvable")
     assert "• 1 vues gardées sur 10" in step.hints.text()
+
+
+def test_a_refused_calibration_says_why_in_french(french: QApplication, qtbot: QtBot, tmp_path: Path) -> None:
+    camera = FakeCamera()
+    page = CalibrationPage(1.0, camera, tmp_path / "calibration.toml", SPEC,
+                           WizardSettings(min_views=10, max_rms_px=0.01))
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitExposed(page)
+    step = page.intrinsics_step
+    for view in board_views(SPEC, CAMERA)[:18]:
+        camera.show(view)
+        before = page.captures
+        qtbot.mouseClick(step.capture_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: page.captures == before + 1, timeout=15_000)  # noqa: B023 - waited at once
+    assert step.calibrate_button.isEnabled()
+    qtbot.mouseClick(step.calibrate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.error_label.text() != "", timeout=30_000)
+    refusal = page.error_label.text()
+    assert refusal.startswith("Étalonnage refusé : erreur de reprojection de ")
+    assert " px au-dessus de 0,01 px (pires vues : Vue " in refusal
+    assert refusal.endswith("dimensions de la mire dans la configuration")
+    assert step.result_label.text() == "Non étalonné."
+    page.shutdown()
