@@ -6,12 +6,14 @@ conformity models, the policy, and the durable SQLite commit of verdict + frames
 outbox row. Frames are rendered before timing starts and served by a camera source that
 answers at once, so the figures are the station's, not the renderer's.
 
-    .venv/bin/python benchmarks/pipeline.py [--items 200] [--runs 3] [--gui]
+    .venv/bin/python benchmarks/pipeline.py [--items 200] [--runs 3] [--gui] [--cameras 3]
 
 Latency: items one at a time, trigger to committed verdict (p50/p95 per run, then the
 median over runs). Throughput: items submitted back to back, items/s over the run.
 Peak RSS: the process's maximum resident set. `--gui` repeats the throughput run with
-the desktop window open (offscreen) to show what the UI costs the pipeline.
+the desktop window open (offscreen) to show what the UI costs the pipeline. `--cameras N`
+judges every item in N views (top, then the sides of `station run --cameras N`), each camera
+serving its own view of the same rendered items.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from station.inspector import Identity, StationInspector  # noqa: E402
 from station.live_models import load_models  # noqa: E402
 from station.lookup import CatalogLookup  # noqa: E402
 from station.memory import bound_heap  # noqa: E402
+from station.options import DEMO_VIEWS, with_demo_cameras  # noqa: E402
 from station.pipeline import Pipeline, Trigger  # noqa: E402
 from station.state import StationState  # noqa: E402
 from station.store import Store  # noqa: E402
@@ -56,9 +59,8 @@ def percentile(values: list[float], q: float) -> float:
 class CyclingSource:
     """A camera that delivers the prepared frames in turn, one every millisecond."""
 
-    name = "top"
-
-    def __init__(self, frames: list[np.ndarray]) -> None:
+    def __init__(self, frames: list[np.ndarray], name: str = "top") -> None:
+        self.name = name
         self.frames = frames
         self.index = 0
 
@@ -74,11 +76,11 @@ class CyclingSource:
         pass
 
 
-def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, CyclingSource, Store]:
-    config = load_config(None, env={})
+def build(folder: Path, views: dict[str, list[np.ndarray]], seed: int) -> tuple[Pipeline, Store]:
+    config = with_demo_cameras(load_config(None, env={}), len(views))
     store = Store(folder / "station.db", folder / "images", config.storage.jpeg_quality)
     demo = DemoLine(seed=seed)
-    demo.seed_store(store, rmas=len(frames) + 10)
+    demo.seed_store(store, rmas=len(views["top"]) + 10)
     models = load_models(config)
     if models.conformity is not None:
         gallery = Gallery(model_sha256=models.conformity.info.sha256)
@@ -89,17 +91,17 @@ def build(folder: Path, frames: list[np.ndarray], seed: int) -> tuple[Pipeline, 
     reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                            config.barcode.slow_path_budget_ms)
     inspector = StationInspector(Identity("bench", "bench"), reader, models, lookup, config.policy,
-                                 jpeg_quality=config.storage.jpeg_quality)
+                                 jpeg_quality=config.storage.jpeg_quality, cameras=config.all_cameras)
     inspector.warm_up()
-    source = CyclingSource(frames)
-    camera = Camera(source)
-    camera.start()
+    cameras = {name: Camera(CyclingSource(frames, name)) for name, frames in views.items()}
+    for camera in cameras.values():
+        camera.start()
     # The disk guard as the station wires it: one free-space look per item, twice.
     disk = DiskGuard(folder, config.storage.stop_free_disk_mb)
-    pipeline = Pipeline(inspector, store, StationState(), {"top": camera}, queue_size=8, frame_window_s=0.0,
+    pipeline = Pipeline(inspector, store, StationState(), cameras, queue_size=8, frame_window_s=0.0,
                         disk=disk)
     pipeline.start()
-    return pipeline, source, store
+    return pipeline, store
 
 
 STAGES: dict[str, list[float]] = {}
@@ -140,8 +142,11 @@ def main() -> int:
     )
     parser.add_argument("--items", type=int, default=200, help="items per run")
     parser.add_argument("--runs", type=int, default=3, help="repeated runs (medians are quoted)")
-    parser.add_argument("--frames", type=int, default=48, help="distinct frames rendered")
+    parser.add_argument("--frames", type=int, default=None,
+                        help="distinct items rendered (default 48 frames in all: 48 / cameras items)")
     parser.add_argument("--gui", action="store_true", help="also measure throughput with the window open")
+    parser.add_argument("--cameras", type=int, default=1, choices=range(1, len(DEMO_VIEWS) + 1),
+                        help="views per item (default 1)")
     parser.add_argument("--default-malloc", action="store_true",
                         help="keep glibc's own malloc thresholds (the station fixes them: station/memory.py)")
     args = parser.parse_args()
@@ -149,9 +154,16 @@ def main() -> int:
         bound_heap()
 
     generator = ReturnsGenerator(seed=11)
-    frames = [generator.generate(i).frame_bgr for i in range(args.frames)]
+    names = DEMO_VIEWS[:args.cameras]
+    args.frames = args.frames or 48 // args.cameras  # the frames held are the benchmark's, not the station's
+    views: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    for i in range(args.frames):
+        rendered = generator.generate_views(i, names, faces=names) if args.cameras > 1 else \
+            {"top": generator.generate(i)}
+        for name in names:
+            views[name].append(rendered[name].frame_bgr)
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        pipeline, _source, _store = build(Path(tmp), frames, seed=11)
+        pipeline, _store = build(Path(tmp), views, seed=11)
         p50s, p95s, rates = [], [], []
         for _ in range(args.runs):
             lat = latency_run(pipeline, args.items)
@@ -164,12 +176,14 @@ def main() -> int:
             gui_rates = gui_throughput(pipeline, args.items, args.runs)
         pipeline.stop()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"pipeline on {args.frames} distinct 1280x720 frames, {args.items} items x {args.runs} runs")
+    print(f"pipeline on {args.frames} distinct items seen by {args.cameras} camera(s) "
+          f"({', '.join(names)}) at 1280x720, {args.items} items x {args.runs} runs")
     print(f"{'measure':38} {'median':>10} {'runs':>30} {'target':>12}")
+    one = args.cameras == 1
     rows = [
-        ("trigger -> committed verdict p50 (ms)", p50s, "<= 25"),
-        ("trigger -> committed verdict p95 (ms)", p95s, "<= 50"),
-        ("sustained throughput (items/s)", rates, ">= 20"),
+        ("trigger -> committed verdict p50 (ms)", p50s, "<= 25" if one else "<= 50"),
+        ("trigger -> committed verdict p95 (ms)", p95s, "<= 50" if one else "<= 90"),
+        ("sustained throughput (items/s)", rates, ">= 20" if one else ">= 10"),
     ]
     if gui_rates:
         rows.append(("throughput with the window open (items/s)", gui_rates, ">= 80% of above"))

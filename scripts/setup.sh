@@ -27,6 +27,16 @@ if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 apt_packages=(libzbar0 mosquitto libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-shape0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb python3-venv)
+if [ "$mode" = test ]; then
+  # GigE Vision (the gige extra, part of dev): Aravis' typelib, its fake camera that
+  # tests/vision/test_camera_aravis.py streams from, and what pip builds PyGObject with.
+  # Test mode only: `run` stays lean; docs/cameras.md says what a GigE station installs.
+  apt_packages+=(gir1.2-aravis-0.8 aravis-tools libgirepository1.0-dev libcairo2-dev pkg-config gcc
+    python3-dev)
+  # IP cameras: the tests serve a local RTSP / HTTP MJPEG stream with ffmpeg; the station
+  # itself reads streams through OpenCV's own FFmpeg and needs no ffmpeg installed.
+  apt_packages+=(ffmpeg)
+fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -37,7 +37,13 @@ from station.catalog import ManifestEntry
 from station.commands.version import versions
 from station.config import Config
 from station.demo_line import DemoLine
-from station.devices import BenchTriggers, ConveyorDevice, load_camera_calibration, open_camera
+from station.devices import (
+    BenchTriggers,
+    ConveyorDevice,
+    camera_delays,
+    load_camera_calibration,
+    open_cameras,
+)
 from station.diskguard import DiskGuard
 from station.health import HealthMonitor
 from station.inspector import Identity, StationInspector
@@ -70,21 +76,24 @@ class Station:
         self.state.mode = config.station.mode
         self.store = Store.from_config(config)
         self.db_path = config.in_data_dir(config.storage.db_path)
-        self.demo = DemoLine(seed=self.options.demo_seed) if config.camera.source == "synthetic" else None
+        synthetic = tuple(name for name, cam in config.all_cameras.items() if cam.source == "synthetic")
+        self.demo = DemoLine(seed=self.options.demo_seed, views=synthetic) if synthetic else None
         if self.demo is not None:
             self.demo.seed_store(self.store)
 
         model_store = open_model_store(config)
         self.models = LiveModels(config, model_store, self.store.reference_embeddings, self.demo)
         self.inspector = self._inspector()
-        self.camera = open_camera(config, self.demo, self.state.set_health)
+        self.cameras = open_cameras(config, self.demo, self.state.set_health)
+        self.camera = next(iter(self.cameras.values()))  # the first: bench motion, calibration
+        delays = camera_delays(config, self.options)
         self.disk = DiskGuard(config.data_dir, config.storage.stop_free_disk_mb)
-        self.pipeline = Pipeline(self.inspector, self.store, self.state, {self.camera.name: self.camera},
+        self.pipeline = Pipeline(self.inspector, self.store, self.state, self.cameras, delays=delays,
                                  disk=self.disk)
         self.conveyor: ConveyorDevice | None = None
         if config.station.mode == "conveyor":
             demo = self.demo
-            show = (lambda item_id: demo.show(self.camera, item_id)) if demo is not None else None
+            show = (lambda item: demo.show_all(self.cameras, item, delays)) if demo is not None else None
             self.conveyor = ConveyorDevice(config.hardware, self.options, self.pipeline,
                                            self.state.set_health, on_item_at_camera=show,
                                            language=config.ui.language)
@@ -99,7 +108,7 @@ class Station:
             self.state, self.store, self.pipeline, self.inspector, config.ui, self.identity.session,
             config_file=Path(config.source) if config.source != "<defaults>" else None,
             on_revision=self.uplink.wake,
-            before_bench_trigger=(lambda: bench_demo.show_next(self.camera)) if bench_demo else None,
+            before_bench_trigger=(lambda: bench_demo.show_next(self.cameras)) if bench_demo else None,
             lanes=config.hardware.lanes,
         )
         self.bench = None if self.conveyor is not None else BenchTriggers(
@@ -122,7 +131,7 @@ class Station:
             self.identity, reader, self.models, self._catalog(), config.policy,
             roi=config.camera.roi_box, model_timeout_ms=config.models.timeout_ms,
             jpeg_quality=None if config.storage.blur_labels else config.storage.jpeg_quality,
-            plane=calibration.plane, colour_monitor=calibration.colour,
+            plane=calibration.plane, colour_monitor=calibration.colour, cameras=config.all_cameras,
         )
 
     def _catalog(self) -> CatalogLookup:
@@ -137,7 +146,7 @@ class Station:
             self.demo.start()
             self._started.append(self.demo.stop)
             self.demo.wait_ready(4, timeout=30.0)
-        for part in (self.camera, self.pipeline, self.conveyor or self.bench):
+        for part in (*self.cameras.values(), self.pipeline, self.conveyor or self.bench):
             if part is not None:
                 part.start()
                 self._started.append(part.stop)

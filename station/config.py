@@ -97,28 +97,58 @@ class StationConfig:
     log_backups: int = 5
 
 
+CameraCheck = Literal["codes", "defect", "conformity"]
+
+
 @dataclass(frozen=True)
 class CameraConfig:
-    """Where frames come from."""
+    """One camera: where its frames come from, where it sits, and what is judged on its view.
 
-    source: Literal["synthetic", "device", "video", "folder"] = "synthetic"
-    # Device index ("0"), device path ("/dev/video2"), video file or image folder.
+    `[camera]` is the first camera (the one the trigger is timed for); every `[cameras.NAME]`
+    table is one more, with the same keys. One item is one set of views, one per camera.
+    """
+
+    # The camera's name in verdicts, image files and the status bar ("top", "left", ...).
+    name: str = "top"
+    source: Literal["synthetic", "device", "video", "folder", "gige", "stream"] = "synthetic"
+    # Device index ("0"), device path ("/dev/video2"), video file, image folder, GigE Vision
+    # camera id or address ("" = the first found), or stream URL (rtsp://, http://).
     device: str = "0"
     width: int = 1280
     height: int = 720
     fps: float = 30.0
-    # -1 leaves exposure / focus to the camera's automatic control.
+    # -1 leaves exposure (µs for GigE Vision) / focus / gain (dB) to the camera's automatic control.
     exposure: float = -1.0
     focus: float = -1.0
+    gain: float = -1.0
+    # GigE Vision: the camera's pixel format ("" = as configured in the camera) and trigger
+    # mode ("free-run": the camera streams; "software": one exposure per item).
+    pixel_format: str = ""
+    trigger_mode: Literal["free-run", "software"] = "free-run"
+    # IP cameras: RTSP over "tcp" (reliable through switches and firewalls) or "udp".
+    transport: Literal["tcp", "udp"] = "tcp"
     frozen_after_s: float = 2.0
     reopen_backoff_s: float = 0.5
     reopen_backoff_max_s: float = 10.0
     # Region of interest [x, y, width, height] in pixels; all zeros = the whole frame.
     roi: tuple[int, ...] = (0, 0, 0, 0)
+    # How far past the first camera along the belt this one sees the item, in metres: its
+    # frame is taken when the item gets there (belt speed from [hardware]).
+    offset_m: float = 0.0
+    # What is judged on this view: barcodes, damage, and whether it is the expected product
+    # (the views that see the label).
+    checks: tuple[CameraCheck, ...] = ("codes", "defect", "conformity")
+    # This camera's calibration file; none = [calibration] file for the first camera, no
+    # calibration (no sizes measured) for the others.
+    calibration: Path | None = None
 
     def __post_init__(self) -> None:
         if len(self.roi) != 4:
             raise _KeyError("roi", f"roi has {len(self.roi)} numbers; it needs 4: [x, y, width, height]")
+        if not ID_PATTERN.fullmatch(self.name):
+            raise _KeyError("name", f"camera name {self.name!r} is not a valid name")
+        if len(set(self.checks)) != len(self.checks):
+            raise _KeyError("checks", "checks lists a check twice")
 
     @property
     def roi_box(self) -> tuple[int, int, int, int] | None:
@@ -205,6 +235,9 @@ class HardwareConfig:
     # ack_timeout_ms, retries, silence_ms, reconnect back-off: keys of [hardware] itself.
     link: LinkSettings = field(default_factory=LinkSettings, metadata=FLAT)
     confirm_timeout_s: float = 10.0
+    # The belt's speed: a camera [cameras.NAME] offset_m past the first takes its frame
+    # offset_m / belt_speed_m_s after the trigger (the simulator uses sim_speed_m_s).
+    belt_speed_m_s: float = 0.5
     # The built-in simulator (port = "sim"): belt speed, item spacing or pace, positions.
     sim_speed_m_s: float = 2.0
     sim_spacing_m: float = 0.5
@@ -301,6 +334,8 @@ class Config:
 
     station: StationConfig = field(default_factory=StationConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
+    # More cameras, by name: [cameras.left], [cameras.right], ...
+    cameras: dict[str, CameraConfig] = field(default_factory=dict)
     barcode: BarcodeConfig = field(default_factory=BarcodeConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -313,6 +348,11 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     source: str = "<defaults>"
     base_dir: Path = Path()
+
+    @property
+    def all_cameras(self) -> dict[str, CameraConfig]:
+        """Every camera by name, the first ([camera]) first."""
+        return {self.camera.name: self.camera, **{c.name: c for c in self.cameras.values()}}
 
     def resolve(self, path: Path) -> Path:
         """A path from the config, made absolute against the config file's folder."""
@@ -348,6 +388,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("camera", "reopen_backoff_s"): (0.01, 3600.0),
     ("camera", "reopen_backoff_max_s"): (0.01, 3600.0),
     ("camera", "roi"): (0, 16384),
+    ("camera", "gain"): (-1.0, 1000.0),
+    ("camera", "offset_m"): (0.0, 100.0),
     ("barcode", "slow_path_budget_ms"): (0.0, 10_000.0),
     ("barcode", "scanner_baud"): (300, 4_000_000),
     ("models", "timeout_ms"): (1.0, 60_000.0),
@@ -360,6 +402,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("hardware", "hello_warning_s"): (0.1, 3600.0),
     ("hardware", "confirm_timeout_s"): (0.1, 3600.0),
     ("hardware", "sim_speed_m_s"): (0.01, 20.0),
+    ("hardware", "belt_speed_m_s"): (0.01, 20.0),
     ("hardware", "sim_spacing_m"): (0.01, 100.0),
     ("hardware", "sim_items_per_s"): (0.0, 1000.0),
     ("hardware", "sim_camera_pos_m"): (0.0, 100.0),
@@ -473,8 +516,34 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         for var, (section, key) in ENV_OVERRIDES.items():
             if section == name and env.get(var):
                 table[key] = env[var]
-        sections[name] = _build(hints[name], name, table, locator)
+        if name == "cameras":
+            sections[name] = _build_cameras(table, sections, locator)
+        else:
+            sections[name] = _build(hints[name], name, table, locator)
     return Config(**sections, source=source, base_dir=base_dir)
+
+
+def _build_cameras(
+    tables: dict[str, Any], sections: dict[str, Any], locator: _Locator
+) -> dict[str, CameraConfig]:
+    """`[cameras.NAME]` tables: one more camera each, named by its table."""
+    first = sections.get("camera") or _build(CameraConfig, "camera", {}, locator)
+    cameras: dict[str, CameraConfig] = {}
+    for name, table in tables.items():
+        section = f"cameras.{name}"
+        if not isinstance(table, dict):
+            raise ConfigError(locator.source, section, locator.line("cameras", name), "must be a table",
+                              f"write it as a [{section}] section")
+        if "name" in table:
+            raise ConfigError(locator.source, f"{section}.name", locator.line(section, "name"),
+                              "a camera of [cameras] is named by its table", f"remove name from [{section}]")
+        if name == first.name or not ID_PATTERN.fullmatch(name):
+            problem = (f"{name!r} is already the name of [camera]" if name == first.name
+                       else f"{name!r} is not a valid camera name")
+            raise ConfigError(locator.source, section, locator.line(section, None), problem,
+                              f"name the table [cameras.<name>] with {_ID_RULE}, other than {first.name!r}")
+        cameras[name] = _build(CameraConfig, section, {**table, "name": name}, locator)
+    return cameras
 
 
 class _Locator:
@@ -595,7 +664,8 @@ def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) ->
         raise fail(str(hint))  # no other union-typed keys; refuse rather than guess
     else:  # pragma: no cover - a new field type needs a branch above
         raise TypeError(f"config field {section}.{key} has unsupported type {hint!r}")
-    bounds = RANGES.get((section, key.split(".", 1)[0]))
+    # [cameras.NAME] tables take the ranges of [camera].
+    bounds = RANGES.get(("camera" if section.startswith("cameras.") else section, key.split(".", 1)[0]))
     numeric = isinstance(result, int | float) and not isinstance(result, bool)
     if bounds is not None and numeric and not bounds[0] <= result <= bounds[1]:
         raise ConfigError(

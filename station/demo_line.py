@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from station.catalog import CatalogEntry, ManifestEntry
 from station.store import Store
 from station.verdict import DeclaredReason
 from vision.barcode.gs1 import parse_gtin
-from vision.camera import Camera, SyntheticSource
+from vision.camera import Camera, SourceError, SyntheticSource
 from vision.inference import ConformityModel
 from vision.locate import crop_box, locate_item
 
@@ -31,15 +31,19 @@ logger = logging.getLogger(__name__)
 class DemoLine:
     """Which demo item each controller item is, and its frame, rendered ahead of time."""
 
-    def __init__(self, seed: int = 7, lookahead: int = 8, pool: int = 16) -> None:
+    def __init__(self, seed: int = 7, lookahead: int = 8, pool: int = 16,
+                 views: tuple[str, ...] = ("top",)) -> None:
         self.generator = ReturnsGenerator(seed=seed)
         self.seed = seed
+        # The faces the demo's cameras see, named after them ("top", "left", ...): damage is placed
+        # on any of them, so a side camera has something to find.
+        self.views = views
         self.lookahead = lookahead
         self.pool = pool
         self.reused = 0
         self._next = 0  # the next fresh demo item to show (= fresh items handed out)
         self._cond = threading.Condition()
-        self._frames: dict[int, np.ndarray] = {}
+        self._frames: dict[int, dict[str, np.ndarray]] = {}
         self._by_item: dict[int, int] = {}
         self._rendered = 0  # demo items rendered so far
         self._bench_tag = 0  # the last tag `show_next` gave
@@ -82,17 +86,39 @@ class DemoLine:
 
     def show(self, camera: Camera, item_id: int) -> None:
         """Put demo item `item_id` under `camera` (when it is the synthetic camera this line renders for)."""
-        if isinstance(camera.source, SyntheticSource):
-            self.assign(item_id)
-            camera.source.present(item_id)
+        self.show_all({camera.name: camera}, item_id)
 
-    def show_next(self, camera: Camera) -> None:
-        """The demo bench: put the next demo item under `camera` (tags below zero: no controller id)."""
+    def show_all(
+        self, cameras: Mapping[str, Camera], item_id: int, delays: Mapping[str, float] | None = None
+    ) -> None:
+        """Put demo item `item_id` under every synthetic camera, each when the item reaches it (`delays`)."""
+        self.assign(item_id)
+        for name, camera in cameras.items():
+            source = camera.source
+            if not isinstance(source, SyntheticSource):
+                continue
+            delay = (delays or {}).get(name, 0.0)
+            if delay > 0:
+                timer = threading.Timer(delay, source.present, (item_id,))
+                timer.daemon = True
+                timer.start()
+            else:
+                source.present(item_id)
+
+    def show_next(self, cameras: Mapping[str, Camera]) -> None:
+        """The demo bench: put the next demo item under the cameras (tags below zero: no controller id)."""
         self._bench_tag -= 1
-        self.show(camera, self._bench_tag)
+        self.show_all(cameras, self._bench_tag)
 
-    def frame(self, item_id: int | None, timeout: float = 5.0) -> np.ndarray:
-        """What the camera sees: the empty belt, or the frame of controller item `item_id`."""
+    def renderer(self, view: str) -> Callable[[int | None], np.ndarray]:
+        """What the synthetic camera seeing face `view` renders for a tag."""
+        if view not in self.views:
+            raise SourceError(f"the demo line renders the views {', '.join(self.views)}, not {view!r}: "
+                              "name synthetic cameras after the face they see")
+        return lambda item_id: self.frame(item_id, view)
+
+    def frame(self, item_id: int | None, view: str = "top", timeout: float = 5.0) -> np.ndarray:
+        """What the camera on face `view` sees: the empty belt, or the frame of controller item `item_id`."""
         if item_id is None:
             return self._background
         with self._cond:
@@ -103,7 +129,7 @@ class DemoLine:
             if not ready or index not in self._frames:
                 logger.warning("demo frame of item %s not ready in %.1f s", item_id, timeout)
                 return self._background
-            return self._frames[index]
+            return self._frames[index][view]
 
     def _render_ahead(self) -> None:
         while not self._stop.is_set():
@@ -113,9 +139,13 @@ class DemoLine:
                 if self._stop.is_set():
                     return
                 index = self._rendered
-            frame = self.generator.generate(index).frame_bgr
+            if self.views == ("top",):
+                frames = {"top": self.generator.generate(index).frame_bgr}
+            else:
+                rendered = self.generator.generate_views(index, self.views, faces=self.views)
+                frames = {view: item.frame_bgr for view, item in rendered.items()}
             with self._cond:
-                self._frames[index] = frame
+                self._frames[index] = frames
                 self._rendered += 1
                 while len(self._frames) > self.pool:
                     del self._frames[min(self._frames)]

@@ -22,37 +22,50 @@ from calibration.plane import PlaneCalibration
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
-from station.config import Config, HardwareConfig
+from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
 from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
-from vision.camera import Camera, CameraHealth, CameraState, open_source
+from vision.camera import Camera, CameraHealth, CameraState, mask_url, open_source
 
 if TYPE_CHECKING:
     from station.demo_line import DemoLine
 
-__all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_health", "load_camera_calibration",
-           "open_camera"]
+__all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_delays", "camera_health",
+           "camera_id", "load_camera_calibration", "open_cameras"]
 
 logger = logging.getLogger(__name__)
 
 
-def open_camera(config: Config, demo: DemoLine | None, on_health: Callable[[Health], None]) -> Camera:
-    """The top camera of `[camera]` (the demo line renders the synthetic one's frames)."""
-    cam = config.camera
-    render = demo.frame if demo is not None else None
-    source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps,
-                         cam.exposure, cam.focus, name="top", render=render)
+def open_cameras(
+    config: Config, demo: DemoLine | None, on_health: Callable[[Health], None]
+) -> dict[str, Camera]:
+    """Every camera of the config, by name, the first first (the demo line renders the synthetic ones)."""
+    cameras: dict[str, Camera] = {}
+    for name, cam in config.all_cameras.items():
+        render = demo.renderer(name) if demo is not None and cam.source == "synthetic" else None
+        source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps, cam.exposure, cam.focus,
+                             name=name, render=render, gain=cam.gain, pixel_format=cam.pixel_format,
+                             trigger_mode=cam.trigger_mode, transport=cam.transport)
 
-    def report(health: CameraHealth) -> None:
-        shown = camera_health(health, config.ui.language)
-        if shown is not None:
-            on_health(shown)
+        def report(health: CameraHealth) -> None:
+            shown = camera_health(health, config.ui.language)
+            if shown is not None:
+                on_health(shown)
 
-    return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s,
-                  on_health=report)
+        cameras[name] = Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s,
+                               on_health=report)
+    return cameras
+
+
+def camera_delays(config: Config, options: RunOptions) -> dict[str, float]:
+    """How long after the trigger each camera sees the item: its offset along the belt / the belt's speed."""
+    hw = config.hardware
+    simulated = hw.link.port == "sim"
+    speed = (options.sim_speed_m_s or hw.sim_speed_m_s) if simulated else hw.belt_speed_m_s
+    return {name: cam.offset_m / speed for name, cam in config.all_cameras.items()}
 
 
 _CAMERA_STATES = {
@@ -61,6 +74,12 @@ _CAMERA_STATES = {
     CameraState.FROZEN: QT_TRANSLATE_NOOP("Health", "camera {camera} frozen"),
     CameraState.DOWN: QT_TRANSLATE_NOOP("Health", "camera {camera} down"),
 }
+
+
+def camera_id(cam: CameraConfig) -> str:
+    """The camera as calibration files and messages name it: its device, a stream's address without
+    its user name and password."""
+    return mask_url(cam.device) if cam.source == "stream" else cam.device
 
 
 def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Health | None:
@@ -96,7 +115,8 @@ def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
             "Health", "synthetic camera: no calibration needed").render(language))
     path = config.resolve(config.calibration.file)
     try:
-        calibration = load_calibration(path, (cam.width, cam.height), cam.device)
+        # A stream's address may hold its password: the file names the camera without it.
+        calibration = load_calibration(path, (cam.width, cam.height), camera_id(cam))
     except CalibrationError as exc:
         missing = not path.exists()
         summary = (QT_TRANSLATE_NOOP("Health", "not calibrated") if missing

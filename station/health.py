@@ -101,6 +101,8 @@ class HealthMonitor:
         stats: dict[str, Any] = {
             "items": counts["recorded"],
             "items_per_hour": round(counts["recorded"] / elapsed_h),
+            "views_per_item": round(counts["views"] / counts["inspected"], 2) if counts["inspected"]
+            else None,
             "latency_ms_p50": round(latencies[len(latencies) // 2], 2) if latencies else None,
             "latency_ms_p95": round(latencies[int(len(latencies) * 0.95)], 2) if latencies else None,
             "queues": self.pipeline.queue_depths(),

@@ -203,6 +203,16 @@ REASON_TEXTS: Mapping[str, Message] = {
     "repairable": QT_TRANSLATE_NOOP("Reason", "{label}, score {score:.2f}: repairable"),
     "repairable_at": QT_TRANSLATE_NOOP(
         "Reason", "{label} on the {where} of the item, score {score:.2f}: repairable"),
+    "beyond_repair_view": QT_TRANSLATE_NOOP(
+        "Reason", "{label} seen by the {view} camera, score {score:.2f}: beyond repair"),
+    "beyond_repair_view_at": QT_TRANSLATE_NOOP(
+        "Reason", "{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: "
+                  "beyond repair"),
+    "repairable_view": QT_TRANSLATE_NOOP(
+        "Reason", "{label} seen by the {view} camera, score {score:.2f}: repairable"),
+    "repairable_view_at": QT_TRANSLATE_NOOP(
+        "Reason", "{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: "
+                  "repairable"),
     "no_defect": QT_TRANSLATE_NOOP("Reason", "no defect found (score {score:.2f})"),
     "fraud_wrong_item": QT_TRANSLATE_NOOP("Reason", "returned item is not the one on the RMA"),
     "fraud_empty_box": QT_TRANSLATE_NOOP("Reason", "returned box is empty"),
@@ -297,8 +307,14 @@ _VALUE_WORDS: Mapping[str, tuple[Message, ...]] = {
     "declared": (
         QT_TRANSLATE_NOOP("Declared", "defective"), QT_TRANSLATE_NOOP("Declared", "damaged"),
     ),
+    # The usual camera names; a site's own name ("belt-3") is shown as written.
+    "view": (
+        QT_TRANSLATE_NOOP("View", "top"), QT_TRANSLATE_NOOP("View", "left"),
+        QT_TRANSLATE_NOOP("View", "right"), QT_TRANSLATE_NOOP("View", "front"),
+        QT_TRANSLATE_NOOP("View", "back"), QT_TRANSLATE_NOOP("View", "bottom"),
+    ),
 }
-_VALUE_CONTEXT = {"where": "Where", "label": "Defect", "declared": "Declared"}
+_VALUE_CONTEXT = {"where": "Where", "label": "Defect", "declared": "Declared", "view": "View"}
 # An override names the dispositions: on screen their words, not their codes ("manual review",
 # not "manual_review"; `decision.reasons` keeps the codes, as central has always read them).
 _DISPOSITION_VALUES = frozenset({"previous", "new", "disposition"})

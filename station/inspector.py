@@ -8,12 +8,13 @@ the item: its failure becomes evidence, and the policy sends the item to manual 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -26,10 +27,10 @@ from calibration.dimensions import measure_footprint
 from calibration.plane import PlaneCalibration
 from calibration.quality import Exposure
 from calibration.quality import assess as assess_quality
-from station.config import PolicyConfig
+from station.config import CameraConfig, PolicyConfig
 from station.pipeline import Inspected, Trigger
 from station.policy import DimensionsCheck, Evidence, RmaRecord, decide, gtins_read
-from station.state import ItemView, Overlay
+from station.state import ItemView, Overlay, ViewShot
 from station.store.images import FrameImage
 from station.verdict import (
     CodeRead,
@@ -43,6 +44,7 @@ from station.verdict import (
     ItemInfo,
     Quality,
     Verdict,
+    ViewFinding,
     new_verdict_id,
 )
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
@@ -56,6 +58,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 Region = tuple[int, int, int, int, float]
+
+# What a camera not listed in the config judges: everything.
+ALL_CHECKS = frozenset({"codes", "defect", "conformity"})
 
 
 class Catalog(Protocol):
@@ -96,8 +101,52 @@ def _code_read(code: Code) -> CodeRead:
     return CodeRead(format=code.format, text=code.text, gs1=dict(code.gs1) if code.gs1 else None)
 
 
+@dataclass(eq=False)
+class _Look:
+    """What one view of the item gave (filled as the view is judged)."""
+
+    camera: str
+    image: np.ndarray
+    box: tuple[int, int, int, int]
+    located: bool
+    crop: np.ndarray  # the item cut out (the whole frame when not found)
+    checks: frozenset[str] = ALL_CHECKS
+    reading: Future[tuple[list[Code], Quality | None, bytes | None, dict[str, float]]] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    judged_defect: bool = False
+    not_found: bool = False  # a camera other than the first did not find the item in its view
+    defect: DefectFinding | None = None
+    defect_error: str | None = None
+    heatmap: np.ndarray | None = None
+    regions: tuple[Region, ...] = ()
+    embedding: np.ndarray | None = None
+    embed_error: str | None = None
+    codes: list[Code] = field(default_factory=list)
+    quality: Quality | None = None
+    jpeg: bytes | None = None
+
+    def overlay(self, roi: tuple[int, int, int, int] | None) -> Overlay:
+        """What to draw over this view."""
+        return Overlay(
+            codes=tuple((c.text, c.quad) for c in self.codes),
+            regions=self.regions,
+            heatmap=self.heatmap,
+            item_box=self.box if self.located else None,
+            roi=roi,
+        )
+
+
+def _merge_codes(reads: Iterable[list[Code]]) -> list[Code]:
+    """The codes of every view, each once (a label two cameras see is one code)."""
+    merged: dict[tuple[str, str], Code] = {}
+    for codes in reads:
+        for code in codes:
+            merged.setdefault(code.identity, code)
+    return list(merged.values())
+
+
 class StationInspector:
-    """Codes + models + policy for one item."""
+    """Codes + models + policy for one item, seen by one camera or several."""
 
     def __init__(
         self,
@@ -112,6 +161,7 @@ class StationInspector:
         jpeg_quality: int | None = None,
         plane: PlaneCalibration | None = None,
         colour_monitor: ColourDriftMonitor | None = None,
+        cameras: Mapping[str, CameraConfig] | None = None,
     ) -> None:
         self.identity = identity
         self.reader = reader
@@ -128,6 +178,8 @@ class StationInspector:
         # From the calibration file: the belt plane (sizes in mm) and the lamp's colour check.
         self.plane = plane
         self.colour_monitor = colour_monitor
+        # Each camera's checks and region of interest, by name (a camera not listed judges everything).
+        self.cameras: Mapping[str, CameraConfig] = dict(cameras or {})
 
     def use_policy(self, policy: PolicyConfig) -> None:
         """Judge the next items with these thresholds (changed by the operator or central)."""
@@ -144,7 +196,7 @@ class StationInspector:
 
     # -- the Inspector protocol ----------------------------------------------------------
     def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
-        """Judge the item in `frames` (the first camera is the main view)."""
+        """Judge the item in `frames`, one per camera (the first camera's is the main view)."""
         created = datetime.now(UTC)
         timings: dict[str, float] = {}
         camera, frame = next(iter(frames.items())) if frames else ("camera", None)
@@ -155,7 +207,8 @@ class StationInspector:
             models = self.models.current()
             verdict = self._verdict(models, seq, item, Inspection(), decision, created, timings)
             return Inspected(verdict, (), ItemView(verdict, None))
-        return self.inspect_image(frame.image, camera, trigger, seq, created, timings)
+        images = {name: (f.image if f is not None else None) for name, f in frames.items()}
+        return self.inspect_views(images, trigger, seq, created, timings)
 
     def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
         """The verdict of an item the station did not inspect (no time for it, or no disk space)."""
@@ -182,57 +235,83 @@ class StationInspector:
         timings: dict[str, float] | None = None,
     ) -> Inspected:
         """Judge the item in one BGR image."""
+        return self.inspect_views({camera: image}, trigger, seq, created, timings)
+
+    def inspect_views(
+        self,
+        images: Mapping[str, np.ndarray | None],
+        trigger: Trigger,
+        seq: int,
+        created: datetime | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> Inspected:
+        """Judge the item in its views, one BGR image per camera (None: that camera gave no picture).
+
+        Every view is located and judged with its camera's checks; codes read on any view count,
+        the worst view's damage decides, the best match among the views that see the label says
+        which product it is. Sizes and the colour check are the first view's (the calibrated one).
+        """
         created = created or datetime.now(UTC)
         timings = {} if timings is None else timings
         models = self.models.current()  # one set for the whole item, even across a swap
-
-        t = time.perf_counter()
-        located = locate_item(image)
-        if located is not None:
-            crop, box = crop_box(image, located.box)
-        else:
-            crop, box = image, (0, 0, image.shape[1], image.shape[0])
-        timings["locate"] = _ms(t)
-
-        # Codes and frame quality on the second core while the models run on this one
-        # (zxing, zbar, OpenCV and onnxruntime all release the GIL).
-        reading = self._pool.submit(self._read, image, box if located is not None else None, trigger)
-        defect, defect_error, heatmap, regions = self._defect(models, crop, box, timings)
-        embedding, embed_error = self._embed(models, crop, timings)
-        codes, quality, jpeg, read_timings = reading.result()
-        timings.update(read_timings)
+        first_image = next(iter(images.values()))
+        if first_image is None:
+            raise ValueError("the first camera's view is needed to judge an item")
+        several = len(images) > 1
+        looks: list[_Look] = []
+        missing: list[str] = []
+        for index, (camera, image) in enumerate(images.items()):
+            if image is None:
+                missing.append(camera)
+                continue
+            looks.append(self._look(camera, image, trigger if index == 0 else None))
+        # Every view's codes are being read on the second core while this one runs the models.
+        for look in looks:
+            self._judge(models, look, timings, several)
+        first = looks[0]
 
         # One shape of the codes serves the policy and the verdict, so both see the same GTINs.
+        codes = _merge_codes(look.codes for look in looks)
         reads = tuple(_code_read(c) for c in codes)
         rma_read = next((c.text for c in reads if self.rma_pattern.match(c.text)), None)
         rma = self.catalog.rma_record(rma_read) if rma_read else None
         observed = next((sku for g in gtins_read(reads) if (sku := self.catalog.sku_for_gtin(g))), None)
         expected = rma.expected_sku if rma else None
 
-        conformity, conformity_error = self._match(models.gallery, embedding, embed_error, expected)
+        conformity, conformity_error = self._best_match(models.gallery, looks, expected)
+        judged = [look for look in looks if look.judged_defect]
+        defect_error = next((look.defect_error for look in judged if look.defect_error), None)
+        worst = max((look for look in judged if look.defect is not None),
+                    key=lambda look: look.defect.score if look.defect else 0.0, default=None)
+        if not judged and looks:
+            defect_error = "no camera is set to look for damage: add \"defect\" to a camera's checks"
 
         t = time.perf_counter()
-        dimensions = self._dimensions(image, expected or observed)
-        camera_error = self._colour_drift(image)
+        dimensions = self._dimensions(first.image, expected or observed)
+        camera_error = self._colour_drift(first.image)
         timings["calibration"] = _ms(t)
+        if missing:
+            camera_error = "; ".join(f"no picture from camera {name!r}: check the camera status"
+                                     for name in missing)
 
         t = time.perf_counter()
+        placed = worst or first  # reasons say where the damage is in the view that saw it
         evidence = Evidence(
             codes=reads,
             rma_read=rma_read,
             rma=rma,
             observed_sku=observed,
             expected_gtins=self.catalog.gtins_of(expected) if expected else (),
-            defect=defect,
+            defect=worst.defect if worst else None,
             defect_error=defect_error,
             conformity=conformity,
             conformity_error=conformity_error,
-            quality=quality,
-            item_box=tuple(float(v) for v in box) if located is not None else None,  # type: ignore[arg-type]
-            frame_size=(image.shape[1], image.shape[0]),
+            quality=first.quality,
+            item_box=tuple(float(v) for v in placed.box) if placed.located else None,  # type: ignore[arg-type]
+            frame_size=(placed.image.shape[1], placed.image.shape[0]),
             dimensions=dimensions,
             camera_error=camera_error,
-            empty=located is None,
+            empty=not any(look.located for look in looks),
         )
         decision = decide(evidence, self.policy)
         timings["policy"] = _ms(t)
@@ -245,29 +324,100 @@ class StationInspector:
             observed_sku=observed,
             declared_reason=rma.declared_reason if rma else None,
         )
+        views: tuple[ViewFinding, ...] = ()
+        if several:
+            views = tuple(ViewFinding(look.camera, look.defect,
+                                      "item not found in this view" if look.not_found else look.defect_error)
+                          for look in looks)
+            views += tuple(ViewFinding(name, None, "no picture from this camera") for name in missing)
         inspection = Inspection(
-            defect=defect,
+            defect=worst.defect if worst else None,
             conformity=conformity,
             # The store fills `images` with the digests of the files it writes.
-            quality=quality,
+            quality=first.quality,
+            views=views,
         )
         verdict = self._verdict(models, seq, item, inspection, decision, created, timings)
-        overlay = Overlay(
-            codes=tuple((c.text, c.quad) for c in codes),
-            regions=regions,
-            heatmap=heatmap,
-            item_box=box if located is not None else None,
-            roi=self.roi,
-        )
+        shots = tuple(ViewShot(look.camera, look.image, look.overlay(self._roi_of(look.camera)))
+                      for look in looks)
         shown_sku = expected or observed
         view = ItemView(
             verdict=verdict,
-            frame=image,
-            overlay=overlay,
+            frame=first.image,
+            overlay=shots[0].overlay,
             reference_image=self.catalog.reference_image(shown_sku) if shown_sku else None,
+            views=shots if several else (),
         )
-        frame = FrameImage(camera, image, code_quads=tuple(c.quad for c in codes if c.located), jpeg=jpeg)
-        return Inspected(verdict, (frame,), view)
+        frames = tuple(FrameImage(look.camera, look.image, jpeg=look.jpeg,
+                                  code_quads=tuple(c.quad for c in look.codes if c.located))
+                       for look in looks)
+        return Inspected(verdict, frames, view)
+
+    def _roi_of(self, camera: str) -> tuple[int, int, int, int] | None:
+        setup = self.cameras.get(camera)
+        return setup.roi_box if setup is not None else self.roi
+
+    def _look(self, camera: str, image: np.ndarray, trigger: Trigger | None) -> _Look:
+        """One view found: where the item is, and its codes, frame quality and JPEG started on the
+        second core (zxing, zbar, OpenCV and onnxruntime all release the GIL).
+
+        `trigger` is given for the first view only: the hand scanner's codes join that one, and
+        the policy judges that frame's quality.
+        """
+        setup = self.cameras.get(camera)
+        checks = frozenset(setup.checks) if setup is not None else ALL_CHECKS
+        t = time.perf_counter()
+        located = locate_item(image)
+        if located is not None:
+            crop, box = crop_box(image, located.box)
+        else:
+            crop, box = image, (0, 0, image.shape[1], image.shape[0])
+        look = _Look(camera, image, box, located is not None, crop, checks)
+        look.timings["locate"] = _ms(t)
+        look.reading = self._pool.submit(self._read, image, box if located is not None else None,
+                                         trigger.scanned if trigger is not None else (), "codes" in checks,
+                                         self._roi_of(camera), trigger is not None)
+        # Another camera that does not find the item (a flat pouch seen edge-on from the side) has
+        # nothing to judge: its whole frame is belt, and a score on it would be noise.
+        look.not_found = trigger is None and located is None
+        return look
+
+    def _judge(self, models: ModelSet, look: _Look, timings: dict[str, float], several: bool) -> None:
+        """The models its camera runs on one view, then its codes (read meanwhile) collected."""
+        own = look.timings
+        if "defect" in look.checks and not look.not_found:
+            look.judged_defect = True
+            look.defect, look.defect_error, look.heatmap, look.regions = self._defect(
+                models, look.crop, look.box, own)
+            if look.defect is not None and several:
+                look.defect = dataclasses.replace(look.defect, view=look.camera)
+        if "conformity" in look.checks and not look.not_found:
+            look.embedding, look.embed_error = self._embed(models, look.crop, own)
+        assert look.reading is not None
+        look.codes, look.quality, look.jpeg, read_timings = look.reading.result()
+        own.update(read_timings)
+        for stage, ms in own.items():
+            # The verdict's timings: each stage summed over the views, and each view's own when several.
+            timings[stage] = round(timings.get(stage, 0.0) + ms, 3)
+            if several:
+                timings[f"{stage}.{look.camera}"] = ms
+
+    def _best_match(
+        self, gallery: Gallery | None, looks: Sequence[_Look], expected: str | None
+    ) -> tuple[ConformityFinding | None, str | None]:
+        """The product check of the view that matches best (the views that see the label)."""
+        found: list[ConformityFinding] = []
+        error: str | None = None
+        for look in looks:
+            if look.embedding is None and look.embed_error is None:
+                continue  # this camera does not check the product
+            finding, problem = self._match(gallery, look.embedding, look.embed_error, expected)
+            if finding is not None:
+                found.append(finding)
+            error = error or problem
+        if found:
+            return max(found, key=lambda f: f.similarity), None
+        return None, error or "no camera is set to check the product: add \"conformity\" to a camera's checks"
 
     def _dimensions(self, image: np.ndarray, sku: str | None) -> DimensionsCheck | None:
         """The item's footprint on the calibrated belt against the catalog's size."""
@@ -328,25 +478,35 @@ class StationInspector:
         return finding, None, result.heatmap, regions
 
     def _read(
-        self, image: np.ndarray, box: tuple[int, int, int, int] | None, trigger: Trigger
-    ) -> tuple[list[Code], Quality, bytes | None, dict[str, float]]:
-        """Frame quality, the codes (camera and hand scanner) and the stored JPEG of one item."""
+        self,
+        image: np.ndarray,
+        box: tuple[int, int, int, int] | None,
+        scanner_lines: Sequence[str],
+        read_codes: bool,
+        roi: tuple[int, int, int, int] | None,
+        judge_quality: bool = True,
+    ) -> tuple[list[Code], Quality | None, bytes | None, dict[str, float]]:
+        """Frame quality (when asked), the codes (camera and hand scanner) and the stored JPEG of one view."""
         timings: dict[str, float] = {}
-        t = time.perf_counter()
-        assessed = assess_quality(image)
-        exposure_ok = assessed.exposure is Exposure.OK
-        quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
-        timings["quality"] = _ms(t)
+        quality = None
+        if judge_quality:
+            t = time.perf_counter()
+            assessed = assess_quality(image)
+            exposure_ok = assessed.exposure is Exposure.OK
+            quality = Quality(sharpness=round(assessed.sharpness, 2), exposure_ok=exposure_ok)
+            timings["quality"] = _ms(t)
         t = time.perf_counter()
         # Codes are on the item: reading its box first is three times cheaper than the
         # frame; the whole frame (or the configured ROI) is read only when the box has none.
         # With no item in view (an empty belt) there is nothing to try harder on: a quick
         # sweep of the frame (see BarcodeReader.read) still finds a label lying flat.
-        read = self.reader.read(image, roi=box) if box is not None else None
-        if read is None or not read.codes:
-            read = self.reader.read(image, roi=self.roi, sweep=box is None)
-        codes: list[Code] = list(read.codes)
-        for line in trigger.scanned:
+        codes: list[Code] = []
+        if read_codes:
+            read = self.reader.read(image, roi=box) if box is not None else None
+            if read is None or not read.codes:
+                read = self.reader.read(image, roi=roi, sweep=box is None)
+            codes = list(read.codes)
+        for line in scanner_lines:
             scanned = parse_scanner_line(line)
             # An uncertain scan (bad check digit) is no read: the policy must not trust it.
             if scanned is None or scanned.problem:

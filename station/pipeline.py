@@ -116,7 +116,8 @@ class _Routed:
     routing: Routing
 
 
-CounterName = Literal["triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
+# "views": the camera pictures the inspected items were judged on (several per item with several cameras).
+CounterName = Literal["triggers", "inspected", "views", "recorded", "overloaded", "routed", "record_errors",
                       "disk_full", "unrecorded"]
 
 
@@ -130,10 +131,10 @@ class PipelineCounters:
         self._dispositions: dict[str, int] = {}  # first decisions recorded since start
         self._latencies_ms: deque[float] = deque(maxlen=latencies_kept)  # trigger -> verdict committed
 
-    def increment(self, name: CounterName) -> None:
-        """Count one more `name`."""
+    def increment(self, name: CounterName, by: int = 1) -> None:
+        """Count `by` more `name`."""
         with self._lock:
-            self._counts[name] += 1
+            self._counts[name] += by
 
     def recorded(self, disposition: str, latency_ms: float | None) -> None:
         """One more verdict committed: its first decision and how long it took from its trigger."""
@@ -172,6 +173,7 @@ class Pipeline:
         queue_size: int = 8,
         frame_window_s: float = 0.03,
         frame_timeout_s: float = 0.25,
+        delays: Mapping[str, float] | None = None,
         on_recorded: Callable[[Verdict], None] | None = None,
         disk: DiskGuard | None = None,
     ) -> None:
@@ -182,6 +184,8 @@ class Pipeline:
         self.router = router
         self.frame_window_s = frame_window_s
         self.frame_timeout_s = frame_timeout_s
+        # How long after the trigger each camera sees the item (its offset along the belt).
+        self.delays = dict(delays or {})
         self.on_recorded = on_recorded
         self.disk = disk
         self._reclaimed = False  # the WAL was truncated since the disk last ran short
@@ -276,10 +280,13 @@ class Pipeline:
                     for name, camera in self.cameras.items()}
         frames: dict[str, Frame | None] = {}
         for name, camera in self.cameras.items():
-            frame = camera.best_frame(trigger.t_trigger, self.frame_window_s, tag=trigger.item_id) \
-                if self.frame_window_s > 0 else camera.wait_frame(trigger.t_trigger, self.frame_timeout_s,
-                                                                  tag=trigger.item_id)
-            frames[name] = frame
+            # Cameras are waited for one after the other: while the first one's window passes, the
+            # others' frames arrive, so several cameras at one place cost one window, not several.
+            after = trigger.t_trigger + self.delays.get(name, 0.0)
+            if self.frame_window_s > 0:
+                frames[name] = camera.best_frame(after, self.frame_window_s, tag=trigger.item_id)
+            else:
+                frames[name] = camera.wait_frame(after, self.frame_timeout_s, tag=trigger.item_id)
         return frames
 
     def _capture_loop(self) -> None:
@@ -326,6 +333,7 @@ class Pipeline:
         timings["total"] = round((t_routed - trigger.t_trigger) * 1000, 3)
         verdict = dataclasses.replace(verdict, routing=routing, timings_ms=timings)
         self.counters.increment("inspected")
+        self.counters.increment("views", len(captured))
         self._records.put(self._for_record(dataclasses.replace(inspected, verdict=verdict), trigger))
 
     def _route(self, trigger: Trigger, disposition: Disposition) -> Routing:

@@ -151,10 +151,11 @@ def _defect_values(
     """Whether the defect has a place on the item, and the values its reasons name: label, score, where."""
     # A model whose top class is "ok" can still score above a threshold; do not call damage "ok".
     label = "defect" if defect.label.lower() in _GOOD_LABELS else defect.label.replace("_", " ")
+    seen: dict[str, ReasonValue] = {"view": defect.view} if defect.view else {}
     if defect.regions and box is not None:
         strongest = max(defect.regions, key=lambda r: r[4])
-        return True, {"label": label, "where": _where(strongest, box), "score": defect.score}
-    return False, {"label": label, "score": defect.score}
+        return True, {"label": label, "where": _where(strongest, box), "score": defect.score, **seen}
+    return False, {"label": label, "score": defect.score, **seen}
 
 
 def describe_defect(defect: DefectFinding, box: tuple[float, float, float, float] | None) -> str:
@@ -329,12 +330,14 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
         grade = _grade(defect.score, policy)
         damaged = defect.score >= policy.defect_repair
         at, found = _defect_values(defect, box)
+        # On a station with several cameras the reason names the view that saw the damage.
+        code = ("_view" if defect.view else "") + ("_at" if at else "")
         if defect.score >= policy.defect_recycle:
             condition = Disposition.RECYCLE
-            rules.reasons.append(Reason("beyond_repair_at" if at else "beyond_repair", found))
+            rules.reasons.append(Reason("beyond_repair" + code, found))
         elif damaged:
             condition = Disposition.REPAIR
-            rules.reasons.append(Reason("repairable_at" if at else "repairable", found))
+            rules.reasons.append(Reason("repairable" + code, found))
         else:
             condition = Disposition.RESTOCK
             rules.reasons.append(Reason("no_defect", {"score": defect.score}))

@@ -86,15 +86,26 @@ class Overlay:
     roi: tuple[int, int, int, int] | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class ViewShot:
+    """One camera's picture of the item and what to draw over it."""
+
+    camera: str
+    frame: np.ndarray  # BGR
+    overlay: Overlay = field(default_factory=Overlay)
+
+
 @dataclass(frozen=True)
 class ItemView:
     """One decided item as the operator sees it."""
 
     verdict: Verdict
-    frame: np.ndarray | None  # the chosen frame, BGR
+    frame: np.ndarray | None  # the first camera's frame, BGR
     overlay: Overlay = field(default_factory=Overlay)
     reference_image: str | None = None  # catalog image path of the expected SKU
     lane_name: str | None = None
+    # Every camera's view, first camera first, on a station with several (empty with one).
+    views: tuple[ViewShot, ...] = ()
 
 
 class StationActions(Protocol):

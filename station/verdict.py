@@ -43,6 +43,7 @@ __all__ = [
     "Routing",
     "Verdict",
     "VerdictError",
+    "ViewFinding",
     "format_time",
     "new_verdict_id",
     "parse_time",
@@ -298,16 +299,22 @@ Region = tuple[float, float, float, float, float]
 
 @dataclass(frozen=True)
 class DefectFinding:
-    """The defect model's answer: overall score, label, class probabilities, regions [x, y, w, h, score]."""
+    """The defect model's answer: overall score, label, class probabilities, regions [x, y, w, h, score].
+
+    `view` names the camera whose view it judged (None on a one-camera station's older verdicts);
+    regions are in that view's pixels.
+    """
 
     score: float
     label: str
     probs: Mapping[str, float] = field(default_factory=dict)
     regions: tuple[Region, ...] = ()
+    view: str | None = None
 
     def __post_init__(self) -> None:
         _check_unit("inspection.defect.score", self.score)
         _check_str("inspection.defect.label", self.label)
+        _check_str("inspection.defect.view", self.view, optional=True)
         for name, p in self.probs.items():
             _check_unit(f"inspection.defect.probs.{name}", p)
         regions = tuple(tuple(float(v) for v in r) for r in self.regions)
@@ -324,6 +331,7 @@ class DefectFinding:
             "label": self.label,
             "probs": dict(self.probs),
             "regions": [list(r) for r in self.regions],
+            "view": self.view,
         }
 
     @classmethod
@@ -334,7 +342,32 @@ class DefectFinding:
             label=data["label"],
             probs=dict(data.get("probs") or {}),
             regions=tuple(tuple(r) for r in data.get("regions") or ()),  # type: ignore[misc]
+            view=data.get("view"),
         )
+
+
+@dataclass(frozen=True)
+class ViewFinding:
+    """What one camera's view of the item showed: its defect finding, or why it has none."""
+
+    camera: str
+    defect: DefectFinding | None = None
+    error: str | None = None  # no picture from this camera, the model failed on it, ...
+
+    def __post_init__(self) -> None:
+        _check_str("inspection.views[].camera", self.camera)
+        _check_str("inspection.views[].error", self.error, optional=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the view."""
+        return {"camera": self.camera, "defect": self.defect.to_json() if self.defect else None,
+                "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ViewFinding:
+        """Parse one view object."""
+        defect = data.get("defect")
+        return cls(data["camera"], DefectFinding.from_json(defect) if defect else None, data.get("error"))
 
 
 @dataclass(frozen=True)
@@ -404,15 +437,21 @@ class Quality:
 
 @dataclass(frozen=True)
 class Inspection:
-    """What the cameras and models saw."""
+    """What the cameras and models saw.
+
+    `defect` is the finding that decides (the worst view's); `views` holds every camera's own
+    when the station has more than one (empty on a one-camera station).
+    """
 
     defect: DefectFinding | None = None
     conformity: ConformityFinding | None = None
     images: tuple[ImageRef, ...] = ()
     quality: Quality | None = None
+    views: tuple[ViewFinding, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "views", tuple(self.views))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the inspection."""
@@ -421,6 +460,7 @@ class Inspection:
             "conformity": self.conformity.to_json() if self.conformity else None,
             "images": [i.to_json() for i in self.images],
             "quality": self.quality.to_json() if self.quality else None,
+            "views": [v.to_json() for v in self.views],
         }
 
     @classmethod
@@ -432,6 +472,7 @@ class Inspection:
             conformity=ConformityFinding.from_json(data["conformity"]) if data.get("conformity") else None,
             images=tuple(ImageRef.from_json(i) for i in data.get("images", [])),
             quality=Quality(quality["sharpness"], quality["exposure_ok"]) if quality else None,
+            views=tuple(ViewFinding.from_json(v) for v in data.get("views") or ()),
         )
 
 

@@ -4,9 +4,10 @@
     gen = ReturnsGenerator(catalog, seed=0)
     item = gen.generate(17)                      # SyntheticItem, same pixels for (seed, 17) every time
     manifest = gen.manifest_for(100)             # RMAs -> expected SKU and declared reason
+    views = gen.generate_views(17, ("top", "left", "right"))  # the cameras of one item, same moment
 """
 
-from models.synthetic.artwork import PX_PER_MM, render_packaging, render_reference
+from models.synthetic.artwork import PX_PER_MM, render_packaging, render_reference, render_side
 from models.synthetic.catalog import (
     DEFAULT_CATALOG_PATH,
     Catalog,
@@ -18,6 +19,7 @@ from models.synthetic.catalog import (
 )
 from models.synthetic.damage import Damage
 from models.synthetic.generator import (
+    VIEWS,
     Case,
     DeclaredReason,
     ItemPlan,
@@ -31,6 +33,7 @@ __all__ = [
     "DEFAULT_CATALOG_PATH",
     "FRAME_SIZE",
     "PX_PER_MM",
+    "VIEWS",
     "Case",
     "Catalog",
     "CatalogError",
@@ -46,4 +49,5 @@ __all__ = [
     "is_valid_gtin13",
     "render_packaging",
     "render_reference",
+    "render_side",
 ]

@@ -30,6 +30,11 @@ EAN_BAR_HEIGHT_PX = 64
 LABEL_SIZE_PX = (152, 96)  # 95 x 60 mm return label
 QR_MODULE_PX = 4
 DATAMATRIX_PX = 66  # 22 x 22 modules at 3 px
+# A side face lower than this (105 mm) carries a plain band, not the product name: the station
+# stretches its crop to a square, and a low face's name band stretched so reads as a lifted lid
+# or scuffs to a model that has only seen top faces (0.20 false alarms on clean side views
+# instead of 0.05; models/README.md).
+NAME_FACE_PX = 168
 
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive)
 
@@ -271,3 +276,60 @@ def render_label(rma: str, customer: tuple[str, str, str]) -> np.ndarray:
         cv2.putText(label, line, (x, 50 + 14 * row), font, 0.3, (40, 40, 40), 1, cv2.LINE_AA)
     cv2.rectangle(label, (0, 0), (lw - 1, lh - 1), (190, 190, 190), 1)
     return label
+
+
+def render_side(sku: Sku, along: str) -> Packaging:
+    """One of the SKU's upright faces as a camera beside the belt sees it square on.
+
+    `along` is "length" (the long side face, length x height) or "width" (an end face, width x
+    height). The print is the top face's: base colour, pattern, the header band with the product
+    name where the face is tall enough, the logo where there is room; no codes (they are printed
+    on top). A pouch's side is its crimped edge. The texture has the top face's transparent
+    margin (a lifted lid flap reaches into it); `barcode_rect` and `label_zone` are empty.
+    """
+    if along not in ("length", "width"):
+        raise ValueError(f"along must be 'length' or 'width', got {along!r}")
+    w = round((sku.length_mm if along == "length" else sku.width_mm) * PX_PER_MM)
+    h = max(round(sku.height_mm * PX_PER_MM), 4)
+    base, accent, text_colour = sku.base_bgr, sku.accent_bgr, sku.text_bgr
+    face = np.empty((h, w, 3), np.uint8)
+    face[:] = base
+    alpha = np.full((h, w), 255, np.uint8)
+    band = _shade(accent, 0.55) if _luma(accent) > 110 else accent
+    if sku.form is Form.POUCH:
+        # The edge of a flat pouch: the crimped seal along its whole length, a gloss line on top.
+        face[:] = _shade(base, 0.85)
+        face[::3] = _shade(base, 0.7)
+        cv2.line(face, (0, 1), (w - 1, 1), _shade(base, 1.3), 1)
+        radius = min(h // 2, 10)
+        alpha[:] = 0
+        cv2.rectangle(alpha, (radius, 0), (w - 1 - radius, h - 1), 255, -1)
+        cv2.rectangle(alpha, (0, 0), (w - 1, h - 1 - radius), 255, -1)
+    else:
+        # The header band as high as on the top face of a box this size (not a fifth of a tall face).
+        if h >= NAME_FACE_PX:
+            header = max(int(min(h, round(sku.width_mm * PX_PER_MM)) * 0.2), 30)
+        else:
+            header = max(h // 5, 6)
+        _draw_pattern(face, sku.pattern, accent, header)
+        cv2.rectangle(face, (0, 0), (w, header), band, -1)
+        if h >= NAME_FACE_PX:
+            name_colour = text_colour if abs(_luma(text_colour) - _luma(band)) > 90 else _contrast(band)
+            scale = _fit_text(sku.name, w - 24, 1.0, 2)
+            cv2.putText(face, sku.name, (12, header - 8), cv2.FONT_HERSHEY_DUPLEX, scale, name_colour, 2,
+                        cv2.LINE_AA)
+            logo_size = min(h - header - 24, w // 4, 90)
+            if logo_size >= 24:
+                centre = (w - 18 - logo_size // 2, header + 12 + logo_size // 2)
+                _draw_logo(face, sku.logo, centre, logo_size, text_colour, _contrast(text_colour))
+        # Box edges: the top edge catches the lamp above the belt, the outline is the board's fold.
+        cv2.rectangle(face, (0, 0), (w - 1, h - 1), _shade(base, 0.6), 2)
+        cv2.line(face, (2, 2), (w - 3, 2), _shade(base, 1.35), 2)
+
+    m = MARGIN_PX
+    texture = np.zeros((h + 2 * m, w + 2 * m, 4), np.uint8)
+    texture[m : m + h, m : m + w, :3] = face
+    texture[m : m + h, m : m + w, 3] = alpha
+    nowhere: Rect = (m, m, m, m)
+    return Packaging(sku=sku, texture=texture, item_rect=(m, m, m + w, m + h), barcode_rect=nowhere,
+                     label_zone=nowhere, datamatrix_rect=None)

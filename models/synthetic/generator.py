@@ -10,6 +10,7 @@ manifest first and the frames later, as in a warehouse.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -25,10 +26,11 @@ from models.synthetic.artwork import (
     barcode_image,
     render_label,
     render_packaging,
+    render_side,
 )
 from models.synthetic.catalog import Catalog, Sku
 from models.synthetic.damage import Damage, apply_damage
-from models.synthetic.scene import FRAME_SIZE, RAIL_PX, CameraEffects, Scene
+from models.synthetic.scene import FRAME_SIZE, RAIL_PX, SIDE_BELT_Y, CameraEffects, Scene
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +73,16 @@ _REASONS_BY_CASE: dict[Case, tuple[tuple[DeclaredReason, float], ...]] = {
 # Items not squared up by the conveyor guides.
 FREE_ROTATION_SHARE = 0.05
 
+# The cameras a station can have, named by where they stand. Items travel towards +x of the top
+# view (left to right); "left" and "right" stand beside the belt (left and right of the direction
+# of travel, at the top view's bottom and top edge), "front" looks at the item's leading face from
+# down the belt, "back" at its trailing face from up the belt. A face is named after the camera
+# that sees it.
+VIEWS = ("top", "left", "right", "front", "back")
+# Damage is only put on a side face at least this tall: the damage drawings are 60-170 mm
+# across, and the 15-30 mm edge of a flat pouch is no place for a dent or a torn seal.
+MIN_DAMAGE_FACE_MM = 60.0
+
 _FIRST = ("Jane", "Omar", "Li", "Ana", "Tom", "Priya", "Lars", "Mia", "Kofi", "Eva", "Raj", "Zoe")
 _LAST = ("Doe", "Smith", "Chen", "Silva", "Berg", "Okafor", "Novak", "Haas", "Patel", "Roux", "Kim", "Meyer")
 _STREETS = ("Elm St", "Mill Rd", "High St", "Oak Ave", "Quay Ln", "Park Rd", "Hill Way", "Dock St")
@@ -90,6 +102,7 @@ class ItemPlan:
     declared_reason: DeclaredReason
     customer: tuple[str, str, str]
     serial: str
+    damage_face: str = "top"  # the face (named by the camera that sees it) the damage is on
 
     @property
     def mismatches(self) -> list[str]:
@@ -133,9 +146,42 @@ class SyntheticItem:
     truth: dict[str, Any] = field(default_factory=dict)
 
 
+def _check_views(views: Sequence[str], what: str) -> tuple[str, ...]:
+    """`views` as a tuple, or ValueError naming what is wrong."""
+    names = tuple(views)
+    unknown = [v for v in names if v not in VIEWS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"{what} must be distinct names among {', '.join(VIEWS)}, got {list(names)}")
+    return names
+
+
 def _weighted(rng: np.random.Generator, options: tuple[tuple[Any, float], ...]) -> Any:
     weights = np.array([w for _, w in options])
     return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
+
+
+def _pose(pack: Packaging, rng: np.random.Generator
+          ) -> tuple[float, float, bool, np.ndarray, tuple[float, float]]:
+    """Where the item lies on the belt, drawn from its pose stream: angle (degrees), scale, whether
+    it lies at any angle, the texture-to-top-frame matrix and the item's centre in the top frame.
+    Every view of an item replays it, so all cameras see the item in the same pose."""
+    # Conveyor guides keep most items roughly square to the belt, in any of four orientations;
+    # one in twenty lies at any angle (a plain 1D scan line cannot read it).
+    free = bool(rng.random() < FREE_ROTATION_SHARE)
+    angle = float(rng.uniform(0, 360)) if free else float(int(rng.integers(0, 4)) * 90 + rng.uniform(-10, 10))
+    scale = float(rng.uniform(0.92, 1.08))
+    th, tw = pack.texture.shape[:2]
+    matrix = cv2.getRotationMatrix2D((tw / 2, th / 2), angle, scale)
+    item_quad = np.array(_quad(matrix, pack.item_rect))
+    span = item_quad.max(axis=0) - item_quad.min(axis=0)
+    centre_offset = (item_quad.max(axis=0) + item_quad.min(axis=0)) / 2
+    width, height = FRAME_SIZE
+    lo_x, hi_x = 12 + span[0] / 2, width - 12 - span[0] / 2
+    lo_y, hi_y = RAIL_PX + 6 + span[1] / 2, height - RAIL_PX - 6 - span[1] / 2
+    cx = float(rng.uniform(lo_x, max(lo_x, hi_x)))
+    cy = float(rng.uniform(lo_y, max(lo_y, hi_y)))
+    matrix[:, 2] += (cx - centre_offset[0], cy - centre_offset[1])
+    return angle, scale, free, matrix, (cx, cy)
 
 
 def _quad(matrix: np.ndarray, rect: Rect) -> list[list[float]]:
@@ -161,10 +207,16 @@ class ReturnsGenerator:
             self._packaging[sku.sku] = render_packaging(sku)
         return self._packaging[sku.sku]
 
-    def plan(self, item_index: int) -> ItemPlan:
-        """What item `item_index` is: RMA, expected and observed SKU, case, damage, declared reason."""
+    def plan(self, item_index: int, faces: Sequence[str] = ("top",)) -> ItemPlan:
+        """What item `item_index` is: RMA, expected and observed SKU, case, damage, declared reason.
+
+        A damaged item's damage is on one of `faces` (see `VIEWS`), drawn from the item's own
+        random stream among those at least `MIN_DAMAGE_FACE_MM` tall (the top always is); the
+        other draws do not depend on `faces`, so only `damage_face` changes with it.
+        """
         if item_index < 0:
             raise ValueError(f"item_index must be >= 0, got {item_index}")
+        faces = _check_views(faces, "faces")
         rng = np.random.default_rng([self.seed, item_index, 1])
         case = _weighted(rng, tuple(CASE_WEIGHTS.items()))
         skus = self.catalog.skus
@@ -178,6 +230,9 @@ class ReturnsGenerator:
         damages = list(Damage)
         damage = damages[int(rng.integers(0, len(damages)))] if case is Case.DAMAGED else None
         reason = _weighted(rng, _REASONS_BY_CASE[case])
+        damage_face = "top"
+        if damage is not None and observed is not None:
+            damage_face = self._damage_face(item_index, observed, faces)
         customer = (
             f"{_FIRST[int(rng.integers(0, len(_FIRST)))]} {_LAST[int(rng.integers(0, len(_LAST)))]}",
             f"{int(rng.integers(1, 99))} {_STREETS[int(rng.integers(0, len(_STREETS)))]}",
@@ -194,7 +249,18 @@ class ReturnsGenerator:
             declared_reason=reason,
             customer=customer,
             serial=f"SN{self.seed % 1000:03d}{item_index:07d}",
+            damage_face=damage_face,
         )
+
+    def _damage_face(self, item_index: int, sku: Sku, faces: tuple[str, ...]) -> str:
+        """The face a damaged item's damage is on (its own stream: the plan's other draws stay)."""
+        # In the order of VIEWS: the same faces in another order draw the same face.
+        named = [f for f in VIEWS if f in faces]
+        eligible = [f for f in named if f == "top" or sku.height_mm >= MIN_DAMAGE_FACE_MM] or named
+        if len(eligible) == 1:
+            return eligible[0]
+        rng = np.random.default_rng([self.seed, item_index, 6])
+        return eligible[int(rng.integers(0, len(eligible)))]
 
     def manifest_for(self, n_items: int, start: int = 0) -> list[ManifestEntry]:
         """The RMAs of items start..start+n_items-1 with the SKU each should contain and the declared
@@ -221,17 +287,9 @@ class ReturnsGenerator:
         width, height = FRAME_SIZE
         frame = self.scene.background(rng)
         mask = np.zeros((height, width), np.uint8)
-        truth: dict[str, Any] = {
-            "index": item_index,
-            "seed": self.seed,
-            "case": plan.case.value,
-            "rma": plan.rma,
-            "expected_sku": plan.expected_sku,
-            "observed_sku": plan.observed_sku,
-            "declared_reason": plan.declared_reason.value,
-            "damage": plan.damage.value if plan.damage else None,
-            "mismatches": plan.mismatches,
-        }
+        truth = self._truth(plan)
+        if plan.damage_face != "top":
+            truth["damage_face"] = plan.damage_face
         bbox: tuple[int, int, int, int] | None = None
         sku: Sku | None = None
         if plan.observed_sku is not None:
@@ -244,6 +302,25 @@ class ReturnsGenerator:
         }
         truth["bbox"] = list(bbox) if bbox else None
         truth["damage_px"] = int(np.count_nonzero(mask))
+        return self._item(plan, frame, mask, bbox, truth, shown=plan.damage_face == "top")
+
+    def _truth(self, plan: ItemPlan) -> dict[str, Any]:
+        """The ground truth every view of the plan shares (the view adds where things are)."""
+        return {
+            "index": plan.index,
+            "seed": self.seed,
+            "case": plan.case.value,
+            "rma": plan.rma,
+            "expected_sku": plan.expected_sku,
+            "observed_sku": plan.observed_sku,
+            "declared_reason": plan.declared_reason.value,
+            "damage": plan.damage.value if plan.damage else None,
+            "mismatches": plan.mismatches,
+        }
+
+    def _item(self, plan: ItemPlan, frame: np.ndarray, mask: np.ndarray,
+              bbox: tuple[int, int, int, int] | None, truth: dict[str, Any], shown: bool) -> SyntheticItem:
+        sku = self.catalog.get(plan.observed_sku) if plan.observed_sku is not None else None
         return SyntheticItem(
             frame_bgr=frame,
             sku=plan.observed_sku,
@@ -251,12 +328,135 @@ class ReturnsGenerator:
             rma=plan.rma,
             expected_sku=plan.expected_sku,
             case=plan.case,
-            damage=plan.damage.value if plan.damage else None,
+            # The damage this frame shows: a view of an undamaged face shows none.
+            damage=plan.damage.value if plan.damage and shown else None,
             mask=mask,
             declared_reason=plan.declared_reason.value,
             bbox=bbox,
             truth=truth,
         )
+
+    def generate_views(self, item_index: int, views: Sequence[str],
+                       faces: Sequence[str] | None = None) -> dict[str, SyntheticItem]:
+        """Render item `item_index` as each of `views` sees it; a damaged item's damage is on one of
+        `faces` (by default the faces the views see)."""
+        views = _check_views(views, "views")
+        return self.render_views(self.plan(item_index, faces if faces is not None else views), views)
+
+    def render_views(self, plan: ItemPlan, views: Sequence[str]) -> dict[str, SyntheticItem]:
+        """The item of `plan` as each camera of `views` (see `VIEWS`) sees it at the same moment.
+
+        "top" is `render(plan)`; a side view shows the belt's edge and the backdrop, the item's
+        upright face towards that camera standing on the belt (its size from the catalog's mm at
+        the top view's scale, in the same pose), its shadow and that camera's own blur, light and
+        noise, at the top view's frame size. The damage is drawn only in the view of
+        `plan.damage_face`: each view's `mask`, `damage` and `truth["damage_px"]` say whether
+        it shows any. Every view's truth names its `view` and the plan's `damage_face`.
+        """
+        views = _check_views(views, "views")
+        out: dict[str, SyntheticItem] = {}
+        for view in views:
+            item = self.render(plan) if view == "top" else self._render_side(plan, view)
+            item.truth["view"] = view
+            item.truth["damage_face"] = plan.damage_face
+            out[view] = item
+        return out
+
+    def _render_side(self, plan: ItemPlan, view: str) -> SyntheticItem:
+        # Each camera has its own stream for belt position, optics, light and noise; the pose
+        # replays the top view's stream and the damage draws from the same stream as on top.
+        rng = np.random.default_rng([self.seed, plan.index, 7, VIEWS.index(view)])
+        width, height = FRAME_SIZE
+        frame = self.scene.side_background(rng)
+        mask = np.zeros((height, width), np.uint8)
+        truth = self._truth(plan)
+        bbox: tuple[int, int, int, int] | None = None
+        if plan.observed_sku is not None:
+            bbox = self._draw_side(frame, mask, self.catalog.get(plan.observed_sku), plan, view, rng, truth)
+        effects = self.scene.finish(frame, rng)
+        truth["camera"] = {"brightness": round(effects.brightness, 3), "noise_sigma": effects.noise_sigma}
+        truth["bbox"] = list(bbox) if bbox else None
+        truth["damage_px"] = int(np.count_nonzero(mask))
+        return self._item(plan, frame, mask, bbox, truth, shown=plan.damage_face == view)
+
+    def side_packaging(self, sku: Sku, along: str) -> Packaging:
+        """The SKU's side face ("length") or end face ("width"), drawn once per generator."""
+        key = f"{sku.sku}/{along}"
+        if key not in self._packaging:
+            self._packaging[key] = render_side(sku, along)
+        return self._packaging[key]
+
+    def _draw_side(self, frame: np.ndarray, mask: np.ndarray, sku: Sku, plan: ItemPlan, view: str,
+                   rng: np.random.Generator, truth: dict[str, Any]) -> tuple[int, int, int, int]:
+        angle, scale, free, _matrix, (cx, cy) = _pose(
+            self.packaging(sku), np.random.default_rng([self.seed, plan.index, 2]))
+        # The item's length axis turned by `angle`: a camera looking across the belt (left,
+        # right) sees the length face |cos| square on, one looking along it (front, back) |sin|.
+        # The face more square on is the one it faces, narrowed by how far it is turned. (The
+        # neighbouring face, a narrow squeezed strip at this angle, is left out: it carries no
+        # damage of this view, and the demo defect model, trained on top views only, takes
+        # squeezed print for damage.)
+        c, s = abs(float(np.cos(np.radians(angle)))), abs(float(np.sin(np.radians(angle))))
+        length_share, width_share = (c, s) if view in ("left", "right") else (s, c)
+        if length_share >= width_share:
+            along, facing, turned = "length", length_share, width_share
+        else:
+            along, facing, turned = "width", width_share, length_share
+        pack = self.side_packaging(sku, along)
+        tex = pack.texture.copy()
+        tex_mask = None
+        if plan.damage is not None and plan.damage_face == view:
+            tex_mask = apply_damage(plan.damage, tex, pack.item_rect, [],
+                                    np.random.default_rng([self.seed, plan.index, 4]), sku.form)
+
+        # The face at the top view's scale, narrowed by how far it is turned away.
+        th, tw = tex.shape[:2]
+        fx, fy = scale * facing, scale
+        size = (max(round(tw * fx), 1), max(round(th * fy), 1))
+        face = cv2.resize(tex, size, interpolation=cv2.INTER_LINEAR)
+        top, bottom = round(pack.item_rect[1] * fy), round(pack.item_rect[3] * fy)
+        x0_face, x1_face = round(pack.item_rect[0] * fx), round(pack.item_rect[2] * fx)
+        face_mask = None if tex_mask is None else cv2.resize(tex_mask, size, interpolation=cv2.INTER_NEAREST)
+
+        # Where the camera sees it: along the belt for the side cameras, across it for the end
+        # ones (the belt's 450 mm in the middle of their 800 mm of view); standing on the belt.
+        width, height = FRAME_SIZE
+        position = {"right": cx, "left": width - cx, "front": (width - height) / 2 + cy,
+                    "back": (width + height) / 2 - cy}[view]
+        fh, fw = face.shape[:2]
+        ox = round(position - (x0_face + x1_face) / 2)
+        oy = SIDE_BELT_Y - bottom
+        fx0, fy0 = max(ox, 0), max(oy, 0)
+        fx1, fy1 = min(ox + fw, width), min(oy + fh + 12, height)
+        roi = frame[fy0:fy1, fx0:fx1]
+        local = face[fy0 - oy : fy1 - oy, fx0 - ox : fx1 - ox]
+        alpha = np.zeros(roi.shape[:2], np.uint8)
+        alpha[: local.shape[0], : local.shape[1]] = local[:, :, 3]
+        # The lamp above the belt: a soft shadow on the backdrop behind and on the belt below.
+        cast = np.zeros_like(alpha)
+        dx, dy = 6, 8
+        cast[dy:, dx:] = alpha[:-dy, :-dx] // 2
+        shadow = cv2.blur(cast, (13, 13))
+        keep = cv2.merge([255 - shadow] * 3)
+        cv2.multiply(roi, keep, dst=roi, scale=1 / 255)
+        painted = roi[: local.shape[0], : local.shape[1]]
+        cv2.copyTo(cv2.cvtColor(local, cv2.COLOR_BGRA2BGR), (local[:, :, 3] > 127).view(np.uint8), painted)
+        blur, motion = self.scene.defocus(roi, rng)
+        if face_mask is not None:
+            mask[fy0 : fy0 + local.shape[0], fx0 : fx0 + local.shape[1]] = \
+                face_mask[fy0 - oy : fy0 - oy + local.shape[0], fx0 - ox : fx0 - ox + local.shape[1]]
+
+        face_mm = (sku.length_mm if along == "length" else sku.width_mm, sku.height_mm)
+        truth["optics"] = {"blur_sigma": round(blur, 3), "motion_px": motion}
+        truth["pose"] = {"angle_deg": round(angle, 2), "scale": round(scale, 4), "free": free,
+                         "centre": [round(float(cx), 1), round(float(cy), 1)]}
+        truth["face"] = {"along": along, "size_mm": list(face_mm), "turned": round(turned, 4)}
+        qx0, qy0 = ox + x0_face, oy + top
+        qx1, qy1 = ox + x1_face, oy + bottom
+        truth["item_quad"] = [[float(qx0), float(qy0)], [float(qx1), float(qy0)], [float(qx1), float(qy1)],
+                              [float(qx0), float(qy1)]]
+        x, y, w, h = cv2.boundingRect((alpha > 127).view(np.uint8))
+        return int(x + fx0), int(y + fy0), int(w), int(h)
 
     def _draw_item(self, frame: np.ndarray, mask: np.ndarray, sku: Sku, plan: ItemPlan,
                    streams: tuple[np.random.Generator, np.random.Generator, np.random.Generator],
@@ -271,28 +471,12 @@ class ReturnsGenerator:
             codes["gs1_datamatrix"] = self._print_datamatrix(tex, pack.datamatrix_rect, sku, plan)
             avoid.append(pack.datamatrix_rect)
         tex_mask = None
-        if plan.damage is not None:
+        if plan.damage is not None and plan.damage_face == "top":
             tex_mask = apply_damage(plan.damage, tex, pack.item_rect, avoid, damage_rng, sku.form)
 
-        # Pose: conveyor guides keep most items roughly square to the belt, in any of four
-        # orientations; one in twenty lies at any angle (a plain 1D scan line cannot read it).
-        free = bool(rng.random() < FREE_ROTATION_SHARE)
-        if free:
-            angle = float(rng.uniform(0, 360))
-        else:
-            angle = float(int(rng.integers(0, 4)) * 90 + rng.uniform(-10, 10))
-        scale = float(rng.uniform(0.92, 1.08))
+        angle, scale, free, matrix, (cx, cy) = _pose(pack, rng)
         th, tw = tex.shape[:2]
-        matrix = cv2.getRotationMatrix2D((tw / 2, th / 2), angle, scale)
-        item_quad = np.array(_quad(matrix, pack.item_rect))
-        span = item_quad.max(axis=0) - item_quad.min(axis=0)
-        centre_offset = (item_quad.max(axis=0) + item_quad.min(axis=0)) / 2
         width, height = FRAME_SIZE
-        lo_x, hi_x = 12 + span[0] / 2, width - 12 - span[0] / 2
-        lo_y, hi_y = RAIL_PX + 6 + span[1] / 2, height - RAIL_PX - 6 - span[1] / 2
-        cx = rng.uniform(lo_x, max(lo_x, hi_x))
-        cy = rng.uniform(lo_y, max(lo_y, hi_y))
-        matrix[:, 2] += (cx - centre_offset[0], cy - centre_offset[1])
 
         corners = np.array(_quad(matrix, (0, 0, tw, th)))
         rx0, ry0 = np.floor(corners.min(axis=0)).astype(int)

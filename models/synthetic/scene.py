@@ -18,6 +18,9 @@ FRAME_SIZE = (1280, 720)  # width, height
 # The belt runs along x; items keep this far from its top and bottom edges (the side guides).
 RAIL_PX = 34
 BELT_TRAVEL_PX = 360  # how far the belt texture can be shifted between frames
+# A camera beside the belt looks across it just above the belt's surface: the belt's edge is the
+# bottom of its frame and items stand on this line.
+SIDE_BELT_Y = 684
 _NOISE_PAD = 64
 
 
@@ -40,6 +43,7 @@ class Scene:
         self._belt = self._render_belt(rng)
         self._noise: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._noise_seed = seed
+        self._side: np.ndarray | None = None
 
     def _render_belt(self, rng: np.random.Generator) -> np.ndarray:
         width, height = self.size
@@ -65,6 +69,37 @@ class Scene:
         width, _height = self.size
         offset = int(rng.integers(0, BELT_TRAVEL_PX))
         return self._belt[:, offset : offset + width].copy()
+
+    def side_background(self, rng: np.random.Generator) -> np.ndarray:
+        """A fresh frame of what a camera beside the belt sees with nothing on it: the matt grey
+        backdrop on the far side and the belt's edge along the bottom (BGR uint8, owned by the
+        caller). Both stay close to the belt's grey so that the locator (vision.locate), which
+        takes the frame's border as the background, sees one background."""
+        if self._side is None:
+            # Its own random stream: the top view's belt and every top frame stay as they were.
+            self._side = self._render_side(np.random.default_rng([self._noise_seed, 0x51DE]))
+        width, _height = self.size
+        offset = int(rng.integers(0, BELT_TRAVEL_PX))
+        return self._side[:, offset : offset + width].copy()
+
+    def _render_side(self, rng: np.random.Generator) -> np.ndarray:
+        width, height = self.size
+        total = width + BELT_TRAVEL_PX
+        # Backdrop: a painted panel, lit from above (a little brighter at the top), with seams.
+        coarse = rng.normal(0, 3, (height // 8, total // 8)).astype(np.float32)
+        grain = cv2.resize(coarse, (total, height), interpolation=cv2.INTER_LINEAR)
+        light = np.linspace(8, -4, height, dtype=np.float32)[:, None]
+        grey = 90 + light + grain
+        for x in range(240, total, 430):
+            grey[:SIDE_BELT_Y, x : x + 3] -= 9
+        # The belt's edge: rubber seen at a grazing angle, its worn guide track a lighter line.
+        edge = slice(SIDE_BELT_Y, height)
+        grey[edge] = 86 + rng.normal(0, 2.5, (height - SIDE_BELT_Y, total)).astype(np.float32)
+        grey[SIDE_BELT_Y : SIDE_BELT_Y + 2] = 80
+        grey[SIDE_BELT_Y + 14 : SIDE_BELT_Y + 16] = 95
+        side = np.repeat(np.clip(grey, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
+        side[:, :, 0] = np.minimum(side[:, :, 0].astype(np.int16) + 4, 255)  # the same LED light
+        return side
 
     def _noise_fields(self, sigma: float) -> tuple[np.ndarray, np.ndarray]:
         if sigma not in self._noise:

@@ -226,7 +226,9 @@ def _collect_live(session: IntrinsicsSession, args: argparse.Namespace, config: 
         raise CalibrationError("[camera] source", "the synthetic camera cannot be calibrated",
                                "set [camera] source to \"device\" (or a video/folder of the real camera)")
     try:
-        source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps, cam.exposure, cam.focus)
+        source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps, cam.exposure, cam.focus,
+                             gain=cam.gain, pixel_format=cam.pixel_format, trigger_mode=cam.trigger_mode,
+                             transport=cam.transport)
         source.open()
     except SourceError as exc:
         raise CalibrationError("[camera]", f"cannot open the camera ({exc})",

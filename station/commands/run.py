@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from station.config import Config
 from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
+from station.options import DEMO_VIEWS, with_demo_cameras
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,6 +51,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
     parser.add_argument("--lang", choices=("en", "fr"), default=None,
                         help="the operator's language for this run (overrides [ui].language)")
+    parser.add_argument("--cameras", type=int, choices=range(1, len(DEMO_VIEWS) + 1), default=None,
+                        metavar="N", help="the demo line seen by N synthetic cameras "
+                        f"({', '.join(DEMO_VIEWS)}, in that order); needs [camera] source = \"synthetic\"")
     parser.add_argument("--size", type=_window_size, default=None, metavar="WxH",
                         help="the window's size in pixels, e.g. 1920x1080 (default 1366x768)")
     parser.set_defaults(handler=run, log_to_file=True)
@@ -118,6 +122,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from station.datadir import not_writable
 
     config = with_language(config, getattr(args, "lang", None))
+    if getattr(args, "cameras", None) is not None:
+        try:
+            config = with_demo_cameras(config, args.cameras)
+        except ValueError as exc:
+            print(f"station run: {exc}", file=sys.stderr)
+            return 2
     from station.datalock import DataLock, DataLockError
 
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
@@ -281,6 +291,7 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
 
 def _summary(station: Station) -> dict[str, Any]:
     stats = station.stats()
-    return {k: stats.get(k) for k in ("items", "late", "misrouted", "lost", "confirmed", "overloaded",
+    return {k: stats.get(k) for k in ("items", "views_per_item", "late", "misrouted", "lost", "confirmed",
+                                      "overloaded",
                                       "record_errors", "disk_full", "unrecorded", "latency_ms_p50",
                                       "latency_ms_p95", "outbox_backlog")}

@@ -1671,6 +1671,22 @@
         <translation>{label} {where} de l&apos;article, score {score:.2f} : réparable</translation>
     </message>
     <message>
+        <source>{label} seen by the {view} camera, score {score:.2f}: beyond repair</source>
+        <translation>{label} sur la vue « {view} », score {score:.2f} : irréparable</translation>
+    </message>
+    <message>
+        <source>{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: beyond repair</source>
+        <translation>{label} {where} de l&apos;article, sur la vue « {view} », score {score:.2f} : irréparable</translation>
+    </message>
+    <message>
+        <source>{label} seen by the {view} camera, score {score:.2f}: repairable</source>
+        <translation>{label} sur la vue « {view} », score {score:.2f} : réparable</translation>
+    </message>
+    <message>
+        <source>{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: repairable</source>
+        <translation>{label} {where} de l&apos;article, sur la vue « {view} », score {score:.2f} : réparable</translation>
+    </message>
+    <message>
         <source>no defect found (score {score:.2f})</source>
         <translation>aucun défaut trouvé (score {score:.2f})</translation>
     </message>
@@ -2143,6 +2159,44 @@
     <message>
         <source>{notice} — recorded in {seconds} s unless you undo it ({count} waiting).</source>
         <translation>{notice} — enregistré dans {seconds} s sauf si vous annulez ({count} en attente).</translation>
+    </message>
+</context>
+<context>
+    <name>View</name>
+    <message>
+        <source>top</source>
+        <translation>dessus</translation>
+    </message>
+    <message>
+        <source>left</source>
+        <translation>gauche</translation>
+    </message>
+    <message>
+        <source>right</source>
+        <translation>droite</translation>
+    </message>
+    <message>
+        <source>front</source>
+        <translation>avant</translation>
+    </message>
+    <message>
+        <source>back</source>
+        <translation>arrière</translation>
+    </message>
+    <message>
+        <source>bottom</source>
+        <translation>dessous</translation>
+    </message>
+</context>
+<context>
+    <name>ViewStrip</name>
+    <message>
+        <source>{camera}: damage</source>
+        <translation>{camera} : dommage</translation>
+    </message>
+    <message>
+        <source>{view} (shown above)</source>
+        <translation>{view} (en grand au-dessus)</translation>
     </message>
 </context>
 <context>

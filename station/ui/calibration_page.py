@@ -57,6 +57,7 @@ from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, View
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
 from station.config import Config
+from station.devices import camera_id
 from station.state import Health
 from station.ui.bridge import Background
 from station.ui.calibration_steps import CalibrationHealth, ColourStep, IntrinsicsStep, PlaneStep, parse_patch
@@ -90,7 +91,7 @@ def wizard_settings_from_config(config: Config) -> WizardSettings:
     """The wizard's limits from [calibration]; the camera name as the station checks it ([camera] device)."""
     c = config.calibration
     return WizardSettings(c.intrinsics_min_views, c.intrinsics_max_rms_px, c.min_sharpness,
-                          config.camera.device)
+                          camera_id(config.camera))
 
 
 def board_from_config(config: Config) -> BoardSpec:

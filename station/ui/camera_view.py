@@ -16,11 +16,11 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from station.state import ItemView, Overlay
+from station.state import ItemView, Overlay, ViewShot
 from station.ui import theme
 from station.ui.card_words import code_words, defect_words, label_words
 from station.ui.imaging import qimage_from_bgr, qimage_from_heatmap
-from station.verdict import Grade, Verdict
+from station.verdict import DefectFinding, Grade, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +28,17 @@ _NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})  # labels a model give
 
 
 def defect_counted(
-    verdict: Verdict, item_located: bool = True, repair_threshold: float | None = None
+    verdict: Verdict, item_located: bool = True, repair_threshold: float | None = None,
+    defect: DefectFinding | None = None,
 ) -> bool:
     """Whether the decision used the defect finding: the grade says the score reached the repair
     threshold (C or D from a score), on an item that was found in the picture and is not an empty box.
 
     With `repair_threshold` (the policy's `defect_repair`), a score below it never counts either,
     whatever the grade: the card shows that score, and boxes beside it would contradict it.
+    `defect` is one camera's own finding (default: the verdict's, the one that decided).
     """
-    defect = verdict.inspection.defect
+    defect = defect if defect is not None else verdict.inspection.defect
     if defect is None or not item_located or defect.label.lower() == "empty":
         return False
     if repair_threshold is not None and defect.score < repair_threshold:
@@ -50,11 +52,39 @@ def decided_overlay(view: ItemView, repair_threshold: float | None = None) -> tu
     Codes are relabelled in words; defect regions and the heatmap are dropped unless the defect
     finding counted (`defect_counted`).
     """
-    verdict, overlay = view.verdict, view.overlay
+    if view.views:
+        return shot_overlay(view.verdict, main_shot(view), repair_threshold)
+    return _overlay_of(view.verdict, view.overlay, view.verdict.inspection.defect, view.frame is not None,
+                       repair_threshold)
+
+
+def main_shot(view: ItemView) -> ViewShot:
+    """The view shown large: the camera whose finding decided, else the first camera's."""
+    defect = view.verdict.inspection.defect
+    chosen = defect.view if defect is not None else None
+    return next((shot for shot in view.views if shot.camera == chosen), view.views[0])
+
+
+def shot_overlay(
+    verdict: Verdict, shot: ViewShot, repair_threshold: float | None = None
+) -> tuple[Overlay, str]:
+    """One camera's view as the decision used it: its own defect regions only when its finding counted."""
+    finding = next((v for v in verdict.inspection.views if v.camera == shot.camera), None)
+    defect = finding.defect if finding is not None else None
+    # A view from the record keeps no item box: its finding was only made where the item was found,
+    # unless the station called the box empty.
+    from_record = shot.overlay.item_box is None and shot.overlay.heatmap is None
+    empty = any(reason.code == "box_empty" for reason in verdict.decision.reason_codes)
+    return _overlay_of(verdict, shot.overlay, defect, not (from_record and not empty), repair_threshold)
+
+
+def _overlay_of(
+    verdict: Verdict, overlay: Overlay, defect: DefectFinding | None, has_frame: bool,
+    repair_threshold: float | None,
+) -> tuple[Overlay, str]:
     codes = tuple((code_words(text, verdict), quad) for text, quad in overlay.codes)
-    defect = verdict.inspection.defect
-    located = overlay.item_box is not None or view.frame is None
-    if defect is None or not defect_counted(verdict, located, repair_threshold):
+    located = overlay.item_box is not None or not has_frame
+    if defect is None or not defect_counted(verdict, located, repair_threshold, defect):
         return Overlay(codes=codes, item_box=overlay.item_box, roi=overlay.roi), ""
     label = label_words(defect.label)
     not_damage = label.lower() in _NOT_DAMAGE
@@ -87,10 +117,18 @@ class CameraView(QWidget):
     def show_item(self, view: ItemView) -> None:
         """Show the item's frame with what its decision used (`decided_overlay`), labelled in words."""
         overlay, words = decided_overlay(view, self.repair_threshold)
+        if view.views:  # several cameras: the one whose finding decided is shown large
+            self.set_frame(main_shot(view).frame, overlay, words)
+            return
         if view.frame is None:
             # Without this, the last camera status ("camera top live") would stand in for the picture.
             self.set_placeholder(self.tr("No picture of this item"))
         self.set_frame(view.frame, overlay, words)
+
+    def show_shot(self, verdict: Verdict, shot: ViewShot) -> None:
+        """Show one camera's view of the item as the decision used it (`shot_overlay`)."""
+        overlay, words = shot_overlay(verdict, shot, self.repair_threshold)
+        self.set_frame(shot.frame, overlay, words)
 
     def set_frame(
         self, frame: np.ndarray | None, overlay: Overlay | None = None, region_words: str = ""

@@ -15,12 +15,13 @@ from PySide6.QtCore import QEvent, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from station.state import Health, ItemView, Level
+from station.state import Health, ItemView, Level, ViewShot
 from station.ui import fit
-from station.ui.camera_view import CameraView
+from station.ui.camera_view import CameraView, main_shot
 from station.ui.item_card import ItemCard
 from station.ui.recent import RecentList
 from station.ui.settings import UiSettings
+from station.ui.view_strip import VIEW_STRETCH, ViewStrip
 
 logger = logging.getLogger(__name__)
 
@@ -54,13 +55,24 @@ class InspectPage(QWidget):
         self.camera.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         repair = [t.value for t in settings.thresholds if t.key == "defect_repair"]
         self.camera.repair_threshold = repair[0] if repair else None
+        self.views = ViewStrip()
+        self.views.repair_threshold = self.camera.repair_threshold
+        self.views.view_chosen.connect(self._show_view)
+        self._shown: ItemView | None = None
+        pictures = QWidget()
+        pictures.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        stack = QVBoxLayout(pictures)
+        stack.setContentsMargins(0, 0, 0, 0)
+        stack.setSpacing(0)
+        stack.addWidget(self.camera, VIEW_STRETCH[0])
+        stack.addWidget(self.views, VIEW_STRETCH[1])
         self.card = ItemCard(settings.font_scale, settings.lane_names)
         self.recent = RecentList(settings.dispositions, settings.recent_items)
         self.recent.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         right = self._card_with_buttons(settings.keyboard_scanner)
         upper = QHBoxLayout()
         upper.setContentsMargins(0, 0, 0, 0)
-        upper.addWidget(self.camera, CAMERA_STRETCH)
+        upper.addWidget(pictures, CAMERA_STRETCH)
         upper.addWidget(right, CARD_STRETCH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -159,8 +171,18 @@ class InspectPage(QWidget):
 
     def show_item(self, view: ItemView, status: str) -> None:
         """The item's frame with its overlay, and its card; `status` is the operator's last action on it."""
+        self._shown = view
         self.camera.show_item(view)
+        if view.views:
+            self.views.show_item(view, main_shot(view).camera)
+        else:
+            self.views.hide()
         self.card.show_item(view, status)
+
+    def _show_view(self, shot: ViewShot) -> None:
+        """A view tapped in the strip is shown large."""
+        if self._shown is not None:
+            self.camera.show_shot(self._shown.verdict, shot)
 
     def show_camera_health(self, health: Health) -> None:
         """A failing camera says so over its last picture, or in place of the picture while none came."""

@@ -34,13 +34,14 @@ from PySide6.QtWidgets import (
 )
 
 from station.hand_move import MOVE_BY_HAND_FLAG
-from station.state import ItemView, Overlay
+from station.state import ItemView, Overlay, ViewShot
 from station.ui import theme
 from station.ui.bridge import Background
-from station.ui.camera_view import CameraView, decided_overlay
+from station.ui.camera_view import CameraView, decided_overlay, main_shot
 from station.ui.card_words import override_reason_text, reasons_words
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
+from station.ui.view_strip import VIEW_STRETCH, ViewStrip
 from station.verdict import DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
@@ -72,18 +73,42 @@ def load_stored_frame(view: ItemView, images_dir: Path | None) -> np.ndarray | N
     if view.frame is not None:
         return view.frame
     for ref in view.verdict.inspection.images:
-        path = ref.path
-        if not path or images_dir is None:
-            continue
-        image = QImage(str(images_dir / path))
-        if image.isNull():
-            logger.warning("stored image %s cannot be read", images_dir / path)
-            continue
-        image = image.convertToFormat(QImage.Format.Format_BGR888)
-        width, height = image.width(), image.height()
-        buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
-        return buffer.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()
+        if ref.path and images_dir is not None:
+            image = _read_image(images_dir / ref.path)
+            if image is not None:
+                return image
     return None
+
+
+def stored_views(view: ItemView, images_dir: Path | None) -> ItemView:
+    """The item with every camera's picture: in memory, else its stored images, each with the
+    defect regions its own finding recorded (a one-camera item is returned as it is)."""
+    images = view.verdict.inspection.images
+    if view.views or len(images) < 2 or images_dir is None:
+        return view
+    findings = {f.camera: f for f in view.verdict.inspection.views}
+    shots: list[ViewShot] = []
+    for ref in images:
+        image = _read_image(images_dir / ref.path) if ref.path else None
+        if image is None:
+            continue
+        finding = findings.get(ref.camera)
+        regions = finding.defect.regions if finding is not None and finding.defect is not None else ()
+        shots.append(ViewShot(ref.camera, image, Overlay(
+            regions=tuple((int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4]) for r in regions))))
+    return dataclasses.replace(view, views=tuple(shots)) if len(shots) > 1 else view
+
+
+def _read_image(path: Path) -> np.ndarray | None:
+    """A stored JPEG as BGR; None (logged) when it cannot be read."""
+    image = QImage(str(path))
+    if image.isNull():
+        logger.warning("stored image %s cannot be read", path)
+        return None
+    image = image.convertToFormat(QImage.Format.Format_BGR888)
+    width, height = image.width(), image.height()
+    buffer = np.frombuffer(image.constBits(), dtype=np.uint8, count=image.sizeInBytes())
+    return buffer.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).copy()
 
 
 def overlay_of(view: ItemView) -> Overlay:
@@ -165,11 +190,20 @@ class ItemDialog(QDialog):
         self.setWindowTitle(self.tr("Item {rma}").format(rma=view.verdict.item.rma or self.tr("without RMA")))
         self.resize(1320, 740)
         self.camera = CameraView()
+        self.camera.repair_threshold = repair_threshold
+        self.views = ViewStrip()
+        self.views.repair_threshold = repair_threshold
+        self.views.view_chosen.connect(lambda shot: self.camera.show_shot(view.verdict, shot))
         self._frame = load_stored_frame(view, images_dir)
-        # What the live view drew, as the decision used it: no box the card contradicts.
-        shown = dataclasses.replace(view, overlay=overlay_of(view))
-        overlay, words = decided_overlay(shown, repair_threshold)
-        self.camera.set_frame(self._frame, overlay, words)
+        several = stored_views(view, images_dir)
+        if several.views:  # every camera's picture, the one whose finding decided large
+            self.camera.show_item(several)
+            self.views.show_item(several, main_shot(several).camera)
+        else:
+            # What the live view drew, as the decision used it: no box the card contradicts.
+            shown = dataclasses.replace(view, overlay=overlay_of(view))
+            overlay, words = decided_overlay(shown, repair_threshold)
+            self.camera.set_frame(self._frame, overlay, words)
         if self._frame is None:
             self.camera.set_placeholder(
                 self.tr("No image kept for this item (deleted by retention, or never stored).")
@@ -180,7 +214,11 @@ class ItemDialog(QDialog):
         top = QWidget()
         top_layout = QHBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self.camera, 3)
+        pictures = QVBoxLayout()
+        pictures.setContentsMargins(0, 0, 0, 0)
+        pictures.addWidget(self.camera, VIEW_STRETCH[0])
+        pictures.addWidget(self.views, VIEW_STRETCH[1])
+        top_layout.addLayout(pictures, 3)
         top_layout.addWidget(self.card, 2)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)

@@ -56,8 +56,8 @@ def test_every_numeric_key_has_a_range() -> None:
     missing = []
     hints = typing.get_type_hints(Config)
     for section in dataclasses.fields(Config):
-        if section.name in ("source", "base_dir"):
-            continue
+        if section.name in ("source", "base_dir", "cameras"):
+            continue  # [cameras.NAME] tables are [camera] sections: same keys, same ranges
         for name, hint in _keys(hints[section.name]):
             args = typing.get_args(hint)
             numeric = hint in (int, float) or any(a in (int, float) for a in args)

@@ -34,8 +34,8 @@ def test_a_snapshot_is_a_copy_that_later_increments_leave_alone() -> None:
     before = counters.snapshot()
     counters.increment("inspected")
     assert before["inspected"] == 1 and counters.snapshot()["inspected"] == 2
-    assert set(before) == {"triggers", "inspected", "recorded", "overloaded", "routed", "record_errors",
-                           "disk_full", "unrecorded"}
+    assert set(before) == {"triggers", "inspected", "views", "recorded", "overloaded", "routed",
+                           "record_errors", "disk_full", "unrecorded"}
 
 
 def test_recorded_verdicts_are_counted_with_their_disposition_and_latency_while_read() -> None:

@@ -39,7 +39,7 @@ def test_json_has_exactly_the_agreed_shape_and_round_trips(make_verdict: Callabl
         "inspection", "decision", "routing", "models", "timings_ms", "created_at", "decided_at"}
     assert set(data["item"]) == {"controller_item_id", "rma", "codes", "expected_sku", "observed_sku",
                                  "declared_reason"}
-    assert set(data["inspection"]) == {"defect", "conformity", "images", "quality"}
+    assert set(data["inspection"]) == {"defect", "conformity", "images", "quality", "views"}
     assert set(data["decision"]) == {"grade", "disposition", "reasons", "flags", "confidence", "source",
                                      "operator_id", "override_reason"}
     assert set(data["routing"]) == {"lane_commanded", "lane_confirmed", "late", "lost"}

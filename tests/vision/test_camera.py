@@ -57,6 +57,22 @@ def test_synthetic_frames_follow_the_presented_item() -> None:
     assert camera.state is CameraState.STOPPED
 
 
+def test_a_real_cameras_frames_are_matched_to_an_item_by_time_alone(tmp_path: Path) -> None:
+    """A camera that cannot know which item it shows (every real one) serves an item's trigger with
+    the first frame after it; only the demo's synthetic frames must carry the item's tag."""
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), checkerboard(i))
+    camera = Camera(FolderSource(tmp_path, fps=50), frozen_after_s=1.0)
+    camera.start()
+    try:
+        t0 = time.monotonic()
+        frame = camera.wait_frame(t0, timeout=2.0, tag=7)
+        assert frame is not None and frame.tag is None and frame.t_capture >= t0
+        assert camera.best_frame(time.monotonic(), 0.05, tag=8) is not None
+    finally:
+        camera.stop()
+
+
 def test_unplugged_camera_is_reported_and_reopened_with_backoff() -> None:
     reports: list[CameraHealth] = []
     source = SyntheticSource(checkerboard, fps=200)

@@ -1,5 +1,6 @@
 """Camera sources and the capture thread that owns each camera."""
 
+from vision.camera.aravis import AravisSource, list_gige_cameras
 from vision.camera.capture import Camera, CameraHealth, CameraState
 from vision.camera.frame import Frame, sharpness
 from vision.camera.sources import (
@@ -11,8 +12,10 @@ from vision.camera.sources import (
     VideoFileSource,
     open_source,
 )
+from vision.camera.stream import StreamSource, mask_url
 
 __all__ = [
+    "AravisSource",
     "Camera",
     "CameraHealth",
     "CameraState",
@@ -21,8 +24,11 @@ __all__ = [
     "FrameSource",
     "OpenCVSource",
     "SourceError",
+    "StreamSource",
     "SyntheticSource",
     "VideoFileSource",
+    "list_gige_cameras",
+    "mask_url",
     "open_source",
     "sharpness",
 ]

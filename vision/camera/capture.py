@@ -56,6 +56,9 @@ class Camera:
     ) -> None:
         self.name = source.name
         self.source = source
+        # Only a source that knows which item it shows (the demo's synthetic camera) tags its frames;
+        # a real camera's frames are matched to an item by time alone.
+        self._tagged = bool(getattr(source, "tags_frames", False))
         self.frozen_after_s = frozen_after_s
         self.backoff_s = backoff_s
         self.backoff_max_s = backoff_max_s
@@ -115,7 +118,7 @@ class Camera:
                 if (
                     frame is not None
                     and frame.t_capture >= after
-                    and (tag is None or frame.tag == tag)
+                    and self._shows(frame, tag)
                     and self._state is CameraState.LIVE
                 ):
                     return frame
@@ -134,10 +137,14 @@ class Camera:
         if remaining > 0:
             time.sleep(remaining)
         with self._cond:
-            candidates = [f for f in self._recent if f.t_capture >= after and (tag is None or f.tag == tag)]
+            candidates = [f for f in self._recent if f.t_capture >= after and self._shows(f, tag)]
         if len(candidates) <= 1:
             return first
         return max(candidates, key=lambda f: sharpness(f.image))
+
+    def _shows(self, frame: Frame, tag: int | None) -> bool:
+        """Whether `frame` may show item `tag` (None: any item)."""
+        return tag is None or not self._tagged or frame.tag == tag
 
     # -- the thread -------------------------------------------------------------------
     def _set_state(self, state: CameraState, detail: str) -> None:

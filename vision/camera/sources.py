@@ -17,13 +17,13 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from vision.camera.aravis import AravisSource
+from vision.camera.errors import SourceError as SourceError  # noqa: PLC0414 - re-exported, as before
+from vision.camera.stream import StreamSource
+
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-
-
-class SourceError(Exception):
-    """The source cannot deliver frames; the message says what to check."""
 
 
 class FrameSource(Protocol):
@@ -188,6 +188,8 @@ class SyntheticSource:
     the empty belt. Rendering happens on the capture thread, like a real exposure.
     """
 
+    tags_frames = True  # each frame says which item it shows: `Camera.wait_frame(tag=...)` matches on it
+
     def __init__(
         self,
         render: Callable[[int | None], np.ndarray],
@@ -243,8 +245,13 @@ def open_source(
     focus: float = -1.0,
     name: str = "camera",
     render: Callable[[int | None], np.ndarray] | None = None,
+    gain: float = -1.0,
+    pixel_format: str = "",
+    trigger_mode: str = "free-run",
+    transport: str = "tcp",
 ) -> FrameSource:
-    """The source a [camera] section describes."""
+    """The source a [camera] section describes (gain, pixel format and trigger mode are GigE
+    Vision's, transport an IP camera's)."""
     if kind == "device":
         return OpenCVSource(device, width, height, fps, exposure, focus, name=name)
     if kind == "video":
@@ -255,7 +262,13 @@ def open_source(
         if render is None:
             raise SourceError("the synthetic camera needs a renderer (the demo generator)")
         return SyntheticSource(render, fps=fps, name=name)
-    raise SourceError(f"unknown camera source {kind!r}: use device, video, folder or synthetic")
+    if kind == "gige":
+        return AravisSource(device, width, height, fps, exposure, gain, pixel_format, trigger_mode, name=name)
+    if kind == "stream":
+        return StreamSource(device, transport=transport, name=name)
+    raise SourceError(
+        f"unknown camera source {kind!r}: use device, video, folder, synthetic, gige or stream"
+    )
 
 
 def list_images(paths: Sequence[Path]) -> list[Path]:

@@ -1,0 +1,194 @@
+"""`station cameras list` / `station cameras test NAME`: what the installer checks at the dock.
+
+`list` shows the cameras the config describes and what is connected to this PC (video devices,
+GigE Vision cameras when Aravis is installed). `test NAME` opens one camera as the station does
+(its own capture thread, the same watchdog) for a few seconds and measures what it delivers:
+frames per second, resolution, sharpness and exposure of the frames, with what to do when a
+figure is off. Exit status 0 when the camera is fit for use, 1 when it is not, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from station.config import CameraConfig, Config
+
+if TYPE_CHECKING:
+    from vision.camera import Camera
+
+logger = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("cameras", help="list the cameras and test one (frames/s, sharpness, exposure)")
+    steps = parser.add_subparsers(dest="step", metavar="STEP", required=True)
+    listing = steps.add_parser("list", help="the cameras of the config and the ones connected to this PC")
+    listing.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    listing.set_defaults(handler=run_list)
+    test = steps.add_parser("test", help="open one camera for a few seconds and measure its frames")
+    test.add_argument("name", help="the camera's name: [camera] name, or NAME of [cameras.NAME]")
+    test.add_argument("--seconds", type=float, default=5.0, help="how long to measure (1 to 600, default 5)")
+    test.add_argument("--save", type=Path, default=None, metavar="PNG", help="write the last frame here")
+    test.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    test.set_defaults(handler=run_test)
+
+
+def shown_device(device: str) -> str:
+    """The device as it may be printed: an address without its user name and password."""
+    from vision.camera import mask_url
+
+    return mask_url(device) if "://" in device else device
+
+
+def _configured(config: Config) -> list[dict[str, Any]]:
+    return [{"name": name, "source": cam.source, "device": shown_device(cam.device),
+             "size": f"{cam.width}x{cam.height}", "fps": cam.fps, "offset_m": cam.offset_m,
+             "checks": list(cam.checks)} for name, cam in config.all_cameras.items()]
+
+
+def _connected() -> dict[str, Any]:
+    """Video devices and GigE Vision cameras seen from this PC."""
+    found: dict[str, Any] = {"video_devices": sorted(str(p) for p in Path("/dev").glob("video*"))}
+    try:
+        from vision.camera.aravis import list_gige_cameras
+    except ImportError:  # pragma: no cover - the module is part of the station
+        found["gige"] = "GigE Vision support is not part of this installation"
+        return found
+    try:
+        found["gige"] = list_gige_cameras()
+    except Exception as exc:  # Aravis missing or the network scan failed: say so, list the rest
+        found["gige"] = str(exc)
+    return found
+
+
+def run_list(args: argparse.Namespace, config: Config) -> int:
+    configured, connected = _configured(config), _connected()
+    if args.json:
+        print(json.dumps({"configured": configured, "connected": connected}))
+        return 0
+    print(f"{'camera':10} {'source':10} {'device':40} {'size':10} {'fps':>6} {'offset m':>9}  checks")
+    for cam in configured:
+        print(f"{cam['name']:10} {cam['source']:10} {cam['device']:40} {cam['size']:10} {cam['fps']:>6g} "
+              f"{cam['offset_m']:>9g}  {', '.join(cam['checks'])}")
+    print()
+    devices = connected["video_devices"]
+    print("video devices on this PC: " + (", ".join(devices) if devices else "none"))
+    gige = connected["gige"]
+    if isinstance(gige, str):
+        print(f"GigE Vision cameras: not searched ({gige})")
+    elif not gige:
+        print("GigE Vision cameras: none answered (check the network cable, the camera's power and that "
+              "this PC has an address in the camera's subnet)")
+    else:
+        print("GigE Vision cameras:")
+        for cam in gige:
+            print("  " + "  ".join(f"{k} {v}" for k, v in cam.items()))
+    return 0
+
+
+def _open(config: Config, name: str, cam: CameraConfig) -> tuple[Camera, Any]:
+    """The camera as the station opens it; for the demo line, with its renderer and items passing."""
+    from vision.camera import Camera, open_source
+
+    demo = None
+    render = None
+    if cam.source == "synthetic":
+        from station.demo_line import DemoLine
+
+        demo = DemoLine(views=tuple(n for n, c in config.all_cameras.items() if c.source == "synthetic"))
+        demo.start()
+        render = demo.renderer(name)
+    source = open_source(cam.source, cam.device, cam.width, cam.height, cam.fps, cam.exposure, cam.focus,
+                         name=name, render=render, gain=cam.gain, pixel_format=cam.pixel_format,
+                         trigger_mode=cam.trigger_mode, transport=cam.transport)
+    return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s), demo
+
+
+def run_test(args: argparse.Namespace, config: Config) -> int:
+    import cv2
+
+    from calibration.quality import QualityThresholds, assess
+    from vision.camera import CameraState, SourceError
+
+    cameras = config.all_cameras
+    if args.name not in cameras:
+        print(f"station cameras test: no camera {args.name!r} in {config.source}: use one of "
+              f"{', '.join(cameras)}", file=sys.stderr)
+        return 2
+    if not 1.0 <= args.seconds <= 600.0:
+        print("station cameras test: --seconds must be between 1 and 600", file=sys.stderr)
+        return 2
+    cam = cameras[args.name]
+    try:
+        camera, demo = _open(config, args.name, cam)
+    except SourceError as exc:
+        print(f"station cameras test: {exc}", file=sys.stderr)
+        return 1
+    thresholds = QualityThresholds(min_sharpness=config.calibration.min_sharpness)
+    sharpness: list[float] = []
+    means: list[float] = []
+    clipped: list[float] = []
+    problems: set[str] = set()
+    last = None
+    camera.start()
+    started = time.monotonic()
+    try:
+        seen = -1
+        tag = 0
+        while time.monotonic() - started < args.seconds:
+            if demo is not None and tag % 10 == 0:  # an item under the demo camera every 10 frames
+                demo.show_all({args.name: camera}, tag + 1)
+            tag += 1
+            frame = camera.wait_frame(time.monotonic(), timeout=min(2.0, args.seconds))
+            if frame is None or frame.seq == seen:
+                continue
+            seen, last = frame.seq, frame
+            if len(sharpness) < 200 and frame.seq % 3 == 0:  # judging every frame would slow a fast camera
+                quality = assess(frame.image, thresholds, region=cam.roi_box)
+                sharpness.append(quality.sharpness)
+                means.append(quality.mean)
+                clipped.append(quality.clipped_fraction)
+                problems.update(quality.reasons)
+        health = camera.health()
+    finally:
+        camera.stop()
+        if demo is not None:
+            demo.stop()
+    elapsed = time.monotonic() - started
+    result: dict[str, Any] = {
+        "camera": args.name, "source": cam.source, "device": shown_device(cam.device),
+        "state": health.state.value, "frames": health.frames,
+        "fps": round(health.frames / elapsed, 1), "reopens": health.reopens,
+        "size": f"{last.image.shape[1]}x{last.image.shape[0]}" if last is not None else None,
+        "sharpness_median": round(statistics.median(sharpness), 1) if sharpness else None,
+        "mean_grey_median": round(statistics.median(means), 1) if means else None,
+        "clipped_median": round(statistics.median(clipped), 4) if clipped else None,
+        "problems": sorted(problems),
+    }
+    fit = health.state is CameraState.LIVE and last is not None
+    if not fit:
+        result["problems"].insert(0, f"no frames: {health.detail or 'the camera did not deliver'}")
+    if last is not None and args.save is not None:
+        cv2.imwrite(str(args.save), last.image)
+        result["saved"] = str(args.save)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key in ("camera", "source", "device", "state", "frames", "fps", "reopens", "size",
+                    "sharpness_median", "mean_grey_median", "clipped_median"):
+            print(f"{key:18} {result[key]}")
+        for problem in result["problems"]:
+            print(f"problem            {problem}")
+        if "saved" in result:
+            print(f"saved              {result['saved']}")
+        print("fit for use" if fit and not problems else
+              "not fit for use: see the problems above" if not fit else
+              "delivers frames, but see the problems above")
+    return 0 if fit else 1
