@@ -2196,7 +2196,7 @@
     </message>
     <message>
         <source>{view} (shown above)</source>
-        <translation>{view} (en grand au-dessus)</translation>
+        <translation>{view} (en grand)</translation>
     </message>
 </context>
 <context>
