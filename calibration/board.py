@@ -18,10 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from calibration.errors import CalibrationError
+from calibration.hints import Hint, HintCode, hint
 
 __all__ = [
     "BoardDetection",
     "BoardSpec",
+    "board_missing_hint",
     "detect_board",
     "diagnose_missing_board",
     "encode_png_with_dpi",
@@ -201,6 +203,11 @@ _OTHER_DICTIONARIES = ("DICT_4X4_50", "DICT_5X5_100", "DICT_6X6_250", "DICT_7X7_
 
 def diagnose_missing_board(image: npt.NDArray[np.uint8], spec: BoardSpec) -> str:
     """Why `spec`'s board is not found: another dictionary's markers, ids this board lacks, or nothing."""
+    return board_missing_hint(image, spec).text
+
+
+def board_missing_hint(image: npt.NDArray[np.uint8], spec: BoardSpec) -> Hint:
+    """`diagnose_missing_board` as a code and its values (the English sentence in `text`)."""
     grey = _grey(image)
     own = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, spec.dictionary))
     _corners, ids, _rejected = cv2.aruco.ArucoDetector(own).detectMarkers(grey)
@@ -208,17 +215,28 @@ def diagnose_missing_board(image: npt.NDArray[np.uint8], spec: BoardSpec) -> str
     if ids is not None and len(ids) >= 2:
         foreign = sorted(int(i) for i in ids.reshape(-1) if int(i) >= board_markers)
         if foreign:
-            return (f"markers of {spec.dictionary} with ids {foreign[:6]} that a "
-                    f"{spec.squares_x}x{spec.squares_y} board does not have: the printed board is larger or "
-                    f"offset — check board_squares_x/y")
-        return (f"{len(ids)} markers of the board but too few chessboard corners: the board is cut off, "
-                f"too small or the square/marker sizes differ — check board_square_mm/board_marker_mm")
+            return hint(
+                HintCode.BOARD_FOREIGN_IDS,
+                f"markers of {spec.dictionary} with ids {foreign[:6]} that a "
+                f"{spec.squares_x}x{spec.squares_y} board does not have: the printed board is larger or "
+                f"offset — check board_squares_x/y",
+                dictionary=spec.dictionary, ids=tuple(str(i) for i in foreign[:6]),
+                squares_x=spec.squares_x, squares_y=spec.squares_y)
+        return hint(
+            HintCode.BOARD_TOO_FEW_CORNERS,
+            f"{len(ids)} markers of the board but too few chessboard corners: the board is cut off, "
+            f"too small or the square/marker sizes differ — check board_square_mm/board_marker_mm",
+            markers=len(ids))
     for name in _OTHER_DICTIONARIES:
         if name == spec.dictionary:
             continue
         other = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, name))
         _c, other_ids, _r = cv2.aruco.ArucoDetector(other).detectMarkers(grey)
         if other_ids is not None and len(other_ids) >= 4:
-            return (f"a board with {name} markers, not {spec.dictionary}: print the board from "
-                    f"`station calibrate board` or set [calibration] board_dictionary = \"{name}\"")
-    return "no markers at all: the board is not in view, too small, too dark or blurred"
+            return hint(
+                HintCode.BOARD_OTHER_DICTIONARY,
+                f"a board with {name} markers, not {spec.dictionary}: print the board from "
+                f"`station calibrate board` or set [calibration] board_dictionary = \"{name}\"",
+                found=name, expected=spec.dictionary)
+    return hint(HintCode.BOARD_NO_MARKERS,
+                "no markers at all: the board is not in view, too small, too dark or blurred")

@@ -17,8 +17,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from calibration.board import BoardSpec, detect_board, diagnose_missing_board
+from calibration.board import BoardSpec, board_missing_hint, detect_board
 from calibration.errors import CalibrationError
+from calibration.hints import Hint, HintCode, hint
 from calibration.quality import FrameQuality, QualityThresholds, assess
 
 __all__ = [
@@ -107,7 +108,8 @@ class ViewStatus:
 
 @dataclass(frozen=True)
 class ViewFeedback:
-    """What happened to one frame."""
+    """What happened to one frame; `message` in English (the command, the log), `finding` the same as a
+    code and its values (for a screen in another language)."""
 
     name: str
     status: str  # one of ViewStatus
@@ -116,6 +118,8 @@ class ViewFeedback:
     tilt_deg: float = 0.0
     quality: FrameQuality | None = None
     tilt_side: str = ""  # "left", "right", "top", "bottom": where the board's far edge is
+    finding: Hint | None = None
+    number: int = 0  # the frame's number in the session (1 = the first judged), for "view 3"
 
     @property
     def accepted(self) -> bool:
@@ -134,10 +138,11 @@ class Guidance:
     rejected_blurred: int
     rejected_no_board: int
     ready: bool
-    hints: tuple[str, ...]
+    hints: tuple[str, ...]  # English, for the command and the log
     missing_regions: tuple[str, ...] = ()
     # Sides towards which tilted views lean ("left", "right", "top", "bottom": the far edge of the board).
     tilt_directions: tuple[str, ...] = ()
+    advice: tuple[Hint, ...] = ()  # `hints` as codes and values, same order
 
 
 @dataclass
@@ -174,15 +179,18 @@ class IntrinsicsSession:
 
     def add_frame(self, frame: npt.NDArray[np.uint8], name: str = "") -> ViewFeedback:
         """Judge one frame; a kept view counts towards calibration."""
-        name = name or f"view {len(self._views) + len(self._blurred) + len(self._no_board) + 1}"
+        number = len(self._views) + len(self._blurred) + len(self._no_board) + 1
+        name = name or f"view {number}"
         size = (int(frame.shape[1]), int(frame.shape[0]))
         if self.image_size is None:
             self.image_size = size
         elif size != self.image_size:
-            return ViewFeedback(name, ViewStatus.WRONG_SIZE,
-                                f"{size[0]}x{size[1]} differs from the first view's "
-                                f"{self.image_size[0]}x{self.image_size[1]}: "
-                                "use one camera at one resolution")
+            found = hint(HintCode.VIEW_WRONG_SIZE,
+                         f"{size[0]}x{size[1]} differs from the first view's "
+                         f"{self.image_size[0]}x{self.image_size[1]}: use one camera at one resolution",
+                         width=size[0], height=size[1],
+                         first_width=self.image_size[0], first_height=self.image_size[1])
+            return ViewFeedback(name, ViewStatus.WRONG_SIZE, found.text, finding=found, number=number)
         detection = detect_board(frame, self.spec)
         # Judge focus where the board is (a plain background says nothing about it); a blurred
         # board is often not found at all, then the whole frame is all there is to judge.
@@ -196,57 +204,81 @@ class IntrinsicsSession:
         quality = assess(frame, self.thresholds, region)
         if quality.sharpness < self.thresholds.min_sharpness or quality.motion_blur:
             self._blurred.append(name)
-            why = "; ".join(r for r in quality.reasons if "blur" in r or "focus" in r)
-            return ViewFeedback(name, ViewStatus.BLURRED, f"blurred, not used ({why}): hold the board still",
-                                quality=quality)
+            causes = tuple(f for f in quality.findings
+                           if f.code in (HintCode.MOTION_BLUR, HintCode.OUT_OF_FOCUS))
+            why = "; ".join(cause.text for cause in causes)
+            found = hint(HintCode.VIEW_BLURRED, f"blurred, not used ({why}): hold the board still",
+                         causes=causes)
+            return ViewFeedback(name, ViewStatus.BLURRED, found.text, quality=quality, finding=found,
+                                number=number)
         if detection.count == 0:
-            reason = diagnose_missing_board(frame, self.spec)
-            self._no_board.append((name, reason))
-            return ViewFeedback(name, ViewStatus.NO_BOARD, f"board not found: {reason}", quality=quality)
+            cause = board_missing_hint(frame, self.spec)
+            self._no_board.append((name, cause.text))
+            found = hint(HintCode.VIEW_NO_BOARD, f"board not found: {cause.text}", cause=(cause,))
+            return ViewFeedback(name, ViewStatus.NO_BOARD, found.text, quality=quality, finding=found,
+                                number=number)
         if detection.count < self.min_corners:
-            return ViewFeedback(name, ViewStatus.TOO_FEW_CORNERS,
-                                f"only {detection.count} corners (need {self.min_corners}): "
-                                "show more of the board",
-                                corners=detection.count, quality=quality)
+            found = hint(HintCode.VIEW_TOO_FEW_CORNERS,
+                         f"only {detection.count} corners (need {self.min_corners}): show more of the board",
+                         corners=detection.count, min_corners=self.min_corners)
+            return ViewFeedback(name, ViewStatus.TOO_FEW_CORNERS, found.text,
+                                corners=detection.count, quality=quality, finding=found, number=number)
         tilt, side = self._tilt(detection.image_points, detection.object_points, size)
         mean = detection.image_points.mean(axis=0)
         centre = (float(mean[0]), float(mean[1]))
         if self.skip_duplicates and self._is_duplicate(centre, tilt, size):
-            return ViewFeedback(name, ViewStatus.DUPLICATE,
-                                "same place and angle as a kept view: move the board",
-                                corners=detection.count, tilt_deg=tilt, quality=quality)
+            found = hint(HintCode.VIEW_DUPLICATE, "same place and angle as a kept view: move the board")
+            return ViewFeedback(name, ViewStatus.DUPLICATE, found.text,
+                                corners=detection.count, tilt_deg=tilt, quality=quality, finding=found,
+                                number=number)
         self._views.append(_View(name, detection.image_points, detection.object_points, tilt, centre, side))
         self._mark_coverage(detection.image_points, size)
-        return ViewFeedback(name, ViewStatus.ACCEPTED, f"kept ({detection.count} corners, tilt {tilt:.0f}°)",
-                            corners=detection.count, tilt_deg=tilt, quality=quality, tilt_side=side)
+        found = hint(HintCode.VIEW_KEPT, f"kept ({detection.count} corners, tilt {tilt:.0f}°)",
+                     corners=detection.count, tilt_deg=tilt)
+        return ViewFeedback(name, ViewStatus.ACCEPTED, found.text,
+                            corners=detection.count, tilt_deg=tilt, quality=quality, tilt_side=side,
+                            finding=found, number=number)
 
     def guidance(self) -> Guidance:
         """What the operator should do next; `ready` once calibration may run."""
         coverage = float(self._cells().mean())
         tilted = sum(1 for v in self._views if v.tilt_deg >= _TILT_DEG)
-        hints: list[str] = []
+        hints: list[Hint] = []
         missing = self._missing_regions()
         if len(self._views) < self.min_views:
-            hints.append(f"{len(self._views)} of {self.min_views} views kept: "
-                         "show the board in more positions")
+            hints.append(hint(HintCode.MORE_VIEWS, f"{len(self._views)} of {self.min_views} views kept: "
+                              "show the board in more positions",
+                              views=len(self._views), min_views=self.min_views))
         if coverage < self.min_coverage:
             where = ", ".join(missing) if missing else "the edges"
-            hints.append(f"the board has covered {coverage:.0%} of the frame (need {self.min_coverage:.0%}): "
-                         f"bring it to {where}")
+            hints.append(hint(
+                HintCode.MORE_COVERAGE,
+                f"the board has covered {coverage:.0%} of the frame (need {self.min_coverage:.0%}): "
+                f"bring it to {where}",
+                coverage=coverage, min_coverage=self.min_coverage, regions=missing))
         sides = tuple(sorted({v.tilt_side for v in self._views if v.tilt_deg >= _TILT_DEG}))
         both_axes = bool({"left", "right"} & set(sides)) and bool({"top", "bottom"} & set(sides))
         if tilted < self.min_tilted_views:
-            hints.append(f"{tilted} tilted views (need {self.min_tilted_views}): tilt the board "
-                         f"{_TILT_DEG + 10:.0f}°-45° towards each side")
+            hints.append(hint(HintCode.MORE_TILTS, f"{tilted} tilted views (need {self.min_tilted_views}): "
+                              f"tilt the board {_TILT_DEG + 10:.0f}°-45° towards each side",
+                              tilted=tilted, min_tilted=self.min_tilted_views, from_deg=_TILT_DEG + 10,
+                              to_deg=45))
         elif not both_axes:
-            turn = "left or right" if not {"left", "right"} & set(sides) else "top or bottom"
-            hints.append(f"all tilted views lean the same way: also tilt the board's {turn} edge away")
+            left_right = not {"left", "right"} & set(sides)
+            turn = "left or right" if left_right else "top or bottom"
+            hints.append(hint(HintCode.TILT_OTHER_EDGES,
+                              f"all tilted views lean the same way: also tilt the board's {turn} edge away",
+                              edges="left_right" if left_right else "top_bottom"))
         if self._blurred:
-            hints.append(f"{len(self._blurred)} blurred views rejected: hold the board still, check focus")
+            hints.append(hint(HintCode.BLURRED_REJECTED,
+                              f"{len(self._blurred)} blurred views rejected: "
+                              "hold the board still, check focus",
+                              count=len(self._blurred)))
         ready = (len(self._views) >= self.min_views and coverage >= self.min_coverage
                  and tilted >= self.min_tilted_views and both_axes)
         return Guidance(len(self._views), self.min_views, coverage, tilted, len(self._blurred),
-                        len(self._no_board), ready, tuple(hints), missing, sides)
+                        len(self._no_board), ready, tuple(h.text for h in hints), missing, sides,
+                        tuple(hints))
 
     def coverage_map(self) -> npt.NDArray[np.bool_]:
         """Cells of the frame (rows x columns, 9 x 16) the kept views' boards have covered, for an overlay."""
@@ -269,11 +301,13 @@ class IntrinsicsSession:
         if result.rms_px > self.max_rms_px:
             worst = sorted(result.per_view_errors, key=lambda ne: -ne[1])[:3]
             listing = ", ".join(f"{n} {e:.2f} px" for n, e in worst)
-            raise CalibrationError(
-                "intrinsics", f"reprojection error {result.rms_px:.2f} px is above {self.max_rms_px:.2f} px "
-                f"(worst views: {listing})",
-                "retake those views with the board flat and still, or check the board sizes in config",
-            )
+            problem = (f"reprojection error {result.rms_px:.2f} px is above {self.max_rms_px:.2f} px "
+                       f"(worst views: {listing})")
+            fix = "retake those views with the board flat and still, or check the board sizes in config"
+            raise CalibrationError("intrinsics", problem, fix, hint(
+                HintCode.REPROJECTION_TOO_HIGH, f"{problem} — {fix}", rms=result.rms_px,
+                max_rms=self.max_rms_px, views=tuple(n for n, _e in worst),
+                errors=tuple(e for _n, e in worst)))
         guidance = self.guidance()
         if not guidance.ready:
             logger.warning("calibrated although guidance is not met: %s", "; ".join(guidance.hints))
@@ -288,17 +322,23 @@ class IntrinsicsSession:
         seen = count + len(self._blurred) + len(self._no_board)
         parts = [f"only {count} usable views of {seen} (need at least {self.min_views})"]
         fix = f"take at least {self.min_views} sharp views of the board, across the frame and tilted"
+        fix_code = "views"
         if self._blurred:
             names = ", ".join(self._blurred[:5]) + (" ..." if len(self._blurred) > 5 else "")
             parts.append(f"{len(self._blurred)} blurred: {names}")
             fix = "retake the blurred views with the board held still and the camera in focus"
+            fix_code = "blurred"
         if self._no_board:
             reasons = sorted({r for _n, r in self._no_board})
             parts.append(f"{len(self._no_board)} without the board ({reasons[0]})")
             if any("not " + self.spec.dictionary in r or "does not have" in r for r in reasons):
                 fix = ("use the board printed by `station calibrate board`, "
                        "or fix the [calibration] board keys")
-        raise CalibrationError("intrinsics", "; ".join(parts), fix)
+                fix_code = "board"
+        problem = "; ".join(parts)
+        raise CalibrationError("intrinsics", problem, fix, hint(
+            HintCode.TOO_FEW_VIEWS, f"{problem} — {fix}", count=count, seen=seen, min_views=self.min_views,
+            blurred=len(self._blurred), fix=fix_code))
 
     def _solve(self, views: list[_View]) -> Intrinsics:
         assert self.image_size is not None

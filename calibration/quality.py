@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from calibration.hints import Hint, HintCode, hint
+
 __all__ = ["Exposure", "FrameQuality", "QualityThresholds", "assess"]
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,8 @@ class QualityThresholds:
 
 @dataclass(frozen=True)
 class FrameQuality:
-    """The verdict on one frame; `reasons` say in plain words why it is not `ok`."""
+    """The verdict on one frame; `reasons` say in plain words (English) why it is not `ok`, `findings`
+    say the same as codes and values (one per reason, same order) for a screen in another language."""
 
     sharpness: float
     exposure: Exposure
@@ -64,6 +67,7 @@ class FrameQuality:
     clipped_fraction: float = 0.0
     direction_ratio: float = 1.0
     weakest_detail: float = 1.0
+    findings: tuple[Hint, ...] = ()
 
     @property
     def exposure_ok(self) -> bool:
@@ -123,23 +127,35 @@ def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | Non
     sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
     ratio, weakest = _direction_detail(grey.astype(np.float32))
 
-    reasons: list[str] = []
+    findings: list[Hint] = []
     if mean < limits.min_mean:
         exposure = Exposure.UNDER
-        reasons.append(f"too dark (mean grey {mean:.0f} < {limits.min_mean:.0f}): more light or exposure")
+        findings.append(hint(
+            HintCode.TOO_DARK,
+            f"too dark (mean grey {mean:.0f} < {limits.min_mean:.0f}): more light or exposure",
+            mean=mean, min_mean=limits.min_mean))
     elif mean > limits.max_mean or clipped > limits.max_clipped_fraction:
         exposure = Exposure.OVER
-        reasons.append(f"over-exposed ({clipped:.0%} of pixels burnt out, mean grey {mean:.0f}): "
-                       "less light or exposure")
+        findings.append(hint(
+            HintCode.OVER_EXPOSED,
+            f"over-exposed ({clipped:.0%} of pixels burnt out, mean grey {mean:.0f}): less light or exposure",
+            clipped=clipped, mean=mean))
     else:
         exposure = Exposure.OK
     blurred_motion = ratio < limits.min_direction_ratio and weakest < limits.max_smeared_detail
     if blurred_motion:
-        reasons.append(f"motion blur (detail along one direction {ratio:.2f} of the other): "
-                       "shorter exposure or slower belt")
+        findings.append(hint(
+            HintCode.MOTION_BLUR,
+            f"motion blur (detail along one direction {ratio:.2f} of the other): "
+            "shorter exposure or slower belt",
+            ratio=ratio))
     if sharpness < limits.min_sharpness:
-        reasons.append(f"out of focus (sharpness {sharpness:.0f} < {limits.min_sharpness:.0f}): "
-                       "refocus or clean the lens")
+        findings.append(hint(
+            HintCode.OUT_OF_FOCUS,
+            f"out of focus (sharpness {sharpness:.0f} < {limits.min_sharpness:.0f}): "
+            "refocus or clean the lens",
+            sharpness=sharpness, min_sharpness=limits.min_sharpness))
+    reasons = [finding.text for finding in findings]
     return FrameQuality(
         sharpness=sharpness,
         exposure=exposure,
@@ -150,4 +166,5 @@ def assess(frame_bgr: npt.NDArray[np.uint8], thresholds: QualityThresholds | Non
         clipped_fraction=clipped,
         direction_ratio=ratio,
         weakest_detail=weakest,
+        findings=tuple(findings),
     )

@@ -312,6 +312,8 @@ class UiConfig:
     recent_items: int = 200
     supervisor_required_for: tuple[str, ...] = ("restock",)
     supervisor_pin: str = ""
+    # Each default is a catalogue entry (station.i18n.OVERRIDE_REASON_WORDS): shown in the operator's
+    # language, recorded in English. Reasons a site writes in config.toml are shown as written.
     override_reasons: tuple[str, ...] = (
         "damage not seen by the camera",
         "damage is only packaging",

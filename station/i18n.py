@@ -31,6 +31,7 @@ from station.verdict import Decision, Reason, ReasonValue
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "OVERRIDE_REASON_WORDS",
     "QT_TRANSLATE_NOOP",
     "REASON_TEXTS",
     "TRANSLATIONS_DIR",
@@ -39,6 +40,7 @@ __all__ = [
     "catalogue",
     "disposition_words",
     "is_language",
+    "override_reason_words",
     "qm_path",
     "render_reason",
     "render_reasons",
@@ -260,6 +262,29 @@ def disposition_words(
     return words.lower() if in_sentence and language == SOURCE_LANGUAGE else words
 
 
+# The override reasons the station offers by default ([ui] override_reasons in station/config.py):
+# the operator picks them in their language, and what is recorded — the audit log, the verdict's
+# override_reason, central — is the English sentence written here, the same from every site and
+# every language, as central has always read it. A reason a site wrote in its config.toml, or one
+# the operator types, is shown and recorded as written.
+OVERRIDE_REASON_WORDS: Mapping[str, Message] = {
+    message.text: message for message in (
+        QT_TRANSLATE_NOOP("OverrideReason", "damage not seen by the camera"),
+        QT_TRANSLATE_NOOP("OverrideReason", "damage is only packaging"),
+        QT_TRANSLATE_NOOP("OverrideReason", "wrong product in the box"),
+        QT_TRANSLATE_NOOP("OverrideReason", "missing parts or accessories"),
+        QT_TRANSLATE_NOOP("OverrideReason", "item is fine, model too strict"),
+        QT_TRANSLATE_NOOP("OverrideReason", "label or code unreadable"),
+    )
+}
+
+
+def override_reason_words(reason: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """An override reason as the operator reads it: a default reason in `language`, any other as written."""
+    message = OVERRIDE_REASON_WORDS.get(reason)
+    return message.render(language) if message is not None else reason
+
+
 # Values that are words themselves, each from a closed list, translated before they are placed:
 # where a defect lies, the model's defect labels, the declared return reason, the dispositions.
 _VALUE_WORDS: Mapping[str, tuple[Message, ...]] = {
@@ -298,6 +323,8 @@ _DISPOSITION_VALUES = frozenset({"previous", "new", "disposition"})
 def _value_in(language: str, key: str, value: ReasonValue) -> ReasonValue:
     if key in _DISPOSITION_VALUES and isinstance(value, str):
         return disposition_words(value, language, in_sentence=True)
+    if key == "reason" and isinstance(value, str):  # an operator's override reason
+        return override_reason_words(value, language)
     context = _VALUE_CONTEXT.get(key)
     if context is None or not isinstance(value, str):
         return value

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from station.config import Config
-from station.i18n import LANGUAGES, is_language
+from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
 from station.options import DEMO_VIEWS, with_demo_cameras
 
 if TYPE_CHECKING:
@@ -69,14 +69,43 @@ def _window_size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _status_line(stats: dict[str, Any], health: dict[str, Health]) -> str:
+# The headless status line and the summary at the stop, in [ui].language. In English they read as
+# they always have; `--json` keeps its English keys (a contract for scripts), and so does the
+# `station stopped: {...}` line after the summary's words.
+_STATUS = QT_TRANSLATE_NOOP(
+    "StatusLine", "items {items:>6}  {per_hour:>6}/h  p50 {p50:>6} ms  late {late}  misrouted {misrouted}  "
+    "lost {lost}  outbox {outbox}  | {health}")
+_ALL_OK = QT_TRANSLATE_NOOP("StatusLine", "all OK")
+_LOGGED = QT_TRANSLATE_NOOP("StatusLine", "{time} status: {line}")
+_STOPPED = QT_TRANSLATE_NOOP(
+    "StatusLine", "Station stopped: {items} items recorded ({confirmed} confirmed by an operator); late "
+    "{late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} "
+    "(disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time "
+    "p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.")
+
+
+def _status_line(stats: dict[str, Any], health: dict[str, Health], language: str = "en") -> str:
     bad = [h.summary for h in health.values() if h.level.value != "ok"]
     p50 = stats.get("latency_ms_p50")
-    return (
-        f"items {stats['items']:>6}  {stats['items_per_hour']:>6}/h  "
-        f"p50 {p50 if p50 is not None else '-':>6} ms  late {stats.get('late', 0)}  "
-        f"misrouted {stats.get('misrouted', 0)}  lost {stats.get('lost', 0)}  "
-        f"outbox {stats.get('outbox_backlog', '-')}  " + ("| " + "; ".join(bad) if bad else "| all OK")
+    return _STATUS.render(
+        language, items=stats["items"], per_hour=stats["items_per_hour"],
+        p50=p50 if p50 is not None else "-", late=stats.get("late", 0), misrouted=stats.get("misrouted", 0),
+        lost=stats.get("lost", 0), outbox=stats.get("outbox_backlog", "-"),
+        health="; ".join(bad) if bad else _ALL_OK.render(language),
+    )
+
+
+def _summary_words(summary: dict[str, Any], language: str) -> str:
+    """The summary at the stop in the operator's words (`-` for a figure the station did not have)."""
+    def figure(key: str) -> object:
+        value = summary.get(key)
+        return "-" if value is None else value
+
+    return _STOPPED.render(
+        language, items=figure("items"), confirmed=figure("confirmed"), late=figure("late"),
+        misrouted=figure("misrouted"), lost=figure("lost"), overloaded=figure("overloaded"),
+        disk_full=figure("disk_full"), unrecorded=figure("unrecorded"), record_errors=figure("record_errors"),
+        p50=figure("latency_ms_p50"), p95=figure("latency_ms_p95"), outbox=figure("outbox_backlog"),
     )
 
 
@@ -161,6 +190,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps({"summary": summary}), flush=True)
     else:
+        print(_summary_words(summary, config.ui.language), file=sys.stderr)
         print(f"station stopped: {json.dumps(summary)}", file=sys.stderr)
     if station.disk.tripped:
         print(f"station run: {_disk_full_message(station)}", file=sys.stderr)
@@ -191,6 +221,7 @@ def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Ev
     # On a terminal the status line is redrawn in place; in a log file or the journal that
     # would pile up as one endless line, so there it is a plain line every few seconds.
     live = sys.stderr.isatty()
+    language = station.config.ui.language
     every_s = 1.0 if args.json or live else float(station.config.ui.log_status_every_s)
     last = time.monotonic() if not (args.json or live) else 0.0
     while not stop.is_set():
@@ -205,10 +236,12 @@ def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Ev
             if args.json:
                 print(json.dumps({"status": stats}), flush=True)
             elif live:
-                print("\r" + _status_line(stats, station.state.health()), end="", file=sys.stderr, flush=True)
+                print("\r" + _status_line(stats, station.state.health(), language), end="", file=sys.stderr,
+                      flush=True)
             else:
-                line = _status_line(stats, station.state.health())
-                print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} status: {line}", file=sys.stderr, flush=True)
+                line = _status_line(stats, station.state.health(), language)
+                print(_LOGGED.render(language, time=time.strftime("%Y-%m-%d %H:%M:%S"), line=line),
+                      file=sys.stderr, flush=True)
     if live and not args.json:
         print(file=sys.stderr)
     if station.uplink.publisher is not None:

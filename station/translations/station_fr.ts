@@ -92,7 +92,130 @@
     </message>
 </context>
 <context>
+    <name>CalibrationHint</name>
+    <message>
+        <source>only {count} usable views of {seen} (need at least {needed}), {blurred} blurred: retake the blurred views with the board held still and the camera in focus</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}), {blurred} floues : reprenez les vues floues en tenant la mire immobile, la caméra bien au point</translation>
+    </message>
+    <message>
+        <source>only {count} usable views of {seen} (need at least {needed}): use the board printed by « station calibrate board », or fix the [calibration] board keys</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}) : utilisez la mire imprimée par « station calibrate board », ou corrigez les clés board de [calibration]</translation>
+    </message>
+    <message>
+        <source>only {count} usable views of {seen} (need at least {needed}): take at least {needed} sharp views of the board, across the frame and tilted</source>
+        <translation>seulement {count} vues utilisables sur {seen} (il en faut au moins {needed}) : prenez au moins {needed} vues nettes de la mire, dans toute l&apos;image et inclinées</translation>
+    </message>
+    <message>
+        <source>{view} {error} px</source>
+        <translation>{view} {error} px</translation>
+    </message>
+    <message>
+        <source>reprojection error {rms} px is above {limit} px (worst views: {worst}): retake those views with the board flat and still, or check the board sizes in config</source>
+        <translation>erreur de reprojection de {rms} px au-dessus de {limit} px (pires vues : {worst}) : reprenez ces vues avec la mire à plat et immobile, ou vérifiez les dimensions de la mire dans la configuration</translation>
+    </message>
+    <message>
+        <source>the edges</source>
+        <translation>vers les bords</translation>
+    </message>
+    <message>
+        <source>the board has covered {coverage} of the frame (need {needed}): bring it to {where}</source>
+        <translation>la mire a couvert {coverage} de l&apos;image (il faut {needed}) : amenez-la {where}</translation>
+    </message>
+    <message>
+        <source>all tilted views lean the same way: also tilt the board&apos;s left or right edge away</source>
+        <translation>toutes les vues inclinées penchent du même côté : éloignez aussi le bord gauche ou droit de la mire</translation>
+    </message>
+    <message>
+        <source>all tilted views lean the same way: also tilt the board&apos;s top or bottom edge away</source>
+        <translation>toutes les vues inclinées penchent du même côté : éloignez aussi le bord haut ou bas de la mire</translation>
+    </message>
+    <message>
+        <source>blurred, not used ({why}): hold the board still</source>
+        <translation>floue, non utilisée ({why}) : tenez la mire immobile</translation>
+    </message>
+    <message>
+        <source>board not found: {why}</source>
+        <translation>mire introuvable : {why}</translation>
+    </message>
+    <message>
+        <source>{views} of {needed} views kept: show the board in more positions</source>
+        <translation>{views} vues gardées sur {needed} : montrez la mire à d&apos;autres endroits</translation>
+    </message>
+    <message>
+        <source>{tilted} tilted views (need {needed}): tilt the board {low}°-{high}° towards each side</source>
+        <translation>{tilted} vues inclinées (il en faut {needed}) : inclinez la mire de {low}° à {high}° vers chaque côté</translation>
+    </message>
+    <message>
+        <source>{count} blurred views rejected: hold the board still, check focus</source>
+        <translation>{count} vues floues refusées : tenez la mire immobile, vérifiez la mise au point</translation>
+    </message>
+    <message>
+        <source>kept ({corners} corners, tilt {tilt}°)</source>
+        <translation>gardée ({corners} coins, inclinaison {tilt}°)</translation>
+    </message>
+    <message>
+        <source>only {corners} corners (need {needed}): show more of the board</source>
+        <translation>seulement {corners} coins (il en faut {needed}) : montrez une plus grande partie de la mire</translation>
+    </message>
+    <message>
+        <source>{width}x{height} differs from the first view&apos;s {first_width}x{first_height}: use one camera at one resolution</source>
+        <translation>{width}x{height} diffère de la première vue ({first_width}x{first_height}) : utilisez une seule caméra à une seule résolution</translation>
+    </message>
+    <message>
+        <source>same place and angle as a kept view: move the board</source>
+        <translation>même place et même angle qu&apos;une vue gardée : déplacez la mire</translation>
+    </message>
+    <message>
+        <source>markers of {dictionary} with ids {ids} that a {squares_x}x{squares_y} board does not have: the printed board is larger or offset — check board_squares_x/y</source>
+        <translation>marqueurs {dictionary} de numéros {ids} qu&apos;une mire de {squares_x}x{squares_y} n&apos;a pas : la mire imprimée est plus grande ou décalée — vérifiez board_squares_x/y</translation>
+    </message>
+    <message>
+        <source>{markers} markers of the board but too few chessboard corners: the board is cut off, too small or the square/marker sizes differ — check board_square_mm/board_marker_mm</source>
+        <translation>{markers} marqueurs de la mire mais trop peu de coins du damier : la mire est coupée, trop petite, ou la taille des cases ou des marqueurs diffère — vérifiez board_square_mm/board_marker_mm</translation>
+    </message>
+    <message>
+        <source>a board with {found} markers, not {expected}: print the board from « station calibrate board » or set [calibration] board_dictionary = &quot;{found}&quot;</source>
+        <translation>une mire à marqueurs {found}, pas {expected} : imprimez la mire avec « station calibrate board » ou réglez [calibration] board_dictionary = &quot;{found}&quot;</translation>
+    </message>
+    <message>
+        <source>no markers at all: the board is not in view, too small, too dark or blurred</source>
+        <translation>aucun marqueur : la mire est hors champ, trop petite, trop sombre ou floue</translation>
+    </message>
+    <message>
+        <source>no frame from the camera yet: check the camera&apos;s status below, then try again</source>
+        <translation>pas encore d&apos;image de la caméra : vérifiez son état ci-dessous, puis réessayez</translation>
+    </message>
+    <message>
+        <source>too dark (mean grey {mean} &lt; {minimum}): more light or exposure</source>
+        <translation>trop sombre (gris moyen {mean} &lt; {minimum}) : plus de lumière ou d&apos;exposition</translation>
+    </message>
+    <message>
+        <source>over-exposed ({clipped} of pixels burnt out, mean grey {mean}): less light or exposure</source>
+        <translation>surexposée ({clipped} des pixels brûlés, gris moyen {mean}) : moins de lumière ou d&apos;exposition</translation>
+    </message>
+    <message>
+        <source>motion blur (detail along one direction {ratio} of the other): shorter exposure or slower belt</source>
+        <translation>flou de bougé (détail dans une direction à {ratio} de l&apos;autre) : exposition plus courte ou tapis plus lent</translation>
+    </message>
+    <message>
+        <source>out of focus (sharpness {sharpness} &lt; {minimum}): refocus or clean the lens</source>
+        <translation>mise au point floue (netteté {sharpness} &lt; {minimum}) : refaites la mise au point ou nettoyez l&apos;objectif</translation>
+    </message>
+</context>
+<context>
     <name>CalibrationPage</name>
+    <message>
+        <source>lens</source>
+        <translation>objectif</translation>
+    </message>
+    <message>
+        <source>plane</source>
+        <translation>plan</translation>
+    </message>
+    <message>
+        <source>colour</source>
+        <translation>couleur</translation>
+    </message>
     <message>
         <source>Saved {sections} to {file} (kept {kept} from the file).</source>
         <translation>{sections} enregistré dans {file} ({kept} du fichier gardé).</translation>
@@ -132,10 +255,6 @@
     <message>
         <source>Calibrating…</source>
         <translation>Étalonnage en cours…</translation>
-    </message>
-    <message>
-        <source>Views cleared: show the board and press Space.</source>
-        <translation>Vues effacées : montrez la mire et appuyez sur Espace.</translation>
     </message>
     <message>
         <source>Measuring the plane…</source>
@@ -178,12 +297,98 @@
         <translation>Non enregistré.</translation>
     </message>
     <message>
+        <source>The view could not be judged: {problem}</source>
+        <translation>La vue n&apos;a pas pu être jugée : {problem}</translation>
+    </message>
+    <message>
+        <source>Calibration refused: {problem}</source>
+        <translation>Étalonnage refusé : {problem}</translation>
+    </message>
+    <message>
+        <source>Plane measurement refused: {problem}</source>
+        <translation>Mesure du plan refusée : {problem}</translation>
+    </message>
+    <message>
+        <source>Colour measurement refused: {problem}</source>
+        <translation>Mesure de la couleur refusée : {problem}</translation>
+    </message>
+    <message>
+        <source>Saving refused: {problem}</source>
+        <translation>Enregistrement refusé : {problem}</translation>
+    </message>
+    <message>
+        <source>Refused: {problem}</source>
+        <translation>Refusé : {problem}</translation>
+    </message>
+    <message>
         <source>No frame from the camera: check its status below.</source>
         <translation>Aucune image de la caméra : vérifiez son état ci-dessous.</translation>
     </message>
     <message>
         <source>The live view failed: {problem}</source>
         <translation>L&apos;image en direct a échoué : {problem}</translation>
+    </message>
+</context>
+<context>
+    <name>CalibrationSide</name>
+    <message>
+        <source>left</source>
+        <translation>gauche</translation>
+    </message>
+    <message>
+        <source>right</source>
+        <translation>droite</translation>
+    </message>
+    <message>
+        <source>top</source>
+        <translation>haut</translation>
+    </message>
+    <message>
+        <source>bottom</source>
+        <translation>bas</translation>
+    </message>
+</context>
+<context>
+    <name>CalibrationWords</name>
+    <message>
+        <source>top left</source>
+        <translation>en haut à gauche</translation>
+    </message>
+    <message>
+        <source>top centre</source>
+        <translation>en haut au centre</translation>
+    </message>
+    <message>
+        <source>top right</source>
+        <translation>en haut à droite</translation>
+    </message>
+    <message>
+        <source>middle left</source>
+        <translation>au milieu à gauche</translation>
+    </message>
+    <message>
+        <source>centre</source>
+        <translation>au centre</translation>
+    </message>
+    <message>
+        <source>middle right</source>
+        <translation>au milieu à droite</translation>
+    </message>
+    <message>
+        <source>bottom left</source>
+        <translation>en bas à gauche</translation>
+    </message>
+    <message>
+        <source>bottom centre</source>
+        <translation>en bas au centre</translation>
+    </message>
+    <message>
+        <source>bottom right</source>
+        <translation>en bas à droite</translation>
+    </message>
+    <message>
+        <source>View {number}</source>
+        <translation>Vue {number}</translation>
     </message>
 </context>
 <context>
@@ -559,6 +764,49 @@
     </message>
 </context>
 <context>
+    <name>Intent</name>
+    <message>
+        <source>Confirm</source>
+        <translation>Validation</translation>
+    </message>
+    <message>
+        <source>Override</source>
+        <translation>Correction</translation>
+    </message>
+    <message>
+        <source>Undo</source>
+        <translation>Annulation</translation>
+    </message>
+    <message>
+        <source>Sign-in</source>
+        <translation>Connexion</translation>
+    </message>
+    <message>
+        <source>Call for a supervisor</source>
+        <translation>Appel au superviseur</translation>
+    </message>
+    <message>
+        <source>Re-inspection</source>
+        <translation>Réinspection</translation>
+    </message>
+    <message>
+        <source>Trigger</source>
+        <translation>Déclenchement</translation>
+    </message>
+    <message>
+        <source>Scan</source>
+        <translation>Scan</translation>
+    </message>
+    <message>
+        <source>Change of mode</source>
+        <translation>Changement de mode</translation>
+    </message>
+    <message>
+        <source>Saving the thresholds</source>
+        <translation>Enregistrement des seuils</translation>
+    </message>
+</context>
+<context>
     <name>IntrinsicsStep</name>
     <message>
         <source>1 · Camera: show the board all over the frame, flat and tilted</source>
@@ -613,8 +861,24 @@
         <translation>Assez de vues : appuyez sur Étalonner (d&apos;autres vues dans toute l&apos;image ne gênent pas).</translation>
     </message>
     <message>
+        <source>• {hint}.</source>
+        <translation>• {hint}.</translation>
+    </message>
+    <message>
+        <source>Views cleared: show the board and press Space.</source>
+        <translation>Vues effacées : montrez la mire et appuyez sur Espace.</translation>
+    </message>
+    <message>
+        <source>{view}: {finding}</source>
+        <translation>{view} : {finding}</translation>
+    </message>
+    <message>
         <source>RMS reprojection error {rms} px (limit {limit}) · fx {fx} fy {fy} cx {cx} cy {cy} px · {views} views. Save to keep it, then redo the plane.</source>
         <translation>Erreur de reprojection RMS {rms} px (limite {limit}) · fx {fx} fy {fy} cx {cx} cy {cy} px · {views} vues. Enregistrez pour le garder, puis refaites le plan.</translation>
+    </message>
+    <message>
+        <source>{view}: {error} px</source>
+        <translation>{view} : {error} px</translation>
     </message>
 </context>
 <context>
@@ -1025,6 +1289,10 @@
         <translation>Cette langue ne peut pas être affichée ici : la fenêtre reste comme avant.</translation>
     </message>
     <message>
+        <source>{action} failed: {problem}</source>
+        <translation>{action} impossible : {problem}</translation>
+    </message>
+    <message>
         <source>Sign in first (F9): every action is recorded with your operator id.</source>
         <translation>Connectez-vous d&apos;abord (F9) : chaque action est enregistrée avec votre identifiant.</translation>
     </message>
@@ -1231,6 +1499,33 @@
     </message>
 </context>
 <context>
+    <name>OverrideReason</name>
+    <message>
+        <source>damage not seen by the camera</source>
+        <translation>dommage non vu par la caméra</translation>
+    </message>
+    <message>
+        <source>damage is only packaging</source>
+        <translation>seul l&apos;emballage est abîmé</translation>
+    </message>
+    <message>
+        <source>wrong product in the box</source>
+        <translation>mauvais produit dans le carton</translation>
+    </message>
+    <message>
+        <source>missing parts or accessories</source>
+        <translation>pièces ou accessoires manquants</translation>
+    </message>
+    <message>
+        <source>item is fine, model too strict</source>
+        <translation>article en bon état, modèle trop sévère</translation>
+    </message>
+    <message>
+        <source>label or code unreadable</source>
+        <translation>étiquette ou code illisible</translation>
+    </message>
+</context>
+<context>
     <name>PlaneStep</name>
     <message>
         <source>2 · Plane (px/mm)</source>
@@ -1374,6 +1669,22 @@
     <message>
         <source>{label} on the {where} of the item, score {score:.2f}: repairable</source>
         <translation>{label} {where} de l&apos;article, score {score:.2f} : réparable</translation>
+    </message>
+    <message>
+        <source>{label} seen by the {view} camera, score {score:.2f}: beyond repair</source>
+        <translation>{label} sur la vue « {view} », score {score:.2f} : irréparable</translation>
+    </message>
+    <message>
+        <source>{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: beyond repair</source>
+        <translation>{label} {where} de l&apos;article, sur la vue « {view} », score {score:.2f} : irréparable</translation>
+    </message>
+    <message>
+        <source>{label} seen by the {view} camera, score {score:.2f}: repairable</source>
+        <translation>{label} sur la vue « {view} », score {score:.2f} : réparable</translation>
+    </message>
+    <message>
+        <source>{label} on the {where} of the item, seen by the {view} camera, score {score:.2f}: repairable</source>
+        <translation>{label} {where} de l&apos;article, sur la vue « {view} », score {score:.2f} : réparable</translation>
     </message>
     <message>
         <source>no defect found (score {score:.2f})</source>
@@ -1699,6 +2010,25 @@
     </message>
 </context>
 <context>
+    <name>StatusLine</name>
+    <message>
+        <source>items {items:&gt;6}  {per_hour:&gt;6}/h  p50 {p50:&gt;6} ms  late {late}  misrouted {misrouted}  lost {lost}  outbox {outbox}  | {health}</source>
+        <translation>articles {items:&gt;6}  {per_hour:&gt;6}/h  p50 {p50:&gt;6} ms  en retard {late}  mal aiguillés {misrouted}  perdus {lost}  à envoyer {outbox}  | {health}</translation>
+    </message>
+    <message>
+        <source>all OK</source>
+        <translation>tout va bien</translation>
+    </message>
+    <message>
+        <source>{time} status: {line}</source>
+        <translation>{time} état : {line}</translation>
+    </message>
+    <message>
+        <source>Station stopped: {items} items recorded ({confirmed} confirmed by an operator); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.</source>
+        <translation>Poste arrêté : {items} articles enregistrés ({confirmed} validés par un opérateur) ; en retard {late}, mauvaise voie {misrouted}, perdus {lost} ; non contrôlés : {overloaded} (poste surchargé), {disk_full} (disque plein) ; sans enregistrement {unrecorded} ; résultats de voie non enregistrés {record_errors} ; délai de décision p50 {p50} ms, p95 {p95} ms ; en attente du central {outbox}.</translation>
+    </message>
+</context>
+<context>
     <name>StatusPanel</name>
     <message>
         <source>Camera</source>
@@ -1829,6 +2159,44 @@
     <message>
         <source>{notice} — recorded in {seconds} s unless you undo it ({count} waiting).</source>
         <translation>{notice} — enregistré dans {seconds} s sauf si vous annulez ({count} en attente).</translation>
+    </message>
+</context>
+<context>
+    <name>View</name>
+    <message>
+        <source>top</source>
+        <translation>dessus</translation>
+    </message>
+    <message>
+        <source>left</source>
+        <translation>gauche</translation>
+    </message>
+    <message>
+        <source>right</source>
+        <translation>droite</translation>
+    </message>
+    <message>
+        <source>front</source>
+        <translation>avant</translation>
+    </message>
+    <message>
+        <source>back</source>
+        <translation>arrière</translation>
+    </message>
+    <message>
+        <source>bottom</source>
+        <translation>dessous</translation>
+    </message>
+</context>
+<context>
+    <name>ViewStrip</name>
+    <message>
+        <source>{camera}: damage</source>
+        <translation>{camera} : dommage</translation>
+    </message>
+    <message>
+        <source>{view} (shown above)</source>
+        <translation>{view} (en grand)</translation>
     </message>
 </context>
 <context>

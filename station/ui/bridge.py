@@ -71,11 +71,13 @@ class StateBridge(QObject):
 class Background(QObject):
     """Runs calls one at a time on its own thread.
 
-    The outcome arrives on the GUI thread as `finished(tag, result)` or `failed(tag, text)`.
+    The outcome arrives on the GUI thread as `finished(tag, result)` or `failed(tag, text)`; a failure
+    comes as `refused(tag, exception)` first, for a caller that words the exception itself.
     """
 
     finished = Signal(str, object)
     failed = Signal(str, str)
+    refused = Signal(str, object)
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +109,7 @@ class Background(QObject):
             # Mostly a refusal the user can act on (wrong PIN, nobody signed in); the trace is for debugging.
             logger.warning("%s: %s failed: %s", self._name, tag, exc)
             logger.debug("%s: %s failed", self._name, tag, exc_info=exc)
+            self.refused.emit(tag, exc)
             self.failed.emit(tag, str(exc) or type(exc).__name__)
         else:
             self.finished.emit(tag, future.result())

@@ -52,6 +52,7 @@ from calibration.files import (
     save_calibration,
     update_calibration,
 )
+from calibration.hints import Hint, HintCode, hint
 from calibration.intrinsics import Guidance, Intrinsics, IntrinsicsSession, ViewFeedback
 from calibration.plane import PlaneCalibration, calibrate_plane
 from calibration.quality import QualityThresholds
@@ -60,6 +61,7 @@ from station.devices import camera_id
 from station.state import Health
 from station.ui.bridge import Background
 from station.ui.calibration_steps import CalibrationHealth, ColourStep, IntrinsicsStep, PlaneStep, parse_patch
+from station.ui.calibration_words import hint_words
 from station.ui.imaging import qimage_from_bgr
 from station.ui.retranslate import Texts
 
@@ -110,7 +112,11 @@ class SaveReport:
         """The sentence the page shows after a save."""
         update = self.update
         translate = QCoreApplication.translate
-        written, kept = ", ".join(update.written), ", ".join(update.kept)
+        sections = {"intrinsics": translate("CalibrationPage", "lens"),
+                    "plane": translate("CalibrationPage", "plane"),
+                    "colour": translate("CalibrationPage", "colour")}
+        written = ", ".join(sections.get(name, name) for name in update.written)
+        kept = ", ".join(sections.get(name, name) for name in update.kept)
         if update.kept:
             first = translate("CalibrationPage", "Saved {sections} to {file} (kept {kept} from the file).")
         else:
@@ -131,7 +137,9 @@ def _grab(source: FrameSource) -> Frame:
     frame = source()
     if frame is None:
         raise CalibrationError("camera", "no frame from the camera yet",
-                               "check the camera's status below, then try again")
+                               "check the camera's status below, then try again",
+                               hint(HintCode.NO_FRAME, "no frame from the camera yet: "
+                                    "check the camera's status below, then try again"))
     return np.array(frame, np.uint8, copy=True)  # the camera thread may reuse its buffer
 
 
@@ -295,12 +303,12 @@ class CalibrationPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.health)
         if not self.has_wizard:
-            hint = QLabel()
-            self.texts.bind(hint.setText, lambda: self.tr(
+            how = QLabel()
+            self.texts.bind(how.setText, lambda: self.tr(
                 "To calibrate the camera, run « station calibrate » with the calibration board in view; "
                 "the wizard appears here when the station gives the window its camera."))
-            hint.setWordWrap(True)
-            layout.addWidget(hint)
+            how.setWordWrap(True)
+            layout.addWidget(how)
             layout.addStretch(1)
             return
         self._build_wizard(layout, font_scale)
@@ -311,12 +319,13 @@ class CalibrationPage(QWidget):
     def _build_wizard(self, layout: QVBoxLayout, font_scale: float) -> None:
         """The live view beside the three steps and the save button; the busy bar and refusals above."""
         self.view = BoardView()
-        self.view.set_placeholder(
-            self.tr("Waiting for the camera… (the live view runs while this page is shown)"))
+        self.texts.bind(self.view.set_placeholder, lambda: self.tr(
+            "Waiting for the camera… (the live view runs while this page is shown)"))
         self.intrinsics_step = IntrinsicsStep(font_scale, self._board.describe() if self._board else "")
         self.plane_step = PlaneStep()
         self.colour_step = ColourStep()
-        self.save_button = QPushButton(self.tr("Save to {file}").format(file=self._file))
+        self.save_button = QPushButton()
+        self.texts.bind(self.save_button.setText, lambda: self.tr("Save to {file}").format(file=self._file))
         self.save_button.setEnabled(False)
         self.save_label = QLabel("")
         self.save_label.setWordWrap(True)
@@ -329,6 +338,9 @@ class CalibrationPage(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #c62828; font-weight: bold;")
         self.error_label.hide()  # shown with a refusal
+        self._error: Callable[[], str] | None = None  # the refusal shown, said again on a language change
+        self._refusal: Hint | None = None  # the code of the refusal being reported
+        self._saved: SaveReport | None = None  # the last save shown, said again on a language change
         steps = QVBoxLayout()
         steps.addWidget(self.intrinsics_step, 3)
         steps.addWidget(self.plane_step)
@@ -364,6 +376,7 @@ class CalibrationPage(QWidget):
         # so a slow calibration never stops the picture.
         self._work = Background("calibration", self)
         self._work.finished.connect(self._work_done)
+        self._work.refused.connect(self._work_refused)
         self._work.failed.connect(self._work_failed)
         self._preview = Background("calibration-preview", self)
         self._preview.finished.connect(self._preview_done)
@@ -408,7 +421,7 @@ class CalibrationPage(QWidget):
         if not self.has_wizard or self._calibrating:
             return
         self._calibrating = True
-        self.intrinsics_step.result_label.setText(self.tr("Calibrating…"))
+        self.intrinsics_step.forget_result(self.tr("Calibrating…"))
         self._submit("calibrate", self._session.calibrate)
 
     def start_over(self) -> None:
@@ -418,7 +431,7 @@ class CalibrationPage(QWidget):
         self._session = self._new_session()
         self.captures = 0
         self.last_feedback = None
-        self.intrinsics_step.feedback_label.setText(self.tr("Views cleared: show the board and press Space."))
+        self.intrinsics_step.show_feedback(None, cleared=True)
         self._show_guidance(self._session.guidance())
         self.view.set_coverage(self._session.coverage_map())
 
@@ -447,8 +460,9 @@ class CalibrationPage(QWidget):
         step = self.colour_step
         patch = step.patch()
         if patch is None:
-            self._show_error(self.tr("The patch « {patch} » is not x,y,w,h: give four whole numbers "
-                                     "in pixels, e.g. 40,60,80,80").format(patch=step.patch_edit.text()))
+            typed = step.patch_edit.text()
+            self._show_error(lambda: self.tr("The patch « {patch} » is not x,y,w,h: give four whole numbers "
+                                             "in pixels, e.g. 40,60,80,80").format(patch=typed))
             return
         assert self._source is not None
         source, lightness = self._source, float(step.lightness.value())
@@ -471,19 +485,20 @@ class CalibrationPage(QWidget):
                                    self.plane.image_size if self.plane else None, self._colour_size)
                  if size is not None}
         if not sizes:
-            self._show_error(
-                self.tr("Nothing calibrated yet: calibrate the camera, the plane or the colour first."))
+            self._show_error(lambda: self.tr(
+                "Nothing calibrated yet: calibrate the camera, the plane or the colour first."))
             return
         if len(sizes) > 1:
-            self._show_error(self.tr("The steps were done at different camera resolutions: "
-                                     "redo them at one resolution."))
+            self._show_error(lambda: self.tr("The steps were done at different camera resolutions: "
+                                             "redo them at one resolution."))
             return
+        self._saved = None
         self.save_label.setText(self.tr("Saving…"))
         self._submit("save", write_calibration, self._file, self._board, self._settings.camera_id,
                      self.intrinsics, self.plane, self.colour, sizes.pop())
 
     def _submit(self, tag: str, fn: Callable[..., object], *args: object) -> None:
-        self._show_error("")
+        self._show_error(None)
         self._work.submit(tag, fn, *args)
         self._update_busy()
 
@@ -503,6 +518,7 @@ class CalibrationPage(QWidget):
             self.colour, self._colour_size = result
             self.colour_step.show_colour(result[0])
         elif tag == "save" and isinstance(result, SaveReport):
+            self._saved = result
             self.save_label.setText(result.words())
             self.saved.emit(result)
         self._update_busy()
@@ -521,17 +537,40 @@ class CalibrationPage(QWidget):
     def _work_failed(self, tag: str, text: str) -> None:
         if tag == "calibrate":
             self._calibrating = False
-            self.intrinsics_step.result_label.setText(self.tr("Not calibrated."))
+            self.intrinsics_step.forget_result(self.tr("Not calibrated."))
         elif tag == "plane":
             self.plane_step.plane_label.setText(self.tr("Plane not measured."))
         elif tag == "colour":
             self.colour_step.colour_label.setText(self.tr("Colour not measured."))
         elif tag == "save":
             self.save_label.setText(self.tr("Not saved."))
-        self._show_error(f"{tag.capitalize()} refused: {text}")
+        # Calibration's refusal in the window's words when it says it as a code (`CalibrationError.hint`);
+        # otherwise its English sentence as it came (calibration/ cannot reach the catalogue).
+        found, self._refusal = self._refusal, None
+        self._show_error(lambda: self._refusal_words(tag, hint_words(found) if found is not None else text))
         self._update_busy()
 
-    def _show_error(self, text: str) -> None:
+    def _work_refused(self, _tag: str, exc: object) -> None:
+        # Arrives just before `failed` for the same work: keep the refusal's code for it.
+        self._refusal = exc.hint if isinstance(exc, CalibrationError) else None
+
+    def _refusal_words(self, tag: str, problem: str) -> str:
+        if tag == "capture":
+            return self.tr("The view could not be judged: {problem}").format(problem=problem)
+        if tag == "calibrate":
+            return self.tr("Calibration refused: {problem}").format(problem=problem)
+        if tag == "plane":
+            return self.tr("Plane measurement refused: {problem}").format(problem=problem)
+        if tag == "colour":
+            return self.tr("Colour measurement refused: {problem}").format(problem=problem)
+        if tag == "save":
+            return self.tr("Saving refused: {problem}").format(problem=problem)
+        return self.tr("Refused: {problem}").format(problem=problem)
+
+    def _show_error(self, said: Callable[[], str] | None) -> None:
+        """A refusal in red above the steps (None: none); `said` words it in the language of the moment."""
+        self._error = said
+        text = said() if said is not None else ""
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
 
@@ -552,6 +591,10 @@ class CalibrationPage(QWidget):
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self.texts.retranslate()
+            if self.has_wizard:
+                self._show_error(self._error)
+                if self._saved is not None:
+                    self.save_label.setText(self._saved.words())
         super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

@@ -93,9 +93,23 @@ def number_words(value: float, decimals: int) -> str:
     return QLocale().toString(float(value), "f", decimals)
 
 
+def figure_words(value: float, decimals: int) -> str:
+    """A measured figure as the window's language writes it, without thousands separators: on an
+    axis or beside a unit ("fx 1234,5", "1200"), where "1,200" would read as a decimal in French."""
+    locale = QLocale()
+    locale.setNumberOptions(QLocale.NumberOption.OmitGroupSeparator)
+    return locale.toString(float(value), "f", decimals)
+
+
 def percent_words(fraction: float, decimals: int = 0) -> str:
     """A fraction as a percentage in the window's language ('58%', '58 %' in French)."""
     return translate("ItemCard", "{value}%").format(value=number_words(fraction * 100, decimals))
+
+
+def override_reason_text(reason: str | None) -> str:
+    """An operator's override reason as recorded: a default reason in the window's language, any
+    other (the site's, one typed) as written."""
+    return i18n.override_reason_words(reason or "", current_language())
 
 
 def lane_name_words(name: str) -> str:

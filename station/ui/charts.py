@@ -10,6 +10,8 @@ from PySide6.QtCore import QCoreApplication, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from station.ui.card_words import figure_words, percent_words
+
 logger = logging.getLogger(__name__)
 
 _AXIS = QColor(120, 120, 120)
@@ -31,9 +33,10 @@ def nice_ceiling(value: float) -> float:
 
 
 def _fmt(value: float, percent: bool) -> str:
+    """A value on an axis or a bar, as the window's language writes it (0,5 and 50 % in French)."""
     if percent:
-        return f"{value:.0%}"
-    return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
+        return percent_words(value)
+    return figure_words(value, 0 if abs(value) >= 10 or value == int(value) else 1)
 
 
 class _Chart(QWidget):
@@ -54,7 +57,8 @@ class _Chart(QWidget):
         line = metrics.height()
         painter.setPen(_TEXT)
         painter.drawText(QRectF(0, 0, self.width(), line + 4), Qt.AlignmentFlag.AlignCenter, self.title)
-        left = metrics.horizontalAdvance(_fmt(top_value, self.percent)) + 10
+        ticks = [_fmt(top_value * fraction, self.percent) for fraction in (0.0, 0.5, 1.0)]
+        left = max(metrics.horizontalAdvance(tick) for tick in ticks) + 10  # "0,5" is wider than "1"
         plot = QRectF(left, line + 10, self.width() - left - 34, self.height() - 2 * line - 20)
         painter.setPen(QPen(_AXIS, 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())

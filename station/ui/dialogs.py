@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from station.i18n import override_reason_words
 from station.ui import theme
+from station.ui.translation import current_language
 
 logger = logging.getLogger(__name__)
 
@@ -131,11 +133,18 @@ class OverrideDialog(_Dialog):
         self.reason = QComboBox()
         self.reason.setEditable(True)
         self.reason.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.reason.addItems(list(reasons))
+        # Shown in the operator's words; the reason recorded is the one configured (English for the
+        # station's default reasons: central reads the same sentence from every site).
+        for reason in reasons:
+            self.reason.addItem(override_reason_words(reason, current_language()), reason)
         self.reason.setCurrentIndex(-1)
         line_edit = self.reason.lineEdit()
         assert line_edit is not None
         line_edit.setPlaceholderText(self.tr("pick a reason (arrow keys) or type one"))
+        # Wide enough for the hint and the reasons as the language words them (French is longer).
+        words = [line_edit.placeholderText(), *(self.reason.itemText(i) for i in range(self.reason.count()))]
+        widest = max(line_edit.fontMetrics().horizontalAdvance(text) for text in words)
+        self.reason.setMinimumWidth(widest + 48)  # the frame and the arrow
         # An editable combo box keeps Enter for itself; Enter there means "done".
         line_edit.returnPressed.connect(self.try_accept)
         self.reason.installEventFilter(self)
@@ -164,8 +173,12 @@ class OverrideDialog(_Dialog):
         return str(self.disposition.currentData())
 
     def reason_text(self) -> str:
-        """The reason picked or typed, trimmed."""
-        return self.reason.currentText().strip()
+        """The reason picked (as configured: a default reason in English) or typed, trimmed."""
+        text = self.reason.currentText().strip()
+        index = self.reason.findText(text)  # picked, or typed word for word as a listed reason reads
+        if text and index >= 0:
+            return str(self.reason.itemData(index))
+        return text
 
     def needs_pin(self) -> bool:
         """Whether the picked disposition needs a supervisor's PIN."""
@@ -224,6 +237,8 @@ class NoteDialog(_Dialog):
         super().__init__(QCoreApplication.translate("NoteDialog", "Needs supervisor"), parent)
         self.note = QLineEdit()
         self.note.setPlaceholderText(self.tr("what the supervisor should look at (optional)"))
+        # The whole hint shows, in either language.
+        self.note.setMinimumWidth(self.note.fontMetrics().horizontalAdvance(self.note.placeholderText()) + 24)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(self.tr("Mark {item} for a supervisor.").format(item=item_text)))
         layout.addWidget(self.note)

@@ -63,6 +63,36 @@ def fitting_px(base: QFont, texts: list[str], width: int, wanted: int, bold: boo
     return max(MIN_TEXT_PX, size)
 
 
+# How close the letters of a large word may be set (percent of the font's own spacing) before its type
+# gets smaller: at 92 % bold capitals still read as words from 1.5 m, and a long French word
+# ("CONTRÔLE MANUEL") keeps the height a supervisor reads it at instead of losing a tenth of it.
+TIGHTEST_SPACING = 92
+
+
+def fitting_font(base: QFont, texts: list[str], width: int, wanted: int, bold: bool = False) -> QFont:
+    """The font at which every one of `texts` fits in `width` pixels, `wanted` pixels high if it can be.
+
+    First the letters are set a little closer (down to `TIGHTEST_SPACING` %), then, only if that is
+    not enough, the type gets smaller (`fitting_px`). Words that fit as they are (the English ones)
+    keep the font's own spacing and size.
+    """
+    font = pixel_font(base, wanted, bold)
+    if width <= 0 or not texts:
+        return font
+
+    def fits(candidate: QFont) -> bool:
+        metrics = QFontMetrics(candidate)
+        return max(metrics.horizontalAdvance(text) for text in texts) <= width
+
+    if fits(font):
+        return font
+    for spacing in range(99, TIGHTEST_SPACING - 1, -1):
+        font.setLetterSpacing(QFont.SpacingType.PercentageSpacing, spacing)
+        if fits(font):
+            return font
+    return pixel_font(font, fitting_px(font, texts, width, wanted, bold), bold)
+
+
 class ElidedLabel(QLabel):
     """A one-line label that keeps its whole text (`text()`) but paints it elided with '…' when too
     narrow, the whole text then in its tooltip; it never asks its layout for more width than it gets.

@@ -19,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from station.ui.bridge import Background
+from station.ui.phrase import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,8 @@ class HeldIntent:
     ticket: int
     name: str  # "confirm", "override"
     verdict_id: str  # captured when the key was pressed
-    notice: str  # "Confirmed R-1042: Restock", as the notice said it
-    undone_notice: str  # "Confirm of R-1042 undone: nothing was recorded."
+    notice: Phrase  # "Confirmed R-1042: Restock", said again in the language of the moment
+    undone_notice: Phrase  # "Confirm of R-1042 undone: nothing was recorded."
     fn: Callable[..., None] = field(repr=False)
     args: tuple[Any, ...] = field(repr=False)
     on_success: Callable[[], None] = field(repr=False)
@@ -73,8 +74,8 @@ class IntentQueue(QObject):
         self,
         name: str,
         verdict_id: str,
-        notice: str,
-        undone_notice: str,
+        notice: Phrase,
+        undone_notice: Phrase,
         delay_s: float,
         on_success: Callable[[], None],
         fn: Callable[..., None],

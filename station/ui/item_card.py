@@ -39,6 +39,7 @@ from station.ui.card_words import (
     label_words,
     lane_words,
     number_words,
+    override_reason_text,
     percent_words,
     reasons_words,
 )
@@ -271,8 +272,8 @@ class ItemCard(QFrame):
         margins = self._banner_layout.contentsMargins()
         banner_width = inside - margins.left() - margins.right() - 4
         words = [theme.disposition_words(d).upper() for d in Disposition] + [self.tr("No item yet")]
-        self.disposition.setFont(fit.pixel_font(base, fit.fitting_px(base, words, banner_width, px(
-            fit.DISPOSITION_SHARE), bold=True), bold=True))
+        self.disposition.setFont(
+            fit.fitting_font(base, words, banner_width, px(fit.DISPOSITION_SHARE), bold=True))
         self.lane.setFont(fit.pixel_font(base, px(fit.LANE_SHARE), bold=True))
         self.status.setFont(fit.pixel_font(base, px(fit.DETAIL_SHARE), bold=True))
         detail = fit.pixel_font(base, px(fit.DETAIL_SHARE))
@@ -400,7 +401,8 @@ class ItemCard(QFrame):
         lines = [f"• {r}" for r in reasons_words(decision)]
         lines += [f"⚑ {flag_words(flag)}" for flag in decision.flags]
         if decision.override_reason:
-            lines.append(self.tr("Operator's reason: {reason}").format(reason=decision.override_reason))
+            lines.append(self.tr("Operator's reason: {reason}").format(
+                reason=override_reason_text(decision.override_reason)))
         self.reasons.setText("\n".join(lines) or self.tr("No reasons recorded"))
 
     def set_status(self, text: str) -> None:

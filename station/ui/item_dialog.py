@@ -38,7 +38,7 @@ from station.state import ItemView, Overlay, ViewShot
 from station.ui import theme
 from station.ui.bridge import Background
 from station.ui.camera_view import CameraView, decided_overlay, main_shot
-from station.ui.card_words import reasons_words
+from station.ui.card_words import override_reason_text, reasons_words
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
 from station.ui.view_strip import VIEW_STRETCH, ViewStrip
@@ -152,7 +152,7 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
         who = translate("ItemDialog", "station") if who == "auto" else who
     elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
         what = translate("ItemDialog", "Overridden to {disposition}").format(disposition=disposition.lower())
-        why = decision.override_reason or ""
+        why = override_reason_text(decision.override_reason)
         if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
             why = translate("ItemDialog", "{reason} — {hand_move}").format(
                 reason=why, hand_move=reasons_words(decision)[-1])
@@ -246,7 +246,8 @@ class ItemDialog(QDialog):
             # 100 % would be a model's certainty; this is a person's decision, with their reason.
             self.card.confidence.setText(
                 self.tr("Overridden by {operator}: {reason}").format(
-                    operator=decision.operator_id or "?", reason=decision.override_reason or ""
+                    operator=decision.operator_id or "?",
+                    reason=override_reason_text(decision.override_reason),
                 )
             )
             self.card.confidence.setWordWrap(True)

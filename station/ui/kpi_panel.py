@@ -29,12 +29,18 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QV
 from station import palette
 from station.ui import theme
 from station.ui.bridge import Background
-from station.ui.card_words import percent_words
+from station.ui.card_words import number_words, percent_words
 from station.ui.charts import BarChart, LineChart
 
 logger = logging.getLogger(__name__)
 
 KpiSource = Callable[[], dict[str, Any]]
+
+
+def _hours(value: Any) -> str:
+    """The statistics' window in hours as the language writes it: "8", "1,5"."""
+    hours = float(value)
+    return number_words(hours, 0 if hours == int(hours) else 1)
 
 
 def _pairs(value: Any) -> list[tuple[str, list[float]]]:
@@ -176,7 +182,7 @@ class KpiPanel(QWidget):
         parts = []
         if total is not None:
             parts.append(
-                self.tr("{count} items in {hours} h").format(count=total, hours=kpi["window_h"])
+                self.tr("{count} items in {hours} h").format(count=total, hours=_hours(kpi["window_h"]))
                 if kpi.get("window_h") else self.tr("{count} items").format(count=total)
             )
         if isinstance(rate, int | float):
@@ -199,7 +205,7 @@ class KpiPanel(QWidget):
         )
         overrides = _pairs(kpi.get("override_rate_per_hour"))
         if not overrides and isinstance(rate, int | float):  # only the period's rate: one bar for it
-            window = (self.tr("last {hours} h").format(hours=f"{kpi['window_h']:g}") if kpi.get("window_h")
+            window = (self.tr("last {hours} h").format(hours=_hours(kpi["window_h"])) if kpi.get("window_h")
                       else self.tr("period"))
             overrides = [(window, [float(rate)])]
         self.override_chart.set_bars([(label, v[0], "#ef6c00") for label, v in overrides])

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from calibration.board import BoardSpec
 from station.hand_move import MOVE_BY_HAND_FLAG, hand_move
+from station.i18n import QT_TRANSLATE_NOOP, Message
 from station.state import Health, ItemView, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import StateBridge
@@ -49,6 +50,7 @@ from station.ui.intents import HeldIntent, IntentQueue
 from station.ui.item_dialog import HistorySource, ItemDialog
 from station.ui.kpi_panel import KpiPanel, KpiSource
 from station.ui.pages import AboutPage, ModelsSource, SettingsPage
+from station.ui.phrase import DispositionWords, Phrase, phrase
 from station.ui.record_search import RecordSearch, SearchSource
 from station.ui.settings import UiSettings
 from station.ui.status_panel import StatusPanel
@@ -67,6 +69,21 @@ RENDER_INTERVAL_MS = 100
 # How long a confirm or an override waits in the window before it is recorded, so a key pressed on
 # the wrong item can be taken back without anything reaching the record or central.
 UNDO_S = 5.0
+
+
+# What a failed intent was, in the sentence "Confirm failed: database is locked".
+_INTENT_WORDS: dict[str, Message] = {
+    "confirm": QT_TRANSLATE_NOOP("Intent", "Confirm"),
+    "override": QT_TRANSLATE_NOOP("Intent", "Override"),
+    "withdraw": QT_TRANSLATE_NOOP("Intent", "Undo"),
+    "sign_in": QT_TRANSLATE_NOOP("Intent", "Sign-in"),
+    "needs_supervisor": QT_TRANSLATE_NOOP("Intent", "Call for a supervisor"),
+    "reinspect": QT_TRANSLATE_NOOP("Intent", "Re-inspection"),
+    "trigger": QT_TRANSLATE_NOOP("Intent", "Trigger"),
+    "scan": QT_TRANSLATE_NOOP("Intent", "Scan"),
+    "set_mode": QT_TRANSLATE_NOOP("Intent", "Change of mode"),
+    "set_thresholds": QT_TRANSLATE_NOOP("Intent", "Saving the thresholds"),
+}
 
 
 def _item_name(verdict: Verdict) -> str:
@@ -113,7 +130,8 @@ class MainWindow(QMainWindow):
         self._latest: ItemView | None = None
         self._shown_id: str | None = None
         self._shown: ItemView | None = None  # the item on the card: what Enter and 1-5 act on
-        self._statuses: OrderedDict[str, str] = OrderedDict()  # verdict_id -> "Confirmed by op-7"
+        # verdict_id -> "Confirmed by op-7", kept as a phrase so a language change says it again
+        self._statuses: OrderedDict[str, Phrase] = OrderedDict()
         self._dialogs: list[ItemDialog] = []
         self._counters: dict[str, Any] | None = None
         self._shown_counters: dict[str, Any] | None = None  # the last drawn, drawn again in a new language
@@ -306,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def _open_selected(self) -> None:
         if not self.recent.open_selected():
-            self.show_message(self.tr("No items to open yet."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP("MainWindow", "No items to open yet.")))
 
     def _toggle_fullscreen(self) -> None:
         if self.isFullScreen():
@@ -352,7 +370,7 @@ class MainWindow(QMainWindow):
             return
         self._shown_id = verdict_id
         self._shown = view
-        self.inspect_page.show_item(view, self._statuses.get(verdict_id, ""))
+        self.inspect_page.show_item(view, self._status_of(verdict_id))
 
     def _health_changed(self, health: Health) -> None:
         self.status_panel.set_health(health)
@@ -382,7 +400,8 @@ class MainWindow(QMainWindow):
         if install(app, language):
             logger.info("operator switched the window to %s", language)
         else:
-            self.show_message(self.tr("This language cannot be shown here: the window stays as it was."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP(
+                "MainWindow", "This language cannot be shown here: the window stays as it was.")))
         self.settings_page.show_language(current_language())
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
@@ -396,8 +415,8 @@ class MainWindow(QMainWindow):
             self._render_latest()
         super().changeEvent(event)
 
-    def show_message(self, text: str) -> None:
-        """A one-line notice at the top, stamped with the time."""
+    def show_message(self, text: str | Phrase) -> None:
+        """A one-line notice at the top, stamped with the time (a `Phrase` follows a language change)."""
         self.top.show_message(text)
 
     def _update_top(self) -> None:
@@ -409,24 +428,37 @@ class MainWindow(QMainWindow):
         self._intents.send(name, on_success, fn, *args)
 
     def _intent_failed(self, name: str, text: str) -> None:
-        self.top.show_error(f"{name.replace('_', ' ').capitalize()} failed: {text}")
+        words = _INTENT_WORDS.get(name)
+        action: str | Phrase = phrase(words) if words is not None else name.replace("_", " ").capitalize()
+        # `text` is the station's refusal (ActionError, the database's words), shown as it came.
+        self.top.show_error(phrase(QT_TRANSLATE_NOOP("MainWindow", "{action} failed: {problem}"),
+                                   action=action, problem=text))
 
     def _signed_in(self) -> bool:
         if self.operator_id:
             return True
-        self.show_message(self.tr("Sign in first (F9): every action is recorded with your operator id."))
+        self.show_message(phrase(QT_TRANSLATE_NOOP(
+            "MainWindow", "Sign in first (F9): every action is recorded with your operator id.")))
         self.ask_sign_in()
         return False
 
-    def _set_status(self, verdict_id: str, text: str) -> None:
-        self._statuses[verdict_id] = text
-        self._statuses.move_to_end(verdict_id)
+    def _set_status(self, verdict_id: str, text: Phrase | None) -> None:
+        """The operator's last action on an item, on its card; None: nothing (an undone confirm)."""
+        if text is None:
+            self._statuses.pop(verdict_id, None)
+        else:
+            self._statuses[verdict_id] = text
+            self._statuses.move_to_end(verdict_id)
         while len(self._statuses) > max(10, self.settings.recent_items):
             self._statuses.popitem(last=False)
         if self.card.verdict_id == verdict_id:
-            self.card.set_status(text)
+            self.card.set_status(self._status_of(verdict_id))
 
-    def _ok(self, text: str) -> None:
+    def _status_of(self, verdict_id: str) -> str:
+        status = self._statuses.get(verdict_id)
+        return status.render() if status is not None else ""
+
+    def _ok(self, text: str | Phrase) -> None:
         self.top.show_ok(text)
 
     def current_item(self) -> ItemView | None:
@@ -437,24 +469,23 @@ class MainWindow(QMainWindow):
         """Ctrl+Z or Undo: take back the newest confirm or override still waiting; nothing is recorded."""
         held = self._intents.undo()
         if held is None:
-            self.show_message(
-                self.tr("Nothing to undo: confirms and overrides are recorded after a few seconds.")
-            )
+            self.show_message(phrase(QT_TRANSLATE_NOOP(
+                "MainWindow", "Nothing to undo: confirms and overrides are recorded after a few seconds.")))
             return
-        self._set_status(held.verdict_id, "")
+        self._set_status(held.verdict_id, None)
         self._ok(held.undone_notice)
         # Nothing reached the record; the audit log still says the operator took it back.
         self._send("withdraw", lambda: None, self.station_actions.withdraw, held.verdict_id, held.name)
 
     def _hold(
-        self, name: str, verdict: Verdict, notice: str, undone: str, on_success: Callable[[], None],
+        self, name: str, verdict: Verdict, notice: Phrase, undone: Phrase, on_success: Callable[[], None],
         fn: Callable[..., None], *args: Any,
     ) -> HeldIntent:
         held = self._intents.hold(
             name, verdict.verdict_id, notice, undone, self.undo_s, on_success, fn, *args
         )
         if self.undo_s > 0:
-            self._ok(self.tr("{notice} — Undo (Ctrl+Z)").format(notice=notice))
+            self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "{notice} — Undo (Ctrl+Z)"), notice=notice))
         return held
 
     def ask_sign_in(self) -> None:
@@ -467,7 +498,8 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self.operator_id = operator_id
             self._update_top()
-            self._ok(self.tr("Signed in as {operator}.").format(operator=operator_id))
+            self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Signed in as {operator}."),
+                            operator=operator_id))
 
         # What the operator before pressed is theirs: it goes now, before the change of operator,
         # or the station would record it under the next one.
@@ -481,31 +513,30 @@ class MainWindow(QMainWindow):
             return
         view = self.current_item()  # pinned now: a new item arriving during the undo time changes nothing
         if view is None:
-            self.show_message(self.tr("No item to confirm yet."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP("MainWindow", "No item to confirm yet.")))
             return
         if not self._signed_in():
             return
         verdict = view.verdict
         operator = self.operator_id
-        words = theme.disposition_words(verdict.decision.disposition)
-        notice = self.tr("Confirmed {item}: {disposition}").format(
-            item=_item_name(verdict), disposition=words
-        )
+        words = DispositionWords(verdict.decision.disposition)
+        notice = phrase(QT_TRANSLATE_NOOP("MainWindow", "Confirmed {item}: {disposition}"),
+                        item=_item_name(verdict), disposition=words)
 
         def done() -> None:
-            self._set_status(
-                verdict.verdict_id, self.tr("Confirmed by {operator}").format(operator=operator)
-            )
-            self._ok(self.tr("{notice} — recorded.").format(notice=notice))
+            self._set_status(verdict.verdict_id, phrase(
+                QT_TRANSLATE_NOOP("MainWindow", "Confirmed by {operator}"), operator=operator or ""))
+            self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "{notice} — recorded."), notice=notice))
 
-        undone = self.tr("Confirm of {item} undone: nothing was recorded.").format(item=_item_name(verdict))
+        undone = phrase(QT_TRANSLATE_NOOP("MainWindow", "Confirm of {item} undone: nothing was recorded."),
+                        item=_item_name(verdict))
         self._hold("confirm", verdict, notice, undone, done, self.station_actions.confirm, verdict.verdict_id)
 
     def override_current(self, disposition: str) -> None:
         """Number key: override the current verdict to `disposition` (asks the reason, maybe the PIN)."""
         view = self.current_item()  # pinned at the key press, before the dialog asks the reason
         if view is None:
-            self.show_message(self.tr("No item to override yet."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP("MainWindow", "No item to override yet.")))
             return
         self.override_item(view, disposition)
 
@@ -513,7 +544,7 @@ class MainWindow(QMainWindow):
         """The Override button: ask which disposition for the item on the card (pinned now)."""
         view = self.current_item()
         if view is None:
-            self.show_message(self.tr("No item to override yet."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP("MainWindow", "No item to override yet.")))
             return
         self.override_item(view)
 
@@ -542,33 +573,30 @@ class MainWindow(QMainWindow):
     def _override(self, verdict: Verdict, disposition: str, reason: str, pin: str | None) -> None:
         operator = self.operator_id
         verdict_id = verdict.verdict_id
-        words = theme.disposition_words(disposition)
-        notice = self.tr("Override of {item} to {disposition}").format(
-            item=_item_name(verdict), disposition=words
-        )
+        words = DispositionWords(disposition)
+        notice = phrase(QT_TRANSLATE_NOOP("MainWindow", "Override of {item} to {disposition}"),
+                        item=_item_name(verdict), disposition=words)
 
         def done() -> None:
-            self._set_status(
-                verdict_id,
-                self.tr("Overridden to {disposition} by {operator}").format(
-                    disposition=words, operator=operator
-                ),
-            )
+            self._set_status(verdict_id, phrase(
+                QT_TRANSLATE_NOOP("MainWindow", "Overridden to {disposition} by {operator}"),
+                disposition=words, operator=operator or ""))
             move = self._hand_move_of(verdict, disposition)
             if move is None:
-                self._ok(self.tr("{notice} — recorded.").format(notice=notice))
+                self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "{notice} — recorded."), notice=notice))
             else:
                 self._set_status(verdict_id, move)
                 self.top.show_error(move)  # red: the item is in the wrong lane until someone moves it
                 self.hand_moves.add(verdict_id, move)  # stays in view after the card moved on
 
-        undone = self.tr("Override of {item} to {disposition} undone: nothing was recorded.").format(
-            item=_item_name(verdict), disposition=words
-        )
+        undone = phrase(
+            QT_TRANSLATE_NOOP("MainWindow",
+                              "Override of {item} to {disposition} undone: nothing was recorded."),
+            item=_item_name(verdict), disposition=words)
         self._hold("override", verdict, notice, undone, done, self.station_actions.override,
                    verdict_id, disposition, reason, pin)
 
-    def _hand_move_of(self, pinned: Verdict, disposition: str) -> str | None:
+    def _hand_move_of(self, pinned: Verdict, disposition: str) -> Phrase | None:
         """What the operator must do by hand after an override the station flagged `move_by_hand`."""
         verdict_id = pinned.verdict_id
         shown = (v.verdict for v in reversed(self.state.recent()) if v.verdict.verdict_id == verdict_id)
@@ -581,18 +609,20 @@ class MainWindow(QMainWindow):
         move = hand_move(latest, disposition, lanes)
         if move is None:
             return None
-        return self.tr("Take {item} out of lane {lane} ({lane_name}) and put it in {disposition}.").format(
+        return phrase(
+            QT_TRANSLATE_NOOP("MainWindow",
+                              "Take {item} out of lane {lane} ({lane_name}) and put it in {disposition}."),
             item=_item_name(latest),
             lane=move.lane,
-            lane_name=theme.disposition_words(move.lane_name).lower(),
-            disposition=theme.disposition_words(disposition).lower(),
+            lane_name=DispositionWords(move.lane_name, lower=True),
+            disposition=DispositionWords(disposition, lower=True),
         )
 
     def mark_current_for_supervisor(self) -> None:
         """S: flag the item on the card for a supervisor, with an optional note."""
         view = self.current_item()
         if view is None:
-            self.show_message(self.tr("No item to mark yet."))
+            self.show_message(phrase(QT_TRANSLATE_NOOP("MainWindow", "No item to mark yet.")))
             return
         if not self._signed_in():
             return
@@ -601,8 +631,10 @@ class MainWindow(QMainWindow):
 
         def send() -> None:
             def done() -> None:
-                self._set_status(verdict.verdict_id, self.tr("Waiting for a supervisor"))
-                self._ok(self.tr("{item} marked for a supervisor.").format(item=_item_name(verdict)))
+                self._set_status(verdict.verdict_id,
+                                 phrase(QT_TRANSLATE_NOOP("MainWindow", "Waiting for a supervisor")))
+                self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "{item} marked for a supervisor."),
+                                item=_item_name(verdict)))
 
             self._send(
                 "needs_supervisor",
@@ -620,43 +652,45 @@ class MainWindow(QMainWindow):
         if self._signed_in():
             self._send(
                 "reinspect",
-                lambda: self._ok(self.tr("Re-inspection requested.")),
+                lambda: self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Re-inspection requested."))),
                 self.station_actions.reinspect,
             )
 
     def request_trigger(self) -> None:
         """T: inspect now (bench mode)."""
         if self.mode != "bench":
-            self.show_message(
-                self.tr("T triggers only in bench mode: on the conveyor the controller triggers.")
-            )
+            self.show_message(phrase(QT_TRANSLATE_NOOP(
+                "MainWindow", "T triggers only in bench mode: on the conveyor the controller triggers.")))
             return
         if self._signed_in():
             self._send(
-                "trigger", lambda: self._ok(self.tr("Inspection triggered.")), self.station_actions.trigger
+                "trigger", lambda: self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Inspection triggered."))),
+                self.station_actions.trigger,
             )
 
     def take_scan(self, text: str) -> None:
         """A code typed by the keyboard-wedge scanner: inspect the item with it (bench mode)."""
         shown = text.replace(GS, "<GS>")
         if self.mode != "bench":
-            self.show_message(
-                self.tr("Scan {code} ignored: hand scans trigger only in bench mode.").format(code=shown)
-            )
+            self.show_message(phrase(
+                QT_TRANSLATE_NOOP("MainWindow",
+                                  "Scan {code} ignored: hand scans trigger only in bench mode."),
+                code=shown))
             return
         if self._signed_in():
             self._send(
                 "scan",
-                lambda: self._ok(self.tr("Scanned {code}: inspecting.").format(code=shown)),
+                lambda: self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Scanned {code}: inspecting."),
+                                        code=shown)),
                 self.station_actions.scan,
                 text,
             )
 
     def _scan_ignored(self, text: str) -> None:
-        self.top.show_error(self.tr(
+        self.top.show_error(phrase(QT_TRANSLATE_NOOP(
+            "MainWindow",
             "Scanner input without Enter ignored ({count} characters) — "
-            "check the scanner's suffix setting (Enter or Tab after each code)."
-        ).format(count=len(text)))
+            "check the scanner's suffix setting (Enter or Tab after each code)."), count=len(text)))
 
     def request_mode(self, mode: str) -> None:
         """Switch bench/conveyor mode."""
@@ -665,7 +699,8 @@ class MainWindow(QMainWindow):
             self.mode = mode
             self._update_top()
             bench = mode == "bench"
-            self._ok(self.tr("Switched to bench mode.") if bench else self.tr("Switched to conveyor mode."))
+            self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Switched to bench mode.")) if bench
+                     else phrase(QT_TRANSLATE_NOOP("MainWindow", "Switched to conveyor mode.")))
 
         self._send("set_mode", done, self.station_actions.set_mode, mode)
 
@@ -673,7 +708,8 @@ class MainWindow(QMainWindow):
         """Send new policy thresholds (the station validates, writes config.toml and keeps a backup)."""
         self._send(
             "set_thresholds",
-            lambda: self._ok(self.tr("Thresholds saved to config.toml (backup kept).")),
+            lambda: self._ok(phrase(QT_TRANSLATE_NOOP(
+                "MainWindow", "Thresholds saved to config.toml (backup kept)."))),
             self.station_actions.set_thresholds,
             dict(values),
         )

@@ -7,8 +7,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from station.i18n import QT_TRANSLATE_NOOP
 from station.state import ItemView
 from station.ui.bridge import Background
+from station.ui.phrase import phrase
 from station.ui.recent import RecentList
 from station.verdict import Verdict
 
@@ -24,8 +26,8 @@ class RecordSearch(QObject):
     `notice(text)` while searching and when the search failed; `found(text)` with how many items matched.
     """
 
-    notice = Signal(str)
-    found = Signal(str)
+    notice = Signal(object)  # a Phrase: said again after a language change
+    found = Signal(object)
 
     def __init__(
         self, source: SearchSource | None, recent: RecentList, parent: QObject | None = None
@@ -43,7 +45,8 @@ class RecordSearch(QObject):
         """Look RMA / GTIN words up in the station's record (one search at a time)."""
         if self._source is None or self._worker.busy:
             return
-        self.notice.emit(self.tr("Searching the record for « {words} »…").format(words=text))
+        self.notice.emit(phrase(QT_TRANSLATE_NOOP("RecordSearch", "Searching the record for « {words} »…"),
+                                words=text))
         self._worker.submit(text, self._source, text)
 
     def _done(self, text: str, result: object) -> None:
@@ -52,15 +55,17 @@ class RecordSearch(QObject):
             return  # the operator has typed something else meanwhile
         self._recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
         if verdicts:
-            found = self.tr("{count} items in the record match « {words} ».").format(
+            found = phrase(
+                QT_TRANSLATE_NOOP("RecordSearch", "{count} items in the record match « {words} »."),
                 count=len(verdicts), words=text)
         else:
-            found = self.tr("Nothing in the record matches « {words} ».").format(words=text)
+            found = phrase(QT_TRANSLATE_NOOP("RecordSearch", "Nothing in the record matches « {words} »."),
+                           words=text)
         self.found.emit(found)
 
     def _failed(self, text: str, error: str) -> None:
-        self.notice.emit(
-            self.tr("Search for « {words} » failed: {problem}").format(words=text, problem=error))
+        self.notice.emit(phrase(QT_TRANSLATE_NOOP("RecordSearch", "Search for « {words} » failed: {problem}"),
+                                words=text, problem=error))
 
     def close(self) -> None:
         """Stop without waiting: a read has nothing to finish for the station."""

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from station.ui import fit, theme
 from station.ui.fit import ElidedLabel
+from station.ui.phrase import Phrase, say
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class TopBar(QWidget):
         self.problems_label.setObjectName("problems")
         self.problems_label.setStyleSheet(PROBLEM_STYLE)
         self.problems_label.setVisible(False)
+        self._notice: tuple[str, str | Phrase] | None = None  # (time, what), said again on a language change
         self.message_label = ElidedLabel("")
         self.message_label.setObjectName("message")
         self.message_label.setFont(theme.scaled_font(base, 12 * font_scale))
@@ -198,19 +200,34 @@ class TopBar(QWidget):
         need = label.fontMetrics().horizontalAdvance(label.text()) + margins.left() + margins.right() + 4
         label.setMaximumWidth(max(need, label.minimumSizeHint().width()))
 
-    def show_message(self, text: str) -> None:
-        """A one-line notice, stamped with the time; keeps the style of the notice before."""
-        self.message_label.setText(f"{time.strftime('%H:%M:%S')}  {text}")
-        self._cap(self.message_label)
+    def show_message(self, text: str | Phrase) -> None:
+        """A one-line notice, stamped with the time; keeps the style of the notice before.
+
+        A `Phrase` is said again after a language change (a plain text is the station's own words,
+        already in its language, and stays as it came)."""
+        self._notice = (time.strftime("%H:%M:%S"), text)
+        self._show_notice()
         self._layout.setStretchFactor(self.message_label, 2)  # from the first notice on: the larger share
         logger.info("ui notice: %s", text)
 
-    def show_ok(self, text: str) -> None:
+    def _show_notice(self) -> None:
+        if self._notice is None:
+            return
+        stamp, text = self._notice
+        self.message_label.setText(f"{stamp}  {say(text)}")
+        self._cap(self.message_label)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.LanguageChange:
+            self._show_notice()  # the last notice in the new language, at the time it was said
+        super().changeEvent(event)
+
+    def show_ok(self, text: str | Phrase) -> None:
         """A notice that something worked."""
         theme.set_style(self.message_label, "")
         self.show_message(text)
 
-    def show_error(self, text: str) -> None:
+    def show_error(self, text: str | Phrase) -> None:
         """A notice that something failed, in red."""
         self.show_message(text)
         theme.set_style(self.message_label, ERROR_STYLE)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWi
 
 from station.ui import theme
 from station.ui.intents import HeldIntent
+from station.ui.phrase import Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class UndoBar(QWidget):
             text = self.tr("{notice} — recorded in {seconds} s unless you undo it.")
         else:
             text = self.tr("{notice} — recorded in {seconds} s unless you undo it ({count} waiting).")
-        self.text.setText(text.format(notice=newest.notice, seconds=seconds, count=len(self._held)))
+        self.text.setText(text.format(notice=newest.notice.render(), seconds=seconds, count=len(self._held)))
         theme.set_style(self.text, WAITING_STYLE)
 
 
@@ -100,7 +101,7 @@ class HandMoveBar(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.button)
-        self._moves: list[tuple[str, str]] = []  # (verdict id, what to do), oldest first
+        self._moves: list[tuple[str, Phrase]] = []  # (verdict id, what to do), oldest first
         self.hide()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
@@ -109,7 +110,7 @@ class HandMoveBar(QWidget):
             self._refresh()
         super().changeEvent(event)
 
-    def add(self, verdict_id: str, text: str) -> None:
+    def add(self, verdict_id: str, text: Phrase) -> None:
         """A new move to make; a second override of the same item replaces its first instruction."""
         self._moves = [(v, t) for v, t in self._moves if v != verdict_id]
         self._moves.append((verdict_id, text))
@@ -117,7 +118,7 @@ class HandMoveBar(QWidget):
 
     def pending(self) -> list[str]:
         """What is still to be moved, oldest first."""
-        return [text for _verdict_id, text in self._moves]
+        return [text.render() for _verdict_id, text in self._moves]
 
     def done(self) -> None:
         """The operator moved the item shown: forget it, show the next one."""
@@ -130,7 +131,7 @@ class HandMoveBar(QWidget):
         if not self._moves:
             self.hide()
             return
-        text = self._moves[-1][1]
+        text = self._moves[-1][1].render()
         if len(self._moves) > 1:
             text = self.tr("{instruction} ({count} more to move)").format(
                 instruction=text, count=len(self._moves) - 1

@@ -12,11 +12,12 @@ import logging
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
 from station.state import ItemView, ViewShot
 from station.ui.camera_view import CameraView, shot_overlay
+from station.ui.fit import ElidedLabel
 from station.ui.translation import current_language
 
 logger = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ class _ViewTile(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.camera_name = ""
-        self.caption = QLabel()
+        # Elided with "…" (its whole words on hover) when the tile is too narrow: a French caption
+        # such as « dessus : dommage (en grand) » is longer than its English.
+        self.caption = ElidedLabel()
         self.caption.setObjectName("viewCaption")
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.view = CameraView()

@@ -8,10 +8,12 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from station.state import Health, Level
+from station.ui.fit import DISPOSITION_SHARE
 from station.ui.main_window import MainWindow
 from station.ui.translation import install
 from station.verdict import Disposition, Reason
@@ -20,9 +22,14 @@ from tests.ui.test_ui_french_words import _coded
 from tests.ui.test_ui_layout_fit import SIZES, _clipped, _on_screen, _show, _visible_texts
 from tests.ui.ui_window import open_window
 
-# The disposition's type fits the card's width: the French words ("REMISE EN STOCK") are the widest,
-# so it is a little smaller than in English (44 px instead of 50 at 768 px high), never below this.
-FRENCH_DISPOSITION_SHARE = 0.055
+# The disposition's type fits the card's width: the French words ("CONTRÔLE MANUEL", "REMISE EN
+# STOCK") are the widest, so their letters are set closer and, at 1366x768 only, the type is a pixel
+# or three smaller than in English (47 px instead of 50) — never below 6 % of the window's height.
+FRENCH_DISPOSITION_SHARE = 0.06
+# With the larger type setting on the 768 px panel the card is too short for its type, and every size
+# on it shrinks together until it fits (ItemCard.fit_to) — in both languages, a little more in French,
+# whose longer detail lines wrap onto more lines. The disposition stays above this there.
+LARGER_TYPE_SHARE = 0.055
 
 pytestmark = pytest.mark.gui
 
@@ -43,11 +50,11 @@ def french(qapp: QApplication) -> Iterator[QApplication]:
     install(qapp, "en")
 
 
-def _settle(qtbot: QtBot, window: MainWindow, size: tuple[int, int]) -> None:
+def _settle(qtbot: QtBot, window: MainWindow, size: tuple[int, int],
+            share: float = FRENCH_DISPOSITION_SHARE) -> None:
     window.resize(*size)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
-    qtbot.waitUntil(
-        lambda: window.card.disposition.font().pixelSize() >= round(size[1] * FRENCH_DISPOSITION_SHARE))
+    qtbot.waitUntil(lambda: window.card.disposition.font().pixelSize() >= round(size[1] * share))
     qtbot.wait(50)  # one more round of layout after the font change
 
 
@@ -84,13 +91,29 @@ def test_no_french_words_are_cut_off_or_overlap(
             qtbot.waitUntil(window.status_panel.problem.isVisible)
         _show(qtbot, window, _coded(make_item(seq), disposition, reasons))
         assert window.card.disposition.text() == window.card.disposition.text().upper()
+        assert window.card.disposition.font().pixelSize() >= round(size[1] * FRENCH_DISPOSITION_SHARE)
         assert not _problems(window), _problems(window)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["1366x768", "1920x1080"])
+def test_english_keeps_its_full_size_and_spacing(
+    qapp: QApplication, qtbot: QtBot, size: tuple[int, int]
+) -> None:
+    install(qapp, "en")
+    window, _actions = open_window(qtbot)
+    _settle(qtbot, window, size, DISPOSITION_SHARE)
+    _show(qtbot, window, _coded(make_item(2), Disposition.MANUAL_REVIEW, ITEMS[1][1]))
+    font = window.card.disposition.font()
+    assert window.card.disposition.text() == "MANUAL REVIEW"
+    assert font.pixelSize() == round(size[1] * DISPOSITION_SHARE)
+    assert font.letterSpacingType() == QFont.SpacingType.PercentageSpacing
+    assert font.letterSpacing() in (0, 100)  # the font's own spacing
 
 
 def test_the_larger_type_setting_fits_in_french(french: QApplication, qtbot: QtBot) -> None:
     window, _ = open_window(qtbot, font_scale=1.5)
     healthy(window.state)
-    _settle(qtbot, window, (1366, 768))
+    _settle(qtbot, window, (1366, 768), LARGER_TYPE_SHARE)
     _show(qtbot, window, _coded(make_item(8), Disposition.MANUAL_REVIEW, ITEMS[1][1]))
     qtbot.wait(100)
     assert window.card.disposition.text() == "CONTRÔLE MANUEL"
