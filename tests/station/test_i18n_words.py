@@ -79,6 +79,10 @@ EXAMPLES: dict[str, dict[str, str | int | float | None]] = {
     "beyond_repair_at": {"label": "tear", "where": "top left", "score": 0.91},
     "repairable": {"label": "scratch", "score": 0.7},
     "repairable_at": {"label": "crushed corner", "where": "bottom", "score": 0.7},
+    "beyond_repair_view": {"label": "tear", "view": "left", "score": 0.93},
+    "beyond_repair_view_at": {"label": "tear", "where": "top left", "view": "right", "score": 0.91},
+    "repairable_view": {"label": "dent", "view": "front", "score": 0.62},
+    "repairable_view_at": {"label": "scratch", "where": "centre", "view": "belt-3", "score": 0.7},
     "no_defect": {"score": 0.05},
     "fraud_wrong_item": {},
     "fraud_empty_box": {},
@@ -107,6 +111,8 @@ FRENCH = {
     "operator_override": "l'opérateur op-7 a changé « Contrôle manuel » en « Remise en stock » : "
                          "item is fine",
     "box_empty": "le carton est vide",
+    "beyond_repair_view": "déchirure sur la vue « gauche », score 0,93 : irréparable",
+    "repairable_view_at": "rayure au centre de l'article, sur la vue « belt-3 », score 0,70 : réparable",
 }
 
 
