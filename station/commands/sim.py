@@ -168,7 +168,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                               modbus.baudrate)
         port = runner.start()
         print(port, flush=True)
-        print(f"simulated PLC (Modbus {modbus.transport.upper()}, unit {modbus.unit_id}, 8N1) running on "
+        frame = ", 8N1" if modbus.transport == "rtu" else ""  # a pseudo-terminal takes no parity bit
+        print(f"simulated PLC (Modbus {modbus.transport.upper()}, unit {modbus.unit_id}{frame}) running on "
               f"{port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     else:
         runner = SimulatorRunner(settings)
