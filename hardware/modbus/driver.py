@@ -59,6 +59,7 @@ class _Command:
     first_sent: float | None = None
     last_sent: float = 0.0
     writes: int = 0
+    answered: bool = False  # the last write was answered (so waiting for ACK_SEQ makes sense)
 
 
 @dataclass
@@ -355,7 +356,9 @@ class ModbusLink:
                 self._clear_seq = None
         if command is None:
             return
-        if command.first_sent is None:
+        if not command.writes:
+            # Judged once, before the first write: after one, the PLC may have executed it (its
+            # answer lost), so the same command goes again and the PLC's ACK_CODE says how it went.
             deadline = self._deadlines.get((command.boot_id, command.item_id))
             reason = ""
             if command.boot_id != self._boot_id:
@@ -367,22 +370,24 @@ class ModbusLink:
                 return
             self._seq = self._seq % 0xFFFF + 1
             command.seq = self._seq
-        elif now - command.last_sent < self.settings.ack_timeout_ms / 1000:
-            return  # waiting for ACK_SEQ
-        elif command.writes > self.settings.retries:
+            command.first_sent = now
+        elif command.answered and now - command.last_sent < self.settings.ack_timeout_ms / 1000:
+            return  # written: waiting for ACK_SEQ
+        if command.writes > self.settings.retries:
             self._reject(command, "NO_ACK", out)
             return
         values = [command.item_id & 0xFFFF, command.lane, command.boot_id & 0xFFFF, command.seq]
         if command.writes:
             with self._lock:
                 self._totals.retransmits += 1
-        command.writes += 1
-        command.last_sent = now
-        # One function 16 request: the PLC sees item, lane, boot and sequence together.
-        if self._write(client, self.map.hr(HoldingRegister.CMD_ITEM), values) and command.first_sent is None:
-            command.first_sent = now
+        else:
             with self._lock:
                 self._totals.commands_sent += 1
+        command.writes += 1
+        command.last_sent = now
+        # One function 16 request: the PLC sees item, lane, boot and sequence together; the same
+        # sequence written again is a no-op for a PLC that already executed it.
+        command.answered = self._write(client, self.map.hr(HoldingRegister.CMD_ITEM), values)
 
     def _reject(self, command: _Command, reason: str, out: list[ev.Event]) -> None:
         with self._lock:
@@ -394,7 +399,8 @@ class ModbusLink:
     def _acknowledged(self, header: list[int], now: float, out: list[ev.Event]) -> None:
         command = self._inflight
         echoed = header[InputRegister.ACK_SEQ]
-        if command is not None and command.first_sent is not None and echoed == command.seq:
+        written = command is not None and command.writes and command.first_sent is not None
+        if command is not None and command.first_sent is not None and written and echoed == command.seq:
             code = header[InputRegister.ACK_CODE]
             rtt = now - command.first_sent
             with self._lock:
