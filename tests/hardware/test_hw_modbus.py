@@ -239,9 +239,11 @@ def test_a_restart_that_keeps_its_boot_count_is_still_a_new_boot(station: _Stati
     new_boots = [u for u in station.of_kind(ev.LinkUp) if isinstance(u, ev.LinkUp) and u.new_boot]
     assert len(new_boots) == 2
     assert new_boots[0].boot_id != new_boots[1].boot_id  # item ids of the two boots never meet
-    # The second boot's items are told apart from the first's: none is misattributed.
-    assert all(r.lane_confirmed is None or r.lane_confirmed != LANES.manual_lane or r.lane_commanded is None
-               for r in station.routed.values())
+    # Each boot's items keep their own outcomes: every confirmed lane is the one decided, or manual.
+    assert station.bridge.counters.misrouted == 0
+    for key, (lane, late) in station.decided.items():
+        routing = station.routed[_verdict_id(key)]
+        assert routing.lane_confirmed in (None, LANES.manual_lane, None if late else lane), (key, routing)
 
 
 def test_a_decision_after_the_deadline_is_never_written() -> None:
