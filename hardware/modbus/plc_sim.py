@@ -113,6 +113,7 @@ class PlcController(ControllerSim):
         self.clear_ack = self.hr[HoldingRegister.CLEAR_SEQ]
         self.clear_code = 0
         self.host_seen_at: float | None = None
+        self.halted_at: float | None = None  # the program stopped (STOP mode): the heartbeat stands still
 
     def reboot(self, now: float) -> None:
         """Restart the PLC: a new boot count, item ids from 1, events and heartbeat from 0."""
@@ -179,7 +180,8 @@ class PlcController(ControllerSim):
             status |= Status.HOST_OK
         header = [0] * HEADER_WORDS
         header[InputRegister.BOOT_COUNT] = self.boot_count
-        header[InputRegister.HEARTBEAT] = int((now - self.started_at) / HEARTBEAT_S) & 0xFFFF
+        beat_at = now if self.halted_at is None else self.halted_at
+        header[InputRegister.HEARTBEAT] = int((beat_at - self.started_at) / HEARTBEAT_S) & 0xFFFF
         header[InputRegister.STATUS] = int(status)
         header[InputRegister.JAM_ZONE] = self._jam_zone or 0
         header[InputRegister.ACK_SEQ] = self.ack_seq
@@ -387,6 +389,21 @@ class PlcSimRunner:
         """Restart the PLC now (it answers nothing for `restart_s`)."""
         with self.lock:
             self._restart(time.monotonic())
+
+    def halt(self, halted: bool = True) -> None:
+        """Put the PLC's program in STOP (or back in RUN): its Modbus still answers, its heartbeat stops."""
+        with self.lock:
+            self.controller.halted_at = time.monotonic() if halted else None
+
+    def jam(self, zone: int = 1) -> None:
+        """Jam the belt in `zone` until `release()` (a CLEAR before then is refused: still active)."""
+        with self.lock:
+            self.controller.jam(zone, time.monotonic(), hold_s=1e9)
+
+    def release(self) -> None:
+        """The operator took the jammed item off (or released the e-stop): a CLEAR now clears it."""
+        with self.lock:
+            self.controller._physically_clear_at = 0.0
 
     def _restart(self, now: float) -> None:
         self.injected["restarts"] += 1

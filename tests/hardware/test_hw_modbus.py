@@ -317,3 +317,53 @@ def test_the_station_gone_puts_the_plc_in_safe_outputs() -> None:
     finally:
         link.stop()
         plc.stop()
+
+
+def test_a_plc_program_in_stop_is_down_though_its_modbus_answers() -> None:
+    events: list[ev.Event] = []
+    plc = PlcSimRunner(_belt(50), "tcp")
+    plc.start()
+    link = ModbusLink(plc.link_settings(ModbusSettings(silence_ms=500, reconnect_backoff_s=0.1,
+                                                       reconnect_backoff_max_s=0.2)),
+                      events.append, port=plc.address)
+    link.start()
+    try:
+        _wait_until(lambda: link.connected, "the session")
+        plc.halt()
+        _wait_until(lambda: any(isinstance(e, ev.LinkDown) for e in events), "the link to go down")
+        down = next(e for e in events if isinstance(e, ev.LinkDown))
+        assert "heartbeat" in down.reason
+        assert not link.connected  # no session while the heartbeat stands still
+        plc.halt(False)
+        _wait_until(lambda: link.connected, "the session to come back")
+        ups = [e for e in events if isinstance(e, ev.LinkUp)]
+        assert len(ups) == 2 and not ups[1].new_boot  # the same boot: its items are still tracked
+    finally:
+        link.stop()
+        plc.stop()
+
+
+def test_a_jam_stops_the_diverts_until_the_plc_clears_it() -> None:
+    events: list[ev.Event] = []
+    plc = PlcSimRunner(_belt(50), "tcp")
+    plc.start()
+    link = ModbusLink(plc.link_settings(ModbusSettings()), events.append, port=plc.address)
+    link.start()
+    try:
+        _wait_until(lambda: any(isinstance(e, ev.ItemAtCamera) for e in events), "an item at the camera")
+        plc.jam(2)
+        _wait_until(lambda: any(isinstance(e, ev.Jam) for e in events), "the jam")
+        assert next(e for e in events if isinstance(e, ev.Jam)) == ev.Jam(2)
+        _wait_until(lambda: any(isinstance(e, ev.Lost) for e in events), "the items on the belt lost")
+        assert {e.reason for e in events if isinstance(e, ev.Lost)} == {"JAM"}
+        assert link.clear()
+        _wait_until(lambda: any(isinstance(e, ev.ClearRejected) for e in events), "the refusal")
+        assert next(e for e in events if isinstance(e, ev.ClearRejected)).reason == "STILL_ACTIVE"
+        plc.release()
+        assert link.clear()
+        _wait_until(lambda: any(isinstance(e, ev.Cleared) for e in events), "the belt to run again")
+        with plc.lock:
+            assert plc.controller.running
+    finally:
+        link.stop()
+        plc.stop()
