@@ -42,7 +42,7 @@ def _config(tmp_path: Path, text: str) -> Path:
 
 
 def _load(tmp_path: Path, text: str) -> Config:
-    return _load(tmp_path, text)
+    return load_config(_config(tmp_path, text), env={})
 
 
 def _lines(out: str) -> list[dict[str, str]]:
