@@ -230,7 +230,8 @@ def check_models(config: Config) -> list[CheckResult]:
 # -- calibration ----------------------------------------------------------------------------
 
 
-def _calibration_file(config: Config, name: str, cam: CameraConfig) -> Path | None:
+def calibration_file(config: Config, name: str, cam: CameraConfig) -> Path | None:
+    """The calibration file of camera `name`: its own, the [calibration] file for the first, else none."""
     if cam.calibration is not None:
         return config.resolve(cam.calibration)
     return config.resolve(config.calibration.file) if name == config.camera.name else None
@@ -247,7 +248,7 @@ def check_calibration(config: Config) -> list[CheckResult]:
         if cam.source == "synthetic":
             results.append(ok("calibration", f"camera {name}: synthetic, no calibration needed"))
             continue
-        path = _calibration_file(config, name, cam)
+        path = calibration_file(config, name, cam)
         if path is None:
             results.append(ok("calibration", f"camera {name}: no calibration file set: item sizes are "
                               "measured on the first camera only"))
