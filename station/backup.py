@@ -120,6 +120,13 @@ def copy_database(source: Path, target: Path) -> int:
     """
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
     try:
+        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        # A folder this user cannot write (a read-only mount) cannot hold the -shm file of a WAL
+        # database: no station can be writing there, so the file as it stands is the state.
+        src.close()
+        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=30.0)
+    try:
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from station.config_check import config_problems
     from station.doctor import Status, config_results, run_checks
 
+    if args.log_level is None:  # the checks' own lines say it all; the parts' progress is noise here
+        logging.getLogger().setLevel(logging.WARNING)
     show = _show(args.json)
     if not 0.5 <= args.camera_seconds <= 60:
         print("station doctor: --camera-seconds must be between 0.5 and 60", flush=True)

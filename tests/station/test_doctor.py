@@ -136,6 +136,20 @@ def test_a_port_that_is_not_there_fails_and_the_simulator_answers(tmp_path: Path
     assert bench.status is Status.OK and "bench mode" in bench.message
 
 
+def test_a_real_port_gets_hello_and_welcome_and_nothing_is_diverted(tmp_path: Path) -> None:
+    from hardware.simulator import SimulatorRunner
+
+    with SimulatorRunner() as controller:
+        config = _load(tmp_path, f'[hardware]\nport = "{controller.path}"\n')
+        result = check_conveyor(config)
+        with controller.lock:
+            diverted = [t for t in controller.controller.truth if t.commanded_lane is not None]
+    assert result.status is Status.OK, result
+    assert f"the controller on {controller.path} said HELLO" in result.message
+    assert "session up" in result.message
+    assert diverted == []
+
+
 def _bench(tmp_path: Path) -> Path:
     path = tmp_path / "bench.toml"
     path.write_text('[station]\nmode = "bench"\ndata_dir = "data"\n', encoding="utf-8")
