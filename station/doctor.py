@@ -314,7 +314,9 @@ def _check_camera(config: Config, name: str, cam: CameraConfig, seconds: float) 
             demo.stop()
     elapsed = time.monotonic() - started
     if health.state is not CameraState.LIVE or last is None:
-        return fail("camera", f"{where} delivers no frames: {health.detail or 'nothing came in'}", fix)
+        # The capture thread's detail ends with when it retries: the doctor does not.
+        detail = (health.detail or "nothing came in").split("; retrying")[0]
+        return fail("camera", f"{where} delivers no frames: {detail}", fix)
     size = f"{last.image.shape[1]}x{last.image.shape[0]}"
     rate = health.frames / elapsed
     sharp = statistics.median(sharpness) if sharpness else None

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         warned = sum(r.status is Status.WARN for r in results)
         verdict = ("the station is ready" if not failed
                    else "fix the failures above, then run station doctor again")
-        print(f"{len(results)} checks: {len(failed)} failed, {warned} warnings — {verdict}", flush=True)
+        counts = f"{len(failed)} failed, {warned} warning{'' if warned == 1 else 's'}"
+        print(f"{len(results)} checks: {counts} — {verdict}", flush=True)
     return 1 if failed else 0
 
 
@@ -78,5 +79,7 @@ def run_broken_config(args: argparse.Namespace, path: Path | None) -> int:
     for result in results:
         show(result)
     if not args.json:
-        print(f"{len(results) - 1} config errors — fix them, then run station doctor again", flush=True)
+        errors = len(results) - 1
+        print(f"{errors} config error{'' if errors == 1 else 's'} — fix them, then run station doctor again",
+              flush=True)
     return 1

@@ -80,6 +80,11 @@ def test_a_config_with_two_errors_shows_both_with_their_lines_and_fails(
     assert f"{path}:4: [camera.width] expected a whole number" in out
     assert f"{path}:7: [hardware.retries] 500 is out of range — set it between 0 and 100" in out
     assert "2 config errors" in out
+    assert main(["--config", str(path), "doctor", "--json"]) == 1
+    results = _lines(capsys.readouterr().out)
+    assert [(r["check"], r["status"]) for r in results] == [("config", "fail"), ("config", "fail"),
+                                                            ("others", "fail")]
+    assert all(r["fix"] for r in results)
 
 
 def test_config_problems_lists_every_error_and_none_for_a_good_file(tmp_path: Path) -> None:
