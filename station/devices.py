@@ -24,7 +24,7 @@ from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
-from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, tr
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
@@ -88,10 +88,12 @@ def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Hea
     if health.state is CameraState.STOPPED:
         return None
     summary = _CAMERA_STATES.get(health.state, QT_TRANSLATE_NOOP("Health", "camera {camera} down"))
+    # The usual camera names in the operator's words ("top" is "dessus"); a site's own as written.
+    camera = tr("View", health.camera, language)
     if health.state is CameraState.LIVE:
-        return Health(component, Level.OK, summary.render(language, camera=health.camera), "",
+        return Health(component, Level.OK, summary.render(language, camera=camera), "",
                       {"fps": round(health.fps, 1), "frames": health.frames})
-    return Health(component, Level.ERROR, summary.render(language, camera=health.camera),
+    return Health(component, Level.ERROR, summary.render(language, camera=camera),
                   QT_TRANSLATE_NOOP("Health", "{problem}. Items go to manual review until it is back; "
                                     "check the camera's cable and power.")
                   .render(language, problem=health.detail),
