@@ -41,7 +41,7 @@ from station.devices import (
     BenchTriggers,
     ConveyorDevice,
     camera_delays,
-    load_camera_calibration,
+    load_camera_calibrations,
     open_cameras,
 )
 from station.diskguard import DiskGuard
@@ -123,8 +123,12 @@ class Station:
 
     def _inspector(self) -> StationInspector:
         config = self.config
-        calibration, health = load_camera_calibration(config)
-        self.state.set_health(health)
+        calibrations, lines = load_camera_calibrations(config)
+        for line in lines:
+            self.state.set_health(line)
+        calibration = calibrations[config.camera.name]
+        others = {name: c.colour for name, c in calibrations.items()
+                  if c.colour is not None and name != config.camera.name}
         reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                                config.barcode.slow_path_budget_ms)
         return StationInspector(
@@ -132,6 +136,7 @@ class Station:
             roi=config.camera.roi_box, model_timeout_ms=config.models.timeout_ms,
             jpeg_quality=None if config.storage.blur_labels else config.storage.jpeg_quality,
             plane=calibration.plane, colour_monitor=calibration.colour, cameras=config.all_cameras,
+            colour_monitors=others,
         )
 
     def _catalog(self) -> CatalogLookup:
