@@ -173,6 +173,12 @@ def test_calibration_of_another_resolution_fails_a_missing_one_warns_a_right_one
     save_calibration(tmp_path / "calibration.toml", CalibrationFile("/dev/video7", (1280, 720), utc_now()))
     (right,) = check_calibration(config)
     assert right.status is Status.OK and "for 1280x720" in right.message
+    sides = _load(tmp_path, text + '\n[cameras.left]\nsource = "device"\ndevice = "/dev/video8"\n'
+                  'calibration = "left.toml"\n\n[cameras.right]\nsource = "device"\ndevice = "/dev/video9"\n')
+    top, left, right_side = check_calibration(sides)
+    assert top.status is Status.OK
+    assert left.status is Status.WARN and "camera left: not calibrated" in left.message
+    assert right_side.status is Status.OK and "first camera only" in right_side.message
 
 
 def test_a_locked_data_folder_fails_and_the_devices_it_holds_are_not_touched(tmp_path: Path) -> None:
