@@ -61,16 +61,18 @@ class ListenAddress:
         example = f"write HOST:PORT, e.g. {DEFAULT_STATION_LISTEN}"
         if not sep:
             raise ValueError(f"{text!r} has no port: {example}")
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
+        bracketed = host.startswith("[") and host.endswith("]")
+        host = host[1:-1] if bracketed else host
         if not host:
             raise ValueError(f"{text!r} has no host: {example} (this computer only), or 0.0.0.0:{port_text} "
                              "to let every computer of the network read the figures")
-        if ":" in host:
+        if ":" in host:  # "::1:9108" could be an address without a port, or ::1 port 9108
             try:
                 ipaddress.IPv6Address(host)
             except ValueError:
-                raise ValueError(f"{text!r}: write an IPv6 address in brackets, e.g. [::1]:9108") from None
+                bracketed = False
+            if not bracketed:
+                raise ValueError(f"{text!r}: write an IPv6 address in brackets, e.g. [::1]:9108")
         if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
             raise ValueError(f"{text!r}: the port must be a number from 0 to 65535 ({example})")
         return cls(host, int(port_text))
