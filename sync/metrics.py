@@ -185,10 +185,12 @@ class MetricsEndpoint:
 
     def start(self) -> None:
         """Listen; OSError when the address cannot be had (a port in use, an unknown host)."""
-        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self.collector)
+        # process_resident_memory_bytes, process_cpu_seconds_total, process_start_time_seconds, ...
+        ProcessCollector(registry=registry)
         # prometheus_client's own default address is 0.0.0.0: always pass ours.
         self._server, self._thread = start_http_server(self.address.port, addr=self.address.host,
                                                        registry=registry)

@@ -121,3 +121,19 @@ def test_a_histogram_counts_each_observation_once_in_its_bucket() -> None:
     assert snapshot.cumulative() == [(10, 2), (20, 4), (50, 5), (float("inf"), 7)]
     with pytest.raises(ValueError, match="rise strictly"):
         Histogram((10, 10, 20))
+
+
+def test_a_station_whose_port_is_taken_runs_on_without_its_endpoint(caplog: pytest.LogCaptureFixture) -> None:
+    from station.metrics import StationMetrics
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        metrics = StationMetrics(MetricsSettings(listen=f"127.0.0.1:{port}"), OneGauge())  # type: ignore[arg-type]
+        with caplog.at_level(logging.WARNING, logger="station.metrics"):
+            metrics.start()
+        metrics.stop()
+    assert metrics.endpoint is None
+    assert any("[metrics] listen" in r.getMessage() for r in caplog.records)
+    assert StationMetrics(MetricsSettings(listen=""), OneGauge()).endpoint is None  # type: ignore[arg-type]
