@@ -22,6 +22,7 @@ from station.inspector import Identity
 from station.live_models import LiveModels
 from station.pipeline import Pipeline
 from station.uplink import Uplink
+from station.verdict import Disposition
 from sync.metrics import MetricsEndpoint, MetricsSettings, histogram_family
 from vision.camera import Camera, CameraState
 
@@ -104,7 +105,10 @@ class StationCollector:
         recorded = CounterMetricFamily("station_items_recorded",
                                        "Verdicts recorded, by the first decision's disposition.",
                                        labels=["disposition"])
-        for disposition, count in sorted(counters.dispositions().items()):
+        # Every disposition from the start, at 0 until its first item: a rate over a series that
+        # appears only later misses that first item.
+        counted = {**{d.value: 0 for d in Disposition}, **counters.dispositions()}
+        for disposition, count in counted.items():
             recorded.add_metric([disposition], count)
         yield recorded
         for name, metric, documentation in _PIPELINE_COUNTERS:

@@ -27,8 +27,8 @@ __all__ = ["STORE_BUCKETS_S", "CentralCollector", "CentralMeter", "central_endpo
 # network tens; seconds mean a disk or a database in trouble.
 STORE_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-# ReceiverStats counters: (field, metric name, help). A field other parts add later (images
-# stored) is exposed when the receiver has it.
+# ReceiverStats counters: (field, metric name, help). A counter the receiver does not keep (evidence
+# images, purges: only a receiver that stores images has them) is left out of the scrape.
 _RECEIVER_COUNTERS = (
     ("received", "central_messages_received", "Verdict messages received from the broker."),
     ("stored", "central_verdicts_stored", "Verdict revisions stored for the first time."),
@@ -40,6 +40,7 @@ _RECEIVER_COUNTERS = (
      "Repeats of a stored revision with a different payload: kept apart, acknowledged."),
     ("acked", "central_acks_sent", "Verdicts acknowledged to their station."),
     ("images_stored", "central_images_stored", "Evidence images stored."),
+    ("purges", "central_purges", "Purges of a customer's images and personal fields carried out."),
 )
 
 
