@@ -64,8 +64,8 @@ class ListenAddress:
         bracketed = host.startswith("[") and host.endswith("]")
         host = host[1:-1] if bracketed else host
         if not host:
-            raise ValueError(f"{text!r} has no host: {example} (this computer only), or 0.0.0.0:{port_text} "
-                             "to let every computer of the network read the figures")
+            raise ValueError(f"{text!r} has no host: write 127.0.0.1:{port_text} (this computer only), or "
+                             f"0.0.0.0:{port_text} to let every computer of the network read the figures")
         if ":" in host:  # "::1:9108" could be an address without a port, or ::1 port 9108
             try:
                 ipaddress.IPv6Address(host)

@@ -86,4 +86,4 @@ def test_a_bad_metrics_address_is_refused_with_the_fix(tmp_path: Path) -> None:
                           cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert "--metrics :9109" in done.stdout
-    assert "127.0.0.1:9108" in done.stdout and "0.0.0.0:9109" in done.stdout
+    assert "127.0.0.1:9109" in done.stdout and "0.0.0.0:9109" in done.stdout
