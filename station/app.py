@@ -49,6 +49,7 @@ from station.health import HealthMonitor
 from station.inspector import Identity, StationInspector
 from station.live_models import LiveModels, ModelSet, open_model_store
 from station.lookup import CatalogLookup
+from station.metrics import StationCollector, StationMetrics
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
@@ -116,6 +117,8 @@ class Station:
             on_motion=self.actions.trigger, on_health=self.state.set_health)
         self.monitor = HealthMonitor(self.state, self.pipeline, self.store, self.disk,
                                      config.storage.min_free_disk_mb, self.models, self.uplink, self.conveyor)
+        self.metrics = StationMetrics(config.metrics, StationCollector(
+            self.identity, self.pipeline, self.cameras, self.models, self.disk, self.uplink, self.conveyor))
         self.models.on_swap = self._models_swapped
         self.pipeline.on_recorded = lambda _verdict: self.uplink.wake()
         self._started: list[Callable[[], None]] = []  # the stop of each part started, in order
@@ -159,6 +162,8 @@ class Station:
         self._started.append(self.uplink.stop)
         self.monitor.start()
         self._started.append(self.monitor.stop)
+        self.metrics.start()  # last: a scrape sees every part running
+        self._started.append(self.metrics.stop)
         self.store.audit("station", "start",
                          {"session": self.identity.session, "mode": self.config.station.mode})
 
