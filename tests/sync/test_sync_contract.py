@@ -13,7 +13,12 @@ from typing import Any
 
 import jsonschema
 import pytest
-from sync_contract_files import (
+
+from station.policy import POLICY_RANGES
+from sync.inbound import Inbound, InboundHandlers, RmaLine
+from sync.schema import validate_verdict
+from sync.settings import StationIdentity, SyncSettings
+from tests.sync.sync_contract_files import (
     SCHEMAS,
     asyncapi,
     channel_messages,
@@ -22,11 +27,6 @@ from sync_contract_files import (
     resolve,
     schema_files,
 )
-
-from station.policy import POLICY_RANGES
-from sync.inbound import Inbound, InboundHandlers, RmaLine
-from sync.schema import validate_verdict
-from sync.settings import StationIdentity, SyncSettings
 
 META = Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json"
 
