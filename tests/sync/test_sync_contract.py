@@ -14,11 +14,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from station.config import PolicyConfig
 from station.policy import POLICY_RANGES
 from sync.inbound import Inbound, InboundHandlers, RmaLine
 from sync.schema import validate_verdict
 from sync.settings import StationIdentity, SyncSettings
 from tests.sync.sync_contract_files import (
+    ROOT,
     SCHEMAS,
     asyncapi,
     channel_messages,
@@ -248,3 +250,13 @@ def test_the_config_set_schema_accepts_what_the_station_accepts(body: Any) -> No
     schema = jsonschema.Draft202012Validator(load_json(SCHEMAS / "config-set-1.schema.json"))
     reply = _inbound(_Station()).handle("config/set", json.dumps(body).encode())
     assert schema.is_valid(body) == reply.ok, reply.reason
+
+
+def test_the_guide_lists_the_same_config_set_names_ranges_and_defaults() -> None:
+    text = (ROOT / "docs" / "sync.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| (−?[\d.]+) – ([\d.]+) \| ([\d.]+) \|$", text, re.MULTILINE)
+    listed = {name: (float(low.replace("−", "-")), float(high)) for name, low, high, _ in rows}
+    assert listed == POLICY_RANGES
+    defaults = PolicyConfig()
+    assert {name: float(default) for name, *_, default in rows} == {
+        name: getattr(defaults, name) for name in POLICY_RANGES}
