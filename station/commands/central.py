@@ -43,8 +43,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--stats-interval", type=float, default=5.0, help="seconds between stats lines")
     parser.add_argument("--json", action="store_true", help="stats as one JSON object per line on stdout")
     parser.set_defaults(handler=run, log_to_file=True)
-    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config}")
+    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report}")
     register_bridge_config(tools)
+    register_report(tools)
 
 
 def _password(password_file: Path | None) -> str:
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
-              "station central bridge-config ...")
+              "station central bridge-config ... | station central report --db ...")
         return 2
     try:
         address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
@@ -174,3 +175,37 @@ def run_bridge_config(args: argparse.Namespace, config: Config) -> int:
           "configuration and restart that broker")
     return 0
 
+
+def register_report(tools: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`station central report`: the fleet's figures from the receiver's database."""
+    parser = tools.add_parser(
+        "report",
+        help="items/h, disposition mix, no-read, override and fraud-flag rates, model versions per "
+             "station and site",
+        description="The fleet's figures from central's database (the latest revision of each verdict): "
+                    "per station and per site.",
+    )
+    parser.add_argument("--db", required=True, help="central's SQLite file, or a postgresql://... URL")
+    parser.add_argument("--since", default=None,
+                        help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.set_defaults(handler=run_report, log_to_file=False)
+
+
+def run_report(args: argparse.Namespace, config: Config) -> int:
+    """Print the fleet report; 2 for a bad --since, 1 when the database cannot be read."""
+    from station.kpi import parse_since
+    from sync.fleet_report import fleet_report, fleet_table
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"station central report: {exc}")
+        return 2
+    try:
+        report = fleet_report(args.db, since)
+    except Exception as exc:  # sqlite3 / psycopg errors alike: a missing file, a refused login
+        print(f"station central report: cannot read {args.db}: {exc}")
+        return 1
+    print(json.dumps(report.to_json()) if args.json else fleet_table(report))
+    return 0
