@@ -13,7 +13,8 @@ Nothing is lost when the bridge, the site broker or the WAN link goes down:
 - QoS 1 may repeat a message after a reconnect; central stores each verdict revision once
   and the stations ignore a second ack, so repeats change nothing.
 
-`bridge_config()` writes the section; `station central bridge-config` prints it.
+`bridge_config()` writes the section, `bridge_acl()` the bridge's entry in the central
+broker's ACL; `station central bridge-config [--acl]` prints them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BRIDGE_TOPICS", "BridgeSettings", "bridge_config"]
+__all__ = ["BRIDGE_TOPICS", "BridgeSettings", "bridge_acl", "bridge_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,4 +139,19 @@ def bridge_config(settings: BridgeSettings) -> str:
             lines += [f"bridge_certfile {s.cert_file}", f"bridge_keyfile {s.key_file}"]
     for topic, direction in BRIDGE_TOPICS:
         lines.append(f"topic {site_prefix}{topic} {direction} 1")
+    return "\n".join(lines) + "\n"
+
+
+def bridge_acl(settings: BridgeSettings) -> str:
+    """The bridge's entry in the central broker's ACL file: its user may write what goes out and
+    read what comes in, for its own site only. Needs `username`."""
+    s = settings
+    if s.username is None:
+        raise ValueError("an ACL entry needs the bridge's user name (--username)")
+    site_prefix = f"{s.prefix}{s.site}/+/"
+    lines = [f"# Bridge of site {s.site}: its own site's topics only (station central bridge-config --acl).",
+             f"user {s.username}"]
+    lines += [f"topic {'write' if direction == 'out' else 'read'} {site_prefix}{topic}"
+              for topic, direction in BRIDGE_TOPICS]
+    lines.append(f"topic write {s.prefix}{s.site}/_bridge/state")
     return "\n".join(lines) + "\n"

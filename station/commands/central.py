@@ -139,6 +139,9 @@ def register_bridge_config(tools: argparse._SubParsersAction[argparse.ArgumentPa
     parser.add_argument("--cert", type=Path, default=None, help="the bridge's client certificate (PEM)")
     parser.add_argument("--key", type=Path, default=None, help="the bridge's client key (PEM)")
     parser.add_argument("--prefix", default="returns/v1/", help="topic prefix, as [sync].topic_prefix")
+    parser.add_argument("--acl", action="store_true",
+                        help="print the bridge's entry for the central broker's ACL file instead (needs "
+                             "--username)")
     parser.add_argument("--output", type=Path, default=None,
                         help="write the section to this file (created 0600) instead of printing it")
     parser.set_defaults(handler=run_bridge_config, log_to_file=False)
@@ -146,7 +149,7 @@ def register_bridge_config(tools: argparse._SubParsersAction[argparse.ArgumentPa
 
 def run_bridge_config(args: argparse.Namespace, config: Config) -> int:
     """Print or write the bridge section; 2 with the reason for a bad option."""
-    from sync.bridge import BridgeSettings, bridge_config
+    from sync.bridge import BridgeSettings, bridge_acl, bridge_config
 
     host, _, port = str(args.central).rpartition(":")
     if not host or not port.isdigit():
@@ -158,21 +161,22 @@ def run_bridge_config(args: argparse.Namespace, config: Config) -> int:
         settings = BridgeSettings(site=args.site, central_host=host.strip("[]"), central_port=int(port),
                                   prefix=args.prefix, username=args.username, password=password,
                                   ca_file=args.ca, cert_file=args.cert, key_file=args.key)
+        text = bridge_acl(settings) if args.acl else bridge_config(settings)
     except OSError as exc:
         print(f"station central bridge-config: cannot read {args.password_file}: {exc.strerror or exc}")
         return 2
     except ValueError as exc:
         print(f"station central bridge-config: {exc}")
         return 2
-    text = bridge_config(settings)
     if args.output is None:
         print(text, end="")
         return 0
     fd = os.open(args.output, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
-    print(f"station central bridge-config: written to {args.output}; include it in the site broker's "
-          "configuration and restart that broker")
+    where = "the central broker's ACL file" if args.acl else "the site broker's configuration"
+    print(f"station central bridge-config: written to {args.output}; add it to {where} and restart that "
+          "broker")
     return 0
 
 
