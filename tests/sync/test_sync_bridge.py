@@ -154,3 +154,14 @@ def test_bridge_logs_in_and_its_acl_keeps_it_to_its_site(tmp_path: Path) -> None
             client.close()
         site.close()
         central.close()
+
+
+def test_shipped_example_is_what_the_command_writes() -> None:
+    """docs/mosquitto/bridge.conf stays the generator's output (its password a placeholder)."""
+    shipped = (Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "bridge.conf").read_text()
+    settings = BridgeSettings(site="site-01", central_host="central.example", central_port=8883,
+                              username="bridge-site-01", password="CHANGE-ME",
+                              ca_file=Path("/etc/mosquitto/certs/central-ca.pem"),
+                              cert_file=Path("/etc/mosquitto/certs/bridge.crt"),
+                              key_file=Path("/etc/mosquitto/certs/bridge.key"))
+    assert _options(shipped) == _options(bridge_config(settings))
