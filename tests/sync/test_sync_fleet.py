@@ -24,6 +24,7 @@ import pytest
 
 from sync.bridge import BridgeSettings, bridge_config
 from sync.broker import LocalBroker
+from sync.fleet_report import fleet_report
 from tests.sync.conftest import wait_for
 from tests.sync.postgres import PostgresMissingError, throwaway_postgres
 
@@ -172,6 +173,12 @@ def test_fleet_stores_every_revision_once_through_a_receiver_kill_and_a_bridge_r
         assert by_site == {site: PER_STATION * len(names) for site, names in SITES.items()}
         assert conn.execute("SELECT COUNT(*) FROM rejected").fetchone() == (0,)
         assert conn.execute("SELECT COUNT(*) FROM conflicts").fetchone() == (0,)
+    # The fleet report reads the same database: every station and site, every item once.
+    report = fleet_report(postgres_url)
+    assert {(f.site_id, f.station_id, f.items) for f in report.stations} == {
+        (site, name, PER_STATION) for site, names in SITES.items() for name in names}
+    assert {(f.site_id, f.items) for f in report.sites} == {
+        (site, PER_STATION * len(names)) for site, names in SITES.items()}
     # All three receivers stored a share (the restarted one's counters start again at zero).
     for n in (2, 3):
         assert _last_json(tmp_path / f"central-{n}.jsonl")["stored"] > 0
