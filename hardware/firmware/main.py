@@ -25,10 +25,15 @@ def board() -> None:
 def pc() -> None:
     """Under CPython: the firmware on a pty with the simulated belt, until Ctrl-C."""
     import logging
+    import signal
     import time
 
     from .simbelt import FirmwareRunner
 
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM closes the pty as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO)
     with FirmwareRunner() as runner:
         print(runner.path, flush=True)

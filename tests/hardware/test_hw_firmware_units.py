@@ -22,7 +22,7 @@ BOARD_FILES = ["__init__.py", "compat.py", "wire.py", "config.py", "link.py", "t
 # Modules a MicroPython RP2040 / ESP32 build has (typing is imported inside a try).
 MICROPYTHON = {"struct", "sys", "os", "time", "machine", "micropython", "typing"}
 # Imported only inside SimHal's methods, which never run on a board.
-PC_ONLY_IN_FUNCTIONS = {"random", "threading", "select", "logging"}
+PC_ONLY_IN_FUNCTIONS = {"random", "threading", "select", "logging", "signal"}
 
 
 @settings(max_examples=300, derandomize=True, deadline=None)
