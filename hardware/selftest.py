@@ -93,6 +93,9 @@ _HINTS = {
     "S14": "after watchdog_ms without any frame from the host: safe outputs and a new announcement "
            "(HELLO with the next seq) (§7)",
 }
+_NO_ANSWER_HINT = ("no ACK or NACK within 500 ms: is the session up (HEARTBEATs arriving, or did the "
+                   "controller go back to announcing)? is the baud rate {baud}? Every reliable frame "
+                   "received in order must be answered. Then: ")
 _NO_ITEM_HINT = "feed items onto the belt during the run, or give more time with --item-timeout"
 BAD_HELLO_HINT = ("the station refuses this HELLO (NACK BAD_HELLO) and never starts a session: set "
                   "lane_count >= 2, default_lane < lane_count and watchdog_ms within 100..5000 in "
@@ -265,6 +268,8 @@ def run_selftest(port_path: str, baudrate: int = 115200, item_timeout_s: float =
         status = Status.SKIP if ok is None else Status.PASS if ok else Status.FAIL
         if status is Status.FAIL:
             hint = hint or _HINTS.get(rule, "")
+            if detail.startswith("no answer") and rule != "S5":
+                hint = _NO_ANSWER_HINT + hint
             trace = probe.trace_tail(heartbeats=rule in ("S3", "S14"))
         else:
             hint = hint if status is Status.SKIP else ""
