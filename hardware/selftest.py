@@ -146,6 +146,7 @@ class _Probe:
         # (heartbeat?, line) for every frame either way; a failure shows the tail of it.
         self.trace: deque[tuple[bool, str]] = deque(maxlen=400)
         self.rx_bytes = 0
+        self.rx_head = bytearray()  # the first bytes received, shown when no frame ever made sense
         self.buf = bytearray()
         self.tx_seq = 1
         self.expected = 1
@@ -181,6 +182,9 @@ class _Probe:
             lines.append(line)
         if skipped:
             lines.append(f"({skipped} heartbeats left out)")
+        if not lines and self.rx_head:  # bytes, but never a 0x00 to end a frame
+            return (f"first {len(self.rx_head)} of {self.rx_bytes} bytes received, no frame delimiter "
+                    f"(0x00) among them: {bytes(self.rx_head).hex(' ')}",)
         return tuple(reversed(lines))
 
     def send(self, message: Message, seq: int | None = None) -> int:
@@ -201,6 +205,8 @@ class _Probe:
                 self.write(encode_frame(Heartbeat.TYPE, 0, Heartbeat(int(now * 1000) & 0xFFFFFFFF).payload()))
             data = self.port.read(self.port.in_waiting or 1)
             self.rx_bytes += len(data)
+            if len(self.rx_head) < 48:
+                self.rx_head += data[: 48 - len(self.rx_head)]
             self.buf += data
             while b"\x00" in self.buf:
                 block, _, rest = bytes(self.buf).partition(b"\x00")

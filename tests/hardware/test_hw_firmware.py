@@ -112,3 +112,32 @@ def test_a_failed_rule_shows_a_hint_and_the_bytes(monkeypatch: pytest.MonkeyPatc
     assert "-> 04 01 7e" in failure and "type 0x7e seq" in failure
     assert "<- 03 01 01 01 02" in failure and "ACK (seq=" in failure
     assert "13 passed, 1 failed, 0 skipped (failed: S6)" in out
+
+
+def test_a_controller_at_the_wrong_baud_rate_is_told_so(capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import threading
+    import tty
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    stop = threading.Event()
+
+    def noise() -> None:  # what 115200 baud hears from a controller talking at 9600: no 0x00, no frame
+        while not stop.wait(0.1):
+            os.write(master, b"\x55\xaa\xf0" * 10)
+
+    thread = threading.Thread(target=noise, daemon=True)
+    thread.start()
+    try:
+        code = main(["hw", "selftest", "--port", os.ttyname(slave)])
+    finally:
+        stop.set()
+        thread.join()
+        os.close(master)
+        os.close(slave)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "FAIL  S1   HELLO without being asked: no valid HELLO in 6.5 s" in out
+    assert "bytes arrived but not one valid frame: is the baud rate 115200 on both ends?" in out
+    assert "no frame delimiter (0x00) among them: 55 aa f0 55 aa f0" in out
