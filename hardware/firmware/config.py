@@ -73,6 +73,9 @@ class Config:
             out.append(f"DEFAULT_LANE {self.default_lane} is not a lane (0..{self.lane_count - 1})")
         if not 100 <= self.watchdog_ms <= 5000:
             out.append(f"WATCHDOG_MS {self.watchdog_ms}: the station accepts 100..5000")
+        if len(self.pins.confirm_eyes) < self.lane_count or len(self.pins.solenoids) < self.lane_count:
+            out.append(f"Pins: {self.lane_count} lanes need a confirm eye and a solenoid entry (None for "
+                       "the straight-on lane) each")
         if self.camera_to_gate_ms - self.gate_setup_ms - self.tx_margin_ms <= 0:
             out.append("the gate is closer to the camera than its set-up time: no time to decide")
         return out

@@ -340,8 +340,6 @@ class FirmwareRunner:
         os.write(self._wake_w, b"x")
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if self.app is not None and self._thread is not None and not self._thread.is_alive():
-            pass
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
         for fd in (self._master, self._slave, self._wake_r, self._wake_w):
