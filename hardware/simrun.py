@@ -16,46 +16,13 @@ import time
 from dataclasses import dataclass, field
 
 from hardware import events as ev
-from hardware.firmware.simbelt import BeltSettings, FirmwareRunner
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink, LinkSettings
 from hardware.simulator import ItemFate, SimSettings, SimulatorRunner
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CONTROLLERS", "RunSummary", "belt_settings", "run_simulation"]
-
-# What stands at the other end of the link: the Python simulator, or the reference firmware
-# (hardware/firmware/) under CPython with its simulated belt.
-CONTROLLERS = ("simulator", "firmware")
-
-
-@dataclass(frozen=True)
-class _Truth:
-    """Where one physical item went, whichever controller ran it."""
-
-    boot_id: int
-    item_id: int
-    fate: ItemFate
-    lane: int | None
-    tracked: bool
-    announced: bool
-    entered_at: float
-
-
-def belt_settings(settings: SimSettings) -> BeltSettings:
-    """The firmware's simulated belt with the simulator's geometry, items and faults."""
-    f = settings.faults
-    return BeltSettings(
-        speed_m_s=settings.speed_m_s, spacing_m=settings.spacing_m, rate_items_s=settings.rate_items_s,
-        camera_pos_m=settings.camera_pos_m, gate_pos_m=settings.divert_pos_m,
-        gate_setup_s=settings.gate_setup_s,
-        confirm_delay_s=settings.confirm_delay_s, lane_count=settings.lane_count,
-        default_lane=settings.default_lane, watchdog_ms=settings.watchdog_ms, items=settings.items,
-        seed=settings.seed, corrupt_rate=f.corrupt_rate, drop_rate=f.drop_rate, lost_rate=f.lost_rate,
-        reboot_after_items=f.reboot_after_items, silence_after_items=f.silence_after_items,
-        silence_s=f.silence_s, jam_after_items=f.jam_after_items, jam_hold_s=f.jam_hold_s,
-    )
+__all__ = ["RunSummary", "run_simulation"]
 
 
 @dataclass(frozen=True)
@@ -155,33 +122,23 @@ class _Driver:
 
 
 def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: LinkSettings | None = None,
-                   lanes: dict[str, int] | None = None, timeout_s: float = 3600.0,
-                   controller: str = "simulator") -> RunSummary:
-    """Run `settings.items` items through a controller (CONTROLLERS) and the real link; the summary."""
-    if controller not in CONTROLLERS:
-        raise ValueError(f"controller {controller!r}: use one of {', '.join(CONTROLLERS)}")
+                   lanes: dict[str, int] | None = None, timeout_s: float = 3600.0) -> RunSummary:
+    """Run `settings.items` items through the simulator and the real link; returns the summary."""
     if settings.items is None:
         raise ValueError("a simulated run needs a number of items")
     lane_map = LaneMap(lanes or {"manual": 0, "restock": 1, "repair": 2, "recycle": 3, "quarantine": 4})
     if lane_map.manual_lane != settings.default_lane:
         raise ValueError("the controller's default lane must be the manual-review lane")
     driver = _Driver(lane_map, settings.lane_count, late_fraction, settings.seed)
-    firmware = FirmwareRunner(belt_settings(settings)) if controller == "firmware" else None
-    runner = SimulatorRunner(settings) if firmware is None else None
+    runner = SimulatorRunner(settings)
     started = time.monotonic()
-    port = firmware.start() if firmware is not None else runner.start() if runner is not None else ""
+    port = runner.start()
     conveyor_link = ConveyorLink(port, link or LinkSettings(), driver.on_event)
     driver.link = conveyor_link
     driver.start()
     conveyor_link.start()
     try:
         while time.monotonic() - started < timeout_s:
-            if firmware is not None:
-                assert firmware.belt is not None
-                if firmware.belt.finished.wait(0.05):
-                    break
-                continue
-            assert runner is not None
             with runner.lock:
                 if runner.controller.done():
                     break
@@ -193,32 +150,15 @@ def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: Link
     finally:
         conveyor_link.stop()
         driver.stop()
-        if firmware is not None:
-            firmware.stop()
-        if runner is not None:
-            runner.stop()
+        runner.stop()
     seconds = time.monotonic() - started
-    if firmware is not None:
-        assert firmware.belt is not None and firmware.hal is not None
-        truth = [_Truth(-1 if i.boot_id is None else i.boot_id, -1 if i.item_id is None else i.item_id,
-                        ItemFate(i.fate), i.lane, i.tracked, i.announced, i.entered_at)
-                 for i in firmware.belt.truth]
-        crc, retransmits = firmware.link_counters()
-        injected = {**firmware.belt.injected, "corrupted": firmware.hal.corrupted,
-                    "dropped": firmware.hal.dropped}
-    else:
-        assert runner is not None
-        sim = runner.controller
-        truth = [_Truth(i.boot_id, i.item_id, i.fate, i.lane, i.tracked, i.announced, i.entered_at)
-                 for i in sim.truth]
-        crc, retransmits = sim.conn.stats.crc_errors, sim.conn.stats.retransmits
-        injected = dict(sim.injected)
+    sim = runner.controller
     manual = lane_map.manual_lane
     counts = dict.fromkeys(("as_commanded", "late_manual", "misrouted", "lost", "fault_manual",
                             "unannounced_manual", "mismatch"), 0)
-    first_entry = truth[0].entered_at if truth else started
-    last_entry = truth[-1].entered_at if truth else started
-    for item in truth:
+    first_entry = sim.truth[0].entered_at if sim.truth else started
+    last_entry = sim.truth[-1].entered_at if sim.truth else started
+    for item in sim.truth:
         key = (item.boot_id, item.item_id)
         if item.fate is not ItemFate.LANE:
             counts["lost"] += 1
@@ -239,22 +179,22 @@ def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: Link
     health = conveyor_link.health()
     span = max(last_entry - first_entry, 1e-9)
     return RunSummary(
-        items=len(truth),
+        items=len(sim.truth),
         diverted_as_commanded=counts["as_commanded"],
         late_to_manual=counts["late_manual"],
         misrouted=counts["misrouted"],
         lost=counts["lost"],
         to_manual_by_fault=counts["fault_manual"],
         unannounced_to_manual=counts["unannounced_manual"],
-        crc_errors=health.crc_errors + crc,
-        retransmits=health.retransmits + retransmits,
+        crc_errors=health.crc_errors + sim.conn.stats.crc_errors,
+        retransmits=health.retransmits + sim.conn.stats.retransmits,
         rtt_ms_p50=None if health.rtt_ms_p50 is None else round(health.rtt_ms_p50, 3),
         rtt_ms_p99=None if health.rtt_ms_p99 is None else round(health.rtt_ms_p99, 3),
         link_downs=link_downs,
-        reboots=injected["reboots"],
+        reboots=sim.injected["reboots"],
         rejections=dict(sorted(driver.rejections.items())),
         confirm_mismatches=counts["mismatch"],
-        items_per_s=round((len(truth) - 1) / span, 2) if len(truth) > 1 else 0.0,
+        items_per_s=round((len(sim.truth) - 1) / span, 2) if len(sim.truth) > 1 else 0.0,
         seconds=round(seconds, 1),
-        injected=injected,
+        injected=dict(sim.injected),
     )

@@ -29,9 +29,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run_parser.add_argument("--late-fraction", type=float, default=0.0,
                             help="fraction of items decided after their deadline (default 0)")
     run_parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    run_parser.add_argument("--controller", choices=("simulator", "firmware"), default="simulator",
-                            help="the controller end: the simulator, or the reference firmware "
-                                 "(hardware/firmware/) on a simulated belt (default simulator)")
     run_parser.set_defaults(handler=run)
 
 
@@ -100,8 +97,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         assert isinstance(settings, SimSettings)
         # The simulator is on a pseudo-terminal: never look for it by the controller's USB id.
         link = dataclasses.replace(hw.link, usb_id="")
-        summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes),
-                                 controller=args.controller)
+        summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
         result = dataclasses.asdict(summary)
         if args.json:
             print(json.dumps(result), flush=True)

@@ -33,7 +33,7 @@ def test_selftest_passes_every_rule_against_the_firmware(capsys: pytest.CaptureF
 @pytest.mark.slow
 def test_firmware_run_with_faults_never_misroutes_nor_loses(capsys: pytest.CaptureFixture[str]) -> None:
     items = 300
-    code = main(["sim", "run", "--controller", "firmware", "--items", str(items), "--spacing", "0.2",
+    code = main(["hw", "firmware-run", "--items", str(items), "--spacing", "0.2",
                  "--camera-pos", "0.1", "--divert-pos", "0.9", "--late-fraction", "0.1",
                  "--faults", "corrupt,drop,reboot,silence", "--fault-rate", "0.01", "--seed", "3", "--json"])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
