@@ -677,9 +677,9 @@ class Verdict:
     routing: Routing = field(default_factory=Routing)
     models: tuple[ModelRef, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
-    # What this revision changed, who changed it and their note. None reads as JSON without them
-    # does: "inspected" for revision 1, "routed" after it (verdicts written before these fields).
-    change: Change | None = None
+    # What this revision changed, who changed it and their note (revision 1 is the station's own
+    # decision; every later revision is made with `revise` or `override`, which say what changed).
+    change: Change = Change.INSPECTED
     changed_by: str | None = None
     change_note: str | None = None
 
@@ -705,12 +705,9 @@ class Verdict:
                 raise _fail(f"timings_ms.{stage}", f"expected milliseconds >= 0, got {ms!r}")
 
     def _check_change(self) -> None:
-        """`change` filled in and consistent with the revision, who made it and the decision."""
-        given: object = self.change
-        if given is None:
-            given = Change.INSPECTED if self.revision == 1 else Change.ROUTED
+        """`change` is one of `Change` and agrees with the revision, who made it and the decision."""
         try:
-            change = Change(str(given))
+            change = Change(self.change)
         except ValueError:
             known = ", ".join(c.value for c in Change)
             raise _fail("change", f"{self.change!r} is not one of {known}") from None
@@ -738,7 +735,7 @@ class Verdict:
             "schema": SCHEMA,
             "verdict_id": self.verdict_id,
             "revision": self.revision,
-            "change": self.change.value if self.change else None,
+            "change": self.change.value,
             "changed_by": self.changed_by,
             "change_note": self.change_note,
             "station_id": self.station_id,
@@ -777,7 +774,7 @@ class Verdict:
                 created_at=parse_time(data["created_at"]),
                 decided_at=parse_time(data["decided_at"]),
                 # Absent in verdicts written before revisions said what changed: read by revision.
-                change=data.get("change"),
+                change=data.get("change") or (Change.INSPECTED if data["revision"] == 1 else Change.ROUTED),
                 changed_by=data.get("changed_by"),
                 change_note=data.get("change_note"),
             )
