@@ -15,7 +15,9 @@ Three worker threads joined by bounded queues (DESIGN §3):
   (diverted, lost, too late) is a new revision of its verdict, written as soon as the
   item is both recorded and closed: by the recorder at once when the item closed first,
   otherwise when the router reports it (`routed`) through the same queue — so every
-  database write happens on one thread, in order, and never before its verdict.
+  database write happens on one thread, in order, and never before its verdict. An
+  operator's revision (confirm, override, call for a supervisor) takes the same queue
+  (`Pipeline.write`).
 
 A trigger that finds the inspection queue full is not silently dropped: it is counted
 and recorded as a manual-review verdict ("station overloaded"), and the item, which gets
@@ -285,8 +287,8 @@ class Pipeline:
         other wrote. Before the pipeline starts or after it stopped, `fn` runs here.
         """
         recorder = self._threads[2] if len(self._threads) > 2 else None
-        if recorder is None or not recorder.is_alive():
-            return fn()
+        if recorder is None or not recorder.is_alive() or recorder is threading.current_thread():
+            return fn()  # not running, or asked by the recorder itself (which must not wait for itself)
         future: Future[object] = Future()
         self._records.put(_Write(fn, future))
         while True:
