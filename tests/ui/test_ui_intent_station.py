@@ -94,6 +94,7 @@ def test_undo_records_nothing_and_the_audit_log_says_so(qtbot: QtBot, station: S
     window.close()  # nothing waits any more: closing sends nothing
     assert _audit(station, "confirm") == []
     assert _confirmed_by(station, a.verdict_id) is None
+    assert [v.revision for v in station.store.history(a.verdict_id)] == [1]  # no revision for central either
 
 
 def test_a_confirm_still_waiting_is_recorded_when_the_window_closes(qtbot: QtBot, station: Station) -> None:
@@ -103,6 +104,7 @@ def test_a_confirm_still_waiting_is_recorded_when_the_window_closes(qtbot: QtBot
     assert _audit(station, "confirm") == []
     window.close()
     assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id, "revision": 2})]
+    assert [v.change.value for v in station.store.history(a.verdict_id)] == ["inspected", "confirmed"]
 
 
 def test_override_of_an_item_in_another_lane_says_to_move_it_by_hand(qtbot: QtBot, station: Station) -> None:
