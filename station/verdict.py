@@ -783,15 +783,18 @@ class Verdict:
         except (TypeError, AttributeError) as exc:
             raise _fail("-", f"malformed ({exc})") from None
 
-    def revise(self, change: Change, changed_by: str | None, note: str | None = None,
-               **changes: Any) -> Verdict:
-        """The next revision: `change` made by `changed_by` (with `note`), the fields in `changes` replaced.
+    def revise(self, change: Change, changed_by: str | None, note: str | None = None, *,
+               decision: Decision | None = None, routing: Routing | None = None,
+               decided_at: datetime | None = None) -> Verdict:
+        """The next revision: `change` made by `changed_by` (with `note`), and what it replaced.
 
-        Everything not named stays as it was — the decision, the routing — so a revision says only
+        Everything not given stays as it was — the decision, the routing — so a revision says only
         what it changed and the latest revision always tells the whole story.
         """
-        return dataclasses.replace(self, revision=self.revision + 1, change=Change(change),
-                                   changed_by=changed_by, change_note=note or None, **changes)
+        return dataclasses.replace(
+            self, revision=self.revision + 1, change=Change(change), changed_by=changed_by,
+            change_note=note or None, decision=decision or self.decision, routing=routing or self.routing,
+            decided_at=decided_at or self.decided_at)
 
     def override(
         self, disposition: Disposition, operator_id: str, reason: str, at: datetime | None = None,
