@@ -829,7 +829,8 @@ class Verdict:
             })) if codes else (),
         )
         change = Change.SUPERVISOR_APPROVED if supervisor_approved else Change.OVERRIDDEN
-        return self.revise(change, operator_id, reason, decision=decision, decided_at=at)
+        # The reason is the decision's own (`override_reason`); `change_note` is for a note beside it.
+        return self.revise(change, operator_id, decision=decision, decided_at=at)
 
     @property
     def key(self) -> str:

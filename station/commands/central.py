@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--key", type=Path, default=None, help="client key (PEM) for mqtts://")
     parser.add_argument("--stats-interval", type=float, default=5.0, help="seconds between stats lines")
     parser.add_argument("--json", action="store_true", help="stats as one JSON object per line on stdout")
+    parser.add_argument("--metrics", default="", metavar="HOST:PORT",
+                        help="serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9109 "
+                             "(docs/metrics.md; 0.0.0.0:9109 opens it to the whole network)")
     parser.set_defaults(handler=run, log_to_file=True)
 
 
@@ -55,6 +58,7 @@ def _password(password_file: Path | None) -> str:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver
+    from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
 
     try:
@@ -77,6 +81,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if username or password:
         address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
     receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id)
+    try:  # listening first: a port in use stops central before it takes any verdict
+        metrics = central_endpoint(args.metrics, receiver.stats, receiver.meter)
+    except (ValueError, OSError) as exc:
+        print(f"station central: --metrics {args.metrics}: {exc}")
+        return 2
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -90,6 +99,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         receiver.start()
     except (RuntimeError, FileNotFoundError) as exc:
         print(f"station central: {exc}")
+        if metrics is not None:
+            metrics.stop()
         return 1
 
     def _report(final: bool = False) -> None:
@@ -106,6 +117,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             _report()
     except KeyboardInterrupt:
         logger.info("central: Ctrl-C")
+    if metrics is not None:
+        metrics.stop()
     receiver.stop()
     _report(final=True)
     return 0

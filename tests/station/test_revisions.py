@@ -79,12 +79,13 @@ def test_each_operator_action_is_a_revision_with_its_change_in_the_outbox(
         (2, Change.CONFIRMED, "op-7", None),
         (3, Change.SUPERVISOR_REQUESTED, "op-7", "label torn, check the serial"),
         (4, Change.SUPERVISOR_REQUESTED, "op-7", None),
-        (5, Change.OVERRIDDEN, "op-7", "battery swollen"),
-        (6, Change.SUPERVISOR_APPROVED, "op-7", "only the box"),  # the wrong PIN wrote nothing
+        (5, Change.OVERRIDDEN, "op-7", None),  # the reason is the decision's override_reason
+        (6, Change.SUPERVISOR_APPROVED, "op-7", None),  # the wrong PIN wrote nothing
     ]
     # A confirm and a call for a supervisor leave the decision as it stood; an override changes it.
     assert history[1].decision == history[2].decision == history[3].decision == first.decision
     assert history[4].decision.disposition is Disposition.RECYCLE
+    assert history[4].decision.override_reason == "battery swollen"
     assert history[5].decision.disposition is Disposition.RESTOCK
     assert history[5].decision.source is DecisionSource.OPERATOR and history[5].decision.operator_id == "op-7"
     assert all(v.routing == first.routing for v in history)
