@@ -349,7 +349,7 @@ def test_a_french_station_writes_its_status_lines_in_french(tmp_path: Path) -> N
     assert late.summary == "MQTT connecté, 3 en attente (le plus ancien depuis 61 s)"
     down_camera = CameraHealth("top", CameraState.DOWN, "cannot open /dev/video0", 10, 3, 0.0)
     camera = camera_health(down_camera, language)
-    assert camera is not None and camera.summary == "caméra top hors service"
+    assert camera is not None and camera.summary == "caméra dessus hors service"
     assert camera.detail.startswith("cannot open /dev/video0. Les articles passent en contrôle manuel")
     models = ModelSet(defect_error="defect model not loaded: no model.onnx", language=language).health()
     assert models.summary == "aucun modèle chargé" and "contrôle manuel" in models.detail
