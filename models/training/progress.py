@@ -104,6 +104,7 @@ def plot_curves(path: Path, rows: Sequence[Mapping[str, float | None]], metrics:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [int(r["epoch"] or 0) for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6), dpi=100)
@@ -121,11 +122,13 @@ def plot_curves(path: Path, rows: Sequence[Mapping[str, float | None]], metrics:
         right.axhline(chance, color="k", linestyle=":", linewidth=0.8, label=f"chance ({chance:.2f})")
     right.set_xlabel("epoch")
     right.set_ylabel("validation")
-    right.set_ylim(0, 1.02)
+    # A little room below 0: a model scoring 0 must not vanish into the axis.
+    right.set_ylim(-0.03, 1.03)
     right.set_title("validation")
-    right.legend(loc="lower right", fontsize=8)
+    right.legend(loc="best", fontsize=8)
     for ax in (left, right):
         ax.set_xlim(0.5, max(epochs) + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
