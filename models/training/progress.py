@@ -20,6 +20,8 @@ METRICS_FILE = "metrics.csv"
 CURVES_FILE = "curves.png"
 # Drawing the curves costs a fraction of a second: during a run at most this often, always at the end.
 PLOT_EVERY_SECONDS = 30.0
+# How the validation columns read on the plot.
+LABELS = {"val_auroc": "AUROC", "val_top1": "top-1", "val_verification_auroc": "verification AUROC"}
 
 
 def _cell(value: float | None) -> str:
@@ -32,8 +34,8 @@ def _cell(value: float | None) -> str:
 class TrainingLog:
     """The per-epoch record and progress bar of one run.
 
-    `metrics` names the validation columns (e.g. ``("val_auroc",)``); `chance` is the validation
-    figure a model guessing at random reaches, drawn on the curve as a dashed line.
+    `metrics` names the validation columns (e.g. ``("val_auroc",)``); `chance` is what a model guessing
+    at random scores in the first of them (the one the export is judged on), drawn as a dotted line.
     Use as a context manager so the bar closes and the curves are drawn when the run ends or stops.
     """
 
@@ -117,9 +119,12 @@ def plot_curves(path: Path, rows: Sequence[Mapping[str, float | None]], metrics:
                   if r.get(name) is not None and not math.isnan(float(r[name] or 0.0))]
         if points:
             right.plot([p[0] for p in points], [p[1] for p in points], marker="o", markersize=3,
-                       label=name.replace("_", " "))
+                       label=LABELS.get(name, name.replace("_", " ")))
     if chance is not None:
-        right.axhline(chance, color="k", linestyle=":", linewidth=0.8, label=f"chance ({chance:.2f})")
+        # Chance is that of the first column, the one the export is judged on.
+        first = LABELS.get(metrics[0], metrics[0]) if metrics else "validation"
+        right.axhline(chance, color="k", linestyle=":", linewidth=0.8,
+                      label=f"chance, {first} ({chance:.2f})")
     right.set_xlabel("epoch")
     right.set_ylabel("validation")
     # A little room below 0: a model scoring 0 must not vanish into the axis.
@@ -128,7 +133,11 @@ def plot_curves(path: Path, rows: Sequence[Mapping[str, float | None]], metrics:
     right.legend(loc="best", fontsize=8)
     for ax in (left, right):
         ax.set_xlim(0.5, max(epochs) + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # Epochs are whole: a short run gets one tick each (the locator falls back to fractions there).
+        if len(epochs) <= 12:
+            ax.set_xticks(epochs)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
