@@ -178,6 +178,17 @@ def test_conformity_writes_metrics_per_epoch(tmp_path: Path, capsys: pytest.Capt
     assert all(r["val_top1"] for r in rows)  # the last eval_epochs (3) epochs are validated
     assert (out / "curves.png").stat().st_size > 1000
 
+    # A second run into the same folder scores the model there on its own validation split.
+    code = main(["train", "conformity", "--data", str(data), "--out", str(out), "--epochs", "1",
+                 "--size", "32", "--width", "8", "--no-eval"])
+    capsys.readouterr()
+    assert code in (0, 3)
+    second = (out if code == 0 else tmp_path / "model.refused") / "manifest.json"
+    validation = json.loads(second.read_text(encoding="utf-8"))["metrics"]["validation"]
+    replaced = validation["replaced"]
+    assert replaced["sha256"] == manifest["sha256"] and replaced["images"] == validation["images"]
+    assert (code == 0) == (validation["top1"] >= replaced["top1"])
+
 
 def _manifest(task: str, value: float | None, replaced: float | None = None,
               labels: int = 2) -> dict[str, object]:
