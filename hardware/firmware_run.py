@@ -14,7 +14,7 @@ import time
 from hardware.firmware.simbelt import BeltSettings, FirmwareRunner
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink, LinkSettings
-from hardware.simrun import RunSummary, _Driver
+from hardware.simrun import RunSummary, _Driver, outcome
 from hardware.simulator import ItemFate
 
 logger = logging.getLogger(__name__)
@@ -64,16 +64,7 @@ def run_firmware(settings: BeltSettings, late_fraction: float = 0.0, link: LinkS
         if key is not None and key in driver.confirmed and driver.confirmed[key] != item.lane:
             counts["mismatch"] += 1
         intent = driver.intended.get(key) if key is not None else None
-        if intent is None:
-            counts["unannounced_manual" if item.lane == manual else "misrouted"] += 1
-        elif intent[1]:
-            counts["late_manual" if item.lane == manual else "misrouted"] += 1
-        elif item.lane == intent[0]:
-            counts["as_commanded"] += 1
-        elif item.lane == manual:
-            counts["fault_manual"] += 1
-        else:
-            counts["misrouted"] += 1
+        counts[outcome(item.lane, intent, manual)] += 1
     health = conveyor_link.health()
     truth = belt.truth
     span = max(truth[-1].entered_at - truth[0].entered_at, 1e-9) if truth else 1e-9

@@ -129,6 +129,19 @@ class _Driver:
                 self.link.divert(item_id, lane, boot_id)
 
 
+
+def outcome(lane: int | None, intent: tuple[int, bool] | None, manual: int) -> str:
+    """Where an item ended against what the station intended (its lane, and whether it was too late):
+    the summary's count it adds to. Anything but the intended lane or the manual lane is misrouted."""
+    if intent is None:
+        return "unannounced_manual" if lane == manual else "misrouted"
+    if intent[1]:
+        return "late_manual" if lane == manual else "misrouted"
+    if lane == intent[0]:
+        return "as_commanded"
+    return "fault_manual" if lane == manual else "misrouted"
+
+
 def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: LinkSettings | None = None,
                    lanes: dict[str, int] | None = None, timeout_s: float = 3600.0,
                    modbus: ModbusSettings | None = None, plc_faults: PlcFaults | None = None) -> RunSummary:
@@ -192,16 +205,7 @@ def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: Link
         if key in driver.confirmed and item.tracked and driver.confirmed[key] != item.lane:
             counts["mismatch"] += 1
         intent = driver.intended.get(key) if item.announced else None
-        if intent is None:
-            counts["unannounced_manual" if item.lane == manual else "misrouted"] += 1
-        elif intent[1]:
-            counts["late_manual" if item.lane == manual else "misrouted"] += 1
-        elif item.lane == intent[0]:
-            counts["as_commanded"] += 1
-        elif item.lane == manual:
-            counts["fault_manual"] += 1
-        else:
-            counts["misrouted"] += 1
+        counts[outcome(item.lane, intent, manual)] += 1
     health = conveyor_link.health()
     span = max(last_entry - first_entry, 1e-9)
     return RunSummary(

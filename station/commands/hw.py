@@ -12,6 +12,7 @@ import dataclasses
 import json
 import sys
 
+from station.cli_output import print_run_summary
 from station.config import Config
 
 
@@ -86,13 +87,7 @@ def firmware_run(args: argparse.Namespace, config: Config) -> int:
     # The firmware is on a pseudo-terminal: never look for it by the controller's USB id.
     link = dataclasses.replace(hw.link, usb_id="")
     summary = run_firmware(settings, args.late_fraction, link, dict(hw.lanes))
-    result = dataclasses.asdict(summary)
-    if args.json:
-        print(json.dumps(result), flush=True)
-    else:
-        for key, value in result.items():
-            print(f"{key:24} {value}")
-    return 0 if summary.misrouted == 0 else 1
+    return print_run_summary(dataclasses.asdict(summary), args.json)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

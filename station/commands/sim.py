@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from typing import TYPE_CHECKING
 
+from station.cli_output import print_run_summary
 from station.config import Config
 
 if TYPE_CHECKING:
@@ -142,13 +142,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                      plc_faults=plc_faults)
         else:
             summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
-        result = dataclasses.asdict(summary)
-        if args.json:
-            print(json.dumps(result), flush=True)
-        else:
-            for key, value in result.items():
-                print(f"{key:24} {value}")
-        return 0 if summary.misrouted == 0 else 1
+        return print_run_summary(dataclasses.asdict(summary), args.json)
 
     settings = _settings(args, args.items)
     assert isinstance(settings, SimSettings)
