@@ -26,7 +26,11 @@ Ground truth and how texts are compared (the data follows zxing-cpp's test conve
   (`DISPUTED`, checked by eye). They count as misreads in the table like any other; the
   target summary also gives the count without them.
 "Alone" means the engine's own reads, every one reported, no checks; the station's reader
-reports only certain codes (its uncertain ones are counted in their own column).
+reports only certain codes (its uncertain ones are counted in their own column). It runs
+as `station scan` does, with a work budget for its slow path (deterministic: the same
+counts every run); `--budget-ms` gives it the live pipeline's wall-clock budget instead.
+The summary checks the targets: reads above either engine, misreads at most zxing-cpp's,
+p95 within 3x of zxing-cpp's (all images and PDF417). `--clock cpu` on a shared machine.
 """
 
 from __future__ import annotations
