@@ -41,9 +41,6 @@ class RawRead:
     quad: FloatQuad
     symbology: str = ""
     error: str = ""  # the engine's own complaint (zxing: checksum error)
-    # zbar: how many of its scan lines decoded this very symbol (1 = a single line did).
-    # zxing decodes a symbol once from several rows it has already merged: always 1.
-    lines: int = 1
 
 
 def classify_ean(digits: str) -> tuple[str, str]:
@@ -354,5 +351,4 @@ class ZbarEngine:
         pts = np.array([(zbw.zbar_symbol_get_loc_x(symbol, i), zbw.zbar_symbol_get_loc_y(symbol, i))
                         for i in range(n)], dtype=np.float32)
         box = cv2.boxPoints(cv2.minAreaRect(pts))
-        lines = max(1, int(zbw.zbar_symbol_get_quality(symbol)))
-        return RawRead("zbar", name, content, name in GS1_ONLY, _order_quad(box), _ZB_AIM[name], lines=lines)
+        return RawRead("zbar", name, content, name in GS1_ONLY, _order_quad(box), _ZB_AIM[name])
