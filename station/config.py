@@ -169,7 +169,7 @@ class BarcodeConfig:
     engines: tuple[str, ...] = ("zxing", "zbar")
     # Spend rotation / scaling / contrast retries only when the fast path reads nothing.
     try_harder: bool = True
-    # Budget for the slow path per frame, in milliseconds.
+    # Budget for the slow path per frame on the line, in milliseconds (files: a work budget).
     slow_path_budget_ms: float = 60.0
     # Hand scanner: "" = none, "keyboard" = keyboard wedge, or a serial port name.
     scanner_port: str = ""

@@ -76,8 +76,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for problem in (models.defect_error, models.conformity_error):
         if problem:
             print(f"station inspect: {problem} — items will go to manual review", file=sys.stderr)
+    # Files, not the belt: a work budget, so the same files give the same codes in every run.
     reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
-                           config.barcode.slow_path_budget_ms)
+                           slow_path_budget_ms=None)
     inspector = StationInspector(Identity(config.station.id, config.station.site), reader, models, lookup,
                                  config.policy, model_timeout_ms=config.models.timeout_ms)
     if not args.json:
