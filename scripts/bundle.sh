@@ -67,12 +67,8 @@ if [ "$debs" = yes ]; then
     | tr -d '()' | sed 's/apt_packages=//' | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$')
   if [ "$kiosk" = yes ]; then packages+=(xserver-xorg-core xserver-xorg-input-libinput xinit x11-xserver-utils); fi
   [ "$gige" = yes ] && packages+=(gir1.2-aravis-0.8)
-  # Their dependencies, less what every Debian has (priority required or important).
-  mapfile -t closure < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
-    --no-breaks --no-replaces --no-enhances "${packages[@]}" | grep -E '^[a-z0-9]' | sort -u)
-  mapfile -t base < <(apt-cache show --no-all-versions "${closure[@]}" 2>/dev/null \
-    | awk '/^Package:/{p=$2} /^Priority: (required|important)/{print p}' | sort -u)
-  mapfile -t wanted < <(comm -23 <(printf '%s\n' "${closure[@]}") <(printf '%s\n' "${base[@]}"))
+  # Their dependencies as apt would install them, less what every Debian has.
+  mapfile -t wanted < <("$python" "$root/scripts/bundle_debs.py" "${packages[@]}")
   echo "bundle: ${#wanted[@]} .deb files (${#packages[@]} packages and their dependencies)"
   (cd "$dir/debs" && apt-get download -q=2 "${wanted[@]}")
 fi
