@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.station.service_bundles import make_bundle
+
 ROOT = Path(__file__).resolve().parents[2]
 SETUP = ROOT / "scripts" / "setup.sh"
 UNIT = "etc/systemd/system/returns-station.service"
@@ -143,3 +145,25 @@ def test_the_unit_runs_under_systemd(tmp_path: Path) -> None:
                "--rate", "20"]
     started = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert started.returncode == 0, started.stderr
+
+
+@pytest.mark.slow
+def test_install_offline_makes_the_first_release_from_the_bundle_alone(tmp_path: Path) -> None:
+    """`install --offline BUNDLE` with no package index, no pip config and a proxy that answers
+    nothing: the first release is a venv of the bundle's wheels, `current` points at it."""
+    root = tmp_path / "root"
+    bundle = make_bundle(tmp_path, "0.2.0")
+    env = {**os.environ, "DESTDIR": str(root), "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull,
+           "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+           "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9"}
+    env.pop("PIP_FIND_LINKS", None)
+    result = subprocess.run(["bash", str(SETUP), "install", "--offline", str(bundle)], env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "installed release 0.2.0" in result.stdout
+    home = root / HOME.lstrip("/")
+    assert os.readlink(home / "current") == "releases/0.2.0"
+    said = subprocess.run([str(home / "current" / "bin" / "station")], capture_output=True, text=True,
+                          check=True)
+    assert said.stdout == "station 0.2.0\n"
+    assert (root / UNIT).is_file()

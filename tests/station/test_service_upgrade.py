@@ -9,15 +9,10 @@ bundle's offline install is measured in docs/deployment.md."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import json
 import sqlite3
 import subprocess
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -26,64 +21,9 @@ from station.cli import main
 from station.releases import Releases
 from station.store import Store
 from station.store.schema import LATEST_VERSION
+from tests.station.service_bundles import make_bundle
 
 pytestmark = pytest.mark.slow
-
-_STAND_IN = '''import sys
-
-def main():
-    args = sys.argv[1:]
-    if "migrate" in args:
-        if {fail!r}:
-            print("station migrate: migration to schema v99 failed (on purpose); the database is still "
-                  "at v4", file=sys.stderr)
-            return 1
-        print("station migrate: passes on a copy")
-        return 0
-    print("station {version}")
-    return 0
-'''
-
-
-def _wheel(version: str, fail: bool) -> tuple[str, bytes]:
-    """A real wheel of `returns-station` `version`, its `station` script the stand-in above."""
-    name = f"returns_station-{version}"
-    files = {
-        "station_stand_in.py": _STAND_IN.format(fail=fail, version=version).encode(),
-        f"{name}.dist-info/METADATA":
-            f"Metadata-Version: 2.1\nName: returns-station\nVersion: {version}\n".encode(),
-        f"{name}.dist-info/WHEEL":
-            b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{name}.dist-info/entry_points.txt": b"[console_scripts]\nstation = station_stand_in:main\n",
-    }
-    record = []
-    for path, data in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{path},sha256={digest},{len(data)}")
-    record.append(f"{name}.dist-info/RECORD,,")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path, data in files.items():
-            archive.writestr(path, data)
-        archive.writestr(f"{name}.dist-info/RECORD", "\n".join(record) + "\n")
-    return f"{name}-py3-none-any.whl", buffer.getvalue()
-
-
-def _bundle(folder: Path, version: str, fail_migration: bool = False) -> Path:
-    """A bundle in scripts/bundle.sh's layout."""
-    wheel_name, wheel = _wheel(version, fail_migration)
-    path = folder / f"returns-station-{version}.tar.gz"
-    members = {
-        "bundle/manifest.json": json.dumps({"format": "returns.bundle/1", "version": version}).encode(),
-        "bundle/requirements.txt": f"returns-station=={version}\n".encode(),
-        f"bundle/wheels/{wheel_name}": wheel,
-    }
-    with tarfile.open(path, "w:gz") as archive:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return path
 
 
 @pytest.fixture
@@ -111,18 +51,19 @@ def test_upgrade_rollback_and_a_failed_migration(tmp_path: Path, offline: None,
     bundles.mkdir()
     releases = Releases(home)
 
-    assert _station("upgrade", "--home", str(home), str(_bundle(bundles, "0.1.0"))) == 0
+    assert _station("upgrade", "--home", str(home), str(make_bundle(bundles, "0.1.0"))) == 0
     assert releases.current() == "0.1.0" and releases.previous() is None
     station = home / "current" / "bin" / "station"
     assert _says(station) == "station 0.1.0\n"
 
-    assert _station("upgrade", "--home", str(home), str(_bundle(bundles, "0.2.0"))) == 0
+    assert _station("upgrade", "--home", str(home), str(make_bundle(bundles, "0.2.0"))) == 0
     assert "release 0.2.0 is now current (before: 0.1.0)" in capsys.readouterr().out
     assert (releases.current(), releases.previous()) == ("0.2.0", "0.1.0")
     assert _says(station) == "station 0.2.0\n"
 
     # A migration that fails on purpose: nothing switches, the half-made release is gone.
-    assert _station("upgrade", "--home", str(home), str(_bundle(bundles, "0.3.0", fail_migration=True))) == 1
+    failing = make_bundle(bundles, "0.3.0", fail_migration=True)
+    assert _station("upgrade", "--home", str(home), str(failing)) == 1
     err = capsys.readouterr().err
     assert "cannot migrate this station's database" in err and "failed (on purpose)" in err
     assert "Nothing switched" in err
@@ -136,7 +77,7 @@ def test_upgrade_rollback_and_a_failed_migration(tmp_path: Path, offline: None,
     assert _says(station) == "station 0.1.0\n"
 
     # The same release twice, and a broken archive: refused, nothing changed.
-    assert _station("upgrade", "--home", str(home), str(_bundle(bundles, "0.1.0"))) == 1
+    assert _station("upgrade", "--home", str(home), str(make_bundle(bundles, "0.1.0"))) == 1
     broken = bundles / "broken.tar.gz"
     broken.write_bytes(b"not a bundle")
     assert _station("upgrade", "--home", str(home), str(broken)) == 1
