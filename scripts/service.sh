@@ -81,7 +81,7 @@ install_debs() {
 # A venv at $1 with the station from the bundle's wheels only.
 venv_from_bundle() {
   local venv="$1" dir="$2"
-  "$python" -m venv "$venv"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   PIP_NO_INDEX=1 "$venv/bin/pip" install -q --no-index --find-links "$dir/wheels" --upgrade pip
   PIP_NO_INDEX=1 "$venv/bin/pip" install -q --no-index --find-links "$dir/wheels" \
     -r "$dir/requirements.txt"
@@ -97,7 +97,6 @@ case "$mode" in
     stamp=".venv/.installed-bundle-$(sha256sum "$bundle" | cut -c1-16)"
     if [ ! -f "$stamp" ]; then
       echo "setup: installing the station into .venv from $bundle (no network)"
-      rm -rf .venv
       venv_from_bundle .venv "$dir"
       touch "$stamp"
     fi
@@ -154,9 +153,6 @@ case "$mode" in
     fi
     mkdir -p "$destdir/usr/local/bin"
     ln -sfn "$home/current/bin/station" "$destdir/usr/local/bin/station"
-    system chown -R "$user:$user" "$data" "$user_home"
-    system chmod 0750 "$data"
-
     # The units.
     write_template returns-station.service "$unitdir/returns-station.service"
     case "$kiosk" in
@@ -170,6 +166,9 @@ case "$mode" in
         write_template returns-station.desktop "$user_home/.config/autostart/returns-station.desktop"
         ;;
     esac
+    # Last, so the kiosk's files in the user's home are the user's too.
+    system chown -R "$user:$user" "$data" "$user_home"
+    system chmod 0750 "$data"
     system systemctl daemon-reload
     if [ -z "$kiosk" ]; then
       system systemctl enable --now returns-station.service
