@@ -4,6 +4,11 @@
 #   scripts/setup.sh run [station run options]   system packages, .venv, the station; then `station run`
 #   scripts/setup.sh test [pytest options]       the same plus the train and dev extras; then
 #                                                ruff, mypy, the layering contract and pytest
+#   scripts/setup.sh run --offline BUNDLE [...]  `run` from a bundle of scripts/bundle.sh, with no network
+#   scripts/setup.sh install [--kiosk [tty|lightdm]] [--offline BUNDLE]
+#                                                the dock PC: a station user, data and config folders,
+#                                                a release in /opt/returns-station, the systemd units
+#   scripts/setup.sh uninstall                   the units and kiosk files go; releases, data, config stay
 #
 # Idempotent: apt is only asked for packages that are missing, pip only when
 # pyproject.toml changed since the last install.
@@ -13,11 +18,19 @@ mode="${1:-}"
 shift || true
 case "$mode" in
   run|test) ;;
-  *) echo "usage: scripts/setup.sh run|test [options]" >&2; exit 2 ;;
+  install|uninstall) exec bash "$(dirname "${BASH_SOURCE[0]}")/service.sh" "$mode" "$@" ;;
+  *) echo "usage: scripts/setup.sh run|test|install|uninstall [options]" >&2; exit 2 ;;
 esac
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+
+if [ "$mode" = run ] && [ "${1:-}" = --offline ]; then
+  [ -n "${2:-}" ] || { echo "usage: scripts/setup.sh run --offline BUNDLE [station run options]" >&2; exit 2; }
+  bundle="$2"
+  shift 2
+  exec bash "$root/scripts/service.sh" run-offline "$bundle" "$@"
+fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from station.config import Config
 from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
 from station.options import DEMO_VIEWS, with_demo_cameras
+from station.service import PipelineHeartbeat, ServiceWatchdog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,6 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         f"({', '.join(DEMO_VIEWS)}, in that order); needs [camera] source = \"synthetic\"")
     parser.add_argument("--size", type=_window_size, default=None, metavar="WxH",
                         help="the window's size in pixels, e.g. 1920x1080 (default 1366x768)")
+    parser.add_argument("--fullscreen", action="store_true",
+                        help="the window fills the screen (the kiosk on a dock PC; [ui].fullscreen)")
     parser.set_defaults(handler=run, log_to_file=True)
 
 
@@ -178,12 +181,16 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     station.start()
+    # Under systemd (Type=notify): READY now the line runs, WATCHDOG while the pipeline progresses.
+    service = ServiceWatchdog(PipelineHeartbeat(station.pipeline))
+    service.ready()
     try:
         code = _run_headless(station, args, stop) if headless else _run_window(station, config, args, stop)
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
     finally:
+        service.stopping()
         station.stop()
         signal.signal(signal.SIGTERM, previous)
     summary = _summary(station)
@@ -261,6 +268,8 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
     settings: UiSettings = ui_settings_from_config(config)
     if args.size is not None:
         settings = dataclasses.replace(settings, window_size=args.size)
+    if getattr(args, "fullscreen", False):
+        settings = dataclasses.replace(settings, fullscreen=True)
 
     def frames() -> np.ndarray | None:  # called on worker threads; Camera.latest() is thread-safe
         frame = station.camera.latest(max_age_s=1.0)

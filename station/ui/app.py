@@ -184,6 +184,9 @@ def run_app(
         job.start()
     else:
         if settings.fullscreen:
+            # A kiosk's bare X session has no window manager to honour the full-screen state:
+            # the screen's own size makes it so there as well.
+            window.setGeometry(window.screen().geometry())
             window.showFullScreen()
         else:
             window.show()

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The dock PC's installation, called by scripts/setup.sh (install, uninstall, run --offline).
+#
+#   install [--kiosk [tty|lightdm]] [--offline BUNDLE]
+#       a `station` system user (groups dialout, video, plugdev for the conveyor's serial port,
+#       cameras and scanner), the data folder, a config file if there is none, the first release
+#       (a venv under $STATION_HOME/releases, `current` pointing at it: `station upgrade` adds the
+#       next ones beside it), `station` on the PATH, and the systemd units, enabled:
+#       - headless (default): returns-station.service (Type=notify, watchdog, restart on failure);
+#       - --kiosk tty: autologin on tty1, X started from the login, the window full screen;
+#       - --kiosk lightdm: LightDM logs the user in and the session autostarts the window.
+#       The kiosk and the headless service share the data folder, so only one of them is enabled.
+#   uninstall
+#       disables and removes the units and the kiosk's files; the releases, the data folder, the
+#       config and the user stay (the verdicts are never removed by an uninstall).
+#   run-offline BUNDLE [station run options]
+#       `scripts/setup.sh run` from a bundle: dpkg -i of the missing .deb files, .venv from the
+#       bundle's wheels only (pip --no-index), then `station run`.
+#
+# DESTDIR puts every file under another root (a test, or preparing an image): then no user is
+# created, nothing is chowned and systemctl is not called; what would run is printed instead.
+set -euo pipefail
+
+mode="${1:-}"
+shift || true
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+destdir="${DESTDIR:-}"
+home="${STATION_HOME:-/opt/returns-station}"
+user="${STATION_USER:-station}"
+data="${STATION_DATA:-/var/lib/returns-station}"
+confdir="${STATION_CONFIG_DIR:-/etc/returns-station}"
+config="$confdir/config.toml"
+unitdir="/etc/systemd/system"
+user_home="${STATION_USER_HOME:-/home/$user}"
+python="${PYTHON:-python3}"
+
+sudo_cmd=()
+if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+# A system command; under DESTDIR only said, not done.
+system() {
+  if [ -n "$destdir" ]; then echo "setup: would run: $*"; else "${sudo_cmd[@]}" "$@"; fi
+}
+
+# A template of scripts/systemd with this PC's paths filled in, written to DESTDIR + target.
+write_template() {
+  local name="$1" target="$2" mode_bits="${3:-0644}"
+  mkdir -p "$destdir$(dirname "$target")"
+  sed -e "s|@HOME@|$home|g" -e "s|@USER@|$user|g" -e "s|@CONFIG@|$config|g" -e "s|@DATA@|$data|g" \
+    "$root/scripts/systemd/$name" > "$destdir$target.tmp"
+  chmod "$mode_bits" "$destdir$target.tmp"
+  mv "$destdir$target.tmp" "$destdir$target"
+  echo "setup: wrote $target"
+}
+
+# Unpack a bundle of scripts/bundle.sh into a temporary folder; prints the folder.
+unpack_bundle() {
+  local bundle="$1" into
+  [ -f "$bundle" ] || { echo "setup: no bundle at $bundle" >&2; exit 2; }
+  into="$(mktemp -d)"
+  tar -xzf "$bundle" -C "$into"
+  [ -f "$into/bundle/manifest.json" ] || { echo "setup: $bundle is not a station bundle (no manifest.json)" >&2; exit 2; }
+  echo "$into/bundle"
+}
+
+# The bundle's .deb files the PC lacks, installed with dpkg (no apt, no network).
+install_debs() {
+  local dir="$1" deb pkg missing=()
+  [ -d "$dir/debs" ] || return 0
+  for deb in "$dir"/debs/*.deb; do
+    [ -e "$deb" ] || continue
+    pkg="$(dpkg-deb -f "$deb" Package)"
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$deb")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${#missing[@]} system package(s) from the bundle"
+    system dpkg -i "${missing[@]}"
+  fi
+}
+
+# A venv at $1 with the station from the bundle's wheels only.
+venv_from_bundle() {
+  local venv="$1" dir="$2"
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  PIP_NO_INDEX=1 "$venv/bin/pip" install -q --no-index --find-links "$dir/wheels" --upgrade pip
+  PIP_NO_INDEX=1 "$venv/bin/pip" install -q --no-index --find-links "$dir/wheels" \
+    -r "$dir/requirements.txt"
+}
+
+case "$mode" in
+  run-offline)
+    bundle="$1"; shift
+    dir="$(unpack_bundle "$bundle")"
+    trap 'rm -rf "$(dirname "$dir")"' EXIT
+    install_debs "$dir"
+    cd "$root"
+    stamp=".venv/.installed-bundle-$(sha256sum "$bundle" | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+      echo "setup: installing the station into .venv from $bundle (no network)"
+      venv_from_bundle .venv "$dir"
+      touch "$stamp"
+    fi
+    rm -rf "$(dirname "$dir")"
+    trap - EXIT
+    exec .venv/bin/station run "$@"
+    ;;
+
+  install)
+    kiosk=""
+    bundle=""
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --kiosk)
+          kiosk=tty
+          if [ "${2:-}" = tty ] || [ "${2:-}" = lightdm ]; then kiosk="$2"; shift; fi ;;
+        --offline) bundle="${2:?--offline needs a bundle}"; shift ;;
+        *) echo "usage: scripts/setup.sh install [--kiosk [tty|lightdm]] [--offline BUNDLE]" >&2; exit 2 ;;
+      esac
+      shift
+    done
+
+    # The user, its groups, the folders.
+    if [ -z "$destdir" ] && ! id "$user" >/dev/null 2>&1; then
+      system useradd --system --create-home --home-dir "$user_home" --shell /bin/bash \
+        --groups dialout,video,plugdev "$user"
+    elif [ -n "$destdir" ]; then
+      system useradd --system --create-home --home-dir "$user_home" --shell /bin/bash \
+        --groups dialout,video,plugdev "$user"
+    fi
+    mkdir -p "$destdir$data" "$destdir$confdir" "$destdir$home/releases" "$destdir$user_home"
+    if [ ! -f "$destdir$config" ]; then
+      # The embedded defaults with this PC's data folder; `station doctor` says what to set next.
+      printf '# The dock PC'"'"'s settings: see config.toml in the source for every key.\n[station]\ndata_dir = "%s"\n' \
+        "$data" > "$destdir$config"
+      echo "setup: wrote $config"
+    fi
+
+    # The first release, unless one is installed (then `station upgrade` brings the next).
+    if [ ! -e "$destdir$home/current" ]; then
+      if [ -n "$bundle" ]; then
+        dir="$(unpack_bundle "$bundle")"
+        install_debs "$dir"
+        version="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$dir/manifest.json")"
+        venv_from_bundle "$destdir$home/releases/$version" "$dir"
+        rm -rf "$(dirname "$dir")"
+      else
+        version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/pyproject.toml" | head -1)"
+        "$python" -m venv "$destdir$home/releases/$version"
+        "$destdir$home/releases/$version/bin/pip" install -q "$root"
+      fi
+      ln -sfn "releases/$version" "$destdir$home/current"
+      echo "setup: installed release $version in $home/releases/$version"
+    fi
+    mkdir -p "$destdir/usr/local/bin"
+    ln -sfn "$home/current/bin/station" "$destdir/usr/local/bin/station"
+    # The units.
+    write_template returns-station.service "$unitdir/returns-station.service"
+    case "$kiosk" in
+      tty)
+        write_template getty-autologin.conf "$unitdir/getty@tty1.service.d/returns-station-autologin.conf"
+        write_template kiosk-profile.sh "$user_home/.bash_profile"
+        write_template kiosk-xinitrc "$user_home/.xinitrc" 0755
+        ;;
+      lightdm)
+        write_template lightdm-autologin.conf "/etc/lightdm/lightdm.conf.d/50-returns-station.conf"
+        write_template returns-station.desktop "$user_home/.config/autostart/returns-station.desktop"
+        ;;
+    esac
+    # Last, so the kiosk's files in the user's home are the user's too.
+    system chown -R "$user:$user" "$data" "$user_home"
+    system chmod 0750 "$data"
+    system systemctl daemon-reload
+    if [ -z "$kiosk" ]; then
+      system systemctl enable --now returns-station.service
+    else
+      # The window is the station on this PC: the headless one would hold the same data folder.
+      system systemctl disable --now returns-station.service
+      echo "setup: the kiosk starts on the next boot (or: systemctl restart getty@tty1 / lightdm)"
+    fi
+    ;;
+
+  uninstall)
+    system systemctl disable --now returns-station.service || true
+    for file in "$unitdir/returns-station.service" \
+                "$unitdir/getty@tty1.service.d/returns-station-autologin.conf" \
+                "/etc/lightdm/lightdm.conf.d/50-returns-station.conf" \
+                "$user_home/.config/autostart/returns-station.desktop" \
+                "$user_home/.xinitrc" "$user_home/.bash_profile" "/usr/local/bin/station"; do
+      if [ -e "$destdir$file" ] || [ -L "$destdir$file" ]; then
+        rm -f "$destdir$file"
+        echo "setup: removed $file"
+      fi
+    done
+    rmdir "$destdir$unitdir/getty@tty1.service.d" 2>/dev/null || true
+    system systemctl daemon-reload
+    echo "setup: kept $home (releases), $data (the verdicts), $config and the user $user"
+    ;;
+
+  *) echo "usage: scripts/service.sh install|uninstall|run-offline" >&2; exit 2 ;;
+esac
