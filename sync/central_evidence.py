@@ -291,6 +291,8 @@ def read_image(target: Path | str, verdict_id: str, camera: str,
                                (verdict_id, camera)).fetchone()
         return bytes(row[0]) if row else None
     db = Path(target)
+    if not db.is_file():
+        raise FileNotFoundError(f"no central database at {db}")
     with contextlib.closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as conn:
         try:
             row = conn.execute("SELECT path FROM images WHERE verdict_id = ? AND camera = ?",

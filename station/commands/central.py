@@ -25,14 +25,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "receivers split the load), validate them, store each verdict revision once in "
                     "SQLite and acknowledge it to its station.",
     )
-    parser.add_argument("--broker", required=True,
+    parser.add_argument("--broker", default=None,
                         help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://central@host:8883 (user name "
                              "only: a password on the command line is visible to every user in `ps`)")
     parser.add_argument("--password-file", type=Path, default=None,
                         help="file holding the broker password (first line); else STATION_MQTT_PASSWORD or "
                              "CENTRAL_MQTT_PASSWORD from the environment")
-    parser.add_argument("--db", required=True,
+    parser.add_argument("--db", default=None,
                         help="SQLite file to store verdicts in, or a postgresql://user:pass@host/db URL")
+    parser.add_argument("--images-dir", type=Path, default=None,
+                        help="folder for the stations' evidence pictures with a SQLite db "
+                             "(default: <db name>-images beside it)")
     parser.add_argument("--topic", default="returns/v1/+/+/verdict", help="verdict topic filter")
     parser.add_argument("--group", default="central",
                         help="shared-subscription group; receivers in one group split the load ('' = none)")
@@ -43,6 +46,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--stats-interval", type=float, default=5.0, help="seconds between stats lines")
     parser.add_argument("--json", action="store_true", help="stats as one JSON object per line on stdout")
     parser.set_defaults(handler=run, log_to_file=True)
+    from station.commands import central_image
+
+    central_image.register(parser.add_subparsers(dest="central_command", metavar="{image}"))
 
 
 def _password(password_file: Path | None) -> str:
@@ -57,6 +63,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver
     from sync.mqtt import BrokerAddress
 
+    if not args.broker or not args.db:
+        print("station central: --broker and --db are required (or `station central image ...`)")
+        return 2
     try:
         address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
     except ValueError as exc:
@@ -76,7 +85,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
     if username or password:
         address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
-    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id)
+    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id,
+                               images_dir=args.images_dir)
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
