@@ -19,7 +19,10 @@ refuses is rejected alone and the rest are stored and acknowledged.
 
 The same subscription takes the stations' evidence pictures (`<prefix>image`, checked against
 the sha256 they announce) and purges (`<prefix>purge`); `sync.central_evidence` keeps and
-erases them, after the batch's verdicts, and they are acknowledged by their keys.
+erases them in a thread of their own, so a verdict never waits behind a picture's fsync, and
+they are acknowledged by their keys. When that thread is still busy with earlier ones, new
+pictures are left unacknowledged (their stations send them again) rather than hold up the
+verdicts read from the same socket.
 """
 
 from __future__ import annotations
@@ -155,6 +158,8 @@ class CentralReceiver:
         # Two batches may wait for the database; beyond that the network thread waits too,
         # stops reading, and the broker holds the rest (back-pressure, nothing dropped).
         self._to_store: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        # Pictures and purges for the evidence thread; never waited for (see _dispatch).
+        self._to_keep: queue.Queue[_Batch | None] = queue.Queue(maxsize=8)
         self._committed: queue.SimpleQueue[_Committed] = queue.SimpleQueue()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
@@ -166,6 +171,8 @@ class CentralReceiver:
         self._thread: threading.Thread | None = None
         self._db_thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._evidence_thread: threading.Thread | None = None
+        self._evidence_ready = threading.Event()
         self._open_error: BaseException | None = None
 
     def start(self) -> None:
@@ -245,18 +252,37 @@ class CentralReceiver:
                 self._send_acks()
                 if self._batch:
                     batch, self._batch = self._batch, []
-                    self._to_store.put(self._check(batch))  # waits while two batches are queued
+                    self._dispatch(batch)  # waits while two batches of verdicts are queued
             if self._batch:
-                self._to_store.put(self._check(self._batch))
+                self._dispatch(self._batch)
                 self._batch = []
         finally:
             self._to_store.put(None)  # the database thread ends after what is queued
             if self._db_thread is not None:
                 self._db_thread.join(30.0)
+            evidence = self._evidence_thread
+            if evidence is not None and evidence.is_alive():
+                with contextlib.suppress(queue.Full):
+                    self._to_keep.put(None, timeout=30.0)
+                evidence.join(30.0)
             self._send_acks()
             # Acks are written as they are published, so none is behind the DISCONNECT.
             net.close()
             self._set(connected=False)
+
+    def _dispatch(self, batch: list[tuple[str, bytes, _Properties]]) -> None:
+        """Check a batch, hand its pictures and purges to the evidence thread and its verdicts
+        (and whatever was rejected) to the database thread."""
+        checked = self._check(batch)
+        if checked.images or checked.purges:
+            try:
+                self._to_keep.put_nowait(_Batch([], [], checked.images, checked.purges))
+            except queue.Full:
+                logger.info("central: still keeping earlier pictures; %s pictures and %s purges left "
+                            "unacknowledged for their stations to send again", len(checked.images),
+                            len(checked.purges))
+        if checked.valid or checked.rejected:
+            self._to_store.put(_Batch(checked.valid, checked.rejected))
 
     def _check(self, batch: list[tuple[str, bytes, _Properties]]) -> _Batch:
         now = time.time()
@@ -345,25 +371,41 @@ class CentralReceiver:
             self._open_error = exc
             self._ready.set()
             return
-        try:
-            evidence = open_evidence_store(self.db_path, self.images_dir)
-        except Exception as exc:
+        # The evidence thread opens its tables once the verdict store has created the file (0600).
+        self._evidence_thread = threading.Thread(target=self._run_evidence, name="central-evidence",
+                                                 daemon=True)
+        self._evidence_thread.start()
+        self._evidence_ready.wait(30.0)
+        if self._open_error is not None:
             store.close()
-            self._open_error = exc
             self._ready.set()
             return
         self._ready.set()
         try:
             while (batch := self._to_store.get()) is not None:
-                committed = self._store(store, batch)
-                if batch.images or batch.purges:
-                    committed = self._store_evidence(evidence, batch, committed)
-                self._committed.put(committed)
+                self._committed.put(self._store(store, batch))
                 with contextlib.suppress(OSError):  # the network thread acks it at once
                     self._wake_writer.send(b"\0")
         finally:
-            evidence.close()
             store.close()
+
+    # ---- the evidence thread ----------------------------------------------------------
+
+    def _run_evidence(self) -> None:
+        try:
+            evidence = open_evidence_store(self.db_path, self.images_dir)
+        except Exception as exc:  # reported by start()
+            self._open_error = exc
+            self._evidence_ready.set()
+            return
+        self._evidence_ready.set()
+        try:
+            while (batch := self._to_keep.get()) is not None:
+                self._committed.put(self._store_evidence(evidence, batch, _Committed(_Batch([], []), 0)))
+                with contextlib.suppress(OSError):
+                    self._wake_writer.send(b"\0")
+        finally:
+            evidence.close()
 
     def _store_evidence(self, evidence: EvidenceStore, batch: _Batch, committed: _Committed) -> _Committed:
         """Keep the batch's pictures, then carry out its purges (a picture of a verdict purged in

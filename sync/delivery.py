@@ -18,7 +18,8 @@ Two lanes share the run: verdicts (and every other row but pictures) in a window
 `window`, evidence pictures in a window of `image_window` of their own. Pictures are read
 only once the verdict lane has read to the end of the outbox, so a backlog of pictures
 never stands between a new verdict and the broker; at most `image_window` of them are on
-the wire when it comes.
+the wire when it comes. While a verdict waits for its ack no new picture is sent either,
+so a backlog of verdicts (after an outage) drains as fast as it would without pictures.
 - `backlog_due(now)` / `backlog(count, oldest)`, `stats(base, now)`, `stats_due(now)`.
 """
 
@@ -190,8 +191,9 @@ class Delivery:
         """The outbox holds more rows than the last read took and the window has room for them."""
         if self._more:
             return self._verdicts_in_flight() < self.window
-        # Pictures only once every verdict has been read (see fetch_images).
-        return self._images_more and self._images_in_flight < self.image_window
+        # Pictures only once every verdict has been read and acknowledged (see fetch_images).
+        return (self._images_more and self._images_in_flight < self.image_window
+                and self._verdicts_in_flight() == 0)
 
     # ---- acks --------------------------------------------------------------------------
 
@@ -269,10 +271,11 @@ class Delivery:
 
     def fetch_images(self, now: Instant, woken: bool) -> Fetch | None:
         """Which pictures to read now: only once the verdict lane has read everything there is
-        (verdicts first), when the picture window has room and there are more, the shell was
-        woken or a poll interval has passed."""
+        and central has acknowledged it (verdicts first, on the link and in central's work),
+        when the picture window has room and there are more, the shell was woken or a poll
+        interval has passed."""
         room = self.image_window - self._images_in_flight
-        if room <= 0 or self._more:
+        if room <= 0 or self._more or self._verdicts_in_flight():
             return None
         if not (self._images_more or woken or now.mono - self._last_image_fetch >= self.poll_interval_s):
             return None

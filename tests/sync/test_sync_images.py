@@ -128,7 +128,10 @@ def test_a_backlog_of_ten_thousand_pictures_does_not_hold_back_a_verdict(
     seen = probe([PREFIX + "verdict", PREFIX + "image"])
     publisher = publisher_for(db, broker)
     try:
-        wait_for(lambda: len(seen.messages) == 3 + 4, 30, "three verdicts and one window of pictures")
+        wait_for(lambda: len(seen.messages) >= 3, 30, "the three verdicts")
+        # Central (played by the test) acknowledges them: only now do pictures follow.
+        seen.publish(PREFIX + "ack", json.dumps([{"key": f"{v}:1"} for v in keys]))
+        wait_for(lambda: len(seen.messages) == 3 + 4, 30, "one window of pictures")
         topics = [t.rsplit("/", 1)[1] for t, _, _ in seen.messages]
         assert topics == ["verdict"] * 3 + ["image"] * 4
         # Nobody acknowledges the pictures: 9,996 still wait. A new verdict goes out all the same.

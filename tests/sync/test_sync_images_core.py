@@ -42,6 +42,11 @@ class FakeOutbox:
     def add(self, key: str) -> None:
         self.rows.append(FakeRow(len(self.rows) + 1, key, key.encode()))
 
+    def delivered(self, core: Delivery, keys: list[str]) -> None:
+        """Central acknowledged these: out of the window and, as marked rows, out of later reads."""
+        core.acked(keys)
+        self.rows = [r for r in self.rows if r.key not in keys]
+
     def read(self, fetch: Fetch) -> list[FakeRow]:
         lane = [r for r in self.rows if r.key.startswith("image:") == fetch.images and r.id > fetch.after_id]
         return lane[:fetch.limit]
@@ -65,16 +70,20 @@ def test_a_new_verdict_goes_out_before_any_more_of_ten_thousand_waiting_pictures
     for i in range(10_000):
         box.add(f"image:v{i}:top")
     core.connected(1, at(100.0))
-    first = round_(core, box, at(100.0))
-    # The verdict first, then only as many pictures as their window holds.
-    assert [m.key for m in first] == ["v0:1", "image:v0:top", "image:v1:top", "image:v2:top", "image:v3:top"]
-    assert [m.image for m in first] == [False, True, True, True, True]
-    published: list[str] = [m.key for m in first]
-    core.acked(["v0:1", "image:v0:top"])
-    box.add("v-new:1")  # a new item is recorded while 9,996 pictures wait
+    # The verdict first; pictures only once central has it.
+    assert [m.key for m in round_(core, box, at(100.0))] == ["v0:1"]
+    assert round_(core, box, at(100.01), woken=True) == []
+    core.acked(["v0:1"])
+    first = round_(core, box, at(100.02))
+    # Then only as many pictures as their window holds.
+    assert [m.key for m in first] == ["image:v0:top", "image:v1:top", "image:v2:top", "image:v3:top"]
+    assert all(m.image for m in first)
+    published: list[str] = ["v0:1"] + [m.key for m in first]
+    core.acked(["image:v0:top"])
+    box.add("v-new:1")  # a new item is recorded while 9,999 pictures wait
     published += [m.key for m in round_(core, box, at(100.05), woken=True)]
     for i in range(1, 50):
-        core.acked([k for k in published if k.startswith("image:")][-4:])
+        core.acked([*[k for k in published if k.startswith("image:")][-4:], "v-new:1"])
         published += [m.key for m in round_(core, box, at(100.05 + i * 0.01))]
     new_at = published.index("v-new:1")
     # Of the pictures published after the first round, at most one window's worth came
@@ -96,8 +105,10 @@ def test_pictures_wait_while_the_verdict_window_is_full() -> None:
     # v3 filled the room: there may be more verdicts, so pictures still wait.
     assert [m.key for m in round_(core, box, at(101.0))] == ["v3:1"]
     core.acked(["v2:1"])
-    # The verdict lane reads the end of the outbox: now the pictures go.
-    assert [m.key for m in round_(core, box, at(101.1))] == ["image:v1:top", "image:v2:top"]
+    # The verdict lane reads the end of the outbox, but v3 waits for its ack: so do pictures.
+    assert round_(core, box, at(101.1)) == []
+    core.acked(["v3:1"])
+    assert [m.key for m in round_(core, box, at(101.2))] == ["image:v1:top", "image:v2:top"]
 
 
 def test_resends_put_verdicts_before_pictures_and_a_reconnect_starts_both_lanes_again() -> None:
@@ -107,13 +118,17 @@ def test_resends_put_verdicts_before_pictures_and_a_reconnect_starts_both_lanes_
     for key in ("image:v0:top", "v1:1", "image:v1:top"):
         box.add(key)
     core.connected(1, at(100.0))
-    round_(core, box, at(100.0))
+    assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1"]
+    box.delivered(core, ["v1:1"])
+    assert [m.key for m in round_(core, box, at(100.1))] == ["image:v0:top", "image:v1:top"]
     box.add("v2:1")
-    round_(core, box, at(100.5), woken=True)
-    verdicts_first = ["v1:1", "v2:1", "image:v0:top", "image:v1:top"]
-    assert [m.key for m in core.resend_messages(at(111.0))] == verdicts_first
+    box.add("v3:1")
+    assert [m.key for m in round_(core, box, at(100.5), woken=True)] == ["v2:1", "v3:1"]
+    # Nothing acknowledged: the resends put the verdicts first.
+    resent = [m.key for m in core.resend_messages(at(111.0))]
+    assert resent == ["v2:1", "v3:1", "image:v0:top", "image:v1:top"]
     core.connected(2, at(112.0))
-    assert [m.key for m in round_(core, box, at(112.0))] == verdicts_first
+    assert [m.key for m in round_(core, box, at(112.0))] == ["v2:1", "v3:1"]
 
 
 def test_a_row_key_says_its_topic() -> None:
