@@ -65,7 +65,10 @@ class PublisherStats:
     reconnects: int = 0
     last_error: str | None = None
     last_delivered_at: float | None = None
-    # Evidence pictures not sent because their file was gone or changed before their turn.
+    # Evidence pictures waiting behind the verdicts (not in `backlog`, which counts what
+    # the operator calls verdicts waiting), and those not sent because their file was gone
+    # or changed before their turn.
+    image_backlog: int = 0
     images_skipped: int = 0
 
 
@@ -177,6 +180,7 @@ class Delivery:
         self._published = self._resent = self._delivered = 0
         self._last_delivered_at: float | None = None
         self._backlog = 0
+        self._image_backlog = 0
         self._oldest_created: float | None = None
 
     @property
@@ -333,15 +337,18 @@ class Delivery:
         """Time to read the backlog from the outbox again."""
         return self._backlog_read.due(now.mono)
 
-    def backlog(self, count: int, oldest_created: float | None) -> None:
-        """The outbox holds `count` undelivered rows, the oldest created at `oldest_created`."""
+    def backlog(self, count: int, oldest_created: float | None, images: int = 0) -> None:
+        """The outbox holds `count` undelivered rows besides pictures, the oldest created at
+        `oldest_created`, and `images` undelivered pictures."""
         self._backlog = count
         self._oldest_created = oldest_created
+        self._image_backlog = images
 
     def stats(self, base: PublisherStats, now: Instant) -> PublisherStats:
         """`base` (the link's state, kept by the shell) with delivery's figures as of `now`."""
         oldest = self._oldest_created
-        return replace(base, backlog=self._backlog, in_flight=len(self._inflight),
+        return replace(base, backlog=self._backlog, image_backlog=self._image_backlog,
+                       in_flight=len(self._inflight),
                        published_total=self._published, resent_total=self._resent,
                        delivered_total=self._delivered, last_delivered_at=self._last_delivered_at,
                        oldest_undelivered_age_s=None if oldest is None else max(0.0, now.wall - oldest))

@@ -21,6 +21,7 @@ __all__ = [
     "backlog",
     "enqueue",
     "ensure_schema",
+    "lane_backlog",
     "mark_delivered",
     "mark_flights_delivered",
     "mark_published",
@@ -167,4 +168,13 @@ def backlog(conn: sqlite3.Connection) -> tuple[int, float | None]:
     oldest = conn.execute(
         "SELECT created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1"
     ).fetchone()
+    return int(count), (float(oldest[0]) if oldest is not None else None)
+
+
+def lane_backlog(conn: sqlite3.Connection, images: bool) -> tuple[int, float | None]:
+    """`backlog` of one lane: the pictures (`images=True`) or every other row."""
+    where = "delivered_at IS NULL AND (kind = 'image') = ?"
+    count = conn.execute(f"SELECT COUNT(*) FROM outbox WHERE {where}", (int(images),)).fetchone()[0]
+    oldest = conn.execute(f"SELECT created_at FROM outbox WHERE {where} ORDER BY id LIMIT 1",
+                          (int(images),)).fetchone()
     return int(count), (float(oldest[0]) if oldest is not None else None)

@@ -402,7 +402,8 @@ class OutboxPublisher:
     def _show(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
         """Bring the stats up to date (reading the backlog now and then); publish them when due."""
         if delivery.backlog_due(now):
-            delivery.backlog(*outbox.backlog(conn))
+            count, oldest = outbox.lane_backlog(conn, images=False)
+            delivery.backlog(count, oldest, outbox.lane_backlog(conn, images=True)[0])
         with self._lock:
             self._oldest_created = delivery.oldest_created
             self._stats = delivery.stats(self._stats, now)

@@ -134,6 +134,9 @@ def test_a_backlog_of_ten_thousand_pictures_does_not_hold_back_a_verdict(
         wait_for(lambda: len(seen.messages) == 3 + 4, 30, "one window of pictures")
         topics = [t.rsplit("/", 1)[1] for t, _, _ in seen.messages]
         assert topics == ["verdict"] * 3 + ["image"] * 4
+        # The operator's "verdicts waiting" counts verdicts; the pictures are counted apart.
+        wait_for(lambda: (publisher.stats().backlog, publisher.stats().image_backlog) == (0, 10_000), 10,
+                 "no verdict and 10,000 pictures waiting")
         # Nobody acknowledges the pictures: 9,996 still wait. A new verdict goes out all the same.
         late = make_verdict("dock-01", "site-01", IDENTITY.session, 3, rng)
         record_verdict(conn, late)
