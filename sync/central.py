@@ -413,21 +413,23 @@ class CentralReceiver:
         acks: list[tuple[str, dict[str, Any]]] = []
         new = purges = 0
         error = committed.error
-        for topic, image in batch.images:
-            site_id, station_id = _topic_station(topic)
+        if batch.images:
             try:
-                result = evidence.store_image(image, site_id, station_id, time.time())
-            except Exception as exc:  # a full disk, the database: not acked, the station resends
-                logger.error("central: cannot keep picture %s from %s: %s", image.key, topic, exc)
+                results = evidence.store_images(
+                    [(image, *_topic_station(topic)) for topic, image in batch.images], time.time())
+            except Exception as exc:  # a full disk, the database: not acked, the stations resend
+                logger.error("central: cannot keep %s pictures: %s", len(batch.images), exc)
                 error = str(exc)
-                continue
-            if result.purged:
-                logger.info("central: picture %s arrived after its verdict was purged; not kept", image.key)
-            elif result.conflict:
-                logger.warning("central: picture %s from %s is already kept with another sha256; the first "
-                               "one stays", image.key, topic)
-            new += result.new
-            acks.append((_ack_topic(topic), image.ack()))
+                results = []
+            for (topic, image), result in zip(batch.images, results, strict=False):
+                if result.purged:
+                    logger.info("central: picture %s arrived after its verdict was purged; not kept",
+                                image.key)
+                elif result.conflict:
+                    logger.warning("central: picture %s from %s is already kept with another sha256; the "
+                                   "first one stays", image.key, topic)
+                new += result.new
+                acks.append((_ack_topic(topic), image.ack()))
         for topic, purge in batch.purges:
             try:
                 outcome = evidence.purge(purge, time.time())

@@ -1,10 +1,12 @@
 """Where central keeps evidence pictures and what a purge erases there.
 
 Beside the verdicts (`sync.central_store`): with a SQLite database each picture is a file
-under an image folder (by default `<db name>-images/` beside the database), created 0600
-in 0700 folders and fsynced before it is acknowledged, with its row in the `images` table;
-with PostgreSQL the bytes are a BYTEA column of that table. A picture is keyed by
-(verdict_id, camera), so a resent copy is acknowledged and not stored again.
+`<site>/<station>/<YYYY>/<MM>/<DD>/<verdict_id>_<camera>.jpg` (day of receipt) under an
+image folder (by default `<db name>-images/` beside the database), created 0600 in 0700
+folders and fsynced (file and folder, once per batch) before it is acknowledged, with its
+row in the `images` table; with PostgreSQL the bytes are a BYTEA column of that table. A
+picture is keyed by (verdict_id, camera), so a resent copy is acknowledged and not stored
+again.
 
 A purge erases the pictures of its verdicts and the personal code texts of their stored
 revisions (and of any conflicting copies), and leaves a row in `purges`; its verdicts are
@@ -19,7 +21,9 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,9 +56,10 @@ class PurgeOutcome:
 class EvidenceStore(Protocol):
     """Pictures in, purges carried out; each call durable when it returns."""
 
-    def store_image(self, image: ImageMessage, site_id: str, station_id: str,
-                    received_at: float) -> StoredImage:
-        """Keep one picture (durably) unless it is kept already or its verdict was purged."""
+    def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
+                     received_at: float) -> list[StoredImage]:
+        """Keep pictures (image, site_id, station_id), durably, each unless it is kept already or
+        its verdict was purged; one result per picture, in order."""
         ...
 
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
@@ -128,46 +133,63 @@ class SqliteEvidenceStore:
             for statement in _SQLITE_TABLES:
                 self.conn.execute(statement)
 
-    def _folder(self, relative: Path) -> Path:
+    def _folder(self, relative: Path, created: set[Path]) -> Path:
+        """images_dir/relative, made 0700 level by level; adds to `created` the parents whose
+        entries changed (to fsync)."""
         current = self.images_dir
         if not current.is_dir():
             current.mkdir(mode=0o700, parents=True, exist_ok=True)
             current.chmod(0o700)
         for part in relative.parts:
-            current = current / part
+            parent, current = current, current / part
             if not current.is_dir():
                 current.mkdir(mode=0o700, exist_ok=True)
                 current.chmod(0o700)
+                created.add(parent)
         return current
 
-    def store_image(self, image: ImageMessage, site_id: str, station_id: str,
-                    received_at: float) -> StoredImage:
-        if self.conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = ?",
-                             (image.verdict_id,)).fetchone():
-            return StoredImage(new=False, purged=True)
-        row = self.conn.execute("SELECT sha256 FROM images WHERE verdict_id = ? AND camera = ?",
-                                (image.verdict_id, image.camera)).fetchone()
-        if row is not None:
-            return StoredImage(new=False, conflict=row[0] != image.sha256)
-        relative = Path(site_id) / station_id / image.verdict_id
-        folder = self._folder(relative)
-        name = f"{image.camera}.jpg"
-        temp = folder / f".{name}.tmp"
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, image.data)
-            os.fsync(fd)  # the ack promises the picture survives a power cut
-        finally:
-            os.close(fd)
-        os.replace(temp, folder / name)
-        _fsync_dir(folder)
+    def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
+                     received_at: float) -> list[StoredImage]:
+        results: list[StoredImage] = []
+        rows: list[tuple[Any, ...]] = []
+        touched: set[Path] = set()
+        batch: set[tuple[str, str]] = set()
+        day = datetime.fromtimestamp(received_at, UTC)
+        for image, site_id, station_id in images:
+            if self.conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = ?",
+                                 (image.verdict_id,)).fetchone():
+                results.append(StoredImage(new=False, purged=True))
+                continue
+            row = self.conn.execute("SELECT sha256 FROM images WHERE verdict_id = ? AND camera = ?",
+                                    (image.verdict_id, image.camera)).fetchone()
+            if row is not None or (image.verdict_id, image.camera) in batch:
+                results.append(StoredImage(new=False, conflict=row is not None and row[0] != image.sha256))
+                continue
+            batch.add((image.verdict_id, image.camera))
+            # By station and day of receipt: folders stay small and few are created.
+            relative = Path(site_id) / station_id / f"{day:%Y}" / f"{day:%m}" / f"{day:%d}"
+            folder = self._folder(relative, touched)
+            name = f"{image.verdict_id}_{image.camera}.jpg"
+            temp = folder / f".{name}.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, image.data)
+                os.fsync(fd)  # the ack promises the picture survives a power cut
+            finally:
+                os.close(fd)
+            os.replace(temp, folder / name)
+            touched.add(folder)
+            rows.append((image.verdict_id, image.camera, station_id, site_id, image.sha256, len(image.data),
+                         (relative / name).as_posix(), received_at))
+            results.append(StoredImage(new=True))
+        # One fsync per folder and one commit per batch, not per picture.
+        for folder in touched:
+            _fsync_dir(folder)
         with self.conn:
-            self.conn.execute(
-                f"INSERT INTO images({_IMAGE_COLUMNS}, path, received_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (image.verdict_id, image.camera, station_id, site_id, image.sha256, len(image.data),
-                 (relative / name).as_posix(), received_at))
-        return StoredImage(new=True)
+            self.conn.executemany(
+                f"INSERT INTO images({_IMAGE_COLUMNS}, path, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
+        return results
 
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
         if self.conn.execute("SELECT 1 FROM purges WHERE purge_id = ?", (purge.purge_id,)).fetchone():
@@ -223,22 +245,27 @@ class PostgresEvidenceStore:
             for statement in _POSTGRES_TABLES:
                 self.conn.execute(statement)
 
-    def store_image(self, image: ImageMessage, site_id: str, station_id: str,
-                    received_at: float) -> StoredImage:
+    def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
+                     received_at: float) -> list[StoredImage]:
+        results: list[StoredImage] = []
         with self.conn.transaction():
-            if self.conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = %s",
-                                 (image.verdict_id,)).fetchone():
-                return StoredImage(new=False, purged=True)
-            cursor = self.conn.execute(
-                f"INSERT INTO images({_IMAGE_COLUMNS}, data, received_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (verdict_id, camera) DO NOTHING",
-                (image.verdict_id, image.camera, station_id, site_id, image.sha256, len(image.data),
-                 image.data, received_at))
-            if cursor.rowcount == 1:
-                return StoredImage(new=True)
-            row = self.conn.execute("SELECT sha256 FROM images WHERE verdict_id = %s AND camera = %s",
-                                    (image.verdict_id, image.camera)).fetchone()
-        return StoredImage(new=False, conflict=row is not None and row[0] != image.sha256)
+            for image, site_id, station_id in images:
+                if self.conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = %s",
+                                     (image.verdict_id,)).fetchone():
+                    results.append(StoredImage(new=False, purged=True))
+                    continue
+                cursor = self.conn.execute(
+                    f"INSERT INTO images({_IMAGE_COLUMNS}, data, received_at)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (verdict_id, camera) DO NOTHING",
+                    (image.verdict_id, image.camera, station_id, site_id, image.sha256, len(image.data),
+                     image.data, received_at))
+                if cursor.rowcount == 1:
+                    results.append(StoredImage(new=True))
+                    continue
+                row = self.conn.execute("SELECT sha256 FROM images WHERE verdict_id = %s AND camera = %s",
+                                        (image.verdict_id, image.camera)).fetchone()
+                results.append(StoredImage(new=False, conflict=row is not None and row[0] != image.sha256))
+        return results
 
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
         ids = list(purge.verdict_ids)
