@@ -36,6 +36,9 @@ if [ "$mode" = test ]; then
   # IP cameras: the tests serve a local RTSP / HTTP MJPEG stream with ffmpeg; the station
   # itself reads streams through OpenCV's own FFmpeg and needs no ffmpeg installed.
   apt_packages+=(ffmpeg)
+  # The fleet tests start a throwaway PostgreSQL cluster (initdb / pg_ctl) for central's
+  # receivers; psycopg[binary] comes with the dev extra.
+  apt_packages+=(postgresql)
 fi
 missing=()
 for pkg in "${apt_packages[@]}"; do

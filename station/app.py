@@ -41,7 +41,7 @@ from station.devices import (
     BenchTriggers,
     ConveyorDevice,
     camera_delays,
-    load_camera_calibration,
+    load_camera_calibrations,
     open_cameras,
 )
 from station.diskguard import DiskGuard
@@ -49,6 +49,7 @@ from station.health import HealthMonitor
 from station.inspector import Identity, StationInspector
 from station.live_models import LiveModels, ModelSet, open_model_store
 from station.lookup import CatalogLookup
+from station.metrics import StationCollector, StationMetrics
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
@@ -116,6 +117,8 @@ class Station:
             on_motion=self.actions.trigger, on_health=self.state.set_health)
         self.monitor = HealthMonitor(self.state, self.pipeline, self.store, self.disk,
                                      config.storage.min_free_disk_mb, self.models, self.uplink, self.conveyor)
+        self.metrics = StationMetrics(config.metrics, StationCollector(
+            self.identity, self.pipeline, self.cameras, self.models, self.disk, self.uplink, self.conveyor))
         self.models.on_swap = self._models_swapped
         self.pipeline.on_recorded = lambda _verdict: self.uplink.wake()
         self._started: list[Callable[[], None]] = []  # the stop of each part started, in order
@@ -123,8 +126,12 @@ class Station:
 
     def _inspector(self) -> StationInspector:
         config = self.config
-        calibration, health = load_camera_calibration(config)
-        self.state.set_health(health)
+        calibrations, lines = load_camera_calibrations(config)
+        for line in lines:
+            self.state.set_health(line)
+        calibration = calibrations[config.camera.name]
+        others = {name: c.colour for name, c in calibrations.items()
+                  if c.colour is not None and name != config.camera.name}
         reader = BarcodeReader(config.barcode.formats, config.barcode.engines, config.barcode.try_harder,
                                config.barcode.slow_path_budget_ms)
         return StationInspector(
@@ -132,6 +139,7 @@ class Station:
             roi=config.camera.roi_box, model_timeout_ms=config.models.timeout_ms,
             jpeg_quality=None if config.storage.blur_labels else config.storage.jpeg_quality,
             plane=calibration.plane, colour_monitor=calibration.colour, cameras=config.all_cameras,
+            colour_monitors=others,
         )
 
     def _catalog(self) -> CatalogLookup:
@@ -154,6 +162,8 @@ class Station:
         self._started.append(self.uplink.stop)
         self.monitor.start()
         self._started.append(self.monitor.stop)
+        self.metrics.start()  # last: a scrape sees every part running
+        self._started.append(self.metrics.stop)
         self.store.audit("station", "start",
                          {"session": self.identity.session, "mode": self.config.station.mode})
 

@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config: Config = load_config(_config_path(args.config))
     except ConfigError as exc:
+        on_error = getattr(args, "config_error_handler", None)
+        if on_error is not None:  # `station doctor` lists every error of the file instead
+            result: int = on_error(args, _config_path(args.config))
+            return result
         print(f"station: refusing to start: {exc}", file=sys.stderr)
         return 2
     log_dir = config.data_dir / "logs" if getattr(args, "log_to_file", False) else None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hardware.link import LinkSettings
+from sync.metrics import MetricsSettings
 from sync.settings import SyncSettings
 from vision.barcode.formats import BARCODE_FORMATS
 
@@ -346,6 +347,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    # The Prometheus endpoint (sync/metrics.py): `listen`, default this computer only.
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
     source: str = "<defaults>"
     base_dir: Path = Path()
 

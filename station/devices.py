@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calibration.colour import ColourDriftMonitor
@@ -24,7 +25,7 @@ from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
-from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, tr
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from station.demo_line import DemoLine
 
 __all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_delays", "camera_health",
-           "camera_id", "load_camera_calibration", "open_cameras"]
+           "camera_id", "load_camera_calibration", "load_camera_calibrations", "open_cameras"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,12 @@ def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Hea
     if health.state is CameraState.STOPPED:
         return None
     summary = _CAMERA_STATES.get(health.state, QT_TRANSLATE_NOOP("Health", "camera {camera} down"))
+    # The usual camera names in the operator's words ("top" is "dessus"); a site's own as written.
+    camera = tr("View", health.camera, language)
     if health.state is CameraState.LIVE:
-        return Health(component, Level.OK, summary.render(language, camera=health.camera), "",
+        return Health(component, Level.OK, summary.render(language, camera=camera), "",
                       {"fps": round(health.fps, 1), "frames": health.frames})
-    return Health(component, Level.ERROR, summary.render(language, camera=health.camera),
+    return Health(component, Level.ERROR, summary.render(language, camera=camera),
                   QT_TRANSLATE_NOOP("Health", "{problem}. Items go to manual review until it is back; "
                                     "check the camera's cable and power.")
                   .render(language, problem=health.detail),
@@ -107,13 +110,32 @@ class CameraCalibration:
 
 
 def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
-    """The camera's calibration (item sizes in mm, the colour reference) and its status line."""
+    """The first camera's calibration (item sizes in mm, the colour reference) and its status line."""
     cam = config.camera
+    return _load_calibration(config, cam, config.resolve(cam.calibration or config.calibration.file),
+                             "calibration")
+
+
+def load_camera_calibrations(config: Config) -> tuple[dict[str, CameraCalibration], list[Health]]:
+    """Every camera's calibration by name, with their status lines: the first camera's from its own file
+    or [calibration] file; another camera's only when it names its own (its colour reference is then
+    checked on its view too)."""
+    first, health = load_camera_calibration(config)
+    calibrations, lines = {config.camera.name: first}, [health]
+    for name, cam in config.cameras.items():
+        if cam.calibration is not None:
+            calibrations[name], line = _load_calibration(config, cam, config.resolve(cam.calibration),
+                                                         f"calibration:{name}")
+            lines.append(line)
+    return calibrations, lines
+
+
+def _load_calibration(config: Config, cam: CameraConfig, path: Path, component: str
+                      ) -> tuple[CameraCalibration, Health]:
     language = config.ui.language
     if cam.source == "synthetic":
-        return CameraCalibration(), Health("calibration", Level.OK, QT_TRANSLATE_NOOP(
+        return CameraCalibration(), Health(component, Level.OK, QT_TRANSLATE_NOOP(
             "Health", "synthetic camera: no calibration needed").render(language))
-    path = config.resolve(config.calibration.file)
     try:
         # A stream's address may hold its password: the file names the camera without it.
         calibration = load_calibration(path, (cam.width, cam.height), camera_id(cam))
@@ -122,7 +144,7 @@ def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
         summary = (QT_TRANSLATE_NOOP("Health", "not calibrated") if missing
                    else QT_TRANSLATE_NOOP("Health", "calibration refused"))
         return CameraCalibration(), Health(
-            "calibration", Level.WARNING if missing else Level.ERROR, summary.render(language),
+            component, Level.WARNING if missing else Level.ERROR, summary.render(language),
             QT_TRANSLATE_NOOP("Health", "{problem}. Item sizes are not checked until `station calibrate` "
                               "has been run for this camera.").render(language, problem=str(exc)))
     colour = None
@@ -133,7 +155,7 @@ def load_camera_calibration(config: Config) -> tuple[CameraCalibration, Health]:
     summary = (QT_TRANSLATE_NOOP("Health", "calibrated (lens, belt plane and colour)") if len(parts) == 3
                else QT_TRANSLATE_NOOP("Health", "calibrated in part: run the missing steps"))
     return CameraCalibration(calibration.plane, colour), Health(
-        "calibration", Level.OK, summary.render(language), "",
+        component, Level.OK, summary.render(language), "",
         {"created_at": calibration.created_at, "parts": ", ".join(parts)})
 
 

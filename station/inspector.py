@@ -162,6 +162,7 @@ class StationInspector:
         plane: PlaneCalibration | None = None,
         colour_monitor: ColourDriftMonitor | None = None,
         cameras: Mapping[str, CameraConfig] | None = None,
+        colour_monitors: Mapping[str, ColourDriftMonitor] | None = None,
     ) -> None:
         self.identity = identity
         self.reader = reader
@@ -178,6 +179,8 @@ class StationInspector:
         # From the calibration file: the belt plane (sizes in mm) and the lamp's colour check.
         self.plane = plane
         self.colour_monitor = colour_monitor
+        # Other cameras calibrated with their own file: their colour reference is checked on their view.
+        self.colour_monitors: Mapping[str, ColourDriftMonitor] = dict(colour_monitors or {})
         # Each camera's checks and region of interest, by name (a camera not listed judges everything).
         self.cameras: Mapping[str, CameraConfig] = dict(cameras or {})
 
@@ -288,7 +291,10 @@ class StationInspector:
 
         t = time.perf_counter()
         dimensions = self._dimensions(first.image, expected or observed)
-        camera_error = self._colour_drift(first.image)
+        drifted = [self._colour_drift(first.image, self.colour_monitor)]
+        drifted += [self._colour_drift(look.image, self.colour_monitors.get(look.camera))
+                    for look in looks[1:]]
+        camera_error = "; ".join(filter(None, drifted)) or None
         timings["calibration"] = _ms(t)
         if missing:
             camera_error = "; ".join(f"no picture from camera {name!r}: check the camera status"
@@ -431,10 +437,9 @@ class StationInspector:
             return None  # nothing item-sized on the plane: `empty` already says so
         return DimensionsCheck((footprint.length_mm, footprint.width_mm), expected[:2])
 
-    def _colour_drift(self, image: np.ndarray) -> str | None:
+    def _colour_drift(self, image: np.ndarray, monitor: ColourDriftMonitor | None) -> str | None:
         """Every N items the grey reference is read again; a lamp that drifted too far sends
         items to manual review until someone looks."""
-        monitor = self.colour_monitor
         if monitor is None:
             return None
         check = monitor.item_done(image)

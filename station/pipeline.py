@@ -42,6 +42,7 @@ from station.diskguard import DiskGuard
 from station.state import ItemView, StationState
 from station.store.images import FrameImage
 from station.verdict import Disposition, Routing, Verdict
+from sync.metrics import Histogram, HistogramSnapshot
 from vision.camera import Camera, Frame
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,11 @@ class _Routed:
 CounterName = Literal["triggers", "inspected", "views", "recorded", "overloaded", "routed", "record_errors",
                       "disk_full", "unrecorded"]
 
+# Trigger -> verdict committed, in ms: fine steps over the usual 10-200 ms, coarse ones beyond for
+# what the belt's deadline cannot wait for (a busy disk, a stall).
+LATENCY_BUCKETS_MS = (5, 10, 15, 20, 25, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400, 500, 750,
+                      1000, 2000, 5000)
+
 
 class PipelineCounters:
     """What the pipeline did since start. Its threads and the link's add to it at once,
@@ -130,6 +136,8 @@ class PipelineCounters:
         self._counts: dict[str, int] = dict.fromkeys(get_args(CounterName), 0)
         self._dispositions: dict[str, int] = {}  # first decisions recorded since start
         self._latencies_ms: deque[float] = deque(maxlen=latencies_kept)  # trigger -> verdict committed
+        # Every latency since start, counted once as it is recorded (the deque keeps only the latest).
+        self._latency_histogram = Histogram(LATENCY_BUCKETS_MS)
 
     def increment(self, name: CounterName, by: int = 1) -> None:
         """Count `by` more `name`."""
@@ -143,6 +151,7 @@ class PipelineCounters:
             self._dispositions[disposition] = self._dispositions.get(disposition, 0) + 1
             if latency_ms is not None:
                 self._latencies_ms.append(latency_ms)
+                self._latency_histogram.observe(latency_ms)
 
     def snapshot(self) -> dict[str, int]:
         """Every count, all taken at the same moment."""
@@ -158,6 +167,10 @@ class PipelineCounters:
         """Trigger-to-commit times of the latest verdicts, oldest first."""
         with self._lock:
             return list(self._latencies_ms)
+
+    def latency_histogram(self) -> HistogramSnapshot:
+        """Trigger-to-commit times of every verdict since start, in ms buckets."""
+        return self._latency_histogram.snapshot()
 
 
 class Pipeline:

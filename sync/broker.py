@@ -105,7 +105,8 @@ class LocalBroker:
     """One Mosquitto process listening on 127.0.0.1:`port` (a free port when None).
 
     `password_file` (mosquitto_passwd format) turns anonymous access off; `acl_file`
-    confines users to their topics; `tls` makes the listener TLS-only.
+    confines users to their topics; `tls` makes the listener TLS-only; `extra_config` is
+    appended to the configuration (a bridge's `connection` section, sync.bridge).
     """
 
     def __init__(
@@ -117,6 +118,7 @@ class LocalBroker:
         password_file: Path | None = None,
         acl_file: Path | None = None,
         persistence: bool = True,
+        extra_config: str = "",
     ) -> None:
         binary = find_mosquitto()
         if binary is None:
@@ -132,6 +134,7 @@ class LocalBroker:
         self.password_file = password_file
         self.acl_file = acl_file
         self.persistence = persistence
+        self.extra_config = extra_config
         self.config_file = self.folder / "mosquitto.conf"
         self.log_file = self.folder / "mosquitto.log"
         self.pid_file = self.folder / PID_FILE
@@ -184,6 +187,8 @@ class LocalBroker:
                 f"require_certificate {'true' if self.tls.require_certificate else 'false'}",
                 "tls_version tlsv1.2",
             ]
+        if self.extra_config:  # last: everything after a `connection` line belongs to that bridge
+            lines.append(self.extra_config.rstrip("\n"))
         self.config_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     def start(self, timeout: float = 10.0) -> None:

@@ -43,6 +43,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sync.central_evidence import EvidenceStore, open_evidence_store
+from sync.central_metrics import CentralMeter
 from sync.central_store import (
     Rejected,
     StoredVerdict,
@@ -165,6 +166,7 @@ class CentralReceiver:
         self._wake_writer.setblocking(False)
         self._lock = threading.Lock()
         self._stats = ReceiverStats()
+        self.meter = CentralMeter()  # what the metrics endpoint shows beside the stats
         self._stopping = threading.Event()
         self._client: mqtt.Client | None = None
         self._net: NetworkLoop | None = None
@@ -286,6 +288,7 @@ class CentralReceiver:
 
     def _check(self, batch: list[tuple[str, bytes, _Properties]]) -> _Batch:
         now = time.time()
+        self.meter.seen((topic for topic, _, _ in batch), now)
         valid: list[tuple[str, StoredVerdict]] = []
         rejected: list[Rejected] = []
         images: list[tuple[str, ImageMessage]] = []
@@ -383,7 +386,10 @@ class CentralReceiver:
         self._ready.set()
         try:
             while (batch := self._to_store.get()) is not None:
-                self._committed.put(self._store(store, batch))
+                started = time.monotonic()
+                committed = self._store(store, batch)
+                self.meter.stored(time.monotonic() - started, committed.error is not None)
+                self._committed.put(committed)
                 with contextlib.suppress(OSError):  # the network thread acks it at once
                     self._wake_writer.send(b"\0")
         finally:

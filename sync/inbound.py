@@ -135,7 +135,8 @@ class Inbound:
             raise _RejectedError("this station takes no manifests")
         rmas = message.get("rmas")
         if not isinstance(rmas, list) or not rmas:
-            raise _RejectedError("'rmas' must be a non-empty list of {rma, skus, declared_reason}")
+            raise _RejectedError("'rmas' must be a non-empty list of "
+                                 "{rma, skus or expected_sku, declared_reason}")
         if len(rmas) > MAX_MANIFEST_LINES:
             raise _RejectedError(f"{len(rmas)} lines, more than the limit of {MAX_MANIFEST_LINES}")
         lines: list[RmaLine] = []
@@ -144,11 +145,19 @@ class Inbound:
             if not isinstance(entry, dict):
                 raise _RejectedError(f"{where} must be an object")
             rma, skus, reason = entry.get("rma"), entry.get("skus"), entry.get("declared_reason")
+            # `expected_sku` is the CSV manifest's column name: a line may say it that way
+            # instead of `skus`, so an export of the CSV sent as JSON works as it is.
+            if "expected_sku" in entry:
+                if "skus" in entry:
+                    raise _RejectedError(f"{where} has both skus and expected_sku: give one of them")
+                sku = entry["expected_sku"]
+                skus = [sku] if isinstance(sku, str) else None
             if not isinstance(rma, str) or not rma.strip() or len(rma) > 64:
                 raise _RejectedError(f"{where}.rma must be a non-empty string of at most 64 characters")
             if (not isinstance(skus, list) or not skus
                     or not all(isinstance(s, str) and s.strip() and len(s) <= 64 for s in skus)):
-                raise _RejectedError(f"{where}.skus must be a non-empty list of SKU strings")
+                raise _RejectedError(f"{where}.skus must be a non-empty list of SKU strings "
+                                     "(or expected_sku one SKU string)")
             if reason is not None and reason not in _DECLARED:
                 raise _RejectedError(f"{where}.declared_reason {reason!r} is not one of {sorted(_DECLARED)}")
             lines.append(RmaLine(rma=rma.strip(), skus=tuple(s.strip() for s in skus),

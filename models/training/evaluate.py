@@ -91,8 +91,10 @@ def _plot_heatmaps(path: Path, examples: list[tuple[str, npt.NDArray[np.uint8], 
     plt.close(fig)
 
 
-def evaluate_defect(model_dir: Path, samples: list[Sample], split_name: str) -> dict[str, Any]:
-    """Image AUROC (defective vs good), confusion matrix and per-class precision/recall on `samples`."""
+def evaluate_defect(model_dir: Path, samples: list[Sample], split_name: str,
+                    plots: Path | None = None) -> dict[str, Any]:
+    """Image AUROC (defective vs good), confusion matrix and per-class precision/recall on `samples`;
+    the ROC, confusion and heatmap plots go into `plots` when given."""
     model = DefectModel.load(model_dir, intra_op_threads=2)
     labels = model.labels
     truth, predicted, scores, ms = [], [], [], []
@@ -130,10 +132,11 @@ def evaluate_defect(model_dir: Path, samples: list[Sample], split_name: str) -> 
         "class_accuracy": float(np.trace(matrix) / max(1, matrix.sum())),
         "latency_ms_p50_batch1": float(np.median(ms)) if ms else float("nan"),
     }
-    _plot_roc(model_dir / "eval_roc.png", {"defective vs good": (fpr, tpr, area)},
-              f"{model.info.name} — {split_name}")
-    _plot_confusion(model_dir / "eval_confusion.png", matrix, labels, f"{model.info.name} — {split_name}")
-    _plot_heatmaps(model_dir / "eval_heatmaps.png", examples)
+    if plots is not None:
+        _plot_roc(plots / "eval_roc.png", {"defective vs good": (fpr, tpr, area)},
+                  f"{model.info.name} — {split_name}")
+        _plot_confusion(plots / "eval_confusion.png", matrix, labels, f"{model.info.name} — {split_name}")
+        _plot_heatmaps(plots / "eval_heatmaps.png", examples)
     return {"summary": summary, "labels": labels, "confusion": matrix.tolist(),
             "per_class": per_class(matrix, labels)}
 
@@ -160,7 +163,9 @@ def _identification(gallery: Gallery, queries: npt.NDArray[np.float32], truth: l
             "gallery_images": float(len(gallery))}
 
 
-def evaluate_conformity(model_dir: Path, data: Path, split_name: str) -> dict[str, Any]:
+def evaluate_conformity(
+    model_dir: Path, data: Path, split_name: str, plots: Path | None = None
+) -> dict[str, Any]:
     """Top-1 identification and verification AUROC of held-back images against galleries built from the
     training images (every image; per-SKU mean) and, for the grocery set, the catalog images."""
     model = ConformityModel.load(model_dir, intra_op_threads=2)
@@ -191,36 +196,65 @@ def evaluate_conformity(model_dir: Path, data: Path, split_name: str) -> dict[st
             pair_labels.append(sku == t)
             pair_scores.append(sim)
     fpr, tpr, _ = roc_curve(pair_labels, pair_scores)
-    _plot_roc(model_dir / "eval_roc.png",
-              {"same vs other SKU": (fpr, tpr, results["gallery_all_train_images"]["verification_auroc"])},
-              f"{model.info.name} — {split_name}")
+    if plots is not None:
+        verification = results["gallery_all_train_images"]["verification_auroc"]
+        _plot_roc(plots / "eval_roc.png", {"same vs other SKU": (fpr, tpr, verification)},
+                  f"{model.info.name} — {split_name}")
     best = results["gallery_all_train_images"]
     summary = {"split": split_name, "images": len(queries_s), "top1": best["top1"],
                "verification_auroc": best["verification_auroc"], "gallery": "all training images"}
     return {"summary": summary, "galleries": results}
 
 
-def evaluate_model(model_dir: Path, data: Path, split: str = "holdout") -> dict[str, Any]:
-    """Evaluate `model_dir` on `data` (`split` = "holdout" or "all"); writes eval.json, PNGs and manifest
-    metrics; returns the metrics."""
+def data_task(data: Path) -> str | None:
+    """Which task a data folder's layout is for: "defect" (good/ beside defect classes, or the magnetic
+    tile's MT_* folders), "conformity" (the grocery lists, or one folder per product), None when unsure."""
+    data = Path(data)
+    if (data / "train.txt").is_file() and (data / "classes.csv").is_file():
+        return "conformity"
+    folders = [p.name for p in data.iterdir() if p.is_dir()] if data.is_dir() else []
+    if "good" in folders or "MT_Free" in folders:
+        return "defect"
+    return "conformity" if folders else None
+
+
+def evaluate_model(model_dir: Path, data: Path, split: str = "holdout", *, write: bool = False,
+                   out: Path | None = None) -> dict[str, Any]:
+    """Evaluate `model_dir` on `data` (`split` = "holdout" or "all") and return the metrics.
+
+    Nothing is written unless asked: `out` receives eval.json and the plots; `write` puts them in the
+    model folder and records the metrics in its manifest (what `station train` does for the model it
+    just made). Data laid out for the other task is refused before anything runs.
+    """
     model_dir, data = Path(model_dir), Path(data)
     manifest = read_manifest(model_dir)
     task = manifest.get("task")
+    found = data_task(data)
+    if task in ("defect", "conformity") and found is not None and found != task:
+        layouts = {"defect": "DIR/good/ plus one folder per defect class (or the magnetic tile's MT_*/)",
+                   "conformity": "DIR/<sku>/* (one folder per product) or the grocery lists"}
+        raise ValueError(f"{data} holds {found} data but {model_dir} is a {task} model: give it a folder "
+                         f"laid out as {layouts[task]}")
+    plots = model_dir if write else out
+    if plots is not None:
+        plots.mkdir(parents=True, exist_ok=True)
     if task == "defect":
         holdout = float(manifest.get("training", {}).get("split", {}).get("holdout_fraction", 0.3))
         samples = defect_samples(data, Split.HOLDOUT if split == "holdout" else Split.ALL, holdout)
         if not samples:
             raise ValueError(f"{data}: the {split} split is empty — use --split all for a folder the model "
                              "was not trained on")
-        metrics = evaluate_defect(model_dir, samples, split)
+        metrics = evaluate_defect(model_dir, samples, split, plots)
     elif task == "conformity":
-        metrics = evaluate_conformity(model_dir, data, split)
+        metrics = evaluate_conformity(model_dir, data, split, plots)
     else:
         raise ValueError(f"{model_dir}: unknown task {task!r} in manifest.json")
     metrics["data"] = str(data)
-    (model_dir / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    all_metrics = dict(manifest.get("metrics", {}))
-    all_metrics[split] = metrics["summary"]
-    update_manifest(model_dir, metrics=all_metrics)
+    if plots is not None:
+        (plots / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    if write:
+        all_metrics = dict(manifest.get("metrics", {}))
+        all_metrics[split] = metrics["summary"]
+        update_manifest(model_dir, metrics=all_metrics)
     logger.info("%s on %s (%s): %s", model_dir, data, split, metrics["summary"])
     return metrics

@@ -45,10 +45,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--key", type=Path, default=None, help="client key (PEM) for mqtts://")
     parser.add_argument("--stats-interval", type=float, default=5.0, help="seconds between stats lines")
     parser.add_argument("--json", action="store_true", help="stats as one JSON object per line on stdout")
+    parser.add_argument("--metrics", default="", metavar="HOST:PORT",
+                        help="serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9109 "
+                             "(docs/metrics.md; 0.0.0.0:9109 opens it to the whole network)")
     parser.set_defaults(handler=run, log_to_file=True)
+    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report,image}")
+    register_bridge_config(tools)
+    register_report(tools)
     from station.commands import central_image
 
-    central_image.register(parser.add_subparsers(dest="central_command", metavar="{image}"))
+    central_image.register(tools)
 
 
 def _password(password_file: Path | None) -> str:
@@ -61,10 +67,13 @@ def _password(password_file: Path | None) -> str:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver
+    from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
 
-    if not args.broker or not args.db:
-        print("station central: --broker and --db are required (or `station central image ...`)")
+    if not args.broker or not args.db:  # not required by argparse: the tools below have their own
+        print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
+              "station central bridge-config ... | station central report --db ... | "
+              "station central image --db ...")
         return 2
     try:
         address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
@@ -87,6 +96,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
     receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id,
                                images_dir=args.images_dir)
+    try:  # listening first: a port in use stops central before it takes any verdict
+        metrics = central_endpoint(args.metrics, receiver.stats, receiver.meter)
+    except (ValueError, OSError) as exc:
+        print(f"station central: --metrics {args.metrics}: {exc}")
+        return 2
     done = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
@@ -100,6 +114,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         receiver.start()
     except (RuntimeError, FileNotFoundError) as exc:
         print(f"station central: {exc}")
+        if metrics is not None:
+            metrics.stop()
         return 1
 
     def _report(final: bool = False) -> None:
@@ -116,6 +132,105 @@ def run(args: argparse.Namespace, config: Config) -> int:
             _report()
     except KeyboardInterrupt:
         logger.info("central: Ctrl-C")
+    if metrics is not None:
+        metrics.stop()
     receiver.stop()
     _report(final=True)
+    return 0
+
+
+def register_bridge_config(tools: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`station central bridge-config`: print a site broker's bridge to the central broker."""
+    parser = tools.add_parser(
+        "bridge-config",
+        help="print the Mosquitto bridge section that joins a site broker to the central broker",
+        description="Print the `connection` section for a site broker's mosquitto.conf: the site's topics "
+                    "returns/v1/<site>/... go to the central broker (verdicts, images, purge, status, stats, "
+                    "replies) and come back from it (acks, manifests, config, models, commands), QoS 1, "
+                    "with persistent sessions on both ends (docs/fleet.md).",
+    )
+    parser.add_argument("--site", required=True, help="the site's id, as the stations' [station].site")
+    parser.add_argument("--central", required=True, metavar="HOST:PORT",
+                        help="the central broker, e.g. central.example:8883")
+    parser.add_argument("--username", default=None, help="the bridge's user name at the central broker")
+    parser.add_argument("--password-file", type=Path, default=None,
+                        help="file holding the bridge's password (first line); it is written into the "
+                             "section, so keep the output readable by the mosquitto user only")
+    parser.add_argument("--ca", type=Path, default=None, help="CA of the central broker (PEM): TLS on")
+    parser.add_argument("--cert", type=Path, default=None, help="the bridge's client certificate (PEM)")
+    parser.add_argument("--key", type=Path, default=None, help="the bridge's client key (PEM)")
+    parser.add_argument("--prefix", default="returns/v1/", help="topic prefix, as [sync].topic_prefix")
+    parser.add_argument("--acl", action="store_true",
+                        help="print the bridge's entry for the central broker's ACL file instead (needs "
+                             "--username)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="write the section to this file (created 0600) instead of printing it")
+    parser.set_defaults(handler=run_bridge_config, log_to_file=False)
+
+
+def run_bridge_config(args: argparse.Namespace, config: Config) -> int:
+    """Print or write the bridge section; 2 with the reason for a bad option."""
+    from sync.bridge import BridgeSettings, bridge_acl, bridge_config
+
+    host, _, port = str(args.central).rpartition(":")
+    if not host or not port.isdigit():
+        print(f"station central bridge-config: --central {args.central!r} must be HOST:PORT, "
+              "e.g. central.example:8883")
+        return 2
+    try:
+        password = _password(args.password_file) if args.password_file is not None else None
+        settings = BridgeSettings(site=args.site, central_host=host.strip("[]"), central_port=int(port),
+                                  prefix=args.prefix, username=args.username, password=password,
+                                  ca_file=args.ca, cert_file=args.cert, key_file=args.key)
+        text = bridge_acl(settings) if args.acl else bridge_config(settings)
+    except OSError as exc:
+        print(f"station central bridge-config: cannot read {args.password_file}: {exc.strerror or exc}")
+        return 2
+    except ValueError as exc:
+        print(f"station central bridge-config: {exc}")
+        return 2
+    if args.output is None:
+        print(text, end="")
+        return 0
+    fd = os.open(args.output, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+    where = "the central broker's ACL file" if args.acl else "the site broker's configuration"
+    print(f"station central bridge-config: written to {args.output}; add it to {where} and restart that "
+          "broker")
+    return 0
+
+
+def register_report(tools: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`station central report`: the fleet's figures from the receiver's database."""
+    parser = tools.add_parser(
+        "report",
+        help="items/h, disposition mix, no-read, override and fraud-flag rates, model versions per "
+             "station and site",
+        description="The fleet's figures from central's database (the latest revision of each verdict): "
+                    "per station and per site.",
+    )
+    parser.add_argument("--db", required=True, help="central's SQLite file, or a postgresql://... URL")
+    parser.add_argument("--since", default=None,
+                        help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.set_defaults(handler=run_report, log_to_file=False)
+
+
+def run_report(args: argparse.Namespace, config: Config) -> int:
+    """Print the fleet report; 2 for a bad --since, 1 when the database cannot be read."""
+    from station.kpi import parse_since
+    from sync.fleet_report import fleet_report, fleet_table
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"station central report: {exc}")
+        return 2
+    try:
+        report = fleet_report(args.db, since)
+    except Exception as exc:  # sqlite3 / psycopg errors alike: a missing file, a refused login
+        print(f"station central report: cannot read {args.db}: {exc}")
+        return 1
+    print(json.dumps(report.to_json()) if args.json else fleet_table(report))
     return 0

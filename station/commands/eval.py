@@ -1,5 +1,7 @@
-"""`station eval --model DIR --data DIR`: metrics JSON and PNG plots of a model on a data split,
-written into the model folder (needs the train extra for its plotting and data adapters)."""
+"""`station eval --model DIR --data DIR`: the metrics of a model on a data split; the metrics JSON and
+PNG plots go to `--out DIR`, or into the model folder and its manifest with `--write` only (needs the
+train extra for its plotting and data adapters). A shipped model's recorded metrics never change by
+accident."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="data folder (same layouts as station train)")
     parser.add_argument("--split", choices=["holdout", "all"], default="holdout")
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="write eval.json and the plots into DIR (nothing is written without it)")
+    parser.add_argument("--write", action="store_true",
+                        help="record the metrics in the model folder's manifest, eval.json and plots there "
+                             "(replaces what it holds for this split)")
     parser.set_defaults(handler=run, log_to_file=True)
 
 
@@ -32,7 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from vision.inference import ModelError
 
     try:
-        metrics = evaluate_model(args.model, args.data, args.split)
+        metrics = evaluate_model(args.model, args.data, args.split, write=args.write, out=args.out)
     except (ModelError, FileNotFoundError, ValueError) as exc:
         print(f"station eval: {exc}", file=sys.stderr)
         return 2
@@ -40,5 +47,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps(metrics))
     else:
         print(json.dumps(metrics["summary"], indent=2))
-        print(f"written: {args.model / 'eval.json'} and eval_*.png")
+        written = args.model if args.write else args.out
+        print(f"written: {written / 'eval.json'} and eval_*.png" if written is not None else
+              "nothing written: --out DIR keeps the report and plots; --write records them in the model")
     return 0

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"loss": args.loss} if args.loss else {}))
             manifest = train_conformity(args.data, args.out, crecipe, args.threads)
         if not args.no_eval:
-            metrics = evaluate_model(args.out, args.data, "holdout")
+            metrics = evaluate_model(args.out, args.data, "holdout", write=True)
             manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
             logger.info("held-back metrics: %s", json.dumps(metrics.get("summary", {})))
     except (FileNotFoundError, ValueError) as exc:

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from sync.delivery import Delivery, Fetch, Instant, Message
@@ -165,3 +168,20 @@ def test_a_purge_message_is_checked_and_personal_codes_are_erased_by_the_station
     assert erase_personal_codes(verdict)
     assert [c["text"] for c in verdict["item"]["codes"]] == ["4006381333931", "[erased]", "R-1042"]
     assert not erase_personal_codes(verdict)
+
+
+def _schema(name: str) -> jsonschema.Draft202012Validator:
+    path = Path(__file__).resolve().parents[2] / "sync" / "schemas" / name
+    return jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_what_the_station_and_central_send_holds_to_the_published_schemas() -> None:
+    data = b"\xff\xd8 jpeg \xff\xd9"
+    verdict_id = "0193a0f4-1111-7000-8000-000000000001"
+    row = ImageRow(verdict_id, "top", hashlib.sha256(data).hexdigest(), "/x.jpg", len(data))
+    _schema("image-headers-1.schema.json").validate(dict(row.properties()))
+    purge = purge_payload(str(uuid.uuid4()), "R-1042", [verdict_id], "dock-01", "site-01",
+                          "2026-12-03T12:00:00.000Z")
+    _schema("purge-1.schema.json").validate(json.loads(purge))
+    acks = [parse_image(row.properties(), data).ack(), parse_purge(purge).ack()]
+    _schema("ack-1.schema.json").validate(acks)

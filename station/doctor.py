@@ -1,0 +1,489 @@
+"""`station doctor`'s checks: is this dock PC ready to run the station, without starting the line?
+
+Each check gives one or more `CheckResult`s: ok, warn (the station runs, but something is
+worth knowing) or fail (the station cannot do its job), in plain words with what to do.
+The installer and the supervisor run them; nobody at the dock reads a traceback, so every
+check catches what it can meet and says it.
+
+The checks hold the data folder's lock while they run (a station started meanwhile would
+fight them for the camera and the port); when a station already holds it, the camera and
+conveyor checks are skipped, since that station has them open.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from station.config import CameraConfig, Config, ConfigError
+from station.datadir import not_writable
+from station.datalock import DataLock, DataLockError
+
+__all__ = ["CheckResult", "Status", "build_date", "config_results", "run_checks"]
+
+logger = logging.getLogger(__name__)
+
+MB = 1_000_000
+
+
+class Status(enum.Enum):
+    """How a check went: `warn` still counts as passing."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One line of the doctor's answer."""
+
+    check: str
+    status: Status
+    message: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        """The `--json` object: check, status, message and (when there is something to do) fix."""
+        data = {"check": self.check, "status": self.status.value, "message": self.message}
+        if self.fix:
+            data["fix"] = self.fix
+        return data
+
+    def line(self) -> str:
+        """One line of text: status, check, what was seen, what to do."""
+        text = f"{self.status.value.upper():4}  {self.check:11} {self.message}"
+        return f"{text} — {self.fix}" if self.fix else text
+
+
+def ok(check: str, message: str) -> CheckResult:
+    """A passing check."""
+    return CheckResult(check, Status.OK, message)
+
+
+def warn(check: str, message: str, fix: str = "") -> CheckResult:
+    """A check that passes with something worth knowing."""
+    return CheckResult(check, Status.WARN, message, fix)
+
+
+def fail(check: str, message: str, fix: str) -> CheckResult:
+    """A check that fails, with what to do."""
+    return CheckResult(check, Status.FAIL, message, fix)
+
+
+# -- config -------------------------------------------------------------------------------
+
+
+def config_results(problems: list[ConfigError], source: str) -> list[CheckResult]:
+    """One result per problem of the config file (or one ok)."""
+    if not problems:
+        return [ok("config", f"{source}: every key is valid" if source != "<defaults>"
+                   else "no config file: the embedded defaults (the demo line)")]
+    return [fail("config", f"{p.file}:{p.line or '-'}: [{p.key}] {p.problem}", p.fix) for p in problems]
+
+
+# -- data folder: lock, disk space -----------------------------------------------------------
+
+
+@contextmanager
+def held_lock(config: Config) -> Iterator[CheckResult]:
+    """Take the data folder's lock for the checks; the result says whether a station holds it."""
+    folder = config.data_dir
+    if not folder.exists():
+        yield ok("lock", f"no station has used the data folder {folder} yet")
+        return
+    lock = DataLock(folder)
+    try:
+        lock.acquire()
+    except DataLockError as exc:
+        yield fail("lock", f"a station is running on the data folder {folder} ({exc.holder.describe()})",
+                   "stop that station (or its service) before checking, or check another data folder")
+        return
+    except OSError as exc:
+        yield fail("lock", f"cannot lock the data folder {folder} ({exc})",
+                   "check that it is writable, or set [station] data_dir")
+        return
+    try:
+        yield ok("lock", f"no station is running on the data folder {folder}")
+    finally:
+        lock.release()
+
+
+def _existing(folder: Path) -> Path:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None) -> CheckResult:
+    """Free space of the data folder's disk against [storage] stop_free_disk_mb and min_free_disk_mb."""
+    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    if problem:
+        return fail("disk", problem, "the station cannot record items there")
+    where = _existing(config.data_dir)
+    free_mb = (free_bytes or (lambda p: shutil.disk_usage(p).free))(where) / MB
+    stop, low = config.storage.stop_free_disk_mb, config.storage.min_free_disk_mb
+    if free_mb < stop:
+        return fail("disk", f"{free_mb:.0f} MB free on the disk of {config.data_dir}, below the {stop} MB "
+                    "the station keeps in reserve: it would send every item to the manual lane",
+                    "free space on that disk (old images, logs) or move [station] data_dir to a larger one")
+    if free_mb < low:
+        return warn("disk", f"{free_mb:.0f} MB free on the disk of {config.data_dir}, below the {low} MB "
+                    "the station asks for ([storage] min_free_disk_mb)",
+                    "free space soon, or shorten [storage] image_retention_days")
+    return ok("disk", f"{free_mb:.0f} MB free on the disk of {config.data_dir} (reserve {stop} MB)")
+
+
+# -- clock --------------------------------------------------------------------------------
+
+
+def build_date() -> datetime:
+    """When this installation of the station was made: its newest program file.
+
+    A clock before it is certainly wrong (a dead RTC battery boots the PC in 1970 or 2000),
+    and every verdict, retention period and certificate check would follow it.
+    """
+    package = Path(__file__).resolve().parent
+    newest = max(p.stat().st_mtime for p in package.rglob("*.py"))
+    return datetime.fromtimestamp(newest, UTC)
+
+
+def _ntp_state() -> str | None:
+    """timedatectl's NTPSynchronized ("yes"/"no"), or None when it cannot say."""
+    if shutil.which("timedatectl") is None:
+        return None
+    try:
+        done = subprocess.run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"],
+                              capture_output=True, text=True, timeout=5, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = done.stdout.strip()
+    return value if done.returncode == 0 and value in ("yes", "no") else None
+
+
+def check_clock(now: datetime | None = None, built: datetime | None = None,
+                ntp: Callable[[], str | None] = _ntp_state) -> CheckResult:
+    """The clock is not before the build date, and NTP keeps it right when timedatectl can say."""
+    now = now or datetime.now(UTC)
+    built = built or build_date()
+    if now < built:
+        return fail("clock", f"the clock says {now:%Y-%m-%d %H:%M} UTC, before this software was installed "
+                    f"({built:%Y-%m-%d}): every record would carry a wrong date",
+                    "set the date and time (timedatectl set-time, or the BIOS) and check the PC's clock "
+                    "battery")
+    state = ntp()
+    if state == "yes":
+        return ok("clock", f"{now:%Y-%m-%d %H:%M} UTC, kept in time by NTP")
+    if state == "no":
+        return warn("clock", f"{now:%Y-%m-%d %H:%M} UTC, but NTP has not synchronised the clock",
+                    "check the time server (timedatectl timesync-status) or the network")
+    return warn("clock", f"{now:%Y-%m-%d %H:%M} UTC; whether NTP keeps it right is unknown "
+                "(timedatectl cannot say on this system)",
+                "make sure the PC's time is kept by NTP")
+
+
+# -- models -------------------------------------------------------------------------------
+
+
+def check_models(config: Config) -> list[CheckResult]:
+    """The defect and conformity models load and match their manifest's sha256."""
+    from station.live_models import MODEL_NAMES, model_dir, open_model_store
+    from vision.inference import ConformityModel, DefectModel, ModelError
+
+    try:
+        store = open_model_store(config)
+        installed = {name: m.folder for name in MODEL_NAMES if (m := store.active(name)) is not None}
+    except Exception as exc:  # the model store is optional: the configured folders still count
+        logger.warning("model store unreadable: %s", exc)
+        installed = {}
+    results = []
+    threads = (config.models.intra_op_threads, config.models.inter_op_threads)
+    for name, loader, configured in (("defect", DefectModel.load, config.models.defect_dir),
+                                     ("conformity", ConformityModel.load, config.models.conformity_dir)):
+        folder = installed.get(name) or model_dir(config, configured)
+        try:
+            model = loader(folder, *threads)
+        except ModelError as exc:
+            results.append(fail("models", f"the {name} model does not load: {exc}",
+                                "copy its folder (model.onnx and manifest.json) again from the installation, "
+                                f"or set [models] {name}_dir; meanwhile every item goes to manual review"))
+            continue
+        results.append(ok("models", f"{name} model {model.info.version} loads and matches its manifest "
+                          f"(sha256 {model.info.sha256[:12]}…, {folder})"))
+    return results
+
+
+# -- calibration ----------------------------------------------------------------------------
+
+
+def calibration_file(config: Config, name: str, cam: CameraConfig) -> Path | None:
+    """The calibration file of camera `name`: its own, the [calibration] file for the first, else none."""
+    if cam.calibration is not None:
+        return config.resolve(cam.calibration)
+    return config.resolve(config.calibration.file) if name == config.camera.name else None
+
+
+def check_calibration(config: Config) -> list[CheckResult]:
+    """Each camera's calibration file is there and was made for this camera at this resolution."""
+    from calibration.errors import CalibrationError
+    from calibration.files import load_calibration
+    from station.devices import camera_id
+
+    results = []
+    for name, cam in config.all_cameras.items():
+        if cam.source == "synthetic":
+            results.append(ok("calibration", f"camera {name}: synthetic, no calibration needed"))
+            continue
+        path = calibration_file(config, name, cam)
+        if path is None:
+            results.append(ok("calibration", f"camera {name}: no calibration file set: item sizes are "
+                              "measured on the first camera only"))
+            continue
+        if not path.exists():
+            results.append(warn("calibration", f"camera {name}: not calibrated ({path} is missing): item "
+                                "sizes are not checked", f"run `station calibrate` for camera {name}"))
+            continue
+        try:
+            calibration = load_calibration(path, (cam.width, cam.height), camera_id(cam))
+        except CalibrationError as exc:
+            results.append(fail("calibration", f"camera {name}: {exc}",
+                                f"calibrate camera {name} again (`station calibrate`), or point its "
+                                "calibration at the right file"))
+            continue
+        parts = [p for p in ("intrinsics", "plane", "colour") if getattr(calibration, p) is not None]
+        results.append(ok("calibration", f"camera {name}: calibrated on {calibration.created_at} for "
+                          f"{cam.width}x{cam.height} ({', '.join(parts) or 'no parts yet'})"))
+    return results
+
+
+# -- cameras --------------------------------------------------------------------------------
+
+
+def check_cameras(config: Config, seconds: float = 2.0) -> list[CheckResult]:
+    """Every camera opens and delivers frames; their sharpness, as `station cameras test` measures it."""
+    return [_check_camera(config, name, cam, seconds) for name, cam in config.all_cameras.items()]
+
+
+def _check_camera(config: Config, name: str, cam: CameraConfig, seconds: float) -> CheckResult:
+    from calibration.quality import QualityThresholds, assess
+    from station.commands.cameras import _open, shown_device
+    from vision.camera import CameraState, SourceError
+
+    where = f"camera {name} ({cam.source} {shown_device(cam.device)})"
+    fix = ("check its cable or network and power, and [camera] source / device "
+           f"(`station cameras list` shows what is connected; `station cameras test {name}` measures it)")
+    try:
+        camera, demo = _open(config, name, cam)
+    except (SourceError, OSError, ValueError) as exc:
+        return fail("camera", f"{where} cannot be opened: {exc}", fix)
+    thresholds = QualityThresholds(min_sharpness=config.calibration.min_sharpness)
+    sharpness: list[float] = []
+    last = None
+    camera.start()
+    started = time.monotonic()
+    try:
+        seen, tag = -1, 0
+        while time.monotonic() - started < seconds:
+            if demo is not None and tag % 10 == 0:  # an item under the demo camera every 10 frames
+                demo.show_all({name: camera}, tag + 1)
+            tag += 1
+            frame = camera.wait_frame(time.monotonic(), timeout=min(1.0, seconds))
+            if frame is None or frame.seq == seen:
+                continue
+            seen, last = frame.seq, frame
+            if frame.seq % 3 == 0 and len(sharpness) < 50:
+                sharpness.append(assess(frame.image, thresholds, region=cam.roi_box).sharpness)
+        health = camera.health()
+    finally:
+        camera.stop()
+        if demo is not None:
+            demo.stop()
+    elapsed = time.monotonic() - started
+    if health.state is not CameraState.LIVE or last is None:
+        # The capture thread's detail ends with when it retries: the doctor does not.
+        detail = (health.detail or "nothing came in").split("; retrying")[0]
+        return fail("camera", f"{where} delivers no frames: {detail}", fix)
+    size = f"{last.image.shape[1]}x{last.image.shape[0]}"
+    rate = health.frames / elapsed
+    sharp = statistics.median(sharpness) if sharpness else None
+    seen_text = f"{where}: {rate:.1f} frames/s at {size}"
+    if sharp is not None:
+        seen_text += f", sharpness {sharp:.0f}"
+    if (last.image.shape[1], last.image.shape[0]) != (cam.width, cam.height) and cam.roi_box is None:
+        return warn("camera", f"{seen_text}, not the {cam.width}x{cam.height} the config asks for",
+                    "set [camera] width and height to what the camera delivers, or set the camera's mode")
+    if sharp is not None and sharp < config.calibration.min_sharpness:
+        return warn("camera", f"{seen_text}, below the {config.calibration.min_sharpness:g} wanted",
+                    "focus the lens on the belt, clean it, or add light")
+    return ok("camera", seen_text)
+
+
+# -- conveyor -------------------------------------------------------------------------------
+
+
+def check_conveyor(config: Config) -> CheckResult:
+    """The controller (or the simulator of `port = "sim"`) says HELLO and takes our WELCOME."""
+    from hardware.hello_probe import HelloProbeError, probe_hello
+    from hardware.simulator import SimulatorRunner
+
+    if config.station.mode == "bench":
+        return ok("conveyor", "bench mode: no conveyor controller")
+    link = config.hardware.link
+    simulator = None
+    port = link.port
+    if port == "sim":
+        from station.devices import sim_settings
+        from station.options import RunOptions
+
+        simulator = SimulatorRunner(sim_settings(config.hardware, RunOptions(items=0)))
+        port = simulator.start()
+    what = ("the built-in controller simulator" if simulator is not None
+            else f"the controller on {port or link.usb_id}")
+    try:
+        seen = probe_hello(port, link.baudrate, link.usb_id)
+    except HelloProbeError as exc:
+        return fail("conveyor", f"{what}: {exc}",
+                    "check the cable, [hardware] port (or usb_id) and baudrate, that the controller has "
+                    "power, "
+                    "and that this user may use the port (dialout group)")
+    finally:
+        if simulator is not None:
+            simulator.stop()
+    said = (f"{what} said HELLO on {seen.path}: {seen.lane_count} lanes, default lane {seen.default_lane}, "
+            f"watchdog {seen.watchdog_ms} ms")
+    if not seen.session:
+        return warn("conveyor", f"{said}, but sent no heartbeat after our WELCOME",
+                    "run `station hw selftest --port PORT` to see which rule the controller breaks")
+    if seen.lane_count != max(config.hardware.lanes.values()) + 1:
+        return warn("conveyor", f"{said}; [hardware.lanes] uses lanes up to "
+                    f"{max(config.hardware.lanes.values())}",
+                    "make [hardware.lanes] match the controller's lanes")
+    return ok("conveyor", f"{said}; session up, nothing diverted")
+
+
+# -- broker and central ---------------------------------------------------------------------
+
+
+def _probe_verdict(config: Config) -> dict[str, Any]:
+    """A verdict central accepts and acknowledges, marked as the doctor's."""
+    from station.verdict import Decision, Disposition, Grade, Inspection, ItemInfo, Verdict, new_verdict_id
+
+    now = datetime.now(UTC)
+    verdict = Verdict(
+        verdict_id=new_verdict_id(), revision=1, station_id=config.station.id, site_id=config.station.site,
+        session=str(uuid.uuid4()), seq=0, item=ItemInfo(), inspection=Inspection(),
+        decision=Decision(Grade.D, Disposition.MANUAL_REVIEW, ("station doctor probe, not an item",)),
+        created_at=now, decided_at=now,
+    )
+    return verdict.to_json()
+
+
+def check_broker(config: Config) -> CheckResult:
+    """The broker takes a message (PUBACK) and, where the reference central runs, acknowledges a verdict."""
+    from sync.broker import BrokerError, LocalBroker, find_mosquitto
+    from sync.central import CentralReceiver
+    from sync.mqtt import BrokerAddress
+    from sync.probe import BrokerProbeError, probe_broker
+    from sync.settings import AUTO_BROKER, StationIdentity
+
+    settings = config.sync.resolved(config.base_dir)
+    topics = settings.topics(StationIdentity(config.station.id, config.station.site))
+    client_id = f"doctor-{config.station.site}-{config.station.id}-{os.getpid()}"
+    if not settings.broker:
+        return warn("broker", "no broker configured: verdicts wait in the outbox",
+                    "set [sync] broker to send them to central")
+    if settings.broker == AUTO_BROKER:
+        if find_mosquitto() is None:
+            return warn("broker", "[sync] broker is \"auto\" but mosquitto is not installed: verdicts would "
+                        "wait in the outbox",
+                        "install mosquitto (apt install mosquitto), or set [sync] broker")
+        # The demo line's own broker and central, started for the probe in a folder of their own.
+        with tempfile.TemporaryDirectory(prefix="station-doctor-") as folder:
+            broker = LocalBroker(folder=Path(folder) / "mosquitto", persistence=False)
+            try:
+                broker.start()
+            except BrokerError as exc:
+                return fail("broker", f"the local broker does not start: {exc}",
+                            "check the mosquitto installation, or set [sync] broker")
+            central = CentralReceiver(BrokerAddress.parse(broker.url()), Path(folder) / "central.db",
+                                      client_id=f"doctor-central-{os.getpid()}")
+            try:
+                central.start()
+                address = BrokerAddress(broker.host, broker.port)
+                result = probe_broker(address, client_id, topics.verdict,
+                                      json.dumps(_probe_verdict(config)).encode(), reply_topic=topics.ack)
+            except (BrokerProbeError, RuntimeError) as exc:
+                return fail("broker", f"local broker with the reference central: {exc}",
+                            "check the mosquitto installation")
+            finally:
+                central.stop()
+                broker.close()
+        return ok("broker", f"local broker (\"auto\") and the reference central: a probe verdict was "
+                  f"acknowledged by central in {result.reply_ms:.0f} ms")
+    address = BrokerAddress(settings.broker, settings.port, settings.tls, settings.username,
+                            settings.password, settings.ca_file, settings.cert_file, settings.key_file)
+    where = f"{settings.broker}:{settings.port}"
+    try:
+        result = probe_broker(address, client_id, topics.prefix + "doctor", b'{"probe": "station doctor"}')
+    except BrokerProbeError as exc:
+        return fail("broker", f"broker {where}: {exc}",
+                    "check the network, [sync] broker / port / tls and the credentials "
+                    "(STATION_MQTT_USERNAME / STATION_MQTT_PASSWORD)")
+    # Central acknowledges verdicts only, and would record a probe verdict as an item: the round
+    # trip through central is proved by the outbox draining once the station runs.
+    return ok("broker", f"broker {where}: connected and a probe message was confirmed (PUBACK in "
+              f"{result.puback_ms:.0f} ms); central's acknowledgement is not tested here "
+              "(central acknowledges verdicts only)")
+
+
+# -- all ------------------------------------------------------------------------------------
+
+
+def run_checks(config: Config, show: Callable[[CheckResult], None],
+               camera_seconds: float = 2.0) -> list[CheckResult]:
+    """Every check after the config's, each result given to `show` as soon as it is known."""
+    results: list[CheckResult] = []
+
+    def add(*found: CheckResult) -> None:
+        for result in found:
+            results.append(result)
+            show(result)
+
+    def guarded(check: str, run: Callable[[], list[CheckResult] | CheckResult]) -> None:
+        try:
+            found = run()
+        except Exception as exc:  # a check that breaks says so instead of ending the others
+            logger.exception("check %s failed unexpectedly", check)
+            found = fail(check, f"the check itself failed: {type(exc).__name__}: {exc}",
+                         "send this output and the log to support")
+        add(*(found if isinstance(found, list) else [found]))
+
+    with held_lock(config) as lock:
+        add(lock)
+        guarded("disk", lambda: check_disk(config))
+        guarded("clock", check_clock)
+        guarded("models", lambda: check_models(config))
+        guarded("calibration", lambda: check_calibration(config))
+        if lock.status is Status.FAIL:
+            add(warn("camera", "not checked: the running station has the cameras open"),
+                warn("conveyor", "not checked: the running station has the conveyor port open"))
+        else:
+            guarded("camera", lambda: check_cameras(config, camera_seconds))
+            guarded("conveyor", lambda: check_conveyor(config))
+        guarded("broker", lambda: check_broker(config))
+    return results
+
