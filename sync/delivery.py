@@ -13,6 +13,7 @@ One round of the shell, in this order:
   (which outbox rows to read, if any) and `fetched_messages(fetch, rows, now)` (messages to
   publish), then the same for pictures with `fetch_images(now, woken)`, and `due_sends(now)`
   (sends to write into the outbox);
+- `backlog_due(now)` / `backlog(count, oldest, images)`, `stats(base, now)`, `stats_due(now)`.
 
 Two lanes share the run: verdicts (and every other row but pictures) in a window of
 `window`, evidence pictures in a window of `image_window` of their own. Pictures are read
@@ -20,7 +21,6 @@ only once the verdict lane has read to the end of the outbox, so a backlog of pi
 never stands between a new verdict and the broker; at most `image_window` of them are on
 the wire when it comes. While a verdict waits for its ack no new picture is sent either,
 so a backlog of verdicts (after an outage) drains as fast as it would without pictures.
-- `backlog_due(now)` / `backlog(count, oldest)`, `stats(base, now)`, `stats_due(now)`.
 """
 
 from __future__ import annotations
