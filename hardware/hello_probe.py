@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import serial
 
 from hardware.framing import FrameError, decode_frame, encode_frame
-from hardware.messages import Heartbeat, Hello, PayloadError, Welcome, decode_message
+from hardware.messages import Heartbeat, Hello, PayloadError, Welcome, decode_message, hello_problems
 from hardware.ports import find_port
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,11 @@ def _handshake(link: serial.Serial, path: str, timeout_s: float) -> HelloSeen:
             except (FrameError, PayloadError):
                 continue  # the middle of a frame sent before we opened the port
             if isinstance(message, Hello) and hello is None:
+                problems = hello_problems(message)
+                if problems:  # the station would refuse this controller: say why rather than welcome it
+                    raise HelloProbeError(f"the controller on {path} announced a HELLO the station refuses "
+                                          f"({'; '.join(problems)}): fix its lane count, default lane or "
+                                          "watchdog")
                 hello, hello_seq = message, raw.seq
                 welcome = Welcome(message.boot_id, raw.seq)
                 link.write(b"\x00" + encode_frame(Welcome.TYPE, 0, welcome.payload()))

@@ -40,6 +40,7 @@ __all__ = [
     "PayloadError",
     "Welcome",
     "decode_message",
+    "hello_problems",
 ]
 
 RELIABLE_MIN = 0x10
@@ -75,6 +76,7 @@ class NackReason(IntEnum):
     STALE_BOOT = 0x06
     STILL_ACTIVE = 0x07
     UNSUPPORTED = 0x08
+    BAD_HELLO = 0x09  # host -> controller: the HELLO breaks PROTOCOL.md §12 S1; no session
 
 
 class LostReason(IntEnum):
@@ -247,6 +249,18 @@ class Clear(Message):
     """The operator cleared a jam or e-stop; resume when it is physically gone."""
 
     TYPE = MessageType.CLEAR
+
+
+def hello_problems(hello: Hello) -> list[str]:
+    """Why a host refuses this HELLO (PROTOCOL.md §12 S1); [] when it is acceptable."""
+    problems = []
+    if hello.lane_count < 2:
+        problems.append(f"lane_count {hello.lane_count} < 2")
+    if hello.default_lane >= hello.lane_count:
+        problems.append(f"default_lane {hello.default_lane} >= lane_count {hello.lane_count}")
+    if not 100 <= hello.watchdog_ms <= 5000:
+        problems.append(f"watchdog_ms {hello.watchdog_ms} outside 100..5000")
+    return problems
 
 
 _BY_TYPE: dict[int, type[Message]] = {

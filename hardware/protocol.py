@@ -34,6 +34,7 @@ from hardware.messages import (
     PayloadError,
     Welcome,
     decode_message,
+    hello_problems,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ __all__ = [
     "Connection",
     "ConnectionState",
     "Dropped",
+    "HelloRefused",
     "LinkStats",
     "NotConnectedError",
     "ProtocolEvent",
@@ -141,7 +143,14 @@ class Dropped:
     message: Message
 
 
-ProtocolEvent = SessionStarted | SessionLost | Received | Acked | Rejected | Dropped
+@dataclass(frozen=True)
+class HelloRefused:
+    """Controller: the host answered this announcement with NACK (its HELLO breaks §12 S1)."""
+
+    reason: int
+
+
+ProtocolEvent = SessionStarted | SessionLost | Received | Acked | Rejected | Dropped | HelloRefused
 
 
 class NotConnectedError(RuntimeError):
@@ -210,6 +219,7 @@ class Connection:
         self._last_hello = -1e9
         self._start = now
         self._warned_version = False
+        self._refused_hello: tuple[int, int] | None = None  # host: (boot id, seq) of a HELLO it refused
         if role is Role.HOST:
             self.state = ConnectionState.WAIT_HELLO
         else:
@@ -442,6 +452,11 @@ class Connection:
                     and message.hello_seq == self._hello_seq):
                 self._start_session(now)
                 self._events.append(SessionStarted(self.hello.boot_id, False, self.hello))
+            elif (isinstance(message, Nack) and message.seq == self._hello_seq
+                  and self._refused_hello != (self.hello.boot_id, self._hello_seq)):
+                # Once per announcement: the host refused this HELLO; it goes on announcing.
+                self._refused_hello = (self.hello.boot_id, self._hello_seq)
+                self._events.append(HelloRefused(message.reason))
             return  # frames of an earlier session are ignored: never apply a stale command
         self._last_rx = now
         if isinstance(message, Hello | Welcome):
@@ -456,6 +471,18 @@ class Connection:
         self._on_reliable(raw.seq, message, now)
 
     def _on_hello(self, seq: int, hello: Hello, now: float) -> None:
+        problems = hello_problems(hello)
+        if problems:
+            # No session with a controller the station cannot work with: NACK instead of WELCOME.
+            if self._refused_hello != (hello.boot_id, seq):
+                self._refused_hello = (hello.boot_id, seq)
+                logger.warning("the conveyor controller (boot %08x) announces %s: refused, no session — "
+                               "fix the controller's configuration (PROTOCOL.md §12 S1)",
+                               hello.boot_id, "; ".join(problems))
+            if self.state is ConnectionState.ESTABLISHED:
+                self._lose("the controller announced itself again with a HELLO that is refused", now)
+            self._write(encode_frame(Nack.TYPE, 0, Nack(seq, NackReason.BAD_HELLO).payload()))
+            return
         welcome = encode_frame(Welcome.TYPE, 0, Welcome(hello.boot_id, seq).payload())
         if (self.state is ConnectionState.ESTABLISHED and hello.boot_id == self.boot_id
                 and seq == self._hello_seq):

@@ -3,6 +3,9 @@
 It speaks the protocol by hand (framing and messages only, no `Connection`), because it
 must do what a well-behaved host never does: withhold ACKs, send bad CRCs, repeat
 sequence numbers, go silent.
+
+A failed rule comes with a hint (what a controller usually gets wrong there) and the bytes
+exchanged just before: hex in both directions, each frame decoded.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import Enum
 
 import serial
@@ -31,6 +35,7 @@ from hardware.messages import (
     PayloadError,
     Welcome,
     decode_message,
+    hello_problems,
 )
 
 logger = logging.getLogger(__name__)
@@ -54,7 +59,76 @@ class RuleResult:
     title: str
     status: Status
     detail: str
+    hint: str = ""  # what to look at in the controller when the rule fails or is skipped
+    trace: tuple[str, ...] = ()  # the last frames exchanged before a failure, hex and decoded
 
+
+# How many frames (heartbeats aside) a failure shows.
+TRACE_FRAMES = 12
+
+# What a controller usually gets wrong, rule by rule (PROTOCOL.md section in brackets).
+_HINTS = {
+    "S2": "send the same HELLO again every 250 ms, with the same seq, until a WELCOME carrying "
+          "your boot id and that seq arrives (§5)",
+    "S3": "after the WELCOME, send HEARTBEAT every 200 ms; if none came at all, the controller did "
+          "not take the WELCOME: compare its boot id and hello_seq with the HELLO's (§5, §7)",
+    "S4": "a frame whose CRC does not match must be dropped without an answer (and counted); an "
+          "answer means the CRC is not checked, or checked over the wrong bytes (§2)",
+    "S5": "after garbage, drop bytes up to the next 0x00 and start a fresh frame; a COBS or CRC error "
+          "must empty the receive buffer. No answer at all: is the baud rate {baud} on both ends, "
+          "is the session up (HEARTBEATs arriving)? (§2)",
+    "S6": "answer a reliable frame of an unknown type with NACK(seq, UNSUPPORTED = 0x08) so the "
+          "stream goes on (§4, §11)",
+    "S7": "check DIVERT's boot id against this boot's before anything else: NACK STALE_BOOT = 0x06 (§8)",
+    "S8": "an item id this boot does not track: NACK UNKNOWN_ITEM = 0x02 (§6)",
+    "S9": "lane >= lane_count: NACK BAD_LANE = 0x03, checked before the item (§6)",
+    "S10": "in time: ACK; the same DIVERT again: ACK and nothing changes; another lane for the same "
+           "item: NACK CONFLICT = 0x04; then DIVERTED(item, lane, commanded = 1) when the lane's "
+           "confirm eye sees it (§8)",
+    "S11": "a seq already answered is a duplicate: send the answer you gave the first time "
+           "(keep the last 8 or more) and never apply it again (§4)",
+    "S12": "a DIVERT after the deadline is NACKed TOO_LATE = 0x01 and never applied: the item "
+           "takes the default lane and DIVERTED says commanded = 0 (§8)",
+    "S13": "resend every unacknowledged event after 50 ms, with its original seq (go-back-N, §4)",
+    "S14": "after watchdog_ms without any frame from the host: safe outputs and a new announcement "
+           "(HELLO with the next seq) (§7)",
+}
+_NO_ANSWER_HINT = ("no ACK or NACK within 500 ms: is the session up (HEARTBEATs arriving, or did the "
+                   "controller go back to announcing)? is the baud rate {baud}? Every reliable frame "
+                   "received in order must be answered. Then: ")
+_NO_ITEM_HINT = "feed items onto the belt during the run, or give more time with --item-timeout"
+BAD_HELLO_HINT = ("the station refuses this HELLO (NACK BAD_HELLO) and never starts a session: set "
+                  "lane_count >= 2, default_lane < lane_count and watchdog_ms within 100..5000 in "
+                  "the controller's configuration (§12 S1)")
+
+
+def _describe(block: bytes) -> str:
+    """One frame (without its delimiter), decoded for a person."""
+    if not block:
+        return "empty frame (flush)"
+    try:
+        raw = decode_frame(block)
+    except FrameError as exc:
+        return f"dropped: {exc}"
+    try:
+        message = decode_message(raw.type, raw.payload)
+    except PayloadError as exc:
+        return f"type 0x{raw.type:02x} seq {raw.seq}, payload {raw.payload.hex(' ')} ({exc})"
+    values = []
+    for f in fields(message):
+        value = getattr(message, f.name)
+        if f.name == "boot_id":
+            values.append(f"{f.name}=0x{value:08x}")
+        elif f.name == "reason" and isinstance(message, Nack):
+            try:
+                values.append(f"reason={NackReason(value).name}")
+            except ValueError:
+                values.append(f"reason=0x{value:02x}")
+        else:
+            values.append(f"{f.name}={value}")
+    name = message.TYPE.name
+    seq = f" seq {raw.seq}" if raw.type >= RELIABLE_MIN else ""
+    return f"{name}{seq}" + (f" ({', '.join(values)})" if values else "")
 
 @dataclass(frozen=True)
 class _Frame:
@@ -68,6 +142,11 @@ class _Probe:
 
     def __init__(self, port: serial.Serial) -> None:
         self.port = port
+        self.started = time.monotonic()
+        # (heartbeat?, line) for every frame either way; a failure shows the tail of it.
+        self.trace: deque[tuple[bool, str]] = deque(maxlen=400)
+        self.rx_bytes = 0
+        self.rx_head = bytearray()  # the first bytes received, shown when no frame ever made sense
         self.buf = bytearray()
         self.tx_seq = 1
         self.expected = 1
@@ -78,6 +157,35 @@ class _Probe:
 
     def write(self, data: bytes) -> None:
         self.port.write(data)
+        blocks = data.split(b"\x00")
+        for i, block in enumerate(blocks):
+            if i == len(blocks) - 1 and not block:
+                break
+            ends = i < len(blocks) - 1
+            wire = block + (b"\x00" if ends else b"")
+            self._note("->", wire, _describe(block) if ends else "unterminated bytes")
+
+    def _note(self, arrow: str, wire: bytes, text: str) -> None:
+        at = time.monotonic() - self.started
+        self.trace.append((text.startswith("HEARTBEAT"), f"{at:8.3f} s {arrow} {wire.hex(' ')}  {text}"))
+
+    def trace_tail(self, heartbeats: bool) -> tuple[str, ...]:
+        """The last TRACE_FRAMES frames (without heartbeats unless asked), oldest first."""
+        lines: list[str] = []
+        skipped = 0
+        for beat, line in reversed(self.trace):
+            if len(lines) >= TRACE_FRAMES:
+                break
+            if beat and not heartbeats:
+                skipped += 1
+                continue
+            lines.append(line)
+        if skipped:
+            lines.append(f"({skipped} heartbeats left out)")
+        if not lines and self.rx_head:  # bytes, but never a 0x00 to end a frame
+            return (f"first {len(self.rx_head)} of {self.rx_bytes} bytes received, no frame delimiter "
+                    f"(0x00) among them: {bytes(self.rx_head).hex(' ')}",)
+        return tuple(reversed(lines))
 
     def send(self, message: Message, seq: int | None = None) -> int:
         if seq is None:
@@ -95,7 +203,11 @@ class _Probe:
             if self.heartbeats and now - self.last_heartbeat >= 0.2:
                 self.last_heartbeat = now
                 self.write(encode_frame(Heartbeat.TYPE, 0, Heartbeat(int(now * 1000) & 0xFFFFFFFF).payload()))
-            self.buf += self.port.read(self.port.in_waiting or 1)
+            data = self.port.read(self.port.in_waiting or 1)
+            self.rx_bytes += len(data)
+            if len(self.rx_head) < 48:
+                self.rx_head += data[: 48 - len(self.rx_head)]
+            self.buf += data
             while b"\x00" in self.buf:
                 block, _, rest = bytes(self.buf).partition(b"\x00")
                 self.buf = bytearray(rest)
@@ -108,6 +220,7 @@ class _Probe:
     def _parse(self, block: bytes, now: float) -> _Frame | None:
         if not block:
             return None
+        self._note("<-", block + b"\x00", _describe(block))
         try:
             raw = decode_frame(block)
             message = decode_message(raw.type, raw.payload)
@@ -154,40 +267,76 @@ def run_selftest(port_path: str, baudrate: int = 115200, item_timeout_s: float =
                  report: Callable[[RuleResult], None] | None = None) -> list[RuleResult]:
     """Run every rule against the controller on `port_path`; returns the results in order."""
     results: list[RuleResult] = []
+    port = serial.Serial(port_path, baudrate, timeout=0.005, exclusive=True)
+    probe = _Probe(port)
 
-    def record(rule: str, title: str, ok: bool | None, detail: str) -> None:
+    def record(rule: str, title: str, ok: bool | None, detail: str, hint: str = "") -> None:
         status = Status.SKIP if ok is None else Status.PASS if ok else Status.FAIL
-        result = RuleResult(rule, title, status, detail)
+        if status is Status.FAIL:
+            hint = hint or _HINTS.get(rule, "")
+            if detail.startswith("no answer") and rule != "S5":
+                hint = _NO_ANSWER_HINT + hint
+            trace = probe.trace_tail(heartbeats=rule in ("S3", "S14"))
+        else:
+            hint = hint if status is Status.SKIP else ""
+            trace = ()
+        result = RuleResult(rule, title, status, detail, hint.format(baud=baudrate), trace)
         results.append(result)
         if report is not None:
             report(result)
 
-    port = serial.Serial(port_path, baudrate, timeout=0.005, exclusive=True)
     try:
-        _run(_Probe(port), record, item_timeout_s)
+        _run(probe, record, item_timeout_s)
     finally:
         port.close()
     return results
 
 
-def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_timeout_s: float) -> None:
+_Record = Callable[..., None]
+
+
+def _s1_hint(p: _Probe) -> str:
+    if not p.rx_bytes:
+        return ("nothing at all arrived: check the port, the cable (controller TX to station RX), that "
+                "the controller is powered and running; it must speak first, HELLO every 250 ms (§5)")
+    if not p.log:
+        return (f"{p.rx_bytes} bytes arrived but not one valid frame: is the baud rate {{baud}} on both "
+                "ends? Frames are COBS-encoded and end in 0x00; the CRC is CRC-16/CCITT-FALSE, "
+                "0x29B1 for ASCII 123456789 (§2)")
+    return ("valid frames arrived but no HELLO: without a session the controller must announce itself, "
+            "HELLO every 250 ms (§5)")
+
+
+_LATER_RULES = ("S2", "S3", "S4", "S5", "S8", "S6", "S7", "S9", "S10", "S11", "S12", "S13", "S14")
+
+
+def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
     # S1: a HELLO arrives while we say nothing (an established controller re-announces after its watchdog).
     first = p.wait(lambda m, _s: isinstance(m, Hello), 6.5)
     if first is None:
-        record("S1", "HELLO without being asked", False,
-               "no valid HELLO in 6.5 s: check the port, the baud rate and the firmware")
+        record("S1", "HELLO without being asked", False, "no valid HELLO in 6.5 s", _s1_hint(p))
         return
     hello = first.message
     assert isinstance(hello, Hello)
-    problems = []
-    if hello.lane_count < 2:
-        problems.append(f"lane_count {hello.lane_count} < 2")
-    if hello.default_lane >= hello.lane_count:
-        problems.append(f"default_lane {hello.default_lane} >= lane_count {hello.lane_count}")
-    if not 100 <= hello.watchdog_ms <= 5000:
-        problems.append(f"watchdog_ms {hello.watchdog_ms} outside 100..5000")
-    record("S1", "HELLO without being asked", not problems,
-           "; ".join(problems) or f"boot {hello.boot_id:08x}, {hello.lane_count} lanes, default "
+    problems = hello_problems(hello)
+    if problems:
+        # Refused the way the station refuses it: NACK instead of WELCOME, no session.
+        p.write(encode_frame(Nack.TYPE, 0, Nack(first.seq, NackReason.BAD_HELLO).payload()))
+        p.poll(0.6)
+        later = [f for f in p.log if f.at > first.at]
+        in_session = any(not isinstance(f.message, Hello) for f in later)
+        announcing = any(isinstance(f.message, Hello) for f in later)
+        reaction = ("then sent frames as if in a session" if in_session
+                    else "kept announcing" if announcing else "went quiet")
+        record("S1", "HELLO without being asked", False,
+               "; ".join(problems) + f"; refused with NACK BAD_HELLO, the controller {reaction}",
+               BAD_HELLO_HINT)
+        for rule in _LATER_RULES:
+            record(rule, "not run", None, "the station refuses this controller's HELLO (S1)",
+                   "fix S1 first")
+        return
+    record("S1", "HELLO without being asked", True,
+           f"boot {hello.boot_id:08x}, {hello.lane_count} lanes, default "
            f"{hello.default_lane}, watchdog {hello.watchdog_ms} ms, minor {hello.minor_version}")
 
     # S2: resent with the same seq until WELCOME.
@@ -225,7 +374,8 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
     p.write(os.urandom(40).replace(b"\x00", b"\x55") + b"\x00")
     seq = p.send(Divert(boot, 0xFFFFFFF0, 1))
     answer = p.answer(seq)
-    record("S5", "resynchronises after garbage", answer is not None, _nack_name(answer))
+    record("S5", "resynchronises after garbage", answer is not None,
+           _nack_name(answer) + ("" if answer else " within 500 ms"))
     record("S8", "DIVERT for an unknown item: NACK UNKNOWN_ITEM",
            isinstance(answer, Nack) and answer.reason == NackReason.UNKNOWN_ITEM, _nack_name(answer))
 
@@ -249,7 +399,7 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
     if item is None:
         for rule, title in (("S9", "BAD_LANE"), ("S10", "DIVERT in time, idempotent, CONFLICT"),
                             ("S11", "duplicate seq answered once"), ("S12", "late DIVERT: TOO_LATE")):
-            record(rule, title, None, f"no item at the camera in {item_timeout_s:.0f} s: feed items")
+            record(rule, title, None, f"no item at the camera in {item_timeout_s:.0f} s", _NO_ITEM_HINT)
     else:
         assert isinstance(item.message, ItemAtCameraMsg)
         item_id = item.message.item_id
@@ -279,7 +429,8 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
                f"{'a second DIVERTED' if more else 'one DIVERTED'}")
         late = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg), item_timeout_s)
         if late is None:
-            record("S12", "late DIVERT: NACK TOO_LATE, item to default lane", None, "no second item")
+            record("S12", "late DIVERT: NACK TOO_LATE, item to default lane", None, "no second item",
+                   _NO_ITEM_HINT)
         else:
             assert isinstance(late.message, ItemAtCameraMsg)
             late_id = late.message.item_id
@@ -297,7 +448,8 @@ def _run(p: _Probe, record: Callable[[str, str, bool | None, str], None], item_t
     p.auto_ack = False
     event = p.wait(lambda m, s: m.TYPE >= 0x20 and s == p.expected, item_timeout_s)
     if event is None:
-        record("S13", "unacknowledged events are resent", None, "no event to withhold an ACK from")
+        record("S13", "unacknowledged events are resent", None, "no event to withhold an ACK from",
+               _NO_ITEM_HINT)
     else:
         resent = p.wait(lambda m, s: s == event.seq and m == event.message, 1.0)
         record("S13", "unacknowledged events are resent", resent is not None,

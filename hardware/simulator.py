@@ -48,6 +48,7 @@ from hardware.messages import (
 from hardware.protocol import (
     Connection,
     ConnectionState,
+    HelloRefused,
     NotConnectedError,
     Received,
     Role,
@@ -186,6 +187,7 @@ class ControllerSim:
         self._host_tail = b""  # an incomplete frame from the host, judged once its 0x00 arrives
         self._answers = 0
         self._hit: set[tuple[bool, int]] = set()  # (from_host, seq) of chosen frames already faulted
+        self.refusals = 0  # announcements the host refused (a HELLO that breaks §12 S1)
 
     # ---- the line ------------------------------------------------------------------------
 
@@ -384,6 +386,12 @@ class ControllerSim:
                 logger.info("simulated controller: safe outputs (%s)", event.reason)
             elif isinstance(event, SessionStarted):
                 logger.info("simulated controller: session with the host, boot %08x", event.boot_id)
+            elif isinstance(event, HelloRefused):
+                self.refusals += 1
+                s = self.settings
+                logger.warning("simulated controller: the host refused its HELLO (%d lanes, default lane %d, "
+                               "watchdog %d ms); outputs stay safe, it keeps announcing",
+                               s.lane_count, s.default_lane, s.watchdog_ms)
 
     def _divert(self, cmd: Divert, now: float) -> NackReason | None:
         s = self.settings

@@ -3,7 +3,9 @@
 `OperatorActions` implements `StationActions`, the intents a view may send: sign in,
 confirm, override, flag for the supervisor, trigger, scan, switch mode, change
 thresholds. Each is checked (who is signed in, a reason, the supervisor's PIN) and
-recorded in the audit log. The window says itself what the operator's own actions did,
+recorded in the audit log; a confirm, an override and a call for a supervisor are also a
+new revision of the item's verdict, written on the recorder's thread and sent to central.
+The window says itself what the operator's own actions did,
 naming the item (a second, vaguer notice from here would overwrite it); a change the
 operator did not make here (thresholds from central) is announced on `StationState.message`.
 A refused action raises `ActionError` whose message the window shows as it is.
@@ -23,7 +25,7 @@ from station.pipeline import Pipeline, Trigger
 from station.policy import update_policy
 from station.state import StationState
 from station.store import Store
-from station.verdict import Disposition
+from station.verdict import Disposition, Verdict
 
 __all__ = ["ActionError", "OperatorActions"]
 
@@ -50,7 +52,7 @@ class OperatorActions:
         before_bench_trigger: Callable[[], None] | None = None,
         lanes: Mapping[str, int] | None = None,
     ) -> None:
-        """`on_revision` is called after an override is recorded (the publisher sends it);
+        """`on_revision` is called after each operator revision is recorded (the publisher sends it);
         `before_bench_trigger` puts the next item under the camera (the demo bench); `lanes`
         ([hardware.lanes]) tells an override of an item already routed to another lane."""
         self.state = state
@@ -80,9 +82,23 @@ class OperatorActions:
         self.state.operator_id = operator_id
         self.store.audit(operator_id, "sign_in", {"session": self.session})
 
+    def _revise(self, write: Callable[[], Verdict]) -> Verdict:
+        """Write an operator's revision on the recorder's thread (in turn with the conveyor's), show it,
+        and wake the publisher: every revision goes to central through the outbox."""
+        def write_and_show() -> Verdict:
+            new = write()
+            # On the recorder's thread too, so the window gets the revisions in their order.
+            self.state.update_item(new)
+            return new
+
+        new = self.pipeline.write(write_and_show)
+        self.on_revision()
+        return new
+
     def confirm(self, verdict_id: str) -> None:
-        """The operator agrees with the verdict."""
-        self.store.confirm(verdict_id, self._operator())
+        """The operator agrees with the verdict: a `confirmed` revision."""
+        operator = self._operator()
+        self._revise(lambda: self.store.confirm(verdict_id, operator))
 
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
@@ -99,6 +115,7 @@ class OperatorActions:
                 self.ui.language))
         language = self.ui.language
         named = disposition_words(target, language, in_sentence=True)
+        approved = False
         if target.value in self.ui.supervisor_required_for:
             pin = self.ui.supervisor_pin
             if not pin or supervisor_pin != pin:
@@ -107,9 +124,9 @@ class OperatorActions:
                 raise ActionError(QT_TRANSLATE_NOOP(
                     "Notice", "an override to {disposition} needs the supervisor's PIN").render(
                         language, disposition=named))
-        new = self.store.record_override(verdict_id, target, operator, reason.strip(), lanes=self.lanes)
-        self.state.update_item(new)
-        self.on_revision()
+            approved = True
+        self._revise(lambda: self.store.record_override(
+            verdict_id, target, operator, reason.strip(), lanes=self.lanes, supervisor_approved=approved))
 
     def withdraw(self, verdict_id: str, intent: str) -> None:
         """The operator took back a confirm or an override during its undo time: it never reached
@@ -118,8 +135,9 @@ class OperatorActions:
                                                     "recorded": False})
 
     def needs_supervisor(self, verdict_id: str, note: str) -> None:
-        """Flag an item for the supervisor."""
-        self.store.audit(self._operator(), "needs_supervisor", {"verdict_id": verdict_id, "note": note})
+        """Flag an item for the supervisor: a `supervisor_requested` revision with the note."""
+        operator = self._operator()
+        self._revise(lambda: self.store.request_supervisor(verdict_id, operator, note))
 
     def reinspect(self) -> None:
         """Inspect what is under the camera again."""

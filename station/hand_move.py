@@ -80,9 +80,11 @@ def override_revision(
     reason: str,
     lanes: Mapping[str, int] | None,
     at: datetime | None = None,
+    *,
+    supervisor_approved: bool = False,
 ) -> Verdict:
     """`previous.override(...)`, plus the hand move's reason and flag when the item lies in another lane."""
-    new = previous.override(disposition, operator_id, reason, at)
+    new = previous.override(disposition, operator_id, reason, at, supervisor_approved=supervisor_approved)
     move = hand_move(previous, disposition, lanes) if lanes else None
     if move is None:
         return new

@@ -15,7 +15,9 @@ Three worker threads joined by bounded queues (DESIGN §3):
   (diverted, lost, too late) is a new revision of its verdict, written as soon as the
   item is both recorded and closed: by the recorder at once when the item closed first,
   otherwise when the router reports it (`routed`) through the same queue — so every
-  database write happens on one thread, in order, and never before its verdict.
+  database write happens on one thread, in order, and never before its verdict. An
+  operator's revision (confirm, override, call for a supervisor) takes the same queue
+  (`Pipeline.write`).
 
 A trigger that finds the inspection queue full is not silently dropped: it is counted
 and recorded as a manual-review verdict ("station overloaded"), and the item, which gets
@@ -35,8 +37,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, TypeVar, cast, get_args
 
 from station.diskguard import DiskGuard
 from station.state import ItemView, StationState
@@ -49,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 
 ItemKey = tuple[int, int]  # (controller boot id, item id)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,14 @@ class Recorder(Protocol):
     def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None: ...
 
     def reclaim_space(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A write asked by another thread (an operator's revision), done on the recorder's thread in turn."""
+
+    fn: Callable[[], object]
+    result: Future[object]
 
 
 @dataclass(frozen=True)
@@ -205,7 +218,7 @@ class Pipeline:
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
         self._captured: queue.Queue[tuple[Trigger, dict[str, Frame | None]] | None] = queue.Queue(queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
-        self._records: queue.Queue[Inspected | _Routed | None] = queue.Queue(1024)
+        self._records: queue.Queue[Inspected | _Routed | _Write | None] = queue.Queue(1024)
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._seq = 0
@@ -278,6 +291,26 @@ class Pipeline:
         except queue.Full:
             self.counters.increment("record_errors")
             logger.error("recorder is not keeping up: routing of verdict %s not recorded", verdict_id)
+
+    def write(self, fn: Callable[[], T]) -> T:
+        """Run `fn` (a write to the record) on the recorder's thread, in turn with the verdicts and
+        the conveyor's outcomes, and return what it returned (or raise what it raised).
+
+        So an operator's revision and the conveyor's never race: each reads the revision the
+        other wrote. Before the pipeline starts or after it stopped, `fn` runs here.
+        """
+        recorder = self._threads[2] if len(self._threads) > 2 else None
+        if recorder is None or not recorder.is_alive() or recorder is threading.current_thread():
+            return fn()  # not running, or asked by the recorder itself (which must not wait for itself)
+        future: Future[object] = Future()
+        self._records.put(_Write(fn, future))
+        while True:
+            try:
+                return cast(T, future.result(timeout=1.0))
+            except FutureTimeout:
+                # The recorder stopped with this write still queued: nobody else will do it.
+                if not recorder.is_alive() and future.cancel():
+                    return fn()
 
     # -- the workers ------------------------------------------------------------------
     def _next_seq(self) -> int:
@@ -365,7 +398,13 @@ class Pipeline:
             try:
                 if entry is None:
                     return
-                if isinstance(entry, _Routed):
+                if isinstance(entry, _Write):
+                    if entry.result.set_running_or_notify_cancel():
+                        try:
+                            entry.result.set_result(entry.fn())
+                        except BaseException as exc:  # the caller raises it, on its own thread
+                            entry.result.set_exception(exc)
+                elif isinstance(entry, _Routed):
                     self._write_routing(entry.verdict_id, entry.routing)
                 else:
                     self._record(entry)

@@ -4,7 +4,9 @@ A `Verdict` is the station's answer for one item (schema "returns.verdict/1", th
 payload and the SQLite row). Each part is a frozen dataclass validated in
 `__post_init__`, so a malformed verdict fails where it is built, not where it is read.
 `to_json()` / `from_json()` give exactly the agreed JSON shape (see the interfaces page).
-An operator override is a new revision of the same verdict (`Verdict.override`).
+Every later change — the conveyor's outcome, an operator's confirm, override or call for a
+supervisor, a purge — is a new revision of the same verdict that says what it was
+(`Verdict.change`, `changed_by`, `change_note`; `Verdict.revise`, `Verdict.override`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 __all__ = [
+    "CONVEYOR",
     "SCHEMA",
+    "Change",
     "CodeRead",
     "ConformityFinding",
     "Decision",
@@ -60,6 +64,25 @@ _GTIN_FORMATS = frozenset({"EAN13", "EAN8", "UPCA", "UPCE"})
 
 class VerdictError(ValueError):
     """A verdict (or a JSON document claiming to be one) that breaks the schema; says which field."""
+
+
+class Change(enum.StrEnum):
+    """What a revision changed (docs/station-core.md, "Revisions")."""
+
+    INSPECTED = "inspected"  # revision 1: the station's decision
+    ROUTED = "routed"  # the conveyor's outcome written into `routing`
+    CONFIRMED = "confirmed"  # the operator agreed with the decision as it stands
+    OVERRIDDEN = "overridden"  # the operator changed the disposition
+    SUPERVISOR_REQUESTED = "supervisor_requested"  # the operator asked a supervisor to look
+    SUPERVISOR_APPROVED = "supervisor_approved"  # an override a supervisor's PIN approved
+    PURGED = "purged"  # the customer's personal fields were erased
+
+
+# `changed_by` of a `routed` revision: the conveyor, not a person.
+CONVEYOR = "conveyor"
+# Changes an operator makes: their id is `changed_by`.
+_OPERATOR_CHANGES = frozenset({Change.CONFIRMED, Change.OVERRIDDEN, Change.SUPERVISOR_REQUESTED,
+                               Change.SUPERVISOR_APPROVED})
 
 
 class Disposition(enum.StrEnum):
@@ -654,12 +677,18 @@ class Verdict:
     routing: Routing = field(default_factory=Routing)
     models: tuple[ModelRef, ...] = ()
     timings_ms: Mapping[str, float] = field(default_factory=dict)
+    # What this revision changed, who changed it and their note (revision 1 is the station's own
+    # decision; every later revision is made with `revise` or `override`, which say what changed).
+    change: Change = Change.INSPECTED
+    changed_by: str | None = None
+    change_note: str | None = None
 
     def __post_init__(self) -> None:
         _check_uuid("verdict_id", self.verdict_id)
         _check_uuid("session", self.session)
         if isinstance(self.revision, bool) or not isinstance(self.revision, int) or self.revision < 1:
             raise _fail("revision", f"expected an integer >= 1, got {self.revision!r}")
+        self._check_change()
         if isinstance(self.seq, bool) or not isinstance(self.seq, int) or self.seq < 0:
             raise _fail("seq", f"expected an integer >= 0, got {self.seq!r}")
         _check_str("station_id", self.station_id)
@@ -675,12 +704,40 @@ class Verdict:
             if isinstance(ms, bool) or not isinstance(ms, int | float) or not math.isfinite(ms) or ms < 0:
                 raise _fail(f"timings_ms.{stage}", f"expected milliseconds >= 0, got {ms!r}")
 
+    def _check_change(self) -> None:
+        """`change` is one of `Change` and agrees with the revision, who made it and the decision."""
+        try:
+            change = Change(self.change)
+        except ValueError:
+            known = ", ".join(c.value for c in Change)
+            raise _fail("change", f"{self.change!r} is not one of {known}") from None
+        object.__setattr__(self, "change", change)
+        _check_str("changed_by", self.changed_by, optional=True)
+        if self.change_note is not None and not isinstance(self.change_note, str):
+            raise _fail("change_note", f"expected a string or null, got {self.change_note!r}")
+        if (change is Change.INSPECTED) != (self.revision == 1):
+            raise _fail("change", f"revision {self.revision} cannot be {change.value!r}: revision 1 is "
+                                  "'inspected' (the station's decision), every later one says what changed")
+        if change is Change.INSPECTED and self.changed_by is not None:
+            raise _fail("changed_by", "the station's own decision ('inspected') has no changed_by")
+        if change is Change.ROUTED and self.changed_by not in (None, CONVEYOR):
+            raise _fail("changed_by", f"a 'routed' revision is the conveyor's, got {self.changed_by!r}")
+        if change in _OPERATOR_CHANGES and self.changed_by is None:
+            raise _fail("changed_by", f"a {change.value!r} revision names the operator who made it")
+        if change in (Change.OVERRIDDEN, Change.SUPERVISOR_APPROVED) and (
+                self.decision.source is not DecisionSource.OPERATOR):
+            raise _fail("change", f"a {change.value!r} revision carries the operator's decision "
+                                  "(decision.source = operator)")
+
     def to_json(self) -> dict[str, Any]:
         """The verdict as the agreed JSON object (schema returns.verdict/1)."""
         return {
             "schema": SCHEMA,
             "verdict_id": self.verdict_id,
             "revision": self.revision,
+            "change": self.change.value,
+            "changed_by": self.changed_by,
+            "change_note": self.change_note,
             "station_id": self.station_id,
             "site_id": self.site_id,
             "session": self.session,
@@ -716,19 +773,39 @@ class Verdict:
                 timings_ms=dict(data.get("timings_ms") or {}),
                 created_at=parse_time(data["created_at"]),
                 decided_at=parse_time(data["decided_at"]),
+                # Absent in verdicts written before revisions said what changed: read by revision.
+                change=data.get("change") or (Change.INSPECTED if data["revision"] == 1 else Change.ROUTED),
+                changed_by=data.get("changed_by"),
+                change_note=data.get("change_note"),
             )
         except KeyError as exc:
             raise _fail(str(exc.args[0]), "missing") from None
         except (TypeError, AttributeError) as exc:
             raise _fail("-", f"malformed ({exc})") from None
 
+    def revise(self, change: Change, changed_by: str | None, note: str | None = None, *,
+               decision: Decision | None = None, routing: Routing | None = None,
+               decided_at: datetime | None = None) -> Verdict:
+        """The next revision: `change` made by `changed_by` (with `note`), and what it replaced.
+
+        Everything not given stays as it was — the decision, the routing — so a revision says only
+        what it changed and the latest revision always tells the whole story.
+        """
+        return dataclasses.replace(
+            self, revision=self.revision + 1, change=Change(change), changed_by=changed_by,
+            change_note=note or None, decision=decision or self.decision, routing=routing or self.routing,
+            decided_at=decided_at or self.decided_at)
+
     def override(
-        self, disposition: Disposition, operator_id: str, reason: str, at: datetime | None = None
+        self, disposition: Disposition, operator_id: str, reason: str, at: datetime | None = None,
+        *, supervisor_approved: bool = False,
     ) -> Verdict:
         """The next revision: the operator's disposition with their reason; routing unchanged.
 
         An override after the item has left never re-routes it, so `routing` is copied
-        as it was; the auto reasons are kept so the history reads as one story.
+        as it was; the auto reasons are kept so the history reads as one story. With
+        `supervisor_approved` (a supervisor's PIN was entered for it) the change says so;
+        `changed_by` is still the operator who entered it.
         """
         if not reason or not reason.strip():
             raise VerdictError("an override needs a reason the operator wrote")
@@ -751,7 +828,9 @@ class Verdict:
                 "operator": operator_id, "previous": previous, "new": new, "reason": reason,
             })) if codes else (),
         )
-        return dataclasses.replace(self, revision=self.revision + 1, decision=decision, decided_at=at)
+        change = Change.SUPERVISOR_APPROVED if supervisor_approved else Change.OVERRIDDEN
+        # The reason is the decision's own (`override_reason`); `change_note` is for a note beside it.
+        return self.revise(change, operator_id, decision=decision, decided_at=at)
 
     @property
     def key(self) -> str:

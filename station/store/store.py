@@ -36,6 +36,8 @@ from station.store import retention
 from station.store.images import FrameImage, ImageWriteError, write_frame
 from station.store.schema import migrate
 from station.verdict import (
+    CONVEYOR,
+    Change,
     DeclaredReason,
     Disposition,
     ImageRef,
@@ -78,6 +80,7 @@ class PurgeResult:
     frames_deleted: int
     manifest_erased: bool
     codes_erased: int = 0
+    revisions: int = 0  # `purged` revisions written (one per item, sent to central)
     # The purge message queued for central (None when no item of this RMA was recorded here).
     purge_id: str | None = None
 
@@ -402,7 +405,7 @@ class Store(StoreReader):
         """
         if verdict.revision != 1:
             raise StoreError(f"verdict {verdict.verdict_id} revision {verdict.revision}: record a new item "
-                             "as revision 1; later revisions come from record_override")
+                             "as revision 1; later revisions come from operators, the conveyor or a purge")
         with self._lock:
             saved = self._save(verdict.verdict_id, frames)
             refs = tuple(ref for ref, _ in saved)
@@ -475,22 +478,29 @@ class Store(StoreReader):
         )
         outbox.enqueue(conn, "verdict", verdict.key, payload.encode("utf-8"))
 
+    @staticmethod
+    def _latest(conn: sqlite3.Connection, verdict_id: str) -> Verdict | None:
+        """The current revision, read inside the write transaction that will add the next one."""
+        row = conn.execute(
+            "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
+            (verdict_id,)).fetchone()
+        return Verdict.from_json(json.loads(row[0])) if row else None
+
     def record_override(self, verdict_id: str, disposition: Disposition, operator_id: str, reason: str,
-                        at: datetime | None = None, *, lanes: Mapping[str, int] | None = None) -> Verdict:
+                        at: datetime | None = None, *, lanes: Mapping[str, int] | None = None,
+                        supervisor_approved: bool = False) -> Verdict:
         """The operator's decision as a new revision (+ its outbox row + an audit entry); never re-routes.
 
         With `lanes` (disposition -> lane), an item the conveyor already put in another lane than the
         new disposition's gets the `move_by_hand` flag and a reason saying from where to where.
+        `supervisor_approved`: a supervisor's PIN was entered for it (change `supervisor_approved`).
         """
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
-                (verdict_id,)).fetchone()
-            if row is None:
+            previous = self._latest(conn, verdict_id)
+            if previous is None:
                 raise StoreError(f"no verdict {verdict_id} to override; check the id in the recent list")
-            previous = Verdict.from_json(json.loads(row[0]))
             new = override_revision(previous, disposition, operator_id, reason, lanes,
-                                    at or datetime.now(UTC))
+                                    at or datetime.now(UTC), supervisor_approved=supervisor_approved)
             self._insert_revision(conn, new, _dumps(new.to_json()))
             # A restocked item overridden to a refund or scrap needs its evidence after all.
             self._enqueue_images(conn, new)
@@ -499,6 +509,8 @@ class Store(StoreReader):
                 "from": previous.decision.disposition.value, "to": new.decision.disposition.value,
                 "reason": reason,
             }
+            if supervisor_approved:
+                detail["supervisor_approved"] = True
             move = hand_move(previous, disposition, lanes) if lanes else None
             if move is not None:
                 detail["move_by_hand"] = {"from_lane": move.lane, "to_lane": move.target_lane}
@@ -507,14 +519,41 @@ class Store(StoreReader):
                     previous.decision.disposition.value, new.decision.disposition.value)
         return new
 
-    def confirm(self, verdict_id: str, operator_id: str) -> None:
-        """The operator agrees with the verdict as it stands (feeds `station dataset export`)."""
+    def confirm(self, verdict_id: str, operator_id: str, at: datetime | None = None) -> Verdict:
+        """The operator agrees with the verdict as it stands: a `confirmed` revision (decision unchanged,
+        `decided_at` = now) with its outbox row and an audit entry; the item counts as confirmed
+        for `station dataset export`."""
+        at = at or datetime.now(UTC)
         with self._write() as conn:
-            changed = conn.execute("UPDATE items SET confirmed_by = ?, confirmed_ts = ? WHERE verdict_id = ?",
-                                   (operator_id, time.time(), verdict_id)).rowcount
-            if not changed:
+            previous = self._latest(conn, verdict_id)
+            if previous is None:
                 raise StoreError(f"no verdict {verdict_id} to confirm; check the id in the recent list")
-            self._audit(conn, operator_id, "confirm", {"verdict_id": verdict_id})
+            new = previous.revise(Change.CONFIRMED, operator_id, decided_at=at)
+            self._insert_revision(conn, new, _dumps(new.to_json()))
+            conn.execute("UPDATE items SET confirmed_by = ?, confirmed_ts = ? WHERE verdict_id = ?",
+                         (operator_id, at.timestamp(), verdict_id))
+            self._audit(conn, operator_id, "confirm", {"verdict_id": verdict_id, "revision": new.revision})
+        logger.info("verdict %s confirmed by %s (revision %s)", verdict_id, operator_id, new.revision)
+        return new
+
+    def request_supervisor(self, verdict_id: str, operator_id: str, note: str,
+                           at: datetime | None = None) -> Verdict:
+        """The operator asks a supervisor to look: a `supervisor_requested` revision carrying their note
+        (decision unchanged, `decided_at` = now), its outbox row and an audit entry."""
+        at = at or datetime.now(UTC)
+        note = note.strip()
+        with self._write() as conn:
+            previous = self._latest(conn, verdict_id)
+            if previous is None:
+                raise StoreError(f"no verdict {verdict_id} to mark for a supervisor; "
+                                 "check the id in the recent list")
+            new = previous.revise(Change.SUPERVISOR_REQUESTED, operator_id, note or None, decided_at=at)
+            self._insert_revision(conn, new, _dumps(new.to_json()))
+            self._audit(conn, operator_id, "needs_supervisor",
+                        {"verdict_id": verdict_id, "note": note, "revision": new.revision})
+        logger.info("verdict %s marked for a supervisor by %s (revision %s)", verdict_id, operator_id,
+                    new.revision)
+        return new
 
     def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None:
         """What the conveyor did with the item, as a new revision of its latest verdict.
@@ -534,7 +573,7 @@ class Store(StoreReader):
             previous = Verdict.from_json(json.loads(row[0]))
             if previous.routing == routing:
                 return None
-            new = dataclasses.replace(previous, revision=previous.revision + 1, routing=routing)
+            new = previous.revise(Change.ROUTED, CONVEYOR, routing=routing)
             self._insert_revision(conn, new, _dumps(new.to_json()))
         return new
 
@@ -606,12 +645,28 @@ class Store(StoreReader):
             erased = conn.execute(
                 f"UPDATE manifest SET {assignments}, personal_erased_ts = ? WHERE rma = ?", (time.time(), rma)
             ).rowcount
+            revisions = self._purged_revisions(conn, items, actor)
+            # After the purged revisions: central erases what it holds once they are stored too.
             purge_id = self._enqueue_purge(conn, rma, items)
             self._audit(conn, actor, "purge", {"rma": rma, "items": len(items), "frames_deleted": deleted,
                                                "codes_erased": codes, "manifest_erased": bool(erased),
-                                               "purge_id": purge_id})
+                                               "revisions": revisions, "purge_id": purge_id})
         logger.info("purged RMA %s: %s items, %s frames, %s codes", rma, len(items), deleted, codes)
-        return PurgeResult(rma, len(items), deleted, bool(erased), codes, purge_id)
+        return PurgeResult(rma, len(items), deleted, bool(erased), codes, revisions, purge_id)
+
+    def _purged_revisions(self, conn: sqlite3.Connection, verdict_ids: Sequence[str], actor: str) -> int:
+        """A `purged` revision of each item (its codes already erased), so central's latest revision of
+        it says so; none for an item whose latest revision is already a purge with nothing since."""
+        at = datetime.now(UTC)
+        written = 0
+        for verdict_id in verdict_ids:
+            previous = self._latest(conn, verdict_id)
+            if previous is None or previous.change is Change.PURGED:
+                continue
+            new = previous.revise(Change.PURGED, actor, decided_at=at)
+            self._insert_revision(conn, new, _dumps(new.to_json()))
+            written += 1
+        return written
 
     def _enqueue_purge(self, conn: sqlite3.Connection, rma: str, verdict_ids: Sequence[str]) -> str | None:
         """Queue the purge for central, in the purge's own transaction: central holds these items'

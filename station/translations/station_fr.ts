@@ -1131,6 +1131,22 @@
         <translation>{reason} — {hand_move}</translation>
     </message>
     <message>
+        <source>Confirmed: {disposition}</source>
+        <translation>Confirmé : {disposition}</translation>
+    </message>
+    <message>
+        <source>Overridden to {disposition}, approved with the supervisor&apos;s PIN</source>
+        <translation>Corrigé vers {disposition}, approuvé avec le code PIN du superviseur</translation>
+    </message>
+    <message>
+        <source>Supervisor asked to look</source>
+        <translation>Avis du superviseur demandé</translation>
+    </message>
+    <message>
+        <source>Customer&apos;s personal data erased</source>
+        <translation>Données personnelles du client effacées</translation>
+    </message>
+    <message>
         <source>conveyor</source>
         <translation>convoyeur</translation>
     </message>

@@ -42,7 +42,7 @@ from station.ui.card_words import override_reason_text, reasons_words
 from station.ui.item_card import ItemCard
 from station.ui.verdict_text import decided_by
 from station.ui.view_strip import VIEW_STRETCH, ViewStrip
-from station.verdict import DecisionSource, Verdict
+from station.verdict import Change, DecisionSource, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -139,12 +139,52 @@ def _routing_words(verdict: Verdict) -> str:
     return translate("ItemDialog", "Not routed")
 
 
+def _override_why(verdict: Verdict, previous: Verdict) -> str:
+    """The operator's reason, and where the item is to be moved by hand when the override asked for it."""
+    decision = verdict.decision
+    why = override_reason_text(decision.override_reason)
+    if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
+        why = translate("ItemDialog", "{reason} — {hand_move}").format(
+            reason=why, hand_move=reasons_words(decision)[-1])
+    return why
+
+
+def _change_row(verdict: Verdict, previous: Verdict) -> tuple[str, str, str] | None:
+    """Who, what and why of a revision that says what it changed; None for one written before
+    revisions said so (read as "routed" with nobody named), which is told from what differs."""
+    decision = verdict.decision
+    disposition = theme.disposition_words(decision.disposition).lower()
+    who = verdict.changed_by or ""
+    note = verdict.change_note or ""
+    match verdict.change:
+        case Change.CONFIRMED:
+            what = translate("ItemDialog", "Confirmed: {disposition}").format(disposition=disposition)
+            return who, what, ""
+        case Change.OVERRIDDEN:
+            what = translate("ItemDialog", "Overridden to {disposition}").format(disposition=disposition)
+            return who, what, _override_why(verdict, previous)
+        case Change.SUPERVISOR_APPROVED:
+            what = translate("ItemDialog", "Overridden to {disposition}, approved with the supervisor's PIN"
+                             ).format(disposition=disposition)
+            return who, what, _override_why(verdict, previous)
+        case Change.SUPERVISOR_REQUESTED:
+            return who, translate("ItemDialog", "Supervisor asked to look"), note
+        case Change.PURGED:
+            return who, translate("ItemDialog", "Customer's personal data erased"), ""
+        case Change.ROUTED if verdict.changed_by is not None:
+            return translate("ItemDialog", "conveyor"), _routing_words(verdict), ""
+    return None
+
+
 def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str, ...]:
     """One revision as the history table shows it (HISTORY_COLUMNS): what changed since `previous`, why."""
     decision = verdict.decision
     disposition = theme.disposition_words(decision.disposition)
     who = decided_by(verdict)
-    if previous is None:
+    told = _change_row(verdict, previous) if previous is not None else None
+    if told is not None:
+        who, what, why = told
+    elif previous is None:
         what = translate("ItemDialog", "Inspected: grade {grade}, {disposition}").format(
             grade=decision.grade.value, disposition=disposition.lower()
         )
@@ -152,10 +192,7 @@ def history_row(verdict: Verdict, previous: Verdict | None = None) -> tuple[str,
         who = translate("ItemDialog", "station") if who == "auto" else who
     elif decision != previous.decision and decision.source is DecisionSource.OPERATOR:
         what = translate("ItemDialog", "Overridden to {disposition}").format(disposition=disposition.lower())
-        why = override_reason_text(decision.override_reason)
-        if MOVE_BY_HAND_FLAG in decision.flags and MOVE_BY_HAND_FLAG not in previous.decision.flags:
-            why = translate("ItemDialog", "{reason} — {hand_move}").format(
-                reason=why, hand_move=reasons_words(decision)[-1])
+        why = _override_why(verdict, previous)
     elif verdict.routing != previous.routing:
         what = _routing_words(verdict)
         why = ""

@@ -251,9 +251,12 @@ def test_the_verdict_json_is_todays_apart_from_the_optional_reason_codes(case: s
     codes = data["decision"].pop("reason_codes")
     assert data["decision"] == decision_before
     assert [render_reason(Reason.from_json(c)) for c in codes] == decision_before["reasons"]
-    assert list(data) == ["schema", "verdict_id", "revision", "station_id", "site_id", "session", "seq",
+    # This round's additive fields say what each revision changed (revision 1: the station's decision).
+    assert list(data) == ["schema", "verdict_id", "revision", "change", "changed_by", "change_note",
+                          "station_id", "site_id", "session", "seq",
                           "item", "inspection", "decision", "routing", "models", "timings_ms",
                           "created_at", "decided_at"]
+    assert (data["change"], data["changed_by"], data["change_note"]) == ("inspected", None, None)
 
 
 def test_codes_survive_json_and_an_override_adds_its_own() -> None:
@@ -346,7 +349,7 @@ def test_a_french_station_writes_its_status_lines_in_french(tmp_path: Path) -> N
     assert late.summary == "MQTT connecté, 3 en attente (le plus ancien depuis 61 s)"
     down_camera = CameraHealth("top", CameraState.DOWN, "cannot open /dev/video0", 10, 3, 0.0)
     camera = camera_health(down_camera, language)
-    assert camera is not None and camera.summary == "caméra top hors service"
+    assert camera is not None and camera.summary == "caméra dessus hors service"
     assert camera.detail.startswith("cannot open /dev/video0. Les articles passent en contrôle manuel")
     models = ModelSet(defect_error="defect model not loaded: no model.onnx", language=language).health()
     assert models.summary == "aucun modèle chargé" and "contrôle manuel" in models.detail
@@ -366,6 +369,7 @@ def test_the_operators_notices_follow_the_language(tmp_path: Path, store: Store,
                                                    make_verdict: Callable[..., Verdict]) -> None:
     from station.actions import ActionError, OperatorActions
     from station.config import UiConfig
+    from station.pipeline import Pipeline
     from station.state import StationState
 
     verdict = store.record_verdict(make_verdict(1), [])
@@ -374,7 +378,9 @@ def test_the_operators_notices_follow_the_language(tmp_path: Path, store: Store,
         state = StationState()
         said: list[str] = notices.setdefault(language, [])
         state.message.connect(said.append)
-        actions = OperatorActions(state, store, pipeline=None, inspector=None,  # type: ignore[arg-type]
+        # A pipeline not started: the actions' revisions are written at once, on this thread.
+        pipeline = Pipeline(None, store, state, {})  # type: ignore[arg-type]
+        actions = OperatorActions(state, store, pipeline=pipeline, inspector=None,  # type: ignore[arg-type]
                                   ui=UiConfig(language=language, supervisor_pin="4321"), session="s",
                                   config_file=None, on_revision=lambda: None)
         with pytest.raises(ActionError) as nobody:

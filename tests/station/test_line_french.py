@@ -34,7 +34,7 @@ def test_a_french_line_speaks_french_and_central_still_gets_english(tmp_path: Pa
     assert health["conveyor"].summary == "convoyeur en marche"
     assert health["mqtt"].summary == "aucun serveur MQTT configuré"
     assert health["disk"].summary.startswith("disque : ") and "Go libres" in health["disk"].summary
-    assert health["camera:top"].summary == "caméra top en marche"
+    assert health["camera:top"].summary == "caméra dessus en marche"
     assert health["models"].summary.startswith("modèles : ")
     with sqlite3.connect(config.in_data_dir(config.storage.db_path)) as conn:
         payloads = [json.loads(r[0]) for r in conn.execute("SELECT payload FROM verdicts WHERE revision = 1")]

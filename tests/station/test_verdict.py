@@ -35,7 +35,8 @@ def test_json_has_exactly_the_agreed_shape_and_round_trips(make_verdict: Callabl
     data = json.loads(json.dumps(verdict.to_json()))
     assert data["schema"] == SCHEMA
     assert set(data) == {
-        "schema", "verdict_id", "revision", "station_id", "site_id", "session", "seq", "item",
+        "schema", "verdict_id", "revision", "change", "changed_by", "change_note", "station_id",
+        "site_id", "session", "seq", "item",
         "inspection", "decision", "routing", "models", "timings_ms", "created_at", "decided_at"}
     assert set(data["item"]) == {"controller_item_id", "rma", "codes", "expected_sku", "observed_sku",
                                  "declared_reason"}

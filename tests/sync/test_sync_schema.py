@@ -50,6 +50,9 @@ BAD = [
     ("models", [{"name": "defect"}]),
     ("decision", _DELETE),
     ("station_id", "../etc"),
+    ("change", "repainted"),
+    ("changed_by", 7),
+    ("change_note", ["a", "list"]),
 ]
 
 

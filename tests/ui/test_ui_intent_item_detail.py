@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from station.hand_move import override_revision
 from station.state import ItemView, Overlay
 from station.ui.item_dialog import ItemDialog
-from station.verdict import Disposition, ImageRef, Routing, Verdict
+from station.verdict import CONVEYOR, Change, Disposition, ImageRef, Routing, Verdict
 from tests.ui.feeder import LANES, make_item
 from tests.ui.ui_window import open_window
 
@@ -31,8 +31,8 @@ def _past_item(tmp_path: Path) -> tuple[ItemView, list[Verdict]]:
     inspection = dataclasses.replace(live.verdict.inspection, images=(ImageRef("top", "0" * 64, stored),))
     first = dataclasses.replace(live.verdict, inspection=inspection)
     at = datetime(2026, 12, 3, 8, 1, tzinfo=UTC)
-    routed = dataclasses.replace(first, revision=2, routing=Routing(lane_commanded=3, lane_confirmed=3),
-                                 decided_at=at)
+    routed = first.revise(Change.ROUTED, CONVEYOR, routing=Routing(lane_commanded=3, lane_confirmed=3),
+                          decided_at=at)
     overridden = override_revision(routed, Disposition.RESTOCK, "op-7", "only the outer box is torn",
                                    LANES, at + timedelta(minutes=2))
     return ItemView(verdict=overridden, frame=None, overlay=live.overlay), [first, routed, overridden]

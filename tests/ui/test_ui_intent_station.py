@@ -77,7 +77,7 @@ def test_the_confirm_recorded_is_the_item_shown_at_the_key_press(qtbot: QtBot, s
     b = _decide(station, 2)  # a new item arrives within the undo time
     qtbot.waitUntil(lambda: window.card.verdict_id == b.verdict_id)
     qtbot.waitUntil(lambda: _audit(station, "confirm") != [], timeout=15_000)
-    assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id})]
+    assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id, "revision": 2})]
     assert (_confirmed_by(station, a.verdict_id), _confirmed_by(station, b.verdict_id)) == ("op-7", None)
     window.close()
 
@@ -94,6 +94,7 @@ def test_undo_records_nothing_and_the_audit_log_says_so(qtbot: QtBot, station: S
     window.close()  # nothing waits any more: closing sends nothing
     assert _audit(station, "confirm") == []
     assert _confirmed_by(station, a.verdict_id) is None
+    assert [v.revision for v in station.store.history(a.verdict_id)] == [1]  # no revision for central either
 
 
 def test_a_confirm_still_waiting_is_recorded_when_the_window_closes(qtbot: QtBot, station: Station) -> None:
@@ -102,7 +103,8 @@ def test_a_confirm_still_waiting_is_recorded_when_the_window_closes(qtbot: QtBot
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     assert _audit(station, "confirm") == []
     window.close()
-    assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id})]
+    assert _audit(station, "confirm") == [("op-7", {"verdict_id": a.verdict_id, "revision": 2})]
+    assert [v.change.value for v in station.store.history(a.verdict_id)] == ["inspected", "confirmed"]
 
 
 def test_override_of_an_item_in_another_lane_says_to_move_it_by_hand(qtbot: QtBot, station: Station) -> None:

@@ -82,7 +82,9 @@ def test_sign_in_then_enter_confirms_with_an_audit_row(qtbot: QtBot, station: St
     assert [actor for actor, _ in _audit(station, "sign_in")] == ["op-7"]
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Confirmed by op-7" in window.card.status.text())
-    assert _audit(station, "confirm") == [("op-7", {"verdict_id": verdict.verdict_id})]
+    assert _audit(station, "confirm") == [("op-7", {"verdict_id": verdict.verdict_id, "revision": 2})]
+    confirmed = station.store.history(verdict.verdict_id)[-1]  # a revision central receives too
+    assert (confirmed.revision, confirmed.change.value, confirmed.changed_by) == (2, "confirmed", "op-7")
     window.close()
 
 

@@ -16,7 +16,7 @@ from station.ui.item_dialog import HISTORY_COLUMNS, history_row
 from station.ui.settings import ui_settings_from_config
 from station.ui.status_panel import health_text
 from station.ui.verdict_text import decided_by, lane_text, search_text, time_text
-from station.verdict import CodeRead, Disposition, Inspection, ItemInfo, Routing, Verdict
+from station.verdict import CONVEYOR, Change, CodeRead, Disposition, Inspection, ItemInfo, Routing, Verdict
 from tests.ui.feeder import make_item
 
 pytestmark = pytest.mark.gui
@@ -104,7 +104,7 @@ def test_history_rows_summarise_verdict_revisions() -> None:
     first = _verdict(5)
     second = first.override(Disposition.REPAIR, "op-7", "hinge cracked",
                             at=datetime(2026, 11, 24, 14, 7, 0, tzinfo=UTC))
-    routed = dataclasses.replace(second, revision=3, routing=Routing(lane_commanded=3, lane_confirmed=3))
+    routed = second.revise(Change.ROUTED, CONVEYOR, routing=Routing(lane_commanded=3, lane_confirmed=3))
     rows = [dict(zip(HISTORY_COLUMNS, history_row(v, p), strict=True))
             for v, p in ((first, None), (second, first), (routed, second))]
     assert rows[0]["Who"] == "station" and rows[0]["Revision"] == "1"
