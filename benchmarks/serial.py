@@ -1,5 +1,5 @@
 """Serial link benchmark over a pseudo-terminal: DIVERT -> ACK round trip and the highest
-item rate the link sustains.
+item rate the link sustains; the same round trip to a PLC over Modbus RTU and TCP.
 
     .venv/bin/python benchmarks/serial.py [--repeats 5] [--rates 25,50,100,200,400]
 
@@ -7,6 +7,12 @@ Round trip: the simulator runs in its own process (`station sim`, as a controlle
 own hardware); this process runs the real ConveyorLink over pyserial and answers every
 item at the camera at once. Each run reports p50 / p99 of its DIVERT -> ACK times; the
 table's last rows are the medians over runs and the percentiles of all samples pooled.
+
+Modbus: the simulated PLC runs in its own process (`station sim --controller modbus`), RTU
+over a pty (19200 baud settings: pymodbus paces its reads by the baud rate even on a pty)
+or TCP on 127.0.0.1; this process runs the real ModbusLink. A command's time is from the
+write of the DIVERT registers until the header read that shows ACK_SEQ echoed (the PLC
+executes on the write here; a real PLC adds up to one scan).
 
 Item rate: simulator, link and decision driver in one process (`run_simulation`), items
 paced to each rate; a rate is "sustained" when every item is diverted as commanded (none
@@ -87,6 +93,48 @@ def _rtt_run(items: int, rate: float, seed: int) -> list[float]:
         proc.wait(timeout=10)
 
 
+def _modbus_rtt_run(transport: str, items: int, rate: float, seed: int) -> list[float]:
+    """DIVERT written -> ACK_SEQ read (ms) against `station sim --controller modbus` in a child process."""
+    import subprocess
+    import threading
+
+    from hardware import events as ev
+    from hardware.modbus.driver import ModbusLink
+    from hardware.modbus.settings import ModbusSettings
+
+    station = Path(sys.executable).with_name("station")
+    proc = subprocess.Popen(
+        [str(station), "sim", "--controller", "modbus", "--transport", transport, "--items", str(items),
+         "--rate", str(rate), "--camera-pos", "0.1", "--divert-pos", "0.8", "--seed", str(seed)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = proc.stdout.readline().strip()
+        rtts: list[float] = []
+        done = threading.Event()
+        link: ModbusLink | None = None
+
+        def on_event(event: ev.Event) -> None:
+            if isinstance(event, ev.ItemAtCamera) and link is not None:
+                link.divert(event.item_id, 1 + event.item_id % 4, event.boot_id)
+            elif isinstance(event, ev.DivertAccepted) and event.rtt_ms is not None:
+                rtts.append(event.rtt_ms)
+            elif isinstance(event, ev.Diverted | ev.Lost) and event.item_id == items:
+                done.set()
+
+        # The simulated PLC's pty is 8N1 (a pseudo-terminal takes no parity bit).
+        settings = ModbusSettings(transport="tcp" if transport == "tcp" else "rtu", port=port, parity="N")
+        link = ModbusLink(settings, on_event)
+        link.start()
+        done.wait(timeout=items / rate + 30)
+        link.stop()
+        return rtts
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 _ECHO = """
 import os, select, sys, tty
 master, slave = os.openpty()
@@ -141,6 +189,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=400, help="items per round-trip run")
     parser.add_argument("--rates", default="25,50,100,200,400")
     parser.add_argument("--seconds", type=float, default=4.0, help="feeding time per rate run")
+    parser.add_argument("--modbus-items", type=int, default=200, help="items per Modbus round-trip run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -157,6 +206,23 @@ def main() -> None:
     print(f"{'median':>6} {'':>8} {statistics.median(p50s):>8.3f} {statistics.median(p99s):>8.3f}")
     print(f"{'pooled':>6} {len(pooled):>8} {statistics.median(pooled):>8.3f} {_percentile(pooled, 99):>8.3f} "
           f"{max(pooled):>8.3f}   (target p99 <= 5 ms)")
+    rows = [("protocol (pty)", statistics.median(p50s), statistics.median(p99s))]
+    for transport, label in (("rtu", "modbus rtu (pty)"), ("tcp", "modbus tcp (127.0.0.1)")):
+        m50, m99 = [], []
+        for run in range(args.repeats):
+            rtts = _modbus_rtt_run(transport, args.modbus_items, 20.0, run)
+            if len(rtts) > 1:
+                m50.append(statistics.median(rtts))
+                m99.append(_percentile(rtts, 99))
+        if m50:
+            rows.append((label, statistics.median(m50), statistics.median(m99)))
+    print()
+    print(f"Command -> acknowledgement, medians of {args.repeats} runs (Modbus: {args.modbus_items} items "
+          "at 20 items/s, poll 10 ms)")
+    print(f"{'controller':<24} {'p50 ms':>8} {'p99 ms':>8}")
+    for label, p50, p99 in rows:
+        print(f"{label:<24} {p50:>8.3f} {p99:>8.3f}")
+    print()
     echo = _pty_echo_baseline(1000)
     print(f"{'echo':>6} {len(echo):>8} {statistics.median(echo):>8.3f} {_percentile(echo, 99):>8.3f} "
           f"{max(echo):>8.3f}   (bare pty echo, no protocol: this machine's floor right now)")

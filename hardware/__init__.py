@@ -9,7 +9,8 @@ The station uses:
 or by hand: `sim = SimulatorRunner(SimSettings(...)); port = sim.start();
 ConveyorLink(port, LinkSettings(), on_event).start()`.
 
-This package imports pyserial and the standard library only (DESIGN §2).
+This package imports pyserial and the standard library only (DESIGN §2); hardware.modbus
+(a PLC over Modbus, hardware/MODBUS.md) adds pymodbus, loaded only when it is used.
 """
 
 from hardware import events

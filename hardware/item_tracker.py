@@ -196,6 +196,12 @@ class ItemTracker:
         elif isinstance(event, ev.DivertAccepted | ev.DivertRejected):
             self._answered(event)
         elif isinstance(event, ev.Diverted):
+            if not event.commanded:
+                # The controller applied no command (safe outputs after an outage, or none came in
+                # time): the default lane is where the item belongs, whatever was decided.
+                return self._close_one(event.boot_id, event.item_id, event.lane,
+                                       "diverted to the default lane (no command applied)", now,
+                                       applied=False)
             return self._close_one(event.boot_id, event.item_id, event.lane, "diverted", now)
         elif isinstance(event, ev.Lost):
             return self._close_one(event.boot_id, event.item_id, None, f"lost: {event.reason}", now)
@@ -250,14 +256,18 @@ class ItemTracker:
         if isinstance(event, ev.DivertAccepted):
             item.lane_commanded = event.lane
         else:
+            # A refused DIVERT commands nothing: the item takes the default lane, no misroute.
+            item.lane_commanded = None
             item.reject = event.reason
             item.late = item.late or event.reason == "TOO_LATE"
 
     def _close_one(self, boot_id: int, item_id: int, lane: int | None, reason: str,
-                   now: float) -> list[ItemRouting]:
+                   now: float, applied: bool = True) -> list[ItemRouting]:
         item = self._items.get((boot_id, item_id))
         if item is None or not item.open:
             return []
+        if not applied:
+            item.lane_commanded = None
         return [self._close(item, lane, reason, now)]
 
     def _close(self, item: _Item, lane: int | None, reason: str, now: float) -> ItemRouting:

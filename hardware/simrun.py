@@ -1,5 +1,6 @@
 """A whole conveyor run with no hardware: the simulator on a pty, the real ConveyorLink over
-pyserial, and a decision driver standing in for the station's pipeline.
+pyserial, and a decision driver standing in for the station's pipeline. With `modbus`
+settings, the simulated PLC (same belt) on pymodbus's server and the real ModbusLink.
 
 The driver answers each item at the camera with a lane after a short "inspection" delay,
 or deliberately after the deadline for a `late_fraction` of items. The summary compares
@@ -14,11 +15,18 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hardware import events as ev
+from hardware.controller import Controller
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink, LinkSettings
-from hardware.simulator import ItemFate, SimSettings, SimulatorRunner
+from hardware.simulator import ControllerSim, ItemFate, SimSettings, SimulatorRunner
+
+if TYPE_CHECKING:
+    from hardware.modbus.driver import ModbusLink
+    from hardware.modbus.plc_sim import PlcFaults, PlcSimRunner
+    from hardware.modbus.settings import ModbusSettings
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +65,7 @@ class _Driver:
         self.lanes = lanes
         self.lane_count = lane_count
         self.late_fraction = late_fraction
-        self.link: ConveyorLink | None = None
+        self.link: Controller | None = None
         self.intended: dict[tuple[int, int], tuple[int, bool]] = {}
         self.confirmed: dict[tuple[int, int], int] = {}
         self.rejections: dict[str, int] = {}
@@ -122,18 +130,33 @@ class _Driver:
 
 
 def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: LinkSettings | None = None,
-                   lanes: dict[str, int] | None = None, timeout_s: float = 3600.0) -> RunSummary:
-    """Run `settings.items` items through the simulator and the real link; returns the summary."""
+                   lanes: dict[str, int] | None = None, timeout_s: float = 3600.0,
+                   modbus: ModbusSettings | None = None, plc_faults: PlcFaults | None = None) -> RunSummary:
+    """Run `settings.items` items through the simulator and the real link; returns the summary.
+
+    With `modbus`, the controller is the simulated PLC (faults `plc_faults`) behind ModbusLink.
+    """
     if settings.items is None:
         raise ValueError("a simulated run needs a number of items")
     lane_map = LaneMap(lanes or {"manual": 0, "restock": 1, "repair": 2, "recycle": 3, "quarantine": 4})
     if lane_map.manual_lane != settings.default_lane:
         raise ValueError("the controller's default lane must be the manual-review lane")
     driver = _Driver(lane_map, settings.lane_count, late_fraction, settings.seed)
-    runner = SimulatorRunner(settings)
+    runner: SimulatorRunner | PlcSimRunner
+    conveyor_link: ConveyorLink | ModbusLink
     started = time.monotonic()
-    port = runner.start()
-    conveyor_link = ConveyorLink(port, link or LinkSettings(), driver.on_event)
+    if modbus is None:
+        runner = SimulatorRunner(settings)
+        port = runner.start()
+        conveyor_link = ConveyorLink(port, link or LinkSettings(), driver.on_event)
+    else:
+        from hardware.modbus.driver import ModbusLink  # loaded only for a Modbus run
+        from hardware.modbus.plc_sim import PlcSimRunner
+
+        runner = PlcSimRunner(settings, modbus.transport, plc_faults, modbus.register_map(), modbus.unit_id,
+                              modbus.baudrate)
+        address = runner.start()
+        conveyor_link = ModbusLink(runner.link_settings(modbus), driver.on_event, port=address)
     driver.link = conveyor_link
     driver.start()
     conveyor_link.start()
@@ -152,7 +175,10 @@ def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: Link
         driver.stop()
         runner.stop()
     seconds = time.monotonic() - started
-    sim = runner.controller
+    sim: ControllerSim = runner.controller
+    injected = dict(sim.injected)
+    if not isinstance(runner, SimulatorRunner):
+        injected.update(runner.injected)
     manual = lane_map.manual_lane
     counts = dict.fromkeys(("as_commanded", "late_manual", "misrouted", "lost", "fault_manual",
                             "unannounced_manual", "mismatch"), 0)
@@ -196,5 +222,5 @@ def run_simulation(settings: SimSettings, late_fraction: float = 0.0, link: Link
         confirm_mismatches=counts["mismatch"],
         items_per_s=round((len(sim.truth) - 1) / span, 2) if len(sim.truth) > 1 else 0.0,
         seconds=round(seconds, 1),
-        injected=dict(sim.injected),
+        injected=injected,
     )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hardware.link import LinkSettings
+from hardware.modbus.settings import ModbusSettings
 from sync.metrics import MetricsSettings
 from sync.settings import SyncSettings
 from vision.barcode.formats import BARCODE_FORMATS
@@ -235,6 +236,9 @@ class HardwareConfig:
     # port ("sim" = the simulator on a pseudo-terminal), usb_id, baudrate, heartbeat_ms,
     # ack_timeout_ms, retries, silence_ms, reconnect back-off: keys of [hardware] itself.
     link: LinkSettings = field(default_factory=LinkSettings, metadata=FLAT)
+    # "protocol": our controller on `link`; "modbus": a PLC or remote I/O, [hardware.modbus].
+    controller: Literal["protocol", "modbus"] = "protocol"
+    modbus: ModbusSettings = field(default_factory=ModbusSettings)
     confirm_timeout_s: float = 10.0
     # The belt's speed: a camera [cameras.NAME] offset_m past the first takes its frame
     # offset_m / belt_speed_m_s after the trigger (the simulator uses sim_speed_m_s).
@@ -452,6 +456,20 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("sync", "image_window"): (1, 1000),
     ("storage", "jpeg_quality"): (1, 100),
     ("hardware", "heartbeat_ms"): (10, 1000),
+    ("hardware.modbus", "unit_id"): (1, 247),
+    ("hardware.modbus", "baudrate"): (300, 4_000_000),
+    ("hardware.modbus", "stopbits"): (1, 2),
+    ("hardware.modbus", "poll_ms"): (1, 10_000),
+    ("hardware.modbus", "timeout_ms"): (1, 60_000),
+    ("hardware.modbus", "retries"): (0, 100),
+    ("hardware.modbus", "ack_timeout_ms"): (1, 60_000),
+    ("hardware.modbus", "heartbeat_ms"): (10, 60_000),
+    ("hardware.modbus", "silence_ms"): (100, 600_000),
+    ("hardware.modbus", "reconnect_backoff_s"): (0.01, 3600.0),
+    ("hardware.modbus", "reconnect_backoff_max_s"): (0.01, 3600.0),
+    ("hardware.modbus", "hr_base"): (0, 65535),
+    ("hardware.modbus", "ir_base"): (0, 65535),
+    ("hardware.modbus", "ring_slots"): (1, 2000),
     ("ui", "font_scale"): (0.5, 3.0),
     ("ui", "recent_items"): (10, 10000),
     ("ui", "kpi_refresh_s"): (1.0, 3600.0),
@@ -667,6 +685,10 @@ def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) ->
         result = Path(value) if value else None
     elif origin in (types.UnionType, typing.Union):
         raise fail(str(hint))  # no other union-typed keys; refuse rather than guess
+    elif dataclasses.is_dataclass(hint):  # a sub-table of the section: [section.key]
+        if not isinstance(value, dict):
+            raise fail(f"a table [{section}.{key}]")
+        result = _build(hint, f"{section}.{key}", value, locator)
     else:  # pragma: no cover - a new field type needs a branch above
         raise TypeError(f"config field {section}.{key} has unsupported type {hint!r}")
     # [cameras.NAME] tables take the ranges of [camera].

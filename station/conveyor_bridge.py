@@ -1,7 +1,8 @@
 """The station's end of the conveyor link: events in, DIVERTs out, outcomes recorded.
 
-`ConveyorBridge` sits between `hardware.ConveyorLink` (which runs `on_event` on its own
-thread) and the pipeline. It keeps `hardware.ItemTracker`, which follows each item from
+`ConveyorBridge` sits between the controller link (`hardware.ConveyorLink`, or
+`ModbusLink` for a PLC: any `hardware.controller.Controller`, which runs `on_event` on its
+own thread) and the pipeline. It keeps `hardware.ItemTracker`, which follows each item from
 the entry eye to its verdict's outcome, behind one lock because three threads touch it:
 the link thread (events), the inspection worker (`route`) and the recorder (`recorded`).
 An item's outcome goes to `on_routed(verdict_id, routing)` once its verdict is recorded
@@ -17,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from hardware import events as ev
+from hardware.controller import Controller
 from hardware.item_tracker import ItemRouting, ItemTracker, LaneMap
-from hardware.link import ConveyorLink, LinkHealth
+from hardware.link import LinkHealth
 from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, Message
 from station.pipeline import ItemKey, Trigger
 from station.state import Health, Level
@@ -63,7 +65,7 @@ class ConveyorBridge:
         self.on_routed = on_routed
         self.on_health = on_health
         self.on_item_at_camera = on_item_at_camera
-        self.link: ConveyorLink | None = None
+        self.link: Controller | None = None
         self._lock = threading.Lock()  # the tracker and the counters
         self._counts = ConveyorCounters()
         # Why the belt stands (a jam, an e-stop): its status line and the zone of a jam.
@@ -79,7 +81,7 @@ class ConveyorBridge:
         with self._lock:
             self._counts = replace(self._counts, **{name: getattr(self._counts, name) + 1})
 
-    def attach(self, link: ConveyorLink) -> None:
+    def attach(self, link: Controller) -> None:
         """The link whose DIVERTs this bridge sends (created with `on_event=bridge.on_event`)."""
         self.link = link
 

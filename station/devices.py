@@ -20,6 +20,7 @@ from calibration.colour import ColourDriftMonitor
 from calibration.errors import CalibrationError
 from calibration.files import load_calibration
 from calibration.plane import PlaneCalibration
+from hardware.controller import Controller
 from hardware.item_tracker import LaneMap
 from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
@@ -32,6 +33,7 @@ from station.state import Health, Level
 from vision.camera import Camera, CameraHealth, CameraState, mask_url, open_source
 
 if TYPE_CHECKING:
+    from hardware.modbus.plc_sim import PlcSimRunner
     from station.demo_line import DemoLine
 
 __all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_delays", "camera_health",
@@ -64,7 +66,7 @@ def open_cameras(
 def camera_delays(config: Config, options: RunOptions) -> dict[str, float]:
     """How long after the trigger each camera sees the item: its offset along the belt / the belt's speed."""
     hw = config.hardware
-    simulated = hw.link.port == "sim"
+    simulated = (hw.modbus.port if hw.controller == "modbus" else hw.link.port) == "sim"
     speed = (options.sim_speed_m_s or hw.sim_speed_m_s) if simulated else hw.belt_speed_m_s
     return {name: cam.offset_m / speed for name, cam in config.all_cameras.items()}
 
@@ -191,17 +193,37 @@ class ConveyorDevice:
             on_health=on_health, on_item_at_camera=on_item_at_camera, confirm_timeout_s=hw.confirm_timeout_s,
             language=language,
         )
-        self.simulator: SimulatorRunner | None = None
-        self.link: ConveyorLink | None = None
+        self.simulator: SimulatorRunner | PlcSimRunner | None = None
+        self.link: Controller | None = None
 
     def start(self) -> None:
         """Start the simulator when asked for, then the link."""
+        if self.hw.controller == "modbus":
+            self._start_modbus()
+            return
         port = self.hw.link.port
         if port == "sim":
             self.simulator = SimulatorRunner(sim_settings(self.hw, self.options))
             port = self.simulator.start()
         # On `port`: the simulator's when it was started.
         self.link = ConveyorLink(port, self.hw.link, self.bridge.on_event)
+        self.bridge.attach(self.link)
+        self.link.start()
+
+    def _start_modbus(self) -> None:
+        """A PLC over Modbus ([hardware.modbus]); port "sim" starts the simulated PLC first."""
+        from hardware.modbus.driver import ModbusLink
+        from hardware.modbus.plc_sim import PlcSimRunner
+
+        settings = self.hw.modbus
+        if settings.port == "sim":
+            plc = PlcSimRunner(sim_settings(self.hw, self.options), settings.transport,
+                               registers=settings.register_map(), unit_id=settings.unit_id,
+                               baudrate=settings.baudrate)
+            self.simulator = plc
+            plc.start()
+            settings = plc.link_settings(settings)
+        self.link = ModbusLink(settings, self.bridge.on_event, port=settings.port)
         self.bridge.attach(self.link)
         self.link.start()
 

@@ -2,5 +2,5 @@
 
 On the board these files live in the `conveyor` package (`/conveyor/*.py`) and `main.py`
 at the root boots it; on a PC the same code runs under CPython as `hardware.firmware` with
-the simulated belt of `hal.SimHal` (see README.md). Nothing here imports the station.
+the simulated belt of `simbelt.SimHal` (see README.md). Nothing here imports the station.
 """

@@ -2,11 +2,11 @@
 
 `MachineHal` drives a MicroPython board (machine.UART, machine.Pin with edge interrupts,
 time.ticks_ms). `SimHal` runs the same firmware under CPython: a pseudo-terminal is the
-UART and a simulated belt (`simbelt.Belt`) drives the eyes and reads the solenoids. To port
+UART and a simulated belt drives the eyes and reads the solenoids (`simbelt.SimHal`: PC only). To port
 the firmware to another board, write one more subclass of `Hal` (README.md).
 """
 
-from .compat import TICKS_PERIOD, const
+from .compat import const
 
 try:
     from typing import TYPE_CHECKING
@@ -15,7 +15,6 @@ except ImportError:  # MicroPython has no typing module
 
 if TYPE_CHECKING:
     from .config import Config
-    from .simbelt import Belt
 
 # Input sources of an edge (the tracker's vocabulary).
 ENTRY = const(0)
@@ -179,179 +178,3 @@ class MachineHal(Hal):
         except OSError:
             pass  # a read-only filesystem: the random source alone keeps boots apart
         return boot_id
-
-
-class SimHal(Hal):
-    """CPython: a pty as the UART, a simulated belt as the eyes, the solenoids and the motor.
-
-    The belt's clock is the firmware's clock. `idle` moves it forward with the wall clock, at
-    most `ms` at a time: when the process was descheduled the belt catches up millisecond by
-    millisecond with the firmware running in between, as a board's interrupts would, and the
-    UART is read only once the belt has caught up (an edge never overtakes a byte).
-    """
-
-    def __init__(self, belt: "Belt", master_fd: int, wake_fd: int, start: float) -> None:
-        import random
-        import threading
-
-        self.belt = belt
-        self.master_fd = master_fd
-        self.wake_fd = wake_fd
-        self.t = start
-        self.caught_up = True
-        self.stop_requested = False
-        self.reboot_requested = False
-        self.lock = threading.Lock()
-        self._edges: list[tuple[int, int, bool, int]] = []
-        self._host_tail = b""
-        self.rng = random.Random(belt.settings.seed + 7)
-        self.boot_id = 0
-        self.entries_this_boot = 0
-        self.corrupted = 0
-        self.dropped = 0
-        self.silent_until = 0.0
-        self.outputs_lane = belt.settings.default_lane
-        belt.hal = self
-
-    # ---- clock --------------------------------------------------------------------------
-
-    def ticks_ms(self) -> int:
-        return self.ticks_at(self.t)
-
-    @staticmethod
-    def ticks_at(t: float) -> int:
-        """The tick of monotonic time `t`."""
-        return int(t * 1000) % TICKS_PERIOD
-
-    def running(self) -> bool:
-        return not (self.stop_requested or self.reboot_requested)
-
-    def idle(self, ms: int) -> None:
-        import os
-        import select
-        import time
-
-        target = self.t + ms / 1000
-        self.lock.release()  # the harness looks at the belt while the firmware sleeps
-        try:
-            wall = time.monotonic()
-            if wall < target:
-                fds = [self.wake_fd] + ([self.master_fd] if self.master_fd >= 0 else [])
-                try:
-                    readable, _, _ = select.select(fds, [], [], target - wall)
-                except (OSError, ValueError):
-                    readable = []
-                if self.wake_fd in readable:
-                    os.read(self.wake_fd, 64)
-                wall = time.monotonic()
-        finally:
-            self.lock.acquire()
-        new_t = max(self.t, min(wall, target))
-        self.caught_up = wall - new_t < 0.002
-        self.belt.advance(new_t)
-        self.t = new_t
-
-    # ---- UART ---------------------------------------------------------------------------
-
-    def uart_read(self) -> bytes | None:
-        import os
-
-        if not self.caught_up or self.master_fd < 0:
-            return None
-        try:
-            data = os.read(self.master_fd, 4096)
-        except (BlockingIOError, InterruptedError):
-            return None
-        except OSError:
-            return None  # EIO: nobody has the port open
-        return self._inject(data, True) or None
-
-    def uart_write(self, data: bytes) -> None:
-        import os
-
-        if self.t < self.silent_until or self.master_fd < 0:
-            return  # a broken TX line: the bytes are gone
-        data = self._inject(data, False)
-        try:
-            os.write(self.master_fd, data)
-        except OSError:
-            return  # nobody reading: a UART's bytes are lost too
-
-    def _inject(self, data: bytes, from_host: bool) -> bytes:
-        s = self.belt.settings
-        if s.corrupt_rate <= 0 and s.drop_rate <= 0:
-            return data
-        if from_host:
-            data = self._host_tail + data
-        parts = data.split(b"\x00")
-        tail = parts.pop()
-        if from_host:
-            self._host_tail = tail
-            tail = b""
-        out = bytearray()
-        for part in parts:
-            frame = bytearray(part + b"\x00")
-            roll = self.rng.random()
-            if roll < s.drop_rate:
-                self.dropped += 1
-                continue
-            if roll < s.drop_rate + s.corrupt_rate and len(frame) > 1:
-                pos = self.rng.randrange(len(frame) - 1)  # never the delimiter
-                frame[pos] ^= 1 << self.rng.randrange(8)
-                self.corrupted += 1
-            out += frame
-        return bytes(out + tail)
-
-    # ---- pins ---------------------------------------------------------------------------
-
-    def push_edge(self, source: int, index: int, active: bool, t: float) -> None:
-        """The belt: an input changed at time `t`."""
-        self._edges.append((source, index, active, self.ticks_at(t)))
-
-    def edges(self) -> list[tuple[int, int, bool, int]]:
-        out = self._edges
-        self._edges = []
-        for source, _index, active, _at in out:
-            if source == ENTRY and active:
-                # The firmware numbers items by entry edges, 1 up in each boot: the belt's
-                # ground truth learns which physical item got which id.
-                self.entries_this_boot += 1
-                self.belt.bind_entry(self.boot_id, self.entries_this_boot)
-        return out
-
-    def active(self, source: int, index: int) -> bool:
-        return self.belt.level(source, index)
-
-    def set_gate(self, lane: int) -> None:
-        self.outputs_lane = lane
-        self.belt.gate_lane = lane
-
-    def set_motor(self, on: bool) -> None:
-        self.belt.set_motor(on, self.t)
-
-    def set_led(self, on: bool) -> None:
-        if on:
-            self.belt.start_feeding(self.t)
-
-    def new_boot_id(self) -> int:
-        import random
-
-        rng = random.SystemRandom()
-        while True:
-            boot_id = rng.getrandbits(32)
-            if boot_id not in (0, self.boot_id):
-                self.boot_id = boot_id
-                self.entries_this_boot = 0
-                return boot_id
-
-    def log(self, message: str) -> None:
-        import logging
-
-        logging.getLogger("hardware.firmware").info("%s", message)
-
-    def power_cycle(self) -> None:
-        """A reboot: latched edges are lost, outputs fall to off until the new boot sets them."""
-        self._edges = []
-        self.set_gate(self.belt.settings.default_lane)
-        self.set_motor(False)
-        self.reboot_requested = False

@@ -24,6 +24,7 @@ Recipe for a from-scratch network on a few thousand photos (2-core CPU):
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -41,6 +42,7 @@ from torch import nn
 from tqdm import tqdm
 
 from models.datasets import Sample, Split, conformity_samples
+from models.training.acceptance import score_previous_conformity
 from models.training.common import (
     code_version,
     data_digest,
@@ -52,6 +54,7 @@ from models.training.common import (
     write_manifest,
 )
 from models.training.metrics import auroc
+from models.training.progress import TrainingLog
 from vision.inference.runtime import InputSpec, normalise, resize_for
 
 logger = logging.getLogger(__name__)
@@ -404,8 +407,14 @@ def choose_colour_weight(cnn: tuple[npt.NDArray[np.float32], npt.NDArray[np.floa
     return best[1], {"gallery_images": int(gallery_mask.sum()), "chosen": best[1], "tried": tried}
 
 
-def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2) -> dict[str, Any]:
-    """Train on `data`'s training images, export to `out`, check parity; returns the manifest."""
+def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2,
+                     replaces: Path | None = None) -> dict[str, Any]:
+    """Train on `data`'s training images, export to `out`, check parity; returns the manifest.
+
+    `out` also receives metrics.csv and curves.png as the epochs go. When `replaces` holds a conformity
+    model, it is scored on this run's validation split (gallery = this run's training images) and
+    recorded as `metrics.validation.replaced`.
+    """
     if recipe.loss not in ("cosface", "softmax"):
         raise ValueError(f"unknown conformity loss {recipe.loss!r}: use cosface or softmax")
     started = time.monotonic()
@@ -453,44 +462,52 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     std = torch.tensor(STD).view(1, 3, 1, 1)
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
     history = []
-    for epoch in range(recipe.epochs):
-        net.train()
-        head.train()
-        perm = rng.permutation(len(train_s))
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch", leave=False)
-        total = 0.0
-        full = epoch >= recipe.epochs - recipe.full_epochs
-        size = recipe.size if full or not recipe.low_size else min(recipe.low_size, recipe.size)
-        for step in bar:
-            pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
-            batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
-            x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
-            x = (_photometric(x, rng) - mean) / std
-            y = torch.from_numpy(train_y[pick])
-            if recipe.cutmix and rng.random() < recipe.cutmix:
-                x, y_other, keep = _cutmix(x, y, rng)
-                e = net(x)
-                loss = (keep * F.cross_entropy(head(e, y), y, label_smoothing=0.1)
-                        + (1 - keep) * F.cross_entropy(head(e, y_other), y_other, label_smoothing=0.1))
-            else:
-                loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
-            optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimiser.step()
-            schedule.step()
-            total += float(loss.detach())
-            bar.set_postfix(loss=f"{total / (step + 1):.3f}", refresh=False)
-        evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)
-        val: dict[str, float] = {}
-        if evaluate_now and val_s:
-            exported = ExportedEmbeddingNet(net, recipe.tta_flip is not False)
-            val = retrieval_metrics(_embed(exported, gallery_x, spec), train_y, _embed(exported, val_x, spec),
-                                    val_y)
-            if val["top1"] >= best[0]:
-                best = (val["top1"], epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
-        history.append({"epoch": epoch + 1, "loss": total / steps, **val})
-        logger.info("epoch %d/%d loss %.4f validation %s (%.0f s)", epoch + 1, recipe.epochs, total / steps,
-                    val, time.monotonic() - started)
+    log = TrainingLog(out, ("val_top1", "val_verification_auroc"), recipe.epochs, steps,
+                      chance=1.0 / len(skus))
+    with log:
+        for epoch in range(recipe.epochs):
+            log.start_epoch()
+            net.train()
+            head.train()
+            perm = rng.permutation(len(train_s))
+            total = 0.0
+            lr = float(optimiser.param_groups[0]["lr"])
+            full = epoch >= recipe.epochs - recipe.full_epochs
+            size = recipe.size if full or not recipe.low_size else min(recipe.low_size, recipe.size)
+            for step in range(steps):
+                pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
+                batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
+                x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
+                x = (_photometric(x, rng) - mean) / std
+                y = torch.from_numpy(train_y[pick])
+                if recipe.cutmix and rng.random() < recipe.cutmix:
+                    x, y_other, keep = _cutmix(x, y, rng)
+                    e = net(x)
+                    loss = (keep * F.cross_entropy(head(e, y), y, label_smoothing=0.1)
+                            + (1 - keep) * F.cross_entropy(head(e, y_other), y_other, label_smoothing=0.1))
+                else:
+                    loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
+                optimiser.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                lr = float(optimiser.param_groups[0]["lr"])
+                optimiser.step()
+                schedule.step()
+                total += float(loss.detach())
+                log.step(epoch + 1, total / (step + 1))
+            evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)
+            val: dict[str, float] = {}
+            if evaluate_now and val_s:
+                exported = ExportedEmbeddingNet(net, recipe.tta_flip is not False)
+                val = retrieval_metrics(_embed(exported, gallery_x, spec), train_y,
+                                        _embed(exported, val_x, spec), val_y)
+                if val["top1"] >= best[0]:
+                    best = (val["top1"], epoch, {k: v.detach().clone() for k, v in net.state_dict().items()})
+            history.append({"epoch": epoch + 1, "loss": total / steps, **val})
+            log.end_epoch(epoch + 1, total / steps, {"val_top1": val.get("top1"),
+                                                     "val_verification_auroc": val.get("verification_auroc")},
+                          lr)
+            logger.info("epoch %d/%d loss %.4f validation %s (%.0f s)", epoch + 1, recipe.epochs,
+                        total / steps, val, time.monotonic() - started)
     if best[2]:
         net.load_state_dict(best[2])
     train_seconds = time.monotonic() - started
@@ -513,6 +530,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         gallery_e, val_e = cnn[flip]
         shipped_val = retrieval_metrics(_fuse(gallery_e, hist[0], colour_weight), train_y,
                                         _fuse(val_e, hist[1], colour_weight), val_y)
+    replaced = (score_previous_conformity(replaces, train_s, train_y, val_s, val_y, threads)
+                if replaces and val_s else None)
     exported = ExportedEmbeddingNet(net, flip, histogram, colour_weight)
     dim = recipe.dim + (histogram.dim if colour_weight > 0 else 0)
     onnx_path = export_onnx(exported, spec, out, ["embedding"])
@@ -530,7 +549,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         "thresholds": {},
         "metrics": {"validation": {**shipped_val,
                                    "colour_weight": colour_weight, "tta_flip": flip,
-                                   "best_epoch": best[1] + 1, "images": len(val_s), "design_checks": checks}},
+                                   "best_epoch": best[1] + 1, "images": len(val_s), "design_checks": checks,
+                                   **({"replaced": replaced} if replaced else {})}},
         "training": {
             "recipe": {k: v.value if isinstance(v, Enum) else v for k, v in recipe.__dict__.items()
                        if k != "extra"} | recipe.extra,
@@ -545,6 +565,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         "parity": {"images": min(48, len(val_x) or len(gallery_x)), "max_abs_diff": parity},
         "code_version": version,
     }
-    write_manifest(out, manifest)
+    # Returned as written (with the file name and sha256 write_manifest adds), for callers to print.
+    manifest = json.loads(write_manifest(out, manifest).read_text(encoding="utf-8"))
     logger.info("exported %s in %.0f s", out, train_seconds)
     return manifest

@@ -36,6 +36,7 @@ from torch import nn
 from tqdm import tqdm
 
 from models.datasets import GOOD, Sample, Split, defect_labels, defect_samples
+from models.training.acceptance import score_previous_defect
 from models.training.common import (
     code_version,
     data_digest,
@@ -48,6 +49,7 @@ from models.training.common import (
     write_manifest,
 )
 from models.training.metrics import auroc, best_threshold
+from models.training.progress import TrainingLog
 from vision.inference.runtime import InputSpec, normalise, resize_for
 
 logger = logging.getLogger(__name__)
@@ -371,8 +373,13 @@ def _choose_views(fixed: int, by_views: dict[int, float]) -> int:
     return chosen
 
 
-def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) -> dict[str, Any]:
-    """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest."""
+def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
+                 replaces: Path | None = None) -> dict[str, Any]:
+    """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest.
+
+    `out` also receives metrics.csv and curves.png as the epochs go. When `replaces` holds a defect
+    model, it is scored on this run's validation images and recorded as `metrics.validation.replaced`.
+    """
     started = time.monotonic()
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
@@ -424,52 +431,59 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
     val_y = (val_a.labels != 0).astype(int)
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
     history = []
-    for epoch in range(recipe.epochs):
-        net.train()
-        whole_images = recipe.crop and epoch >= recipe.epochs - full_epochs
-        if whole_images:
-            # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
-            # and the map are frozen (forward only), which keeps these epochs cheap.
-            for module in (net.encoder, net.seg):
-                module.eval()
-                module.requires_grad_(False)
-        half = recipe.batch // 2
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{recipe.epochs}", unit="batch",
-                   leave=False)
-        total = 0.0
-        for step in bar:
-            pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
-            index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
-            crop = recipe.crop if epoch < recipe.epochs - full_epochs else 0
-            x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors,
-                                       True, crop)
-            logits, seg = net(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.05)
-            if has.any() and not whole_images:
-                seg_m, tgt_m = seg[has], target[has]
-                loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m, pos_weight=torch.tensor(4.0))
-                loss = loss + 0.5 * _dice(seg_m, tgt_m)
-            optimiser.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimiser.step()
-            schedule.step()
-            total += float(loss.detach())
-            bar.set_postfix(loss=f"{total / (step + 1):.3f}", refresh=False)
-        dense = epoch >= recipe.epochs * (1 - recipe.dense_val) - 1
-        if not dense and (epoch + 1) % VAL_EVERY:
-            history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": None})
-            logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, recipe.epochs, total / steps_per_epoch,
-                        time.monotonic() - started)
-            continue
-        scores = _scores(net, val_a, spec)
-        val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
-        history.append({"epoch": epoch + 1, "loss": total / steps_per_epoch, "val_auroc": val_auc})
-        logger.info("epoch %d/%d loss %.4f validation AUROC %.4f (%.0f s)", epoch + 1, recipe.epochs,
-                    total / steps_per_epoch, val_auc, time.monotonic() - started)
-        # Later epochs win ties: the schedule has annealed them.
-        if math.isnan(val_auc) or val_auc >= best[0]:
-            best = (val_auc if not math.isnan(val_auc) else best[0], epoch,
-                    {k: v.detach().clone() for k, v in net.state_dict().items()})
+    log = TrainingLog(out, ("val_auroc",), recipe.epochs, steps_per_epoch, chance=0.5)
+    with log:
+        for epoch in range(recipe.epochs):
+            log.start_epoch()
+            net.train()
+            whole_images = recipe.crop and epoch >= recipe.epochs - full_epochs
+            if whole_images:
+                # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
+                # and the map are frozen (forward only), which keeps these epochs cheap.
+                for module in (net.encoder, net.seg):
+                    module.eval()
+                    module.requires_grad_(False)
+            half = recipe.batch // 2
+            total = 0.0
+            lr = float(optimiser.param_groups[0]["lr"])
+            for step in range(steps_per_epoch):
+                pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
+                index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
+                crop = recipe.crop if epoch < recipe.epochs - full_epochs else 0
+                x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors,
+                                           True, crop)
+                logits, seg = net(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+                if has.any() and not whole_images:
+                    seg_m, tgt_m = seg[has], target[has]
+                    loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m,
+                                                                     pos_weight=torch.tensor(4.0))
+                    loss = loss + 0.5 * _dice(seg_m, tgt_m)
+                optimiser.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                lr = float(optimiser.param_groups[0]["lr"])
+                optimiser.step()
+                schedule.step()
+                total += float(loss.detach())
+                log.step(epoch + 1, total / (step + 1))
+            mean_loss = total / steps_per_epoch
+            dense = epoch >= recipe.epochs * (1 - recipe.dense_val) - 1
+            if not dense and (epoch + 1) % VAL_EVERY:
+                history.append({"epoch": epoch + 1, "loss": mean_loss, "val_auroc": None})
+                log.end_epoch(epoch + 1, mean_loss, {}, lr)
+                logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, recipe.epochs, mean_loss,
+                            time.monotonic() - started)
+                continue
+            scores = _scores(net, val_a, spec)
+            val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
+            history.append({"epoch": epoch + 1, "loss": mean_loss, "val_auroc": val_auc})
+            log.end_epoch(epoch + 1, mean_loss, {"val_auroc": val_auc}, lr)
+            logger.info("epoch %d/%d loss %.4f validation AUROC %.4f (%.0f s)", epoch + 1, recipe.epochs,
+                        mean_loss, val_auc, time.monotonic() - started)
+            # Later epochs win ties: the schedule has annealed them.
+            if math.isnan(val_auc) or val_auc >= best[0]:
+                best = (val_auc if not math.isnan(val_auc) else best[0], epoch,
+                        {k: v.detach().clone() for k, v in net.state_dict().items()})
     net.load_state_dict(best[2])
     two_classes = 0 < val_y.sum() < len(val_y)
     candidates = (recipe.tta,) if recipe.tta else TTA_VIEWS
@@ -481,6 +495,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
     threshold = best_threshold(val_y, scores) if two_classes else 0.5
     val_auc = by_views[views]
     train_seconds = time.monotonic() - started
+    replaced = score_previous_defect(replaces, val_s, val_y.astype(bool), threads) if replaces else None
 
     exported = ExportedDefectNet(net, views)
     onnx_path = export_onnx(exported, spec, out, ["probs", "heatmap"])
@@ -502,6 +517,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2) 
             "best_epoch": best[1] + 1, "images": len(val_y),
             "auroc_by_views": {str(v): None if math.isnan(a) else a for v, a in by_views.items()},
             "auroc_per_class": _per_class_auroc(labels, val_a.labels, scores),
+            **({"replaced": replaced} if replaced else {}),
         }},
         "training": {
             "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,

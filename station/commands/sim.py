@@ -2,7 +2,8 @@
 
 `station sim` runs it until Ctrl-C and prints the port to open (as you would open the
 real controller); `station sim run --items N ...` runs it together with the real link
-and a decision driver and prints one JSON summary.
+and a decision driver and prints one JSON summary. `--controller modbus` puts the same
+belt behind a simulated PLC (Modbus RTU on a pseudo-terminal, or TCP with `--transport tcp`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ import dataclasses
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from station.config import Config
 
-_FAULTS = ("corrupt", "drop", "reboot", "silence", "jam")
+if TYPE_CHECKING:
+    from hardware.modbus.plc_sim import PlcSimRunner
+
+_FAULTS = ("corrupt", "drop", "reboot", "silence", "jam", "timeout", "exception", "restart")
+_PROTOCOL_ONLY = {"corrupt", "drop", "silence"}  # faults of our protocol's frames and heartbeats
+_MODBUS_ONLY = {"timeout", "exception", "restart"}  # faults of a PLC's Modbus answers
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,21 +54,48 @@ def _add_belt_options(parser: argparse.ArgumentParser) -> None:
                         help="diverter position in m (default [hardware] sim_divert_pos_m, 2.0)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--faults", default="",
-                        help=f"comma-separated faults to inject: {', '.join(_FAULTS)}")
+                        help=f"comma-separated faults to inject: {', '.join(_FAULTS)} (timeout, exception "
+                        "and restart with --controller modbus; corrupt, drop and silence without)")
     parser.add_argument("--fault-rate", type=float, default=0.01,
-                        help="fraction of frames corrupted / dropped by those faults (default 0.01)")
+                        help="fraction of frames corrupted / dropped, or of Modbus requests unanswered / "
+                        "answered with an exception, by those faults (default 0.01)")
+    parser.add_argument("--controller", choices=("protocol", "modbus"), default=None,
+                        help="our protocol's controller, or a PLC over Modbus "
+                        "(default [hardware] controller)")
+    parser.add_argument("--transport", choices=("rtu", "tcp"), default=None,
+                        help="Modbus RTU on a pseudo-terminal or TCP on 127.0.0.1 "
+                        "(default [hardware.modbus] transport)")
 
 
-def _settings(args: argparse.Namespace, items: int | None) -> object:
-    from hardware.simulator import FaultSettings, SimSettings
-
+def _faults(args: argparse.Namespace) -> set[str]:
     faults = {f.strip() for f in args.faults.split(",") if f.strip()}
     unknown = faults - set(_FAULTS)
     if unknown:
         raise SystemExit(f"station sim: unknown fault(s) {', '.join(sorted(unknown))}; "
                          f"use {', '.join(_FAULTS)}")
-    if items is None and faults & {"reboot", "silence", "jam"}:
-        raise SystemExit("station sim: reboot, silence and jam need --items "
+    wrong = faults & (_PROTOCOL_ONLY if args.controller == "modbus" else _MODBUS_ONLY)
+    if wrong:
+        raise SystemExit(f"station sim: {', '.join(sorted(wrong))} cannot happen with --controller "
+                         f"{args.controller}; use {', '.join(sorted(set(_FAULTS) - wrong))}")
+    return faults
+
+
+def _plc_faults(args: argparse.Namespace, items: int | None) -> object:
+    from hardware.modbus.plc_sim import PlcFaults
+
+    faults = _faults(args)
+    n = items or 0
+    return PlcFaults(timeout_rate=args.fault_rate if "timeout" in faults else 0.0,
+                     exception_rate=args.fault_rate if "exception" in faults else 0.0,
+                     restart_after_items=(n // 2,) if "restart" in faults else (), seed=args.seed)
+
+
+def _settings(args: argparse.Namespace, items: int | None) -> object:
+    from hardware.simulator import FaultSettings, SimSettings
+
+    faults = _faults(args)
+    if items is None and faults & {"reboot", "silence", "jam", "restart"}:
+        raise SystemExit("station sim: reboot, silence, jam and restart need --items "
                          "(they happen at a fraction of the run)")
     n = items or 0
     fault_settings = FaultSettings(
@@ -81,6 +115,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from hardware.simulator import SimSettings, SimulatorRunner
 
     hw = config.hardware
+    args.controller = args.controller or hw.controller
+    modbus = dataclasses.replace(hw.modbus, transport=args.transport or hw.modbus.transport)
     args.speed = hw.sim_speed_m_s if args.speed is None else args.speed
     args.spacing = hw.sim_spacing_m if args.spacing is None else args.spacing
     args.rate = (hw.sim_items_per_s or None) if args.rate is None else args.rate
@@ -97,7 +133,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
         assert isinstance(settings, SimSettings)
         # The simulator is on a pseudo-terminal: never look for it by the controller's USB id.
         link = dataclasses.replace(hw.link, usb_id="")
-        summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
+        if args.controller == "modbus":
+            from hardware.modbus.plc_sim import PlcFaults
+
+            plc_faults = _plc_faults(args, items)
+            assert isinstance(plc_faults, PlcFaults)
+            summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes), modbus=modbus,
+                                     plc_faults=plc_faults)
+        else:
+            summary = run_simulation(settings, args.late_fraction, link, dict(hw.lanes))
         result = dataclasses.asdict(summary)
         if args.json:
             print(json.dumps(result), flush=True)
@@ -114,10 +158,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise KeyboardInterrupt  # a service manager's SIGTERM stops it as cleanly as Ctrl-C
 
     signal.signal(signal.SIGTERM, _terminate)
-    runner = SimulatorRunner(settings)
-    port = runner.start()
-    print(port, flush=True)
-    print(f"conveyor simulator running on {port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    runner: SimulatorRunner | PlcSimRunner
+    if args.controller == "modbus":
+        from hardware.modbus.plc_sim import PlcFaults, PlcSimRunner
+
+        plc_faults = _plc_faults(args, args.items)
+        assert isinstance(plc_faults, PlcFaults)
+        runner = PlcSimRunner(settings, modbus.transport, plc_faults, modbus.register_map(), modbus.unit_id,
+                              modbus.baudrate)
+        port = runner.start()
+        print(port, flush=True)
+        frame = ", 8N1" if modbus.transport == "rtu" else ""  # a pseudo-terminal takes no parity bit
+        print(f"simulated PLC (Modbus {modbus.transport.upper()}, unit {modbus.unit_id}{frame}) running on "
+              f"{port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    else:
+        runner = SimulatorRunner(settings)
+        port = runner.start()
+        print(port, flush=True)
+        print(f"conveyor simulator running on {port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
         while True:
             time.sleep(0.5)

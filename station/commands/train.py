@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import json
 import logging
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,7 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Train from scratch on DIR (defect: DIR/good/* + DIR/<class>/* with optional "
         "<stem>_mask.png, or the magnetic-tile MT_* layout; conformity: DIR/<sku>/* or the grocery "
         "layout with train.txt). A held-back split (defect) or val.txt (grocery) is never trained on; "
-        "its metrics are written into the manifest.",
+        "its metrics are written into the manifest. The run trains in OUT.training (metrics.csv and "
+        "curves.png grow there epoch by epoch) and replaces OUT only when its validation figure is at "
+        "least chance and at least that of the model OUT already holds, scored on the same images; "
+        "a refused run is kept in OUT.refused and the command exits with 3.",
     )
     parser.add_argument("task", choices=["defect", "conformity"])
     parser.add_argument("--data", type=Path, required=True, help="training data folder")
@@ -63,6 +67,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "item (auto: only when it gains a point of top-1 on validation)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
+    parser.add_argument("--force", action="store_true",
+                        help="export even a model below chance or below the model in --out (recorded as "
+                        "\"forced\" in the manifest)")
     parser.add_argument("--json", action="store_true", help="print the manifest as one JSON line")
     parser.set_defaults(handler=run, log_to_file=True)
 
@@ -72,9 +79,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print("station train: torch is not installed — install the train extra: pip install -e '.[train]'",
               file=sys.stderr)
         return 2
+    from models.training import acceptance
     from models.training.evaluate import evaluate_model
 
+    out: Path = args.out
+    staging = acceptance.staging_dir(out)
     try:
+        staging = acceptance.fresh_staging(out)
+        logger.info("training into %s; %s is replaced only when the new model is accepted", staging, out)
         if args.task == "defect":
             from models.training.defect import DefectRecipe, train_defect
 
@@ -84,7 +96,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                   **({"size": args.size} if args.size else {}),
                                   **({"crop": args.crop} if args.crop is not None else {}),
                                   **({"width": args.width} if args.width else {}))
-            manifest = train_defect(args.data, args.out, recipe, args.threads)
+            manifest = train_defect(args.data, staging, recipe, args.threads, replaces=out)
         else:
             from models.training.conformity import ConformityRecipe, train_conformity
 
@@ -97,13 +109,37 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"min_crop": args.min_crop} if args.min_crop else {}),
                                        **({"cutmix": args.cutmix} if args.cutmix is not None else {}),
                                        **({"loss": args.loss} if args.loss else {}))
-            manifest = train_conformity(args.data, args.out, crecipe, args.threads)
+            manifest = train_conformity(args.data, staging, crecipe, args.threads, replaces=out)
+        judgement = acceptance.judge(manifest)
+        if not judgement.accepted and not args.force:
+            refused = acceptance.set_aside(staging, out)
+            print(f"station train: {acceptance.refusal_message(judgement, manifest, out, refused)}",
+                  file=sys.stderr)
+            return 3
+        if not judgement.accepted:
+            forced = acceptance.record_forced(staging, judgement)
+            print(f"station train: exported because of --force although {forced['reason']}", file=sys.stderr)
+        elif judgement.unmeasured:
+            print(f"station train: warning — the validation split ({judgement.images} images) gave no "
+                  f"{judgement.metric}, so the model could not be checked against chance; add images of "
+                  "every kind", file=sys.stderr)
         if not args.no_eval:
-            metrics = evaluate_model(args.out, args.data, "holdout", write=True)
-            manifest = json.loads((args.out / "manifest.json").read_text(encoding="utf-8"))
+            metrics = evaluate_model(staging, args.data, "holdout", write=True)
             logger.info("held-back metrics: %s", json.dumps(metrics.get("summary", {})))
+        acceptance.install(staging, out)
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except KeyboardInterrupt:
+        csv_path = staging / "metrics.csv"
+        kept = f"; the epochs done so far are in {csv_path}" if csv_path.is_file() else ""
+        print(f"station train: stopped — {out} is unchanged{kept}", file=sys.stderr)
+        return 130
     except (FileNotFoundError, ValueError) as exc:
-        print(f"station train: {exc}", file=sys.stderr)
+        if (staging / "model.onnx").is_file():
+            print(f"station train: {exc} — {out} is unchanged; the trained model is in {staging}",
+                  file=sys.stderr)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+            print(f"station train: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(manifest))
