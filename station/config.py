@@ -452,6 +452,8 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("storage", "stop_free_disk_mb"): (1, 10_000_000),
     ("sync", "port"): (1, 65535),
     ("sync", "inflight_window"): (1, 65535),
+    ("sync", "image_max_bytes"): (1_000, 100_000_000),
+    ("sync", "image_window"): (1, 1000),
     ("storage", "jpeg_quality"): (1, 100),
     ("hardware", "heartbeat_ms"): (10, 1000),
     ("hardware.modbus", "unit_id"): (1, 247),

@@ -16,6 +16,13 @@ vouches for the topic, not for the payload. A repeat whose payload differs from 
 one is kept in the `conflicts` table, logged, and acknowledged (resending it cannot help).
 If a batch's transaction fails, its verdicts are stored one at a time, so one the database
 refuses is rejected alone and the rest are stored and acknowledged.
+
+The same subscription takes the stations' evidence pictures (`<prefix>image`, checked against
+the sha256 they announce) and purges (`<prefix>purge`); `sync.central_evidence` keeps and
+erases them in a thread of their own, so a verdict never waits behind a picture's fsync, and
+they are acknowledged by their keys. When that thread is still busy with earlier ones, new
+pictures are left unacknowledged (their stations send them again) rather than hold up the
+verdicts read from the same socket.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +42,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.central_evidence import EvidenceStore, open_evidence_store
 from sync.central_metrics import CentralMeter
 from sync.central_store import (
     Rejected,
@@ -44,6 +52,7 @@ from sync.central_store import (
     ensure_central_schema,
     open_verdict_store,
 )
+from sync.evidence import EvidenceInvalidError, ImageMessage, PurgeMessage, parse_image, parse_purge
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.schema import VerdictInvalidError, validate_verdict
 
@@ -65,6 +74,8 @@ class ReceiverStats:
     invalid: int = 0
     conflicts: int = 0
     acked: int = 0
+    images_stored: int = 0
+    purges: int = 0
     last_error: str | None = None
 
 
@@ -74,6 +85,8 @@ class _Batch:
 
     valid: list[tuple[str, StoredVerdict]]
     rejected: list[Rejected]
+    images: list[tuple[str, ImageMessage]] = field(default_factory=list)
+    purges: list[tuple[str, PurgeMessage]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,16 @@ class _Committed:
     stored: int
     conflicts: int = 0
     error: str | None = None
+    # (ack topic, ack) of the pictures and purges done, and how many pictures were new
+    evidence_acks: tuple[tuple[str, dict[str, Any]], ...] = ()
+    images_new: int = 0
+    purges_done: int = 0
+
+
+def _topic_station(topic: str) -> tuple[str, str]:
+    """The (site, station) of `<prefix>/<site>/<station>/<leaf>` (the ACL vouches for it)."""
+    parts = topic.split("/")
+    return (parts[-3], parts[-2]) if len(parts) >= 4 else ("", "")
 
 
 def _topic_mismatch(topic: str, verdict: dict[str, Any]) -> str | None:
@@ -99,9 +122,12 @@ def _topic_mismatch(topic: str, verdict: dict[str, Any]) -> str | None:
     return None
 
 
-def _ack_topic(verdict_topic: str) -> str:
-    # <prefix>verdict -> <prefix>ack: works for any station prefix the ACL allows.
-    return verdict_topic[: -len("verdict")] + "ack"
+def _ack_topic(topic: str) -> str:
+    # <prefix>verdict (image, purge) -> <prefix>ack: works for any station prefix the ACL allows.
+    return topic[: topic.rindex("/") + 1] + "ack"
+
+
+_Properties = tuple[tuple[str, str], ...]
 
 
 class CentralReceiver:
@@ -109,23 +135,32 @@ class CentralReceiver:
     acknowledges them."""
 
     def __init__(self, address: BrokerAddress, db: Path | str, *, topic: str = DEFAULT_TOPIC,
-                 group: str = "central", client_id: str | None = None, batch_max: int = 200) -> None:
+                 group: str = "central", client_id: str | None = None, batch_max: int = 200,
+                 images_dir: Path | None = None) -> None:
         if not topic.endswith("/verdict"):
             raise ValueError(f"receiver topic {topic!r} must end with /verdict")
         self.address = address
         url = str(db).startswith(("postgres://", "postgresql://"))
         self.db_path: Path | str = str(db) if url else Path(db)
         self.subscription = f"$share/{group}/{topic}" if group else topic
+        # The stations' pictures and purges come under the same prefix as their verdicts.
+        base = topic[: -len("verdict")]
+        self.subscriptions = tuple(f"$share/{group}/{t}" if group else t
+                                   for t in (topic, base + "image", base + "purge"))
+        self.images_dir = images_dir
         where = str(self.db_path) if url else str(Path(db).resolve())
         digest = hashlib.sha1(where.encode()).hexdigest()[:8]
         # Stable per database: after a restart the broker hands this receiver its session
         # (and the verdicts queued for it meanwhile) back.
         self.client_id = client_id or f"central-{socket.gethostname()}-{digest}"
         self.batch_max = batch_max
-        self._batch: list[tuple[str, bytes]] = []  # filled by on_message in the network thread
+        # filled by on_message in the network thread: topic, payload, user properties
+        self._batch: list[tuple[str, bytes, _Properties]] = []
         # Two batches may wait for the database; beyond that the network thread waits too,
         # stops reading, and the broker holds the rest (back-pressure, nothing dropped).
         self._to_store: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        # Pictures and purges for the evidence thread; never waited for (see _dispatch).
+        self._to_keep: queue.Queue[_Batch | None] = queue.Queue(maxsize=8)
         self._committed: queue.SimpleQueue[_Committed] = queue.SimpleQueue()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_writer.setblocking(False)
@@ -138,6 +173,8 @@ class CentralReceiver:
         self._thread: threading.Thread | None = None
         self._db_thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._evidence_thread: threading.Thread | None = None
+        self._evidence_ready = threading.Event()
         self._open_error: BaseException | None = None
 
     def start(self) -> None:
@@ -183,7 +220,7 @@ class CentralReceiver:
         if reason_code.is_failure:
             self._set(last_error=f"broker refused the connection: {reason_code}")
             return
-        client.subscribe(self.subscription, qos=1)
+        client.subscribe([(subscription, 1) for subscription in self.subscriptions])
         if self._net is not None:
             self._net.connected()
         self._set(connected=True)
@@ -196,7 +233,8 @@ class CentralReceiver:
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
         if self._net is not None:
             self._net.count_event()
-        self._batch.append((message.topic, bytes(message.payload)))
+        props = getattr(message.properties, "UserProperty", None) if message.properties is not None else None
+        self._batch.append((message.topic, bytes(message.payload), tuple(props or ())))
 
     def _set(self, **changes: Any) -> None:
         with self._lock:
@@ -216,25 +254,63 @@ class CentralReceiver:
                 self._send_acks()
                 if self._batch:
                     batch, self._batch = self._batch, []
-                    self._to_store.put(self._check(batch))  # waits while two batches are queued
+                    self._dispatch(batch)  # waits while two batches of verdicts are queued
             if self._batch:
-                self._to_store.put(self._check(self._batch))
+                self._dispatch(self._batch)
                 self._batch = []
         finally:
             self._to_store.put(None)  # the database thread ends after what is queued
             if self._db_thread is not None:
                 self._db_thread.join(30.0)
+            evidence = self._evidence_thread
+            if evidence is not None and evidence.is_alive():
+                with contextlib.suppress(queue.Full):
+                    self._to_keep.put(None, timeout=30.0)
+                evidence.join(30.0)
             self._send_acks()
             # Acks are written as they are published, so none is behind the DISCONNECT.
             net.close()
             self._set(connected=False)
 
-    def _check(self, batch: list[tuple[str, bytes]]) -> _Batch:
+    def _dispatch(self, batch: list[tuple[str, bytes, _Properties]]) -> None:
+        """Check a batch, hand its pictures and purges to the evidence thread and its verdicts
+        (and whatever was rejected) to the database thread."""
+        checked = self._check(batch)
+        if checked.images or checked.purges:
+            try:
+                self._to_keep.put_nowait(_Batch([], [], checked.images, checked.purges))
+            except queue.Full:
+                logger.info("central: still keeping earlier pictures; %s pictures and %s purges left "
+                            "unacknowledged for their stations to send again", len(checked.images),
+                            len(checked.purges))
+        if checked.valid or checked.rejected:
+            self._to_store.put(_Batch(checked.valid, checked.rejected))
+
+    def _check(self, batch: list[tuple[str, bytes, _Properties]]) -> _Batch:
         now = time.time()
-        self.meter.seen((topic for topic, _ in batch), now)
+        self.meter.seen((topic for topic, _, _ in batch), now)
         valid: list[tuple[str, StoredVerdict]] = []
         rejected: list[Rejected] = []
-        for topic, payload in batch:
+        images: list[tuple[str, ImageMessage]] = []
+        purges: list[tuple[str, PurgeMessage]] = []
+        for topic, payload, properties in batch:
+            if not topic.endswith("/verdict"):
+                try:
+                    if topic.endswith("/image"):
+                        images.append((topic, parse_image(properties, payload)))
+                    elif topic.endswith("/purge"):
+                        purge = parse_purge(payload)
+                        if (purge.site_id, purge.station_id) != _topic_station(topic):
+                            raise EvidenceInvalidError(
+                                f"purge says {purge.site_id}/{purge.station_id} but came on the topic of "
+                                "{}/{}".format(*_topic_station(topic)))
+                        purges.append((topic, purge))
+                    else:
+                        raise EvidenceInvalidError(f"no such topic {topic!r}")
+                except EvidenceInvalidError as exc:
+                    logger.warning("central: rejected a message on %s: %s", topic, exc)
+                    rejected.append((topic, payload, str(exc), now))
+                continue
             try:
                 text = payload.decode()
                 verdict = orjson.loads(payload)  # half the time of json.loads
@@ -250,7 +326,7 @@ class CentralReceiver:
             valid.append((topic, StoredVerdict.from_json(verdict, text, now)))
         with self._lock:
             self._stats = replace(self._stats, received=self._stats.received + len(batch))
-        return _Batch(valid, rejected)
+        return _Batch(valid, rejected, images, purges)
 
     def _send_acks(self) -> None:
         """Acknowledge every batch the database thread has committed since the last call."""
@@ -267,6 +343,8 @@ class CentralReceiver:
                 acks.setdefault(_ack_topic(topic), []).append(
                     {"verdict_id": verdict.verdict_id, "revision": verdict.revision,
                      "key": f"{verdict.verdict_id}:{verdict.revision}"})
+            for ack_topic, ack in done.evidence_acks:
+                acks.setdefault(ack_topic, []).append(ack)
             # One message per station per batch (a JSON array of acks): per-message overhead,
             # not JSON, is what limits a Python pipeline, and a batch costs one PUBACK, not hundreds.
             client = self._client
@@ -283,7 +361,9 @@ class CentralReceiver:
                 self._stats = replace(s, stored=s.stored + done.stored,
                                       duplicates=s.duplicates + len(done.batch.valid) - done.stored,
                                       invalid=s.invalid + len(done.batch.rejected),
-                                      conflicts=s.conflicts + done.conflicts, acked=s.acked + sent)
+                                      conflicts=s.conflicts + done.conflicts, acked=s.acked + sent,
+                                      images_stored=s.images_stored + done.images_new,
+                                      purges=s.purges + done.purges_done)
 
     # ---- the database thread ----------------------------------------------------------
 
@@ -292,6 +372,15 @@ class CentralReceiver:
             store = open_verdict_store(self.db_path)
         except Exception as exc:  # any driver's connect error: reported by start()
             self._open_error = exc
+            self._ready.set()
+            return
+        # The evidence thread opens its tables once the verdict store has created the file (0600).
+        self._evidence_thread = threading.Thread(target=self._run_evidence, name="central-evidence",
+                                                 daemon=True)
+        self._evidence_thread.start()
+        self._evidence_ready.wait(30.0)
+        if self._open_error is not None:
+            store.close()
             self._ready.set()
             return
         self._ready.set()
@@ -305,6 +394,63 @@ class CentralReceiver:
                     self._wake_writer.send(b"\0")
         finally:
             store.close()
+
+    # ---- the evidence thread ----------------------------------------------------------
+
+    def _run_evidence(self) -> None:
+        try:
+            evidence = open_evidence_store(self.db_path, self.images_dir)
+        except Exception as exc:  # reported by start()
+            self._open_error = exc
+            self._evidence_ready.set()
+            return
+        self._evidence_ready.set()
+        try:
+            while (batch := self._to_keep.get()) is not None:
+                self._committed.put(self._store_evidence(evidence, batch, _Committed(_Batch([], []), 0)))
+                with contextlib.suppress(OSError):
+                    self._wake_writer.send(b"\0")
+        finally:
+            evidence.close()
+
+    def _store_evidence(self, evidence: EvidenceStore, batch: _Batch, committed: _Committed) -> _Committed:
+        """Keep the batch's pictures, then carry out its purges (a picture of a verdict purged in
+        the same batch is erased again by the purge); each one done is acknowledged by its key."""
+        acks: list[tuple[str, dict[str, Any]]] = []
+        new = purges = 0
+        error = committed.error
+        if batch.images:
+            try:
+                results = evidence.store_images(
+                    [(image, *_topic_station(topic)) for topic, image in batch.images], time.time())
+            except Exception as exc:  # a full disk, the database: not acked, the stations resend
+                logger.error("central: cannot keep %s pictures: %s", len(batch.images), exc)
+                error = str(exc)
+                results = []
+            for (topic, image), result in zip(batch.images, results, strict=False):
+                if result.purged:
+                    logger.info("central: picture %s arrived after its verdict was purged; not kept",
+                                image.key)
+                elif result.conflict:
+                    logger.warning("central: picture %s from %s is already kept with another sha256; the "
+                                   "first one stays", image.key, topic)
+                new += result.new
+                acks.append((_ack_topic(topic), image.ack()))
+        for topic, purge in batch.purges:
+            try:
+                outcome = evidence.purge(purge, time.time())
+            except Exception as exc:
+                logger.error("central: cannot carry out purge %s of RMA %s: %s", purge.purge_id, purge.rma,
+                             exc)
+                error = str(exc)
+                continue
+            if not outcome.repeat:
+                purges += 1
+                logger.info("central: purge %s of RMA %s from %s/%s: %s pictures and the personal fields of "
+                            "%s revisions erased", purge.purge_id, purge.rma, purge.site_id, purge.station_id,
+                            outcome.images_erased, outcome.revisions_erased)
+            acks.append((_ack_topic(topic), purge.ack()))
+        return replace(committed, error=error, evidence_acks=tuple(acks), images_new=new, purges_done=purges)
 
     def _store(self, store: VerdictStore, batch: _Batch) -> _Committed:
         started = time.monotonic()

@@ -9,10 +9,18 @@ run the same in tests as against a broker.
 One round of the shell, in this order:
 - `acked(keys)` with central's acks: which rows to mark delivered; then `delivered(count, now)`;
 - while the link is up `connected(connection, now)`, otherwise `disconnected()`;
-- while up: `resends(now)` (payloads unacknowledged for `ack_timeout_s`), `fetch(now, woken)`
-  (which outbox rows to read, if any) and `fetched(fetch, rows, now)` (payloads to publish),
-  `due_sends(now)` (sends to write into the outbox);
-- `backlog_due(now)` / `backlog(count, oldest)`, `stats(base, now)`, `stats_due(now)`.
+- while up: `resend_messages(now)` (messages unacknowledged for `ack_timeout_s`), `fetch(now, woken)`
+  (which outbox rows to read, if any) and `fetched_messages(fetch, rows, now)` (messages to
+  publish), then the same for pictures with `fetch_images(now, woken)`, and `due_sends(now)`
+  (sends to write into the outbox);
+- `backlog_due(now)` / `backlog(count, oldest, images)`, `stats(base, now)`, `stats_due(now)`.
+
+Two lanes share the run: verdicts (and every other row but pictures) in a window of
+`window`, evidence pictures in a window of `image_window` of their own. Pictures are read
+only once the verdict lane has read to the end of the outbox, so a backlog of pictures
+never stands between a new verdict and the broker; at most `image_window` of them are on
+the wire when it comes. While a verdict waits for its ack no new picture is sent either,
+so a backlog of verdicts (after an outage) drains as fast as it would without pictures.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-__all__ = ["Acked", "Delivery", "Fetch", "Instant", "PublisherStats", "Row", "Sent"]
+__all__ = ["Acked", "Delivery", "Fetch", "Instant", "Message", "PublisherStats", "Row", "Sent"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +65,11 @@ class PublisherStats:
     reconnects: int = 0
     last_error: str | None = None
     last_delivered_at: float | None = None
+    # Evidence pictures waiting behind the verdicts (not in `backlog`, which counts what
+    # the operator calls verdicts waiting), and those not sent because their file was gone
+    # or changed before their turn.
+    image_backlog: int = 0
+    images_skipped: int = 0
 
 
 class Row(Protocol):
@@ -92,10 +105,21 @@ class Acked:
 
 @dataclass(frozen=True)
 class Fetch:
-    """Read at most `limit` undelivered outbox rows with an id above `after_id`."""
+    """Read at most `limit` undelivered outbox rows with an id above `after_id`: of the
+    picture lane when `images`, else every row but pictures."""
 
     after_id: int
     limit: int
+    images: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox row to publish: its key (which says its topic) and payload."""
+
+    key: str
+    payload: bytes
+    image: bool = False
 
 
 @dataclass
@@ -103,6 +127,7 @@ class _Flight:
     row_id: int
     payload: bytes
     sent_at: float
+    image: bool = False
     unrecorded: int = 1  # sends not yet counted in the row's `attempts`
 
 
@@ -131,8 +156,9 @@ class Delivery:
     """
 
     def __init__(self, *, window: int, ack_timeout_s: float, poll_interval_s: float,
-                 stats_interval_s: float, start: Instant) -> None:
+                 stats_interval_s: float, start: Instant, image_window: int = 4) -> None:
         self.window = window
+        self.image_window = image_window
         self.ack_timeout_s = ack_timeout_s
         self.poll_interval_s = poll_interval_s
         self._inflight: dict[str, _Flight] = {}
@@ -142,12 +168,19 @@ class Delivery:
         # make room there are more rows to send at once, without waiting for the next poll.
         self._more = True
         self._last_fetch = 0.0
+        # The picture lane: its own cursor, read-ahead flag and count in flight.
+        self._image_cursor = 0
+        # Unknown until the lane's first read, which happens as soon as verdicts allow it.
+        self._images_more = False
+        self._images_in_flight = 0
+        self._last_image_fetch = 0.0
         self._record = _Every(RECORD_SENDS_AFTER_S, start.mono)
         self._backlog_read = _Every(BACKLOG_EVERY_S, 0.0)
         self._stats_sent = _Every(stats_interval_s, start.mono)
         self._published = self._resent = self._delivered = 0
         self._last_delivered_at: float | None = None
         self._backlog = 0
+        self._image_backlog = 0
         self._oldest_created: float | None = None
 
     @property
@@ -155,9 +188,16 @@ class Delivery:
         """When the oldest undelivered row was created, as the last backlog read saw it."""
         return self._oldest_created
 
+    def _verdicts_in_flight(self) -> int:
+        return len(self._inflight) - self._images_in_flight
+
     def ready_to_send(self) -> bool:
         """The outbox holds more rows than the last read took and the window has room for them."""
-        return self._more and len(self._inflight) < self.window
+        if self._more:
+            return self._verdicts_in_flight() < self.window
+        # Pictures only once every verdict has been read and acknowledged (see fetch_images).
+        return (self._images_more and self._images_in_flight < self.image_window
+                and self._verdicts_in_flight() == 0)
 
     # ---- acks --------------------------------------------------------------------------
 
@@ -171,6 +211,7 @@ class Delivery:
             if flight is None:
                 others.append(key)
             else:
+                self._images_in_flight -= flight.image
                 flights.append(Sent(flight.row_id, flight.sent_at, flight.unrecorded))
         return Acked(tuple(flights), tuple(others))
 
@@ -195,48 +236,80 @@ class Delivery:
         self._resent += len(self._inflight)
         dropped = self.take_sends(now.wall)
         self._inflight.clear()
-        self._cursor = 0
-        self._more = True
+        self._images_in_flight = 0
+        self._cursor = self._image_cursor = 0
+        self._more, self._images_more = True, False
+        self._last_image_fetch = 0.0
         return dropped
 
     def disconnected(self) -> None:
         """The link is down: nothing can be sent, so there is nothing to hurry for."""
-        self._more = False
+        self._more = self._images_more = False
 
     # ---- sending -----------------------------------------------------------------------
 
     def resends(self, now: Instant) -> list[bytes]:
         """Payloads in flight for `ack_timeout_s` without an ack: to publish again now."""
-        payloads: list[bytes] = []
-        for flight in self._inflight.values():
+        return [message.payload for message in self.resend_messages(now)]
+
+    def resend_messages(self, now: Instant) -> list[Message]:
+        """Messages in flight for `ack_timeout_s` without an ack: to publish again now, verdicts first."""
+        messages: list[Message] = []
+        for key, flight in self._inflight.items():
             if now.wall - flight.sent_at >= self.ack_timeout_s:
                 flight.sent_at = now.wall
                 flight.unrecorded += 1
-                payloads.append(flight.payload)
-        self._resent += len(payloads)
-        return payloads
+                messages.append(Message(key, flight.payload, flight.image))
+        self._resent += len(messages)
+        messages.sort(key=lambda m: m.image)  # stable: each lane keeps its order
+        return messages
 
     def fetch(self, now: Instant, woken: bool) -> Fetch | None:
         """Which outbox rows to read now: when the window has room and the last read was
         cut short, the shell was woken (a new row) or a poll interval has passed."""
-        room = self.window - len(self._inflight)
+        room = self.window - self._verdicts_in_flight()
         if room <= 0 or not (self._more or woken or now.mono - self._last_fetch >= self.poll_interval_s):
             return None
         self._last_fetch = now.mono
         return Fetch(self._cursor, room)
 
+    def fetch_images(self, now: Instant, woken: bool) -> Fetch | None:
+        """Which pictures to read now: only once the verdict lane has read everything there is
+        and central has acknowledged it (verdicts first, on the link and in central's work),
+        when the picture window has room and there are more, the shell was woken or a poll
+        interval has passed."""
+        room = self.image_window - self._images_in_flight
+        if room <= 0 or self._more or self._verdicts_in_flight():
+            return None
+        if not (self._images_more or woken or now.mono - self._last_image_fetch >= self.poll_interval_s):
+            return None
+        self._last_image_fetch = now.mono
+        return Fetch(self._image_cursor, room, images=True)
+
     def fetched(self, fetch: Fetch, rows: Sequence[Row], now: Instant) -> list[bytes]:
         """The rows `fetch` read, oldest first: returns the payloads to publish, in order."""
-        self._more = len(rows) == fetch.limit
-        payloads: list[bytes] = []
+        return [message.payload for message in self.fetched_messages(fetch, rows, now)]
+
+    def fetched_messages(self, fetch: Fetch, rows: Sequence[Row], now: Instant) -> list[Message]:
+        """The rows `fetch` read, oldest first: returns the messages to publish, in order."""
+        more = len(rows) == fetch.limit
+        if fetch.images:
+            self._images_more = more
+        else:
+            self._more = more
+        messages: list[Message] = []
         for row in rows:
-            self._cursor = row.id
+            if fetch.images:
+                self._image_cursor = row.id
+            else:
+                self._cursor = row.id
             if row.key in self._inflight:
                 continue
-            self._inflight[row.key] = _Flight(row.id, row.payload, now.wall)
-            payloads.append(row.payload)
-        self._published += len(payloads)
-        return payloads
+            self._inflight[row.key] = _Flight(row.id, row.payload, now.wall, image=fetch.images)
+            self._images_in_flight += fetch.images
+            messages.append(Message(row.key, row.payload, fetch.images))
+        self._published += len(messages)
+        return messages
 
     # ---- writing sends -----------------------------------------------------------------
 
@@ -264,15 +337,18 @@ class Delivery:
         """Time to read the backlog from the outbox again."""
         return self._backlog_read.due(now.mono)
 
-    def backlog(self, count: int, oldest_created: float | None) -> None:
-        """The outbox holds `count` undelivered rows, the oldest created at `oldest_created`."""
+    def backlog(self, count: int, oldest_created: float | None, images: int = 0) -> None:
+        """The outbox holds `count` undelivered rows besides pictures, the oldest created at
+        `oldest_created`, and `images` undelivered pictures."""
         self._backlog = count
         self._oldest_created = oldest_created
+        self._image_backlog = images
 
     def stats(self, base: PublisherStats, now: Instant) -> PublisherStats:
         """`base` (the link's state, kept by the shell) with delivery's figures as of `now`."""
         oldest = self._oldest_created
-        return replace(base, backlog=self._backlog, in_flight=len(self._inflight),
+        return replace(base, backlog=self._backlog, image_backlog=self._image_backlog,
+                       in_flight=len(self._inflight),
                        published_total=self._published, resent_total=self._resent,
                        delivered_total=self._delivered, last_delivered_at=self._last_delivered_at,
                        oldest_undelivered_age_s=None if oldest is None else max(0.0, now.wall - oldest))

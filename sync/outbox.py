@@ -16,10 +16,12 @@ import time
 from dataclasses import dataclass
 
 __all__ = [
+    "IMAGE_KIND",
     "OutboxRow",
     "backlog",
     "enqueue",
     "ensure_schema",
+    "lane_backlog",
     "mark_delivered",
     "mark_flights_delivered",
     "mark_published",
@@ -45,7 +47,14 @@ _SCHEMA = (
     # The publisher only ever scans undelivered rows; a partial index keeps that scan
     # proportional to the backlog, not to the station's whole history.
     "CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox(id) WHERE delivered_at IS NULL",
+    # Pictures travel behind verdicts, each lane read on its own: this index keeps both reads
+    # proportional to what they return, however many pictures wait (the expression must be
+    # written exactly so in `pending`).
+    "CREATE INDEX IF NOT EXISTS outbox_lanes ON outbox(kind = 'image', id) WHERE delivered_at IS NULL",
 )
+
+IMAGE_KIND = "image"
+"""`kind` of an evidence picture's row: it goes out behind every other row (see `pending`)."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +92,22 @@ def enqueue(conn: sqlite3.Connection, kind: str, key: str, payload: bytes) -> in
     return int(row[0])
 
 
-def pending(conn: sqlite3.Connection, after_id: int, limit: int) -> list[OutboxRow]:
-    """Undelivered rows with `id > after_id`, oldest first, at most `limit`."""
-    rows = conn.execute(
-        "SELECT id, kind, key, payload, created_at, attempts FROM outbox"
-        " WHERE delivered_at IS NULL AND id > ? ORDER BY id LIMIT ?",
-        (after_id, limit),
-    ).fetchall()
+def pending(conn: sqlite3.Connection, after_id: int, limit: int, *,
+            images: bool | None = None) -> list[OutboxRow]:
+    """Undelivered rows with `id > after_id`, oldest first, at most `limit`: every kind (None),
+    only pictures (`images=True`) or everything but pictures (False)."""
+    if images is None:
+        rows = conn.execute(
+            "SELECT id, kind, key, payload, created_at, attempts FROM outbox"
+            " WHERE delivered_at IS NULL AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+    else:
+        rows = conn.execute(
+            "SELECT id, kind, key, payload, created_at, attempts FROM outbox"
+            " WHERE delivered_at IS NULL AND (kind = 'image') = ? AND id > ? ORDER BY id LIMIT ?",
+            (int(images), after_id, limit),
+        ).fetchall()
     return [OutboxRow(int(r[0]), str(r[1]), str(r[2]), bytes(r[3]), float(r[4]), int(r[5])) for r in rows]
 
 
@@ -150,4 +168,13 @@ def backlog(conn: sqlite3.Connection) -> tuple[int, float | None]:
     oldest = conn.execute(
         "SELECT created_at FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1"
     ).fetchone()
+    return int(count), (float(oldest[0]) if oldest is not None else None)
+
+
+def lane_backlog(conn: sqlite3.Connection, images: bool) -> tuple[int, float | None]:
+    """`backlog` of one lane: the pictures (`images=True`) or every other row."""
+    where = "delivered_at IS NULL AND (kind = 'image') = ?"
+    count = conn.execute(f"SELECT COUNT(*) FROM outbox WHERE {where}", (int(images),)).fetchone()[0]
+    oldest = conn.execute(f"SELECT created_at FROM outbox WHERE {where} ORDER BY id LIMIT 1",
+                          (int(images),)).fetchone()
     return int(count), (float(oldest[0]) if oldest is not None else None)

@@ -9,6 +9,8 @@ its shell, reading the outbox and the clock, publishing and writing what it says
 
 Delivery rules (DESIGN §4):
 - rows go out in `id` order, QoS 1, at most `inflight_window` unacknowledged at a time;
+  evidence pictures behind them, in a window of `image_window` of their own, read from
+  their files when sent (a picture erased meanwhile is skipped, once, with a log line);
 - a row is marked delivered only when central's `ack` for its key arrives — a broker
   PUBACK only means the broker has it;
 - a row unacknowledged after `ack_timeout_s` is published again; after every (re)connect
@@ -20,6 +22,7 @@ Delivery rules (DESIGN §4):
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import queue
@@ -33,10 +36,13 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sync import outbox
-from sync.delivery import Delivery, Instant, PublisherStats, Sent
+from sync.delivery import Delivery, Instant, Message, PublisherStats, Sent
+from sync.evidence import ImageRow, topic_of_key
 from sync.inbound import Inbound, Reply
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.settings import AUTO_BROKER, StationIdentity, SyncSettings
@@ -302,7 +308,8 @@ class OutboxPublisher:
         settings = self.settings
         delivery = Delivery(window=settings.inflight_window, ack_timeout_s=settings.ack_timeout_s,
                             poll_interval_s=settings.poll_interval_s,
-                            stats_interval_s=settings.stats_interval_s, start=_instant())
+                            stats_interval_s=settings.stats_interval_s, start=_instant(),
+                            image_window=settings.image_window)
         while not self._stopping.is_set():
             woken = self._wait(delivery)
             now = _instant()
@@ -347,19 +354,56 @@ class OutboxPublisher:
                 break
             client.publish(topic, text, qos=qos, retain=retain)
         self._record_sends(conn, delivery.connected(self._generation, now))
-        for payload in delivery.resends(now):
-            client.publish(self.topics.verdict, payload, qos=1)
+        for message in delivery.resend_messages(now):
+            self._publish(client, message)
         fetch = delivery.fetch(now, woken)
         if fetch is not None:
-            rows = outbox.pending(conn, fetch.after_id, fetch.limit)
-            for payload in delivery.fetched(fetch, rows, now):
-                client.publish(self.topics.verdict, payload, qos=1)
+            rows = outbox.pending(conn, fetch.after_id, fetch.limit, images=False)
+            for message in delivery.fetched_messages(fetch, rows, now):
+                self._publish(client, message)
+        # Pictures only once every waiting verdict is on its way (Delivery decides).
+        fetch = delivery.fetch_images(now, woken)
+        if fetch is not None:
+            rows = outbox.pending(conn, fetch.after_id, fetch.limit, images=True)
+            for message in delivery.fetched_messages(fetch, rows, now):
+                self._publish(client, message)
         self._record_sends(conn, delivery.due_sends(now))
+
+    def _publish(self, client: mqtt.Client, message: Message) -> None:
+        """Publish one outbox row on its topic; a picture as its file's bytes with its properties."""
+        if not message.image:
+            client.publish(self.topics.prefix + topic_of_key(message.key), message.payload, qos=1)
+            return
+        row = ImageRow.from_payload(message.payload)
+        try:
+            data = Path(row.path).read_bytes()
+        except OSError as exc:
+            # Retention or a purge erased it first: nothing to send, and nothing to wait for.
+            logger.info("sync: picture %s of verdict %s is no longer on disk (%s); not sent", row.camera,
+                        row.verdict_id, exc.strerror or exc)
+            self._skip(row.key)
+            return
+        if hashlib.sha256(data).hexdigest() != row.sha256:
+            # Central would refuse it and the row would be resent forever.
+            logger.error("sync: picture %s of verdict %s at %s no longer matches its sha256 %s; not sent",
+                         row.camera, row.verdict_id, row.path, row.sha256)
+            self._skip(row.key)
+            return
+        properties = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
+        properties.UserProperty = row.properties()
+        client.publish(self.topics.image, data, qos=1, properties=properties)
+
+    def _skip(self, key: str) -> None:
+        """A row that cannot be sent is done with: it leaves the window as if acknowledged."""
+        self._acks.append(key)
+        with self._lock:
+            self._stats = replace(self._stats, images_skipped=self._stats.images_skipped + 1)
 
     def _show(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
         """Bring the stats up to date (reading the backlog now and then); publish them when due."""
         if delivery.backlog_due(now):
-            delivery.backlog(*outbox.backlog(conn))
+            count, oldest = outbox.lane_backlog(conn, images=False)
+            delivery.backlog(count, oldest, outbox.lane_backlog(conn, images=True)[0])
         with self._lock:
             self._oldest_created = delivery.oldest_created
             self._stats = delivery.stats(self._stats, now)

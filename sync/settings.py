@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AUTO_BROKER", "StationIdentity", "SyncSettings", "SyncSettingsError", "Topics"]
+__all__ = ["AUTO_BROKER", "IMAGE_POLICIES", "StationIdentity", "SyncSettings", "SyncSettingsError", "Topics"]
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +22,9 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 AUTO_BROKER = "auto"
 """`[sync] broker` value: the station starts a local Mosquitto and publishes to it."""
+
+IMAGE_POLICIES = ("all", "all_but_restock", "none")
+"""`[sync] images` values: which items' stored pictures go to central as evidence."""
 
 
 class SyncSettingsError(ValueError):
@@ -49,6 +52,14 @@ class Topics:
     @property
     def stats(self) -> str:
         return self.prefix + "stats"
+
+    @property
+    def image(self) -> str:
+        return self.prefix + "image"
+
+    @property
+    def purge(self) -> str:
+        return self.prefix + "purge"
 
     @property
     def ack(self) -> str:
@@ -121,6 +132,15 @@ class SyncSettings:
     model_url_allow: tuple[str, ...] = ()
     # Verified model offers from central are installed here (relative to the data folder).
     model_store_dir: Path = Path("central-models")
+    # Which items' stored pictures go to central (IMAGE_POLICIES): refund disputes need the
+    # returned-to-customer and scrapped items' pictures; restocked goods rarely do.
+    images: str = "all_but_restock"
+    # A picture larger than this is not sent (logged and counted), so one odd frame cannot
+    # hold the link for long.
+    image_max_bytes: int = 2_000_000
+    # Pictures published but not yet acknowledged, at most: kept small so that a new
+    # verdict never waits behind more than a few pictures on the wire.
+    image_window: int = 4
 
     def __post_init__(self) -> None:
         prefix = self.topic_prefix
@@ -131,6 +151,13 @@ class SyncSettings:
             raise SyncSettingsError("inflight_window", "inflight_window must be at least 1")
         if self.ack_timeout_s <= 0:
             raise SyncSettingsError("ack_timeout_s", "ack_timeout_s must be positive")
+        if self.images not in IMAGE_POLICIES:
+            raise SyncSettingsError("images", f"images = {self.images!r} must be one of "
+                                    + ", ".join(f'"{p}"' for p in IMAGE_POLICIES))
+        if self.image_max_bytes < 1:
+            raise SyncSettingsError("image_max_bytes", "image_max_bytes must be at least 1")
+        if self.image_window < 1:
+            raise SyncSettingsError("image_window", "image_window must be at least 1")
 
     def topics(self, identity: StationIdentity) -> Topics:
         """All topic names of the station `identity`: under `topic_prefix`, or by default

@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "CENTRAL_MQTT_PASSWORD from the environment")
     parser.add_argument("--db", default=None,
                         help="SQLite file to store verdicts in, or a postgresql://user:pass@host/db URL")
+    parser.add_argument("--images-dir", type=Path, default=None,
+                        help="folder for the stations' evidence pictures with a SQLite db "
+                             "(default: <db name>-images beside it)")
     parser.add_argument("--topic", default="returns/v1/+/+/verdict", help="verdict topic filter")
     parser.add_argument("--group", default="central",
                         help="shared-subscription group; receivers in one group split the load ('' = none)")
@@ -46,9 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9109 "
                              "(docs/metrics.md; 0.0.0.0:9109 opens it to the whole network)")
     parser.set_defaults(handler=run, log_to_file=True)
-    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report}")
+    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report,image}")
     register_bridge_config(tools)
     register_report(tools)
+    from station.commands import central_image
+
+    central_image.register(tools)
 
 
 def _password(password_file: Path | None) -> str:
@@ -66,7 +72,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
-              "station central bridge-config ... | station central report --db ...")
+              "station central bridge-config ... | station central report --db ... | "
+              "station central image --db ...")
         return 2
     try:
         address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
@@ -87,7 +94,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
     if username or password:
         address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
-    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id)
+    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id,
+                               images_dir=args.images_dir)
     try:  # listening first: a port in use stops central before it takes any verdict
         metrics = central_endpoint(args.metrics, receiver.stats, receiver.meter)
     except (ValueError, OSError) as exc:

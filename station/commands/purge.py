@@ -64,5 +64,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     else:
         print(f"RMA {args.rma}: erased {result.frames_deleted} images and {result.codes_erased} label codes "
               f"of {result.items} items"
-              + (" and the customer's name and address" if result.manifest_erased else ""))
+              + (" and the customer's name and address" if result.manifest_erased else "")
+              + ("; central will be told to erase its copies" if result.purge_id else ""))
     return 0

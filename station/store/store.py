@@ -18,6 +18,7 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ from station.verdict import (
     Verdict,
 )
 from sync import outbox
+from sync.evidence import ImageRow, purge_key, purge_payload
 from sync.schema import validate_verdict
 from vision.barcode.gs1 import gtin14
 
@@ -79,6 +81,8 @@ class PurgeResult:
     manifest_erased: bool
     codes_erased: int = 0
     revisions: int = 0  # `purged` revisions written (one per item, sent to central)
+    # The purge message queued for central (None when no item of this RMA was recorded here).
+    purge_id: str | None = None
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -293,7 +297,8 @@ class Store(StoreReader):
     def __init__(self, path: Path, images_dir: Path, jpeg_quality: int = 90, *, blur_labels: bool = False,
                  image_retention_days: int = 30, personal_retention_days: int = 90,
                  min_free_disk_mb: int = 2048, sync_images: bool = False,
-                 free_bytes: Callable[[Path], int] | None = None) -> None:
+                 free_bytes: Callable[[Path], int] | None = None, send_images: str = "none",
+                 image_max_bytes: int = 2_000_000) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         images_dir = Path(images_dir)
@@ -324,6 +329,10 @@ class Store(StoreReader):
         self.min_free_disk_mb = min_free_disk_mb
         self.sync_images = sync_images
         self.frame_errors = 0
+        # [sync] images / image_max_bytes: which pictures are queued for central as evidence.
+        self.send_images = send_images
+        self.image_max_bytes = image_max_bytes
+        self.images_too_big = 0  # pictures not queued for central because of their size
         self.free_bytes = free_bytes or retention.disk_free_bytes
         self._lock = threading.RLock()
 
@@ -340,6 +349,8 @@ class Store(StoreReader):
             personal_retention_days=storage.personal_retention_days,
             min_free_disk_mb=storage.min_free_disk_mb,
             sync_images=storage.sync_images,
+            send_images=config.sync.images,
+            image_max_bytes=config.sync.image_max_bytes,
         )
 
     @contextlib.contextmanager
@@ -428,7 +439,29 @@ class Store(StoreReader):
                     "VALUES (?, ?, ?, ?, ?, ?)",
                     [(verdict.verdict_id, r.camera, r.sha256, r.path, size, now) for r, size in saved],
                 )
+                self._enqueue_images(conn, verdict)
         return verdict
+
+    def _enqueue_images(self, conn: sqlite3.Connection, verdict: Verdict) -> None:
+        """Queue the item's stored pictures for central, behind its verdict row, when `[sync] images`
+        asks for this disposition. A picture already queued is not queued again (its key)."""
+        if self.send_images == "none" or (self.send_images == "all_but_restock"
+                                          and verdict.decision.disposition is Disposition.RESTOCK):
+            return
+        rows = conn.execute(
+            "SELECT camera, sha256, path, bytes FROM frames "
+            "WHERE verdict_id = ? AND deleted_ts IS NULL AND path IS NOT NULL ORDER BY id",
+            (verdict.verdict_id,)).fetchall()
+        for camera, sha256, path, size in rows:
+            if int(size) > self.image_max_bytes:
+                self.images_too_big += 1
+                logger.warning("picture %s of verdict %s is %s bytes, more than [sync] image_max_bytes = %s: "
+                               "kept here, not sent to central", camera, verdict.verdict_id, size,
+                               self.image_max_bytes)
+                continue
+            row = ImageRow(verdict.verdict_id, str(camera), str(sha256),
+                           str((self.images_dir / str(path)).resolve()), int(size))
+            outbox.enqueue(conn, outbox.IMAGE_KIND, row.key, row.to_payload())
 
     def _insert_revision(self, conn: sqlite3.Connection, verdict: Verdict, payload: str) -> None:
         # Checked against the schema central checks too: a verdict central would refuse never
@@ -469,6 +502,8 @@ class Store(StoreReader):
             new = override_revision(previous, disposition, operator_id, reason, lanes,
                                     at or datetime.now(UTC), supervisor_approved=supervisor_approved)
             self._insert_revision(conn, new, _dumps(new.to_json()))
+            # A restocked item overridden to a refund or scrap needs its evidence after all.
+            self._enqueue_images(conn, new)
             detail: dict[str, object] = {
                 "verdict_id": verdict_id, "revision": new.revision,
                 "from": previous.decision.disposition.value, "to": new.decision.disposition.value,
@@ -611,11 +646,13 @@ class Store(StoreReader):
                 f"UPDATE manifest SET {assignments}, personal_erased_ts = ? WHERE rma = ?", (time.time(), rma)
             ).rowcount
             revisions = self._purged_revisions(conn, items, actor)
+            # After the purged revisions: central erases what it holds once they are stored too.
+            purge_id = self._enqueue_purge(conn, rma, items)
             self._audit(conn, actor, "purge", {"rma": rma, "items": len(items), "frames_deleted": deleted,
                                                "codes_erased": codes, "manifest_erased": bool(erased),
-                                               "revisions": revisions})
+                                               "revisions": revisions, "purge_id": purge_id})
         logger.info("purged RMA %s: %s items, %s frames, %s codes", rma, len(items), deleted, codes)
-        return PurgeResult(rma, len(items), deleted, bool(erased), codes, revisions)
+        return PurgeResult(rma, len(items), deleted, bool(erased), codes, revisions, purge_id)
 
     def _purged_revisions(self, conn: sqlite3.Connection, verdict_ids: Sequence[str], actor: str) -> int:
         """A `purged` revision of each item (its codes already erased), so central's latest revision of
@@ -630,6 +667,21 @@ class Store(StoreReader):
             self._insert_revision(conn, new, _dumps(new.to_json()))
             written += 1
         return written
+
+    def _enqueue_purge(self, conn: sqlite3.Connection, rma: str, verdict_ids: Sequence[str]) -> str | None:
+        """Queue the purge for central, in the purge's own transaction: central holds these items'
+        pictures and verdicts too. None when no item was recorded (central has nothing of it)."""
+        if not verdict_ids:
+            return None
+        row = conn.execute("SELECT payload FROM verdicts WHERE verdict_id = ? ORDER BY revision DESC LIMIT 1",
+                           (verdict_ids[0],)).fetchone()
+        latest = json.loads(row[0])
+        purge_id = str(uuid.uuid4())
+        at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        outbox.enqueue(conn, "purge", purge_key(purge_id),
+                       purge_payload(purge_id, rma, verdict_ids, str(latest["station_id"]),
+                                     str(latest["site_id"]), at))
+        return purge_id
 
     def apply_retention(self, now: float | None = None) -> retention.RetentionResult:
         """Delete expired images, null expired personal fields, free disk space, sweep orphan files."""

@@ -1,0 +1,50 @@
+"""`station central image --db DB VERDICT_ID CAMERA --out FILE`: one evidence picture as central keeps it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+from station.config import Config
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `image` under `station central`."""
+    parser = sub.add_parser(
+        "image", help="write one evidence picture central received to a file",
+        description="Look up the picture a station sent for VERDICT_ID from CAMERA in central's database "
+                    "and write its bytes (a JPEG, exactly as the station stored it) to --out.")
+    parser.add_argument("--db", required=True, help="central's SQLite file, or a postgresql:// URL")
+    parser.add_argument("--images-dir", type=Path, default=None,
+                        help="central's picture folder (default: <db name>-images beside a SQLite db)")
+    parser.add_argument("verdict_id", help="the verdict the picture belongs to")
+    parser.add_argument("camera", help="the camera that took it, e.g. top")
+    parser.add_argument("--out", type=Path, required=True, help="file to write the JPEG to ('-' = stdout)")
+    parser.set_defaults(handler=run, log_to_file=False)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from sync.central_evidence import read_image
+
+    try:
+        data = read_image(args.db, args.verdict_id, args.camera, args.images_dir)
+    except (OSError, sqlite3.Error) as exc:
+        print(f"station central image: cannot read the picture: {exc}", file=sys.stderr)
+        return 1
+    if data is None:
+        print(f"station central image: central holds no picture of verdict {args.verdict_id} from camera "
+              f"{args.camera} (not sent yet, not sent by the station's [sync] images policy, or purged)",
+              file=sys.stderr)
+        return 1
+    if str(args.out) == "-":
+        sys.stdout.buffer.write(data)
+        return 0
+    # Evidence of a customer's return: readable by this user only, like central's own copy.
+    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    print(f"{args.out}: {len(data)} bytes")
+    return 0
