@@ -108,7 +108,7 @@ class ConveyorBridge:
         elif isinstance(event, ev.LinkDown):
             self._report(Level.ERROR, QT_TRANSLATE_NOOP("Health", "conveyor link down"),
                          QT_TRANSLATE_NOOP("Health", "{problem}. Items go to the manual lane until it is "
-                                           "back; check the controller's power and USB cable.")
+                                           "back; check the controller's power and its cable or network.")
                          .render(self.language, problem=event.reason))
         elif isinstance(event, ev.Jam):
             self._count("jams")

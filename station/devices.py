@@ -26,7 +26,8 @@ from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
-from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, tr
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
@@ -92,7 +93,7 @@ def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Hea
         return None
     summary = _CAMERA_STATES.get(health.state, QT_TRANSLATE_NOOP("Health", "camera {camera} down"))
     # The usual camera names in the operator's words ("top" is "dessus"); a site's own as written.
-    camera = tr("View", health.camera, language)
+    camera = words_in("View", health.camera, language)
     if health.state is CameraState.LIVE:
         return Health(component, Level.OK, summary.render(language, camera=camera), "",
                       {"fps": round(health.fps, 1), "frames": health.frames})

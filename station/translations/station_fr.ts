@@ -552,8 +552,8 @@
         <translation>liaison avec le convoyeur coupée</translation>
     </message>
     <message>
-        <source>{problem}. Items go to the manual lane until it is back; check the controller&apos;s power and USB cable.</source>
-        <translation>{problem}. Les articles partent sur la voie manuelle jusqu&apos;à son retour ; vérifiez l&apos;alimentation et le câble USB de l&apos;automate.</translation>
+        <source>{problem}. Items go to the manual lane until it is back; check the controller&apos;s power and its cable or network.</source>
+        <translation>{problem}. Les articles partent sur la voie manuelle jusqu&apos;à son retour ; vérifiez l&apos;alimentation de l&apos;automate et son câble ou son réseau.</translation>
     </message>
     <message>
         <source>JAM in zone {zone}</source>
