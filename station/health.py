@@ -111,6 +111,8 @@ class HealthMonitor:
             "disk_full": counts["disk_full"],
             "unrecorded": counts["unrecorded"],
             "dispositions": self.pipeline.counters.dispositions(),
+            # Evidence pictures over [sync] image_max_bytes: kept on the station, not sent to central.
+            "images_too_big": self.store.images_too_big,
         }
         if self.conveyor is not None:
             c = self.conveyor.bridge.counters
