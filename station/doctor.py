@@ -342,6 +342,8 @@ def check_conveyor(config: Config) -> CheckResult:
 
     if config.station.mode == "bench":
         return ok("conveyor", "bench mode: no conveyor controller")
+    if config.hardware.controller == "modbus":
+        return _check_plc(config)
     link = config.hardware.link
     simulator = None
     port = link.port
@@ -373,6 +375,53 @@ def check_conveyor(config: Config) -> CheckResult:
                     f"{max(config.hardware.lanes.values())}",
                     "make [hardware.lanes] match the controller's lanes")
     return ok("conveyor", f"{said}; session up, nothing diverted")
+
+
+def _check_plc(config: Config, timeout_s: float = 6.0) -> CheckResult:
+    """A PLC over Modbus ([hardware.modbus], or the simulated PLC of port "sim") answers its registers
+    and its heartbeat moves: the driver's own session comes up. Nothing is written but the station's
+    heartbeat; nothing is diverted."""
+    import threading
+
+    from hardware import events as ev
+    from hardware.modbus.driver import ModbusLink
+    from hardware.modbus.plc_sim import PlcSimRunner
+    from station.devices import sim_settings
+    from station.options import RunOptions
+
+    settings = config.hardware.modbus
+    plc = None
+    if settings.port == "sim":
+        plc = PlcSimRunner(sim_settings(config.hardware, RunOptions(items=0)), settings.transport,
+                           registers=settings.register_map(), unit_id=settings.unit_id,
+                           baudrate=settings.baudrate)
+        plc.start()
+        settings = plc.link_settings(settings)
+    what = "the simulated PLC" if plc is not None else f"the PLC on {settings.port} ({settings.transport})"
+    up = threading.Event()
+    downs: list[str] = []
+
+    def seen(event: ev.Event) -> None:
+        if isinstance(event, ev.LinkUp):
+            up.set()
+        elif isinstance(event, ev.LinkDown):
+            downs.append(event.reason)
+
+    link = ModbusLink(settings, seen, port=settings.port)
+    link.start()
+    try:
+        answered = up.wait(timeout_s)
+    finally:
+        link.stop()
+        if plc is not None:
+            plc.stop()
+    if not answered:
+        return fail("conveyor", f"{what} did not answer over Modbus in {timeout_s:.0f} s"
+                    + (f": {downs[-1]}" if downs else ""),
+                    "check the cable or network, [hardware.modbus] port, unit id and baud rate, that the "
+                    "PLC has power and its program is running (hardware/MODBUS.md)")
+    return ok("conveyor", f"{what} answered over Modbus and its heartbeat moves; session up, "
+              "nothing diverted")
 
 
 # -- broker and central ---------------------------------------------------------------------

@@ -155,6 +155,18 @@ def test_a_real_port_gets_hello_and_welcome_and_nothing_is_diverted(tmp_path: Pa
     assert diverted == []
 
 
+def test_a_modbus_plc_is_checked_over_modbus(tmp_path: Path) -> None:
+    """With controller = "modbus" the PLC's registers are read (the simulated one answers), not a HELLO."""
+    sim = check_conveyor(_load(tmp_path, '[hardware]\ncontroller = "modbus"\n[hardware.modbus]\n'
+                                         'port = "sim"\ntransport = "tcp"\n'))
+    assert sim.status is Status.OK, sim
+    assert "simulated PLC answered over Modbus" in sim.message and "nothing diverted" in sim.message
+    gone = check_conveyor(_load(tmp_path, '[hardware]\ncontroller = "modbus"\n[hardware.modbus]\n'
+                                          'port = "127.0.0.1:9"\ntransport = "tcp"\n'))
+    assert gone.status is Status.FAIL
+    assert "127.0.0.1:9" in gone.message and "[hardware.modbus]" in gone.fix
+
+
 def _bench(tmp_path: Path) -> Path:
     path = tmp_path / "bench.toml"
     path.write_text('[station]\nmode = "bench"\ndata_dir = "data"\n', encoding="utf-8")
