@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from models.datasets import Sample
 from models.training.common import read_image
-from models.training.metrics import auroc
+from models.training.metrics import auroc, retrieval_metrics
 from models.training.progress import CURVES_FILE, METRICS_FILE
 from vision.inference import ConformityModel, DefectModel, ModelError
 from vision.inference.runtime import MANIFEST_FILE, MODEL_FILE, read_manifest
@@ -106,8 +106,6 @@ def score_previous_conformity(out: Path, gallery: Sequence[Sample], gallery_y: n
                               threads: int = 2) -> dict[str, Any] | None:
     """Top-1 and verification AUROC of the conformity model in `out` on the new run's validation split
     (gallery = the new run's training images); None when there is nothing to compare."""
-    from models.training.conformity import retrieval_metrics
-
     folder = previous_model(out, "conformity")
     if folder is None or not len(queries) or not len(gallery):
         return None

@@ -53,7 +53,7 @@ from models.training.common import (
     today_version,
     write_manifest,
 )
-from models.training.metrics import auroc
+from models.training.metrics import retrieval_metrics
 from models.training.progress import TrainingLog
 from vision.inference.runtime import InputSpec, normalise, resize_for
 
@@ -347,18 +347,6 @@ def _embed(net: nn.Module, images: npt.NDArray[np.uint8], spec: InputSpec) -> np
         for start in range(0, len(images), 64):
             out.append(net(torch.from_numpy(normalise(spec, images[start:start + 64]))).numpy())
     return np.concatenate(out)
-
-
-def retrieval_metrics(gallery: npt.NDArray[np.float32], gallery_labels: npt.NDArray[np.int64],
-                      queries: npt.NDArray[np.float32],
-                      query_labels: npt.NDArray[np.int64]) -> dict[str, float]:
-    """Top-1 (nearest gallery image) and verification AUROC (query vs each class's closest image)."""
-    sims = queries @ gallery.T
-    classes = np.unique(gallery_labels)
-    per_class = np.stack([sims[:, gallery_labels == c].max(1) for c in classes], 1)
-    top1 = float((classes[per_class.argmax(1)] == query_labels).mean())
-    same = classes[None, :] == query_labels[:, None]
-    return {"top1": top1, "verification_auroc": auroc(same.ravel(), per_class.ravel())}
 
 
 def _neighbour_mask(train_s: list[Sample], fraction: float) -> npt.NDArray[np.bool_]:

@@ -67,3 +67,15 @@ def per_class(matrix: npt.NDArray[np.int64], labels: Sequence[str]) -> dict[str,
             "support": actual,
         }
     return out
+
+
+def retrieval_metrics(gallery: npt.NDArray[np.float32], gallery_labels: npt.NDArray[np.int64],
+                      queries: npt.NDArray[np.float32],
+                      query_labels: npt.NDArray[np.int64]) -> dict[str, float]:
+    """Top-1 (nearest gallery image) and verification AUROC (query vs each class's closest image)."""
+    sims = queries @ gallery.T
+    classes = np.unique(gallery_labels)
+    per_class = np.stack([sims[:, gallery_labels == c].max(1) for c in classes], 1)
+    top1 = float((classes[per_class.argmax(1)] == query_labels).mean())
+    same = classes[None, :] == query_labels[:, None]
+    return {"top1": top1, "verification_auroc": auroc(same.ravel(), per_class.ravel())}

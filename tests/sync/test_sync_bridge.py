@@ -4,6 +4,7 @@ through broker restarts, is tests/sync/test_sync_fleet.py.)"""
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import subprocess
 import sys
@@ -142,7 +143,12 @@ def test_bridge_logs_in_and_its_acl_keeps_it_to_its_site(tmp_path: Path) -> None
         at_site.publish("returns/v1/site-01/dock-01/verdict", b"v1")
         wait_for(lambda: at_central.on("returns/v1/site-01/dock-01/verdict") == [b"v1"], 30, "verdict out")
         at_central.publish("returns/v1/site-02/dock-09/ack", b"other site")
-        at_central.publish("returns/v1/site-01/dock-01/verdict", b"forged at central")
+        # A verdict forged at central is refused by the ACL; the broker may answer that by dropping the
+        # forger's connection, so it comes from a client of its own.
+        forger = _Client(central.port, [], "central", "c-secret")
+        clients.append(forger)
+        with contextlib.suppress(RuntimeError):
+            forger.publish("returns/v1/site-01/dock-01/verdict", b"forged at central")
         at_central.publish("returns/v1/site-01/dock-01/ack", b"a1")
         wait_for(lambda: at_site.on("returns/v1/site-01/dock-01/ack") == [b"a1"], 30, "ack in")
         time.sleep(1.0)  # anything that would wrongly cross has had the time to
