@@ -164,6 +164,19 @@ def _reason_name(code: int, enum: type[NackReason] | type[LostReason]) -> str:
         return f"UNKNOWN_0x{code:02x}"
 
 
+def wait_delivering(stop: threading.Event, deliver: Callable[[], None], seconds: float) -> bool:
+    """Sleep `seconds` on a link's thread, still handing queued events to their callers every 50 ms;
+    True when `stop` was set meanwhile (a back-off that must not hold the station's events)."""
+    end = time.monotonic() + seconds
+    while not stop.is_set():
+        deliver()
+        left = end - time.monotonic()
+        if left <= 0:
+            return False
+        stop.wait(min(left, 0.05))
+    return True
+
+
 class ConveyorLink:
     """The serial link to the conveyor controller; `on_event` runs on the link's thread."""
 
@@ -313,14 +326,7 @@ class ConveyorLink:
 
     def _wait(self, seconds: float) -> bool:
         """Sleep `seconds` while still delivering callers' events; True when stopped."""
-        end = time.monotonic() + seconds
-        while not self._stop.is_set():
-            self._deliver([])
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            self._stop.wait(min(left, 0.05))
-        return True
+        return wait_delivering(self._stop, lambda: self._deliver([]), seconds)
 
     def _serve(self, port: serial.Serial) -> bool:
         """Read until stopped or the port fails; returns True if a session came up."""

@@ -29,7 +29,7 @@ from pymodbus.exceptions import ModbusException
 from pymodbus.framer import FramerType
 
 from hardware import events as ev
-from hardware.link import LinkHealth
+from hardware.link import LinkHealth, wait_delivering
 from hardware.messages import LostReason, NackReason
 from hardware.modbus.registers import (
     EVENT_WORDS,
@@ -245,14 +245,7 @@ class ModbusLink:
 
     def _wait(self, seconds: float) -> bool:
         """Sleep `seconds` while still delivering callers' events; True when stopped."""
-        end = time.monotonic() + seconds
-        while not self._stop.is_set():
-            self._deliver([])
-            left = end - time.monotonic()
-            if left <= 0:
-                return False
-            self._stop.wait(min(left, 0.05))
-        return True
+        return wait_delivering(self._stop, lambda: self._deliver([]), seconds)
 
     def _serve(self, client: ModbusSerialClient | ModbusTcpClient) -> None:
         """Poll until stopped (_PlcDownError when the PLC stops answering)."""

@@ -16,6 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.mqtt import BrokerAddress
+from tests.sync.postgres import PostgresMissingError, throwaway_postgres
 
 
 @pytest.fixture
@@ -83,6 +84,17 @@ class Probe:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster's URL; skipped with the reason where PostgreSQL is not installed."""
+    pytest.importorskip("psycopg")
+    try:
+        with throwaway_postgres() as url:
+            yield url
+    except PostgresMissingError as exc:
+        pytest.skip(str(exc))
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from sync.bridge import BridgeSettings, bridge_config
 from sync.broker import LocalBroker
 from sync.fleet_report import fleet_report
 from tests.sync.conftest import wait_for
-from tests.sync.postgres import PostgresMissingError, throwaway_postgres
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -34,16 +32,6 @@ SITES = {"site-01": [f"dock-{n:02d}" for n in range(1, 11)],
          "site-02": [f"dock-{n:02d}" for n in range(11, 21)]}
 PER_STATION = 120
 TOTAL = PER_STATION * sum(len(s) for s in SITES.values())
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    try:
-        with throwaway_postgres() as url:
-            yield url
-    except PostgresMissingError as exc:
-        pytest.skip(str(exc))
 
 
 def _pg_count(url: str, sql: str) -> int:

@@ -7,17 +7,13 @@ import json
 import random
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from sync.central_store import StoredVerdict, open_verdict_store
 from sync.fleet_report import fleet_report, fleet_table
 from sync.loadgen import make_verdict
-from tests.sync.postgres import PostgresMissingError, throwaway_postgres
 
 
 def _verdict(site: str, station: str, seq: int, decided_at: str, *, disposition: str = "restock",
@@ -101,16 +97,6 @@ def test_report_from_sqlite(tmp_path: Path) -> None:
         ["site-01", "(site", "total)"]]
     assert "site-01/dock-01: defect 2026.11.24 ×3, defect 2026.12.01 ×1" in table
     assert "site-01/dock-01: fraud_review ×1" in table
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    pytest.importorskip("psycopg")
-    try:
-        with throwaway_postgres() as url:
-            yield url
-    except PostgresMissingError as exc:
-        pytest.skip(str(exc))
 
 
 def test_report_from_postgres_matches_sqlite(tmp_path: Path, postgres_url: str) -> None:

@@ -18,7 +18,6 @@ from sync.evidence import ImageRow, purge_payload
 from sync.loadgen import make_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from tests.sync.conftest import Probe, wait_for
-from tests.sync.test_sync_central_postgres import postgres_url  # noqa: F401 (the fixture)
 from tests.sync.test_sync_images import Sender
 
 pytestmark = pytest.mark.broker
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.broker
 PREFIX = "returns/v1/site-01/dock-01/"
 
 
-def test_pictures_and_a_purge_in_postgres(postgres_url: str, broker: LocalBroker,  # noqa: F811
+def test_pictures_and_a_purge_in_postgres(postgres_url: str, broker: LocalBroker,
                                           probe: Callable[[list[str]], Probe]) -> None:
     import psycopg
 
