@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sync.evidence import ImageMessage, PurgeMessage, erase_personal_codes
+from sync.postgres import connect, create_tables
 
 __all__ = ["EvidenceStore", "PurgeOutcome", "StoredImage", "default_images_dir", "open_evidence_store",
            "read_image"]
@@ -235,15 +236,8 @@ class PostgresEvidenceStore:
     """Pictures as BYTEA rows, and the purges, in PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise RuntimeError("a PostgreSQL URL needs the psycopg package — pip install 'psycopg[binary]'"
-                               ) from None
-        self.conn = psycopg.connect(url)
-        with self.conn.transaction():
-            for statement in _POSTGRES_TABLES:
-                self.conn.execute(statement)
+        self.conn = connect(url)
+        create_tables(self.conn, _POSTGRES_TABLES)
 
     def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
                      received_at: float) -> list[StoredImage]:

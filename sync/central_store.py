@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from sync.postgres import connect, create_tables
+
 __all__ = ["Rejected", "StoreResult", "StoredVerdict", "VerdictStore", "ensure_central_schema",
            "open_verdict_store"]
 
@@ -189,44 +191,26 @@ class SqliteVerdictStore:
         self.conn.close()
 
 
+_POSTGRES_TABLES = (
+    """CREATE TABLE IF NOT EXISTS verdicts(
+        verdict_id TEXT NOT NULL, revision INTEGER NOT NULL, station_id TEXT NOT NULL,
+        site_id TEXT NOT NULL, session TEXT NOT NULL, seq BIGINT NOT NULL, grade TEXT NOT NULL,
+        disposition TEXT NOT NULL, decided_at TEXT NOT NULL, payload JSONB NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (verdict_id, revision))""",
+    "CREATE TABLE IF NOT EXISTS rejected(id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL,"
+    " payload BYTEA NOT NULL, reason TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS conflicts(id BIGSERIAL PRIMARY KEY, verdict_id TEXT NOT NULL,"
+    " revision INTEGER NOT NULL, station_id TEXT NOT NULL, site_id TEXT NOT NULL,"
+    " payload JSONB NOT NULL, received_at DOUBLE PRECISION NOT NULL)",
+)
+
+
 class PostgresVerdictStore:
     """Central's verdicts in PostgreSQL (`postgresql://user:pass@host:port/db`)."""
 
     def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-        except ImportError:
-            raise RuntimeError("a PostgreSQL URL needs the psycopg package — pip install 'psycopg[binary]'"
-                               ) from None
-        self.conn = psycopg.connect(url)
-        with self.conn.transaction():
-            self.conn.execute(
-                """
-                CREATE TABLE IF NOT EXISTS verdicts(
-                    verdict_id TEXT NOT NULL,
-                    revision INTEGER NOT NULL,
-                    station_id TEXT NOT NULL,
-                    site_id TEXT NOT NULL,
-                    session TEXT NOT NULL,
-                    seq BIGINT NOT NULL,
-                    grade TEXT NOT NULL,
-                    disposition TEXT NOT NULL,
-                    decided_at TEXT NOT NULL,
-                    payload JSONB NOT NULL,
-                    received_at DOUBLE PRECISION NOT NULL,
-                    PRIMARY KEY (verdict_id, revision)
-                )
-                """
-            )
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS rejected(id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL,"
-                " payload BYTEA NOT NULL, reason TEXT NOT NULL, received_at DOUBLE PRECISION NOT NULL)"
-            )
-            self.conn.execute(
-                "CREATE TABLE IF NOT EXISTS conflicts(id BIGSERIAL PRIMARY KEY, verdict_id TEXT NOT NULL,"
-                " revision INTEGER NOT NULL, station_id TEXT NOT NULL, site_id TEXT NOT NULL,"
-                " payload JSONB NOT NULL, received_at DOUBLE PRECISION NOT NULL)"
-            )
+        self.conn = connect(url)
+        create_tables(self.conn, _POSTGRES_TABLES)
 
     def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
         new = 0

@@ -46,3 +46,29 @@ def test_central_dedupes_into_postgres(postgres_url: str, broker: LocalBroker,
                             " ORDER BY revision").fetchall()
         assert rows == [(verdict["verdict_id"], 1, "dock-01"), (verdict["verdict_id"], 2, "dock-01")]
         assert conn.execute("SELECT COUNT(*) FROM rejected").fetchone() == (1,)
+
+
+def test_receivers_starting_together_all_open_the_same_database(postgres_url: str) -> None:
+    """A fleet's receivers start in the same instant after a reboot; none may fail creating tables."""
+    import threading
+
+    from sync.central_evidence import PostgresEvidenceStore
+    from sync.central_store import PostgresVerdictStore
+
+    failures: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def open_both() -> None:
+        start.wait()
+        try:
+            PostgresVerdictStore(postgres_url).close()
+            PostgresEvidenceStore(postgres_url).close()
+        except BaseException as exc:  # every failure is the finding
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_both) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []

@@ -88,8 +88,11 @@ def test_fleet_stores_every_revision_once_through_a_receiver_kill_and_a_bridge_r
 
     receivers = {n: receiver(n) for n in (1, 2, 3)}
     for n in receivers:
-        wait_for(lambda n=n: _last_json(tmp_path / f"central-{n}.jsonl").get("connected", False), 60,
-                 f"receiver {n} connected")
+        log = tmp_path / f"central-{n}.jsonl"
+        try:
+            wait_for(lambda log=log: _last_json(log).get("connected", False), 60, f"receiver {n} connected")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; its output ends:\n{log.read_text()[-2000:]}") from None
     stations: dict[str, tuple[str, Path, subprocess.Popen[bytes]]] = {}
     for site, names in SITES.items():
         for name in names:
