@@ -10,6 +10,11 @@ Recipe (Tabernik et al. 2020, adapted to a 2-core CPU):
   jitter, and, when real defects are scarce, defect regions cut from defective images
   (by their masks) and pasted on good ones (the CutPaste idea), or drawn scratches when
   no masks exist;
+- without masks (`masks="off"`: a warehouse labels photos "damaged / fine", it does not paint
+  masks) the map learns from image labels alone: a good image's map is all clean, a damaged
+  image's map must light at least a few cells (multiple-instance learning on the top cells,
+  Ilse et al. 2018), drawn scratches keep their drawn masks; whole images throughout, since a
+  patch cut without a mask may miss the damage and be labelled wrong;
 - a validation split carved from the training images picks the best epoch, the number of
   test-time views and the decision threshold; the held-back split is only scored after export;
 - test-time augmentation inside the exported graph: the class probabilities and the map are
@@ -58,6 +63,8 @@ STRIDE = 8
 TTA_VIEWS = (1, 2, 4, 8)
 TTA_MIN_GAIN = 0.005
 VAL_EVERY = 5
+MIL_CELLS = 4
+MASKS = ("on", "off")
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,10 @@ class DefectRecipe:
     val_fraction: float = 0.15
     synthetic: str = "auto"  # "on", "off", "auto" (on when defective images < half the good ones)
     paste_prob: float = 0.3
+    # "on": pixel masks supervise the map where the data has them; "off": image labels only.
+    masks: str = "on"
+    # Weight of the sparsity term on the maps of damaged images without masks (0 = top cells only).
+    sparsity: float = 1.0
     # Test-time views averaged in the exported graph: 1, 2, 4 or 8; 0 = chosen on validation
     # (more views only when they gain at least TTA_MIN_GAIN validation AUROC: each costs one inference).
     tta: int = 0
@@ -194,7 +205,8 @@ def _is_grey(image: npt.NDArray[np.uint8]) -> bool:
                 and np.abs(small[..., 1] - small[..., 2]).max() <= 2)
 
 
-def _load(samples: list[Sample], spec: InputSpec, labels: list[str], desc: str) -> _Arrays:
+def _load(samples: list[Sample], spec: InputSpec, labels: list[str], desc: str,
+          use_masks: bool = True) -> _Arrays:
     index = {name: i for i, name in enumerate(labels)}
     n = len(samples)
     images = np.zeros((n, spec.height, spec.width, spec.channels), dtype=np.uint8)
@@ -204,10 +216,12 @@ def _load(samples: list[Sample], spec: InputSpec, labels: list[str], desc: str) 
     for i, s in enumerate(tqdm(samples, desc=desc, unit="img", leave=False)):
         image = read_image(s.path)
         images[i] = resize_for(spec, image)
-        mask = read_mask(s.mask, image.shape[:2])
-        masks[i] = cv2.resize(mask, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
         ys[i] = 0 if s.label == GOOD else index[s.label]
-        has[i] = s.mask is not None or s.label == GOOD
+        # A good image's map is known to be clean; a damaged one's only from its mask.
+        has[i] = (use_masks and s.mask is not None) or s.label == GOOD
+        if has[i]:
+            mask = read_mask(s.mask, image.shape[:2])
+            masks[i] = cv2.resize(mask, (spec.width, spec.height), interpolation=cv2.INTER_AREA)
     return _Arrays(images, masks, ys, has)
 
 
@@ -332,6 +346,18 @@ def _batch(arrays: _Arrays, index: npt.NDArray[np.int64], spec: InputSpec, rng: 
     return x, target, torch.from_numpy(labels), torch.from_numpy(has)
 
 
+def _top_cells(seg: torch.Tensor, k: int = MIL_CELLS) -> torch.Tensor:
+    """The mean of each map's `k` highest logits: a damaged image must light at least that many cells."""
+    return seg.flatten(1).topk(min(k, seg[0].numel()), dim=1).values.mean(1)
+
+
+def _weak_map_loss(seg: torch.Tensor, sparsity: float) -> torch.Tensor:
+    """Maps of damaged images without masks: the top cells light, and the map as a whole stays
+    sparse (damage is a small part of an item), so the light falls on the damage."""
+    lit = F.binary_cross_entropy_with_logits(_top_cells(seg), torch.ones(seg.shape[0]))
+    return lit + sparsity * torch.sigmoid(seg).mean()
+
+
 def _dice(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     p = torch.sigmoid(logits)
     inter = (p * target).sum((1, 2, 3))
@@ -387,6 +413,8 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
     if recipe.tta and recipe.tta not in TTA_VIEWS:
         raise ValueError(f"test-time views {recipe.tta}: use one of {TTA_VIEWS} (0 = chosen on validation)")
+    if recipe.masks not in MASKS:
+        raise ValueError(f"masks {recipe.masks!r}: use one of {MASKS}")
     if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
         raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
                          "at least 64 (crop 0 = whole images)")
@@ -406,8 +434,9 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
                 len(train_s), len(val_s), labels, colour)
     provisional = InputSpec(recipe.size, recipe.size, colour, (0.0,) * (1 if colour == "gray" else 3),
                             (1.0,) * (1 if colour == "gray" else 3))
-    train_a = _load(train_s, provisional, labels, "loading train")
-    val_a = _load(val_s, provisional, labels, "loading validation")
+    use_masks = recipe.masks == "on"
+    train_a = _load(train_s, provisional, labels, "loading train", use_masks)
+    val_a = _load(val_s, provisional, labels, "loading validation", use_masks)
     pixels = train_a.images.reshape(-1, provisional.channels).astype(np.float32) / 255.0
     spec = InputSpec(recipe.size, recipe.size, colour, tuple(float(v) for v in pixels.mean(0)),
                      tuple(float(max(v, 1e-3)) for v in pixels.std(0)))
@@ -423,7 +452,9 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     bad_weights = bad_weights / bad_weights.sum() if len(bads) else bad_weights
 
     net = DefectNet(spec.channels, len(labels), recipe.width)
-    full_epochs = min(recipe.full_epochs, recipe.epochs) if recipe.crop else recipe.epochs
+    # Without masks a patch may miss the damage its image is labelled with: whole images only.
+    crop_size = recipe.crop if use_masks else 0
+    full_epochs = min(recipe.full_epochs, recipe.epochs) if crop_size else recipe.epochs
     steps_per_epoch = max(1, math.ceil(len(train_a.labels) / recipe.batch))
     optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
@@ -436,7 +467,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
         for epoch in range(recipe.epochs):
             log.start_epoch()
             net.train()
-            whole_images = recipe.crop and epoch >= recipe.epochs - full_epochs
+            whole_images = crop_size and epoch >= recipe.epochs - full_epochs
             if whole_images:
                 # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
                 # and the map are frozen (forward only), which keeps these epochs cheap.
@@ -449,7 +480,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
             for step in range(steps_per_epoch):
                 pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
                 index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
-                crop = recipe.crop if epoch < recipe.epochs - full_epochs else 0
+                crop = crop_size if epoch < recipe.epochs - full_epochs else 0
                 x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors,
                                            True, crop)
                 logits, seg = net(x)
@@ -459,6 +490,9 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
                     loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m,
                                                                      pos_weight=torch.tensor(4.0))
                     loss = loss + 0.5 * _dice(seg_m, tgt_m)
+                weak = (~has) & (y != 0)
+                if weak.any() and not crop:
+                    loss = loss + _weak_map_loss(seg[weak], recipe.sparsity)
                 optimiser.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 lr = float(optimiser.param_groups[0]["lr"])

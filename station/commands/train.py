@@ -50,6 +50,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--crop", type=int, default=None,
                         help="defect: patch size of the patch epochs (0 = whole images throughout)")
     parser.add_argument("--width", type=int, default=None, help="network width (channels of the first layer)")
+    parser.add_argument("--masks", choices=["on", "off"], default="on",
+                        help="defect: 'off' trains on image labels only (good / damaged), ignoring any "
+                             "pixel masks, on whole images (--crop does not apply)")
     parser.add_argument("--low-size", type=int, default=None,
                         help="conformity: input size of the early epochs (0 = --size throughout)")
     parser.add_argument("--min-crop", type=float, default=None,
@@ -92,6 +95,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
             recipe = DefectRecipe(seed=args.seed, holdout=args.holdout, synthetic=args.synthetic,
                                   colour=args.colour, name=args.name or "defect", tta=args.views,
+                                  masks=args.masks,
                                   **({"epochs": args.epochs} if args.epochs else {}),
                                   **({"size": args.size} if args.size else {}),
                                   **({"crop": args.crop} if args.crop is not None else {}),

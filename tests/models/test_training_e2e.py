@@ -122,3 +122,31 @@ def test_defect_train_without_eval_reports_the_written_model(tmp_path: Path,
     assert manifest == json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["sha256"] == file_sha256(out / "model.onnx")
     assert "holdout" not in manifest["metrics"]
+
+
+def test_defect_train_on_image_labels_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--masks off: the masks beside the images are not read, and image labels alone train a model
+    that tells damaged from good (localisation is measured on real tiles: test_training_real)."""
+    from models.datasets import Split, defect_labels, defect_samples
+    from models.training.defect import _load
+    from vision.inference.runtime import InputSpec
+
+    data, out = tmp_path / "data", tmp_path / "model"
+    _defect_data(data)
+    samples = defect_samples(data, Split.ALL, 0.3)
+    spec = InputSpec(64, 64, "gray", (0.0,), (1.0,))
+    arrays = _load(samples, spec, defect_labels(samples), "test", use_masks=False)
+    damaged = arrays.labels != 0
+    assert damaged.any() and not arrays.has_mask[damaged].any() and arrays.masks[damaged].max() == 0
+    assert arrays.has_mask[~damaged].all()  # a good image's map is known to be clean
+
+    code = main(["train", "defect", "--data", str(data), "--out", str(out), "--epochs", "12", "--size", "64",
+                 "--masks", "off", "--seed", "1", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert manifest["training"]["recipe"]["masks"] == "off"
+    assert manifest["metrics"]["holdout"]["auroc"] >= 0.9
+    # The station's runtime reads it like any defect model: the damaged image scores higher.
+    model = DefectModel.load(out)
+    bad, good = data / "scratch" / "s00.png", data / "good" / "g00.png"
+    assert model.predict(cv2.imread(str(bad))).score > model.predict(cv2.imread(str(good))).score
