@@ -128,3 +128,21 @@ def test_per_topic_callbacks_still_get_their_messages(broker: LocalBroker) -> No
     assert received == [b"to-on-message"] and special == [b"to-the-filter"]
     receiver.close()
     sender.close()
+
+
+def test_pubacks_report_success_and_failure_reasons_alike() -> None:
+    """Two-byte PUBACKs (success) take the shared objects; one with a reason code goes through paho."""
+    client = make_client("puback-paths", BrokerAddress("127.0.0.1", 1))
+    seen: list[tuple[int, str, bool]] = []
+    client.on_publish = lambda c, userdata, mid, rc, props: seen.append((mid, str(rc), rc.is_failure))
+    first = client.publish("test/puback", b"one", qos=1)  # not connected: kept for sending, as paho does
+    second = client.publish("test/puback", b"two", qos=1)
+    client._in_packet = {**client._in_packet, "command": 0x40,
+                         "packet": bytearray(first.mid.to_bytes(2, "big"))}
+    client._handle_pubackcomp("PUBACK")
+    client._in_packet = {**client._in_packet, "command": 0x40,
+                         "packet": bytearray(second.mid.to_bytes(2, "big") + b"\x87\x00")}
+    client._handle_pubackcomp("PUBACK")
+    client._handle_pubackcomp("PUBACK")  # a repeat for a message already acknowledged: nothing
+    assert seen == [(first.mid, "Success", False), (second.mid, "Not authorized", True)]
+    assert first.mid not in client._out_messages and second.mid not in client._out_messages
