@@ -31,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -312,6 +313,7 @@ def main() -> int:
         print(f"{'':51}{n:>9}  " + "  ".join(f"{statistics.median(c[name] for c in cpu[n]):>9.0f}"
                                              for name in names))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    shutil.rmtree(work_root, ignore_errors=True)  # the brokers' and stations' files of every run
     return 0
 
 

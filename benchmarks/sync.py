@@ -221,6 +221,8 @@ def main() -> int:
         central = sqlite3.connect(work / "central.db")
         stored = central.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
         kept = central.execute("SELECT COUNT(*) FROM images").fetchone()[0] if args.images else 0
+        central.close()
+    shutil.rmtree(work, ignore_errors=True)  # backlogs and pictures: hundreds of MB a run
     drain_median = statistics.median(drain_rates)
     bare_median = statistics.median(bare_rates)
     print()
