@@ -52,18 +52,21 @@ def _line_budget_items_s(baud: int = BAUD) -> float:
     return baud / 10 / max(up, down)
 
 
-def _rtt_run(items: int, rate: float, seed: int) -> list[float]:
-    """DIVERT -> ACK times (ms) against `station sim` in a child process."""
+def _rtt_run(items: int, rate: float, seed: int, modbus: str | None = None) -> list[float]:
+    """DIVERT -> ACK times (ms) against `station sim` in a child process; with `modbus` ("rtu" or
+    "tcp"), DIVERT written -> ACK_SEQ read against `station sim --controller modbus`."""
     import subprocess
     import threading
-    import time
 
     from hardware import events as ev
     from hardware.link import ConveyorLink, LinkSettings
+    from hardware.modbus.driver import ModbusLink
+    from hardware.modbus.settings import ModbusSettings
 
     station = Path(sys.executable).with_name("station")
+    controller = ["--controller", "modbus", "--transport", modbus] if modbus else []
     proc = subprocess.Popen(
-        [str(station), "sim", "--items", str(items), "--rate", str(rate), "--camera-pos", "0.1",
+        [str(station), "sim", *controller, "--items", str(items), "--rate", str(rate), "--camera-pos", "0.1",
          "--divert-pos", "0.8", "--seed", str(seed)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
@@ -72,7 +75,7 @@ def _rtt_run(items: int, rate: float, seed: int) -> list[float]:
         port = proc.stdout.readline().strip()
         rtts: list[float] = []
         done = threading.Event()
-        link: ConveyorLink | None = None
+        link: ConveyorLink | ModbusLink | None = None
 
         def on_event(event: ev.Event) -> None:
             if isinstance(event, ev.ItemAtCamera) and link is not None:
@@ -82,52 +85,14 @@ def _rtt_run(items: int, rate: float, seed: int) -> list[float]:
             elif isinstance(event, ev.Diverted | ev.Lost) and event.item_id == items:
                 done.set()
 
-        link = ConveyorLink(port, LinkSettings(), on_event)
+        if modbus:
+            # The simulated PLC's pty is 8N1 (a pseudo-terminal takes no parity bit).
+            settings = ModbusSettings(transport="tcp" if modbus == "tcp" else "rtu", port=port, parity="N")
+            link = ModbusLink(settings, on_event)
+        else:
+            link = ConveyorLink(port, LinkSettings(), on_event)
         link.start()
-        done.wait(timeout=items / rate + 15)
-        time.sleep(0.05)
-        link.stop()
-        return rtts
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _modbus_rtt_run(transport: str, items: int, rate: float, seed: int) -> list[float]:
-    """DIVERT written -> ACK_SEQ read (ms) against `station sim --controller modbus` in a child process."""
-    import subprocess
-    import threading
-
-    from hardware import events as ev
-    from hardware.modbus.driver import ModbusLink
-    from hardware.modbus.settings import ModbusSettings
-
-    station = Path(sys.executable).with_name("station")
-    proc = subprocess.Popen(
-        [str(station), "sim", "--controller", "modbus", "--transport", transport, "--items", str(items),
-         "--rate", str(rate), "--camera-pos", "0.1", "--divert-pos", "0.8", "--seed", str(seed)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        port = proc.stdout.readline().strip()
-        rtts: list[float] = []
-        done = threading.Event()
-        link: ModbusLink | None = None
-
-        def on_event(event: ev.Event) -> None:
-            if isinstance(event, ev.ItemAtCamera) and link is not None:
-                link.divert(event.item_id, 1 + event.item_id % 4, event.boot_id)
-            elif isinstance(event, ev.DivertAccepted) and event.rtt_ms is not None:
-                rtts.append(event.rtt_ms)
-            elif isinstance(event, ev.Diverted | ev.Lost) and event.item_id == items:
-                done.set()
-
-        # The simulated PLC's pty is 8N1 (a pseudo-terminal takes no parity bit).
-        settings = ModbusSettings(transport="tcp" if transport == "tcp" else "rtu", port=port, parity="N")
-        link = ModbusLink(settings, on_event)
-        link.start()
-        done.wait(timeout=items / rate + 30)
+        done.wait(timeout=items / rate + (30 if modbus else 15))
         link.stop()
         return rtts
     finally:
@@ -210,7 +175,7 @@ def main() -> None:
     for transport, label in (("rtu", "modbus rtu (pty)"), ("tcp", "modbus tcp (127.0.0.1)")):
         m50, m99 = [], []
         for run in range(args.repeats):
-            rtts = _modbus_rtt_run(transport, args.modbus_items, 20.0, run)
+            rtts = _rtt_run(args.modbus_items, 20.0, run, modbus=transport)
             if len(rtts) > 1:
                 m50.append(statistics.median(rtts))
                 m99.append(_percentile(rtts, 99))

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from sync.durable import fsync_dir
 from sync.evidence import ImageMessage, PurgeMessage, erase_personal_codes
 from sync.postgres import connect, create_tables
 
@@ -85,16 +86,6 @@ def _erase_payload(payload: Any) -> str | None:
     """The payload with its personal code texts erased, as JSON text; None when nothing changed."""
     data = payload if isinstance(payload, dict) else json.loads(payload)
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False) if erase_personal_codes(data) else None
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _SQLITE_TABLES = (
@@ -185,7 +176,7 @@ class SqliteEvidenceStore:
             results.append(StoredImage(new=True))
         # One fsync per folder and one commit per batch, not per picture.
         for folder in touched:
-            _fsync_dir(folder)
+            fsync_dir(folder)
         with self.conn:
             self.conn.executemany(
                 f"INSERT INTO images({_IMAGE_COLUMNS}, path, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

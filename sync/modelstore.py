@@ -47,6 +47,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from sync.durable import fsync_dir
+
 __all__ = [
     "OFFER_FORMAT",
     "InstalledModel",
@@ -276,7 +278,7 @@ class ModelStore:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self._state_file(name))
-        _fsync_dir(folder)
+        fsync_dir(folder)
         self._prune(name, state)
 
     def _installed(self, name: str, version: str | None) -> InstalledModel | None:
@@ -332,7 +334,7 @@ class ModelStore:
                     "offer": base64.b64encode(offer.envelope).decode(),
                 }).encode())
                 os.replace(staging, final)
-                _fsync_dir(folder)
+                fsync_dir(folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
         installed = self._installed(offer.name, offer.version)
@@ -441,11 +443,3 @@ def _write_synced(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":  # Windows cannot open a directory; NTFS journals the rename
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

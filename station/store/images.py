@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from station.privacy import Quad, blur_except_codes
+from sync.durable import fsync_dir
 
 __all__ = ["FrameImage", "ImageWriteError", "StoredImage", "write_frame"]
 
@@ -61,17 +62,6 @@ def _mkdirs(root: Path, relative: Path) -> Path:
     return current
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows has no directory handles to sync."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_frame(images_dir: Path, verdict_id: str, frame: FrameImage, jpeg_quality: int,
                 blur_labels: bool, at: datetime | None = None, sync: bool = False) -> StoredImage:
     """Encode `frame` as JPEG and write it under images_dir/YYYY/MM/DD/ atomically (temp + rename).
@@ -105,7 +95,7 @@ def write_frame(images_dir: Path, verdict_id: str, frame: FrameImage, jpeg_quali
             os.close(fd)
         os.replace(temp, final)
         if sync:
-            _fsync_dir(folder)
+            fsync_dir(folder)
     except OSError as exc:
         raise ImageWriteError(f"could not write frame {name} in {images_dir}: {exc}") from exc
     return StoredImage(frame.camera, digest, (relative_dir / name).as_posix(), len(data))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,19 @@ def start_receiver(tmp_path: Path) -> Iterator[Callable[..., CentralReceiver]]:
     yield start
     for receiver in started:
         receiver.stop()
+
+
+def sqlite_count(db: Path, sql: str) -> int:
+    """`sql`'s single number in the SQLite file `db`; 0 while the file or its table does not exist yet."""
+    if not db.exists():
+        return 0
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return int(conn.execute(sql).fetchone()[0])
+    except sqlite3.OperationalError:  # table not created yet
+        return 0
+    finally:
+        conn.close()
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

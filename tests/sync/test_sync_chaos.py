@@ -17,23 +17,11 @@ from pathlib import Path
 import pytest
 
 from sync.broker import LocalBroker
-from tests.sync.conftest import wait_for
+from tests.sync.conftest import sqlite_count, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(300)]
 
 COUNT = 2000
-
-
-def _count(db: Path, sql: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return int(conn.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:  # table not created yet
-        return 0
-    finally:
-        conn.close()
 
 
 def test_every_verdict_arrives_exactly_once_through_broker_and_station_crashes(tmp_path: Path) -> None:
@@ -54,22 +42,22 @@ def test_every_verdict_arrives_exactly_once_through_broker_and_station_crashes(t
     waiting = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
     waited: list[int] = []
     try:
-        wait_for(lambda: _count(station_db, recorded) >= 300, 60, "300 verdicts recorded")
+        wait_for(lambda: sqlite_count(station_db, recorded) >= 300, 60, "300 verdicts recorded")
         broker.stop()  # clean stop: mosquitto saves its state
         time.sleep(1.5)
-        waited.append(_count(station_db, waiting))
+        waited.append(sqlite_count(station_db, waiting))
         broker.start()
 
-        wait_for(lambda: _count(station_db, recorded) >= 800, 60, "800 verdicts recorded")
+        wait_for(lambda: sqlite_count(station_db, recorded) >= 800, 60, "800 verdicts recorded")
         producer.send_signal(signal.SIGKILL)  # the station dies mid-stream, nothing flushed
         producer.wait(10)
         producer = subprocess.Popen(producer_cmd, cwd=tmp_path, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
 
-        wait_for(lambda: _count(station_db, recorded) >= 1300, 60, "1300 verdicts recorded")
+        wait_for(lambda: sqlite_count(station_db, recorded) >= 1300, 60, "1300 verdicts recorded")
         broker.stop(kill=True)  # a hard broker crash: whatever it held in memory is gone
         time.sleep(1.5)
-        waited.append(_count(station_db, waiting))
+        waited.append(sqlite_count(station_db, waiting))
         broker.start()
 
         out, err = producer.communicate(timeout=200)
@@ -87,11 +75,11 @@ def test_every_verdict_arrives_exactly_once_through_broker_and_station_crashes(t
     assert final["final"] is True
 
     # The station: every verdict recorded, every outbox row delivered.
-    assert _count(station_db, recorded) == COUNT
-    assert _count(station_db, "SELECT COUNT(*) FROM outbox") == COUNT
-    assert _count(station_db, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0
+    assert sqlite_count(station_db, recorded) == COUNT
+    assert sqlite_count(station_db, "SELECT COUNT(*) FROM outbox") == COUNT
+    assert sqlite_count(station_db, "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL") == 0
     # Central: exactly one row per verdict, and the same verdicts the station holds.
-    assert _count(central_db, "SELECT COUNT(*) FROM verdicts") == COUNT
+    assert sqlite_count(central_db, "SELECT COUNT(*) FROM verdicts") == COUNT
     station = sqlite3.connect(station_db)
     central = sqlite3.connect(central_db)
     sent = {key: bytes(body).decode() for key, body in station.execute("SELECT key, payload FROM outbox")}

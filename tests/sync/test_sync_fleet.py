@@ -24,7 +24,7 @@ import pytest
 from sync.bridge import BridgeSettings, bridge_config
 from sync.broker import LocalBroker
 from sync.fleet_report import fleet_report
-from tests.sync.conftest import wait_for
+from tests.sync.conftest import sqlite_count, wait_for
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -43,18 +43,6 @@ def _pg_count(url: str, sql: str) -> int:
             return int(row[0]) if row else 0
     except psycopg.errors.UndefinedTable:
         return 0
-
-
-def _sqlite_count(db: Path, sql: str) -> int:
-    if not db.exists():
-        return 0
-    conn = sqlite3.connect(db, timeout=30)
-    try:
-        return int(conn.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:  # table not created yet
-        return 0
-    finally:
-        conn.close()
 
 
 def _last_json(path: Path) -> dict[str, Any]:
@@ -120,7 +108,7 @@ def test_fleet_stores_every_revision_once_through_a_receiver_kill_and_a_bridge_r
         sites["site-01"].stop()  # the site broker, and the bridge it runs, go down
         time.sleep(2.0)
         site_01_dbs = [db for site, db, _ in stations.values() if site == "site-01"]
-        waited = sum(_sqlite_count(db, waiting) for db in site_01_dbs)
+        waited = sum(sqlite_count(db, waiting) for db in site_01_dbs)
         sites["site-01"].start()
         receivers[1] = receiver(1)  # same client id: its session, and what was queued there, comes back
 
