@@ -111,6 +111,10 @@ class ConformityRecipe:
     # Share of batches trained with CutMix (a box of another image pasted in, the loss split by
     # area): the network cannot rely on one region or on a photo series' background.
     cutmix: float = 0.0
+    # "bf16": the training passes run under bfloat16 autocast (about 1.8x faster on a CPU with
+    # AVX-512 BF16; the weights, the optimiser and the exported graph stay float32); "fp32":
+    # float32 throughout (slower, for a CPU without bfloat16 support).
+    precision: str = "bf16"
     name: str = "conformity"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -405,6 +409,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     """
     if recipe.loss not in ("cosface", "softmax"):
         raise ValueError(f"unknown conformity loss {recipe.loss!r}: use cosface or softmax")
+    if recipe.precision not in ("bf16", "fp32"):
+        raise ValueError(f"unknown precision {recipe.precision!r}: use bf16 or fp32")
     started = time.monotonic()
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
@@ -439,7 +445,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     gallery_x = np.stack([cv2.resize(im, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA)
                           for im in train_x])
 
-    net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone)
+    # Channels-last tensors: oneDNN's convolutions run 1.2-1.7x faster in that layout on CPU.
+    net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone).to(memory_format=torch.channels_last)
     head: nn.Module = (MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
                        if recipe.loss == "cosface" else LinearHead(recipe.dim, len(skus)))
     steps = max(1, len(train_s) // recipe.batch)
@@ -466,15 +473,17 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                 pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
                 batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
                 x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
-                x = (_photometric(x, rng) - mean) / std
+                x = ((_photometric(x, rng) - mean) / std).contiguous(memory_format=torch.channels_last)
                 y = torch.from_numpy(train_y[pick])
-                if recipe.cutmix and rng.random() < recipe.cutmix:
-                    x, y_other, keep = _cutmix(x, y, rng)
-                    e = net(x)
-                    loss = (keep * F.cross_entropy(head(e, y), y, label_smoothing=0.1)
-                            + (1 - keep) * F.cross_entropy(head(e, y_other), y_other, label_smoothing=0.1))
-                else:
-                    loss = F.cross_entropy(head(net(x), y), y, label_smoothing=0.1)
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.precision == "bf16"):
+                    if recipe.cutmix and rng.random() < recipe.cutmix:
+                        x, y_other, keep = _cutmix(x, y, rng)
+                        e = net(x)
+                        loss = (keep * F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
+                                + (1 - keep) * F.cross_entropy(head(e, y_other).float(), y_other,
+                                                               label_smoothing=0.1))
+                    else:
+                        loss = F.cross_entropy(head(net(x), y).float(), y, label_smoothing=0.1)
                 optimiser.zero_grad()
                 loss.backward()  # type: ignore[no-untyped-call]
                 lr = float(optimiser.param_groups[0]["lr"])
@@ -498,6 +507,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                         total / steps, val, time.monotonic() - started)
     if best[2]:
         net.load_state_dict(best[2])
+    net = net.to(memory_format=torch.contiguous_format)
     train_seconds = time.monotonic() - started
     # Design checks on the validation split (never on the evaluation split): flip TTA on/off.
     checks: dict[str, Any] = {}

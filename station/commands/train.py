@@ -68,6 +68,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--flip", choices=["auto", "on", "off"], default="auto",
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
+    parser.add_argument("--precision", choices=["bf16", "fp32"], default=None,
+                        help="conformity: bf16 (default) trains under bfloat16 autocast, about 1.8x faster "
+                        "on a CPU with AVX-512 BF16; fp32 for a CPU without it (the model is float32 "
+                        "either way)")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--force", action="store_true",
@@ -112,7 +116,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"low_size": args.low_size} if args.low_size is not None else {}),
                                        **({"min_crop": args.min_crop} if args.min_crop else {}),
                                        **({"cutmix": args.cutmix} if args.cutmix is not None else {}),
-                                       **({"loss": args.loss} if args.loss else {}))
+                                       **({"loss": args.loss} if args.loss else {}),
+                                       **({"precision": args.precision} if args.precision else {}))
             manifest = train_conformity(args.data, staging, crecipe, args.threads, replaces=out)
         judgement = acceptance.judge(manifest)
         if not judgement.accepted and not args.force:
