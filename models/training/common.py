@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import json
@@ -33,7 +34,9 @@ class ExportError(Exception):
 
 
 def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
-    """Seed Python, numpy and torch so a run is reproducible, and cap torch's threads."""
+    """Seed Python, numpy and torch so a run is reproducible, cap torch's threads and set the
+    CPU up for training (see `_tune_cpu`)."""
+    _tune_cpu()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -42,6 +45,29 @@ def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+# glibc mallopt parameters and the largest mmap threshold it accepts on 64-bit systems.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+
+
+def _tune_cpu() -> None:
+    """Two settings that change no result beyond rounding and save time on a CPU:
+
+    - denormal floats flushed to zero: late in a run many gradients and optimiser moments are
+      that small, and an operation on one takes the CPU's slow path;
+    - freed blocks of up to 32 MiB kept in the heap: a training step frees and allocates the
+      same activation buffers again, and glibc gave each back to the kernel and mapped fresh
+      zeroed pages the next step (40 steps at 112 px: 150,000 page faults, 2,000 with this).
+    """
+    torch.set_flush_denormal(True)
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: its allocator has its own policy
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+    libc.mallopt(_M_TRIM_THRESHOLD, 4 * _MMAP_THRESHOLD_MAX)
 
 
 def read_image(path: Path) -> npt.NDArray[np.uint8]:
