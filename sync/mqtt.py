@@ -132,6 +132,29 @@ class BufferedClient(mqtt.Client):
                 return self._do_on_publish(mid, _PUBACK_SUCCESS, _NO_PROPERTIES)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
+    def _handle_publish(self) -> MQTTErrorCode:
+        # paho decodes every PUBLISH through struct formats built per packet and a new v5
+        # Properties object (whose constructor alone builds two tables): measured 34 us a
+        # message against 3 us here. A QoS 1 PUBLISH without properties (every verdict, ack and
+        # status) is decoded here and shares one read-only empty Properties; anything else, and
+        # any packet too short to hold what it announces, goes through paho as before.
+        header = self._in_packet["command"]
+        packet = self._in_packet["packet"]
+        if (header & 0x06) != 0x02 or self._protocol != mqtt.MQTTv5 or self._manual_ack:
+            return super()._handle_publish()
+        end = 2 + ((packet[0] << 8) | packet[1]) if len(packet) >= 2 else len(packet)
+        if len(packet) < end + 3 or packet[end + 2] != 0:  # packet id + properties length 0
+            return super()._handle_publish()
+        message = mqtt.MQTTMessage(mid=(packet[end] << 8) | packet[end + 1], topic=bytes(packet[2:end]))
+        message.dup = bool(header & 0x08)
+        message.qos = 1
+        message.retain = bool(header & 0x01)
+        message.properties = _NO_PUBLISH_PROPERTIES
+        message.payload = bytes(packet[end + 3:])
+        message.timestamp = mqtt.time_func()
+        self._handle_on_message(message)
+        return self._send_puback(message.mid)
+
     def _handle_on_message(self, message: mqtt.MQTTMessage) -> None:
         # paho walks its topic-filter tree (message_callback_add) for every message, even with
         # no filter registered: a few per cent of a receiver's time. Without filters, straight
@@ -156,6 +179,24 @@ _JOINED = PacketTypes.PUBACK << 4
 
 _PUBACK_SUCCESS = ReasonCode(PacketTypes.PUBACK)  # "Success"
 _NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
+
+
+class _SharedProperties(Properties):  # type: ignore[misc]
+    """Properties shared by every message that has none: read-only, so a callback that sets
+    one cannot leak it into other messages."""
+
+    def __init__(self, packet_type: int) -> None:
+        super().__init__(packet_type)  # type: ignore[no-untyped-call]
+        object.__setattr__(self, "_frozen", True)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if getattr(self, "_frozen", False):
+            raise AttributeError(f"cannot set {name}: the properties of a message that carries none are "
+                                 "shared by every such message; copy them into a new Properties first")
+        super().__setattr__(name, value)  # type: ignore[no-untyped-call]
+
+
+_NO_PUBLISH_PROPERTIES = _SharedProperties(PacketTypes.PUBLISH)
 
 
 def _needs_no_follow_up(packet: Any) -> bool:

@@ -146,3 +146,37 @@ def test_pubacks_report_success_and_failure_reasons_alike() -> None:
     client._handle_pubackcomp("PUBACK")  # a repeat for a message already acknowledged: nothing
     assert seen == [(first.mid, "Success", False), (second.mid, "Not authorized", True)]
     assert first.mid not in client._out_messages and second.mid not in client._out_messages
+
+
+def _publish_packet(topic: bytes, mid: int, payload: bytes, properties: bytes = b"\x00") -> bytearray:
+    return bytearray(len(topic).to_bytes(2, "big") + topic + mid.to_bytes(2, "big") + properties + payload)
+
+
+def test_publishes_without_properties_are_decoded_as_paho_decodes_them() -> None:
+    """A QoS 1 PUBLISH without properties takes the client's own decoder; one with user
+    properties goes through paho; both reach on_message alike and are acknowledged."""
+    client = make_client("publish-paths", BrokerAddress("127.0.0.1", 1))
+    got: list[mqtt.MQTTMessage] = []
+    client.on_message = lambda c, userdata, m: got.append(m)
+    client._sock = object()  # queue the PUBACKs as on a live connection (written by NetworkLoop)
+    user = b"\x26" + (3).to_bytes(2, "big") + b"key" + (2).to_bytes(2, "big") + b"v1"
+    with_user = len(user).to_bytes(1, "big") + user
+    packets = [(0x32, _publish_packet(b"returns/s1/verdict", 7, b'{"id": 1}')),
+               (0x3B, _publish_packet(b"returns/s1/verdict", 8, b"")),  # dup + retain, empty payload
+               (0x32, _publish_packet(b"returns/s1/image", 9, b"\xff\xd8", with_user))]
+    for command, packet in packets:
+        client._in_packet = {**client._in_packet, "command": command, "packet": packet}
+        assert client._handle_publish() == mqtt.MQTT_ERR_SUCCESS
+    client._sock = None
+    assert [(m.topic, m.mid, m.payload, m.qos, m.dup, m.retain) for m in got] == [
+        ("returns/s1/verdict", 7, b'{"id": 1}', 1, False, False),
+        ("returns/s1/verdict", 8, b"", 1, True, True),
+        ("returns/s1/image", 9, b"\xff\xd8", 1, False, False)]
+    assert got[0].properties is got[1].properties  # the shared empty one
+    assert getattr(got[0].properties, "UserProperty", None) is None
+    assert got[2].properties.UserProperty == [("key", "v1")]
+    acks = [bytes(p["packet"]) for p in client._out_packet]
+    assert acks == [b"\x40\x02\x00\x07", b"\x40\x02\x00\x08", b"\x40\x02\x00\x09"]
+    with pytest.raises(AttributeError, match="shared"):
+        got[0].properties.UserProperty = [("a", "b")]
+    assert getattr(got[1].properties, "UserProperty", None) is None
