@@ -69,9 +69,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
     parser.add_argument("--precision", choices=["bf16", "fp32"], default=None,
-                        help="conformity: bf16 (default) trains under bfloat16 autocast, about 1.8x faster "
-                        "on a CPU with AVX-512 BF16; fp32 for a CPU without it (the model is float32 "
-                        "either way)")
+                        help="conformity: fp32 (default) or bf16, which trains under bfloat16 autocast at "
+                        "about half the cost on a CPU with AVX-512 BF16 but scored lower on grocery")
     parser.add_argument("--no-eval", action="store_true",
                         help="skip scoring the held-back split after export")
     parser.add_argument("--force", action="store_true",

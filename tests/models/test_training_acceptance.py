@@ -175,8 +175,7 @@ def test_conformity_writes_metrics_per_epoch(tmp_path: Path, capsys: pytest.Capt
     rows = _rows(out / "metrics.csv")
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert set(rows[0]) == {"epoch", "loss", "val_top1", "val_verification_auroc", "lr", "seconds"}
-    # Only the last epoch (eval_epochs = 1) is validated; the others leave the columns empty.
-    assert [bool(r["val_top1"]) for r in rows] == [False, True]
+    assert all(r["val_top1"] for r in rows)  # the last eval_epochs (3) epochs are validated
     assert (out / "curves.png").stat().st_size > 1000
 
     # A second run into the same folder scores the model there on its own validation split.

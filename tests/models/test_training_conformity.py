@@ -194,3 +194,11 @@ def test_an_unknown_loss_is_refused_before_any_data_is_read(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="use cosface or softmax"):
         train_conformity(tmp_path / "no-such-data", tmp_path / "out", ConformityRecipe(loss="triplet"))
     assert not (tmp_path / "out").exists()
+
+
+def test_an_unknown_precision_is_refused_before_any_data_is_read(tmp_path: Path) -> None:
+    from models.training.conformity import ConformityRecipe, train_conformity
+
+    with pytest.raises(ValueError, match="use bf16 or fp32"):
+        train_conformity(tmp_path / "no-such-data", tmp_path / "out", ConformityRecipe(precision="fp16"))
+    assert not (tmp_path / "out").exists()
