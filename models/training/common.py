@@ -35,8 +35,8 @@ class ExportError(Exception):
 
 def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
     """Seed Python, numpy and torch so a run is reproducible, cap torch's threads and set the
-    CPU up for training (see `_tune_cpu`)."""
-    _tune_cpu()
+    allocator up for training (see `_keep_activation_buffers`)."""
+    _keep_activation_buffers()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -52,19 +52,15 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 
 
-def _tune_cpu() -> None:
-    """Two settings that change no result beyond rounding and save time on a CPU:
-
-    - denormal floats flushed to zero: late in a run many gradients and optimiser moments are
-      that small, and an operation on one takes the CPU's slow path;
-    - freed blocks of up to 32 MiB kept in the heap. The station's command line fixes glibc's
-      mmap threshold at 1 MiB so that a long-running station gives freed frames back
-      (station/memory.py); a training step frees and allocates the same activation buffers
-      again, and with that threshold each went back to the kernel and came back as fresh zeroed
-      pages: 40 conformity steps at 112 px took 1,060,000 page faults and spent 17 % of their
-      CPU time in the kernel; with this 3,500 faults, and a step costs 23 % less.
+def _keep_activation_buffers() -> None:
+    """Keep freed blocks of up to 32 MiB in the heap. The station's command line fixes glibc's
+    mmap threshold at 1 MiB so that a long-running station gives freed frames back
+    (station/memory.py); a training step frees and allocates the same activation buffers again,
+    and with that threshold each went back to the kernel and came back as fresh zeroed pages:
+    40 conformity steps at 112 px took 1,060,000 page faults and spent 17 % of their CPU time in
+    the kernel; with this 3,500 faults, and a step costs 23 % less. (Not torch's flush-denormal
+    switch: it is process-wide processor state and changes every later float computation.)
     """
-    torch.set_flush_denormal(True)
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc: its allocator has its own policy

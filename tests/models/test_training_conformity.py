@@ -202,3 +202,17 @@ def test_an_unknown_precision_is_refused_before_any_data_is_read(tmp_path: Path)
     with pytest.raises(ValueError, match="use bf16 or fp32"):
         train_conformity(tmp_path / "no-such-data", tmp_path / "out", ConformityRecipe(precision="fp16"))
     assert not (tmp_path / "out").exists()
+
+
+def test_training_leaves_the_process_float_state_alone() -> None:
+    """Preparing a run must not switch the processor to flush subnormal floats to zero: that is
+    process-wide and broke every later float computation that needs them (hypothesis refuses
+    to run at all)."""
+    import torch
+
+    from models.training.common import seed_everything
+
+    seed_everything(0, 1)
+    tiny = np.finfo(np.float32).tiny
+    assert np.float32(tiny) / np.float32(4) > 0
+    assert float(torch.tensor(tiny, dtype=torch.float32) / 4) > 0
