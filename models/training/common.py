@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import hashlib
 import json
@@ -34,9 +33,7 @@ class ExportError(Exception):
 
 
 def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
-    """Seed Python, numpy and torch so a run is reproducible, cap torch's threads and set the
-    allocator up for training (see `_keep_activation_buffers`)."""
-    _keep_activation_buffers()
+    """Seed Python, numpy and torch so a run is reproducible, and cap torch's threads."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -45,30 +42,6 @@ def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
-
-
-# glibc mallopt parameters and the largest mmap threshold it accepts on 64-bit systems.
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
-
-
-def _keep_activation_buffers() -> None:
-    """Keep freed blocks of up to 32 MiB in the heap. The station's command line fixes glibc's
-    mmap threshold at 1 MiB so that a long-running station gives freed frames back
-    (station/memory.py); a training step frees and allocates the same activation buffers again,
-    and with that threshold each went back to the kernel and came back as fresh zeroed pages:
-    40 conformity steps at 112 px took 1,060,000 page faults and spent 17 % of their CPU time in
-    the kernel; with this 3,500 faults, and a step costs 23 % less. (Not torch's flush-denormal
-    switch: it is process-wide processor state and changes every later float computation.)
-    """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):  # not glibc: its allocator has its own policy
-        return
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt.restype = ctypes.c_int
-    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
-    mallopt(_M_TRIM_THRESHOLD, 4 * _MMAP_THRESHOLD_MAX)
 
 
 def read_image(path: Path) -> npt.NDArray[np.uint8]:

@@ -15,8 +15,18 @@ import sys
 from pathlib import Path
 
 from station.config import Config
+from station.memory import bound_heap
 
 logger = logging.getLogger(__name__)
+
+# The station's command line fixes glibc's mmap threshold at 1 MiB so that a long-running station
+# gives freed frames back (station/memory.py). A training step frees and allocates the same
+# activation buffers again, and with that threshold each went back to the kernel and came back as
+# fresh zeroed pages: 40 conformity steps at 112 px took 1,060,000 page faults and spent 17 % of
+# their CPU time in the kernel. With glibc's largest threshold (32 MiB) they take 3,500 and a step
+# costs 23 % less.
+TRAINING_MMAP_THRESHOLD = 32 << 20
+TRAINING_TRIM_THRESHOLD = 128 << 20
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,6 +98,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from models.training import acceptance
     from models.training.evaluate import evaluate_model
 
+    bound_heap(TRAINING_MMAP_THRESHOLD, TRAINING_TRIM_THRESHOLD)
     out: Path = args.out
     staging = acceptance.staging_dir(out)
     try:
