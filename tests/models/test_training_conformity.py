@@ -216,3 +216,42 @@ def test_training_leaves_the_process_float_state_alone() -> None:
     tiny = np.finfo(np.float32).tiny
     assert np.float32(tiny) / np.float32(4) > 0
     assert float(torch.tensor(tiny, dtype=torch.float32) / 4) > 0
+
+
+def test_the_weight_average_follows_the_network_and_leaves_it_alone() -> None:
+    """The averaged copy moves a (1 - decay) share towards each step's weights, batch-norm
+    statistics included; counters are copied; the trained network itself is untouched."""
+    import torch
+
+    from models.training.conformity import Backbone, EmbeddingNet, _WeightAverage
+
+    torch.manual_seed(0)
+    net = EmbeddingNet(8, 16, Backbone.RESNET18)
+    average = _WeightAverage(net, decay=0.9)
+    start = {k: v.clone() for k, v in average.net.state_dict().items()}
+    assert all(not p.requires_grad for p in average.net.parameters())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    net.features[1].running_mean.add_(2.0)  # type: ignore[operator]
+    net.features[1].num_batches_tracked.add_(7)  # type: ignore[operator]
+    trained = {k: v.clone() for k, v in net.state_dict().items()}
+    for _ in range(200):
+        average.update(net)
+    after = average.net.state_dict()
+    assert not torch.allclose(start["features.1.running_mean"], after["features.1.running_mean"])
+    assert not torch.allclose(start["head.1.weight"], after["head.1.weight"])
+    for key, value in trained.items():
+        if value.dtype.is_floating_point:
+            # 200 steps at 0.9: what is left of the start is 0.9^~190, nothing.
+            assert torch.allclose(after[key], value, atol=1e-6), key
+        else:
+            assert torch.equal(after[key], value), key
+    # One step from a fresh average moves it by the warm-up share, not all the way.
+    fresh = _WeightAverage(EmbeddingNet(8, 16, Backbone.RESNET18), decay=0.9)
+    before = fresh.net.head[1].weight.clone()
+    fresh.update(net)
+    share = 1 - 2 / 11  # (1 + n) / (10 + n) at n = 1
+    expected = before + share * (net.head[1].weight - before)
+    assert torch.allclose(fresh.net.head[1].weight, expected, atol=1e-6)
+    assert torch.equal(net.state_dict()["head.1.weight"], trained["head.1.weight"])
