@@ -117,10 +117,11 @@ class ConformityRecipe:
     # Share of batches trained with CutMix (a box of another image pasted in, the loss split by
     # area): the network cannot rely on one region or on a photo series' background.
     cutmix: float = 0.0
-    # "fp32": float32 throughout. "bf16": the training passes run under bfloat16 autocast, a
-    # step costs about half as much on a CPU with AVX-512 BF16 (the weights, the optimiser and
-    # the exported graph stay float32), but on grocery it scored 66-67 % top-1 on val.txt where
-    # the same recipe in float32 scored 73 % (docs/models.md): not the default.
+    # "fp32": float32 throughout. "bf16": the training passes run under bfloat16 autocast, the
+    # network's share of a step costs about 40 % less on a CPU with AVX-512 BF16 (the weights, the
+    # optimiser and the exported graph stay float32); on grocery it scored 66-67 % top-1 on
+    # val.txt where float32 scored 73 % (seed 0) and 68.9 % (seed 1), so what it costs is not
+    # settled (docs/models.md): not the default.
     precision: str = "fp32"
     name: str = "conformity"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -298,17 +299,19 @@ class _WeightAverage:
         self.net: EmbeddingNet = copy.deepcopy(net).eval()
         for p in self.net.parameters():
             p.requires_grad_(False)
+        # The state dicts hold the tensors themselves, updated in place: pair them once.
+        self._pairs = list(zip(self.net.state_dict().values(), net.state_dict().values(), strict=True))
         self.decay = decay
         self.updates = 0
 
     @torch.no_grad()
-    def update(self, net: nn.Module) -> None:
-        """Move the average towards `net`'s current weights."""
+    def update(self) -> None:
+        """Move the average towards the trained network's current weights."""
         self.updates += 1
         d = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        for mine, theirs in zip(self.net.state_dict().values(), net.state_dict().values(), strict=True):
+        for mine, theirs in self._pairs:
             if mine.dtype.is_floating_point:
-                mine.mul_(d).add_(theirs.detach(), alpha=1 - d)
+                mine.mul_(d).add_(theirs, alpha=1 - d)
             else:
                 mine.copy_(theirs)
 
@@ -527,7 +530,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                 optimiser.step()
                 schedule.step()
                 if average is not None:
-                    average.update(net)
+                    average.update()
                 total += float(loss.detach())
                 log.step(epoch + 1, total / (step + 1))
             evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)

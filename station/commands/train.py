@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 # gives freed frames back (station/memory.py). A training step frees and allocates the same
 # activation buffers again, and with that threshold each went back to the kernel and came back as
 # fresh zeroed pages: 40 conformity steps at 112 px took 1,060,000 page faults and spent 17 % of
-# their CPU time in the kernel. With glibc's largest threshold (32 MiB) they take 3,500 and a step
-# costs 23 % less.
+# their CPU time in the kernel. With 32 MiB they take 3,500 and a step costs 23 % less (at 160 px
+# some activations are larger: 256 MiB removes their faults too, but saved only 2-7 % of a step).
 TRAINING_MMAP_THRESHOLD = 32 << 20
 TRAINING_TRIM_THRESHOLD = 128 << 20
 
@@ -79,8 +79,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
     parser.add_argument("--precision", choices=["bf16", "fp32"], default=None,
-                        help="conformity: fp32 (default) or bf16, which trains under bfloat16 autocast at "
-                        "about half the cost on a CPU with AVX-512 BF16 but scored lower on grocery")
+                        help="conformity: fp32 (default) or bf16, which trains the network under bfloat16 "
+                        "autocast at about 40 %% less cost on a CPU with AVX-512 BF16; its accuracy cost on "
+                        "grocery is not settled")
     parser.add_argument("--weight-decay", type=float, default=None,
                         help="conformity: AdamW's decoupled weight decay (default: the recipe's)")
     parser.add_argument("--ema", type=float, default=None,

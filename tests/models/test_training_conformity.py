@@ -237,7 +237,7 @@ def test_the_weight_average_follows_the_network_and_leaves_it_alone() -> None:
     net.features[1].num_batches_tracked.add_(7)  # type: ignore[operator]
     trained = {k: v.clone() for k, v in net.state_dict().items()}
     for _ in range(200):
-        average.update(net)
+        average.update()
     after = average.net.state_dict()
     assert not torch.allclose(start["features.1.running_mean"], after["features.1.running_mean"])
     assert not torch.allclose(start["head.1.weight"], after["head.1.weight"])
@@ -248,10 +248,13 @@ def test_the_weight_average_follows_the_network_and_leaves_it_alone() -> None:
         else:
             assert torch.equal(after[key], value), key
     # One step from a fresh average moves it by the warm-up share, not all the way.
-    fresh = _WeightAverage(EmbeddingNet(8, 16, Backbone.RESNET18), decay=0.9)
+    fresh_net = EmbeddingNet(8, 16, Backbone.RESNET18)
+    fresh = _WeightAverage(fresh_net, decay=0.9)
     before = fresh.net.head[1].weight.clone()
-    fresh.update(net)
-    share = 1 - 2 / 11  # (1 + n) / (10 + n) at n = 1
-    expected = before + share * (net.head[1].weight - before)
+    with torch.no_grad():
+        fresh_net.head[1].weight.add_(1.0)
+    fresh.update()
+    share = 1 - 2 / 11  # one minus the decay (1 + n) / (10 + n) at n = 1
+    expected = before + share * (fresh_net.head[1].weight - before)
     assert torch.allclose(fresh.net.head[1].weight, expected, atol=1e-6)
     assert torch.equal(net.state_dict()["head.1.weight"], trained["head.1.weight"])
