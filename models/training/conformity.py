@@ -117,6 +117,13 @@ class ConformityRecipe:
     # Share of batches trained with CutMix (a box of another image pasted in, the loss split by
     # area): the network cannot rely on one region or on a photo series' background.
     cutmix: float = 0.0
+    # Store-to-store changes: grocery's val.txt was shot in other shops than train.txt (other
+    # shelves, light, varieties). `white_balance` = largest per-channel gain change (0.08 = each
+    # of R, G, B scaled by 0.92-1.08, a light of another colour temperature); `erase` = share of
+    # images with one random box blanked (random erasing: no single region, e.g. a shop's price
+    # label or shelf edge, can carry the product). 0 = off.
+    white_balance: float = 0.0
+    erase: float = 0.0
     # "fp32": float32 throughout. "bf16": the training passes run under bfloat16 autocast, the
     # network's share of a step costs about 40 % less on a CPU with AVX-512 BF16 (the weights, the
     # optimiser and the exported graph stay float32); on grocery it scored 66-67 % top-1 on
@@ -350,19 +357,38 @@ def _augment(image: npt.NDArray[np.uint8], size: int, rng: np.random.Generator,
     return np.ascontiguousarray(image)
 
 
-def _photometric(x: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """Brightness, contrast and saturation jitter on a [0, 1] RGB batch (no hue change)."""
+def _photometric(x: torch.Tensor, rng: np.random.Generator, white_balance: float = 0.0) -> torch.Tensor:
+    """Brightness, contrast and saturation jitter on a [0, 1] RGB batch (no hue change), and with
+    `white_balance` > 0 a per-channel gain of 1 ± white_balance (the colour of the light)."""
     n = x.shape[0]
 
     def u(lo: float, hi: float) -> torch.Tensor:
         return torch.from_numpy(rng.uniform(lo, hi, (n, 1, 1, 1)).astype(np.float32))
 
     x = x * u(0.75, 1.25)
+    if white_balance:
+        gains = rng.uniform(1 - white_balance, 1 + white_balance, (n, 3, 1, 1))
+        x = x * torch.from_numpy(gains.astype(np.float32))
     mean = x.mean((1, 2, 3), keepdim=True)
     x = (x - mean) * u(0.75, 1.25) + mean
     grey = x.mean(1, keepdim=True)
     x = (x - grey) * u(0.8, 1.2) + grey
     return x.clamp(0, 1)
+
+
+def _erase(x: torch.Tensor, share: float, rng: np.random.Generator) -> torch.Tensor:
+    """Random erasing: in `share` of the images one box (2-25 % of the area, aspect 1/3-3) is
+    replaced by noise of the batch's own statistics (a normalised batch: mean 0, std 1)."""
+    n, _, h, w = x.shape
+    x = x.clone()
+    for i in np.nonzero(rng.random(n) < share)[0]:
+        area = rng.uniform(0.02, 0.25) * h * w
+        aspect = math.exp(rng.uniform(math.log(1 / 3), math.log(3)))
+        eh, ew = min(h, round(math.sqrt(area * aspect))), min(w, round(math.sqrt(area / aspect)))
+        y0, x0 = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+        x[i, :, y0:y0 + eh, x0:x0 + ew] = torch.from_numpy(
+            rng.standard_normal((x.shape[1], eh, ew)).astype(np.float32))
+    return x
 
 
 def _cutmix(x: torch.Tensor, y: torch.Tensor,
@@ -449,6 +475,11 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         raise ValueError(f"unknown conformity loss {recipe.loss!r}: use cosface or softmax")
     if recipe.precision not in ("bf16", "fp32"):
         raise ValueError(f"unknown precision {recipe.precision!r}: use bf16 or fp32")
+    if not 0 <= recipe.white_balance < 0.5:
+        raise ValueError(f"white balance jitter {recipe.white_balance:g} is out of range: use 0 (none) "
+                         "up to below 0.5, e.g. 0.08")
+    if not 0 <= recipe.erase <= 1:
+        raise ValueError(f"erase share {recipe.erase:g} is out of range: use a share of images from 0 to 1")
     started = time.monotonic()
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
@@ -513,7 +544,10 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                 pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
                 batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
                 x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
-                x = ((_photometric(x, rng) - mean) / std).contiguous(memory_format=torch.channels_last)
+                x = (_photometric(x, rng, recipe.white_balance) - mean) / std
+                if recipe.erase:
+                    x = _erase(x, recipe.erase, rng)
+                x = x.contiguous(memory_format=torch.channels_last)
                 y = torch.from_numpy(train_y[pick])
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.precision == "bf16"):
                     if recipe.cutmix and rng.random() < recipe.cutmix:

@@ -72,6 +72,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "inference (0 = chosen on validation; 1 = none, the fastest)")
     parser.add_argument("--cutmix", type=float, default=None,
                         help="conformity: share of batches trained with CutMix (default 0 = none)")
+    parser.add_argument("--white-balance", type=float, default=None,
+                        help="conformity: per-channel gain jitter, e.g. 0.08 = R, G, B each x 0.92-1.08 "
+                             "(light of another colour; default 0 = none)")
+    parser.add_argument("--erase", type=float, default=None,
+                        help="conformity: share of images with one random box blanked (random erasing; "
+                             "default 0 = none)")
     parser.add_argument("--loss", choices=["cosface", "softmax"], default=None,
                         help="conformity: a plain classifier on the embedding (default) or a margin loss "
                              "on normalised embeddings")
@@ -132,6 +138,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"low_size": args.low_size} if args.low_size is not None else {}),
                                        **({"min_crop": args.min_crop} if args.min_crop else {}),
                                        **({"cutmix": args.cutmix} if args.cutmix is not None else {}),
+                                       **({"white_balance": args.white_balance}
+                                          if args.white_balance is not None else {}),
+                                       **({"erase": args.erase} if args.erase is not None else {}),
                                        **({"loss": args.loss} if args.loss else {}),
                                        **({"precision": args.precision} if args.precision else {}),
                                        **({"weight_decay": args.weight_decay}

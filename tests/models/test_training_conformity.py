@@ -196,6 +196,55 @@ def test_an_unknown_loss_is_refused_before_any_data_is_read(tmp_path: Path) -> N
     assert not (tmp_path / "out").exists()
 
 
+def test_random_erasing_blanks_one_box_in_the_chosen_share_of_images_and_leaves_the_batch_alone() -> None:
+    import torch
+
+    from models.training.conformity import _erase
+
+    n, size = 64, 40
+    x = torch.full((n, 3, size, size), 7.0)  # no noise draw comes out at exactly 7
+    for seed in range(5):
+        erased = _erase(x, 0.25, np.random.default_rng(seed))
+        assert torch.equal(x, torch.full((n, 3, size, size), 7.0))
+        changed = erased != 7.0
+        hit = changed.flatten(1).any(1)
+        assert 4 <= int(hit.sum()) <= 30  # ~16 of 64
+        for i in np.nonzero(hit.numpy())[0]:
+            rows, cols = np.nonzero(changed[i, 0].numpy())
+            box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+            # One rectangle (every pixel inside it changed, in every channel), 2-25 % of the image.
+            assert int(changed[i].sum()) == 3 * box
+            assert 0.02 * size * size * 0.8 <= box <= 0.25 * size * size * 1.2
+    assert torch.equal(_erase(x, 0.0, np.random.default_rng(0)), x)
+    assert bool((_erase(x, 1.0, np.random.default_rng(0)) != 7.0).flatten(1).any(1).all())
+
+
+def test_white_balance_jitter_tints_grey_images_and_stays_in_range() -> None:
+    import torch
+
+    from models.training.conformity import _photometric
+
+    grey = torch.full((32, 3, 8, 8), 0.5)
+    plain = _photometric(grey, np.random.default_rng(0))
+    assert torch.allclose(plain[:, 0], plain[:, 1]) and torch.allclose(plain[:, 1], plain[:, 2])
+    tinted = _photometric(grey, np.random.default_rng(0), white_balance=0.08)
+    spread = (tinted.amax(1) - tinted.amin(1)).flatten(1).mean(1)
+    assert bool((spread > 0.005).all())  # every image's light has a colour now
+    assert float(tinted.min()) >= 0.0 and float(tinted.max()) <= 1.0
+
+
+@pytest.mark.parametrize(("setting", "message"), [({"white_balance": 0.6}, "white balance jitter 0.6"),
+                                                  ({"white_balance": -0.1}, "white balance"),
+                                                  ({"erase": 1.5}, "erase share 1.5")])
+def test_augmentation_settings_out_of_range_are_refused_before_any_data_is_read(
+        tmp_path: Path, setting: dict[str, float], message: str) -> None:
+    from models.training.conformity import ConformityRecipe, train_conformity
+
+    with pytest.raises(ValueError, match=message):
+        train_conformity(tmp_path / "no-such-data", tmp_path / "out", ConformityRecipe(**setting))  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_unknown_precision_is_refused_before_any_data_is_read(tmp_path: Path) -> None:
     from models.training.conformity import ConformityRecipe, train_conformity
 
