@@ -472,6 +472,10 @@ def check_broker(config: Config) -> CheckResult:
                                       client_id=f"doctor-central-{os.getpid()}")
             try:
                 central.start()
+                if not central.wait_subscribed(10.0):
+                    return fail("broker", "the reference central did not subscribe on the local broker in "
+                                f"10 s: {central.stats().last_error or 'no answer'}",
+                                "check the mosquitto installation")
                 address = BrokerAddress(broker.host, broker.port)
                 result = probe_broker(address, client_id, topics.verdict,
                                       json.dumps(_probe_verdict(config)).encode(), reply_topic=topics.ack)

@@ -173,6 +173,7 @@ class CentralReceiver:
         self._thread: threading.Thread | None = None
         self._db_thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self._subscribed = threading.Event()  # the broker granted the subscriptions (SUBACK)
         self._evidence_thread: threading.Thread | None = None
         self._evidence_ready = threading.Event()
         self._open_error: BaseException | None = None
@@ -189,6 +190,7 @@ class CentralReceiver:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         self._client = client
         self._net = NetworkLoop(client, self.address.host, self.address.port, backoff_min_s=0.5,
                                 backoff_max_s=10.0, on_error=lambda text: self._set(last_error=text),
@@ -197,6 +199,14 @@ class CentralReceiver:
         self._thread.start()
         logger.info("central: receiving %s from %s:%s into %s", self.subscription, self.address.host,
                     self.address.port, self.db_path)
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """Whether the broker has granted the receiver's subscriptions within `timeout` seconds.
+
+        Until then a verdict published on a broker that holds no session for central is not
+        delivered to it: a probe waits for this before it publishes.
+        """
+        return self._subscribed.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Store and acknowledge what was already received, then disconnect."""
@@ -226,8 +236,14 @@ class CentralReceiver:
         self._set(connected=True)
         logger.info("central: connected (session present: %s)", flags.session_present)
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
+                      properties: Any) -> None:
+        if not any(getattr(reason, "is_failure", False) for reason in reasons or ()):
+            self._subscribed.set()
+
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Any) -> None:
+        self._subscribed.clear()
         self._set(connected=False, last_error=f"disconnected: {reason_code}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:

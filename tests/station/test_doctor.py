@@ -56,7 +56,7 @@ def test_on_the_embedded_defaults_every_check_is_ok_or_a_warning_with_a_reason(
     monkeypatch.delenv("STATION_CONFIG", raising=False)
     code = main(["doctor", "--json", "--camera-seconds", "1"])
     results = _lines(capsys.readouterr().out)
-    assert code == 0, results
+    assert code == 0, [r for r in results if r["status"] not in ("ok", "warn")]
     checks = {r["check"] for r in results}
     assert checks >= {"config", "lock", "disk", "clock", "models", "calibration", "camera", "conveyor",
                       "broker"}

@@ -37,7 +37,7 @@ def start_receiver(tmp_path: Path) -> Iterator[Callable[..., CentralReceiver]]:
                                    **kwargs)
         receiver.start()
         started.append(receiver)
-        wait_for(lambda: receiver.stats().connected, 10, "receiver connected")
+        assert receiver.wait_subscribed(10), "central did not subscribe on the broker in 10 s"
         return receiver
 
     yield start

@@ -225,3 +225,33 @@ def test_auto_broker_survives_a_restart_on_the_same_port_with_retained_status(tm
     finally:
         broker.close()
     assert not broker.running
+
+
+def test_a_verdict_sent_once_central_says_it_is_subscribed_is_acknowledged(
+        tmp_path: Path, broker: LocalBroker) -> None:
+    # A probe publishes one verdict once, with no session of central's on the broker to hold it:
+    # it is only acknowledged when central's subscription was granted first.
+    from sync.broker import free_port
+    from sync.mqtt import BrokerAddress
+    from sync.probe import probe_broker
+
+    nowhere = CentralReceiver(BrokerAddress("127.0.0.1", free_port()), tmp_path / "nowhere.db")
+    nowhere.start()
+    try:
+        assert not nowhere.wait_subscribed(1.0)
+    finally:
+        nowhere.stop()
+
+    receiver = CentralReceiver(BrokerAddress("127.0.0.1", broker.port), tmp_path / "central.db")
+    receiver.start()
+    try:
+        assert receiver.wait_subscribed(10.0)
+        verdict = make_verdict("dock-01", "site-01", SESSION, 0, random.Random(3))
+        topics = SyncSettings().topics(IDENTITY)
+        result = probe_broker(BrokerAddress("127.0.0.1", broker.port), "probe-once", topics.verdict,
+                              json.dumps(verdict).encode(), reply_topic=topics.ack, timeout_s=10.0)
+        assert result.reply_ms is not None
+    finally:
+        receiver.stop()
+    stored = sqlite3.connect(tmp_path / "central.db").execute("SELECT verdict_id FROM verdicts").fetchall()
+    assert stored == [(verdict["verdict_id"],)]
