@@ -1,0 +1,108 @@
+"""How a conformity model's gallery is scored: top-1 and verification AUROC on an evaluation split
+for several ways of turning a query's similarities to every reference image into one score per
+product. The station's Gallery takes the best-matching reference (`max`); the others are what a
+change of that rule would buy, measured, not assumed.
+
+    .venv/bin/python benchmarks/matching.py --data GROCERY_ROOT [--models models/conformity ...]
+                                            [--threads 2] [--json]
+
+Gallery = every training image (grocery: train.txt), queries = the evaluation split (val.txt),
+embedded by the station's ConformityModel from the image files, as `station enroll` would.
+Rules: `max` (the station's), `centroid` (cosine to the mean of a product's references),
+`top-k mean` (mean of its k best references) and `a·max + (1−a)·centroid`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# Run as a script, this folder comes first on the path and benchmarks/models.py would stand
+# for the models package: the project's root takes its place.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+
+from models.datasets import Split, conformity_samples  # noqa: E402
+from models.training.metrics import auroc  # noqa: E402
+from vision.inference import ConformityModel  # noqa: E402
+from vision.inference.runtime import read_bgr  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+Scores = npt.NDArray[np.float32]
+
+
+def _embed(model: ConformityModel, paths: list[Path]) -> Scores:
+    out = []
+    for start in range(0, len(paths), 32):
+        images = []
+        for path in paths[start:start + 32]:
+            image = read_bgr(path)
+            if image is None:
+                raise SystemExit(f"matching: cannot read {path} — replace the file or drop it from the list")
+            images.append(image)
+        out.append(np.asarray(model.embed_batch(images), dtype=np.float32))
+    return np.concatenate(out)
+
+
+def rules(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: Scores,
+          classes: int) -> dict[str, Scores]:
+    """Per-product scores (queries x classes) under each rule."""
+    sims = queries @ gallery.T
+    members = [gallery_y == c for c in range(classes)]
+    best = np.stack([sims[:, m].max(1) for m in members], 1)
+    centroids = np.stack([gallery[m].mean(0) for m in members])
+    centroid = queries @ (centroids / np.linalg.norm(centroids, axis=1, keepdims=True)).T
+
+    def top(k: int) -> Scores:
+        return np.stack([np.sort(sims[:, m], 1)[:, -k:].mean(1) for m in members], 1)
+
+    out: dict[str, Scores] = {"max (station)": best, "centroid": centroid}
+    out |= {f"top-{k} mean": top(k) for k in (3, 5, 10)}
+    out |= {f"{a:g}·max + {1 - a:g}·centroid": a * best + (1 - a) * centroid for a in (0.3, 0.5, 0.7)}
+    return out
+
+
+def measure(model_dir: Path, data: Path, threads: int) -> dict[str, dict[str, float]]:
+    train, queries = conformity_samples(data, Split.TRAIN), conformity_samples(data, Split.HOLDOUT)
+    skus = sorted({s.label for s in train})
+    index = {sku: i for i, sku in enumerate(skus)}
+    unknown = sorted({s.label for s in queries} - set(skus))
+    if unknown:
+        raise SystemExit(f"matching: evaluation products without training images: {unknown[:5]}")
+    model = ConformityModel.load(model_dir, intra_op_threads=threads)
+    gallery_y = np.array([index[s.label] for s in train])
+    query_y = np.array([index[s.label] for s in queries])
+    gallery, embedded = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
+    same = np.arange(len(skus))[None, :] == query_y[:, None]
+
+    def score(s: Scores) -> dict[str, float]:
+        return {"top1": float((s.argmax(1) == query_y).mean()),
+                "verification_auroc": auroc(same.ravel(), s.ravel())}
+
+    return {name: score(s) for name, s in rules(gallery, gallery_y, embedded, len(skus)).items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, required=True,
+                        help="conformity data: the grocery root (train.txt / val.txt) or DIR/<sku>/*")
+    parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "conformity"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    results = {str(m): measure(m, args.data, args.threads) for m in args.models}
+    if args.json:
+        print(json.dumps(results))
+        return
+    print(f"{'model':28s} {'rule':28s} {'top-1':>7s} {'AUROC':>7s}")
+    for model, table in results.items():
+        for rule, m in table.items():
+            print(f"{Path(model).name:28s} {rule:28s} {m['top1']:7.1%} {m['verification_auroc']:7.4f}")
+
+
+if __name__ == "__main__":
+    main()
