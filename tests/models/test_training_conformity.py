@@ -233,9 +233,57 @@ def test_white_balance_jitter_tints_grey_images_and_stays_in_range() -> None:
     assert float(tinted.min()) >= 0.0 and float(tinted.max()) <= 1.0
 
 
+def test_mixstyle_gives_each_image_a_mix_of_two_images_statistics_in_training_only() -> None:
+    import torch
+
+    from models.training.conformity import MixStyle
+
+    torch.manual_seed(0)
+    # Two "photos" whose channels differ only in level and spread, as under two lights.
+    base = torch.randn(1, 4, 8, 8)
+    x = torch.cat([base * 1.0 + 0.0, base * 3.0 + 5.0])
+    style = MixStyle(p=1.0, alpha=0.1)
+    style.train()
+    mixed = style(x)
+    # The content (the normalised map) is kept; the level moves between the two images' levels.
+    normalised = (mixed - mixed.mean((2, 3), keepdim=True)) / mixed.std((2, 3), keepdim=True)
+    expected = (base - base.mean((2, 3), keepdim=True)) / base.std((2, 3), keepdim=True)
+    assert torch.allclose(normalised, expected.expand_as(normalised), atol=1e-4)
+    levels = mixed.mean((2, 3))
+    assert bool(((levels >= base.mean((2, 3)) - 1e-4) & (levels <= 3 * base.mean((2, 3)) + 5 + 1e-4)).all())
+    assert not torch.allclose(mixed, x)  # some image took some of the other's statistics
+    style.eval()
+    assert torch.equal(style(x), x)
+    assert torch.equal(MixStyle(p=0.0).train()(x), x)
+
+
+def test_mixstyle_runs_after_the_first_two_stages_in_training_and_leaves_inference_alone() -> None:
+    import torch
+
+    from models.training.conformity import Backbone, EmbeddingNet
+
+    torch.manual_seed(0)
+    styled = EmbeddingNet(8, 16, Backbone.RESNET18, mixstyle=1.0)
+    plain = EmbeddingNet(8, 16, Backbone.RESNET18)
+    assert styled.state_dict().keys() == plain.state_dict().keys()
+    calls: list[int] = []
+    assert styled.style is not None
+    styled.style.register_forward_hook(lambda *_: calls.append(1))
+    x = torch.rand(4, 3, 48, 48)
+    styled.train()
+    styled(x)
+    assert len(calls) == 2  # after the first and the second stage
+    styled.eval()
+    plain.load_state_dict(styled.state_dict())
+    plain.eval()
+    assert torch.equal(styled(x), plain(x))
+    assert len(calls) == 2  # inference runs the plain network
+
+
 @pytest.mark.parametrize(("setting", "message"), [({"white_balance": 0.6}, "white balance jitter 0.6"),
                                                   ({"white_balance": -0.1}, "white balance"),
-                                                  ({"erase": 1.5}, "erase share 1.5")])
+                                                  ({"erase": 1.5}, "erase share 1.5"),
+                                                  ({"mixstyle": 2.0}, "MixStyle share 2")])
 def test_augmentation_settings_out_of_range_are_refused_before_any_data_is_read(
         tmp_path: Path, setting: dict[str, float], message: str) -> None:
     from models.training.conformity import ConformityRecipe, train_conformity

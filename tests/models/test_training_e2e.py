@@ -76,7 +76,7 @@ def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.Ca
 
 @pytest.mark.parametrize("recipe", [[], ["--loss", "cosface", "--cutmix", "0.5"], ["--precision", "bf16"],
                                     ["--weight-decay", "0.05", "--ema", "0.9", "--white-balance", "0.08",
-                                     "--erase", "0.25"]],
+                                     "--erase", "0.25", "--mixstyle", "0.5"]],
                          ids=["softmax", "cosface+cutmix", "softmax-bf16", "softmax-averaged"])
 def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                               recipe: list[str]) -> None:
@@ -99,6 +99,7 @@ def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.Cap
     assert manifest["training"]["recipe"]["weight_decay"] == (0.05 if "--weight-decay" in recipe else 5e-4)
     assert manifest["training"]["recipe"]["white_balance"] == (0.08 if "--white-balance" in recipe else 0.0)
     assert manifest["training"]["recipe"]["erase"] == (0.25 if "--erase" in recipe else 0.0)
+    assert manifest["training"]["recipe"]["mixstyle"] == (0.5 if "--mixstyle" in recipe else 0.0)
     assert manifest["task"] == "conformity" and manifest["sha256"] == file_sha256(out / "model.onnx")
     assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
     assert manifest["metrics"]["holdout"]["images"] > 0
