@@ -521,6 +521,9 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                          "up to below 0.5, e.g. 0.08")
     if not 0 <= recipe.erase <= 1:
         raise ValueError(f"erase share {recipe.erase:g} is out of range: use a share of images from 0 to 1")
+    if not 0 < recipe.min_crop <= 1:
+        raise ValueError(f"smallest crop {recipe.min_crop:g} is out of range: use a share of the image's "
+                         "area above 0 and up to 1, e.g. 0.15")
     if not 0 <= recipe.mixstyle <= 1:
         raise ValueError(f"MixStyle share {recipe.mixstyle:g} is out of range: use a share of batches from "
                          "0 to 1, e.g. 0.5")

@@ -247,3 +247,25 @@ def test_metrics_csv_grows_while_the_run_goes(tmp_path: Path) -> None:
     assert log.bar.total == 10 and log.bar.n == 4  # one bar over every step of the run
     log.close()
     assert (tmp_path / "curves.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("--epochs", "0", "whole number of at least 1"),
+    ("--epochs", "ten", "whole number of at least 1"),
+    ("--size", "8", "at least 32"),
+    ("--width", "0", "at least 4"),
+    ("--threads", "5", "from 1 to 2"),
+    ("--holdout", "1", "above 0 and below 1"),
+    ("--cutmix", "nan", "from 0 up to 1"),
+    ("--weight-decay", "-1", "from 0 up to 1"),
+    ("--ema", "1", "from 0 and below 1"),
+])
+def test_a_setting_out_of_range_is_refused_with_what_to_write_before_anything_is_made(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, said: str) -> None:
+    out = tmp_path / "model"
+    with pytest.raises(SystemExit) as exited:
+        main(["train", "conformity", "--data", str(tmp_path), "--out", str(out), option, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: '{value}': write a" in err and said in err
+    assert list(tmp_path.iterdir()) == []

@@ -283,7 +283,9 @@ def test_mixstyle_runs_after_the_first_two_stages_in_training_and_leaves_inferen
 @pytest.mark.parametrize(("setting", "message"), [({"white_balance": 0.6}, "white balance jitter 0.6"),
                                                   ({"white_balance": -0.1}, "white balance"),
                                                   ({"erase": 1.5}, "erase share 1.5"),
-                                                  ({"mixstyle": 2.0}, "MixStyle share 2")])
+                                                  ({"mixstyle": 2.0}, "MixStyle share 2"),
+                                                  ({"min_crop": 0.0}, "smallest crop 0 "),
+                                                  ({"min_crop": 1.5}, "smallest crop 1.5")])
 def test_augmentation_settings_out_of_range_are_refused_before_any_data_is_read(
         tmp_path: Path, setting: dict[str, float], message: str) -> None:
     from models.training.conformity import ConformityRecipe, train_conformity
