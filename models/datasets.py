@@ -70,7 +70,8 @@ def defect_samples(root: Path, split: Split = Split.ALL, holdout: float = 0.3) -
     """Labelled defect images of `root` (either layout); `good` is the ok class."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: data folder not found")
+        raise FileNotFoundError(f"{root}: data folder not found — give a folder laid out as DIR/good/* and "
+                                "DIR/<defect class>/* (or the magnetic-tile MT_* folders)")
     samples: list[Sample] = []
     folders = sorted(p for p in root.iterdir() if p.is_dir())
     if any(f.name.startswith("MT_") and (f / "Imgs").is_dir() for f in folders):
@@ -121,7 +122,8 @@ def conformity_samples(root: Path, split: Split = Split.ALL) -> list[Sample]:
     for the folder layout the hash split (20 %) applies."""
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{root}: data folder not found")
+        raise FileNotFoundError(f"{root}: data folder not found — give a folder laid out as DIR/<sku>/* "
+                                "(one folder per product) or the grocery layout with train.txt")
     if (root / "train.txt").is_file() and (root / "classes.csv").is_file():
         if split is Split.HOLDOUT:
             return _grocery_list(root, "val.txt")
