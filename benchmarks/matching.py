@@ -19,23 +19,26 @@ import json
 import sys
 from pathlib import Path
 
-# Run as a script, this folder comes first on the path and benchmarks/models.py would stand
-# for the models package: the project's root takes its place.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
+if __name__ == "__main__":
+    # Run as a script, this folder comes first on the path and benchmarks/models.py would stand
+    # for the models package: the project's root takes its place.
+    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
+import numpy as np
+import numpy.typing as npt
 
-from models.datasets import Split, conformity_samples  # noqa: E402
-from models.training.metrics import auroc  # noqa: E402
-from vision.inference import ConformityModel  # noqa: E402
-from vision.inference.runtime import read_bgr  # noqa: E402
+from models.datasets import Split, conformity_samples
+from models.training.metrics import class_score_metrics
+from vision.inference import ConformityModel
+from vision.inference.runtime import read_bgr
 
 ROOT = Path(__file__).resolve().parents[1]
 Scores = npt.NDArray[np.float32]
 
 
 def _embed(model: ConformityModel, paths: list[Path]) -> Scores:
+    # Not models.training.evaluate's: that module needs torch, and this benchmark runs on the
+    # station's own install (onnxruntime only).
     out = []
     for start in range(0, len(paths), 32):
         images = []
@@ -77,13 +80,9 @@ def measure(model_dir: Path, data: Path, threads: int) -> dict[str, dict[str, fl
     gallery_y = np.array([index[s.label] for s in train])
     query_y = np.array([index[s.label] for s in queries])
     gallery, embedded = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
-    same = np.arange(len(skus))[None, :] == query_y[:, None]
-
-    def score(s: Scores) -> dict[str, float]:
-        return {"top1": float((s.argmax(1) == query_y).mean()),
-                "verification_auroc": auroc(same.ravel(), s.ravel())}
-
-    return {name: score(s) for name, s in rules(gallery, gallery_y, embedded, len(skus)).items()}
+    classes = np.arange(len(skus))
+    return {name: class_score_metrics(s, classes, query_y)
+            for name, s in rules(gallery, gallery_y, embedded, len(skus)).items()}
 
 
 def main() -> None:

@@ -76,6 +76,12 @@ def retrieval_metrics(gallery: npt.NDArray[np.float32], gallery_labels: npt.NDAr
     sims = queries @ gallery.T
     classes = np.unique(gallery_labels)
     per_class = np.stack([sims[:, gallery_labels == c].max(1) for c in classes], 1)
-    top1 = float((classes[per_class.argmax(1)] == query_labels).mean())
+    return class_score_metrics(per_class, classes, query_labels)
+
+
+def class_score_metrics(scores: npt.NDArray[np.float32], classes: npt.NDArray[np.int64],
+                        query_labels: npt.NDArray[np.int64]) -> dict[str, float]:
+    """Top-1 and verification AUROC of a (queries x classes) score matrix whose columns are `classes`."""
+    top1 = float((classes[scores.argmax(1)] == query_labels).mean())
     same = classes[None, :] == query_labels[:, None]
-    return {"top1": top1, "verification_auroc": auroc(same.ravel(), per_class.ravel())}
+    return {"top1": top1, "verification_auroc": auroc(same.ravel(), scores.ravel())}

@@ -1,0 +1,59 @@
+"""benchmarks/matching.py: each gallery rule scores a product as its docstring says, and the
+station's rule (`max`) gives what `retrieval_metrics`, used by training, gives."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from models.training.metrics import class_score_metrics, retrieval_metrics
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _benchmark() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("matching_benchmark", ROOT / "benchmarks" / "matching.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _unit(v: list[list[float]]) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float32)
+    return a / np.linalg.norm(a, axis=1, keepdims=True)
+
+
+def test_each_rule_scores_a_product_from_its_own_references() -> None:
+    bench = _benchmark()
+    # Product 0 has one reference right on the query and three far from it; product 1 has a
+    # dozen references near it.
+    gallery = _unit([[1, 0], [0, 1], [0, 1], [0, 1]] + [[0.8, 0.6]] * 12)
+    labels = np.array([0, 0, 0, 0] + [1] * 12)
+    query = _unit([[1, 0]])
+    scores = bench.rules(gallery, labels, query, 2)
+    assert scores["max (station)"][0].tolist() == pytest.approx([1.0, 0.8])
+    assert scores["top-3 mean"][0].tolist() == pytest.approx([1 / 3, 0.8])
+    centroid = _unit([[0.25, 0.75]])[0, 0]
+    assert scores["centroid"][0].tolist() == pytest.approx([centroid, 0.8])
+    assert scores["0.5·max + 0.5·centroid"][0].tolist() == pytest.approx([(1 + centroid) / 2, 0.8])
+    # The best single reference picks product 0; a product's average picks product 1.
+    assert int(scores["max (station)"].argmax(1)[0]) == 0
+    assert int(scores["centroid"].argmax(1)[0]) == 1
+
+
+def test_the_stations_rule_scores_as_training_validates() -> None:
+    bench = _benchmark()
+    rng = np.random.default_rng(0)
+    gallery = _unit(rng.normal(size=(60, 8)).tolist())
+    labels = np.repeat(np.arange(6), 10)
+    queries = _unit((gallery[::5] + rng.normal(scale=0.6, size=(12, 8))).tolist())
+    truth = labels[::5]
+    best = bench.rules(gallery, labels, queries, 6)["max (station)"]
+    station = class_score_metrics(best, np.arange(6), truth)
+    assert station == retrieval_metrics(gallery, labels, queries, truth)
+    assert 0 < station["top1"] <= 1 and 0.5 < station["verification_auroc"] <= 1
