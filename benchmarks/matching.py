@@ -4,17 +4,23 @@ product. The station's Gallery takes the best-matching reference (`max`); the ot
 change of that rule would buy, measured, not assumed.
 
     .venv/bin/python benchmarks/matching.py --data GROCERY_ROOT [--models models/conformity ...]
-                                            [--threads 2] [--json]
+                                            [--ensemble] [--threads 2] [--json]
 
 Gallery = every training image (grocery: train.txt), queries = the evaluation split (val.txt),
 embedded by the station's ConformityModel from the image files, as `station enroll` would.
 Rules: `max` (the station's), `centroid` (cosine to the mean of a product's references),
 `top-k mean` (mean of its k best references) and `a·max + (1−a)·centroid`.
+
+`--ensemble` adds, for every combination of two or more of the given models, the station's rule
+on the mean of their cosine similarities (each model's embedding L2-normalised, concatenated and
+scaled by 1/sqrt(n)): what averaging separately trained models would buy, at n times the cost per
+item, i.e. roughly the ceiling of distilling them into one network.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -69,20 +75,40 @@ def rules(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: Scores,
     return out
 
 
-def measure(model_dir: Path, data: Path, threads: int) -> dict[str, dict[str, float]]:
+def ensemble(embedded: list[tuple[Scores, Scores]]) -> tuple[Scores, Scores]:
+    """(gallery, queries) of several models as one: the cosine of two ensemble embeddings is the
+    mean of the models' cosines."""
+    scale = 1.0 / np.sqrt(len(embedded))
+    return (np.concatenate([g for g, _ in embedded], 1) * scale,
+            np.concatenate([q for _, q in embedded], 1) * scale)
+
+
+def measure(model_dirs: list[Path], data: Path, threads: int,
+            combine: bool = False) -> dict[str, dict[str, dict[str, float]]]:
     train, queries = conformity_samples(data, Split.TRAIN), conformity_samples(data, Split.HOLDOUT)
     skus = sorted({s.label for s in train})
     index = {sku: i for i, sku in enumerate(skus)}
     unknown = sorted({s.label for s in queries} - set(skus))
     if unknown:
         raise SystemExit(f"matching: evaluation products without training images: {unknown[:5]}")
-    model = ConformityModel.load(model_dir, intra_op_threads=threads)
     gallery_y = np.array([index[s.label] for s in train])
     query_y = np.array([index[s.label] for s in queries])
-    gallery, embedded = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
     classes = np.arange(len(skus))
-    return {name: class_score_metrics(s, classes, query_y)
-            for name, s in rules(gallery, gallery_y, embedded, len(skus)).items()}
+    embedded: dict[str, tuple[Scores, Scores]] = {}
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for model_dir in model_dirs:
+        model = ConformityModel.load(model_dir, intra_op_threads=threads)
+        gallery, found = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
+        embedded[str(model_dir)] = gallery, found
+        results[str(model_dir)] = {name: class_score_metrics(s, classes, query_y)
+                                   for name, s in rules(gallery, gallery_y, found, len(skus)).items()}
+    for n in range(2, len(embedded) + 1) if combine else ():
+        for names in itertools.combinations(embedded, n):
+            gallery, found = ensemble([embedded[name] for name in names])
+            best = rules(gallery, gallery_y, found, len(skus))["max (station)"]
+            label = " + ".join(Path(name).name for name in names)
+            results[label] = {"max (station)": class_score_metrics(best, classes, query_y)}
+    return results
 
 
 def main() -> None:
@@ -90,17 +116,20 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True,
                         help="conformity data: the grocery root (train.txt / val.txt) or DIR/<sku>/*")
     parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "conformity"])
+    parser.add_argument("--ensemble", action="store_true",
+                        help="also score every combination of two or more of the models, averaged")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = {str(m): measure(m, args.data, args.threads) for m in args.models}
+    results = measure(args.models, args.data, args.threads, args.ensemble)
     if args.json:
         print(json.dumps(results))
         return
-    print(f"{'model':28s} {'rule':28s} {'top-1':>7s} {'AUROC':>7s}")
+    width = max(28, *(len(Path(m).name) for m in results))
+    print(f"{'model':{width}s} {'rule':28s} {'top-1':>7s} {'AUROC':>7s}")
     for model, table in results.items():
         for rule, m in table.items():
-            print(f"{Path(model).name:28s} {rule:28s} {m['top1']:7.1%} {m['verification_auroc']:7.4f}")
+            print(f"{Path(model).name:{width}s} {rule:28s} {m['top1']:7.1%} {m['verification_auroc']:7.4f}")
 
 
 if __name__ == "__main__":

@@ -57,3 +57,16 @@ def test_the_stations_rule_scores_as_training_validates() -> None:
     station = class_score_metrics(best, np.arange(6), truth)
     assert station == retrieval_metrics(gallery, labels, queries, truth)
     assert 0 < station["top1"] <= 1 and 0.5 < station["verification_auroc"] <= 1
+
+
+def test_an_ensemble_scores_the_mean_of_its_models_similarities() -> None:
+    bench = _benchmark()
+    rng = np.random.default_rng(1)
+    a = (_unit(rng.normal(size=(20, 6)).tolist()), _unit(rng.normal(size=(5, 6)).tolist()))
+    b = (_unit(rng.normal(size=(20, 3)).tolist()), _unit(rng.normal(size=(5, 3)).tolist()))
+    gallery, queries = bench.ensemble([a, b])
+    assert gallery.shape == (20, 9) and queries.shape == (5, 9)
+    # Still unit vectors, so the station's Gallery can store them as they are.
+    assert np.linalg.norm(gallery, axis=1) == pytest.approx(np.ones(20), abs=1e-6)
+    mean = (a[1] @ a[0].T + b[1] @ b[0].T) / 2
+    assert queries @ gallery.T == pytest.approx(mean, abs=1e-6)
