@@ -18,6 +18,43 @@ logging.raiseExceptions = False
 SHARED_DATA = Path(os.environ.get("STATION_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 
 
+def _installed_by_the_test_command() -> dict[str, bool]:
+    """What `scripts/setup.sh test` installs for tests that skip without it, and whether it is here."""
+
+    def typelib(name: str, version: str) -> bool:
+        try:
+            import gi
+
+            gi.require_version(name, version)
+        except (ImportError, ValueError):
+            return False
+        return True
+
+    from tests.sync.postgres import pg_bin
+
+    return {
+        "mosquitto (apt)": shutil.which("mosquitto") is not None or Path("/usr/sbin/mosquitto").exists(),
+        "ffmpeg (apt)": shutil.which("ffmpeg") is not None,
+        "postgresql's initdb and pg_ctl (apt)": bool(pg_bin("initdb") and pg_bin("pg_ctl")),
+        "arv-fake-gv-camera-0.8 (apt aravis-tools)": shutil.which("arv-fake-gv-camera-0.8") is not None,
+        "Aravis 0.8 through PyGObject (apt gir1.2-aravis-0.8, the dev extra)": typelib("Aravis", "0.8"),
+        **{f"{module} (the {extra} extra)": importlib.util.find_spec(module) is not None
+           for module, extra in (("torch", "train"), ("onnx", "train"), ("psycopg", "dev"))},
+    }
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under the test command (STATION_TEST_COMPLETE=1, set by scripts/setup.sh test, which installs
+    everything below), a missing tool stops the run: its tests would otherwise skip, and a broken
+    setup would pass as a smaller suite."""
+    if os.environ.get("STATION_TEST_COMPLETE") != "1":
+        return
+    missing = [what for what, here in _installed_by_the_test_command().items() if not here]
+    if missing:
+        raise pytest.UsageError("scripts/setup.sh test installs these, but they are missing: "
+                                + "; ".join(missing) + ". Run the setup again and read its output.")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip, with the reason, tests whose data set, broker binary or torch is missing."""
     have_shared = SHARED_DATA.is_dir()
