@@ -14,12 +14,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-
-pytest.importorskip("matplotlib")  # station eval plots with the train extra
-
 
 def defect_folder(root: Path) -> Path:
     rng = np.random.default_rng(3)

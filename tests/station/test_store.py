@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from station.catalog import CatalogEntry, ManifestEntry
+from station.lookup import CatalogLookup
 from station.policy import RmaRecord
 from station.store import FrameImage, Store, StoreError, StoreReader
 from station.verdict import CodeRead, DeclaredReason, Disposition, Routing, Verdict
@@ -205,10 +206,9 @@ def test_catalog_and_manifest_rows_for_the_in_memory_lookup(store: Store) -> Non
 
 
 def test_rows_build_the_pipelines_lookup(store: Store) -> None:
-    lookup = pytest.importorskip("station.lookup")
     store.upsert_catalog([CatalogEntry("SKU-A", "Kettle", ("04006381333931",), (200.0, 150.0, 100.0))])
     store.upsert_manifest([ManifestEntry("R-1", "SKU-A", DeclaredReason.DAMAGED)])
-    built = lookup.CatalogLookup.from_rows(store.catalog_rows(), store.manifest_rows())
+    built = CatalogLookup.from_rows(store.catalog_rows(), store.manifest_rows())
     assert built.sku_for_gtin("4006381333931") == "SKU-A"
     assert built.rma_record("R-1") == store.rma("R-1")
     assert built.dimensions_mm("SKU-A") == (200.0, 150.0, 100.0)
