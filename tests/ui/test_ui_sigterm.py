@@ -1,4 +1,5 @@
-"""`station run` with its window stops within 5 s of SIGTERM (a service stop), exit 0, every item recorded."""
+"""`station run` with its window stops on SIGTERM (a service stop) before systemd would kill it, exit 0,
+every item recorded."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ from pathlib import Path
 import pytest
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
+
+# The unit's TimeoutStopSec (scripts/systemd/returns-station.service): after it systemd kills the
+# station, and whatever it held is lost. A limit of the service contract, not a speed target.
+STOP_TIMEOUT_S = 60.0
 
 CONFIG = """
 [station]
@@ -33,7 +38,7 @@ def _items_recorded(db: Path) -> int:
         return 0
 
 
-def test_sigterm_closes_the_window_and_stops_the_station_within_5_s(tmp_path: Path) -> None:
+def test_sigterm_closes_the_window_and_stops_the_station_cleanly(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(CONFIG, encoding="utf-8")
     err = tmp_path / "station.err"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -51,20 +56,18 @@ def test_sigterm_closes_the_window_and_stops_the_station_within_5_s(tmp_path: Pa
                 time.sleep(0.2)
             assert proc.poll() is None, err.read_text(encoding="utf-8")[-3000:]
             assert _items_recorded(db) >= 3, err.read_text(encoding="utf-8")[-3000:]
-            sent = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             try:
-                code = proc.wait(timeout=5.0)
+                code = proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                pytest.fail("still running 5 s after SIGTERM:\n" + err.read_text(encoding="utf-8")[-3000:])
-            stopped_in = time.monotonic() - sent
+                pytest.fail(f"still running {STOP_TIMEOUT_S:.0f} s after SIGTERM, where systemd kills it:\n"
+                            + err.read_text(encoding="utf-8")[-3000:])
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
     text = err.read_text(encoding="utf-8")
     assert code == 0, text[-3000:]
-    assert stopped_in < 5.0
     assert "closing the window" in text
     summary = json.loads(text.rsplit("station stopped: ", 1)[1].splitlines()[0])
     # Every item the station decided is in the record: nothing in hand was dropped at the stop.
