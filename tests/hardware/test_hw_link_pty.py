@@ -251,19 +251,37 @@ def test_jam_reports_its_zone_and_the_items_on_the_belt_as_lost(rig) -> None:
 
 def test_host_silence_trips_the_controller_watchdog_to_safe_outputs(rig) -> None:
     runners, station, start = rig
-    start(FAST)
+    # A long run from camera to gate (1.5 s, longer than the ~1 s watchdog): items the station
+    # routed just before it fell silent are still on their way when the controller trips.
+    long_run = SimSettings(speed_m_s=2.0, spacing_m=0.3, camera_pos_m=0.1, divert_pos_m=3.1,
+                           confirm_delay_s=0.05)
+    travel_s = long_run.divert_pos_m / long_run.speed_m_s  # entry eye to gate
+    decided: dict[int, int] = {}
+
+    def decide(event: ev.ItemAtCamera) -> int:
+        decided[event.item_id] = 1 + event.item_id % 4
+        return decided[event.item_id]
+
+    station.decide = decide
+    start(long_run)
     up = station.wait_for(ev.LinkUp)
     sim = runners[0]
+    _wait(lambda: len(decided) >= 12, 10)  # the belt full of routed items
     station.link.stop()  # the station hangs: no more heartbeats
     t0 = time.monotonic()
     _wait(lambda: sim.controller.safe, 3)
-    tripped = time.monotonic() - t0
-    assert tripped >= 0.8  # the ~1 s watchdog, not earlier
-    time.sleep(0.4)
+    tripped_at = time.monotonic()
+    assert tripped_at - t0 >= 0.8  # the ~1 s watchdog, not earlier
+    time.sleep(travel_s)  # every item routed before the silence reaches the gate
     with sim.lock:
-        # Every item reaching the gate in safe state takes the default (manual) lane.
-        gated = [t for t in sim.controller.truth if t.gated and t.entered_at > t0 + 1.2]
-    assert all(t.lane == 0 for t in gated)
+        routed = [t for t in sim.controller.truth if t.gated and t.item_id in decided]
+    # Routed and gated before the silence: their lanes. Gated once outputs were safe: the default
+    # (manual) lane, whatever the station had commanded, since nobody is there to confirm them.
+    before = [t for t in routed if t.entered_at + travel_s < t0 - 0.1]
+    after = [t for t in routed if t.entered_at + travel_s > tripped_at + 0.1]
+    assert before and after, (len(before), len(after))
+    assert all(t.lane == decided[t.item_id] for t in before)
+    assert all(t.lane == 0 for t in after)
     # A new link (same boot): the controller announced itself again and the session resumes.
     station2 = Station()
     link2 = ConveyorLink(str(sim.path), LINK, station2.on_event)

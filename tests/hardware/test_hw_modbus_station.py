@@ -37,4 +37,5 @@ def test_a_headless_station_on_a_modbus_plc_records_each_items_lane(tmp_path: Pa
     confirmed = [r for r in routings if r.get("lane_confirmed") is not None]
     assert confirmed
     commanded = [r for r in confirmed if r["lane_commanded"] is not None]
+    assert commanded
     assert all(r["lane_confirmed"] == r["lane_commanded"] for r in commanded)

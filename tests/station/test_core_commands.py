@@ -179,8 +179,10 @@ def test_purge_expired_applies_retention(config_file: Path, make_verdict: Callab
     assert station(config_file, "purge", "--expired", "--json") == 0
     assert json.loads(capsys.readouterr().out)["expired_frames"] == 5
     assert list((config_file.parent / "data" / "images").rglob("*.jpg")) == []
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as refused:
         station(config_file, "purge")  # neither --rma nor --expired
+    assert refused.value.code == 2
+    assert "--rma" in capsys.readouterr().err
 
 
 def test_catalog_json_with_embeddings(config_file: Path, tmp_path: Path,

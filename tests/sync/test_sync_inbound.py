@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from station.config import PolicyConfig
+from station.policy import update_policy
 from sync.inbound import Inbound, InboundHandlers, RmaLine
 from sync.modelstore import InstalledModel, ModelStore, OfferMode, offer_message, sign_offer
 
@@ -22,14 +24,12 @@ class Station:
 
     def __init__(self) -> None:
         self.manifest: list[RmaLine] = []
-        self.policy: dict[str, float] = {"defect_repair": 0.5, "defect_recycle": 0.85, "min_confidence": 0.6}
+        self.policy = PolicyConfig(defect_repair=0.5, defect_recycle=0.85, min_confidence=0.6)
         self.models: list[tuple[InstalledModel, OfferMode]] = []
 
     def on_config_set(self, values: dict[str, float]) -> None:
-        merged = {**self.policy, **values}
-        if merged["defect_repair"] >= merged["defect_recycle"]:
-            raise ValueError("defect_repair must stay below defect_recycle")
-        self.policy = merged
+        # The station's own rule (station.policy, as App applies it): refuses crossed thresholds.
+        self.policy = update_policy(self.policy, values)
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_bad_manifest_is_refused_and_the_old_one_kept(inbound: Inbound, station:
 def test_config_set_within_ranges_is_applied(inbound: Inbound, station: Station) -> None:
     ok, reason = _send(inbound, "config/set", {"values": {"defect_repair": 0.4, "min_confidence": 0.7}})
     assert ok, reason
-    assert station.policy == {"defect_repair": 0.4, "defect_recycle": 0.85, "min_confidence": 0.7}
+    assert station.policy == PolicyConfig(defect_repair=0.4, defect_recycle=0.85, min_confidence=0.7)
 
 
 BAD_CONFIGS = [
@@ -106,7 +106,7 @@ BAD_CONFIGS = [
     ({"values": {}}, "non-empty"),
     ({"defect_repair": 0.4}, "'values'"),
     # each value in range, but the station's own rule refuses the combination
-    ({"values": {"defect_repair": 0.8, "defect_recycle": 0.6}}, "below defect_recycle"),
+    ({"values": {"defect_repair": 0.8, "defect_recycle": 0.6}}, "must be below defect_recycle"),
     # one good value does not sneak in beside a bad one
     ({"values": {"min_confidence": 0.8, "defect_repair": 2.0}}, "out of range"),
 ]
@@ -115,7 +115,7 @@ BAD_CONFIGS = [
 @pytest.mark.parametrize(("body", "why"), BAD_CONFIGS, ids=[w for _, w in BAD_CONFIGS])
 def test_bad_config_set_is_refused_and_nothing_changes(inbound: Inbound, station: Station, body: Any,
                                                        why: str) -> None:
-    before = dict(station.policy)
+    before = station.policy
     ok, reason = _send(inbound, "config/set", body)
     assert not ok and why in reason
     assert station.policy == before
