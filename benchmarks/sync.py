@@ -4,7 +4,7 @@ a bare paho QoS 1 publish loop on the same local broker in the same run.
 
     .venv/bin/python benchmarks/sync.py [--rows 10000] [--repeats 3] [--images 1] [--image-bytes 60000]
 
-Prints a table of medians (verdicts/s). Target (DESIGN §6): >= 2,000/s and >= half the
+Prints a table of medians (verdicts/s). Target (README, "Performance"): >= 2,000/s and >= half the
 bare loop's rate. The bare loop only waits for the broker's PUBACKs; the outbox drain also
 reads and marks SQLite rows and waits for central to validate, store (synchronous=FULL)
 and acknowledge every verdict.

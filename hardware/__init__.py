@@ -9,7 +9,7 @@ The station uses:
 or by hand: `sim = SimulatorRunner(SimSettings(...)); port = sim.start();
 ConveyorLink(port, LinkSettings(), on_event).start()`.
 
-This package imports pyserial and the standard library only (DESIGN §2); hardware.modbus
+This package imports pyserial and the standard library only (docs/architecture.md); hardware.modbus
 (a PLC over Modbus, hardware/MODBUS.md) adds pymodbus, loaded only when it is used.
 """
 

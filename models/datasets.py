@@ -1,6 +1,6 @@
 """Adapters from the data sets on disk to labelled sample lists for training and evaluation.
 
-Layouts understood (DESIGN §4 "Training data layout" plus the two public sets we measure on):
+Layouts understood (docs/models.md "Data layouts", plus the two public sets we measure on):
 
 - defect, project layout: `DIR/good/*` and `DIR/<defect_class>/*`, optional pixel mask
   `<stem>_mask.png` beside an image.

@@ -1,6 +1,6 @@
 """Learning from the floor: confirmed and overridden items as training folders.
 
-Writes the layout `station train` reads (DESIGN §4):
+Writes the layout `station train` reads (docs/models.md "Data layouts"):
 - `OUT/defect/good/`, `OUT/defect/<defect class>/` — the condition the operator accepted:
   restock = good; repair/recycle = the defect model's label (or `defect` when the model
   saw nothing, i.e. it missed it);

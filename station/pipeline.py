@@ -1,6 +1,6 @@
 """The item pipeline: trigger → capture → inspect → decide → route → record.
 
-Three worker threads joined by bounded queues (DESIGN §3):
+Three worker threads joined by bounded queues (docs/architecture.md):
 
 - the **capture stage** takes each trigger as it comes and picks the sharpest frame of
   the item while it is still under the camera — even when inspection is busy with the

@@ -1,4 +1,4 @@
-"""What the station shows: a plain observable model, no Qt (STYLE: napari's components).
+"""What the station shows: a plain observable model, no Qt (the widgets in station/ui/ observe it).
 
 The pipeline and the device threads update a `StationState`; views subscribe to its
 signals and call `StationActions` on user input. Signals are emitted on the thread that

@@ -11,5 +11,5 @@
 - `sync.central.CentralReceiver`: the reference receiver behind `station central`.
 - `sync.broker.LocalBroker`: a local Mosquitto for the demo, tests and benchmarks.
 
-Imports nothing else of the project (DESIGN §2).
+Imports nothing else of the project (docs/architecture.md).
 """

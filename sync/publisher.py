@@ -7,7 +7,7 @@ commands so a slow model download never stalls delivery. What to send and when, 
 was delivered, is decided by `sync.delivery.Delivery`, which does no I/O: this module is
 its shell, reading the outbox and the clock, publishing and writing what it says.
 
-Delivery rules (DESIGN §4):
+Delivery rules (docs/sync.md):
 - rows go out in `id` order, QoS 1, at most `inflight_window` unacknowledged at a time;
   evidence pictures behind them, in a window of `image_window` of their own, read from
   their files when sent (a picture erased meanwhile is skipped, once, with a log line);

@@ -1,6 +1,6 @@
 """The `[sync]` section of config.toml as sync's own settings, and the station's identity on the wire.
 
-sync/ never imports station.config (DESIGN §2): the station's config holds `SyncSettings`
+sync/ never imports station.config (docs/architecture.md): the station's config holds `SyncSettings`
 itself as its `[sync]` section, so every field is a config key with its embedded default.
 What a running station is (its ids, session, versions and models) is not configuration:
 it travels separately as a `StationIdentity`. `Topics` derives every topic name from the prefix.
@@ -37,7 +37,7 @@ class SyncSettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Topics:
-    """Every topic of one station, from its prefix (DESIGN §4 "MQTT topics")."""
+    """Every topic of one station, from its prefix (docs/sync.md "Topics")."""
 
     prefix: str
 

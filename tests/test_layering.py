@@ -1,4 +1,4 @@
-"""DESIGN §2 as a checked contract: which package may import which library.
+"""docs/architecture.md's layering as a checked contract: which package may import which library.
 
 import-linter (run by the test command) checks the project's packages against each
 other; this test checks every file, including imports inside functions, for the

@@ -2,7 +2,7 @@
 
 - frames: `DIR/frames/<stem>.png`, damage masks `DIR/frames/<stem>_mask.png`, `DIR/truth.jsonl`
   and the run's `DIR/manifest.csv`;
-- defect (DESIGN §4 "Training data layout"): `DIR/good/*.png`, `DIR/<damage>/*.png` with
+- defect (docs/models.md "Data layouts"): `DIR/good/*.png`, `DIR/<damage>/*.png` with
   `<stem>_mask.png` beside each damaged crop; the crop is the one the station makes at run time
   (`vision.locate`), stretched to a square as the model's pre-processing does;
 - conformity: `DIR/<sku>/*.png`, one folder per SKU really on the belt.

@@ -2,7 +2,7 @@
 
 Runs on onnxruntime only (no torch). Each model folder holds `model.onnx` and
 `manifest.json`; the manifest carries the pre- and post-processing so that a model
-and its thresholds travel together (DESIGN §4 "Model files").
+and its thresholds travel together (docs/models.md).
 """
 
 from vision.inference.conformity import ConformityModel, ConformityResult, Gallery, GalleryError
