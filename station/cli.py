@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if module_info.name.startswith("_"):  # a part of another command (e.g. `central image`)
+            continue
         module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
         module.register(sub)
     return parser

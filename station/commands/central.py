@@ -20,10 +20,11 @@ logger = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "central",
-        help="run the reference central receiver: verdicts from all stations into SQLite, acknowledged",
+        help="run the reference central receiver: verdicts from all stations into SQLite or PostgreSQL, "
+             "acknowledged",
         description="Subscribe to every station's verdicts (MQTT v5 shared subscription, so several "
                     "receivers split the load), validate them, store each verdict revision once in "
-                    "SQLite and acknowledge it to its station.",
+                    "SQLite or PostgreSQL (--db) and acknowledge it to its station.",
     )
     parser.add_argument("--broker", default=None,
                         help="broker URL, e.g. mqtt://127.0.0.1:1883 or mqtts://central@host:8883 (user name "
@@ -52,9 +53,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report,image}")
     register_bridge_config(tools)
     register_report(tools)
-    from station.commands import central_image
+    from station.commands import _central_image
 
-    central_image.register(tools)
+    _central_image.register(tools)
 
 
 def _password(password_file: Path | None) -> str:
