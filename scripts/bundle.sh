@@ -75,6 +75,8 @@ fi
 
 cp "$root/scripts/setup.sh" "$root/scripts/service.sh" "$dir/scripts/"
 cp -r "$root/scripts/systemd" "$dir/scripts/"
+# Every setting with its default and meaning: installed beside the dock PC's own config.
+cp "$root/config.toml" "$dir/config.toml"
 
 "$python" - "$dir" "$version" "$platform" "$gige" <<'EOF'
 import datetime, hashlib, json, pathlib, platform, sys

@@ -30,6 +30,8 @@ user="${STATION_USER:-station}"
 data="${STATION_DATA:-/var/lib/returns-station}"
 confdir="${STATION_CONFIG_DIR:-/etc/returns-station}"
 config="$confdir/config.toml"
+# Secrets (broker password, supervisor PIN) as environment variables, for the service only.
+environment="$confdir/environment"
 unitdir="/etc/systemd/system"
 user_home="${STATION_USER_HOME:-/home/$user}"
 python="${PYTHON:-python3}"
@@ -47,6 +49,7 @@ write_template() {
   local name="$1" target="$2" mode_bits="${3:-0644}"
   mkdir -p "$destdir$(dirname "$target")"
   sed -e "s|@HOME@|$home|g" -e "s|@USER@|$user|g" -e "s|@CONFIG@|$config|g" -e "s|@DATA@|$data|g" \
+    -e "s|@ENVIRONMENT@|$environment|g" \
     "$root/scripts/systemd/$name" > "$destdir$target.tmp"
   chmod "$mode_bits" "$destdir$target.tmp"
   mv "$destdir$target.tmp" "$destdir$target"
@@ -130,9 +133,19 @@ case "$mode" in
     mkdir -p "$destdir$data" "$destdir$confdir" "$destdir$home/releases" "$destdir$user_home"
     if [ ! -f "$destdir$config" ]; then
       # The embedded defaults with this PC's data folder; `station doctor` says what to set next.
-      printf '# The dock PC'"'"'s settings: see config.toml in the source for every key.\n[station]\ndata_dir = "%s"\n' \
+      printf '# The dock PC'"'"'s settings: config.reference.toml beside it describes every key.\n[station]\ndata_dir = "%s"\n' \
         "$data" > "$destdir$config"
       echo "setup: wrote $config"
+    fi
+    if [ ! -f "$destdir$environment" ]; then
+      printf '%s\n' \
+        "# Secrets of the station service (systemd EnvironmentFile, read at each start): kept out of" \
+        "# config.toml, readable by root and the station's group only. Uncomment and fill in:" \
+        "#STATION_MQTT_USERNAME=<site>/<station>" \
+        "#STATION_MQTT_PASSWORD=" \
+        "#STATION_SUPERVISOR_PIN=" > "$destdir$environment"
+      chmod 0640 "$destdir$environment"
+      echo "setup: wrote $environment"
     fi
 
     # The first release, unless one is installed (then `station upgrade` brings the next).
@@ -142,6 +155,7 @@ case "$mode" in
         install_debs "$dir"
         version="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$dir/manifest.json")"
         venv_from_bundle "$destdir$home/releases/$version" "$dir"
+        if [ -f "$dir/config.toml" ]; then cp "$dir/config.toml" "$destdir$confdir/config.reference.toml"; fi
         rm -rf "$(dirname "$dir")"
       else
         version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/pyproject.toml" | head -1)"
@@ -151,6 +165,7 @@ case "$mode" in
       ln -sfn "releases/$version" "$destdir$home/current"
       echo "setup: installed release $version in $home/releases/$version"
     fi
+    if [ -z "$bundle" ]; then cp "$root/config.toml" "$destdir$confdir/config.reference.toml"; fi
     mkdir -p "$destdir/usr/local/bin"
     ln -sfn "$home/current/bin/station" "$destdir/usr/local/bin/station"
     # The units.
@@ -169,6 +184,13 @@ case "$mode" in
     # Last, so the kiosk's files in the user's home are the user's too.
     system chown -R "$user:$user" "$data" "$user_home"
     system chmod 0750 "$data"
+    # The station writes its config folder: accepted thresholds (a backup beside the file first),
+    # calibration. Root owns it, the station's group may write it, nobody else reads it (secrets);
+    # setgid, so what the station writes there stays in the group.
+    system chown -R "root:$user" "$confdir"
+    system chmod 2770 "$confdir"
+    system chmod -R g+rw,o-rwx "$confdir"
+    system chmod 0640 "$environment"
     system systemctl daemon-reload
     if [ -z "$kiosk" ]; then
       system systemctl enable --now returns-station.service

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 
@@ -59,7 +60,18 @@ def test_install_headless_writes_the_service_and_enables_it(destdir: Path) -> No
     assert "@" not in (destdir / UNIT).read_text(encoding="utf-8").replace("tty1", "")  # every @X@ filled
     config = (destdir / "etc/returns-station/config.toml").read_text(encoding="utf-8")
     assert 'data_dir = "/var/lib/returns-station"' in config
+    assert "config.reference.toml" in config
+    reference = destdir / "etc/returns-station/config.reference.toml"
+    assert reference.read_bytes() == (ROOT / "config.toml").read_bytes()  # every key, described
     assert (destdir / "var/lib/returns-station").is_dir()
+    # Secrets reach the service from a file only root and the station's group read.
+    environment = destdir / "etc/returns-station/environment"
+    assert unit["EnvironmentFile"] == ["-/etc/returns-station/environment"]
+    assert stat.S_IMODE(environment.stat().st_mode) == 0o640
+    assert "#STATION_MQTT_PASSWORD=" in environment.read_text(encoding="utf-8")
+    # The station may write its config folder (thresholds from central, calibration), nobody else read it.
+    assert "would run: chown -R root:station /etc/returns-station" in result.stdout
+    assert "would run: chmod 2770 /etc/returns-station" in result.stdout
     assert os.readlink(destdir / "usr/local/bin/station") == f"{HOME}/current/bin/station"
     assert "would run: useradd --system" in result.stdout
     assert "would run: systemctl enable --now returns-station.service" in result.stdout
@@ -167,3 +179,6 @@ def test_install_offline_makes_the_first_release_from_the_bundle_alone(tmp_path:
                           check=True)
     assert said.stdout == "station 0.2.0\n"
     assert (root / UNIT).is_file()
+    # The bundle's annotated config, beside the PC's own (which names it).
+    reference = root / "etc/returns-station/config.reference.toml"
+    assert reference.read_text(encoding="utf-8") == "# every key of release 0.2.0\n"
