@@ -38,6 +38,8 @@ __all__ = ["CheckResult", "Status", "build_date", "config_results", "run_checks"
 logger = logging.getLogger(__name__)
 
 MB = 1_000_000
+# What a demo-line device is replaced with before production (docs/deployment.md, "Before production").
+BEFORE_PRODUCTION = "docs/deployment.md, \"Before production\""
 
 
 class Status(enum.Enum):
@@ -329,6 +331,9 @@ def _check_camera(config: Config, name: str, cam: CameraConfig, seconds: float) 
     if sharp is not None and sharp < config.calibration.min_sharpness:
         return warn("camera", f"{seen_text}, below the {config.calibration.min_sharpness:g} wanted",
                     "focus the lens on the belt, clean it, or add light")
+    if cam.source == "synthetic":
+        return warn("camera", f"{seen_text}: drawn by the demo line, not a real camera",
+                    f"set [camera] source and device to the dock's camera ({BEFORE_PRODUCTION})")
     return ok("camera", seen_text)
 
 
@@ -374,6 +379,10 @@ def check_conveyor(config: Config) -> CheckResult:
         return warn("conveyor", f"{said}; [hardware.lanes] uses lanes up to "
                     f"{max(config.hardware.lanes.values())}",
                     "make [hardware.lanes] match the controller's lanes")
+    if simulator is not None:
+        return warn("conveyor", f"{said}; session up, nothing diverted; a simulated belt, no real conveyor",
+                    f"set [hardware] port (or usb_id) to the controller's, or mode = \"bench\" "
+                    f"({BEFORE_PRODUCTION})")
     return ok("conveyor", f"{said}; session up, nothing diverted")
 
 
@@ -420,8 +429,11 @@ def _check_plc(config: Config, timeout_s: float = 6.0) -> CheckResult:
                     + (f": {downs[-1]}" if downs else ""),
                     "check the cable or network, [hardware.modbus] port, unit id and baud rate, that the "
                     "PLC has power and its program is running (hardware/MODBUS.md)")
-    return ok("conveyor", f"{what} answered over Modbus and its heartbeat moves; session up, "
-              "nothing diverted")
+    said = f"{what} answered over Modbus and its heartbeat moves; session up, nothing diverted"
+    if plc is not None:
+        return warn("conveyor", f"{said}; a simulated PLC, no real conveyor",
+                    f"set [hardware.modbus] port to the PLC's ({BEFORE_PRODUCTION})")
+    return ok("conveyor", said)
 
 
 # -- broker and central ---------------------------------------------------------------------
@@ -485,8 +497,10 @@ def check_broker(config: Config) -> CheckResult:
             finally:
                 central.stop()
                 broker.close()
-        return ok("broker", f"local broker (\"auto\") and the reference central: a probe verdict was "
-                  f"acknowledged by central in {result.reply_ms:.0f} ms")
+        return warn("broker", f"local broker (\"auto\") and the reference central: a probe verdict was "
+                    f"acknowledged by central in {result.reply_ms:.0f} ms, on this PC only: verdicts "
+                    "acknowledged here never reach the site's central",
+                    f"set [sync] broker, port and tls to the site's broker ({BEFORE_PRODUCTION})")
     address = BrokerAddress(settings.broker, settings.port, settings.tls, settings.username,
                             settings.password, settings.ca_file, settings.cert_file, settings.key_file)
     where = f"{settings.broker}:{settings.port}"
