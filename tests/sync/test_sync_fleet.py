@@ -5,26 +5,36 @@ Mid-run one receiver is SIGKILLed (and started again, as its service manager wou
 site broker — the bridge with it — is stopped and started again. Every verdict revision the
 stations recorded ends up in PostgreSQL exactly once, and every station's outbox is drained.
 Real Mosquitto (bridge configuration from sync.bridge), real PostgreSQL (a throwaway
-cluster), real station publishers (`python -m sync.loadgen`), real receivers."""
+cluster), real station publishers (`python -m sync.loadgen`), real receivers.
+
+Evidence pictures cross the same bridge with the MQTT v5 user properties central needs to
+keep them (their key, verdict_id, camera and sha256)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from station.store import Store
 from sync.bridge import BridgeSettings, bridge_config
 from sync.broker import LocalBroker
+from sync.central import CentralReceiver
+from sync.central_evidence import default_images_dir
+from sync.evidence import image_key
 from sync.fleet_report import fleet_report
-from tests.sync.conftest import sqlite_count, wait_for
+from tests.sync.conftest import Probe, sqlite_count, wait_for
+from tests.sync.test_sync_images import PREFIX, publisher_for, record, rows
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -161,3 +171,51 @@ def test_fleet_stores_every_revision_once_through_a_receiver_kill_and_a_bridge_r
     # All three receivers stored a share (the restarted one's counters start again at zero).
     for n in (2, 3):
         assert _last_json(tmp_path / f"central-{n}.jsonl")["stored"] > 0
+
+
+def test_evidence_pictures_cross_the_bridge_with_their_user_properties(
+        tmp_path: Path, start_receiver: Callable[..., CentralReceiver]) -> None:
+    """A picture's key, verdict_id, camera and sha256 travel only as MQTT v5 user properties: the
+    bridge must carry them to central, which refuses a picture without them."""
+    central = LocalBroker(tmp_path / "central")
+    central.start()
+    bridge = BridgeSettings(site="site-01", central_host="127.0.0.1", central_port=central.port,
+                            restart_timeout=(1, 2))
+    site = LocalBroker(tmp_path / "site-01", extra_config=bridge_config(bridge))
+    site.start()
+    station = Store(tmp_path / "station.db", tmp_path / "images", 90, send_images="all")
+    probes: list[Probe] = []
+    publisher = None
+    try:
+        receiver = start_receiver(central)
+        probes.append(Probe(central.port, ["returns/v1/site-01/_bridge/state"]))
+        wait_for(lambda: [p for _, p, _ in probes[0].messages] == [b"1"], 30, "bridge connected")
+        acks = Probe(site.port, [PREFIX + "ack"])
+        probes.append(acks)
+        verdicts = [record(station, seq) for seq in range(3)]
+        publisher = publisher_for(station.path, site)
+        drained = publisher.wait_drained(60)
+        stats = publisher.stats()
+    finally:
+        if publisher is not None:
+            publisher.stop()
+        station.close()
+        for p in probes:
+            p.close()
+        site.close()
+        central.close()
+    # Nothing refused at central (a picture stripped of its user properties would be, and never acked).
+    assert {reason for (reason,) in rows(receiver.db_path, "SELECT reason FROM rejected")} == set()
+    assert drained, stats
+    expected = {(v.verdict_id, ref.camera): ref.sha256 for v in verdicts for ref in v.inspection.images}
+    kept = rows(receiver.db_path, "SELECT verdict_id, camera, station_id, site_id, sha256, path FROM images")
+    assert len(kept) == len(expected) == 6
+    images_dir = default_images_dir(Path(receiver.db_path))
+    for verdict_id, camera, station_id, site_id, sha256, path in kept:
+        assert (station_id, site_id) == ("dock-01", "site-01")
+        assert expected[(verdict_id, camera)] == sha256
+        assert hashlib.sha256((images_dir / path).read_bytes()).hexdigest() == sha256
+    # Each picture's ack came back across the bridge with the picture's key.
+    acked = {a["key"] for message in acks.json_on(PREFIX + "ack")
+             for a in (message if isinstance(message, list) else [message]) if a["key"].startswith("image:")}
+    assert acked == {image_key(verdict_id, camera) for verdict_id, camera in expected}
