@@ -144,11 +144,13 @@ def register_bridge_config(tools: argparse._SubParsersAction[argparse.ArgumentPa
     """`station central bridge-config`: print a site broker's bridge to the central broker."""
     parser = tools.add_parser(
         "bridge-config",
-        help="print the Mosquitto bridge section that joins a site broker to the central broker",
-        description="Print the `connection` section for a site broker's mosquitto.conf: the site's topics "
-                    "returns/v1/<site>/... go to the central broker (verdicts, images, purge, status, stats, "
-                    "replies) and come back from it (acks, manifests, config, models, commands), QoS 1, "
-                    "with persistent sessions on both ends (docs/fleet.md).",
+        help="print the Mosquitto bridge sections that join a site broker to the central broker",
+        description="Print the two `connection` sections for a site broker's mosquitto.conf (Mosquitto "
+                    "2.0 or later): the site's topics returns/v1/<site>/... go to the central broker over "
+                    "MQTT v5, which carries the pictures' user properties (verdicts, images, purge, status, "
+                    "stats, replies), and come back from it over MQTT 3.1.1, whose session central keeps "
+                    "while the site is down (acks, manifests, config, models, commands); QoS 1 "
+                    "(docs/fleet.md).",
     )
     parser.add_argument("--site", required=True, help="the site's id, as the stations' [station].site")
     parser.add_argument("--central", required=True, metavar="HOST:PORT",
