@@ -144,7 +144,10 @@ class ZxingEngine:
             for zx in _ZX_REQUEST[fmt]:
                 if zx not in wanted:
                     wanted.append(zx)
-        self._formats = zxingcpp.BarcodeFormats(wanted) if wanted else None
+        # The formats, not a zxingcpp.BarcodeFormats: that object is made for each call. One kept
+        # here lives as long as the reader, often to interpreter exit, where nanobind reports it
+        # (and its type) as leaked on stderr.
+        self._formats = tuple(wanted) or None
 
     @property
     def active(self) -> bool:
@@ -167,7 +170,7 @@ class ZxingEngine:
                      else zxingcpp.Binarizer.LocalAverage)
         found = zxingcpp.read_barcodes(
             gray,
-            formats=self._formats,
+            formats=zxingcpp.BarcodeFormats(list(self._formats)),
             try_rotate=try_rotate,
             try_downscale=try_downscale,
             try_invert=try_invert,
