@@ -69,6 +69,7 @@ def test_sigterm_closes_the_window_and_stops_the_station_cleanly(tmp_path: Path)
     text = err.read_text(encoding="utf-8")
     assert code == 0, text[-3000:]
     assert "closing the window" in text
+    assert "leaked" not in text  # nothing of a native library outlives the interpreter
     summary = json.loads(text.rsplit("station stopped: ", 1)[1].splitlines()[0])
     # Every item the station decided is in the record: nothing in hand was dropped at the stop.
     assert summary["unrecorded"] == 0
