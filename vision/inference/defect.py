@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,8 +67,20 @@ class DefectModel(OnnxModel):
                              f"{graph} outputs {classes} class probabilities — "
                              "model and manifest do not belong together; re-export the model")
         thresholds = self.manifest.get("thresholds", {})
-        self.threshold = float(thresholds.get("defect", 0.5))
-        self.region_threshold = float(thresholds.get("region", 0.5))
+        if not isinstance(thresholds, dict):  # read_manifest refuses it; a manifest built in code may not
+            raise ModelError(f"{self.directory / 'manifest.json'}: thresholds must be an object such as "
+                             f'{{"defect": 0.5, "region": 0.5}}, got {thresholds!r} — re-export the model')
+        self.threshold = self._threshold(thresholds, "defect")
+        self.region_threshold = self._threshold(thresholds, "region")
+
+    def _threshold(self, thresholds: dict[str, object], key: str) -> float:
+        """`thresholds.<key>` of the manifest (0.5 when absent), a number in [0, 1] or `ModelError`."""
+        value = thresholds.get(key, 0.5)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ModelError(f"{self.directory / 'manifest.json'}: thresholds.{key} must be a number "
+                             f"from 0 to 1, got {json.dumps(value)} — re-export the model or fix that "
+                             "value in the manifest")
+        return float(value)
 
     def predict(self, image: npt.NDArray[np.uint8]) -> DefectResult:
         """Judge one BGR uint8 image."""

@@ -58,6 +58,9 @@ class InputSpec:
     @classmethod
     def from_manifest(cls, section: dict[str, Any]) -> InputSpec:
         """Read the manifest's `input` section; `ValueError` says which key is wrong."""
+        if not isinstance(section, dict):
+            raise ValueError(f"input must be an object (height, width, colour, mean, std), "
+                             f"got {_json_repr(section)}")
         if section.get("layout", "NCHW") != "NCHW":
             raise ValueError(f"input.layout {section.get('layout')!r} is not supported (only NCHW)")
         colour = str(section["colour"])
@@ -140,6 +143,9 @@ def file_sha256(path: Path) -> str:
 def read_manifest(directory: Path) -> dict[str, Any]:
     """The manifest of a model folder, or `ModelError` saying what is missing or broken."""
     path = directory / MANIFEST_FILE
+    if directory.is_file():
+        raise ModelError(f"{directory} is a file: give the model's folder ({directory.parent}), "
+                         f"which holds {MODEL_FILE} and {MANIFEST_FILE}")
     if not directory.is_dir():
         raise ModelError(f"{directory}: model folder not found — train or copy a model there, "
                          "or point [models] in config.toml at an existing folder")
@@ -147,13 +153,53 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         raise ModelError(f"{path}: manifest missing — re-export the model (station train ...) "
                          "so the folder holds model.onnx and manifest.json")
     try:
-        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        manifest: Any = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: manifest is not valid JSON ({exc}) — re-export the model") from exc
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read the manifest ({exc.strerror or exc}) — check the "
+                         "file's permissions, or copy the model folder again") from exc
+    if not isinstance(manifest, dict):
+        raise ModelError(f"{path}: the manifest must be a JSON object, got {_json_repr(manifest)} — "
+                         "re-export the model")
     if manifest.get("schema") != MANIFEST_SCHEMA:
         raise ModelError(f"{path}: schema {manifest.get('schema')!r} is not {MANIFEST_SCHEMA!r} — "
                          "re-export the model with this version of the station")
+    check_manifest_types(path, manifest)
     return manifest
+
+
+def _json_repr(value: object, limit: int = 60) -> str:
+    """A manifest value as JSON writes it (null, "x", [..]), cut short for a one-line message."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def check_manifest_types(path: Path, manifest: dict[str, Any]) -> None:
+    """`ModelError` naming the first manifest field of the wrong type (the fields every task reads).
+
+    Absent optional fields keep their defaults (onnx_file "model.onnx", thresholds {});
+    a field that is present must have the type the station reads it as.
+    """
+    def refuse(field: str, wanted: str) -> ModelError:
+        return ModelError(f"{path}: {field} must be {wanted}, got {_json_repr(manifest[field])} — "
+                          "re-export the model (station train ...) or fix that field of the manifest")
+
+    if "onnx_file" in manifest:
+        name = manifest["onnx_file"]
+        if not isinstance(name, str) or not name or Path(name).name != name or name in (".", ".."):
+            raise refuse("onnx_file", f'the model file\'s name in this folder, e.g. "{MODEL_FILE}"')
+    if "input" not in manifest:
+        raise ModelError(f"{path}: input is missing (height, width, colour, mean, std) — re-export the model")
+    if not isinstance(manifest["input"], dict):
+        raise refuse("input", "an object (height, width, colour, mean, std)")
+    if "thresholds" in manifest and not isinstance(manifest["thresholds"], dict):
+        raise refuse("thresholds", 'an object such as {"defect": 0.5, "region": 0.5}')
+    if "sha256" in manifest and not isinstance(manifest["sha256"], str):
+        raise refuse("sha256", "the hex sha256 of the model file (a string)")
 
 
 class OnnxModel:
@@ -190,7 +236,11 @@ class OnnxModel:
             raise ModelError(f"{model_path}: model file missing — copy the whole model folder again "
                              "or re-export it")
         expected = str(manifest.get("sha256", ""))
-        actual = file_sha256(model_path)
+        try:
+            actual = file_sha256(model_path)
+        except OSError as exc:
+            raise ModelError(f"{model_path}: cannot read the model file ({exc.strerror or exc}) — check "
+                             "its permissions, or copy the model folder again") from exc
         if actual != expected:
             raise ModelError(f"{model_path}: sha256 {actual[:12]}… does not match the manifest's "
                              f"{expected[:12]}… — the file is corrupt or belongs to another manifest; "
