@@ -31,12 +31,14 @@ import contextlib
 import hashlib
 import logging
 import queue
+import re
 import socket
 import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -56,11 +58,53 @@ from sync.evidence import EvidenceInvalidError, ImageMessage, PurgeMessage, pars
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
 from sync.schema import VerdictInvalidError, validate_verdict
 
-__all__ = ["CentralReceiver", "ReceiverStats", "ensure_central_schema"]
+__all__ = ["CentralReceiver", "ReceiverStats", "ensure_central_schema", "hide_db_password", "shown_db"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "returns/v1/+/+/verdict"
+
+_URL_SCHEMES = ("postgres://", "postgresql://")
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+
+
+def shown_db(db: Path | str) -> str:
+    """`db` as central prints and logs it: a postgresql:// URL with its password as `***`
+    (`postgresql://u:***@host/db`, also a `?password=` parameter); a SQLite path as it is."""
+    text = str(db)
+    if not text.startswith(_URL_SCHEMES):
+        return text
+    try:
+        parts = urlsplit(text)
+        netloc = parts.netloc
+        if "@" in netloc:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user, colon, _password = userinfo.partition(":")
+            netloc = f"{user}:***@{hostport}" if colon else netloc
+        return urlunsplit(parts._replace(netloc=netloc, query=_QUERY_PASSWORD.sub(r"\1***", parts.query)))
+    except ValueError:  # not a URL urlsplit can read: show no part that could be the password
+        return text.split("://", 1)[0] + "://***"
+
+
+def hide_db_password(text: str, db: Path | str) -> str:
+    """`text` (a driver's error message, say) with the URL `db` shown as `shown_db` does and its
+    password, wherever else it appears, as `***` (a password under 4 characters only within the
+    URL: replacing each "p" of a message would make it unreadable, and drivers do not echo one)."""
+    raw = str(db)
+    if not raw.startswith(_URL_SCHEMES):
+        return text
+    text = text.replace(raw, shown_db(raw))
+    secrets: set[str] = set()
+    with contextlib.suppress(ValueError):
+        parts = urlsplit(raw)
+        if parts.password:
+            secrets.add(parts.password)
+        secrets.update(m.group(0).split("=", 1)[1] for m in _QUERY_PASSWORD.finditer(parts.query))
+    for secret in sorted(secrets, key=len, reverse=True):
+        for form in {secret, unquote(secret), quote(unquote(secret), safe="")}:
+            if len(form) >= 4:
+                text = text.replace(form, "***")
+    return text
 
 
 @dataclass(frozen=True)
@@ -142,6 +186,7 @@ class CentralReceiver:
         self.address = address
         url = str(db).startswith(("postgres://", "postgresql://"))
         self.db_path: Path | str = str(db) if url else Path(db)
+        self.db_shown = shown_db(self.db_path)  # in messages and logs: never a database password
         self.subscription = f"$share/{group}/{topic}" if group else topic
         # The stations' pictures and purges come under the same prefix as their verdicts.
         base = topic[: -len("verdict")]
@@ -185,8 +230,13 @@ class CentralReceiver:
         self._db_thread.start()
         self._ready.wait(30.0)
         if self._open_error is not None:
-            raise RuntimeError(f"central: cannot open the database {self.db_path}: {self._open_error}")
-        client = make_client(self.client_id, self.address)
+            raise RuntimeError(f"central: cannot open the database {self.db_shown}: "
+                               f"{hide_db_password(str(self._open_error), self.db_path)}")
+        try:
+            client = make_client(self.client_id, self.address)
+        except BaseException:
+            self._stop_database()  # nothing to receive: the database thread must not outlive start()
+            raise
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
@@ -198,7 +248,7 @@ class CentralReceiver:
         self._thread = threading.Thread(target=self._run_network, name="central-receiver", daemon=True)
         self._thread.start()
         logger.info("central: receiving %s from %s:%s into %s", self.subscription, self.address.host,
-                    self.address.port, self.db_path)
+                    self.address.port, self.db_shown)
 
     def wait_subscribed(self, timeout: float) -> bool:
         """Whether the broker has granted the receiver's subscriptions within `timeout` seconds.
@@ -275,18 +325,22 @@ class CentralReceiver:
                 self._dispatch(self._batch)
                 self._batch = []
         finally:
-            self._to_store.put(None)  # the database thread ends after what is queued
-            if self._db_thread is not None:
-                self._db_thread.join(30.0)
-            evidence = self._evidence_thread
-            if evidence is not None and evidence.is_alive():
-                with contextlib.suppress(queue.Full):
-                    self._to_keep.put(None, timeout=30.0)
-                evidence.join(30.0)
+            self._stop_database()
             self._send_acks()
             # Acks are written as they are published, so none is behind the DISCONNECT.
             net.close()
             self._set(connected=False)
+
+    def _stop_database(self) -> None:
+        """End the database and evidence threads after what is queued for them."""
+        self._to_store.put(None)  # the database thread ends after what is queued
+        if self._db_thread is not None:
+            self._db_thread.join(30.0)
+        evidence = self._evidence_thread
+        if evidence is not None and evidence.is_alive():
+            with contextlib.suppress(queue.Full):
+                self._to_keep.put(None, timeout=30.0)
+            evidence.join(30.0)
 
     def _dispatch(self, batch: list[tuple[str, bytes, _Properties]]) -> None:
         """Check a batch, hand its pictures and purges to the evidence thread and its verdicts
@@ -474,7 +528,7 @@ class CentralReceiver:
             result = store.store([v for _, v in batch.valid], batch.rejected)
         except Exception as exc:  # sqlite3 / psycopg errors alike
             logger.warning("central: a batch of %s verdicts failed in %s (%s); storing them one at a time",
-                           len(batch.valid), self.db_path, exc)
+                           len(batch.valid), self.db_shown, hide_db_password(str(exc), self.db_path))
             return self._store_one_by_one(store, batch, str(exc))
         logger.debug("central: batch of %s stored in %.1f ms", len(batch.valid) + len(batch.rejected),
                      (time.monotonic() - started) * 1000)
@@ -492,7 +546,7 @@ class CentralReceiver:
                 result = store.store([verdict], [])
             except Exception as exc:
                 logger.error("central: cannot store verdict %s:%s from %s in %s: %s", verdict.verdict_id,
-                             verdict.revision, topic, self.db_path, exc)
+                             verdict.revision, topic, self.db_shown, hide_db_password(str(exc), self.db_path))
                 rejected.append((topic, verdict.payload.encode(), f"database refused it: {exc}",
                                  verdict.received_at))
                 error = str(exc)
@@ -505,8 +559,8 @@ class CentralReceiver:
             store.store([], rejected)
         except Exception as exc:
             # Not kept here, but not acknowledged either: the stations still hold these.
-            logger.error("central: cannot keep %s rejected messages in %s: %s", len(rejected), self.db_path,
-                         exc)
+            logger.error("central: cannot keep %s rejected messages in %s: %s", len(rejected), self.db_shown,
+                         hide_db_password(str(exc), self.db_path))
             error = str(exc)
         if batch.valid and not stored:
             # Nothing at all could be written: the database itself is failing. Wait a little
@@ -519,4 +573,4 @@ class CentralReceiver:
             logger.warning("central: verdict %s revision %s from %s/%s is already stored with a different "
                            "payload; the new one is kept in the conflicts table of %s and acknowledged",
                            verdict.verdict_id, verdict.revision, verdict.site_id, verdict.station_id,
-                           self.db_path)
+                           self.db_shown)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import select
 import socket
 import ssl
@@ -24,13 +25,21 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-__all__ = ["BrokerAddress", "BufferedClient", "NetworkLoop", "connect_properties", "make_client"]
+__all__ = ["BrokerAddress", "BufferedClient", "NetworkLoop", "TlsFilesError", "connect_properties",
+           "make_client"]
 
 logger = logging.getLogger(__name__)
 
 # A persistent session outlives a restart of either side by this long (seconds), so QoS 1
 # messages (acks, verdicts) queued by the broker meanwhile are delivered after it.
 SESSION_EXPIRY_S = 7 * 24 * 3600
+
+
+# A host name (letters, digits, '-', '_' and dots) or an IPv4 / IPv6 address (urlsplit drops the
+# brackets of [::1]; a zone follows '%').
+_HOST = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%[A-Za-z0-9_.-]+)?")
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@/]*@")
 
 
 @dataclass(frozen=True)
@@ -48,16 +57,35 @@ class BrokerAddress:
 
     @classmethod
     def parse(cls, url: str, **extra: Path | None) -> BrokerAddress:
-        """`mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883)."""
-        parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+        """`mqtt://[user:pass@]host[:port]` or `mqtts://...` (TLS, default port 8883).
+
+        `ValueError` says what is wrong with `url` and how to write it.
+        """
+        example = "write it like mqtt://127.0.0.1:1883 or mqtts://central@broker.example:8883"
+        shown = _PASSWORD_IN_URL.sub(r"\1***@", url)  # the messages never repeat a password
+        try:
+            parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+            port = parts.port
+        except ValueError as exc:  # a port that is not a number, or out of range; a bad IPv6 address
+            hint = ": the port is a number from 1 to 65535" if "port" in str(exc).lower() else ""
+            raise ValueError(f"broker URL {shown!r} is not a broker address ({exc}){hint} — "
+                             f"{example}") from None
         if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
-            raise ValueError(f"broker URL {url!r}: scheme must be mqtt:// or mqtts://")
+            raise ValueError(f"broker URL {shown!r}: scheme must be mqtt:// or mqtts:// — {example}")
         if not parts.hostname:
-            raise ValueError(f"broker URL {url!r} has no host — write it like mqtt://127.0.0.1:1883")
+            raise ValueError(f"broker URL {shown!r} has no host — {example}")
+        if not _HOST.fullmatch(parts.hostname):
+            raise ValueError(f"broker URL {shown!r}: {parts.hostname!r} is not a host name or IP address — "
+                             f"{example}")
+        if port == 0:
+            raise ValueError(f"broker URL {shown!r}: port 0 is not a broker's port (1 to 65535) — {example}")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(f"broker URL {shown!r}: a broker address has no path, '?' or '#' part — "
+                             f"{example}")
         tls = parts.scheme in ("mqtts", "ssl")
         return cls(
             host=parts.hostname,
-            port=parts.port or (8883 if tls else 1883),
+            port=port or (8883 if tls else 1883),
             tls=tls,
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
@@ -65,6 +93,10 @@ class BrokerAddress:
             cert_file=extra.get("cert_file"),
             key_file=extra.get("key_file"),
         )
+
+
+class TlsFilesError(OSError):
+    """The CA, certificate or key files of a TLS connection cannot be used; the message names them."""
 
 
 class BufferedClient(mqtt.Client):
@@ -222,13 +254,21 @@ def make_client(client_id: str, address: BrokerAddress, *, backoff_min_s: float 
             path = getattr(address, name)
             if path is not None and not Path(path).is_file():
                 raise FileNotFoundError(f"sync TLS: {name} {path} does not exist — fix [sync].{name}")
-        client.tls_set(
-            ca_certs=str(address.ca_file) if address.ca_file else None,
-            certfile=str(address.cert_file) if address.cert_file else None,
-            keyfile=str(address.key_file) if address.key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
+        try:
+            client.tls_set(
+                ca_certs=str(address.ca_file) if address.ca_file else None,
+                certfile=str(address.cert_file) if address.cert_file else None,
+                keyfile=str(address.key_file) if address.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable or not PEM
+            names = ("ca_file", "cert_file", "key_file")
+            files = ", ".join(f"{name} {getattr(address, name)}" for name in names
+                              if getattr(address, name) is not None) or "the system's CA certificates"
+            raise TlsFilesError(f"sync TLS: cannot use {files} ({exc}) — check that each is a readable PEM "
+                                "file and that the key belongs to the certificate; fix [sync].ca_file / "
+                                "cert_file / key_file") from exc
     client.reconnect_delay_set(min_delay=max(1, round(backoff_min_s)), max_delay=max(1, round(backoff_max_s)))
     # Our own window bounds what is in flight. 0 = no paho limit: its default of 20
     # throttles, and any limit makes paho walk all queued messages on every PUBACK

@@ -66,8 +66,25 @@ def _password(password_file: Path | None) -> str:
     return os.environ.get("CENTRAL_MQTT_PASSWORD") or os.environ.get("STATION_MQTT_PASSWORD") or ""
 
 
+def _one_line(text: str) -> str:
+    """A driver's message that spans lines (psycopg adds a hint on its own line) as one line."""
+    return " ".join(text.split())
+
+
+def _stats_line(stats: dict[str, object]) -> str:
+    """The text stats line; while disconnected it says why (refused, unknown host, TLS, ...)."""
+    if stats["connected"]:
+        state = "connected"
+    elif stats.get("last_error"):
+        state = f"disconnected: {stats['last_error']}"
+    else:
+        state = "disconnected"
+    return (f"central: received {stats['received']} stored {stats['stored']} duplicates "
+            f"{stats['duplicates']} invalid {stats['invalid']} acked {stats['acked']} ({state})")
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
-    from sync.central import CentralReceiver
+    from sync.central import CentralReceiver, hide_db_password
     from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
 
@@ -81,6 +98,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"station central: {exc}")
         return 2
+    for option, path in (("--ca", args.ca), ("--cert", args.cert), ("--key", args.key)):
+        if path is not None and not path.is_file():
+            print(f"station central: {option} {path} is not a file — give the path of the PEM file "
+                  f"(CA certificate for --ca, this receiver's certificate and key for --cert / --key)")
+            return 2
     if address.password:
         print("station central: --broker carries a password, which every user of this computer can read "
               "in the process list (ps) — remove it from the URL and put it in the environment "
@@ -95,8 +117,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
     username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
     if username or password:
         address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
-    receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group, client_id=args.client_id,
-                               images_dir=args.images_dir)
+    try:
+        receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group,
+                                   client_id=args.client_id, images_dir=args.images_dir)
+    except ValueError as exc:
+        print(f"station central: {exc}")
+        return 2
     try:  # listening first: a port in use stops central before it takes any verdict
         metrics = central_endpoint(args.metrics, receiver.stats, receiver.meter)
     except (ValueError, OSError) as exc:
@@ -113,20 +139,27 @@ def run(args: argparse.Namespace, config: Config) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         receiver.start()
-    except (RuntimeError, FileNotFoundError) as exc:
-        print(f"station central: {exc}")
+    except (RuntimeError, OSError) as exc:  # the database, or the --ca / --cert / --key files
+        if isinstance(exc, RuntimeError):
+            text = _one_line(hide_db_password(str(exc), args.db)).removeprefix("central: ")
+            print(f"station central: {text} — check --db (host, port, user, password, database name) and "
+                  "that the database server is running")
+        else:
+            given = ", ".join(f"{option} {path}" for option, path in
+                              (("--ca", args.ca), ("--cert", args.cert), ("--key", args.key)) if path)
+            print(f"station central: cannot use the TLS files ({given or 'the system CA certificates'}): "
+                  f"{_one_line(str(exc.__cause__ or exc))} — give readable PEM files, and with --cert the "
+                  "key of that certificate in --key")
         if metrics is not None:
             metrics.stop()
-        return 1
+        return 1 if isinstance(exc, RuntimeError) else 2
 
     def _report(final: bool = False) -> None:
         stats = {**asdict(receiver.stats()), "final": final}
         if args.json:
             print(json.dumps(stats), flush=True)
         else:
-            print(f"central: received {stats['received']} stored {stats['stored']} duplicates "
-                  f"{stats['duplicates']} invalid {stats['invalid']} acked {stats['acked']} "
-                  f"({'connected' if stats['connected'] else 'disconnected'})", flush=True)
+            print(_stats_line(stats), flush=True)
 
     try:
         while not done.wait(args.stats_interval):
@@ -233,7 +266,10 @@ def run_report(args: argparse.Namespace, config: Config) -> int:
     try:
         report = fleet_report(args.db, since)
     except Exception as exc:  # sqlite3 / psycopg errors alike: a missing file, a refused login
-        print(f"station central report: cannot read {args.db}: {exc}")
+        from sync.central import hide_db_password, shown_db
+
+        print(f"station central report: cannot read {shown_db(args.db)}: "
+              f"{_one_line(hide_db_password(str(exc), args.db))}")
         return 1
     print(json.dumps(report.to_json()) if args.json else fleet_table(report))
     return 0
