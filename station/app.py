@@ -43,6 +43,7 @@ from station.devices import (
     camera_delays,
     load_camera_calibrations,
     open_cameras,
+    unused_scanner,
 )
 from station.diskguard import DiskGuard
 from station.health import HealthMonitor
@@ -147,7 +148,22 @@ class Station:
 
     # -- life cycle ---------------------------------------------------------------------
     def start(self) -> None:
-        """Start every part, inputs last; returns at once."""
+        """Start every part, inputs last; returns at once.
+
+        A part that fails to start (a broker setting the config check could not see, a device
+        gone) stops the parts already started before the error goes up: no thread of a station
+        that never ran is left going when the process ends.
+        """
+        try:
+            self._start_parts()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_parts(self) -> None:
+        scanner = unused_scanner(self.config)
+        if scanner is not None:
+            logger.warning(scanner)
         self.state.set_health(self.models.current().health())
         self.inspector.warm_up((self.config.camera.height, self.config.camera.width))
         if self.demo is not None:
@@ -158,8 +174,8 @@ class Station:
             if part is not None:
                 part.start()
                 self._started.append(part.stop)
+        self._started.append(self.uplink.stop)  # first: it also stops what a failed start began
         self.uplink.start(self.models.current().refs())
-        self._started.append(self.uplink.stop)
         self.monitor.start()
         self._started.append(self.monitor.stop)
         self.metrics.start()  # last: a scrape sees every part running

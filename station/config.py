@@ -50,9 +50,10 @@ class _KeyError(ValueError):
     with a `key` attribute: the loader reports those on the key's line the same way.
     """
 
-    def __init__(self, key: str, message: str) -> None:
+    def __init__(self, key: str, message: str, fix: str | None = None) -> None:
         super().__init__(message)
         self.key = key
+        self.fix = fix
 
 
 FLAT = {"flat": True}
@@ -490,8 +491,18 @@ _PATTERNS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
 }
 
 
-def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None = None) -> Config:
-    """Load `path` (or the embedded defaults when None) and apply environment overrides."""
+CONFIG_ENV = "STATION_CONFIG"
+"""The environment variable naming the config file when there is no `--config`."""
+
+
+def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None = None,
+                from_option: bool | None = None) -> Config:
+    """Load `path` (or the embedded defaults when None) and apply environment overrides.
+
+    `from_option` says where `path` came from, for the fix of a file that is not there: True
+    `--config`, False not the command line ($STATION_CONFIG, else ./config.toml); None (not
+    known) takes it for $STATION_CONFIG when that names `path`, else for `--config`.
+    """
     env = os.environ if env is None else env
     if path is None:
         raw: dict[str, Any] = {}
@@ -500,15 +511,21 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         base_dir = Path.cwd()
     else:
         source = str(path)
+        from_env = from_option is not True and bool(env.get(CONFIG_ENV)) and Path(env[CONFIG_ENV]) == path
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(
-                source, "-", None, "file not found",
-                "create it (copy config.toml from the project) or leave out --config",
-            ) from None
+            problem, fix = "file not found", "create it (copy config.toml from the project)"
+            if from_env:
+                problem = f"{CONFIG_ENV} points to this file, which does not exist"
+                fix = f"fix or unset {CONFIG_ENV}, or create the file (copy config.toml from the project)"
+            elif from_option is not False:
+                fix += " or leave out --config"
+            raise ConfigError(source, "-", None, problem, fix) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(source, "-", None, f"cannot read it ({exc})", "check the file") from None
+            where = f" ({CONFIG_ENV} points to it)" if from_env else ""
+            fix = f"check the file, or fix or unset {CONFIG_ENV}" if from_env else "check the file"
+            raise ConfigError(source, "-", None, f"cannot read it ({exc}){where}", fix) from None
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -570,11 +587,13 @@ def _build_cameras(
 
 
 class _Locator:
-    """Finds the line of a key in the TOML text, for error messages."""
+    """Finds the line of a key in the TOML text, for error messages; `base_dir` is the folder
+    relative paths of the file are resolved against (as `Config.base_dir`)."""
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.lines = text.splitlines()
+        self.base_dir = Path.cwd() if source == "<defaults>" else Path(source).resolve().parent
 
     def line(self, section: str, key: str | None) -> int | None:
         if key is not None and "." in key:  # a key of a sub-table: [section.table] key = ...
@@ -621,18 +640,51 @@ def _build(cls: Any, section: str, table: dict[str, Any], locator: _Locator, str
             continue
         values[key] = _coerce(hints[key], value, section, key, locator)
     try:
-        return cls(**values)
+        built = cls(**values)
+        if isinstance(built, SyncSettings):
+            _check_sync_files(built, locator.base_dir)
+        return built
     except ValueError as exc:
         named = getattr(exc, "key", None)
         if isinstance(named, str):  # a cross-key check that names the key at fault
             raise ConfigError(
                 locator.source, f"{section}.{named}", locator.line(section, named), str(exc),
-                f"fix [{section}] {named}",
+                getattr(exc, "fix", None) or f"fix [{section}] {named}",
             ) from None
         # a section's own cross-key check (__post_init__)
         raise ConfigError(
             locator.source, section, locator.line(section, None), str(exc), f"fix the [{section}] values"
         ) from None
+
+
+# The files of [sync] a TLS connection opens, and what each one is (for the fix).
+_TLS_FILES = {
+    "ca_file": "the CA certificate that signed the broker's certificate",
+    "cert_file": "this station's client certificate",
+    "key_file": "the private key of this station's client certificate",
+}
+
+
+def _check_sync_files(settings: SyncSettings, base_dir: Path) -> None:
+    """With `tls = true` and a broker, each of ca_file / cert_file / key_file that is set must be
+    a readable file: found when the config loads rather than when the publisher connects, so the
+    station refuses to start (and `station doctor` lists it) with the key at fault."""
+    if not settings.tls or not settings.broker:
+        return  # the files are opened for a TLS connection to a broker only
+    resolved = settings.resolved(base_dir)
+    for key, what in _TLS_FILES.items():
+        path: Path | None = getattr(resolved, key)
+        if path is None:
+            continue
+        fix = (f"set [sync] {key} to the path of {what} (a relative path is relative to {base_dir}), "
+               f"or to \"\" for none")
+        if not path.exists():
+            raise _KeyError(key, f"tls = true but {key} {path} does not exist", fix)
+        if not path.is_file():
+            raise _KeyError(key, f"tls = true but {key} {path} is not a file", fix)
+        if not os.access(path, os.R_OK):
+            raise _KeyError(key, f"tls = true but {key} {path} cannot be read by this user",
+                            f"let the station's user read {path} (chmod / chown), or set [sync] {key}")
 
 
 def _coerce(hint: Any, value: Any, section: str, key: str, locator: _Locator) -> Any:

@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from station.demo_line import DemoLine
 
 __all__ = ["BenchTriggers", "CameraCalibration", "ConveyorDevice", "camera_delays", "camera_health",
-           "camera_id", "load_camera_calibration", "load_camera_calibrations", "open_cameras"]
+           "camera_id", "load_camera_calibration", "load_camera_calibrations", "open_cameras",
+           "unused_scanner"]
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,21 @@ class ConveyorDevice:
             self.link.stop()
         if self.simulator is not None:
             self.simulator.stop()
+
+
+def unused_scanner(config: Config) -> str | None:
+    """Why `[barcode] scanner_port` is not read in this config, or None when it is (or unset).
+
+    The hand scanner is one of the bench's triggers (`BenchTriggers`): on the conveyor the
+    controller triggers each item and a scan could not be matched to one, so the port is
+    not opened there (the window says so for each keyboard-wedge scan too).
+    """
+    port = config.barcode.scanner_port
+    if not port or config.station.mode != "conveyor":
+        return None
+    return (f"[barcode] scanner_port = {port!r} is not used: the hand scanner is read in bench mode only, "
+            "and [station] mode is \"conveyor\" (the conveyor's controller triggers each item) — "
+            "set [station] mode = \"bench\" to use it, or scanner_port = \"\" to silence this warning")
 
 
 class BenchTriggers:

@@ -36,6 +36,8 @@ def test_the_config_loader_reports_a_bad_topic_prefix_on_its_line(tmp_path: Path
 
 
 def test_the_config_holds_the_section_as_written_with_empty_paths_as_none(tmp_path: Path) -> None:
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "ca.pem").write_text("a CA certificate\n", encoding="utf-8")  # tls: it must exist
     path = tmp_path / "config.toml"
     path.write_text('[sync]\nbroker = "central.example"\nport = 8883\ntls = true\nca_file = "pki/ca.pem"\n'
                     'cert_file = ""\npoll_interval_s = 0.5\nmodel_url_allow = ["https://central.example/m/"]\n',
