@@ -32,10 +32,11 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from station.config import Config
 from station.datalock import LOCK_NAME, DataLock, DataLockError
@@ -50,6 +51,8 @@ FORMAT = "returns.backup/1"
 MANIFEST = "backup-manifest.json"
 RESTORED = "restored"  # in the data folder: config, calibration and manifests of the backup
 _CHUNK = 1 << 20
+# What reading a damaged or cut-off .tar.gz raises, besides a clean "not a tar" (tarfile.TarError).
+_DAMAGED = (tarfile.TarError, EOFError, zlib.error, OSError)
 
 
 class BackupError(RuntimeError):
@@ -116,16 +119,12 @@ def copy_database(source: Path, target: Path) -> int:
     """An online copy of the SQLite file at `source` into `target`; returns the verdicts copied.
 
     The copy is taken in one step of the backup API, so it is one committed state of the
-    database, whatever the station commits meanwhile.
+    database, whatever the station commits meanwhile. A file that is no database raises
+    `UnusableDatabaseError` (a read-only data folder is read as the file stands).
     """
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
-    try:
-        src.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.OperationalError:
-        # A folder this user cannot write (a read-only mount) cannot hold the -shm file of a WAL
-        # database: no station can be writing there, so the file as it stands is the state.
-        src.close()
-        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=30.0)
+    from station.store import open_database
+
+    src = open_database(source, readonly=True)
     try:
         dst = sqlite3.connect(target)
         try:
@@ -134,11 +133,18 @@ def copy_database(source: Path, target: Path) -> int:
             dst.execute("PRAGMA journal_mode = DELETE")
             check = dst.execute("PRAGMA integrity_check").fetchone()[0]
             if check != "ok":
-                raise BackupError(f"the copy of {source} fails SQLite's integrity check ({check})")
+                raise BackupError(f"the copy of {source} fails SQLite's integrity check ({check}) — restore "
+                                  "the last good backup with `station restore`, or move the file aside")
             try:
                 verdicts = int(dst.execute("SELECT count(*) FROM verdicts").fetchone()[0])
             except sqlite3.OperationalError:
                 verdicts = 0
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise BackupError(f"cannot copy {source} into {target.parent} ({exc}) — check the free space "
+                                  "where --out points") from None
+            raise BackupError(f"{source} is damaged ({exc}) — restore the last good backup with "
+                              "`station restore`, or move the file aside") from None
         finally:
             dst.close()
     finally:
@@ -151,6 +157,8 @@ def _model_folders(config: Config) -> dict[str, Path]:
 
     folders = {"defect": model_dir(config, config.models.defect_dir),
                "conformity": model_dir(config, config.models.conformity_dir)}
+    if not config.in_data_dir(config.sync.model_store_dir).is_dir():
+        return folders  # central never installed a version here (and opening the store would make it)
     try:
         store = open_model_store(config)
         for name in MODEL_NAMES:
@@ -162,14 +170,51 @@ def _model_folders(config: Config) -> dict[str, Path]:
     return folders
 
 
+def _archive_target(out: Path) -> Path:
+    """`out` made absolute, its folder made; `BackupError` saying what to give instead."""
+    out = out.resolve()
+    if out.is_dir():
+        raise BackupError(f"--out {out} is a folder: give the archive's file name, e.g. --out "
+                          f"{out / ('station-backup-' + datetime.now(UTC).strftime('%Y%m%d') + '.tar.gz')}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot make the folder {out.parent} for the backup ({exc.strerror or exc}) — "
+                          "give --out a file in a folder you can write to") from None
+    return out
+
+
 def create_backup(config: Config, out: Path, with_models: bool = False) -> BackupSummary:
-    """Write the archive `out` of the station `config` describes; safe while that station runs."""
+    """Write the archive `out` of the station `config` describes; safe while that station runs.
+
+    `out` appears whole or not at all: a failure leaves neither it nor its `.part`.
+    """
+    from station.store import UnusableDatabaseError, database_problem
+
     db = config.in_data_dir(config.storage.db_path)
+    problem = database_problem(db)
+    if problem:
+        raise UnusableDatabaseError(problem)
     if not db.is_file():
         raise BackupError(f"no station database at {db}: nothing to back up — check [station] data_dir "
                           "and [storage] db_path (or --config)")
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = _archive_target(out)
+    partial = out.with_name(out.name + ".part")
+    try:
+        members, verdicts = _write_archive(config, db, out, partial, with_models)
+    except OSError as exc:
+        raise BackupError(f"cannot write the backup into {out.parent} ({exc.strerror or exc}) — give --out a "
+                          "file in a folder you can write to, with room for the archive; nothing was "
+                          "written") from None
+    finally:
+        if partial.exists():  # a half-written archive never stays behind
+            partial.unlink()
+    logger.info("backup of %s written to %s (%d verdicts)", config.data_dir, out, verdicts)
+    return BackupSummary(out, members, verdicts)
+
+
+def _write_archive(config: Config, db: Path, out: Path, partial: Path,
+                   with_models: bool) -> tuple[tuple[Member, ...], int]:
     with tempfile.TemporaryDirectory(prefix="station-backup-", dir=out.parent) as tmp:
         staged: dict[str, Path] = {}  # archive name -> file to put there
         copy = Path(tmp) / "station.db"
@@ -199,7 +244,6 @@ def create_backup(config: Config, out: Path, with_models: bool = False) -> Backu
             "with_models": with_models,
             "files": [{"name": m.name, "size": m.size, "sha256": m.sha256} for m in members],
         }
-        partial = out.with_name(out.name + ".part")
         with tarfile.open(partial, "w:gz") as tar:
             body = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
@@ -211,8 +255,7 @@ def create_backup(config: Config, out: Path, with_models: bool = False) -> Backu
         with partial.open("rb") as f:
             os.fsync(f.fileno())
         partial.replace(out)  # a half-written archive never carries the final name
-    logger.info("backup of %s written to %s (%d verdicts)", config.data_dir, out, verdicts)
-    return BackupSummary(out, members, verdicts)
+    return members, verdicts
 
 
 def _safe_name(name: str) -> bool:
@@ -230,10 +273,26 @@ def _read_manifest(tar: tarfile.TarFile, archive: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(raw.read())
     except (KeyError, ValueError) as exc:
         raise BackupError(f"{archive} is not a station backup (no readable {MANIFEST}: {exc})") from None
+    except _DAMAGED as exc:
+        raise _damaged(archive, exc) from None
     if manifest.get("format") != FORMAT:
         raise BackupError(f"{archive} is a backup of format {manifest.get('format')!r}; this station reads "
                           f"{FORMAT} — restore it with the station version that made it")
     return manifest
+
+
+def _check_target(data_dir: Path) -> None:
+    """`BackupError` when nothing could be restored into `data_dir`: a file, or not writable."""
+    from station.datadir import not_writable
+
+    in_the_way = next((p for p in (data_dir, *data_dir.parents) if p.exists() and not p.is_dir()), None)
+    if in_the_way is not None:
+        raise BackupError(f"cannot restore into {data_dir}: {in_the_way} is a file, not a folder — give "
+                          "--data-dir an empty folder (or a new one), nothing was restored")
+    problem = not_writable(data_dir)
+    if problem:
+        raise BackupError(f"cannot restore: {problem} (or give --data-dir a writable folder); nothing was "
+                          "restored")
 
 
 def _occupied(folder: Path) -> list[str]:
@@ -248,9 +307,10 @@ def restore_backup(archive: Path, data_dir: Path, force: bool = False) -> Restor
     Refuses a data folder a station is running on, and one that is not empty unless `force`.
     Nothing in the data folder is changed when a check fails.
     """
+    _check_target(data_dir)
     try:
         tar = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the `with tar` below
-    except (OSError, tarfile.TarError) as exc:
+    except _DAMAGED as exc:
         raise BackupError(f"cannot read {archive}: {exc}") from None
     lock = DataLock(data_dir)
     with tar:
@@ -284,7 +344,11 @@ def _extract_checked(tar: tarfile.TarFile, expected: dict[str, dict[str, Any]], 
                      archive: Path) -> dict[str, Path]:
     """Every member of the manifest, written under `into` and checked against its sha256."""
     staged: dict[str, Path] = {}
-    for member in tar.getmembers():
+    try:
+        members = tar.getmembers()
+    except _DAMAGED as exc:
+        raise _damaged(archive, exc) from None
+    for member in members:
         if member.name == MANIFEST:
             continue
         if member.name not in expected or not member.isfile():
@@ -296,7 +360,7 @@ def _extract_checked(tar: tarfile.TarFile, expected: dict[str, dict[str, Any]], 
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         with target.open("wb") as out:
-            while chunk := source.read(_CHUNK):
+            while chunk := _read(source, archive):
                 digest.update(chunk)
                 out.write(chunk)
         if digest.hexdigest() != expected[member.name]["sha256"]:
@@ -308,6 +372,18 @@ def _extract_checked(tar: tarfile.TarFile, expected: dict[str, dict[str, Any]], 
         raise BackupError(f"{archive} lacks {', '.join(missing)} that its manifest lists (a cut-off copy?): "
                           "nothing was restored — use another copy")
     return staged
+
+
+def _damaged(archive: Path, exc: BaseException) -> BackupError:
+    return BackupError(f"{archive} is damaged or cut off ({exc}): nothing was restored — use another copy")
+
+
+def _read(source: IO[bytes], archive: Path) -> bytes:
+    """The next chunk of a member; a cut-off or damaged archive says so (a write error is not this)."""
+    try:
+        return source.read(_CHUNK)
+    except _DAMAGED as exc:
+        raise _damaged(archive, exc) from None
 
 
 def _put_in_place(staged: dict[str, Path], data_dir: Path) -> list[Path]:

@@ -7,7 +7,7 @@ check catches what it can meet and says it.
 
 The checks hold the data folder's lock while they run (a station started meanwhile would
 fight them for the camera and the port); when a station already holds it, the camera and
-conveyor checks are skipped, since that station has them open.
+conveyor checks are skipped, since that station has them open. The doctor creates no folder.
 """
 
 from __future__ import annotations
@@ -101,26 +101,58 @@ def config_results(problems: list[ConfigError], source: str) -> list[CheckResult
 # -- data folder: lock, disk space -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LockResult(CheckResult):
+    """The lock check, and what it means for the checks that open the cameras and the conveyor port."""
+
+    # A station holds the folder: it has the cameras and the port open, they are not touched.
+    station_running: bool = False
+    # The lock could not be taken (a folder this user cannot write): a station on it is not ruled out.
+    unknown: bool = False
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """`folder`, or the nearest of its parents that exists, when that is a file rather than a folder."""
+    existing = _existing(folder)
+    return existing if existing.exists() and not existing.is_dir() else None
+
+
+def _data_dir_is_a_file(config: Config, check: str) -> CheckResult | None:
+    found = _file_in_the_way(config.data_dir)
+    if found is None:
+        return None
+    where = f"data_dir {config.data_dir} is a file" if found == config.data_dir else \
+        f"data_dir {config.data_dir} is inside {found}, which is a file"
+    return fail(check, f"{where}, not a folder: the station cannot keep its database and images there",
+                "set [station] data_dir to a folder")
+
+
 @contextmanager
-def held_lock(config: Config) -> Iterator[CheckResult]:
+def held_lock(config: Config) -> Iterator[LockResult]:
     """Take the data folder's lock for the checks; the result says whether a station holds it."""
     folder = config.data_dir
+    if (is_file := _data_dir_is_a_file(config, "lock")) is not None:
+        # No station can run on a file: the devices may be checked.
+        yield LockResult(is_file.check, is_file.status, is_file.message, is_file.fix)
+        return
     if not folder.exists():
-        yield ok("lock", f"no station has used the data folder {folder} yet")
+        yield LockResult("lock", Status.OK, f"no station has used the data folder {folder} yet")
         return
     lock = DataLock(folder)
     try:
         lock.acquire()
     except DataLockError as exc:
-        yield fail("lock", f"a station is running on the data folder {folder} ({exc.holder.describe()})",
-                   "stop that station (or its service) before checking, or check another data folder")
+        yield LockResult("lock", Status.FAIL,
+                         f"a station is running on the data folder {folder} ({exc.holder.describe()})",
+                         "stop that station (or its service) before checking, or check another data folder",
+                         station_running=True)
         return
     except OSError as exc:
-        yield fail("lock", f"cannot lock the data folder {folder} ({exc})",
-                   "check that it is writable, or set [station] data_dir")
+        yield LockResult("lock", Status.FAIL, f"cannot lock the data folder {folder} ({exc.strerror or exc})",
+                         "check that it is writable, or set [station] data_dir", unknown=True)
         return
     try:
-        yield ok("lock", f"no station is running on the data folder {folder}")
+        yield LockResult("lock", Status.OK, f"no station is running on the data folder {folder}")
     finally:
         lock.release()
 
@@ -133,6 +165,8 @@ def _existing(folder: Path) -> Path:
 
 def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None) -> CheckResult:
     """Free space of the data folder's disk against [storage] stop_free_disk_mb and min_free_disk_mb."""
+    if (is_file := _data_dir_is_a_file(config, "disk")) is not None:
+        return is_file
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         return fail("disk", problem, "the station cannot record items there")
@@ -206,12 +240,15 @@ def check_models(config: Config) -> list[CheckResult]:
     from station.live_models import MODEL_NAMES, model_dir, open_model_store
     from vision.inference import ConformityModel, DefectModel, ModelError
 
-    try:
-        store = open_model_store(config)
-        installed = {name: m.folder for name in MODEL_NAMES if (m := store.active(name)) is not None}
-    except Exception as exc:  # the model store is optional: the configured folders still count
-        logger.warning("model store unreadable: %s", exc)
-        installed = {}
+    installed: dict[str, Path] = {}
+    # Opened only when central installed something: opening it makes its folder, and the doctor
+    # makes no folder (a mistyped data_dir would be created whole).
+    if config.in_data_dir(config.sync.model_store_dir).is_dir():
+        try:
+            store = open_model_store(config)
+            installed = {name: m.folder for name in MODEL_NAMES if (m := store.active(name)) is not None}
+        except Exception as exc:  # the model store is optional: the configured folders still count
+            logger.warning("model store unreadable: %s", exc)
     results = []
     threads = (config.models.intra_op_threads, config.models.inter_op_threads)
     for name, loader, configured in (("defect", DefectModel.load, config.models.defect_dir),
@@ -545,9 +582,13 @@ def run_checks(config: Config, show: Callable[[CheckResult], None],
         guarded("clock", check_clock)
         guarded("models", lambda: check_models(config))
         guarded("calibration", lambda: check_calibration(config))
-        if lock.status is Status.FAIL:
+        if lock.station_running:
             add(warn("camera", "not checked: the running station has the cameras open"),
                 warn("conveyor", "not checked: the running station has the conveyor port open"))
+        elif lock.unknown:
+            why = "the data folder could not be locked, so a station running on it is not ruled out"
+            add(warn("camera", f"not checked: {why}", "fix the lock failure above, then check again"),
+                warn("conveyor", f"not checked: {why}", "fix the lock failure above, then check again"))
         else:
             guarded("camera", lambda: check_cameras(config, camera_seconds))
             guarded("conveyor", lambda: check_conveyor(config))

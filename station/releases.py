@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,9 +92,16 @@ class Releases:
     # -- upgrade ----------------------------------------------------------------------
     def upgrade(self, bundle: Path, config: Path | None) -> Switch:
         """Install `bundle` beside the current release, check its migration, switch; see the module doc."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="station-bundle-", dir=self.home) as unpacked:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            unpacking = tempfile.TemporaryDirectory(prefix="station-bundle-", dir=self.home)
+        except OSError as exc:
+            raise ReleaseError(f"cannot write in the releases' folder {self.home} ({exc.strerror or exc}) — "
+                               "run the upgrade as the user that owns it (e.g. with sudo), or give --home a "
+                               "writable folder; nothing changed") from None
+        with unpacking as unpacked:
             content = self._unpack(bundle, Path(unpacked))
+            self.folder.mkdir(exist_ok=True)
             manifest = json.loads((content / "manifest.json").read_text(encoding="utf-8"))
             version = str(manifest["version"])
             current = self.current()
@@ -120,8 +128,9 @@ class Releases:
         try:
             with tarfile.open(bundle, "r:gz") as archive:
                 archive.extractall(into, filter="data")  # no paths outside, no devices
-        except (OSError, tarfile.TarError) as exc:
-            raise ReleaseError(f"{bundle} cannot be read as a bundle ({exc}); nothing changed") from exc
+        except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:  # EOFError, zlib: a cut-off file
+            raise ReleaseError(f"{bundle} cannot be read as a bundle ({exc}): copy it again (a cut-off or "
+                               "damaged download?); nothing changed") from None
         content = into / "bundle"
         if not (content / "manifest.json").is_file() or not (content / "requirements.txt").is_file():
             raise ReleaseError(f"{bundle} is not a station bundle (no manifest.json); nothing changed")

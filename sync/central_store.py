@@ -136,20 +136,27 @@ def _same(kept: Any, payload: str) -> bool:
 
 
 def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only; SQLite gives its -wal and -shm files
-    the same mode. An existing file is narrowed to that too: it holds every station's verdicts."""
+    """Create the database file readable by its owner only, when there is none; SQLite gives its -wal
+    and -shm files the same mode. A folder where the file should be is refused."""
+    if path.is_dir():
+        raise sqlite3.OperationalError("it is a folder, not a database file")
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
-        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-            try:
-                if name.stat().st_mode & 0o077:
-                    os.chmod(name, 0o600)
-                    logger.info("central: %s made readable by its owner only (0600)", name)
-            except FileNotFoundError:
-                continue
         return
     os.close(fd)
+
+
+def _narrow(path: Path) -> None:
+    """An existing database (checked to be one) made readable by its owner only, its -wal and -shm
+    too: it holds every station's verdicts."""
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+                logger.info("central: %s made readable by its owner only (0600)", name)
+        except FileNotFoundError:
+            continue
 
 
 class SqliteVerdictStore:
@@ -158,6 +165,14 @@ class SqliteVerdictStore:
     def __init__(self, path: Path) -> None:
         _create_private(path)
         self.conn = sqlite3.connect(path, timeout=30.0)
+        try:
+            # Reading the schema fails at once on a file that is not SQLite: refused as it was found,
+            # its permissions untouched.
+            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error:
+            self.conn.close()
+            raise
+        _narrow(path)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         ensure_central_schema(self.conn)

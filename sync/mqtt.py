@@ -250,25 +250,7 @@ def make_client(client_id: str, address: BrokerAddress, *, backoff_min_s: float 
     if address.username:
         client.username_pw_set(address.username, address.password or None)
     if address.tls:
-        for name in ("ca_file", "cert_file", "key_file"):
-            path = getattr(address, name)
-            if path is not None and not Path(path).is_file():
-                raise FileNotFoundError(f"sync TLS: {name} {path} does not exist — fix [sync].{name}")
-        try:
-            client.tls_set(
-                ca_certs=str(address.ca_file) if address.ca_file else None,
-                certfile=str(address.cert_file) if address.cert_file else None,
-                keyfile=str(address.key_file) if address.key_file else None,
-                cert_reqs=ssl.CERT_REQUIRED,
-                tls_version=ssl.PROTOCOL_TLS_CLIENT,
-            )
-        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable or not PEM
-            names = ("ca_file", "cert_file", "key_file")
-            files = ", ".join(f"{name} {getattr(address, name)}" for name in names
-                              if getattr(address, name) is not None) or "the system's CA certificates"
-            raise TlsFilesError(f"sync TLS: cannot use {files} ({exc}) — check that each is a readable PEM "
-                                "file and that the key belongs to the certificate; fix [sync].ca_file / "
-                                "cert_file / key_file") from exc
+        set_tls(client, address)
     client.reconnect_delay_set(min_delay=max(1, round(backoff_min_s)), max_delay=max(1, round(backoff_max_s)))
     # Our own window bounds what is in flight. 0 = no paho limit: its default of 20
     # throttles, and any limit makes paho walk all queued messages on every PUBACK
@@ -279,6 +261,29 @@ def make_client(client_id: str, address: BrokerAddress, *, backoff_min_s: float 
     # them in one burst after reading (fewer wake-ups of the broker per batch).
     client.on_socket_register_write = _no_op
     return client
+
+
+def set_tls(client: mqtt.Client, address: BrokerAddress) -> None:
+    """TLS on `client` with `address`'s CA, certificate and key; an error names the files and keys."""
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(address, name)
+        if path is not None and not Path(path).is_file():
+            raise FileNotFoundError(f"sync TLS: {name} {path} does not exist — fix [sync].{name}")
+    try:
+        client.tls_set(
+            ca_certs=str(address.ca_file) if address.ca_file else None,
+            certfile=str(address.cert_file) if address.cert_file else None,
+            keyfile=str(address.key_file) if address.key_file else None,
+            cert_reqs=ssl.CERT_REQUIRED,
+            tls_version=ssl.PROTOCOL_TLS_CLIENT,
+        )
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: unreadable or not PEM
+        names = ("ca_file", "cert_file", "key_file")
+        files = ", ".join(f"{name} {getattr(address, name)}" for name in names
+                          if getattr(address, name) is not None) or "the system's CA certificates"
+        raise TlsFilesError(f"sync TLS: cannot use {files} ({exc}) — check that each is a readable PEM "
+                            "file and that the key belongs to the certificate; fix [sync].ca_file / "
+                            "cert_file / key_file") from exc
 
 
 def _no_op(client: mqtt.Client, userdata: Any, sock: Any) -> None:

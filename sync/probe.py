@@ -18,7 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sync.mqtt import BrokerAddress
+from sync.mqtt import BrokerAddress, set_tls
 
 __all__ = ["BrokerProbeError", "ProbeResult", "probe_broker"]
 
@@ -43,12 +43,7 @@ def _client(client_id: str, address: BrokerAddress) -> mqtt.Client:
     if address.username:
         client.username_pw_set(address.username, address.password or None)
     if address.tls:
-        client.tls_set(
-            ca_certs=str(address.ca_file) if address.ca_file else None,
-            certfile=str(address.cert_file) if address.cert_file else None,
-            keyfile=str(address.key_file) if address.key_file else None,
-            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
+        set_tls(client, address)  # the station's own rules and messages for its TLS files
     return client
 
 

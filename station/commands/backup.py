@@ -28,9 +28,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.backup import BackupError, create_backup
+    from station.store import UnusableDatabaseError
 
     try:
         summary = create_backup(config, args.out, with_models=args.with_models)
+    except UnusableDatabaseError as exc:
+        print(f"station backup: {exc}", file=sys.stderr)
+        return 2
     except (BackupError, OSError) as exc:
         print(f"station backup: {exc}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.catalog import ImportFileError, read_catalog
     from station.datadir import not_writable
-    from station.store import SchemaError, Store, StoreError, StoreReader
+    from station.store import SchemaError, Store, StoreError, StoreReader, UnusableDatabaseError
 
     if args.action == "show":
         # Showing only reads: it works on a read-only data folder too.
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 return _show(args, reader)
         except (StoreError, SchemaError) as exc:
             print(f"station catalog: {exc}", file=sys.stderr)
-            return 1
+            return 2 if isinstance(exc, UnusableDatabaseError) else 1
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         print(f"station catalog import: {problem}", file=sys.stderr)
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
         print(f"station catalog: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UnusableDatabaseError) else 1
     try:
         if args.action == "import":
             try:

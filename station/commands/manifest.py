@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.cli_output import print_record
 from station.config import Config
+
+if TYPE_CHECKING:
+    from station.store import StoreReader
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,8 +35,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.catalog import ImportFileError, read_manifest
     from station.datadir import not_writable
-    from station.store import SchemaError, Store, StoreError
+    from station.store import SchemaError, Store, StoreError, StoreReader, UnusableDatabaseError
 
+    if args.action == "show":
+        # Showing only reads: it works on a read-only data folder too, and creates no database.
+        try:
+            with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
+                return _show(args, reader)
+        except (StoreError, SchemaError) as exc:
+            print(f"station manifest: {exc}", file=sys.stderr)
+            return 2 if isinstance(exc, UnusableDatabaseError) else 1
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         print(f"station manifest: {problem}", file=sys.stderr)
@@ -41,29 +53,31 @@ def run(args: argparse.Namespace, config: Config) -> int:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
         print(f"station manifest: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UnusableDatabaseError) else 1
     try:
-        if args.action == "import":
-            try:
-                entries = read_manifest(args.file)
-            except ImportFileError as exc:
-                print(f"station manifest import: {exc}", file=sys.stderr)
-                return 1
-            count = store.upsert_manifest(entries, actor=f"import:{args.file.name}")
-            if args.json:
-                print(json.dumps({"file": str(args.file), "rmas": count}))
-            else:
-                print(f"imported {count} RMAs from {args.file} into {store.path}")
-            return 0
-        entry = store.manifest_entry(args.rma)
-        if entry is None:
-            print(f"station manifest show: RMA {args.rma} is not in the manifest; import it with "
-                  "`station manifest import FILE`", file=sys.stderr)
+        try:
+            entries = read_manifest(args.file)
+        except ImportFileError as exc:
+            print(f"station manifest import: {exc}", file=sys.stderr)
             return 1
-        info = {"rma": entry.rma, "expected_sku": entry.expected_sku,
-                "declared_reason": entry.declared_reason.value if entry.declared_reason else None,
-                "personal_fields": "present" if entry.customer_name or entry.customer_address else "none"}
-        print_record(info, args.json)
+        count = store.upsert_manifest(entries, actor=f"import:{args.file.name}")
+        if args.json:
+            print(json.dumps({"file": str(args.file), "rmas": count}))
+        else:
+            print(f"imported {count} RMAs from {args.file} into {store.path}")
         return 0
     finally:
         store.close()
+
+
+def _show(args: argparse.Namespace, reader: StoreReader) -> int:
+    entry = reader.manifest_entry(args.rma)
+    if entry is None:
+        print(f"station manifest show: RMA {args.rma} is not in the manifest; import it with "
+              "`station manifest import FILE`", file=sys.stderr)
+        return 1
+    info = {"rma": entry.rma, "expected_sku": entry.expected_sku,
+            "declared_reason": entry.declared_reason.value if entry.declared_reason else None,
+            "personal_fields": "present" if entry.customer_name or entry.customer_address else "none"}
+    print_record(info, args.json)
+    return 0

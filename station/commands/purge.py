@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.datadir import not_writable
-    from station.store import SchemaError, Store, StoreError
+    from station.store import SchemaError, Store, StoreError, UnusableDatabaseError
 
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
         print(f"station purge: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UnusableDatabaseError) else 1
     try:
         if args.expired:
             retention = store.apply_retention()

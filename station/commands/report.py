@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.kpi import compute_kpis, kpi_table, parse_since, plot_kpis
-    from station.store import StoreError, StoreReader
+    from station.store import StoreError, StoreReader, UnusableDatabaseError
 
     try:
         since = parse_since(args.since) if args.since else None
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         reader = StoreReader(config.in_data_dir(config.storage.db_path))
     except StoreError as exc:
         print(f"station report: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, UnusableDatabaseError) else 1
     with reader:
         kpis = compute_kpis(reader.latest_verdicts(since), since)
     language: str = args.lang or config.ui.language

@@ -7,7 +7,16 @@ own connections).
 from station.store.images import FrameImage, ImageWriteError
 from station.store.retention import RetentionResult
 from station.store.schema import LATEST_VERSION, SchemaError
-from station.store.store import AuditEntry, PurgeResult, Store, StoreError, StoreReader
+from station.store.store import (
+    AuditEntry,
+    PurgeResult,
+    Store,
+    StoreError,
+    StoreReader,
+    UnusableDatabaseError,
+    database_problem,
+    open_database,
+)
 
 __all__ = [
     "LATEST_VERSION",
@@ -20,4 +29,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreReader",
+    "UnusableDatabaseError",
+    "database_problem",
+    "open_database",
 ]

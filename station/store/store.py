@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 import json
 import logging
 import os
@@ -52,13 +53,26 @@ from vision.barcode.gs1 import gtin14
 if TYPE_CHECKING:
     from station.config import Config
 
-__all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader"]
+__all__ = ["AuditEntry", "PurgeResult", "Store", "StoreError", "StoreReader", "UnusableDatabaseError",
+           "database_problem", "open_database"]
 
 logger = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
     """A store operation the caller asked for that cannot be done; says what and why."""
+
+
+class UnusableDatabaseError(StoreError):
+    """The database file cannot be opened at all: not SQLite (random bytes, a damaged file), a
+    folder where the file should be, a data folder that is a file, or a file SQLite cannot open.
+
+    Raised before anything is changed (no file created, no permission narrowed); commands refuse
+    with it (exit status 2), as they do on a bad config.
+    """
+
+
+MOVE_ASIDE = "restore the last backup with `station restore`, or move the file aside to start an empty one"
 
 
 @dataclass(frozen=True)
@@ -85,12 +99,55 @@ class PurgeResult:
     purge_id: str | None = None
 
 
-def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def database_problem(path: Path) -> str | None:
+    """Why `path` cannot be a database file, before SQLite is asked: it is a folder (or another kind
+    of file), or one of its parent folders is a file; None when it is a file or does not exist yet."""
+    if path.is_dir():
+        return (f"{path} is not a station database (it is a folder) — move that folder aside to start an "
+                "empty database, or restore the last backup with `station restore`")
+    if path.exists() and not path.is_file():
+        return f"{path} is not a station database (it is not a regular file) — {MOVE_ASIDE}"
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return (f"the data folder {parent} is a file, not a folder — set [station] data_dir "
+                        "(or [storage] db_path) to a folder")
+            break
+    return None
+
+
+def _unusable(path: Path, exc: sqlite3.Error) -> UnusableDatabaseError:
+    """The one message of a database SQLite refused to open or read."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        text = f"{path} is not a station database ({exc}) — {MOVE_ASIDE}"
+    elif code == sqlite3.SQLITE_BUSY:
+        text = (f"the station database {path} is locked by another process ({exc}) — stop it (a running "
+                "station, a sqlite3 shell), then try again")
+    else:
+        text = (f"cannot open the station database {path} ({exc}) — check that user {_user()} may read and "
+                f"write it and its folder {path.parent}, or set [station] data_dir")
+    return UnusableDatabaseError(text)
+
+
+def _probe(conn: sqlite3.Connection) -> None:
+    """Read the schema: fails at once on a file that is not SQLite (opening it does not)."""
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+
+def _sqlite(path: Path, readonly: bool) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0,
                                isolation_level=None, check_same_thread=False)
         try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            _probe(conn)
         except sqlite3.OperationalError:
             # A WAL database in a folder this user cannot write (a read-only mount, a 0555
             # folder) cannot get its -shm file; read the file as it stands instead, which
@@ -99,11 +156,44 @@ def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
             logger.info("%s: folder not writable, reading the database file as it stands", path)
             conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True,
                                    timeout=10.0, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:
+            conn.close()
+            raise
     else:
         conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        _probe(conn)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error:
+        conn.close()
+        raise
     return conn
+
+
+def open_database(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to the station database at `path`, checked to be one (an empty file counts as an
+    empty database); `UnusableDatabaseError` with what to do otherwise. Read-only: the file must exist."""
+    problem = database_problem(path)
+    if problem:
+        raise UnusableDatabaseError(problem)
+    try:
+        return _sqlite(path, readonly)
+    except sqlite3.Error as exc:
+        raise _unusable(path, exc) from None
+
+
+def _empty_if_new(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:
+    """`conn`, or an empty database of the current schema in memory when the file holds no table
+    yet (a 0-byte file, a station that never recorded): a reader then sees no rows instead of
+    failing on tables a writer creates. The file itself is not touched."""
+    if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        return conn
+    conn.close()
+    logger.info("%s holds no table yet: read as an empty station database", path)
+    empty = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    migrate(empty, Path(":memory:"))  # the tables a writer would create, on no file at all
+    return empty
 
 
 def _dumps(data: object) -> str:
@@ -117,10 +207,15 @@ class StoreReader:
                  _conn: sqlite3.Connection | None = None) -> None:
         self.path = Path(path)
         self.images_dir = Path(images_dir) if images_dir is not None else None
-        if _conn is None and not self.path.exists():
-            raise StoreError(f"no station database at {self.path}; "
-                             "run the station once or check [storage].db_path")
-        self._conn = _conn or _connect(self.path, readonly=True)
+        if _conn is None:
+            problem = database_problem(self.path)
+            if problem:
+                raise UnusableDatabaseError(problem)
+            if not self.path.exists():
+                raise StoreError(f"no station database at {self.path}; "
+                                 "run the station once or check [storage].db_path")
+            _conn = _empty_if_new(open_database(self.path, readonly=True), self.path)
+        self._conn = _conn
         self.db = sqlite_utils.Database(self._conn)
 
     def close(self) -> None:
@@ -300,26 +395,48 @@ class Store(StoreReader):
                  free_bytes: Callable[[Path], int] | None = None, send_images: str = "none",
                  image_max_bytes: int = 2_000_000) -> None:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         images_dir = Path(images_dir)
-        images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        images_dir.chmod(0o700)
-        # SQLite gives the -wal and -shm files the mode of the database file: create it 0600
-        # first, so no copy of customers' data is ever readable by other users.
-        if not path.exists():
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        for suffix in ("", "-wal", "-shm"):
-            sibling = path.with_name(path.name + suffix)
-            if sibling.exists():
-                sibling.chmod(0o600)
-        conn = _connect(path, readonly=False)
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            logger.warning("%s: journal mode is %s, not WAL (network file system?)", path, mode)
-        # FULL: the WAL is synced at every commit, so a recorded verdict survives a power cut.
-        conn.execute("PRAGMA synchronous = FULL")
-        self.backups = migrate(conn, path)
-        path.chmod(0o600)
+        problem = database_problem(path)
+        if problem:
+            raise UnusableDatabaseError(problem)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # SQLite gives the -wal and -shm files the mode of the database file: create it 0600
+            # first, so no copy of customers' data is ever readable by other users.
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise UnusableDatabaseError(
+                f"cannot create the station database {path} ({exc.strerror or exc}) — check that user "
+                f"{_user()} may write in {path.parent}, or set [station] data_dir") from None
+        # Checked to be a database before anything about it is changed: a file that is not one
+        # keeps its permissions, and no images folder is made beside it.
+        conn = open_database(path, readonly=False)
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                sibling = path.with_name(path.name + suffix)
+                if sibling.is_file():
+                    sibling.chmod(0o600)
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                logger.warning("%s: journal mode is %s, not WAL (network file system?)", path, mode)
+            # FULL: the WAL is synced at every commit, so a recorded verdict survives a power cut.
+            conn.execute("PRAGMA synchronous = FULL")
+            self.backups = migrate(conn, path)
+            images_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            images_dir.chmod(0o700)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise _unusable(path, exc) from None
+        except OSError as exc:
+            conn.close()
+            where = exc.filename or images_dir
+            raise StoreError(f"cannot prepare {where} ({exc.strerror or exc}) — check that user {_user()} "
+                             "may write there (a file in the way of the images folder?), or set [storage] "
+                             "images_dir") from None
+        except BaseException:
+            conn.close()
+            raise
         super().__init__(path, images_dir, _conn=conn)
         self.images_dir: Path = images_dir
         self.jpeg_quality = jpeg_quality

@@ -28,6 +28,7 @@ from station.config_check import config_problems
 from station.devices import unused_scanner
 from sync.central import hide_db_password, shown_db
 from sync.mqtt import BrokerAddress, TlsFilesError, make_client
+from sync.probe import BrokerProbeError, probe_broker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -170,6 +171,10 @@ def test_a_tls_file_that_is_not_pem_is_named_when_the_client_is_made(tmp_path: P
     with pytest.raises(TlsFilesError) as caught:
         make_client("c", BrokerAddress("127.0.0.1", 8883, tls=True, ca_file=bad))
     assert f"ca_file {bad}" in str(caught.value) and "[sync].ca_file" in str(caught.value)
+    # `station doctor`'s probe uses the same rules, so it names the file too.
+    with pytest.raises(BrokerProbeError) as probed:
+        probe_broker(BrokerAddress("127.0.0.1", 8883, tls=True, ca_file=bad), "doctor", "t", b"{}")
+    assert f"ca_file {bad}" in str(probed.value)
 
 
 def test_a_station_whose_start_fails_stops_what_it_started(tmp_path: Path,
