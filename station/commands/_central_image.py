@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -27,12 +26,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from sync.central import hide_db_password, shown_db
     from sync.central_evidence import read_image
 
     try:
         data = read_image(args.db, args.verdict_id, args.camera, args.images_dir)
-    except (OSError, sqlite3.Error) as exc:
-        print(f"station central image: cannot read the picture: {exc}", file=sys.stderr)
+    except Exception as exc:  # sqlite3 / psycopg errors alike: a missing file, a refused login
+        text = " ".join(hide_db_password(str(exc), args.db).split())
+        print(f"station central image: cannot read the picture from {shown_db(args.db)}: {text}",
+              file=sys.stderr)
         return 1
     if data is None:
         print(f"station central image: central holds no picture of verdict {args.verdict_id} from camera "
@@ -43,8 +45,13 @@ def run(args: argparse.Namespace, config: Config) -> int:
         sys.stdout.buffer.write(data)
         return 0
     # Evidence of a customer's return: readable by this user only, like central's own copy.
-    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    try:
+        fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    except OSError as exc:
+        print(f"station central image: cannot write {args.out}: {exc.strerror or exc} — give a file in a "
+              "writable folder, or '-' for stdout", file=sys.stderr)
+        return 1
     print(f"{args.out}: {len(data)} bytes")
     return 0

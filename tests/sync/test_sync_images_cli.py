@@ -61,3 +61,12 @@ def test_a_picture_received_by_station_central_is_written_out_by_station_central
                              "--out", str(tmp_path / "side.jpg"))
     assert missing.returncode == 1 and "holds no picture" in missing.stderr
     assert not (tmp_path / "side.jpg").exists()
+    # An output that is a folder, and a database that cannot be reached: one line each, no traceback.
+    into_folder = _image_command(tmp_path, "--db", str(db), "--images-dir", str(pictures), row.verdict_id,
+                                 "top", "--out", str(tmp_path))
+    assert into_folder.returncode == 1 and "cannot write" in into_folder.stderr
+    assert "Traceback" not in into_folder.stderr
+    unreachable = _image_command(tmp_path, "--db", "postgresql://central:s3cret@127.0.0.1:1/returns",
+                                 row.verdict_id, "top", "--out", str(tmp_path / "x.jpg"))
+    assert unreachable.returncode == 1 and "cannot read the picture" in unreachable.stderr
+    assert "s3cret" not in unreachable.stderr and "Traceback" not in unreachable.stderr
