@@ -11,6 +11,7 @@ exchanged just before: hex in both directions, each frame decoded.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections import deque
@@ -265,7 +266,14 @@ def _nack_name(message: Message | None) -> str:
 
 def run_selftest(port_path: str, baudrate: int = 115200, item_timeout_s: float = 10.0,
                  report: Callable[[RuleResult], None] | None = None) -> list[RuleResult]:
-    """Run every rule against the controller on `port_path`; returns the results in order."""
+    """Run every rule against the controller on `port_path`; returns the results in order.
+
+    Raises ValueError for a baud rate or an item timeout that is not a positive number (before the
+    port is opened), OSError when the port cannot be opened."""
+    if not (isinstance(baudrate, int) and baudrate > 0):
+        raise ValueError(f"baud rate {baudrate!r}: give the controller's rate, e.g. 115200")
+    if not 0 < item_timeout_s < math.inf:  # NaN fails too
+        raise ValueError(f"item timeout {item_timeout_s!r} s: give a number of seconds, e.g. 10")
     results: list[RuleResult] = []
     port = serial.Serial(port_path, baudrate, timeout=0.005, exclusive=True)
     probe = _Probe(port)

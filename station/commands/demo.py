@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from station.commands._args import whole
 from station.config import Config
 
 logger = logging.getLogger(__name__)
@@ -31,13 +32,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     gen = actions.add_parser("generate", help="render synthetic returns with ground truth")
     gen.add_argument("--out", type=Path, required=True, help="output folder (created)")
-    gen.add_argument("--items", type=int, required=True, help="how many items to render")
+    gen.add_argument("--items", type=whole(1, example="100"), required=True, help="how many items to render")
     gen.add_argument("--seed", type=int, default=0, help="same seed, same images (default 0)")
-    gen.add_argument("--start", type=int, default=0, help="first item index (default 0)")
+    gen.add_argument("--start", type=whole(0), default=0, help="first item index (default 0)")
     gen.add_argument("--layout", choices=["frames", "defect", "conformity"], default="frames",
                      help="frames = full 1280x720 frames + truth.jsonl; defect = good/ and <damage>/ crops "
                           "with masks; conformity = <sku>/ crops (default frames)")
-    gen.add_argument("--crop", type=int, default=256,
+    gen.add_argument("--crop", type=whole(32, 4096, example="256"), default=256,
                      help="crop size in px for defect/conformity (default 256)")
     common(gen)
     gen.set_defaults(handler=run, log_to_file=True)
@@ -49,9 +50,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     man = actions.add_parser("manifest", help="write a run's expected returns for `station manifest import`")
     man.add_argument("--out", type=Path, required=True, help="FILE.csv or FILE.json")
-    man.add_argument("--items", type=int, required=True, help="how many RMAs")
+    man.add_argument("--items", type=whole(1, example="100"), required=True, help="how many RMAs")
     man.add_argument("--seed", type=int, default=0, help="the generator seed the frames will use (default 0)")
-    man.add_argument("--start", type=int, default=0, help="first item index (default 0)")
+    man.add_argument("--start", type=whole(0), default=0, help="first item index (default 0)")
     common(man)
     man.set_defaults(handler=run)
 

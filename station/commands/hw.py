@@ -13,6 +13,7 @@ import json
 import sys
 
 from station.cli_output import print_run_summary
+from station.commands._args import CAMERA_POS, DIVERT_POS, SPACING, SPEED, number, whole
 from station.config import Config
 
 
@@ -25,27 +26,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     where.add_argument("--sim", action="store_true", help="start the built-in simulator and test it")
     where.add_argument("--firmware", action="store_true",
                        help="run the reference firmware (hardware/firmware/) on a simulated belt and test it")
-    selftest.add_argument("--baud", type=int, default=None, help="baud rate (default [hardware] baudrate)")
-    selftest.add_argument("--item-timeout", type=float, default=10.0,
+    selftest.add_argument("--baud", type=whole(300, 4_000_000, example="115200"), default=None,
+                          help="baud rate (default [hardware] baudrate)")
+    selftest.add_argument("--item-timeout", type=number(0, 3600, low_open=True, example="10"), default=10.0,
                           help="seconds to wait for an item at the camera (default 10); feed items meanwhile")
     selftest.add_argument("--json", action="store_true", help="one JSON object per rule on stdout")
     selftest.set_defaults(handler=run)
 
     fw = subs.add_parser("firmware-run", help="the reference firmware on a simulated belt, the real link and "
                          "a decision driver; prints a summary like `station sim run`")
-    fw.add_argument("--items", type=int, default=100, help="items to feed (default 100)")
-    fw.add_argument("--speed", type=float, default=None,
+    fw.add_argument("--items", type=whole(1, example="100"), default=100, help="items to feed (default 100)")
+    fw.add_argument("--speed", type=SPEED, default=None,
                     help="belt speed in m/s (default [hardware] sim_speed_m_s)")
-    fw.add_argument("--spacing", type=float, default=None,
+    fw.add_argument("--spacing", type=SPACING, default=None,
                     help="metres between items (default [hardware] sim_spacing_m)")
-    fw.add_argument("--camera-pos", type=float, default=None,
+    fw.add_argument("--camera-pos", type=CAMERA_POS, default=None,
                     help="camera position in m (default [hardware] sim_camera_pos_m)")
-    fw.add_argument("--divert-pos", type=float, default=None,
+    fw.add_argument("--divert-pos", type=DIVERT_POS, default=None,
                     help="gate position in m (default [hardware] sim_divert_pos_m)")
-    fw.add_argument("--late-fraction", type=float, default=0.0,
+    fw.add_argument("--late-fraction", type=number(0, 1, example="0.1"), default=0.0,
                     help="fraction of items decided after their deadline (default 0)")
     fw.add_argument("--faults", default="", help=f"comma-separated faults to inject: {', '.join(_FW_FAULTS)}")
-    fw.add_argument("--fault-rate", type=float, default=0.01,
+    fw.add_argument("--fault-rate", type=number(0, 1, example="0.01"), default=0.01,
                     help="fraction of frames corrupted / dropped by those faults (default 0.01)")
     fw.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     fw.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -112,7 +114,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
         SimulatorRunner() if args.sim else FirmwareRunner() if args.firmware else None)
     port = runner.start() if runner is not None else args.port
     try:
-        results = run_selftest(port, args.baud or config.hardware.link.baudrate, args.item_timeout, show)
+        baud = config.hardware.link.baudrate if args.baud is None else args.baud
+        results = run_selftest(port, baud, args.item_timeout, show)
+    except ValueError as exc:  # a baud rate or a timeout the controller cannot use (also pyserial's)
+        print(f"station hw selftest: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:  # pyserial's SerialException is an OSError; serial stays in hardware/
         print(f"station hw selftest: cannot use {port}: {exc} — check the path, that no other program "
               "(a running station) holds it, and your permissions (dialout group)", file=sys.stderr)

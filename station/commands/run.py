@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from station.commands._args import RATE, SPACING, SPEED, number, whole
 from station.config import Config
 from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
 from station.options import DEMO_VIEWS, with_demo_cameras
@@ -37,17 +38,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "broker when mosquitto is installed).",
     )
     parser.add_argument("--headless", action="store_true", help="no window: print a status line instead")
-    parser.add_argument("--items", type=int, default=None, metavar="N",
+    parser.add_argument("--items", type=whole(1, example="100"), default=None, metavar="N",
                         help="stop after N items are recorded and routed")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
                         help="render the window offscreen after --items items, save a PNG and stop")
-    parser.add_argument("--speed", type=float, default=None, metavar="M_PER_S",
+    parser.add_argument("--speed", type=SPEED, default=None, metavar="M_PER_S",
                         help="simulated belt speed (default [hardware].sim_speed_m_s)")
-    parser.add_argument("--spacing", type=float, default=None, metavar="M",
+    parser.add_argument("--spacing", type=SPACING, default=None, metavar="M",
                         help="simulated distance between items (default [hardware].sim_spacing_m)")
-    parser.add_argument("--rate", type=float, default=None, metavar="ITEMS_PER_S",
+    parser.add_argument("--rate", type=RATE, default=None, metavar="ITEMS_PER_S",
                         help="simulated item rate (overrides speed / spacing)")
-    parser.add_argument("--drain-timeout", type=float, default=5.0, metavar="S",
+    parser.add_argument("--drain-timeout", type=number(0, 3600, example="5"), default=5.0, metavar="S",
                         help="with --items: wait up to S s for central to acknowledge the last verdicts")
     parser.add_argument("--json", action="store_true", help="status and summary as JSON lines on stdout")
     parser.add_argument("--lang", choices=("en", "fr"), default=None,

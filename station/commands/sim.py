@@ -15,6 +15,7 @@ import time
 from typing import TYPE_CHECKING
 
 from station.cli_output import print_run_summary
+from station.commands._args import CAMERA_POS, DIVERT_POS, RATE, SPACING, SPEED, number, whole
 from station.config import Config
 
 if TYPE_CHECKING:
@@ -33,30 +34,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     subs = parser.add_subparsers(dest="sim_command", metavar="{run}")
     run_parser = subs.add_parser("run", help="simulator + real link + decision driver; prints a JSON summary")
     _add_belt_options(run_parser)
-    run_parser.add_argument("--late-fraction", type=float, default=0.0,
+    run_parser.add_argument("--late-fraction", type=number(0, 1, example="0.1"), default=0.0,
                             help="fraction of items decided after their deadline (default 0)")
     run_parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     run_parser.set_defaults(handler=run)
 
 
 def _add_belt_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--items", type=int, default=None,
+    parser.add_argument("--items", type=whole(1, example="100"), default=None,
                         help="items to feed (default: forever; 100 for run)")
-    parser.add_argument("--speed", type=float, default=None,
+    parser.add_argument("--speed", type=SPEED, default=None,
                         help="belt speed in m/s (default [hardware] sim_speed_m_s, 2.0)")
-    parser.add_argument("--spacing", type=float, default=None,
+    parser.add_argument("--spacing", type=SPACING, default=None,
                         help="metres between items (default [hardware] sim_spacing_m, 0.5)")
-    parser.add_argument("--rate", type=float, default=None,
+    parser.add_argument("--rate", type=RATE, default=None,
                         help="pace items to this many per second (default [hardware] sim_items_per_s)")
-    parser.add_argument("--camera-pos", type=float, default=None,
+    parser.add_argument("--camera-pos", type=CAMERA_POS, default=None,
                         help="camera position in m (default [hardware] sim_camera_pos_m, 0.5)")
-    parser.add_argument("--divert-pos", type=float, default=None,
+    parser.add_argument("--divert-pos", type=DIVERT_POS, default=None,
                         help="diverter position in m (default [hardware] sim_divert_pos_m, 2.0)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--faults", default="",
                         help=f"comma-separated faults to inject: {', '.join(_FAULTS)} (timeout, exception "
                         "and restart with --controller modbus; corrupt, drop and silence without)")
-    parser.add_argument("--fault-rate", type=float, default=0.01,
+    parser.add_argument("--fault-rate", type=number(0, 1, example="0.01"), default=0.01,
                         help="fraction of frames corrupted / dropped, or of Modbus requests unanswered / "
                         "answered with an exception, by those faults (default 0.01)")
     parser.add_argument("--controller", choices=("protocol", "modbus"), default=None,
