@@ -178,6 +178,10 @@ class ColourCalibration:
 def calibrate_colour(frame_bgr: npt.NDArray[np.uint8], patch: Patch, target_lightness: float = 50.0,
                      max_gain: float = 8.0) -> ColourCalibration:
     """White balance and exposure from the grey patch: gains so that it reads grey of L* = target."""
+    if not 0.0 < target_lightness < 100.0:  # NaN too: its gains would be NaN, saved as the calibration
+        raise CalibrationError("colour", f"a grey patch cannot read L* {target_lightness:g}",
+                               "give the lightness of the grey card, between 0 (black) and 100 (white); "
+                               "50 for an 18 % grey card")
     measured = measure_patch(frame_bgr, patch)
     if np.min(measured) <= 1e-4:
         raise CalibrationError("colour", "the grey patch is black in at least one channel",

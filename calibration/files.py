@@ -87,7 +87,7 @@ def _table(name: str, items: Mapping[str, Any]) -> str:
 
 
 def save_calibration(path: Path, calibration: CalibrationFile) -> None:
-    """Write the file atomically (temporary file, then rename)."""
+    """Write the file atomically (temporary file, then rename); an OSError leaves no temporary file."""
     parts = [
         "# Camera calibration of the returns inspection station, written by `station calibrate`.\n"
         "# Matrices are rows of numbers; the plane homography maps undistorted pixels to mm.\n",
@@ -125,8 +125,12 @@ def save_calibration(path: Path, calibration: CalibrationFile) -> None:
     text = "\n".join(parts)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:  # the old file stays as it was, and no temporary file beside it
+        temporary.unlink(missing_ok=True)
+        raise
     logger.info("calibration written to %s", path)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -211,9 +212,19 @@ def plot_kpis(k: Kpis, path: Path, language: str = DEFAULT_LANGUAGE) -> Path:
     fig = kpi_figure(k, language)  # first: it chooses the display-less backend
     import matplotlib.pyplot as plt
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Exactly under the name given (matplotlib would add ".png" to a name without one), whole
+        # or not at all: drawn into a temporary sibling, then renamed over it.
+        temporary = path.with_name(path.name + ".part")
+        try:
+            fig.savefig(temporary, dpi=100, format="png")
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -274,7 +285,12 @@ def parse_since(text: str) -> datetime:
     text = text.strip()
     units = {"h": 3600, "d": 86400, "w": 7 * 86400}
     if text[:-1].isdigit() and text[-1:] in units:
-        return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+        try:
+            return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * units[text[-1]])
+        except OverflowError:  # before the year 1
+            raise ValueError(f"--since {text!r} reaches back before the calendar's first year: write a "
+                             "shorter span (e.g. 3650d for ten years) or leave --since out for "
+                             "everything") from None
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

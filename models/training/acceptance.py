@@ -54,11 +54,20 @@ def refused_dir(out: Path) -> Path:
 
 
 def fresh_staging(out: Path) -> Path:
-    """An empty staging folder for a run into `out` (what an earlier stopped run left there goes)."""
+    """An empty staging folder for a run into `out` (what an earlier stopped run left there goes).
+
+    Raises ValueError, naming the folder and what to do, when `out` is a file or the staging folder
+    cannot be made: before the training, not when its model is to be moved into `out`."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a folder: give --out the model folder to write")
     staging = staging_dir(out)
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
+    try:
+        if staging.exists():
+            shutil.rmtree(staging)
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        raise ValueError(f"cannot make the training folder {staging} ({exc.strerror or exc}): choose an "
+                         "--out in a folder you may write") from None
     return staging
 
 

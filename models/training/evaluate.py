@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,14 @@ def evaluate_conformity(
     return {"summary": summary, "galleries": results}
 
 
+def writable_folder(folder: Path) -> None:
+    """Create `folder` if needed and prove it takes a file (a read-only mount, a file in the way or a
+    folder of another user raise the OSError here); nothing is left in it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
 def data_task(data: Path) -> str | None:
     """Which task a data folder's layout is for: "defect" (good/ beside defect classes, or the magnetic
     tile's MT_* folders), "conformity" (the grocery lists, or one folder per product), None when unsure."""
@@ -237,7 +246,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str = "holdout", *, write
                          f"laid out as {layouts[task]}")
     plots = model_dir if write else out
     if plots is not None:
-        plots.mkdir(parents=True, exist_ok=True)
+        writable_folder(plots)  # now, not after minutes of scoring
     if task == "defect":
         holdout = float(manifest.get("training", {}).get("split", {}).get("holdout_fraction", 0.3))
         samples = defect_samples(data, Split.HOLDOUT if split == "holdout" else Split.ALL, holdout)

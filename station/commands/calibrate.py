@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from station.commands._args import number, whole
 from station.config import Config
 
 if TYPE_CHECKING:
@@ -42,9 +43,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     source.add_argument("--images", type=Path, help="folder of board images (png/jpg)")
     source.add_argument("--live", action="store_true",
                         help="grab frames from the [camera] source, with guidance, until ready")
-    intr.add_argument("--views", type=int, default=20,
+    intr.add_argument("--views", type=whole(1, example="20"), default=20,
                       help="with --live: stop once guidance says ready and this many views are kept")
-    intr.add_argument("--timeout", type=float, default=300.0, help="with --live: give up after seconds")
+    intr.add_argument("--timeout", type=number(1, 86400, example="300"), default=300.0,
+                      help="with --live: give up after seconds")
     intr.add_argument("--save", type=Path, default=None, help="with --live: also write each kept view here")
     intr.add_argument("--out", type=Path, default=None, help="calibration file (default: [calibration] file)")
     intr.add_argument("--camera-id", default="", help="camera serial or name recorded in the file")
@@ -64,8 +66,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     colour = steps.add_parser("colour", help="white balance and exposure from the grey reference patch")
     colour.add_argument("--image", type=Path, required=True, help="image with the grey patch in view")
     colour.add_argument("--patch", required=True, help="patch rectangle in pixels: X,Y,WIDTH,HEIGHT")
-    colour.add_argument("--lightness", type=float, default=50.0,
-                        help="L* the patch should read (default 50, an 18%% grey card)")
+    # L* 0 is black and 100 white; a grey card reads between (the window's wizard takes 20-90 too).
+    colour.add_argument("--lightness", type=number(20, 90, example="50"), default=50.0,
+                        help="L* the patch should read, 20 to 90 (default 50, an 18%% grey card)")
     colour.add_argument("--out", type=Path, default=None,
                         help="calibration file (default: [calibration] file)")
     colour.add_argument("--json", action="store_true", help="one JSON object on stdout")
@@ -124,7 +127,9 @@ def run_board(args: argparse.Namespace, config: Config) -> int:
     """Write the printable board."""
     from calibration.board import encode_png_with_dpi, render_board
     from calibration.errors import CalibrationError
+    from station.commands._outputs import check_file, write_file
 
+    check_file(args.out, suffixes=(".png",), kind="PNG")
     try:
         spec = _spec(config)
         if not 72 <= args.dpi <= 2400:
@@ -132,8 +137,7 @@ def run_board(args: argparse.Namespace, config: Config) -> int:
         page = render_board(spec, args.dpi)
     except CalibrationError as exc:
         return _refused("board", exc)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(encode_png_with_dpi(page, args.dpi))
+    write_file(args.out, encode_png_with_dpi(page, args.dpi))
     print(f"{args.out}: {spec.describe()}, {spec.width_mm:g} x {spec.height_mm:g} mm at {args.dpi:g} dpi "
           f"({page.shape[1]}x{page.shape[0]} px); print at 100 % and check the 100 mm bar")
     return 0
@@ -144,8 +148,12 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
     from calibration.errors import CalibrationError
     from calibration.files import save_calibration, update_calibration
     from calibration.intrinsics import IntrinsicsSession
+    from station.commands._outputs import check_file, check_folder, writing
 
     out = args.out or config.resolve(config.calibration.file)
+    check_file(out, example="calibration.toml")  # before the views are taken, not after
+    if args.live and args.save is not None:
+        check_folder(args.save, fix="choose a folder you may write as --save")
     try:
         spec = _spec(config)
         session = IntrinsicsSession(spec, min_views=config.calibration.intrinsics_min_views,
@@ -162,7 +170,8 @@ def run_intrinsics(args: argparse.Namespace, config: Config) -> int:
         if update.stale_plane:
             logger.warning("the plane calibration in %s was made with the old intrinsics: redo "
                            "`station calibrate plane`", out)
-        save_calibration(out, update.calibration)
+        with writing(out):
+            save_calibration(out, update.calibration)
     except CalibrationError as exc:
         return _refused("intrinsics", exc)
     guidance = session.guidance()
@@ -250,7 +259,10 @@ def _collect_live(session: IntrinsicsSession, args: argparse.Namespace, config: 
             image = got[0] if got[0].ndim == 3 else cv2.cvtColor(got[0], cv2.COLOR_GRAY2BGR)
             feedback = session.add_frame(image.astype(np.uint8, copy=False), f"frame{frames:05d}")
             if feedback.accepted and args.save is not None:
-                cv2.imwrite(str(args.save / f"{feedback.name}.png"), image)
+                kept = args.save / f"{feedback.name}.png"
+                if not cv2.imwrite(str(kept), image):
+                    logger.warning("could not write %s (the calibration goes on without this copy): check "
+                                   "the free space in %s", kept, args.save)
             if feedback.status != "duplicate":
                 _report_view(args, feedback, session.guidance())
             guidance = session.guidance()
@@ -267,10 +279,12 @@ def run_plane(args: argparse.Namespace, config: Config) -> int:
     from calibration.errors import CalibrationError
     from calibration.files import load_calibration, save_calibration, update_calibration
     from calibration.plane import calibrate_plane
+    from station.commands._outputs import check_file, writing
 
     raw = args.intrinsics is not None and str(args.intrinsics).lower() == "none"
     source = None if raw else (args.intrinsics or config.resolve(config.calibration.file))
     out = args.out or source or config.resolve(config.calibration.file)
+    check_file(out, example="calibration.toml")
     try:
         spec = _spec(config)
         frame = _read_image(args.image)
@@ -289,7 +303,8 @@ def run_plane(args: argparse.Namespace, config: Config) -> int:
         update = update_calibration(base, size, camera_id=existing.camera_id if existing else "",
                                     board=spec.describe(), plane=plane,
                                     intrinsics=existing.intrinsics if existing else None)
-        save_calibration(out, update.calibration)
+        with writing(out):
+            save_calibration(out, update.calibration)
     except CalibrationError as exc:
         return _refused("plane", exc)
     summary = {"file": str(out), "px_per_mm": plane.px_per_mm, "rms_mm": plane.rms_mm,
@@ -307,8 +322,10 @@ def run_colour(args: argparse.Namespace, config: Config) -> int:
     from calibration.colour import calibrate_colour
     from calibration.errors import CalibrationError
     from calibration.files import load_calibration, save_calibration, update_calibration
+    from station.commands._outputs import check_file, writing
 
     out = args.out or config.resolve(config.calibration.file)
+    check_file(out, example="calibration.toml")
     try:
         try:
             x, y, w, h = (int(v) for v in args.patch.split(","))
@@ -319,7 +336,8 @@ def run_colour(args: argparse.Namespace, config: Config) -> int:
         size = (int(frame.shape[1]), int(frame.shape[0]))
         existing = load_calibration(out, live_resolution=size) if out.is_file() else None
         colour = calibrate_colour(frame, (x, y, w, h), args.lightness)
-        save_calibration(out, update_calibration(existing, size, colour=colour).calibration)
+        with writing(out):
+            save_calibration(out, update_calibration(existing, size, colour=colour).calibration)
     except CalibrationError as exc:
         return _refused("colour", exc)
     summary = {"file": str(out), "gains_bgr": list(colour.gains_bgr), "exposure_stops": colour.exposure_stops,

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# What OpenCV writes a frame as, by the file name's ending.
+_FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("cameras", help="list the cameras and test one (frames/s, sharpness, exposure)")
@@ -35,7 +38,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     test = steps.add_parser("test", help="open one camera for a few seconds and measure its frames")
     test.add_argument("name", help="the camera's name: [camera] name, or NAME of [cameras.NAME]")
     test.add_argument("--seconds", type=float, default=5.0, help="how long to measure (1 to 600, default 5)")
-    test.add_argument("--save", type=Path, default=None, metavar="PNG", help="write the last frame here")
+    test.add_argument("--save", type=Path, default=None, metavar="PNG",
+                      help="write the last frame here (.png, or .jpg, .bmp, .tif, .webp)")
     test.add_argument("--json", action="store_true", help="one JSON object on stdout")
     test.set_defaults(handler=run_test)
 
@@ -115,9 +119,12 @@ def run_test(args: argparse.Namespace, config: Config) -> int:
     import cv2
 
     from calibration.quality import QualityThresholds, assess
+    from station.commands._outputs import OutputError, check_file, write_file
     from vision.camera import CameraState, SourceError
 
     cameras = config.all_cameras
+    if args.save is not None:  # before the camera is opened: the frame's name and folder are usable
+        check_file(args.save, suffixes=_FRAME_SUFFIXES, kind="picture", example="frame.png")
     if args.name not in cameras:
         print(f"station cameras test: no camera {args.name!r} in {config.source}: use one of "
               f"{', '.join(cameras)}", file=sys.stderr)
@@ -176,7 +183,11 @@ def run_test(args: argparse.Namespace, config: Config) -> int:
     if not fit:
         result["problems"].insert(0, f"no frames: {health.detail or 'the camera did not deliver'}")
     if last is not None and args.save is not None:
-        cv2.imwrite(str(args.save), last.image)
+        encoded, data = cv2.imencode(args.save.suffix.lower(), last.image)
+        if not encoded:
+            raise OutputError(args.save, f"OpenCV could not encode the frame as {args.save.suffix}",
+                              "save it as .png")
+        write_file(args.save, data.tobytes())
         result["saved"] = str(args.save)
     if args.json:
         print(json.dumps(result))

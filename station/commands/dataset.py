@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from station.commands._args import whole
 from station.config import Config
 
 
@@ -23,12 +24,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.add_argument("--into-existing", action="store_true",
                         help="write into an OUT that already holds files; what is there stays and "
                              "`station train` will read it too (default: refuse a non-empty OUT)")
-    export.add_argument("--limit", type=int, default=None, help="at most this many items (most uncertain)")
+    export.add_argument("--limit", type=whole(1, example="500"), default=None,
+                        help="at most this many items (most uncertain)")
     export.add_argument("--json", action="store_true", help="one JSON object on stdout")
     export.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from station.commands._outputs import check_folder, writing
     from station.dataset_export import export_dataset
     from station.kpi import parse_since
     from station.store import StoreError, StoreReader
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"station dataset export: {args.out} is a file, not a folder: pass a new or empty folder "
               "as --out", file=sys.stderr)
         return 1
+    check_folder(args.out, fix="pass a new or empty folder you may write as --out")
     if args.out.is_dir() and any(args.out.iterdir()) and not args.into_existing:
         # Old images would be trained on as if they were this export's.
         print(f"station dataset export: {args.out} is not empty: pass a new or empty folder as --out, "
@@ -53,7 +57,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except StoreError as exc:
         print(f"station dataset export: {exc}", file=sys.stderr)
         return 1
-    with reader:
+    with reader, writing(args.out, fix=f"free space or fix what the message says, delete {args.out} "
+                                        "(the export in it is incomplete) and export again"):
         result = export_dataset(reader, args.out, since, args.limit)
     if args.json:
         print(json.dumps({"out": str(args.out), "items": result.items, "files": result.files,

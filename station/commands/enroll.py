@@ -12,7 +12,7 @@ from station.config import Config
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("enroll", help="enrol reference images of an SKU for the conformity check")
-    parser.add_argument("sku", metavar="SKU", help="the product's SKU")
+    parser.add_argument("sku", metavar="SKU", type=_sku, help="the product's SKU")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="reference image files")
     parser.add_argument("--gallery", type=Path, default=None,
                         help="gallery file (default: [models].gallery in the data directory)")
@@ -23,13 +23,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
+def _sku(text: str) -> str:
+    """The SKU argument: a product's SKU, never empty (it names the product in the gallery)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the SKU is empty: give the product's SKU, e.g. SKU-1234")
+    return text
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     import numpy as np
 
+    from station.commands._outputs import check_file, writing
     from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
     from vision.inference.runtime import read_bgr
 
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
+    # Before the model and the images are read: the gallery is a file this user may write.
+    check_file(gallery_path, example="gallery.npz", fix="choose a --gallery file in a folder you may write")
     model_dir: Path = args.model or config.resolve(config.models.conformity_dir)
     try:
         model = ConformityModel.load(model_dir, config.models.intra_op_threads,
@@ -48,7 +58,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         images.append(image)
     removed = gallery.remove(args.sku) if args.replace else 0
     gallery.add(args.sku, np.asarray(model.embed_batch(images)))
-    gallery.save(gallery_path)
+    with writing(gallery_path):
+        gallery.save(gallery_path)
     info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
             "skus": len(gallery.skus), "references": len(gallery)}
     if args.json:

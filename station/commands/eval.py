@@ -36,8 +36,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from models.training.evaluate import evaluate_model
+    from station.commands._outputs import check_folder
     from vision.inference import ModelError
 
+    # Before the scoring, not after it: the folder the report goes to is one this user may write.
+    if args.write:
+        check_folder(args.model, fix="copy the model folder somewhere writable, or keep the report with "
+                                     "--out DIR instead of --write")
+    elif args.out is not None:
+        check_folder(args.out, fix="choose a folder you may write as --out")
     try:
         metrics = evaluate_model(args.model, args.data, args.split, write=args.write, out=args.out)
     except (ModelError, FileNotFoundError, ValueError) as exc:

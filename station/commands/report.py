@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                             help="items/hour, disposition mix, no-read/override/late/lost rates, latency")
     parser.add_argument("--since", default=None,
                         help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
-    parser.add_argument("--png", type=Path, default=None, help="also draw the figures per hour into this PNG")
+    parser.add_argument("--png", type=Path, default=None,
+                        help="also draw the figures per hour into this PNG file (its name ends in .png)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--lang", choices=("en", "fr"), default=None,
                         help="language of the table and the chart (default [ui].language)")
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from station.commands._outputs import check_file, writing
     from station.kpi import compute_kpis, kpi_table, parse_since, plot_kpis
     from station.store import StoreError, StoreReader, UnusableDatabaseError
 
@@ -32,6 +34,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"station report: {exc}", file=sys.stderr)
         return 2
+    if args.png is not None:  # before the figures are computed: the chart's name and folder are usable
+        check_file(args.png, suffixes=(".png",), kind="PNG")
     try:
         reader = StoreReader(config.in_data_dir(config.storage.db_path))
     except StoreError as exc:
@@ -41,7 +45,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         kpis = compute_kpis(reader.latest_verdicts(since), since)
     language: str = args.lang or config.ui.language
     if args.png is not None:
-        plot_kpis(kpis, args.png, language)
+        with writing(args.png):
+            plot_kpis(kpis, args.png, language)
     if args.json:
         data = kpis.to_json()
         if args.png is not None:

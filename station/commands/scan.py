@@ -1,8 +1,9 @@
 """`station scan [--json] PATH...`: read every barcode in image files.
 
 One JSON object per file with --json: {"path", "codes": [{"format", "text", "gs1", "quad"}],
-"ms"}, or {"path", "error"} for a file that cannot be read; the run goes on. Exit code 0
-when every file was read (with or without codes), 1 when any file failed.
+"ms"}, or {"path", "error"} for a file that cannot be read; without --json, a file that cannot
+be read gets one `PATH: ERROR ...` line on stderr. The run goes on. Exit code 0 when every file
+was read (with or without codes), 1 when any file failed.
 
 The slow path is budgeted in work, not time (`slow_path_budget_ms=None`): the same files
 give the same codes in every run, whatever else the machine is doing.
@@ -16,6 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from station.cli_output import report_file_error
 from station.config import Config
 
 logger = logging.getLogger(__name__)
@@ -52,13 +54,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
     failed = 0
     for path in args.paths:
         image, problem = _load(path)
-        if image is None:
+        if image is None:  # one line, as for inspect and score: no log warning repeating it
             failed += 1
-            logger.warning("scan: %s", problem)
-            if args.json:
-                print(json.dumps({"path": str(path), "error": problem}), flush=True)
-            else:
-                print(f"{path}: ERROR {problem}", flush=True)
+            report_file_error(path, problem, args.json)
             continue
         try:
             result = reader.read(image)
@@ -66,10 +64,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             failed += 1
             logger.debug("scan: reading codes in %s failed", path, exc_info=True)
             problem = f"reading codes failed ({exc}): check the image, and report it if it looks fine"
-            if args.json:
-                print(json.dumps({"path": str(path), "error": problem}), flush=True)
-            else:
-                print(f"{path}: ERROR {problem}", flush=True)
+            report_file_error(path, problem, args.json)
             continue
         if args.json:
             codes = [c.to_json() for c in result.codes]

@@ -10,12 +10,11 @@ import argparse
 import importlib.util
 import json
 import logging
-import math
 import shutil
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
+from station.commands._args import number, whole
 from station.config import Config
 from station.memory import bound_heap
 
@@ -29,40 +28,6 @@ logger = logging.getLogger(__name__)
 # some activations are larger: 256 MiB removes their faults too, but saved only 2-7 % of a step).
 TRAINING_MMAP_THRESHOLD = 32 << 20
 TRAINING_TRIM_THRESHOLD = 128 << 20
-
-
-def _whole(minimum: int, maximum: int | None = None, example: str = "") -> Callable[[str], int]:
-    """An argparse type: a whole number from `minimum` (up to `maximum`), refused with what to write."""
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < minimum or (maximum is not None and value > maximum):
-            span = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-            raise argparse.ArgumentTypeError(f"{text!r}: write a whole number {span}"
-                                             + (f", e.g. {example}" if example else ""))
-        return value
-    return parse
-
-
-def _fraction(low: float, high: float, *, low_open: bool = False, high_open: bool = False,
-              example: str = "") -> Callable[[str], float]:
-    """An argparse type: a number between `low` and `high` (ends included unless open)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        above = value > low if low_open else value >= low
-        below = value < high if high_open else value <= high
-        if not (above and below):  # NaN fails both
-            span = (f"{'above' if low_open else 'from'} {low:g} "
-                    f"{'and below' if high_open else 'up to'} {high:g}")
-            raise argparse.ArgumentTypeError(f"{text!r}: write a number {span}"
-                                             + (f", e.g. {example}" if example else ""))
-        return value
-    return parse
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,36 +46,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--data", type=Path, required=True, help="training data folder")
     parser.add_argument("--out", type=Path, required=True,
                         help="model folder to write (model.onnx + manifest)")
-    parser.add_argument("--epochs", type=_whole(1, example="200"), default=None,
+    parser.add_argument("--epochs", type=whole(1, example="200"), default=None,
                         help="training epochs (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the run")
-    parser.add_argument("--size", type=_whole(32, example="160"), default=None,
+    parser.add_argument("--size", type=whole(32, example="160"), default=None,
                         help="model input size in pixels (square)")
     parser.add_argument("--name", default=None, help="model name in the manifest (default: the task)")
-    parser.add_argument("--holdout", type=_fraction(0, 1, low_open=True, high_open=True, example="0.3"),
+    parser.add_argument("--holdout", type=number(0, 1, low_open=True, high_open=True, example="0.3"),
                         default=0.3,
                         help="defect: fraction of the data held back for evaluation (default 0.3)")
     parser.add_argument("--synthetic", choices=["auto", "on", "off"], default="auto",
                         help="defect: paste synthetic defects on good images (auto: when defects are scarce)")
     parser.add_argument("--colour", choices=["auto", "gray", "rgb"], default="auto",
                         help="model input colour (auto: grey when every image is grey)")
-    parser.add_argument("--threads", type=_whole(1, 2), default=2,
+    parser.add_argument("--threads", type=whole(1, 2), default=2,
                         help="torch threads, at most 2 (1 is faster when other work shares the CPU)")
-    parser.add_argument("--crop", type=_whole(0, example="128"), default=None,
+    parser.add_argument("--crop", type=whole(0, example="128"), default=None,
                         help="defect: patch size of the patch epochs (0 = whole images throughout)")
-    parser.add_argument("--width", type=_whole(4, example="32"), default=None,
+    parser.add_argument("--width", type=whole(4, example="32"), default=None,
                         help="network width (channels of the first layer)")
     parser.add_argument("--masks", choices=["on", "off"], default="on",
                         help="defect: 'off' trains on image labels only (good / damaged), ignoring any "
                              "pixel masks, on whole images (--crop does not apply)")
-    parser.add_argument("--low-size", type=_whole(0, example="112"), default=None,
+    parser.add_argument("--low-size", type=whole(0, example="112"), default=None,
                         help="conformity: input size of the early epochs (0 = --size throughout)")
     parser.add_argument("--min-crop", type=float, default=None,
                         help="conformity: smallest random-crop area fraction (default 0.15)")
     parser.add_argument("--views", type=int, choices=[0, 1, 2, 4, 8], default=0,
                         help="defect: flips/rotations averaged in the exported graph, each costing one "
                         "inference (0 = chosen on validation; 1 = none, the fastest)")
-    parser.add_argument("--cutmix", type=_fraction(0, 1, example="0.5"), default=None,
+    parser.add_argument("--cutmix", type=number(0, 1, example="0.5"), default=None,
                         help="conformity: share of batches trained with CutMix (default 0 = none)")
     parser.add_argument("--white-balance", type=float, default=None,
                         help="conformity: per-channel gain jitter, e.g. 0.08 = R, G, B each x 0.92-1.08 "
@@ -131,9 +96,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="conformity: fp32 (default) or bf16, which trains the network under bfloat16 "
                         "autocast at about 40 %% less cost on a CPU with AVX-512 BF16; its accuracy cost on "
                         "grocery is not settled")
-    parser.add_argument("--weight-decay", type=_fraction(0, 1, example="0.05"), default=None,
+    parser.add_argument("--weight-decay", type=number(0, 1, example="0.05"), default=None,
                         help="conformity: AdamW's decoupled weight decay (default: the recipe's)")
-    parser.add_argument("--ema", type=_fraction(0, 1, high_open=True, example="0.998"), default=None,
+    parser.add_argument("--ema", type=number(0, 1, high_open=True, example="0.998"), default=None,
                         help="conformity: per-step decay of the weight average that is validated and "
                              "exported, e.g. 0.998; 0 = the last step's weights (default: the recipe's)")
     parser.add_argument("--no-eval", action="store_true",
@@ -152,9 +117,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
         return 2
     from models.training import acceptance
     from models.training.evaluate import evaluate_model
+    from station.commands._outputs import check_folder
 
-    bound_heap(TRAINING_MMAP_THRESHOLD, TRAINING_TRIM_THRESHOLD)
     out: Path = args.out
+    # Before the training, not after it: the run trains beside OUT (OUT.training) and moves into OUT.
+    fix = "choose an --out folder you may write (the run also writes beside it: OUT.training)"
+    check_folder(out, fix=fix)
+    check_folder(acceptance.staging_dir(out).parent, fix=fix)
+    bound_heap(TRAINING_MMAP_THRESHOLD, TRAINING_TRIM_THRESHOLD)
     staging = acceptance.staging_dir(out)
     try:
         staging = acceptance.fresh_staging(out)

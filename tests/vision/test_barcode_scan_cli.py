@@ -85,9 +85,9 @@ def test_scan_without_json_prints_a_readable_table(
     images: dict[str, Path], cfg: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main([*cfg, "scan", str(images["gs1"]), str(images["missing"])]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "Code128" in out and "(01)09501101530003(10)LOT42" in out
-    assert f"{images['missing']}: ERROR" in out
+    assert f"{images['missing']}: ERROR" in err and "ERROR" not in out
 
 
 def test_formats_turned_off_in_config_are_not_reported(

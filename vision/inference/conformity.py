@@ -120,13 +120,18 @@ class Gallery:
         return ConformityResult(similarity=expected, best_sku=best_sku, best_similarity=sims[best_sku])
 
     def save(self, path: Path) -> None:
-        """Write the gallery to an .npz file (atomically: a crash leaves the old file)."""
+        """Write the gallery to an .npz file (atomically: a crash or an OSError leaves the old file, and
+        no temporary file beside it)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, embeddings=self._embeddings, skus=np.array(self._skus, dtype=str),
-                 model_sha256=np.array(self.model_sha256))
-        tmp.replace(path)
+        try:
+            np.savez(tmp, embeddings=self._embeddings, skus=np.array(self._skus, dtype=str),
+                     model_sha256=np.array(self.model_sha256))
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def load(cls, path: Path, model_sha256: str | None = None) -> Gallery:
