@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        config: Config = load_config(_config_path(args.config))
+        config: Config = load_config(_config_path(args.config), from_option=args.config is not None)
     except ConfigError as exc:
         on_error = getattr(args, "config_error_handler", None)
         if on_error is not None:  # `station doctor` lists every error of the file instead

@@ -161,6 +161,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _run_locked(args: argparse.Namespace, config: Config) -> int:
     from station.app import RunOptions, Station
+    from station.store import SchemaError, StoreError, UnusableDatabaseError
 
     headless = args.headless
     if not headless:
@@ -173,7 +174,11 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     options = RunOptions(items=args.items if args.screenshot is None else None,
                          sim_speed_m_s=args.speed, sim_spacing_m=args.spacing, sim_rate_items_s=args.rate,
                          headless=headless)
-    station = Station(config, options)
+    try:
+        station = Station(config, options)
+    except (StoreError, SchemaError) as exc:  # a database that is not the station's, or too new
+        print(f"station run: refusing to start: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UnusableDatabaseError) else 1
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -181,7 +186,12 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, on_signal)
-    station.start()
+    try:
+        station.start()  # stops what it started before an error goes up
+    except OSError as exc:  # e.g. a TLS file removed since the config was read
+        signal.signal(signal.SIGTERM, previous)
+        print(f"station run: refusing to start: {exc}", file=sys.stderr)
+        return 2
     # Under systemd (Type=notify): READY now the line runs, WATCHDOG while the pipeline progresses.
     service = ServiceWatchdog(PipelineHeartbeat(station.pipeline))
     service.ready()

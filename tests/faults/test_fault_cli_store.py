@@ -117,6 +117,20 @@ def test_the_store_the_station_opens_refuses_it_the_same_way(tmp_path: Path) -> 
         Store(db / "station.db", tmp_path / "images")  # a data folder that is a file
 
 
+def test_station_run_refuses_to_start_on_it_in_one_line(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "station.db"
+    garbage = os.urandom(8192)
+    db.write_bytes(garbage)
+    code, _, err = _run(capsys, _config_file(tmp_path, data), "run", "--headless", "--items", "1")
+    line = _one_line(err)
+    assert code == 2, err
+    assert line.startswith("station run: refusing to start:") and "is not a station database" in line
+    assert db.read_bytes() == garbage
+
+
 def test_an_empty_file_reads_as_an_empty_database(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
