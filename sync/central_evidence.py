@@ -296,9 +296,9 @@ def read_image(target: Path | str, verdict_id: str, camera: str,
                images_dir: Path | None = None) -> bytes | None:
     """The stored bytes of one picture (None when central holds none)."""
     if _is_url(target):
-        import psycopg
+        from sync.postgres import connect
 
-        with psycopg.connect(str(target)) as conn:
+        with connect(str(target)) as conn:
             row = conn.execute("SELECT data FROM images WHERE verdict_id = %s AND camera = %s",
                                (verdict_id, camera)).fetchone()
         return bytes(row[0]) if row else None

@@ -6,7 +6,7 @@ stored with a different payload is kept there, never over the first one. A batch
 transaction; it is durable when `store()` returns (SQLite synchronous=FULL, PostgreSQL's
 commit), which is when the receiver may ack. The SQLite file is created 0600 (its -wal and
 -shm follow): it holds every station's verdicts.
-PostgreSQL needs the `psycopg` package (an optional dependency: `pip install psycopg[binary]`).
+PostgreSQL needs the `psycopg` package (the `central` extra: `pip install '.[central]'`).
 """
 
 from __future__ import annotations

@@ -183,12 +183,9 @@ def fleet_report(db: Path | str, since: datetime | None = None) -> FleetReport:
     postgres:// / postgresql:// URL. Raises FileNotFoundError for a SQLite file that is not there."""
     text = str(db)
     if text.startswith(("postgres://", "postgresql://")):
-        try:
-            import psycopg
-        except ImportError:
-            raise RuntimeError("a PostgreSQL URL needs the psycopg package — pip install 'psycopg[binary]'"
-                               ) from None
-        with psycopg.connect(text) as pg:
+        from sync.postgres import connect
+
+        with connect(text) as pg:
             pg.read_only = True
             dialect = _Dialect(postgres=True)
             return FleetReport(since, tuple(_figures(pg, dialect, since, True)),

@@ -20,7 +20,8 @@ def connect(url: str) -> Any:
     try:
         import psycopg
     except ImportError:
-        raise RuntimeError("a PostgreSQL URL needs the psycopg package — pip install 'psycopg[binary]'"
+        raise RuntimeError("a PostgreSQL URL needs the psycopg package — install the station's central "
+                           "extra (pip install '.[central]' in its source folder, or 'psycopg[binary]')"
                            ) from None
     return psycopg.connect(url)
 
