@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from station.cli_output import print_record
+from station.commands._store import refuse
 from station.config import Config
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.catalog import ImportFileError, read_catalog
     from station.datadir import not_writable
-    from station.store import SchemaError, Store, StoreError, StoreReader, UnusableDatabaseError
+    from station.store import SchemaError, Store, StoreError, StoreReader
 
     if args.action == "show":
         # Showing only reads: it works on a read-only data folder too.
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             with StoreReader(config.in_data_dir(config.storage.db_path)) as reader:
                 return _show(args, reader)
         except (StoreError, SchemaError) as exc:
-            print(f"station catalog: {exc}", file=sys.stderr)
-            return 2 if isinstance(exc, UnusableDatabaseError) else 1
+            return refuse("catalog", exc)
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         print(f"station catalog import: {problem}", file=sys.stderr)
@@ -52,8 +52,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
-        print(f"station catalog: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UnusableDatabaseError) else 1
+        return refuse("catalog", exc)
     try:
         if args.action == "import":
             try:

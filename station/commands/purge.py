@@ -9,6 +9,7 @@ import getpass
 import json
 import sys
 
+from station.commands._store import refuse
 from station.config import Config
 
 
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.datadir import not_writable
-    from station.store import SchemaError, Store, StoreError, UnusableDatabaseError
+    from station.store import SchemaError, Store, StoreError
 
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
@@ -35,8 +36,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         store = Store.from_config(config)
     except (StoreError, SchemaError) as exc:
-        print(f"station purge: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UnusableDatabaseError) else 1
+        return refuse("purge", exc)
     try:
         if args.expired:
             retention = store.apply_retention()

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from station.commands._store import refuse
 from station.config import Config
 from station.i18n import QT_TRANSLATE_NOOP
 
@@ -27,7 +28,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.commands._outputs import check_file, writing
     from station.kpi import compute_kpis, kpi_table, parse_since, plot_kpis
-    from station.store import StoreError, StoreReader, UnusableDatabaseError
+    from station.store import StoreError, StoreReader
 
     try:
         since = parse_since(args.since) if args.since else None
@@ -39,8 +40,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         reader = StoreReader(config.in_data_dir(config.storage.db_path))
     except StoreError as exc:
-        print(f"station report: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UnusableDatabaseError) else 1
+        return refuse("report", exc)
     with reader:
         kpis = compute_kpis(reader.latest_verdicts(since), since)
     language: str = args.lang or config.ui.language

@@ -15,6 +15,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from station.commands._args import RATE, SPACING, SPEED, number, whole
+from station.commands._store import refuse
 from station.config import Config
 from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
 from station.options import DEMO_VIEWS, with_demo_cameras
@@ -161,7 +162,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def _run_locked(args: argparse.Namespace, config: Config) -> int:
     from station.app import RunOptions, Station
-    from station.store import SchemaError, StoreError, UnusableDatabaseError
+    from station.store import SchemaError, StoreError
 
     headless = args.headless
     if not headless:
@@ -177,8 +178,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     try:
         station = Station(config, options)
     except (StoreError, SchemaError) as exc:  # a database that is not the station's, or too new
-        print(f"station run: refusing to start: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UnusableDatabaseError) else 1
+        return refuse("run: refusing to start", exc)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

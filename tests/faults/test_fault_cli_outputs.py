@@ -31,6 +31,7 @@ from station.config import load_config
 from station.kpi import parse_since
 from station.store import FrameImage, Store
 from station.verdict import Verdict
+from tests.faults.conftest import mounted_read_only
 from vision.inference import Gallery
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,15 +70,8 @@ def readonly(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     made = tmp_path_factory.mktemp("ro-made")
     shutil.copytree(DEFECT_MODEL, made / "model")
     mounted = tmp_path_factory.mktemp("ro")
-    bind = subprocess.run(["mount", "--bind", str(made), str(mounted)], capture_output=True, text=True,
-                          check=False)
-    if bind.returncode != 0:
-        pytest.skip(f"needs mount rights for a read-only bind mount: {bind.stderr.strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(mounted)], check=True)
+    with mounted_read_only(made, mounted):
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], check=True)
 
 
 def leftovers(folder: Path) -> list[Path]:

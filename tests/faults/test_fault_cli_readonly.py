@@ -3,7 +3,6 @@ say which folder and what to do, in one line, never with a traceback."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.faults.conftest import mounted_read_only
 from tests.faults.test_fault_cli_images import station
 
 
@@ -27,16 +27,9 @@ def readonly_data(tmp_path: Path) -> Iterator[Path]:
     assert done.returncode == 0, done.stderr
     mounted = tmp_path / "mnt"
     mounted.mkdir()
-    bind = subprocess.run(["mount", "--bind", str(made), str(mounted)], capture_output=True, text=True,
-                          check=False)
-    if bind.returncode != 0:
-        pytest.skip(f"needs mount rights for a read-only bind mount: {bind.stderr.strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(mounted)], check=True)
+    with mounted_read_only(made, mounted):
         (tmp_path / "config.toml").write_text(f'[station]\ndata_dir = "{mounted}"\n', encoding="utf-8")
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], check=True)
 
 
 def test_reading_commands_work_on_a_read_only_data_folder(tmp_path: Path, readonly_data: Path) -> None:

@@ -11,7 +11,6 @@ import os
 import re
 import sqlite3
 import stat
-import subprocess
 import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from station.doctor import Status, run_checks
 from station.store import Store, StoreReader, UnusableDatabaseError
 from station.verdict import Verdict
 from sync.central_store import SqliteVerdictStore
+from tests.faults.conftest import mounted_read_only
 
 CATALOG = "sku,name,gtins\nSKU-S-1,Store mug,4006381333931\n"
 MANIFEST = "rma,expected_sku\nR-S-1,SKU-S-1\n"
@@ -268,15 +268,8 @@ def read_only(tmp_path: Path, make_verdict: Callable[..., Verdict]) -> Iterator[
     (made / "home").mkdir()
     mounted = tmp_path / "ro"
     mounted.mkdir()
-    bind = subprocess.run(["mount", "--bind", str(made), str(mounted)], capture_output=True, text=True,
-                          check=False)
-    if bind.returncode != 0:
-        pytest.skip(f"needs mount rights for a read-only bind mount: {bind.stderr.strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(mounted)], check=True)
+    with mounted_read_only(made, mounted):
         yield mounted
-    finally:
-        subprocess.run(["umount", str(mounted)], check=True)
 
 
 def test_read_only_folders_are_named_with_what_to_do(
