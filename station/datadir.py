@@ -15,38 +15,52 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 
-def _read_only_mount(path: Path) -> bool:
+def read_only_mount(path: Path) -> bool:
+    """Whether `path` is on a file system mounted read-only."""
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
     except OSError:
         return False
 
 
-def _user() -> str:
+def current_user() -> str:
+    """This process's user name (its uid where the name cannot be found)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path`, or its nearest parent that exists (what a folder created on first use is made in)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
 def not_writable(data_dir: Path, db_path: Path | None = None) -> str | None:
     """None when the station can write `data_dir` (and `db_path` in it), else what to do about it."""
-    folder = data_dir
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # created on first use: its nearest existing parent must be writable
-    targets = [folder]
+    # Created on first use: its nearest existing parent must be writable.
+    targets = [nearest_existing(data_dir)]
     if db_path is not None:
         targets += [p for p in (db_path, db_path.with_name(db_path.name + "-wal")) if p.exists()]
     for target in targets:
-        if os.access(target, os.W_OK | (os.X_OK if target.is_dir() else 0)):
+        problem = unwritable(target)
+        if problem is None:
             continue
-        if _read_only_mount(target):
-            why = "it is on a read-only file system"
-            fix = "remount it read-write"
-        else:
-            why = f"user {_user()} has no write access to {target}"
-            fix = f"give user {_user()} write access to it"
+        why, fix = problem
         logger.debug("data folder check: %s is not writable", target)
         return (f"data folder {data_dir} is not writable ({why}): {fix}, "
                 "or set [station] data_dir in the config file to a writable folder")
     return None
+
+
+def unwritable(target: Path) -> tuple[str, str] | None:
+    """None when this user may write the existing file or folder `target`, else why not and what to
+    do: (`it is on a read-only file system`, `remount it read-write`) or the user's missing access."""
+    if os.access(target, os.W_OK | (os.X_OK if target.is_dir() else 0)):
+        return None
+    if read_only_mount(target):
+        return "it is on a read-only file system", "remount it read-write"
+    return (f"user {current_user()} has no write access to {target}",
+            f"give user {current_user()} write access to it")

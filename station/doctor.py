@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from station.config import CameraConfig, Config, ConfigError
-from station.datadir import not_writable
+from station.datadir import nearest_existing, not_writable
 from station.datalock import DataLock, DataLockError
 
 __all__ = ["CheckResult", "Status", "build_date", "config_results", "run_checks"]
@@ -113,7 +113,7 @@ class LockResult(CheckResult):
 
 def _file_in_the_way(folder: Path) -> Path | None:
     """`folder`, or the nearest of its parents that exists, when that is a file rather than a folder."""
-    existing = _existing(folder)
+    existing = nearest_existing(folder)
     return existing if existing.exists() and not existing.is_dir() else None
 
 
@@ -157,12 +157,6 @@ def held_lock(config: Config) -> Iterator[LockResult]:
         lock.release()
 
 
-def _existing(folder: Path) -> Path:
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder
-
-
 def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None) -> CheckResult:
     """Free space of the data folder's disk against [storage] stop_free_disk_mb and min_free_disk_mb."""
     if (is_file := _data_dir_is_a_file(config, "disk")) is not None:
@@ -170,7 +164,7 @@ def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None) 
     problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         return fail("disk", problem, "the station cannot record items there")
-    where = _existing(config.data_dir)
+    where = nearest_existing(config.data_dir)
     free_mb = (free_bytes or (lambda p: shutil.disk_usage(p).free))(where) / MB
     stop, low = config.storage.stop_free_disk_mb, config.storage.min_free_disk_mb
     if free_mb < stop:

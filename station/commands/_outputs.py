@@ -12,11 +12,12 @@ Not a command: `station.cli` skips modules whose name starts with "_".
 from __future__ import annotations
 
 import errno
-import getpass
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from station.datadir import current_user, nearest_existing, read_only_mount, unwritable
 
 __all__ = ["OutputError", "check_file", "check_folder", "os_error_words", "write_file", "writing"]
 
@@ -31,20 +32,6 @@ class OutputError(Exception):
         self.fix = fix
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
-def _read_only_mount(path: Path) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
-
-
 def os_error_words(exc: OSError, where: Path | None = None, *, writing: bool = True) -> tuple[str, str]:
     """Why an OSError happened, and what to do, in words an operator acts on (`writing`: the error
     came from writing an output; else from a file or folder the command used in any way)."""
@@ -54,8 +41,8 @@ def os_error_words(exc: OSError, where: Path | None = None, *, writing: bool = T
     if code in (errno.EACCES, errno.EPERM):
         folder = f" to {where}" if where is not None else ""
         access = "write access" if writing else "access"
-        return (f"user {_user()} has no {access}{folder}",
-                f"give user {_user()} {access}" + (", or choose another folder" if writing else ""))
+        return (f"user {current_user()} has no {access}{folder}",
+                f"give user {current_user()} {access}" + (", or choose another folder" if writing else ""))
     if code in (errno.ENOSPC, errno.EDQUOT):
         return "the disk is full", "free space on it, or choose a folder on another disk"
     if code == errno.EISDIR:
@@ -67,28 +54,22 @@ def os_error_words(exc: OSError, where: Path | None = None, *, writing: bool = T
     return exc.strerror or str(exc), "check the path, its permissions and the free space"
 
 
-def _nearest_existing(path: Path) -> Path:
-    folder = path
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    return folder
-
-
 def _refuse_unwritable(path: Path, target: Path, fix: str) -> None:
-    if os.access(target, os.W_OK | (os.X_OK if target.is_dir() else 0)):
+    problem = unwritable(target)
+    if problem is None:
         return
-    if _read_only_mount(target):
+    why, what = problem
+    if read_only_mount(target):
         raise OutputError(path, f"{target} is on a read-only file system",
-                          fix or "remount it read-write, or choose a folder on another disk")
-    raise OutputError(path, f"user {_user()} has no write access to {target}",
-                      fix or f"give user {_user()} write access to it, or choose another folder")
+                          fix or f"{what}, or choose a folder on another disk")
+    raise OutputError(path, why, fix or f"{what}, or choose another folder")
 
 
 def check_folder(folder: Path, *, fix: str = "", writes: Path | None = None) -> None:
     """Raise OutputError unless `folder` is (or can be created as) a folder this user may write;
     the error names `writes` when given (the file to be written in it)."""
     subject = writes or folder
-    existing = _nearest_existing(folder)
+    existing = nearest_existing(folder)
     if not existing.is_dir():
         where = "it is a file" if existing == subject else f"{existing} is a file"
         raise OutputError(subject, f"{where}, not a folder", fix or "choose a path in a folder")
