@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import getpass
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ import numpy as np
 import sqlite_utils
 
 from station.catalog import CatalogEntry, ManifestEntry
+from station.datadir import current_user
 from station.hand_move import hand_move, override_revision
 from station.policy import RmaRecord
 from station.privacy import PERSONAL_FIELDS
@@ -99,13 +99,6 @@ class PurgeResult:
     purge_id: str | None = None
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return str(os.getuid())
-
-
 def database_problem(path: Path) -> str | None:
     """Why `path` cannot be a database file, before SQLite is asked: it is a folder (or another kind
     of file), or one of its parent folders is a file; None when it is a file or does not exist yet."""
@@ -132,8 +125,8 @@ def _unusable(path: Path, exc: sqlite3.Error) -> UnusableDatabaseError:
         text = (f"the station database {path} is locked by another process ({exc}) — stop it (a running "
                 "station, a sqlite3 shell), then try again")
     else:
-        text = (f"cannot open the station database {path} ({exc}) — check that user {_user()} may read and "
-                f"write it and its folder {path.parent}, or set [station] data_dir")
+        text = (f"cannot open the station database {path} ({exc}) — check that user {current_user()} may "
+                f"read and write it and its folder {path.parent}, or set [station] data_dir")
     return UnusableDatabaseError(text)
 
 
@@ -162,7 +155,8 @@ def _sqlite(path: Path, readonly: bool) -> sqlite3.Connection:
     else:
         conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     try:
-        _probe(conn)
+        if not readonly:
+            _probe(conn)  # the read-only connection was probed above
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error:
@@ -408,7 +402,7 @@ class Store(StoreReader):
         except OSError as exc:
             raise UnusableDatabaseError(
                 f"cannot create the station database {path} ({exc.strerror or exc}) — check that user "
-                f"{_user()} may write in {path.parent}, or set [station] data_dir") from None
+                f"{current_user()} may write in {path.parent}, or set [station] data_dir") from None
         # Checked to be a database before anything about it is changed: a file that is not one
         # keeps its permissions, and no images folder is made beside it.
         conn = open_database(path, readonly=False)
@@ -431,9 +425,9 @@ class Store(StoreReader):
         except OSError as exc:
             conn.close()
             where = exc.filename or images_dir
-            raise StoreError(f"cannot prepare {where} ({exc.strerror or exc}) — check that user {_user()} "
-                             "may write there (a file in the way of the images folder?), or set [storage] "
-                             "images_dir") from None
+            raise StoreError(f"cannot prepare {where} ({exc.strerror or exc}) — check that user "
+                             f"{current_user()} may write there (a file in the way of the images folder?), "
+                             "or set [storage] images_dir") from None
         except BaseException:
             conn.close()
             raise
