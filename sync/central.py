@@ -56,6 +56,7 @@ from sync.central_store import (
 )
 from sync.evidence import EvidenceInvalidError, ImageMessage, PurgeMessage, parse_image, parse_purge
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
+from sync.postgres import is_database_url
 from sync.schema import VerdictInvalidError, validate_verdict
 
 __all__ = ["CentralReceiver", "ReceiverStats", "ensure_central_schema", "hide_db_password", "shown_db"]
@@ -64,7 +65,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "returns/v1/+/+/verdict"
 
-_URL_SCHEMES = ("postgres://", "postgresql://")
 _QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
 
 
@@ -72,7 +72,7 @@ def shown_db(db: Path | str) -> str:
     """`db` as central prints and logs it: a postgresql:// URL with its password as `***`
     (`postgresql://u:***@host/db`, also a `?password=` parameter); a SQLite path as it is."""
     text = str(db)
-    if not text.startswith(_URL_SCHEMES):
+    if not is_database_url(text):
         return text
     try:
         parts = urlsplit(text)
@@ -91,7 +91,7 @@ def hide_db_password(text: str, db: Path | str) -> str:
     password, wherever else it appears, as `***` (a password under 4 characters only within the
     URL: replacing each "p" of a message would make it unreadable, and drivers do not echo one)."""
     raw = str(db)
-    if not raw.startswith(_URL_SCHEMES):
+    if not is_database_url(raw):
         return text
     text = text.replace(raw, shown_db(raw))
     secrets: set[str] = set()
@@ -184,7 +184,7 @@ class CentralReceiver:
         if not topic.endswith("/verdict"):
             raise ValueError(f"receiver topic {topic!r} must end with /verdict")
         self.address = address
-        url = str(db).startswith(("postgres://", "postgresql://"))
+        url = is_database_url(db)
         self.db_path: Path | str = str(db) if url else Path(db)
         self.db_shown = shown_db(self.db_path)  # in messages and logs: never a database password
         self.subscription = f"$share/{group}/{topic}" if group else topic

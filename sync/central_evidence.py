@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sync.durable import fsync_dir
 from sync.evidence import ImageMessage, PurgeMessage, erase_personal_codes
-from sync.postgres import connect, create_tables
+from sync.postgres import connect, create_tables, is_database_url
 
 __all__ = ["EvidenceStore", "PurgeOutcome", "StoredImage", "default_images_dir", "open_evidence_store",
            "read_image"]
@@ -76,10 +76,6 @@ class EvidenceStore(Protocol):
 def default_images_dir(db: Path) -> Path:
     """The image folder of a SQLite database: `<name>-images` beside it."""
     return db.with_name(f"{db.stem}-images")
-
-
-def _is_url(target: Path | str) -> bool:
-    return str(target).startswith(("postgres://", "postgresql://"))
 
 
 def _erase_payload(payload: Any) -> str | None:
@@ -286,7 +282,7 @@ class PostgresEvidenceStore:
 
 def open_evidence_store(target: Path | str, images_dir: Path | None = None) -> EvidenceStore:
     """PostgreSQL for a postgres:// URL, else the SQLite file `target` with its image folder."""
-    if _is_url(target):
+    if is_database_url(target):
         return PostgresEvidenceStore(str(target))
     db = Path(target)
     return SqliteEvidenceStore(db, images_dir or default_images_dir(db))
@@ -295,7 +291,7 @@ def open_evidence_store(target: Path | str, images_dir: Path | None = None) -> E
 def read_image(target: Path | str, verdict_id: str, camera: str,
                images_dir: Path | None = None) -> bytes | None:
     """The stored bytes of one picture (None when central holds none)."""
-    if _is_url(target):
+    if is_database_url(target):
         from sync.postgres import connect
 
         with connect(str(target)) as conn:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.postgres import connect, create_tables
+from sync.postgres import connect, create_tables, is_database_url
 
 __all__ = ["Rejected", "StoreResult", "StoredVerdict", "VerdictStore", "ensure_central_schema",
            "open_verdict_store"]
@@ -263,6 +263,6 @@ class PostgresVerdictStore:
 def open_verdict_store(target: Path | str) -> VerdictStore:
     """A PostgreSQL store for a postgres:// or postgresql:// URL, else a SQLite file at `target`."""
     text = str(target)
-    if text.startswith(("postgres://", "postgresql://")):
+    if is_database_url(text):
         return PostgresVerdictStore(text)
     return SqliteVerdictStore(Path(target))

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sync.postgres import connect, is_database_url
+
 __all__ = ["FleetFigures", "FleetReport", "fleet_report", "fleet_table"]
 
 logger = logging.getLogger(__name__)
@@ -182,9 +184,7 @@ def fleet_report(db: Path | str, since: datetime | None = None) -> FleetReport:
     """The figures of every station and site in central's database: a SQLite file, or a
     postgres:// / postgresql:// URL. Raises FileNotFoundError for a SQLite file that is not there."""
     text = str(db)
-    if text.startswith(("postgres://", "postgresql://")):
-        from sync.postgres import connect
-
+    if is_database_url(text):
         with connect(text) as pg:
             pg.read_only = True
             dialect = _Dialect(postgres=True)

@@ -11,6 +11,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+# How a PostgreSQL database is named to central (anything else is a SQLite file's path).
+URL_SCHEMES = ("postgres://", "postgresql://")
+
+
+def is_database_url(target: object) -> bool:
+    """Whether central's `--db` names a PostgreSQL database (a URL) rather than a SQLite file."""
+    return str(target).startswith(URL_SCHEMES)
+
+
 # Any fixed 64-bit key, the same in every receiver: "rtrn" "schm".
 SCHEMA_LOCK = 0x7274726E7363686D
 
