@@ -10,6 +10,8 @@ import argparse
 import math
 from collections.abc import Callable
 
+from station.config import RANGES
+
 __all__ = ["CAMERA_POS", "DIVERT_POS", "RATE", "SPACING", "SPEED", "number", "whole"]
 
 
@@ -47,10 +49,10 @@ def number(low: float, high: float, *, low_open: bool = False, high_open: bool =
     return parse
 
 
-# The simulated belt's figures, in the ranges [hardware] takes them (station/config.py): a NaN or an
-# infinity would keep a run waiting for items that never arrive.
-SPEED = number(0.01, 20, example="2")  # m/s
-SPACING = number(0.01, 100, example="0.5")  # m between items
-RATE = number(0, 1000, low_open=True, example="2")  # items per second
-CAMERA_POS = number(0, 100, example="0.5")  # m along the belt
-DIVERT_POS = number(0, 1000, example="2")  # m along the belt
+# The simulated belt's figures, in the ranges [hardware] takes them (station.config.RANGES): a NaN or
+# an infinity would keep a run waiting for items that never arrive.
+SPEED = number(*RANGES[("hardware", "sim_speed_m_s")], example="2")  # m/s
+SPACING = number(*RANGES[("hardware", "sim_spacing_m")], example="0.5")  # m between items
+RATE = number(*RANGES[("hardware", "sim_items_per_s")], low_open=True, example="2")  # items per second
+CAMERA_POS = number(*RANGES[("hardware", "sim_camera_pos_m")], example="0.5")  # m along the belt
+DIVERT_POS = number(*RANGES[("hardware", "sim_divert_pos_m")], example="2")  # m along the belt
