@@ -40,6 +40,7 @@ import numpy.typing as npt
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
+from torchvision.transforms import TrivialAugmentWide
 from tqdm import tqdm
 
 from models.datasets import Sample, Split, conformity_samples
@@ -129,6 +130,11 @@ class ConformityRecipe:
     # of a mix of themselves and another image of the batch. Identity at inference, so the
     # exported graph and its cost are unchanged. 0 = off.
     mixstyle: float = 0.0
+    # Share of training images given one more transformation drawn from TrivialAugment's wide
+    # set (shear, translation, rotation, sharpness, posterise, solarise, auto-contrast, equalise,
+    # brightness, contrast, saturation; no hue), at a random strength: variety of camera and
+    # print that the crops and jitter above do not give. 0 = off.
+    trivial: float = 0.0
     # "fp32": float32 throughout. "bf16": the training passes run under bfloat16 autocast, the
     # network's share of a step costs about 40 % less on a CPU with AVX-512 BF16 (the weights, the
     # optimiser and the exported graph stay float32); on grocery it scored 66-67 % top-1 on
@@ -417,6 +423,17 @@ def _photometric(x: torch.Tensor, rng: np.random.Generator, white_balance: float
     return x.clamp(0, 1)
 
 
+def _trivial(batch: npt.NDArray[np.uint8], share: float, rng: np.random.Generator,
+             augment: Any) -> npt.NDArray[np.uint8]:
+    """TrivialAugment (one operation of random kind and strength) on `share` of a uint8 NHWC batch."""
+    picked = np.nonzero(rng.random(len(batch)) < share)[0]
+    if len(picked):
+        batch = batch.copy()
+        for i in picked:
+            batch[i] = augment(torch.from_numpy(batch[i]).permute(2, 0, 1)).permute(1, 2, 0).numpy()
+    return batch
+
+
 def _erase(x: torch.Tensor, share: float, rng: np.random.Generator) -> torch.Tensor:
     """Random erasing: in `share` of the images one box (2-25 % of the area, aspect 1/3-3) is
     replaced by noise of the batch's own statistics (a normalised batch: mean 0, std 1)."""
@@ -524,6 +541,9 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     if not 0 < recipe.min_crop <= 1:
         raise ValueError(f"smallest crop {recipe.min_crop:g} is out of range: use a share of the image's "
                          "area above 0 and up to 1, e.g. 0.15")
+    if not 0 <= recipe.trivial <= 1:
+        raise ValueError(f"TrivialAugment share {recipe.trivial:g} is out of range: use a share of images "
+                         "from 0 to 1, e.g. 0.5")
     if not 0 <= recipe.mixstyle <= 1:
         raise ValueError(f"MixStyle share {recipe.mixstyle:g} is out of range: use a share of batches from "
                          "0 to 1, e.g. 0.5")
@@ -574,6 +594,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                                                    steps_per_epoch=steps, pct_start=0.15)
     mean = torch.tensor(MEAN).view(1, 3, 1, 1)
     std = torch.tensor(STD).view(1, 3, 1, 1)
+    trivial = TrivialAugmentWide() if recipe.trivial else None
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
     history = []
     log = TrainingLog(out, ("val_top1", "val_verification_auroc"), recipe.epochs, steps,
@@ -591,6 +612,8 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             for step in range(steps):
                 pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
                 batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
+                if trivial is not None:
+                    batch = _trivial(batch, recipe.trivial, rng, trivial)
                 x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
                 x = (_photometric(x, rng, recipe.white_balance) - mean) / std
                 if recipe.erase:

@@ -219,6 +219,40 @@ def test_random_erasing_blanks_one_box_in_the_chosen_share_of_images_and_leaves_
     assert bool((_erase(x, 1.0, np.random.default_rng(0)) != 7.0).flatten(1).any(1).all())
 
 
+def test_trivial_augment_changes_only_the_chosen_share_and_leaves_the_batch_alone() -> None:
+    import torch
+
+    from models.training.conformity import _trivial
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    # A gradient with a bright square: every operation of the wide set (geometric, tone, colour)
+    # changes it at all but its weakest strengths.
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    image[:] = np.linspace(20, 200, 32, dtype=np.uint8)[None, :, None]
+    image[8:20, 10:22] = (250, 120, 30)
+    batch = np.repeat(image[None], 200, axis=0)
+    calls = []
+
+    def recorded(x: torch.Tensor) -> torch.Tensor:
+        calls.append(tuple(x.shape))
+        return 255 - x
+
+    out = _trivial(batch, 0.3, rng, recorded)
+    assert np.array_equal(batch, np.repeat(image[None], 200, axis=0))  # the input batch is untouched
+    changed = (out != batch).any(axis=(1, 2, 3))
+    assert 35 <= int(changed.sum()) <= 85 and len(calls) == int(changed.sum())  # ~60 of 200
+    assert set(calls) == {(3, 32, 32)}  # one CHW image at a time
+    assert np.array_equal(out[changed], 255 - batch[changed]) and out.dtype == np.uint8
+    assert _trivial(batch, 0.0, rng, recorded) is batch
+
+    from torchvision.transforms import TrivialAugmentWide
+
+    real = _trivial(batch[:40], 1.0, rng, TrivialAugmentWide())
+    assert real.shape == (40, 32, 32, 3) and real.dtype == np.uint8
+    assert int((real != batch[:40]).any(axis=(1, 2, 3)).sum()) >= 20  # identity and weak draws aside
+
+
 def test_white_balance_jitter_tints_grey_images_and_stays_in_range() -> None:
     import torch
 
@@ -284,6 +318,7 @@ def test_mixstyle_runs_after_the_first_two_stages_in_training_and_leaves_inferen
                                                   ({"white_balance": -0.1}, "white balance"),
                                                   ({"erase": 1.5}, "erase share 1.5"),
                                                   ({"mixstyle": 2.0}, "MixStyle share 2"),
+                                                  ({"trivial": -0.1}, "TrivialAugment share -0.1"),
                                                   ({"min_crop": 0.0}, "smallest crop 0 "),
                                                   ({"min_crop": 1.5}, "smallest crop 1.5")])
 def test_augmentation_settings_out_of_range_are_refused_before_any_data_is_read(

@@ -74,7 +74,8 @@ def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.Ca
     assert rows[0]["score"] == pytest.approx(model.predict(cv2.imread(str(bad))).score, abs=1e-5)
 
 
-@pytest.mark.parametrize("recipe", [[], ["--loss", "cosface", "--cutmix", "0.5"], ["--precision", "bf16"],
+@pytest.mark.parametrize("recipe", [[], ["--loss", "cosface", "--cutmix", "0.5", "--trivial", "0.5"],
+                                    ["--precision", "bf16"],
                                     ["--weight-decay", "0.05", "--ema", "0.9", "--white-balance", "0.08",
                                      "--erase", "0.25", "--mixstyle", "0.5"]],
                          ids=["softmax", "cosface+cutmix", "softmax-bf16", "softmax-averaged"])
@@ -100,6 +101,7 @@ def test_conformity_train_export_enroll_match(tmp_path: Path, capsys: pytest.Cap
     assert manifest["training"]["recipe"]["white_balance"] == (0.08 if "--white-balance" in recipe else 0.0)
     assert manifest["training"]["recipe"]["erase"] == (0.25 if "--erase" in recipe else 0.0)
     assert manifest["training"]["recipe"]["mixstyle"] == (0.5 if "--mixstyle" in recipe else 0.0)
+    assert manifest["training"]["recipe"]["trivial"] == (0.5 if "--trivial" in recipe else 0.0)
     assert manifest["task"] == "conformity" and manifest["sha256"] == file_sha256(out / "model.onnx")
     assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
     assert manifest["metrics"]["holdout"]["images"] > 0
