@@ -4,7 +4,7 @@ product. The station's Gallery takes the best-matching reference (`max`); the ot
 change of that rule would buy, measured, not assumed.
 
     .venv/bin/python benchmarks/matching.py --data GROCERY_ROOT [--models models/conformity ...]
-                                            [--ensemble] [--threads 2] [--json]
+                                            [--ensemble] [--site-photos 0,1,2] [--threads 2] [--json]
 
 Gallery = every training image (grocery: train.txt), queries = the evaluation split (val.txt),
 embedded by the station's ConformityModel from the image files, as `station enroll` would.
@@ -15,6 +15,12 @@ Rules: `max` (the station's), `centroid` (cosine to the mean of a product's refe
 on the mean of their cosine similarities (each model's embedding L2-normalised, concatenated and
 scaled by 1/sqrt(n)): what averaging separately trained models would buy, at n times the cost per
 item, i.e. roughly the ceiling of distilling them into one network.
+
+`--site-photos 0,1,2` scores enrolment at the site: for each product, its first k photos of the
+evaluation split (in file order) join the gallery, as `station enroll` on the dock's own camera
+would add them, and the product's photos from the largest k on are the queries, the same ones
+for every k (k = 0 is the training gallery alone on those queries). Grocery's val.txt was shot
+in another shop than train.txt, so this is what enrolling a few photos at a new site buys.
 """
 
 from __future__ import annotations
@@ -83,8 +89,31 @@ def ensemble(embedded: list[tuple[Scores, Scores]]) -> tuple[Scores, Scores]:
             np.concatenate([q for _, q in embedded], 1) * scale)
 
 
-def measure(model_dirs: list[Path], data: Path, threads: int,
-            combine: bool = False) -> dict[str, dict[str, dict[str, float]]]:
+def site_enrolment(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: Scores,
+                   query_y: npt.NDArray[np.int64], classes: int,
+                   ks: list[int]) -> dict[int, dict[str, float]]:
+    """The station's rule with each product's first k queries (in order) enrolled, for each k in
+    `ks`, scored on the queries from the largest k on (the same for every k)."""
+    rank = np.zeros(len(query_y), dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, label in enumerate(query_y.tolist()):
+        rank[i] = seen.get(label, 0)
+        seen[label] = rank[i] + 1
+    kept = rank >= max(ks)
+    if not kept.any():
+        raise SystemExit(f"matching: no product has more than {max(ks)} evaluation photos to query "
+                         "after enrolling — use smaller --site-photos")
+    out = {}
+    for k in ks:
+        added = rank < k
+        best = rules(np.concatenate([gallery, queries[added]]), np.concatenate([gallery_y, query_y[added]]),
+                     queries[kept], classes)["max (station)"]
+        out[k] = class_score_metrics(best, np.arange(classes), query_y[kept])
+    return out
+
+
+def measure(model_dirs: list[Path], data: Path, threads: int, combine: bool = False,
+            site_photos: list[int] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     train, queries = conformity_samples(data, Split.TRAIN), conformity_samples(data, Split.HOLDOUT)
     skus = sorted({s.label for s in train})
     index = {sku: i for i, sku in enumerate(skus)}
@@ -102,6 +131,10 @@ def measure(model_dirs: list[Path], data: Path, threads: int,
         embedded[str(model_dir)] = gallery, found
         results[str(model_dir)] = {name: class_score_metrics(s, classes, query_y)
                                    for name, s in rules(gallery, gallery_y, found, len(skus)).items()}
+        if site_photos:
+            site = site_enrolment(gallery, gallery_y, found, query_y, len(skus), site_photos)
+            results[str(model_dir)] |= {f"max, {k} site photo{'s' if k != 1 else ''} each": m
+                                        for k, m in site.items()}
     for n in range(2, len(embedded) + 1) if combine else ():
         for names in itertools.combinations(embedded, n):
             gallery, found = ensemble([embedded[name] for name in names])
@@ -111,6 +144,16 @@ def measure(model_dirs: list[Path], data: Path, threads: int,
     return results
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = sorted({int(part) for part in text.split(",")})
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a list of photo counts: give e.g. 0,1,2") from None
+    if counts[0] < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: photo counts are 0 or more, e.g. 0,1,2")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, required=True,
@@ -118,10 +161,12 @@ def main() -> None:
     parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "conformity"])
     parser.add_argument("--ensemble", action="store_true",
                         help="also score every combination of two or more of the models, averaged")
+    parser.add_argument("--site-photos", type=_counts, default=None, metavar="K,K...",
+                        help="also score with each product's first K evaluation photos enrolled, e.g. 0,1,2")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = measure(args.models, args.data, args.threads, args.ensemble)
+    results = measure(args.models, args.data, args.threads, args.ensemble, args.site_photos)
     if args.json:
         print(json.dumps(results))
         return

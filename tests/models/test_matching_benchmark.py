@@ -70,3 +70,25 @@ def test_an_ensemble_scores_the_mean_of_its_models_similarities() -> None:
     assert np.linalg.norm(gallery, axis=1) == pytest.approx(np.ones(20), abs=1e-6)
     mean = (a[1] @ a[0].T + b[1] @ b[0].T) / 2
     assert queries @ gallery.T == pytest.approx(mean, abs=1e-6)
+
+
+def test_site_enrolment_adds_each_products_first_photos_and_queries_the_same_rest() -> None:
+    bench = _benchmark()
+    # The training gallery was shot elsewhere: product 0's references sit nearer the site's
+    # photos of product 1 than product 1's references do, so without site photos product 1's
+    # queries are taken for product 0.
+    gallery = _unit([[1, 0, 0], [0, 0, 1]])
+    gallery_y = np.array([0, 1])
+    site = {0: [0.2, 1, 0], 1: [0.9, 0.1, 0.3]}
+    queries = _unit([site[c] for c in (0, 1, 0, 1, 0, 1, 1)])
+    query_y = np.array([0, 1, 0, 1, 0, 1, 1])
+    scores = bench.site_enrolment(gallery, gallery_y, queries, query_y, 2, [0, 2, 1])
+    assert sorted(scores) == [0, 1, 2]
+    # The queries are each product's photos from the third on: 1 of product 0, 2 of product 1.
+    kept = np.array([False, False, False, False, True, True, True])
+    plain = class_score_metrics(bench.rules(gallery, gallery_y, queries[kept], 2)["max (station)"],
+                                np.arange(2), query_y[kept])
+    assert scores[0] == plain and scores[0]["top1"] == pytest.approx(1 / 3)
+    assert scores[1]["top1"] == scores[2]["top1"] == 1.0
+    with pytest.raises(SystemExit, match="smaller --site-photos"):
+        bench.site_enrolment(gallery, gallery_y, queries, query_y, 2, [0, 4])
