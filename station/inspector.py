@@ -50,7 +50,7 @@ from station.verdict import (
 from vision.barcode import BarcodeReader, Code, parse_scanner_line
 from vision.camera import Frame
 from vision.inference import Gallery
-from vision.locate import crop_box, locate_item
+from vision.locate import item_view
 
 if TYPE_CHECKING:
     from station.live_models import ModelSet
@@ -373,19 +373,15 @@ class StationInspector:
         setup = self.cameras.get(camera)
         checks = frozenset(setup.checks) if setup is not None else ALL_CHECKS
         t = time.perf_counter()
-        located = locate_item(image)
-        if located is not None:
-            crop, box = crop_box(image, located.box)
-        else:
-            crop, box = image, (0, 0, image.shape[1], image.shape[0])
-        look = _Look(camera, image, box, located is not None, crop, checks)
+        crop, box, found = item_view(image)
+        look = _Look(camera, image, box, found, crop, checks)
         look.timings["locate"] = _ms(t)
-        look.reading = self._pool.submit(self._read, image, box if located is not None else None,
+        look.reading = self._pool.submit(self._read, image, box if found else None,
                                          trigger.scanned if trigger is not None else (), "codes" in checks,
                                          self._roi_of(camera), trigger is not None)
         # Another camera that does not find the item (a flat pouch seen edge-on from the side) has
         # nothing to judge: its whole frame is belt, and a score on it would be noise.
-        look.not_found = trigger is None and located is None
+        look.not_found = trigger is None and not found
         return look
 
     def _judge(self, models: ModelSet, look: _Look, timings: dict[str, float], several: bool) -> None:

@@ -64,6 +64,17 @@ def locate_item(
     )
 
 
+def item_view(image: np.ndarray) -> tuple[np.ndarray, Box, bool]:
+    """What the station's models judge in a frame: the located item with a 5 % margin, its box and
+    True; or, when the belt looks empty, the whole frame, its box and False. `station enroll
+    --crop item` cuts reference pictures the same way, so references and items are seen alike."""
+    located = locate_item(image)
+    if located is None:
+        return image, (0, 0, image.shape[1], image.shape[0]), False
+    crop, box = crop_box(image, located.box)
+    return crop, box, True
+
+
 def _downscale(image: np.ndarray, scale: int) -> np.ndarray:
     """Area-averaged copy at 1/scale (sizes floored). Power-of-two factors go by halves: the
     same averages up to rounding, and OpenCV's 2x area path is several times faster than its

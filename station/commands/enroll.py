@@ -19,6 +19,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--model", type=Path, default=None,
                         help="conformity model folder (default: [models].conformity_dir)")
     parser.add_argument("--replace", action="store_true", help="forget the SKU's earlier references first")
+    parser.add_argument("--crop", choices=["whole", "item"], default="whole",
+                        help="'item': cut the item out of each picture as the station does with a camera's "
+                             "frame (for frames of this station's cameras: `station cameras test NAME "
+                             "--save`, or its stored item images); 'whole' (default): the picture as it is")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.set_defaults(handler=run)
 
@@ -36,6 +40,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from station.commands._outputs import check_file, writing
     from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
     from vision.inference.runtime import read_bgr
+    from vision.locate import item_view
 
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     # Before the model and the images are read: the gallery is a file this user may write.
@@ -56,15 +61,27 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"station enroll: {path}: not a readable image — nothing was enrolled", file=sys.stderr)
             return 2
         images.append(image)
+    if args.crop == "item":
+        empty = []
+        for i, (path, image) in enumerate(zip(args.images, images, strict=True)):
+            images[i], _, located = item_view(image)
+            if not located:
+                empty.append(str(path))
+        if empty:
+            print(f"station enroll: no item found in {', '.join(empty)} — with --crop item each picture must "
+                  "show the item on the belt or bench as the station's camera sees it (product photos "
+                  "without the belt: --crop whole). Nothing was enrolled", file=sys.stderr)
+            return 2
     removed = gallery.remove(args.sku) if args.replace else 0
     gallery.add(args.sku, np.asarray(model.embed_batch(images)))
     with writing(gallery_path):
         gallery.save(gallery_path)
     info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
-            "skus": len(gallery.skus), "references": len(gallery)}
+            "skus": len(gallery.skus), "references": len(gallery), "crop": args.crop}
     if args.json:
         print(json.dumps(info))
     else:
         print(f"enrolled {len(images)} image(s) of {args.sku} in {gallery_path} "
-              f"({len(gallery.skus)} SKUs, {len(gallery)} references)")
+              f"({len(gallery.skus)} SKUs, {len(gallery)} references)"
+              + (", each cut to the item as the station sees it" if args.crop == "item" else ""))
     return 0

@@ -203,3 +203,36 @@ def test_enroll_and_score_commands(tmp_path: Path, capsys: pytest.CaptureFixture
     (dmodel / "model.onnx").write_bytes(b"junk")
     assert main(["score", "--model", str(dmodel), paths[0]]) == 2
     assert "sha256" in capsys.readouterr().err
+
+
+def test_enroll_crop_item_embeds_what_the_station_judges_and_refuses_a_belt_without_item(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vision.locate import item_view
+
+    cmodel = make_conformity_model(tmp_path / "c")
+    model = ConformityModel.load(cmodel)
+    # A frame of the station's camera: grey belt, a red box off-centre with a blue label on it.
+    frame = np.full((240, 320, 3), 90, dtype=np.uint8)
+    frame[60:180, 180:300] = (20, 20, 210)
+    frame[90:120, 200:260] = (200, 40, 20)
+    path = tmp_path / "frame.png"
+    cv2.imwrite(str(path), frame)
+    gallery = tmp_path / "gallery.npz"
+    assert main(["enroll", "SKU-RED", str(path), "--crop", "item", "--model", str(cmodel),
+                 "--gallery", str(gallery), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["crop"] == "item"
+    crop, box, found = item_view(frame)
+    assert found and 170 <= box[0] <= 180 and crop.shape[0] < 150  # the box, not the frame
+    # The reference is the station's own view of the item, not the whole frame's.
+    enrolled = Gallery.load(gallery).match(model.embed(crop), "SKU-RED").similarity
+    assert enrolled == pytest.approx(1.0, abs=1e-5)
+    assert Gallery.load(gallery).match(model.embed(frame), "SKU-RED").similarity < 0.99
+
+    empty = tmp_path / "belt.png"
+    cv2.imwrite(str(empty), np.full((240, 320, 3), 90, dtype=np.uint8))
+    before = gallery.read_bytes()
+    assert main(["enroll", "SKU-RED", str(path), str(empty), "--crop", "item", "--model", str(cmodel),
+                 "--gallery", str(gallery)]) == 2
+    err = capsys.readouterr().err
+    assert f"no item found in {empty}" in err and "--crop whole" in err and "Nothing was enrolled" in err
+    assert gallery.read_bytes() == before
