@@ -5,7 +5,7 @@ The archive (a gzip'd tar) holds:
 - `data/…`: the SQLite database, copied with SQLite's online backup API, so it is one
   consistent state even while the station writes (the copy is taken in one step, under a
   read transaction of its own; the station's commits wait at most for that copy), and the
-  enrolled SKU references (`[models] gallery`);
+  enrolled SKU references (`[models] gallery`) and their pictures;
 - `config/config.toml`: the config file the station runs on (none on the embedded defaults);
 - `calibration/<camera>.toml`: each camera's calibration file;
 - `models/<name>/manifest.json`: the models' manifests (which version, which sha256), and with
@@ -223,6 +223,13 @@ def _write_archive(config: Config, db: Path, out: Path, partial: Path,
         gallery = config.in_data_dir(config.models.gallery)
         if gallery.is_file():
             staged[_in_data(config, config.models.gallery)] = gallery
+            # The reference pictures: what lets a new conformity model embed the references again.
+            from vision.inference.conformity import Gallery
+
+            pictures = Gallery.pictures_folder(gallery)
+            beside = PurePosixPath(_in_data(config, config.models.gallery)).parent / pictures.name
+            for picture in sorted(pictures.glob("*.png")) if pictures.is_dir() else ():
+                staged[str(beside / picture.name)] = picture
         if config.source != "<defaults>":
             staged["config/config.toml"] = Path(config.source)
         for name, cam in config.all_cameras.items():

@@ -58,6 +58,8 @@ class ModelSet:
     conformity: ConformityModel | None = None
     conformity_error: str | None = None
     gallery: Gallery | None = None
+    # SKUs whose references could not be carried over to this conformity model (no picture kept).
+    references_lost: tuple[str, ...] = ()
     shadow: Shadow | None = None
     language: str = DEFAULT_LANGUAGE  # of the status line ([ui] language)
 
@@ -81,6 +83,13 @@ class ModelSet:
             return Health("models", Level.ERROR, summary,
                           QT_TRANSLATE_NOOP("Health", "{problems}. Items go to manual review.").render(
                               lang, problems="; ".join(problems)))
+        if self.references_lost:
+            lost = self.references_lost
+            named = ", ".join(lost[:3]) + (", …" if len(lost) > 3 else "")
+            return Health("models", Level.WARNING, summary,
+                          QT_TRANSLATE_NOOP("Health", "The new conformity model has no reference for these "
+                                            "SKUs ({count}): {skus} — enrol them again with `station enroll "
+                                            "SKU IMAGES`.").render(lang, count=len(lost), skus=named))
         if self.gallery is None or not self.gallery.skus:
             return Health("models", Level.WARNING, summary,
                           QT_TRANSLATE_NOOP("Health", "No reference images enrolled: run `station enroll "
@@ -123,28 +132,55 @@ def load_models(config: Config, overrides: Mapping[str, Path] | None = None) -> 
 
 
 def load_gallery(
-    config: Config, model: ConformityModel, imported: Mapping[str, np.ndarray], demo: DemoLine | None = None
-) -> Gallery:
+    config: Config, model: ConformityModel, imported: Mapping[str, np.ndarray], demo: DemoLine | None = None,
+    save: bool = True,
+) -> tuple[Gallery, tuple[str, ...]]:
     """The SKU references: the gallery file (`station enroll`) plus embeddings imported with the
-    catalog; on the demo line, its SKUs are enrolled (and saved) when missing."""
+    catalog; on the demo line, its SKUs are enrolled (and saved) when missing.
+
+    A gallery enrolled with another conformity model (central installed a new one) is embedded
+    again from its kept pictures, and saved (`save`) when every SKU came through: the file keeps
+    the old embeddings of SKUs that had no picture until they are enrolled again. Returned with
+    the gallery are those SKUs.
+    """
     path = config.in_data_dir(config.models.gallery)
+    lost: list[str] = []
     try:
-        gallery = Gallery.load(path, model.info.sha256) if path.is_file() else \
-            Gallery(model_sha256=model.info.sha256)
+        gallery = Gallery.load(path) if path.is_file() else Gallery(model_sha256=model.info.sha256)
     except GalleryError as exc:
         logger.error("%s; starting with an empty gallery", exc)
         gallery = Gallery(model_sha256=model.info.sha256)
+    enrolled = gallery.model_sha256
+    carried = (0, 0)
+    if enrolled and enrolled != model.info.sha256:
+        gallery, lost = gallery.embedded_again(path, model)
+        carried = (len(gallery), len(gallery.skus))
     dim = int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
     for sku, embeddings in imported.items():
         if sku not in gallery.skus and embeddings.shape[1] == dim:
             gallery.add(sku, embeddings)
+    changed = bool(enrolled) and gallery.model_sha256 != enrolled
     if demo is not None and not set(demo.skus) <= set(gallery.skus):
+        # No pictures kept: the demo line renders the same ones again for another model.
         for sku, embeddings in demo.enrol(model).items():
             gallery.remove(sku)
             gallery.add(sku, embeddings)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        gallery.save(path)
-    return gallery
+        changed = True
+    # A catalog's or the demo line's references stand in for those of the same SKU not carried over.
+    lost = [sku for sku in lost if sku not in gallery.skus]
+    if enrolled and enrolled != model.info.sha256:
+        logger.warning("gallery %s was enrolled with conformity model %s…: %d references of %d SKUs embedded "
+                       "again by %s %s from their pictures%s", path, enrolled[:12], *carried,
+                       model.info.name, model.info.version,
+                       f"; no picture kept for {', '.join(lost)}: enrol them again" if lost else "")
+    # The file keeps what could not be carried over until it is enrolled again.
+    if changed and (save or demo is not None) and not lost:
+        try:
+            gallery.save(path)
+        except OSError as exc:
+            logger.error("cannot save the gallery to %s (%s): its references are embedded again at each "
+                         "start until it can be", path, exc)
+    return gallery, tuple(lost)
 
 
 def open_model_store(config: Config) -> ModelStore:
@@ -248,8 +284,8 @@ class LiveModels:
     def _with_gallery(self, models: ModelSet) -> ModelSet:
         if models.conformity is None:
             return dataclasses.replace(models, gallery=None)
-        gallery = load_gallery(self.config, models.conformity, self._references(), self._demo)
-        return dataclasses.replace(models, gallery=gallery)
+        gallery, lost = load_gallery(self.config, models.conformity, self._references(), self._demo)
+        return dataclasses.replace(models, gallery=gallery, references_lost=lost)
 
     def _shadow(self, name: str, models: ModelSet) -> Shadow | None:
         """The defect shadow to run beside `models` (a conformity shadow would need its own

@@ -73,9 +73,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
                   "without the belt: --crop whole). Nothing was enrolled", file=sys.stderr)
             return 2
     removed = gallery.remove(args.sku) if args.replace else 0
-    gallery.add(args.sku, np.asarray(model.embed_batch(images)))
+    # The pictures are kept beside the gallery, so a new conformity model embeds the same
+    # references again instead of losing them (station.live_models.load_gallery).
+    with writing(Gallery.pictures_folder(gallery_path)):
+        pictures = Gallery.keep_pictures(gallery_path, images)
+    gallery.add(args.sku, np.asarray(model.embed_batch(images)), pictures)
     with writing(gallery_path):
         gallery.save(gallery_path)
+    gallery.prune_pictures(gallery_path)
     info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
             "skus": len(gallery.skus), "references": len(gallery), "crop": args.crop}
     if args.json:

@@ -71,7 +71,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             from station.demo_line import DemoLine
 
             demo = DemoLine(seed=7)
-        models = dataclasses.replace(models, gallery=load_gallery(config, models.conformity, {}, demo))
+        gallery, _ = load_gallery(config, models.conformity, {}, demo, save=False)
+        models = dataclasses.replace(models, gallery=gallery)
     lookup, source = _catalog(config)
     for problem in (models.defect_error, models.conformity_error):
         if problem:

@@ -676,6 +676,10 @@
         <translation>{problems}. Les articles passent en contrôle manuel.</translation>
     </message>
     <message>
+        <source>The new conformity model has no reference for these SKUs ({count}): {skus} — enrol them again with `station enroll SKU IMAGES`.</source>
+        <translation>Le nouveau modèle de conformité n&apos;a pas de référence pour ces SKU ({count}) : {skus} — enregistrez-les à nouveau avec `station enroll SKU IMAGES`.</translation>
+    </message>
+    <message>
         <source>No reference images enrolled: run `station enroll SKU IMAGES`.</source>
         <translation>Aucune image de référence enregistrée : lancez `station enroll SKU IMAGES`.</translation>
     </message>

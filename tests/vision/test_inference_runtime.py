@@ -236,3 +236,49 @@ def test_enroll_crop_item_embeds_what_the_station_judges_and_refuses_a_belt_with
     err = capsys.readouterr().err
     assert f"no item found in {empty}" in err and "--crop whole" in err and "Nothing was enrolled" in err
     assert gallery.read_bytes() == before
+
+
+def test_gallery_keeps_one_picture_per_reference_and_prunes_what_no_reference_names(tmp_path: Path) -> None:
+    model = ConformityModel.load(make_conformity_model(tmp_path / "c"))
+    path = tmp_path / "data" / "gallery.npz"
+    red, blue = _image(40), _image(200)
+    names = Gallery.keep_pictures(path, [red, red, blue])
+    assert names[0] == names[1] != names[2]  # named by content: the same picture is kept once
+    folder = Gallery.pictures_folder(path)
+    assert folder == tmp_path / "data" / "gallery-pictures"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(set(names))
+    assert np.array_equal(cv2.imread(str(folder / names[2])), blue)  # lossless, as embedded
+    # A camera's full frame is kept at most PICTURE_SIDE on its longer side, in proportion.
+    from vision.inference.conformity import PICTURE_SIDE
+
+    large = Gallery.keep_pictures(path, [_image(120, (1080, 1920))])[0]
+    assert cv2.imread(str(folder / large)).shape == (PICTURE_SIDE * 9 // 16, PICTURE_SIDE, 3)
+    (folder / large).unlink()
+    gallery = Gallery(model_sha256=model.info.sha256)
+    gallery.add("SKU-RED", model.embed_batch([red]), names[:1])
+    gallery.add("SKU-BLUE", model.embed_batch([blue]), names[2:])
+    with pytest.raises(ValueError, match="2 picture names for 1 embeddings"):
+        gallery.add("SKU-X", model.embed_batch([blue]), names[:2])
+    (folder / "notes.txt").write_text("the site's own file")
+    gallery.remove("SKU-BLUE")
+    gallery.save(path)
+    assert gallery.prune_pictures(path) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted([names[0], "notes.txt"])
+    assert Gallery.load(path, model.info.sha256).embedded_again(path, model)[0].skus == ["SKU-RED"]
+
+
+def test_a_gallery_written_before_pictures_were_kept_still_loads(tmp_path: Path) -> None:
+    model = ConformityModel.load(make_conformity_model(tmp_path / "c"))
+    path = tmp_path / "gallery.npz"
+    embeddings = model.embed_batch([_image(40), _image(200)])
+    np.savez(path, embeddings=embeddings, skus=np.array(["SKU-A", "SKU-B"]),
+             model_sha256=np.array(model.info.sha256))
+    gallery = Gallery.load(path, model.info.sha256)
+    assert gallery.skus == ["SKU-A", "SKU-B"]
+    assert gallery.match(model.embed(_image(200)), "SKU-B").best_sku == "SKU-B"
+    again, lost = gallery.embedded_again(path, model)
+    assert lost == ["SKU-A", "SKU-B"] and len(again) == 0  # nothing to embed them from
+    np.savez(path, embeddings=embeddings, skus=np.array(["SKU-A", "SKU-B"]), pictures=np.array([""]),
+             model_sha256=np.array(model.info.sha256))
+    with pytest.raises(GalleryError, match="do not line up"):
+        Gallery.load(path)

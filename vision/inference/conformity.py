@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
-from vision.inference.runtime import OnnxModel
+from vision.inference.runtime import OnnxModel, read_bgr
 
 logger = logging.getLogger(__name__)
+
+# Longest side of a kept reference picture: four times a 160 px model input, so a later model
+# with a larger input still has detail to embed, at a few hundred kB of PNG per picture.
+PICTURE_SIDE = 640
 
 
 class GalleryError(Exception):
@@ -61,6 +67,15 @@ class ConformityModel(OnnxModel):
         return l2_normalise(embeddings)
 
 
+def _fit(image: npt.NDArray[np.uint8], side: int) -> npt.NDArray[np.uint8]:
+    """The image shrunk (area-averaged) to at most `side` pixels on its longer side."""
+    scale = side / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
 class Gallery:
     """Reference embeddings per SKU; an item matches the SKU of its most similar reference."""
 
@@ -68,6 +83,9 @@ class Gallery:
         self.dim = dim
         self.model_sha256 = model_sha256
         self._skus: list[str] = []
+        # Per reference, the file name of its picture in the gallery's pictures folder ("" when the
+        # picture was not kept): what lets another model embed the same references again.
+        self._pictures: list[str] = []
         self._embeddings: npt.NDArray[np.float32] = np.zeros((0, dim or 0), dtype=np.float32)
 
     @property
@@ -78,11 +96,14 @@ class Gallery:
     def __len__(self) -> int:
         return len(self._skus)
 
-    def add(self, sku: str, embeddings: npt.NDArray[np.float32]) -> None:
-        """Enrol reference embeddings (D,) or (N, D) for `sku`."""
+    def add(self, sku: str, embeddings: npt.NDArray[np.float32], pictures: Sequence[str] = ()) -> None:
+        """Enrol reference embeddings (D,) or (N, D) for `sku`; `pictures` names each one's picture
+        in `pictures_folder` (see `keep_pictures`), or is empty when none was kept."""
         if not sku:
             raise ValueError("an SKU must be a non-empty string")
         rows = l2_normalise(np.atleast_2d(np.asarray(embeddings, dtype=np.float32)))
+        if pictures and len(pictures) != len(rows):
+            raise ValueError(f"{len(pictures)} picture names for {len(rows)} embeddings")
         if self.dim is None or len(self._skus) == 0:
             self.dim = int(rows.shape[1]) if self.dim is None else self.dim
             self._embeddings = np.zeros((0, self.dim), dtype=np.float32)
@@ -90,12 +111,14 @@ class Gallery:
             raise ValueError(f"embedding size {rows.shape[1]} differs from the gallery's {self.dim}")
         self._embeddings = np.concatenate([self._embeddings, rows])
         self._skus.extend([sku] * len(rows))
+        self._pictures.extend(pictures or [""] * len(rows))
 
     def remove(self, sku: str) -> int:
         """Forget an SKU's references; returns how many were removed."""
         keep = np.array([s != sku for s in self._skus], dtype=bool)
         removed = int((~keep).sum())
         self._embeddings = self._embeddings[keep]
+        self._pictures = [p for p, k in zip(self._pictures, keep.tolist(), strict=True) if k]
         self._skus = [s for s in self._skus if s != sku]
         return removed
 
@@ -127,7 +150,7 @@ class Gallery:
         tmp = path.with_name(path.name + ".tmp.npz")
         try:
             np.savez(tmp, embeddings=self._embeddings, skus=np.array(self._skus, dtype=str),
-                     model_sha256=np.array(self.model_sha256))
+                     pictures=np.array(self._pictures, dtype=str), model_sha256=np.array(self.model_sha256))
             tmp.replace(path)
         except BaseException:
             tmp.unlink(missing_ok=True)
@@ -145,8 +168,14 @@ class Gallery:
                 embeddings = np.asarray(data["embeddings"], dtype=np.float32)
                 skus = [str(s) for s in data["skus"].tolist()]
                 sha = str(data["model_sha256"]) if "model_sha256" in data else ""
+                # Galleries written before pictures were kept have none.
+                pictures = ([str(p) for p in data["pictures"].tolist()] if "pictures" in data
+                            else [""] * len(skus))
         except (OSError, KeyError, ValueError) as exc:
             raise GalleryError(f"{path}: not a readable gallery ({exc}) — delete it and enrol again") from exc
+        if len(pictures) != len(skus) or (skus and (embeddings.ndim != 2 or len(embeddings) != len(skus))):
+            raise GalleryError(f"{path}: not a readable gallery (its references, SKUs and pictures do not "
+                               "line up) — delete it and enrol again")
         if model_sha256 is not None and sha and sha != model_sha256:
             raise GalleryError(f"{path}: enrolled with model {sha[:12]}…, the conformity model is now "
                                f"{model_sha256[:12]}… — embeddings are not comparable; enrol the SKUs again")
@@ -154,4 +183,71 @@ class Gallery:
         if skus:
             gallery._embeddings = embeddings
             gallery._skus = skus
+            gallery._pictures = pictures
         return gallery
+
+    @staticmethod
+    def pictures_folder(path: Path) -> Path:
+        """Where the gallery file at `path` keeps its reference pictures: `gallery-pictures/` beside
+        `gallery.npz`."""
+        path = Path(path)
+        return path.with_name(path.stem + "-pictures")
+
+    @staticmethod
+    def keep_pictures(path: Path, images: Sequence[npt.NDArray[np.uint8]]) -> list[str]:
+        """Write BGR reference pictures into the pictures folder of the gallery at `path` (PNG, at
+        most PICTURE_SIDE pixels on the longer side, named by their content's sha256, so the same
+        picture is kept once); returns their names."""
+        folder = Gallery.pictures_folder(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        names = []
+        for image in images:
+            ok, encoded = cv2.imencode(".png", _fit(image, PICTURE_SIDE))
+            if not ok:
+                raise ValueError("a reference picture could not be encoded as PNG")
+            data = encoded.tobytes()
+            name = hashlib.sha256(data).hexdigest()[:32] + ".png"
+            target = folder / name
+            if not target.is_file():
+                tmp = target.with_name(name + ".tmp")
+                try:
+                    tmp.write_bytes(data)
+                    tmp.replace(target)
+                except BaseException:
+                    tmp.unlink(missing_ok=True)
+                    raise
+            names.append(name)
+        return names
+
+    def prune_pictures(self, path: Path) -> int:
+        """Delete pictures in the gallery's folder that no reference names any more (after
+        `remove`); returns how many. Only files named as `keep_pictures` names them are touched."""
+        folder = Gallery.pictures_folder(path)
+        if not folder.is_dir():
+            return 0
+        kept = set(self._pictures)
+        pruned = 0
+        for file in folder.glob("*.png"):
+            if len(file.stem) == 32 and file.name not in kept:
+                file.unlink(missing_ok=True)
+                pruned += 1
+        return pruned
+
+    def embedded_again(self, path: Path, model: ConformityModel) -> tuple[Gallery, list[str]]:
+        """This gallery's references embedded by `model` from their kept pictures (the gallery at
+        `path` was enrolled with another model); returns it and the SKUs left without any
+        reference (enrolled before pictures were kept, or their pictures lost): enrol those again."""
+        folder = Gallery.pictures_folder(path)
+        found: dict[str, tuple[list[str], list[npt.NDArray[np.uint8]]]] = {}
+        for sku, name in zip(self._skus, self._pictures, strict=True):
+            # A bare file name: a gallery file naming a path elsewhere gets nothing read for it.
+            image = read_bgr(folder / name) if name and Path(name).name == name else None
+            if image is not None:
+                names, images = found.setdefault(sku, ([], []))
+                names.append(name)
+                images.append(image)
+        again = Gallery(model_sha256=model.info.sha256)
+        for sku, (names, images) in sorted(found.items()):
+            again.add(sku, model.embed_batch(images), names)
+        lost = sorted(set(self.skus) - set(again.skus))
+        return again, lost
