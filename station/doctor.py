@@ -27,11 +27,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.config import CameraConfig, Config, ConfigError
 from station.datadir import nearest_existing, not_writable
 from station.datalock import DataLock, DataLockError
+
+if TYPE_CHECKING:
+    from vision.inference import ConformityModel
 
 __all__ = ["CheckResult", "Status", "build_date", "config_results", "run_checks"]
 
@@ -257,7 +260,46 @@ def check_models(config: Config) -> list[CheckResult]:
             continue
         results.append(ok("models", f"{name} model {model.info.version} loads and matches its manifest "
                           f"(sha256 {model.info.sha256[:12]}…, {folder})"))
+        if isinstance(model, ConformityModel):
+            results.append(check_gallery(config, model))
     return results
+
+
+def check_gallery(config: Config, model: ConformityModel) -> CheckResult:
+    """The SKU references the conformity model is matched against: enrolled, readable, and
+    either made by this model or with the pictures to embed them again."""
+    from vision.inference import Gallery, GalleryError
+
+    path = config.in_data_dir(config.models.gallery)
+    enrol = ("enrol every SKU the dock receives from its own camera: station enroll SKU PICTURE... "
+             f"--crop item ({BEFORE_PRODUCTION})")
+    demo = config.camera.source == "synthetic"
+    try:
+        gallery = Gallery.load(path) if path.is_file() else Gallery()
+    except GalleryError as exc:
+        return warn("models", f"SKU references: {str(exc).split(' — ')[0]}",
+                    "move it aside and enrol the SKUs again: station enroll SKU PICTURE... --crop item")
+    if not gallery.skus:
+        if demo:
+            return ok("models", "SKU references: none yet; the demo line enrols its SKUs at start")
+        return warn("models", f"no SKU references enrolled ({path}): every item goes to manual review "
+                    "(product check failed) until they are", enrol)
+    counts = f"{len(gallery.skus)} SKUs, {len(gallery)} references ({path})"
+    if gallery.model_sha256 in ("", model.info.sha256):
+        return ok("models", f"SKU references: {counts}, enrolled with this conformity model")
+    missing = gallery.skus_without_pictures(path)
+    if demo:
+        # The demo line renders its own SKUs' references again at start.
+        from station.demo_line import DemoLine
+
+        missing = [sku for sku in missing if sku not in DemoLine(seed=7).skus]
+    if missing:
+        return warn("models", f"SKU references: {counts}, enrolled with another conformity model; "
+                    f"these SKUs ({len(missing)}) have no picture to embed them again with this one: "
+                    f"{', '.join(missing[:5])}{', …' if len(missing) > 5 else ''}",
+                    "enrol those SKUs again: station enroll SKU PICTURE... --crop item --replace")
+    return ok("models", f"SKU references: {counts}, enrolled with another conformity model; the station "
+              "embeds them again from their pictures at start")
 
 
 # -- calibration ----------------------------------------------------------------------------

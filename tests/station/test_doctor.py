@@ -122,7 +122,9 @@ def test_a_missing_model_file_and_a_wrong_sha256_fail(tmp_path: Path) -> None:
     assert "sha256" in results[1].message and "does not match" in results[1].message
     assert all("manual review" in r.fix for r in results)
     shipped = check_models(load_config(None, env={}))
-    assert [r.status for r in shipped] == [Status.OK, Status.OK]
+    # Both models, then the SKU references (the demo line enrols its own at start).
+    assert [r.status for r in shipped] == [Status.OK, Status.OK, Status.OK]
+    assert "SKU references" in shipped[2].message
     assert "matches its manifest" in shipped[0].message
 
 

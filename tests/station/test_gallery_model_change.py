@@ -118,3 +118,47 @@ def test_a_gallery_naming_pictures_outside_its_folder_reads_none_of_them(tmp_pat
     again, lost = Gallery.load(path).embedded_again(path, other)
     assert lost == ["SKU-X"] and len(again) == 0
     assert json.dumps(lost)  # plain strings, for the log and the status line
+
+
+def test_doctor_says_whether_the_references_serve_the_conformity_model(tmp_path: Path) -> None:
+    from station.doctor import Status, check_gallery
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text('[station]\ndata_dir = "data"\n[camera]\nsource = "device"\n[sync]\nbroker = ""\n',
+                           encoding="utf-8")
+    config = load_config(config_file)
+    old = ConformityModel.load(make_conformity_model(tmp_path / "old", size=8))
+    new = ConformityModel.load(make_conformity_model(tmp_path / "new", size=12))
+    path = config.in_data_dir(config.models.gallery)
+
+    empty = check_gallery(config, old)
+    assert empty.status is Status.WARN and "no SKU references enrolled" in empty.message
+    assert "manual review" in empty.message and "station enroll" in empty.fix
+    demo = load_config(_write(tmp_path / "demo.toml", '[station]\ndata_dir = "data"\n[sync]\nbroker = ""\n'))
+    assert check_gallery(demo, old).status is Status.OK  # the demo line enrols its own at start
+
+    pictures = [cv2.imread(p) for p in _pictures(tmp_path)]
+    gallery = Gallery(model_sha256=old.info.sha256)
+    gallery.add("SKU-RED", old.embed_batch(pictures[:2]), Gallery.keep_pictures(path, pictures[:2]))
+    gallery.save(path)
+    same = check_gallery(config, old)
+    assert same.status is Status.OK and "1 SKUs, 2 references" in same.message
+    carried = check_gallery(config, new)
+    assert carried.status is Status.OK and "embeds them again from their pictures" in carried.message
+
+    gallery.add("SKU-OLD", old.embed_batch(pictures[2:]))
+    gallery.save(path)
+    lost = check_gallery(config, new)
+    assert lost.status is Status.WARN
+    assert "these SKUs (1) have no picture to embed them again with this one: SKU-OLD" in lost.message
+    assert "--replace" in lost.fix
+
+    path.write_bytes(b"not a gallery")
+    broken = check_gallery(config, new)
+    assert broken.status is Status.WARN and "not a readable gallery" in broken.message
+    assert "station enroll" in broken.fix
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

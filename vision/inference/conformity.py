@@ -233,6 +233,14 @@ class Gallery:
                 pruned += 1
         return pruned
 
+    def skus_without_pictures(self, path: Path) -> list[str]:
+        """The SKUs none of whose references has its picture in the gallery's folder (at `path`):
+        those another conformity model cannot embed again."""
+        folder = Gallery.pictures_folder(path)
+        pictured = {sku for sku, name in zip(self._skus, self._pictures, strict=True)
+                    if name and Path(name).name == name and (folder / name).is_file()}
+        return sorted(set(self._skus) - pictured)
+
     def embedded_again(self, path: Path, model: ConformityModel) -> tuple[Gallery, list[str]]:
         """This gallery's references embedded by `model` from their kept pictures (the gallery at
         `path` was enrolled with another model); returns it and the SKUs left without any
