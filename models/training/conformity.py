@@ -135,6 +135,11 @@ class ConformityRecipe:
     # brightness, contrast, saturation; no hue), at a random strength: variety of camera and
     # print that the crops and jitter above do not give. 0 = off.
     trivial: float = 0.0
+    # Weight of a second classifier's loss on the product's group (grocery: the folder above the
+    # product's, e.g. Apple for Golden-Delicious, Juice for a brand of juice): the embedding is
+    # also pushed to keep groups apart, where grocery's other-shop mistakes (pear for apple,
+    # cucumber for avocado) cross groups. The exported graph is unchanged. 0 = off.
+    coarse: float = 0.0
     # "fp32": float32 throughout. "bf16": the training passes run under bfloat16 autocast, the
     # network's share of a step costs about 40 % less on a CPU with AVX-512 BF16 (the weights, the
     # optimiser and the exported graph stay float32); on grocery it scored 66-67 % top-1 on
@@ -370,6 +375,14 @@ class _WeightAverage:
                 mine.copy_(theirs)
 
 
+def _group(sample: Sample) -> str:
+    """A product's group: the grocery layout's folder above the product folder (train/Fruit/Apple/
+    Golden-Delicious/x.jpg -> Apple; train/Fruit/Banana/x.jpg -> Banana); "" in the DIR/<sku>/*
+    layout, which has none."""
+    parts = Path(sample.key).parts
+    return parts[2] if len(parts) >= 4 else ""
+
+
 def _load(samples: list[Sample], size: int) -> npt.NDArray[np.uint8]:
     spec = InputSpec(size, size, "rgb", MEAN, STD)
     out = np.zeros((len(samples), size, size, 3), dtype=np.uint8)
@@ -569,6 +582,10 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         if k:
             val_mask[members[-k:]] = True
     train_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if not v]
+    groups = sorted({_group(s) for s in train_s})
+    if recipe.coarse and len(groups) < 2:
+        raise ValueError(f"{data}: --coarse needs products in at least two groups (the grocery layout's "
+                         "folders above the products); this data has one")
     val_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if v]
     logger.info("conformity training: %d products, %d train, %d validation images",
                 len(skus), len(train_s), len(val_s))
@@ -586,8 +603,12 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         memory_format=torch.channels_last)
     head: nn.Module = (MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
                        if recipe.loss == "cosface" else LinearHead(recipe.dim, len(skus)))
+    group_head = LinearHead(recipe.dim, len(groups))
+    group_of = {g: i for i, g in enumerate(groups)}
+    train_g = np.array([group_of[_group(s)] for s in train_s], dtype=np.int64)
     steps = max(1, len(train_s) // recipe.batch)
-    optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters()], lr=recipe.lr,
+    optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters(),
+                                   *(group_head.parameters() if recipe.coarse else ())], lr=recipe.lr,
                                   weight_decay=recipe.weight_decay)
     average = _WeightAverage(net, recipe.ema) if recipe.ema else None
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
@@ -627,6 +648,12 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                         loss = (keep * F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
                                 + (1 - keep) * F.cross_entropy(head(e, y_other).float(), y_other,
                                                                label_smoothing=0.1))
+                    elif recipe.coarse:
+                        e = net(x)
+                        g = torch.from_numpy(train_g[pick])
+                        loss = (F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
+                                + recipe.coarse * F.cross_entropy(group_head(e, g).float(), g,
+                                                                  label_smoothing=0.1))
                     else:
                         loss = F.cross_entropy(head(net(x), y).float(), y, label_smoothing=0.1)
                 optimiser.zero_grad()

@@ -89,6 +89,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--trivial", type=number(0, 1, example="0.5"), default=None,
                         help="conformity: share of images given one TrivialAugment operation (shear, "
                              "translation, sharpness, posterise, solarise, equalise...; default 0 = none)")
+    parser.add_argument("--coarse", type=number(0, 10, example="0.5"), default=None,
+                        help="conformity: weight of a second loss on the product's group (grocery: the "
+                             "folder above the product's, e.g. Apple; default 0 = none)")
     parser.add_argument("--loss", choices=["cosface", "softmax"], default=None,
                         help="conformity: a plain classifier on the embedding (default) or a margin loss "
                              "on normalised embeddings")
@@ -159,6 +162,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
                                        **({"erase": args.erase} if args.erase is not None else {}),
                                        **({"mixstyle": args.mixstyle} if args.mixstyle is not None else {}),
                                        **({"trivial": args.trivial} if args.trivial is not None else {}),
+                                       **({"coarse": args.coarse} if args.coarse is not None else {}),
                                        **({"loss": args.loss} if args.loss else {}),
                                        **({"precision": args.precision} if args.precision else {}),
                                        **({"weight_decay": args.weight_decay}

@@ -253,6 +253,27 @@ def test_trivial_augment_changes_only_the_chosen_share_and_leaves_the_batch_alon
     assert int((real != batch[:40]).any(axis=(1, 2, 3)).sum()) >= 20  # identity and weak draws aside
 
 
+def test_a_products_group_is_the_grocery_folder_above_it_or_none(tmp_path: Path) -> None:
+    from models.datasets import Sample
+    from models.training.conformity import ConformityRecipe, _group, train_conformity
+
+    def group(key: str) -> str:
+        return _group(Sample(tmp_path / key, "x", None, key))
+
+    assert group("train/Fruit/Apple/Golden-Delicious/Golden-Delicious_001.jpg") == "Apple"
+    assert group("train/Packages/Juice/Bravo-Apple-Juice/Bravo-Apple-Juice_003.jpg") == "Juice"
+    assert group("train/Fruit/Banana/Banana_001.jpg") == "Banana"
+    assert group("SKU-1/0001.png") == ""
+    data = tmp_path / "data"
+    for sku in ("SKU-A", "SKU-B"):
+        (data / sku).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(data / sku / f"{i}.png"), np.full((16, 16, 3), 40 * i, np.uint8))
+    with pytest.raises(ValueError, match="--coarse needs products in at least two groups"):
+        train_conformity(data, tmp_path / "out", ConformityRecipe(coarse=0.5, epochs=1, size=16))
+    assert not (tmp_path / "out").exists()
+
+
 def test_white_balance_jitter_tints_grey_images_and_stays_in_range() -> None:
     import torch
 

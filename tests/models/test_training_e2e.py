@@ -160,3 +160,39 @@ def test_defect_train_on_image_labels_only(tmp_path: Path, capsys: pytest.Captur
     model = DefectModel.load(out)
     bad, good = data / "scratch" / "s00.png", data / "good" / "g00.png"
     assert model.predict(cv2.imread(str(bad))).score > model.predict(cv2.imread(str(good))).score
+
+
+def test_conformity_trains_with_a_group_loss_on_the_grocery_layout(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--coarse`: the grocery layout's groups (the folder above each product) train a second loss;
+    the exported model is the plain embedding, scored on val.txt."""
+    rng = np.random.default_rng(1)
+    root, out = tmp_path / "grocery", tmp_path / "model"
+    products = [("Golden-Delicious", "Apple", (40, 200, 220)), ("Granny-Smith", "Apple", (40, 200, 60)),
+                ("Anjou", "Pear", (60, 180, 160)), ("Banana", "Banana", (30, 220, 240))]
+    rows = ["Class Name (str),Class ID (int),Coarse Class Name (str),Coarse Class ID (int),"
+            "Iconic Image Path (str),Product Description Path (str)"]
+    lists: dict[str, list[str]] = {"train": [], "val": []}
+    for fine, (name, group, bgr) in enumerate(products):
+        coarse = sorted({g for _, g, _ in products}).index(group)
+        rows.append(f"{name},{fine},{group},{coarse},/icons/{name}.jpg,/icons/{name}.txt")
+        (root / "icons").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / "icons" / f"{name}.jpg"), np.full((40, 40, 3), bgr, np.uint8))
+        for split, count in (("train", 10), ("val", 3)):
+            folder = Path(split, "Fruit", group, name) if group != name else Path(split, "Fruit", name)
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            for i in range(count):
+                image = np.clip(np.array(bgr) + rng.integers(-30, 30, (40, 40, 3)), 0, 255).astype(np.uint8)
+                cv2.imwrite(str(root / folder / f"{name}_{i:03d}.jpg"), image)
+                lists[split].append(f"{(folder / f'{name}_{i:03d}.jpg').as_posix()}, {fine}, {coarse}")
+    (root / "classes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    for split, lines in lists.items():
+        (root / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code = main(["train", "conformity", "--data", str(root), "--out", str(out), "--epochs", "3",
+                 "--size", "32", "--coarse", "0.5", "--force", "--json"])
+    assert code == 0
+    manifest = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert manifest["training"]["recipe"]["coarse"] == 0.5
+    assert manifest["labels"] == sorted(name for name, _, _ in products)
+    assert manifest["metrics"]["holdout"]["images"] == 12
+    assert manifest["outputs"]["embedding"].startswith("L2-normalised embedding (N, ")
