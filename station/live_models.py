@@ -151,15 +151,16 @@ def load_gallery(
         logger.error("%s; starting with an empty gallery", exc)
         gallery = Gallery(model_sha256=model.info.sha256)
     enrolled = gallery.model_sha256
+    # Enrolled with another model: its references are embedded again (changed, to be saved).
+    changed = bool(enrolled) and enrolled != model.info.sha256
     carried = (0, 0)
-    if enrolled and enrolled != model.info.sha256:
+    if changed:
         gallery, lost = gallery.embedded_again(path, model)
         carried = (len(gallery), len(gallery.skus))
     dim = int(model.embed(np.zeros((64, 64, 3), np.uint8)).shape[0])
     for sku, embeddings in imported.items():
         if sku not in gallery.skus and embeddings.shape[1] == dim:
             gallery.add(sku, embeddings)
-    changed = bool(enrolled) and gallery.model_sha256 != enrolled
     if demo is not None and not set(demo.skus) <= set(gallery.skus):
         # No pictures kept: the demo line renders the same ones again for another model.
         for sku, embeddings in demo.enrol(model).items():
@@ -168,7 +169,7 @@ def load_gallery(
         changed = True
     # A catalog's or the demo line's references stand in for those of the same SKU not carried over.
     lost = [sku for sku in lost if sku not in gallery.skus]
-    if enrolled and enrolled != model.info.sha256:
+    if carried != (0, 0) or lost:
         logger.warning("gallery %s was enrolled with conformity model %s…: %d references of %d SKUs embedded "
                        "again by %s %s from their pictures%s", path, enrolled[:12], *carried,
                        model.info.name, model.info.version,
