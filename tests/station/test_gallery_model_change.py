@@ -162,3 +162,40 @@ def test_doctor_says_whether_the_references_serve_the_conformity_model(tmp_path:
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_conformity_version_from_central_carries_the_sites_references(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from station.live_models import LiveModels
+    from sync.modelstore import ModelStore, OfferMode, sign_offer
+
+    old = make_conformity_model(tmp_path / "old", size=8)
+    new = make_conformity_model(tmp_path / "new", size=12)
+    config_file = _write(tmp_path / "config.toml",
+                         '[station]\ndata_dir = "data"\n[camera]\nsource = "device"\n'
+                         f'[models]\nconformity_dir = "{old}"\n[sync]\nbroker = ""\n')
+    config = load_config(config_file)
+    pictures = _pictures(tmp_path)
+    assert main(["--config", str(config_file), "enroll", "SKU-RED", *pictures[:2]]) == 0
+    assert main(["--config", str(config_file), "enroll", "SKU-BLUE", pictures[2]]) == 0
+    capsys.readouterr()
+    key = Ed25519PrivateKey.generate()
+    store = ModelStore(tmp_path / "store", key.public_key())
+    live = LiveModels(config, store, lambda: {})
+    before = live.current()
+    assert before.gallery is not None and before.gallery.skus == ["SKU-BLUE", "SKU-RED"]
+
+    onnx = (new / "model.onnx").read_bytes()
+    manifest = json.loads((new / "manifest.json").read_text())
+    store.install_offer(sign_offer(key, "conformity", "2", onnx, manifest, OfferMode.ACTIVATE), onnx)
+    live.changed("conformity")
+    after = live.current()
+    assert after.conformity is not None and before.conformity is not None
+    assert after.conformity.info.sha256 != before.conformity.info.sha256
+    assert after.gallery is not None and after.gallery.model_sha256 == after.conformity.info.sha256
+    assert after.gallery.skus == ["SKU-BLUE", "SKU-RED"] and after.references_lost == ()
+    red = after.gallery.match(after.conformity.embed(cv2.imread(pictures[0])), "SKU-RED")
+    assert red.similarity == pytest.approx(1.0, abs=1e-5)
+    assert after.health().level is Level.OK
