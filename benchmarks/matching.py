@@ -20,7 +20,9 @@ item, i.e. roughly the ceiling of distilling them into one network.
 evaluation split (in file order) join the gallery, as `station enroll` on the dock's own camera
 would add them, and the product's photos from the largest k on are the queries, the same ones
 for every k (k = 0 is the training gallery alone on those queries). Grocery's val.txt was shot
-in another shop than train.txt, so this is what enrolling a few photos at a new site buys.
+in another shop than train.txt, so this is what enrolling a few photos at a new site buys. The
+rows "only k site photos" leave the training images out of the gallery: a dock whose references
+all come from its own camera (its products are then the evaluation split's).
 """
 
 from __future__ import annotations
@@ -90,10 +92,12 @@ def ensemble(embedded: list[tuple[Scores, Scores]]) -> tuple[Scores, Scores]:
 
 
 def site_enrolment(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: Scores,
-                   query_y: npt.NDArray[np.int64], classes: int,
-                   ks: list[int]) -> dict[int, dict[str, float]]:
+                   query_y: npt.NDArray[np.int64], classes: int, ks: list[int],
+                   site_only: bool = False) -> dict[int, dict[str, float]]:
     """The station's rule with each product's first k queries (in order) enrolled, for each k in
-    `ks`, scored on the queries from the largest k on (the same for every k)."""
+    `ks`, scored on the queries from the largest k on (the same for every k). `site_only`: the
+    enrolled photos are the whole gallery (k = 0 is then left out), as at a dock that has only
+    its own references; the products are then those of the queries."""
     rank = np.zeros(len(query_y), dtype=np.int64)
     seen: dict[int, int] = {}
     for i, label in enumerate(query_y.tolist()):
@@ -106,6 +110,14 @@ def site_enrolment(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: S
     out = {}
     for k in ks:
         added = rank < k
+        if site_only:
+            if k == 0:
+                continue
+            present = np.unique(query_y)  # each product of the queries has its k photos enrolled
+            index = np.searchsorted(present, query_y)
+            best = rules(queries[added], index[added], queries[kept], len(present))["max (station)"]
+            out[k] = class_score_metrics(best, np.arange(len(present)), index[kept])
+            continue
         best = rules(np.concatenate([gallery, queries[added]]), np.concatenate([gallery_y, query_y[added]]),
                      queries[kept], classes)["max (station)"]
         out[k] = class_score_metrics(best, np.arange(classes), query_y[kept])
@@ -135,6 +147,9 @@ def measure(model_dirs: list[Path], data: Path, threads: int, combine: bool = Fa
             site = site_enrolment(gallery, gallery_y, found, query_y, len(skus), site_photos)
             results[str(model_dir)] |= {f"max, {k} site photo{'s' if k != 1 else ''} each": m
                                         for k, m in site.items()}
+            alone = site_enrolment(gallery, gallery_y, found, query_y, len(skus), site_photos, site_only=True)
+            results[str(model_dir)] |= {f"max, only {k} site photo{'s' if k != 1 else ''} each": m
+                                        for k, m in alone.items()}
     for n in range(2, len(embedded) + 1) if combine else ():
         for names in itertools.combinations(embedded, n):
             gallery, found = ensemble([embedded[name] for name in names])

@@ -90,5 +90,11 @@ def test_site_enrolment_adds_each_products_first_photos_and_queries_the_same_res
                                 np.arange(2), query_y[kept])
     assert scores[0] == plain and scores[0]["top1"] == pytest.approx(1 / 3)
     assert scores[1]["top1"] == scores[2]["top1"] == 1.0
+    # A dock whose gallery is its own photos only: no k = 0 row, and the training references
+    # (which pull product 1's queries to product 0) play no part.
+    alone = bench.site_enrolment(gallery, gallery_y, queries, query_y, 2, [0, 1, 2], site_only=True)
+    assert sorted(alone) == [1, 2] and alone[1]["top1"] == alone[2]["top1"] == 1.0
+    far = _unit([[0, 0, 1]] * 7)  # every query the same as product 1's training reference
+    assert bench.site_enrolment(gallery, gallery_y, far, query_y, 2, [1], site_only=True)[1]["top1"] < 1.0
     with pytest.raises(SystemExit, match="smaller --site-photos"):
         bench.site_enrolment(gallery, gallery_y, queries, query_y, 2, [0, 4])
