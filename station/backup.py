@@ -222,12 +222,13 @@ def _write_archive(config: Config, db: Path, out: Path, partial: Path,
         staged[_in_data(config, config.storage.db_path)] = copy
         gallery = config.in_data_dir(config.models.gallery)
         if gallery.is_file():
-            staged[_in_data(config, config.models.gallery)] = gallery
+            name = _in_data(config, config.models.gallery)
+            staged[name] = gallery
             # The reference pictures: what lets a new conformity model embed the references again.
             from vision.inference.conformity import Gallery
 
             pictures = Gallery.pictures_folder(gallery)
-            beside = PurePosixPath(_in_data(config, config.models.gallery)).parent / pictures.name
+            beside = PurePosixPath(name).parent / pictures.name
             for picture in sorted(pictures.glob("*.png")) if pictures.is_dir() else ():
                 staged[str(beside / picture.name)] = picture
         if config.source != "<defaults>":

@@ -234,23 +234,14 @@ def check_clock(now: datetime | None = None, built: datetime | None = None,
 
 def check_models(config: Config) -> list[CheckResult]:
     """The defect and conformity models load and match their manifest's sha256."""
-    from station.live_models import MODEL_NAMES, model_dir, open_model_store
+    from station.live_models import active_folders
     from vision.inference import ConformityModel, DefectModel, ModelError
 
-    installed: dict[str, Path] = {}
-    # Opened only when central installed something: opening it makes its folder, and the doctor
-    # makes no folder (a mistyped data_dir would be created whole).
-    if config.in_data_dir(config.sync.model_store_dir).is_dir():
-        try:
-            store = open_model_store(config)
-            installed = {name: m.folder for name in MODEL_NAMES if (m := store.active(name)) is not None}
-        except Exception as exc:  # the model store is optional: the configured folders still count
-            logger.warning("model store unreadable: %s", exc)
+    folders = active_folders(config)
     results = []
     threads = (config.models.intra_op_threads, config.models.inter_op_threads)
-    for name, loader, configured in (("defect", DefectModel.load, config.models.defect_dir),
-                                     ("conformity", ConformityModel.load, config.models.conformity_dir)):
-        folder = installed.get(name) or model_dir(config, configured)
+    for name, loader in (("defect", DefectModel.load), ("conformity", ConformityModel.load)):
+        folder = folders[name]
         try:
             model = loader(folder, *threads)
         except ModelError as exc:

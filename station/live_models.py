@@ -33,7 +33,8 @@ from vision.inference import ConformityModel, DefectModel, Gallery, GalleryError
 if TYPE_CHECKING:
     from station.demo_line import DemoLine
 
-__all__ = ["LiveModels", "ModelSet", "Shadow", "load_gallery", "load_models", "model_dir", "open_model_store"]
+__all__ = ["LiveModels", "ModelSet", "Shadow", "active_folders", "load_gallery",
+            "load_models", "model_dir", "open_model_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +183,21 @@ def load_gallery(
             logger.error("cannot save the gallery to %s (%s): its references are embedded again at each "
                          "start until it can be", path, exc)
     return gallery, tuple(lost)
+
+
+def active_folders(config: Config) -> dict[str, Path]:
+    """The model folders the station runs: per name, the version central installed, else
+    `[models]` (`model_dir`). Reads the model store only when central installed something: opening
+    it makes its folder, and a command that only reads makes no folder."""
+    installed: dict[str, Path] = {}
+    if config.in_data_dir(config.sync.model_store_dir).is_dir():
+        try:
+            store = open_model_store(config)
+            installed = {name: m.folder for name in MODEL_NAMES if (m := store.active(name)) is not None}
+        except Exception as exc:  # the model store is optional: the configured folders still count
+            logger.warning("model store unreadable: %s", exc)
+    configured = {"defect": config.models.defect_dir, "conformity": config.models.conformity_dir}
+    return {name: installed.get(name) or model_dir(config, configured[name]) for name in MODEL_NAMES}
 
 
 def open_model_store(config: Config) -> ModelStore:

@@ -603,12 +603,12 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
         memory_format=torch.channels_last)
     head: nn.Module = (MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
                        if recipe.loss == "cosface" else LinearHead(recipe.dim, len(skus)))
-    group_head = LinearHead(recipe.dim, len(groups))
-    group_of = {g: i for i, g in enumerate(groups)}
-    train_g = np.array([group_of[_group(s)] for s in train_s], dtype=np.int64)
+    # Made only with --coarse: a head's initialisation draws from torch's generator.
+    group_head = LinearHead(recipe.dim, len(groups)) if recipe.coarse else None
+    train_g = np.array([groups.index(_group(s)) for s in train_s], dtype=np.int64)
     steps = max(1, len(train_s) // recipe.batch)
     optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters(),
-                                   *(group_head.parameters() if recipe.coarse else ())], lr=recipe.lr,
+                                   *(group_head.parameters() if group_head else ())], lr=recipe.lr,
                                   weight_decay=recipe.weight_decay)
     average = _WeightAverage(net, recipe.ema) if recipe.ema else None
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
@@ -648,7 +648,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
                         loss = (keep * F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
                                 + (1 - keep) * F.cross_entropy(head(e, y_other).float(), y_other,
                                                                label_smoothing=0.1))
-                    elif recipe.coarse:
+                    elif group_head is not None:
                         e = net(x)
                         g = torch.from_numpy(train_g[pick])
                         loss = (F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)

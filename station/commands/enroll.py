@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     import numpy as np
 
     from station.commands._outputs import check_file, writing
+    from station.live_models import active_folders
     from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
     from vision.inference.runtime import read_bgr
     from vision.locate import item_view
@@ -45,15 +47,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     # Before the model and the images are read: the gallery is a file this user may write.
     check_file(gallery_path, example="gallery.npz", fix="choose a --gallery file in a folder you may write")
-    model_dir: Path = args.model or config.resolve(config.models.conformity_dir)
+    # The model the station runs: the version central installed, else [models].
+    model_dir: Path = args.model or active_folders(config)["conformity"]
     try:
         model = ConformityModel.load(model_dir, config.models.intra_op_threads,
                                      config.models.inter_op_threads)
-        gallery = (Gallery.load(gallery_path, model.info.sha256) if gallery_path.is_file()
+        gallery = (Gallery.load(gallery_path) if gallery_path.is_file()
                    else Gallery(model_sha256=model.info.sha256))
     except (ModelError, GalleryError) as exc:
         print(f"station enroll: {exc}", file=sys.stderr)
         return 2
+    earlier = gallery.model_sha256
+    lost: list[str] = []
+    if earlier and earlier != model.info.sha256:
+        # Enrolled with another model: its references are embedded again from their pictures, as
+        # the station does; a copy of the file keeps those of SKUs that have none.
+        gallery, lost = gallery.embedded_again(gallery_path, model)
+        lost = [sku for sku in lost if sku != args.sku]
+    kept = gallery_path.with_name(f"{gallery_path.stem}-{earlier[:12]}{gallery_path.suffix}")
     images = []
     for path in args.images:
         image = read_bgr(path)
@@ -78,11 +89,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
     with writing(Gallery.pictures_folder(gallery_path)):
         pictures = Gallery.keep_pictures(gallery_path, images)
     gallery.add(args.sku, np.asarray(model.embed_batch(images)), pictures)
+    if lost:
+        with writing(kept):
+            shutil.copyfile(gallery_path, kept)
     with writing(gallery_path):
         gallery.save(gallery_path)
     gallery.prune_pictures(gallery_path)
     info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
             "skus": len(gallery.skus), "references": len(gallery), "crop": args.crop}
+    if lost:
+        info["not_carried_over"] = lost
+        print(f"warning: these SKUs were enrolled with another conformity model and have no picture to embed "
+              f"them again with this one ({', '.join(lost)}): enrol them again; their earlier references are "
+              f"kept in {kept}", file=sys.stderr)
     if args.json:
         print(json.dumps(info))
     else:

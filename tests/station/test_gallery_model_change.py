@@ -199,3 +199,34 @@ def test_a_conformity_version_from_central_carries_the_sites_references(
     red = after.gallery.match(after.conformity.embed(cv2.imread(pictures[0])), "SKU-RED")
     assert red.similarity == pytest.approx(1.0, abs=1e-5)
     assert after.health().level is Level.OK
+
+
+def test_enrolling_after_a_model_change_carries_the_gallery_over_and_keeps_what_cannot_be(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = make_conformity_model(tmp_path / "old", size=8)
+    new = make_conformity_model(tmp_path / "new", size=12)
+    text = '[station]\ndata_dir = "data"\n[models]\nconformity_dir = "{}"\n[sync]\nbroker = ""\n'
+    before = _write(tmp_path / "before.toml", text.format(old))
+    after = _write(tmp_path / "after.toml", text.format(new))
+    pictures = _pictures(tmp_path)
+    assert main(["--config", str(before), "enroll", "SKU-RED", *pictures[:2]]) == 0
+    path = load_config(before).in_data_dir(load_config(before).models.gallery)
+    gallery = Gallery.load(path)
+    old_model = ConformityModel.load(old)
+    gallery.add("SKU-OLD", old_model.embed_batch([cv2.imread(pictures[2])]))  # as enrolled before pictures
+    gallery.save(path)
+    earlier = path.read_bytes()
+    capsys.readouterr()
+
+    # The config now names another model: enrolling with it converts the gallery instead of refusing.
+    assert main(["--config", str(after), "enroll", "SKU-BLUE", pictures[2], "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["not_carried_over"] == ["SKU-OLD"]
+    kept = path.with_name(f"gallery-{old_model.info.sha256[:12]}.npz")
+    assert "SKU-OLD" in captured.err and str(kept) in captured.err
+    assert kept.read_bytes() == earlier  # nothing thrown away
+    model = ConformityModel.load(new)
+    now = Gallery.load(path, model.info.sha256)
+    assert now.skus == ["SKU-BLUE", "SKU-RED"]
+    red = now.match(model.embed(cv2.imread(pictures[0])), "SKU-RED")
+    assert red.similarity == pytest.approx(1.0, abs=1e-5)

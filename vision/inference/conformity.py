@@ -236,23 +236,26 @@ class Gallery:
     def skus_without_pictures(self, path: Path) -> list[str]:
         """The SKUs none of whose references has its picture in the gallery's folder (at `path`):
         those another conformity model cannot embed again."""
-        folder = Gallery.pictures_folder(path)
-        pictured = {sku for sku, name in zip(self._skus, self._pictures, strict=True)
-                    if name and Path(name).name == name and (folder / name).is_file()}
+        pictured = {sku for sku, file in self._picture_files(path) if file is not None and file.is_file()}
         return sorted(set(self._skus) - pictured)
+
+    def _picture_files(self, path: Path) -> list[tuple[str, Path | None]]:
+        """(SKU, picture file or None) per reference. Only a bare file name counts: a gallery file
+        naming a path elsewhere gets nothing read for it."""
+        folder = Gallery.pictures_folder(path)
+        return [(sku, folder / name if name and Path(name).name == name else None)
+                for sku, name in zip(self._skus, self._pictures, strict=True)]
 
     def embedded_again(self, path: Path, model: ConformityModel) -> tuple[Gallery, list[str]]:
         """This gallery's references embedded by `model` from their kept pictures (the gallery at
         `path` was enrolled with another model); returns it and the SKUs left without any
         reference (enrolled before pictures were kept, or their pictures lost): enrol those again."""
-        folder = Gallery.pictures_folder(path)
         found: dict[str, tuple[list[str], list[npt.NDArray[np.uint8]]]] = {}
-        for sku, name in zip(self._skus, self._pictures, strict=True):
-            # A bare file name: a gallery file naming a path elsewhere gets nothing read for it.
-            image = read_bgr(folder / name) if name and Path(name).name == name else None
-            if image is not None:
+        for sku, file in self._picture_files(path):
+            image = read_bgr(file) if file is not None else None
+            if file is not None and image is not None:
                 names, images = found.setdefault(sku, ([], []))
-                names.append(name)
+                names.append(file.name)
                 images.append(image)
         again = Gallery(model_sha256=model.info.sha256)
         for sku, (names, images) in sorted(found.items()):
