@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from models.datasets import Split, conformity_samples
 from models.training.metrics import class_score_metrics
-from vision.inference import ConformityModel
+from vision.inference import ConformityModel, ModelError
 from vision.inference.runtime import read_bgr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +181,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    results = measure(args.models, args.data, args.threads, args.ensemble, args.site_photos)
+    try:
+        results = measure(args.models, args.data, args.threads, args.ensemble, args.site_photos)
+    except (OSError, ValueError, ModelError) as exc:  # each names the file and the fix
+        raise SystemExit(f"matching: {exc}") from None
     if args.json:
         print(json.dumps(results))
         return
