@@ -4,7 +4,8 @@ Writes the layout `station train` reads (docs/models.md "Data layouts"):
 - `OUT/defect/good/`, `OUT/defect/<defect class>/` — the condition the operator accepted:
   restock = good; repair/recycle = the defect model's label (or `defect` when the model
   saw nothing, i.e. it missed it);
-- `OUT/conformity/<sku>/` — the product, when the operator accepted its identity.
+- `OUT/conformity/<sku>/` — the product, when the operator accepted its identity (`export.json`
+  maps each folder to its SKU exactly: `station enroll --folder OUT` enrols them all).
 Items the operator left in manual review or quarantine say nothing certain and are skipped.
 
 The most uncertain come first (file names start with their rank): items the operator
@@ -15,6 +16,7 @@ overrode (the model was wrong), then by rising confidence of the automatic decis
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import re
@@ -56,11 +58,22 @@ def _defect_label(final: Verdict, auto: Verdict) -> str | None:
     return None
 
 
-def _sku_label(final: Verdict) -> str | None:
+def _sku(final: Verdict) -> str | None:
     if final.decision.disposition in (Disposition.MANUAL_REVIEW, Disposition.QUARANTINE):
         return None
-    sku = final.item.observed_sku or final.item.expected_sku
-    return _SAFE.sub("_", sku) if sku else None
+    return final.item.observed_sku or final.item.expected_sku or None
+
+
+def _sku_folder(sku: str, folders: dict[str, str]) -> str:
+    """The folder of an SKU under `conformity/`: the SKU with characters a file name cannot hold
+    replaced, and a short hash of it when another SKU already came to the same name. `folders`
+    (folder -> SKU, written to export.json) lets `station enroll --folder` give each folder its SKU
+    back exactly."""
+    folder = _SAFE.sub("_", sku)
+    if folders.get(folder, sku) != sku:
+        folder = f"{folder}-{hashlib.sha256(sku.encode()).hexdigest()[:8]}"
+    folders[folder] = sku
+    return folder
 
 
 def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None,
@@ -89,6 +102,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
     out.mkdir(parents=True, exist_ok=True)
     defect_counts: dict[str, int] = {}
     sku_counts: dict[str, int] = {}
+    sku_folders: dict[str, str] = {}
     files = items = skipped = 0
     with (out / "export.csv").open("w", newline="", encoding="utf-8") as listing:
         writer = csv.writer(listing)
@@ -106,10 +120,11 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
             if defect:
                 targets.append(("defect", defect))
                 defect_counts[defect] = defect_counts.get(defect, 0) + 1
-            sku = _sku_label(final)
+            sku = _sku(final)
             if sku:
-                targets.append(("conformity", sku))
-                sku_counts[sku] = sku_counts.get(sku, 0) + 1
+                named = _sku_folder(sku, sku_folders)
+                targets.append(("conformity", named))
+                sku_counts[named] = sku_counts.get(named, 0) + 1
             for task, label in targets:
                 folder = out / task / label
                 folder.mkdir(parents=True, exist_ok=True)
@@ -123,7 +138,8 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
     result = ExportResult(items, files, defect_counts, sku_counts, skipped)
     (out / "export.json").write_text(json.dumps({
         "since": since.isoformat() if since else None, "items": items, "files": files,
-        "defect_classes": defect_counts, "skus": sku_counts, "skipped_no_frames": skipped,
+        "defect_classes": defect_counts, "skus": sku_counts, "sku_folders": sku_folders,
+        "skipped_no_frames": skipped,
     }, indent=2), encoding="utf-8")
     logger.info("exported %s items (%s files) to %s", items, files, out)
     return result

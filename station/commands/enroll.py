@@ -13,8 +13,15 @@ from station.config import Config
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("enroll", help="enrol reference images of an SKU for the conformity check")
-    parser.add_argument("sku", metavar="SKU", type=_sku, help="the product's SKU")
-    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="reference image files")
+    parser.add_argument("sku", metavar="SKU", type=_sku, nargs="?", help="the product's SKU")
+    parser.add_argument("images", nargs="*", type=Path, metavar="IMAGE", help="reference image files")
+    parser.add_argument("--folder", type=Path, default=None, metavar="DIR",
+                        help="enrol every product of DIR/<SKU>/* at once instead of one SKU: the folder "
+                             "`station dataset export --out DIR` wrote (the frames of items whose product "
+                             "an operator confirmed, SKUs as recorded) or any folder per SKU")
+    parser.add_argument("--per-sku", type=_count, default=None, metavar="K",
+                        help="with --folder: at most K pictures of each SKU, in file-name order (an "
+                             "export's most uncertain items first)")
     parser.add_argument("--gallery", type=Path, default=None,
                         help="gallery file (default: [models].gallery in the data directory)")
     parser.add_argument("--model", type=Path, default=None,
@@ -28,11 +35,57 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run)
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of pictures: give 1 or more, e.g. 3")
+    return value
+
+
 def _sku(text: str) -> str:
     """The SKU argument: a product's SKU, never empty (it names the product in the gallery)."""
     if not text.strip():
         raise argparse.ArgumentTypeError("the SKU is empty: give the product's SKU, e.g. SKU-1234")
     return text
+
+
+def _products(folder: Path, per_sku: int | None) -> list[tuple[str, list[Path]]]:
+    """(SKU, pictures) of each product folder under `folder`; raises ValueError saying what to do.
+    An export's folder (export.json beside conformity/) gives each folder its SKU as recorded."""
+    from vision.camera.sources import IMAGE_SUFFIXES
+
+    root, listing = folder, None
+    if (folder / "export.json").is_file():
+        root, listing = folder / "conformity", folder / "export.json"
+    elif folder.name == "conformity" and (folder.parent / "export.json").is_file():
+        listing = folder.parent / "export.json"
+    names: dict[str, str] = {}
+    if listing is not None:
+        try:
+            names = json.loads(listing.read_text(encoding="utf-8")).get("sku_folders", {})
+            if not all(isinstance(k, str) and isinstance(v, str) for k, v in names.items()):
+                raise ValueError
+        except (OSError, ValueError, AttributeError):
+            raise ValueError(f"{listing}: not the export.json `station dataset export` writes — export "
+                             "again, or give the product folders without it") from None
+    if not root.is_dir():
+        if root != folder:
+            raise ValueError(f"{folder}: the export holds no product (no conformity/ folder): no item of it "
+                             "had its product confirmed by an operator")
+        raise ValueError(f"{folder}: not a folder — give the folder `station dataset export --out DIR` "
+                         "wrote, or a folder with one sub-folder of pictures per SKU")
+    products = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        pictures = sorted(p for p in sub.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if pictures:
+            products.append((names.get(sub.name, sub.name), pictures[:per_sku]))
+    if not products:
+        raise ValueError(f"{root}: no product folder with pictures — the layout is DIR/<SKU>/*.png, one "
+                         "folder per SKU (`station dataset export --out DIR` writes it)")
+    return products
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -43,6 +96,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
     from vision.inference.runtime import read_bgr
     from vision.locate import item_view
+
+    if args.folder is not None and (args.sku is not None or args.images):
+        return _refuse("give either SKU IMAGE... or --folder DIR, not both")
+    if args.folder is None and args.sku is None:
+        return _refuse("give the SKU and its pictures (station enroll SKU IMAGE...) or a folder of products "
+                       "(station enroll --folder DIR)")
+    if args.folder is None and not args.images:
+        return _refuse(f"give at least one picture of {args.sku}: station enroll {args.sku} IMAGE...")
+    if args.per_sku is not None and args.folder is None:
+        return _refuse("--per-sku goes with --folder DIR; for one SKU, name the pictures to enrol")
+    try:
+        products = (_products(args.folder, args.per_sku) if args.folder is not None
+                    else [(args.sku, list(args.images))])
+    except ValueError as exc:
+        return _refuse(str(exc))
 
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     # Before the model and the images are read: the gallery is a file this user may write.
@@ -55,57 +123,101 @@ def run(args: argparse.Namespace, config: Config) -> int:
         gallery = (Gallery.load(gallery_path) if gallery_path.is_file()
                    else Gallery(model_sha256=model.info.sha256))
     except (ModelError, GalleryError) as exc:
-        print(f"station enroll: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(str(exc))
     earlier = gallery.model_sha256
     lost: list[str] = []
     if earlier and earlier != model.info.sha256:
         # Enrolled with another model: its references are embedded again from their pictures, as
         # the station does; a copy of the file keeps those of SKUs that have none.
         gallery, lost = gallery.embedded_again(gallery_path, model)
-        lost = [sku for sku in lost if sku != args.sku]
+        lost = [sku for sku in lost if sku not in {sku for sku, _ in products}]
     kept = gallery_path.with_name(f"{gallery_path.stem}-{earlier[:12]}{gallery_path.suffix}")
-    images = []
-    for path in args.images:
-        image = read_bgr(path)
-        if image is None:
-            print(f"station enroll: {path}: not a readable image — nothing was enrolled", file=sys.stderr)
-            return 2
-        images.append(image)
-    if args.crop == "item":
-        empty = []
-        for i, (path, image) in enumerate(zip(args.images, images, strict=True)):
-            images[i], _, located = item_view(image)
-            if not located:
-                empty.append(str(path))
-        if empty:
-            print(f"station enroll: no item found in {', '.join(empty)} — with --crop item each picture must "
-                  "show the item on the belt or bench as the station's camera sees it (product photos "
-                  "without the belt: --crop whole). Nothing was enrolled", file=sys.stderr)
-            return 2
-    removed = gallery.remove(args.sku) if args.replace else 0
-    # The pictures are kept beside the gallery, so a new conformity model embeds the same
-    # references again instead of losing them (station.live_models.load_gallery).
-    with writing(Gallery.pictures_folder(gallery_path)):
-        pictures = Gallery.keep_pictures(gallery_path, images)
-    gallery.add(args.sku, np.asarray(model.embed_batch(images)), pictures)
+
+    # One SKU named on the command line: any picture that cannot be used refuses the whole run.
+    # A folder (often hundreds of stored frames): such pictures are left out and named.
+    strict = args.folder is None
+    chosen: list[tuple[str, list[np.ndarray]]] = []
+    unreadable: list[str] = []
+    empty: list[str] = []
+    for sku, paths in products:
+        images = []
+        for path in paths:
+            image = read_bgr(path)
+            if image is None:
+                if strict:
+                    return _refuse(f"{path}: not a readable image — nothing was enrolled")
+                unreadable.append(str(path))
+                continue
+            if args.crop == "item":
+                image, _, located = item_view(image)
+                if not located:
+                    empty.append(str(path))
+                    continue
+            images.append(image)
+        if images:
+            chosen.append((sku, images))
+    if empty and (strict or not chosen):
+        more = " …" if len(empty) > 5 else ""
+        return _refuse(f"no item found in {', '.join(empty[:5])}{more} — with --crop "
+                       "item each picture must show the item on the belt or bench as the station's camera "
+                       "sees it (product photos without the belt: --crop whole). Nothing was enrolled")
+    if not chosen:
+        return _refuse(f"no readable picture in {args.folder} ({', '.join(unreadable[:5])}) — nothing was "
+                       "enrolled")
+
+    removed = already = 0
+    added: dict[str, int] = {}
+    for sku, images in chosen:
+        removed += gallery.remove(sku) if args.replace else 0
+        # The pictures are kept beside the gallery, so a new conformity model embeds the same
+        # references again instead of losing them (station.live_models.load_gallery).
+        with writing(Gallery.pictures_folder(gallery_path)):
+            pictures = Gallery.keep_pictures(gallery_path, images)
+        # A picture the SKU already has (the same export enrolled again) adds nothing.
+        known = gallery.pictures_of(sku)
+        new = [i for i, name in enumerate(pictures) if name not in known and name not in pictures[:i]]
+        already += len(pictures) - len(new)
+        if new:
+            embeddings = np.asarray(model.embed_batch([images[i] for i in new]))
+            gallery.add(sku, embeddings, [pictures[i] for i in new])
+        added[sku] = len(new)
     if lost:
         with writing(kept):
             shutil.copyfile(gallery_path, kept)
     with writing(gallery_path):
         gallery.save(gallery_path)
     gallery.prune_pictures(gallery_path)
-    info = {"sku": args.sku, "added": len(images), "removed": removed, "gallery": str(gallery_path),
-            "skus": len(gallery.skus), "references": len(gallery), "crop": args.crop}
+    skipped = unreadable + empty
+    info: dict[str, object] = {"added": sum(added.values()), "already_enrolled": already, "removed": removed,
+                               "gallery": str(gallery_path), "skus": len(gallery.skus),
+                               "references": len(gallery), "crop": args.crop}
+    if args.folder is None:
+        info = {"sku": args.sku, **info}
+    else:
+        info |= {"folder": str(args.folder), "enrolled": added, "skipped": skipped}
+    if skipped:
+        print(f"warning: {len(skipped)} picture(s) left out and left where they are — "
+              f"{len(unreadable)} unreadable, {len(empty)} with no item found: {', '.join(skipped[:5])}"
+              + (" …" if len(skipped) > 5 else ""), file=sys.stderr)
     if lost:
         info["not_carried_over"] = lost
         print(f"warning: these SKUs were enrolled with another conformity model and have no picture to embed "
               f"them again with this one ({', '.join(lost)}): enrol them again; their earlier references are "
               f"kept in {kept}", file=sys.stderr)
+    cut = ", each cut to the item as the station sees it" if args.crop == "item" else ""
+    cut += f"; {already} already enrolled" if already else ""
     if args.json:
         print(json.dumps(info))
+    elif args.folder is None:
+        print(f"enrolled {added[args.sku]} image(s) of {args.sku} in {gallery_path} "
+              f"({len(gallery.skus)} SKUs, {len(gallery)} references){cut}")
     else:
-        print(f"enrolled {len(images)} image(s) of {args.sku} in {gallery_path} "
-              f"({len(gallery.skus)} SKUs, {len(gallery)} references)"
-              + (", each cut to the item as the station sees it" if args.crop == "item" else ""))
+        print(f"enrolled {sum(added.values())} image(s) of {sum(1 for n in added.values() if n)} SKU(s) from "
+              f"{args.folder} in "
+              f"{gallery_path} ({len(gallery.skus)} SKUs, {len(gallery)} references){cut}")
     return 0
+
+
+def _refuse(message: str) -> int:
+    print(f"station enroll: {message}", file=sys.stderr)
+    return 2

@@ -122,6 +122,10 @@ class Gallery:
         self._skus = [s for s in self._skus if s != sku]
         return removed
 
+    def pictures_of(self, sku: str) -> set[str]:
+        """The names of the kept pictures of an SKU's references (see `keep_pictures`)."""
+        return {name for s, name in zip(self._skus, self._pictures, strict=True) if s == sku and name}
+
     def similarities(self, embedding: npt.NDArray[np.float32]) -> dict[str, float]:
         """Per SKU, the cosine similarity of its closest reference."""
         if not self._skus:
