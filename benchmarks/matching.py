@@ -31,6 +31,7 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 if __name__ == "__main__":
@@ -41,13 +42,14 @@ if __name__ == "__main__":
 import numpy as np
 import numpy.typing as npt
 
-from models.datasets import Split, conformity_samples
+from models.datasets import Sample, Split, conformity_samples
 from models.training.metrics import class_score_metrics
 from vision.inference import ConformityModel, ModelError
 from vision.inference.runtime import read_bgr
 
 ROOT = Path(__file__).resolve().parents[1]
 Scores = npt.NDArray[np.float32]
+Results = dict[str, dict[str, dict[str, float]]]  # model -> row -> top1, verification_auroc, ...
 
 
 def _embed(model: ConformityModel, paths: list[Path]) -> Scores:
@@ -124,19 +126,26 @@ def site_enrolment(gallery: Scores, gallery_y: npt.NDArray[np.int64], queries: S
     return out
 
 
-def measure(model_dirs: list[Path], data: Path, threads: int, combine: bool = False,
-            site_photos: list[int] | None = None) -> dict[str, dict[str, dict[str, float]]]:
+def labelled_split(data: Path, tool: str) -> tuple[list[Sample], list[Sample], list[str],
+                                                  npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The gallery (training) and query (evaluation) samples, the products, and each sample's
+    product index; `tool` names the benchmark in the refusal."""
     train, queries = conformity_samples(data, Split.TRAIN), conformity_samples(data, Split.HOLDOUT)
     skus = sorted({s.label for s in train})
     index = {sku: i for i, sku in enumerate(skus)}
     unknown = sorted({s.label for s in queries} - set(skus))
     if unknown:
-        raise SystemExit(f"matching: evaluation products without training images: {unknown[:5]}")
-    gallery_y = np.array([index[s.label] for s in train])
-    query_y = np.array([index[s.label] for s in queries])
+        raise SystemExit(f"{tool}: evaluation products without training images: {unknown[:5]}")
+    return (train, queries, skus, np.array([index[s.label] for s in train]),
+            np.array([index[s.label] for s in queries]))
+
+
+def measure(model_dirs: list[Path], data: Path, threads: int, combine: bool = False,
+            site_photos: list[int] | None = None) -> Results:
+    train, queries, skus, gallery_y, query_y = labelled_split(data, "matching")
     classes = np.arange(len(skus))
     embedded: dict[str, tuple[Scores, Scores]] = {}
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: Results = {}
     for model_dir in model_dirs:
         model = ConformityModel.load(model_dir, intra_op_threads=threads)
         gallery, found = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
@@ -169,31 +178,50 @@ def _counts(text: str) -> list[int]:
     return counts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments(doc: str) -> argparse.ArgumentParser:
+    """The options every gallery benchmark takes: --data, --models, --threads, --json."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--data", type=Path, required=True,
                         help="conformity data: the grocery root (train.txt / val.txt) or DIR/<sku>/*")
     parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "conformity"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def measured(tool: str, run: Callable[[], Results]) -> Results:
+    """`run()`, with its refusals (each names the file and the fix) as one line, not a traceback."""
+    try:
+        return run()
+    except (OSError, ValueError, ModelError) as exc:
+        raise SystemExit(f"{tool}: {exc}") from None
+
+
+def show(results: Results, as_json: bool, heading: str,
+         extra: Callable[[dict[str, float]], str] = lambda _: "", extra_heading: str = "") -> None:
+    """The results as one JSON object, or a table: model, `heading`, top-1, AUROC and `extra`
+    (under `extra_heading`)."""
+    if as_json:
+        print(json.dumps(results))
+        return
+    width = max(12, *(len(Path(m).name) for m in results))
+    column = max(len(heading), *(len(name) for table in results.values() for name in table))
+    print(f"{'model':{width}s} {heading:{column}s} {'top-1':>7s} {'AUROC':>7s}{extra_heading}")
+    for model, table in results.items():
+        for name, m in table.items():
+            print(f"{Path(model).name:{width}s} {name:{column}s} {m['top1']:7.1%} "
+                  f"{m['verification_auroc']:7.4f}{extra(m)}")
+
+
+def main() -> None:
+    parser = arguments(__doc__)
     parser.add_argument("--ensemble", action="store_true",
                         help="also score every combination of two or more of the models, averaged")
     parser.add_argument("--site-photos", type=_counts, default=None, metavar="K,K...",
                         help="also score with each product's first K evaluation photos enrolled, e.g. 0,1,2")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    try:
-        results = measure(args.models, args.data, args.threads, args.ensemble, args.site_photos)
-    except (OSError, ValueError, ModelError) as exc:  # each names the file and the fix
-        raise SystemExit(f"matching: {exc}") from None
-    if args.json:
-        print(json.dumps(results))
-        return
-    width = max(28, *(len(Path(m).name) for m in results))
-    print(f"{'model':{width}s} {'rule':28s} {'top-1':>7s} {'AUROC':>7s}")
-    for model, table in results.items():
-        for rule, m in table.items():
-            print(f"{Path(model).name:{width}s} {rule:28s} {m['top1']:7.1%} {m['verification_auroc']:7.4f}")
-
+    show(measured("matching", lambda: measure(args.models, args.data, args.threads, args.ensemble,
+                                              args.site_photos)), args.json, "rule")
 
 if __name__ == "__main__":
     main()

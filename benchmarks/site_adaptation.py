@@ -25,8 +25,6 @@ that never saw it (a dock would learn from yesterday's frames and judge today's)
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,10 +37,9 @@ if __name__ == "__main__":
 import numpy as np
 import numpy.typing as npt
 
-from benchmarks.matching import _embed, rules
-from models.datasets import Split, conformity_samples
+from benchmarks.matching import Results, _embed, arguments, labelled_split, measured, rules, show
 from models.training.metrics import class_score_metrics
-from vision.inference import ConformityModel, ModelError
+from vision.inference import ConformityModel
 from vision.inference.runtime import read_bgr
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,17 +210,10 @@ def adabn(model: ConformityModel, model_dir: Path, train_paths: list[Path], quer
     return out
 
 
-def measure(model_dirs: list[Path], data: Path, threads: int) -> dict[str, dict[str, dict[str, float]]]:
-    train, queries = conformity_samples(data, Split.TRAIN), conformity_samples(data, Split.HOLDOUT)
-    skus = sorted({s.label for s in train})
-    index = {sku: i for i, sku in enumerate(skus)}
-    unknown = sorted({s.label for s in queries} - set(skus))
-    if unknown:
-        raise SystemExit(f"site_adaptation: evaluation products without training images: {unknown[:5]}")
-    gallery_y = np.array([index[s.label] for s in train])
-    query_y = np.array([index[s.label] for s in queries])
+def measure(model_dirs: list[Path], data: Path, threads: int) -> Results:
+    train, queries, skus, gallery_y, query_y = labelled_split(data, "site_adaptation")
     classes = np.arange(len(skus))
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: Results = {}
     for model_dir in model_dirs:
         model = ConformityModel.load(model_dir, intra_op_threads=threads)
         gallery, found = _embed(model, [s.path for s in train]), _embed(model, [s.path for s in queries])
@@ -245,28 +235,13 @@ def measure(model_dirs: list[Path], data: Path, threads: int) -> dict[str, dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, required=True,
-                        help="conformity data: the grocery root (train.txt / val.txt) or DIR/<sku>/*")
-    parser.add_argument("--models", type=Path, nargs="+", default=[ROOT / "models" / "conformity"])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
-    try:
-        results = measure(args.models, args.data, args.threads)
-    except (OSError, ValueError, ModelError) as exc:  # each names the file and the fix
-        raise SystemExit(f"site_adaptation: {exc}") from None
-    if args.json:
-        print(json.dumps(results))
-        return
-    width = max(12, *(len(Path(m).name) for m in results))
-    print(f"{'model':{width}s} {'adaptation':16s} {'top-1':>7s} {'AUROC':>7s}  enrolled (right)")
-    for model, table in results.items():
-        for name, m in table.items():
-            extra = f"  {m['enrolled']:.0%} ({m['enrolled_right']:.0%})" if "enrolled" in m else ""
-            print(f"{Path(model).name:{width}s} {name:16s} {m['top1']:7.1%} "
-                  f"{m['verification_auroc']:7.4f}{extra}")
+    args = arguments(__doc__).parse_args()
+    show(measured("site_adaptation", lambda: measure(args.models, args.data, args.threads)), args.json,
+         "adaptation", _enrolled, "  enrolled (right)")
 
+
+def _enrolled(m: dict[str, float]) -> str:
+    return f"  {m['enrolled']:8.0%} ({m['enrolled_right']:.0%})" if "enrolled" in m else ""
 
 if __name__ == "__main__":
     main()
