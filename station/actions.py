@@ -51,10 +51,12 @@ class OperatorActions:
         on_revision: Callable[[], None],
         before_bench_trigger: Callable[[], None] | None = None,
         lanes: Mapping[str, int] | None = None,
+        on_settled: Callable[[Verdict], None] | None = None,
     ) -> None:
         """`on_revision` is called after each operator revision is recorded (the publisher sends it);
         `before_bench_trigger` puts the next item under the camera (the demo bench); `lanes`
-        ([hardware.lanes]) tells an override of an item already routed to another lane."""
+        ([hardware.lanes]) tells an override of an item already routed to another lane;
+        `on_settled` gets each confirmed or overridden revision (site references)."""
         self.state = state
         self.store = store
         self.pipeline = pipeline
@@ -65,6 +67,7 @@ class OperatorActions:
         self.on_revision = on_revision
         self.before_bench_trigger = before_bench_trigger
         self.lanes = dict(lanes) if lanes else None
+        self.on_settled = on_settled
 
     def _operator(self) -> str:
         if not self.state.operator_id:
@@ -98,7 +101,11 @@ class OperatorActions:
     def confirm(self, verdict_id: str) -> None:
         """The operator agrees with the verdict: a `confirmed` revision."""
         operator = self._operator()
-        self._revise(lambda: self.store.confirm(verdict_id, operator))
+        self._settled(self._revise(lambda: self.store.confirm(verdict_id, operator)))
+
+    def _settled(self, revision: Verdict) -> None:
+        if self.on_settled is not None:
+            self.on_settled(revision)
 
     def override(
         self, verdict_id: str, disposition: str, reason: str, supervisor_pin: str | None = None
@@ -125,8 +132,8 @@ class OperatorActions:
                     "Notice", "an override to {disposition} needs the supervisor's PIN").render(
                         language, disposition=named))
             approved = True
-        self._revise(lambda: self.store.record_override(
-            verdict_id, target, operator, reason.strip(), lanes=self.lanes, supervisor_approved=approved))
+        self._settled(self._revise(lambda: self.store.record_override(
+            verdict_id, target, operator, reason.strip(), lanes=self.lanes, supervisor_approved=approved)))
 
     def withdraw(self, verdict_id: str, intent: str) -> None:
         """The operator took back a confirm or an override during its undo time: it never reached

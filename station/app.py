@@ -54,6 +54,7 @@ from station.metrics import StationCollector, StationMetrics
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
+from station.site_references import SiteReferences
 from station.state import StationState
 from station.store import Store
 from station.uplink import Uplink
@@ -106,12 +107,15 @@ class Station:
             check_model=self.models.check, config_ranges=POLICY_RANGES,
         ), model_store, stats_source=self.stats, on_health=self.state.set_health, versions=versions())
         bench_demo = self.demo if self.conveyor is None else None
+        self.site_references = SiteReferences(
+            self.models, self.store, config.in_data_dir(config.models.gallery),
+            config.in_data_dir(config.storage.images_dir), config.models.site_references)
         self.actions = OperatorActions(
             self.state, self.store, self.pipeline, self.inspector, config.ui, self.identity.session,
             config_file=Path(config.source) if config.source != "<defaults>" else None,
             on_revision=self.uplink.wake,
             before_bench_trigger=(lambda: bench_demo.show_next(self.cameras)) if bench_demo else None,
-            lanes=config.hardware.lanes,
+            lanes=config.hardware.lanes, on_settled=self.site_references.offer,
         )
         self.bench = None if self.conveyor is not None else BenchTriggers(
             config, self.camera, self.options.headless, on_scan=self.actions.scan,
@@ -174,6 +178,7 @@ class Station:
             if part is not None:
                 part.start()
                 self._started.append(part.stop)
+        self._started.append(self.site_references.stop)  # its last references written before the store closes
         self._started.append(self.uplink.stop)  # first: it also stops what a failed start began
         self.uplink.start(self.models.current().refs())
         self.monitor.start()

@@ -5,7 +5,7 @@ The archive (a gzip'd tar) holds:
 - `data/…`: the SQLite database, copied with SQLite's online backup API, so it is one
   consistent state even while the station writes (the copy is taken in one step, under a
   read transaction of its own; the station's commits wait at most for that copy), and the
-  enrolled SKU references (`[models] gallery`) and their pictures;
+  enrolled SKU references (`[models] gallery`), their pictures and `site-references.json`;
 - `config/config.toml`: the config file the station runs on (none on the embedded defaults);
 - `calibration/<camera>.toml`: each camera's calibration file;
 - `models/<name>/manifest.json`: the models' manifests (which version, which sha256), and with
@@ -231,6 +231,12 @@ def _write_archive(config: Config, db: Path, out: Path, partial: Path,
             beside = PurePosixPath(name).parent / pictures.name
             for picture in sorted(pictures.glob("*.png")) if pictures.is_dir() else ():
                 staged[str(beside / picture.name)] = picture
+            # Which references came from which item ([models] site_references).
+            from station.site_references import LISTING
+
+            listing = gallery.with_name(LISTING)
+            if listing.is_file():
+                staged[str(PurePosixPath(name).parent / LISTING)] = listing
         if config.source != "<defaults>":
             staged["config/config.toml"] = Path(config.source)
         for name, cam in config.all_cameras.items():

@@ -200,6 +200,9 @@ class ModelsConfig:
     intra_op_threads: int = 1
     inter_op_threads: int = 1
     timeout_ms: float = 500.0
+    # Frames of items whose product an operator confirmed, enrolled as the SKU's references while
+    # the station runs, at most this many per SKU (0 = none; station/site_references.py).
+    site_references: int = 0
 
 
 @dataclass(frozen=True)
@@ -401,6 +404,7 @@ RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("barcode", "slow_path_budget_ms"): (0.0, 10_000.0),
     ("barcode", "scanner_baud"): (300, 4_000_000),
     ("models", "timeout_ms"): (1.0, 60_000.0),
+    ("models", "site_references"): (0, 100),
     ("hardware", "baudrate"): (300, 4_000_000),
     ("hardware", "ack_timeout_ms"): (1, 10_000),
     ("hardware", "retries"): (0, 100),

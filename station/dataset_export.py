@@ -28,7 +28,7 @@ from pathlib import Path
 from station.store import StoreReader
 from station.verdict import DecisionSource, Disposition, Verdict
 
-__all__ = ["ExportResult", "export_dataset"]
+__all__ = ["ExportResult", "confirmed_sku", "export_dataset"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,9 @@ def _defect_label(final: Verdict, auto: Verdict) -> str | None:
     return None
 
 
-def _sku(final: Verdict) -> str | None:
+def confirmed_sku(final: Verdict) -> str | None:
+    """The product of an item as its operator-settled revision says (observed, else expected
+    SKU); None when the item was left in manual review or quarantine: nothing certain."""
     if final.decision.disposition in (Disposition.MANUAL_REVIEW, Disposition.QUARANTINE):
         return None
     return final.item.observed_sku or final.item.expected_sku or None
@@ -120,7 +122,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
             if defect:
                 targets.append(("defect", defect))
                 defect_counts[defect] = defect_counts.get(defect, 0) + 1
-            sku = _sku(final)
+            sku = confirmed_sku(final)
             if sku:
                 named = _sku_folder(sku, sku_folders)
                 targets.append(("conformity", named))

@@ -285,6 +285,33 @@ class LiveModels:
                                                              conformity_error=None))
             self._swap(dataclasses.replace(new, shadow=self._shadow(name, new)))
 
+    def add_reference(self, sku: str, image: np.ndarray) -> str | None:
+        """Enrol one more reference picture of `sku` (BGR, cut to the item) as `station enroll`
+        does — picture kept beside the gallery file, embedding added to the file — and judge the
+        next items with it: the running set is replaced by one whose gallery has it (the item in
+        hand keeps the gallery it started with). Returns the picture's name; None when there is
+        no conformity model or the SKU already has this picture. Raises GalleryError when the
+        gallery file cannot be read and OSError when it cannot be written (nothing is changed)."""
+        with self._lock:  # not while a new conformity model's gallery is being built
+            models = self._set
+            if models.conformity is None or models.gallery is None:
+                return None
+            path = self.config.in_data_dir(self.config.models.gallery)
+            name = Gallery.keep_pictures(path, [image])[0]
+            if name in models.gallery.pictures_of(sku):
+                return None
+            embedding = models.conformity.embed(image)
+            sha = models.conformity.info.sha256
+            # The file holds only what was enrolled (the live gallery also has the catalog's and
+            # the demo's references, which are not the file's to keep).
+            on_file = Gallery.load(path, model_sha256=sha) if path.is_file() else Gallery(model_sha256=sha)
+            on_file.add(sku, embedding, [name])
+            on_file.save(path)
+            live = models.gallery.copy()
+            live.add(sku, embedding, [name])
+            self._set = dataclasses.replace(models, gallery=live)  # no new versions: nothing to announce
+            return name
+
     def _swap(self, new: ModelSet) -> None:
         self._set = new
         if self.on_swap is not None:

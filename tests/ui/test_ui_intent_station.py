@@ -141,3 +141,37 @@ def test_override_of_an_item_in_another_lane_says_to_move_it_by_hand(qtbot: QtBo
     qtbot.mouseClick(window.hand_moves.button, Qt.MouseButton.LeftButton)
     assert not window.hand_moves.isVisible()
     window.close()
+
+
+def test_enter_on_an_item_makes_its_frame_a_reference_of_its_sku(qtbot: QtBot, tmp_path: Path) -> None:
+    from station.store import FrameImage
+    from vision.inference import Gallery
+
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(
+        f'[station]\ndata_dir = "{tmp_path / "var"}"\nmode = "bench"\n[sync]\nbroker = ""\n'
+        '[models]\nsite_references = 1\n', encoding="utf-8")
+    station = Station(load_config(config_file, env={}))
+    station.state.operator_id = "op-7"
+    try:
+        data = make_verdict("dock-01", "site-01", station.identity.session, 7, random.Random(7))
+        data["decision"]["disposition"] = "restock"
+        picture = make_item(7)
+        assert picture.frame is not None
+        verdict = station.store.record_verdict(Verdict.from_json(data), [FrameImage("top", picture.frame)])
+        sku = verdict.item.observed_sku or verdict.item.expected_sku
+        assert sku
+        station.state.add_item(ItemView(verdict=verdict, frame=picture.frame, overlay=picture.overlay))
+        window = _window(qtbot, station, undo_s=0.0)
+        qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: station.site_references.enrolled == 1, timeout=15_000)
+        window.close()
+        station.site_references.stop()
+        gallery = station.config.in_data_dir(station.config.models.gallery)
+        live = station.models.current().gallery
+        assert live is not None and len(live.pictures_of(sku)) == 1
+        assert Gallery.load(gallery).pictures_of(sku) == live.pictures_of(sku)  # on file too
+        audited = station.store.audit_log(action="site_reference")
+        assert [json.loads(e.detail)["verdict_id"] for e in audited] == [verdict.verdict_id]
+    finally:
+        station.store.close()

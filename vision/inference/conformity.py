@@ -122,6 +122,13 @@ class Gallery:
         self._skus = [s for s in self._skus if s != sku]
         return removed
 
+    def copy(self) -> Gallery:
+        """Another gallery with the same references: adding to it leaves this one as it is."""
+        twin = Gallery(self.dim, self.model_sha256)
+        twin._skus, twin._pictures = list(self._skus), list(self._pictures)
+        twin._embeddings = self._embeddings  # never changed in place: `add` and `remove` make new arrays
+        return twin
+
     def pictures_of(self, sku: str) -> set[str]:
         """The names of the kept pictures of an SKU's references (see `keep_pictures`)."""
         return {name for s, name in zip(self._skus, self._pictures, strict=True) if s == sku and name}

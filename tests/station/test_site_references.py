@@ -1,0 +1,200 @@
+"""`[models] site_references`: an item whose product an operator settled (confirm or override)
+gives its stored frame, cut to the item, as a reference of its SKU — on file and in the running
+gallery at once — up to the configured number per SKU, audited and listed; nothing else changes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from station.actions import OperatorActions
+from station.config import Config, UiConfig, load_config
+from station.live_models import LiveModels, open_model_store
+from station.pipeline import Pipeline
+from station.site_references import SiteReferences
+from station.state import StationState
+from station.store import FrameImage, Store
+from station.verdict import Disposition, Verdict
+from tests.vision.test_inference_runtime import make_conformity_model
+from vision.inference import ConformityModel, Gallery
+from vision.locate import item_view
+
+RED, BLUE = (20, 20, 210), (210, 60, 20)
+
+
+def _frame(colour: tuple[int, int, int] | None, x: int = 60) -> np.ndarray:
+    """A frame of the station's camera: grey belt and, unless `colour` is None, a box on it."""
+    frame = np.full((240, 320, 3), 90, dtype=np.uint8)
+    if colour is not None:
+        frame[60:180, x:x + 120] = colour
+        frame[90:120, x + 20:x + 80] = (240, 240, 240)
+    return frame
+
+
+@dataclasses.dataclass
+class Dock:
+    config: Config
+    store: Store
+    models: LiveModels
+    refs: SiteReferences
+    item: Callable[..., Verdict]
+
+    @property
+    def gallery_path(self) -> Path:
+        return self.config.in_data_dir(self.config.models.gallery)
+
+
+@pytest.fixture
+def dock(tmp_path: Path, make_verdict: Callable[..., Verdict]) -> Iterator[Dock]:
+    """A data directory, the station's LiveModels on a tiny conformity model, site_references = 2."""
+    make_conformity_model(tmp_path / "model")
+    path = tmp_path / "config.toml"
+    path.write_text(f'[station]\ndata_dir = "data"\n[models]\nconformity_dir = "{tmp_path / "model"}"\n'
+                    'site_references = 2\n', encoding="utf-8")
+    config = load_config(path, env={})
+    store = Store.from_config(config)
+    models = LiveModels(config, open_model_store(config), lambda: {})
+    refs = SiteReferences(models, store, config.in_data_dir(config.models.gallery),
+                          config.in_data_dir(config.storage.images_dir), config.models.site_references)
+    seq = iter(range(1, 1000))
+
+    def item(sku: str, frame: np.ndarray, **spec: object) -> Verdict:
+        verdict = make_verdict(next(seq), **spec)
+        verdict = dataclasses.replace(verdict, item=dataclasses.replace(verdict.item, expected_sku=sku,
+                                                                        observed_sku=sku))
+        return store.record_verdict(verdict, [FrameImage("top", frame)])
+
+    yield Dock(config, store, models, refs, item)
+    refs.stop()
+    store.close()
+
+
+def _similarity(dock: Dock, frame: np.ndarray, sku: str) -> float:
+    crop, _, found = item_view(frame)
+    assert found
+    model = dock.models.conformity
+    assert isinstance(model, ConformityModel)
+    gallery = dock.models.current().gallery
+    assert gallery is not None
+    similarity = gallery.match(model.embed(crop), sku).similarity
+    assert similarity is not None
+    return similarity
+
+
+def test_a_confirmed_item_becomes_a_reference_of_its_sku_on_file_and_live(dock: Dock) -> None:
+    first = dock.item("SKU-A", _frame(RED, 60))
+    settled = dock.store.confirm(first.verdict_id, "op-1")
+    assert dock.models.current().gallery is not None and len(dock.models.current().gallery or []) == 0
+    name = dock.refs.enrol(settled)
+    assert name is not None
+    # Live: the next item is judged with it (the same box matches it up to the stored JPEG's
+    # loss; another product does not).
+    assert _similarity(dock, _frame(RED, 60), "SKU-A") == pytest.approx(1.0, abs=1e-3)
+    assert _similarity(dock, _frame(BLUE, 60), "SKU-A") < 0.99
+    # On file, with its picture, as `station enroll` would have written it.
+    on_file = Gallery.load(dock.gallery_path)
+    assert on_file.skus == ["SKU-A"] and on_file.pictures_of("SKU-A") == {name}
+    assert (Gallery.pictures_folder(dock.gallery_path) / name).is_file()
+    listing = json.loads(dock.gallery_path.with_name("site-references.json").read_text())["references"]
+    assert [(e["sku"], e["picture"], e["verdict_id"]) for e in listing] == [("SKU-A", name, first.verdict_id)]
+    audit = dock.store.audit_log(action="site_reference")
+    assert len(audit) == 1 and first.verdict_id in str(audit[0].detail)
+    # The same item again (an override after the confirm) adds nothing.
+    again = dock.store.record_override(first.verdict_id, Disposition.REPAIR, "op-1", "scuffed")
+    assert dock.refs.enrol(again) is None
+
+
+def test_at_most_the_configured_number_per_sku_and_only_what_a_person_settled(dock: Dock) -> None:
+    names = [dock.refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED, x)).verdict_id, "op-1"))
+             for x in (40, 80, 120)]
+    assert names[0] is not None and names[1] is not None and names[2] is None  # 2 per SKU
+    assert len(Gallery.load(dock.gallery_path)) == 2
+    # Another SKU has its own count.
+    assert dock.refs.enrol(dock.store.confirm(dock.item("SKU-B", _frame(BLUE)).verdict_id, "op-1"))
+    # Left in manual review: nothing certain about the product.
+    review = dock.item("SKU-C", _frame(RED), disposition=Disposition.MANUAL_REVIEW)
+    assert dock.refs.enrol(dock.store.confirm(review.verdict_id, "op-1")) is None
+    # A frame without an item on the belt is not a reference.
+    empty = dock.item("SKU-D", _frame(None))
+    assert dock.refs.enrol(dock.store.confirm(empty.verdict_id, "op-1")) is None
+    assert Gallery.load(dock.gallery_path).skus == ["SKU-A", "SKU-B"]
+
+
+def test_an_sku_enrolled_afresh_takes_site_references_again(dock: Dock) -> None:
+    for x in (40, 80):
+        dock.refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED, x)).verdict_id, "op-1"))
+    # `station enroll SKU-A ... --replace`, then the station started again: the listed site
+    # references are gone from the gallery, so they no longer count.
+    gallery = Gallery.load(dock.gallery_path)
+    gallery.remove("SKU-A")
+    gallery.save(dock.gallery_path)
+    models = LiveModels(dock.config, open_model_store(dock.config), lambda: {})
+    refs = SiteReferences(models, dock.store, dock.gallery_path,
+                          dock.config.in_data_dir(dock.config.storage.images_dir), 2)
+    assert refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED, 100)).verdict_id, "op-1"))
+
+
+def test_operator_confirms_and_overrides_reach_it_off_the_operators_thread(dock: Dock) -> None:
+    state = StationState()
+    pipeline = Pipeline(None, dock.store, state, {})  # type: ignore[arg-type]  # nothing inspected here
+    pipeline.start()
+    actions = OperatorActions(state, dock.store, pipeline, None,  # type: ignore[arg-type]
+                              UiConfig(), session="s", config_file=None, on_revision=lambda: None,
+                              on_settled=dock.refs.offer)
+    try:
+        actions.sign_in("op-7")
+        red, blue = dock.item("SKU-A", _frame(RED)), dock.item("SKU-B", _frame(BLUE, 150))
+        actions.confirm(red.verdict_id)
+        actions.override(blue.verdict_id, "repair", "dented corner")
+        actions.confirm(red.verdict_id)  # the same item twice: offered once
+        dock.refs.stop()
+    finally:
+        pipeline.stop()
+    assert dock.refs.enrolled == 2
+    assert Gallery.load(dock.gallery_path).skus == ["SKU-A", "SKU-B"]
+    assert _similarity(dock, _frame(BLUE, 150), "SKU-B") == pytest.approx(1.0, abs=1e-3)
+
+
+def test_off_by_default_and_a_gallery_it_cannot_write_changes_nothing(
+        dock: Dock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    off = SiteReferences(dock.models, dock.store, dock.gallery_path, tmp_path, 0)
+    off.offer(dock.store.confirm(dock.item("SKU-A", _frame(RED)).verdict_id, "op-1"))
+    assert off._thread is None and not dock.gallery_path.exists()
+    assert Config().models.site_references == 0
+
+    # A gallery file enrolled with another conformity model (and not carried over): the thread
+    # says why in the log; the file and the running gallery stay as they were.
+    other = Gallery(model_sha256="f" * 64)
+    other.add("SKU-Z", np.ones(16, dtype=np.float32))
+    other.save(dock.gallery_path)
+    before = dock.gallery_path.read_bytes()
+    with caplog.at_level(logging.ERROR, logger="station.site_references"):
+        dock.refs.offer(dock.store.confirm(dock.item("SKU-A", _frame(RED)).verdict_id, "op-1"))
+        dock.refs.stop()
+    assert "was not enrolled as a site reference" in caplog.text and "enrol the SKUs again" in caplog.text
+    assert dock.gallery_path.read_bytes() == before
+    assert len(dock.models.current().gallery or []) == 0
+
+
+def test_a_backup_carries_which_references_came_from_which_item(dock: Dock, tmp_path: Path) -> None:
+    import tarfile
+
+    from station.cli import main
+
+    first = dock.item("SKU-A", _frame(RED))
+    name = dock.refs.enrol(dock.store.confirm(first.verdict_id, "op-1"))
+    archive = tmp_path / "backup.tar.gz"
+    assert main(["--config", str(dock.config.source), "backup", "--out", str(archive)]) == 0
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        listing = tar.extractfile("data/site-references.json")
+        assert listing is not None
+        entries = json.loads(listing.read())["references"]
+    assert {"data/gallery.npz", f"data/gallery-pictures/{name}"} <= names
+    assert [(e["sku"], e["verdict_id"]) for e in entries] == [("SKU-A", first.verdict_id)]
