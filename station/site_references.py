@@ -59,10 +59,12 @@ class SiteReferences:
         self._thread: threading.Thread | None = None
         self._seen: set[str] = set()  # verdict ids offered this run: a confirm then an override counts once
         self.enrolled = 0
+        self._stopped = False
 
     def offer(self, verdict: Verdict) -> None:
         """An operator's revision (confirm or override): queue it when it settles the product."""
-        if self.per_sku <= 0 or verdict.verdict_id in self._seen or confirmed_sku(verdict) is None:
+        if (self.per_sku <= 0 or self._stopped or verdict.verdict_id in self._seen
+                or confirmed_sku(verdict) is None):
             return
         self._seen.add(verdict.verdict_id)
         if self._thread is None:
@@ -71,7 +73,9 @@ class SiteReferences:
         self._queue.put(verdict)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Finish the items queued (within `timeout`) and end the thread."""
+        """Finish the items queued (within `timeout`) and end the thread; later offers (a confirm
+        the closing window still sends while the station stops) are left out."""
+        self._stopped = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)

@@ -158,6 +158,10 @@ def test_operator_confirms_and_overrides_reach_it_off_the_operators_thread(dock:
         pipeline.stop()
     assert dock.refs.enrolled == 2
     assert Gallery.load(dock.gallery_path).skus == ["SKU-A", "SKU-B"]
+    # Once stopped (the station closing), a late confirm is left out, not half done.
+    late = dock.store.confirm(dock.item("SKU-C", _frame(RED)).verdict_id, "op-7")
+    dock.refs.offer(late)
+    assert dock.refs._thread is None and dock.refs.enrolled == 2
     assert _similarity(dock, _frame(BLUE, 150), "SKU-B") == pytest.approx(1.0, abs=1e-3)
 
 
