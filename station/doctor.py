@@ -276,6 +276,12 @@ def check_gallery(config: Config, model: ConformityModel) -> CheckResult:
         return warn("models", f"no SKU references enrolled ({path}): every item goes to manual review "
                     "(product check failed) until they are", enrol)
     counts = f"{len(gallery.skus)} SKUs, {len(gallery)} references ({path})"
+    from station.site_references import listed_per_sku
+
+    site = listed_per_sku(path, gallery)
+    if site or config.models.site_references:
+        counts += (f", {sum(site.values())} of them from items confirmed at this dock, for {len(site)} "
+                   f"SKU(s) ([models] site_references = {config.models.site_references})")
     if gallery.model_sha256 in ("", model.info.sha256):
         return ok("models", f"SKU references: {counts}, enrolled with this conformity model")
     missing = gallery.skus_without_pictures(path)

@@ -31,18 +31,33 @@ import numpy as np
 from station.dataset_export import confirmed_sku
 from station.store import Store
 from station.verdict import Verdict
-from vision.inference import GalleryError
+from vision.inference import Gallery, GalleryError
 from vision.inference.runtime import read_bgr
 from vision.locate import item_view
 
 if TYPE_CHECKING:
     from station.live_models import LiveModels
 
-__all__ = ["SiteReferences"]
+__all__ = ["LISTING", "SiteReferences", "listed_per_sku"]
 
 logger = logging.getLogger(__name__)
 
 LISTING = "site-references.json"
+
+
+def listed_per_sku(gallery_path: Path, gallery: Gallery) -> dict[str, int]:
+    """How many references of each SKU in `gallery` came from items of this dock (the listing
+    beside the gallery file); empty when there is none or it cannot be read."""
+    try:
+        entries = json.loads(gallery_path.with_name(LISTING).read_text(encoding="utf-8"))["references"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    counts: dict[str, int] = {}
+    for entry in entries if isinstance(entries, list) else ():
+        sku = entry.get("sku") if isinstance(entry, dict) else None
+        if isinstance(sku, str) and entry.get("picture") in gallery.pictures_of(sku):
+            counts[sku] = counts.get(sku, 0) + 1
+    return counts
 
 
 class SiteReferences:

@@ -202,3 +202,17 @@ def test_a_backup_carries_which_references_came_from_which_item(dock: Dock, tmp_
         entries = json.loads(listing.read())["references"]
     assert {"data/gallery.npz", f"data/gallery-pictures/{name}"} <= names
     assert [(e["sku"], e["verdict_id"]) for e in entries] == [("SKU-A", first.verdict_id)]
+
+
+def test_the_doctor_counts_the_references_from_this_docks_items(dock: Dock) -> None:
+    from station.doctor import check_gallery
+
+    model = dock.models.conformity
+    assert isinstance(model, ConformityModel)
+    for sku, colour in (("SKU-A", RED), ("SKU-B", BLUE)):
+        dock.refs.enrol(dock.store.confirm(dock.item(sku, _frame(colour)).verdict_id, "op-1"))
+    line = check_gallery(dock.config, model)
+    assert line.status.value == "ok"
+    assert "2 SKUs, 2 references" in line.message
+    assert "2 of them from items confirmed at this dock, for 2 SKU(s) ([models] site_references = 2)" \
+        in line.message
