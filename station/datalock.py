@@ -9,17 +9,19 @@ says who holds it, for the message of the one that is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["LOCK_NAME", "DataLock", "DataLockError", "LockHolder"]
+__all__ = ["LOCK_NAME", "DataLock", "DataLockError", "LockHolder", "file_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,3 +151,35 @@ class DataLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+@contextlib.contextmanager
+def file_lock(target: Path, timeout_s: float = 30.0, reading: bool = False) -> Iterator[None]:
+    """Hold `<target>.lock` (the operating system's lock, as `DataLock`) while a file is read,
+    changed and written again by two processes that may run at once (`station enroll` and the
+    station's site references on one gallery). Waits up to `timeout_s`, then raises TimeoutError
+    naming the file. `reading`: where no lock file can be made (a read-only folder, no folder
+    yet) the file is read without one, since nothing can write it there either."""
+    lock_file = target.with_name(target.name + ".lock")
+    try:
+        if not reading:
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        if not reading:
+            raise
+        yield
+        return
+    try:
+        deadline = time.monotonic() + timeout_s
+        while not DataLock._try_lock(fd):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{target} is being written by another process (lock {lock_file}) — "
+                                   "try again when that enrolment has finished")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            DataLock._unlock(fd)
+    finally:
+        os.close(fd)

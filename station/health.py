@@ -1,6 +1,7 @@
 """The station's health in plain words, once a second, and the figures of `stats`.
 
 `HealthMonitor` runs one thread: every second it closes conveyor items never confirmed,
+reads the SKU gallery again when `station enroll` changed it,
 turns the conveyor's, MQTT's and the disk's state into `Health` lines for the status bar,
 publishes the counters (`stats()`, also the MQTT `stats` message and `station run`'s
 status line), and once an hour applies the image retention. Cameras, models and
@@ -91,6 +92,8 @@ class HealthMonitor:
         disk = self.disk.check()
         self.uplink.set_alarm(f"disk full: {disk.message()}" if disk.full else None)
         self.state.set_health(disk_health(disk, self.min_free_disk_mb, self.language))
+        if self.models.reload_gallery_if_changed():  # `station enroll` while the station runs
+            self.state.set_health(self.models.current().health())
         self.state.set_counters(self.stats())
 
     def stats(self) -> dict[str, Any]:

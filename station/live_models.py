@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from station.config import Config
+from station.datalock import file_lock
 from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.state import Health, Level
 from station.verdict import ModelRef
@@ -200,6 +201,15 @@ def active_folders(config: Config) -> dict[str, Path]:
     return {name: installed.get(name) or model_dir(config, configured[name]) for name in MODEL_NAMES}
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """What tells a changed gallery file: its modification time and size (None: no file)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
 def open_model_store(config: Config) -> ModelStore:
     """Versions central sent (`model/offer`), verified against the trusted key."""
     key_file = config.sync.resolved(config.base_dir).trusted_key_file
@@ -232,6 +242,7 @@ class LiveModels:
         self._demo = demo
         self._lock = threading.Lock()  # one swap at a time; readers take `current()` unlocked
         self.on_swap: Callable[[ModelSet], None] | None = None
+        self._gallery_stamp: tuple[int, int] | None = None  # the gallery file as last read or written
         self._set = self._with_gallery(load_models(config, self._installed()))
 
     def current(self) -> ModelSet:
@@ -291,7 +302,8 @@ class LiveModels:
         next items with it: the running set is replaced by one whose gallery has it (the item in
         hand keeps the gallery it started with). Returns the picture's name; None when there is
         no conformity model or the SKU already has this picture. Raises GalleryError when the
-        gallery file cannot be read and OSError when it cannot be written (nothing is changed)."""
+        gallery file cannot be read, OSError when it cannot be written and TimeoutError when
+        another process holds it too long (nothing is changed)."""
         with self._lock:  # not while a new conformity model's gallery is being built
             models = self._set
             if models.conformity is None or models.gallery is None:
@@ -304,9 +316,12 @@ class LiveModels:
             sha = models.conformity.info.sha256
             # The file holds only what was enrolled (the live gallery also has the catalog's and
             # the demo's references, which are not the file's to keep).
-            on_file = Gallery.load(path, model_sha256=sha) if path.is_file() else Gallery(model_sha256=sha)
-            on_file.add(sku, embedding, [name])
-            on_file.save(path)
+            with file_lock(path):  # `station enroll` may be writing it too
+                on_file = (Gallery.load(path, model_sha256=sha) if path.is_file()
+                           else Gallery(model_sha256=sha))
+                on_file.add(sku, embedding, [name])
+                on_file.save(path)
+                self._gallery_stamp = _stamp(path)  # the station's own change: nothing to read again
             live = models.gallery.copy()
             live.add(sku, embedding, [name])
             self._set = dataclasses.replace(models, gallery=live)  # no new versions: nothing to announce
@@ -328,8 +343,30 @@ class LiveModels:
     def _with_gallery(self, models: ModelSet) -> ModelSet:
         if models.conformity is None:
             return dataclasses.replace(models, gallery=None)
-        gallery, lost = load_gallery(self.config, models.conformity, self._references(), self._demo)
+        path = self.config.in_data_dir(self.config.models.gallery)
+        with file_lock(path, reading=True):  # load_gallery writes only what it can (and logs the rest)
+            gallery, lost = load_gallery(self.config, models.conformity, self._references(), self._demo)
+            self._gallery_stamp = _stamp(path)
         return dataclasses.replace(models, gallery=gallery, references_lost=lost)
+
+    def reload_gallery_if_changed(self) -> bool:
+        """Read the gallery file again when another process changed it (`station enroll` while
+        the station runs): the next item is judged with the new references. True when it did;
+        a file it cannot read keeps the running gallery (the log and the doctor say why)."""
+        path = self.config.in_data_dir(self.config.models.gallery)
+        if _stamp(path) == self._gallery_stamp or self._set.conformity is None:
+            return False
+        with self._lock:
+            models = self._set
+            try:
+                new = self._with_gallery(models)
+            except (TimeoutError, OSError) as exc:
+                logger.warning("gallery %s changed but could not be read again yet: %s", path, exc)
+                return False
+            self._set = new  # the same model versions: nothing to announce
+        logger.info("gallery %s changed on disk: now %d SKUs, %d references", path,
+                    len(new.gallery.skus) if new.gallery else 0, len(new.gallery or []))
+        return True
 
     def _shadow(self, name: str, models: ModelSet) -> Shadow | None:
         """The defect shadow to run beside `models` (a conformity shadow would need its own

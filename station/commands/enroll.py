@@ -89,13 +89,8 @@ def _products(folder: Path, per_sku: int | None) -> list[tuple[str, list[Path]]]
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    import numpy as np
-
-    from station.commands._outputs import check_file, writing
-    from station.live_models import active_folders
-    from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
-    from vision.inference.runtime import read_bgr
-    from vision.locate import item_view
+    from station.commands._outputs import check_file
+    from station.datalock import file_lock
 
     if args.folder is not None and (args.sku is not None or args.images):
         return _refuse("give either SKU IMAGE... or --folder DIR, not both")
@@ -115,6 +110,24 @@ def run(args: argparse.Namespace, config: Config) -> int:
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     # Before the model and the images are read: the gallery is a file this user may write.
     check_file(gallery_path, example="gallery.npz", fix="choose a --gallery file in a folder you may write")
+    try:
+        # The station may be adding a reference from an item at the same time.
+        with file_lock(gallery_path, timeout_s=60.0):
+            return _enrol(args, config, products, gallery_path)
+    except TimeoutError as exc:
+        return _refuse(str(exc))
+
+
+def _enrol(args: argparse.Namespace, config: Config, products: list[tuple[str, list[Path]]],
+           gallery_path: Path) -> int:
+    import numpy as np
+
+    from station.commands._outputs import writing
+    from station.live_models import active_folders
+    from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
+    from vision.inference.runtime import read_bgr
+    from vision.locate import item_view
+
     # The model the station runs: the version central installed, else [models].
     model_dir: Path = args.model or active_folders(config)["conformity"]
     try:

@@ -216,3 +216,40 @@ def test_the_doctor_counts_the_references_from_this_docks_items(dock: Dock) -> N
     assert "2 SKUs, 2 references" in line.message
     assert "2 of them from items confirmed at this dock, for 2 SKU(s) ([models] site_references = 2)" \
         in line.message
+
+
+def test_station_enroll_while_the_station_runs_is_read_by_the_next_item(dock: Dock, tmp_path: Path) -> None:
+    import cv2
+
+    from station.cli import main
+
+    # The station's own reference does not make it read the file again.
+    dock.refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED)).verdict_id, "op-1"))
+    assert dock.models.reload_gallery_if_changed() is False
+    picture = tmp_path / "blue.png"
+    cv2.imwrite(str(picture), _frame(BLUE, 100))
+    assert main(["--config", str(dock.config.source), "enroll", "SKU-B", str(picture), "--crop", "item"]) == 0
+    assert dock.models.reload_gallery_if_changed() is True
+    live = dock.models.current().gallery
+    assert live is not None and live.skus == ["SKU-A", "SKU-B"]
+    assert _similarity(dock, _frame(BLUE, 100), "SKU-B") == pytest.approx(1.0, abs=1e-5)
+    assert dock.models.reload_gallery_if_changed() is False  # once
+
+
+def test_one_writer_of_the_gallery_at_a_time(tmp_path: Path) -> None:
+    from station.datalock import file_lock
+
+    target = tmp_path / "data" / "gallery.npz"
+    with (file_lock(target), pytest.raises(TimeoutError, match="being written by another process"),
+          file_lock(target, timeout_s=0.2)):
+        pass
+    with file_lock(target, timeout_s=0.2):  # free again
+        pass
+    # Reading where no lock file can be made (no folder yet) goes on without one; writing does not.
+    nowhere = tmp_path / "missing" / "gallery.npz"
+    with file_lock(nowhere, reading=True):
+        assert not nowhere.parent.exists()
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    with pytest.raises(OSError), file_lock(blocked / "gallery.npz"):
+        pass
