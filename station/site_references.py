@@ -72,16 +72,13 @@ class SiteReferences:
         self.listing = gallery_path.with_name(LISTING)
         self._queue: queue.Queue[Verdict | None] = queue.Queue()
         self._thread: threading.Thread | None = None
-        self._seen: set[str] = set()  # verdict ids offered this run: a confirm then an override counts once
         self.enrolled = 0
         self._stopped = False
 
     def offer(self, verdict: Verdict) -> None:
         """An operator's revision (confirm or override): queue it when it settles the product."""
-        if (self.per_sku <= 0 or self._stopped or verdict.verdict_id in self._seen
-                or confirmed_sku(verdict) is None):
+        if self.per_sku <= 0 or self._stopped or confirmed_sku(verdict) is None:
             return
-        self._seen.add(verdict.verdict_id)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="site-references", daemon=True)
             self._thread.start()

@@ -152,7 +152,7 @@ def test_operator_confirms_and_overrides_reach_it_off_the_operators_thread(dock:
         red, blue = dock.item("SKU-A", _frame(RED)), dock.item("SKU-B", _frame(BLUE, 150))
         actions.confirm(red.verdict_id)
         actions.override(blue.verdict_id, "repair", "dented corner")
-        actions.confirm(red.verdict_id)  # the same item twice: offered once
+        actions.confirm(red.verdict_id)  # the same item twice: enrolled once (the listing says so)
         dock.refs.stop()
     finally:
         pipeline.stop()
