@@ -83,10 +83,10 @@ _STATUS = QT_TRANSLATE_NOOP(
 _ALL_OK = QT_TRANSLATE_NOOP("StatusLine", "all OK")
 _LOGGED = QT_TRANSLATE_NOOP("StatusLine", "{time} status: {line}")
 _STOPPED = QT_TRANSLATE_NOOP(
-    "StatusLine", "Station stopped: {items} items recorded ({confirmed} confirmed by an operator); late "
-    "{late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} "
-    "(disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time "
-    "p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.")
+    "StatusLine", "Station stopped: {items} items recorded ({confirmed} seen in their lane by the "
+    "controller); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} "
+    "(too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved "
+    "{record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.")
 
 
 def _status_line(stats: dict[str, Any], health: dict[str, Health], language: str = "en") -> str:

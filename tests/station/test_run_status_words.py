@@ -33,9 +33,11 @@ def test_the_summary_words_follow_the_language() -> None:
     summary = {"items": 20, "confirmed": 5, "late": 0, "misrouted": 0, "lost": 0, "overloaded": 1,
                "disk_full": 0, "unrecorded": 0, "record_errors": 0, "latency_ms_p50": 17.0,
                "latency_ms_p95": None, "outbox_backlog": 0}
-    assert _summary_words(summary, "en").startswith("Station stopped: 20 items recorded (5 confirmed by an ")
+    # "confirmed" counts the items the controller reported in their lane, not operators' confirms.
+    assert _summary_words(summary, "en").startswith(
+        "Station stopped: 20 items recorded (5 seen in their lane by the controller)")
     french = _summary_words(summary, "fr")
-    assert french.startswith("Poste arrêté : 20 articles enregistrés (5 validés par un opérateur)")
+    assert french.startswith("Poste arrêté : 20 articles enregistrés (5 vus dans leur voie par l'automate)")
     assert "p50 17,0 ms, p95 - ms" in french
 
 
