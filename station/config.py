@@ -202,7 +202,7 @@ class ModelsConfig:
     timeout_ms: float = 500.0
     # Frames of items whose product an operator confirmed, enrolled as the SKU's references while
     # the station runs, at most this many per SKU (0 = none; station/site_references.py).
-    site_references: int = 0
+    site_references: int = 2
 
 
 @dataclass(frozen=True)

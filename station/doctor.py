@@ -279,7 +279,7 @@ def check_gallery(config: Config, model: ConformityModel) -> CheckResult:
     from station.site_references import listed_per_sku
 
     site = listed_per_sku(path, gallery)
-    if site or config.models.site_references:
+    if site:
         counts += (f", {sum(site.values())} of them from items confirmed at this dock, for {len(site)} "
                    f"SKU(s) ([models] site_references = {config.models.site_references})")
     if gallery.model_sha256 in ("", model.info.sha256):

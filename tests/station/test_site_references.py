@@ -165,12 +165,12 @@ def test_operator_confirms_and_overrides_reach_it_off_the_operators_thread(dock:
     assert _similarity(dock, _frame(BLUE, 150), "SKU-B") == pytest.approx(1.0, abs=1e-3)
 
 
-def test_off_by_default_and_a_gallery_it_cannot_write_changes_nothing(
+def test_off_at_zero_and_a_gallery_it_cannot_write_changes_nothing(
         dock: Dock, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     off = SiteReferences(dock.models, dock.store, dock.gallery_path, tmp_path, 0)
     off.offer(dock.store.confirm(dock.item("SKU-A", _frame(RED)).verdict_id, "op-1"))
     assert off._thread is None and not dock.gallery_path.exists()
-    assert Config().models.site_references == 0
+    assert Config().models.site_references == 2  # on by default: two per SKU
 
     # A gallery file enrolled with another conformity model (and not carried over): the thread
     # says why in the log; the file and the running gallery stay as they were.
