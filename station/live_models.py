@@ -354,12 +354,22 @@ class LiveModels:
         the station runs): the next item is judged with the new references. True when it did;
         a file it cannot read keeps the running gallery (the log and the doctor say why)."""
         path = self.config.in_data_dir(self.config.models.gallery)
-        if _stamp(path) == self._gallery_stamp or self._set.conformity is None:
+        stamp = _stamp(path)
+        if stamp == self._gallery_stamp or self._set.conformity is None:
             return False
         with self._lock:
             models = self._set
             try:
+                if stamp is None:
+                    raise GalleryError(f"{path}: gone")
+                with file_lock(path, reading=True):
+                    Gallery.load(path)  # readable at all: else keep judging with what runs
                 new = self._with_gallery(models)
+            except GalleryError as exc:
+                self._gallery_stamp = stamp  # said once; a new file is read when it comes
+                logger.error("gallery changed on disk but is not usable (%s): the station keeps the "
+                             "references it runs with — restore the file or enrol again", exc)
+                return False
             except (TimeoutError, OSError) as exc:
                 logger.warning("gallery %s changed but could not be read again yet: %s", path, exc)
                 return False

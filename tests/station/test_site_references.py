@@ -253,3 +253,18 @@ def test_one_writer_of_the_gallery_at_a_time(tmp_path: Path) -> None:
     blocked.write_text("")
     with pytest.raises(OSError), file_lock(blocked / "gallery.npz"):
         pass
+
+
+def test_a_gallery_file_broken_or_gone_while_running_keeps_the_running_references(
+        dock: Dock, caplog: pytest.LogCaptureFixture) -> None:
+    dock.refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED)).verdict_id, "op-1"))
+    with caplog.at_level(logging.ERROR, logger="station.live_models"):
+        dock.gallery_path.write_bytes(b"not a gallery")
+        assert dock.models.reload_gallery_if_changed() is False
+        assert "not usable" in caplog.text and "keeps the references it runs with" in caplog.text
+        assert dock.models.reload_gallery_if_changed() is False  # said once
+        dock.gallery_path.unlink()
+        assert dock.models.reload_gallery_if_changed() is False
+    live = dock.models.current().gallery
+    assert live is not None and live.skus == ["SKU-A"]
+    assert caplog.text.count("not usable") == 2  # once for the broken file, once for the gone one
