@@ -38,7 +38,7 @@ from vision.locate import item_view
 if TYPE_CHECKING:
     from station.live_models import LiveModels
 
-__all__ = ["LISTING", "SiteReferences", "listed_per_sku"]
+__all__ = ["LISTING", "SiteReferences", "listed_per_sku", "read_listing", "write_listing"]
 
 logger = logging.getLogger(__name__)
 
@@ -147,16 +147,27 @@ class SiteReferences:
         return None
 
     def _listed(self) -> list[dict[str, Any]]:
-        if not self.listing.is_file():
-            return []
-        try:
-            entries = json.loads(self.listing.read_text(encoding="utf-8")).get("references", [])
-        except (OSError, ValueError, AttributeError) as exc:
-            raise GalleryError(f"{self.listing}: unreadable ({exc}) — move it aside; the station starts a "
-                               "new one (the references it listed stay in the gallery)") from exc
-        return [e for e in entries if isinstance(e, dict)]
+        return read_listing(self.listing)
 
     def _write_listing(self, entries: list[dict[str, Any]]) -> None:
-        tmp = self.listing.with_name(self.listing.name + ".tmp")
-        tmp.write_text(json.dumps({"references": entries}, indent=1), encoding="utf-8")
-        os.replace(tmp, self.listing)
+        write_listing(self.listing, entries)
+
+
+def read_listing(listing: Path) -> list[dict[str, Any]]:
+    """The entries of `site-references.json` (empty when there is none); raises GalleryError
+    saying what to do when it cannot be read."""
+    if not listing.is_file():
+        return []
+    try:
+        entries = json.loads(listing.read_text(encoding="utf-8")).get("references", [])
+    except (OSError, ValueError, AttributeError) as exc:
+        raise GalleryError(f"{listing}: unreadable ({exc}) — move it aside; the station starts a "
+                           "new one (the references it listed stay in the gallery)") from exc
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def write_listing(listing: Path, entries: list[dict[str, Any]]) -> None:
+    """Replace `site-references.json` whole (a crash leaves the old one)."""
+    tmp = listing.with_name(listing.name + ".tmp")
+    tmp.write_text(json.dumps({"references": entries}, indent=1), encoding="utf-8")
+    os.replace(tmp, listing)

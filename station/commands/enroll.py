@@ -22,6 +22,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--per-sku", type=_count, default=None, metavar="K",
                         help="with --folder: at most K pictures of each SKU, in file-name order (an "
                              "export's most uncertain items first)")
+    parser.add_argument("--forget-item", metavar="ITEM", default=None,
+                        help="take back the reference the station enrolled from item ITEM (its verdict "
+                             "id; [models] site_references), e.g. after a wrong confirm; it is not enrolled "
+                             "again")
     parser.add_argument("--gallery", type=Path, default=None,
                         help="gallery file (default: [models].gallery in the data directory)")
     parser.add_argument("--model", type=Path, default=None,
@@ -92,6 +96,16 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from station.commands._outputs import check_file
     from station.datalock import file_lock
 
+    gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
+    if args.forget_item is not None:
+        if args.sku is not None or args.images or args.folder is not None:
+            return _refuse("--forget-item ITEM takes back one item's reference: give it alone")
+        check_file(gallery_path, example="gallery.npz", fix="choose the --gallery file the station uses")
+        try:
+            with file_lock(gallery_path, timeout_s=60.0):
+                return _forget(args.forget_item.strip(), gallery_path, args.json)
+        except TimeoutError as exc:
+            return _refuse(str(exc))
     if args.folder is not None and (args.sku is not None or args.images):
         return _refuse("give either SKU IMAGE... or --folder DIR, not both")
     if args.folder is None and args.sku is None:
@@ -107,7 +121,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         return _refuse(str(exc))
 
-    gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     # Before the model and the images are read: the gallery is a file this user may write.
     check_file(gallery_path, example="gallery.npz", fix="choose a --gallery file in a folder you may write")
     try:
@@ -228,6 +241,39 @@ def _enrol(args: argparse.Namespace, config: Config, products: list[tuple[str, l
         print(f"enrolled {sum(added.values())} image(s) of {sum(1 for n in added.values() if n)} SKU(s) from "
               f"{args.folder} in "
               f"{gallery_path} ({len(gallery.skus)} SKUs, {len(gallery)} references){cut}")
+    return 0
+
+
+def _forget(item: str, gallery_path: Path, as_json: bool) -> int:
+    """Take the site reference(s) enrolled from `item` out of the gallery; the listing keeps the
+    entry, marked, so the item is not enrolled again."""
+    import time
+
+    from station.site_references import LISTING, read_listing, write_listing
+    from vision.inference import Gallery, GalleryError
+
+    listing = gallery_path.with_name(LISTING)
+    try:
+        entries = read_listing(listing)
+        gallery = Gallery.load(gallery_path) if gallery_path.is_file() else None
+    except GalleryError as exc:
+        return _refuse(str(exc))
+    mine = [e for e in entries if e.get("verdict_id") == item and "forgotten_at" not in e]
+    if not mine or gallery is None:
+        return _refuse(f"no reference from item {item!r} in {gallery_path} — the items the station enrolled "
+                       f"are listed in {listing} (\"verdict_id\"); give one of those")
+    removed = sum(gallery.remove(str(e.get("sku")), str(e.get("picture"))) for e in mine)
+    gallery.save(gallery_path)
+    gallery.prune_pictures(gallery_path)
+    for entry in mine:
+        entry["forgotten_at"] = time.time()
+    write_listing(listing, entries)
+    skus = sorted({str(e.get("sku")) for e in mine})
+    if as_json:
+        print(json.dumps({"item": item, "skus": skus, "removed": removed, "gallery": str(gallery_path)}))
+    else:
+        print(f"took back {removed} reference(s) of {', '.join(skus)} enrolled from item {item}; the running "
+              "station reads the gallery again within a second")
     return 0
 
 

@@ -268,3 +268,34 @@ def test_a_gallery_file_broken_or_gone_while_running_keeps_the_running_reference
     live = dock.models.current().gallery
     assert live is not None and live.skus == ["SKU-A"]
     assert caplog.text.count("not usable") == 2  # once for the broken file, once for the gone one
+
+
+def test_a_reference_from_a_wrong_confirm_is_taken_back_and_not_enrolled_again(
+        dock: Dock, capsys: pytest.CaptureFixture[str]) -> None:
+    from station.cli import main
+
+    cfg = ["--config", str(dock.config.source)]
+    wrong = dock.item("SKU-A", _frame(BLUE))  # a blue product confirmed as SKU-A by mistake
+    right = dock.item("SKU-A", _frame(RED))
+    for item in (wrong, right):
+        dock.refs.enrol(dock.store.confirm(item.verdict_id, "op-1"))
+    assert len(Gallery.load(dock.gallery_path).pictures_of("SKU-A")) == 2
+    capsys.readouterr()
+    assert main([*cfg, "enroll", "--forget-item", wrong.verdict_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"item": wrong.verdict_id, "skus": ["SKU-A"], "removed": 1,
+                                                   "gallery": str(dock.gallery_path)}
+    kept = Gallery.load(dock.gallery_path)
+    assert len(kept) == 1 and len(list(Gallery.pictures_folder(dock.gallery_path).glob("*.png"))) == 1
+    # The running station reads it again: blue no longer matches SKU-A.
+    assert dock.models.reload_gallery_if_changed() is True
+    assert _similarity(dock, _frame(RED), "SKU-A") == pytest.approx(1.0, abs=1e-3)
+    assert _similarity(dock, _frame(BLUE), "SKU-A") < 0.99
+    # The item is not enrolled again (a later override of it), and SKU-A has room for another.
+    later = dock.store.record_override(wrong.verdict_id, Disposition.REPAIR, "op-1", "scuffed")
+    assert dock.refs.enrol(later) is None
+    assert dock.refs.enrol(dock.store.confirm(dock.item("SKU-A", _frame(RED, 100)).verdict_id, "op-1"))
+    # Asked twice, or for an item that gave none: says where the enrolled items are listed.
+    assert main([*cfg, "enroll", "--forget-item", wrong.verdict_id]) == 2
+    assert "site-references.json" in capsys.readouterr().err
+    assert main([*cfg, "enroll", "--forget-item", wrong.verdict_id, "SKU-A"]) == 2
+    assert "give it alone" in capsys.readouterr().err

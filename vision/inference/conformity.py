@@ -113,13 +113,15 @@ class Gallery:
         self._skus.extend([sku] * len(rows))
         self._pictures.extend(pictures or [""] * len(rows))
 
-    def remove(self, sku: str) -> int:
-        """Forget an SKU's references; returns how many were removed."""
-        keep = np.array([s != sku for s in self._skus], dtype=bool)
+    def remove(self, sku: str, picture: str | None = None) -> int:
+        """Forget an SKU's references (only the one(s) of `picture` when given); returns how many
+        were removed."""
+        keep = np.array([s != sku or (picture is not None and p != picture)
+                         for s, p in zip(self._skus, self._pictures, strict=True)], dtype=bool)
         removed = int((~keep).sum())
         self._embeddings = self._embeddings[keep]
         self._pictures = [p for p, k in zip(self._pictures, keep.tolist(), strict=True) if k]
-        self._skus = [s for s in self._skus if s != sku]
+        self._skus = [s for s, k in zip(self._skus, keep.tolist(), strict=True) if k]
         return removed
 
     def copy(self) -> Gallery:
