@@ -3,24 +3,17 @@ station's rule (`max`) gives what `retrieval_metrics`, used by training, gives."
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
 from models.training.metrics import class_score_metrics, retrieval_metrics
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmark_scripts import load_benchmark
 
 
 def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("matching_benchmark", ROOT / "benchmarks" / "matching.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("matching")
 
 
 def _unit(v: list[list[float]]) -> np.ndarray:

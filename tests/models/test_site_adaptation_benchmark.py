@@ -3,25 +3,17 @@ AdaBN on a folded graph gives the target images the activation statistics the so
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
 from models.training.metrics import class_score_metrics
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.benchmark_scripts import load_benchmark
 
 
 def _benchmark() -> ModuleType:
-    path = ROOT / "benchmarks" / "site_adaptation.py"
-    spec = importlib.util.spec_from_file_location("site_adaptation", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("site_adaptation")
 
 
 def _unit(v: np.ndarray | list[list[float]]) -> np.ndarray:

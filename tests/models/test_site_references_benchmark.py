@@ -3,7 +3,6 @@ SiteReferences, so confirmed items of a product seen elsewhere than its referenc
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
@@ -11,18 +10,12 @@ import cv2
 import numpy as np
 
 from models.datasets import is_holdout
+from tests.benchmark_scripts import load_benchmark
 from tests.vision.test_inference_runtime import make_conformity_model
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _benchmark() -> ModuleType:
-    path = ROOT / "benchmarks" / "site_references.py"
-    spec = importlib.util.spec_from_file_location("site_references_benchmark", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("site_references")
 
 
 def test_site_references_make_the_other_shops_items_match(tmp_path: Path) -> None:

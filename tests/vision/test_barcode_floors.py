@@ -4,8 +4,6 @@ engine alone. Counts, not timings; the reader's work budget makes them the same 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -13,22 +11,16 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.benchmark_scripts import load_benchmark
 from vision.barcode import BARCODE_FORMATS, BarcodeReader
 from vision.barcode.engines import ZbarEngine, ZxingEngine
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def benchmark() -> ModuleType:
     """benchmarks/barcodes.py: its ground-truth conventions are the ones the floors are held to."""
-    spec = importlib.util.spec_from_file_location("barcode_benchmark", ROOT / "benchmarks" / "barcodes.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("barcodes")
 
 
 @pytest.fixture(scope="module")
