@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from station.datalock import file_lock
 from station.dataset_export import confirmed_sku
 from station.store import Store
 from station.verdict import Verdict
@@ -69,6 +70,7 @@ class SiteReferences:
         self.store = store
         self.per_sku = per_sku
         self.images_dir = images_dir
+        self.gallery_path = gallery_path
         self.listing = gallery_path.with_name(LISTING)
         self._queue: queue.Queue[Verdict | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -124,7 +126,9 @@ class SiteReferences:
         if name is None:
             return None
         entry = {"sku": sku, "picture": name, "verdict_id": verdict.verdict_id, "at": time.time()}
-        self._write_listing([*listed, entry])
+        # Read again under the gallery's lock: `station enroll --forget-item` may have changed it.
+        with file_lock(self.gallery_path):
+            write_listing(self.listing, [*read_listing(self.listing), entry])
         self.store.audit("station", "site_reference", {k: v for k, v in entry.items() if k != "at"})
         self.enrolled += 1
         logger.info("item %s: its frame is now a reference of %s (%s)", verdict.verdict_id, sku, name)
@@ -149,8 +153,6 @@ class SiteReferences:
     def _listed(self) -> list[dict[str, Any]]:
         return read_listing(self.listing)
 
-    def _write_listing(self, entries: list[dict[str, Any]]) -> None:
-        write_listing(self.listing, entries)
 
 
 def read_listing(listing: Path) -> list[dict[str, Any]]:

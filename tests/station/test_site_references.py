@@ -299,3 +299,26 @@ def test_a_reference_from_a_wrong_confirm_is_taken_back_and_not_enrolled_again(
     assert "site-references.json" in capsys.readouterr().err
     assert main([*cfg, "enroll", "--forget-item", wrong.verdict_id, "SKU-A"]) == 2
     assert "give it alone" in capsys.readouterr().err
+
+
+def test_a_forget_while_the_station_enrols_another_item_is_kept(
+        dock: Dock, monkeypatch: pytest.MonkeyPatch) -> None:
+    from station.cli import main
+
+    first = dock.item("SKU-A", _frame(RED))
+    dock.refs.enrol(dock.store.confirm(first.verdict_id, "op-1"))
+    add = dock.models.add_reference
+
+    def forget_meanwhile(sku: str, image: np.ndarray) -> str | None:
+        # `station enroll --forget-item` runs between the station's reading of the listing and
+        # its writing of the new entry.
+        assert main(["--config", str(dock.config.source), "enroll", "--forget-item", first.verdict_id]) == 0
+        return add(sku, image)
+
+    monkeypatch.setattr(dock.models, "add_reference", forget_meanwhile)
+    second = dock.item("SKU-B", _frame(BLUE))
+    assert dock.refs.enrol(dock.store.confirm(second.verdict_id, "op-1"))
+    listing = json.loads(dock.gallery_path.with_name("site-references.json").read_text())["references"]
+    assert [(e["verdict_id"], "forgotten_at" in e) for e in listing] == [
+        (first.verdict_id, True), (second.verdict_id, False)]
+    assert Gallery.load(dock.gallery_path).skus == ["SKU-B"]
