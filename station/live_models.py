@@ -309,14 +309,15 @@ class LiveModels:
             if models.conformity is None or models.gallery is None:
                 return None
             path = self.config.in_data_dir(self.config.models.gallery)
-            name = Gallery.keep_pictures(path, [image])[0]
-            if name in models.gallery.pictures_of(sku):
-                return None
-            embedding = models.conformity.embed(image)
             sha = models.conformity.info.sha256
-            # The file holds only what was enrolled (the live gallery also has the catalog's and
-            # the demo's references, which are not the file's to keep).
-            with file_lock(path):  # `station enroll` may be writing it too
+            # `station enroll` may be writing the file, and pruning pictures no reference names.
+            with file_lock(path):
+                name = Gallery.keep_pictures(path, [image])[0]
+                if name in models.gallery.pictures_of(sku):
+                    return None
+                embedding = models.conformity.embed(image)
+                # The file holds only what was enrolled (the live gallery also has the catalog's
+                # and the demo's references, which are not the file's to keep).
                 on_file = (Gallery.load(path, model_sha256=sha) if path.is_file()
                            else Gallery(model_sha256=sha))
                 on_file.add(sku, embedding, [name])
