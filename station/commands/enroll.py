@@ -1,4 +1,13 @@
-"""`station enroll SKU IMAGES...`: add reference images of a product to the conformity gallery."""
+"""`station enroll`: the conformity gallery's references.
+
+- `station enroll SKU IMAGE...`: add reference pictures of one product;
+- `station enroll --folder DIR`: every product of a `station dataset export` (or of DIR/<SKU>/*);
+- `station enroll --forget-item ITEM`: take back the reference the running station enrolled from an
+  item (`[models] site_references`) after a wrong confirm.
+
+Each holds the gallery's lock while it reads and writes the file: the station may be adding a
+reference from a confirmed item at the same moment, and reads the file again within a second.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +21,8 @@ from station.config import Config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("enroll", help="enrol reference images of an SKU for the conformity check")
+    parser = sub.add_parser("enroll", help="enrol reference images of SKUs for the conformity check (one "
+                                           "SKU, a dataset export's folder) or take an item's reference back")
     parser.add_argument("sku", metavar="SKU", type=_sku, nargs="?", help="the product's SKU")
     parser.add_argument("images", nargs="*", type=Path, metavar="IMAGE", help="reference image files")
     parser.add_argument("--folder", type=Path, default=None, metavar="DIR",
