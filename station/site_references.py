@@ -50,12 +50,17 @@ def listed_per_sku(gallery_path: Path, gallery: Gallery) -> dict[str, int]:
     """How many references of each SKU in `gallery` came from items of this dock (the listing
     beside the gallery file); empty when there is none or it cannot be read."""
     try:
-        entries = json.loads(gallery_path.with_name(LISTING).read_text(encoding="utf-8"))["references"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return _per_sku(read_listing(gallery_path.with_name(LISTING)), gallery)
+    except GalleryError:
         return {}
+
+
+def _per_sku(entries: list[dict[str, Any]], gallery: Gallery) -> dict[str, int]:
+    """Listed references per SKU that `gallery` still has (`station enroll --replace` or
+    `--forget-item` took the others out)."""
     counts: dict[str, int] = {}
-    for entry in entries if isinstance(entries, list) else ():
-        sku = entry.get("sku") if isinstance(entry, dict) else None
+    for entry in entries:
+        sku = entry.get("sku")
         if isinstance(sku, str) and entry.get("picture") in gallery.pictures_of(sku):
             counts[sku] = counts.get(sku, 0) + 1
     return counts
@@ -111,13 +116,11 @@ class SiteReferences:
         sku = confirmed_sku(verdict)
         if sku is None:
             return None
-        listed = self._listed()
+        listed = read_listing(self.listing)
         if any(entry.get("verdict_id") == verdict.verdict_id for entry in listed):
             return None
         current = self.models.current().gallery
-        pictures = current.pictures_of(sku) if current is not None else set()
-        # Only references the gallery still has count: `station enroll --replace` starts afresh.
-        if sum(1 for e in listed if e.get("sku") == sku and e.get("picture") in pictures) >= self.per_sku:
+        if current is not None and _per_sku(listed, current).get(sku, 0) >= self.per_sku:
             return None
         crop = self._item(verdict)
         if crop is None:
@@ -149,11 +152,6 @@ class SiteReferences:
         logger.info("item %s: no stored frame shows the item: not enrolled as a site reference",
                     verdict.verdict_id)
         return None
-
-    def _listed(self) -> list[dict[str, Any]]:
-        return read_listing(self.listing)
-
-
 
 def read_listing(listing: Path) -> list[dict[str, Any]]:
     """The entries of `site-references.json` (empty when there is none); raises GalleryError

@@ -15,6 +15,7 @@ import argparse
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from station.config import Config
@@ -104,18 +105,13 @@ def _products(folder: Path, per_sku: int | None) -> list[tuple[str, list[Path]]]
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from station.commands._outputs import check_file
-    from station.datalock import file_lock
 
     gallery_path: Path = args.gallery or config.in_data_dir(config.models.gallery)
     if args.forget_item is not None:
         if args.sku is not None or args.images or args.folder is not None:
             return _refuse("--forget-item ITEM takes back one item's reference: give it alone")
         check_file(gallery_path, example="gallery.npz", fix="choose the --gallery file the station uses")
-        try:
-            with file_lock(gallery_path, timeout_s=60.0):
-                return _forget(args.forget_item.strip(), gallery_path, args.json)
-        except TimeoutError as exc:
-            return _refuse(str(exc))
+        return _locked(gallery_path, lambda: _forget(args.forget_item.strip(), gallery_path, args.json))
     if args.folder is not None and (args.sku is not None or args.images):
         return _refuse("give either SKU IMAGE... or --folder DIR, not both")
     if args.folder is None and args.sku is None:
@@ -133,10 +129,17 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
     # Before the model and the images are read: the gallery is a file this user may write.
     check_file(gallery_path, example="gallery.npz", fix="choose a --gallery file in a folder you may write")
+    return _locked(gallery_path, lambda: _enrol(args, config, products, gallery_path))
+
+
+def _locked(gallery_path: Path, change: Callable[[], int]) -> int:
+    """`change()` holding the gallery's lock: the station may be adding a reference from an item
+    at the same time."""
+    from station.datalock import file_lock
+
     try:
-        # The station may be adding a reference from an item at the same time.
         with file_lock(gallery_path, timeout_s=60.0):
-            return _enrol(args, config, products, gallery_path)
+            return change()
     except TimeoutError as exc:
         return _refuse(str(exc))
 
