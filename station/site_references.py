@@ -58,10 +58,11 @@ def listed_per_sku(gallery_path: Path, gallery: Gallery) -> dict[str, int]:
 def _per_sku(entries: list[dict[str, Any]], gallery: Gallery) -> dict[str, int]:
     """Listed references per SKU that `gallery` still has (`station enroll --replace` or
     `--forget-item` took the others out)."""
+    held = gallery.pictures_by_sku()
     counts: dict[str, int] = {}
     for entry in entries:
         sku = entry.get("sku")
-        if isinstance(sku, str) and entry.get("picture") in gallery.pictures_of(sku):
+        if isinstance(sku, str) and entry.get("picture") in held.get(sku, ()):
             counts[sku] = counts.get(sku, 0) + 1
     return counts
 

@@ -133,7 +133,15 @@ class Gallery:
 
     def pictures_of(self, sku: str) -> set[str]:
         """The names of the kept pictures of an SKU's references (see `keep_pictures`)."""
-        return {name for s, name in zip(self._skus, self._pictures, strict=True) if s == sku and name}
+        return self.pictures_by_sku().get(sku, set())
+
+    def pictures_by_sku(self) -> dict[str, set[str]]:
+        """`pictures_of` of every SKU that has kept pictures, in one pass over the references."""
+        found: dict[str, set[str]] = {}
+        for sku, name in zip(self._skus, self._pictures, strict=True):
+            if name:
+                found.setdefault(sku, set()).add(name)
+        return found
 
     def similarities(self, embedding: npt.NDArray[np.float32]) -> dict[str, float]:
         """Per SKU, the cosine similarity of its closest reference."""
