@@ -2135,7 +2135,7 @@
     </message>
     <message>
         <source>Not signed in (F9)</source>
-        <translation>Non connecté (F9)</translation>
+        <translation>Aucun opérateur identifié (F9)</translation>
     </message>
     <message>
         <source>Bench mode</source>
