@@ -11,8 +11,11 @@ calibration report their own health when it changes.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
+from datetime import date, datetime
+from datetime import time as clock_time
 from typing import Any
 
 from station.devices import ConveyorDevice
@@ -96,6 +99,18 @@ class HealthMonitor:
             self.state.set_health(self.models.current().health())
         self.state.set_counters(self.stats())
 
+    def _recorded_today(self) -> dict[str, int]:
+        """Items in the record since local midnight and since the hour began: a restart keeps them."""
+        now = datetime.now()
+        midnight = datetime.combine(date.today(), clock_time()).timestamp()
+        hour = now.replace(minute=0, second=0, microsecond=0).timestamp()
+        try:
+            return {"items_today": self.store.count_items_since(midnight),
+                    "items_this_hour": self.store.count_items_since(hour)}
+        except sqlite3.Error as exc:  # the counters since the start stand in; the record says the rest
+            logger.warning("could not count today's items in the record: %s", exc)
+            return {}
+
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""
         counts = self.pipeline.counters.snapshot()
@@ -117,6 +132,7 @@ class HealthMonitor:
             # Evidence pictures over [sync] image_max_bytes: kept on the station, not sent to central.
             "images_too_big": self.store.images_too_big,
         }
+        stats.update(self._recorded_today())
         if self.conveyor is not None:
             c = self.conveyor.bridge.counters
             stats.update(late=c.late, misrouted=c.misrouted, lost=c.lost, confirmed=c.confirmed,

@@ -287,6 +287,11 @@ class StoreReader:
         """Number of items recorded."""
         return int(self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
+    def count_items_since(self, since: float) -> int:
+        """Number of items recorded at or after `since` (seconds since 1970-01-01 UTC)."""
+        row = self._conn.execute("SELECT COUNT(*) FROM items WHERE created_ts >= ?", (since,)).fetchone()
+        return int(row[0])
+
     def audit_log(self, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
         """The newest audit entries, newest first."""
         if action:
@@ -446,6 +451,11 @@ class Store(StoreReader):
         self.images_too_big = 0  # pictures not queued for central because of their size
         self.free_bytes = free_bytes or retention.disk_free_bytes
         self._lock = threading.RLock()
+
+    def count_items_since(self, since: float) -> int:
+        """As the reader's, on the writer's connection between two of its transactions."""
+        with self._lock:
+            return super().count_items_since(since)
 
     @classmethod
     def from_config(cls, config: Config) -> Store:

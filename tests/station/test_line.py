@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,24 @@ def test_every_item_is_recorded_routed_and_confirmed(tmp_path: Path) -> None:
     with sqlite3.connect(config.in_data_dir(config.storage.db_path)) as conn:
         keys = {r[0] for r in conn.execute("SELECT key FROM outbox")}
     assert {f"{r['verdict_id']}:{r['revision']}" for r in rows} <= keys
+
+
+def test_a_restarted_station_counts_the_items_recorded_today_before_it(tmp_path: Path) -> None:
+    config = line_config(tmp_path)
+    day = datetime.now().date()
+    for items in (3, 2):
+        station = Station(config, RunOptions(items=items, sim_speed_m_s=2.0, sim_spacing_m=1.0))
+        station.start()
+        try:
+            assert station.wait_items(items, timeout_s=60), station.stats()
+            stats = station.stats()
+        finally:
+            station.stop()
+    if datetime.now().date() != day:
+        pytest.skip("the day changed during the test")
+    assert stats["items"] == 2  # this run's
+    assert stats["items_today"] == 5  # the record's: the first run's 3 as well
+    assert 2 <= stats["items_this_hour"] <= 5
 
 
 def test_a_late_decision_goes_to_the_manual_lane_and_says_late(tmp_path: Path) -> None:

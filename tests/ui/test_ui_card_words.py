@@ -89,6 +89,14 @@ def test_the_top_line_counts_what_an_operator_uses_and_problems_only_when_they_h
     assert bar.problems_label.text() == "Lost on the belt: 2"
 
 
+def test_the_top_line_counts_today_from_the_record_when_the_station_gives_it(qtbot) -> None:
+    """After a restart the run has seen 2 items; the record holds the morning's 5 as well."""
+    bar = TopBar(1.0)
+    qtbot.addWidget(bar)
+    bar.show_counters({"items": 2, "items_today": 7, "items_this_hour": 3, "outbox_backlog": 0})
+    assert bar.counters_label.text() == "Items today: 7  ·  This hour: 3  ·  Waiting for central: 0"
+
+
 def test_items_this_hour_start_again_at_each_clock_hour() -> None:
     now = [datetime(2026, 12, 3, 9, 40)]
     clock = ClockCounts(lambda: now[0])
