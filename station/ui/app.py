@@ -72,7 +72,8 @@ def application(font_scale: float = 1.0, offscreen: bool = False) -> QApplicatio
 
 
 class _ScreenshotJob:
-    """Waits for `items` decided items and the first statistics, then saves the pages and quits."""
+    """Waits for `items` decided items, counted in the top line and in statistics asked for after
+    them, then saves the pages and quits."""
 
     def __init__(
         self, app: QApplication, window: MainWindow, path: Path, items: int, timeout_s: float
@@ -87,13 +88,22 @@ class _ScreenshotJob:
         self.timer.setInterval(100)
         self.timer.timeout.connect(self._poll)
         self.settled_at: float | None = None
+        self.kpi_mark: int | None = None  # statistics reports finished when the items were decided
 
     def start(self) -> None:
         self.timer.start()
 
     def _poll(self) -> None:
-        kpi_ready = self.window.kpi.loads > 0 or not self.window.kpi.has_source
-        ready = self.window.items_seen >= self.items and kpi_ready
+        decided = self.window.items_seen >= self.items
+        counted = self.window.items_counted
+        kpi = self.window.kpi
+        if decided and self.kpi_mark is None and kpi.has_source and not kpi.busy_reporting:
+            # Statistics of these items: a report asked for now, not the one made at start.
+            self.kpi_mark = kpi.loads
+            kpi.refresh()
+        kpi_ready = not kpi.has_source or (self.kpi_mark is not None and kpi.loads > self.kpi_mark)
+        # The top line too: its counters come once a second, after the items.
+        ready = decided and kpi_ready and (counted is None or counted >= self.items)
         timed_out = time.monotonic() > self.deadline
         if not ready and not timed_out:
             return
@@ -144,8 +154,8 @@ def run_app(
     returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first. `models_source()`
     names the models in use on the About page.
 
-    With `screenshot`, waits until `items` items were decided (default 1) and the first
-    statistics arrived, or `settings.screenshot_timeout_s`, then saves the window at
+    With `screenshot`, waits until `items` items were decided (default 1), counted in the top
+    line and in statistics asked for after them, or `settings.screenshot_timeout_s`, then saves the window at
     `screenshot` and each other page as `<stem>-<page>.png`; returns 1 on timeout.
     `history_source(verdict_id)` gives an item's revisions for the item dialog;
     `search_source(text)` looks RMA / GTIN words up in the record (Enter in the search box).

@@ -19,11 +19,12 @@ The dict it expects (every key optional; missing parts show "no data yet"):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from station import palette
@@ -35,6 +36,8 @@ from station.ui.charts import BarChart, LineChart
 logger = logging.getLogger(__name__)
 
 KpiSource = Callable[[], dict[str, Any]]
+
+FRESH_S = 2.0  # a report this recent is "now" when the page opens: not asked for again
 
 
 def _hours(value: Any) -> str:
@@ -56,7 +59,7 @@ def _pairs(value: Any) -> list[tuple[str, list[float]]]:
 
 
 class KpiPanel(QWidget):
-    """Four charts and a headline row, refreshed every `refresh_s` seconds while visible."""
+    """Four charts and a headline row, refreshed on show and every `refresh_s` seconds while shown."""
 
     def __init__(
         self,
@@ -73,6 +76,7 @@ class KpiPanel(QWidget):
         self._worker.finished.connect(self._loaded)
         self._worker.failed.connect(self._failed)
         self.loads = 0  # completed refreshes (the screenshot waits for the first)
+        self._loaded_at = float("-inf")  # when the last report came (time.monotonic())
         self._kpi: dict[str, Any] | None = None  # the last report shown, drawn again in a new language
         self._problem = ""
         self.headline = QLabel()
@@ -102,7 +106,7 @@ class KpiPanel(QWidget):
         layout.addLayout(grid, 1)
         self._timer = QTimer(self)
         self._timer.setInterval(int(refresh_s * 1000))
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._tick)
 
     def retranslate(self) -> None:
         """Titles, empty charts and the last report in the language installed now."""
@@ -138,11 +142,27 @@ class KpiPanel(QWidget):
         """Whether a statistics source is connected."""
         return self._source is not None
 
+    @property
+    def busy_reporting(self) -> bool:
+        """Whether a report is running now."""
+        return self._worker.busy
+
     def start(self) -> None:
-        """Load now and then every `refresh_s`."""
+        """Load now and then every `refresh_s` while the page is shown."""
         if self._source is not None:
             self.refresh()
             self._timer.start()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """The operator opened the page (F2): figures of now, not of the last timer round."""
+        super().showEvent(event)
+        if self._timer.isActive() and time.monotonic() - self._loaded_at > FRESH_S:
+            self.refresh()
+
+    def _tick(self) -> None:
+        """The timer's round: a report nobody sees is not made."""
+        if self.isVisible():
+            self.refresh()
 
     def refresh(self) -> None:
         """Ask for new figures unless a report is still running (never queue reports up)."""
@@ -165,6 +185,7 @@ class KpiPanel(QWidget):
     def _loaded(self, _tag: str, kpi: object) -> None:
         self.busy.setVisible(False)
         self.loads += 1
+        self._loaded_at = time.monotonic()
         if not isinstance(kpi, dict):
             self._failed("kpi", f"the report returned {type(kpi).__name__}, not a dict")
             return

@@ -384,6 +384,14 @@ class MainWindow(QMainWindow):
         if not self._render_timer.isActive():
             self._render_timer.start()
 
+    @property
+    def items_counted(self) -> int | None:
+        """The items the top line counts now (this run's), None before the first counters."""
+        if self._shown_counters is None:
+            return None
+        items = self._shown_counters.get("items")
+        return items if isinstance(items, int) else None
+
     def _render_counters(self) -> None:
         counters, self._counters = self._counters, None
         if counters is not None:

@@ -175,6 +175,24 @@ def test_statistics_draw_from_the_kpi_source(qtbot: QtBot) -> None:
     assert window.kpi.override_chart.bars() == [("last 8 h", 0.043)]
 
 
+def test_statistics_are_asked_for_when_the_page_opens_and_not_while_hidden(qtbot: QtBot) -> None:
+    asked: list[int] = []
+
+    def source() -> dict[str, Any]:
+        asked.append(len(asked))
+        return demo_kpi()
+
+    window, _ = open_window(qtbot, window_kwargs={"kpi_source": source}, kpi_refresh_s=1.0)
+    qtbot.waitUntil(lambda: window.kpi.loads >= 1)  # the report made at start
+    assert not window.kpi.isVisible()  # the inspection page is in front
+    qtbot.wait(2500)  # two rounds of the timer: nobody sees the page, no report
+    assert len(asked) == 1
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: window.kpi.loads >= 2)  # opening the page asks at once
+    assert window.kpi.isVisible() and len(asked) == 2
+    qtbot.waitUntil(lambda: window.kpi.loads >= 3, timeout=5000)  # shown: the timer asks again
+
+
 def test_a_failing_kpi_source_keeps_the_window_and_says_why(qtbot: QtBot) -> None:
     def broken() -> dict[str, Any]:
         raise OSError("database is locked")
