@@ -51,15 +51,16 @@ class _Chart(QWidget):
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(420, 240)
 
-    def _frame(self, painter: QPainter, top_value: float) -> QRectF:
-        """Draws the title and the y axis; returns the plot area."""
+    def _frame(self, painter: QPainter, top_value: float, headroom: float = 0.0) -> QRectF:
+        """Draws the title and the y axis; returns the plot area, `headroom` px below the title."""
         metrics = painter.fontMetrics()
         line = metrics.height()
         painter.setPen(_TEXT)
         painter.drawText(QRectF(0, 0, self.width(), line + 4), Qt.AlignmentFlag.AlignCenter, self.title)
         ticks = [_fmt(top_value * fraction, self.percent) for fraction in (0.0, 0.5, 1.0)]
         left = max(metrics.horizontalAdvance(tick) for tick in ticks) + 10  # "0,5" is wider than "1"
-        plot = QRectF(left, line + 10, self.width() - left - 34, self.height() - 2 * line - 20)
+        top = line + 10 + headroom
+        plot = QRectF(left, top, self.width() - left - 34, self.height() - top - line - 10)
         painter.setPen(QPen(_AXIS, 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
@@ -101,9 +102,9 @@ class BarChart(_Chart):
                 self._empty(painter)
                 return
             top = nice_ceiling(max(v for _l, v, _c in self._bars))
-            plot = self._frame(painter, top)
-            slot = plot.width() / len(self._bars)
             line = painter.fontMetrics().height()
+            plot = self._frame(painter, top, headroom=line)  # a full bar's value stays clear of the title
+            slot = plot.width() / len(self._bars)
             label_font = self._label_font(painter, [label for label, _v, _c in self._bars], slot)
             for i, (label, value, colour) in enumerate(self._bars):
                 h = plot.height() * value / top

@@ -9,10 +9,12 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from station.kpi import compute_kpis, plot_kpis
 from station.palette import DISPOSITION_COLOURS, disposition_colour, grade_colour
+from station.ui.charts import BarChart
 from station.verdict import Disposition
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import open_window
@@ -60,3 +62,19 @@ def test_the_kpi_chart_draws_each_disposition_in_the_windows_colour(tmp_path: Pa
     assert image is not None
     for disposition in Disposition:
         assert _pixels_of(image, DISPOSITION_COLOURS[disposition]) > 50, disposition
+
+
+def test_a_full_bars_value_is_drawn_below_the_charts_title(qtbot: QtBot) -> None:
+    """The tallest bar reaches the axis top; its value must not print over the title."""
+    chart = BarChart("")  # no title: anything dark in the title's band is the bar's value
+    qtbot.addWidget(chart)
+    chart.resize(420, 240)
+    chart.set_bars([("restock", 5.0, "#2e7d32"), ("recycle", 2.0, "#6d4c41")])
+    image = chart.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    band = chart.fontMetrics().height() + 4  # where _frame writes the title
+    dark = [(x, y) for y in range(band) for x in range(0, image.width())
+            if QColor(image.pixel(x, y)).lightness() < 128]
+    assert dark == []
+    below = [(x, y) for y in range(band, band * 3) for x in range(0, image.width())
+             if QColor(image.pixel(x, y)).lightness() < 128]
+    assert below  # the value is drawn, just lower
