@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--items", type=whole(1, example="100"), default=None, metavar="N",
                         help="stop after N items are recorded and routed")
     parser.add_argument("--screenshot", type=Path, default=None, metavar="PATH",
-                        help="render the window offscreen after --items items, save a PNG and stop")
+                        help="render the window offscreen once --items items (the demo feeds that many) are "
+                             "decided, save a PNG per page and stop")
     parser.add_argument("--speed", type=SPEED, default=None, metavar="M_PER_S",
                         help="simulated belt speed (default [hardware].sim_speed_m_s)")
     parser.add_argument("--spacing", type=SPACING, default=None, metavar="M",
@@ -172,7 +173,7 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
             print("station run: no display found (DISPLAY is not set): running headless. "
                   "Start it from a desktop session for the window.", file=sys.stderr)
             headless = True
-    options = RunOptions(items=args.items if args.screenshot is None else None,
+    options = RunOptions(items=args.items,
                          sim_speed_m_s=args.speed, sim_spacing_m=args.spacing, sim_rate_items_s=args.rate,
                          headless=headless)
     try:

@@ -205,3 +205,18 @@ def _with(tmp_path: Path, text: str) -> Path:
     path.write_text(f'{text}[sync]\nbroker = ""\n', encoding="utf-8")
     path.write_text(path.read_text().replace("[station]\n", f'[station]\ndata_dir = "{tmp_path / "var"}"\n'))
     return path
+
+
+def test_the_screenshot_run_feeds_exactly_the_items_it_shows(tmp_path: Path) -> None:
+    """`station run --screenshot --items N`: the demo line stops at N, so the top line, the list and
+    the statistics in the saved pages all speak of the same N items."""
+    config = line_config(tmp_path)
+    shot = tmp_path / "shot.png"
+    command = [sys.executable, "-m", "station", "--config", str(config.source), "--log-level", "WARNING",
+               "run", "--size", "1366x768", "--screenshot", str(shot), "--items", "3"]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert shot.is_file() and (tmp_path / "shot-statistics.png").is_file()
+    with sqlite3.connect(config.in_data_dir(config.storage.db_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM items").fetchone()[0] == 3
