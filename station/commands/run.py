@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from station.commands._args import RATE, SPACING, SPEED, number, whole
 from station.commands._store import refuse
 from station.config import Config
+from station.config_text import shown_config
 from station.i18n import LANGUAGES, QT_TRANSLATE_NOOP, is_language
 from station.options import DEMO_VIEWS, with_demo_cameras
 from station.service import PipelineHeartbeat, ServiceWatchdog
@@ -300,8 +301,8 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         screenshot=args.screenshot, items=args.items,
         about={**versions(), "station_id": config.station.id, "site_id": config.station.site},
         models_source=lambda: station.models.current().refs(),
-        config_text=Path(config.source).read_text(encoding="utf-8") if config.source != "<defaults>" else "",
-        config_source=config.source,
+        config_text=shown_config(config),
+        config_source=config.source if config.source != "<defaults>" else "",
         calibration_frames=None if synthetic else frames,
         calibration_file=config.resolve(config.calibration.file),
         board=board,

@@ -113,11 +113,12 @@ class SettingsPage(QWidget):
         left.addWidget(mode_box)
         left.addStretch(1)
         self.config_view = QPlainTextEdit()
-        if config_text:
+        if source:
             self.config_view.setPlainText(config_text)
-        else:
+        else:  # the defaults, written out under a line in the operator's language
             bind(self.config_view.setPlainText,
-                 lambda: self.tr("# the station runs on the embedded defaults"))
+                 lambda: "\n\n".join(filter(None, (self.tr("# the station runs on the embedded defaults"),
+                                                    config_text))))
         self.config_view.setReadOnly(True)
         self.config_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         right = QVBoxLayout()

@@ -18,10 +18,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+from station.config import load_config
+from station.config_text import shown_config
 from station.state import Overlay, StationState
 from station.ui.app import run_app
 from station.ui.camera_view import CameraView
 from station.ui.item_dialog import ItemDialog
+from station.ui.pages import SettingsPage
 from station.ui.recent import FRAMES_KEPT
 from station.ui.settings import UiSettings
 from station.verdict import Disposition, ImageRef, Verdict
@@ -217,6 +220,19 @@ def test_settings_page_sends_thresholds_within_range_and_mode(qtbot: QtBot) -> N
     qtbot.waitUntil(lambda: actions.named("set_mode") == [("bench",)])
     qtbot.waitUntil(lambda: "Bench mode" in window.top.mode_label.text())
     assert "defect_repair = 0.5" in page.config_view.toPlainText()
+
+
+def test_settings_page_shows_what_the_station_runs_with_and_no_secret(qtbot: QtBot) -> None:
+    """On the embedded defaults the page writes them out; from a file, the file; no PIN either way."""
+    defaults = load_config(None, env={"STATION_SUPERVISOR_PIN": "9753"})
+    page = SettingsPage(shown_config(defaults), (), "conveyor", "")
+    qtbot.addWidget(page)
+    text = page.config_view.toPlainText()
+    assert text.startswith("# the station runs on the embedded defaults\n\n[station]\n")
+    assert "[policy]\ndefect_repair = 0.5\n" in text and "9753" not in text
+    from_file = SettingsPage('[ui]\nsupervisor_pin = "••••••"\n', (), "conveyor", "/etc/station/config.toml")
+    qtbot.addWidget(from_file)
+    assert from_file.config_view.toPlainText() == '[ui]\nsupervisor_pin = "••••••"\n'
 
 
 def test_screenshot_waits_for_items_and_saves_every_page(qtbot: QtBot, tmp_path: Path) -> None:
