@@ -3,7 +3,7 @@
 `shown_config(config)` is the config file's own text, or — on the embedded defaults — those
 defaults written out as TOML (`as_toml`), so the page always says what the station runs with.
 Either way `redacted` hides the secrets first: the page is open to whoever stands at the bench,
-and the supervisor's PIN or the broker's password must not be read off it.
+and the supervisor's PIN, the broker's password or a camera stream's must not be read off it.
 """
 
 from __future__ import annotations
@@ -26,18 +26,22 @@ _SECRET = re.compile(
     r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}#]+)""",
     re.IGNORECASE,
 )
+# The password in an address such as a camera stream's: rtsp://user:password@host/...
+# (up to the address's last "@": a password may hold one written as it is)
+_URL_PASSWORD = re.compile(r"""(?P<user>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"']*):[^\s/"']*@""")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def redacted(text: str) -> str:
-    """`text` (TOML) with every secret's value replaced by HIDDEN; an empty one stays empty."""
+    """`text` (TOML) with every secret's value replaced by HIDDEN (an empty one stays empty) and
+    the password of every address (`rtsp://user:password@host`) by dots."""
 
     def hide(match: re.Match[str]) -> str:
         value = match["value"]
         shown = value if value in ('""', "''") else HIDDEN
         return f"{match['key']}{match['eq']}{shown}"
 
-    return _SECRET.sub(hide, text)
+    return _URL_PASSWORD.sub(r"\g<user>:••••••@", _SECRET.sub(hide, text))
 
 
 def _key(name: str) -> str:

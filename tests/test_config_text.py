@@ -65,6 +65,14 @@ def test_secrets_are_hidden_and_the_rest_is_kept() -> None:
     assert 'username = "dock-07"' in shown and 'language = "fr"' in shown
 
 
+def test_a_camera_streams_password_is_hidden_and_its_address_kept() -> None:
+    shown = redacted('[cameras.gate]\nsource = "stream"\ndevice = "rtsp://dock:p@ss-w0rd@10.0.0.9:554/h264"\n'
+                     '[cameras.side]\ndevice = "rtsp://10.0.0.8/h264"\n')
+    assert "p@ss-w0rd" not in shown
+    assert 'device = "rtsp://dock:••••••@10.0.0.9:554/h264"' in shown
+    assert 'device = "rtsp://10.0.0.8/h264"' in shown  # no password: nothing changed
+
+
 def test_a_secret_not_set_reads_as_not_set() -> None:
     assert redacted('password = ""\nsupervisor_pin = \'\'\n') == 'password = ""\nsupervisor_pin = \'\'\n'
 
