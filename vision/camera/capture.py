@@ -151,7 +151,7 @@ class Camera:
         if state is self._state and detail == self._detail:
             return
         self._state, self._detail = state, detail
-        if state is CameraState.LIVE:
+        if state in (CameraState.LIVE, CameraState.STOPPED):  # stopped: asked for, nothing wrong
             logger.info("camera %s: %s", self.name, detail)
         else:
             logger.warning("camera %s: %s", self.name, detail)
