@@ -99,8 +99,12 @@ def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> Kpis:
-    """The figures of these verdicts (latest revisions, one per item)."""
+def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None, *,
+                 local_hours: bool = False) -> Kpis:
+    """The figures of these verdicts (latest revisions, one per item).
+
+    The hour buckets are UTC clock hours (the report says so), or with `local_hours` the
+    clock hours of this PC's time zone, as the dock's wall clock and the window show them."""
     items = 0
     dispositions: Counter[str] = Counter({d.value: 0 for d in Disposition})
     no_read = overridden = late = lost = 0
@@ -120,7 +124,7 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None) -> 
         at = verdict.created_at
         first = at if first is None or at < first else first
         last = at if last is None or at > last else last
-        hour = at.replace(minute=0, second=0, microsecond=0)
+        hour = (at.astimezone() if local_hours else at).replace(minute=0, second=0, microsecond=0)
         counts, hour_latency = by_hour.setdefault(hour, (Counter(), []))
         counts[disposition] += 1
         if total is not None:

@@ -6,6 +6,8 @@ import importlib.util
 import logging
 import os
 import shutil
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def shared_data() -> Path:
     """The read-only data sets beside the project."""
     return SHARED_DATA
+
+
+@pytest.fixture
+def dock_zone() -> Iterator[Callable[[str], None]]:
+    """Set this process's local time zone (a POSIX TZ string such as "IST-5:30", no tzdata needed)
+    for one test: the dock's wall clock is not UTC in most warehouses."""
+    before = os.environ.get("TZ")
+
+    def use(zone: str) -> None:
+        os.environ["TZ"] = zone
+        time.tzset()
+
+    yield use
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()

@@ -29,7 +29,8 @@ class RecordQueries:
         """The KPI panel's figures over the last `kpi_window_h` hours."""
         since = datetime.now(UTC) - timedelta(hours=self.kpi_window_h)
         with StoreReader(self.db_path) as reader:
-            k = compute_kpis(reader.latest_verdicts(since), since)
+            # The window's hours are the dock's wall-clock hours, like its item times and top line.
+            k = compute_kpis(reader.latest_verdicts(since), since, local_hours=True)
         return {
             "window_h": self.kpi_window_h,
             "items_total": k.items,

@@ -14,8 +14,8 @@ logger = logging.getLogger(__name__)
 
 
 def time_text(verdict: Verdict) -> str:
-    """HH:MM:SS of when the item was decided first (UTC, as recorded)."""
-    return verdict.created_at.strftime("%H:%M:%S")
+    """HH:MM:SS of when the item was decided first, on the dock's wall clock (recorded in UTC)."""
+    return verdict.created_at.astimezone().strftime("%H:%M:%S")
 
 
 def decided_by(verdict: Verdict) -> str:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from station.kpi import compute_kpis, kpi_table, percentile
+from station.store import Store
+from station.store.queries import RecordQueries
 from station.verdict import Disposition, Verdict
 
 
@@ -34,6 +37,27 @@ def test_rates_and_hour_buckets(make_verdict: Callable[..., Verdict]) -> None:
     assert [h.items for h in k.hours] == [2, 2]
     assert k.hours[0].latency_p50_ms == 20.0
     assert ["no-read", "rate", "25.0", "%"] in [line.split() for line in kpi_table(k).splitlines()]
+
+
+def test_the_windows_hours_are_the_docks_wall_clock_hours(
+    make_verdict: Callable[..., Verdict], dock_zone: Callable[[str], None], tmp_path: Path,
+) -> None:
+    """In Mumbai (UTC+5:30) 10:10 and 10:40 UTC are 15:40 and 16:10 on the wall: two hours there."""
+    t0 = datetime(2026, 11, 24, 10, 10, tzinfo=UTC)
+    verdicts = [make_verdict(0, created=t0), make_verdict(1, created=t0 + timedelta(minutes=30))]
+    dock_zone("IST-5:30")
+    assert [h.items for h in compute_kpis(verdicts).hours] == [2]  # the report: UTC hours, as it says
+    local = compute_kpis(verdicts, local_hours=True).hours
+    assert [(f"{h.start:%H:%M}", h.items) for h in local] == [("15:00", 1), ("16:00", 1)]
+    # The Statistics page asks the record for the same: its labels are the wall clock's.
+    store = Store(tmp_path / "station.db", tmp_path / "images")
+    now = datetime.now(UTC)
+    for seq in range(3):
+        store.record_verdict(make_verdict(seq, created=now - timedelta(minutes=seq)))
+    store.close()
+    labels = [label for label, _count in RecordQueries(tmp_path / "station.db").kpis()["items_per_hour"]]
+    assert set(labels) <= {f"{now.astimezone():%H}:00", f"{(now - timedelta(minutes=2)).astimezone():%H}:00"}
+    assert f"{now.astimezone():%H}:00" != f"{now:%H}:00"  # the zone does move the label
 
 
 def test_items_per_hour_counts_clock_hours_of_work_whatever_the_period(

@@ -4,6 +4,7 @@ the settings mapping; and a verdict without findings on the card."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -50,9 +51,12 @@ def test_the_confirmed_lane_wins_over_the_commanded_one() -> None:
     assert Routing().lane is None
 
 
-def test_time_and_author_of_a_verdict() -> None:
+def test_time_and_author_of_a_verdict(dock_zone: Callable[[str], None]) -> None:
     verdict = dataclasses.replace(_verdict(), created_at=datetime(2026, 11, 24, 14, 5, 9, 120_000, UTC))
+    dock_zone("UTC0")
     assert time_text(verdict) == "14:05:09"
+    dock_zone("CET-1")  # a dock in Paris in November: the list shows its wall clock, not UTC
+    assert time_text(verdict) == "15:05:09"
     assert decided_by(verdict) == "auto"
     assert decided_by(verdict.override(Disposition.REPAIR, "op-7", "hinge cracked")) == "op-7"
 
