@@ -103,7 +103,7 @@ class _ScreenshotJob:
             kpi.refresh()
         kpi_ready = not kpi.has_source or (self.kpi_mark is not None and kpi.loads > self.kpi_mark)
         # The top line too: its counters come once a second, after the items.
-        ready = decided and kpi_ready and (counted is None or counted >= self.items)
+        ready = decided and kpi_ready and counted is not None and counted >= self.items
         timed_out = time.monotonic() > self.deadline
         if not ready and not timed_out:
             return
