@@ -20,6 +20,14 @@
         <translation>Version du logiciel</translation>
     </message>
     <message>
+        <source>Settings file</source>
+        <translation>Fichier de réglages</translation>
+    </message>
+    <message>
+        <source>Data folder</source>
+        <translation>Dossier de données</translation>
+    </message>
+    <message>
         <source>Models in use</source>
         <translation>Modèles utilisés</translation>
     </message>
@@ -58,6 +66,10 @@
     <message>
         <source>libraries</source>
         <translation>bibliothèques</translation>
+    </message>
+    <message>
+        <source>none: the embedded defaults</source>
+        <translation>aucun : les réglages par défaut intégrés</translation>
     </message>
 </context>
 <context>

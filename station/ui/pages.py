@@ -188,13 +188,15 @@ class SettingsPage(QWidget):
 ModelsSource = Callable[[], Sequence[ModelRef]]
 
 # Keys of the `about` dict shown in the summary at the top, not again in the tree below.
-_SUMMARY_KEYS = ("station_id", "site_id", "station")
+_SUMMARY_KEYS = ("station_id", "site_id", "station", "config", "data_dir")
 
 
 class AboutPage(QWidget):
-    """Which station and site this is, the software version, the models in use, then the libraries.
+    """Which station and site this is, the software version, its settings file and data folder, the
+    models in use, then the libraries.
 
-    `about` is `station.commands.version.versions()` plus `station_id` and `site_id`; `models_source`
+    `about` is `station.commands.version.versions()` plus `station_id`, `site_id`, `config` (the
+    settings file, "<defaults>" for none) and `data_dir` (the database's and images' folder); `models_source`
     is asked again each time the page is shown, so a model central swapped in is named as it is.
     """
 
@@ -215,15 +217,22 @@ class AboutPage(QWidget):
         for label, key in ((self.station_label, "station_id"), (self.site_label, "site_id"),
                            (self.version_label, "station")):
             bind(label.setText, functools.partial(self._value_words, about.get(key)))
+        self.config_label = QLabel()
+        bind(self.config_label.setText, functools.partial(self._config_words, about.get("config")))
+        self.data_label = QLabel()
+        bind(self.data_label.setText, functools.partial(self._value_words, about.get("data_dir")))
         self.models_label = QLabel("")
         self.models_label.setWordWrap(True)
-        for label in (self.station_label, self.site_label, self.version_label, self.models_label):
+        for label in (self.station_label, self.site_label, self.version_label, self.config_label,
+                      self.data_label, self.models_label):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         summary = QFormLayout()
         for words, value_label in (
             (lambda: self.tr("Station"), self.station_label),
             (lambda: self.tr("Site"), self.site_label),
             (lambda: self.tr("Software version"), self.version_label),
+            (lambda: self.tr("Settings file"), self.config_label),
+            (lambda: self.tr("Data folder"), self.data_label),
             (lambda: self.tr("Models in use"), self.models_label),
         ):
             row_label = QLabel()
@@ -270,6 +279,9 @@ class AboutPage(QWidget):
 
     def _value_words(self, value: object) -> str:
         return str(value) if value else self.tr("not known")
+
+    def _config_words(self, source: object) -> str:
+        return self.tr("none: the embedded defaults") if source == "<defaults>" else self._value_words(source)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
