@@ -13,9 +13,11 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
 from station.state import Health, Level
 from station.ui import fit, theme
 from station.ui.fit import ElidedLabel
+from station.ui.translation import current_language
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,9 @@ def component_name(component: str) -> str:
     if kind == "camera":
         if not name:
             return QCoreApplication.translate("StatusPanel", "Camera")
-        return QCoreApplication.translate("StatusPanel", "Camera {name}").format(name=name)
+        # The usual camera names in the operator's words, as the station's status lines say them.
+        shown = words_in("View", name, current_language())
+        return QCoreApplication.translate("StatusPanel", "Camera {name}").format(name=shown)
     names = {
         "conveyor": QCoreApplication.translate("StatusPanel", "Conveyor"),
         "mqtt": QCoreApplication.translate("StatusPanel", "MQTT"),

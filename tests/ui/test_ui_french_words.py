@@ -43,6 +43,7 @@ from station.ui.charts import BarChart, LineChart
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
+from station.ui.status_panel import health_text
 from station.ui.translation import install
 from station.verdict import Disposition, Reason, Verdict
 from tests.ui.feeder import demo_kpi, make_item
@@ -343,3 +344,13 @@ def test_the_check_finds_an_english_sentence(french: QApplication, qtbot: QtBot)
     assert any("Press Enter to confirm" in p for p in problems), problems
     assert not _problems_in("Motif du client : défectueux")
     assert _problems_in(REASON_TEXTS["no_evidence"].text)
+
+
+def test_a_camera_chip_names_the_camera_once_in_french(french: QApplication) -> None:
+    """« Caméra dessus en marche », not « Caméra top : caméra dessus en marche »."""
+    live = Health("camera:top", Level.OK, tr("Health", "camera {camera} live", "fr").format(
+        camera=tr("View", "top", "fr")))
+    assert health_text(live) == "Caméra dessus en marche"
+    own = Health("camera:gate", Level.OK, tr("Health", "camera {camera} live", "fr").format(camera="gate"))
+    assert health_text(own) == "Caméra gate en marche"  # a site's own camera name stays as written
+    assert health_text(Health("camera:top", Level.ERROR, "plus d'images")) == "Caméra dessus : plus d'images"
