@@ -305,6 +305,7 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         config_text=shown_config(config),
         config_source=config.source if config.source != "<defaults>" else "",
         calibration_frames=None if synthetic else frames,
+        live_frames=frames,
         calibration_file=config.resolve(config.calibration.file),
         board=board,
         calibration_settings=wizard_settings_from_config(config),

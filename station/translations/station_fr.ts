@@ -775,6 +775,10 @@
         <translation>Touches : Entrée confirmer · 1–5 corriger · R réinspecter · S superviseur · T déclencher · O ouvrir · Ctrl+F chercher · ou scannez un code</translation>
     </message>
     <message>
+        <source>Live: place the item, then scan it or press T</source>
+        <translation>En direct : posez l&apos;article, puis scannez-le ou appuyez sur T</translation>
+    </message>
+    <message>
         <source>{problem}: the picture below is not live</source>
         <translation>{problem} : l&apos;image ci-dessous n&apos;est pas en direct</translation>
     </message>

@@ -142,6 +142,7 @@ def run_app(
     config_text: str = "",
     config_source: str = "",
     calibration_frames: FrameSource | None = None,
+    live_frames: FrameSource | None = None,
     calibration_file: Path | None = None,
     board: BoardSpec | None = None,
     calibration_settings: WizardSettings | None = None,
@@ -159,6 +160,7 @@ def run_app(
     `screenshot` and each other page as `<stem>-<page>.png`; returns 1 on timeout.
     `history_source(verdict_id)` gives an item's revisions for the item dialog;
     `search_source(text)` looks RMA / GTIN words up in the record (Enter in the search box).
+    `live_frames()` (the first camera's latest frame) is shown live in bench mode between items.
     With `calibration_frames` (the camera's latest frame), `calibration_file` and `board`, the
     calibration page is the wizard (docs/ui.md); without them it shows the status only.
     Runs offscreen when there is no display. The caller keeps running the pipeline
@@ -178,6 +180,7 @@ def run_app(
         config_text=config_text,
         config_source=config_source,
         calibration_frames=calibration_frames,
+        live_frames=live_frames,
         calibration_file=calibration_file,
         board=board,
         calibration_settings=calibration_settings,

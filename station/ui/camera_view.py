@@ -109,6 +109,7 @@ class CameraView(QWidget):
         self._overlay = Overlay()
         self._placeholder = self.tr("Waiting for the first item…")
         self._banner = ""
+        self._caption = ""  # a line across the bottom of the picture: what it is ("Live: ...")
         self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
         self._drawn_labels: list[tuple[str, QRectF]] = []  # in frame pixels, at the last paint
         self.show_heatmap = True
@@ -154,6 +155,16 @@ class CameraView(QWidget):
     def banner(self) -> str:
         """The banner shown ('' when none)."""
         return self._banner
+
+    def set_caption(self, text: str) -> None:
+        """A dark line across the bottom of the picture ('' = none): what the picture is, not a problem."""
+        if text != self._caption:
+            self._caption = text
+            self.update()
+
+    def caption(self) -> str:
+        """The caption shown ('' when none)."""
+        return self._caption
 
     def set_placeholder(self, text: str) -> None:
         """The words shown while there is no frame (e.g. the camera's problem)."""
@@ -216,6 +227,13 @@ class CameraView(QWidget):
             painter.scale(scale, scale)
             self._paint_overlay(painter)
             painter.restore()
+            if self._caption:
+                height = painter.fontMetrics().height() * 2
+                strip = QRectF(0, self.height() - height, self.width(), height)
+                painter.fillRect(strip, QColor(0, 0, 0, 170))
+                painter.setPen(QColor("white"))
+                painter.drawText(strip.adjusted(8, 0, -8, 0),
+                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._caption)
             if self._banner:
                 height = painter.fontMetrics().height() * 2
                 strip = QRectF(0, 0, self.width(), height)

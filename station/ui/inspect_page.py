@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+import numpy.typing as npt
 from PySide6.QtCore import QEvent, Qt, Signal, SignalInstance
 from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
@@ -169,15 +171,30 @@ class InspectPage(QWidget):
         # The recent list keeps room for its filter and a few rows, whatever the card needs.
         self.recent.setMinimumHeight(fit.share_px(height, RECENT_MIN_SHARE))
 
-    def show_item(self, view: ItemView, status: str) -> None:
-        """The item's frame with its overlay, and its card; `status` is the operator's last action on it."""
+    def show_item(self, view: ItemView, status: str, picture: bool = True) -> None:
+        """The item's frame with its overlay, and its card; `status` is the operator's last action on it.
+
+        `picture=False` leaves the live picture in place (the card alone shows the item)."""
         self._shown = view
-        self.camera.show_item(view)
+        if picture:
+            self.camera.set_caption("")
+            self.camera.show_item(view)
         if view.views:
             self.views.show_item(view, main_shot(view).camera)
         else:
             self.views.hide()
         self.card.show_item(view, status)
+
+    def show_live(self, frame: npt.NDArray[np.uint8]) -> None:
+        """The camera as it sees now (bench mode, between items): the card keeps the last item."""
+        self.camera.set_frame(frame)
+        self.camera.set_caption(self.tr("Live: place the item, then scan it or press T"))
+
+    def show_item_picture(self) -> None:
+        """Back from the live picture to the item on the card (its undo brought it back)."""
+        self.camera.set_caption("")
+        if self._shown is not None:
+            self.camera.show_item(self._shown)
 
     def _show_view(self, shot: ViewShot) -> None:
         """A view tapped in the strip is shown large."""

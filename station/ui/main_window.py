@@ -69,6 +69,9 @@ RENDER_INTERVAL_MS = 100
 # How long a confirm or an override waits in the window before it is recorded, so a key pressed on
 # the wrong item can be taken back without anything reaching the record or central.
 UNDO_S = 5.0
+# Bench mode shows the camera live between items: 8 frames/s is enough to place an item by, and
+# little work for the GUI thread (one resize of the latest frame each time).
+LIVE_INTERVAL_MS = 125
 
 
 # What a failed intent was, in the sentence "Confirm failed: database is locked".
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         config_text: str = "",
         config_source: str = "",
         calibration_frames: FrameSource | None = None,
+        live_frames: FrameSource | None = None,
         calibration_file: Path | None = None,
         board: BoardSpec | None = None,
         calibration_settings: WizardSettings | None = None,
@@ -127,6 +131,8 @@ class MainWindow(QMainWindow):
         self.operator_id: str | None = state.operator_id
         self.mode = state.mode or settings.mode
         self.items_seen = 0
+        self._live_frames = live_frames
+        self.live_shown = False  # whether the picture is the camera live now (bench mode)
         self._latest: ItemView | None = None
         self._shown_id: str | None = None
         self._shown: ItemView | None = None  # the item on the card: what Enter and 1-5 act on
@@ -247,6 +253,9 @@ class MainWindow(QMainWindow):
         self._record_search = RecordSearch(self._search_source, self.recent, self)
         self._record_search.notice.connect(self.show_message)
         self._record_search.found.connect(self._ok)
+        self._live_timer = QTimer(self)
+        self._live_timer.setInterval(LIVE_INTERVAL_MS)
+        self._live_timer.timeout.connect(self._show_live)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(RENDER_INTERVAL_MS)
@@ -370,7 +379,10 @@ class MainWindow(QMainWindow):
             return
         self._shown_id = verdict_id
         self._shown = view
-        self.inspect_page.show_item(view, self._status_of(verdict_id))
+        # A new revision of the item already dealt with (routed, confirmed) leaves the live picture.
+        live = self.live_shown and self._wants_live()
+        self.inspect_page.show_item(view, self._status_of(verdict_id), picture=not live)
+        self.live_shown = live
 
     def _health_changed(self, health: Health) -> None:
         self.status_panel.set_health(health)
@@ -753,9 +765,40 @@ class MainWindow(QMainWindow):
         dialog.show()
 
     # ----- life -------------------------------------------------------------------------------------
+    def _wants_live(self) -> bool:
+        """Bench mode between items: none shown yet, or the operator has confirmed or overridden the
+        one on the card (or is in its undo time): the next item is being placed."""
+        if self._live_frames is None or self.mode != "bench":
+            return False
+        shown = self._shown
+        if shown is None:
+            return True
+        verdict_id = shown.verdict.verdict_id
+        return verdict_id in self._statuses or any(h.verdict_id == verdict_id for h in self._intents.held())
+
+    def _show_live(self) -> None:
+        """The live timer's round: the latest frame while live is wanted, the item's picture after."""
+        if not self._wants_live():
+            if self.live_shown:  # e.g. the confirm was undone: the item's picture again
+                self.live_shown = False
+                self.inspect_page.show_item_picture()
+            return
+        assert self._live_frames is not None
+        try:
+            frame = self._live_frames()
+        except Exception as exc:  # a camera closing under us must not stop the window
+            logger.debug("live frame: %s", exc)
+            return
+        if frame is None:  # no fresh frame (camera down: its chip and the banner say so)
+            return
+        self.inspect_page.show_live(frame)
+        self.live_shown = True
+
     def start(self, ask_sign_in: bool = True) -> None:
         """After show(): start the statistics and, at the start of a shift, ask who is at the bench."""
         self.kpi.start()
+        if self._live_frames is not None:
+            self._live_timer.start()
         self.inspect_page.setFocus()
         if ask_sign_in and not self.operator_id:
             self.ask_sign_in()
@@ -766,6 +809,7 @@ class MainWindow(QMainWindow):
         if self.wedge is not None:
             self.wedge.remove()
         self._render_timer.stop()
+        self._live_timer.stop()
         self.kpi.close_worker()
         self._record_search.close()
         self.calibration_page.shutdown()

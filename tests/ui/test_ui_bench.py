@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from station.state import StationState
 from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
+from station.ui.main_window import MainWindow
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import dialog_of, open_window
 
@@ -177,3 +179,43 @@ def test_digits_typed_in_search_do_not_override(qtbot: QtBot) -> None:
     assert window.recent.proxy.rowCount() == 1
     qtbot.keyClick(window.recent.search, Qt.Key.Key_Return)  # goes to the results, confirms nothing
     assert actions.named("confirm") == []
+
+
+GREEN = (40, 200, 40)  # BGR of the "camera" the live tests see: nothing else on the screen is this green
+
+
+def _live_camera() -> np.ndarray:
+    return np.full((180, 320, 3), GREEN, np.uint8)
+
+
+def _picture_is_live(window: MainWindow) -> bool:
+    camera = window.inspect_page.camera
+    centre = camera.grab().toImage().pixelColor(camera.width() // 2, camera.height() // 3)
+    return (centre.red(), centre.green(), centre.blue()) == GREEN[::-1]
+
+
+def test_bench_mode_shows_the_camera_live_between_items(qtbot: QtBot) -> None:
+    state = StationState()
+    state.mode = "bench"
+    window, actions = open_window(qtbot, state, window_kwargs={"live_frames": _live_camera, "undo_s": 60.0})
+    qtbot.waitUntil(lambda: window.live_shown)  # no item yet: the operator places the first one
+    assert _picture_is_live(window)
+    assert window.inspect_page.camera.caption() == "Live: place the item, then scan it or press T"
+    item = make_item(1)
+    state.add_item(item)  # T pressed: the item's picture with what the decision used
+    qtbot.waitUntil(lambda: window.card.verdict_id == item.verdict.verdict_id)
+    qtbot.wait(400)  # three rounds of the live timer: the item stays on screen until dealt with
+    assert not window.live_shown and not _picture_is_live(window)
+    assert window.inspect_page.camera.caption() == ""
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)  # confirmed (in its undo time): next item
+    qtbot.waitUntil(lambda: window.live_shown)
+    assert window.card.verdict_id == item.verdict.verdict_id  # the card still shows what was confirmed
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undone
+    qtbot.waitUntil(lambda: not window.live_shown)
+    assert not _picture_is_live(window) and actions.named("confirm") == []
+
+
+def test_conveyor_mode_shows_items_only(qtbot: QtBot) -> None:
+    window, _actions = open_window(qtbot, StationState(), window_kwargs={"live_frames": _live_camera})
+    qtbot.wait(400)
+    assert not window.live_shown and not window.inspect_page.camera.has_frame()
