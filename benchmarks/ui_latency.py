@@ -11,6 +11,8 @@ cost the UI puts on the pipeline's thread (the Qt hop only queues an event) - in
 "GUI CPU" = CPU time of the GUI thread / wall time (share of one core; includes the 0.5 ms
 polling sleeps' wake-ups): unlike lateness it does not depend on how busy the machine is.
 Each figure is the median over --reps runs. "shown" = items the window received / pushed.
+The last row, "live", is a bench between items: no item, the first camera (1280x720) shown live
+at 8 frames/s (`LIVE_INTERVAL_MS`), what an operator placing an item looks at.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,13 +81,26 @@ def feed(state: StationState, rate: float, seconds: float, stop: threading.Event
         stop.wait(max(0.0, next_at - time.monotonic()))
 
 
-def run_once(app: QApplication, rate: float, seconds: float) -> dict[str, float]:
-    """One run at `rate` items/s; returns the lateness and add_item figures."""
+def live_camera() -> Callable[[], np.ndarray]:
+    """A 1280x720 camera whose every frame differs (so each live round really draws a new one)."""
+    rng = np.random.default_rng(3)
+    frames = [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(4)]
+    count = itertools.count()
+    return lambda: frames[next(count) % len(frames)]
+
+
+def run_once(app: QApplication, rate: float, seconds: float, live: bool = False) -> dict[str, float]:
+    """One run at `rate` items/s (with `live`: in bench mode, the camera live between items);
+    returns the lateness and add_item figures."""
     state = StationState()
     healthy(state)
-    window = MainWindow(state, RecordingActions(state), UiSettings())
+    if live:
+        state.mode = "bench"
+    window = MainWindow(state, RecordingActions(state), UiSettings(),
+                        live_frames=live_camera() if live else None)
     window.resize(1366, 768)
     window.show()
+    window.start(ask_sign_in=False)
     app.processEvents()
     ticks: list[float] = []
     timer = QTimer()
@@ -138,6 +154,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of one run")
     parser.add_argument("--reps", type=int, default=3, help="runs per rate (medians are reported)")
     parser.add_argument("--rates", default="0,20,50", help="items per second, comma-separated (0 = idle)")
+    parser.add_argument("--no-live", action="store_true",
+                        help="leave out the last row: bench mode, no item, the camera live at 8 frames/s")
     args = parser.parse_args()
     app = application()
     rates = [float(r) for r in args.rates.split(",")]
@@ -148,15 +166,17 @@ def main() -> int:
               f"{'add_item p50 µs':>16} {'p95 µs':>8} {'GUI CPU':>8} {'shown':>7}")
     print(header)
     print("-" * len(header))
-    for rate in rates:
-        runs = [run_once(app, rate, args.seconds) for _ in range(args.reps)]
+    rows = [(rate, False) for rate in rates] + ([] if args.no_live else [(0.0, True)])
+    for rate, live in rows:
+        runs = [run_once(app, rate, args.seconds, live) for _ in range(args.reps)]
 
         def med(key: str, runs: list[dict[str, float]] = runs) -> float:
             return statistics.median(r[key] for r in runs)
 
         add_p50 = f"{med('add_p50'):16.1f}" if rate > 0 else f"{'-':>16}"
         add_p95 = f"{med('add_p95'):8.1f}" if rate > 0 else f"{'-':>8}"
-        print(f"{rate:8g} {med('p50'):16.2f} {med('p95'):8.2f} {med('max'):8.1f} {add_p50} {add_p95} "
+        name = "live" if live else f"{rate:g}"
+        print(f"{name:>8} {med('p50'):16.2f} {med('p95'):8.2f} {med('max'):8.1f} {add_p50} {add_p95} "
               f"{med('gui_cpu'):8.0%} {med('shown'):7.0%}")
     return 0
 
