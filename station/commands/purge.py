@@ -13,10 +13,19 @@ from station.commands._store import refuse
 from station.config import Config
 
 
+def _rma(text: str) -> str:
+    """An RMA number as typed, blanks around it dropped; empty is refused before anything is opened."""
+    rma = text.strip()
+    if not rma:
+        raise argparse.ArgumentTypeError("the RMA is empty: give the RMA number, e.g. --rma R-1042")
+    return rma
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("purge", help="erase one customer's data (by RMA), or everything past retention")
     what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--rma", help="the RMA whose customer data (images, name, address) is erased")
+    what.add_argument("--rma", type=_rma,
+                      help="the RMA whose customer data (images, name, address) is erased")
     what.add_argument("--expired", action="store_true",
                       help="delete images and personal fields past [storage] retention, free disk space")
     parser.add_argument("--actor", default=None,

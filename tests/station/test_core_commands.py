@@ -183,6 +183,13 @@ def test_purge_expired_applies_retention(config_file: Path, make_verdict: Callab
         station(config_file, "purge")  # neither --rma nor --expired
     assert refused.value.code == 2
     assert "--rma" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as empty:
+        station(config_file, "purge", "--rma", "  ")  # an RMA pasted as blanks: refused, nothing audited
+    assert empty.value.code == 2
+    assert "the RMA is empty: give the RMA number" in capsys.readouterr().err
+    config = load_config(config_file, env={})
+    with StoreReader(config.in_data_dir(Path("station.db"))) as reader:
+        assert reader.audit_log(action="purge") == []
 
 
 def test_catalog_json_with_embeddings(config_file: Path, tmp_path: Path,
