@@ -176,7 +176,8 @@ class MainWindow(QMainWindow):
         ):
             self.tabs.addTab(page, title)
         self._set_tab_titles()
-        self.status_panel = StatusPanel(self.settings.font_scale)
+        self.status_panel = StatusPanel(self.settings.font_scale,
+                                        order=tuple(f"camera:{name}" for name in self.settings.cameras))
         self.undo_bar = UndoBar(self.settings.font_scale)
         self.hand_moves = HandMoveBar(self.settings.font_scale)
         central = QWidget()

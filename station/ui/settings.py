@@ -64,6 +64,7 @@ class UiSettings:
     screenshot_timeout_s: float = 60.0
     window_size: tuple[int, int] = (1366, 768)
     lane_names: dict[int, str] = field(default_factory=dict)
+    cameras: tuple[str, ...] = ()  # the cameras' names, the first ([camera]) first: the chips' order
     # [barcode] scanner_port = "keyboard": the hand scanner types into the window (station/ui/wedge.py).
     keyboard_scanner: bool = False
     # Keys closer together than this are a scanner typing (2-15 ms), farther apart a person (80+ ms).
@@ -105,6 +106,7 @@ def ui_settings_from_config(config: Config) -> UiSettings:
         images_dir=config.in_data_dir(config.storage.images_dir),
         kpi_refresh_s=config.ui.kpi_refresh_s,
         lane_names=lanes,
+        cameras=tuple(config.all_cameras),
         keyboard_scanner=config.barcode.scanner_port == "keyboard",
         language=config.ui.language,
     )

@@ -48,9 +48,9 @@ def component_name(component: str) -> str:
     return names.get(component, component.replace("_", " ").capitalize())
 
 
-def _rank(component: str) -> tuple[int, str]:
+def _kind_rank(component: str) -> int:
     kind = component.partition(":")[0]
-    return (ORDER.index(kind) if kind in ORDER else len(ORDER), component)
+    return ORDER.index(kind) if kind in ORDER else len(ORDER)
 
 
 def health_text(health: Health) -> str:
@@ -72,11 +72,15 @@ def health_text(health: Health) -> str:
 class StatusPanel(QWidget):
     """Chips for every component seen so far and a red/amber problem line under them."""
 
-    def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None) -> None:
+    def __init__(self, font_scale: float = 1.0, parent: QWidget | None = None, *,
+                 order: tuple[str, ...] = ()) -> None:
         super().__init__(parent)
+        self._order = order  # components in the order their chips come (the cameras, the first first)
         self._chips: dict[str, ElidedLabel] = {}
         self._texts: dict[str, str] = {}
         self._health: dict[str, Health] = {}
+        # Within a kind, chips come in `order`, then in the order their components first reported.
+        self._arrival: dict[str, int] = {}
         self._scale = font_scale
         self._font = theme.scaled_font(QFont(self.font()), 11 * font_scale, bold=True)
         self._fitted_height = 0
@@ -95,9 +99,14 @@ class StatusPanel(QWidget):
         layout.addWidget(self.problem)
         layout.addLayout(self._chip_row)
 
+    def _rank(self, component: str) -> tuple[int, int, int]:
+        given = self._order.index(component) if component in self._order else len(self._order)
+        return _kind_rank(component), given, self._arrival.get(component, len(self._arrival))
+
     def set_health(self, health: Health) -> None:
         """Show the latest health of one component."""
         self._health[health.component] = health
+        self._arrival.setdefault(health.component, len(self._arrival))
         chip = self._chips.get(health.component)
         if chip is None:
             chip = ElidedLabel()
@@ -106,7 +115,7 @@ class StatusPanel(QWidget):
             chip.setContentsMargins(CHIP_PAD_X, CHIP_PAD_Y, CHIP_PAD_X, CHIP_PAD_Y)
             chip.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             self._chips[health.component] = chip
-            ordered = sorted(self._chips, key=_rank)
+            ordered = sorted(self._chips, key=self._rank)
             self._chip_row.insertWidget(ordered.index(health.component), chip)
         background, text = theme.LEVEL_COLOURS[health.level]
         css = f"background: {background}; color: {text}; border-radius: 4px;"
@@ -180,6 +189,10 @@ class StatusPanel(QWidget):
             chip.setFixedWidth(given[component] + 2 * CHIP_PAD_X)
         self._update_problem()
 
+    def components(self) -> list[str]:
+        """The components whose chips are shown, left to right."""
+        return sorted(self._chips, key=self._rank)
+
     def chip(self, component: str) -> ElidedLabel | None:
         """The chip of `component` (for tests and screenshots)."""
         return self._chips.get(component)
@@ -198,7 +211,7 @@ class StatusPanel(QWidget):
             self.problem.setText("")
             self.problem.setToolTip("")
             return
-        bad.sort(key=lambda h: (h.level != Level.ERROR, _rank(h.component)))
+        bad.sort(key=lambda h: (h.level != Level.ERROR, self._rank(h.component)))
         line = self.tr("{component}: {problem}")
         lines = [line.format(component=component_name(h.component), problem=h.detail or h.summary)
                  for h in bad]

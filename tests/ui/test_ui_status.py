@@ -9,6 +9,7 @@ from pytestqt.qtbot import QtBot
 
 from station.state import Health, Level
 from station.ui.main_window import MainWindow
+from station.ui.status_panel import StatusPanel
 from tests.ui.feeder import healthy
 from tests.ui.ui_window import open_window
 
@@ -101,3 +102,15 @@ def test_calibration_page_shows_the_calibration_health(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: window.calibration_page.health.status.text() == "calibration is 95 days old")
     assert "station calibrate" in window.calibration_page.health.detail.text()
     assert "px_per_mm: 3.12" in window.calibration_page.health.values.text()
+
+
+def test_the_first_camera_comes_first_whatever_order_the_cameras_go_live_in(qtbot: QtBot) -> None:
+    panel = StatusPanel(order=("camera:top", "camera:left", "camera:right"))
+    qtbot.addWidget(panel)
+    for component in ("disk", "camera:right", "camera:left", "conveyor", "camera:top", "camera:gate"):
+        panel.set_health(Health(component, Level.OK, f"{component.replace(':', ' ')} fine"))
+    expected = ["camera:top", "camera:left", "camera:right", "camera:gate", "conveyor", "disk"]
+    assert panel.components() == expected
+    row = panel._chip_row  # and the row itself lays them out so
+    laid_out = [row.itemAt(i).widget() for i in range(row.count()) if row.itemAt(i).widget()]
+    assert [w.objectName() for w in laid_out] == [f"chip:{c}" for c in expected]
