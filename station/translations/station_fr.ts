@@ -2099,6 +2099,10 @@
         <translation>{component} : {status}</translation>
     </message>
     <message>
+        <source>{count} cameras live</source>
+        <translation>{count} caméras en marche</translation>
+    </message>
+    <message>
         <source>{component}: {problem}</source>
         <translation>{component} : {problem}</translation>
     </message>

@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 # Chips appear in this order; cameras ("camera:<name>") first, unknown components last.
 ORDER = ("camera", "conveyor", "mqtt", "models", "disk", "calibration")
+CAMERAS = "cameras"  # the chip several live cameras share
 MAX_PROBLEM_LINES = 2
 CHIP_PAD_X, CHIP_PAD_Y = 8, 3  # px inside a chip, around its words
 CHIP_SPACING = 6  # px between two chips
@@ -49,7 +50,7 @@ def component_name(component: str) -> str:
 
 
 def _kind_rank(component: str) -> int:
-    kind = component.partition(":")[0]
+    kind = "camera" if component == CAMERAS else component.partition(":")[0]
     return ORDER.index(kind) if kind in ORDER else len(ORDER)
 
 
@@ -88,6 +89,11 @@ class StatusPanel(QWidget):
         self._chip_row.setContentsMargins(0, 0, 0, 0)
         self._chip_row.setSpacing(CHIP_SPACING)
         self._chip_row.addStretch(1)
+        # Several cameras all live share one chip ("3 cameras live"): the row keeps room for the
+        # words of the parts in trouble. A camera in trouble brings every camera's own chip back.
+        self._cameras = self._new_chip(CAMERAS)
+        self._cameras.setVisible(False)
+        self._chip_row.insertWidget(0, self._cameras)
         self.problem = QLabel("")
         self.problem.setObjectName("problem")
         self.problem.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
@@ -103,28 +109,64 @@ class StatusPanel(QWidget):
         given = self._order.index(component) if component in self._order else len(self._order)
         return _kind_rank(component), given, self._arrival.get(component, len(self._arrival))
 
+    def _new_chip(self, component: str) -> ElidedLabel:
+        chip = ElidedLabel()
+        chip.setObjectName(f"chip:{component}")
+        chip.setFont(self._font)
+        chip.setContentsMargins(CHIP_PAD_X, CHIP_PAD_Y, CHIP_PAD_X, CHIP_PAD_Y)
+        chip.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        return chip
+
+    @staticmethod
+    def _paint(chip: ElidedLabel, level: Level) -> None:
+        background, text = theme.LEVEL_COLOURS[level]
+        theme.set_style(chip, f"background: {background}; color: {text}; border-radius: 4px;")
+
     def set_health(self, health: Health) -> None:
         """Show the latest health of one component."""
         self._health[health.component] = health
         self._arrival.setdefault(health.component, len(self._arrival))
         chip = self._chips.get(health.component)
         if chip is None:
-            chip = ElidedLabel()
-            chip.setObjectName(f"chip:{health.component}")
-            chip.setFont(self._font)
-            chip.setContentsMargins(CHIP_PAD_X, CHIP_PAD_Y, CHIP_PAD_X, CHIP_PAD_Y)
-            chip.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+            chip = self._new_chip(health.component)
             self._chips[health.component] = chip
             ordered = sorted(self._chips, key=self._rank)
-            self._chip_row.insertWidget(ordered.index(health.component), chip)
-        background, text = theme.LEVEL_COLOURS[health.level]
-        css = f"background: {background}; color: {text}; border-radius: 4px;"
-        theme.set_style(chip, css)
+            self._chip_row.insertWidget(ordered.index(health.component) + 1, chip)  # after the cameras' one
+        self._paint(chip, health.level)
         text = health_text(health)
         chip.setText(text)
         chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
         self._texts[health.component] = text
+        self._group_cameras()
         self._fit()
+
+    def _cameras_grouped(self) -> bool:
+        cameras = [h for c, h in self._health.items() if c.startswith("camera:")]
+        return len(cameras) > 1 and all(h.level == Level.OK for h in cameras)
+
+    def _group_cameras(self) -> None:
+        """One chip for the cameras while several are all live; each its own when one is not."""
+        grouped = self._cameras_grouped()
+        for component, chip in self._chips.items():
+            if component.startswith("camera:"):
+                chip.setVisible(not grouped)
+        self._cameras.setVisible(grouped)
+        if grouped:
+            cameras = sorted((c for c in self._chips if c.startswith("camera:")), key=self._rank)
+            self._paint(self._cameras, Level.OK)
+            self._cameras.setText(self.tr("{count} cameras live").format(count=len(cameras)))
+            self._cameras.setToolTip("\n".join(self._texts[c] for c in cameras))
+            self._texts[CAMERAS] = self._cameras.text()
+        else:
+            self._texts.pop(CAMERAS, None)
+
+    def _shown_chips(self) -> dict[str, ElidedLabel]:
+        """The chips in the row now, by component (CAMERAS for the cameras' shared one)."""
+        grouped = self._cameras_grouped()
+        chips = {CAMERAS: self._cameras} if grouped else {}
+        chips.update((c, chip) for c, chip in self._chips.items()
+                     if not (grouped and c.startswith("camera:")))
+        return chips
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         # The components' names are the window's words; their status lines come from the station.
@@ -145,7 +187,7 @@ class StatusPanel(QWidget):
         base = QFont(self.font())
         wanted = fit.share_px(height, fit.CHIP_SHARE * self._scale)
         smallest = fit.share_px(height, CHIP_SMALLEST_SHARE * self._scale)
-        texts = list(self._texts.values())
+        texts = [self._texts.get(c, "") for c in self._shown_chips()]
         size = wanted
         while size > smallest and sum(
             QFontMetrics(fit.pixel_font(base, size, bold=True)).horizontalAdvance(t) + 2 for t in texts
@@ -154,7 +196,7 @@ class StatusPanel(QWidget):
         font = fit.pixel_font(base, size, bold=True)
         if font != self._font:
             self._font = font
-            for chip in self._chips.values():
+            for chip in [self._cameras, *self._chips.values()]:
                 chip.setFont(font)
         if height != self._fitted_height:
             self._fitted_height = height
@@ -164,7 +206,8 @@ class StatusPanel(QWidget):
         # Every chip shows all its words while the row has room; when it has not, chips in trouble
         # keep their words first, then the short ones, and the longest share what is left, elided
         # with their words in the tooltip (and, when something is wrong, in the problem line).
-        count = len(self._chips)
+        chips = self._shown_chips()
+        count = len(chips)
         if not count:
             self._update_problem()
             return
@@ -173,25 +216,26 @@ class StatusPanel(QWidget):
         room = inner - CHIP_SPACING * (count - 1) - 2 * CHIP_PAD_X * count
         self._fit_fonts(room)
         metrics = QFontMetrics(self._font)
-        wanted = {c: metrics.horizontalAdvance(self._texts.get(c, "")) + 2 for c in self._chips}
+        wanted = {c: metrics.horizontalAdvance(self._texts.get(c, "")) + 2 for c in chips}
+        levels = {c: self._health[c].level if c in self._health else Level.OK for c in chips}
         given: dict[str, int] = {}
         if sum(wanted.values()) <= room:
             given = wanted
         else:
-            order = sorted(wanted, key=lambda c: (self._health[c].level == Level.OK, wanted[c]))
+            order = sorted(wanted, key=lambda c: (levels[c] == Level.OK, wanted[c]))
             for index, component in enumerate(order):
                 share = max(24, room // (count - index))
-                if self._health[component].level != Level.OK:
+                if levels[component] != Level.OK:
                     share = max(share, min(room // 2, wanted[component]))
                 given[component] = min(wanted[component], share)
                 room -= given[component]
-        for component, chip in self._chips.items():
+        for component, chip in chips.items():
             chip.setFixedWidth(given[component] + 2 * CHIP_PAD_X)
         self._update_problem()
 
     def components(self) -> list[str]:
-        """The components whose chips are shown, left to right."""
-        return sorted(self._chips, key=self._rank)
+        """The components whose chips are shown, left to right (CAMERAS: the cameras' shared chip)."""
+        return sorted(self._shown_chips(), key=self._rank)
 
     def chip(self, component: str) -> ElidedLabel | None:
         """The chip of `component` (for tests and screenshots)."""

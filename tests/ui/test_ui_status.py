@@ -109,8 +109,31 @@ def test_the_first_camera_comes_first_whatever_order_the_cameras_go_live_in(qtbo
     qtbot.addWidget(panel)
     for component in ("disk", "camera:right", "camera:left", "conveyor", "camera:top", "camera:gate"):
         panel.set_health(Health(component, Level.OK, f"{component.replace(':', ' ')} fine"))
+    panel.set_health(Health("camera:gate", Level.WARNING, "camera gate frozen"))  # each camera its own chip
     expected = ["camera:top", "camera:left", "camera:right", "camera:gate", "conveyor", "disk"]
     assert panel.components() == expected
     row = panel._chip_row  # and the row itself lays them out so
-    laid_out = [row.itemAt(i).widget() for i in range(row.count()) if row.itemAt(i).widget()]
+    laid_out = [w for w in (row.itemAt(i).widget() for i in range(row.count())) if w and not w.isHidden()]
     assert [w.objectName() for w in laid_out] == [f"chip:{c}" for c in expected]
+
+
+def test_cameras_all_live_share_one_chip_and_one_in_trouble_gets_its_own(qtbot: QtBot) -> None:
+    window, _ = open_window(qtbot, cameras=("top", "left", "right"))
+    panel = window.status_panel
+    _from_worker(lambda: healthy(window.state))
+    for name in ("left", "right"):
+        window.state.set_health(Health(f"camera:{name}", Level.OK, f"camera {name} live"))
+    qtbot.waitUntil(lambda: panel.components()[:2] == ["cameras", "conveyor"])
+    shared = panel._cameras
+    assert shared.isVisibleTo(panel) and shared.text() == "3 cameras live"
+    tips = shared.toolTip().splitlines()  # each camera's own words, the first camera first
+    assert [tip.split()[1].rstrip(":") for tip in tips] == ["top", "left", "right"]
+    chip = panel.chip("camera:left")
+    assert chip is not None and not chip.isVisibleTo(panel)
+    window.state.set_health(Health("camera:left", Level.ERROR, "camera left down", "no frames for 2.0 s"))
+    qtbot.waitUntil(lambda: panel.components()[:3] == ["camera:top", "camera:left", "camera:right"])
+    assert not shared.isVisibleTo(panel) and chip.isVisibleTo(panel)
+    assert RED in _chip_style(window, "camera:left")
+    assert "no frames for 2.0 s" in panel.problem.text()
+    window.state.set_health(Health("camera:left", Level.OK, "camera left live"))  # back: shared again
+    qtbot.waitUntil(lambda: panel.components()[0] == "cameras")
