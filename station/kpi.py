@@ -51,11 +51,17 @@ class HourBucket:
     dispositions: dict[str, int]
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    overridden: int = 0  # items of this hour an operator overrode
 
     @property
     def items(self) -> int:
         """Items in this hour."""
         return sum(self.dispositions.values())
+
+    @property
+    def override_rate(self) -> float:
+        """Share of this hour's items an operator overrode, 0..1."""
+        return self.overridden / self.items if self.items else 0.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class Kpis:
             "no_read_rate": round(self.no_read_rate, 4), "override_rate": round(self.override_rate, 4),
             "late_rate": round(self.late_rate, 4), "lost_rate": round(self.lost_rate, 4),
             "latency_p50_ms": self.latency_p50_ms, "latency_p95_ms": self.latency_p95_ms,
-            "hours": [{"start": iso(h.start), "dispositions": h.dispositions,
+            "hours": [{"start": iso(h.start), "dispositions": h.dispositions, "overridden": h.overridden,
                        "latency_p50_ms": h.latency_p50_ms, "latency_p95_ms": h.latency_p95_ms}
                       for h in self.hours],
         }
@@ -112,6 +118,7 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None, *,
     first: datetime | None = None
     last: datetime | None = None
     by_hour: dict[datetime, tuple[Counter[str], list[float]]] = {}
+    overridden_by_hour: Counter[datetime] = Counter()
     for verdict in verdicts:
         items += 1
         disposition = verdict.decision.disposition.value
@@ -127,11 +134,13 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None, *,
         hour = (at.astimezone() if local_hours else at).replace(minute=0, second=0, microsecond=0)
         counts, hour_latency = by_hour.setdefault(hour, (Counter(), []))
         counts[disposition] += 1
+        overridden_by_hour[hour] += verdict.decision.source is DecisionSource.OPERATOR
         if total is not None:
             latencies.append(float(total))
             hour_latency.append(float(total))
     hours = tuple(
-        HourBucket(h, dict(c), _round(percentile(lat, 50)), _round(percentile(lat, 95)))
+        HourBucket(h, dict(c), _round(percentile(lat, 50)), _round(percentile(lat, 95)),
+                   overridden=overridden_by_hour[h])
         for h, (c, lat) in sorted(by_hour.items())
     )
 

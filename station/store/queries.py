@@ -37,6 +37,7 @@ class RecordQueries:
             "items_per_hour": [[f"{h.start:%H:%M}", sum(h.dispositions.values())] for h in k.hours],
             "dispositions": k.dispositions,
             "override_rate": k.override_rate,
+            "override_rate_per_hour": [[f"{h.start:%H:%M}", h.override_rate] for h in k.hours],
             "latency_ms": {"p50": k.latency_p50_ms, "p95": k.latency_p95_ms},
             "latency_per_hour": [[f"{h.start:%H:%M}", h.latency_p50_ms or 0.0, h.latency_p95_ms or 0.0]
                                  for h in k.hours],

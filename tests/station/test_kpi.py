@@ -35,6 +35,7 @@ def test_rates_and_hour_buckets(make_verdict: Callable[..., Verdict]) -> None:
     assert (k.no_read_rate, k.override_rate, k.late_rate, k.lost_rate) == (0.25, 0.25, 0.25, 0.0)
     assert [h.start.hour for h in k.hours] == [8, 9]
     assert [h.items for h in k.hours] == [2, 2]
+    assert [h.override_rate for h in k.hours] == [0.0, 0.5]  # the overridden item is 09:30's
     assert k.hours[0].latency_p50_ms == 20.0
     assert ["no-read", "rate", "25.0", "%"] in [line.split() for line in kpi_table(k).splitlines()]
 
@@ -55,7 +56,10 @@ def test_the_windows_hours_are_the_docks_wall_clock_hours(
     for seq in range(3):
         store.record_verdict(make_verdict(seq, created=now - timedelta(minutes=seq)))
     store.close()
-    labels = [label for label, _count in RecordQueries(tmp_path / "station.db").kpis()["items_per_hour"]]
+    kpis = RecordQueries(tmp_path / "station.db").kpis()
+    labels = [label for label, _count in kpis["items_per_hour"]]
+    # The override chart has a bar per hour too (none overridden here), under the same labels.
+    assert kpis["override_rate_per_hour"] == [[label, 0.0] for label in labels]
     assert set(labels) <= {f"{now.astimezone():%H}:00", f"{(now - timedelta(minutes=2)).astimezone():%H}:00"}
     assert f"{now.astimezone():%H}:00" != f"{now:%H}:00"  # the zone does move the label
 
