@@ -24,6 +24,7 @@ from hardware.modbus.settings import ModbusSettings
 from sync.metrics import MetricsSettings
 from sync.settings import SyncSettings
 from vision.barcode.formats import BARCODE_FORMATS
+from vision.stream_address import stream_address_problem
 
 __all__ = [
     "ENV_OVERRIDES",
@@ -102,6 +103,15 @@ class StationConfig:
 
 CameraCheck = Literal["codes", "defect", "conformity"]
 
+# What `device` names for each source that cannot do without one (a GigE camera may be "": the first
+# one found; the synthetic camera needs none).
+_DEVICE_NEEDED = {
+    "device": "the camera's index (0 for the first) or its path (/dev/video0)",
+    "video": "the path of the video file",
+    "folder": "the folder holding the frames",
+    "stream": "the stream's address (rtsp://..., http://...)",
+}
+
 
 @dataclass(frozen=True)
 class CameraConfig:
@@ -152,6 +162,13 @@ class CameraConfig:
             raise _KeyError("name", f"camera name {self.name!r} is not a valid name")
         if len(set(self.checks)) != len(self.checks):
             raise _KeyError("checks", "checks lists a check twice")
+        if not self.device.strip() and self.source in _DEVICE_NEEDED:
+            raise _KeyError("device", f"source = {self.source!r} but device is empty",
+                            f"set device to {_DEVICE_NEEDED[self.source]}")
+        if self.source == "stream":
+            problem = stream_address_problem(self.device)
+            if problem is not None:
+                raise _KeyError("device", problem, f"set device to {_DEVICE_NEEDED['stream']}")
 
     @property
     def roi_box(self) -> tuple[int, int, int, int] | None:

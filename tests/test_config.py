@@ -105,3 +105,28 @@ def test_cli_refuses_to_start_on_a_bad_config(tmp_path: Path, capsys: pytest.Cap
     assert code == 2
     err = capsys.readouterr().err
     assert "refusing to start" in err and "camera.width" in err and ":2:" in err
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ('[camera]\nsource = "device"\ndevice = ""\n', "source = 'device' but device is empty"),
+    ('[camera]\nsource = "folder"\ndevice = "  "\n', "source = 'folder' but device is empty"),
+    ('[cameras.gate]\nsource = "stream"\ndevice = "192.168.10.30"\n', "'192.168.10.30' is not a camera stream"),
+    ('[cameras.gate]\nsource = "stream"\n', "'0' is not a camera stream"),  # device left at its default
+    ('[cameras.gate]\nsource = "stream"\ndevice = "rtsp://u:pw@:554/x"\n', "rtsp://***@?:554/x is not"),
+])
+def test_a_camera_that_cannot_be_opened_as_written_is_refused_on_its_line(
+    tmp_path: Path, table: str, problem: str,
+) -> None:
+    path = write(tmp_path, table)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert info.value.key.endswith(".device")
+    assert problem in str(info.value) and "set device to" in str(info.value)
+    assert "pw" not in str(info.value)  # a password in the address is never printed
+
+
+def test_cameras_that_need_no_device_or_name_a_stream_load(tmp_path: Path) -> None:
+    path = write(tmp_path, '[camera]\nsource = "gige"\ndevice = ""\n'  # the first GigE camera found
+                           '[cameras.gate]\nsource = "stream"\ndevice = "rtsp://dock:pw@10.0.0.9/h264"\n')
+    config = load_config(path, env={})
+    assert config.camera.device == "" and config.cameras["gate"].device.startswith("rtsp://")

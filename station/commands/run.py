@@ -165,6 +165,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
 def _run_locked(args: argparse.Namespace, config: Config) -> int:
     from station.app import RunOptions, Station
     from station.store import SchemaError, StoreError
+    from vision.camera.errors import SourceError
 
     headless = args.headless
     if not headless:
@@ -181,6 +182,10 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
         station = Station(config, options)
     except (StoreError, SchemaError) as exc:  # a database that is not the station's, or too new
         return refuse("run: refusing to start", exc)
+    except SourceError as exc:  # a camera the config names in a way no source can open
+        print(f"station run: refusing to start: {exc} — check [camera] / [cameras.NAME] source and device "
+              "(`station cameras list` shows what is connected)", file=sys.stderr)
+        return 2
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

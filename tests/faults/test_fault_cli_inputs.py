@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+import station.app
 from station.cli import main
 from station.config import ConfigError, load_config
 from station.config_check import config_problems
@@ -29,6 +30,7 @@ from station.devices import unused_scanner
 from sync.central import hide_db_password, shown_db
 from sync.mqtt import BrokerAddress, TlsFilesError, make_client
 from sync.probe import BrokerProbeError, probe_broker
+from vision.camera.errors import SourceError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -323,3 +325,21 @@ def test_a_scanner_port_is_reported_unused_in_conveyor_mode_only(tmp_path: Path)
     assert unused_scanner(bench) is None
     assert unused_scanner(load_config(_config(tmp_path), env={})) is None
 
+
+
+def test_station_run_refuses_a_camera_no_source_can_open_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A camera refused when the line is built (a GigE camera on a PC without Aravis, say) stops the
+    start with one line naming the settings to check, not a traceback."""
+    def no_camera(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        raise SourceError("GigE Vision needs Aravis 0.8: apt install gir1.2-aravis-0.8")
+
+    monkeypatch.setattr(station.app, "open_cameras", no_camera)
+    assert _station(tmp_path, "run", "--headless", "--items", "1", extra='[sync]\nbroker = ""\n') == 2
+    out, err = capsys.readouterr()
+    _no_traceback(out, err)
+    line = [entry for entry in err.splitlines() if not entry[:4].isdigit()]  # log lines aside
+    assert line == ["station run: refusing to start: GigE Vision needs Aravis 0.8: apt install "
+                    "gir1.2-aravis-0.8 — check [camera] / [cameras.NAME] source and device "
+                    "(`station cameras list` shows what is connected)"]

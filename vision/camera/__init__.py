@@ -12,7 +12,8 @@ from vision.camera.sources import (
     VideoFileSource,
     open_source,
 )
-from vision.camera.stream import StreamSource, mask_url
+from vision.camera.stream import StreamSource
+from vision.stream_address import mask_url
 
 __all__ = [
     "AravisSource",

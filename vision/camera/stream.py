@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -41,10 +40,10 @@ import cv2
 import numpy as np
 
 from vision.camera.errors import SourceError
+from vision.stream_address import mask_url, stream_address_problem
 
 logger = logging.getLogger(__name__)
 
-STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
 TRANSPORTS = ("tcp", "udp")
 DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
@@ -52,29 +51,6 @@ FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # One lock for the whole process: the options variable is global, and OpenCV reads it at
 # the start of an open whose end we cannot see from outside, so the lock spans the open.
 _ENV_LOCK = threading.Lock()
-
-# key=value pairs that carry credentials in paths and queries of common makes
-# (`?user=admin&password=...`, `/user=admin_password=..._channel=1.sdp`); the value is
-# masked up to the next separator, which may mask more than the secret, never less.
-_SECRET_PAIR = re.compile(
-    r"(?i)((?:user(?:name)?|usr|login|pass(?:word|wd)?|pwd|auth|token|key|sig(?:nature)?)=)[^&;/?#]*"
-)
-
-
-def mask_url(url: str) -> str:
-    """`url` safe to show: no user name or password, credential parameters as `***`."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        port = parts.port
-    except ValueError:
-        return "(an unreadable stream address)"
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port is not None else "")
-    rest = _SECRET_PAIR.sub(r"\1***", parts.path + (f"?{parts.query}" if parts.query else ""))
-    return f"{parts.scheme}://{netloc}{rest}"
-
 
 class StreamSource:
     """An IP camera's stream (`rtsp://`, `rtsps://`, `http(s)://` MJPEG), newest frame first."""
@@ -92,19 +68,12 @@ class StreamSource:
         self.name = name
         self._url = url
         self.shown_url = mask_url(url)
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise SourceError(
-                f"stream address {self.shown_url} cannot be read: check [camera].device"
-            ) from exc
+        problem = stream_address_problem(url)
+        if problem is not None:
+            raise SourceError(problem)
+        parts = urlsplit(url)
+        port = parts.port
         scheme = parts.scheme.lower()
-        if scheme not in STREAM_SCHEMES or not parts.hostname:
-            raise SourceError(
-                f"stream address {self.shown_url} is not a camera stream: it must start with "
-                f"{', '.join(s + '://' for s in STREAM_SCHEMES)} and name the camera"
-            )
         if transport not in TRANSPORTS:
             raise SourceError(f"stream transport {transport!r} is unknown: use tcp or udp")
         self.scheme = scheme
