@@ -110,7 +110,8 @@ def test_cli_refuses_to_start_on_a_bad_config(tmp_path: Path, capsys: pytest.Cap
 @pytest.mark.parametrize(("table", "problem"), [
     ('[camera]\nsource = "device"\ndevice = ""\n', "source = 'device' but device is empty"),
     ('[camera]\nsource = "folder"\ndevice = "  "\n', "source = 'folder' but device is empty"),
-    ('[cameras.gate]\nsource = "stream"\ndevice = "192.168.10.30"\n', "'192.168.10.30' is not a camera stream"),
+    ('[cameras.gate]\nsource = "stream"\ndevice = "192.168.10.30"\n',
+     "'192.168.10.30' is not a camera stream"),
     ('[cameras.gate]\nsource = "stream"\n', "'0' is not a camera stream"),  # device left at its default
     ('[cameras.gate]\nsource = "stream"\ndevice = "rtsp://u:pw@:554/x"\n', "rtsp://***@?:554/x is not"),
 ])
