@@ -140,11 +140,14 @@ def flag_words(flag: str) -> str:
 
 
 def code_words(text: str, verdict: Verdict) -> str:
-    """What a code outlined on the picture is: 'RMA R-1042', 'GTIN 04006381333931', else 'Code …'."""
+    """What a code outlined on the picture is: 'RMA R-1042', 'GTIN 4006381333931', else 'Code …'."""
     item = verdict.item
     if item.rma and text == item.rma:
         return translate("ItemCard", "RMA {rma}").format(rma=text)
     read: CodeRead | None = next((code for code in item.codes if code.text == text), None)
     if read is not None and read.gtin:
-        return translate("ItemCard", "GTIN {gtin}").format(gtin=read.gtin)
+        # One spelling per product on the screen: a GS1 code's GTIN-14 "02012345000018" is the
+        # EAN-13 "2012345000018" printed beside it, so it is shown as that.
+        gtin = read.gtin[1:] if len(read.gtin) == 14 and read.gtin.startswith("0") else read.gtin
+        return translate("ItemCard", "GTIN {gtin}").format(gtin=gtin)
     return translate("ItemCard", "Code {text}").format(text=text)

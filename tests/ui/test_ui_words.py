@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from station.config import load_config
 from station.state import Health, ItemView, Level
+from station.ui.card_words import code_words
 from station.ui.item_card import ItemCard
 from station.ui.item_dialog import HISTORY_COLUMNS, history_row
 from station.ui.settings import ui_settings_from_config
@@ -129,3 +130,14 @@ def test_settings_from_config_carry_thresholds_ranges_and_lanes() -> None:
     assert settings.supervisor_pin == "9911"
     assert settings.lane_names[1] == "restock"
     assert settings.dispositions[0] == "restock"
+
+
+def test_a_gs1_codes_gtin_reads_as_the_ean_13_printed_beside_it() -> None:
+    """The demo box carries an EAN-13 and a GS1 DataMatrix of the same product: the picture must not
+    label them as two GTINs ("02012345000018" and "2012345000018")."""
+    codes = (CodeRead("EAN13", "2012345000018"),
+             CodeRead("DataMatrix", "0102012345000018215N0018", {"01": "02012345000018", "21": "5N0018"}),
+             CodeRead("DataMatrix", "0112345678901231", {"01": "12345678901231"}))  # a case: GTIN-14 stays
+    verdict = dataclasses.replace(_verdict(), item=dataclasses.replace(_verdict().item, codes=codes))
+    assert [code_words(c.text, verdict) for c in codes] == [
+        "GTIN 2012345000018", "GTIN 2012345000018", "GTIN 12345678901231"]
