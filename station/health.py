@@ -107,6 +107,8 @@ class HealthMonitor:
         try:
             return {"items_today": self.store.count_items_since(midnight),
                     "items_this_hour": self.store.count_items_since(hour)}
+        except sqlite3.ProgrammingError:  # the record is closed: the station is stopping
+            return {}
         except sqlite3.Error as exc:  # the counters since the start stand in; the record says the rest
             logger.warning("could not count today's items in the record: %s", exc)
             return {}
