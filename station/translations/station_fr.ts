@@ -1974,8 +1974,12 @@
         <translation>Confiance minimale (sinon contrôle manuel)</translation>
     </message>
     <message>
-        <source>Decision thresholds (written to config.toml, the old file kept as a backup)</source>
-        <translation>Seuils de décision (écrits dans config.toml, l&apos;ancien fichier gardé en copie)</translation>
+        <source>Decision thresholds</source>
+        <translation>Seuils de décision</translation>
+    </message>
+    <message>
+        <source>Written to config.toml; the old file is kept as a backup.</source>
+        <translation>Écrits dans config.toml ; l&apos;ancien fichier est gardé en copie.</translation>
     </message>
     <message>
         <source>Apply thresholds</source>

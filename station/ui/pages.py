@@ -68,9 +68,13 @@ class SettingsPage(QWidget):
         bind = self.texts.bind
         self.spins: dict[str, QDoubleSpinBox] = {}
         policy = QGroupBox()
-        bind(policy.setTitle,
-             lambda: self.tr("Decision thresholds (written to config.toml, the old file kept as a backup)"))
+        bind(policy.setTitle, lambda: self.tr("Decision thresholds"))
         form = QFormLayout(policy)
+        # A title does not wrap: the long words go in a label that does, so a 1024-wide screen fits.
+        written = QLabel()
+        written.setWordWrap(True)
+        bind(written.setText, lambda: self.tr("Written to config.toml; the old file is kept as a backup."))
+        form.addRow(written)
         for spec in thresholds:
             spin = QDoubleSpinBox()
             spin.setDecimals(2)
@@ -123,6 +127,7 @@ class SettingsPage(QWidget):
         self.config_view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         right = QVBoxLayout()
         config_label = QLabel()
+        config_label.setWordWrap(True)
         if source:
             bind(config_label.setText,
                  lambda: self.tr("Configuration ({source}, read-only)").format(source=source))

@@ -99,6 +99,9 @@ class StatusPanel(QWidget):
         self.problem.setFont(theme.scaled_font(QFont(self.font()), 12 * font_scale, bold=True))
         self.problem.setVisible(False)
         self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Minimum)  # elided to fit
+        # The chips' widths follow the panel's (`_fit`), never the other way round: fixed as they are,
+        # they would otherwise hold a window made smaller (a 1024-wide panel PC) at its width of before.
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.setSpacing(2)

@@ -14,12 +14,13 @@ import itertools
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QFontInfo, QFontMetrics
-from PySide6.QtWidgets import QAbstractButton, QLabel, QWidget
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from station.state import Health, ItemView, Level
 from station.ui.fit import ElidedLabel
 from station.ui.main_window import MainWindow
+from station.ui.translation import install
 from station.verdict import Disposition, Routing
 from tests.ui.feeder import RecordingActions, healthy, make_item
 from tests.ui.ui_window import open_window
@@ -49,8 +50,10 @@ def _settle(qtbot: QtBot, window: MainWindow, size: tuple[int, int]) -> None:
     qtbot.wait(50)  # one more round of layout after the font change
 
 
-def _open(qtbot: QtBot, size: tuple[int, int]) -> tuple[MainWindow, RecordingActions]:
-    window, actions = open_window(qtbot)
+def _open(
+    qtbot: QtBot, size: tuple[int, int], **window_kwargs: object
+) -> tuple[MainWindow, RecordingActions]:
+    window, actions = open_window(qtbot, window_kwargs=window_kwargs)
     healthy(window.state)
     window.state.set_counters({"items": 412, "outbox_backlog": 3, "overloaded": 0, "record_errors": 0,
                                "lost": 2, "late": 0})
@@ -230,3 +233,28 @@ def test_status_chips_keep_their_words_while_the_row_has_room(qtbot: QtBot, size
     qtbot.waitUntil(calibration.is_elided)
     assert long_words in calibration.toolTip()
     assert calibration.geometry().right() >= panel.contentsRect().right() - 8
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_the_window_fits_a_1024_wide_panel_pc(qtbot: QtBot, qapp: QApplication, language: str) -> None:
+    """Shown at 1366 first, then made 1024x768: no page, in either language, holds the window wider
+    than the screen."""
+    assert install(qapp, language)
+    try:
+        _fits_1024(qtbot)
+    finally:
+        install(qapp, "en")
+
+
+def _fits_1024(qtbot: QtBot) -> None:
+    window, _ = _open(qtbot, (1366, 768), config_source="/etc/returns-station/config.toml")
+    window.resize(1024, 768)
+    qtbot.waitUntil(lambda: window.width() == 1024)
+    assert window.minimumSizeHint().width() <= 1024
+    wide = {window.tabs.tabText(i): window.tabs.widget(i).minimumSizeHint().width()
+            for i in range(window.tabs.count())}
+    assert max(wide.values()) < 1000, wide
+    panel = window.status_panel
+    qtbot.waitUntil(lambda: panel.geometry().right() <= window.width())
+    chips = [panel.chip(c) for c in ("camera:top", "conveyor", "mqtt", "models", "disk", "calibration")]
+    assert all(chip is not None and chip.geometry().right() <= panel.width() for chip in chips)
