@@ -41,6 +41,7 @@ from station.verdict import DecisionSource, Verdict
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("Time", "RMA", "Expected SKU", "Seen SKU", "Grade", "Disposition", "Lane", "By")
+SHORT_COLUMNS = ("Grade", "Lane")  # one letter or digit each: sized to their titles, not stretched
 FRAMES_KEPT = 20  # newest list rows that keep their frame in memory
 # The filter's keys (its shown words are translated where the box is filled).
 ALL = "All dispositions"
@@ -243,6 +244,7 @@ class RecentList(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self._size_short_columns()
         self.table.doubleClicked.connect(self._open_index)
         self.count = QLabel("")
         self.model.rowsInserted.connect(self._update_count)
@@ -271,11 +273,26 @@ class RecentList(QWidget):
             value = str(self.kind.itemData(index))
             self.kind.setItemText(index, words.get(value) or theme.disposition_words(value))
 
+    def _size_short_columns(self) -> None:
+        """Grade and Lane hold a letter or a digit: as wide as their titles, the rest for the words
+        (a disposition, a SKU) the other columns hold."""
+        header = self.table.horizontalHeader()
+        metrics = header.fontMetrics()
+        for name in SHORT_COLUMNS:
+            section = COLUMNS.index(name)
+            title = str(self.model.headerData(section, Qt.Orientation.Horizontal,
+                                              Qt.ItemDataRole.DisplayRole))
+            header.setSectionResizeMode(section, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(section, metrics.horizontalAdvance(title) + 3 * metrics.averageCharWidth())
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.FontChange:
+            self._size_short_columns()
         if event.type() == QEvent.Type.LanguageChange:
             self.texts.retranslate()
             self._word_kinds()
             self.model.retranslate()
+            self._size_short_columns()
             if self.results is not None:
                 self.results.retranslate()
             self._update_count()

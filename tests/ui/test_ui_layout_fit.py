@@ -18,8 +18,10 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from station.state import Health, ItemView, Level
+from station.ui import theme
 from station.ui.fit import ElidedLabel
 from station.ui.main_window import MainWindow
+from station.ui.recent import COLUMNS
 from station.ui.translation import install
 from station.verdict import Disposition, Routing
 from tests.ui.feeder import RecordingActions, healthy, make_item
@@ -258,3 +260,10 @@ def _fits_1024(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: panel.geometry().right() <= window.width())
     chips = [panel.chip(c) for c in ("camera:top", "conveyor", "mqtt", "models", "disk", "calibration")]
     assert all(chip is not None and chip.geometry().right() <= panel.width() for chip in chips)
+    # The list gives the one-letter columns only their titles' width: the dispositions read whole.
+    table = window.recent.table
+    header = table.horizontalHeader()
+    words = [theme.disposition_words(d.value) for d in Disposition]
+    widest = max(table.fontMetrics().horizontalAdvance(w) for w in words)
+    assert header.sectionSize(COLUMNS.index("Disposition")) >= widest + 8
+    assert header.sectionSize(COLUMNS.index("Grade")) < header.sectionSize(COLUMNS.index("RMA"))
