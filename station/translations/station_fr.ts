@@ -779,6 +779,10 @@
         <translation>En direct : posez l&apos;article, puis scannez-le ou appuyez sur T</translation>
     </message>
     <message>
+        <source>No live picture from the camera</source>
+        <translation>Pas d&apos;image en direct de la caméra</translation>
+    </message>
+    <message>
         <source>{problem}: the picture below is not live</source>
         <translation>{problem} : l&apos;image ci-dessous n&apos;est pas en direct</translation>
     </message>

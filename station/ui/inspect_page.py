@@ -190,6 +190,14 @@ class InspectPage(QWidget):
         self.camera.set_frame(frame)
         self.camera.set_caption(self.tr("Live: place the item, then scan it or press T"))
 
+    def show_no_live(self) -> None:
+        """The camera gives no fresh frame (down, frozen): say so instead of keeping its last one."""
+        if not self.camera.has_frame():
+            return  # said already
+        self.camera.set_caption("")
+        self.camera.set_placeholder(self.tr("No live picture from the camera"))
+        self.camera.set_frame(None)
+
     def show_item_picture(self) -> None:
         """Back from the live picture to the item on the card (its undo brought it back)."""
         self.camera.set_caption("")

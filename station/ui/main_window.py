@@ -790,7 +790,9 @@ class MainWindow(QMainWindow):
         except Exception as exc:  # a camera closing under us must not stop the window
             logger.debug("live frame: %s", exc)
             return
-        if frame is None:  # no fresh frame (camera down: its chip and the banner say so)
+        if frame is None:  # no fresh frame: no picture rather than an old one captioned "Live"
+            if self.live_shown:
+                self.inspect_page.show_no_live()
             return
         self.inspect_page.show_live(frame)
         self.live_shown = True

@@ -219,3 +219,17 @@ def test_conveyor_mode_shows_items_only(qtbot: QtBot) -> None:
     window, _actions = open_window(qtbot, StationState(), window_kwargs={"live_frames": _live_camera})
     qtbot.wait(400)
     assert not window.live_shown and not window.inspect_page.camera.has_frame()
+
+
+def test_a_camera_that_stops_giving_frames_leaves_no_stale_live_picture(qtbot: QtBot) -> None:
+    frames: list[np.ndarray | None] = [_live_camera()]
+    state = StationState()
+    state.mode = "bench"
+    window, _actions = open_window(qtbot, state, window_kwargs={"live_frames": lambda: frames[0]})
+    qtbot.waitUntil(lambda: _picture_is_live(window))
+    frames[0] = None  # the camera is down: Camera.latest() gives no fresh frame
+    camera = window.inspect_page.camera
+    qtbot.waitUntil(lambda: not camera.has_frame())
+    assert camera.caption() == "" and not _picture_is_live(window)
+    frames[0] = _live_camera()  # back
+    qtbot.waitUntil(lambda: _picture_is_live(window))
