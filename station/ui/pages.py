@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication, QEvent, QLocale, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QButtonGroup,
     QDoubleSpinBox,
     QFormLayout,
@@ -244,6 +245,9 @@ class AboutPage(QWidget):
             bind(row_label.setText, words)
             summary.addRow(row_label, value_label)
         self.tree = QTreeWidget()
+        # A list to read, not to pick from: no row looks chosen when the page opens.
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.tree.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         bind(lambda _text: self.tree.setHeaderLabels([self.tr("Runs on"), self.tr("Version")]), lambda: "")
         self._rest = {key: value for key, value in about.items() if key not in _SUMMARY_KEYS}
         self._fill(self.tree.invisibleRootItem(), self._rest)
