@@ -45,6 +45,7 @@ class ExportResult:
     defect_classes: dict[str, int]
     skus: dict[str, int]
     skipped_no_frames: int
+    not_settled: int = 0  # items of the period no operator confirmed or overrode: not exported
 
 
 def _defect_label(final: Verdict, auto: Verdict) -> str | None:
@@ -88,6 +89,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
         (since.timestamp() if since else 0.0,),
     ).fetchall()
     candidates: list[tuple[tuple[int, float], Verdict, Verdict]] = []
+    not_settled = 0
     for verdict_id, confirmed, latest in rows:
         final = reader.get_verdict(verdict_id, int(latest))
         auto = reader.get_verdict(verdict_id, 1)
@@ -95,6 +97,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
             continue
         overridden = final.decision.source is DecisionSource.OPERATOR
         if not (confirmed or overridden):
+            not_settled += 1
             continue
         candidates.append(((0 if overridden else 1, auto.decision.confidence), final, auto))
     candidates.sort(key=lambda c: c[0])
@@ -137,7 +140,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
                     writer.writerow([rank, f"{task}/{label}/{name}", task, label, final.verdict_id,
                                      order == 0, confidence, auto.decision.disposition.value,
                                      final.decision.disposition.value])
-    result = ExportResult(items, files, defect_counts, sku_counts, skipped)
+    result = ExportResult(items, files, defect_counts, sku_counts, skipped, not_settled)
     (out / "export.json").write_text(json.dumps({
         "since": since.isoformat() if since else None, "items": items, "files": files,
         "defect_classes": defect_counts, "skus": sku_counts, "sku_folders": sku_folders,

@@ -63,10 +63,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps({"out": str(args.out), "items": result.items, "files": result.files,
                           "defect_classes": result.defect_classes, "skus": result.skus,
-                          "skipped_no_frames": result.skipped_no_frames}))
+                          "skipped_no_frames": result.skipped_no_frames,
+                          "not_settled": result.not_settled}))
     else:
         print(f"exported {result.items} items ({result.files} files) to {args.out}")
         print(f"  defect classes: {result.defect_classes or '-'}")
         print(f"  SKUs: {len(result.skus)}; "
               f"items whose images are gone (retention): {result.skipped_no_frames}")
+        if result.not_settled:
+            items = "1 item" if result.not_settled == 1 else f"{result.not_settled} items"
+            print(f"  left out: {items} no operator confirmed or overrode (only an "
+                  "operator's word is a label to train on: confirm or override items at the bench)")
     return 0

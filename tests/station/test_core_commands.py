@@ -139,7 +139,7 @@ def test_dataset_export_layout_and_uncertain_first(config_file: Path, tmp_path: 
     assert station(config_file, "dataset", "export", "--out", str(out), "--json") == 0
     result = json.loads(capsys.readouterr().out)
     # Confirmed (clean, repair) and overridden (unsure, missed) — not the unconfirmed no-read.
-    assert result["items"] == 4
+    assert result["items"] == 4 and result["not_settled"] == 1
     assert result["defect_classes"] == {"good": 2, "scratch": 1, "defect": 1}
     with (out / "export.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -149,6 +149,10 @@ def test_dataset_export_layout_and_uncertain_first(config_file: Path, tmp_path: 
                      v["clean"].verdict_id]
     assert sorted(p.name for p in (out / "defect").iterdir()) == ["defect", "good", "scratch"]
     assert len(list((out / "conformity" / "SKU-A").glob("*.jpg"))) == 4
+    # The table says why the no-read is not in it, and what would put such items in.
+    assert station(config_file, "dataset", "export", "--out", str(tmp_path / "again")) == 0
+    assert ("left out: 1 item no operator confirmed or overrode (only an operator's word is a label "
+            "to train on: confirm or override items at the bench)") in capsys.readouterr().out
     first = sorted((out / "defect" / "good").glob("*.jpg"))[0]
     assert first.name.startswith("00001_") and first.stat().st_size > 0
     # The operator's override wins: "missed" was restock for the model, recycle for the operator.
