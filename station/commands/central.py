@@ -87,6 +87,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver, hide_db_password
     from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
+    from sync.postgres import is_database_url
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
@@ -142,8 +143,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except (RuntimeError, OSError) as exc:  # the database, or the --ca / --cert / --key files
         if isinstance(exc, RuntimeError):
             text = _one_line(hide_db_password(str(exc), args.db)).removeprefix("central: ")
-            print(f"station central: {text} — check --db (host, port, user, password, database name) and "
-                  "that the database server is running")
+            fix = ("check --db (host, port, user, password, database name) and that the database server "
+                   "is running") if is_database_url(str(args.db)) else (
+                   "check that --db names a file in a folder that exists and this user may write")
+            print(f"station central: {text} — {fix}")
         else:
             given = ", ".join(f"{option} {path}" for option, path in
                               (("--ca", args.ca), ("--cert", args.cert), ("--key", args.key)) if path)

@@ -266,6 +266,18 @@ def test_central_masks_the_database_password(
     assert out.count("postgresql://u:***@127.0.0.1:1/db") == 2
     assert "station central: cannot open the database" in out and "check --db" in out
     assert all(line.startswith("station central") for line in out.splitlines())  # one line each
+    assert "database server is running" in out  # a URL: the server's side is what to check
+
+
+def test_central_on_a_sqlite_file_it_cannot_create_says_which_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], no_signal_handlers: None) -> None:
+    db = tmp_path / "no-such-folder" / "central.db"
+    assert _station(tmp_path, "central", "--broker", "mqtt://127.0.0.1:1", "--db", str(db)) == 1
+    out, err = capsys.readouterr()
+    _no_traceback(out, err)
+    assert f"cannot open the database {db}" in out
+    assert "check that --db names a file in a folder that exists and this user may write" in out
+    assert "database server" not in out  # no PostgreSQL advice for a file
 
 
 def test_central_names_a_tls_file_it_cannot_use(tmp_path: Path, capsys: pytest.CaptureFixture[str],
