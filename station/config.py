@@ -332,6 +332,8 @@ class UiConfig:
     """The desktop app."""
 
     fullscreen: bool = False
+    # The window beeps (the desktop's bell) when an item goes to quarantine or a part turns red.
+    beep: bool = True
     # The operator's language: the window, reasons, status lines and the report ("fr" or "en").
     language: Literal["en", "fr"] = "en"
     font_scale: float = 1.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ from PySide6.QtWidgets import (
 from calibration.board import BoardSpec
 from station.hand_move import MOVE_BY_HAND_FLAG, hand_move
 from station.i18n import QT_TRANSLATE_NOOP, Message
-from station.state import Health, ItemView, StationActions, StationState
+from station.state import Health, ItemView, Level, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import StateBridge
 from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
@@ -58,7 +59,7 @@ from station.ui.top_bar import TopBar
 from station.ui.translation import current_language, install
 from station.ui.undo_bar import HandMoveBar, UndoBar
 from station.ui.wedge import GS, WedgeFilter
-from station.verdict import Verdict
+from station.verdict import Disposition, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ UNDO_S = 5.0
 # Bench mode shows the camera live between items: 8 frames/s is enough to place an item by, and
 # little work for the GUI thread (one resize of the latest frame each time).
 LIVE_INTERVAL_MS = 125
+# Two attentions closer than this make one beep: a burst of quarantines is one thing to look at.
+BEEP_GAP_S = 1.0
 
 
 # What a failed intent was, in the sentence "Confirm failed: database is locked".
@@ -118,9 +121,14 @@ class MainWindow(QMainWindow):
         calibration_settings: WizardSettings | None = None,
         undo_s: float = UNDO_S,
         models_source: ModelsSource | None = None,
+        beeper: Callable[[], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # The desktop's bell unless a test listens instead; `settings.beep` turns it off.
+        self._beeper = beeper if beeper is not None else QApplication.beep
+        self._last_beep = float("-inf")
+        self._red: set[str] = set()  # components in ERROR now: each beeps once when it turns red
         self.state = state
         self.undo_s = undo_s
         self.station_actions = actions
@@ -131,6 +139,7 @@ class MainWindow(QMainWindow):
         self.operator_id: str | None = state.operator_id
         self.mode = state.mode or settings.mode
         self.items_seen = 0
+        self.attentions = 0  # beeps given (tests)
         self._live_frames = live_frames
         self.live_shown = False  # whether the picture is the camera live now (bench mode)
         self._latest: ItemView | None = None
@@ -352,6 +361,8 @@ class MainWindow(QMainWindow):
         self.items_seen += 1
         self._latest = view
         self._arrived.append(view)  # listed on the next render: one list repaint per burst
+        if view.verdict.decision.disposition is Disposition.QUARANTINE:
+            self._attention()
         if not self._render_timer.isActive():
             self._render_timer.start()
 
@@ -386,11 +397,25 @@ class MainWindow(QMainWindow):
         self.live_shown = live
 
     def _health_changed(self, health: Health) -> None:
+        if health.level == Level.ERROR and health.component not in self._red:
+            self._red.add(health.component)
+            self._attention()
+        elif health.level != Level.ERROR:
+            self._red.discard(health.component)
         self.status_panel.set_health(health)
         if health.component == "calibration":
             self.calibration_page.set_health(health)
         if health.component.startswith("camera"):
             self.inspect_page.show_camera_health(health)
+
+    def _attention(self) -> None:
+        """Beep: an item went to quarantine, or a part turned red (at most once a BEEP_GAP_S)."""
+        now = time.monotonic()
+        if not self.settings.beep or now - self._last_beep < BEEP_GAP_S:
+            return
+        self._last_beep = now
+        self.attentions += 1
+        self._beeper()
 
     def _counters_changed(self, counters: dict[str, Any]) -> None:
         self._counters = counters

@@ -49,6 +49,7 @@ class UiSettings:
     """Everything the window needs that is not live state."""
 
     fullscreen: bool = False
+    beep: bool = True  # the bell on a quarantined item or a part turning red
     font_scale: float = 1.0
     recent_items: int = 200
     supervisor_required_for: tuple[str, ...] = ("restock",)
@@ -95,6 +96,7 @@ def ui_settings_from_config(config: Config) -> UiSettings:
     lanes = {int(number): name for name, number in config.hardware.lanes.items()}
     return UiSettings(
         fullscreen=config.ui.fullscreen,
+        beep=config.ui.beep,
         font_scale=config.ui.font_scale,
         recent_items=config.ui.recent_items,
         supervisor_required_for=tuple(config.ui.supervisor_required_for),
