@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -294,8 +294,11 @@ def kpi_figure(k: Kpis, language: str = DEFAULT_LANGUAGE) -> Figure:
 
 
 def parse_since(text: str) -> datetime:
-    """A --since value: an ISO date/time (UTC unless it says otherwise) or a span like 24h, 7d."""
+    """A --since value: `today` (since midnight on this PC's clock), an ISO date/time (UTC unless it
+    says otherwise) or a span like 24h, 7d."""
     text = text.strip()
+    if text.lower() == "today":
+        return datetime.combine(date.today(), time()).astimezone()
     units = {"h": 3600, "d": 86400, "w": 7 * 86400}
     if text[:-1].isdigit() and text[-1:] in units:
         try:
@@ -307,6 +310,6 @@ def parse_since(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"--since {text!r}: write a date (2026-11-24), a time (2026-11-24T08:00) "
+        raise ValueError(f"--since {text!r}: write today, a date (2026-11-24), a time (2026-11-24T08:00) "
                          "or a span (24h, 7d)") from None
     return at if at.tzinfo else at.replace(tzinfo=UTC)

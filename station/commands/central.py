@@ -251,7 +251,8 @@ def register_report(tools: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--db", required=True, help="central's SQLite file, or a postgresql://... URL")
     parser.add_argument("--since", default=None,
-                        help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
+                        help="from: today (since midnight here), 2026-11-24, 2026-11-24T08:00, 24h, 7d "
+                             "(default: all)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.set_defaults(handler=run_report, log_to_file=False)
 

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Train with `station train defect --data OUT/defect` and "
                     "`station train conformity --data OUT/conformity`.")
     export.add_argument("--since", default=None,
-                        help="items recorded since: 2026-11-24, 2026-11-24T08:00, 7d")
+                        help="items recorded since: today, 2026-11-24, 2026-11-24T08:00, 7d")
     export.add_argument("--out", type=Path, required=True, help="folder to write")
     export.add_argument("--into-existing", action="store_true",
                         help="write into an OUT that already holds files; what is there stays and "

@@ -16,7 +16,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("report",
                             help="items/hour, disposition mix, no-read/override/late/lost rates, latency")
     parser.add_argument("--since", default=None,
-                        help="from: 2026-11-24, 2026-11-24T08:00, 24h, 7d (default: all)")
+                        help="from: today (since midnight here), 2026-11-24, 2026-11-24T08:00, 24h, 7d "
+                             "(default: all)")
     parser.add_argument("--png", type=Path, default=None,
                         help="also draw the figures per hour into this PNG file (its name ends in .png)")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from station.kpi import compute_kpis, kpi_table, percentile
+import pytest
+
+from station.kpi import compute_kpis, kpi_table, parse_since, percentile
 from station.store import Store
 from station.store.queries import RecordQueries
 from station.verdict import Disposition, Verdict
@@ -90,3 +92,14 @@ def test_no_items_no_rate() -> None:
     assert k.items == 0 and k.items_per_hour is None
     assert ["items", "/", "hour", "-"] in [line.split() for line in kpi_table(k).splitlines()]
     assert ["période", "aucun", "article"] in [line.split() for line in kpi_table(k, "fr").splitlines()]
+
+
+def test_since_today_is_midnight_on_the_docks_clock(dock_zone: Callable[[str], None]) -> None:
+    dock_zone("IST-5:30")
+    since = parse_since("today")
+    local = since.astimezone()
+    assert (local.hour, local.minute, local.second) == (0, 0, 0)
+    assert local.date() == datetime.now().date()
+    assert parse_since(" Today ") == since
+    with pytest.raises(ValueError, match="write today, a date"):
+        parse_since("yesterday")
