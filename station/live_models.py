@@ -91,11 +91,14 @@ class ModelSet:
             return Health("models", Level.WARNING, summary,
                           QT_TRANSLATE_NOOP("Health", "The new conformity model has no reference for these "
                                             "SKUs ({count}): {skus} — enrol them again with `station enroll "
-                                            "SKU IMAGES`.").render(lang, count=len(lost), skus=named))
+                                            "SKU PICTURE... --crop item`.").render(lang, count=len(lost),
+                                                                                 skus=named))
         if self.gallery is None or not self.gallery.skus:
             return Health("models", Level.WARNING, summary,
-                          QT_TRANSLATE_NOOP("Health", "No reference images enrolled: run `station enroll "
-                                            "SKU IMAGES`.").render(lang))
+                          QT_TRANSLATE_NOOP("Health", "No reference images enrolled: items go to manual "
+                                            "review until they are. Enrol each SKU with `station enroll SKU "
+                                            "PICTURE... --crop item`; items confirmed at the bench add "
+                                            "their own.").render(lang))
         return Health("models", Level.OK, summary, "", {"skus_enrolled": len(self.gallery.skus)})
 
 

@@ -688,12 +688,12 @@
         <translation>{problems}. Les articles passent en contrôle manuel.</translation>
     </message>
     <message>
-        <source>The new conformity model has no reference for these SKUs ({count}): {skus} — enrol them again with `station enroll SKU IMAGES`.</source>
-        <translation>Le nouveau modèle de conformité n&apos;a pas de référence pour ces SKU ({count}) : {skus} — enregistrez-les à nouveau avec `station enroll SKU IMAGES`.</translation>
+        <source>The new conformity model has no reference for these SKUs ({count}): {skus} — enrol them again with `station enroll SKU PICTURE... --crop item`.</source>
+        <translation>Le nouveau modèle de conformité n&apos;a pas de référence pour ces SKU ({count}) : {skus} — enregistrez-les à nouveau avec `station enroll SKU PICTURE... --crop item`.</translation>
     </message>
     <message>
-        <source>No reference images enrolled: run `station enroll SKU IMAGES`.</source>
-        <translation>Aucune image de référence enregistrée : lancez `station enroll SKU IMAGES`.</translation>
+        <source>No reference images enrolled: items go to manual review until they are. Enrol each SKU with `station enroll SKU PICTURE... --crop item`; items confirmed at the bench add their own.</source>
+        <translation>Aucune image de référence enregistrée : les articles partent en contrôle manuel en attendant. Enregistrez chaque SKU avec `station enroll SKU PICTURE... --crop item` ; les articles validés au poste ajoutent la leur.</translation>
     </message>
     <message>
         <source>no broker: verdicts kept in the outbox</source>

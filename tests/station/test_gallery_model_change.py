@@ -63,6 +63,11 @@ def test_references_enrolled_with_one_model_are_embedded_again_by_the_next(
     saved = Gallery.load(gallery_path)
     assert saved.model_sha256 == model.info.sha256 and len(saved) == 3
     assert ModelSet(conformity=model, gallery=gallery).health().level is Level.OK
+    # No references at all: the status says what that means for the items and the two ways out.
+    empty = ModelSet(conformity=model, gallery=None).health()
+    assert empty.level is Level.WARNING and "items go to manual review until they are" in empty.detail
+    assert "`station enroll SKU PICTURE... --crop item`" in empty.detail
+    assert "confirmed at the bench" in empty.detail
 
     # The backup carries the pictures, and a restore puts them back beside the gallery.
     Store(config.in_data_dir(config.storage.db_path), config.data_dir / "images").close()

@@ -183,7 +183,7 @@ class Gallery:
         path = Path(path)
         if not path.is_file():
             raise GalleryError(f"{path}: gallery not found — enrol products with "
-                               "`station enroll SKU IMAGES...`")
+                               "`station enroll SKU PICTURE... --crop item`")
         try:
             with np.load(path, allow_pickle=False) as data:
                 embeddings = np.asarray(data["embeddings"], dtype=np.float32)
