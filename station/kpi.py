@@ -27,8 +27,8 @@ from station.verdict import DecisionSource, Disposition, Verdict
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["HourBucket", "Kpis", "compute_kpis", "kpi_figure", "kpi_table", "parse_since", "percentile",
-           "plot_kpis"]
+__all__ = ["HourBucket", "KpiRecord", "Kpis", "compute_kpis", "kpi_figure", "kpi_table", "parse_since",
+           "percentile", "plot_kpis"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +105,31 @@ def _round(value: float | None) -> float | None:
     return round(value, 2) if value is not None else None
 
 
-def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None, *,
+@dataclass(frozen=True)
+class KpiRecord:
+    """What the figures read of one item's latest revision: read straight from the record's
+    columns by `StoreReader.kpi_records` (no verdict is rebuilt), or taken from a `Verdict`."""
+
+    created_at: datetime
+    disposition: str
+    overridden: bool
+    no_read: bool
+    late: bool
+    lost: bool
+    total_ms: float | None
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> KpiRecord:
+        """The record of a verdict."""
+        total = verdict.timings_ms.get("total")
+        return cls(verdict.created_at, verdict.decision.disposition.value,
+                   verdict.decision.source is DecisionSource.OPERATOR, not verdict.item.codes,
+                   verdict.routing.late, verdict.routing.lost, float(total) if total is not None else None)
+
+
+def compute_kpis(verdicts: Iterable[Verdict | KpiRecord], since: datetime | None = None, *,
                  local_hours: bool = False) -> Kpis:
-    """The figures of these verdicts (latest revisions, one per item).
+    """The figures of these verdicts (latest revisions, one per item), or of their `KpiRecord`s.
 
     The hour buckets are UTC clock hours (the report says so), or with `local_hours` the
     clock hours of this PC's time zone, as the dock's wall clock and the window show them."""
@@ -119,22 +141,23 @@ def compute_kpis(verdicts: Iterable[Verdict], since: datetime | None = None, *,
     last: datetime | None = None
     by_hour: dict[datetime, tuple[Counter[str], list[float]]] = {}
     overridden_by_hour: Counter[datetime] = Counter()
-    for verdict in verdicts:
+    for given in verdicts:
+        record = given if isinstance(given, KpiRecord) else KpiRecord.of(given)
         items += 1
-        disposition = verdict.decision.disposition.value
+        disposition = record.disposition
         dispositions[disposition] += 1
-        no_read += not verdict.item.codes
-        overridden += verdict.decision.source is DecisionSource.OPERATOR
-        late += verdict.routing.late
-        lost += verdict.routing.lost
-        total = verdict.timings_ms.get("total")
-        at = verdict.created_at
+        no_read += record.no_read
+        overridden += record.overridden
+        late += record.late
+        lost += record.lost
+        total = record.total_ms
+        at = record.created_at
         first = at if first is None or at < first else first
         last = at if last is None or at > last else last
         hour = (at.astimezone() if local_hours else at).replace(minute=0, second=0, microsecond=0)
         counts, hour_latency = by_hour.setdefault(hour, (Counter(), []))
         counts[disposition] += 1
-        overridden_by_hour[hour] += verdict.decision.source is DecisionSource.OPERATOR
+        overridden_by_hour[hour] += record.overridden
         if total is not None:
             latencies.append(float(total))
             hour_latency.append(float(total))

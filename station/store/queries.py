@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from station.kpi import compute_kpis
+from station.kpi import KpiRecord, compute_kpis
 from station.store.store import StoreReader
-from station.verdict import Verdict
+from station.verdict import DecisionSource, Verdict
 
 __all__ = ["RecordQueries"]
 
@@ -30,7 +30,10 @@ class RecordQueries:
         since = datetime.now(UTC) - timedelta(hours=self.kpi_window_h)
         with StoreReader(self.db_path) as reader:
             # The window's hours are the dock's wall-clock hours, like its item times and top line.
-            k = compute_kpis(reader.latest_verdicts(since), since, local_hours=True)
+            records = (KpiRecord(datetime.fromtimestamp(ts, UTC), disposition,
+                                 source == DecisionSource.OPERATOR.value, no_read, late, lost, total)
+                       for ts, disposition, source, no_read, late, lost, total in reader.kpi_rows(since))
+            k = compute_kpis(records, since, local_hours=True)
         return {
             "window_h": self.kpi_window_h,
             "items_total": k.items,

@@ -283,6 +283,25 @@ class StoreReader:
         for row in rows:
             yield Verdict.from_json(json.loads(row[0]))
 
+    def kpi_rows(self, since: datetime | None = None) -> Iterator[tuple[float, str, str, bool, bool, bool,
+                                                                        float | None]]:
+        """What the figures need of the latest revision of every item created since `since`, oldest
+        first, read in SQL without rebuilding the verdicts (4 times faster than `latest_verdicts`:
+        `benchmarks/kpi.py`): (created_ts, disposition, source, no code read, late, lost, total ms)."""
+        rows = self._conn.execute(
+            "SELECT i.created_ts, v.disposition, v.source, "
+            "json_array_length(v.payload, '$.item.codes') = 0, "
+            "json_extract(v.payload, '$.routing.late'), json_extract(v.payload, '$.routing.lost'), "
+            "json_extract(v.payload, '$.timings_ms.total') "
+            "FROM items i JOIN verdicts v ON v.verdict_id = i.verdict_id "
+            "WHERE v.revision = (SELECT MAX(revision) FROM verdicts WHERE verdict_id = i.verdict_id) "
+            "AND i.created_ts >= ? ORDER BY i.created_ts",
+            (since.timestamp() if since else 0.0,),
+        )
+        for ts, disposition, source, no_read, late, lost, total in rows:
+            yield (float(ts), str(disposition), str(source), bool(no_read), bool(late), bool(lost),
+                   float(total) if total is not None else None)
+
     def count_items(self) -> int:
         """Number of items recorded."""
         return int(self._conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from station.kpi import compute_kpis, kpi_table, parse_since, percentile
-from station.store import Store
+from station.kpi import KpiRecord, compute_kpis, kpi_table, parse_since, percentile
+from station.store import Store, StoreReader
 from station.store.queries import RecordQueries
 from station.verdict import Disposition, Verdict
+from tests.benchmark_scripts import load_benchmark
 
 
 def test_percentile_interpolates_like_numpy() -> None:
@@ -103,3 +104,43 @@ def test_since_today_is_midnight_on_the_docks_clock(dock_zone: Callable[[str], N
     assert parse_since(" Today ") == since
     with pytest.raises(ValueError, match="write today, a date"):
         parse_since("yesterday")
+
+
+def test_the_records_read_in_sql_are_the_verdicts_own(
+    make_verdict: Callable[..., Verdict], tmp_path: Path,
+) -> None:
+    """The Statistics page reads `kpi_rows` instead of rebuilding verdicts: the same records, so the
+    same figures, for overrides (a later revision), no-reads, late and lost items."""
+    store = Store(tmp_path / "station.db", tmp_path / "images")
+    t0 = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+    store.record_verdict(make_verdict(0, created=t0, total_ms=12.5))
+    store.record_verdict(make_verdict(1, created=t0 + timedelta(minutes=5), late=True, total_ms=80.0))
+    store.record_verdict(make_verdict(2, created=t0 + timedelta(minutes=9), codes=(), rma=None, lost=True,
+                                      disposition=Disposition.MANUAL_REVIEW, confidence=0.0))
+    overridden = store.record_verdict(make_verdict(3, created=t0 + timedelta(hours=1)))
+    store.record_override(overridden.verdict_id, Disposition.RECYCLE, "op-1", "cracked")
+    store.close()
+    with StoreReader(tmp_path / "station.db") as reader:
+        from_verdicts = [KpiRecord.of(v) for v in reader.latest_verdicts()]
+        from_rows = [KpiRecord(datetime.fromtimestamp(ts, UTC), d, s == "operator", n, la, lo, tot)
+                     for ts, d, s, n, la, lo, tot in reader.kpi_rows()]
+    assert from_rows == from_verdicts
+    assert [(r.disposition, r.overridden, r.no_read, r.late, r.lost) for r in from_rows] == [
+        ("restock", False, False, False, False), ("restock", False, False, True, False),
+        ("manual_review", False, True, False, True), ("recycle", True, False, False, False)]
+    figures = RecordQueries(tmp_path / "station.db", kpi_window_h=24 * 3650).kpis()
+    expected = compute_kpis(from_verdicts, local_hours=True)
+    assert figures["items_total"] == expected.items == 4
+    assert figures["override_rate"] == expected.override_rate == 0.25
+    assert figures["dispositions"] == expected.dispositions
+
+
+def test_the_kpi_benchmark_runs_and_checks_both_ways_agree(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    benchmark = load_benchmark("kpi")
+    monkeypatch.setattr("sys.argv", ["kpi.py", "--items", "40", "--reps", "1"])
+    assert benchmark.main() == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["items", "verdicts", "rebuilt", "ms", "SQL", "rows", "ms", "faster"]
+    assert lines[1].split()[0] == "40" and lines[1].endswith("x")
