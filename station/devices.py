@@ -144,11 +144,14 @@ def _load_calibration(config: Config, cam: CameraConfig, path: Path, component: 
         # A stream's address may hold its password: the file names the camera without it.
         calibration = load_calibration(path, (cam.width, cam.height), camera_id(cam))
     except CalibrationError as exc:
-        missing = not path.exists()
-        summary = (QT_TRANSLATE_NOOP("Health", "not calibrated") if missing
-                   else QT_TRANSLATE_NOOP("Health", "calibration refused"))
+        if not path.exists():  # a new dock: said whole in the operator's words
+            return CameraCalibration(), Health(
+                component, Level.WARNING, QT_TRANSLATE_NOOP("Health", "not calibrated").render(language),
+                QT_TRANSLATE_NOOP("Health", "No calibration file yet ({file}): item sizes are not checked "
+                                  "until the camera is calibrated, on the Calibration page (F4) or with "
+                                  "`station calibrate`.").render(language, file=str(path)))
         return CameraCalibration(), Health(
-            component, Level.WARNING if missing else Level.ERROR, summary.render(language),
+            component, Level.ERROR, QT_TRANSLATE_NOOP("Health", "calibration refused").render(language),
             QT_TRANSLATE_NOOP("Health", "{problem}. Item sizes are not checked until `station calibrate` "
                               "has been run for this camera.").render(language, problem=str(exc)))
     colour = None

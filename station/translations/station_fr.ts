@@ -636,6 +636,10 @@
         <translation>caméra non étalonnée</translation>
     </message>
     <message>
+        <source>No calibration file yet ({file}): item sizes are not checked until the camera is calibrated, on the Calibration page (F4) or with `station calibrate`.</source>
+        <translation>Pas encore de fichier d&apos;étalonnage ({file}) : les dimensions des articles ne sont pas contrôlées tant que la caméra n&apos;est pas étalonnée, depuis la page Étalonnage (F4) ou avec `station calibrate`.</translation>
+    </message>
+    <message>
         <source>calibration refused</source>
         <translation>étalonnage refusé</translation>
     </message>

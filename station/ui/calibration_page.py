@@ -33,10 +33,12 @@ from PySide6.QtGui import (
     QShowEvent,
 )
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -347,9 +349,19 @@ class CalibrationPage(QWidget):
         steps.addWidget(self.colour_step)
         steps.addWidget(self.save_button)
         steps.addWidget(self.save_label)
+        # The steps keep the height their words need and scroll when the screen is short (French at
+        # 1366x768): squeezed, the word-wrapped lines of step 1 were drawn over one another.
+        steps_widget = QWidget()
+        steps_widget.setLayout(steps)
+        self.steps_area = QScrollArea()
+        self.steps_area.setWidget(steps_widget)
+        self.steps_area.setWidgetResizable(True)
+        self.steps_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.steps_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._fit_steps()
         body = QHBoxLayout()
         body.addWidget(self.view, 2)
-        body.addLayout(steps, 1)
+        body.addWidget(self.steps_area, 1)
         layout.addWidget(self.busy_bar)
         layout.addWidget(self.error_label)
         layout.addLayout(body, 1)
@@ -588,6 +600,13 @@ class CalibrationPage(QWidget):
         self._update_busy()
 
     # ----- live view ------------------------------------------------------------------------------
+    def _fit_steps(self) -> None:
+        """The steps' column never narrower than their buttons and titles: it scrolls up and down only."""
+        steps = self.steps_area.widget()
+        assert steps is not None
+        scrollbar = self.steps_area.verticalScrollBar().sizeHint().width()
+        self.steps_area.setMinimumWidth(steps.minimumSizeHint().width() + scrollbar)
+
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:
             self.texts.retranslate()
@@ -595,6 +614,8 @@ class CalibrationPage(QWidget):
                 self._show_error(self._error)
                 if self._saved is not None:
                     self.save_label.setText(self._saved.words())
+        if self.has_wizard and event.type() in (QEvent.Type.LanguageChange, QEvent.Type.FontChange):
+            self._fit_steps()  # other words, other widths
         super().changeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

@@ -3,6 +3,7 @@ camera whose lamp drifted sends the item to manual review, as the first camera's
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,11 @@ def test_each_camera_with_its_own_file_is_loaded_and_reported(tmp_path: Path) ->
     by_component = {line.component: line for line in lines}
     assert by_component["calibration:left"].level is Level.OK
     assert by_component["calibration"].level is Level.WARNING  # the first camera is not calibrated yet
+    assert by_component["calibration"].detail.startswith("No calibration file yet (")
+    assert "Calibration page (F4)" in by_component["calibration"].detail
+    french = dataclasses.replace(config, ui=dataclasses.replace(config.ui, language="fr"))
+    detail = {line.component: line for line in load_camera_calibrations(french)[1]}["calibration"].detail
+    assert detail.startswith("Pas encore de fichier d'étalonnage (") and "page Étalonnage (F4)" in detail
 
 
 def test_a_side_lamp_that_drifted_sends_the_item_to_manual_review(tmp_path: Path) -> None:
