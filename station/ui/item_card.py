@@ -240,7 +240,7 @@ class ItemCard(QFrame):
                    self.tr("Expected {sku}").format(sku="SKU-ABCD-0000"),
                    self.tr("Seen {sku} ✔").format(sku="SKU-ABCD-0000")]
         # Lines break between words, so a wrapped text takes a little more than its width says.
-        info = max(thumb, height(fit.DETAIL_SHARE, samples, round(words_width * 0.85)) + 3 * 2)
+        info = max(thumb, height(fit.DETAIL_SHARE, samples, round(words_width * 0.8)) + 3 * 2)
         findings = 2 * QFontMetrics(font(fit.DETAIL_SHARE)).lineSpacing() + QFontMetrics(
             font(fit.REASON_SHARE)).lineSpacing() + 8
         margins = self._layout.contentsMargins()

@@ -5,3 +5,23 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from station.ui.app import BASE_POINT_SIZE  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def station_font(qapp: QApplication) -> Iterator[None]:
+    """The type `station run` gives the window (`application()`), not Qt's smaller default: a layout
+    that fits only the default type would pass here and overlap on the dock."""
+    font = qapp.font()
+    before = font.pointSizeF()
+    font.setPointSizeF(BASE_POINT_SIZE)
+    qapp.setFont(font)
+    yield
+    font.setPointSizeF(before)
+    qapp.setFont(font)
