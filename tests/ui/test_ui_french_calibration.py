@@ -15,6 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from calibration.board import BoardSpec
 from calibration.synthetic import Camera, board_views, degrade
+from station.i18n import tr
+from station.state import Health, Level
 from station.ui.calibration_page import CalibrationPage, WizardSettings
 from station.ui.main_window import MainWindow
 from station.ui.translation import install
@@ -125,3 +127,34 @@ def test_a_refused_calibration_says_why_in_french(french: QApplication, qtbot: Q
     assert refusal.endswith("dimensions de la mire dans la configuration")
     assert step.result_label.text() == "Non étalonné."
     page.shutdown()
+
+
+def test_the_french_steps_keep_every_line_whole_on_a_1366x768_screen(
+    french: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """A new dock as it starts (not calibrated, no broker, no references: problem lines at the bottom,
+    the calibration's words at the top): squeezed into what was left, step 1's wrapped lines were
+    drawn over one another. Each keeps the height its words need; the column scrolls instead."""
+    camera = FakeCamera()
+    window, _actions = open_window(qtbot, window_kwargs={
+        "calibration_frames": camera, "calibration_file": tmp_path / "calibration.toml", "board": SPEC,
+        "calibration_settings": WizardSettings(min_views=10, max_rms_px=1.0, camera_id="cam-1"),
+    })
+    window.state.set_health(Health("calibration", Level.WARNING, tr("Health", "not calibrated", "fr"),
+                                   "Pas encore de fichier d'étalonnage (/var/lib/returns-station/"
+                                   "calibration.toml) : les dimensions des articles ne sont pas contrôlées "
+                                   "tant que la caméra n'est pas étalonnée, depuis la page Étalonnage (F4)."))
+    window.state.set_health(Health("mqtt", Level.WARNING, "aucun serveur MQTT configuré",
+                                   "Les verdicts attendent dans la file d'envoi."))
+    window.state.set_health(Health("models", Level.WARNING, "modèles : defect, conformity",
+                                   "Aucune image de référence enregistrée."))
+    page = window.calibration_page
+    qtbot.keyClick(window, Qt.Key.Key_F4)
+    qtbot.waitUntil(page.isVisible)
+    qtbot.waitUntil(window.status_panel.problem.isVisible)
+    qtbot.wait(100)
+    step = page.intrinsics_step
+    for label in (step.progress, step.tilt_label, step.feedback_label, step.hints):
+        assert label.height() >= label.heightForWidth(label.width()), label.text()[:40]
+    for button in (step.capture_button, step.calibrate_button, step.restart_button):
+        assert button.geometry().right() <= step.width()  # nothing cut at the column's side
