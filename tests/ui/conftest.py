@@ -1,4 +1,5 @@
-"""Every window test runs without a display unless one is chosen: Qt's offscreen platform."""
+"""Every window test runs without a display unless one is chosen (Qt's offscreen platform), and with
+the type `station run` gives the window."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Iterator
 
-import pytest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import pytest
+from PySide6.QtWidgets import QApplication
 
-from station.ui.app import BASE_POINT_SIZE  # noqa: E402
+from station.ui.app import BASE_POINT_SIZE
 
 
 @pytest.fixture(autouse=True)
