@@ -179,14 +179,20 @@ class InspectPage(QWidget):
         if picture:
             self.camera.set_caption("")
             self.camera.show_item(view)
+            self._show_views(view)
+        self.card.show_item(view, status)
+
+    def _show_views(self, view: ItemView) -> None:
+        """The row of every camera's view of the item (several cameras), else none."""
         if view.views:
             self.views.show_item(view, main_shot(view).camera)
         else:
             self.views.hide()
-        self.card.show_item(view, status)
 
     def show_live(self, frame: npt.NDArray[np.uint8]) -> None:
-        """The camera as it sees now (bench mode, between items): the card keeps the last item."""
+        """The camera as it sees now (bench mode, between items): the card keeps the last item; the
+        row of its views goes, so no tile says "(shown above)" of a picture that is not its."""
+        self.views.hide()
         self.camera.set_frame(frame)
         self.camera.set_caption(self.tr("Live: place the item, then scan it or press T"))
 
@@ -203,6 +209,7 @@ class InspectPage(QWidget):
         self.camera.set_caption("")
         if self._shown is not None:
             self.camera.show_item(self._shown)
+            self._show_views(self._shown)
 
     def _show_view(self, shot: ViewShot) -> None:
         """A view tapped in the strip is shown large."""

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from station.state import ItemView, Overlay, ViewShot
+from station.state import ItemView, Overlay, StationState, ViewShot
 from station.ui.item_dialog import ItemDialog
 from station.verdict import DefectFinding, Disposition, Grade, ImageRef, ViewFinding
 from tests.ui.feeder import make_item
@@ -107,3 +107,22 @@ def test_a_past_item_opens_with_every_stored_view(qtbot: QtBot, tmp_path: Path) 
     assert len(dialog.camera.shown_overlay().regions) == 1
     drawn = {t.camera_name: len(t.view.shown_overlay().regions) for t in dialog.views.tiles()}
     assert drawn == {"top": 0, "left": 0, "right": 1}
+
+
+def test_a_bench_live_picture_hides_the_row_of_views_and_an_undo_brings_it_back(qtbot: QtBot) -> None:
+    """Live between items, no tile may say "(shown above)" of a picture that is not the item's."""
+    state = StationState()
+    state.mode = "bench"
+    live = np.full((180, 320, 3), 200, np.uint8)
+    window, _ = open_window(qtbot, state, window_kwargs={"live_frames": lambda: live, "undo_s": 60.0})
+    view = _three_views("left")
+    state.add_item(view)
+    qtbot.waitUntil(lambda: window.card.verdict_id == view.verdict.verdict_id)
+    views = window.inspect_page.views
+    qtbot.waitUntil(lambda: views.isVisibleTo(window))
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)  # confirmed: the next item is being placed
+    qtbot.waitUntil(lambda: window.live_shown)
+    assert not views.isVisibleTo(window)
+    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not window.live_shown)
+    assert views.isVisibleTo(window) and [t.camera_name for t in views.tiles()] == ["top", "left", "right"]
