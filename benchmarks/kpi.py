@@ -6,7 +6,7 @@ For each size, records that many schema-valid verdicts (sync.loadgen, as a stati
 them; a tenth overridden, so those items have two revisions) into a fresh SQLite file, then
 times the figures of the whole record two ways: `compute_kpis(StoreReader.latest_verdicts())`
 (every latest revision parsed back into a `Verdict`) and `RecordQueries.kpis()` (what the
-Statistics page asks, and `station report` reads the same way, on `StoreReader.kpi_rows`: the
+Statistics page asks, and `station report` reads the same way, on `StoreReader.kpi_records`: the
 columns and JSON fields the figures need, read in SQL). Both give the same figures (checked here on
 every run, and in tests/station/test_kpi.py). Prints the median of --reps runs, in ms.
 30,000 items is eight hours at about one item a second.

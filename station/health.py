@@ -14,13 +14,13 @@ import logging
 import sqlite3
 import threading
 import time
-from datetime import date, datetime
-from datetime import time as clock_time
+from datetime import datetime
 from typing import Any
 
 from station.devices import ConveyorDevice
 from station.diskguard import DiskGuard, DiskState
 from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+from station.kpi import local_midnight
 from station.live_models import LiveModels
 from station.pipeline import Pipeline
 from station.state import Health, Level, StationState
@@ -101,8 +101,8 @@ class HealthMonitor:
 
     def _recorded_today(self) -> dict[str, int]:
         """Items in the record since local midnight and since the hour began: a restart keeps them."""
-        now = datetime.now()
-        midnight = datetime.combine(date.today(), clock_time()).timestamp()
+        now = datetime.now().astimezone()
+        midnight = local_midnight(now).timestamp()
         hour = now.replace(minute=0, second=0, microsecond=0).timestamp()
         try:
             return {"items_today": self.store.count_items_since(midnight),

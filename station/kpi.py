@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +27,8 @@ from station.verdict import DecisionSource, Disposition, Verdict
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["HourBucket", "KpiRecord", "Kpis", "compute_kpis", "kpi_figure", "kpi_table", "parse_since",
-           "percentile", "plot_kpis"]
+__all__ = ["HourBucket", "KpiRecord", "Kpis", "compute_kpis", "kpi_figure", "kpi_table", "local_midnight",
+           "parse_since", "percentile", "plot_kpis"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,8 @@ def _round(value: float | None) -> float | None:
 @dataclass(frozen=True)
 class KpiRecord:
     """What the figures read of one item's latest revision: read straight from the record's
-    columns by `StoreReader.kpi_records` (no verdict is rebuilt), or taken from a `Verdict`."""
+    columns and JSON fields by `StoreReader.kpi_records` (no verdict is rebuilt), or taken from a
+    `Verdict`."""
 
     created_at: datetime
     disposition: str
@@ -316,12 +317,18 @@ def kpi_figure(k: Kpis, language: str = DEFAULT_LANGUAGE) -> Figure:
     return fig
 
 
+def local_midnight(now: datetime | None = None) -> datetime:
+    """The start of the day `now` (default: now) falls in, on this PC's clock."""
+    day = (now or datetime.now()).astimezone().date()
+    return datetime.combine(day, time()).astimezone()
+
+
 def parse_since(text: str) -> datetime:
     """A --since value: `today` (since midnight on this PC's clock), an ISO date/time (UTC unless it
     says otherwise) or a span like 24h, 7d."""
     text = text.strip()
     if text.lower() == "today":
-        return datetime.combine(date.today(), time()).astimezone()
+        return local_midnight()
     units = {"h": 3600, "d": 86400, "w": 7 * 86400}
     if text[:-1].isdigit() and text[-1:] in units:
         try:

@@ -30,7 +30,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from station.commands._outputs import check_file, writing
     from station.kpi import compute_kpis, kpi_table, parse_since, plot_kpis
     from station.store import StoreError, StoreReader
-    from station.store.queries import kpi_records
 
     try:
         since = parse_since(args.since) if args.since else None
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except StoreError as exc:
         return refuse("report", exc)
     with reader:
-        kpis = compute_kpis(kpi_records(reader, since), since)
+        kpis = compute_kpis(reader.kpi_records(since), since)
     language: str = args.lang or config.ui.language
     if args.png is not None:
         with writing(args.png):

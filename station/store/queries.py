@@ -6,23 +6,15 @@ while the recorder writes; the window asks from worker threads, never its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from station.kpi import KpiRecord, compute_kpis
+from station.kpi import compute_kpis
 from station.store.store import StoreReader
-from station.verdict import DecisionSource, Verdict
+from station.verdict import Verdict
 
-__all__ = ["RecordQueries", "kpi_records"]
-
-
-def kpi_records(reader: StoreReader, since: datetime | None = None) -> Iterator[KpiRecord]:
-    """The figures' records of the items created since `since`, read in SQL (`kpi_rows`)."""
-    for ts, disposition, source, no_read, late, lost, total in reader.kpi_rows(since):
-        yield KpiRecord(datetime.fromtimestamp(ts, UTC), disposition, source == DecisionSource.OPERATOR.value,
-                        no_read, late, lost, total)
+__all__ = ["RecordQueries"]
 
 
 class RecordQueries:
@@ -38,7 +30,7 @@ class RecordQueries:
         since = datetime.now(UTC) - timedelta(hours=self.kpi_window_h)
         with StoreReader(self.db_path) as reader:
             # The window's hours are the dock's wall-clock hours, like its item times and top line.
-            k = compute_kpis(kpi_records(reader, since), since, local_hours=True)
+            k = compute_kpis(reader.kpi_records(since), since, local_hours=True)
         return {
             "window_h": self.kpi_window_h,
             "items_total": k.items,

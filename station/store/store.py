@@ -31,6 +31,7 @@ import sqlite_utils
 from station.catalog import CatalogEntry, ManifestEntry
 from station.datadir import current_user
 from station.hand_move import hand_move, override_revision
+from station.kpi import KpiRecord
 from station.policy import RmaRecord
 from station.privacy import PERSONAL_FIELDS
 from station.store import retention
@@ -39,6 +40,7 @@ from station.store.schema import migrate
 from station.verdict import (
     CONVEYOR,
     Change,
+    DecisionSource,
     DeclaredReason,
     Disposition,
     ImageRef,
@@ -283,11 +285,10 @@ class StoreReader:
         for row in rows:
             yield Verdict.from_json(json.loads(row[0]))
 
-    def kpi_rows(self, since: datetime | None = None) -> Iterator[tuple[float, str, str, bool, bool, bool,
-                                                                        float | None]]:
+    def kpi_records(self, since: datetime | None = None) -> Iterator[KpiRecord]:
         """What the figures need of the latest revision of every item created since `since`, oldest
         first, read in SQL without rebuilding the verdicts (4 times faster than `latest_verdicts`:
-        `benchmarks/kpi.py`): (created_ts, disposition, source, no code read, late, lost, total ms)."""
+        `benchmarks/kpi.py`)."""
         rows = self._conn.execute(
             "SELECT i.created_ts, v.disposition, v.source, "
             "json_array_length(v.payload, '$.item.codes') = 0, "
@@ -299,8 +300,9 @@ class StoreReader:
             (since.timestamp() if since else 0.0,),
         )
         for ts, disposition, source, no_read, late, lost, total in rows:
-            yield (float(ts), str(disposition), str(source), bool(no_read), bool(late), bool(lost),
-                   float(total) if total is not None else None)
+            yield KpiRecord(datetime.fromtimestamp(ts, UTC), str(disposition),
+                            source == DecisionSource.OPERATOR.value, bool(no_read), bool(late), bool(lost),
+                            float(total) if total is not None else None)
 
     def count_items(self) -> int:
         """Number of items recorded."""

@@ -228,21 +228,20 @@ class CameraView(QWidget):
             self._paint_overlay(painter)
             painter.restore()
             if self._caption:
-                height = painter.fontMetrics().height() * 2
-                strip = QRectF(0, self.height() - height, self.width(), height)
-                painter.fillRect(strip, QColor(0, 0, 0, 170))
-                painter.setPen(QColor("white"))
-                painter.drawText(strip.adjusted(8, 0, -8, 0),
-                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._caption)
+                self._strip(painter, self._caption, QColor(0, 0, 0, 170), at_top=False)
             if self._banner:
-                height = painter.fontMetrics().height() * 2
-                strip = QRectF(0, 0, self.width(), height)
-                painter.fillRect(strip, theme.REGION_COLOUR)
-                painter.setPen(QColor("white"))
-                painter.drawText(strip.adjusted(8, 0, -8, 0),
-                                 Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, self._banner)
+                self._strip(painter, self._banner, theme.REGION_COLOUR, at_top=True)
         finally:
             painter.end()
+
+    def _strip(self, painter: QPainter, text: str, colour: QColor, *, at_top: bool) -> None:
+        """A line of white words across the top (the banner) or the bottom (the caption)."""
+        height = painter.fontMetrics().height() * 2
+        strip = QRectF(0, 0 if at_top else self.height() - height, self.width(), height)
+        painter.fillRect(strip, colour)
+        painter.setPen(QColor("white"))
+        painter.drawText(strip.adjusted(8, 0, -8, 0),
+                         Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, text)
 
     def _paint_overlay(self, painter: QPainter) -> None:
         """Draws in frame pixels (the painter is scaled); cosmetic pens keep lines visible at any scale."""

@@ -78,7 +78,6 @@ class StatusPanel(QWidget):
         super().__init__(parent)
         self._order = order  # components in the order their chips come (the cameras, the first first)
         self._chips: dict[str, ElidedLabel] = {}
-        self._texts: dict[str, str] = {}
         self._health: dict[str, Health] = {}
         # Within a kind, chips come in `order`, then in the order their components first reported.
         self._arrival: dict[str, int] = {}
@@ -139,7 +138,6 @@ class StatusPanel(QWidget):
         text = health_text(health)
         chip.setText(text)
         chip.setToolTip(f"{text}\n{health.detail}" if health.detail else text)
-        self._texts[health.component] = text
         self._group_cameras()
         self._fit()
 
@@ -158,10 +156,7 @@ class StatusPanel(QWidget):
             cameras = sorted((c for c in self._chips if c.startswith("camera:")), key=self._rank)
             self._paint(self._cameras, Level.OK)
             self._cameras.setText(self.tr("{count} cameras live").format(count=len(cameras)))
-            self._cameras.setToolTip("\n".join(self._texts[c] for c in cameras))
-            self._texts[CAMERAS] = self._cameras.text()
-        else:
-            self._texts.pop(CAMERAS, None)
+            self._cameras.setToolTip("\n".join(self._chips[c].text() for c in cameras))
 
     def _shown_chips(self) -> dict[str, ElidedLabel]:
         """The chips in the row now, by component (CAMERAS for the cameras' shared one)."""
@@ -190,7 +185,7 @@ class StatusPanel(QWidget):
         base = QFont(self.font())
         wanted = fit.share_px(height, fit.CHIP_SHARE * self._scale)
         smallest = fit.share_px(height, CHIP_SMALLEST_SHARE * self._scale)
-        texts = [self._texts.get(c, "") for c in self._shown_chips()]
+        texts = [chip.text() for chip in self._shown_chips().values()]
         size = wanted
         while size > smallest and sum(
             QFontMetrics(fit.pixel_font(base, size, bold=True)).horizontalAdvance(t) + 2 for t in texts
@@ -219,7 +214,7 @@ class StatusPanel(QWidget):
         room = inner - CHIP_SPACING * (count - 1) - 2 * CHIP_PAD_X * count
         self._fit_fonts(room)
         metrics = QFontMetrics(self._font)
-        wanted = {c: metrics.horizontalAdvance(self._texts.get(c, "")) + 2 for c in chips}
+        wanted = {c: metrics.horizontalAdvance(chip.text()) + 2 for c, chip in chips.items()}
         levels = {c: self._health[c].level if c in self._health else Level.OK for c in chips}
         given: dict[str, int] = {}
         if sum(wanted.values()) <= room:

@@ -109,7 +109,7 @@ def test_since_today_is_midnight_on_the_docks_clock(dock_zone: Callable[[str], N
 def test_the_records_read_in_sql_are_the_verdicts_own(
     make_verdict: Callable[..., Verdict], tmp_path: Path,
 ) -> None:
-    """The Statistics page reads `kpi_rows` instead of rebuilding verdicts: the same records, so the
+    """The Statistics page reads `kpi_records` instead of rebuilding verdicts: the same records, so the
     same figures, for overrides (a later revision), no-reads, late and lost items."""
     store = Store(tmp_path / "station.db", tmp_path / "images")
     t0 = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
@@ -122,8 +122,7 @@ def test_the_records_read_in_sql_are_the_verdicts_own(
     store.close()
     with StoreReader(tmp_path / "station.db") as reader:
         from_verdicts = [KpiRecord.of(v) for v in reader.latest_verdicts()]
-        from_rows = [KpiRecord(datetime.fromtimestamp(ts, UTC), d, s == "operator", n, la, lo, tot)
-                     for ts, d, s, n, la, lo, tot in reader.kpi_rows()]
+        from_rows = list(reader.kpi_records())
     assert from_rows == from_verdicts
     assert [(r.disposition, r.overridden, r.no_read, r.late, r.lost) for r in from_rows] == [
         ("restock", False, False, False, False), ("restock", False, False, True, False),
