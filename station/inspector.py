@@ -257,36 +257,45 @@ class StationInspector:
         created = created or datetime.now(UTC)
         timings = {} if timings is None else timings
         models = self.models.current()  # one set for the whole item, even across a swap
-        first_image = next(iter(images.values()))
-        if first_image is None:
+        if next(iter(images.values())) is None:
             raise ValueError("the first camera's view is needed to judge an item")
-        several = len(images) > 1
-        looks: list[_Look] = []
-        missing: list[str] = []
-        for index, (camera, image) in enumerate(images.items()):
-            if image is None:
-                missing.append(camera)
-                continue
-            looks.append(self._look(camera, image, trigger if index == 0 else None))
+        looks = [self._look(camera, image, trigger if index == 0 else None)
+                 for index, (camera, image) in enumerate(images.items()) if image is not None]
+        missing = [camera for camera, image in images.items() if image is None]
         # Every view's codes are being read on the second core while this one runs the models.
         for look in looks:
-            self._judge(models, look, timings, several)
-        first = looks[0]
+            self._judge(models, look, timings, several=len(images) > 1)
+        item, evidence = self._evidence(models.gallery, looks, missing, trigger, timings)
+        t = time.perf_counter()
+        decision = decide(evidence, self.policy)
+        timings["policy"] = _ms(t)
+        verdict = self._verdict(models, seq, item, self._inspection(evidence, looks, missing), decision,
+                                created, timings)
+        return self._inspected(verdict, looks, several=len(images) > 1)
 
+    def _evidence(
+        self,
+        gallery: Gallery | None,
+        looks: Sequence[_Look],
+        missing: Sequence[str],
+        trigger: Trigger,
+        timings: dict[str, float],
+    ) -> tuple[ItemInfo, Evidence]:
+        """The item as its views show it together: what the verdict records and the policy judges."""
+        first = looks[0]
         # One shape of the codes serves the policy and the verdict, so both see the same GTINs.
-        codes = _merge_codes(look.codes for look in looks)
-        reads = tuple(_code_read(c) for c in codes)
+        reads = tuple(_code_read(c) for c in _merge_codes(look.codes for look in looks))
         rma_read = next((c.text for c in reads if self.rma_pattern.match(c.text)), None)
         rma = self.catalog.rma_record(rma_read) if rma_read else None
         observed = next((sku for g in gtins_read(reads) if (sku := self.catalog.sku_for_gtin(g))), None)
         expected = rma.expected_sku if rma else None
 
-        conformity, conformity_error = self._best_match(models.gallery, looks, expected)
+        conformity, conformity_error = self._best_match(gallery, looks, expected)
         judged = [look for look in looks if look.judged_defect]
         defect_error = next((look.defect_error for look in judged if look.defect_error), None)
         worst = max((look for look in judged if look.defect is not None),
                     key=lambda look: look.defect.score if look.defect else 0.0, default=None)
-        if not judged and looks:
+        if not judged:
             defect_error = "no camera is set to look for damage: add \"defect\" to a camera's checks"
 
         t = time.perf_counter()
@@ -300,7 +309,6 @@ class StationInspector:
             camera_error = "; ".join(f"no picture from camera {name!r}: check the camera status"
                                      for name in missing)
 
-        t = time.perf_counter()
         placed = worst or first  # reasons say where the damage is in the view that saw it
         evidence = Evidence(
             codes=reads,
@@ -319,9 +327,6 @@ class StationInspector:
             camera_error=camera_error,
             empty=not any(look.located for look in looks),
         )
-        decision = decide(evidence, self.policy)
-        timings["policy"] = _ms(t)
-
         item = ItemInfo(
             controller_item_id=trigger.item_id,
             rma=rma_read,
@@ -330,23 +335,27 @@ class StationInspector:
             observed_sku=observed,
             declared_reason=rma.declared_reason if rma else None,
         )
+        return item, evidence
+
+    @staticmethod
+    def _inspection(evidence: Evidence, looks: Sequence[_Look], missing: Sequence[str]) -> Inspection:
+        """The verdict's inspection: the deciding findings, and each camera's own when several."""
         views: tuple[ViewFinding, ...] = ()
-        if several:
+        if len(looks) + len(missing) > 1:
             views = tuple(ViewFinding(look.camera, look.defect,
                                       "item not found in this view" if look.not_found else look.defect_error)
                           for look in looks)
             views += tuple(ViewFinding(name, None, "no picture from this camera") for name in missing)
-        inspection = Inspection(
-            defect=worst.defect if worst else None,
-            conformity=conformity,
-            # The store fills `images` with the digests of the files it writes.
-            quality=first.quality,
-            views=views,
-        )
-        verdict = self._verdict(models, seq, item, inspection, decision, created, timings)
+        # The store fills `images` with the digests of the files it writes.
+        return Inspection(defect=evidence.defect, conformity=evidence.conformity, quality=evidence.quality,
+                          views=views)
+
+    def _inspected(self, verdict: Verdict, looks: Sequence[_Look], several: bool) -> Inspected:
+        """The verdict with the frames the store keeps and what the operator's screen shows."""
+        first = looks[0]
         shots = tuple(ViewShot(look.camera, look.image, look.overlay(self._roi_of(look.camera)))
                       for look in looks)
-        shown_sku = expected or observed
+        shown_sku = verdict.item.expected_sku or verdict.item.observed_sku
         view = ItemView(
             verdict=verdict,
             frame=first.image,
