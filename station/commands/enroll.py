@@ -16,9 +16,16 @@ import json
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.config import Config
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vision.inference import ConformityModel, Gallery
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -144,17 +151,58 @@ def _locked(gallery_path: Path, change: Callable[[], int]) -> int:
         return _refuse(str(exc))
 
 
+class _RefusedError(Exception):
+    """Nothing is enrolled; the message says why and what to do."""
+
+
+@dataclass
+class _Pictures:
+    """A run's pictures, read (and cut to the item with --crop item), and those left out."""
+
+    chosen: list[tuple[str, list[np.ndarray]]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)  # --crop item: no item found in them
+
+
+@dataclass
+class _Added:
+    """What a run changed in the gallery."""
+
+    per_sku: dict[str, int] = field(default_factory=dict)  # new references of each SKU
+    already: int = 0  # pictures the SKU already had (the same export enrolled again)
+    removed: int = 0  # references taken out by --replace
+
+
 def _enrol(args: argparse.Namespace, config: Config, products: list[tuple[str, list[Path]]],
            gallery_path: Path) -> int:
-    import numpy as np
-
     from station.commands._outputs import writing
+
+    try:
+        model, gallery, lost, kept = _model_and_gallery(args, config, gallery_path)
+        pictures = _read_pictures(args, products)
+    except _RefusedError as exc:
+        return _refuse(str(exc))
+    # SKUs enrolled with another model, with no picture to embed them again and none given now.
+    lost = [sku for sku in lost if sku not in {sku for sku, _ in products}]
+    added = _add(model, gallery, gallery_path, pictures.chosen, replace=args.replace)
+    if lost:
+        with writing(kept):
+            shutil.copyfile(gallery_path, kept)
+    with writing(gallery_path):
+        gallery.save(gallery_path)
+    gallery.prune_pictures(gallery_path)
+    _report(args, gallery, gallery_path, pictures, added, lost, kept)
+    return 0
+
+
+def _model_and_gallery(args: argparse.Namespace, config: Config,
+                       gallery_path: Path) -> tuple[ConformityModel, Gallery, list[str], Path]:
+    """The conformity model the station runs (the version central installed, else [models]) and the
+    gallery, embedded again with it when it was enrolled with another model; also the SKUs that could
+    not be (no picture kept), and the copy of the file that keeps their references."""
     from station.live_models import active_folders
     from vision.inference import ConformityModel, Gallery, GalleryError, ModelError
-    from vision.inference.runtime import read_bgr
-    from vision.locate import item_view
 
-    # The model the station runs: the version central installed, else [models].
     model_dir: Path = args.model or active_folders(config)["conformity"]
     try:
         model = ConformityModel.load(model_dir, config.models.intra_op_threads,
@@ -162,52 +210,66 @@ def _enrol(args: argparse.Namespace, config: Config, products: list[tuple[str, l
         gallery = (Gallery.load(gallery_path) if gallery_path.is_file()
                    else Gallery(model_sha256=model.info.sha256))
     except (ModelError, GalleryError) as exc:
-        return _refuse(str(exc))
+        raise _RefusedError(str(exc)) from exc
     earlier = gallery.model_sha256
+    kept = gallery_path.with_name(f"{gallery_path.stem}-{earlier[:12]}{gallery_path.suffix}")
     lost: list[str] = []
     if earlier and earlier != model.info.sha256:
-        # Enrolled with another model: its references are embedded again from their pictures, as
-        # the station does; a copy of the file keeps those of SKUs that have none.
+        # Its references are embedded again from their pictures, as the station does.
         gallery, lost = gallery.embedded_again(gallery_path, model)
-        lost = [sku for sku in lost if sku not in {sku for sku, _ in products}]
-    kept = gallery_path.with_name(f"{gallery_path.stem}-{earlier[:12]}{gallery_path.suffix}")
+    return model, gallery, lost, kept
 
-    # One SKU named on the command line: any picture that cannot be used refuses the whole run.
-    # A folder (often hundreds of stored frames): such pictures are left out and named.
+
+def _read_pictures(args: argparse.Namespace, products: list[tuple[str, list[Path]]]) -> _Pictures:
+    """Every product's pictures, read and cut to the item as the station's camera sees it (--crop item).
+
+    One SKU named on the command line: any picture that cannot be used refuses the whole run.
+    A folder (often hundreds of stored frames): such pictures are left out and named.
+    """
+    from vision.inference.runtime import read_bgr
+    from vision.locate import item_view
+
     strict = args.folder is None
-    chosen: list[tuple[str, list[np.ndarray]]] = []
-    unreadable: list[str] = []
-    empty: list[str] = []
+    found = _Pictures()
     for sku, paths in products:
         images = []
         for path in paths:
             image = read_bgr(path)
             if image is None:
                 if strict:
-                    return _refuse(f"{path}: not a readable image — nothing was enrolled")
-                unreadable.append(str(path))
+                    raise _RefusedError(f"{path}: not a readable image — nothing was enrolled")
+                found.unreadable.append(str(path))
                 continue
             if args.crop == "item":
                 image, _, located = item_view(image)
                 if not located:
-                    empty.append(str(path))
+                    found.empty.append(str(path))
                     continue
             images.append(image)
         if images:
-            chosen.append((sku, images))
-    if empty and (strict or not chosen):
-        more = " …" if len(empty) > 5 else ""
-        return _refuse(f"no item found in {', '.join(empty[:5])}{more} — with --crop "
-                       "item each picture must show the item on the belt or bench as the station's camera "
-                       "sees it (product photos without the belt: --crop whole). Nothing was enrolled")
-    if not chosen:
-        return _refuse(f"no readable picture in {args.folder} ({', '.join(unreadable[:5])}) — nothing was "
-                       "enrolled")
+            found.chosen.append((sku, images))
+    if found.empty and (strict or not found.chosen):
+        more = " …" if len(found.empty) > 5 else ""
+        raise _RefusedError(f"no item found in {', '.join(found.empty[:5])}{more} — with --crop item each "
+                            "picture must show the item on the belt or bench as the station's camera sees it "
+                            "(product photos without the belt: --crop whole). Nothing was enrolled")
+    if not found.chosen:
+        raise _RefusedError(f"no readable picture in {args.folder} ({', '.join(found.unreadable[:5])}) — "
+                            "nothing was enrolled")
+    return found
 
-    removed = already = 0
-    added: dict[str, int] = {}
+
+def _add(model: ConformityModel, gallery: Gallery, gallery_path: Path,
+         chosen: list[tuple[str, list[np.ndarray]]], replace: bool) -> _Added:
+    """Each SKU's new pictures kept beside the gallery, embedded and added (in memory)."""
+    import numpy as np
+
+    from station.commands._outputs import writing
+    from vision.inference import Gallery
+
+    added = _Added()
     for sku, images in chosen:
-        removed += gallery.remove(sku) if args.replace else 0
+        added.removed += gallery.remove(sku) if replace else 0
         # The pictures are kept beside the gallery, so a new conformity model embeds the same
         # references again instead of losing them (station.live_models.load_gallery).
         with writing(Gallery.pictures_folder(gallery_path)):
@@ -215,46 +277,45 @@ def _enrol(args: argparse.Namespace, config: Config, products: list[tuple[str, l
         # A picture the SKU already has (the same export enrolled again) adds nothing.
         known = gallery.pictures_of(sku)
         new = [i for i, name in enumerate(pictures) if name not in known and name not in pictures[:i]]
-        already += len(pictures) - len(new)
+        added.already += len(pictures) - len(new)
         if new:
             embeddings = np.asarray(model.embed_batch([images[i] for i in new]))
             gallery.add(sku, embeddings, [pictures[i] for i in new])
-        added[sku] = len(new)
-    if lost:
-        with writing(kept):
-            shutil.copyfile(gallery_path, kept)
-    with writing(gallery_path):
-        gallery.save(gallery_path)
-    gallery.prune_pictures(gallery_path)
-    skipped = unreadable + empty
-    info: dict[str, object] = {"added": sum(added.values()), "already_enrolled": already, "removed": removed,
+        added.per_sku[sku] = len(new)
+    return added
+
+
+def _report(args: argparse.Namespace, gallery: Gallery, gallery_path: Path, pictures: _Pictures,
+            added: _Added, lost: list[str], kept: Path) -> None:
+    """What was enrolled, on stdout (one JSON object with --json); what was left out, on stderr."""
+    skipped = pictures.unreadable + pictures.empty
+    enrolled = sum(added.per_sku.values())
+    info: dict[str, object] = {"added": enrolled, "already_enrolled": added.already, "removed": added.removed,
                                "gallery": str(gallery_path), "skus": len(gallery.skus),
                                "references": len(gallery), "crop": args.crop}
     if args.folder is None:
         info = {"sku": args.sku, **info}
     else:
-        info |= {"folder": str(args.folder), "enrolled": added, "skipped": skipped}
+        info |= {"folder": str(args.folder), "enrolled": added.per_sku, "skipped": skipped}
     if skipped:
         print(f"warning: {len(skipped)} picture(s) left out and left where they are — "
-              f"{len(unreadable)} unreadable, {len(empty)} with no item found: {', '.join(skipped[:5])}"
-              + (" …" if len(skipped) > 5 else ""), file=sys.stderr)
+              f"{len(pictures.unreadable)} unreadable, {len(pictures.empty)} with no item found: "
+              f"{', '.join(skipped[:5])}" + (" …" if len(skipped) > 5 else ""), file=sys.stderr)
     if lost:
         info["not_carried_over"] = lost
         print(f"warning: these SKUs were enrolled with another conformity model and have no picture to embed "
               f"them again with this one ({', '.join(lost)}): enrol them again; their earlier references are "
               f"kept in {kept}", file=sys.stderr)
     cut = ", each cut to the item as the station sees it" if args.crop == "item" else ""
-    cut += f"; {already} already enrolled" if already else ""
+    cut += f"; {added.already} already enrolled" if added.already else ""
+    totals = f"({len(gallery.skus)} SKUs, {len(gallery)} references){cut}"
     if args.json:
         print(json.dumps(info))
     elif args.folder is None:
-        print(f"enrolled {added[args.sku]} image(s) of {args.sku} in {gallery_path} "
-              f"({len(gallery.skus)} SKUs, {len(gallery)} references){cut}")
+        print(f"enrolled {added.per_sku[args.sku]} image(s) of {args.sku} in {gallery_path} {totals}")
     else:
-        print(f"enrolled {sum(added.values())} image(s) of {sum(1 for n in added.values() if n)} SKU(s) from "
-              f"{args.folder} in "
-              f"{gallery_path} ({len(gallery.skus)} SKUs, {len(gallery)} references){cut}")
-    return 0
+        skus = sum(1 for n in added.per_sku.values() if n)
+        print(f"enrolled {enrolled} image(s) of {skus} SKU(s) from {args.folder} in {gallery_path} {totals}")
 
 
 def _forget(item: str, gallery_path: Path, as_json: bool) -> int:
