@@ -534,14 +534,8 @@ def choose_colour_weight(cnn: tuple[npt.NDArray[np.float32], npt.NDArray[np.floa
     return best[1], {"gallery_images": int(gallery_mask.sum()), "chosen": best[1], "tried": tried}
 
 
-def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2,
-                     replaces: Path | None = None) -> dict[str, Any]:
-    """Train on `data`'s training images, export to `out`, check parity; returns the manifest.
-
-    `out` also receives metrics.csv and curves.png as the epochs go. When `replaces` holds a conformity
-    model, it is scored on this run's validation split (gallery = this run's training images) and
-    recorded as `metrics.validation.replaced`.
-    """
+def _check(recipe: ConformityRecipe) -> None:
+    """Refuse a recipe's settings that are out of range, before any image is read."""
     if recipe.loss not in ("cosface", "softmax"):
         raise ValueError(f"unknown conformity loss {recipe.loss!r}: use cosface or softmax")
     if recipe.precision not in ("bf16", "fp32"):
@@ -560,6 +554,190 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     if not 0 <= recipe.mixstyle <= 1:
         raise ValueError(f"MixStyle share {recipe.mixstyle:g} is out of range: use a share of batches from "
                          "0 to 1, e.g. 0.5")
+
+
+def _split(samples: list[Sample], skus: list[str], val_fraction: float) -> tuple[list[Sample], list[Sample]]:
+    """Training and validation images; validation = the last images of each product in file order.
+
+    Photos are numbered in shooting order, so neighbours are near-duplicates: a random split would
+    measure memory, not matching.
+    """
+    index = {sku: i for i, sku in enumerate(skus)}
+    order = np.array(sorted(range(len(samples)), key=lambda i: samples[i].key))
+    labels_all = np.array([index[samples[i].label] for i in order])
+    val_mask = np.zeros(len(order), dtype=bool)
+    for c in range(len(skus)):
+        members = np.nonzero(labels_all == c)[0]
+        k = int(len(members) * val_fraction)
+        if k:
+            val_mask[members[-k:]] = True
+    train_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if not v]
+    val_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if v]
+    return train_s, val_s
+
+
+@dataclass(frozen=True)
+class _Images:
+    """A run's images, decoded once: training (a little larger, for random crops), the same at the
+    input size as the gallery validation matches against, and validation."""
+
+    train: list[Sample]
+    train_x: npt.NDArray[np.uint8]
+    train_y: npt.NDArray[np.int64]
+    gallery_x: npt.NDArray[np.uint8]
+    val: list[Sample]
+    val_x: npt.NDArray[np.uint8]
+    val_y: npt.NDArray[np.int64]
+
+    @classmethod
+    def load(cls, train_s: list[Sample], val_s: list[Sample], skus: list[str], size: int) -> _Images:
+        index = {sku: i for i, sku in enumerate(skus)}
+        train_x = _load(train_s, round(size * 1.15))
+        return cls(
+            train=train_s,
+            train_x=train_x,
+            train_y=np.array([index[s.label] for s in train_s], dtype=np.int64),
+            gallery_x=np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA)
+                                for im in train_x]),
+            val=val_s,
+            val_x=_load(val_s, size),
+            val_y=np.array([index[s.label] for s in val_s], dtype=np.int64),
+        )
+
+    def retrieval(self, net: nn.Module, spec: InputSpec) -> dict[str, float]:
+        """Top-1 and verification AUROC of the validation images against the training gallery."""
+        return retrieval_metrics(_embed(net, self.gallery_x, spec), self.train_y,
+                                 _embed(net, self.val_x, spec), self.val_y)
+
+
+class _Trainer:
+    """One run's network, heads and optimiser, trained an epoch at a time on the training images."""
+
+    def __init__(self, recipe: ConformityRecipe, images: _Images, groups: list[str], products: int,
+                 rng: np.random.Generator) -> None:
+        self.recipe = recipe
+        self.images = images
+        self.rng = rng
+        # Channels-last tensors: oneDNN's convolutions run 1.2-1.7x faster in that layout on CPU.
+        self.net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone, recipe.mixstyle).to(
+            memory_format=torch.channels_last)
+        self.head: nn.Module = (MarginHead(recipe.dim, products, recipe.scale, recipe.margin)
+                                if recipe.loss == "cosface" else LinearHead(recipe.dim, products))
+        # Made only with --coarse: a head's initialisation draws from torch's generator.
+        self.group_head = LinearHead(recipe.dim, len(groups)) if recipe.coarse else None
+        self.train_g = np.array([groups.index(_group(s)) for s in images.train], dtype=np.int64)
+        self.steps = max(1, len(images.train) // recipe.batch)
+        self.optimiser = torch.optim.AdamW(
+            [*self.net.parameters(), *self.head.parameters(),
+             *(self.group_head.parameters() if self.group_head else ())],
+            lr=recipe.lr, weight_decay=recipe.weight_decay)
+        self.average = _WeightAverage(self.net, recipe.ema) if recipe.ema else None
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimiser, max_lr=recipe.lr,
+                                                            epochs=recipe.epochs, steps_per_epoch=self.steps,
+                                                            pct_start=0.15)
+        self.mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+        self.std = torch.tensor(STD).view(1, 3, 1, 1)
+        self.trivial = TrivialAugmentWide() if recipe.trivial else None
+
+    @property
+    def scored(self) -> EmbeddingNet:
+        """The network validated and exported: the averaged weights when the recipe averages them."""
+        return self.average.net if self.average is not None else self.net
+
+    def epoch(self, epoch: int, log: TrainingLog) -> tuple[float, float]:
+        """Train one epoch; returns its mean loss and the learning rate of its last step."""
+        recipe = self.recipe
+        self.net.train()
+        self.head.train()
+        perm = self.rng.permutation(len(self.images.train))
+        total = 0.0
+        lr = float(self.optimiser.param_groups[0]["lr"])
+        full = epoch >= recipe.epochs - recipe.full_epochs
+        size = recipe.size if full or not recipe.low_size else min(recipe.low_size, recipe.size)
+        for step in range(self.steps):
+            pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
+            loss = self._loss(self._batch(pick, size), pick)
+            self.optimiser.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            lr = float(self.optimiser.param_groups[0]["lr"])
+            self.optimiser.step()
+            self.schedule.step()
+            if self.average is not None:
+                self.average.update()
+            total += float(loss.detach())
+            log.step(epoch + 1, total / (step + 1))
+        return total / self.steps, lr
+
+    def _batch(self, pick: npt.NDArray[np.intp], size: int) -> torch.Tensor:
+        """The picked training images, augmented and normalised, channels-last."""
+        recipe, rng = self.recipe, self.rng
+        batch = np.stack([_augment(self.images.train_x[i], size, rng, recipe.min_crop) for i in pick])
+        if self.trivial is not None:
+            batch = _trivial(batch, recipe.trivial, rng, self.trivial)
+        x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
+        x = (_photometric(x, rng, recipe.white_balance) - self.mean) / self.std
+        if recipe.erase:
+            x = _erase(x, recipe.erase, rng)
+        return x.contiguous(memory_format=torch.channels_last)
+
+    def _loss(self, x: torch.Tensor, pick: npt.NDArray[np.intp]) -> torch.Tensor:
+        """The batch's loss: the products' (split by area with CutMix), plus the groups' with --coarse."""
+        recipe, head = self.recipe, self.head
+        y = torch.from_numpy(self.images.train_y[pick])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.precision == "bf16"):
+            if recipe.cutmix and self.rng.random() < recipe.cutmix:
+                x, y_other, keep = _cutmix(x, y, self.rng)
+                e = self.net(x)
+                return keep * _smoothed(head(e, y), y) + (1 - keep) * _smoothed(head(e, y_other), y_other)
+            if self.group_head is not None:
+                e = self.net(x)
+                g = torch.from_numpy(self.train_g[pick])
+                return _smoothed(head(e, y), y) + recipe.coarse * _smoothed(self.group_head(e, g), g)
+            return _smoothed(head(self.net(x), y), y)
+
+
+def _smoothed(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy with label smoothing 0.1, in float32 (the logits may come out of bfloat16 autocast)."""
+    return F.cross_entropy(logits.float(), y, label_smoothing=0.1)
+
+
+def _choose_embedding(net: EmbeddingNet, recipe: ConformityRecipe, images: _Images,
+                      spec: InputSpec) -> tuple[ExportedEmbeddingNet, dict[str, Any], dict[str, float]]:
+    """The graph to export, from design checks on the validation split (never on the evaluation
+    split): the mirror pass on or off, and the colour histogram's weight. Returns it, the checks and
+    its validation figures."""
+    checks: dict[str, Any] = {}
+    cnn: dict[bool, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
+    for flip in (False, True):
+        e = ExportedEmbeddingNet(net, flip)
+        if images.val:
+            cnn[flip] = (_embed(e, images.gallery_x, spec), _embed(e, images.val_x, spec))
+            checks[f"tta_flip={flip}"] = retrieval_metrics(cnn[flip][0], images.train_y,
+                                                           cnn[flip][1], images.val_y)
+    histogram = ColourHistogram(MEAN, STD)
+    colour_weight = 0.0
+    flip = _choose_flip(recipe.tta_flip, checks)
+    shipped: dict[str, float] = checks.get(f"tta_flip={flip}", {})
+    if recipe.colour and images.val:
+        hist = (_embed(histogram, images.gallery_x, spec), _embed(histogram, images.val_x, spec))
+        gallery_mask = _neighbour_mask(images.train, 2 * recipe.val_fraction)
+        colour_weight, checks["colour"] = choose_colour_weight(cnn[flip], hist, images.train_y, images.val_y,
+                                                               gallery_mask)
+        gallery_e, val_e = cnn[flip]
+        shipped = retrieval_metrics(_fuse(gallery_e, hist[0], colour_weight), images.train_y,
+                                    _fuse(val_e, hist[1], colour_weight), images.val_y)
+    return ExportedEmbeddingNet(net, flip, histogram, colour_weight), checks, shipped
+
+
+def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: int = 2,
+                     replaces: Path | None = None) -> dict[str, Any]:
+    """Train on `data`'s training images, export to `out`, check parity; returns the manifest.
+
+    `out` also receives metrics.csv and curves.png as the epochs go. When `replaces` holds a conformity
+    model, it is scored on this run's validation split (gallery = this run's training images) and
+    recorded as `metrics.validation.replaced`.
+    """
+    _check(recipe)
     started = time.monotonic()
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
@@ -570,161 +748,63 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
     skus = sorted({s.label for s in samples})
     if len(skus) < 2:
         raise ValueError(f"{data}: metric learning needs at least two products, found {skus}")
-    index = {sku: i for i, sku in enumerate(skus)}
-    # Validation = the last images of each product in file order. Photos are numbered in shooting
-    # order, so neighbours are near-duplicates: a random split would measure memory, not matching.
-    order = np.array(sorted(range(len(samples)), key=lambda i: samples[i].key))
-    labels_all = np.array([index[samples[i].label] for i in order])
-    val_mask = np.zeros(len(order), dtype=bool)
-    for c in range(len(skus)):
-        members = np.nonzero(labels_all == c)[0]
-        k = int(len(members) * recipe.val_fraction)
-        if k:
-            val_mask[members[-k:]] = True
-    train_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if not v]
+    train_s, val_s = _split(samples, skus, recipe.val_fraction)
     groups = sorted({_group(s) for s in train_s})
     if recipe.coarse and len(groups) < 2:
         raise ValueError(f"{data}: --coarse needs products in at least two groups (the grocery layout's "
                          "folders above the products); this data has one")
-    val_s = [samples[i] for i, v in zip(order, val_mask, strict=True) if v]
     logger.info("conformity training: %d products, %d train, %d validation images",
                 len(skus), len(train_s), len(val_s))
     spec = InputSpec(recipe.size, recipe.size, "rgb", MEAN, STD)
-    load_size = round(recipe.size * 1.15)
-    train_x = _load(train_s, load_size)
-    train_y = np.array([index[s.label] for s in train_s], dtype=np.int64)
-    val_x = _load(val_s, recipe.size)
-    val_y = np.array([index[s.label] for s in val_s], dtype=np.int64)
-    gallery_x = np.stack([cv2.resize(im, (recipe.size, recipe.size), interpolation=cv2.INTER_AREA)
-                          for im in train_x])
+    images = _Images.load(train_s, val_s, skus, recipe.size)
 
-    # Channels-last tensors: oneDNN's convolutions run 1.2-1.7x faster in that layout on CPU.
-    net = EmbeddingNet(recipe.width, recipe.dim, recipe.backbone, recipe.mixstyle).to(
-        memory_format=torch.channels_last)
-    head: nn.Module = (MarginHead(recipe.dim, len(skus), recipe.scale, recipe.margin)
-                       if recipe.loss == "cosface" else LinearHead(recipe.dim, len(skus)))
-    # Made only with --coarse: a head's initialisation draws from torch's generator.
-    group_head = LinearHead(recipe.dim, len(groups)) if recipe.coarse else None
-    train_g = np.array([groups.index(_group(s)) for s in train_s], dtype=np.int64)
-    steps = max(1, len(train_s) // recipe.batch)
-    optimiser = torch.optim.AdamW([*net.parameters(), *head.parameters(),
-                                   *(group_head.parameters() if group_head else ())], lr=recipe.lr,
-                                  weight_decay=recipe.weight_decay)
-    average = _WeightAverage(net, recipe.ema) if recipe.ema else None
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
-                                                   steps_per_epoch=steps, pct_start=0.15)
-    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(STD).view(1, 3, 1, 1)
-    trivial = TrivialAugmentWide() if recipe.trivial else None
+    trainer = _Trainer(recipe, images, groups, len(skus), rng)
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
     history = []
-    log = TrainingLog(out, ("val_top1", "val_verification_auroc"), recipe.epochs, steps,
+    log = TrainingLog(out, ("val_top1", "val_verification_auroc"), recipe.epochs, trainer.steps,
                       chance=1.0 / len(skus))
     with log:
         for epoch in range(recipe.epochs):
             log.start_epoch()
-            net.train()
-            head.train()
-            perm = rng.permutation(len(train_s))
-            total = 0.0
-            lr = float(optimiser.param_groups[0]["lr"])
-            full = epoch >= recipe.epochs - recipe.full_epochs
-            size = recipe.size if full or not recipe.low_size else min(recipe.low_size, recipe.size)
-            for step in range(steps):
-                pick = perm[step * recipe.batch:(step + 1) * recipe.batch]
-                batch = np.stack([_augment(train_x[i], size, rng, recipe.min_crop) for i in pick])
-                if trivial is not None:
-                    batch = _trivial(batch, recipe.trivial, rng, trivial)
-                x = torch.from_numpy(batch).permute(0, 3, 1, 2).float() / 255.0
-                x = (_photometric(x, rng, recipe.white_balance) - mean) / std
-                if recipe.erase:
-                    x = _erase(x, recipe.erase, rng)
-                x = x.contiguous(memory_format=torch.channels_last)
-                y = torch.from_numpy(train_y[pick])
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=recipe.precision == "bf16"):
-                    if recipe.cutmix and rng.random() < recipe.cutmix:
-                        x, y_other, keep = _cutmix(x, y, rng)
-                        e = net(x)
-                        loss = (keep * F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
-                                + (1 - keep) * F.cross_entropy(head(e, y_other).float(), y_other,
-                                                               label_smoothing=0.1))
-                    elif group_head is not None:
-                        e = net(x)
-                        g = torch.from_numpy(train_g[pick])
-                        loss = (F.cross_entropy(head(e, y).float(), y, label_smoothing=0.1)
-                                + recipe.coarse * F.cross_entropy(group_head(e, g).float(), g,
-                                                                  label_smoothing=0.1))
-                    else:
-                        loss = F.cross_entropy(head(net(x), y).float(), y, label_smoothing=0.1)
-                optimiser.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                lr = float(optimiser.param_groups[0]["lr"])
-                optimiser.step()
-                schedule.step()
-                if average is not None:
-                    average.update()
-                total += float(loss.detach())
-                log.step(epoch + 1, total / (step + 1))
-            evaluate_now = epoch >= recipe.epochs - max(1, recipe.eval_epochs)
+            loss, lr = trainer.epoch(epoch, log)
             val: dict[str, float] = {}
-            if evaluate_now and val_s:
-                scored = average.net if average is not None else net
-                exported = ExportedEmbeddingNet(scored, recipe.tta_flip is not False)
-                val = retrieval_metrics(_embed(exported, gallery_x, spec), train_y,
-                                        _embed(exported, val_x, spec), val_y)
+            if epoch >= recipe.epochs - max(1, recipe.eval_epochs) and val_s:
+                scored = trainer.scored
+                val = images.retrieval(ExportedEmbeddingNet(scored, recipe.tta_flip is not False), spec)
                 if val["top1"] >= best[0]:
-                    best = (val["top1"], epoch,
-                            {k: v.detach().clone() for k, v in scored.state_dict().items()})
-            history.append({"epoch": epoch + 1, "loss": total / steps, **val})
-            log.end_epoch(epoch + 1, total / steps, {"val_top1": val.get("top1"),
-                                                     "val_verification_auroc": val.get("verification_auroc")},
-                          lr)
-            logger.info("epoch %d/%d loss %.4f validation %s (%.0f s)", epoch + 1, recipe.epochs,
-                        total / steps, val, time.monotonic() - started)
-    if average is not None:
-        net = average.net
+                    weights = {k: v.detach().clone() for k, v in scored.state_dict().items()}
+                    best = (val["top1"], epoch, weights)
+            history.append({"epoch": epoch + 1, "loss": loss, **val})
+            log.end_epoch(epoch + 1, loss, {"val_top1": val.get("top1"),
+                                            "val_verification_auroc": val.get("verification_auroc")}, lr)
+            logger.info("epoch %d/%d loss %.4f validation %s (%.0f s)", epoch + 1, recipe.epochs, loss, val,
+                        time.monotonic() - started)
+    net = trainer.scored
     if best[2]:
         net.load_state_dict(best[2])
     net = net.to(memory_format=torch.contiguous_format)
     train_seconds = time.monotonic() - started
-    # Design checks on the validation split (never on the evaluation split): flip TTA on/off.
-    checks: dict[str, Any] = {}
-    cnn: dict[bool, tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]] = {}
-    for flip in (False, True):
-        e = ExportedEmbeddingNet(net, flip)
-        if val_s:
-            cnn[flip] = (_embed(e, gallery_x, spec), _embed(e, val_x, spec))
-            checks[f"tta_flip={flip}"] = retrieval_metrics(cnn[flip][0], train_y, cnn[flip][1], val_y)
-    histogram = ColourHistogram(MEAN, STD)
-    colour_weight = 0.0
-    flip = _choose_flip(recipe.tta_flip, checks)
-    shipped_val: dict[str, float] = checks.get(f"tta_flip={flip}", {})
-    if recipe.colour and val_s:
-        hist = (_embed(histogram, gallery_x, spec), _embed(histogram, val_x, spec))
-        colour_weight, checks["colour"] = choose_colour_weight(
-            cnn[flip], hist, train_y, val_y, _neighbour_mask(train_s, 2 * recipe.val_fraction))
-        gallery_e, val_e = cnn[flip]
-        shipped_val = retrieval_metrics(_fuse(gallery_e, hist[0], colour_weight), train_y,
-                                        _fuse(val_e, hist[1], colour_weight), val_y)
-    replaced = (score_previous_conformity(replaces, train_s, train_y, val_s, val_y, threads)
+
+    exported, checks, shipped_val = _choose_embedding(net, recipe, images, spec)
+    replaced = (score_previous_conformity(replaces, train_s, images.train_y, val_s, images.val_y, threads)
                 if replaces and val_s else None)
-    exported = ExportedEmbeddingNet(net, flip, histogram, colour_weight)
-    dim = recipe.dim + (histogram.dim if colour_weight > 0 else 0)
+    colour = exported.histogram  # None when validation gave the colour histogram no weight
+    dim = recipe.dim + (colour.dim if colour is not None else 0)
     onnx_path = export_onnx(exported, spec, out, ["embedding"])
-    parity = parity_check(exported, onnx_path, normalise(spec, val_x[:48] if len(val_x) else gallery_x[:48]),
-                          ["embedding"])
+    parity_images = images.val_x[:48] if len(images.val_x) else images.gallery_x[:48]
+    parity = parity_check(exported, onnx_path, normalise(spec, parity_images), ["embedding"])
     manifest: dict[str, Any] = {
         "name": recipe.name,
         "task": "conformity",
         "version": today_version(),
         "input": spec.to_manifest(),
         "outputs": {"embedding": f"L2-normalised embedding (N, {dim})"
-                                 + (f": CNN {recipe.dim} + colour histogram {histogram.dim} x {colour_weight}"
-                                    if colour_weight > 0 else "")},
+                                 + (f": CNN {recipe.dim} + colour histogram {colour.dim} x "
+                                    f"{exported.colour_weight}" if colour is not None else "")},
         "labels": skus,
         "thresholds": {},
         "metrics": {"validation": {**shipped_val,
-                                   "colour_weight": colour_weight, "tta_flip": flip,
+                                   "colour_weight": exported.colour_weight, "tta_flip": exported.tta_flip,
                                    "best_epoch": best[1] + 1, "images": len(val_s), "design_checks": checks,
                                    **({"replaced": replaced} if replaced else {})}},
         "training": {
@@ -738,7 +818,7 @@ def train_conformity(data: Path, out: Path, recipe: ConformityRecipe, threads: i
             "cpu_seconds": round(time.process_time() - cpu_started, 1),
             "history": history,
         },
-        "parity": {"images": min(48, len(val_x) or len(gallery_x)), "max_abs_diff": parity},
+        "parity": {"images": len(parity_images), "max_abs_diff": parity},
         "code_version": version,
     }
     # Returned as written (with the file name and sha256 write_manifest adds), for callers to print.
