@@ -399,6 +399,140 @@ def _choose_views(fixed: int, by_views: dict[int, float]) -> int:
     return chosen
 
 
+def _check(recipe: DefectRecipe) -> None:
+    """Refuse a recipe's settings that are out of range, before any image is read."""
+    if recipe.tta and recipe.tta not in TTA_VIEWS:
+        raise ValueError(f"test-time views {recipe.tta}: use one of {TTA_VIEWS} (0 = chosen on validation)")
+    if recipe.masks not in MASKS:
+        raise ValueError(f"masks {recipe.masks!r}: use one of {MASKS}")
+    # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
+    if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
+        raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
+                         "at least 64 (crop 0 = whole images)")
+
+
+def _colour_of(recipe: DefectRecipe, samples: list[Sample]) -> str:
+    """The recipe's colour; with "auto", grey when twenty images spread over the data are all grey."""
+    if recipe.colour != "auto":
+        return recipe.colour
+    probe = [read_image(s.path) for s in samples[:: max(1, len(samples) // 20)]]
+    return "gray" if all(_is_grey(p) for p in probe) else "rgb"
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """How a training batch's images are drawn: half good, half damaged (rarer defect classes more
+    often, but not fully balanced: that overfits the rarest), and which damaged images lend their
+    masked damage to good ones (synthetic defects)."""
+
+    goods: npt.NDArray[np.intp]
+    bads: npt.NDArray[np.intp]
+    bad_weights: npt.NDArray[np.float64]
+    donors: npt.NDArray[np.intp]
+    synthetic: bool
+
+    @classmethod
+    def of(cls, arrays: _Arrays, synthetic: str) -> _Draw:
+        goods = np.nonzero(arrays.labels == 0)[0]
+        bads = np.nonzero(arrays.labels != 0)[0]
+        mask_peak = arrays.masks.reshape(len(arrays.labels), -1).max(1)
+        counts = np.bincount(arrays.labels).astype(np.float64)
+        weights = 1.0 / np.sqrt(counts[arrays.labels[bads]]) if len(bads) else np.zeros(0)
+        return cls(
+            goods=goods,
+            bads=bads,
+            bad_weights=weights / weights.sum() if len(bads) else weights,
+            donors=np.nonzero((arrays.labels != 0) & arrays.has_mask & (mask_peak > 0.25))[0],
+            synthetic=synthetic == "on" or (synthetic == "auto" and len(bads) < 0.5 * len(goods)),
+        )
+
+    def index(self, rng: np.random.Generator, batch: int) -> npt.NDArray[np.int64]:
+        """The images of one batch (good ones stand in for damaged when there are none)."""
+        half = batch // 2
+        pick_bad = (rng.choice(self.bads, half, p=self.bad_weights) if len(self.bads)
+                    else rng.choice(self.goods, half))
+        return np.concatenate([rng.choice(self.goods, batch - half), pick_bad])
+
+
+class _Trainer:
+    """One run's network and optimiser, trained an epoch at a time: patch epochs centred on the
+    damage while masks are used, then whole-image epochs that fit the decision head."""
+
+    def __init__(self, recipe: DefectRecipe, arrays: _Arrays, spec: InputSpec, labels: list[str],
+                 rng: np.random.Generator) -> None:
+        self.recipe = recipe
+        self.arrays = arrays
+        self.spec = spec
+        self.rng = rng
+        self.draw = _Draw.of(arrays, recipe.synthetic)
+        self.net = DefectNet(spec.channels, len(labels), recipe.width)
+        # Without masks a patch may miss the damage its image is labelled with: whole images only.
+        self.crop = recipe.crop if recipe.masks == "on" else 0
+        self.full_epochs = min(recipe.full_epochs, recipe.epochs) if self.crop else recipe.epochs
+        self.steps = max(1, math.ceil(len(arrays.labels) / recipe.batch))
+        self.optimiser = torch.optim.AdamW(self.net.parameters(), lr=recipe.lr, weight_decay=1e-4)
+        self.schedule = torch.optim.lr_scheduler.OneCycleLR(self.optimiser, max_lr=recipe.lr,
+                                                            epochs=recipe.epochs, steps_per_epoch=self.steps,
+                                                            pct_start=0.15)
+
+    def epoch(self, epoch: int, log: TrainingLog) -> tuple[float, float]:
+        """Train one epoch; returns its mean loss and the learning rate of its last step."""
+        recipe, net = self.recipe, self.net
+        net.train()
+        whole_images = epoch >= recipe.epochs - self.full_epochs
+        frozen = bool(self.crop) and whole_images
+        if frozen:
+            # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
+            # and the map are frozen (forward only), which keeps these epochs cheap.
+            for module in (net.encoder, net.seg):
+                module.eval()
+                module.requires_grad_(False)
+        crop = 0 if whole_images else self.crop
+        total = 0.0
+        lr = float(self.optimiser.param_groups[0]["lr"])
+        for step in range(self.steps):
+            index = self.draw.index(self.rng, recipe.batch)
+            batch = _batch(self.arrays, index, self.spec, self.rng, self.draw.synthetic, recipe.paste_prob,
+                           self.draw.donors, True, crop)
+            loss = _loss(net, batch, map_frozen=frozen, patches=bool(crop), sparsity=recipe.sparsity)
+            self.optimiser.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            lr = float(self.optimiser.param_groups[0]["lr"])
+            self.optimiser.step()
+            self.schedule.step()
+            total += float(loss.detach())
+            log.step(epoch + 1, total / (step + 1))
+        return total / self.steps, lr
+
+
+def _loss(net: DefectNet, batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+          map_frozen: bool, patches: bool, sparsity: float) -> torch.Tensor:
+    """The batch's loss: the label's, plus the map's — against the mask where an image has one (unless
+    the map is frozen), and the weak loss on damaged whole images without one."""
+    x, target, y, has = batch
+    logits, seg = net(x)
+    loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+    if has.any() and not map_frozen:
+        seg_m, tgt_m = seg[has], target[has]
+        loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m, pos_weight=torch.tensor(4.0))
+        loss = loss + 0.5 * _dice(seg_m, tgt_m)
+    weak = (~has) & (y != 0)
+    if weak.any() and not patches:
+        loss = loss + _weak_map_loss(seg[weak], sparsity)
+    return loss
+
+
+def _validated(recipe: DefectRecipe, epoch: int) -> bool:
+    """Whether validation is scored after this epoch: every VAL_EVERY epochs, then every epoch in
+    the last `dense_val` share of the run."""
+    return epoch >= recipe.epochs * (1 - recipe.dense_val) - 1 or (epoch + 1) % VAL_EVERY == 0
+
+
+def _auroc_or_nan(truth: npt.NDArray[np.int64], scores: npt.NDArray[np.float64]) -> float:
+    """AUROC, or NaN when the validation images are all of one kind."""
+    return auroc(truth, scores) if 0 < truth.sum() < len(truth) else float("nan")
+
+
 def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
                  replaces: Path | None = None) -> dict[str, Any]:
     """Train on `data` (minus its held-back split), export to `out`, check parity; returns the manifest.
@@ -410,14 +544,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     cpu_started = time.process_time()
     # Taken at the start: the tree may change while a long run trains.
     version = code_version()
-    # The decision head reaches stride 32 and pools a spread: it needs at least 2x2 cells there.
-    if recipe.tta and recipe.tta not in TTA_VIEWS:
-        raise ValueError(f"test-time views {recipe.tta}: use one of {TTA_VIEWS} (0 = chosen on validation)")
-    if recipe.masks not in MASKS:
-        raise ValueError(f"masks {recipe.masks!r}: use one of {MASKS}")
-    if recipe.size < 64 or recipe.size % 32 or (recipe.crop and (recipe.crop < 64 or recipe.crop % 32)):
-        raise ValueError(f"--size {recipe.size} / --crop {recipe.crop}: both must be multiples of 32, "
-                         "at least 64 (crop 0 = whole images)")
+    _check(recipe)
     seed_everything(recipe.seed, threads)
     rng = np.random.default_rng(recipe.seed)
     samples = defect_samples(data, Split.TRAIN, recipe.holdout)
@@ -425,10 +552,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     if len({s.label for s in samples}) < 2:
         raise ValueError(f"{data}: training needs good images and at least one defect class; found only "
                          f"{sorted({s.label for s in samples})}")
-    colour = recipe.colour
-    if colour == "auto":
-        probe = [read_image(s.path) for s in samples[:: max(1, len(samples) // 20)]]
-        colour = "gray" if all(_is_grey(p) for p in probe) else "rgb"
+    colour = _colour_of(recipe, samples)
     train_s, val_s = _split_validation(samples, recipe.val_fraction, recipe.seed)
     logger.info("defect training: %d train, %d validation images, labels %s, colour %s",
                 len(train_s), len(val_s), labels, colour)
@@ -441,92 +565,40 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     spec = InputSpec(recipe.size, recipe.size, colour, tuple(float(v) for v in pixels.mean(0)),
                      tuple(float(max(v, 1e-3)) for v in pixels.std(0)))
     del pixels
-    goods = np.nonzero(train_a.labels == 0)[0]
-    bads = np.nonzero(train_a.labels != 0)[0]
-    mask_peak = train_a.masks.reshape(len(train_a.labels), -1).max(1)
-    donors = np.nonzero((train_a.labels != 0) & train_a.has_mask & (mask_peak > 0.25))[0]
-    synthetic = recipe.synthetic == "on" or (recipe.synthetic == "auto" and len(bads) < 0.5 * len(goods))
-    # Rarer defect classes are drawn more often, but not fully balanced (that overfits the rarest).
-    counts = np.bincount(train_a.labels, minlength=len(labels)).astype(np.float64)
-    bad_weights = 1.0 / np.sqrt(counts[train_a.labels[bads]]) if len(bads) else np.zeros(0)
-    bad_weights = bad_weights / bad_weights.sum() if len(bads) else bad_weights
 
-    net = DefectNet(spec.channels, len(labels), recipe.width)
-    # Without masks a patch may miss the damage its image is labelled with: whole images only.
-    crop_size = recipe.crop if use_masks else 0
-    full_epochs = min(recipe.full_epochs, recipe.epochs) if crop_size else recipe.epochs
-    steps_per_epoch = max(1, math.ceil(len(train_a.labels) / recipe.batch))
-    optimiser = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=recipe.lr, epochs=recipe.epochs,
-                                                   steps_per_epoch=steps_per_epoch, pct_start=0.15)
+    trainer = _Trainer(recipe, train_a, spec, labels, rng)
+    net = trainer.net
     val_y = (val_a.labels != 0).astype(int)
     best: tuple[float, int, dict[str, torch.Tensor]] = (-1.0, -1, {})
     history = []
-    log = TrainingLog(out, ("val_auroc",), recipe.epochs, steps_per_epoch, chance=0.5)
+    log = TrainingLog(out, ("val_auroc",), recipe.epochs, trainer.steps, chance=0.5)
     with log:
         for epoch in range(recipe.epochs):
             log.start_epoch()
-            net.train()
-            whole_images = crop_size and epoch >= recipe.epochs - full_epochs
-            if whole_images:
-                # Whole-image epochs only fit the decision head to whole-image statistics: the encoder
-                # and the map are frozen (forward only), which keeps these epochs cheap.
-                for module in (net.encoder, net.seg):
-                    module.eval()
-                    module.requires_grad_(False)
-            half = recipe.batch // 2
-            total = 0.0
-            lr = float(optimiser.param_groups[0]["lr"])
-            for step in range(steps_per_epoch):
-                pick_bad = rng.choice(bads, half, p=bad_weights) if len(bads) else rng.choice(goods, half)
-                index = np.concatenate([rng.choice(goods, recipe.batch - half), pick_bad])
-                crop = crop_size if epoch < recipe.epochs - full_epochs else 0
-                x, target, y, has = _batch(train_a, index, spec, rng, synthetic, recipe.paste_prob, donors,
-                                           True, crop)
-                logits, seg = net(x)
-                loss = F.cross_entropy(logits, y, label_smoothing=0.05)
-                if has.any() and not whole_images:
-                    seg_m, tgt_m = seg[has], target[has]
-                    loss = loss + F.binary_cross_entropy_with_logits(seg_m, tgt_m,
-                                                                     pos_weight=torch.tensor(4.0))
-                    loss = loss + 0.5 * _dice(seg_m, tgt_m)
-                weak = (~has) & (y != 0)
-                if weak.any() and not crop:
-                    loss = loss + _weak_map_loss(seg[weak], recipe.sparsity)
-                optimiser.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                lr = float(optimiser.param_groups[0]["lr"])
-                optimiser.step()
-                schedule.step()
-                total += float(loss.detach())
-                log.step(epoch + 1, total / (step + 1))
-            mean_loss = total / steps_per_epoch
-            dense = epoch >= recipe.epochs * (1 - recipe.dense_val) - 1
-            if not dense and (epoch + 1) % VAL_EVERY:
-                history.append({"epoch": epoch + 1, "loss": mean_loss, "val_auroc": None})
-                log.end_epoch(epoch + 1, mean_loss, {}, lr)
-                logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, recipe.epochs, mean_loss,
+            loss, lr = trainer.epoch(epoch, log)
+            if not _validated(recipe, epoch):
+                history.append({"epoch": epoch + 1, "loss": loss, "val_auroc": None})
+                log.end_epoch(epoch + 1, loss, {}, lr)
+                logger.info("epoch %d/%d loss %.4f (%.0f s)", epoch + 1, recipe.epochs, loss,
                             time.monotonic() - started)
                 continue
-            scores = _scores(net, val_a, spec)
-            val_auc = auroc(val_y, scores) if 0 < val_y.sum() < len(val_y) else float("nan")
-            history.append({"epoch": epoch + 1, "loss": mean_loss, "val_auroc": val_auc})
-            log.end_epoch(epoch + 1, mean_loss, {"val_auroc": val_auc}, lr)
+            val_auc = _auroc_or_nan(val_y, _scores(net, val_a, spec))
+            history.append({"epoch": epoch + 1, "loss": loss, "val_auroc": val_auc})
+            log.end_epoch(epoch + 1, loss, {"val_auroc": val_auc}, lr)
             logger.info("epoch %d/%d loss %.4f validation AUROC %.4f (%.0f s)", epoch + 1, recipe.epochs,
-                        mean_loss, val_auc, time.monotonic() - started)
+                        loss, val_auc, time.monotonic() - started)
             # Later epochs win ties: the schedule has annealed them.
             if math.isnan(val_auc) or val_auc >= best[0]:
                 best = (val_auc if not math.isnan(val_auc) else best[0], epoch,
                         {k: v.detach().clone() for k, v in net.state_dict().items()})
     net.load_state_dict(best[2])
-    two_classes = 0 < val_y.sum() < len(val_y)
-    candidates = (recipe.tta,) if recipe.tta else TTA_VIEWS
-    view_scores = {v: _scores(net, val_a, spec, v) for v in candidates}
-    by_views = {v: auroc(val_y, s) if two_classes else float("nan") for v, s in view_scores.items()}
+    # Test-time views (flips and rotations averaged) and the threshold, chosen on validation.
+    view_scores = {v: _scores(net, val_a, spec, v) for v in ((recipe.tta,) if recipe.tta else TTA_VIEWS)}
+    by_views = {v: _auroc_or_nan(val_y, s) for v, s in view_scores.items()}
     views = _choose_views(recipe.tta, by_views)
     scores = view_scores[views]
     logger.info("validation AUROC by test-time views %s: %d views", by_views, views)
-    threshold = best_threshold(val_y, scores) if two_classes else 0.5
+    threshold = best_threshold(val_y, scores) if 0 < val_y.sum() < len(val_y) else 0.5
     val_auc = by_views[views]
     train_seconds = time.monotonic() - started
     replaced = score_previous_defect(replaces, val_s, val_y.astype(bool), threads) if replaces else None
@@ -555,7 +627,7 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
         }},
         "training": {
             "recipe": {k: v for k, v in recipe.__dict__.items() if k != "extra"} | recipe.extra,
-            "synthetic_defects": synthetic,
+            "synthetic_defects": trainer.draw.synthetic,
             "data": str(data),
             "data_digest": data_digest(samples),
             "images": {"train": len(train_s), "validation": len(val_s)},
