@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.config import CameraConfig, Config, ConfigError
-from station.datadir import nearest_existing, not_writable
+from station.datadir import nearest_existing, unwritable
 from station.datalock import DataLock, DataLockError
 
 if TYPE_CHECKING:
     from vision.inference import ConformityModel
 
-__all__ = ["CheckResult", "Status", "build_date", "config_results", "run_checks"]
+__all__ = ["CheckResult", "Status", "build_date", "config_results", "give_to_folder_owner", "run_checks"]
 
 logger = logging.getLogger(__name__)
 
@@ -151,29 +151,116 @@ def held_lock(config: Config) -> Iterator[LockResult]:
                          station_running=True)
         return
     except OSError as exc:
-        yield LockResult("lock", Status.FAIL, f"cannot lock the data folder {folder} ({exc.strerror or exc})",
-                         "check that it is writable, or set [station] data_dir", unknown=True)
+        # The lock file itself may be the one not writable (left by another user), not the folder.
+        target = lock.path if lock.path.exists() else folder
+        why, fix = unwritable(target) or (str(exc.strerror or exc), "check that it is writable")
+        yield LockResult("lock", Status.FAIL, f"cannot lock the data folder {folder}: {why}",
+                         f"{fix}, or set [station] data_dir", unknown=True)
         return
+    # Run as root on the service's folder, the doctor must not leave a lock file the service cannot open.
+    give_to_folder_owner(folder, lock.path)
     try:
         yield LockResult("lock", Status.OK, f"no station is running on the data folder {folder}")
     finally:
         lock.release()
 
 
-def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None) -> CheckResult:
+def give_to_folder_owner(folder: Path, *paths: Path) -> None:
+    """Run as root, give `paths` (made in `folder`) to the owner of `folder`.
+
+    The technician runs `station doctor` or `station restore` as root, the service runs as its own
+    user: a lock file or a database left owned by root would stop that service at its next start.
+    """
+    if not _as_root():
+        return
+    try:
+        owner = folder.stat()
+    except OSError:
+        return
+    if owner.st_uid == 0:
+        return
+    for path in paths:
+        for item in (path, *(path.rglob("*") if path.is_dir() and not path.is_symlink() else ())):
+            try:
+                os.chown(item, owner.st_uid, owner.st_gid, follow_symlinks=False)
+            except OSError as exc:
+                logger.warning("cannot give %s to the owner of %s: %s", item, folder, exc)
+
+
+def _as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def _user_name(uid: int) -> str:
+    import pwd  # POSIX only, as root is
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _not_the_owners(folder: Path) -> CheckResult | None:
+    """Run as root: the data folder's own entries that its owner (the service's user) may not write."""
+    if not _as_root() or not folder.is_dir():
+        return None
+    owner = folder.stat().st_uid
+    if owner == 0:
+        return None
+    foreign = sorted(p.name for p in folder.iterdir() if p.lstat().st_uid != owner)
+    if not foreign:
+        return None
+    user = _user_name(owner)
+    return fail("disk", f"{', '.join(foreign[:5])}{', …' if len(foreign) > 5 else ''} in the data folder "
+                f"{folder} belong to another user than {user}, who owns the folder: the station run as "
+                f"{user} (the service) cannot write them (its database or lock file: it does not start)",
+                f"give them back: chown -R {user}: {folder}")
+
+
+def _unwritable_data(config: Config) -> tuple[str, str] | None:
+    """Why this user may not write the data folder (or its database), and what to do; None when it may."""
+    db = config.in_data_dir(config.storage.db_path)
+    targets = [nearest_existing(config.data_dir)]
+    targets += [p for p in (db, db.with_name(db.name + "-wal")) if p.exists()]
+    for target in targets:
+        problem = unwritable(target)
+        if problem is not None:
+            return problem
+    return None
+
+
+def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None,
+               total_bytes: Callable[[Path], int] | None = None) -> CheckResult:
     """Free space of the data folder's disk against [storage] stop_free_disk_mb and min_free_disk_mb."""
     if (is_file := _data_dir_is_a_file(config, "disk")) is not None:
         return is_file
-    problem = not_writable(config.data_dir, config.in_data_dir(config.storage.db_path))
+    problem = _unwritable_data(config)
     if problem:
-        return fail("disk", problem, "the station cannot record items there")
+        why, fix = problem
+        return fail("disk", f"data folder {config.data_dir} is not writable ({why}): the station cannot "
+                    "record items there", f"{fix}, or set [station] data_dir to a folder it may write")
+    if (foreign := _not_the_owners(config.data_dir)) is not None:
+        return foreign
     where = nearest_existing(config.data_dir)
     free_mb = (free_bytes or (lambda p: shutil.disk_usage(p).free))(where) / MB
+    total_mb = (total_bytes or (lambda p: shutil.disk_usage(p).total))(where) / MB
     stop, low = config.storage.stop_free_disk_mb, config.storage.min_free_disk_mb
+    if stop >= total_mb:
+        # No cleaning can ever free that much: the setting is what is wrong (MB, not bytes or KB).
+        return fail("disk", f"[storage] stop_free_disk_mb = {stop} MB is more than the whole disk of "
+                    f"{config.data_dir} holds ({total_mb:.0f} MB): the station would send every item to the "
+                    "manual lane", f"set [storage] stop_free_disk_mb in MB, well below {total_mb:.0f} "
+                    "(200 by default), and min_free_disk_mb above it")
     if free_mb < stop:
         return fail("disk", f"{free_mb:.0f} MB free on the disk of {config.data_dir}, below the {stop} MB "
-                    "the station keeps in reserve: it would send every item to the manual lane",
+                    "the station keeps in reserve ([storage] stop_free_disk_mb): it would send every item to "
+                    "the manual lane",
                     "free space on that disk (old images, logs) or move [station] data_dir to a larger one")
+    if low >= total_mb:
+        return warn("disk", f"[storage] min_free_disk_mb = {low} MB is more than the whole disk of "
+                    f"{config.data_dir} holds ({total_mb:.0f} MB): the station would warn of low space "
+                    "all the time", f"set [storage] min_free_disk_mb in MB, below {total_mb:.0f} (2048 by "
+                    "default)")
     if free_mb < low:
         return warn("disk", f"{free_mb:.0f} MB free on the disk of {config.data_dir}, below the {low} MB "
                     "the station asks for ([storage] min_free_disk_mb)",
@@ -245,7 +332,8 @@ def check_models(config: Config) -> list[CheckResult]:
         try:
             model = loader(folder, *threads)
         except ModelError as exc:
-            results.append(fail("models", f"the {name} model does not load: {exc}",
+            # The error's own advice (after " — ") is said better by the fix below.
+            results.append(fail("models", f"the {name} model does not load: {str(exc).split(' — ')[0]}",
                                 "copy its folder (model.onnx and manifest.json) again from the installation, "
                                 f"or set [models] {name}_dir; meanwhile every item goes to manual review"))
             continue

@@ -121,6 +121,8 @@ def test_a_missing_model_file_and_a_wrong_sha256_fail(tmp_path: Path) -> None:
     assert "the defect model does not load" in results[0].message and "model.onnx" in results[0].message
     assert "sha256" in results[1].message and "does not match" in results[1].message
     assert all("manual review" in r.fix for r in results)
+    # One piece of advice, in the fix: the model error's own (after its dash) is not repeated.
+    assert all(" — " not in r.message for r in results)
     shipped = check_models(load_config(None, env={}))
     # Both models, then the SKU references (the demo line enrols its own at start).
     assert [r.status for r in shipped] == [Status.OK, Status.OK, Status.OK]
@@ -225,6 +227,25 @@ def test_disk_space_against_the_storage_limits(tmp_path: Path) -> None:
     low = check_disk(config, lambda _p: 500_000_000)
     assert low.status is Status.WARN and "min_free_disk_mb" in low.message
     assert check_disk(config, lambda _p: 5_000_000_000).status is Status.OK
+
+
+def test_a_reserve_larger_than_the_disk_says_to_lower_the_setting(tmp_path: Path) -> None:
+    """No cleaning can free 9 TB on a 128 GB disk: the fix is the setting (in MB), not the disk."""
+    config = _load(tmp_path, "[storage]\nstop_free_disk_mb = 9000000\n")
+    disk = 128_000_000_000
+    result = check_disk(config, lambda _p: 100_000_000_000, lambda _p: disk)
+    assert result.status is Status.FAIL
+    assert "more than the whole disk" in result.message and "128000 MB" in result.message
+    assert result.fix.startswith("set [storage] stop_free_disk_mb in MB, well below 128000")
+    config = _load(tmp_path, "[storage]\nmin_free_disk_mb = 9000000\n")
+    result = check_disk(config, lambda _p: 100_000_000_000, lambda _p: disk)
+    assert result.status is Status.WARN and "min_free_disk_mb" in result.fix
+
+
+def test_a_full_disk_names_the_setting_it_is_below(tmp_path: Path) -> None:
+    config = _load(tmp_path, "[storage]\nstop_free_disk_mb = 100\n")
+    full = check_disk(config, lambda _p: 50_000_000)
+    assert "[storage] stop_free_disk_mb" in full.message and full.fix.startswith("free space")
 
 
 def test_a_clock_before_the_build_date_fails_and_ntp_is_reported() -> None:
