@@ -40,7 +40,7 @@ from typing import IO, Any
 
 from station.config import Config
 from station.datalock import LOCK_NAME, DataLock, DataLockError
-from station.doctor import calibration_file
+from station.doctor import calibration_file, give_to_folder_owner
 
 __all__ = ["FORMAT", "MANIFEST", "BackupError", "BackupSummary", "RestoreSummary", "create_backup",
            "restore_backup"]
@@ -91,11 +91,14 @@ class RestoreSummary:
     verdicts: int
     station_id: str
     created_at: str
+    # The databases a forced restore replaced, kept beside it under another name (with their journal).
+    kept: tuple[Path, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """For `--json`."""
         return {"data_dir": str(self.data_dir), "files": [str(p) for p in self.restored],
-                "verdicts": self.verdicts, "station_id": self.station_id, "created_at": self.created_at}
+                "verdicts": self.verdicts, "station_id": self.station_id, "created_at": self.created_at,
+                "kept": [str(p) for p in self.kept]}
 
 
 def _sha256(path: Path) -> str:
@@ -286,7 +289,11 @@ def _read_manifest(tar: tarfile.TarFile, archive: Path) -> dict[str, Any]:
             raise KeyError(MANIFEST)
         manifest: dict[str, Any] = json.loads(raw.read())
     except (KeyError, ValueError) as exc:
-        raise BackupError(f"{archive} is not a station backup (no readable {MANIFEST}: {exc})") from None
+        if "bundle/manifest.json" in tar.getnames():
+            raise BackupError(f"{archive} is a release bundle of scripts/bundle.sh, not a backup: `station "
+                              "upgrade` installs it; nothing was restored") from None
+        raise BackupError(f"{archive} is not a station backup (no readable {MANIFEST}: {exc}) — give the "
+                          "archive `station backup` wrote; nothing was restored") from None
     except _DAMAGED as exc:
         raise _damaged(archive, exc) from None
     if manifest.get("format") != FORMAT:
@@ -322,10 +329,17 @@ def restore_backup(archive: Path, data_dir: Path, force: bool = False) -> Restor
     Nothing in the data folder is changed when a check fails.
     """
     _check_target(data_dir)
+    if not archive.is_file():
+        raise BackupError(f"no backup file at {archive} — check the path (and that the USB stick is "
+                          "mounted); nothing was restored")
     try:
         tar = tarfile.open(archive, "r:*")  # noqa: SIM115 - closed by the `with tar` below
     except _DAMAGED as exc:
-        raise BackupError(f"cannot read {archive}: {exc}") from None
+        # tarfile lists every compression it tried, one a line: its last line is the reason.
+        reason = str(exc).strip().splitlines()[-1].lstrip("- ")
+        raise BackupError(f"{archive} cannot be read as a backup ({reason}): it is damaged, cut off, or "
+                          "not the .tar.gz `station backup` wrote; nothing was restored — use another "
+                          "copy") from None
     lock = DataLock(data_dir)
     with tar:
         manifest = _read_manifest(tar, archive)
@@ -344,14 +358,18 @@ def restore_backup(archive: Path, data_dir: Path, force: bool = False) -> Restor
                                   "(--data-dir), or add --force to replace what is there")
             with tempfile.TemporaryDirectory(prefix=".restore-", dir=data_dir) as tmp:
                 staged = _extract_checked(tar, expected, Path(tmp), archive)
-                restored = _put_in_place(staged, data_dir)
+                restored, kept = _put_in_place(staged, data_dir)
+            # Restored by root into the service's folder: the files are the service user's, as the
+            # folder is, or the station could not write its own database at its next start.
+            tops = {data_dir / path.relative_to(data_dir).parts[0] for path in restored}
+            give_to_folder_owner(data_dir, lock.path, *sorted(tops))
         finally:
             lock.release()
     db_members = [n for n in expected if n.startswith("data/") and n.endswith(".db")]
     verdicts = int(manifest.get("verdicts", 0))
     logger.info("restored %s into %s (%d files, %s)", archive, data_dir, len(restored), ", ".join(db_members))
     return RestoreSummary(data_dir, tuple(restored), verdicts, str(manifest.get("station_id", "")),
-                          str(manifest.get("created_at", "")))
+                          str(manifest.get("created_at", "")), tuple(kept))
 
 
 def _extract_checked(tar: tarfile.TarFile, expected: dict[str, dict[str, Any]], into: Path,
@@ -400,19 +418,41 @@ def _read(source: IO[bytes], archive: Path) -> bytes:
         raise _damaged(archive, exc) from None
 
 
-def _put_in_place(staged: dict[str, Path], data_dir: Path) -> list[Path]:
-    restored = []
+def _put_in_place(staged: dict[str, Path], data_dir: Path) -> tuple[list[Path], list[Path]]:
+    """Move the checked files to their places; returns them, and the databases they replaced, kept."""
+    restored, kept = [], []
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     for name, path in sorted(staged.items()):
         relative = PurePosixPath(name)
         if relative.parts[0] == "data":
             target = data_dir.joinpath(*relative.parts[1:])
             if target.suffix == ".db":
-                # Journals of a database being replaced would be applied to the restored one.
-                for journal in ("-wal", "-shm", "-journal"):
-                    target.with_name(target.name + journal).unlink(missing_ok=True)
+                kept += _set_aside(target, stamp)
         else:
             target = data_dir.joinpath(RESTORED, *relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
         restored.append(target)
-    return restored
+    return restored, kept
+
+
+def _set_aside(database: Path, stamp: str) -> list[Path]:
+    """Keep a database a forced restore replaces as `<name>.before-restore-<stamp>`, with its journals.
+
+    Its verdicts may be ones central never received (the wrong folder, a station that ran after the
+    backup): they stay readable there. Its journals go with it under the matching name, since left in
+    place they would be applied to the restored database.
+    """
+    if not database.exists():
+        for journal in ("-wal", "-shm", "-journal"):
+            database.with_name(database.name + journal).unlink(missing_ok=True)
+        return []
+    aside = database.with_name(f"{database.name}.before-restore-{stamp}")
+    database.replace(aside)
+    for journal in ("-wal", "-journal"):
+        old = database.with_name(database.name + journal)
+        if old.exists():
+            old.replace(aside.with_name(aside.name + journal))
+    database.with_name(database.name + "-shm").unlink(missing_ok=True)  # rebuilt from the -wal on open
+    logger.warning("the database %s replaced by the restore is kept as %s", database, aside)
+    return [aside]

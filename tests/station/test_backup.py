@@ -164,6 +164,30 @@ def test_a_folder_not_empty_needs_force_and_one_in_use_is_refused(
     assert not (target / "station.db-wal").exists()  # an old journal must not replay into the restore
     with sqlite3.connect(target / "station.db") as conn:
         assert conn.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 1
+    # The database it replaced is kept, with its journal, under one name: nothing recorded is lost.
+    (kept,) = summary.kept
+    assert kept.name.startswith("station.db.before-restore-") and kept.read_bytes() == b"an older database"
+    assert kept.with_name(kept.name + "-wal").read_bytes() == b"its journal"
+
+
+def test_a_forced_restore_keeps_the_verdicts_of_the_database_it_replaces(
+        tmp_path: Path, make_verdict: Callable[..., Verdict], capsys: pytest.CaptureFixture[str]) -> None:
+    """The wrong folder, or a station that recorded items after the backup: a forced restore replaces
+    its database, and those verdicts (some never acknowledged by central) stay readable beside it."""
+    archive = _backup(tmp_path, make_verdict)
+    target = tmp_path / "other"
+    store = Store(target / "station.db", target / "images")
+    for seq in range(1, 4):
+        store.record_verdict(make_verdict(seq))
+    store.close()
+    assert main(["restore", str(archive), "--data-dir", str(target), "--force"]) == 0
+    out = capsys.readouterr().out
+    (kept,) = target.glob("station.db.before-restore-*[0-9TZ]")
+    assert f"The database this restore replaced is kept as {kept}" in out
+    with sqlite3.connect(kept) as conn:
+        assert conn.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 3
+    with sqlite3.connect(target / "station.db") as conn:
+        assert conn.execute("SELECT count(*) FROM verdicts").fetchone()[0] == 1
 
 
 def test_backup_without_a_database_says_where_it_looked(
@@ -172,3 +196,26 @@ def test_backup_without_a_database_says_where_it_looked(
     assert main(["--config", str(config_file), "backup", "--out", str(tmp_path / "x.tar.gz")]) == 1
     assert "no station database at" in capsys.readouterr().err
     assert not (tmp_path / "x.tar.gz").exists()
+
+
+def test_a_file_that_is_no_backup_is_named_for_what_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """What a technician hands `station restore` by mistake: a wrong path, a text file, the release
+    bundle from the same stick. Each gets one line saying what to give instead; nothing is made."""
+    target = tmp_path / "data"
+    assert main(["restore", str(tmp_path / "usb" / "dock.tar.gz"), "--data-dir", str(target)]) == 1
+    assert "no backup file at" in capsys.readouterr().err
+    text = tmp_path / "notes.txt"
+    text.write_text("not an archive\n")
+    assert main(["restore", str(text), "--data-dir", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot be read as a backup" in err and "use another copy" in err
+    bundle = tmp_path / "returns-station-0.2.0.tar.gz"
+    with tarfile.open(bundle, "w:gz") as tar:
+        info = tarfile.TarInfo("bundle/manifest.json")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"{}"))
+    assert main(["restore", str(bundle), "--data-dir", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert "is a release bundle" in err and "`station upgrade` installs it" in err
+    assert not target.exists()
