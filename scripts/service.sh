@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dock PC's installation, called by scripts/setup.sh (install, uninstall, run --offline).
 #
-#   install [--kiosk [tty|lightdm]] [--offline BUNDLE]
+#   install [--kiosk [tty|lightdm]] [--offline BUNDLE]   (from an unpacked bundle's scripts/: that bundle)
 #       a `station` system user (groups dialout, video, plugdev for the conveyor's serial port,
 #       cameras and scanner), the data folder, a config file if there is none, the first release
 #       (a venv under $STATION_HOME/releases, `current` pointing at it: `station upgrade` adds the
@@ -19,6 +19,7 @@
 #
 # DESTDIR puts every file under another root (a test, or preparing an image): then no user is
 # created, nothing is chowned and systemctl is not called; what would run is printed instead.
+# STATION_UNIT_DIR and STATION_BIN_DIR move the units and `station` (/etc/systemd/system, /usr/local/bin).
 set -euo pipefail
 
 mode="${1:-}"
@@ -32,7 +33,8 @@ confdir="${STATION_CONFIG_DIR:-/etc/returns-station}"
 config="$confdir/config.toml"
 # Secrets (broker password, supervisor PIN) as environment variables, for the service only.
 environment="$confdir/environment"
-unitdir="/etc/systemd/system"
+unitdir="${STATION_UNIT_DIR:-/etc/systemd/system}"
+bindir="${STATION_BIN_DIR:-/usr/local/bin}"
 user_home="${STATION_USER_HOME:-/home/$user}"
 python="${PYTHON:-python3}"
 
@@ -42,6 +44,12 @@ if [ -z "$destdir" ] && [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 # A system command; under DESTDIR only said, not done.
 system() {
   if [ -n "$destdir" ]; then echo "setup: would run: $*"; else "${sudo_cmd[@]}" "$@"; fi
+}
+
+# systemctl needs a running systemd (PID 1), which a container or a chroot has not: say so, not
+# systemctl's "Failed to connect to bus". Under DESTDIR nothing is run, so nothing is missing.
+systemd_missing() {
+  [ -z "$destdir" ] && [ ! -d /run/systemd/system ]
 }
 
 # A template of scripts/systemd with this PC's paths filled in, written to DESTDIR + target.
@@ -64,6 +72,20 @@ unpack_bundle() {
   tar -xzf "$bundle" -C "$into"
   [ -f "$into/bundle/manifest.json" ] || { echo "setup: $bundle is not a station bundle (no manifest.json)" >&2; exit 2; }
   echo "$into/bundle"
+}
+
+# The bundle's wheels are built for one Python and platform: refuse another before pip fails on them.
+check_bundle_platform() {
+  "$python" - "$1/manifest.json" <<'EOF' || exit 2
+import json, sys, sysconfig
+manifest = json.load(open(sys.argv[1], encoding="utf-8"))
+here = (f"{sys.version_info[0]}.{sys.version_info[1]}", sysconfig.get_platform().replace("-", "_"))
+wanted = (".".join(str(manifest.get("python", here[0])).split(".")[:2]), str(manifest.get("platform", here[1])))
+if wanted != here:
+    sys.exit(f"setup: the bundle is built for Python {wanted[0]} on {wanted[1]}, this PC's {sys.executable} is "
+             f"Python {here[0]} on {here[1]}: its wheels would not install — build the bundle (scripts/bundle.sh) "
+             "on a machine of the dock PC's system (docs/deployment.md, Offline install); nothing was installed")
+EOF
 }
 
 # The bundle's .deb files the PC lacks, installed with dpkg (no apt, no network).
@@ -95,6 +117,7 @@ case "$mode" in
     bundle="$1"; shift
     dir="$(unpack_bundle "$bundle")"
     trap 'rm -rf "$(dirname "$dir")"' EXIT
+    check_bundle_platform "$dir"
     install_debs "$dir"
     cd "$root"
     stamp=".venv/.installed-bundle-$(sha256sum "$bundle" | cut -c1-16)"
@@ -121,6 +144,12 @@ case "$mode" in
       esac
       shift
     done
+
+    # Run from an unpacked bundle (bundle/scripts/setup.sh install): install that bundle, as --offline would.
+    unpacked=""
+    if [ -z "$bundle" ] && [ -f "$root/manifest.json" ] && [ ! -f "$root/pyproject.toml" ]; then
+      unpacked="$root"
+    fi
 
     # The user, its groups, the folders.
     if [ -z "$destdir" ] && ! id "$user" >/dev/null 2>&1; then
@@ -150,13 +179,22 @@ case "$mode" in
 
     # The first release, unless one is installed (then `station upgrade` brings the next).
     if [ ! -e "$destdir$home/current" ]; then
-      if [ -n "$bundle" ]; then
-        dir="$(unpack_bundle "$bundle")"
+      if [ -n "$bundle" ] || [ -n "$unpacked" ]; then
+        if [ -n "$unpacked" ]; then
+          dir="$unpacked"
+        else
+          dir="$(unpack_bundle "$bundle")"
+          trap 'rm -rf "$(dirname "$dir")"' EXIT
+        fi
+        check_bundle_platform "$dir"
         install_debs "$dir"
         version="$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$dir/manifest.json")"
         venv_from_bundle "$destdir$home/releases/$version" "$dir"
         if [ -f "$dir/config.toml" ]; then cp "$dir/config.toml" "$destdir$confdir/config.reference.toml"; fi
-        rm -rf "$(dirname "$dir")"
+        if [ -z "$unpacked" ]; then
+          rm -rf "$(dirname "$dir")"
+          trap - EXIT
+        fi
       else
         version="$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/pyproject.toml" | head -1)"
         "$python" -m venv "$destdir$home/releases/$version"
@@ -166,8 +204,17 @@ case "$mode" in
       echo "setup: installed release $version in $home/releases/$version"
     fi
     if [ -z "$bundle" ]; then cp "$root/config.toml" "$destdir$confdir/config.reference.toml"; fi
-    mkdir -p "$destdir/usr/local/bin"
-    ln -sfn "$home/current/bin/station" "$destdir/usr/local/bin/station"
+    # `station` on the PATH: the current release on this PC's config (unless --config or STATION_CONFIG
+    # says otherwise), so `station backup`, `restore`, `upgrade` and `doctor` typed in any folder, or
+    # under sudo, act on the dock's data folder, not on ./config.toml or the embedded demo line.
+    mkdir -p "$destdir$bindir"
+    printf '%s\n' '#!/bin/sh' \
+      "# Written by scripts/setup.sh install: the station's current release, on this PC's config." \
+      "STATION_CONFIG=\"\${STATION_CONFIG:-$config}\"" 'export STATION_CONFIG' \
+      "exec '$home/current/bin/station' \"\$@\"" > "$destdir$bindir/station.tmp"
+    chmod 0755 "$destdir$bindir/station.tmp"
+    # A rename, not a write through: an earlier install left a symlink to the release's own script there.
+    mv -f "$destdir$bindir/station.tmp" "$destdir$bindir/station"
     # The units.
     write_template returns-station.service "$unitdir/returns-station.service"
     case "$kiosk" in
@@ -191,6 +238,13 @@ case "$mode" in
     system chmod 2770 "$confdir"
     system chmod -R g+rw,o-rwx "$confdir"
     system chmod 0640 "$environment"
+    if systemd_missing; then
+      echo "setup: installed, but systemd is not running on this PC (it is not PID 1: a container or a" \
+        "chroot?), so $unitdir/returns-station.service is written and neither enabled nor started." \
+        "On the dock PC: systemctl daemon-reload, then systemctl enable --now returns-station" \
+        "(with --kiosk: reboot). Here, run the station by hand: station run --headless" >&2
+      exit 1
+    fi
     system systemctl daemon-reload
     if [ -z "$kiosk" ]; then
       system systemctl enable --now returns-station.service
@@ -202,19 +256,23 @@ case "$mode" in
     ;;
 
   uninstall)
-    system systemctl disable --now returns-station.service || true
+    if systemd_missing; then
+      echo "setup: systemd is not running on this PC (it is not PID 1): no unit to stop; removing the files"
+    else
+      system systemctl disable --now returns-station.service || true
+    fi
     for file in "$unitdir/returns-station.service" \
                 "$unitdir/getty@tty1.service.d/returns-station-autologin.conf" \
                 "/etc/lightdm/lightdm.conf.d/50-returns-station.conf" \
                 "$user_home/.config/autostart/returns-station.desktop" \
-                "$user_home/.xinitrc" "$user_home/.bash_profile" "/usr/local/bin/station"; do
+                "$user_home/.xinitrc" "$user_home/.bash_profile" "$bindir/station"; do
       if [ -e "$destdir$file" ] || [ -L "$destdir$file" ]; then
         rm -f "$destdir$file"
         echo "setup: removed $file"
       fi
     done
     rmdir "$destdir$unitdir/getty@tty1.service.d" 2>/dev/null || true
-    system systemctl daemon-reload
+    systemd_missing || system systemctl daemon-reload
     echo "setup: kept $home (releases), $data (the verdicts), $config and the user $user"
     ;;
 

@@ -54,10 +54,12 @@ def home_of_running_release() -> Path:
 
 @dataclass(frozen=True)
 class Switch:
-    """What an upgrade or rollback did: from which release to which."""
+    """What an upgrade or rollback did: from which release to which, and what the migration check said
+    (which database it looked at: a check that found none is no check of the station's)."""
 
     before: str | None
     after: str
+    checked: str = ""
 
 
 class Releases:
@@ -104,6 +106,7 @@ class Releases:
             self.folder.mkdir(exist_ok=True)
             manifest = json.loads((content / "manifest.json").read_text(encoding="utf-8"))
             version = str(manifest["version"])
+            self._check_platform(manifest, bundle)
             current = self.current()
             if version == current:
                 raise ReleaseError(f"release {version} is already the current one: nothing to do")
@@ -112,7 +115,7 @@ class Releases:
                 shutil.rmtree(release)
             try:
                 self._install(content, release)
-                self._check_migration(release, config)
+                checked = self._check_migration(release, config)
             except ReleaseError:
                 shutil.rmtree(release, ignore_errors=True)
                 raise
@@ -121,7 +124,23 @@ class Releases:
         self._point("current", version)
         logger.info("upgraded from %s to %s", current, version)
         self._prune()
-        return Switch(current, version)
+        return Switch(current, version, checked)
+
+    def _check_platform(self, manifest: dict[str, object], bundle: Path) -> None:
+        """The bundle's wheels are built for one Python and platform: say so before pip fails on them."""
+        if "python" not in manifest and "platform" not in manifest:
+            return
+        done = subprocess.run([self.python, "-c", "import sys, sysconfig; print(f'{sys.version_info[0]}."
+                               "{sys.version_info[1]}', sysconfig.get_platform().replace('-', '_'))"],
+                              capture_output=True, text=True, check=False)
+        here_python, _, here_platform = done.stdout.strip().partition(" ")
+        python = ".".join(str(manifest.get("python", here_python)).split(".")[:2])
+        platform = str(manifest.get("platform", here_platform))
+        if done.returncode == 0 and (python, platform) != (here_python, here_platform):
+            raise ReleaseError(f"{bundle} is built for Python {python} on {platform}, this PC runs Python "
+                               f"{here_python} on {here_platform}: its wheels would not install — build the "
+                               "bundle (scripts/bundle.sh) on a machine of the dock PC's system; nothing "
+                               "changed")
 
     @staticmethod
     def _unpack(bundle: Path, into: Path) -> Path:
@@ -150,7 +169,8 @@ class Releases:
                                    f"{_last_line(done.stderr)}); the current release still runs, unchanged")
 
     @staticmethod
-    def _check_migration(release: Path, config: Path | None) -> None:
+    def _check_migration(release: Path, config: Path | None) -> str:
+        """`station migrate --check` of `release`; its answer (which database, which schema)."""
         command = [str(release / "bin" / "station")]
         if config is not None:
             command += ["--config", str(config)]
@@ -160,6 +180,7 @@ class Releases:
             raise ReleaseError(f"release {release.name} cannot migrate this station's database: "
                                f"{_last_line(done.stderr or done.stdout)}. Nothing switched: the current "
                                "release still runs on the database as it was")
+        return _last_line(done.stdout or done.stderr).removeprefix("station migrate: ")
 
     def _prune(self) -> None:
         keep = {self.current(), self.previous()}
@@ -175,12 +196,12 @@ class Releases:
         current, previous = self.current(), self.previous()
         if previous is None or not (self.folder / previous).is_dir():
             raise ReleaseError("there is no previous release to go back to; nothing changed")
-        self._check_migration(self.folder / previous, config)
+        checked = self._check_migration(self.folder / previous, config)
         self._point("current", previous)
         if current is not None:
             self._point("previous", current)
         logger.info("rolled back from %s to %s", current, previous)
-        return Switch(current, previous)
+        return Switch(current, previous, checked)
 
 
 def _last_line(text: str) -> str:

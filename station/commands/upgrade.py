@@ -49,7 +49,14 @@ def run_upgrade(args: argparse.Namespace, config: Config) -> int:
         return 1
     print(f"station upgrade: release {switch.after} is now current (before: {switch.before or 'none'}); "
           f"{RESTART}")
+    _say_checked(switch.checked)
     return 0
+
+
+def _say_checked(checked: str) -> None:
+    """What the migration check said: it names the database it looked at, which must be the station's."""
+    if checked:
+        print(f"  its migration check: {checked}")
 
 
 def run_rollback(args: argparse.Namespace, config: Config) -> int:
@@ -60,4 +67,5 @@ def run_rollback(args: argparse.Namespace, config: Config) -> int:
         print(f"station rollback: {exc}", file=sys.stderr)
         return 1
     print(f"station rollback: release {switch.after} is current again (was {switch.before}); {RESTART}")
+    _say_checked(switch.checked)
     return 0

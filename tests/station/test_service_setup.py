@@ -7,6 +7,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,7 @@ def test_install_headless_writes_the_service_and_enables_it(destdir: Path) -> No
     # The station may write its config folder (thresholds from central, calibration), nobody else read it.
     assert "would run: chown -R root:station /etc/returns-station" in result.stdout
     assert "would run: chmod 2770 /etc/returns-station" in result.stdout
-    assert os.readlink(destdir / "usr/local/bin/station") == f"{HOME}/current/bin/station"
+    assert f"exec '{HOME}/current/bin/station'" in (destdir / "usr/local/bin/station").read_text()
     assert "would run: useradd --system" in result.stdout
     assert "would run: systemctl enable --now returns-station.service" in result.stdout
     assert not (destdir / "etc/systemd/system/getty@tty1.service.d").exists()
@@ -182,3 +183,90 @@ def test_install_offline_makes_the_first_release_from_the_bundle_alone(tmp_path:
     # The bundle's annotated config, beside the PC's own (which names it).
     reference = root / "etc/returns-station/config.reference.toml"
     assert reference.read_text(encoding="utf-8") == "# every key of release 0.2.0\n"
+
+
+def test_station_on_the_path_runs_the_current_release_on_this_pcs_config(destdir: Path) -> None:
+    """`station backup` / `restore` / `upgrade` as the docs write them, typed in any folder or under
+    sudo, act on /etc/returns-station/config.toml, not on ./config.toml or the embedded demo line."""
+    (destdir / "usr/local/bin").mkdir(parents=True)
+    release = destdir / HOME.lstrip("/") / "releases" / "0.1.0" / "bin" / "station"
+    release.write_text('#!/bin/sh\necho "config=$STATION_CONFIG args=$*"\n', encoding="utf-8")
+    release.chmod(0o755)
+    # An earlier install's symlink to the release's script: replaced, not written through.
+    (destdir / "usr/local/bin/station").symlink_to(release)
+    assert _setup(destdir, "install").returncode == 0
+    on_path = destdir / "usr/local/bin/station"
+    assert not on_path.is_symlink() and os.access(on_path, os.X_OK)
+    assert release.read_text(encoding="utf-8").startswith('#!/bin/sh\necho "config=')
+    # Run here, the wrapper's release is the one under DESTDIR.
+    wrapper = on_path.read_text(encoding="utf-8").replace(HOME, str(destdir / HOME.lstrip("/")))
+    (destdir / "station").write_text(wrapper, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "STATION_CONFIG"}
+
+    def said(*args: str, **extra: str) -> str:
+        return subprocess.run(["sh", str(destdir / "station"), *args], env={**env, **extra},
+                              capture_output=True, text=True, check=True).stdout
+
+    assert said("backup", "--out", "my file.tar.gz") == ("config=/etc/returns-station/config.toml "
+                                                         "args=backup --out my file.tar.gz\n")
+    assert said("doctor", STATION_CONFIG="/srv/other.toml") == "config=/srv/other.toml args=doctor\n"
+
+
+@pytest.mark.slow
+def test_install_from_an_unpacked_bundles_scripts_installs_that_bundle(tmp_path: Path) -> None:
+    """On the dock, `tar -xzf BUNDLE` then `bundle/scripts/setup.sh install`: the unpacked bundle is the
+    release's source (there is no pyproject.toml to install from), with no --offline to repeat."""
+    root = tmp_path / "root"
+    with tarfile.open(make_bundle(tmp_path, "0.2.0")) as archive:
+        archive.extractall(tmp_path / "usb", filter="data")
+    unpacked = tmp_path / "usb" / "bundle"
+    # As scripts/bundle.sh lays them.
+    (unpacked / "scripts").mkdir()
+    for name in ("setup.sh", "service.sh"):
+        shutil.copy(ROOT / "scripts" / name, unpacked / "scripts" / name)
+    shutil.copytree(ROOT / "scripts" / "systemd", unpacked / "scripts" / "systemd")
+    env = {**os.environ, "DESTDIR": str(root), "PIP_NO_INDEX": "1", "PIP_CONFIG_FILE": os.devnull}
+    env.pop("PIP_FIND_LINKS", None)
+    result = subprocess.run(["bash", str(unpacked / "scripts" / "setup.sh"), "install"], env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "installed release 0.2.0" in result.stdout
+    home = root / HOME.lstrip("/")
+    said = subprocess.run([str(home / "current" / "bin" / "station")], capture_output=True, text=True,
+                          check=True)
+    assert said.stdout == "station 0.2.0\n"
+    assert (root / UNIT).is_file()
+    assert unpacked.joinpath("manifest.json").is_file()  # the technician's unpacked copy is left as it was
+
+
+@pytest.mark.skipif(Path("/run/systemd/system").is_dir() or not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="needs root on a PC where systemd is not running (a container)")
+def test_install_without_a_running_systemd_says_so_and_what_to_do(tmp_path: Path) -> None:
+    """In a container systemctl can only fail ("Failed to connect to bus"): the install says that the
+    units are written but not enabled, and how to enable them on the dock PC; uninstall still cleans up.
+    Every place is under tmp_path and the user is root, so nothing of this PC is touched."""
+    home = tmp_path / "opt"
+    (home / "releases" / "0.1.0" / "bin").mkdir(parents=True)
+    (home / "current").symlink_to("releases/0.1.0")
+    env = {**os.environ, "STATION_HOME": str(home), "STATION_USER": "root",
+           "STATION_DATA": str(tmp_path / "data"), "STATION_CONFIG_DIR": str(tmp_path / "etc"),
+           "STATION_USER_HOME": str(tmp_path / "home"),
+           "STATION_UNIT_DIR": str(tmp_path / "units"), "STATION_BIN_DIR": str(tmp_path / "bin")}
+    env.pop("DESTDIR", None)
+
+    def setup(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(SETUP), *args], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    installed = setup("install")
+    assert installed.returncode == 1
+    assert "systemd is not running on this PC" in installed.stderr
+    assert "systemctl enable --now returns-station" in installed.stderr
+    assert "Failed to connect to bus" not in installed.stderr + installed.stdout
+    assert (tmp_path / "units" / "returns-station.service").is_file()
+    assert (tmp_path / "bin" / "station").is_file() and (tmp_path / "etc" / "config.toml").is_file()
+    removed = setup("uninstall")
+    assert removed.returncode == 0, removed.stderr
+    assert not (tmp_path / "units" / "returns-station.service").exists()
+    assert not (tmp_path / "bin" / "station").exists()
+    assert (tmp_path / "etc" / "config.toml").is_file()  # the PC's config stays
