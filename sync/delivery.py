@@ -13,7 +13,9 @@ One round of the shell, in this order:
   (which outbox rows to read, if any) and `fetched_messages(fetch, rows, now)` (messages to
   publish), then the same for pictures with `fetch_images(now, woken)`, and `due_sends(now)`
   (sends to write into the outbox);
-- `backlog_due(now)` / `backlog(count, oldest, images)`, `stats(base, now)`, `stats_due(now)`.
+- `backlog_due(now)` / `backlog(count, oldest, images)`, `stats(base, now)`, `stats_due(now)`;
+- `take_notices()`: log lines about central going silent (acks missing, messages sent again)
+  and answering again.
 
 Two lanes share the run: verdicts (and every other row but pictures) in a window of
 `window`, evidence pictures in a window of `image_window` of their own. Pictures are read
@@ -25,12 +27,14 @@ so a backlog of verdicts (after an outage) drains as fast as it would without pi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
-__all__ = ["Acked", "Delivery", "Fetch", "Instant", "Message", "PublisherStats", "Row", "Sent"]
+__all__ = ["ACK_FORM", "AckMessage", "Acked", "Delivery", "Fetch", "Instant", "Message", "PublisherStats",
+           "Row", "Sent", "read_ack"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +105,72 @@ class Acked:
 
     flights: tuple[Sent, ...]
     keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AckMessage:
+    """One message on the `ack` topic, read: the keys it acknowledges and, for each part of
+    it that acknowledges nothing, why (a sentence for the log)."""
+
+    keys: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+# What a log line about a wrong ack tells central's developers to send instead.
+ACK_FORM = ('central must send {"key": "<verdict_id>:<revision>"} (or the image / purge key it received), '
+            'or a JSON array of such objects (docs/sync.md)')
+
+
+def read_ack(payload: bytes | bytearray) -> AckMessage:
+    """The keys an ack message acknowledges, and why each part that acknowledges nothing was
+    left out. An array's good entries count even beside bad ones: each only says that central
+    stored that row, so taking it saves a resend, and leaving it out would gain nothing."""
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError) as exc:  # a bad encoding is a ValueError too
+        return AckMessage((), (f"it is not JSON ({exc})",))
+    if not isinstance(body, list):
+        key, problem = _ack_key(body)
+        return AckMessage((key,) if key is not None else (), (f"it {problem}",) if problem else ())
+    if not body:
+        return AckMessage((), ("it is an empty array",))
+    keys: list[str] = []
+    problems: list[str] = []
+    for number, entry in enumerate(body, start=1):
+        key, problem = _ack_key(entry)
+        if key is not None:
+            keys.append(key)
+        else:
+            problems.append(f"entry {number} {problem}")
+    return AckMessage(tuple(keys), tuple(problems))
+
+
+def _ack_key(entry: Any) -> tuple[str | None, str | None]:
+    """(key, None) for one well-formed ack object, else (None, what is wrong with it)."""
+    if not isinstance(entry, dict):
+        return None, f"is {_shown(entry)}, not an object"
+    if "key" in entry:
+        key = entry["key"]
+        if isinstance(key, str) and key:
+            return key, None
+        return None, f'has "key" {_shown(key)}, not a non-empty string'
+    verdict_id, revision = entry.get("verdict_id"), entry.get("revision")
+    if verdict_id is None and revision is None:
+        return None, 'has neither "key" nor "verdict_id" and "revision"'
+    if not isinstance(verdict_id, str) or not verdict_id:
+        return None, f'has "verdict_id" {_shown(verdict_id)}, not a non-empty string'
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 1:
+        return None, f'has "revision" {_shown(revision)}, not a whole number from 1 up'
+    return f"{verdict_id}:{revision}", None
+
+
+def _shown(value: Any) -> str:
+    """`value` as JSON, cut short for a log line."""
+    try:
+        text = json.dumps(value)
+    except RecursionError:  # nested almost as deep as the parser allows
+        return "a value nested too deep to show"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -182,6 +252,14 @@ class Delivery:
         self._backlog = 0
         self._image_backlog = 0
         self._oldest_created: float | None = None
+        # Central's silence: when an ack last came (wall clock), whether one came in the acks
+        # not yet followed by `delivered`, whether the shell was told central is silent and how
+        # many messages were sent again since; and the log lines the shell has yet to write.
+        self._last_heard = start.wall
+        self._heard = False
+        self._silent = False
+        self._unanswered = 0
+        self._notices: list[tuple[int, str]] = []
 
     @property
     def oldest_created(self) -> float | None:
@@ -213,6 +291,7 @@ class Delivery:
             else:
                 self._images_in_flight -= flight.image
                 flights.append(Sent(flight.row_id, flight.sent_at, flight.unrecorded))
+        self._heard = self._heard or bool(flights or others)
         return Acked(tuple(flights), tuple(others))
 
     def delivered(self, count: int, now: Instant) -> None:
@@ -220,6 +299,13 @@ class Delivery:
         self._delivered += count
         if count:
             self._last_delivered_at = now.wall
+        if self._heard:  # any ack, a repeat too: central is there
+            self._heard = False
+            self._last_heard = now.wall
+            if self._silent:
+                self._notices.append((logging.INFO, "central acknowledges again (messages sent again "
+                                                    f"while it did not: {self._unanswered})"))
+                self._silent, self._unanswered = False, 0
 
     # ---- the link ----------------------------------------------------------------------
 
@@ -261,8 +347,26 @@ class Delivery:
                 flight.unrecorded += 1
                 messages.append(Message(key, flight.payload, flight.image))
         self._resent += len(messages)
+        # Said once per silence, and only when no ack at all came for as long: while central
+        # works through a backlog, rows of an earlier send are resent though it answers.
+        if messages and not self._silent and now.wall - self._last_heard >= self.ack_timeout_s:
+            self._silent = True
+            self._notices.append((logging.WARNING, (
+                f"central has acknowledged nothing within [sync] ack_timeout_s ({self.ack_timeout_s:g} s) "
+                "of a send: sending what it has not acknowledged again "
+                f"({len(messages)} now) until it does. Is central running, and subscribed to this station's "
+                "topics? (the backlog waits in the outbox meanwhile)")))
+        if self._silent:
+            self._unanswered += len(messages)
         messages.sort(key=lambda m: m.image)  # stable: each lane keeps its order
         return messages
+
+    def take_notices(self) -> list[tuple[int, str]]:
+        """Log lines (level, text) for the shell to write, oldest first: central stopped
+        acknowledging (once, at the first resend with no ack for `ack_timeout_s`), and central
+        acknowledges again (at the first ack after that)."""
+        notices, self._notices = self._notices, []
+        return notices
 
     def fetch(self, now: Instant, woken: bool) -> Fetch | None:
         """Which outbox rows to read now: when the window has room and the last read was

@@ -27,6 +27,7 @@ __all__ = [
     "mark_published",
     "pending",
     "record_sends",
+    "unknown_keys",
 ]
 
 logger = logging.getLogger(__name__)
@@ -158,6 +159,18 @@ def mark_delivered(conn: sqlite3.Connection, keys: list[str], when: float) -> in
         )
         changed += cursor.rowcount
     return changed
+
+
+def unknown_keys(conn: sqlite3.Connection, keys: list[str]) -> list[str]:
+    """Those of `keys` that no outbox row has, in their order: an ack naming one acknowledges
+    nothing (central built the key wrongly, or acked another station's row)."""
+    unique = list(dict.fromkeys(keys))
+    known: set[str] = set()
+    for start in range(0, len(unique), _CHUNK):
+        chunk = unique[start:start + _CHUNK]
+        known.update(row[0] for row in conn.execute(
+            f"SELECT key FROM outbox WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+    return [key for key in unique if key not in known]
 
 
 def backlog(conn: sqlite3.Connection) -> tuple[int, float | None]:

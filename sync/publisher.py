@@ -41,7 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from sync import outbox
-from sync.delivery import Delivery, Instant, Message, PublisherStats, Sent
+from sync.delivery import ACK_FORM, Delivery, Instant, Message, PublisherStats, Sent, read_ack
 from sync.evidence import ImageRow, topic_of_key
 from sync.inbound import Inbound, Reply
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # After a failed write of the outbox (a full disk), the worker starts again after this long.
 _OUTBOX_RETRY_S = 2.0
+# A central acking keys no outbox row has is said at most this often (it may do so for every row).
+_UNKNOWN_ACK_LOG_EVERY_S = 60.0
 
 
 def _instant() -> Instant:
@@ -98,6 +100,8 @@ class OutboxPublisher:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._acks: list[str] = []  # filled by on_message, in the worker thread
+        self._unknown_acks = 0  # keys acked since the last warning about them that no row has
+        self._unknown_acks_logged = float("-inf")  # time.monotonic() of that warning
         self._outgoing: queue.SimpleQueue[tuple[str, str, int, bool]] = queue.SimpleQueue()
         self._inbound_queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=100)
         self._lock = threading.Lock()
@@ -241,13 +245,12 @@ class OutboxPublisher:
             self._net.count_event()
         if message.topic == self.topics.ack:
             # One ack object, or a JSON array of them (central batches its acks).
-            try:
-                body = json.loads(message.payload)
-                for ack in body if isinstance(body, list) else [body]:
-                    key = ack["key"] if "key" in ack else f"{ack['verdict_id']}:{ack['revision']}"
-                    self._acks.append(str(key))
-            except (ValueError, KeyError, TypeError) as exc:
-                logger.warning("sync: ignoring malformed ack %r: %s", message.payload[:200], exc)
+            ack = read_ack(message.payload)
+            self._acks.extend(ack.keys)
+            if ack.problems:
+                what = f"(keys taken: {len(ack.keys)}, the rest ignored)" if ack.keys else "ignored"
+                logger.warning("sync: malformed ack from central %s: %s; %s. The ack was %r",
+                               what, "; ".join(ack.problems), ACK_FORM, message.payload[:200])
             return
         subtopic = message.topic[len(self.topics.prefix):]
         try:
@@ -318,8 +321,22 @@ class OutboxPublisher:
                 self._send(conn, delivery, self._client, now, woken)
             else:
                 delivery.disconnected()
+            self._say(delivery)
             self._show(conn, delivery, now)
-        self._record_sends(conn, delivery.take_sends(time.time()))
+        # Rows the last round left to mark (a picture skipped) are marked, and the figures kept
+        # after the stop are what the station's summary shows: the backlog as it is now, not
+        # as the last read (up to half a second before) saw it.
+        now = _instant()
+        self._take_acks(conn, delivery, now)
+        self._say(delivery)
+        self._record_sends(conn, delivery.take_sends(now.wall))
+        self._read_backlog(conn, delivery, now)
+
+    @staticmethod
+    def _say(delivery: Delivery) -> None:
+        """Write the log lines delivery has for the station's log (central silent, or back)."""
+        for level, text in delivery.take_notices():
+            logger.log(level, "sync: %s", text)
 
     def _wait(self, delivery: Delivery) -> bool:
         """Network I/O, or a nap without a broker, until there is work; True when woken."""
@@ -340,9 +357,28 @@ class OutboxPublisher:
         acked = delivery.acked(keys)
         changed = outbox.mark_flights_delivered(conn, _sends(acked.flights), now.wall)
         if acked.keys:
-            changed += outbox.mark_delivered(conn, list(acked.keys), now.wall)
+            marked = outbox.mark_delivered(conn, list(acked.keys), now.wall)
+            changed += marked
+            if marked < len(set(acked.keys)):  # repeats of acks, or keys of no row at all
+                self._warn_unknown_acks(outbox.unknown_keys(conn, list(acked.keys)))
         conn.commit()
         delivery.delivered(changed, now)
+
+    def _warn_unknown_acks(self, keys: list[str]) -> None:
+        """Say when central acks keys this station never sent: each leaves the row central meant
+        unacknowledged, resent forever. At most one line a minute, counting the keys since the last."""
+        self._unknown_acks += len(keys)
+        now = time.monotonic()
+        if not keys or now - self._unknown_acks_logged < _UNKNOWN_ACK_LOG_EVERY_S:
+            return
+        logger.warning("sync: central acknowledged keys this station never sent (%d since the last such "
+                       "line), e.g. %r: they acknowledge nothing, and the rows central meant are sent again "
+                       "until acked. An ack repeats the key of the message central stored: "
+                       "'<verdict_id>:<revision>' for a verdict, 'image:<verdict_id>:<camera>' for a "
+                       "picture, 'purge:<purge_id>' for a purge",
+                       self._unknown_acks, keys[0])
+        self._unknown_acks = 0
+        self._unknown_acks_logged = now
 
     def _send(self, conn: sqlite3.Connection, delivery: Delivery, client: mqtt.Client, now: Instant,
               woken: bool) -> None:
@@ -402,13 +438,22 @@ class OutboxPublisher:
     def _show(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
         """Bring the stats up to date (reading the backlog now and then); publish them when due."""
         if delivery.backlog_due(now):
-            count, oldest = outbox.lane_backlog(conn, images=False)
-            delivery.backlog(count, oldest, outbox.lane_backlog(conn, images=True)[0])
+            self._read_backlog(conn, delivery, now)
+        else:
+            self._keep_stats(delivery, now)
+        if delivery.stats_due(now):
+            self._publish_stats()
+
+    def _read_backlog(self, conn: sqlite3.Connection, delivery: Delivery, now: Instant) -> None:
+        """Read both lanes' backlog from the outbox into the stats."""
+        count, oldest = outbox.lane_backlog(conn, images=False)
+        delivery.backlog(count, oldest, outbox.lane_backlog(conn, images=True)[0])
+        self._keep_stats(delivery, now)
+
+    def _keep_stats(self, delivery: Delivery, now: Instant) -> None:
         with self._lock:
             self._oldest_created = delivery.oldest_created
             self._stats = delivery.stats(self._stats, now)
-        if delivery.stats_due(now):
-            self._publish_stats()
 
     @staticmethod
     def _record_sends(conn: sqlite3.Connection, sends: tuple[Sent, ...]) -> None:
