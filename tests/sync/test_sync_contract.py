@@ -6,6 +6,7 @@ schema, every schema field is described, and the schemas say what the station's 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from station.config import PolicyConfig
 from station.policy import POLICY_RANGES
+from sync.delivery import PublisherStats
 from sync.inbound import Inbound, InboundHandlers, RmaLine
 from sync.schema import validate_verdict
 from sync.settings import StationIdentity, SyncSettings
@@ -160,6 +162,14 @@ def test_every_field_is_described(path: Path) -> None:
     schema = load_json(path)
     assert schema.get("description"), path.name
     assert _undescribed(schema, path.stem) == []
+
+
+def test_the_stats_schema_describes_every_delivery_figure_the_station_sends() -> None:
+    # Keys a schema does not list may appear, but a figure the station always sends is one a
+    # dashboard wants to read: each must be described, with what it counts and leaves out.
+    outbox = load_json(SCHEMAS / "stats-1.schema.json")["properties"]["outbox"]["properties"]
+    assert sorted(f.name for f in dataclasses.fields(PublisherStats) if f.name not in outbox) == []
+    assert "image_backlog" in outbox["backlog"]["description"]
 
 
 def test_the_verdict_schema_says_what_regions_are() -> None:

@@ -95,6 +95,12 @@ def test_a_real_run_speaks_the_contract(tmp_path: Path, broker: LocalBroker,
         assert not errors, f"{sub}: {errors[0].message[:300]} in {payload[:500]!r}"
         counted[sub] = counted.get(sub, 0) + 1
     assert {"status", "verdict", "stats", "ack", "reply"} <= set(counted), counted
+    # Every figure a real stats message carries is described in its schema (shadow: only while
+    # a shadow model runs, described there too).
+    described = load_json(SCHEMAS / "stats-1.schema.json")["properties"]
+    for stats in seen.json_on(PREFIX + "stats"):
+        for part in ("outbox", "station"):
+            assert set(stats[part]) - set(described[part]["properties"]) == set(), (part, stats[part])
     assert counted["verdict"] >= ITEMS
 
     replies = {r["topic"]: r for r in seen.json_on(PREFIX + "reply")}
