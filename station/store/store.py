@@ -806,6 +806,9 @@ class Store(StoreReader):
             if previous is None or previous.change is Change.PURGED:
                 continue
             new = previous.revise(Change.PURGED, actor, decided_at=at)
+            # Its pictures went with the purge: the revision names none (central's copy says `null`).
+            pictures = tuple(dataclasses.replace(ref, path=None) for ref in new.inspection.images)
+            new = dataclasses.replace(new, inspection=dataclasses.replace(new.inspection, images=pictures))
             self._insert_revision(conn, new, _dumps(new.to_json()))
             written += 1
         return written

@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 
+import numpy as np
 import pytest
 
 from station.actions import ActionError, OperatorActions
@@ -17,6 +18,7 @@ from station.pipeline import Pipeline
 from station.privacy import ERASED
 from station.state import ItemView, StationState
 from station.store import Store
+from station.store.images import FrameImage
 from station.verdict import (
     CONVEYOR,
     Change,
@@ -112,10 +114,11 @@ def test_the_conveyors_outcome_is_routed_by_the_conveyor(store: Store,
 
 
 def test_a_purge_writes_one_purged_revision_with_the_codes_erased(
-    store: Store, make_verdict: Callable[..., Verdict],
+    store: Store, make_verdict: Callable[..., Verdict], frame: np.ndarray,
 ) -> None:
     label = CodeRead("Code128", "MRS J SMITH 12 HIGH ST")
-    mine = store.record_verdict(make_verdict(1, codes=(CodeRead("EAN13", "4006381333931"), label)), [])
+    mine = store.record_verdict(make_verdict(1, codes=(CodeRead("EAN13", "4006381333931"), label)),
+                                [FrameImage("top", frame)])
     other = store.record_verdict(make_verdict(2, rma="R-2"), [])
     store.confirm(mine.verdict_id, "op-7")
     result = store.purge_rma("R-1042", "dpo@site-01")
@@ -125,6 +128,11 @@ def test_a_purge_writes_one_purged_revision_with_the_codes_erased(
     assert (latest.revision, latest.change, latest.changed_by) == (3, Change.PURGED, "dpo@site-01")
     assert [c.text for c in latest.item.codes] == ["4006381333931", ERASED]
     assert latest.decision == mine.decision
+    # The picture was deleted with the purge: the revision names no file (the schema's null).
+    (picture,) = mine.inspection.images
+    assert picture.path is not None and not (store.images_dir / picture.path).exists()
+    assert [(ref.camera, ref.sha256, ref.path) for ref in latest.inspection.images] == [
+        ("top", picture.sha256, None)]
     assert _outbox(store, mine.verdict_id)[-1] == latest.to_json()
     # Purging again writes nothing new; another customer's item is untouched.
     assert store.purge_rma("R-1042", "dpo@site-01").revisions == 0
