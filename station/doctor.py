@@ -675,6 +675,43 @@ def check_broker(config: Config) -> CheckResult:
               "(central acknowledges verdicts only)")
 
 
+# How long the oldest verdict revision may have waited for central's ack before the doctor says so.
+OUTBOX_STALE_S = 3600.0
+
+
+def check_outbox(config: Config, now: float | None = None) -> CheckResult:
+    """What waits in the outbox for central's acknowledgement, and since when (read only)."""
+    import sqlite3
+
+    from sync import outbox
+
+    db = config.in_data_dir(config.storage.db_path)
+    if not db.is_file():
+        return ok("outbox", "no database yet: nothing waits for central")
+    try:
+        conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        try:
+            count, oldest = outbox.lane_backlog(conn, images=False)
+            pictures = outbox.lane_backlog(conn, images=True)[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return warn("outbox", f"cannot read the outbox of {db}: {exc}",
+                    "run `station migrate` if the station was upgraded, else check the file")
+    also = f" ({pictures} picture(s) wait behind them)" if pictures else ""
+    if not count:
+        return ok("outbox", f"every verdict revision was acknowledged by central{also}")
+    age = (now if now is not None else time.time()) - (oldest or 0.0)
+    since = datetime.fromtimestamp(oldest or 0.0, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+    waiting = f"{count} verdict revision(s) and purge(s) wait for central's acknowledgement{also}"
+    if age < OUTBOX_STALE_S:
+        return ok("outbox", f"{waiting}, the oldest since {since}: sent as the station runs")
+    return warn("outbox", f"{waiting}, the oldest since {since} ({age / 3600:.1f} h): central has not "
+                "acknowledged them; they are kept, and sent again until it does",
+                "check the broker check below, and that central is running and subscribed to this "
+                "station's topics (docs/sync.md)")
+
+
 # -- all ------------------------------------------------------------------------------------
 
 
@@ -713,6 +750,7 @@ def run_checks(config: Config, show: Callable[[CheckResult], None],
         else:
             guarded("camera", lambda: check_cameras(config, camera_seconds))
             guarded("conveyor", lambda: check_conveyor(config))
+        guarded("outbox", lambda: check_outbox(config))
         guarded("broker", lambda: check_broker(config))
     return results
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,9 +29,13 @@ from station.doctor import (
     check_conveyor,
     check_disk,
     check_models,
+    check_outbox,
     held_lock,
     run_checks,
 )
+from station.store import Store
+from station.verdict import Verdict
+from sync import outbox
 from sync.broker import LocalBroker, find_mosquitto
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -59,7 +65,7 @@ def test_on_the_embedded_defaults_every_check_is_ok_or_a_warning_with_a_reason(
     assert code == 0, [r for r in results if r["status"] not in ("ok", "warn")]
     checks = {r["check"] for r in results}
     assert checks >= {"config", "lock", "disk", "clock", "models", "calibration", "camera", "conveyor",
-                      "broker"}
+                      "outbox", "broker"}
     for result in results:
         assert result["status"] in ("ok", "warn"), result
         assert result["message"]
@@ -256,6 +262,41 @@ def test_a_clock_before_the_build_date_fails_and_ntp_is_reported() -> None:
     assert check_clock(built + timedelta(days=1), built, lambda: "no").status is Status.WARN
     unknown = check_clock(built + timedelta(days=1), built, lambda: None)
     assert unknown.status is Status.WARN and unknown.fix
+
+
+def test_the_outbox_says_what_waits_for_central_and_warns_when_it_has_waited_long(
+        tmp_path: Path, make_verdict: Callable[..., Verdict]) -> None:
+    config = _load(tmp_path, "")
+    assert check_outbox(config).message == "no database yet: nothing waits for central"
+    store = Store.from_config(config)
+    try:
+        first = store.record_verdict(make_verdict(1))
+        second = store.record_verdict(make_verdict(2))
+        created = first.created_at.timestamp()
+        fresh = check_outbox(config, now=created + 60)
+        assert fresh.status is Status.OK
+        assert fresh.message.startswith("2 verdict revision(s) and purge(s) wait for central's")
+        stale = check_outbox(config, now=created + 2 * 3600)
+        assert stale.status is Status.WARN and "central has not acknowledged them" in stale.message
+        assert "subscribed to this station's topics" in stale.fix
+        # Read while the station holds its database open: what central acknowledged no longer counts.
+        with sqlite3.connect(config.in_data_dir(config.storage.db_path)) as conn:
+            keys = [f"{v.verdict_id}:1" for v in (first, second)]
+            assert outbox.mark_delivered(conn, keys, created + 1) == 2
+        assert check_outbox(config, now=created + 2 * 3600).message == (
+            "every verdict revision was acknowledged by central")
+    finally:
+        store.close()
+
+
+def test_an_outbox_that_cannot_be_read_is_a_warning_that_says_what_to_do(tmp_path: Path) -> None:
+    config = _load(tmp_path, "")
+    db = config.in_data_dir(config.storage.db_path)
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"not a database" * 100)
+    result = check_outbox(config)
+    assert result.status is Status.WARN and str(db) in result.message
+    assert "station migrate" in result.fix
 
 
 def test_broker_not_configured_warns_not_answering_fails(tmp_path: Path) -> None:
