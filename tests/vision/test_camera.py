@@ -182,3 +182,15 @@ def test_missing_device_names_the_setting() -> None:
         open_source("video", "/nonexistent/belt.mp4", 640, 480, 30).open()
     with pytest.raises(SourceError, match="unknown camera source"):
         open_source("laser", "0", 640, 480, 30)
+
+
+def test_a_video_device_that_does_not_open_says_whether_it_is_there(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no video device '/dev/video97' on this PC: unplugged, or it has "
+                                          "another number"):
+        open_source("device", "97", 640, 480, 30).open()
+    with pytest.raises(SourceError, match=r"no video device '/dev/v4l/by-id/usb-belt-cam' on this PC"):
+        open_source("device", "/dev/v4l/by-id/usb-belt-cam", 640, 480, 30).open()
+    not_a_camera = tmp_path / "video0"
+    not_a_camera.write_bytes(b"")
+    with pytest.raises(SourceError, match="another program may hold it, or it is no camera"):
+        open_source("device", str(not_a_camera), 640, 480, 30).open()

@@ -8,6 +8,7 @@ thread); `read()` returns None when no frame is available right now and raises
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -57,14 +58,22 @@ class OpenCVSource:
         self.exposure, self.focus = exposure, focus
         self._cap: cv2.VideoCapture | None = None
 
+    def _why_not_opened(self) -> str:
+        """What a device that did not open most likely is: not there, not allowed, or taken."""
+        path = Path(f"/dev/video{self.device}" if self.device.isdigit() else self.device)
+        if path.is_absolute() and not path.exists():
+            return f"no video device {str(path)!r} on this PC: unplugged, or it has another number"
+        if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+            return (f"camera {self.device!r} could not be opened: this user may not use {path} "
+                    "(add it to the video group)")
+        return f"camera {self.device!r} could not be opened: another program may hold it, or it is no camera"
+
     def open(self) -> None:
         target: int | str = int(self.device) if self.device.isdigit() else self.device
         cap = cv2.VideoCapture(target)
         if not cap.isOpened():
             cap.release()
-            raise SourceError(
-                f"camera {self.device!r} could not be opened: check the cable and [camera].device"
-            )
+            raise SourceError(self._why_not_opened())
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         cap.set(cv2.CAP_PROP_FPS, self.fps)
