@@ -14,7 +14,8 @@
 #   station upgrade BUNDLE                       the next release beside the current one
 #
 # The archive holds bundle/manifest.json (version, python, platform, every file's sha256),
-# bundle/requirements.txt, bundle/wheels/, bundle/debs/ and bundle/scripts/.
+# bundle/requirements.txt, bundle/wheels/, bundle/debs/, bundle/scripts/ and the documentation
+# (bundle/README.md, bundle/docs/, bundle/hardware/*.md).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +58,11 @@ spec="$root"
 if [ "$gige" = yes ]; then target="returns-station[gige]==$version"; spec="$root[gige]"; fi
 
 echo "bundle: wheels of the station $version and its dependencies"
+# setuptools builds the station's wheel inside the source folder: what it leaves there goes after.
+leftovers=()
+for made in build returns_station.egg-info; do [ -e "$root/$made" ] || leftovers+=("$root/$made"); done
 "$python" -m pip wheel -q --wheel-dir "$dir/wheels" "$spec"
+if [ ${#leftovers[@]} -gt 0 ]; then rm -rf "${leftovers[@]}"; fi
 "$python" -m pip download -q --only-binary=:all: --dest "$dir/wheels" pip setuptools wheel
 echo "$target" > "$dir/requirements.txt"
 
@@ -77,6 +82,11 @@ cp "$root/scripts/setup.sh" "$root/scripts/service.sh" "$dir/scripts/"
 cp -r "$root/scripts/systemd" "$dir/scripts/"
 # Every setting with its default and meaning: installed beside the dock PC's own config.
 cp "$root/config.toml" "$dir/config.toml"
+# The documentation the doctor's and the scripts' messages point to, for a dock without internet.
+cp "$root/README.md" "$dir/"
+cp -r "$root/docs" "$dir/docs"
+mkdir -p "$dir/hardware"
+cp "$root"/hardware/*.md "$dir/hardware/"
 
 "$python" - "$dir" "$version" "$platform" "$gige" <<'EOF'
 import datetime, hashlib, json, pathlib, platform, sys
