@@ -48,7 +48,7 @@ def probe_hello(port: str, baudrate: int, usb_id: str = "", timeout_s: float = 6
     """
     path = find_port(port, usb_id)
     if path is None:
-        raise HelloProbeError(f"no serial port {port or usb_id!r} on this PC")
+        raise HelloProbeError(_not_found(port, usb_id))
     try:
         link = serial.Serial(path, baudrate, timeout=0.05, write_timeout=0.5, exclusive=True)
     except (serial.SerialException, OSError, ValueError) as exc:
@@ -101,3 +101,12 @@ def _handshake(link: serial.Serial, path: str, timeout_s: float) -> HelloSeen:
 def _seen(path: str, hello: Hello, session: bool) -> HelloSeen:
     return HelloSeen(path, hello.boot_id, hello.lane_count, hello.default_lane, hello.watchdog_ms,
                      hello.minor_version, session)
+
+
+def _not_found(port: str, usb_id: str) -> str:
+    """Why no port was found: the path is not there, and no USB device has the controller's id."""
+    if not usb_id:
+        return f"no serial port {port!r} on this PC"
+    missing = f"no serial port {port!r} on this PC, and " if port else ""
+    return (f"{missing}no USB device with the id {usb_id} is plugged in (`lsusb` lists the ids of "
+            "those that are)")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from hardware import events as ev
+from hardware.hello_probe import HelloProbeError, probe_hello
 from hardware.item_tracker import ItemTracker, LaneMap
 from hardware.ports import find_port, parse_usb_id
 from station.cli import main
@@ -121,6 +122,16 @@ def test_find_port_by_path_then_by_usb_id(tmp_path) -> None:
     assert find_port("COM3", "", []) == "COM3"
     with pytest.raises(ValueError, match="VID:PID"):
         parse_usb_id("arduino")
+
+
+def test_a_controller_not_found_says_whether_its_port_or_its_usb_id_is_missing(tmp_path) -> None:
+    with pytest.raises(HelloProbeError, match=r"^no serial port '/dev/ttyUSB7' on this PC$"):
+        probe_hello("/dev/ttyUSB7", 115200)
+    # A VID:PID no plugged-in device has (ffff is no vendor's).
+    with pytest.raises(HelloProbeError, match=r"^no USB device with the id ffff:fff0 is plugged in"):
+        probe_hello("", 115200, usb_id="ffff:fff0")
+    with pytest.raises(HelloProbeError, match=r"^no serial port ./dev/ttyUSB7. on this PC, and no USB "):
+        probe_hello("/dev/ttyUSB7", 115200, usb_id="ffff:fff0")
 
 
 def test_sim_run_with_faults_never_misroutes(capsys: pytest.CaptureFixture[str]) -> None:
