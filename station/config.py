@@ -515,6 +515,9 @@ _PATTERNS: dict[tuple[str, str], tuple[re.Pattern[str], str]] = {
 
 
 CONFIG_ENV = "STATION_CONFIG"
+# Where a new config file's keys are found, for the fix of a missing one.
+EVERY_KEY = ("every key, with its default and meaning, is in the project's config.toml, "
+             "and in config.reference.toml beside an installed station's config")
 """The environment variable naming the config file when there is no `--config`."""
 
 
@@ -538,13 +541,18 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            problem, fix = "file not found", "create it (copy config.toml from the project)"
+            problem, fix = "file not found", f"create it ({EVERY_KEY})"
             if from_env:
                 problem = f"{CONFIG_ENV} points to this file, which does not exist"
-                fix = f"fix or unset {CONFIG_ENV}, or create the file (copy config.toml from the project)"
+                fix = f"fix or unset {CONFIG_ENV}, or create the file ({EVERY_KEY})"
             elif from_option is not False:
                 fix += " or leave out --config"
             raise ConfigError(source, "-", None, problem, fix) from None
+        except PermissionError:
+            where = f" ({CONFIG_ENV} points to it)" if from_env else ""
+            raise ConfigError(source, "-", None, f"this user may not read it{where}",
+                              "run the command with sudo, or as a user of the file's group (an installed "
+                              "station's config is readable by root and the station group)") from None
         except (OSError, UnicodeDecodeError) as exc:
             where = f" ({CONFIG_ENV} points to it)" if from_env else ""
             fix = f"check the file, or fix or unset {CONFIG_ENV}" if from_env else "check the file"

@@ -4,12 +4,14 @@ is refused with the file, the line, the key and what to do."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
 
 from station.cli import main
 from station.config import Config, ConfigError, load_config
+from tests.station.test_doctor_root import as_user
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,8 +84,18 @@ def test_syntax_error_reports_the_line(tmp_path: Path) -> None:
 
 
 def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"file not found.*copy config.toml"):
+    with pytest.raises(ConfigError, match=r"file not found.*and in config.reference.toml beside"):
         load_config(tmp_path / "nope.toml", env={})
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="needs root: the user who may not read the file is played by another uid")
+def test_a_file_this_user_may_not_read_says_how_to_read_it(tmp_path: Path) -> None:
+    path = write(tmp_path, '[station]\nid = "dock-1"\n')
+    path.chmod(0o600)
+    with pytest.raises(AssertionError, match=r"this user may not read it — run the command with sudo, or "
+                                             r"as a user of the file.s group"):
+        as_user(65534, lambda: load_config(path, env={}))
 
 
 def test_environment_overrides_the_broker_password(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def as_user(uid: int, work: Callable[[], T]) -> T:
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
-            answer = (True, work())
+            answer: tuple[bool, object] = (True, work())
         except BaseException:  # everything goes back to the test
             answer = (False, traceback.format_exc())
         with os.fdopen(write_end, "wb") as out:
