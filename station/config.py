@@ -307,6 +307,15 @@ class StorageConfig:
     blur_labels: bool = False
     sync_images: bool = False
 
+    def __post_init__(self) -> None:
+        # Old images are deleted to free space before the reserve is reached, not after the line stopped.
+        if 0 < self.min_free_disk_mb < self.stop_free_disk_mb:
+            raise _KeyError("stop_free_disk_mb",
+                            f"stop_free_disk_mb = {self.stop_free_disk_mb} MB is above min_free_disk_mb = "
+                            f"{self.min_free_disk_mb} MB: the station would stop inspecting before it "
+                            "deleted old images to free space",
+                            "set stop_free_disk_mb below min_free_disk_mb (200 and 2048 MB by default)")
+
 
 @dataclass(frozen=True)
 class CalibrationConfig:

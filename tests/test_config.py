@@ -143,3 +143,14 @@ def test_cameras_that_need_no_device_or_name_a_stream_load(tmp_path: Path) -> No
                            '[cameras.gate]\nsource = "stream"\ndevice = "rtsp://dock:pw@10.0.0.9/h264"\n')
     config = load_config(path, env={})
     assert config.camera.device == "" and config.cameras["gate"].device.startswith("rtsp://")
+
+
+def test_a_disk_reserve_above_the_level_that_frees_space_is_refused_on_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[storage]\nmin_free_disk_mb = 100\nstop_free_disk_mb = 500\n")
+    with pytest.raises(ConfigError, match="would stop inspecting before it deleted old images") as info:
+        load_config(path, env={})
+    assert (info.value.key, info.value.line) == ("storage.stop_free_disk_mb", 3)
+    assert "set stop_free_disk_mb below min_free_disk_mb" in info.value.fix
+    # 0 never deletes images for space: any reserve goes with it.
+    never = load_config(write(tmp_path, "[storage]\nmin_free_disk_mb = 0\n"), env={})
+    assert never.storage.stop_free_disk_mb == 200

@@ -237,7 +237,7 @@ def test_disk_space_against_the_storage_limits(tmp_path: Path) -> None:
 
 def test_a_reserve_larger_than_the_disk_says_to_lower_the_setting(tmp_path: Path) -> None:
     """No cleaning can free 9 TB on a 128 GB disk: the fix is the setting (in MB), not the disk."""
-    config = _load(tmp_path, "[storage]\nstop_free_disk_mb = 9000000\n")
+    config = _load(tmp_path, "[storage]\nstop_free_disk_mb = 9000000\nmin_free_disk_mb = 9500000\n")
     disk = 128_000_000_000
     result = check_disk(config, lambda _p: 100_000_000_000, lambda _p: disk)
     assert result.status is Status.FAIL
