@@ -17,7 +17,8 @@
 #       `scripts/setup.sh run` from a bundle: dpkg -i of the missing .deb files, .venv from the
 #       bundle's wheels only (pip --no-index), then `station run`.
 #
-# DESTDIR puts every file under another root (a test, or preparing an image): then no user is
+# DESTDIR puts every file under another root (a test; not an image: its venv would name the DESTDIR
+# path — run install inside the image's chroot instead): then no user is
 # created, nothing is chowned and systemctl is not called; what would run is printed instead.
 # STATION_UNIT_DIR and STATION_BIN_DIR move the units and `station` (/etc/systemd/system, /usr/local/bin).
 set -euo pipefail
