@@ -432,6 +432,8 @@ def _put_in_place(staged: dict[str, Path], data_dir: Path) -> tuple[list[Path], 
             target = data_dir.joinpath(RESTORED, *relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
+        if target.suffix == ".db":
+            target.chmod(0o600)  # customers' data: the owner's alone, as the station makes it
         restored.append(target)
     return restored, kept
 

@@ -52,6 +52,8 @@ def test_demo_items_backed_up_and_restored_elsewhere_give_the_same_report(
     assert main(["--config", str(first), "restore", str(archive), "--data-dir", str(fresh)]) == 0
     out = capsys.readouterr().out
     assert "every file matched its sha256" in out and "restored" in out
+    # Customers' data, readable by the owner alone from the moment it is back (as the station makes it).
+    assert (fresh / "station.db").stat().st_mode & 0o777 == 0o600
     second = _config_file(tmp_path, "b.toml", "station-b")
     original, restored = _report(first, capsys), _report(second, capsys)
     assert restored == original
