@@ -18,7 +18,10 @@ from enum import IntEnum, IntFlag
 from typing import ClassVar
 
 __all__ = [
+    "HEARTBEAT_MS",
     "RELIABLE_MIN",
+    "WATCHDOG_MAX_MS",
+    "WATCHDOG_MIN_MS",
     "Ack",
     "Capability",
     "Clear",
@@ -44,6 +47,12 @@ __all__ = [
 ]
 
 RELIABLE_MIN = 0x10
+# The host's HEARTBEAT period (PROTOCOL.md §7) and the controller watchdogs it accepts in HELLO
+# (§12 S1). A watchdog must outlast two heartbeat periods and then some: one HEARTBEAT lost to
+# line noise must not end the session, and a shorter one ends every session of an idle belt.
+HEARTBEAT_MS = 200
+WATCHDOG_MIN_MS = 500
+WATCHDOG_MAX_MS = 5000
 
 
 class MessageType(IntEnum):
@@ -251,15 +260,22 @@ class Clear(Message):
     TYPE = MessageType.CLEAR
 
 
-def hello_problems(hello: Hello) -> list[str]:
-    """Why a host refuses this HELLO (PROTOCOL.md §12 S1); [] when it is acceptable."""
+def hello_problems(hello: Hello, heartbeat_ms: int = HEARTBEAT_MS) -> list[str]:
+    """Why a host refuses this HELLO (PROTOCOL.md §12 S1); [] when it is acceptable.
+
+    `heartbeat_ms`: the host's own HEARTBEAT period. A host set to send them more slowly than
+    the default needs a longer watchdog too, or the controller would trip between two of them."""
     problems = []
     if hello.lane_count < 2:
         problems.append(f"lane_count {hello.lane_count} < 2")
     if hello.default_lane >= hello.lane_count:
         problems.append(f"default_lane {hello.default_lane} >= lane_count {hello.lane_count}")
-    if not 100 <= hello.watchdog_ms <= 5000:
-        problems.append(f"watchdog_ms {hello.watchdog_ms} outside 100..5000")
+    if not WATCHDOG_MIN_MS <= hello.watchdog_ms <= WATCHDOG_MAX_MS:
+        problems.append(f"watchdog_ms {hello.watchdog_ms} outside {WATCHDOG_MIN_MS}..{WATCHDOG_MAX_MS}")
+    elif hello.watchdog_ms <= 2 * heartbeat_ms:
+        problems.append(f"watchdog_ms {hello.watchdog_ms} not above twice the station's heartbeat period "
+                        f"({heartbeat_ms} ms): one lost HEARTBEAT would end the session; lower [hardware] "
+                        "heartbeat_ms or raise the controller's watchdog")
     return problems
 
 

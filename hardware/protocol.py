@@ -471,7 +471,7 @@ class Connection:
         self._on_reliable(raw.seq, message, now)
 
     def _on_hello(self, seq: int, hello: Hello, now: float) -> None:
-        problems = hello_problems(hello)
+        problems = hello_problems(hello, round(self.timing.heartbeat_s * 1000))
         if problems:
             # No session with a controller the station cannot work with: NACK instead of WELCOME.
             if self._refused_hello != (hello.boot_id, seq):
@@ -549,11 +549,14 @@ class Connection:
             self.stats.seq_gaps += 1
             return
         self._rx_expected = (seq + 1) % _SEQ_MOD
-        if message is None:
+        # A type this end never receives (an event sent to the controller, a command to the host)
+        # is as unknown to it as a type from a later minor version: NACKed, never applied (§4).
+        is_command = isinstance(message, _CONTROLLER_COMMANDS)
+        if message is None or is_command != (self.role is Role.CONTROLLER):
             self.respond(seq, NackReason.UNSUPPORTED)
             return
         self._events.append(Received(seq, message, self.boot_id))
-        if self.role is Role.CONTROLLER and isinstance(message, _CONTROLLER_COMMANDS):
+        if self.role is Role.CONTROLLER:
             self._undecided.add(seq)
         else:
             self.respond(seq, None)

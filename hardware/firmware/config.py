@@ -71,8 +71,9 @@ class Config:
             out.append(f"LANE_COUNT {self.lane_count}: the station needs at least 2 lanes")
         if not 0 <= self.default_lane < self.lane_count:
             out.append(f"DEFAULT_LANE {self.default_lane} is not a lane (0..{self.lane_count - 1})")
-        if not 100 <= self.watchdog_ms <= 5000:
-            out.append(f"WATCHDOG_MS {self.watchdog_ms}: the station accepts 100..5000")
+        if not 500 <= self.watchdog_ms <= 5000:
+            # Above two of the station's 200 ms heartbeats: one lost to noise must not end the session.
+            out.append(f"WATCHDOG_MS {self.watchdog_ms}: the station accepts 500..5000")
         if len(self.pins.confirm_eyes) < self.lane_count or len(self.pins.solenoids) < self.lane_count:
             out.append(f"Pins: {self.lane_count} lanes need a confirm eye and a solenoid entry (None for "
                        "the straight-on lane) each")

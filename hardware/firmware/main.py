@@ -1,8 +1,8 @@
 """Boot file. On the board this file is /main.py and the firmware is the /conveyor package
 (README.md: `mpremote cp`); MicroPython runs it after boot.py.
 
-On a PC, `python -m hardware.firmware.main PATH` runs the firmware on a pseudo-terminal
-with the simulated belt and prints the port for the station (`station hw selftest --port`).
+On a PC, `python -m hardware.firmware.main` runs the firmware on a pseudo-terminal with
+the simulated belt and prints the port for the station (`station hw selftest --port`).
 """
 
 import sys

@@ -89,7 +89,7 @@ def test_selftest_refuses_a_firmware_with_a_1_ms_watchdog() -> None:
             assert fw.app is not None
             refused, established = fw.app.link.refused, fw.app.link.established
     assert results[0].status is Status.FAIL
-    assert "watchdog_ms 1 outside 100..5000" in results[0].detail
+    assert "watchdog_ms 1 outside 500..5000" in results[0].detail
     assert refused == wire.BAD_HELLO and not established
 
 
