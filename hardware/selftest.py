@@ -23,7 +23,10 @@ import serial
 
 from hardware.framing import FrameError, decode_frame, encode_frame
 from hardware.messages import (
+    HEARTBEAT_MS,
     RELIABLE_MIN,
+    WATCHDOG_MAX_MS,
+    WATCHDOG_MIN_MS,
     Ack,
     Divert,
     DivertedMsg,
@@ -80,27 +83,45 @@ _HINTS = {
           "is the session up (HEARTBEATs arriving)? (§2)",
     "S6": "answer a reliable frame of an unknown type with NACK(seq, UNSUPPORTED = 0x08) so the "
           "stream goes on (§4, §11)",
-    "S7": "check DIVERT's boot id against this boot's before anything else: NACK STALE_BOOT = 0x06 (§8)",
+    "S7": "check DIVERT's boot id against this boot's before anything else: NACK STALE_BOOT = 0x06; "
+          "the checks go in §8's order: STALE_BOOT, STOPPED, BAD_LANE, UNKNOWN_ITEM, TOO_LATE, CONFLICT",
     "S8": "an item id this boot does not track: NACK UNKNOWN_ITEM = 0x02 (§6)",
-    "S9": "lane >= lane_count: NACK BAD_LANE = 0x03, checked before the item (§6)",
+    "S9": "lane >= lane_count: NACK BAD_LANE = 0x03, checked before the item (§8's order)",
     "S10": "in time: ACK; the same DIVERT again: ACK and nothing changes; another lane for the same "
            "item: NACK CONFLICT = 0x04; then DIVERTED(item, lane, commanded = 1) when the lane's "
            "confirm eye sees it (§8)",
     "S11": "a seq already answered is a duplicate: send the answer you gave the first time "
-           "(keep the last 8 or more) and never apply it again (§4)",
+           "(keep the last 8 or more), a NACK as well as an ACK, and never apply it again; answering "
+           "the copy of a refused command with ACK(expected - 1) tells the station it was accepted (§4)",
     "S12": "a DIVERT after the deadline is NACKed TOO_LATE = 0x01 and never applied: the item "
            "takes the default lane and DIVERTED says commanded = 0 (§8)",
-    "S13": "resend every unacknowledged event after 50 ms, with its original seq (go-back-N, §4)",
+    "S13": "resend every unacknowledged event after 50 ms: the same frame, byte for byte, with its "
+           "original seq (go-back-N, §4)",
     "S14": "after watchdog_ms without any frame from the host: safe outputs and a new announcement "
            "(HELLO with the next seq) (§7)",
 }
+_REANNOUNCED_HINT = ("the controller took the WELCOME, then announced itself again although the station sent "
+                     "a HEARTBEAT every 200 ms: its watchdog must count from the last valid frame of any "
+                     "type, HEARTBEAT included, not only from ACKs and commands (§7)")
+_HEARTBEATS_IGNORED_HINT = ("the controller announced itself again while the station's HEARTBEATs arrived "
+                            "(and no ACK, as on a belt with nothing to report): its watchdog must count from "
+                            "the last valid frame of any type, HEARTBEAT included (§7)")
+# S9-S12 use the first item at the camera with more time than this to decide (ms).
+MIN_DEADLINE_MS = 150
+_SHORT_DEADLINE_HINT = (f"S9-S12 send up to six DIVERTs for one item before its deadline and need an item "
+                        f"whose deadline_ms is above {MIN_DEADLINE_MS}: is deadline_ms in milliseconds, the "
+                        "camera-to-gate travel minus the gate's set-up time (§8)? On a short belt, run it "
+                        "slower for the test")
+_RESENT_CHANGED_HINT = ("a retransmission is the frame sent the first time, byte for byte: keep the "
+                        "encoded frame and send it again; never recompute its payload (ITEM_AT_CAMERA keeps "
+                        "its first deadline_ms) (§4)")
 _NO_ANSWER_HINT = ("no ACK or NACK within 500 ms: is the session up (HEARTBEATs arriving, or did the "
                    "controller go back to announcing)? is the baud rate {baud}? Every reliable frame "
                    "received in order must be answered. Then: ")
 _NO_ITEM_HINT = "feed items onto the belt during the run, or give more time with --item-timeout"
 BAD_HELLO_HINT = ("the station refuses this HELLO (NACK BAD_HELLO) and never starts a session: set "
-                  "lane_count >= 2, default_lane < lane_count and watchdog_ms within 100..5000 in "
-                  "the controller's configuration (§12 S1)")
+                  "lane_count >= 2, default_lane < lane_count and watchdog_ms within "
+                  f"{WATCHDOG_MIN_MS}..{WATCHDOG_MAX_MS} in the controller's configuration (§12 S1)")
 
 
 def _describe(block: bytes) -> str:
@@ -155,8 +176,10 @@ class _Probe:
         self.heartbeats = False
         self.last_heartbeat = 0.0
         self.log: list[_Frame] = []  # every valid frame received, in order
+        self.last_tx = 0.0  # when the probe last started writing: the controller's watchdog counts from it
 
     def write(self, data: bytes) -> None:
+        self.last_tx = time.monotonic()
         self.port.write(data)
         blocks = data.split(b"\x00")
         for i, block in enumerate(blocks):
@@ -201,7 +224,7 @@ class _Probe:
         got: list[_Frame] = []
         while True:
             now = time.monotonic()
-            if self.heartbeats and now - self.last_heartbeat >= 0.2:
+            if self.heartbeats and now - self.last_heartbeat >= HEARTBEAT_MS / 1000:
                 self.last_heartbeat = now
                 self.write(encode_frame(Heartbeat.TYPE, 0, Heartbeat(int(now * 1000) & 0xFFFFFFFF).payload()))
             data = self.port.read(self.port.in_waiting or 1)
@@ -315,6 +338,12 @@ def _s1_hint(p: _Probe) -> str:
             "HELLO every 250 ms (§5)")
 
 
+_ITEM_RULES = (
+    ("S9", "DIVERT to a lane that does not exist: NACK BAD_LANE"),
+    ("S10", "DIVERT in time ACKed, repeat ACKed, other lane CONFLICT, DIVERTED follows"),
+    ("S11", "a retransmitted DIVERT is answered the same and applied once"),
+    ("S12", "late DIVERT: NACK TOO_LATE, item to the default lane"),
+)
 _LATER_RULES = ("S2", "S3", "S4", "S5", "S8", "S6", "S7", "S9", "S10", "S11", "S12", "S13", "S14")
 
 
@@ -364,9 +393,18 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
     beats = [f.at for f in p.log if isinstance(f.message, Heartbeat) and f.at >= start]
     gaps = [b - a for a, b in zip([start, *beats], beats, strict=False)]
     worst = max(gaps) if gaps else None
-    record("S3", "HEARTBEAT at least every 400 ms in a session", worst is not None and worst <= 0.4,
-           f"{len(beats)} heartbeats in 1.2 s, longest gap "
-           f"{'-' if worst is None else f'{worst * 1000:.0f} ms'}")
+    detail = (f"{len(beats)} heartbeats in 1.2 s, longest gap "
+              f"{'-' if worst is None else f'{worst * 1000:.0f} ms'}")
+    # A new announcement while the station's HEARTBEATs arrive: the session ended on its own.
+    again_hello = next((f for f in p.log if isinstance(f.message, Hello) and f.at >= start
+                        and f.seq != hello_seq), None)
+    if again_hello is not None:
+        record("S3", "HEARTBEAT at least every 400 ms in a session", False,
+               f"{detail}; HELLO seq {again_hello.seq} {(again_hello.at - start) * 1000:.0f} ms after "
+               "the WELCOME", _REANNOUNCED_HINT)
+    else:
+        record("S3", "HEARTBEAT at least every 400 ms in a session", worst is not None and worst <= 0.4,
+               detail)
 
     boot = hello.boot_id
     # S4: a bad CRC is not answered (the seq is then reused by the next valid frame).
@@ -403,17 +441,29 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
 
     lane = (hello.default_lane + 1) % hello.lane_count
     other = (hello.default_lane + 2) % hello.lane_count
-    item = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg) and m.deadline_ms > 150, item_timeout_s)
+    short: list[int] = []  # deadlines of the items too close to the gate to run S9-S12 on
+
+    def usable(m: Message, _s: int) -> bool:
+        if isinstance(m, ItemAtCameraMsg) and m.deadline_ms <= MIN_DEADLINE_MS:
+            short.append(m.deadline_ms)
+        return isinstance(m, ItemAtCameraMsg) and m.deadline_ms > MIN_DEADLINE_MS
+
+    item = p.wait(usable, item_timeout_s)
     if item is None:
-        for rule, title in (("S9", "BAD_LANE"), ("S10", "DIVERT in time, idempotent, CONFLICT"),
-                            ("S11", "duplicate seq answered once"), ("S12", "late DIVERT: TOO_LATE")):
-            record(rule, title, None, f"no item at the camera in {item_timeout_s:.0f} s", _NO_ITEM_HINT)
+        if short:
+            why = (f"{len(short)} items at the camera in {item_timeout_s:g} s, none with deadline_ms above "
+                   f"{MIN_DEADLINE_MS} (longest {max(short)} ms)")
+        else:
+            why = f"no item at the camera in {item_timeout_s:g} s"
+        for rule, title in _ITEM_RULES:
+            record(rule, title, None, why, _SHORT_DEADLINE_HINT if short else _NO_ITEM_HINT)
     else:
         assert isinstance(item.message, ItemAtCameraMsg)
         item_id = item.message.item_id
         seq = p.send(Divert(boot, item_id, hello.lane_count))
         answer = p.answer(seq)
-        record("S9", "DIVERT to a lane that does not exist: NACK BAD_LANE",
+        titles = dict(_ITEM_RULES)
+        record("S9", titles["S9"],
                isinstance(answer, Nack) and answer.reason == NackReason.BAD_LANE, _nack_name(answer))
         seq = p.send(Divert(boot, item_id, lane))
         first_answer = p.answer(seq)
@@ -421,24 +471,29 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
         p.write(encode_frame(Divert.TYPE, seq, Divert(boot, item_id, lane).payload()))
         repeat_answer = p.answer(seq)
         again_answer = p.answer(p.send(Divert(boot, item_id, lane)))
-        conflict = p.answer(p.send(Divert(boot, item_id, other)))
+        conflict_seq = p.send(Divert(boot, item_id, other))
+        conflict = p.answer(conflict_seq)
+        # S11 again, for a refused command: a copy must get the same NACK, never ACK(expected - 1).
+        p.write(encode_frame(Divert.TYPE, conflict_seq, Divert(boot, item_id, other).payload()))
+        conflict_repeat = p.answer(conflict_seq)
         confirmed = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == item_id, 10.0)
         more = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == item_id, 0.5)
         d = confirmed.message if confirmed is not None else None
         ok = (isinstance(first_answer, Ack) and isinstance(again_answer, Ack)
               and isinstance(conflict, Nack) and conflict.reason == NackReason.CONFLICT
               and isinstance(d, DivertedMsg) and d.lane == lane and d.commanded == 1)
-        record("S10", "DIVERT in time ACKed, repeat ACKed, other lane CONFLICT, DIVERTED follows", ok,
+        record("S10", titles["S10"], ok,
                f"first {_nack_name(first_answer)}, repeat {_nack_name(again_answer)}, other lane "
                f"{_nack_name(conflict)}, confirmed {d if d else 'nothing'}")
-        record("S11", "a retransmitted DIVERT is answered the same and applied once",
-               isinstance(repeat_answer, Ack) and more is None,
-               f"retransmission {_nack_name(repeat_answer)}, "
+        record("S11", titles["S11"],
+               isinstance(repeat_answer, Ack) and conflict is not None and conflict_repeat == conflict
+               and more is None,
+               f"retransmission {_nack_name(repeat_answer)}, retransmitted other lane "
+               f"{_nack_name(conflict_repeat)} (first {_nack_name(conflict)}), "
                f"{'a second DIVERTED' if more else 'one DIVERTED'}")
         late = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg), item_timeout_s)
         if late is None:
-            record("S12", "late DIVERT: NACK TOO_LATE, item to default lane", None, "no second item",
-                   _NO_ITEM_HINT)
+            record("S12", titles["S12"], None, "no second item", _NO_ITEM_HINT)
         else:
             assert isinstance(late.message, ItemAtCameraMsg)
             late_id = late.message.item_id
@@ -449,7 +504,7 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
             d = confirmed.message if confirmed is not None else None
             ok = (isinstance(answer, Nack) and answer.reason == NackReason.TOO_LATE
                   and isinstance(d, DivertedMsg) and d.lane == hello.default_lane and d.commanded == 0)
-            record("S12", "late DIVERT: NACK TOO_LATE, item to the default lane", ok,
+            record("S12", titles["S12"], ok,
                    f"{_nack_name(answer)}, confirmed {d if d else 'nothing'}")
 
     # S13: an event we do not ACK comes again with the same seq.
@@ -459,14 +514,39 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
         record("S13", "unacknowledged events are resent", None, "no event to withhold an ACK from",
                _NO_ITEM_HINT)
     else:
-        resent = p.wait(lambda m, s: s == event.seq and m == event.message, 1.0)
-        record("S13", "unacknowledged events are resent", resent is not None,
-               f"seq {event.seq} resent after {(resent.at - event.at) * 1000:.0f} ms" if resent
-               else f"seq {event.seq} not resent within 1 s")
-    # S14: go silent; the controller must announce itself again.
+        resent = p.wait(lambda m, s: s == event.seq and m.TYPE == event.message.TYPE, 1.0)
+        if resent is None:
+            record("S13", "unacknowledged events are resent", False, f"seq {event.seq} not resent within 1 s")
+        elif resent.message != event.message:
+            record("S13", "unacknowledged events are resent", False,
+                   f"seq {event.seq} resent after {(resent.at - event.at) * 1000:.0f} ms but changed: "
+                   f"{event.message} first, {resent.message} then", _RESENT_CHANGED_HINT)
+        else:
+            record("S13", "unacknowledged events are resent", True,
+                   f"seq {event.seq} resent after {(resent.at - event.at) * 1000:.0f} ms")
+    _s14(p, record, hello, hello_seq)
+
+
+def _s14(p: _Probe, record: _Record, hello: Hello, hello_seq: int) -> None:
+    """HEARTBEATs alone keep the session up; silence for watchdog_ms ends it (a new announcement)."""
+    title = "host silence trips the watchdog: HELLO again"
+    watchdog_s = hello.watchdog_ms / 1000
+
+    def announced(m: Message, s: int) -> bool:
+        return isinstance(m, Hello) and s != hello_seq
+
+    # First HEARTBEATs and nothing else (S13 stopped the ACKs) for longer than the watchdog.
+    p.heartbeats = True
+    quiet_from = time.monotonic()
+    early = p.wait(announced, watchdog_s + 0.3)
+    if early is not None:
+        record("S14", title, False,
+               f"HELLO seq {early.seq} {(early.at - quiet_from) * 1000:.0f} ms into a spell of HEARTBEATs "
+               f"without ACKs (watchdog_ms {hello.watchdog_ms})", _HEARTBEATS_IGNORED_HINT)
+        return
     p.heartbeats = False
-    silent_from = time.monotonic()
-    hello_again = p.wait(lambda m, s: isinstance(m, Hello) and s != hello_seq, hello.watchdog_ms / 1000 + 1.5)
-    record("S14", "host silence trips the watchdog: HELLO again", hello_again is not None,
-           f"HELLO after {(hello_again.at - silent_from) * 1000:.0f} ms of silence" if hello_again
-           else f"no new HELLO within {hello.watchdog_ms + 1500} ms")
+    silent_from = p.last_tx
+    again = p.wait(announced, watchdog_s + 1.5)
+    record("S14", title, again is not None,
+           f"HELLO {(again.at - silent_from) * 1000:.0f} ms after the station's last frame" if again
+           else f"no new HELLO within {hello.watchdog_ms + 1500} ms of silence")
