@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import serial
 
 from hardware.framing import FrameError, decode_frame, encode_frame
-from hardware.messages import Heartbeat, Hello, PayloadError, Welcome, decode_message, hello_problems
+from hardware.messages import (
+    HEARTBEAT_MS,
+    Heartbeat,
+    Hello,
+    PayloadError,
+    Welcome,
+    decode_message,
+    hello_problems,
+)
 from hardware.ports import find_port
 
 logger = logging.getLogger(__name__)
@@ -24,7 +32,14 @@ __all__ = ["HelloProbeError", "HelloSeen", "probe_hello"]
 
 
 class HelloProbeError(RuntimeError):
-    """The controller could not be reached or did not answer; the message says what to check."""
+    """The controller could not be reached or did not answer; the message says what to check.
+
+    `refused`: it answered, with a HELLO the station refuses (its settings, not the cable).
+    """
+
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True)
@@ -40,11 +55,13 @@ class HelloSeen:
     session: bool  # a HEARTBEAT came after our WELCOME
 
 
-def probe_hello(port: str, baudrate: int, usb_id: str = "", timeout_s: float = 6.5) -> HelloSeen:
+def probe_hello(port: str, baudrate: int, usb_id: str = "", timeout_s: float = 6.5,
+                heartbeat_ms: int = HEARTBEAT_MS) -> HelloSeen:
     """HELLO, WELCOME and a first HEARTBEAT on `port` (found by `usb_id` when it is not a path).
 
     Raises HelloProbeError when the port cannot be found or opened, or no HELLO comes in
-    `timeout_s` (a controller resends its HELLO at least every 5 s until answered).
+    `timeout_s` (a controller resends its HELLO at least every 5 s until answered). A HELLO is
+    judged against the station's own `heartbeat_ms` ([hardware] heartbeat_ms), as the station does.
     """
     path = find_port(port, usb_id)
     if path is None:
@@ -54,12 +71,12 @@ def probe_hello(port: str, baudrate: int, usb_id: str = "", timeout_s: float = 6
     except (serial.SerialException, OSError, ValueError) as exc:
         raise HelloProbeError(f"cannot open {path}: {exc}") from None
     try:
-        return _handshake(link, path, timeout_s)
+        return _handshake(link, path, timeout_s, heartbeat_ms)
     finally:
         link.close()
 
 
-def _handshake(link: serial.Serial, path: str, timeout_s: float) -> HelloSeen:
+def _handshake(link: serial.Serial, path: str, timeout_s: float, heartbeat_ms: int) -> HelloSeen:
     buf = bytearray()
     hello: Hello | None = None
     hello_seq = 0
@@ -78,11 +95,10 @@ def _handshake(link: serial.Serial, path: str, timeout_s: float) -> HelloSeen:
             except (FrameError, PayloadError):
                 continue  # the middle of a frame sent before we opened the port
             if isinstance(message, Hello) and hello is None:
-                problems = hello_problems(message)
+                problems = hello_problems(message, heartbeat_ms)
                 if problems:  # the station would refuse this controller: say why rather than welcome it
-                    raise HelloProbeError(f"the controller on {path} announced a HELLO the station refuses "
-                                          f"({'; '.join(problems)}): fix its lane count, default lane or "
-                                          "watchdog")
+                    raise HelloProbeError(f"the controller on {path} announced a HELLO the station refuses: "
+                                          f"{'; '.join(problems)}", refused=True)
                 hello, hello_seq = message, raw.seq
                 welcome = Welcome(message.boot_id, raw.seq)
                 link.write(b"\x00" + encode_frame(Welcome.TYPE, 0, welcome.payload()))

@@ -519,12 +519,15 @@ def check_conveyor(config: Config) -> CheckResult:
     what = ("the built-in controller simulator" if simulator is not None
             else f"the controller on {port or link.usb_id}")
     try:
-        seen = probe_hello(port, link.baudrate, link.usb_id)
+        seen = probe_hello(port, link.baudrate, link.usb_id, heartbeat_ms=link.heartbeat_ms)
     except HelloProbeError as exc:
+        if exc.refused:
+            return fail("conveyor", f"{what}: {exc}",
+                        "set the controller's lane count, default lane and watchdog as hardware/PROTOCOL.md "
+                        "says (§12, rule S1), or the station's [hardware] heartbeat_ms")
         return fail("conveyor", f"{what}: {exc}",
                     "check the cable, [hardware] port (or usb_id) and baudrate, that the controller has "
-                    "power, "
-                    "and that this user may use the port (dialout group)")
+                    "power, and that this user may use the port (dialout group)")
     finally:
         if simulator is not None:
             simulator.stop()

@@ -157,6 +157,17 @@ def test_a_port_that_is_not_there_fails_and_the_simulator_answers(tmp_path: Path
     assert bench.status is Status.OK and "bench mode" in bench.message
 
 
+def test_a_controller_the_station_would_refuse_at_its_heartbeat_is_refused_by_the_doctor_too(
+        tmp_path: Path) -> None:
+    """The simulator's 1000 ms watchdog is too short for a station heartbeating every 600 ms: the
+    station would refuse its HELLO, so the doctor does, and says what to set instead of the cable."""
+    config = _load(tmp_path, '[hardware]\nport = "sim"\nheartbeat_ms = 600\nsilence_ms = 1500\n')
+    result = check_conveyor(config)
+    assert result.status is Status.FAIL
+    assert "watchdog_ms 1000 not above twice the station's heartbeat period (600 ms)" in result.message
+    assert "PROTOCOL.md" in result.fix and "cable" not in result.fix
+
+
 def test_a_real_port_gets_hello_and_welcome_and_nothing_is_diverted(tmp_path: Path) -> None:
     from hardware.simulator import SimulatorRunner
 
