@@ -18,6 +18,7 @@ from hardware.firmware.simbelt import BeltSettings, FirmwareRunner
 from hardware.protocol import Connection, Role
 from hardware.selftest import RuleResult, Status, run_selftest
 from hardware.simulator import SimSettings, SimulatorRunner
+from station.cli import main
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 
@@ -75,6 +76,17 @@ def test_items_too_close_to_the_gate_are_not_reported_as_no_items() -> None:
         assert found is not None, results[rule].detail
         assert int(found.group(1)) <= 75
         assert "deadline_ms in milliseconds" in results[rule].hint
+
+
+def test_a_run_that_skipped_rules_exits_3_and_does_not_read_as_conformance(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with SimulatorRunner(SimSettings(camera_pos_m=0.5, divert_pos_m=0.75)) as runner:
+        code = main(["--config", "/dev/null", "hw", "selftest", "--port", str(runner.path),
+                     "--item-timeout", "1.5"])
+    out = capsys.readouterr().out
+    assert code == 3, out
+    assert "10 passed, 0 failed, 4 skipped" in out
+    assert "not every rule was tested (S9, S10, S11, S12): feed items onto the belt" in out
 
 
 def test_a_retransmission_with_a_recomputed_deadline_is_named_as_changed(
