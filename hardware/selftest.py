@@ -348,11 +348,26 @@ _LATER_RULES = ("S2", "S3", "S4", "S5", "S8", "S6", "S7", "S9", "S10", "S11", "S
 
 
 def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
-    # S1: a HELLO arrives while we say nothing (an established controller re-announces after its watchdog).
+    first = _s1(p, record)
+    if first is None:
+        return
+    hello = first.message
+    assert isinstance(hello, Hello)
+    hello_seq = _s2(p, record, first)
+    _s3(p, record, hello, hello_seq)
+    _framing_rules(p, record, hello)
+    _item_rules(p, record, hello, item_timeout_s)
+    _s13(p, record, item_timeout_s)
+    _s14(p, record, hello, hello_seq)
+
+
+def _s1(p: _Probe, record: _Record) -> _Frame | None:
+    """A HELLO arrives while the station says nothing (an established controller re-announces
+    after its watchdog), and the station accepts it; None when the run stops there."""
     first = p.wait(lambda m, _s: isinstance(m, Hello), 6.5)
     if first is None:
         record("S1", "HELLO without being asked", False, "no valid HELLO in 6.5 s", _s1_hint(p))
-        return
+        return None
     hello = first.message
     assert isinstance(hello, Hello)
     problems = hello_problems(hello)
@@ -371,21 +386,28 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
         for rule in _LATER_RULES:
             record(rule, "not run", None, "the station refuses this controller's HELLO (S1)",
                    "fix S1 first")
-        return
+        return None
     record("S1", "HELLO without being asked", True,
            f"boot {hello.boot_id:08x}, {hello.lane_count} lanes, default "
            f"{hello.default_lane}, watchdog {hello.watchdog_ms} ms, minor {hello.minor_version}")
+    return first
 
-    # S2: resent with the same seq until WELCOME.
+
+def _s2(p: _Probe, record: _Record, first: _Frame) -> int:
+    """The HELLO is resent with the same seq until WELCOME; returns the seq to welcome."""
+    hello = first.message
+    assert isinstance(hello, Hello)
     again = p.wait(lambda m, _s: isinstance(m, Hello), 1.0)
     ok = again is not None and again.seq == first.seq and isinstance(again.message, Hello) \
         and again.message.boot_id == hello.boot_id
     gap = f"{(again.at - first.at) * 1000:.0f} ms later" if again else "not resent within 1 s"
     record("S2", "HELLO resent with the same seq until WELCOME", ok,
            f"{gap}, seq {again.seq if again else '-'} (first {first.seq})")
-    hello_seq = again.seq if again is not None else first.seq
+    return again.seq if again is not None else first.seq
 
-    # S3: session, heartbeats.
+
+def _s3(p: _Probe, record: _Record, hello: Hello, hello_seq: int) -> None:
+    """A session: WELCOME, then the controller's HEARTBEATs while the station's arrive."""
     p.write(b"\x00" + encode_frame(Welcome.TYPE, 0, Welcome(hello.boot_id, hello_seq).payload()))
     p.heartbeats = True
     start = time.monotonic()
@@ -406,6 +428,10 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
         record("S3", "HEARTBEAT at least every 400 ms in a session", worst is not None and worst <= 0.4,
                detail)
 
+
+
+def _framing_rules(p: _Probe, record: _Record, hello: Hello) -> None:
+    """S4-S8: bad CRC, garbage, unknown type, stale boot, unknown item; no item on the belt needed."""
     boot = hello.boot_id
     # S4: a bad CRC is not answered (the seq is then reused by the next valid frame).
     seq = p.tx_seq
@@ -439,6 +465,11 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
     record("S7", "DIVERT with another boot id: NACK STALE_BOOT",
            isinstance(answer, Nack) and answer.reason == NackReason.STALE_BOOT, _nack_name(answer))
 
+
+
+def _item_rules(p: _Probe, record: _Record, hello: Hello, item_timeout_s: float) -> None:
+    """S9-S12: DIVERTs of items at the camera (bad lane, in time, retransmitted, conflicting, late)."""
+    boot = hello.boot_id
     lane = (hello.default_lane + 1) % hello.lane_count
     other = (hello.default_lane + 2) % hello.lane_count
     short: list[int] = []  # deadlines of the items too close to the gate to run S9-S12 on
@@ -491,23 +522,31 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
                f"retransmission {_nack_name(repeat_answer)}, retransmitted other lane "
                f"{_nack_name(conflict_repeat)} (first {_nack_name(conflict)}), "
                f"{'a second DIVERTED' if more else 'one DIVERTED'}")
-        late = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg), item_timeout_s)
-        if late is None:
-            record("S12", titles["S12"], None, "no second item", _NO_ITEM_HINT)
-        else:
-            assert isinstance(late.message, ItemAtCameraMsg)
-            late_id = late.message.item_id
-            # 20 ms after the deadline: late by the rules, yet (usually) before the gate moves.
-            p.poll(max(0.0, late.at + late.message.deadline_ms / 1000 + 0.02 - time.monotonic()))
-            answer = p.answer(p.send(Divert(boot, late_id, lane)))
-            confirmed = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == late_id, 10.0)
-            d = confirmed.message if confirmed is not None else None
-            ok = (isinstance(answer, Nack) and answer.reason == NackReason.TOO_LATE
-                  and isinstance(d, DivertedMsg) and d.lane == hello.default_lane and d.commanded == 0)
-            record("S12", titles["S12"], ok,
-                   f"{_nack_name(answer)}, confirmed {d if d else 'nothing'}")
+        _s12(p, record, hello, lane, item_timeout_s)
 
-    # S13: an event we do not ACK comes again with the same seq.
+
+def _s12(p: _Probe, record: _Record, hello: Hello, lane: int, item_timeout_s: float) -> None:
+    """A DIVERT just after the next item's deadline is refused, and the item takes the default lane."""
+    title = dict(_ITEM_RULES)["S12"]
+    boot = hello.boot_id
+    late = p.wait(lambda m, _s: isinstance(m, ItemAtCameraMsg), item_timeout_s)
+    if late is None:
+        record("S12", title, None, "no second item", _NO_ITEM_HINT)
+        return
+    assert isinstance(late.message, ItemAtCameraMsg)
+    late_id = late.message.item_id
+    # 20 ms after the deadline: late by the rules, yet (usually) before the gate moves.
+    p.poll(max(0.0, late.at + late.message.deadline_ms / 1000 + 0.02 - time.monotonic()))
+    answer = p.answer(p.send(Divert(boot, late_id, lane)))
+    confirmed = p.wait(lambda m, _s: isinstance(m, DivertedMsg) and m.item_id == late_id, 10.0)
+    d = confirmed.message if confirmed is not None else None
+    ok = (isinstance(answer, Nack) and answer.reason == NackReason.TOO_LATE
+          and isinstance(d, DivertedMsg) and d.lane == hello.default_lane and d.commanded == 0)
+    record("S12", title, ok, f"{_nack_name(answer)}, confirmed {d if d else 'nothing'}")
+
+
+def _s13(p: _Probe, record: _Record, item_timeout_s: float) -> None:
+    """An event the station does not ACK comes again: the same frame, with the same seq."""
     p.auto_ack = False
     event = p.wait(lambda m, s: m.TYPE >= 0x20 and s == p.expected, item_timeout_s)
     if event is None:
@@ -524,7 +563,6 @@ def _run(p: _Probe, record: _Record, item_timeout_s: float) -> None:
         else:
             record("S13", "unacknowledged events are resent", True,
                    f"seq {event.seq} resent after {(resent.at - event.at) * 1000:.0f} ms")
-    _s14(p, record, hello, hello_seq)
 
 
 def _s14(p: _Probe, record: _Record, hello: Hello, hello_seq: int) -> None:
