@@ -294,18 +294,7 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
     """Grade, disposition, reasons, flags and confidence for one item (source "auto")."""
     ev = evidence
     rules = _Rules()
-    if ev.camera_error:
-        rules.hold(Disposition.MANUAL_REVIEW, Reason("camera_failed", {"error": ev.camera_error}),
-                   failure=True)
-    if ev.quality is not None:
-        if not ev.quality.exposure_ok:
-            rules.hold(Disposition.MANUAL_REVIEW, Reason("frame_exposure"), failure=True)
-        if policy.min_sharpness > 0 and ev.quality.sharpness < policy.min_sharpness:
-            rules.hold(
-                Disposition.MANUAL_REVIEW,
-                Reason("frame_blurred", {"sharpness": ev.quality.sharpness, "minimum": policy.min_sharpness}),
-                failure=True,
-            )
+    _check_frame(ev, policy, rules)
     _check_codes(ev, policy, rules)
     wrong_item = _check_identity(ev, policy, rules)
     empty = ev.empty or (ev.defect is not None and ev.defect.label.lower() == "empty")
@@ -314,49 +303,8 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
     else:
         wrong_item = _check_conformity(ev, policy, rules) or wrong_item
     _check_dimensions(ev, policy, rules)
-
-    condition: Disposition | None = None
-    grade = Grade.D  # not assessed counts as not resellable as is
-    damaged: bool | None = None
-    if ev.defect_error:
-        rules.hold(Disposition.MANUAL_REVIEW, Reason("defect_check_failed", {"error": ev.defect_error}),
-                   failure=True)
-    elif ev.defect is None:
-        rules.hold(Disposition.MANUAL_REVIEW, Reason("not_inspected"), failure=True)
-    elif not empty:
-        defect = ev.defect
-        box = ev.item_box or ((0.0, 0.0, float(ev.frame_size[0]), float(ev.frame_size[1]))
-                              if ev.frame_size else None)
-        grade = _grade(defect.score, policy)
-        damaged = defect.score >= policy.defect_repair
-        at, found = _defect_values(defect, box)
-        # On a station with several cameras the reason names the view that saw the damage.
-        code = ("_view" if defect.view else "") + ("_at" if at else "")
-        if defect.score >= policy.defect_recycle:
-            condition = Disposition.RECYCLE
-            rules.reasons.append(Reason("beyond_repair" + code, found))
-        elif damaged:
-            condition = Disposition.REPAIR
-            rules.reasons.append(Reason("repairable" + code, found))
-        else:
-            condition = Disposition.RESTOCK
-            rules.reasons.append(Reason("no_defect", {"score": defect.score}))
-        nearest = min(abs(defect.score - policy.defect_repair), abs(defect.score - policy.defect_recycle))
-        rules.confidences.append(_margin_confidence(nearest, policy.decision_margin))
-
-    declared = ev.rma.declared_reason if ev.rma else None
-    if policy.fraud_review:
-        if wrong_item and not _declared_wrong_item(ev):
-            rules.flag(FRAUD_REVIEW, Reason("fraud_wrong_item"))
-        if empty:
-            rules.flag(FRAUD_REVIEW, Reason("fraud_empty_box"))
-        if declared is DeclaredReason.UNOPENED and damaged and ev.defect is not None:
-            rules.flag(FRAUD_REVIEW, Reason("fraud_unopened_damaged", _defect_values(ev.defect, None)[1]))
-        if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
-            rules.flag(FRAUD_REVIEW, Reason("fraud_declared_no_defect", {"declared": declared.value}))
-    if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
-        # A fault the camera cannot see (it does not switch on) is still a fault: never restock unchecked.
-        rules.hold(Disposition.MANUAL_REVIEW, Reason("declared_needs_check", {"declared": declared.value}))
+    condition, grade, damaged = _check_condition(ev, policy, rules, empty)
+    _check_declared(ev, policy, rules, wrong_item=wrong_item, empty=empty, damaged=damaged)
 
     confidence = 0.0 if rules.failed else min(rules.confidences, default=0.0)
     candidates = list(rules.holds)
@@ -380,6 +328,75 @@ def decide(evidence: Evidence, policy: PolicyConfig) -> Decision:
         confidence=round(confidence, 4),
         reason_codes=tuple(rules.reasons),
     )
+
+
+def _check_frame(ev: Evidence, policy: PolicyConfig, rules: _Rules) -> None:
+    """A camera that failed, a frame badly exposed or blurred: nothing seen on it can be trusted."""
+    if ev.camera_error:
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("camera_failed", {"error": ev.camera_error}),
+                   failure=True)
+    if ev.quality is not None:
+        if not ev.quality.exposure_ok:
+            rules.hold(Disposition.MANUAL_REVIEW, Reason("frame_exposure"), failure=True)
+        if policy.min_sharpness > 0 and ev.quality.sharpness < policy.min_sharpness:
+            rules.hold(
+                Disposition.MANUAL_REVIEW,
+                Reason("frame_blurred", {"sharpness": ev.quality.sharpness, "minimum": policy.min_sharpness}),
+                failure=True,
+            )
+
+
+def _check_condition(ev: Evidence, policy: PolicyConfig, rules: _Rules,
+                     empty: bool) -> tuple[Disposition | None, Grade, bool | None]:
+    """The item's condition from the defect score: the lane it calls for (None when not judged),
+    its grade, and whether it is damaged (None when not judged)."""
+    if ev.defect_error:
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("defect_check_failed", {"error": ev.defect_error}),
+                   failure=True)
+        return None, Grade.D, None  # not assessed counts as not resellable as is
+    if ev.defect is None:
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("not_inspected"), failure=True)
+        return None, Grade.D, None
+    if empty:
+        return None, Grade.D, None
+    defect = ev.defect
+    box = ev.item_box or ((0.0, 0.0, float(ev.frame_size[0]), float(ev.frame_size[1]))
+                          if ev.frame_size else None)
+    damaged = defect.score >= policy.defect_repair
+    at, found = _defect_values(defect, box)
+    # On a station with several cameras the reason names the view that saw the damage.
+    code = ("_view" if defect.view else "") + ("_at" if at else "")
+    if defect.score >= policy.defect_recycle:
+        condition = Disposition.RECYCLE
+        rules.reasons.append(Reason("beyond_repair" + code, found))
+    elif damaged:
+        condition = Disposition.REPAIR
+        rules.reasons.append(Reason("repairable" + code, found))
+    else:
+        condition = Disposition.RESTOCK
+        rules.reasons.append(Reason("no_defect", {"score": defect.score}))
+    nearest = min(abs(defect.score - policy.defect_repair), abs(defect.score - policy.defect_recycle))
+    rules.confidences.append(_margin_confidence(nearest, policy.decision_margin))
+    return condition, _grade(defect.score, policy), damaged
+
+
+def _check_declared(ev: Evidence, policy: PolicyConfig, rules: _Rules, *, wrong_item: bool, empty: bool,
+                    damaged: bool | None) -> None:
+    """What the customer declared against what was seen: fraud flags (when enabled), and a declared
+    fault the camera did not see is checked by hand."""
+    declared = ev.rma.declared_reason if ev.rma else None
+    if policy.fraud_review:
+        if wrong_item and not _declared_wrong_item(ev):
+            rules.flag(FRAUD_REVIEW, Reason("fraud_wrong_item"))
+        if empty:
+            rules.flag(FRAUD_REVIEW, Reason("fraud_empty_box"))
+        if declared is DeclaredReason.UNOPENED and damaged and ev.defect is not None:
+            rules.flag(FRAUD_REVIEW, Reason("fraud_unopened_damaged", _defect_values(ev.defect, None)[1]))
+        if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
+            rules.flag(FRAUD_REVIEW, Reason("fraud_declared_no_defect", {"declared": declared.value}))
+    if declared in (DeclaredReason.DEFECTIVE, DeclaredReason.DAMAGED) and damaged is False:
+        # A fault the camera cannot see (it does not switch on) is still a fault: never restock unchecked.
+        rules.hold(Disposition.MANUAL_REVIEW, Reason("declared_needs_check", {"declared": declared.value}))
 
 
 def update_policy(policy: PolicyConfig, changes: Mapping[str, object]) -> PolicyConfig:
