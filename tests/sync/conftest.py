@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -16,7 +17,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
+from sync.loadgen import connect_station_db, make_verdict, record_verdict
 from sync.mqtt import BrokerAddress
+from sync.settings import SyncSettings
 from tests.sync.postgres import PostgresMissingError, throwaway_postgres
 
 
@@ -56,6 +59,25 @@ def sqlite_count(db: Path, sql: str) -> int:
         return 0
     finally:
         conn.close()
+
+
+def fill_outbox(db: Path, n: int, session: str, start: int = 0, seed: int | None = None) -> list[str]:
+    """`n` verdicts of dock-01 (seq `start` on) recorded in the station database `db`, outbox rows
+    included; returns their outbox keys."""
+    conn = connect_station_db(db)
+    rng = random.Random(start if seed is None else seed)
+    keys = []
+    for seq in range(start, start + n):
+        verdict = make_verdict("dock-01", "site-01", session, seq, rng)
+        record_verdict(conn, verdict)
+        keys.append(f"{verdict['verdict_id']}:1")
+    conn.close()
+    return keys
+
+
+def broker_settings(broker: LocalBroker, **kw: Any) -> SyncSettings:
+    """The station's [sync] settings for the test broker."""
+    return SyncSettings(broker="127.0.0.1", port=broker.port, **kw)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -20,10 +18,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.delivery import ACK_FORM, AckMessage, Delivery, Instant, read_ack
-from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
+from sync.loadgen import uuid7
 from sync.publisher import OutboxPublisher
-from sync.settings import StationIdentity, SyncSettings
-from tests.sync.conftest import wait_for
+from sync.settings import StationIdentity
+from tests.sync.conftest import broker_settings, fill_outbox, wait_for
 from tests.sync.sync_contract_files import SCHEMAS, load_json
 
 SESSION = str(uuid7())
@@ -131,22 +129,6 @@ def test_resends_while_central_answers_are_no_silence() -> None:
 
 # ---- against a real broker and the station's publisher -------------------------------------
 
-def _fill(db: Path, n: int) -> list[str]:
-    conn = connect_station_db(db)
-    rng = random.Random(7)
-    keys = []
-    for seq in range(n):
-        verdict = make_verdict("dock-01", "site-01", SESSION, seq, rng)
-        record_verdict(conn, verdict)
-        keys.append(f"{verdict['verdict_id']}:1")
-    conn.close()
-    return keys
-
-
-def _settings(broker: LocalBroker, **kw: Any) -> SyncSettings:
-    return SyncSettings(broker="127.0.0.1", port=broker.port, **kw)
-
-
 def _send(broker: LocalBroker, *payloads: bytes) -> None:
     """Publish these payloads on the station's ack topic, as a misbehaving central would."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bad-central-{uuid7()}",
@@ -171,8 +153,8 @@ def test_malformed_and_unknown_acks_are_logged_and_good_entries_still_deliver(
         tmp_path: Path, broker: LocalBroker, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="sync")
     db = tmp_path / "station.db"
-    keys = _fill(db, 3)
-    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=3600.0), IDENTITY)
+    keys = fill_outbox(db, 3, SESSION, seed=7)
+    publisher = OutboxPublisher(db, broker_settings(broker, ack_timeout_s=3600.0), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().in_flight == 3, 10, "3 rows in flight")
@@ -201,8 +183,8 @@ def test_a_silent_central_is_logged_once_and_its_return_too(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="sync")
     db = tmp_path / "station.db"
-    _fill(db, 2)
-    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.1), IDENTITY)
+    fill_outbox(db, 2, SESSION, seed=7)
+    publisher = OutboxPublisher(db, broker_settings(broker, ack_timeout_s=0.1), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().resent_total >= 6, 20, "three rounds of resends")
@@ -220,8 +202,8 @@ def test_the_figures_after_the_stop_show_the_outbox_as_it_is_then(
         tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver],
         monkeypatch: pytest.MonkeyPatch) -> None:
     db = tmp_path / "station.db"
-    _fill(db, 20)
-    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.5), IDENTITY)
+    fill_outbox(db, 20, SESSION, seed=7)
+    publisher = OutboxPublisher(db, broker_settings(broker, ack_timeout_s=0.5), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().backlog == 20, 10, "the backlog read once")

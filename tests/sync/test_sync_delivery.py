@@ -16,31 +16,15 @@ import pytest
 from sync import outbox
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
-from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
+from sync.loadgen import make_verdict, uuid7
 from sync.publisher import OutboxPublisher
 from sync.settings import StationIdentity, SyncSettings
-from tests.sync.conftest import Probe, wait_for
+from tests.sync.conftest import Probe, broker_settings, fill_outbox, wait_for
 
 pytestmark = pytest.mark.broker
 
 SESSION = str(uuid7())
 IDENTITY = StationIdentity(session=SESSION)
-
-
-def _fill(db: Path, n: int, start: int = 0) -> list[str]:
-    conn = connect_station_db(db)
-    rng = random.Random(start)
-    keys = []
-    for seq in range(start, start + n):
-        verdict = make_verdict("dock-01", "site-01", SESSION, seq, rng)
-        record_verdict(conn, verdict)
-        keys.append(f"{verdict['verdict_id']}:1")
-    conn.close()
-    return keys
-
-
-def _settings(broker: LocalBroker, **kw: Any) -> SyncSettings:
-    return SyncSettings(broker="127.0.0.1", port=broker.port, **kw)
 
 
 def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -55,8 +39,8 @@ def test_rows_are_delivered_only_when_central_acks(
     tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
 ) -> None:
     db = tmp_path / "station.db"
-    _fill(db, 50)
-    publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
+    fill_outbox(db, 50, SESSION)
+    publisher = OutboxPublisher(db, broker_settings(broker), IDENTITY)
     publisher.start()
     try:
         # No central yet: the broker takes the messages (PUBACK) but nobody acks them.
@@ -68,7 +52,7 @@ def test_rows_are_delivered_only_when_central_acks(
         # Published before central subscribed, so only a resend can deliver them: after a
         # publisher restart (the next test) or the ack timeout (the one after).
         publisher.stop()
-        publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
+        publisher = OutboxPublisher(db, broker_settings(broker), IDENTITY)
         publisher.start()
         assert publisher.wait_drained(20), publisher.stats()
         central_db = receiver.db_path
@@ -85,8 +69,8 @@ def test_unacked_rows_are_resent_after_the_ack_timeout(
     tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
 ) -> None:
     db = tmp_path / "station.db"
-    _fill(db, 20)
-    publisher = OutboxPublisher(db, _settings(broker, ack_timeout_s=0.5), IDENTITY)
+    fill_outbox(db, 20, SESSION)
+    publisher = OutboxPublisher(db, broker_settings(broker, ack_timeout_s=0.5), IDENTITY)
     publisher.start()
     try:
         wait_for(lambda: publisher.stats().published_total == 20, 10, "first publish")
@@ -105,14 +89,14 @@ def test_rows_published_but_unacked_before_a_crash_are_sent_again_after_restart(
     tmp_path: Path, broker: LocalBroker, start_receiver: Callable[..., CentralReceiver]
 ) -> None:
     db = tmp_path / "station.db"
-    keys = _fill(db, 30)
+    keys = fill_outbox(db, 30, SESSION)
     receiver = start_receiver(broker)
     # A previous run published every row (attempts > 0) and died before any ack came.
     conn = sqlite3.connect(db)
     outbox.mark_published(conn, [r[0] for r in conn.execute("SELECT id FROM outbox")], 1.0)
     conn.commit()
     conn.close()
-    publisher = OutboxPublisher(db, _settings(broker), IDENTITY)
+    publisher = OutboxPublisher(db, broker_settings(broker), IDENTITY)
     publisher.start()
     try:
         assert publisher.wait_drained(20), publisher.stats()
@@ -164,11 +148,11 @@ def test_status_online_then_stopped_and_periodic_stats(
     tmp_path: Path, broker: LocalBroker, probe: Callable[[list[str]], Probe]
 ) -> None:
     db = tmp_path / "station.db"
-    _fill(db, 3)
+    fill_outbox(db, 3, SESSION)
     watcher = probe(["returns/v1/site-01/dock-01/status", "returns/v1/site-01/dock-01/stats"])
     models = ({"name": "defect", "version": "2026.11.24", "sha256": "ab" * 32},)
     publisher = OutboxPublisher(
-        db, _settings(broker, stats_interval_s=0.3),
+        db, broker_settings(broker, stats_interval_s=0.3),
         StationIdentity(session=SESSION, versions={"station": "0.1.0"}, models=models),
         stats_source=lambda: {"items": 3},
     )
@@ -191,7 +175,7 @@ def test_status_online_then_stopped_and_periodic_stats(
 
 def test_no_broker_configured_keeps_everything_in_the_outbox(tmp_path: Path) -> None:
     db = tmp_path / "station.db"
-    _fill(db, 5)
+    fill_outbox(db, 5, SESSION)
     publisher = OutboxPublisher(db, SyncSettings(broker="", poll_interval_s=0.05), IDENTITY)
     publisher.start()
     try:
@@ -210,7 +194,7 @@ def test_auto_broker_survives_a_restart_on_the_same_port_with_retained_status(tm
     assert broker is not None
     try:
         port = broker.port
-        publisher = OutboxPublisher(tmp_path / "station.db", _settings(broker), IDENTITY)
+        publisher = OutboxPublisher(tmp_path / "station.db", broker_settings(broker), IDENTITY)
         publisher.start()
         wait_for(lambda: publisher.stats().connected, 10, "connected")
         publisher.stop()
