@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pymodbus.client import ModbusSerialClient, ModbusTcpClient
-from pymodbus.exceptions import ModbusException
+from pymodbus.exceptions import ModbusException, ModbusIOException
 from pymodbus.framer import FramerType
 
 from hardware import events as ev
@@ -48,6 +48,19 @@ __all__ = ["ModbusLink", "quiet_pymodbus"]
 
 class _PlcDownError(Exception):
     """The PLC stopped answering, or answers without running: end the session."""
+
+
+class _PlcMapError(_PlcDownError):
+    """The PLC answers but its registers break the map: a program or config to fix, so the
+    reconnects back off as for a PLC that does not answer (no quick retry helps)."""
+
+
+# Modbus exception codes, in the words PLC manuals use, and what each asks of the site.
+_EXCEPTIONS = {
+    1: "ILLEGAL FUNCTION", 2: "ILLEGAL DATA ADDRESS", 3: "ILLEGAL DATA VALUE", 4: "SERVER DEVICE FAILURE",
+    5: "ACKNOWLEDGE", 6: "SERVER DEVICE BUSY", 10: "GATEWAY PATH UNAVAILABLE",
+    11: "GATEWAY TARGET DEVICE FAILED TO RESPOND",
+}
 
 
 @dataclass
@@ -100,6 +113,7 @@ class ModbusLink:
         if self.port == SIM_PORT:
             raise ValueError("the simulated PLC's port comes from PlcSimRunner.start(); pass it as `port`")
         self.map = settings.register_map()
+        self._read_words = settings.read_words_limit()  # per ring read: what the line carries in time
         self._on_event = on_event
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -125,6 +139,9 @@ class ModbusLink:
         self._next_alive = 0.0
         self._fails = 0
         self._had_session = False
+        self._answered = False  # the PLC ever answered (else: unit id, frame, wiring, not an outage)
+        self._said: set[str] = set()  # what the log already said since the last session came up
+        self._bad_slot: int | None = None  # the event number whose slot held another number
 
     # ---- public API ---------------------------------------------------------------------
 
@@ -230,6 +247,10 @@ class ModbusLink:
                             self.settings.transport.upper(), self.settings.unit_id)
                 self._serve(client)
                 self._session_down("link stopped")
+            except _PlcMapError as exc:
+                logger.error("PLC on %s: %s; reconnecting in %.1f s", self.port, exc, backoff)
+                self._session_down(str(exc))
+                self._had_session = False
             except _PlcDownError as exc:
                 logger.warning("PLC on %s: %s; reconnecting", self.port, exc)
                 self._session_down(str(exc))
@@ -278,7 +299,53 @@ class ModbusLink:
                 self._totals.timeouts += 1
         self._fails += 1
         if self._fails > self.settings.retries:
-            raise _PlcDownError(f"{self._fails} requests in a row failed (the last: {what})")
+            hint = "" if self._answered or exception else f": {self._never_answered()}"
+            raise _PlcDownError(f"{self._fails} requests in a row failed (the last: {what}){hint}")
+
+    def _no_answer(self, request: str, exc: ModbusException) -> str:
+        if isinstance(exc, ModbusIOException):  # pymodbus's words for a timeout
+            return f"no answer within {self.settings.timeout_ms} ms to {request}"
+        return f"{request} failed: {exc}"
+
+    def _never_answered(self) -> str:
+        """What to check when nothing at all answered since the port opened."""
+        s = self.settings
+        if s.transport == "tcp":
+            return (f"the PLC took the connection but answered nothing; check [hardware.modbus] unit_id "
+                    f"({s.unit_id}) against the PLC's Modbus address, and that its Modbus server runs")
+        return (f"nothing answered on this port; check [hardware.modbus] unit_id ({s.unit_id}), baudrate, "
+                f"parity and stopbits ({s.baudrate} 8{s.parity}{s.stopbits}) against the PLC's, and swap "
+                "the A and B wires once")
+
+    def _say_once(self, message: str) -> None:
+        """Log an error the PLC repeats on every request once (until a session comes up)."""
+        if message not in self._said:
+            self._said.add(message)
+            logger.error(message)
+
+    def _refused(self, code: int, function: int, address: int, count: int) -> str:
+        """An exception response in words; the ones a setting or the PLC program must fix are logged."""
+        what = "reading input registers" if function == 4 else "writing holding registers"
+        span = f"{address}..{address + count - 1}"
+        s = self.settings
+        if code == 1:
+            self._say_once(f"the PLC does not serve function {function} ({what}): the map needs function 4 "
+                           "for its input registers and 16 for its holding registers; enable them in the "
+                           "PLC's Modbus server (hardware/MODBUS.md)")
+        elif code == 2:
+            kind, key, first = (("input", "ir_base and ring_slots", 30001) if function == 4
+                                else ("holding", "hr_base", 40001))
+            self._say_once(f"the PLC has no {kind} registers {span}: check [hardware.modbus] {key} against "
+                           f"the PLC program (addresses count from 0: the PLC tool's {first} is address 0)")
+        elif code == 3:
+            self._say_once(f"the PLC refuses {what} {span} ({count} registers in one request): its "
+                           "Modbus server must take up to 125 registers per read and 4 per write "
+                           "(hardware/MODBUS.md)")
+        elif code in (10, 11):
+            self._say_once(f"the gateway found no PLC at unit id {s.unit_id}: check [hardware.modbus] "
+                           "unit_id against the PLC's Modbus address, and the gateway's serial side")
+        name = _EXCEPTIONS.get(code, "unknown exception")
+        return f"exception {code} ({name}) {what} at {address}"
 
     def _read(self, client: ModbusSerialClient | ModbusTcpClient, address: int,
               count: int) -> list[int] | None:
@@ -286,14 +353,11 @@ class ModbusLink:
         try:
             response = client.read_input_registers(address, count=count, device_id=self.settings.unit_id)
         except ModbusException as exc:
-            self._failed(f"no answer to reading {count} input registers at {address}: {exc}", False)
+            self._failed(self._no_answer(f"reading {count} input registers at {address}", exc), False)
             return None
+        self._answered = True
         if response.isError():
-            code = getattr(response, "exception_code", 0)
-            if code == 2:  # ILLEGAL DATA ADDRESS: the PLC has no such registers; no retry helps
-                logger.error("the PLC has no input registers %d..%d: check [hardware.modbus] ir_base "
-                             "and ring_slots against the PLC program", address, address + count - 1)
-            self._failed(f"exception {code} reading input registers at {address}", True)
+            self._failed(self._refused(getattr(response, "exception_code", 0), 4, address, count), True)
             return None
         registers = list(response.registers)
         if len(registers) != count:
@@ -309,14 +373,12 @@ class ModbusLink:
         try:
             response = client.write_registers(address, list(values), device_id=self.settings.unit_id)
         except ModbusException as exc:
-            self._failed(f"no answer to writing registers at {address}: {exc}", False)
+            self._failed(self._no_answer(f"writing {len(values)} holding registers at {address}", exc), False)
             return False
+        self._answered = True
         if response.isError():
             code = getattr(response, "exception_code", 0)
-            if code == 2:
-                logger.error("the PLC has no holding registers at %d: check [hardware.modbus] hr_base "
-                             "against the PLC program", address)
-            self._failed(f"exception {code} writing registers at {address}", True)
+            self._failed(self._refused(code, 16, address, len(values)), True)
             return False
         self._fails = 0
         self._last_answer = time.monotonic()
@@ -425,8 +487,7 @@ class ModbusLink:
         beat = header[InputRegister.HEARTBEAT]
         head = header[InputRegister.EVENT_HEAD]
         if header[InputRegister.RING_SLOTS] != self.map.ring_slots:
-            raise _PlcDownError(f"the PLC's event ring has {header[InputRegister.RING_SLOTS]} slots, "
-                           f"[hardware.modbus] ring_slots says {self.map.ring_slots}: make them equal")
+            raise _PlcMapError(self._ring_slots_problem(header))
         if self._heartbeat is None or beat != self._heartbeat:
             restarted = self._heartbeat is not None and (beat - self._heartbeat) & 0xFFFF > 0x8000
             first_beat = self._heartbeat is None
@@ -449,6 +510,22 @@ class ModbusLink:
         self._acknowledged(header, now, out)
         self._events(client, header, sent, out)
 
+    def _ring_slots_problem(self, header: list[int]) -> str:
+        """Why RING_SLOTS is not `ring_slots`: most often the PLC's header sits a register or two off
+        ir_base (a map counted from 1, as PLC tools number 30001), which the header itself shows."""
+        slots = self.map.ring_slots
+        base = self.map.ir_base
+        for shift in (1, 2, -1, -2):
+            at = InputRegister.RING_SLOTS + shift
+            if 0 <= at < HEADER_WORDS and base + shift >= 0 and header[at] == slots:
+                return (f"the PLC's header starts at input register {base + shift}, not at ir_base ({base}): "
+                        f"its RING_SLOTS ({slots}) is read at {base + at}; put BOOT_COUNT at address {base} "
+                        f"in the PLC program (the PLC tool's 3{base + 1:04d}), or set [hardware.modbus] "
+                        f"ir_base = {base + shift}; check hr_base the same way")
+        return (f"the PLC's event ring has {header[InputRegister.RING_SLOTS]} slots (RING_SLOTS, input "
+                f"register {self.map.ir(InputRegister.RING_SLOTS)}), [hardware.modbus] ring_slots says "
+                f"{slots}: make them equal")
+
     def _session_up(self, header: list[int], out: list[ev.Event]) -> None:
         boot = header[InputRegister.BOOT_COUNT]
         new_boot = boot != self._plc_boot
@@ -467,6 +544,9 @@ class ModbusLink:
         logger.warning("the PLC restarted (boot count %d -> %d): items on the belt go to the manual lane",
                        self._plc_boot or 0, boot)
         if boot == self._plc_boot:
+            logger.warning("the PLC restarted without counting it in BOOT_COUNT (its heartbeat or event "
+                           "counter started again): make BOOT_COUNT a RETAIN variable that the PLC program "
+                           "adds 1 to at every start (hardware/MODBUS.md)")
             self._epoch = (self._epoch + 1) % 0x8000  # restarted without counting the boot: still a new boot
         self._end_session("controller restarted", out)
         head = header[InputRegister.EVENT_HEAD]
@@ -484,12 +564,32 @@ class ModbusLink:
             self._plc_boot = boot
             self._boot_id = boot_id
             self._totals.sessions += 1
-        logger.info("PLC up on %s: boot count %d%s", self.port, boot, " (new boot: tracking flushed)"
-                    if new_boot else "")
+        logger.info("PLC up on %s: boot count %d, %d lanes, default lane %d, watchdog %d ms%s", self.port,
+                    boot, header[InputRegister.LANE_COUNT], header[InputRegister.DEFAULT_LANE],
+                    header[InputRegister.WATCHDOG_MS], " (new boot: tracking flushed)" if new_boot else "")
+        self._said.clear()
+        self._bad_slot = None
+        for problem in self._header_problems(header):
+            logger.error("PLC on %s: %s", self.port, problem)
         if not header[InputRegister.STATUS] & Status.HOST_OK:
             logger.info("the PLC is in safe outputs until it sees the station's heartbeat")
         out.append(ev.LinkUp(boot_id, new_boot, self.port, header[InputRegister.LANE_COUNT],
                              header[InputRegister.DEFAULT_LANE], 0))
+
+    def _header_problems(self, header: list[int]) -> list[str]:
+        """What in the PLC's constant header registers makes items go to the default lane."""
+        problems = []
+        lanes, default = header[InputRegister.LANE_COUNT], header[InputRegister.DEFAULT_LANE]
+        watchdog, beat = header[InputRegister.WATCHDOG_MS], self.settings.heartbeat_ms
+        if default >= lanes:
+            problems.append(f"DEFAULT_LANE ({default}) is not one of its LANE_COUNT ({lanes}) lanes: set "
+                            "both in the PLC program; the default lane is the manual-review lane")
+        if watchdog < 2 * beat:
+            problems.append(f"its watchdog of the station (WATCHDOG_MS {watchdog} ms) is shorter than twice "
+                            f"[hardware.modbus] heartbeat_ms ({beat} ms): it drops to safe outputs between "
+                            "the station's writes and refuses commands (STOPPED); set it to 500 ms or more "
+                            "in the PLC program, and report it in WATCHDOG_MS")
+        return problems
 
     def _end_session(self, reason: str, out: list[ev.Event]) -> None:
         """The session is over: commands not acknowledged are dropped, never written later."""
@@ -524,18 +624,33 @@ class ModbusLink:
             self._cursor = (head - slots) & 0xFFFF
             pending = slots
         clock = header[InputRegister.CLOCK_MS]
-        for first_slot, count in ring_slot_ranges(self._cursor, pending, slots):
+        for first_slot, count in ring_slot_ranges(self._cursor, pending, slots, self._read_words):
             words = self._read(client, self.map.ring_base + first_slot * EVENT_WORDS, count * EVENT_WORDS)
             if words is None:
                 return  # read again at the next poll, from the same event
             for i in range(count):
                 slot = words[i * EVENT_WORDS:(i + 1) * EVENT_WORDS]
                 if slot[0] != self._cursor:
+                    self._wrong_slot(first_slot + i, slot[0], head)
                     return  # overwritten meanwhile: the next header read sees the overrun
+                self._bad_slot = None
                 self._cursor = (self._cursor + 1) & 0xFFFF
                 event = self._event(slot, clock, sent)
                 if event is not None:
                     out.append(event)
+
+    def _wrong_slot(self, slot: int, found: int, head: int) -> None:
+        """A slot without the event number the station expects. Once, it may have been overwritten
+        between the header read and this one (the next header then shows more than RING_SLOTS new
+        events and the cursor moves on); twice for the same event, the PLC writes its ring wrongly
+        and the station would never read another event: every item would go to the default lane."""
+        if self._bad_slot != self._cursor:
+            self._bad_slot = self._cursor
+            return
+        raise _PlcMapError(
+            f"the PLC's event ring slot {slot} holds event number {found}, not {self._cursor} (EVENT_HEAD "
+            f"{head}): the PLC must write event n into slot n mod RING_SLOTS with EVENT_NO = n, then set "
+            "EVENT_HEAD to n + 1 (hardware/MODBUS.md)")
 
     def _event(self, slot: list[int], clock: int, sent: float) -> ev.Event | None:
         _, kind, item_id, value, at_ms = slot

@@ -130,11 +130,12 @@ MAX_READ_WORDS = 125
 """The most registers one function 4 request may read (the Modbus spec)."""
 
 
-def ring_slot_ranges(first: int, count: int, slots: int) -> list[tuple[int, int]]:
+def ring_slot_ranges(first: int, count: int, slots: int,
+                     max_words: int = MAX_READ_WORDS) -> list[tuple[int, int]]:
     """(first slot, number of slots) reads covering events first..first+count-1, each at most
-    MAX_READ_WORDS long, split where the ring wraps."""
+    `max_words` long (and one slot at least), split where the ring wraps."""
     out: list[tuple[int, int]] = []
-    per_read = MAX_READ_WORDS // EVENT_WORDS
+    per_read = max(1, min(max_words, MAX_READ_WORDS) // EVENT_WORDS)
     slot = first % slots
     left = min(count, slots)
     while left > 0:

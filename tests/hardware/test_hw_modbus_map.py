@@ -194,3 +194,38 @@ def test_station_sim_refuses_a_fault_the_controller_cannot_have(capsys: pytest.C
         main(["sim", "run", "--controller", "modbus", "--items", "10", "--faults", "corrupt"])
     with pytest.raises(SystemExit, match="timeout"):
         main(["sim", "run", "--controller", "protocol", "--items", "10", "--faults", "timeout"])
+
+
+@pytest.mark.parametrize(("table", "problem", "fix"), [
+    ('transport = "tcp"\nport = ""', "port is empty", 'the PLC\'s "host:port"'),
+    ('transport = "rtu"\nport = "192.168.0.10:502"', "is a network address", 'transport = "tcp"'),
+    ('transport = "tcp"\nport = ":502"', "has no host", "before the colon"),
+    ('transport = "tcp"\nport = "fd00::10:502"', "IPv6 address goes in brackets", '"[fd00::10]:502"'),
+])
+def test_a_port_the_transport_cannot_open_is_refused_with_what_to_write(
+        tmp_path: Path, table: str, problem: str, fix: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f"[hardware]\ncontroller = \"modbus\"\n\n[hardware.modbus]\n{table}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path, env={})
+    assert (refused.value.key, refused.value.line) == ("hardware.modbus.port", 6)
+    assert problem in str(refused.value) and fix in str(refused.value)
+
+
+def test_a_serial_port_and_a_bracketed_ipv6_address_are_taken() -> None:
+    assert ModbusSettings(transport="rtu", port="/dev/ttyUSB0").port == "/dev/ttyUSB0"
+    assert ModbusSettings(transport="rtu", port="rfc2217://10.0.0.5:4000").port == "rfc2217://10.0.0.5:4000"
+    assert host_port("[fd00::10]:1502") == ("fd00::10", 1502)
+    assert host_port("[fd00::10]") == ("fd00::10", 502)
+
+
+def test_a_serial_line_reads_no_more_than_arrives_within_the_timeout() -> None:
+    tcp = ModbusSettings(transport="tcp", port="10.0.0.7:502")
+    assert tcp.read_words_limit() == 125
+    # 19200 8E1: 11 bits a byte; half of 100 ms carries 87 bytes, the request and framing 13 of them.
+    assert ModbusSettings(transport="rtu", port="/dev/ttyUSB0").read_words_limit() == 37
+    assert ModbusSettings(transport="rtu", port="/dev/ttyUSB0", baudrate=115200).read_words_limit() == 125
+    with pytest.raises(ModbusSettingsError) as too_short:
+        ModbusSettings(transport="rtu", port="/dev/ttyUSB0", baudrate=2400)
+    assert too_short.value.key == "timeout_ms"
+    assert too_short.value.fix is not None and "timeout_ms to 412 or more" in too_short.value.fix
