@@ -231,6 +231,9 @@ REASON_TEXTS: Mapping[str, Message] = {
     # Written by the pipeline for an item it had no time or no disk space for.
     "overloaded": QT_TRANSLATE_NOOP("Reason", "station overloaded: not inspected, sent to the manual lane"),
     "disk_full": QT_TRANSLATE_NOOP("Reason", "disk full: not inspected, sent to the manual lane"),
+    "behind": QT_TRANSLATE_NOOP(
+        "Reason", "station behind: the item passed the camera before its picture was taken, "
+                  "sent to the manual lane"),
 }
 
 # Reasons without values, by their English sentence: a verdict without codes (written before

@@ -56,6 +56,13 @@ ItemKey = tuple[int, int]  # (controller boot id, item id)
 T = TypeVar("T")
 
 
+# A belt item is pictured when it reaches the camera; the capture that gets to it this long after
+# that moment (s) does not wait for its picture: the camera keeps its last 8 frames (a quarter of a
+# second at 30 frames/s), so the frames of that moment are gone, and the next item may be in view.
+PICTURE_LATE_S = 0.25
+BEHIND = "station behind: the item passed the camera before its picture was taken, sent to the manual lane"
+
+
 @dataclass(frozen=True)
 class Trigger:
     """Something says an item is ready to be inspected."""
@@ -335,12 +342,32 @@ class Pipeline:
                 frames[name] = camera.wait_frame(after, self.frame_timeout_s, tag=trigger.item_id)
         return frames
 
+    def _passed_the_camera(self, trigger: Trigger) -> bool:
+        """A belt item whose moment under the first camera ended PICTURE_LATE_S before the capture got
+        to it (the station fell behind: a camera outage, a burst of items after a link outage): its
+        picture can no longer be taken, and the camera's newest frame shows another moment."""
+        if trigger.deadline is None or self._stopping.is_set():  # a bench item waits; a stop has its own rule
+            return False
+        now = time.monotonic()
+        if now > trigger.deadline:  # an event replayed after an outage: the item is past the gate already
+            return True
+        first = next(iter(self.cameras), None)
+        after = trigger.t_trigger + self.delays.get(first, 0.0) if first is not None else trigger.t_trigger
+        return now > after + self.frame_window_s + PICTURE_LATE_S
+
     def _capture_loop(self) -> None:
         while True:
             trigger = self._triggers.get()
             try:
                 if trigger is None:
                     return
+                if self._passed_the_camera(trigger):
+                    # Not waited for: a wait that cannot succeed would put every later item behind too.
+                    self.counters.increment("overloaded")
+                    logger.warning("station behind: item %s had passed the camera before its picture was "
+                                   "taken; it goes to manual review", trigger.item_id)
+                    self._not_inspected(trigger, BEHIND)
+                    continue
                 frames = self._grab(trigger)
                 try:
                     # Items on a belt cannot wait; a bench item (no deadline) can.

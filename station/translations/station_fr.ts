@@ -1778,6 +1778,10 @@
         <source>disk full: not inspected, sent to the manual lane</source>
         <translation>disque plein : article non contrôlé, envoyé sur la voie manuelle</translation>
     </message>
+    <message>
+        <source>station behind: the item passed the camera before its picture was taken, sent to the manual lane</source>
+        <translation>station en retard : l&apos;article est passé sous la caméra avant sa photo, envoyé sur la voie manuelle</translation>
+    </message>
 </context>
 <context>
     <name>RecentList</name>

@@ -1,0 +1,92 @@
+"""A belt item the capture gets to after it has passed the camera (the station fell behind: a camera
+outage, a burst of items after a link outage) is sent to manual review at once, saying so, instead of
+waiting seconds for a picture that cannot come: a wait per item would put every later item behind
+too, and the camera's newest frame would show another moment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from station.pipeline import BEHIND, PICTURE_LATE_S, Inspected, Pipeline, Trigger
+from station.state import ItemView, StationState
+from station.store import Store
+from station.verdict import Verdict
+from vision.camera import Camera, Frame
+
+
+class _Belt:
+    """A camera over the belt: a frame every 20 ms."""
+
+    name = "top"
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> tuple[np.ndarray, int | None] | None:
+        time.sleep(0.02)
+        return np.zeros((48, 64, 3), np.uint8), None
+
+    def close(self) -> None:
+        pass
+
+
+class _CountingCamera(Camera):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.asked: list[int | None] = []
+
+    def wait_frame(self, after: float, timeout: float, tag: int | None = None) -> Frame | None:
+        self.asked.append(tag)
+        return super().wait_frame(after, timeout, tag)
+
+
+class _Inspector:
+    def __init__(self, make_verdict: Callable[..., Verdict]) -> None:
+        self.make_verdict = make_verdict
+        self.inspected: list[int | None] = []
+        self.not_inspected: list[tuple[int | None, str | None]] = []
+
+    def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
+        self.inspected.append(trigger.item_id)
+        verdict = self.make_verdict(seq)
+        return Inspected(verdict, (), ItemView(verdict, None))
+
+    def overloaded(self, trigger: Trigger, seq: int, reason: str | None = None) -> Inspected:
+        self.not_inspected.append((trigger.item_id, reason))
+        verdict = self.make_verdict(seq)
+        return Inspected(verdict, (), ItemView(verdict, None))
+
+
+def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_is_inspected(
+    store: Store, make_verdict: Callable[..., Verdict]
+) -> None:
+    camera = _CountingCamera(_Belt(), frozen_after_s=3.0)
+    inspector = _Inspector(make_verdict)
+    pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
+    camera.start()
+    pipeline.start()
+    try:
+        now = time.monotonic()
+        # Reached the camera 2 s ago, its DIVERT still in time: queued behind a stalled capture.
+        passed = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5.0)
+        # Told late (replayed after a link outage): already past the gate when it comes in.
+        replayed = Trigger("conveyor", t_trigger=now, item_id=3, boot_id=7, deadline=now - 0.5)
+        on_time = Trigger("conveyor", t_trigger=now, item_id=2, boot_id=7, deadline=now + 5.0)
+        # A bench item stands still: however late, its picture can still be taken.
+        bench = Trigger("key", t_trigger=now - 10 * PICTURE_LATE_S)
+        for trigger in (passed, replayed, on_time, bench):
+            assert pipeline.submit(trigger)
+        give_up = time.monotonic() + 30.0
+        while store.count_items() < 4 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        pipeline.stop()
+    finally:
+        camera.stop()
+    assert inspector.not_inspected == [(1, BEHIND), (3, BEHIND)]
+    assert inspector.inspected == [2, None]
+    assert camera.asked == [2, None]  # the passed items never asked the camera
+    assert pipeline.counters.snapshot()["overloaded"] == 2
+    assert store.count_items() == 4
