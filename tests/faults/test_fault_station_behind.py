@@ -6,14 +6,15 @@ too, and the camera's newest frame would show another moment."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 
 from station.pipeline import BEHIND, PICTURE_LATE_S, Inspected, Pipeline, Trigger
 from station.state import ItemView, StationState
 from station.store import Store
-from station.verdict import Verdict
+from tests.station.conftest import build_verdict
 from vision.camera import Camera, Frame
 
 
@@ -44,8 +45,8 @@ class _CountingCamera(Camera):
 
 
 class _Inspector:
-    def __init__(self, make_verdict: Callable[..., Verdict]) -> None:
-        self.make_verdict = make_verdict
+    def __init__(self) -> None:
+        self.make_verdict = build_verdict
         self.inspected: list[int | None] = []
         self.not_inspected: list[tuple[int | None, str | None]] = []
 
@@ -61,10 +62,11 @@ class _Inspector:
 
 
 def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_is_inspected(
-    store: Store, make_verdict: Callable[..., Verdict]
+    tmp_path: Path,
 ) -> None:
+    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     camera = _CountingCamera(_Belt(), frozen_after_s=3.0)
-    inspector = _Inspector(make_verdict)
+    inspector = _Inspector()
     pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
     camera.start()
     pipeline.start()
@@ -85,8 +87,12 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
         pipeline.stop()
     finally:
         camera.stop()
+    try:
+        recorded = store.count_items()
+    finally:
+        store.close()
     assert inspector.not_inspected == [(1, BEHIND), (3, BEHIND)]
     assert inspector.inspected == [2, None]
     assert camera.asked == [2, None]  # the passed items never asked the camera
     assert pipeline.counters.snapshot()["overloaded"] == 2
-    assert store.count_items() == 4
+    assert recorded == 4
