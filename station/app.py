@@ -204,7 +204,12 @@ class Station:
         self.store.close()
 
     def wait_items(self, count: int, timeout_s: float | None = None) -> bool:
-        """Block until `count` items were recorded and their routing settled (or timeout / stop)."""
+        """Block until `count` items were recorded and their routing settled (or timeout / stop).
+
+        On a belt that keeps feeding (a real one: `--items` does not stop it) the belt is never
+        empty: there it is enough that `count` items have their routing, and the next ones take
+        the controller's default lane as the station stops.
+        """
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while not self._stopped:
             counters = self.pipeline.counters.snapshot()
@@ -212,10 +217,17 @@ class Station:
             settled = self.conveyor is None or self.conveyor.bridge.tracker.open_items == 0
             if done and settled and self.pipeline.idle():
                 return True
+            if done and self._belt_keeps_feeding() and counters["routed"] >= count:
+                return True
             if end is not None and time.monotonic() > end:
                 return False
             time.sleep(0.05)
         return False
+
+    def _belt_keeps_feeding(self) -> bool:
+        """A real controller's belt, or the simulator told to feed without end: never empty."""
+        conveyor = self.conveyor
+        return conveyor is not None and (conveyor.simulator is None or self.options.items is None)
 
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""

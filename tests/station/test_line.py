@@ -75,6 +75,20 @@ def test_every_item_is_recorded_routed_and_confirmed(tmp_path: Path) -> None:
     assert {f"{r['verdict_id']}:{r['revision']}" for r in rows} <= keys
 
 
+def test_items_n_stops_on_a_belt_that_keeps_feeding(tmp_path: Path) -> None:
+    """A real belt does not stop at N items: the run ends once N have their routing, the belt still full."""
+    config = line_config(tmp_path)
+    station = Station(config, RunOptions(items=None, sim_speed_m_s=2.0, sim_spacing_m=1.0))
+    station.start()
+    try:
+        assert station.wait_items(4, timeout_s=60), station.stats()
+    finally:
+        station.stop()
+    final = latest(verdict_rows(config.in_data_dir(config.storage.db_path)))
+    routed = [v for v in final.values() if v["routing"]["lane_confirmed"] is not None or v["routing"]["lost"]]
+    assert len(routed) >= 4
+
+
 def test_a_restarted_station_counts_the_items_recorded_today_before_it(tmp_path: Path) -> None:
     config = line_config(tmp_path)
     day = datetime.now().date()
