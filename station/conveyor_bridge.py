@@ -70,6 +70,8 @@ class ConveyorBridge:
         self._counts = ConveyorCounters()
         # Why the belt stands (a jam, an e-stop): its status line and the zone of a jam.
         self._stop_reason: tuple[Message, dict[str, object]] | None = None
+        # The controller's default lane when it is not [hardware.lanes] manual (None: it is).
+        self._wrong_default: int | None = None
 
     @property
     def counters(self) -> ConveyorCounters:
@@ -100,9 +102,19 @@ class ConveyorBridge:
         elif isinstance(event, ev.ItemEntered):
             self._count("items")
         elif isinstance(event, ev.LinkUp):
-            # The boot id is for the log and the values, not the operator's screen.
-            self._report(Level.OK, QT_TRANSLATE_NOOP("Health", "conveyor connected"), "",
-                         boot_id=event.boot_id)
+            self._wrong_default = event.default_lane if event.default_lane != self.lanes.manual_lane else None
+            if self._wrong_default is not None:
+                # Every item the station says nothing about (in time) goes there, unchecked.
+                logger.error("the controller's default lane is %d, not the manual lane %d "
+                             "([hardware.lanes]): items without a DIVERT go to lane %d unchecked; set its "
+                             "default lane to %d",
+                             event.default_lane, self.lanes.manual_lane, event.default_lane,
+                             self.lanes.manual_lane)
+                self.on_health(self.health())
+            else:
+                # The boot id is for the log and the values, not the operator's screen.
+                self._report(Level.OK, QT_TRANSLATE_NOOP("Health", "conveyor connected"), "",
+                             boot_id=event.boot_id)
             if event.new_boot and closed:
                 logger.warning("controller rebooted: %s items in flight closed as lost", len(closed))
         elif isinstance(event, ev.LinkDown):
@@ -203,6 +215,13 @@ class ConveyorBridge:
                                         "manual lane. Check the controller's power and cable.").render(lang))
             return Health("conveyor", Level.ERROR,
                           QT_TRANSLATE_NOOP("Health", "conveyor link down").render(lang), detail, values)
+        if self._wrong_default is not None:
+            wrong = QT_TRANSLATE_NOOP("Health", "conveyor's default lane is not the manual lane")
+            what_to_do = QT_TRANSLATE_NOOP("Health", "Items the station sends no DIVERT for go to lane "
+                                           "{lane}, unchecked. Set the controller's default lane to the "
+                                           "manual lane ({manual}).")
+            said = what_to_do.render(lang, lane=self._wrong_default, manual=self.lanes.manual_lane)
+            return Health("conveyor", Level.ERROR, wrong.render(lang), said, values)
         if self._stop_reason is not None:
             message, stop_values = self._stop_reason
             return Health("conveyor", Level.ERROR, message.render(lang, **stop_values),

@@ -536,15 +536,32 @@ def check_conveyor(config: Config) -> CheckResult:
     if not seen.session:
         return warn("conveyor", f"{said}, but sent no heartbeat after our WELCOME",
                     "run `station hw selftest --port PORT` to see which rule the controller breaks")
-    if seen.lane_count != max(config.hardware.lanes.values()) + 1:
-        return warn("conveyor", f"{said}; [hardware.lanes] uses lanes up to "
-                    f"{max(config.hardware.lanes.values())}",
-                    "make [hardware.lanes] match the controller's lanes")
+    if (lanes := _lanes_problem(config, said, seen.lane_count, seen.default_lane)) is not None:
+        return lanes
     if simulator is not None:
         return warn("conveyor", f"{said}; session up, nothing diverted; a simulated belt, no real conveyor",
                     f"set [hardware] port (or usb_id) to the controller's, or mode = \"bench\" "
                     f"({BEFORE_PRODUCTION})")
     return ok("conveyor", f"{said}; session up, nothing diverted")
+
+
+def _lanes_problem(config: Config, what: str, lane_count: int, default_lane: int) -> CheckResult | None:
+    """The controller's lanes against [hardware.lanes]: its default lane (where every item the
+    station says nothing about goes) must be the manual lane, and the lane counts must agree."""
+    lanes = config.hardware.lanes
+    manual = lanes.get("manual")
+    if manual is not None and default_lane != manual:
+        return fail("conveyor", f"{what}: its default lane is {default_lane}, but [hardware.lanes] manual = "
+                    f"{manual}: every item the station says nothing about (in time) would go to lane "
+                    f"{default_lane}, unchecked",
+                    f"set the controller's default lane to the manual-review lane ({manual}), or "
+                    "[hardware.lanes] "
+                    f"manual = {default_lane} if that is the manual lane")
+    if lane_count != max(lanes.values()) + 1:
+        return warn("conveyor", f"{what}: {lane_count} lanes; [hardware.lanes] uses lanes up to "
+                    f"{max(lanes.values())}",
+                    "make [hardware.lanes] match the controller's lanes")
+    return None
 
 
 def _check_plc(config: Config, timeout_s: float = 6.0) -> CheckResult:
@@ -570,9 +587,11 @@ def _check_plc(config: Config, timeout_s: float = 6.0) -> CheckResult:
     what = "the simulated PLC" if plc is not None else f"the PLC on {settings.port} ({settings.transport})"
     up = threading.Event()
     downs: list[str] = []
+    session: list[ev.LinkUp] = []
 
     def seen(event: ev.Event) -> None:
         if isinstance(event, ev.LinkUp):
+            session.append(event)
             up.set()
         elif isinstance(event, ev.LinkDown):
             downs.append(event.reason)
@@ -586,11 +605,15 @@ def _check_plc(config: Config, timeout_s: float = 6.0) -> CheckResult:
         if plc is not None:
             plc.stop()
     if not answered:
+        why = downs[-1] if downs else link.last_problem
         return fail("conveyor", f"{what} did not answer over Modbus in {timeout_s:.0f} s"
-                    + (f": {downs[-1]}" if downs else ""),
+                    + (f": {why}" if why else ""),
                     "check the cable or network, [hardware.modbus] port, unit id and baud rate, that the "
                     "PLC has power and its program is running (hardware/MODBUS.md)")
     said = f"{what} answered over Modbus and its heartbeat moves; session up, nothing diverted"
+    header = session[0]
+    if (lanes := _lanes_problem(config, what, header.lane_count, header.default_lane)) is not None:
+        return lanes
     if plc is not None:
         return warn("conveyor", f"{said}; a simulated PLC, no real conveyor",
                     f"set [hardware.modbus] port to the PLC's ({BEFORE_PRODUCTION})")

@@ -139,6 +139,8 @@ class ModbusLink:
         self._next_alive = 0.0
         self._fails = 0
         self._had_session = False
+        # Why the last attempt to reach the PLC failed (None: none failed yet), for `station doctor`.
+        self.last_problem: str | None = None
         self._answered = False  # the PLC ever answered (else: unit id, frame, wiring, not an outage)
         self._said: set[str] = set()  # what the log already said since the last session came up
         self._bad_slot: int | None = None  # the event number whose slot held another number
@@ -240,21 +242,25 @@ class ModbusLink:
             self._had_session = False
             try:
                 if not client.connect():
-                    logger.warning("cannot open the PLC's %s port %s; retrying in %.1f s",
-                                   self.settings.transport.upper(), self.port, backoff)
+                    kind = self.settings.transport.upper()
+                    self.last_problem = f"cannot open the PLC's {kind} port {self.port}"
+                    logger.warning("%s; retrying in %.1f s", self.last_problem, backoff)
                     continue
                 logger.info("PLC port %s open (Modbus %s, unit %d)", self.port,
                             self.settings.transport.upper(), self.settings.unit_id)
                 self._serve(client)
                 self._session_down("link stopped")
             except _PlcMapError as exc:
+                self.last_problem = str(exc)
                 logger.error("PLC on %s: %s; reconnecting in %.1f s", self.port, exc, backoff)
                 self._session_down(str(exc))
                 self._had_session = False
             except _PlcDownError as exc:
+                self.last_problem = str(exc)
                 logger.warning("PLC on %s: %s; reconnecting", self.port, exc)
                 self._session_down(str(exc))
             except (ModbusException, OSError) as exc:
+                self.last_problem = f"port {self.port}: {exc}"
                 logger.warning("PLC port %s failed: %s; reconnecting", self.port, exc)
                 self._session_down(f"port {self.port}: {exc}")
             finally:

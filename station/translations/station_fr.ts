@@ -600,6 +600,14 @@
         <translation>Pas de réponse de l&apos;automate : les articles partent sur la voie manuelle. Vérifiez l&apos;alimentation et le câble de l&apos;automate.</translation>
     </message>
     <message>
+        <source>conveyor&apos;s default lane is not the manual lane</source>
+        <translation>la voie par défaut du convoyeur n&apos;est pas la voie manuelle</translation>
+    </message>
+    <message>
+        <source>Items the station sends no DIVERT for go to lane {lane}, unchecked. Set the controller&apos;s default lane to the manual lane ({manual}).</source>
+        <translation>Les articles sans ordre DIVERT de la station partent sur la voie {lane} sans contrôle. Réglez la voie par défaut de l&apos;automate sur la voie manuelle ({manual}).</translation>
+    </message>
+    <message>
         <source>No diverts are sent until the controller reports it cleared.</source>
         <translation>Aucun aiguillage n&apos;est commandé tant que l&apos;automate ne signale pas le retour à la normale.</translation>
     </message>

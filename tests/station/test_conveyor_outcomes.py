@@ -12,9 +12,10 @@ import pytest
 
 from hardware import events as ev
 from hardware.item_tracker import ItemState, LaneMap
+from hardware.link import LinkHealth
 from station.conveyor_bridge import ConveyorBridge
 from station.pipeline import Inspected, Pipeline, Trigger
-from station.state import ItemView, StationState
+from station.state import Health, ItemView, Level, StationState
 from station.store import Store
 from station.store.images import FrameImage
 from station.verdict import Routing, Verdict
@@ -155,3 +156,28 @@ def test_an_item_whose_verdict_cannot_be_written_gets_no_outcome_and_is_dropped(
     tracker = line.bridge.tracker
     assert tracker.expire(time.monotonic() + tracker.verdict_timeout_s + 1) == []
     assert tracker.state_of(BOOT, 1) is None
+
+
+class _ConnectedLink(_Link):
+    def health(self) -> LinkHealth:
+        return LinkHealth(connected=True, port="/dev/ttyUSB0", boot_id=7, last_frame_age_s=0.1, crc_errors=0,
+                          frame_errors=0, retransmits=0, duplicates=0, reconnects=0, sessions=1,
+                          commands_sent=0, commands_rejected=0, rtt_ms_p50=None, rtt_ms_p99=None)
+
+
+def test_a_controller_whose_default_lane_is_not_the_manual_lane_turns_the_conveyor_red() -> None:
+    """Items the station sends no DIVERT for (decided late, not inspected) go to the controller's
+    default lane: when that is not [hardware.lanes] manual they would go there unchecked."""
+    seen: list[Health] = []
+    bridge = ConveyorBridge(LANES, on_trigger=lambda _t: True, on_routed=lambda _v, _r: None,
+                            on_health=seen.append)
+    bridge.attach(_ConnectedLink())  # type: ignore[arg-type]
+    bridge.on_event(ev.LinkUp(boot_id=7, new_boot=True, port="/dev/ttyUSB0", lane_count=5, default_lane=1,
+                              capabilities=0))
+    assert seen[-1].level is Level.ERROR
+    assert seen[-1].summary == "conveyor's default lane is not the manual lane"
+    assert "go to lane 1, unchecked" in seen[-1].detail and "to the manual lane (0)" in seen[-1].detail
+    assert bridge.health().level is Level.ERROR  # and it stays red in the monitor's status
+    bridge.on_event(ev.LinkUp(boot_id=8, new_boot=True, port="/dev/ttyUSB0", lane_count=5, default_lane=0,
+                              capabilities=0))
+    assert seen[-1].level is Level.OK and bridge.health().level is Level.OK

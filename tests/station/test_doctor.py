@@ -192,6 +192,20 @@ def test_a_modbus_plc_is_checked_over_modbus(tmp_path: Path) -> None:
                                           'port = "127.0.0.1:9"\ntransport = "tcp"\n'))
     assert gone.status is Status.FAIL
     assert "127.0.0.1:9" in gone.message and "[hardware.modbus]" in gone.fix
+    # Why, on the line itself (it was only in the log lines above it).
+    assert "did not answer over Modbus in 6 s: cannot open the PLC's TCP port 127.0.0.1:9" in gone.message
+
+
+def test_a_controller_whose_default_lane_is_not_the_manual_lane_fails(tmp_path: Path) -> None:
+    """Every item the station says nothing about goes to the controller's default lane: it must be
+    the manual-review lane, or such items would go, unchecked, to restock (lane 1 here)."""
+    from hardware.simulator import SimSettings, SimulatorRunner
+
+    with SimulatorRunner(SimSettings(default_lane=1)) as controller:
+        result = check_conveyor(_load(tmp_path, f'[hardware]\nport = "{controller.path}"\n'))
+    assert result.status is Status.FAIL
+    assert "its default lane is 1, but [hardware.lanes] manual = 0" in result.message
+    assert "set the controller's default lane to the manual-review lane (0)" in result.fix
 
 
 def _bench(tmp_path: Path) -> Path:
