@@ -4,6 +4,7 @@ fails the rule a broken controller breaks."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -41,3 +42,15 @@ def test_selftest_fails_a_controller_that_applies_late_commands(monkeypatch: pyt
         results = {r.rule: r for r in run_selftest(str(sim.path), item_timeout_s=5)}
     assert results["S12"].status is Status.FAIL
     assert results["S10"].status is Status.PASS
+
+
+def test_a_plcs_address_is_sent_to_the_doctor_instead_of_opened_as_a_serial_port(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", "/dev/null", "hw", "selftest", "--port", "192.168.0.10:502"]) == 2
+    said = capsys.readouterr().err
+    assert "192.168.0.10:502 is a network address, not a serial port" in said
+    assert "checked with `station doctor`" in said and "dialout" not in said
+    modbus = tmp_path / "plc.toml"
+    modbus.write_text('[hardware]\ncontroller = "modbus"\n', encoding="utf-8")
+    assert main(["--config", str(modbus), "hw", "selftest", "--port", "/dev/ttyUSB0"]) == 2
+    assert 'a Modbus PLC ([hardware] controller = "modbus")' in capsys.readouterr().err
