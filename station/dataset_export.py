@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 
 _GOOD_LABELS = frozenset({"ok", "good", "none", "no_defect"})
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# Dispositions that leave the item's condition and product open: nothing to train on.
+_UNCERTAIN = frozenset({Disposition.MANUAL_REVIEW, Disposition.QUARANTINE})
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ExportResult:
     skus: dict[str, int]
     skipped_no_frames: int
     not_settled: int = 0  # items of the period no operator confirmed or overrode: not exported
+    in_review: int = 0  # items the operator left in manual review or quarantine: no label, not exported
 
 
 def _defect_label(final: Verdict, auto: Verdict) -> str | None:
@@ -62,7 +65,7 @@ def _defect_label(final: Verdict, auto: Verdict) -> str | None:
 def confirmed_sku(final: Verdict) -> str | None:
     """The product of an item as its operator-settled revision says (observed, else expected
     SKU); None when the item was left in manual review or quarantine: nothing certain."""
-    if final.decision.disposition in (Disposition.MANUAL_REVIEW, Disposition.QUARANTINE):
+    if final.decision.disposition in _UNCERTAIN:
         return None
     return final.item.observed_sku or final.item.expected_sku or None
 
@@ -89,7 +92,7 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
         (since.timestamp() if since else 0.0,),
     ).fetchall()
     candidates: list[tuple[tuple[int, float], Verdict, Verdict]] = []
-    not_settled = 0
+    not_settled = in_review = 0
     for verdict_id, confirmed, latest in rows:
         final = reader.get_verdict(verdict_id, int(latest))
         auto = reader.get_verdict(verdict_id, 1)
@@ -98,6 +101,11 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
         overridden = final.decision.source is DecisionSource.OPERATOR
         if not (confirmed or overridden):
             not_settled += 1
+            continue
+        if final.decision.disposition in _UNCERTAIN:
+            # Confirmed, but what was confirmed is "someone must look": neither a condition nor a
+            # product to learn, so it is counted apart rather than as an exported item with no file.
+            in_review += 1
             continue
         candidates.append(((0 if overridden else 1, auto.decision.confidence), final, auto))
     candidates.sort(key=lambda c: c[0])
@@ -140,11 +148,11 @@ def export_dataset(reader: StoreReader, out: Path, since: datetime | None = None
                     writer.writerow([rank, f"{task}/{label}/{name}", task, label, final.verdict_id,
                                      order == 0, confidence, auto.decision.disposition.value,
                                      final.decision.disposition.value])
-    result = ExportResult(items, files, defect_counts, sku_counts, skipped, not_settled)
+    result = ExportResult(items, files, defect_counts, sku_counts, skipped, not_settled, in_review)
     (out / "export.json").write_text(json.dumps({
         "since": since.isoformat() if since else None, "items": items, "files": files,
         "defect_classes": defect_counts, "skus": sku_counts, "sku_folders": sku_folders,
-        "skipped_no_frames": skipped,
+        "skipped_no_frames": skipped, "not_settled": not_settled, "in_review": in_review,
     }, indent=2), encoding="utf-8")
     logger.info("exported %s items (%s files) to %s", items, files, out)
     return result

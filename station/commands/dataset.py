@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(json.dumps({"out": str(args.out), "items": result.items, "files": result.files,
                           "defect_classes": result.defect_classes, "skus": result.skus,
                           "skipped_no_frames": result.skipped_no_frames,
-                          "not_settled": result.not_settled}))
+                          "not_settled": result.not_settled, "in_review": result.in_review}))
     else:
         print(f"exported {result.items} items ({result.files} files) to {args.out}")
         print(f"  defect classes: {result.defect_classes or '-'}")
@@ -74,4 +74,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             items = "1 item" if result.not_settled == 1 else f"{result.not_settled} items"
             print(f"  left out: {items} no operator confirmed or overrode (only an "
                   "operator's word is a label to train on: confirm or override items at the bench)")
+        if result.in_review:
+            items = "1 item" if result.in_review == 1 else f"{result.in_review} items"
+            print(f"  left out: {items} settled as manual review or quarantine (no condition or product "
+                  "to learn: override them to restock, repair or recycle to train on them)")
     return 0
