@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GOOD = "good"
+# What `station dataset export` writes beside its defect/ and conformity/ folders.
+EXPORT_FILE = "export.json"
+LAYOUTS = {"defect": "DIR/good/* plus one folder per defect class (or the magnetic tile's MT_* folders)",
+           "conformity": "DIR/<sku>/* (one folder per product) or the grocery root with train.txt"}
 
 
 class Split(Enum):
@@ -96,6 +100,30 @@ def defect_samples(root: Path, split: Split = Split.ALL, holdout: float = 0.3) -
         raise ValueError(f"{root}: no images in a '{GOOD}/' folder (or MT_Free/) — the defect layout is "
                          "DIR/good/* plus one folder per defect class")
     return _select(samples, split, holdout)
+
+
+def layout_problem(data: Path, task: str) -> str | None:
+    """Why `data` is not a data folder of `task` ("defect" or "conformity"), with what to pass instead;
+    None when its layout may be one (the sample readers then say what is missing in it).
+
+    Checked before a run so that an export's own folder or the other task's data is refused at once,
+    not after a training of the wrong model or with a message naming the wrong layout."""
+    data = Path(data)
+    if not data.is_dir():
+        return None
+    if (data / EXPORT_FILE).is_file():
+        return (f"{data} is a `station dataset export` folder, which holds one folder per task: pass "
+                f"{data / task} as --data")
+    folders = {p.name for p in data.iterdir() if p.is_dir()}
+    if task == "conformity" and (GOOD in folders or "MT_Free" in folders):
+        found = "defect data (a good/ folder beside defect classes)" if GOOD in folders else \
+            "the magnetic-tile defect set (MT_* folders)"
+        return (f"{data} holds {found}, not products: a conformity model needs a folder laid out as "
+                f"{LAYOUTS['conformity']}")
+    if task == "defect" and (data / "train.txt").is_file() and (data / "classes.csv").is_file():
+        return (f"{data} holds the grocery lists (products, not defects): a defect model needs a folder laid "
+                f"out as {LAYOUTS['defect']}")
+    return None
 
 
 def defect_labels(samples: Iterable[Sample]) -> list[str]:

@@ -196,6 +196,23 @@ def refusal_message(judgement: Judgement, manifest: dict[str, Any], out: Path, r
             "or export it anyway with --force.")
 
 
+def unmeasured_message(judgement: Judgement, manifest: dict[str, Any]) -> str:
+    """What `station train` warns when the validation split gave no figure: how many images of what
+    it takes, since "add images" alone does not say that a product needs ten of them."""
+    recipe = manifest.get("training", {}).get("recipe", {})
+    fraction = float(recipe.get("val_fraction") or 0.1)
+    if judgement.task == "conformity":
+        need = math.ceil(1 / fraction - 1e-9)
+        kind = (f"each product validates on the last {fraction * 100:.0f} % of its training images, so a "
+                f"product needs at least {need} of them to have one there (a DIR/<sku>/ folder holds 20 % "
+                f"more back for the closing evaluation): add images until most products have {need} or more")
+    else:
+        kind = ("validation takes some of each class, so it needs at least 2 images in good/ and 2 of a "
+                "defect class: add images of both")
+    return (f"the validation split ({judgement.images} images) gave no {judgement.metric}, so the model "
+            f"could not be checked against chance or the model it replaces; {kind}")
+
+
 def record_forced(folder: Path, judgement: Judgement) -> dict[str, Any]:
     """Write the `forced` section into the staged manifest (the sha256 of model.onnx is unchanged)."""
     forced = {"reason": "; ".join(judgement.problems), "validation": judgement.validation,

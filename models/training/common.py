@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import math
 import random
 import subprocess
 from collections.abc import Sequence
@@ -45,10 +46,12 @@ def seed_everything(seed: int, threads: int = MAX_THREADS) -> torch.Generator:
 
 
 def read_image(path: Path) -> npt.NDArray[np.uint8]:
-    """A BGR uint8 image, or `FileNotFoundError` naming the file."""
+    """A BGR uint8 image, or `FileNotFoundError` naming the file and what to do: every file with an
+    image suffix in a data folder is read, so one broken copy stops a training or an evaluation."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise FileNotFoundError(f"{path}: not a readable image")
+        raise FileNotFoundError(f"{path}: not a readable image (empty, truncated or not an image OpenCV "
+                                "decodes) — replace it or move it out of the data folder, then run again")
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -58,7 +61,8 @@ def read_mask(path: Path | None, shape: tuple[int, int]) -> npt.NDArray[np.float
         return np.zeros(shape, dtype=np.float32)
     mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if mask is None:
-        raise FileNotFoundError(f"{path}: not a readable mask")
+        raise FileNotFoundError(f"{path}: not a readable mask — replace it or move it out of the data "
+                                "folder (an image without a mask is trained on its label alone)")
     if mask.shape != shape:
         mask = cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
     return (mask > 127).astype(np.float32)
@@ -138,12 +142,26 @@ def parity_check(model: nn.Module, onnx_path: Path, batch: npt.NDArray[np.float3
     return worst
 
 
+def json_safe(value: Any) -> Any:
+    """`value` with every NaN or infinite float as None: a figure with nothing to measure (an AUROC of a
+    split without one kind) is null in the manifest, which strict JSON readers (browsers, PostgreSQL's
+    jsonb, most languages) accept, where Python's default NaN makes the whole file unreadable to them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> Path:
     """Write manifest.json with the schema, file name and sha256 of model.onnx filled in."""
     model_path = out_dir / MODEL_FILE
     full = {"schema": MANIFEST_SCHEMA, **manifest, "onnx_file": MODEL_FILE, "sha256": file_sha256(model_path)}
     path = out_dir / MANIFEST_FILE
-    path.write_text(json.dumps(full, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_safe(full), indent=2, sort_keys=False, allow_nan=False) + "\n",
+                    encoding="utf-8")
     return path
 
 
@@ -152,4 +170,4 @@ def update_manifest(out_dir: Path, **changes: Any) -> None:
     path = out_dir / MANIFEST_FILE
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.update(changes)
-    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(json_safe(manifest), indent=2, allow_nan=False) + "\n", encoding="utf-8")

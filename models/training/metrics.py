@@ -54,16 +54,17 @@ def confusion(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -
     return matrix
 
 
-def per_class(matrix: npt.NDArray[np.int64], labels: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Precision, recall and support of each class from a confusion matrix."""
-    out: dict[str, dict[str, float]] = {}
+def per_class(matrix: npt.NDArray[np.int64], labels: Sequence[str]) -> dict[str, dict[str, float | None]]:
+    """Precision, recall and support of each class from a confusion matrix; None where a figure has no
+    images to count (a class never predicted has no precision), which JSON writes as null, not NaN."""
+    out: dict[str, dict[str, float | None]] = {}
     for i, name in enumerate(labels):
         tp = float(matrix[i, i])
         predicted = float(matrix[:, i].sum())
         actual = float(matrix[i, :].sum())
         out[name] = {
-            "precision": tp / predicted if predicted else float("nan"),
-            "recall": tp / actual if actual else float("nan"),
+            "precision": tp / predicted if predicted else None,
+            "recall": tp / actual if actual else None,
             "support": actual,
         }
     return out

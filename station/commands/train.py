@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 # some activations are larger: 256 MiB removes their faults too, but saved only 2-7 % of a step).
 TRAINING_MMAP_THRESHOLD = 32 << 20
 TRAINING_TRIM_THRESHOLD = 128 << 20
+# Options only one recipe reads (their defaults are None, so an option given is told from one left out).
+OPTIONS_OF = {
+    "defect": ("holdout", "synthetic", "colour", "crop", "masks", "views"),
+    "conformity": ("low_size", "min_crop", "cutmix", "white_balance", "erase", "mixstyle", "trivial",
+                   "coarse", "loss", "flip", "precision", "weight_decay", "ema"),
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,31 +56,32 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="training epochs (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed repeats the run")
     parser.add_argument("--size", type=whole(32, example="160"), default=None,
-                        help="model input size in pixels (square)")
+                        help="model input size in pixels (square; defect: a multiple of 32, at least 64)")
     parser.add_argument("--name", default=None, help="model name in the manifest (default: the task)")
     parser.add_argument("--holdout", type=number(0, 1, low_open=True, high_open=True, example="0.3"),
-                        default=0.3,
+                        default=None,
                         help="defect: fraction of the data held back for evaluation (default 0.3)")
-    parser.add_argument("--synthetic", choices=["auto", "on", "off"], default="auto",
+    parser.add_argument("--synthetic", choices=["auto", "on", "off"], default=None,
                         help="defect: paste synthetic defects on good images (auto: when defects are scarce)")
-    parser.add_argument("--colour", choices=["auto", "gray", "rgb"], default="auto",
-                        help="model input colour (auto: grey when every image is grey)")
+    parser.add_argument("--colour", choices=["auto", "gray", "rgb"], default=None,
+                        help="defect: model input colour (auto, the default: grey when every image is grey)")
     parser.add_argument("--threads", type=whole(1, 2), default=2,
                         help="torch threads, at most 2 (1 is faster when other work shares the CPU)")
     parser.add_argument("--crop", type=whole(0, example="128"), default=None,
-                        help="defect: patch size of the patch epochs (0 = whole images throughout)")
+                        help="defect: patch size of the patch epochs, a multiple of 32 of at least 64 "
+                             "(0 = whole images throughout)")
     parser.add_argument("--width", type=whole(4, example="32"), default=None,
                         help="network width (channels of the first layer)")
-    parser.add_argument("--masks", choices=["on", "off"], default="on",
+    parser.add_argument("--masks", choices=["on", "off"], default=None,
                         help="defect: 'off' trains on image labels only (good / damaged), ignoring any "
                              "pixel masks, on whole images (--crop does not apply)")
     parser.add_argument("--low-size", type=whole(0, example="112"), default=None,
                         help="conformity: input size of the early epochs (0 = --size throughout)")
     parser.add_argument("--min-crop", type=float, default=None,
                         help="conformity: smallest random-crop area fraction (default 0.15)")
-    parser.add_argument("--views", type=int, choices=[0, 1, 2, 4, 8], default=0,
+    parser.add_argument("--views", type=int, choices=[0, 1, 2, 4, 8], default=None,
                         help="defect: flips/rotations averaged in the exported graph, each costing one "
-                        "inference (0 = chosen on validation; 1 = none, the fastest)")
+                        "inference (0, the default = chosen on validation; 1 = none, the fastest)")
     parser.add_argument("--cutmix", type=number(0, 1, example="0.5"), default=None,
                         help="conformity: share of batches trained with CutMix (default 0 = none)")
     parser.add_argument("--white-balance", type=float, default=None,
@@ -95,7 +102,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--loss", choices=["cosface", "softmax"], default=None,
                         help="conformity: a plain classifier on the embedding (default) or a margin loss "
                              "on normalised embeddings")
-    parser.add_argument("--flip", choices=["auto", "on", "off"], default="auto",
+    parser.add_argument("--flip", choices=["auto", "on", "off"], default=None,
                         help="conformity: average the embedding with the mirror image's, a second pass per "
                         "item (auto: only when it gains a point of top-1 on validation)")
     parser.add_argument("--precision", choices=["bf16", "fp32"], default=None,
@@ -116,20 +123,61 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(handler=run, log_to_file=True)
 
 
+def other_task_options(args: argparse.Namespace) -> str | None:
+    """What `station train TASK` says when given the other task's options: the recipe would ignore
+    them, and a run trained without what was asked for is found out only in its manifest."""
+    other = "conformity" if args.task == "defect" else "defect"
+    given = [f"--{name.replace('_', '-')}" for name in OPTIONS_OF[other] if getattr(args, name) is not None]
+    if not given:
+        return None
+    return (f"{', '.join(given)} {'is an option' if len(given) == 1 else 'are options'} of `station train "
+            f"{other}`, not of `station train {args.task}`: leave {'it' if len(given) == 1 else 'them'} out "
+            "(station train --help lists which task each option is for)")
+
+
+def check_held_back(task: str, data: Path, holdout: float | None) -> None:
+    """Decode every held-back image now. The training never reads them; its closing evaluation does,
+    and one broken file there threw a finished run away. Raises FileNotFoundError naming the file."""
+    from models.datasets import Split, conformity_samples, defect_samples
+    from models.training.common import read_image
+
+    if task == "defect":
+        from models.training.defect import DefectRecipe
+
+        samples = defect_samples(data, Split.HOLDOUT, DefectRecipe.holdout if holdout is None else holdout)
+    else:
+        samples = conformity_samples(data, Split.HOLDOUT)
+    for sample in samples:
+        read_image(sample.path)
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     if importlib.util.find_spec("torch") is None:
         print("station train: torch is not installed — install the train extra: pip install -e '.[train]'",
               file=sys.stderr)
         return 2
+    from models.datasets import layout_problem
     from models.training import acceptance
     from models.training.evaluate import evaluate_model
     from station.commands._outputs import check_folder
 
+    # Before the training, not after it: the other task's data would train a model of the wrong
+    # labels (good/ and scratch/ as products) and be refused only by the held-back evaluation.
+    problem = other_task_options(args) or layout_problem(args.data, args.task)
+    if problem:
+        print(f"station train: {problem}", file=sys.stderr)
+        return 2
     out: Path = args.out
     # Before the training, not after it: the run trains beside OUT (OUT.training) and moves into OUT.
     fix = "choose an --out folder you may write (the run also writes beside it: OUT.training)"
     check_folder(out, fix=fix)
     check_folder(acceptance.staging_dir(out).parent, fix=fix)
+    if not args.no_eval:
+        try:
+            check_held_back(args.task, args.data, args.holdout)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"station train: {exc}", file=sys.stderr)
+            return 2
     bound_heap(TRAINING_MMAP_THRESHOLD, TRAINING_TRIM_THRESHOLD)
     staging = acceptance.staging_dir(out)
     try:
@@ -138,9 +186,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if args.task == "defect":
             from models.training.defect import DefectRecipe, train_defect
 
-            recipe = DefectRecipe(seed=args.seed, holdout=args.holdout, synthetic=args.synthetic,
-                                  colour=args.colour, name=args.name or "defect", tta=args.views,
-                                  masks=args.masks,
+            recipe = DefectRecipe(seed=args.seed, name=args.name or "defect",
+                                  **({"holdout": args.holdout} if args.holdout is not None else {}),
+                                  **({"synthetic": args.synthetic} if args.synthetic else {}),
+                                  **({"colour": args.colour} if args.colour else {}),
+                                  **({"tta": args.views} if args.views is not None else {}),
+                                  **({"masks": args.masks} if args.masks else {}),
                                   **({"epochs": args.epochs} if args.epochs else {}),
                                   **({"size": args.size} if args.size else {}),
                                   **({"crop": args.crop} if args.crop is not None else {}),
@@ -149,7 +200,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         else:
             from models.training.conformity import ConformityRecipe, train_conformity
 
-            flip = {"auto": None, "on": True, "off": False}[args.flip]
+            flip = {"auto": None, "on": True, "off": False}[args.flip or "auto"]
             crecipe = ConformityRecipe(seed=args.seed, name=args.name or "conformity", tta_flip=flip,
                                        **({"epochs": args.epochs} if args.epochs else {}),
                                        **({"size": args.size} if args.size else {}),
@@ -179,9 +230,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
             forced = acceptance.record_forced(staging, judgement)
             print(f"station train: exported because of --force although {forced['reason']}", file=sys.stderr)
         elif judgement.unmeasured:
-            print(f"station train: warning — the validation split ({judgement.images} images) gave no "
-                  f"{judgement.metric}, so the model could not be checked against chance; add images of "
-                  "every kind", file=sys.stderr)
+            print(f"station train: warning — {acceptance.unmeasured_message(judgement, manifest)}",
+                  file=sys.stderr)
         if not args.no_eval:
             metrics = evaluate_model(staging, args.data, "holdout", write=True)
             logger.info("held-back metrics: %s", json.dumps(metrics.get("summary", {})))
