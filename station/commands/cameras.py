@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from station.config import CameraConfig, Config
 
 if TYPE_CHECKING:
-    from vision.camera import Camera
+    from calibration.quality import FrameQuality
+    from vision.camera import Camera, Frame
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,94 @@ def _open(config: Config, name: str, cam: CameraConfig) -> tuple[Camera, Any]:
     return Camera(source, cam.frozen_after_s, cam.reopen_backoff_s, cam.reopen_backoff_max_s), demo
 
 
+# How long `test` waits, beyond --seconds, for a camera still opening to give its first frame or say
+# why not: a stream takes up to 5 s to open, an absent GigE camera a few seconds to be given up.
+_OPENING_ALLOWANCE_S = 10.0
+
+
+def _first_frame(camera: Camera, seconds: float) -> Frame | None:
+    """The camera's first frame, so that the measurement starts when the camera delivers.
+
+    None when it gave none within `seconds`, or, when it was still opening by then, once its first
+    opening ended without a frame (the reason is then in its health) or after the allowance.
+    """
+    from vision.camera import CameraState
+
+    started = time.monotonic()
+    while True:
+        frame = camera.wait_frame(started, timeout=0.25)
+        if frame is not None:
+            return frame
+        elapsed = time.monotonic() - started
+        if elapsed >= seconds + _OPENING_ALLOWANCE_S:
+            return None
+        if elapsed >= seconds and camera.state is not CameraState.STARTING:
+            return None
+
+
+class _Problems:
+    """The quality problems of the frames judged: one line per kind, however many frames showed it.
+
+    Each frame's sentence carries its own figures ("over-exposed (11% ...", "(12% ..."), so the
+    sentences alone would list one problem many times; the last frame's sentence stands for its kind.
+    """
+
+    def __init__(self) -> None:
+        self.judged = 0
+        self._seen: dict[str, tuple[str, int]] = {}
+
+    def add(self, quality: FrameQuality) -> None:
+        self.judged += 1
+        for finding in quality.findings:
+            _, count = self._seen.get(finding.code.value, ("", 0))
+            self._seen[finding.code.value] = (finding.text, count + 1)
+
+    def lines(self) -> list[str]:
+        return sorted(f"{text} (in {count} of {self.judged} frames judged)"
+                      for text, count in self._seen.values())
+
+
+class _Pace:
+    """The camera's frame rate from the frames' own capture times, while it delivered.
+
+    A stream hands over at once the pictures it buffered while it opened: counting those would
+    make a 15 fps camera look like a 20 fps one, so each opening's count starts `settle_s` after its
+    first frame. A reopening (the frame numbers start again) starts a new count; the time the
+    camera was down counts in none.
+    """
+
+    def __init__(self, settle_s: float) -> None:
+        self._settle_s = settle_s
+        self._frames = 0
+        self._seconds = 0.0
+        self._start: Frame | None = None  # the first frame of this opening
+        self._ref: Frame | None = None  # the first frame counted from
+        self._last: Frame | None = None
+
+    def add(self, frame: Frame) -> None:
+        newest = self._last or self._ref or self._start
+        if newest is None or frame.seq < newest.seq:  # the first frame, or the camera was reopened
+            self._close()
+            self._start = frame
+        elif self._ref is None:
+            if self._start is not None and frame.t_capture - self._start.t_capture >= self._settle_s:
+                self._ref = frame
+        else:
+            self._last = frame
+
+    def _close(self) -> None:
+        ref, last = self._ref, self._last
+        if ref is not None and last is not None and last.t_capture > ref.t_capture:
+            self._frames += last.seq - ref.seq
+            self._seconds += last.t_capture - ref.t_capture
+        self._start = self._ref = self._last = None
+
+    def fps(self, fallback: float) -> float:
+        """Frames a second over the counted spans; `fallback` when too few frames came for one."""
+        self._close()
+        return round(self._frames / self._seconds if self._seconds > 0 else fallback, 1)
+
+
 def run_test(args: argparse.Namespace, config: Config) -> int:
     import cv2
 
@@ -142,14 +231,22 @@ def run_test(args: argparse.Namespace, config: Config) -> int:
     sharpness: list[float] = []
     means: list[float] = []
     clipped: list[float] = []
-    problems: set[str] = set()
-    last = None
+    problems = _Problems()
     camera.start()
-    started = time.monotonic()
+    opened = time.monotonic()
     try:
-        seen = -1
-        tag = 0
-        while time.monotonic() - started < args.seconds:
+        if demo is not None:
+            demo.show_all({args.name: camera}, 1)
+        last = _first_frame(camera, args.seconds)
+        # Measured from the first frame: opening a stream takes seconds that are no frame rate.
+        started = time.monotonic()
+        first_count = camera.health().frames
+        seen = last.seq if last is not None else -1
+        pace = _Pace(settle_s=min(1.0, args.seconds / 2))
+        if last is not None:
+            pace.add(last)
+        tag = 1
+        while last is not None and time.monotonic() - started < args.seconds:
             if demo is not None and tag % 10 == 0:  # an item under the demo camera every 10 frames
                 demo.show_all({args.name: camera}, tag + 1)
             tag += 1
@@ -157,31 +254,38 @@ def run_test(args: argparse.Namespace, config: Config) -> int:
             if frame is None or frame.seq == seen:
                 continue
             seen, last = frame.seq, frame
+            pace.add(frame)
             if len(sharpness) < 200 and frame.seq % 3 == 0:  # judging every frame would slow a fast camera
                 quality = assess(frame.image, thresholds, region=cam.roi_box)
                 sharpness.append(quality.sharpness)
                 means.append(quality.mean)
                 clipped.append(quality.clipped_fraction)
-                problems.update(quality.reasons)
+                problems.add(quality)
         health = camera.health()
+        measured = time.monotonic() - started
     finally:
         camera.stop()
         if demo is not None:
             demo.stop()
-    elapsed = time.monotonic() - started
     result: dict[str, Any] = {
         "camera": args.name, "source": cam.source, "device": shown_device(cam.device),
         "state": health.state.value, "frames": health.frames,
-        "fps": round(health.frames / elapsed, 1), "reopens": health.reopens,
+        "fps": pace.fps(fallback=(health.frames - first_count) / measured if measured > 0 else 0.0),
+        "reopens": health.reopens,
         "size": f"{last.image.shape[1]}x{last.image.shape[0]}" if last is not None else None,
         "sharpness_median": round(statistics.median(sharpness), 1) if sharpness else None,
         "mean_grey_median": round(statistics.median(means), 1) if means else None,
         "clipped_median": round(statistics.median(clipped), 4) if clipped else None,
-        "problems": sorted(problems),
+        "problems": problems.lines(),
     }
     fit = health.state is CameraState.LIVE and last is not None
     if not fit:
-        result["problems"].insert(0, f"no frames: {health.detail or 'the camera did not deliver'}")
+        why = health.detail if health.state is not CameraState.STARTING else (
+            f"no frame and no error within {time.monotonic() - opened:.0f} s of opening: the camera may "
+            "still be connecting; run the test again with more --seconds")
+        # A camera that delivered and then went down is not one that never gave a frame.
+        lead = "no frames" if last is None else f"stopped delivering after {health.frames} frames"
+        result["problems"].insert(0, f"{lead}: {why or 'the camera did not deliver'}")
     if last is not None and args.save is not None:
         encoded, data = cv2.imencode(args.save.suffix.lower(), last.image)
         if not encoded:
@@ -199,7 +303,7 @@ def run_test(args: argparse.Namespace, config: Config) -> int:
             print(f"problem            {problem}")
         if "saved" in result:
             print(f"saved              {result['saved']}")
-        print("fit for use" if fit and not problems else
+        print("fit for use" if fit and not result["problems"] else
               "not fit for use: see the problems above" if not fit else
               "delivers frames, but see the problems above")
     return 0 if fit else 1
