@@ -101,7 +101,9 @@ def test_frozen_camera_is_detected_and_gives_no_fresh_frame() -> None:
         assert wait_until(lambda: camera.state is CameraState.LIVE)
         source.freeze = True
         assert wait_until(lambda: any(r.state is CameraState.FROZEN for r in reports))
-        assert "frozen" in next(r for r in reports if r.state is CameraState.FROZEN).detail
+        frozen = next(r for r in reports if r.state is CameraState.FROZEN).detail
+        # says what to check, not only that the frames stopped
+        assert "frozen" in frozen and "check its power" in frozen and "frozen_after_s" in frozen
         assert camera.wait_frame(time.monotonic(), timeout=0.3) is None
         source.freeze = False
         assert wait_until(lambda: camera.state is CameraState.LIVE)

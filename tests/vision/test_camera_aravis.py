@@ -5,8 +5,10 @@ pixel formats turned into BGR; and a clear sentence when Aravis is not installed
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -218,7 +220,7 @@ def test_pixel_formats_arrive_as_8_bit_bgr(fake_camera: FakeCamera, pixel_format
 
 def test_a_pixel_format_the_camera_lacks_is_refused_with_the_ones_it_has(fake_camera: FakeCamera) -> None:
     source = AravisSource(ADDRESS, pixel_format="BayerBG12")
-    with pytest.raises(SourceError, match=r"no pixel format 'BayerBG12'.*Mono8"):
+    with pytest.raises(SourceError, match=r"no pixel format 'BayerBG12'.*Mono8.*set pixel_format of camera"):
         source.open()
     # nothing held: the camera opens again at once
     ok = AravisSource(ADDRESS, pixel_format="Mono8")
@@ -227,6 +229,75 @@ def test_a_pixel_format_the_camera_lacks_is_refused_with_the_ones_it_has(fake_ca
         assert first_frame(ok).shape == (512, 512, 3)
     finally:
         ok.close()
+
+
+def test_settings_beyond_the_cameras_limits_are_logged_naming_the_key(
+    fake_camera: FakeCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fake camera's sensor is 2048x2048, its exposure 10 µs at least and its gain 10 at most:
+    frames come at what it allows, and the log says which setting it did not take."""
+    caplog.set_level(logging.WARNING, logger="vision.camera.aravis")
+    source = AravisSource(ADDRESS, width=4000, height=3000, exposure=5, gain=50, pixel_format="Mono8")
+    source.open()
+    try:
+        assert first_frame(source).shape == (2048, 2048, 3)
+    finally:
+        source.close()
+    logged = caplog.text
+    assert "width x height 4000x3000 is larger than its sensor (2048x2048); it sends 2048x2048" in logged
+    assert "exposure 5 µs is outside what it allows (10 to" in logged and "it uses 10" in logged
+    assert "gain 50 dB is outside what it allows (0 to 10 dB); it uses 10" in logged
+
+
+def test_settings_within_the_limits_log_nothing(
+    fake_camera: FakeCamera, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="vision.camera.aravis")
+    source = AravisSource(ADDRESS, width=640, height=480, exposure=2000, gain=3, pixel_format="Mono8")
+    source.open()
+    try:
+        assert first_frame(source).shape == (480, 640, 3)
+    finally:
+        source.close()
+    assert "outside what it allows" not in caplog.text and "larger than its sensor" not in caplog.text
+
+
+def test_a_camera_whose_frames_never_arrive_says_to_check_the_firewall(fake_camera: FakeCamera) -> None:
+    """The camera answers its control channel but its frames go where nothing reads them (as when a
+    firewall drops them): a reason to act on, not a camera that looks merely slow."""
+    source = AravisSource(ADDRESS, trigger_mode="software", pixel_format="Mono8")
+    source.open()
+    try:
+        assert source._camera is not None
+        # No frame is sent before the first trigger; the stream channel's host port (GigE Vision
+        # register SCP0) is pointed at a socket of ours that never reads.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+            sink.bind((ADDRESS, 0))
+            source._camera.get_device().write_register(0x0D00, sink.getsockname()[1])
+            with pytest.raises(SourceError, match=r"answers but none of its frames arrived.*firewall"):
+                for _ in range(5):
+                    source.read()
+    finally:
+        source.close()
+
+
+def test_a_camera_another_program_holds_says_so_and_opens_once_it_is_free(fake_camera: FakeCamera) -> None:
+    """A second program gets the camera only to watch: its settings would time out, which must not
+    read as a wrong setting of this camera's section."""
+    holder = AravisSource(ADDRESS, pixel_format="Mono8", name="viewer")
+    holder.open()
+    try:
+        second = AravisSource(ADDRESS, pixel_format="Mono8", name="top")
+        with pytest.raises(SourceError, match=r"held by another program: close the vendor's viewer") as no:
+            second.open()
+        assert "refused its settings" not in str(no.value)
+    finally:
+        holder.close()
+    second.open()  # the control channel is free again
+    try:
+        assert first_frame(second).shape == (512, 512, 3)
+    finally:
+        second.close()
 
 
 def test_the_fake_camera_is_listed_and_opened_by_its_device_id(fake_camera: FakeCamera) -> None:
@@ -274,10 +345,12 @@ def test_open_source_builds_a_gige_source_from_the_camera_section() -> None:
     assert (source.exposure, source.gain, source.pixel_format, source.trigger_mode) == (
         5000, 3.0, "BayerRG8", "software")
     assert source.name == "side"
-    with pytest.raises(SourceError, match="free-run or software"):
-        open_source("gige", "", 640, 480, 30, trigger_mode="hardware")
-    with pytest.raises(SourceError, match=r"cannot be turned into a colour image.*Mono8"):
-        open_source("gige", "", 640, 480, 30, pixel_format="Mono12Packed")
+    # refused before any camera is opened, naming the camera and its key
+    with pytest.raises(SourceError, match="set trigger_mode of camera 'left' to free-run or software"):
+        open_source("gige", "", 640, 480, 30, trigger_mode="hardware", name="left")
+    with pytest.raises(SourceError, match=r"cannot be turned into a colour image.*"
+                                          r"set pixel_format of camera 'left' to one of .*Mono8"):
+        open_source("gige", "", 640, 480, 30, pixel_format="Mono12Packed", name="left")
 
 
 # -- pixel formats, on made-up frames -------------------------------------------------------

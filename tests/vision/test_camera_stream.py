@@ -94,6 +94,19 @@ def test_stream_kind_from_the_camera_section() -> None:
         open_source("stream", "rtsp://cam-3/live", 1280, 720, 25.0, transport="sctp")
 
 
+def test_a_password_with_a_hash_or_slash_written_as_is_is_refused_saying_how_to_write_it() -> None:
+    """`p#ss` or `p/ss` cut the address inside the password: every URL reader then sees another
+    host, and the camera would be reported as not answering, far from the cause."""
+    for password in ("Zq#cret9", "71#ab", "71/ab"):
+        with pytest.raises(SourceError, match=r"must be written percent-encoded.*# is %23") as refused:
+            StreamSource(f"rtsp://station:{password}@127.0.0.1:8554/cam")
+        assert password[:2] not in str(refused.value)  # not even the part before the cut
+    # written percent-encoded, and an e-mail address as user name in a query, are addresses
+    encoded = StreamSource("rtsp://station:se%23cr%40et9@127.0.0.1:8554/cam")
+    assert encoded.shown_url == "rtsp://***@127.0.0.1:8554/cam" and encoded.port == 8554
+    StreamSource("http://10.0.0.7/video.cgi?user=dock@example.com&pwd=x")
+
+
 def test_a_camera_that_does_not_answer_says_what_to_check(no_secret_logged: None) -> None:
     port = free_port()  # nothing listens there
     watched = Watched(StreamSource(f"rtsp://admin:{SECRET}@127.0.0.1:{port}/live", open_timeout_s=2.0))

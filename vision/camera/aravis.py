@@ -185,15 +185,17 @@ class AravisSource:
         buffers: int = 4,
         name: str = "camera",
     ) -> None:
+        # Said before any camera is opened (the station refuses to start): the message names the
+        # camera and the key, since the section may be [camera] or any [cameras.NAME].
         if trigger_mode not in TRIGGER_MODES:
             raise SourceError(
                 f"unknown trigger mode {trigger_mode!r} for GigE camera {camera_id or '(first found)'}: "
-                f"use {' or '.join(TRIGGER_MODES)}"
+                f"set trigger_mode of camera {name!r} to {' or '.join(TRIGGER_MODES)}"
             )
         if pixel_format and pixel_format not in PIXEL_FORMATS_BY_NAME:
             raise SourceError(
-                f"pixel format {pixel_format!r} cannot be turned into a colour image here: use one of "
-                f"{', '.join(sorted(PIXEL_FORMATS_BY_NAME))}"
+                f"pixel format {pixel_format!r} cannot be turned into a colour image here: set "
+                f"pixel_format of camera {name!r} to one of {', '.join(sorted(PIXEL_FORMATS_BY_NAME))}"
             )
         self.name = name
         self.camera_id = camera_id
@@ -216,6 +218,8 @@ class AravisSource:
         self._next_trigger = 0.0
         self._bad_frames = 0
         self._last_bad_log = 0.0
+        self._opened_at = 0.0
+        self._arrived = False  # a buffer (whole or not) came since the last opening
 
     @property
     def label(self) -> str:
@@ -238,11 +242,13 @@ class AravisSource:
                 f"holds it ({exc.message})"
             ) from exc
         try:
+            self._check_control()
             self._configure()
             self._start()
         except glib.Error as exc:
             self._release()
-            raise SourceError(f"{self.label} refused its settings: check [camera] ({exc.message})") from exc
+            raise SourceError(f"{self.label} refused its settings: check the section of camera {self.name!r} "
+                              f"({exc.message})") from exc
         except SourceError:
             self._release()
             raise
@@ -251,6 +257,19 @@ class AravisSource:
             self._camera.get_model_name(), *self._camera.get_region()[2:],
             self._camera.get_pixel_format_as_string(), self.trigger_mode,
         )
+
+    def _check_control(self) -> None:
+        """`SourceError` when another program holds the camera's control channel.
+
+        Aravis then still connects, as a monitor that may read but not write: every setting would
+        fail with a timeout, which reads as a wrong setting rather than as a camera taken.
+        """
+        device = self._camera.get_device()
+        if self._camera.is_gv_device() and hasattr(device, "is_controller") and not device.is_controller():
+            raise SourceError(
+                f"{self.label} is held by another program: close the vendor's viewer, arv-viewer-0.8 or "
+                "any other program or station using it"
+            )
 
     def _configure(self) -> None:
         cam, aravis = self._camera, self._aravis
@@ -261,7 +280,8 @@ class AravisSource:
             if self.pixel_format not in available:
                 raise SourceError(
                     f"{self.label} has no pixel format {self.pixel_format!r}: it offers "
-                    f"{', '.join(available) or 'none'}; set [camera].pixel_format to one of them"
+                    f"{', '.join(available) or 'none'}; set pixel_format of camera {self.name!r} to one of "
+                    "them"
                 )
             cam.set_pixel_format_from_string(self.pixel_format)
         current = cam.get_pixel_format()
@@ -270,36 +290,36 @@ class AravisSource:
                        if f in PIXEL_FORMATS_BY_NAME]
             raise SourceError(
                 f"{self.label} sends {cam.get_pixel_format_as_string()}, which cannot be turned into a "
-                f"colour image here: set [camera].pixel_format to one of {', '.join(offered) or 'Mono8'}"
+                f"colour image here: set pixel_format of camera {self.name!r} to one of "
+                f"{', '.join(offered) or 'Mono8'}"
             )
         self._set_region()
         if cam.is_exposure_time_available():
             if self.exposure >= 0:
                 if cam.is_exposure_auto_available():
                     cam.set_exposure_time_auto(aravis.Auto.OFF)
-                low, high = cam.get_exposure_time_bounds()
-                cam.set_exposure_time(min(max(self.exposure, low), high))
+                cam.set_exposure_time(self._within("exposure", self.exposure, "µs",
+                                                   *cam.get_exposure_time_bounds()))
             elif cam.is_exposure_auto_available():
                 cam.set_exposure_time_auto(aravis.Auto.CONTINUOUS)
         if cam.is_gain_available():
             if self.gain >= 0:
                 if cam.is_gain_auto_available():
                     cam.set_gain_auto(aravis.Auto.OFF)
-                low, high = cam.get_gain_bounds()
-                cam.set_gain(min(max(self.gain, low), high))
+                cam.set_gain(self._within("gain", self.gain, "dB", *cam.get_gain_bounds()))
             elif cam.is_gain_auto_available():
                 cam.set_gain_auto(aravis.Auto.CONTINUOUS)
         if self.trigger_mode == "software":
             if not cam.is_software_trigger_supported():
                 raise SourceError(
-                    f"{self.label} has no software trigger: set [camera].trigger_mode to free-run"
+                    f"{self.label} has no software trigger: set trigger_mode of camera {self.name!r} to "
+                    "free-run"
                 )
             cam.set_trigger("Software")
         else:
             cam.clear_triggers()
             if self.fps > 0 and cam.is_frame_rate_available():
-                low, high = cam.get_frame_rate_bounds()
-                cam.set_frame_rate(min(max(self.fps, low), high))
+                cam.set_frame_rate(self._within("fps", self.fps, "frames/s", *cam.get_frame_rate_bounds()))
         if cam.is_gv_device():
             self._set_packet_size()
 
@@ -330,6 +350,24 @@ class AravisSource:
         got = tuple(cam.get_region())
         if got != (x, y, w, h):
             logger.info("%s: region %s asked, the camera set %s", self.label, (x, y, w, h), got)
+        if self.region is None and (self.width > sensor_w or self.height > sensor_h):
+            # The centred region was cut to the sensor: frames are not the size [camera] asks for.
+            logger.warning(
+                "%s: width x height %dx%d is larger than its sensor (%dx%d); it sends %dx%d: set width "
+                "and height of this camera's section to at most the sensor's", self.label, self.width,
+                self.height, sensor_w, sensor_h, got[2], got[3],
+            )
+
+    def _within(self, key: str, value: float, unit: str, low: float, high: float) -> float:
+        """`value` clamped to the camera's [low, high], with a warning naming the key when it had to be."""
+        clamped = min(max(value, low), high)
+        if clamped != value:
+            logger.warning(
+                "%s: %s %g %s is outside what it allows (%g to %g %s); it uses %g: set %s of this "
+                "camera's section within that range", self.label, key, value, unit, low, high, unit,
+                clamped, key,
+            )
+        return clamped
 
     def _set_packet_size(self) -> None:
         cam, glib = self._camera, self._glib
@@ -361,6 +399,8 @@ class AravisSource:
         cam.start_acquisition()
         self._next_trigger = time.monotonic()
         self._bad_frames = 0
+        self._opened_at = time.monotonic()
+        self._arrived = False
 
     # -- reading ---------------------------------------------------------------------
     def read(self) -> tuple[np.ndarray, int | None] | None:
@@ -388,7 +428,16 @@ class AravisSource:
         buffer = self._stream.timeout_pop_buffer(int(wait_s * 1_000_000))
         if buffer is None:
             self._check_alive()
+            if not self._arrived and time.monotonic() - self._opened_at >= wait_s:
+                # It answers its control channel but none of its frames reach us: the frames
+                # (UDP from the camera) are blocked or sent where this PC does not listen.
+                raise SourceError(
+                    f"{self.label} answers but none of its frames arrived since it was opened: check "
+                    "that the firewall lets in UDP from the camera and that it streams to this PC "
+                    '(docs/cameras.md, "Network")'
+                )
             return None
+        self._arrived = True
         if self.trigger_mode == "free-run":
             # Frames that queued while the pipeline was busy: keep only the newest.
             while (newer := self._stream.try_pop_buffer()) is not None:

@@ -195,7 +195,8 @@ class Camera:
             now = time.monotonic()
             if got is None:
                 if now - last_new > self.frozen_after_s:
-                    return f"no new frame for {now - last_new:.1f} s (camera frozen)"
+                    return (f"no new frame for {now - last_new:.1f} s (camera frozen): check its power and "
+                            "network, or, for a camera slower than that, raise frozen_after_s")
                 self._stop.wait(0.01)
                 continue
             image, tag = got
