@@ -15,7 +15,9 @@ backlog where its age shows up, rather than vanishing. So is a verdict whose `si
 vouches for the topic, not for the payload. A repeat whose payload differs from the stored
 one is kept in the `conflicts` table, logged, and acknowledged (resending it cannot help).
 If a batch's transaction fails, its verdicts are stored one at a time, so one the database
-refuses is rejected alone and the rest are stored and acknowledged.
+refuses is rejected alone and the rest are stored and acknowledged. A database that cannot be
+reached at all (PostgreSQL stopped or restarted) refuses nothing: the batch is neither stored
+nor rejected nor acknowledged, the log says so once, and the next batch opens a new connection.
 
 The same subscription takes the stations' evidence pictures (`<prefix>image`, checked against
 the sha256 they announce) and purges (`<prefix>purge`); `sync.central_evidence` keeps and
@@ -44,7 +46,13 @@ import orjson
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sync.central_evidence import EvidenceStore, open_evidence_store
+from sync.central_evidence import (
+    EvidenceStore,
+    ImagesDirError,
+    default_images_dir,
+    images_dir_fix,
+    open_evidence_store,
+)
 from sync.central_metrics import CentralMeter
 from sync.central_store import (
     Rejected,
@@ -56,7 +64,7 @@ from sync.central_store import (
 )
 from sync.evidence import EvidenceInvalidError, ImageMessage, PurgeMessage, parse_image, parse_purge
 from sync.mqtt import BrokerAddress, NetworkLoop, make_client
-from sync.postgres import is_database_url
+from sync.postgres import DatabaseUnreachableError, is_database_url
 from sync.schema import VerdictInvalidError, validate_verdict
 
 __all__ = ["CentralReceiver", "ReceiverStats", "ensure_central_schema", "hide_db_password", "shown_db"]
@@ -64,6 +72,12 @@ __all__ = ["CentralReceiver", "ReceiverStats", "ensure_central_schema", "hide_db
 logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "returns/v1/+/+/verdict"
+
+# Two receivers given the same --client-id take the session from each other as fast as they
+# reconnect: a connection ended this soon after it began, this many times in a row, is taken as that.
+_SHORT_SESSION_S = 2.0
+_SHORT_SESSIONS = 5
+_SESSION_TAKEN_OVER = 142  # MQTT v5 reason code
 
 _QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
 
@@ -121,6 +135,8 @@ class ReceiverStats:
     images_stored: int = 0
     purges: int = 0
     last_error: str | None = None
+    # Why the database cannot be reached, while it cannot (nothing is acknowledged meanwhile).
+    database_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +238,9 @@ class CentralReceiver:
         self._evidence_thread: threading.Thread | None = None
         self._evidence_ready = threading.Event()
         self._open_error: BaseException | None = None
+        self._db_down_since: float | None = None  # when the database stopped answering (database thread)
+        self._connected_at: float | None = None  # the network thread's: when the connection began
+        self._short_sessions = 0  # connections in a row that ended right after they began
 
     def start(self) -> None:
         """Open the database and start the receiver threads; the network one connects (retrying with
@@ -230,8 +249,11 @@ class CentralReceiver:
         self._db_thread.start()
         self._ready.wait(30.0)
         if self._open_error is not None:
-            raise RuntimeError(f"central: cannot open the database {self.db_shown}: "
-                               f"{hide_db_password(str(self._open_error), self.db_path)}")
+            text = hide_db_password(str(self._open_error), self.db_path)
+            if isinstance(self._open_error, ImagesDirError):
+                raise RuntimeError(f"central: {text}") from self._open_error
+            raise RuntimeError(f"central: cannot open the database {self.db_shown}: {text}"
+                               ) from self._open_error
         try:
             client = make_client(self.client_id, self.address)
         except BaseException:
@@ -284,7 +306,9 @@ class CentralReceiver:
         if self._net is not None:
             self._net.connected()
         self._set(connected=True)
-        logger.info("central: connected (session present: %s)", flags.session_present)
+        self._connected_at = time.monotonic()
+        if self._short_sessions < _SHORT_SESSIONS:  # not once per take-over (thousands a minute)
+            logger.info("central: connected (session present: %s)", flags.session_present)
 
     def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
                       properties: Any) -> None:
@@ -294,6 +318,18 @@ class CentralReceiver:
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, properties: Any) -> None:
         self._subscribed.clear()
+        began, self._connected_at = self._connected_at, None
+        short = began is not None and time.monotonic() - began < _SHORT_SESSION_S
+        self._short_sessions = self._short_sessions + 1 if short else 0
+        taken_over = getattr(reason_code, "value", None) == _SESSION_TAKEN_OVER
+        if taken_over or self._short_sessions >= _SHORT_SESSIONS:
+            text = (f"another client connects with this receiver's client id {self.client_id!r} and the "
+                    "broker hands the session back and forth — give each receiver its own --client-id (or "
+                    "stop the other one)")
+            if self._short_sessions == _SHORT_SESSIONS or (taken_over and self._short_sessions <= 1):
+                logger.error("central: %s", text)  # once, not at every take-over
+            self._set(connected=False, last_error=text)
+            return
         self._set(connected=False, last_error=f"disconnected: {reason_code}")
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -494,7 +530,9 @@ class CentralReceiver:
                 results = evidence.store_images(
                     [(image, *_topic_station(topic)) for topic, image in batch.images], time.time())
             except Exception as exc:  # a full disk, the database: not acked, the stations resend
-                logger.error("central: cannot keep %s pictures: %s", len(batch.images), exc)
+                logger.error("central: cannot keep %s pictures: %s — %s", len(batch.images),
+                             hide_db_password(" ".join(str(exc).split()), self.db_path),
+                             self._evidence_fix(exc))
                 error = str(exc)
                 results = []
             for (topic, image), result in zip(batch.images, results, strict=False):
@@ -522,14 +560,24 @@ class CentralReceiver:
             acks.append((_ack_topic(topic), purge.ack()))
         return replace(committed, error=error, evidence_acks=tuple(acks), images_new=new, purges_done=purges)
 
+    def _evidence_fix(self, exc: BaseException) -> str:
+        """What to do when pictures cannot be kept, by what failed."""
+        if isinstance(exc, OSError) and isinstance(self.db_path, Path):  # SQLite: pictures are files
+            return images_dir_fix(self.images_dir or default_images_dir(self.db_path))
+        return ("check the database (is its server running, is --db right?); the pictures are not "
+                "acknowledged meanwhile, so their stations keep them and send them again")
+
     def _store(self, store: VerdictStore, batch: _Batch) -> _Committed:
         started = time.monotonic()
         try:
             result = store.store([v for _, v in batch.valid], batch.rejected)
+        except DatabaseUnreachableError as exc:
+            return self._unreachable(exc)
         except Exception as exc:  # sqlite3 / psycopg errors alike
             logger.warning("central: a batch of %s verdicts failed in %s (%s); storing them one at a time",
                            len(batch.valid), self.db_shown, hide_db_password(str(exc), self.db_path))
             return self._store_one_by_one(store, batch, str(exc))
+        self._reachable()
         logger.debug("central: batch of %s stored in %.1f ms", len(batch.valid) + len(batch.rejected),
                      (time.monotonic() - started) * 1000)
         self._warn_conflicts(result)
@@ -544,6 +592,10 @@ class CentralReceiver:
         for topic, verdict in batch.valid:
             try:
                 result = store.store([verdict], [])
+            except DatabaseUnreachableError as exc:
+                # Gone on the way: what is stored is acknowledged, the rest is sent again.
+                lost = self._unreachable(exc)
+                return replace(lost, batch=_Batch(stored, []), stored=new, conflicts=conflicts)
             except Exception as exc:
                 logger.error("central: cannot store verdict %s:%s from %s in %s: %s", verdict.verdict_id,
                              verdict.revision, topic, self.db_shown, hide_db_password(str(exc), self.db_path))
@@ -567,6 +619,29 @@ class CentralReceiver:
             # rather than spin; the stations resend everything unacknowledged.
             time.sleep(1.0)
         return _Committed(_Batch(stored, rejected), new, conflicts, error=error)
+
+    def _unreachable(self, exc: DatabaseUnreachableError) -> _Committed:
+        """The database cannot be reached: nothing of the batch is stored, kept as rejected or
+        acknowledged (its stations send it again), and the log says so once per outage rather
+        than once per verdict. The connection is opened again at the next batch."""
+        text = hide_db_password(" ".join(str(exc).split()), self.db_path)
+        if self._db_down_since is None:
+            self._db_down_since = time.monotonic()
+            logger.error("central: cannot reach the database %s (%s): nothing is acknowledged meanwhile, so "
+                         "the stations keep their verdicts and send them again — start the database server "
+                         "or fix --db; central connects again by itself (it tries every second)",
+                         self.db_shown, text)
+        self._set(database_error=text)
+        time.sleep(1.0)  # rather than spin: the stations resend at their own pace
+        return _Committed(_Batch([], []), 0, error=text)
+
+    def _reachable(self) -> None:
+        """A batch was written: end an outage the log announced."""
+        if self._db_down_since is not None:
+            logger.warning("central: the database %s answers again after %.0f s; storing what the stations "
+                           "send again", self.db_shown, time.monotonic() - self._db_down_since)
+            self._db_down_since = None
+            self._set(database_error=None)
 
     def _warn_conflicts(self, result: StoreResult) -> None:
         for verdict in result.conflicts:

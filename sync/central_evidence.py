@@ -29,10 +29,10 @@ from typing import Any, Protocol
 
 from sync.durable import fsync_dir
 from sync.evidence import ImageMessage, PurgeMessage, erase_personal_codes
-from sync.postgres import connect, create_tables, is_database_url
+from sync.postgres import ReconnectingConnection, create_tables, is_database_url
 
-__all__ = ["EvidenceStore", "PurgeOutcome", "StoredImage", "default_images_dir", "open_evidence_store",
-           "read_image"]
+__all__ = ["EvidenceStore", "ImagesDirError", "PurgeOutcome", "StoredImage", "default_images_dir",
+           "images_dir_fix", "open_evidence_store", "read_image"]
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +107,40 @@ _POSTGRES_TABLES = (
     "CREATE TABLE IF NOT EXISTS purged_verdicts(verdict_id TEXT PRIMARY KEY, purge_id TEXT NOT NULL)",
 )
 _IMAGE_COLUMNS = "verdict_id, camera, station_id, site_id, sha256, bytes"
+# The columns each table must have: a table made by an earlier version is refused at start.
+_POSTGRES_LAYOUT: dict[str, tuple[str, ...]] = {
+    "images": (*_IMAGE_COLUMNS.split(", "), "data", "received_at"),
+    "purges": ("purge_id", "rma", "station_id", "site_id", "verdict_ids", "at", "images_erased",
+               "revisions_erased", "received_at"),
+    "purged_verdicts": ("verdict_id", "purge_id"),
+}
+
+
+class ImagesDirError(RuntimeError):
+    """Central cannot write its picture folder; the message says which and what to do."""
+
+
+def images_dir_fix(folder: Path) -> str:
+    """What to tell the person running central when a picture cannot be written under `folder`."""
+    return (f"make {folder} writable by this user and check its disk has room (or give --images-dir "
+            "another folder); the pictures are not acknowledged meanwhile, so their stations keep them and "
+            "send them again")
+
+
+def check_images_dir(folder: Path) -> None:
+    """Write and remove one file in `folder` (made 0700 when missing), so that a folder central
+    cannot write stops it at start with the reason, not at the first picture."""
+    probe = folder / f".central-write-check-{os.getpid()}"
+    try:
+        if not folder.is_dir():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.close(fd)
+        probe.unlink()
+    except OSError as exc:
+        raise ImagesDirError(f"cannot write the picture folder {folder}: {exc.strerror or exc} — make it "
+                             "writable by this user (or give --images-dir a folder it may write) and start "
+                             "central again") from exc
 
 
 class SqliteEvidenceStore:
@@ -114,6 +148,7 @@ class SqliteEvidenceStore:
 
     def __init__(self, db: Path, images_dir: Path) -> None:
         self.images_dir = images_dir
+        check_images_dir(images_dir)
         self.conn = sqlite3.connect(db, timeout=30.0)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
@@ -223,19 +258,24 @@ class PostgresEvidenceStore:
     """Pictures as BYTEA rows, and the purges, in PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        self.conn = connect(url)
-        create_tables(self.conn, _POSTGRES_TABLES)
+        self.db = ReconnectingConnection(url)
+        try:
+            with self.db.transaction() as conn:
+                create_tables(conn, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
+        except BaseException:
+            self.db.close()
+            raise
 
     def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
                      received_at: float) -> list[StoredImage]:
         results: list[StoredImage] = []
-        with self.conn.transaction():
+        with self.db.transaction() as conn:
             for image, site_id, station_id in images:
-                if self.conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = %s",
+                if conn.execute("SELECT 1 FROM purged_verdicts WHERE verdict_id = %s",
                                      (image.verdict_id,)).fetchone():
                     results.append(StoredImage(new=False, purged=True))
                     continue
-                cursor = self.conn.execute(
+                cursor = conn.execute(
                     f"INSERT INTO images({_IMAGE_COLUMNS}, data, received_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (verdict_id, camera) DO NOTHING",
                     (image.verdict_id, image.camera, station_id, site_id, image.sha256, len(image.data),
@@ -243,33 +283,33 @@ class PostgresEvidenceStore:
                 if cursor.rowcount == 1:
                     results.append(StoredImage(new=True))
                     continue
-                row = self.conn.execute("SELECT sha256 FROM images WHERE verdict_id = %s AND camera = %s",
+                row = conn.execute("SELECT sha256 FROM images WHERE verdict_id = %s AND camera = %s",
                                         (image.verdict_id, image.camera)).fetchone()
                 results.append(StoredImage(new=False, conflict=row is not None and row[0] != image.sha256))
         return results
 
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
         ids = list(purge.verdict_ids)
-        with self.conn.transaction():
-            if self.conn.execute("SELECT 1 FROM purges WHERE purge_id = %s", (purge.purge_id,)).fetchone():
+        with self.db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM purges WHERE purge_id = %s", (purge.purge_id,)).fetchone():
                 return PurgeOutcome(repeat=True)
             revisions = 0
             for verdict_id in ids:
                 for table, key in (("verdicts", "revision"), ("conflicts", "id")):
-                    rows = self.conn.execute(f"SELECT {key}, payload FROM {table} WHERE verdict_id = %s",
+                    rows = conn.execute(f"SELECT {key}, payload FROM {table} WHERE verdict_id = %s",
                                              (verdict_id,)).fetchall()
                     for ident, payload in rows:
                         erased = _erase_payload(payload)
                         if erased is not None:
-                            self.conn.execute(
+                            conn.execute(
                                 f"UPDATE {table} SET payload = %s WHERE verdict_id = %s AND {key} = %s",
                                 (erased, verdict_id, ident))
                             revisions += table == "verdicts"
-            images = self.conn.execute("DELETE FROM images WHERE verdict_id = ANY(%s)", (ids,)).rowcount
+            images = conn.execute("DELETE FROM images WHERE verdict_id = ANY(%s)", (ids,)).rowcount
             for verdict_id in ids:
-                self.conn.execute("INSERT INTO purged_verdicts(verdict_id, purge_id) VALUES (%s, %s)"
+                conn.execute("INSERT INTO purged_verdicts(verdict_id, purge_id) VALUES (%s, %s)"
                                   " ON CONFLICT DO NOTHING", (verdict_id, purge.purge_id))
-            self.conn.execute(
+            conn.execute(
                 "INSERT INTO purges(purge_id, rma, station_id, site_id, verdict_ids, at, images_erased,"
                 " revisions_erased, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (purge.purge_id, purge.rma, purge.station_id, purge.site_id, json.dumps(ids), purge.at,
@@ -277,7 +317,7 @@ class PostgresEvidenceStore:
         return PurgeOutcome(repeat=False, images_erased=images, revisions_erased=revisions)
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
 
 def open_evidence_store(target: Path | str, images_dir: Path | None = None) -> EvidenceStore:

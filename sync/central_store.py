@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.postgres import connect, create_tables, is_database_url
+from sync.postgres import ReconnectingConnection, create_tables, is_database_url
 
 __all__ = ["Rejected", "StoreResult", "StoredVerdict", "VerdictStore", "ensure_central_schema",
            "open_verdict_store"]
@@ -220,19 +220,32 @@ _POSTGRES_TABLES = (
 )
 
 
+# The columns each table must have: a table made by an earlier version is refused at start.
+_POSTGRES_LAYOUT: dict[str, tuple[str, ...]] = {
+    "verdicts": tuple(_COLUMNS.split(", ")),
+    "rejected": ("topic", "payload", "reason", "received_at"),
+    "conflicts": ("verdict_id", "revision", "station_id", "site_id", "payload", "received_at"),
+}
+
+
 class PostgresVerdictStore:
     """Central's verdicts in PostgreSQL (`postgresql://user:pass@host:port/db`)."""
 
     def __init__(self, url: str) -> None:
-        self.conn = connect(url)
-        create_tables(self.conn, _POSTGRES_TABLES)
+        self.db = ReconnectingConnection(url)
+        try:
+            with self.db.transaction() as conn:
+                create_tables(conn, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
+        except BaseException:
+            self.db.close()
+            raise
 
     def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
         new = 0
         stored: dict[tuple[str, int], Any] = {}
-        with self.conn.transaction():
+        with self.db.transaction() as conn:
             for verdict in verdicts:
-                cursor = self.conn.execute(
+                cursor = conn.execute(
                     f"INSERT INTO verdicts({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                     " ON CONFLICT (verdict_id, revision) DO NOTHING",
                     verdict.values(),
@@ -241,23 +254,23 @@ class PostgresVerdictStore:
                     new += 1
                     stored[(verdict.verdict_id, verdict.revision)] = verdict.payload
                 else:
-                    row = self.conn.execute(
+                    row = conn.execute(
                         "SELECT payload FROM verdicts WHERE verdict_id = %s AND revision = %s",
                         (verdict.verdict_id, verdict.revision)).fetchone()
                     stored[(verdict.verdict_id, verdict.revision)] = row[0] if row else None
             conflicts = _conflicting(verdicts, stored)
             for v in conflicts:
-                self.conn.execute(
+                conn.execute(
                     "INSERT INTO conflicts(verdict_id, revision, station_id, site_id, payload, received_at)"
                     " VALUES (%s, %s, %s, %s, %s, %s)",
                     (v.verdict_id, v.revision, v.station_id, v.site_id, v.payload, v.received_at))
             for row in rejected:
-                self.conn.execute(
+                conn.execute(
                     "INSERT INTO rejected(topic, payload, reason, received_at) VALUES (%s, %s, %s, %s)", row)
         return StoreResult(new, conflicts)
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
 
 def open_verdict_store(target: Path | str) -> VerdictStore:
