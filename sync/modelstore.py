@@ -252,11 +252,16 @@ class ModelStore:
         signed = self.open_offer(offer.envelope, offer.signature)
         if dataclasses.replace(signed, signature=offer.signature) != offer:
             raise OfferRejectedError("signature does not verify: the offer differs from its signed envelope")
+        # Said to central's operator, who reads the reply: nothing changed here, and what to send.
+        again = (f"nothing was installed and {offer.name} runs on as before; build and sign the offer again "
+                 "from the model file you mean to send (a model changed or damaged after signing is refused)")
         if len(model) != offer.size:
-            raise OfferRejectedError(f"model is {len(model)} bytes, the signed offer says {offer.size}")
+            raise OfferRejectedError(f"model is {len(model)} bytes, the signed offer says {offer.size}: "
+                                     f"{again}")
         actual = hashlib.sha256(model).hexdigest()
         if actual != offer.sha256:
-            raise OfferRejectedError(f"sha256 mismatch: offer says {offer.sha256}, bytes are {actual}")
+            raise OfferRejectedError(f"sha256 mismatch: offer says {offer.sha256}, bytes are {actual}: "
+                                     f"{again}")
 
     # ---- state ------------------------------------------------------------------------
 

@@ -71,6 +71,19 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def mistyped_db_url(db: str) -> str | None:
+    """Why a --db meant as a PostgreSQL URL but mistyped (`postgresql:/...`, `postgressql://...`) is
+    refused, else None: taken as a SQLite path it would fail with the whole text, password and all,
+    in the message."""
+    from sync.postgres import is_database_url
+
+    if is_database_url(db) or not ("://" in db or db.lower().startswith(("postgres:", "postgresql:"))):
+        return None
+    return (f"--db {db.split(':', 1)[0]}:... is neither a postgresql:// URL nor a SQLite file — write it "
+            "postgresql://user@host:5432/database (the password in ~/.pgpass), or give the path of a SQLite "
+            "file")
+
+
 def _stats_line(stats: dict[str, object]) -> str:
     """The text stats line; while disconnected it says why (refused, unknown host, TLS, ...)."""
     if stats["connected"]:
@@ -79,20 +92,26 @@ def _stats_line(stats: dict[str, object]) -> str:
         state = f"disconnected: {stats['last_error']}"
     else:
         state = "disconnected"
+    if stats.get("database_error"):
+        state += f"; database unreachable: {stats['database_error']}"
     return (f"central: received {stats['received']} stored {stats['stored']} duplicates "
             f"{stats['duplicates']} invalid {stats['invalid']} acked {stats['acked']} ({state})")
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver, hide_db_password
+    from sync.central_evidence import ImagesDirError
     from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
-    from sync.postgres import is_database_url
+    from sync.postgres import OlderLayoutError, is_database_url
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
               "station central bridge-config ... | station central report --db ... | "
               "station central image --db ...")
+        return 2
+    if (mistyped := mistyped_db_url(str(args.db))) is not None:
+        print(f"station central: {mistyped}")
         return 2
     try:
         address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
@@ -143,6 +162,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except (RuntimeError, OSError) as exc:  # the database, or the --ca / --cert / --key files
         if isinstance(exc, RuntimeError):
             text = _one_line(hide_db_password(str(exc), args.db)).removeprefix("central: ")
+            if isinstance(exc.__cause__, (ImagesDirError, OlderLayoutError)):  # they say what to do
+                print(f"station central: {text}")
+                if metrics is not None:
+                    metrics.stop()
+                return 1
             fix = ("check --db (host, port, user, password, database name) and that the database server "
                    "is running") if is_database_url(str(args.db)) else (
                    "check that --db names a file in a folder that exists and this user may write")
@@ -267,13 +291,19 @@ def run_report(args: argparse.Namespace, config: Config) -> int:
     except ValueError as exc:
         print(f"station central report: {exc}")
         return 2
+    if (mistyped := mistyped_db_url(str(args.db))) is not None:
+        print(f"station central report: {mistyped}")
+        return 2
     try:
         report = fleet_report(args.db, since)
     except Exception as exc:  # sqlite3 / psycopg errors alike: a missing file, a refused login
         from sync.central import hide_db_password, shown_db
+        from sync.postgres import is_database_url
 
+        fix = ("check --db (host, port, user, password, database name) and that the database server is "
+               "running") if is_database_url(str(args.db)) else "give --db the SQLite file central writes"
         print(f"station central report: cannot read {shown_db(args.db)}: "
-              f"{_one_line(hide_db_password(str(exc), args.db))}")
+              f"{_one_line(hide_db_password(str(exc), args.db))} — {fix}")
         return 1
     print(json.dumps(report.to_json()) if args.json else fleet_table(report))
     return 0
