@@ -21,6 +21,17 @@ def is_database_url(target: object) -> bool:
     return str(target).startswith(URL_SCHEMES)
 
 
+def mistyped_db_url(db: str) -> str | None:
+    """Why a --db meant as a PostgreSQL URL but mistyped (`postgresql:/...`, `postgressql://...`) is
+    refused, else None: taken as a SQLite path it would fail with the whole text, password and all,
+    in the message."""
+    if is_database_url(db) or not ("://" in db or db.lower().startswith(("postgres:", "postgresql:"))):
+        return None
+    return (f"--db {db.split(':', 1)[0]}:... is neither a postgresql:// URL nor a SQLite file — write it "
+            "postgresql://user@host:5432/database (the password in ~/.pgpass), or give the path of a SQLite "
+            "file")
+
+
 # Any fixed 64-bit key, the same in every receiver: "rtrn" "schm".
 SCHEMA_LOCK = 0x7274726E7363686D
 

@@ -26,9 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from station.commands.central import mistyped_db_url
     from sync.central import hide_db_password, shown_db
     from sync.central_evidence import read_image
+    from sync.postgres import mistyped_db_url
 
     if (mistyped := mistyped_db_url(str(args.db))) is not None:
         print(f"station central image: {mistyped}", file=sys.stderr)

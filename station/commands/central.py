@@ -71,19 +71,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def mistyped_db_url(db: str) -> str | None:
-    """Why a --db meant as a PostgreSQL URL but mistyped (`postgresql:/...`, `postgressql://...`) is
-    refused, else None: taken as a SQLite path it would fail with the whole text, password and all,
-    in the message."""
-    from sync.postgres import is_database_url
-
-    if is_database_url(db) or not ("://" in db or db.lower().startswith(("postgres:", "postgresql:"))):
-        return None
-    return (f"--db {db.split(':', 1)[0]}:... is neither a postgresql:// URL nor a SQLite file — write it "
-            "postgresql://user@host:5432/database (the password in ~/.pgpass), or give the path of a SQLite "
-            "file")
-
-
 def _stats_line(stats: dict[str, object]) -> str:
     """The text stats line; while disconnected it says why (refused, unknown host, TLS, ...)."""
     if stats["connected"]:
@@ -103,7 +90,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central_evidence import ImagesDirError
     from sync.central_metrics import central_endpoint
     from sync.mqtt import BrokerAddress
-    from sync.postgres import OlderLayoutError, is_database_url
+    from sync.postgres import OlderLayoutError, is_database_url, mistyped_db_url
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
@@ -285,6 +272,7 @@ def run_report(args: argparse.Namespace, config: Config) -> int:
     """Print the fleet report; 2 for a bad --since, 1 when the database cannot be read."""
     from station.kpi import parse_since
     from sync.fleet_report import fleet_report, fleet_table
+    from sync.postgres import mistyped_db_url
 
     try:
         since = parse_since(args.since) if args.since else None

@@ -208,7 +208,7 @@ def test_fault_central_database_files_are_owner_only(
         wait_for(lambda: bool(sender.json_on(DOCK1 + "ack")), 20, "ack")
     finally:
         os.umask(old)
-    files = sorted(p.name for p in db.parent.iterdir())
+    files = sorted(p.name for p in db.parent.iterdir() if p.is_file())
     assert files == ["central.db", "central.db-shm", "central.db-wal"]
-    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in db.parent.iterdir()} == \
-        dict.fromkeys(files, "0o600")
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in db.parent.iterdir()} == {
+        **dict.fromkeys(files, "0o600"), "central-images": "0o700"}  # checked writable at start

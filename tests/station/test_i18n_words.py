@@ -96,6 +96,7 @@ EXAMPLES: dict[str, dict[str, str | int | float | None]] = {
     "move_by_hand": {"lane": 3, "lane_name": "recycle", "disposition": "restock", "target_lane": 1},
     "overloaded": {},
     "disk_full": {},
+    "behind": {},
 }
 
 # What each example reads in French: the whole sentence a French operator sees.
