@@ -148,6 +148,26 @@ def test_best_frame_is_the_sharpest_in_the_window() -> None:
         camera.stop()
 
 
+def test_a_late_call_takes_the_frame_of_its_moment_not_a_sharper_later_one() -> None:
+    """Asked after its window ended (the station behind), the camera still picks among the frames of
+    the window, or the first after the moment: a sharp frame of a later moment shows the next item."""
+    blurred, sharp = checkerboard(1, 3), checkerboard(1, 0)
+    source = SequenceSource([blurred] * 200, period=0.02)
+    camera = Camera(source)
+    camera.start()
+    try:
+        assert camera.wait_frame(time.monotonic(), timeout=5.0) is not None
+        moment = time.monotonic()
+        time.sleep(0.15)  # the item's window is over when the station asks
+        source.images[source.index + 1:] = [sharp] * (len(source.images) - source.index - 1)  # the next item
+        time.sleep(0.06)
+        best = camera.best_frame(moment, window_s=0.03)
+        assert best is not None and best.t_capture >= moment
+        assert sharpness(best.image) == pytest.approx(sharpness(blurred))
+    finally:
+        camera.stop()
+
+
 def test_folder_source_reads_real_files_and_skips_broken_ones(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "a.png"), checkerboard(1))
     (tmp_path / "b.jpg").write_bytes(b"not a jpeg")

@@ -137,10 +137,13 @@ class Camera:
         if remaining > 0:
             time.sleep(remaining)
         with self._cond:
-            candidates = [f for f in self._recent if f.t_capture >= after and self._shows(f, tag)]
-        if len(candidates) <= 1:
-            return first
-        return max(candidates, key=lambda f: sharpness(f.image))
+            since = [f for f in self._recent if f.t_capture >= after and self._shows(f, tag)]
+        in_window = [f for f in since if f.t_capture <= end]
+        if in_window:
+            return max(in_window, key=lambda f: sharpness(f.image)) if len(in_window) > 1 else in_window[0]
+        # None in the window (a camera slower than it, or a call that came late): the frame nearest
+        # the moment, never a sharper one of a later moment, which may show the next item.
+        return min(since, key=lambda f: f.t_capture, default=first)
 
     def _shows(self, frame: Frame, tag: int | None) -> bool:
         """Whether `frame` may show item `tag` (None: any item)."""
