@@ -47,7 +47,7 @@ from station.state import ItemView, StationState
 from station.store.images import FrameImage
 from station.verdict import Disposition, Routing, Verdict
 from sync.metrics import Histogram, HistogramSnapshot
-from vision.camera import Camera, Frame
+from vision.camera import Camera, CameraState, Frame
 
 logger = logging.getLogger(__name__)
 
@@ -363,12 +363,17 @@ class Pipeline:
                     return
                 if self._passed_the_camera(trigger):
                     # Not waited for: a wait that cannot succeed would put every later item behind too.
-                    self.counters.increment("overloaded")
-                    logger.warning("station behind: item %s had passed the camera before its picture was "
-                                   "taken; it goes to manual review", trigger.item_id)
-                    self._not_inspected(trigger, BEHIND)
-                    continue
-                frames = self._grab(trigger)
+                    if all(camera.state is CameraState.LIVE for camera in self.cameras.values()):
+                        self.counters.increment("overloaded")
+                        logger.warning("station behind: item %s had passed the camera before its picture was "
+                                       "taken; it goes to manual review", trigger.item_id)
+                        self._not_inspected(trigger, BEHIND)
+                        continue
+                    # A camera is down: the item's reason is the camera ("no picture from camera ..."), not
+                    # the station being behind; recorded at once, without pictures.
+                    frames: dict[str, Frame | None] = dict.fromkeys(self.cameras)
+                else:
+                    frames = self._grab(trigger)
                 try:
                     # Items on a belt cannot wait; a bench item (no deadline) can.
                     self._captured.put((trigger, frames), block=trigger.deadline is None)

@@ -15,7 +15,7 @@ from station.pipeline import BEHIND, PICTURE_LATE_S, Inspected, Pipeline, Trigge
 from station.state import ItemView, StationState
 from station.store import Store
 from tests.station.conftest import build_verdict
-from vision.camera import Camera, Frame
+from vision.camera import Camera, CameraState, Frame, SourceError
 
 
 class _Belt:
@@ -71,6 +71,9 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
     camera.start()
     pipeline.start()
     try:
+        give_up = time.monotonic() + 10.0
+        while camera.state is not CameraState.LIVE and time.monotonic() < give_up:  # its first frame
+            time.sleep(0.01)
         now = time.monotonic()
         # Reached the camera 2 s ago, its DIVERT still in time: queued behind a stalled capture.
         passed = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5.0)
@@ -96,3 +99,49 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
     assert camera.asked == [2, None]  # the passed items never asked the camera
     assert pipeline.counters.snapshot()["overloaded"] == 2
     assert recorded == 4
+
+
+class _Unplugged:
+    name = "top"
+
+    def open(self) -> None:
+        raise SourceError("no such device")
+
+    def read(self) -> tuple[np.ndarray, int | None] | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path) -> None:
+    """Items that queued behind a camera that went down are the camera's doing: their verdicts say
+    "no picture from camera ...", as the camera's outage has it, not that the station was behind."""
+    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
+    camera = _CountingCamera(_Unplugged(), frozen_after_s=3.0)
+    inspector = _Inspector()
+    frames_seen: list[Mapping[str, Frame | None]] = []
+    inspect = inspector.inspect
+
+    def noting(trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
+        frames_seen.append(frames)
+        return inspect(trigger, frames, seq)
+
+    inspector.inspect = noting  # type: ignore[method-assign]
+    pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
+    camera.start()
+    pipeline.start()
+    try:
+        now = time.monotonic()
+        late = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5)
+        assert pipeline.submit(late)
+        give_up = time.monotonic() + 30.0
+        while store.count_items() < 1 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        pipeline.stop()
+    finally:
+        camera.stop()
+        store.close()
+    assert inspector.not_inspected == [] and inspector.inspected == [1]
+    assert frames_seen == [{"top": None}] and camera.asked == []
+    assert pipeline.counters.snapshot()["overloaded"] == 0
