@@ -600,7 +600,34 @@ def load_config(path: Path | None = None, env: typing.Mapping[str, str] | None =
             sections[name] = _build_cameras(table, sections, locator)
         else:
             sections[name] = _build(hints[name], name, table, locator)
+    _check_camera_set(sections["camera"], sections["cameras"], locator)
     return Config(**sections, source=source, base_dir=base_dir)
+
+
+# Sources that open a device of their own: a camera takes orders from one program at a time.
+_OWN_DEVICE = ("device", "gige", "stream")
+
+
+def _check_camera_set(first: CameraConfig, others: dict[str, CameraConfig], locator: _Locator) -> None:
+    """What no single camera's table shows: the first camera is where the trigger is timed (its
+    offset is 0), and no two cameras open the same device."""
+    if first.offset_m != 0:
+        raise ConfigError(locator.source, "camera.offset_m", locator.line("camera", "offset_m"),
+                          f"{first.offset_m:g} m: [camera] is the camera the trigger is timed for, at 0",
+                          "remove offset_m from [camera]; give it to the [cameras.NAME] farther down the "
+                          "belt")
+    taken: dict[tuple[str, str], str] = {}
+    for section, camera in (("camera", first), *((f"cameras.{n}", c) for n, c in others.items())):
+        if camera.source not in _OWN_DEVICE:
+            continue
+        key = (camera.source, camera.device)
+        if key in taken:
+            shown = "the first one found" if camera.device == "" else repr(camera.device)
+            raise ConfigError(locator.source, f"{section}.device", locator.line(section, "device"),
+                              f"{shown} is the device of camera {taken[key]!r} too: a camera takes orders "
+                              "from one program at a time, and one of the two would stay down",
+                              f"give [{section}] its own camera's device")
+        taken[key] = camera.name
 
 
 def _build_cameras(

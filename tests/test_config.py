@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,25 @@ def test_a_disk_reserve_above_the_level_that_frees_space_is_refused_on_its_line(
     # 0 never deletes images for space: any reserve goes with it.
     never = load_config(write(tmp_path, "[storage]\nmin_free_disk_mb = 0\n"), env={})
     assert never.storage.stop_free_disk_mb == 200
+
+
+@pytest.mark.parametrize(("text", "key", "line", "said"), [
+    ('[camera]\nsource = "gige"\ndevice = "192.168.10.20"\n\n[cameras.left]\nsource = "gige"\n'
+     'device = "192.168.10.20"\n', "cameras.left.device", 7,
+     "'192.168.10.20' is the device of camera 'top' too"),
+    ('[camera]\nsource = "gige"\ndevice = ""\n\n[cameras.left]\nsource = "gige"\ndevice = ""\n',
+     "cameras.left.device", 7, "the first one found is the device of camera 'top' too"),
+    ('[camera]\nname = "top"\noffset_m = 0.5\n', "camera.offset_m", 3,
+     "[camera] is the camera the trigger is timed for, at 0"),
+])
+def test_two_cameras_on_one_device_and_an_offset_first_camera_are_refused_on_their_line(
+        tmp_path: Path, text: str, key: str, line: int, said: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(said)) as info:
+        load_config(write(tmp_path, text), env={})
+    assert (info.value.key, info.value.line) == (key, line)
+
+
+def test_cameras_that_open_nothing_of_their_own_may_share_a_device(tmp_path: Path) -> None:
+    text = ('[camera]\nsource = "video"\ndevice = "belt.mp4"\n\n[cameras.left]\nsource = "video"\n'
+            'device = "belt.mp4"\nchecks = ["defect"]\n')
+    assert set(load_config(write(tmp_path, text), env={}).all_cameras) == {"top", "left"}
