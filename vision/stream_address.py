@@ -7,7 +7,7 @@ No OpenCV and nothing of vision.camera here: the config loader checks `[camera] 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 __all__ = ["STREAM_SCHEMES", "mask_url", "stream_address_problem"]
 
@@ -21,6 +21,22 @@ _SECRET_PAIR = re.compile(
 )
 
 
+_NOT_ENCODED = ("the stream address's user name or password holds '#', '/', '?' or '@' written as is: write "
+                "them percent-encoded in the address (# is %23, / is %2F, ? is %3F, @ is %40)")
+
+
+def _credentials_cut(parts: SplitResult) -> bool:
+    """Whether the address's user name or password holds a '#', '/' or '?' written as is.
+
+    `rtsp://user:12#ab@10.0.0.7/x` is host "user", port 12 for every URL reader (FFmpeg's too): the
+    '@' lands in the path, the fragment or the query. No camera address needs one in its path or
+    fragment; a query may hold an e-mail address, but as a parameter's value (`user=dock@x.com`),
+    where a cut password leaves it before any `=`.
+    """
+    cut_query = "@" in parts.query and not {"=", "&"} & set(parts.query.partition("@")[0])
+    return "@" in parts.path + parts.fragment or cut_query
+
+
 def mask_url(url: str) -> str:
     """`url` safe to show: no user name or password, credential parameters as `***`."""
     try:
@@ -29,6 +45,9 @@ def mask_url(url: str) -> str:
         port = parts.port
     except ValueError:
         return "(an unreadable stream address)"
+    if _credentials_cut(parts):
+        # Its "host" and "port" are the start of the account: nothing of it is shown.
+        return f"{parts.scheme}://***@(an address whose password is not percent-encoded)"
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     netloc = ("***@" if "@" in parts.netloc else "") + host + (f":{port}" if port is not None else "")
@@ -43,7 +62,11 @@ def stream_address_problem(url: str) -> str | None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it checks the port
     except ValueError:
+        if "@" in url.partition("://")[2]:  # `u:p/w@host`: the password's "/" ended the host at "u:p"
+            return _NOT_ENCODED
         return f"stream address {shown} cannot be read: check [camera].device"
+    if _credentials_cut(parts):
+        return _NOT_ENCODED
     if parts.scheme.lower() not in STREAM_SCHEMES or not parts.hostname:
         return (f"stream address {shown} is not a camera stream: it must start with "
                 f"{', '.join(s + '://' for s in STREAM_SCHEMES)} and name the camera")

@@ -20,6 +20,7 @@ import pytest
 
 from tests.vision.stream_servers import FFMPEG, MjpegServer, PlainMjpegServer, RtspServer, free_port
 from vision.camera import Camera, CameraHealth, CameraState, SourceError, StreamSource, mask_url, open_source
+from vision.stream_address import stream_address_problem
 
 needs_ffmpeg = pytest.mark.skipif(
     FFMPEG is None, reason="needs Debian's ffmpeg to serve a local stream (apt install ffmpeg)"
@@ -97,10 +98,15 @@ def test_stream_kind_from_the_camera_section() -> None:
 def test_a_password_with_a_hash_or_slash_written_as_is_is_refused_saying_how_to_write_it() -> None:
     """`p#ss` or `p/ss` cut the address inside the password: every URL reader then sees another
     host, and the camera would be reported as not answering, far from the cause."""
-    for password in ("Zq#cret9", "71#ab", "71/ab"):
-        with pytest.raises(SourceError, match=r"must be written percent-encoded.*# is %23") as refused:
-            StreamSource(f"rtsp://station:{password}@127.0.0.1:8554/cam")
+    for password in ("Zq#cret9", "71#ab", "71/ab", "71?ab"):
+        address = f"rtsp://station:{password}@127.0.0.1:8554/cam"
+        with pytest.raises(SourceError, match=r"write them percent-encoded.*# is %23") as refused:
+            StreamSource(address)
         assert password[:2] not in str(refused.value)  # not even the part before the cut
+        # Nor where the address is shown (`station cameras list`, config errors): read as is, the
+        # password's first characters were the "port" and the user name the "host".
+        assert password[:2] not in mask_url(address) and "station" not in mask_url(address)
+        assert stream_address_problem(address) == str(refused.value)  # refused at config load too
     # written percent-encoded, and an e-mail address as user name in a query, are addresses
     encoded = StreamSource("rtsp://station:se%23cr%40et9@127.0.0.1:8554/cam")
     assert encoded.shown_url == "rtsp://***@127.0.0.1:8554/cam" and encoded.port == 8554

@@ -53,27 +53,6 @@ FFMPEG_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 _ENV_LOCK = threading.Lock()
 
 
-def _cut_credentials_problem(url: str) -> str | None:
-    """Why `url` looks cut inside its user name or password ('#' or '/' written as is), or None.
-
-    `rtsp://user:12#ab@10.0.0.7/x` is host "user", port 12 for every URL reader (FFmpeg's too):
-    the station would report a camera that does not answer, far from the cause. An '@' after
-    the host is that cause: no camera address needs one in its path or fragment (a query may
-    hold an e-mail address as user name).
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # an unreadable address: `stream_address_problem` says so
-        return None
-    if "@" not in parts.path + parts.fragment:
-        return None
-    # Not shown, even masked: the part of the password before the cut would read as host or port.
-    return (
-        "the stream address has an '@' after its host: a user name or password holding '#', '/' or "
-        "'?' must be written percent-encoded in the address (# is %23, / is %2F, ? is %3F, @ is %40)"
-    )
-
-
 class StreamSource:
     """An IP camera's stream (`rtsp://`, `rtsps://`, `http(s)://` MJPEG), newest frame first."""
 
@@ -90,7 +69,7 @@ class StreamSource:
         self.name = name
         self._url = url
         self.shown_url = mask_url(url)
-        problem = _cut_credentials_problem(url) or stream_address_problem(url)
+        problem = stream_address_problem(url)
         if problem is not None:
             raise SourceError(problem)
         parts = urlsplit(url)
