@@ -16,7 +16,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from models.datasets import GOOD, Sample, Split, conformity_samples, defect_samples, grocery_iconic
-from models.training.common import read_image, update_manifest
+from models.training.common import json_safe, read_image, update_manifest
 from models.training.metrics import auroc, confusion, per_class, roc_curve
 from vision.inference import ConformityModel, DefectModel, Gallery
 from vision.inference.runtime import read_manifest
@@ -260,7 +260,7 @@ def evaluate_model(model_dir: Path, data: Path, split: str = "holdout", *, write
         raise ValueError(f"{model_dir}: unknown task {task!r} in manifest.json")
     metrics["data"] = str(data)
     if plots is not None:
-        (plots / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        (plots / "eval.json").write_text(json.dumps(json_safe(metrics), indent=2) + "\n", encoding="utf-8")
     if write:
         all_metrics = dict(manifest.get("metrics", {}))
         all_metrics[split] = metrics["summary"]

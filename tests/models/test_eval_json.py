@@ -62,3 +62,19 @@ def test_eval_json_line_is_strict_json(tmp_path: Path, capsys: pytest.CaptureFix
     never = [label for label, column in zip(report["labels"], zip(*report["confusion"], strict=True),
                                             strict=True) if sum(column) == 0]
     assert never and all(report["per_class"][label]["precision"] is None for label in never)
+
+
+def test_eval_json_of_a_split_without_damage_is_strict_json(tmp_path: Path) -> None:
+    """Only good images: no AUROC to measure, which eval.json says as null, not NaN."""
+    model = tmp_path / "defect"
+    shutil.copytree(ROOT / "models" / "defect", model)
+    data, out = tmp_path / "data", tmp_path / "report"
+    (data / "good").mkdir(parents=True)
+    rng = np.random.default_rng(5)
+    for i in range(4):
+        cv2.imwrite(str(data / "good" / f"{i}.png"), rng.integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    code = station_main(["--config", "/dev/null", "eval", "--model", str(model), "--data", str(data),
+                         "--split", "all", "--out", str(out)])
+    assert code == 0
+    report = _strict((out / "eval.json").read_text(encoding="utf-8"))
+    assert isinstance(report, dict) and report["summary"]["auroc"] is None
