@@ -245,3 +245,8 @@ def install(staging: Path, out: Path) -> None:
     for name in sorted(staged - {MANIFEST_FILE}) + ([MANIFEST_FILE] if MANIFEST_FILE in staged else []):
         os.replace(staging / name, out / name)
     shutil.rmtree(staging)
+    # A run refused earlier is no longer the one to look at: left beside, it read as this run's refusal.
+    refused = refused_dir(out)
+    if refused.is_dir():
+        shutil.rmtree(refused)
+        logger.info("removed %s: a run refused before the one installed in %s", refused, out)

@@ -226,10 +226,13 @@ def test_install_replaces_artefacts_and_keeps_other_files(tmp_path: Path) -> Non
         (out / name).write_text("old " + name)
     for name in ("model.onnx", "manifest.json", "metrics.csv"):
         (staging / name).write_text("new " + name)
+    refused = tmp_path / "model.refused"  # an earlier run, refused: not this one's refusal
+    refused.mkdir()
+    (refused / "model.onnx").write_text("refused")
     install(staging, out)
     assert _tree(out) == {"manifest.json": b"new manifest.json", "metrics.csv": b"new metrics.csv",
                           "model.onnx": b"new model.onnx", "notes.txt": b"old notes.txt"}
-    assert not staging.exists()
+    assert not staging.exists() and not refused.exists()
 
 
 def test_metrics_csv_grows_while_the_run_goes(tmp_path: Path) -> None:
