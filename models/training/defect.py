@@ -24,6 +24,7 @@ Recipe (Tabernik et al. 2020, adapted to a 2-core CPU):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -545,6 +546,10 @@ def train_defect(data: Path, out: Path, recipe: DefectRecipe, threads: int = 2,
     # Taken at the start: the tree may change while a long run trains.
     version = code_version()
     _check(recipe)
+    if recipe.crop >= recipe.size:
+        # A patch as large as the image is the image: whole images throughout, and recorded as such.
+        logger.info("crop %d is not smaller than size %d: whole images throughout", recipe.crop, recipe.size)
+        recipe = dataclasses.replace(recipe, crop=0)
     seed_everything(recipe.seed, threads)
     rng = np.random.default_rng(recipe.seed)
     samples = defect_samples(data, Split.TRAIN, recipe.holdout)

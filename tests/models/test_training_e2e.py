@@ -52,6 +52,7 @@ def test_defect_train_export_parity_eval_score(tmp_path: Path, capsys: pytest.Ca
     assert sorted(p.name for p in out.glob("model.onnx*")) == ["model.onnx"]
     assert manifest["sha256"] == file_sha256(out / "model.onnx")
     assert manifest["labels"] == ["ok", "scratch"] and manifest["task"] == "defect"
+    assert manifest["training"]["recipe"]["crop"] == 0  # a 128 px patch of a 64 px image is no patch
     assert max(manifest["parity"]["max_abs_diff"].values()) <= 1e-3
     assert manifest["training"]["data_digest"] and manifest["code_version"]
     # The number of test-time views is chosen on validation and recorded with what each count scored.
