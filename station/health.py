@@ -141,7 +141,9 @@ class HealthMonitor:
                          jams=c.jams, estops=c.estops)
         sync = self.uplink.stats()
         if sync is not None:
-            stats.update(outbox_backlog=sync.backlog, outbox_oldest_s=sync.oldest_undelivered_age_s)
+            # Pictures apart: they wait behind the verdicts, and a drain at stop waits for verdicts only.
+            stats.update(outbox_backlog=sync.backlog, outbox_oldest_s=sync.oldest_undelivered_age_s,
+                         image_backlog=sync.image_backlog)
         shadow = self.models.current().shadow
         if shadow is not None:
             stats["shadow"] = shadow.comparison.report()

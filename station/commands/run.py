@@ -88,7 +88,8 @@ _STOPPED = QT_TRANSLATE_NOOP(
     "StatusLine", "Station stopped: {items} items recorded ({confirmed} seen in their lane by the "
     "controller); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} "
     "(too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved "
-    "{record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.")
+    "{record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}, and "
+    "{pictures} pictures.")
 
 
 def _status_line(stats: dict[str, Any], health: dict[str, Health], language: str = "en") -> str:
@@ -113,6 +114,7 @@ def _summary_words(summary: dict[str, Any], language: str) -> str:
         misrouted=figure("misrouted"), lost=figure("lost"), overloaded=figure("overloaded"),
         disk_full=figure("disk_full"), unrecorded=figure("unrecorded"), record_errors=figure("record_errors"),
         p50=figure("latency_ms_p50"), p95=figure("latency_ms_p95"), outbox=figure("outbox_backlog"),
+        pictures=figure("image_backlog"),
     )
 
 
@@ -323,4 +325,4 @@ def _summary(station: Station) -> dict[str, Any]:
     return {k: stats.get(k) for k in ("items", "views_per_item", "late", "misrouted", "lost", "confirmed",
                                       "overloaded",
                                       "record_errors", "disk_full", "unrecorded", "latency_ms_p50",
-                                      "latency_ms_p95", "outbox_backlog")}
+                                      "latency_ms_p95", "outbox_backlog", "image_backlog")}

@@ -2084,8 +2084,8 @@
         <translation>{time} état : {line}</translation>
     </message>
     <message>
-        <source>Station stopped: {items} items recorded ({confirmed} seen in their lane by the controller); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}.</source>
-        <translation>Poste arrêté : {items} articles enregistrés ({confirmed} vus dans leur voie par l&apos;automate) ; en retard {late}, mauvaise voie {misrouted}, perdus {lost} ; non contrôlés : {overloaded} (poste surchargé), {disk_full} (disque plein) ; sans enregistrement {unrecorded} ; résultats de voie non enregistrés {record_errors} ; délai de décision p50 {p50} ms, p95 {p95} ms ; en attente du central {outbox}.</translation>
+        <source>Station stopped: {items} items recorded ({confirmed} seen in their lane by the controller); late {late}, wrong lane {misrouted}, lost {lost}; not inspected: {overloaded} (too busy), {disk_full} (disk full); without a record {unrecorded}; lane results not saved {record_errors}; decision time p50 {p50} ms, p95 {p95} ms; waiting for central {outbox}, and {pictures} pictures.</source>
+        <translation>Poste arrêté : {items} articles enregistrés ({confirmed} vus dans leur voie par l&apos;automate) ; en retard {late}, mauvaise voie {misrouted}, perdus {lost} ; non contrôlés : {overloaded} (poste surchargé), {disk_full} (disque plein) ; sans enregistrement {unrecorded} ; résultats de voie non enregistrés {record_errors} ; délai de décision p50 {p50} ms, p95 {p95} ms ; en attente du central {outbox}, et {pictures} photos.</translation>
     </message>
 </context>
 <context>

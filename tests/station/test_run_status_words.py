@@ -32,7 +32,9 @@ def test_the_status_line_reads_as_before_in_english_and_in_french_words() -> Non
 def test_the_summary_words_follow_the_language() -> None:
     summary = {"items": 20, "confirmed": 5, "late": 0, "misrouted": 0, "lost": 0, "overloaded": 1,
                "disk_full": 0, "unrecorded": 0, "record_errors": 0, "latency_ms_p50": 17.0,
-               "latency_ms_p95": None, "outbox_backlog": 0}
+               "latency_ms_p95": None, "outbox_backlog": 0, "image_backlog": 2}
+    # Pictures wait behind the verdicts, and a drain at stop waits for verdicts only: both are said.
+    assert _summary_words(summary, "en").endswith("waiting for central 0, and 2 pictures.")
     # "confirmed" counts the items the controller reported in their lane, not operators' confirms.
     assert _summary_words(summary, "en").startswith(
         "Station stopped: 20 items recorded (5 seen in their lane by the controller)")
@@ -59,4 +61,4 @@ def test_a_french_headless_run_prints_french_words_and_keeps_the_json_keys(tmp_p
     words = [line for line in lines if line.startswith("Poste arrêté : ")]
     assert len(words) == 1 and "articles enregistrés" in words[0]
     summary = json.loads(lines[-1].removeprefix("station stopped: "))
-    assert summary["items"] >= 20 and "outbox_backlog" in summary
+    assert summary["items"] >= 20 and "outbox_backlog" in summary and "image_backlog" in summary
