@@ -73,10 +73,11 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TOPIC = "returns/v1/+/+/verdict"
 
-# Two receivers given the same --client-id take the session from each other as fast as they
-# reconnect: a connection ended this soon after it began, this many times in a row, is taken as that.
-_SHORT_SESSION_S = 2.0
-_SHORT_SESSIONS = 5
+# Two receivers given the same --client-id take the session from each other each time one
+# reconnects, the network loop backing off (0.5, 1, 2 s, ...) as long as no connection lasts
+# NetworkLoop.STABLE_S: a connection ended sooner than that, this many times in a row, is taken as that.
+_SHORT_SESSION_S = NetworkLoop.STABLE_S
+_SHORT_SESSIONS = 3
 _SESSION_TAKEN_OVER = 142  # MQTT v5 reason code
 
 _QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")

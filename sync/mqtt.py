@@ -305,8 +305,12 @@ class NetworkLoop:
     the work and the I/O. So the thread that owns the outbox (or checks central's
     messages) also owns the socket, and calls `step()` between batches; another thread can
     cut a step's wait short through the `wake` socket. Reconnects back off from
-    `backoff_min_s` doubling up to `backoff_max_s`; `connected()` resets the back-off.
+    `backoff_min_s` doubling up to `backoff_max_s`. A connection that lasted STABLE_S resets the
+    back-off (the next loss retries at once); one lost sooner does not, so a connection the broker
+    keeps taking away (another client with the same id) is retried ever more slowly, not in a loop.
     """
+
+    STABLE_S = 5.0
 
     def __init__(self, client: mqtt.Client, host: str, port: int, *, keepalive: int = 30,
                  backoff_min_s: float = 0.5, backoff_max_s: float = 30.0,
@@ -319,6 +323,7 @@ class NetworkLoop:
         self.backoff_max_s = backoff_max_s
         self._delay = backoff_min_s
         self._next_try = 0.0
+        self._connected_at: float | None = None  # monotonic time of the connection now up
         self._on_error = on_error
         self._events = 0
         self._closed = False
@@ -326,8 +331,18 @@ class NetworkLoop:
                              properties=connect_properties())
 
     def connected(self) -> None:
-        """Call from on_connect on success: the next loss retries quickly again."""
-        self._delay = self.backoff_min_s
+        """Call from on_connect on success; the back-off is reset once the connection has lasted."""
+        self._connected_at = time.monotonic()
+
+    def _lost(self, now: float) -> None:
+        """The connection that was up is gone: retry at once after a lasting one, else back off."""
+        lasted = now - self._connected_at if self._connected_at is not None else 0.0
+        self._connected_at = None
+        if lasted >= self.STABLE_S:
+            self._delay = self.backoff_min_s
+            return
+        self._next_try = now + self._delay
+        self._delay = min(self._delay * 2, self.backoff_max_s)
 
     def close(self) -> None:
         """Disconnect cleanly (no Last Will) and never reconnect again."""
@@ -351,6 +366,8 @@ class NetworkLoop:
         sock = client.socket()
         if sock is None:
             now = time.monotonic()
+            if self._connected_at is not None:
+                self._lost(now)
             if now < self._next_try:
                 time.sleep(min(timeout, self._next_try - now))
                 return
