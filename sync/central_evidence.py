@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from sync.durable import fsync_dir
 from sync.evidence import ImageMessage, PurgeMessage, erase_personal_codes
-from sync.postgres import ReconnectingConnection, create_tables, is_database_url
+from sync.postgres import is_database_url, open_with_tables
 
 __all__ = ["EvidenceStore", "ImagesDirError", "PurgeOutcome", "StoredImage", "default_images_dir",
            "images_dir_fix", "open_evidence_store", "read_image"]
@@ -258,13 +258,7 @@ class PostgresEvidenceStore:
     """Pictures as BYTEA rows, and the purges, in PostgreSQL."""
 
     def __init__(self, url: str) -> None:
-        self.db = ReconnectingConnection(url)
-        try:
-            with self.db.transaction() as conn:
-                create_tables(conn, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
-        except BaseException:
-            self.db.close()
-            raise
+        self.db = open_with_tables(url, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
 
     def store_images(self, images: Sequence[tuple[ImageMessage, str, str]],
                      received_at: float) -> list[StoredImage]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sync.postgres import ReconnectingConnection, create_tables, is_database_url
+from sync.postgres import is_database_url, open_with_tables
 
 __all__ = ["Rejected", "StoreResult", "StoredVerdict", "VerdictStore", "ensure_central_schema",
            "open_verdict_store"]
@@ -232,13 +232,7 @@ class PostgresVerdictStore:
     """Central's verdicts in PostgreSQL (`postgresql://user:pass@host:port/db`)."""
 
     def __init__(self, url: str) -> None:
-        self.db = ReconnectingConnection(url)
-        try:
-            with self.db.transaction() as conn:
-                create_tables(conn, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
-        except BaseException:
-            self.db.close()
-            raise
+        self.db = open_with_tables(url, _POSTGRES_TABLES, _POSTGRES_LAYOUT)
 
     def store(self, verdicts: list[StoredVerdict], rejected: list[Rejected]) -> StoreResult:
         new = 0

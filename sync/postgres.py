@@ -95,6 +95,20 @@ class OlderLayoutError(RuntimeError):
     """A table of central's, made by an earlier version, lacks columns this version writes."""
 
 
+def open_with_tables(url: str, statements: Sequence[str],
+                     layout: Mapping[str, Sequence[str]]) -> ReconnectingConnection:
+    """A connection to `url` whose tables `create_tables` has made (or checked); closed again when
+    that fails, so a refused start leaves no connection open."""
+    db = ReconnectingConnection(url)
+    try:
+        with db.transaction() as conn:
+            create_tables(conn, statements, layout)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
 def create_tables(conn: Any, statements: Sequence[str], layout: Mapping[str, Sequence[str]]) -> None:
     """Run `statements` (CREATE ... IF NOT EXISTS) in the transaction `conn` is in, one receiver at
     a time, then check that each table of `layout` has the columns this version writes.
