@@ -14,34 +14,8 @@ import numpy as np
 from station.pipeline import BEHIND, PICTURE_LATE_S, Inspected, Pipeline, Trigger
 from station.state import ItemView, StationState
 from station.store import Store
-from tests.station.conftest import build_verdict
-from vision.camera import Camera, CameraState, Frame, SourceError
-
-
-class _Belt:
-    """A camera over the belt: a frame every 20 ms."""
-
-    name = "top"
-
-    def open(self) -> None:
-        pass
-
-    def read(self) -> tuple[np.ndarray, int | None] | None:
-        time.sleep(0.02)
-        return np.zeros((48, 64, 3), np.uint8), None
-
-    def close(self) -> None:
-        pass
-
-
-class _CountingCamera(Camera):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.asked: list[int | None] = []
-
-    def wait_frame(self, after: float, timeout: float, tag: int | None = None) -> Frame | None:
-        self.asked.append(tag)
-        return super().wait_frame(after, timeout, tag)
+from tests.station.conftest import CountingCamera, EmptyBelt, build_verdict
+from vision.camera import CameraState, Frame, SourceError
 
 
 class _Inspector:
@@ -65,7 +39,7 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
     tmp_path: Path,
 ) -> None:
     store = Store(tmp_path / "station.db", tmp_path / "images", 90)
-    camera = _CountingCamera(_Belt(), frozen_after_s=3.0)
+    camera = CountingCamera(EmptyBelt(), frozen_after_s=3.0)
     inspector = _Inspector()
     pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
     camera.start()
@@ -96,7 +70,7 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
         store.close()
     assert inspector.not_inspected == [(1, BEHIND), (3, BEHIND)]
     assert inspector.inspected == [2, None]
-    assert camera.asked == [2, None]  # the passed items never asked the camera
+    assert [tag for tag, _ in camera.waits] == [2, None]  # the passed items never asked the camera
     assert pipeline.counters.snapshot()["overloaded"] == 2
     assert recorded == 4
 
@@ -118,7 +92,7 @@ def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path)
     """Items that queued behind a camera that went down are the camera's doing: their verdicts say
     "no picture from camera ...", as the camera's outage has it, not that the station was behind."""
     store = Store(tmp_path / "station.db", tmp_path / "images", 90)
-    camera = _CountingCamera(_Unplugged(), frozen_after_s=3.0)
+    camera = CountingCamera(_Unplugged(), frozen_after_s=3.0)
     inspector = _Inspector()
     frames_seen: list[Mapping[str, Frame | None]] = []
     inspect = inspector.inspect
@@ -143,5 +117,5 @@ def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path)
         camera.stop()
         store.close()
     assert inspector.not_inspected == [] and inspector.inspected == [1]
-    assert frames_seen == [{"top": None}] and camera.asked == []
+    assert frames_seen == [{"top": None}] and camera.waits == []
     assert pipeline.counters.snapshot()["overloaded"] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from station.verdict import (
     Verdict,
     new_verdict_id,
 )
+from vision.camera import Camera, Frame
 
 SESSION = str(uuid.uuid4())
 
@@ -90,3 +92,31 @@ def frame() -> np.ndarray:
     image = np.full((240, 320, 3), 200, np.uint8)
     image[60:180, 80:240] = rng.integers(0, 255, (120, 160, 3), dtype=np.uint8)
     return image
+
+
+class EmptyBelt:
+    """A camera source over the belt with no item under it: a frame every 20 ms, none showing an item."""
+
+    name = "top"
+
+    def open(self) -> None:
+        pass
+
+    def read(self) -> tuple[np.ndarray, int | None] | None:
+        time.sleep(0.02)
+        return np.zeros((48, 64, 3), np.uint8), None
+
+    def close(self) -> None:
+        pass
+
+
+class CountingCamera(Camera):
+    """The station's camera, noting each item's wait for its frame: (tag, timeout)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.waits: list[tuple[int | None, float]] = []
+
+    def wait_frame(self, after: float, timeout: float, tag: int | None = None) -> Frame | None:
+        self.waits.append((tag, timeout))
+        return super().wait_frame(after, timeout, tag)

@@ -6,46 +6,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
-import numpy as np
 import pytest
 
 from station.pipeline import Inspected, Pipeline, Trigger
 from station.state import ItemView, StationState
 from station.store import Store
 from station.verdict import Verdict
-from vision.camera import Camera, Frame
+from tests.station.conftest import CountingCamera, EmptyBelt
+from vision.camera import Frame
 
 pytestmark = pytest.mark.slow
 
 FROZEN_S = 3.0  # how long the capture waits for an item's own frame before it gives up
-
-
-class _EmptyBelt:
-    """A camera looking at the belt with no item under it: frames, none of them showing an item."""
-
-    name = "top"
-
-    def open(self) -> None:
-        pass
-
-    def read(self) -> tuple[np.ndarray, int | None] | None:
-        time.sleep(0.02)
-        return np.zeros((48, 64, 3), np.uint8), None
-
-    def close(self) -> None:
-        pass
-
-
-class _CountingCamera(Camera):
-    """The station's camera, noting how long each item was allowed to wait for its frame."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.waits: list[tuple[int | None, float]] = []
-
-    def wait_frame(self, after: float, timeout: float, tag: int | None = None) -> Frame | None:
-        self.waits.append((tag, timeout))
-        return super().wait_frame(after, timeout, tag)
 
 
 class _Inspector:
@@ -65,7 +37,7 @@ class _Inspector:
 def test_stop_commits_late_belt_items_without_waiting_for_their_frames(
     store: Store, make_verdict: Callable[..., Verdict]
 ) -> None:
-    camera = _CountingCamera(_EmptyBelt(), frozen_after_s=FROZEN_S)
+    camera = CountingCamera(EmptyBelt(), frozen_after_s=FROZEN_S)
     inspector = _Inspector(make_verdict)
     pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
     camera.start()
