@@ -141,9 +141,7 @@ class HealthMonitor:
                          jams=c.jams, estops=c.estops)
         sync = self.uplink.stats()
         if sync is not None:
-            # Pictures apart: they wait behind the verdicts, and a drain at stop waits for verdicts only.
-            stats.update(outbox_backlog=sync.backlog, outbox_oldest_s=sync.oldest_undelivered_age_s,
-                         image_backlog=sync.image_backlog)
+            stats.update(outbox_backlog=sync.backlog, outbox_oldest_s=sync.oldest_undelivered_age_s)
         shadow = self.models.current().shadow
         if shadow is not None:
             stats["shadow"] = shadow.comparison.report()

@@ -322,7 +322,9 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
 
 def _summary(station: Station) -> dict[str, Any]:
     stats = station.stats()
-    return {k: stats.get(k) for k in ("items", "views_per_item", "late", "misrouted", "lost", "confirmed",
-                                      "overloaded",
-                                      "record_errors", "disk_full", "unrecorded", "latency_ms_p50",
-                                      "latency_ms_p95", "outbox_backlog", "image_backlog")}
+    summary = {k: stats.get(k) for k in ("items", "views_per_item", "late", "misrouted", "lost", "confirmed",
+                                         "overloaded", "record_errors", "disk_full", "unrecorded",
+                                         "latency_ms_p50", "latency_ms_p95", "outbox_backlog")}
+    # Pictures apart: they wait behind the verdicts, and a drain at stop waits for verdicts only.
+    sync = station.uplink.stats()
+    return {**summary, "image_backlog": sync.image_backlog if sync is not None else None}
