@@ -9,7 +9,8 @@ from typing import Literal
 
 from hardware.modbus.registers import HEADER_WORDS, MAX_READ_WORDS, RegisterMap
 
-__all__ = ["SIM_PORT", "ModbusSettings", "ModbusSettingsError", "Transport", "host_port"]
+__all__ = ["SIM_PORT", "ModbusSettings", "ModbusSettingsError", "Transport", "host_port",
+           "is_network_address"]
 
 SIM_PORT = "sim"
 """The port that means the built-in simulated PLC (`hardware.modbus.plc_sim`)."""
@@ -30,6 +31,11 @@ class ModbusSettingsError(ValueError):
 # "192.168.0.10:502", "plc-3.dock:1502": a network address, never a serial port's name (those are
 # /dev/ttyUSB0, COM3, or pyserial URLs such as rfc2217://host:port, which have a slash).
 _NETWORK_ADDRESS = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
+
+
+def is_network_address(port: str) -> bool:
+    """Whether `port` is written as a host and port ("192.168.0.10:502", "[fd00::10]:502")."""
+    return _NETWORK_ADDRESS.fullmatch(port) is not None
 
 
 _RTU_OVERHEAD_BYTES = 13
@@ -91,7 +97,7 @@ class ModbusSettings:
             return
         if self.transport == "tcp":
             host_port(self.port)
-        elif _NETWORK_ADDRESS.fullmatch(self.port):
+        elif is_network_address(self.port):
             raise ModbusSettingsError(
                 "port", f"port {self.port!r} is a network address, but transport is \"rtu\" (a serial port)",
                 'set [hardware.modbus] transport = "tcp" for a PLC on the network, or port to the serial '

@@ -10,15 +10,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 import sys
 
 from station.cli_output import print_run_summary
 from station.commands._args import CAMERA_POS, DIVERT_POS, SPACING, SPEED, number, whole
 from station.config import Config
-
-# "192.168.0.10:502", "[fd00::10]:502": a PLC's network address, which no serial controller has.
-_NETWORK = re.compile(r"[A-Za-z0-9.\-]+:[0-9]+|\[[0-9A-Fa-f:.]+\](:[0-9]+)?")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,9 +97,10 @@ def firmware_run(args: argparse.Namespace, config: Config) -> int:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from hardware.firmware.simbelt import FirmwareRunner
+    from hardware.modbus.settings import is_network_address
     from hardware.selftest import RuleResult, Status, run_selftest
 
-    if args.port is not None and (config.hardware.controller == "modbus" or _NETWORK.fullmatch(args.port)):
+    if args.port is not None and (config.hardware.controller == "modbus" or is_network_address(args.port)):
         # The rules are those of our serial protocol: a PLC over Modbus has none of them to check.
         what = ("a Modbus PLC ([hardware] controller = \"modbus\")" if config.hardware.controller == "modbus"
                 else "a network address, not a serial port")
