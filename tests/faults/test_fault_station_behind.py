@@ -22,10 +22,12 @@ class _Inspector:
     def __init__(self) -> None:
         self.make_verdict = build_verdict
         self.inspected: list[int | None] = []
+        self.frames: list[Mapping[str, Frame | None]] = []
         self.not_inspected: list[tuple[int | None, str | None]] = []
 
     def inspect(self, trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
         self.inspected.append(trigger.item_id)
+        self.frames.append(frames)
         verdict = self.make_verdict(seq)
         return Inspected(verdict, (), ItemView(verdict, None))
 
@@ -33,6 +35,13 @@ class _Inspector:
         self.not_inspected.append((trigger.item_id, reason))
         verdict = self.make_verdict(seq)
         return Inspected(verdict, (), ItemView(verdict, None))
+
+
+def _wait_recorded(store: Store, count: int) -> None:
+    """Until `count` items are in the record (30 s at most; the assertions say what was missing)."""
+    give_up = time.monotonic() + 30.0
+    while store.count_items() < count and time.monotonic() < give_up:
+        time.sleep(0.05)
 
 
 def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_is_inspected(
@@ -58,9 +67,7 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
         bench = Trigger("key", t_trigger=now - 10 * PICTURE_LATE_S)
         for trigger in (passed, replayed, on_time, bench):
             assert pipeline.submit(trigger)
-        give_up = time.monotonic() + 30.0
-        while store.count_items() < 4 and time.monotonic() < give_up:
-            time.sleep(0.05)
+        _wait_recorded(store, 4)
         pipeline.stop()
     finally:
         camera.stop()
@@ -94,14 +101,6 @@ def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path)
     store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     camera = CountingCamera(_Unplugged(), frozen_after_s=3.0)
     inspector = _Inspector()
-    frames_seen: list[Mapping[str, Frame | None]] = []
-    inspect = inspector.inspect
-
-    def noting(trigger: Trigger, frames: Mapping[str, Frame | None], seq: int) -> Inspected:
-        frames_seen.append(frames)
-        return inspect(trigger, frames, seq)
-
-    inspector.inspect = noting  # type: ignore[method-assign]
     pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
     camera.start()
     pipeline.start()
@@ -109,13 +108,11 @@ def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path)
         now = time.monotonic()
         late = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5)
         assert pipeline.submit(late)
-        give_up = time.monotonic() + 30.0
-        while store.count_items() < 1 and time.monotonic() < give_up:
-            time.sleep(0.05)
+        _wait_recorded(store, 1)
         pipeline.stop()
     finally:
         camera.stop()
         store.close()
     assert inspector.not_inspected == [] and inspector.inspected == [1]
-    assert frames_seen == [{"top": None}] and camera.waits == []
+    assert inspector.frames == [{"top": None}] and camera.waits == []
     assert pipeline.counters.snapshot()["overloaded"] == 0
