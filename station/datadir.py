@@ -38,21 +38,28 @@ def nearest_existing(path: Path) -> Path:
     return path
 
 
-def not_writable(data_dir: Path, db_path: Path | None = None) -> str | None:
-    """None when the station can write `data_dir` (and `db_path` in it), else what to do about it."""
+def unwritable_data(data_dir: Path, db_path: Path | None = None) -> tuple[str, str] | None:
+    """None when this user may write `data_dir` (and `db_path` in it), else why not and what to do."""
     # Created on first use: its nearest existing parent must be writable.
     targets = [nearest_existing(data_dir)]
     if db_path is not None:
         targets += [p for p in (db_path, db_path.with_name(db_path.name + "-wal")) if p.exists()]
     for target in targets:
         problem = unwritable(target)
-        if problem is None:
-            continue
-        why, fix = problem
-        logger.debug("data folder check: %s is not writable", target)
-        return (f"data folder {data_dir} is not writable ({why}): {fix}, "
-                "or set [station] data_dir in the config file to a writable folder")
+        if problem is not None:
+            logger.debug("data folder check: %s is not writable", target)
+            return problem
     return None
+
+
+def not_writable(data_dir: Path, db_path: Path | None = None) -> str | None:
+    """None when the station can write `data_dir` (and `db_path` in it), else what to do about it."""
+    problem = unwritable_data(data_dir, db_path)
+    if problem is None:
+        return None
+    why, fix = problem
+    return (f"data folder {data_dir} is not writable ({why}): {fix}, "
+            "or set [station] data_dir in the config file to a writable folder")
 
 
 def unwritable(target: Path) -> tuple[str, str] | None:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.config import CameraConfig, Config, ConfigError
-from station.datadir import nearest_existing, unwritable
+from station.datadir import nearest_existing, unwritable, unwritable_data
 from station.datalock import DataLock, DataLockError
 
 if TYPE_CHECKING:
@@ -217,24 +217,12 @@ def _not_the_owners(folder: Path) -> CheckResult | None:
                 f"give them back: chown -R {user}: {folder}")
 
 
-def _unwritable_data(config: Config) -> tuple[str, str] | None:
-    """Why this user may not write the data folder (or its database), and what to do; None when it may."""
-    db = config.in_data_dir(config.storage.db_path)
-    targets = [nearest_existing(config.data_dir)]
-    targets += [p for p in (db, db.with_name(db.name + "-wal")) if p.exists()]
-    for target in targets:
-        problem = unwritable(target)
-        if problem is not None:
-            return problem
-    return None
-
-
 def check_disk(config: Config, free_bytes: Callable[[Path], int] | None = None,
                total_bytes: Callable[[Path], int] | None = None) -> CheckResult:
     """Free space of the data folder's disk against [storage] stop_free_disk_mb and min_free_disk_mb."""
     if (is_file := _data_dir_is_a_file(config, "disk")) is not None:
         return is_file
-    problem = _unwritable_data(config)
+    problem = unwritable_data(config.data_dir, config.in_data_dir(config.storage.db_path))
     if problem:
         why, fix = problem
         return fail("disk", f"data folder {config.data_dir} is not writable ({why}): the station cannot "
