@@ -1,10 +1,13 @@
 """The item pipeline: trigger → capture → inspect → decide → route → record.
 
-Three worker threads joined by bounded queues (docs/architecture.md):
+Three stages joined by bounded queues (docs/architecture.md):
 
 - the **capture stage** takes each trigger as it comes and picks the sharpest frame of
-  the item while it is still under the camera — even when inspection is busy with the
-  item before, the frame is the one of this item;
+  the item while it is still under each camera — even when inspection is busy with the
+  item before, the frame is the one of this item. Each camera has its own capture thread
+  and takes its picture when the item reaches it: a camera farther down the belt than the
+  gap between two items pictures this item while the first camera already pictures the
+  next. The item goes on, in trigger order, when every camera has had its turn;
 - the **inspection worker** runs the `Inspector` (codes, models, policy) on those
   frames and sends the DIVERT before the controller's deadline — or, when the deadline
   has passed, sends nothing: the controller's default lane (manual review) takes the
@@ -30,6 +33,7 @@ all is named in `unrecorded` and in the log, never dropped without a word.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import queue
 import sqlite3
@@ -119,6 +123,31 @@ class Recorder(Protocol):
     def record_routing(self, verdict_id: str, routing: Routing) -> Verdict | None: ...
 
     def reclaim_space(self) -> None: ...
+
+
+class _Shot:
+    """One item's pictures: each camera's capture thread adds its own, on its own schedule."""
+
+    def __init__(self, trigger: Trigger, cameras: int) -> None:
+        self.trigger = trigger
+        self.frames: dict[str, Frame | None] = {}
+        # Cameras the item had passed before their turn came while they were live: the station fell behind.
+        self.behind: list[str] = []
+        self._lock = threading.Lock()
+        self._left = cameras
+        self.taken = threading.Event()
+        if cameras == 0:
+            self.taken.set()
+
+    def add(self, camera: str, frame: Frame | None, behind: bool = False) -> None:
+        """Camera `camera`'s picture of the item (None: none could be taken)."""
+        with self._lock:
+            self.frames[camera] = frame
+            if behind:
+                self.behind.append(camera)
+            self._left -= 1
+            if self._left == 0:
+                self.taken.set()
 
 
 @dataclass(frozen=True)
@@ -223,11 +252,16 @@ class Pipeline:
         self.disk = disk
         self._reclaimed = False  # the WAL was truncated since the disk last ran short
         self._triggers: queue.Queue[Trigger | None] = queue.Queue(maxsize=queue_size)
+        # Items being pictured, in trigger order, and each camera's share of them.
+        self._shots: queue.Queue[_Shot | None] = queue.Queue(maxsize=queue_size)
+        self._camera_turns: dict[str, queue.Queue[_Shot | None]] = {name: queue.Queue()
+                                                                     for name in self.cameras}
         self._captured: queue.Queue[tuple[Trigger, dict[str, Frame | None]] | None] = queue.Queue(queue_size)
         # Large enough never to fill while the recorder lives; bounded so a dead disk is seen.
         self._records: queue.Queue[Inspected | _Routed | _Write | None] = queue.Queue(1024)
-        self._threads: list[threading.Thread] = []
+        self._threads: dict[str, threading.Thread] = {}
         self._stopping = threading.Event()
+        self._warned_far: set[str] = set()  # cameras said to see items only after their DIVERT deadline
         self._seq = 0
         self._seq_lock = threading.Lock()
         self.counters = PipelineCounters()
@@ -236,31 +270,36 @@ class Pipeline:
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
-        """Start the capture stage, the inspection worker and the recorder."""
-        stages = (self._capture_loop, self._inspect_loop, self._record_loop)
-        for target, name in zip(stages, ("capture", "inspect", "record"), strict=True):
+        """Start the capture stage (one thread per camera), the inspection worker and the recorder."""
+        stages: dict[str, Callable[[], None]] = {"capture": self._capture_loop, "frames": self._frames_loop}
+        for name in self.cameras:
+            stages[f"capture-{name}"] = functools.partial(self._camera_loop, name)
+        stages.update(inspect=self._inspect_loop, record=self._record_loop)
+        for name, target in stages.items():
             thread = threading.Thread(target=target, name=f"pipeline-{name}", daemon=True)
             thread.start()
-            self._threads.append(thread)
+            self._threads[name] = thread
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish the items already triggered, commit them, and stop."""
         self._stopping.set()
-        self._triggers.put(None)
-        self._threads[0].join(timeout)
+        self._triggers.put(None)  # the capture thread passes the word on to the cameras' and the frames'
+        for name in ("capture", *(f"capture-{camera}" for camera in self.cameras), "frames"):
+            self._threads[name].join(timeout)
         self._captured.put(None)
-        self._threads[1].join(timeout)
+        self._threads["inspect"].join(timeout)
         self._records.put(None)
-        self._threads[2].join(timeout)
+        self._threads["record"].join(timeout)
 
     def queue_depths(self) -> dict[str, int]:
-        """Items waiting before each stage."""
-        return {"capture": self._triggers.qsize(), "inspect": self._captured.qsize(),
+        """Items waiting before each stage ("capture": not yet pictured by every camera)."""
+        return {"capture": self._triggers.qsize() + self._shots.qsize(), "inspect": self._captured.qsize(),
                 "record": self._records.qsize()}
 
     def idle(self) -> bool:
-        """True when no item is waiting to be inspected or recorded."""
-        return all(q.unfinished_tasks == 0 for q in (self._triggers, self._captured, self._records))
+        """True when no item is waiting to be pictured, inspected or recorded."""
+        stages = (self._triggers, self._shots, self._captured, self._records)
+        return all(q.unfinished_tasks == 0 for q in stages)
 
     # -- inputs -----------------------------------------------------------------------
     def submit(self, trigger: Trigger, wait: bool = False) -> bool:
@@ -306,7 +345,7 @@ class Pipeline:
         So an operator's revision and the conveyor's never race: each reads the revision the
         other wrote. Before the pipeline starts or after it stopped, `fn` runs here.
         """
-        recorder = self._threads[2] if len(self._threads) > 2 else None
+        recorder = self._threads.get("record")
         if recorder is None or not recorder.is_alive() or recorder is threading.current_thread():
             return fn()  # not running, or asked by the recorder itself (which must not wait for itself)
         future: Future[object] = Future()
@@ -325,25 +364,74 @@ class Pipeline:
             self._seq += 1
             return self._seq
 
-    def _grab(self, trigger: Trigger) -> dict[str, Frame | None]:
+    def _capture_loop(self) -> None:
+        """Hand each item to every camera's capture thread, and to the frames thread that waits for them."""
+        while True:
+            trigger = self._triggers.get()
+            try:
+                if trigger is not None:
+                    self._warn_past_deadline(trigger)
+                shot = _Shot(trigger, len(self.cameras)) if trigger is not None else None
+                # Blocks while `queue_size` items are being pictured: later triggers wait in theirs, and
+                # one that finds it full too is recorded as overloaded (submit).
+                self._shots.put(shot)
+                for turns in self._camera_turns.values():
+                    turns.put(shot)
+                if shot is None:
+                    return
+            except Exception:
+                logger.exception("capturing item %s failed", trigger.item_id if trigger else None)
+            finally:
+                self._triggers.task_done()
+
+    def _warn_past_deadline(self, trigger: Trigger) -> None:
+        """Say once per camera that it sees belt items only after their DIVERT deadline (too far down)."""
+        if trigger.deadline is None:
+            return
+        budget = trigger.deadline - trigger.t_trigger
+        for name in self.cameras:
+            delay = self.delays.get(name, 0.0)
+            if name not in self._warned_far and delay + self.frame_window_s > budget:
+                self._warned_far.add(name)
+                logger.warning("camera %s sees an item %.2f s after its trigger, when its DIVERT is "
+                               "already too late (%.2f s): every item goes to the manual lane. Move the "
+                               "camera up the belt ([cameras.%s] offset_m) or the divert point down it",
+                               name, delay, budget, name)
+
+    def _camera_loop(self, name: str) -> None:
+        """Camera `name`'s pictures of the items, one after the other, each when the item is there."""
+        camera, turns = self.cameras[name], self._camera_turns[name]
+        while True:
+            shot = turns.get()
+            if shot is None:
+                return
+            frame: Frame | None = None
+            behind = False
+            try:
+                if self._passed(shot.trigger, name):
+                    # Not waited for: a wait that cannot succeed would put every later item behind too. With
+                    # the camera down, the item's reason is the camera ("no picture from camera ..."), not
+                    # the station being behind.
+                    behind = camera.state is CameraState.LIVE
+                else:
+                    frame = self._grab(shot.trigger, name, camera)
+            except Exception:
+                logger.exception("camera %s: picturing item %s failed", name, shot.trigger.item_id)
+            finally:
+                shot.add(name, frame, behind)
+
+    def _grab(self, trigger: Trigger, name: str, camera: Camera) -> Frame | None:
         if self._stopping.is_set() and trigger.deadline is not None and time.monotonic() > trigger.deadline:
             # A belt item queued past its deadline at a stop went to the manual lane, and the conveyor is
             # stopped: its frame is there now or never. Waiting seconds for each would hold a service stop.
-            return {name: camera.wait_frame(trigger.t_trigger, 0.0, tag=trigger.item_id)
-                    for name, camera in self.cameras.items()}
-        frames: dict[str, Frame | None] = {}
-        for name, camera in self.cameras.items():
-            # Cameras are waited for one after the other: while the first one's window passes, the
-            # others' frames arrive, so several cameras at one place cost one window, not several.
-            after = trigger.t_trigger + self.delays.get(name, 0.0)
-            if self.frame_window_s > 0:
-                frames[name] = camera.best_frame(after, self.frame_window_s, tag=trigger.item_id)
-            else:
-                frames[name] = camera.wait_frame(after, self.frame_timeout_s, tag=trigger.item_id)
-        return frames
+            return camera.wait_frame(trigger.t_trigger, 0.0, tag=trigger.item_id)
+        after = trigger.t_trigger + self.delays.get(name, 0.0)
+        if self.frame_window_s > 0:
+            return camera.best_frame(after, self.frame_window_s, tag=trigger.item_id)
+        return camera.wait_frame(after, self.frame_timeout_s, tag=trigger.item_id)
 
-    def _passed_the_camera(self, trigger: Trigger) -> bool:
-        """A belt item whose moment under the first camera ended PICTURE_LATE_S before the capture got
+    def _passed(self, trigger: Trigger, camera: str) -> bool:
+        """A belt item whose moment under `camera` ended PICTURE_LATE_S before the camera's capture got
         to it (the station fell behind: a camera outage, a burst of items after a link outage): its
         picture can no longer be taken, and the camera's newest frame shows another moment."""
         if trigger.deadline is None or self._stopping.is_set():  # a bench item waits; a stop has its own rule
@@ -351,38 +439,33 @@ class Pipeline:
         now = time.monotonic()
         if now > trigger.deadline:  # an event replayed after an outage: the item is past the gate already
             return True
-        first = next(iter(self.cameras), None)
-        after = trigger.t_trigger + self.delays.get(first, 0.0) if first is not None else trigger.t_trigger
-        return now > after + self.frame_window_s + PICTURE_LATE_S
+        return now > trigger.t_trigger + self.delays.get(camera, 0.0) + self.frame_window_s + PICTURE_LATE_S
 
-    def _capture_loop(self) -> None:
+    def _frames_loop(self) -> None:
+        """Each item, in trigger order, once every camera has had its turn: to inspection."""
         while True:
-            trigger = self._triggers.get()
+            shot = self._shots.get()
             try:
-                if trigger is None:
+                if shot is None:
                     return
-                if self._passed_the_camera(trigger):
-                    # Not waited for: a wait that cannot succeed would put every later item behind too.
-                    if all(camera.state is CameraState.LIVE for camera in self.cameras.values()):
-                        self.counters.increment("overloaded")
-                        logger.warning("station behind: item %s had passed the camera before its picture was "
-                                       "taken; it goes to manual review", trigger.item_id)
-                        self._not_inspected(trigger, BEHIND)
-                        continue
-                    # A camera is down: the item's reason is the camera ("no picture from camera ..."), not
-                    # the station being behind; recorded at once, without pictures.
-                    frames: dict[str, Frame | None] = dict.fromkeys(self.cameras)
-                else:
-                    frames = self._grab(trigger)
+                shot.taken.wait()
+                trigger = shot.trigger
+                if shot.behind:
+                    self.counters.increment("overloaded")
+                    logger.warning("station behind: item %s had passed camera %s before its picture was "
+                                   "taken; it goes to manual review", trigger.item_id, ", ".join(shot.behind))
+                    self._not_inspected(trigger, BEHIND)
+                    continue
+                frames = {name: shot.frames.get(name) for name in self.cameras}
                 try:
                     # Items on a belt cannot wait; a bench item (no deadline) can.
                     self._captured.put((trigger, frames), block=trigger.deadline is None)
                 except queue.Full:
                     self._overloaded(trigger)
             except Exception:
-                logger.exception("capturing item %s failed", trigger.item_id if trigger else None)
+                logger.exception("capturing item %s failed", shot.trigger.item_id if shot else None)
             finally:
-                self._triggers.task_done()
+                self._shots.task_done()
 
     def _inspect_loop(self) -> None:
         while True:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from station.pipeline import BEHIND, PICTURE_LATE_S, Inspected, Pipeline, Trigger
 from station.state import ItemView, StationState
@@ -116,3 +117,74 @@ def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path)
     assert inspector.not_inspected == [] and inspector.inspected == [1]
     assert inspector.frames == [{"top": None}] and camera.waits == []
     assert pipeline.counters.snapshot()["overloaded"] == 0
+
+
+class _EmptyBeltLeft(EmptyBelt):
+    name = "left"
+
+
+def test_a_camera_farther_down_the_belt_than_the_gap_between_items_pictures_every_item(
+    tmp_path: Path,
+) -> None:
+    """Each camera takes its picture when the item reaches it: while the left camera, 0.6 s down the
+    belt, waits for item 1, the top camera already pictures items 2, 3 and 4 (0.2 s apart). Taken one
+    camera after the other, every item after the first went to manual review as "station behind"."""
+    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
+    top, left = (CountingCamera(source, frozen_after_s=3.0) for source in (EmptyBelt(), _EmptyBeltLeft()))
+    inspector = _Inspector()
+    pipeline = Pipeline(inspector, store, StationState(), {"top": top, "left": left}, delays={"left": 0.6})
+    for camera in (top, left):
+        camera.start()
+    pipeline.start()
+    triggers = []
+    try:
+        give_up = time.monotonic() + 10.0
+        while CameraState.STARTING in (top.state, left.state) and time.monotonic() < give_up:
+            time.sleep(0.01)
+        for item in range(1, 7):
+            now = time.monotonic()
+            triggers.append(Trigger("conveyor", t_trigger=now, item_id=item, boot_id=7, deadline=now + 5.0))
+            assert pipeline.submit(triggers[-1])
+            time.sleep(0.2)
+        _wait_recorded(store, 6)
+        pipeline.stop()
+    finally:
+        for camera in (top, left):
+            camera.stop()
+        store.close()
+    assert inspector.not_inspected == []
+    assert inspector.inspected == [1, 2, 3, 4, 5, 6]
+    for trigger, frames in zip(triggers, inspector.frames, strict=True):
+        top_frame, left_frame = frames["top"], frames["left"]
+        assert top_frame is not None and left_frame is not None, trigger.item_id
+        # Each the camera's frame of the moment the item was under it, not of the moment it was asked.
+        assert trigger.t_trigger <= top_frame.t_capture < trigger.t_trigger + 0.6
+        assert left_frame.t_capture >= trigger.t_trigger + 0.6
+    assert pipeline.counters.snapshot()["overloaded"] == 0
+
+
+def test_a_camera_that_sees_items_after_their_divert_deadline_is_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A camera placed past where the DIVERT is still in time makes every item late: the log says which
+    camera and what to move, once, instead of a late item after another with no cause given."""
+    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
+    top, left = (CountingCamera(source, frozen_after_s=3.0) for source in (EmptyBelt(), _EmptyBeltLeft()))
+    pipeline = Pipeline(_Inspector(), store, StationState(), {"top": top, "left": left}, delays={"left": 0.8})
+    for camera in (top, left):
+        camera.start()
+    pipeline.start()
+    try:
+        for item in (1, 2):
+            now = time.monotonic()
+            trigger = Trigger("conveyor", t_trigger=now, item_id=item, boot_id=7, deadline=now + 0.5)
+            assert pipeline.submit(trigger)
+        _wait_recorded(store, 2)
+        pipeline.stop()
+    finally:
+        for camera in (top, left):
+            camera.stop()
+        store.close()
+    named = [r.getMessage() for r in caplog.records if "DIVERT is already too late" in r.getMessage()]
+    assert len(named) == 1
+    assert named[0].startswith("camera left sees an item 0.80 s after its trigger") and "offset_m" in named[0]
