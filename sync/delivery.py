@@ -22,7 +22,12 @@ Two lanes share the run: verdicts (and every other row but pictures) in a window
 only once the verdict lane has read to the end of the outbox, so a backlog of pictures
 never stands between a new verdict and the broker; at most `image_window` of them are on
 the wire when it comes. While a verdict waits for its ack no new picture is sent either,
-so a backlog of verdicts (after an outage) drains as fast as it would without pictures.
+so a backlog of verdicts (after an outage) drains as fast as it would without pictures —
+unless its ack is overdue (it was sent again) while central acknowledges others: a receiver
+gone from a shared subscription holds its share of verdicts until they are sent again, and
+the pictures of every item need not wait for that. While central acknowledges nothing,
+overdue verdicts hold the pictures too (a broker queueing for a stopped central gets no
+picture resent every `ack_timeout_s`).
 """
 
 from __future__ import annotations
@@ -199,6 +204,7 @@ class _Flight:
     sent_at: float
     image: bool = False
     unrecorded: int = 1  # sends not yet counted in the row's `attempts`
+    overdue: bool = False  # sent again: its ack did not come within `ack_timeout_s`
 
 
 class _Every:
@@ -269,13 +275,18 @@ class Delivery:
     def _verdicts_in_flight(self) -> int:
         return len(self._inflight) - self._images_in_flight
 
+    def _verdicts_hold_pictures(self) -> bool:
+        """A verdict in flight waits for its first ack, or for any while central acknowledges nothing."""
+        return any(not flight.image and (self._silent or not flight.overdue)
+                   for flight in self._inflight.values())
+
     def ready_to_send(self) -> bool:
         """The outbox holds more rows than the last read took and the window has room for them."""
         if self._more:
             return self._verdicts_in_flight() < self.window
         # Pictures only once every verdict has been read and acknowledged (see fetch_images).
         return (self._images_more and self._images_in_flight < self.image_window
-                and self._verdicts_in_flight() == 0)
+                and not self._verdicts_hold_pictures())
 
     # ---- acks --------------------------------------------------------------------------
 
@@ -345,6 +356,7 @@ class Delivery:
             if now.wall - flight.sent_at >= self.ack_timeout_s:
                 flight.sent_at = now.wall
                 flight.unrecorded += 1
+                flight.overdue = True
                 messages.append(Message(key, flight.payload, flight.image))
         self._resent += len(messages)
         # Said once per silence, and only when no ack at all came for as long: while central
@@ -379,11 +391,12 @@ class Delivery:
 
     def fetch_images(self, now: Instant, woken: bool) -> Fetch | None:
         """Which pictures to read now: only once the verdict lane has read everything there is
-        and central has acknowledged it (verdicts first, on the link and in central's work),
-        when the picture window has room and there are more, the shell was woken or a poll
-        interval has passed."""
+        and central has acknowledged it (verdicts first, on the link and in central's work; a
+        verdict sent again while central acknowledges others no longer counts), when the
+        picture window has room and there are more, the shell was woken or a poll interval
+        has passed."""
         room = self.image_window - self._images_in_flight
-        if room <= 0 or self._more or self._verdicts_in_flight():
+        if room <= 0 or self._more or self._verdicts_hold_pictures():
             return None
         if not (self._images_more or woken or now.mono - self._last_image_fetch >= self.poll_interval_s):
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,47 @@ def test_resends_put_verdicts_before_pictures_and_a_reconnect_starts_both_lanes_
     assert resent == ["v2:1", "v3:1", "image:v0:top", "image:v1:top"]
     core.connected(2, at(112.0))
     assert [m.key for m in round_(core, box, at(112.0))] == ["v2:1", "v3:1"]
+
+
+def test_a_verdict_sent_again_while_central_acknowledges_others_no_longer_holds_the_pictures() -> None:
+    """A receiver gone from a shared subscription holds its share of the verdicts until they are sent
+    again: the pictures of every item waited for that, so with one verdict after another landing on it
+    they could wait minutes. Once that verdict is overdue and central acknowledges the others, they go."""
+    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
+                    stats_interval_s=30.0, start=at(100.0))
+    box = FakeOutbox()
+    for key in ("v1:1", "image:v1:top", "v2:1", "image:v2:top"):
+        box.add(key)
+    core.connected(1, at(100.0))
+    assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1", "v2:1"]
+    box.delivered(core, ["v2:1"])  # another receiver has v2; v1 went to the one that is gone
+    core.delivered(1, at(100.1))
+    assert round_(core, box, at(105.0)) == []  # v1 may still come: verdicts first
+    box.add("v3:1")  # the line goes on: v3 is answered at once
+    assert [m.key for m in round_(core, box, at(109.5), woken=True)] == ["v3:1"]
+    box.delivered(core, ["v3:1"])
+    core.delivered(1, at(109.6))
+    assert [m.key for m in core.resend_messages(at(110.0))] == ["v1:1"]
+    assert core.take_notices() == []  # central answers: not silent
+    assert [m.key for m in round_(core, box, at(110.0))] == ["image:v1:top", "image:v2:top"]
+
+
+def test_while_central_acknowledges_nothing_an_overdue_verdict_still_holds_the_pictures() -> None:
+    """A stopped central: resending verdicts is what the station must do, but pictures would only be
+    queued again and again at the broker; they wait until central answers."""
+    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
+                    stats_interval_s=30.0, start=at(100.0))
+    box = FakeOutbox()
+    for key in ("v1:1", "image:v1:top"):
+        box.add(key)
+    core.connected(1, at(100.0))
+    assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1"]
+    assert [m.key for m in core.resend_messages(at(110.0))] == ["v1:1"]
+    assert [level for level, _ in core.take_notices()] == [logging.WARNING]  # central is silent
+    assert round_(core, box, at(110.0), woken=True) == []
+    box.delivered(core, ["v1:1"])  # central is back
+    core.delivered(1, at(111.0))
+    assert [m.key for m in round_(core, box, at(111.0))] == ["image:v1:top"]
 
 
 def test_a_row_key_says_its_topic() -> None:
