@@ -22,12 +22,15 @@ Two lanes share the run: verdicts (and every other row but pictures) in a window
 only once the verdict lane has read to the end of the outbox, so a backlog of pictures
 never stands between a new verdict and the broker; at most `image_window` of them are on
 the wire when it comes. While a verdict waits for its ack no new picture is sent either,
-so a backlog of verdicts (after an outage) drains as fast as it would without pictures —
-unless its ack is overdue (it was sent again) while central acknowledges others: a receiver
-gone from a shared subscription holds its share of verdicts until they are sent again, and
-the pictures of every item need not wait for that. While central acknowledges nothing,
-overdue verdicts hold the pictures too (a broker queueing for a stopped central gets no
-picture resent every `ack_timeout_s`).
+so a backlog of verdicts (after an outage) drains as fast as it would without pictures.
+
+Except where central is there and working, and a message went where nobody answers (a
+receiver gone from the shared subscription, hung or its session left on the broker, holds
+its share until it is sent again after `ack_timeout_s`): a verdict overtaken by the ack of
+one sent after it, or already sent again, no longer holds the pictures, and a picture
+overtaken likewise waits for its resend without taking the picture window's room (up to
+four windows in flight in all). While central acknowledges nothing, every message in flight
+counts as before: pictures resent to a stopped central would only queue copies at the broker.
 """
 
 from __future__ import annotations
@@ -205,6 +208,7 @@ class _Flight:
     image: bool = False
     unrecorded: int = 1  # sends not yet counted in the row's `attempts`
     overdue: bool = False  # sent again: its ack did not come within `ack_timeout_s`
+    order: int = 0  # when it was last published, counted over the run's publishes
 
 
 class _Every:
@@ -250,6 +254,9 @@ class Delivery:
         self._images_more = False
         self._images_in_flight = 0
         self._last_image_fetch = 0.0
+        # Publishes counted, and the latest of them acknowledged, by lane (verdicts, pictures).
+        self._orders = 0
+        self._acked_order = [0, 0]
         self._record = _Every(RECORD_SENDS_AFTER_S, start.mono)
         self._backlog_read = _Every(BACKLOG_EVERY_S, 0.0)
         self._stats_sent = _Every(stats_interval_s, start.mono)
@@ -276,17 +283,29 @@ class Delivery:
         return len(self._inflight) - self._images_in_flight
 
     def _verdicts_hold_pictures(self) -> bool:
-        """A verdict in flight waits for its first ack, or for any while central acknowledges nothing."""
-        return any(not flight.image and (self._silent or not flight.overdue)
+        """A verdict in flight waits for its first ack and none sent after it was acked first; or any
+        verdict, while central acknowledges nothing."""
+        return any(not flight.image and (self._silent or not (flight.overdue or self._overtaken(flight)))
                    for flight in self._inflight.values())
+
+    def _overtaken(self, flight: _Flight) -> bool:
+        """A message of its lane published after it was acknowledged before it: central is there and
+        working, this one landed where nobody answers (a receiver gone from the shared subscription)."""
+        return flight.order < self._acked_order[int(flight.image)]
+
+    def _pictures_room(self) -> int:
+        """Pictures that may be sent now: overtaken ones wait for their resend without taking the
+        window's room, up to four windows in flight in all — while central acknowledges anything."""
+        waiting = sum(1 for f in self._inflight.values()
+                      if f.image and (self._silent or not self._overtaken(f)))
+        return min(self.image_window - waiting, 4 * self.image_window - self._images_in_flight)
 
     def ready_to_send(self) -> bool:
         """The outbox holds more rows than the last read took and the window has room for them."""
         if self._more:
             return self._verdicts_in_flight() < self.window
         # Pictures only once every verdict has been read and acknowledged (see fetch_images).
-        return (self._images_more and self._images_in_flight < self.image_window
-                and not self._verdicts_hold_pictures())
+        return self._images_more and self._pictures_room() > 0 and not self._verdicts_hold_pictures()
 
     # ---- acks --------------------------------------------------------------------------
 
@@ -301,6 +320,8 @@ class Delivery:
                 others.append(key)
             else:
                 self._images_in_flight -= flight.image
+                lane = int(flight.image)
+                self._acked_order[lane] = max(self._acked_order[lane], flight.order)
                 flights.append(Sent(flight.row_id, flight.sent_at, flight.unrecorded))
         self._heard = self._heard or bool(flights or others)
         return Acked(tuple(flights), tuple(others))
@@ -357,6 +378,8 @@ class Delivery:
                 flight.sent_at = now.wall
                 flight.unrecorded += 1
                 flight.overdue = True
+                self._orders += 1
+                flight.order = self._orders
                 messages.append(Message(key, flight.payload, flight.image))
         self._resent += len(messages)
         # Said once per silence, and only when no ack at all came for as long: while central
@@ -395,7 +418,7 @@ class Delivery:
         verdict sent again while central acknowledges others no longer counts), when the
         picture window has room and there are more, the shell was woken or a poll interval
         has passed."""
-        room = self.image_window - self._images_in_flight
+        room = self._pictures_room()
         if room <= 0 or self._more or self._verdicts_hold_pictures():
             return None
         if not (self._images_more or woken or now.mono - self._last_image_fetch >= self.poll_interval_s):
@@ -422,7 +445,9 @@ class Delivery:
                 self._cursor = row.id
             if row.key in self._inflight:
                 continue
-            self._inflight[row.key] = _Flight(row.id, row.payload, now.wall, image=fetch.images)
+            self._orders += 1
+            self._inflight[row.key] = _Flight(row.id, row.payload, now.wall, image=fetch.images,
+                                              order=self._orders)
             self._images_in_flight += fetch.images
             messages.append(Message(row.key, row.payload, fetch.images))
         self._published += len(messages)
