@@ -11,8 +11,12 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from station.config import Config
+
+if TYPE_CHECKING:
+    from sync.mqtt import BrokerAddress
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +54,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="serve Prometheus metrics at http://HOST:PORT/metrics, e.g. 127.0.0.1:9109 "
                              "(docs/metrics.md; 0.0.0.0:9109 opens it to the whole network)")
     parser.set_defaults(handler=run, log_to_file=True)
-    tools = parser.add_subparsers(dest="central_tool", metavar="{bridge-config,report,image}")
+    tools = parser.add_subparsers(dest="central_tool",
+                                  metavar="{bridge-config,report,image,keygen,offer,model}")
     register_bridge_config(tools)
     register_report(tools)
-    from station.commands import _central_image
+    from station.commands import _central_image, _central_offer
 
     _central_image.register(tools)
+    _central_offer.register(tools)
 
 
 def _password(password_file: Path | None) -> str:
@@ -64,6 +70,33 @@ def _password(password_file: Path | None) -> str:
         lines = password_file.read_text(encoding="utf-8").splitlines()
         return lines[0] if lines else ""
     return os.environ.get("CENTRAL_MQTT_PASSWORD") or os.environ.get("STATION_MQTT_PASSWORD") or ""
+
+
+def broker_address(broker: str, password_file: Path | None, ca: Path | None, cert: Path | None,
+                   key: Path | None, key_option: str = "--key") -> BrokerAddress:
+    """The central broker's address with its credentials, from central's command-line options (the
+    TLS client key's option is `key_option`); ValueError says what to give instead."""
+    from sync.mqtt import BrokerAddress
+
+    address = BrokerAddress.parse(broker, ca_file=ca, cert_file=cert, key_file=key)
+    for option, path in (("--ca", ca), ("--cert", cert), (key_option, key)):
+        if path is not None and not path.is_file():
+            raise ValueError(f"{option} {path} is not a file — give the path of the PEM file (CA certificate "
+                             f"for --ca, this client's certificate and its key for --cert / {key_option})")
+    if address.password:
+        raise ValueError("--broker carries a password, which every user of this computer can read in the "
+                         "process list (ps) — remove it from the URL and put it in the environment "
+                         "(CENTRAL_MQTT_PASSWORD or STATION_MQTT_PASSWORD) or in a file readable by you "
+                         "only, given with --password-file FILE")
+    try:
+        password = _password(password_file)
+    except OSError as exc:
+        raise ValueError(f"cannot read the password file {password_file}: {exc.strerror or exc} — check the "
+                         "path and that this user may read it") from None
+    username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
+    if username or password:
+        address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
+    return address
 
 
 def _one_line(text: str) -> str:
@@ -89,41 +122,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
     from sync.central import CentralReceiver, hide_db_password
     from sync.central_evidence import ImagesDirError
     from sync.central_metrics import central_endpoint
-    from sync.mqtt import BrokerAddress
     from sync.postgres import OlderLayoutError, is_database_url, mistyped_db_url
 
     if not args.broker or not args.db:  # not required by argparse: the tools below have their own
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
               "station central bridge-config ... | station central report --db ... | "
-              "station central image --db ...")
+              "station central image --db ... | station central keygen --out ... | "
+              "station central offer MODEL_DIR ... | station central model promote|drop|rollback NAME ...")
         return 2
     if (mistyped := mistyped_db_url(str(args.db))) is not None:
         print(f"station central: {mistyped}")
         return 2
     try:
-        address = BrokerAddress.parse(args.broker, ca_file=args.ca, cert_file=args.cert, key_file=args.key)
+        address = broker_address(args.broker, args.password_file, args.ca, args.cert, args.key)
     except ValueError as exc:
         print(f"station central: {exc}")
         return 2
-    for option, path in (("--ca", args.ca), ("--cert", args.cert), ("--key", args.key)):
-        if path is not None and not path.is_file():
-            print(f"station central: {option} {path} is not a file — give the path of the PEM file "
-                  f"(CA certificate for --ca, this receiver's certificate and key for --cert / --key)")
-            return 2
-    if address.password:
-        print("station central: --broker carries a password, which every user of this computer can read "
-              "in the process list (ps) — remove it from the URL and put it in the environment "
-              "(STATION_MQTT_PASSWORD) or in a file readable by you only, given with --password-file FILE")
-        return 2
-    try:
-        password = _password(args.password_file)
-    except OSError as exc:
-        print(f"station central: cannot read the password file {args.password_file}: {exc.strerror or exc} "
-              "— check the path and that this user may read it")
-        return 2
-    username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
-    if username or password:
-        address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
     try:
         receiver = CentralReceiver(address, args.db, topic=args.topic, group=args.group,
                                    client_id=args.client_id, images_dir=args.images_dir)

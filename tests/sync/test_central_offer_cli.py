@@ -1,0 +1,263 @@
+"""`station central keygen | offer | model` as the site's IT runs them, against a real Mosquitto and
+stations whose inbound side (publisher, Inbound, a real ModelStore trusting the public key) runs on it:
+one line per station with its answer, and an exit status a script can act on."""
+
+from __future__ import annotations
+
+import json
+import random
+import stat
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeAlias
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from station.cli import main
+from sync.broker import LocalBroker
+from sync.central import CentralReceiver
+from sync.inbound import Inbound, InboundHandlers
+from sync.loadgen import make_verdict, uuid7
+from sync.modelstore import ModelStore, load_public_key
+from sync.publisher import OutboxPublisher
+from sync.settings import StationIdentity, SyncSettings
+from tests.sync.conftest import Probe, sqlite_count, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "defect"
+VERSION = json.loads((MODEL / "manifest.json").read_text(encoding="utf-8"))["version"]
+BOTH = "site-01/dock-01,site-01/dock-02"
+Run: TypeAlias = Callable[..., tuple[int, str, str]]
+
+
+class FakeFleet:
+    """Stations on the test broker: each answers central as a real one does (its publisher's inbound
+    thread, Inbound, a ModelStore under tmp_path trusting `public_key`)."""
+
+    def __init__(self, tmp_path: Path, broker: LocalBroker, public_key: Path) -> None:
+        self.tmp_path = tmp_path
+        self.broker = broker
+        self.public_key = public_key
+        self.running: dict[str, OutboxPublisher] = {}
+
+    def store(self, station: str) -> ModelStore:
+        return ModelStore(self.tmp_path / station / "models", load_public_key(self.public_key))
+
+    def start(self, *stations: str) -> None:
+        for station in stations:
+            self._start(station)
+
+    def _start(self, station: str) -> None:
+        (self.tmp_path / station).mkdir(exist_ok=True)
+        publisher = OutboxPublisher(self.tmp_path / station / "station.db",
+                                    SyncSettings(broker="127.0.0.1", port=self.broker.port),
+                                    StationIdentity(station_id=station, site_id="site-01"),
+                                    inbound=Inbound(InboundHandlers(), self.store(station)))
+        publisher.start()
+        self.running[station] = publisher
+        wait_for(lambda: publisher.stats().connected, 30, f"{station} connected")
+
+    def stop(self, station: str) -> None:
+        self.running.pop(station).stop()
+
+    def stop_all(self) -> None:
+        for station in list(self.running):
+            self.stop(station)
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> Run:
+    """run(*args) -> (exit status, stdout, stderr) of `station ARGS` with the embedded defaults."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STATION_CONFIG", raising=False)
+    for name in ("CENTRAL_MQTT_PASSWORD", "STATION_MQTT_PASSWORD", "CENTRAL_MQTT_USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def call(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+@pytest.fixture
+def release_key(tmp_path: Path, run: Run) -> Path:
+    """A release key made by `station central keygen`; its public half is beside it."""
+    code, _, err = run("central", "keygen", "--out", str(tmp_path / "release-key.pem"))
+    assert code == 0, err
+    return tmp_path / "release-key.pem"
+
+
+@pytest.fixture
+def fleet(tmp_path: Path, broker: LocalBroker, release_key: Path) -> Iterator[FakeFleet]:
+    made = FakeFleet(tmp_path, broker, tmp_path / "release-key.pub.pem")
+    yield made
+    made.stop_all()
+
+
+def test_keygen_writes_a_private_key_for_its_owner_only_and_its_public_half_beside_it(
+        tmp_path: Path, run: Run) -> None:
+    code, out, err = run("central", "keygen", "--out", "release-key.pem")
+    assert code == 0, err
+    private, public = tmp_path / "release-key.pem", tmp_path / "release-key.pub.pem"
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    key = serialization.load_pem_private_key(private.read_bytes(), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    assert load_public_key(public) == key.public_key()  # what [sync].trusted_key_file takes
+    lines = out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("release-key.pem: the release key (private")
+    assert lines[1].startswith("release-key.pub.pem: its public half")
+    assert "[sync].trusted_key_file" in lines[1]
+
+
+@pytest.mark.broker
+def test_offer_installs_in_shadow_on_both_stations_then_promote_and_rollback(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, release_key: Path,
+        run: Run) -> None:
+    fleet.start("dock-01", "dock-02")
+    code, out, err = run("central", "offer", str(MODEL), "--key", str(release_key), "--stations", BOTH,
+                         "--broker", broker.url(), "--wait", "60")
+    assert code == 0, out + err
+    assert out.splitlines()[1:] == [
+        f"site-01/dock-01: installed — defect {VERSION} installed as shadow",
+        f"site-01/dock-02: installed — defect {VERSION} installed as shadow",
+    ]
+    for station in ("dock-01", "dock-02"):
+        store = fleet.store(station)
+        shadow = store.shadow("defect")
+        assert shadow is not None and shadow.version == VERSION and store.active("defect") is None
+        assert shadow.onnx.read_bytes() == (MODEL / "model.onnx").read_bytes()
+
+    code, out, err = run("central", "model", "promote", "defect", "--stations", BOTH,
+                         "--broker", broker.url(), "--wait", "60", "--json")
+    assert code == 0, out + err
+    result = json.loads(out)
+    assert [(s["station"], s["result"]) for s in result["stations"]] == [("site-01/dock-01", "ok"),
+                                                                         ("site-01/dock-02", "ok")]
+    assert result["exit_status"] == 0
+    for station in ("dock-01", "dock-02"):
+        active = fleet.store(station).active("defect")
+        assert active is not None and active.version == VERSION
+        assert fleet.store(station).shadow("defect") is None
+
+    code, out, err = run("central", "model", "rollback", "defect", "--stations", "site-01/dock-02",
+                         "--broker", broker.url(), "--wait", "60")
+    assert code == 0, out + err
+    assert out.splitlines()[1:] == ["site-01/dock-02: done — defect: rollback done; active the shipped model"]
+    assert fleet.store("dock-02").active("defect") is None
+    assert fleet.store("dock-01").active("defect") is not None  # only the station named
+
+
+@pytest.mark.broker
+def test_an_offer_signed_with_a_key_the_stations_do_not_trust_is_printed_as_refused(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, run: Run) -> None:
+    fleet.start("dock-01")
+    code, _, err = run("central", "keygen", "--out", "other-key.pem")
+    assert code == 0, err
+    code, out, err = run("central", "offer", str(MODEL), "--key", "other-key.pem", "--stations",
+                         "site-01/dock-01", "--broker", broker.url(), "--wait", "60")
+    assert code == 1, out + err
+    assert out.splitlines()[1:] == [
+        "site-01/dock-01: refused — signature does not verify with the trusted key"]
+    assert fleet.store("dock-01").shadow("defect") is None
+
+    code, out, err = run("central", "model", "promote", "defect", "--stations", "site-01/dock-01",
+                         "--broker", broker.url(), "--wait", "60")
+    assert code == 1, out + err
+    assert "site-01/dock-01: refused — no defect model in shadow to promote" in out
+
+
+@pytest.mark.broker
+def test_a_station_that_is_off_gives_no_reply_and_installs_the_offer_when_it_connects_again(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, release_key: Path,
+        run: Run) -> None:
+    fleet.start("dock-02")  # connected once: the broker keeps its session while it is off
+    fleet.stop("dock-02")
+    code, out, err = run("central", "offer", str(MODEL), "--key", str(release_key), "--stations",
+                         "site-01/dock-02", "--broker", broker.url(), "--wait", "0.5")
+    assert code == 3, out + err
+    lines = out.splitlines()
+    assert lines[1] == "site-01/dock-02: no reply in 0.5 s"
+    assert "delivers it when the station connects again" in lines[2], lines
+    assert fleet.store("dock-02").shadow("defect") is None
+
+    fleet.start("dock-02")
+    wait_for(lambda: fleet.store("dock-02").shadow("defect") is not None, 30, "the queued offer installed")
+
+
+@pytest.mark.broker
+def test_db_names_every_station_that_sent_a_verdict(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, release_key: Path,
+        start_receiver: Callable[..., CentralReceiver], run: Run) -> None:
+    start_receiver(broker, tmp_path / "central.db")
+    sender = Probe(broker.port, ["returns/v1/site-01/dock-02/ack"])
+    try:
+        verdict = make_verdict("dock-02", "site-01", str(uuid7()), 1, random.Random(1))
+        sender.publish("returns/v1/site-01/dock-02/verdict", json.dumps(verdict))
+    finally:
+        sender.close()
+    wait_for(lambda: sqlite_count(tmp_path / "central.db", "SELECT COUNT(*) FROM verdicts") == 1, 30,
+             "the verdict stored")
+    fleet.start("dock-02")
+    code, out, err = run("central", "offer", str(MODEL), "--key", str(release_key), "--db",
+                         str(tmp_path / "central.db"), "--broker", broker.url(), "--wait", "60")
+    assert code == 0, out + err
+    assert out.splitlines()[1:] == [f"site-01/dock-02: installed — defect {VERSION} installed as shadow"]
+
+
+# ---- bad input: refused before anything is sent (the broker given is never contacted) -----------
+
+NO_BROKER = ("--stations", "site-01/dock-01", "--broker", "mqtt://127.0.0.1:1")
+
+
+def test_a_missing_model_folder_is_refused_saying_what_to_give(
+        release_key: Path, run: Run) -> None:
+    code, out, err = run("central", "offer", "no-such-folder", "--key", str(release_key), *NO_BROKER)
+    assert code == 2
+    assert err.strip() == ("station central offer: no-such-folder is not a folder — give the folder `station "
+                           "train` wrote (model.onnx and manifest.json)")
+    assert out == ""
+
+
+def test_a_manifest_that_is_not_the_models_is_refused(
+        tmp_path: Path, release_key: Path, run: Run) -> None:
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "manifest.json").write_bytes((MODEL / "manifest.json").read_bytes())
+    (mixed / "model.onnx").write_bytes((MODEL / "model.onnx").read_bytes()[:-1])
+    code, _, err = run("central", "offer", str(mixed), "--key", str(release_key), *NO_BROKER)
+    assert code == 2
+    assert "manifest.json says sha256" in err and "copy model.onnx and manifest.json together" in err
+
+    (mixed / "manifest.json").write_text("{oops", encoding="utf-8")
+    code, _, err = run("central", "offer", str(mixed), "--key", str(release_key), *NO_BROKER)
+    assert code == 2 and "manifest.json is not JSON" in err
+
+
+def test_the_public_key_given_as_key_is_refused_saying_to_give_the_private_one(
+        tmp_path: Path, release_key: Path, run: Run) -> None:
+    code, _, err = run("central", "offer", str(MODEL), "--key", str(tmp_path / "release-key.pub.pem"),
+                         *NO_BROKER)
+    assert code == 2
+    assert "release-key.pub.pem is a public key" in err
+    assert "give --key the private key `station central keygen --out FILE` wrote" in err
+
+
+def test_keygen_never_replaces_an_existing_key(
+        tmp_path: Path, release_key: Path, run: Run) -> None:
+    before = release_key.read_bytes(), (tmp_path / "release-key.pub.pem").read_bytes()
+    code, _, err = run("central", "keygen", "--out", str(release_key))
+    assert code == 2
+    assert "already exists: keygen never replaces a key" in err
+    assert (release_key.read_bytes(), (tmp_path / "release-key.pub.pem").read_bytes()) == before
+
+    (tmp_path / "new.pub.pem").write_text("a public key the stations trust", encoding="utf-8")
+    code, _, err = run("central", "keygen", "--out", str(tmp_path / "new.pem"))
+    assert code == 2 and "new.pub.pem already exists" in err
+    assert not (tmp_path / "new.pem").exists()
