@@ -66,6 +66,17 @@ def round_(core: Delivery, box: FakeOutbox, now: Instant, woken: bool = False) -
     return sent
 
 
+def connected(*keys: str, image_window: int = 2) -> tuple[Delivery, FakeOutbox]:
+    """A delivery run connected at t=100 over an outbox holding `keys` (ack timeout 10 s)."""
+    core = Delivery(window=10, image_window=image_window, ack_timeout_s=10.0, poll_interval_s=0.2,
+                    stats_interval_s=30.0, start=at(100.0))
+    box = FakeOutbox()
+    for key in keys:
+        box.add(key)
+    core.connected(1, at(100.0))
+    return core, box
+
+
 def test_a_new_verdict_goes_out_before_any_more_of_ten_thousand_waiting_pictures() -> None:
     core = Delivery(window=100, image_window=4, ack_timeout_s=10.0, poll_interval_s=0.2,
                     stats_interval_s=30.0, start=at(100.0))
@@ -116,12 +127,7 @@ def test_pictures_wait_while_the_verdict_window_is_full() -> None:
 
 
 def test_resends_put_verdicts_before_pictures_and_a_reconnect_starts_both_lanes_again() -> None:
-    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
-                    stats_interval_s=30.0, start=at(100.0))
-    box = FakeOutbox()
-    for key in ("image:v0:top", "v1:1", "image:v1:top"):
-        box.add(key)
-    core.connected(1, at(100.0))
+    core, box = connected("image:v0:top", "v1:1", "image:v1:top")
     assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1"]
     box.delivered(core, ["v1:1"])
     assert [m.key for m in round_(core, box, at(100.1))] == ["image:v0:top", "image:v1:top"]
@@ -140,12 +146,7 @@ def test_a_verdict_overtaken_by_a_later_ones_ack_no_longer_holds_the_pictures() 
     share of the verdicts until they are sent again. The pictures of every item waited for those: 2 of
     80 reached central while 40 items were recorded (benchmarks/gone_receiver.py). A verdict sent after
     it and acknowledged shows central is there and working: pictures need not wait for that one."""
-    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
-                    stats_interval_s=30.0, start=at(100.0))
-    box = FakeOutbox()
-    for key in ("v1:1", "image:v1:top", "v2:1", "image:v2:top"):
-        box.add(key)
-    core.connected(1, at(100.0))
+    core, box = connected("v1:1", "image:v1:top", "v2:1", "image:v2:top")
     assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1", "v2:1"]
     box.delivered(core, ["v2:1"])  # the live receiver had v2; v1 went to the one that is gone
     core.delivered(1, at(100.1))
@@ -155,12 +156,7 @@ def test_a_verdict_overtaken_by_a_later_ones_ack_no_longer_holds_the_pictures() 
 def test_a_verdict_sent_again_while_central_acknowledges_others_no_longer_holds_the_pictures() -> None:
     """The last verdict sent lands where nobody answers: nothing overtakes it, so pictures wait for it
     (verdicts first) — until it has been sent again, central having acknowledged others meanwhile."""
-    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
-                    stats_interval_s=30.0, start=at(100.0))
-    box = FakeOutbox()
-    for key in ("v1:1", "image:v1:top", "v2:1", "image:v2:top"):
-        box.add(key)
-    core.connected(1, at(100.0))
+    core, box = connected("v1:1", "image:v1:top", "v2:1", "image:v2:top")
     assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1", "v2:1"]
     box.delivered(core, ["v1:1"])
     core.delivered(1, at(100.1))
@@ -173,12 +169,7 @@ def test_a_verdict_sent_again_while_central_acknowledges_others_no_longer_holds_
 def test_a_picture_overtaken_by_a_later_ones_ack_leaves_its_room_in_the_window() -> None:
     """Pictures landing on a gone receiver filled the picture window for `ack_timeout_s` each: about two
     pictures a second got through. One overtaken waits for its resend without taking the room."""
-    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
-                    stats_interval_s=30.0, start=at(100.0))
-    box = FakeOutbox()
-    for i in range(1, 5):
-        box.add(f"image:v{i}:top")
-    core.connected(1, at(100.0))
+    core, box = connected(*(f"image:v{i}:top" for i in range(1, 5)))
     assert [m.key for m in round_(core, box, at(100.0))] == ["image:v1:top", "image:v2:top"]
     assert round_(core, box, at(100.05), woken=True) == []  # the window is full
     box.delivered(core, ["image:v2:top"])
@@ -189,12 +180,7 @@ def test_a_picture_overtaken_by_a_later_ones_ack_leaves_its_room_in_the_window()
 def test_while_central_acknowledges_nothing_an_overdue_verdict_still_holds_the_pictures() -> None:
     """A stopped central: resending verdicts is what the station must do, but pictures would only be
     queued again and again at the broker; they wait until central answers."""
-    core = Delivery(window=10, image_window=2, ack_timeout_s=10.0, poll_interval_s=0.2,
-                    stats_interval_s=30.0, start=at(100.0))
-    box = FakeOutbox()
-    for key in ("v1:1", "image:v1:top"):
-        box.add(key)
-    core.connected(1, at(100.0))
+    core, box = connected("v1:1", "image:v1:top")
     assert [m.key for m in round_(core, box, at(100.0))] == ["v1:1"]
     assert [m.key for m in core.resend_messages(at(110.0))] == ["v1:1"]
     assert [level for level, _ in core.take_notices()] == [logging.WARNING]  # central is silent
