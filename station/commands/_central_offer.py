@@ -108,7 +108,7 @@ def _add_connection(parser: argparse.ArgumentParser) -> None:
 
 def _address(args: argparse.Namespace) -> BrokerAddress:
     """The broker address with its credentials, as `station central` takes them; _UsageError says why not."""
-    from station.commands.central import broker_address
+    from station.commands._central_broker import broker_address
 
     try:
         return broker_address(args.broker, args.password_file, args.ca, args.cert, args.tls_key, "--tls-key")

@@ -11,12 +11,9 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
+from station.commands._central_broker import broker_address, read_password
 from station.config import Config
-
-if TYPE_CHECKING:
-    from sync.mqtt import BrokerAddress
 
 logger = logging.getLogger(__name__)
 
@@ -62,41 +59,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     _central_image.register(tools)
     _central_offer.register(tools)
-
-
-def _password(password_file: Path | None) -> str:
-    """The broker password: the file's first line, else the environment, else none."""
-    if password_file is not None:
-        lines = password_file.read_text(encoding="utf-8").splitlines()
-        return lines[0] if lines else ""
-    return os.environ.get("CENTRAL_MQTT_PASSWORD") or os.environ.get("STATION_MQTT_PASSWORD") or ""
-
-
-def broker_address(broker: str, password_file: Path | None, ca: Path | None, cert: Path | None,
-                   key: Path | None, key_option: str = "--key") -> BrokerAddress:
-    """The central broker's address with its credentials, from central's command-line options (the
-    TLS client key's option is `key_option`); ValueError says what to give instead."""
-    from sync.mqtt import BrokerAddress
-
-    address = BrokerAddress.parse(broker, ca_file=ca, cert_file=cert, key_file=key)
-    for option, path in (("--ca", ca), ("--cert", cert), (key_option, key)):
-        if path is not None and not path.is_file():
-            raise ValueError(f"{option} {path} is not a file — give the path of the PEM file (CA certificate "
-                             f"for --ca, this client's certificate and its key for --cert / {key_option})")
-    if address.password:
-        raise ValueError("--broker carries a password, which every user of this computer can read in the "
-                         "process list (ps) — remove it from the URL and put it in the environment "
-                         "(CENTRAL_MQTT_PASSWORD or STATION_MQTT_PASSWORD) or in a file readable by you "
-                         "only, given with --password-file FILE")
-    try:
-        password = _password(password_file)
-    except OSError as exc:
-        raise ValueError(f"cannot read the password file {password_file}: {exc.strerror or exc} — check the "
-                         "path and that this user may read it") from None
-    username = address.username or os.environ.get("CENTRAL_MQTT_USERNAME") or ""
-    if username or password:
-        address = BrokerAddress(**{**asdict(address), "username": username, "password": password})
-    return address
 
 
 def _one_line(text: str) -> str:
@@ -242,7 +204,7 @@ def run_bridge_config(args: argparse.Namespace, config: Config) -> int:
               "e.g. central.example:8883")
         return 2
     try:
-        password = _password(args.password_file) if args.password_file is not None else None
+        password = read_password(args.password_file) if args.password_file is not None else None
         settings = BridgeSettings(site=args.site, central_host=host.strip("[]"), central_port=int(port),
                                   prefix=args.prefix, username=args.username, password=password,
                                   ca_file=args.ca, cert_file=args.cert, key_file=args.key)
