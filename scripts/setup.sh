@@ -36,10 +36,11 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 # System packages: zbar for pyzbar, mosquitto for the local broker, the libraries Qt
-# needs for a window (xcb) and offscreen rendering, xvfb for screenshots on a headless PC.
+# needs for a window (xcb) and offscreen rendering, xvfb for screenshots on a headless PC,
+# alsa-utils' aplay for the operator's alert tone (station/alert_sound.py).
 apt_packages=(libzbar0 mosquitto libgl1 libglib2.0-0 libegl1 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
-  libxcb-shape0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb python3-venv)
+  libxcb-shape0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0 xvfb python3-venv alsa-utils)
 if [ "$mode" = test ]; then
   # GigE Vision (the gige extra, part of dev): Aravis' typelib, its fake camera that
   # tests/vision/test_camera_aravis.py streams from, and what pip builds PyGObject with.

@@ -726,6 +726,35 @@ def check_outbox(config: Config, now: float | None = None) -> CheckResult:
                 "station's topics (docs/sync.md)")
 
 
+def check_sound(config: Config) -> CheckResult:
+    """Whether the operator hears the window's alert: `aplay` and a sound card; the tone is played once."""
+    from station.alert_sound import AlertSound, sound_cards
+
+    if not config.ui.beep:
+        return ok("sound", "the alert tone is off ([ui] beep = false)")
+    cards = sound_cards()
+    if cards is None:
+        return warn("sound", "aplay is not installed: the window falls back to the desktop's bell, which "
+                    "most PCs do not sound, so the operator hears no alert",
+                    "install Debian's alsa-utils (scripts/setup.sh does)")
+    if not cards:
+        return warn("sound", "no sound card found (aplay -l): the operator will not hear the alert of a "
+                    "quarantined item or of a part turning red",
+                    "fit or enable the PC's sound card and speakers; or set [ui] beep = false if this dock "
+                    "does without")
+    with tempfile.TemporaryDirectory(prefix="station-doctor-") as folder:
+        alert = AlertSound.find(Path(folder))
+        if alert is None:
+            return warn("sound", "the alert tone could not be prepared (see the log)", "check the log above")
+        alert.play()
+        code = alert.wait()
+    if code:
+        return warn("sound", f"{cards[0]}: aplay could not play the alert tone (exit status {code})",
+                    "check the card's mixer (alsamixer) and that no other program holds it")
+    return ok("sound", f"the alert tone was played now on {cards[0]}: if you did not hear it, check the "
+              "speakers and the volume (alsamixer)")
+
+
 # -- all ------------------------------------------------------------------------------------
 
 
@@ -766,5 +795,6 @@ def run_checks(config: Config, show: Callable[[CheckResult], None],
             guarded("conveyor", lambda: check_conveyor(config))
         guarded("outbox", lambda: check_outbox(config))
         guarded("broker", lambda: check_broker(config))
+        guarded("sound", lambda: check_sound(config))
     return results
 
