@@ -925,7 +925,7 @@
     </message>
     <message>
         <source>On the bench: not sent to a lane</source>
-        <translation>Sur le poste manuel : envoyé dans aucune voie</translation>
+        <translation>Au poste manuel : pas de voie</translation>
     </message>
     <message>
         <source>LATE: went to lane {lane} ({name})</source>
@@ -1546,6 +1546,10 @@
         <translation>Cette correction demande un code superviseur, et aucun n&apos;est réglé sur ce poste.</translation>
     </message>
     <message>
+        <source>Ask the supervisor to type their PIN, then press Enter.</source>
+        <translation>Demandez au superviseur de taper son code, puis appuyez sur Entrée.</translation>
+    </message>
+    <message>
         <source>Wrong supervisor PIN: ask the supervisor to type it again.</source>
         <translation>Code superviseur faux : demandez au superviseur de le retaper.</translation>
     </message>
@@ -1814,6 +1818,10 @@
         <translation>Derniers articles</translation>
     </message>
     <message>
+        <source>1 found in the record (Esc: back)</source>
+        <translation>1 trouvé dans l&apos;historique (Échap : retour)</translation>
+    </message>
+    <message>
         <source>{count} found in the record (Esc: back)</source>
         <translation>{count} trouvés dans l&apos;historique (Échap : retour)</translation>
     </message>
@@ -1866,6 +1874,10 @@
     <message>
         <source>Searching the record for « {words} »…</source>
         <translation>Recherche de « {words} » dans l&apos;historique…</translation>
+    </message>
+    <message>
+        <source>One item in the record matches « {words} ».</source>
+        <translation>1 article de l&apos;historique correspond à « {words} ».</translation>
     </message>
     <message>
         <source>{count} items in the record match « {words} ».</source>
@@ -2129,6 +2141,10 @@
     <message>
         <source>{component}: {problem}</source>
         <translation>{component} : {problem}</translation>
+    </message>
+    <message>
+        <source>(+1 more, hover for all)</source>
+        <translation>(+1 autre, survolez pour tout voir)</translation>
     </message>
     <message>
         <source>(+{count} more, hover for all)</source>

@@ -18,6 +18,7 @@ _AXIS = QColor(120, 120, 120)
 _TEXT = QColor(30, 30, 30)
 LABEL_MIN_SCALE = 0.75  # bar labels shrink at most to this share of the chart's type before being cut
 SERIES_COLOURS = (QColor("#1565c0"), QColor("#c62828"), QColor("#2e7d32"), QColor("#ef6c00"))
+TICKS = (0.0, 0.5, 1.0)  # where the y axis is labelled, as shares of its top
 
 
 def nice_ceiling(value: float) -> float:
@@ -32,11 +33,21 @@ def nice_ceiling(value: float) -> float:
     return 10.0 ** (exponent + 1)  # pragma: no cover - the loop always returns
 
 
-def _fmt(value: float, percent: bool) -> str:
-    """A value on an axis or a bar, as the window's language writes it (0,5 and 50 % in French)."""
+def value_words(value: float, percent: bool) -> str:
+    """A value on an axis or a bar, as the window's language writes it (0,5 and 50 % in French).
+
+    Below 10 a value keeps its tenth ("2,5 %", "3,1 %"): rounded, the middle of a 0-5 % axis read
+    "3 %" and sat under a bar of 3,1 % labelled "3 %", against the 3,1 % written above the charts."""
+    shown = value * 100 if percent else value
+    decimals = 0 if abs(shown) >= 10 or round(shown, 6) == int(shown) else 1
     if percent:
-        return percent_words(value)
-    return figure_words(value, 0 if abs(value) >= 10 or value == int(value) else 1)
+        return percent_words(value, decimals)
+    return figure_words(value, decimals)
+
+
+def tick_words(top_value: float, percent: bool) -> list[str]:
+    """The y axis's three labels, bottom to top: 0, the middle and the top."""
+    return [value_words(top_value * fraction, percent) for fraction in TICKS]
 
 
 class _Chart(QWidget):
@@ -57,19 +68,19 @@ class _Chart(QWidget):
         line = metrics.height()
         painter.setPen(_TEXT)
         painter.drawText(QRectF(0, 0, self.width(), line + 4), Qt.AlignmentFlag.AlignCenter, self.title)
-        ticks = [_fmt(top_value * fraction, self.percent) for fraction in (0.0, 0.5, 1.0)]
+        ticks = tick_words(top_value, self.percent)
         left = max(metrics.horizontalAdvance(tick) for tick in ticks) + 10  # "0,5" is wider than "1"
         top = line + 10 + headroom
         plot = QRectF(left, top, self.width() - left - 34, self.height() - top - line - 10)
         painter.setPen(QPen(_AXIS, 1))
         painter.drawLine(plot.bottomLeft(), plot.bottomRight())
         painter.drawLine(plot.bottomLeft(), plot.topLeft())
-        for fraction in (0.0, 0.5, 1.0):
+        for fraction, tick in zip(TICKS, ticks, strict=True):
             y = plot.bottom() - fraction * plot.height()
             painter.drawText(
                 QRectF(0, y - line / 2, left - 4, line),
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                _fmt(top_value * fraction, self.percent),
+                tick,
             )
         return plot
 
@@ -114,7 +125,7 @@ class BarChart(_Chart):
                 painter.drawText(
                     QRectF(bar.left() - 10, bar.top() - line, bar.width() + 20, line),
                     Qt.AlignmentFlag.AlignCenter,
-                    _fmt(value, self.percent),
+                    value_words(value, self.percent),
                 )
                 value_font = painter.font()
                 painter.setFont(label_font)

@@ -56,8 +56,21 @@ class _Dialog(QDialog):
         problem = self.problem()
         if problem:
             self.error.setText(problem)
+            self.make_room()
             return
         self.accept()
+
+    def make_room(self) -> None:
+        """Grow to show every line: a refusal or a note appearing under the fields must not squeeze
+        them (Qt does not grow a shown dialog for a wrapped label's new lines)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        layout.activate()
+        need = self.heightForWidth(self.width()) if self.hasHeightForWidth() else -1
+        need = max(need, self.sizeHint().height())
+        if need > self.height():
+            self.resize(self.width(), need)
 
     def problem(self) -> str:
         """What is wrong with the input, '' when it is fine."""
@@ -81,6 +94,9 @@ class SignInDialog(_Dialog):
         self.operator = QLineEdit(current or "")
         self.operator.setPlaceholderText(self.tr("badge or operator id, e.g. op-7"))
         self.operator.setMaxLength(32)
+        # The whole hint shows, in either language (the French one was cut to "badge ou identifia…").
+        self.operator.setMinimumWidth(
+            self.operator.fontMetrics().horizontalAdvance(self.operator.placeholderText()) + 24)
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr("Sign in before inspecting: your id is written with every confirm and override.")
@@ -205,6 +221,7 @@ class OverrideDialog(_Dialog):
                 self.tr("{disposition} needs a supervisor: ask them to type their PIN.").format(
                     disposition=theme.disposition_words(self.chosen()))
             )
+        self.make_room()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         # A number key in the still-empty reason field switches the disposition (keyboard-first);
@@ -217,13 +234,19 @@ class OverrideDialog(_Dialog):
         return super().eventFilter(watched, event)
 
     def problem(self) -> str:
+        # The focus goes where the missing input is typed: a PIN typed after "ask the supervisor"
+        # must land in the hidden PIN field, never in the reason (shown, logged, sent to central).
         if not self.reason_text():
+            self.reason.setFocus()
             return self.tr("Pick or type a reason: it goes into the audit log and to central.")
         if self.needs_pin():
             if not self._pin:
                 return self.tr(
                     "This override needs a supervisor PIN, and none is configured on this station."
                 )
+            self.pin.setFocus()
+            if not self.pin.text():
+                return self.tr("Ask the supervisor to type their PIN, then press Enter.")
             if not hmac.compare_digest(self.pin.text().encode(), self._pin.encode()):
                 self.pin.clear()
                 return self.tr("Wrong supervisor PIN: ask the supervisor to type it again.")

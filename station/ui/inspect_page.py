@@ -30,6 +30,14 @@ logger = logging.getLogger(__name__)
 CAMERA_STRETCH, CARD_STRETCH = 3, 2  # the camera view's and the card's shares of the page's width
 UPPER_STRETCH, RECENT_STRETCH = 3, 1  # camera and card above, the recent items below
 RECENT_MIN_SHARE = 0.15  # of the window's height: the recent list's filter row and about three rows
+NO_BREAK = "\u00a0"  # a space a line may not break at
+
+
+def keys_breaking_between(keys: str) -> str:
+    """The key hints with their line breaks only between two keys: a key stays with its action
+    ("T trigger", "Ctrl+F search") and the '·' with the key before it, when the hints wrap."""
+    parts = [part.replace(" ", NO_BREAK) for part in keys.split(" · ")]
+    return f"{NO_BREAK}· ".join(parts)
 
 
 class _FixedShare(QWidget):
@@ -124,7 +132,7 @@ class InspectPage(QWidget):
         if self._keyboard_scanner:
             keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
                            "O open · Ctrl+F search · or scan a code")
-        self.hints.setText(keys)
+        self.hints.setText(keys_breaking_between(keys))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.LanguageChange:

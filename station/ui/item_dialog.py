@@ -317,7 +317,7 @@ class ItemDialog(QDialog):
         self.override_button = QPushButton(self.tr("Override… (O)"))
         self.override_button.setShortcut("O")
         self.override_button.clicked.connect(lambda: self.override_requested.emit(self.view))
-        close = QPushButton(self.tr("Close (Esc)"))
+        self.close_button = close = QPushButton(self.tr("Close (Esc)"))
         close.clicked.connect(self.close)
         buttons = QHBoxLayout()
         buttons.addStretch(1)

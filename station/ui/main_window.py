@@ -219,12 +219,14 @@ class MainWindow(QMainWindow):
 
     def _top_row(self) -> QWidget:
         """The top line with the undo countdown at its right end. The row is at least as tall as
-        the countdown from the start, so pressing Enter never moves the page under it."""
+        the countdown from the start, so pressing Enter never moves the page under it. While shown,
+        the countdown takes the width its sentence needs from the counters and the last notice
+        (elided then, words on hover); who is signed in and the mode stay whole."""
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.top, 3)
-        layout.addWidget(self.undo_bar, 2)
+        layout.addWidget(self.top, 1)
+        layout.addWidget(self.undo_bar, 0)
         row.setMinimumHeight(self.undo_bar.sizeHint().height())
         # Shown, the countdown takes the row's height; it never makes the row taller.
         self.undo_bar.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
@@ -771,6 +773,10 @@ class MainWindow(QMainWindow):
         if self.active_dialog is dialog:
             self.active_dialog = None
         dialog.deleteLater()
+        open_items = [d for d in self._dialogs if d.isVisible()]
+        if open_items:  # an override asked from an item: the keys go back to that item, still on top
+            open_items[-1].activateWindow()
+            return
         self.activateWindow()  # back to the bench keys
         self.inspect_page.setFocus()
 
@@ -787,8 +793,25 @@ class MainWindow(QMainWindow):
         )
         dialog.override_requested.connect(self.override_item)
         self._dialogs.append(dialog)
-        dialog.finished.connect(lambda _r: self._dialogs.remove(dialog) if dialog in self._dialogs else None)
+        dialog.finished.connect(lambda _r: self._item_dialog_closed(dialog))
         dialog.show()
+        # The kiosk runs X without a window manager: nothing gives a new window the keys, or gives
+        # them back when it closes. Without this, O / 1-5 typed at the item shown went to the card's
+        # item behind it, and after Close the bench keys were dead until the operator clicked.
+        dialog.raise_()
+        dialog.activateWindow()
+
+    def _item_dialog_closed(self, dialog: ItemDialog) -> None:
+        if dialog in self._dialogs:
+            self._dialogs.remove(dialog)
+        if self.active_dialog is not None and self.active_dialog.isVisible():
+            return  # an override asked from the item keeps the keys
+        open_items = [d for d in self._dialogs if d.isVisible()]
+        if open_items:
+            open_items[-1].activateWindow()
+            return
+        self.activateWindow()  # back to the bench keys
+        self.inspect_page.setFocus()
 
     # ----- life -------------------------------------------------------------------------------------
     def _wants_live(self) -> bool:

@@ -299,7 +299,9 @@ class RecentList(QWidget):
         super().changeEvent(event)
 
     def _update_count(self, *_args: object) -> None:
-        if self.results is not None:
+        if self.results is not None and self.results.rowCount() == 1:
+            self.count.setText(self.tr("1 found in the record (Esc: back)"))
+        elif self.results is not None:
             self.count.setText(self.tr("{count} found in the record (Esc: back)").format(
                 count=self.results.rowCount()))
         else:

@@ -54,7 +54,10 @@ class RecordSearch(QObject):
         if self._recent.search.text().strip() != text:
             return  # the operator has typed something else meanwhile
         self._recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
-        if verdicts:
+        if len(verdicts) == 1:  # "1 items … match" read wrong in both languages
+            found = phrase(QT_TRANSLATE_NOOP("RecordSearch", "One item in the record matches « {words} »."),
+                           words=text)
+        elif verdicts:
             found = phrase(
                 QT_TRANSLATE_NOOP("RecordSearch", "{count} items in the record match « {words} »."),
                 count=len(verdicts), words=text)

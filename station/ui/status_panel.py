@@ -266,9 +266,10 @@ class StatusPanel(QWidget):
         shown = [
             metrics.elidedText(line, Qt.TextElideMode.ElideRight, width) for line in lines[:MAX_PROBLEM_LINES]
         ]
-        if len(lines) > MAX_PROBLEM_LINES:
-            suffix = "   " + self.tr("(+{count} more, hover for all)").format(
-                count=len(lines) - MAX_PROBLEM_LINES)
+        more = len(lines) - MAX_PROBLEM_LINES
+        if more > 0:
+            suffix = "   " + (self.tr("(+1 more, hover for all)") if more == 1 else
+                              self.tr("(+{count} more, hover for all)").format(count=more))
             room = width - metrics.horizontalAdvance(suffix)
             shown[-1] = (
                 metrics.elidedText(lines[MAX_PROBLEM_LINES - 1], Qt.TextElideMode.ElideRight, room) + suffix

@@ -3,7 +3,9 @@ move by hand.
 
 `UndoBar` names the item and what will be recorded, counts down the seconds left and offers the
 Undo button (Ctrl+Z does the same). Its room is kept when nothing waits, so the page under it does
-not jump each time the operator presses Enter. `HandMoveBar` keeps an override's "take it out of
+not jump each time the operator presses Enter. The countdown is never cut: when the line is too narrow
+for the whole sentence (French, 1366x768), the notice inside it is shortened with '…' and the whole
+sentence is in the tooltip. `HandMoveBar` keeps an override's "take it out of
 lane 3" in view until the operator says it is done.
 """
 
@@ -13,7 +15,8 @@ import logging
 import math
 import time
 
-from PySide6.QtCore import QEvent, QTimer, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 from station.ui import theme
@@ -43,6 +46,7 @@ class UndoBar(QWidget):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.button)
         self._held: list[HeldIntent] = []
+        self._whole = ""  # the sentence for the newest intent, before any shortening
         self._tick = QTimer(self)
         self._tick.setInterval(250)
         self._tick.timeout.connect(self._refresh)
@@ -65,17 +69,56 @@ class UndoBar(QWidget):
         self.show()
         self._tick.start()
 
+    def whole_text(self) -> str:
+        """The countdown sentence as said, before it is shortened to the line's width."""
+        return self._whole
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        """As wide as the whole sentence and the button: the top line gives it that room if it can."""
+        hint = super().sizeHint()
+        if not self._whole:
+            return hint
+        margins = self.text.contentsMargins()
+        text = self.text.fontMetrics().horizontalAdvance(self._whole) + margins.left() + margins.right() + 4
+        layout = self.layout()
+        spacing = max(0, layout.spacing()) if layout is not None else 0
+        return QSize(text + spacing + self.button.sizeHint().width(), hint.height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._refresh()
+
     def _refresh(self) -> None:
         if not self._held:
             return
         newest = self._held[-1]
         seconds = max(0, math.ceil(newest.deadline - time.monotonic()))
         if len(self._held) == 1:
-            text = self.tr("{notice} — recorded in {seconds} s unless you undo it.")
+            sentence = self.tr("{notice} — recorded in {seconds} s unless you undo it.")
         else:
-            text = self.tr("{notice} — recorded in {seconds} s unless you undo it ({count} waiting).")
-        self.text.setText(text.format(notice=newest.notice.render(), seconds=seconds, count=len(self._held)))
+            sentence = self.tr("{notice} — recorded in {seconds} s unless you undo it ({count} waiting).")
+        values = {"seconds": seconds, "count": len(self._held)}
+        notice = newest.notice.render()
+        whole = sentence.format(notice=notice, **values)
+        if whole != self._whole:
+            self._whole = whole
+            self.updateGeometry()
+        shown = self._fitted(sentence, notice, values)
+        self.text.setText(shown)
+        self.text.setToolTip("" if shown == whole else whole)
         theme.set_style(self.text, WAITING_STYLE)
+
+    def _fitted(self, sentence: str, notice: str, values: dict[str, int]) -> str:
+        """The sentence in the label's width: the notice shortened with '…', the countdown kept whole
+        (the seconds left are what the operator must read)."""
+        metrics = self.text.fontMetrics()
+        room = self.text.contentsRect().width() - 4
+        whole = sentence.format(notice=notice, **values)
+        if metrics.horizontalAdvance(whole) <= room:
+            return whole
+        rest = metrics.horizontalAdvance(sentence.format(notice="", **values))
+        short = metrics.elidedText(notice, Qt.TextElideMode.ElideRight, max(0, room - rest))
+        return sentence.format(notice=short, **values)
 
 
 MOVE_STYLE = "background: #ffd7d2; color: #7a1208; border-radius: 4px; padding: 2px 6px;"

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from station.state import StationState
-from station.ui.dialogs import NoteDialog, OverrideDialog
+from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.translation import install
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import dialog_of, open_window
@@ -53,3 +53,18 @@ def test_the_override_and_note_dialogs_show_their_whole_words(french: QApplicati
     assert isinstance(note, NoteDialog)
     assert note.note.placeholderText() == "ce que le superviseur doit regarder (facultatif)"
     assert _whole(note.note, note.note.placeholderText())
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_the_sign_in_dialog_shows_its_whole_hint(lang: str, qapp: QApplication, qtbot: QtBot) -> None:
+    install(qapp, lang)
+    try:
+        window, _actions = open_window(qtbot, signed_in=None)  # asked at start, as on the dock
+        dialog = dialog_of(qtbot, window)
+        assert isinstance(dialog, SignInDialog)
+        field = dialog.operator
+        assert field.placeholderText() == {
+            "en": "badge or operator id, e.g. op-7", "fr": "badge ou identifiant, par exemple op-7"}[lang]
+        assert _whole(field, field.placeholderText())
+    finally:
+        install(qapp, "en")

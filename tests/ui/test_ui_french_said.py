@@ -74,8 +74,8 @@ def test_the_undo_countdown_and_its_notice_follow_the_switch(english: QApplicati
 
     _switch(qtbot, window, "fr")
     qtbot.waitUntil(lambda: window.undo_bar.button.text() == "Annuler (Ctrl+Z)", timeout=5000)
-    assert window.undo_bar.text.text().startswith(f"{rma} confirmé : Contrôle manuel — enregistré dans ")
-    assert window.undo_bar.text.text().endswith(" s sauf si vous annulez.")
+    assert window.undo_bar.whole_text().startswith(f"{rma} confirmé : Contrôle manuel — enregistré dans ")
+    assert window.undo_bar.text.text().endswith(" s sauf si vous annulez.")  # shortened, if ever, before
     assert window.top.message_label.text().endswith(f"{rma} confirmé : Contrôle manuel — Annuler (Ctrl+Z)")
 
     # Taken back in French: the notice says so in French, and a switch back says it in English.
