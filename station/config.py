@@ -341,7 +341,7 @@ class UiConfig:
     """The desktop app."""
 
     fullscreen: bool = False
-    # The window beeps (the desktop's bell) when an item goes to quarantine or a part turns red.
+    # The window sounds the alert tone (station/alert_sound.py) on a quarantined item or a part turning red.
     beep: bool = True
     # The operator's language: the window, reasons, status lines and the report ("fr" or "en").
     language: Literal["en", "fr"] = "en"

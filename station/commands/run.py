@@ -279,6 +279,7 @@ def _run_headless(station: Station, args: argparse.Namespace, stop: threading.Ev
 
 def _run_window(station: Station, config: Config, args: argparse.Namespace, stop: threading.Event) -> int:
     from calibration.errors import CalibrationError
+    from station.alert_sound import AlertSound
     from station.commands.version import versions
     from station.store.queries import RecordQueries
     from station.ui.app import run_app
@@ -302,6 +303,8 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         board = None
     synthetic = config.camera.source == "synthetic"
     queries = RecordQueries(station.db_path)
+    # The alert tone through the sound card (the desktop's bell is silent on most PCs); none for screenshots.
+    alert = AlertSound.find(config.data_dir) if config.ui.beep and args.screenshot is None else None
     return run_app(
         station.state, station.actions, settings, kpi_source=queries.kpis, history_source=queries.history,
         search_source=queries.search,
@@ -317,6 +320,7 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         board=board,
         calibration_settings=wizard_settings_from_config(config),
         stop=stop,  # SIGTERM closes the window, sends what waits, and the station stops as after a close
+        beeper=alert.play if alert is not None else None,
     )
 
 

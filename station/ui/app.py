@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -148,12 +149,14 @@ def run_app(
     calibration_settings: WizardSettings | None = None,
     stop: threading.Event | None = None,
     models_source: ModelsSource | None = None,
+    beeper: Callable[[], None] | None = None,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
 
     `stop` (set by the SIGTERM handler of `station run`, on any thread) closes the window and
     returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first. `models_source()`
-    names the models in use on the About page.
+    names the models in use on the About page. `beeper` sounds the operator's alert (the alert tone;
+    the desktop's bell without it).
 
     With `screenshot`, waits until `items` items were decided (default 1), counted in the top
     line and in statistics asked for after them, or `settings.screenshot_timeout_s`, then saves the window at
@@ -185,6 +188,7 @@ def run_app(
         board=board,
         calibration_settings=calibration_settings,
         models_source=models_source,
+        beeper=beeper,
     )
     window.resize(*settings.window_size)
     job: _ScreenshotJob | None = None

@@ -125,7 +125,8 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        # The desktop's bell unless a test listens instead; `settings.beep` turns it off.
+        # The alert given by `station run` (the tone, station/alert_sound.py), else the desktop's bell;
+        # `settings.beep` turns it off.
         self._beeper = beeper if beeper is not None else QApplication.beep
         self._last_beep = float("-inf")
         self._red: set[str] = set()  # components in ERROR now: each beeps once when it turns red

@@ -4,11 +4,15 @@ belt hears it; a burst is one beep, and `[ui] beep = false` is silence."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
+import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
 import station.ui.main_window as main_window
+from station.alert_sound import AlertSound
 from station.state import Health, ItemView, Level, StationState
 from station.verdict import Disposition
 from tests.ui.feeder import make_item
@@ -63,3 +67,25 @@ def test_a_burst_is_one_beep_and_the_setting_silences_it(qtbot: QtBot) -> None:
     qtbot.waitUntil(lambda: window.items_seen == 1)
     qtbot.wait(100)
     assert quiet == []
+
+
+@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay (Debian's alsa-utils) is not installed")
+def test_a_quarantined_item_plays_the_alert_tone_on_the_sound_device(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `station run` gives the window: the tone through ALSA's default device (here a file, as a
+    sound card is fed), not the desktop's bell that most PCs do not sound."""
+    received = tmp_path / "received.raw"
+    (tmp_path / ".asoundrc").write_text(
+        f'pcm.!default {{\n  type file\n  slave.pcm "null"\n  file "{received}"\n  format "raw"\n}}\n',
+        encoding="utf-8")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    alert = AlertSound.find(tmp_path)
+    assert alert is not None
+    state = StationState()
+    window, _ = open_window(qtbot, state, window_kwargs={"beeper": alert.play})
+    state.add_item(_item(1, Disposition.QUARANTINE))
+    qtbot.waitUntil(lambda: window.attentions == 1)
+    assert alert.wait() == 0
+    samples = np.frombuffer(received.read_bytes(), "<i2")
+    assert np.abs(samples.astype(float)).max() > 0.5 * 32767  # the tone, loud
