@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from station.config import UiConfig
-from station.config_writer import write_policy
+from station.config_writer import write_policy, write_settings
 from station.i18n import QT_TRANSLATE_NOOP, disposition_words
 from station.inspector import StationInspector
 from station.pipeline import Pipeline, Trigger
@@ -162,11 +162,19 @@ class OperatorActions:
         self.pipeline.submit(Trigger(source="scan", scanned=(text,)))
 
     def set_mode(self, mode: str) -> None:
-        """Switch bench/conveyor (takes effect at the next start for the conveyor link)."""
+        """Save bench/conveyor as `[station] mode` in the config file, for the next start: the conveyor
+        link or the bench's scanner port and motion trigger are opened when the station starts, so the
+        station runs on in the mode it started in (and the window says so) until it is restarted."""
         if mode not in ("bench", "conveyor"):
             raise ActionError(f"unknown mode {mode!r}: bench or conveyor")
-        self.state.mode = mode
-        self.store.audit(self.state.operator_id or "station", "set_mode", {"mode": mode})
+        if self.config_file is None:
+            raise ActionError(QT_TRANSLATE_NOOP(
+                "Notice", "the station runs on its built-in settings, so the mode cannot be saved: put "
+                          "[station] mode = \"{mode}\" in a config.toml and start the station with it")
+                .render(self.ui.language, mode=mode))
+        write_settings(self.config_file, "station", {"mode": mode})
+        self.store.audit(self.state.operator_id or "station", "set_mode",
+                         {"mode": mode, "from": "next_start"})
 
     def set_thresholds(self, values: dict[str, float]) -> None:
         """Change policy thresholds (range-checked); written back to the config file with a backup."""

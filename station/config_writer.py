@@ -16,17 +16,23 @@ logger = logging.getLogger(__name__)
 
 def write_policy(path: Path, values: Mapping[str, float]) -> Path:
     """Set `[policy]` keys in the file at `path`; returns the backup's path."""
+    return write_settings(path, "policy", {key: float(value) for key, value in values.items()})
+
+
+def write_settings(path: Path, section: str, values: Mapping[str, float | str]) -> Path:
+    """Set keys of `[section]` in the file at `path` (replaced whole, a backup beside it first);
+    returns the backup's path."""
     text = path.read_text(encoding="utf-8")
     document = tomlkit.parse(text)
-    if "policy" not in document:
-        document["policy"] = tomlkit.table()
-    table = document["policy"]
+    if section not in document:
+        document[section] = tomlkit.table()
+    table = document[section]
     for key, value in values.items():
-        table[key] = float(value)  # type: ignore[index]
+        table[key] = value  # type: ignore[index]
     backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
     shutil.copy2(path, backup)
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(tomlkit.dumps(document), encoding="utf-8")
     os.replace(temp, path)
-    logger.info("wrote %s to %s (backup %s)", dict(values), path, backup)
+    logger.info("wrote [%s] %s to %s (backup %s)", section, dict(values), path, backup)
     return backup

@@ -1449,12 +1449,12 @@
         <translation>Saisie du scanner sans Entrée ignorée ({count} caractères) — vérifiez le suffixe réglé sur le scanner (Entrée ou Tab après chaque code).</translation>
     </message>
     <message>
-        <source>Switched to bench mode.</source>
-        <translation>Passé en mode poste manuel.</translation>
+        <source>Saved: bench mode from the next start. Restart the station to switch.</source>
+        <translation>Enregistré : mode poste manuel au prochain démarrage. Redémarrez le poste pour en changer.</translation>
     </message>
     <message>
-        <source>Switched to conveyor mode.</source>
-        <translation>Passé en mode convoyeur.</translation>
+        <source>Saved: conveyor mode from the next start. Restart the station to switch.</source>
+        <translation>Enregistré : mode convoyeur au prochain démarrage. Redémarrez le poste pour en changer.</translation>
     </message>
     <message>
         <source>Thresholds saved to config.toml (backup kept).</source>
@@ -1493,6 +1493,10 @@
     <message>
         <source>an override to {disposition} needs the supervisor&apos;s PIN</source>
         <translation>une correction vers « {disposition} » nécessite le code du superviseur</translation>
+    </message>
+    <message>
+        <source>the station runs on its built-in settings, so the mode cannot be saved: put [station] mode = &quot;{mode}&quot; in a config.toml and start the station with it</source>
+        <translation>le poste tourne sur ses réglages intégrés, le mode ne peut donc pas être enregistré : mettez [station] mode = &quot;{mode}&quot; dans un config.toml et démarrez le poste avec</translation>
     </message>
     <message>
         <source>thresholds updated</source>

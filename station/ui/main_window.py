@@ -742,14 +742,15 @@ class MainWindow(QMainWindow):
             "check the scanner's suffix setting (Enter or Tab after each code)."), count=len(text)))
 
     def request_mode(self, mode: str) -> None:
-        """Switch bench/conveyor mode."""
+        """Save bench/conveyor mode for the next start; the station and this window run on in the mode
+        they started in (its conveyor link or bench triggers are opened at start)."""
 
         def done() -> None:
-            self.mode = mode
-            self._update_top()
-            bench = mode == "bench"
-            self._ok(phrase(QT_TRANSLATE_NOOP("MainWindow", "Switched to bench mode.")) if bench
-                     else phrase(QT_TRANSLATE_NOOP("MainWindow", "Switched to conveyor mode.")))
+            bench = QT_TRANSLATE_NOOP("MainWindow", "Saved: bench mode from the next start. Restart the "
+                                                    "station to switch.")
+            conveyor = QT_TRANSLATE_NOOP("MainWindow", "Saved: conveyor mode from the next start. Restart "
+                                                       "the station to switch.")
+            self._ok(phrase(bench if mode == "bench" else conveyor))
 
         self._send("set_mode", done, self.station_actions.set_mode, mode)
 

@@ -218,7 +218,10 @@ def test_settings_page_sends_thresholds_within_range_and_mode(qtbot: QtBot) -> N
     page.bench.setChecked(True)
     page.switch.click()
     qtbot.waitUntil(lambda: actions.named("set_mode") == [("bench",)])
-    qtbot.waitUntil(lambda: "Bench mode" in window.top.mode_label.text())
+    # Saved for the next start: the station runs on with its conveyor link, and the top line says so.
+    qtbot.waitUntil(lambda: "bench mode from the next start" in window.top.message_label.toolTip()
+                    + window.top.message_label.text())
+    assert "Conveyor mode" in window.top.mode_label.text()
     assert "defect_repair = 0.5" in page.config_view.toPlainText()
 
 
