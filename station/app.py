@@ -55,8 +55,9 @@ from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
 from station.site_references import SiteReferences
-from station.state import StationState
+from station.state import ItemView, StationState
 from station.store import Store
+from station.store.queries import RecordQueries
 from station.uplink import Uplink
 from station.verdict import DeclaredReason
 from sync.inbound import InboundHandlers, RmaLine
@@ -79,6 +80,7 @@ class Station:
         self.state.mode = config.station.mode
         self.store = Store.from_config(config)
         self.db_path = config.in_data_dir(config.storage.db_path)
+        self.queries = RecordQueries(self.db_path)  # the window's reads, each on its own connection
         synthetic = tuple(name for name, cam in config.all_cameras.items() if cam.source == "synthetic")
         self.demo = DemoLine(seed=self.options.demo_seed, views=synthetic) if synthetic else None
         if self.demo is not None:
@@ -228,6 +230,17 @@ class Station:
         """A real controller's belt, or the simulator told to feed without end: never empty."""
         conveyor = self.conveyor
         return conveyor is not None and (conveyor.simulator is None or self.options.items is None)
+
+    def search_record(self, text: str) -> list[ItemView]:
+        """Past items by RMA, GTIN or code text (latest revision each, newest first), each with the
+        catalogue picture of its product as the window shows it for a new item."""
+        catalog = self.inspector.catalog
+        views = []
+        for verdict in self.queries.search(text):
+            sku = verdict.item.expected_sku or verdict.item.observed_sku
+            picture = catalog.reference_image(sku) if sku else None
+            views.append(ItemView(verdict, None, reference_image=picture))
+        return views
 
     def stats(self) -> dict[str, Any]:
         """Counters for the status line, the UI and the MQTT `stats` message."""

@@ -281,7 +281,6 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
     from calibration.errors import CalibrationError
     from station.alert_sound import AlertSound
     from station.commands.version import versions
-    from station.store.queries import RecordQueries
     from station.ui.app import run_app
     from station.ui.calibration_page import board_from_config, wizard_settings_from_config
     from station.ui.settings import UiSettings, ui_settings_from_config
@@ -302,12 +301,12 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         logger.warning("calibration wizard without a board: %s", exc)
         board = None
     synthetic = config.camera.source == "synthetic"
-    queries = RecordQueries(station.db_path)
+    queries = station.queries
     # The alert tone through the sound card (the desktop's bell is silent on most PCs); none for screenshots.
     alert = AlertSound.find(config.data_dir) if config.ui.beep and args.screenshot is None else None
     return run_app(
         station.state, station.actions, settings, kpi_source=queries.kpis, history_source=queries.history,
-        search_source=queries.search,
+        search_source=station.search_record,
         screenshot=args.screenshot, items=args.items,
         about={**versions(), "station_id": config.station.id, "site_id": config.station.site,
                "config": config.source, "data_dir": str(config.data_dir.resolve())},

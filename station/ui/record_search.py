@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, Signal
 
@@ -16,8 +16,9 @@ from station.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
-# RMA / GTIN / code text -> the latest revision of each matching item, newest first
-SearchSource = Callable[[str], list[Verdict]]
+# RMA / GTIN / code text -> the latest revision of each matching item, newest first; as an ItemView when
+# the source knows more of it than its verdict (the catalogue picture of its product)
+SearchSource = Callable[[str], Sequence[Verdict | ItemView]]
 
 
 class RecordSearch(QObject):
@@ -50,10 +51,12 @@ class RecordSearch(QObject):
         self._worker.submit(text, self._source, text)
 
     def _done(self, text: str, result: object) -> None:
-        verdicts = [v for v in result if isinstance(v, Verdict)] if isinstance(result, list) else []
+        rows = result if isinstance(result, list) else []
+        verdicts = [r if isinstance(r, ItemView) else ItemView(verdict=r, frame=None)
+                    for r in rows if isinstance(r, (ItemView, Verdict))]
         if self._recent.search.text().strip() != text:
             return  # the operator has typed something else meanwhile
-        self._recent.show_results([ItemView(verdict=v, frame=None) for v in verdicts])
+        self._recent.show_results(verdicts)
         if len(verdicts) == 1:  # "1 items … match" read wrong in both languages
             found = phrase(QT_TRANSLATE_NOOP("RecordSearch", "One item in the record matches « {words} »."),
                            words=text)

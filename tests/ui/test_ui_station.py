@@ -11,11 +11,14 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from station.app import Station
+from station.catalog import CatalogEntry
 from station.config import load_config
 from station.state import ItemView
 from station.ui.dialogs import OverrideDialog, SignInDialog
@@ -135,9 +138,17 @@ def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, 
     rma = first.item.rma
     assert rma is not None
 
+    # The product's catalogue picture, as the card of a new item shows it.
+    sku = first.item.expected_sku or first.item.observed_sku
+    assert sku is not None
+    picture = station.config.data_dir / "catalogue.png"
+    cv2.imwrite(str(picture), np.full((60, 80, 3), (40, 160, 220), np.uint8))
+    station.store.upsert_catalog([CatalogEntry(sku, "Vortex Blender", (), reference_image=str(picture))])
+    station.inspector.use_catalog(station._catalog())
+
     queries = RecordQueries(station.db_path)
     window = MainWindow(station.state, station.actions, ui_settings_from_config(station.config),
-                        search_source=queries.search, history_source=queries.history)
+                        search_source=station.search_record, history_source=queries.history)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -152,5 +163,8 @@ def test_search_finds_an_item_in_the_record_and_opens_its_history(qtbot: QtBot, 
     dialog = window.findChildren(ItemDialog)[0]
     qtbot.waitUntil(lambda: dialog.history.rowCount() == 1)
     assert dialog.history.item(0, 0).text() == "1"
+    # An item found in the record shows its product's picture too, not "No catalogue picture".
+    qtbot.waitUntil(lambda: dialog.card.reference_image.pixmap() is not None
+                    and not dialog.card.reference_image.pixmap().isNull())
     dialog.close()
     window.close()
