@@ -779,6 +779,10 @@
         <translation>Demander l&apos;avis d&apos;un superviseur (S)</translation>
     </message>
     <message>
+        <source>Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · O open · Ctrl+F search</source>
+        <translation>Touches : Entrée confirmer · 1–5 corriger · R réinspecter · S superviseur · O ouvrir · Ctrl+F chercher</translation>
+    </message>
+    <message>
         <source>Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · O open · Ctrl+F search</source>
         <translation>Touches : Entrée confirmer · 1–5 corriger · R réinspecter · S superviseur · T déclencher · O ouvrir · Ctrl+F chercher</translation>
     </message>

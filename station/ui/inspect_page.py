@@ -79,6 +79,8 @@ class InspectPage(QWidget):
         self.card = ItemCard(settings.font_scale, settings.lane_names)
         self.recent = RecentList(settings.dispositions, settings.recent_items)
         self.recent.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        # T and scans trigger an item in bench mode only: on the conveyor the controller triggers.
+        self._bench = settings.mode == "bench"
         right = self._card_with_buttons(settings.keyboard_scanner)
         upper = QHBoxLayout()
         upper.setContentsMargins(0, 0, 0, 0)
@@ -127,9 +129,12 @@ class InspectPage(QWidget):
         ):
             button.setText(text)
             button.setToolTip(tip)
-        keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
-                       "O open · Ctrl+F search")
-        if self._keyboard_scanner:
+        keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · O open · "
+                       "Ctrl+F search")
+        if self._bench:
+            keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
+                           "O open · Ctrl+F search")
+        if self._bench and self._keyboard_scanner:
             keys = self.tr("Keys: Enter confirm · 1–5 override · R re-inspect · S supervisor · T trigger · "
                            "O open · Ctrl+F search · or scan a code")
         self.hints.setText(keys_breaking_between(keys))

@@ -41,11 +41,11 @@ def _lines(label: QLabel) -> list[str]:
 
 
 @pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
-@pytest.mark.parametrize("scanner", [False, True])
+@pytest.mark.parametrize(("mode", "scanner"), [("conveyor", False), ("bench", False), ("bench", True)])
 def test_each_line_of_hints_ends_between_two_keys(
-    language: str, size: tuple[int, int], scanner: bool, qtbot: QtBot
+    language: str, size: tuple[int, int], mode: str, scanner: bool, qtbot: QtBot
 ) -> None:
-    window, _actions = open_window(qtbot, keyboard_scanner=scanner)
+    window, _actions = open_window(qtbot, mode=mode, keyboard_scanner=scanner)
     window.resize(*size)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
     hints = window.inspect_page.hints
@@ -53,3 +53,15 @@ def test_each_line_of_hints_ends_between_two_keys(
     for line in _lines(hints):
         for part in line.replace("\u00a0", " ").strip(" ·").split(" · "):
             assert part in pairs, f"{part!r} is half of a key and its action: {_lines(hints)}"
+
+
+@pytest.mark.parametrize(("mode", "trigger"), [("conveyor", False), ("bench", True)])
+def test_t_is_hinted_only_where_it_triggers_an_item(language: str, mode: str, trigger: bool,
+                                                    qtbot: QtBot) -> None:
+    """On the conveyor the controller triggers each item and T only says so: the hint named a key that
+    does nothing there."""
+    window, _actions = open_window(qtbot, mode=mode, keyboard_scanner=True)
+    hints = window.inspect_page.hints.text().replace("\u00a0", " ")
+    assert ("T trigger" in hints or "T déclencher" in hints) is trigger
+    assert ("scan a code" in hints or "scannez un code" in hints) is trigger
+    assert "Ctrl+F" in hints
