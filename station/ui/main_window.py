@@ -601,6 +601,13 @@ class MainWindow(QMainWindow):
         """Ask for the override of `view` (the current or a past item)."""
         if not self._signed_in():
             return
+        waiting = self.active_dialog
+        if isinstance(waiting, OverrideDialog) and waiting.isVisible():
+            # One override at a time: a second dialog (Override in an item window while one is open) hid
+            # the first, whose item the operator then answered without seeing it.
+            waiting.raise_()
+            waiting.activateWindow()
+            return
         verdict = view.verdict
         now = verdict.decision.disposition
         dialog = OverrideDialog(

@@ -69,3 +69,18 @@ def test_an_override_asked_from_the_item_gives_the_keys_back_to_the_item(qtbot: 
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: actions.named("confirm") == [(newest,)])
+
+
+def test_a_second_override_asked_while_one_is_open_brings_the_open_one_back(qtbot: QtBot) -> None:
+    """Override in the item window while the override of another item waits: a second dialog hid the
+    first, whose item the operator then answered without seeing it. One override at a time."""
+    dialog, window, _actions, _newest = _opened(qtbot)
+    window.override_item(window.current_item() or dialog.view)  # the card's item, from the bench
+    qtbot.waitUntil(lambda: window.active_dialog is not None)
+    first = dialog_of(qtbot, window)
+    assert isinstance(first, OverrideDialog)
+    qtbot.mouseClick(dialog.override_button, Qt.MouseButton.LeftButton)  # the older item's Override…
+    qtbot.wait(100)
+    shown = [d for d in window.findChildren(OverrideDialog) if d.isVisible()]
+    assert shown == [first] and window.active_dialog is first
+    qtbot.waitUntil(first.isActiveWindow)
