@@ -151,7 +151,7 @@
     </message>
     <message>
         <source>{views} of {needed} views kept: show the board in more positions</source>
-        <translation>{views} vues gardées sur {needed} : montrez la mire à d&apos;autres endroits</translation>
+        <translation>{views} sur {needed} vues gardées : montrez la mire à d&apos;autres endroits</translation>
     </message>
     <message>
         <source>{tilted} tilted views (need {needed}): tilt the board {low}°-{high}° towards each side</source>
@@ -878,11 +878,11 @@
     </message>
     <message>
         <source>{views} of {needed} views kept · frame covered {coverage} · ready to calibrate</source>
-        <translation>{views} vues gardées sur {needed} · image couverte à {coverage} · prêt à étalonner</translation>
+        <translation>{views} sur {needed} vues gardées · image couverte à {coverage} · prêt à étalonner</translation>
     </message>
     <message>
         <source>{views} of {needed} views kept · frame covered {coverage}</source>
-        <translation>{views} vues gardées sur {needed} · image couverte à {coverage}</translation>
+        <translation>{views} sur {needed} vues gardées · image couverte à {coverage}</translation>
     </message>
     <message>
         <source>none yet</source>

@@ -75,7 +75,7 @@ def test_the_wizard_says_what_it_found_in_french_and_in_english_after_a_switch(
     assert step.feedback_label.text().startswith("Vue 1 : gardée (")
     assert " coins, inclinaison " in step.feedback_label.text()
     hints = step.hints.text()
-    assert "• 1 vues gardées sur 10 : montrez la mire à d'autres endroits." in hints
+    assert "• 1 sur 10 vues gardées : montrez la mire à d'autres endroits." in hints
     assert "• La mire a couvert " in hints and " de l'image (il faut 45 %) : amenez-la " in hints
     assert "views" not in hints and "board" not in hints
 
@@ -102,7 +102,7 @@ def test_the_wizard_says_what_it_found_in_french_and_in_english_after_a_switch(
     _switch(qtbot, window, "fr")
     qtbot.waitUntil(lambda: step.title().startswith("1 · Caméra"), timeout=5000)
     assert step.feedback_label.text().startswith("Vue 3 : mire introuvable")
-    assert "• 1 vues gardées sur 10" in step.hints.text()
+    assert "• 1 sur 10 vues gardées" in step.hints.text()
 
 
 def test_a_refused_calibration_says_why_in_french(french: QApplication, qtbot: QtBot, tmp_path: Path) -> None:
