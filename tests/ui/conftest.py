@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from station.ui.app import BASE_POINT_SIZE
+from station.ui.translation import install
 
 
 @pytest.fixture(autouse=True)
@@ -26,3 +27,19 @@ def station_font(qapp: QApplication) -> Iterator[None]:
     yield
     font.setPointSizeF(before)
     qapp.setFont(font)
+
+
+@pytest.fixture
+def french(qapp: QApplication) -> Iterator[QApplication]:
+    """The window's French catalogue installed for this test; English again after it."""
+    assert install(qapp, "fr")
+    yield qapp
+    install(qapp, "en")  # the next test starts in English
+
+
+@pytest.fixture(params=["en", "fr"])
+def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
+    """The test once in English and once in French ("en", "fr"), that catalogue installed."""
+    assert install(qapp, request.param)
+    yield request.param
+    install(qapp, "en")

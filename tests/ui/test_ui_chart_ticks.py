@@ -3,22 +3,12 @@ axis reads "3,1 %" above a middle line labelled "2,5 %", as the line above the c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtWidgets import QApplication
 
 from station.ui.charts import nice_ceiling, tick_words, value_words
-from station.ui.translation import install
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    assert install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def test_an_override_rate_axis_labels_its_middle_as_drawn(qapp: QApplication) -> None:

@@ -4,7 +4,6 @@ in English exactly the sentences `station calibrate` prints — and again after 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from station.i18n import tr
 from station.state import Health, Level
 from station.ui.calibration_page import CalibrationPage, WizardSettings
 from station.ui.main_window import MainWindow
-from station.ui.translation import install
 from tests.ui.test_ui_calibration import FakeCamera
 from tests.ui.ui_window import open_window
 
@@ -27,13 +25,6 @@ pytestmark = pytest.mark.gui
 
 SPEC = BoardSpec()
 CAMERA = Camera()
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def _capture(qtbot: QtBot, page: CalibrationPage, camera: FakeCamera, frame: np.ndarray) -> None:

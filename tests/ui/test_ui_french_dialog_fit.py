@@ -3,8 +3,6 @@ words they show in the window's language (French ones are longer)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit
@@ -17,13 +15,6 @@ from tests.ui.feeder import make_item
 from tests.ui.ui_window import dialog_of, open_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def _whole(field: QLineEdit, text: str) -> bool:

@@ -5,7 +5,6 @@ test_ui_layout_fit.py, in the other language)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtGui import QFont
@@ -41,13 +40,6 @@ ITEMS = (
     (Disposition.QUARANTINE, (Reason("fraud_wrong_item"),)),
     (Disposition.REPAIR, (Reason("repairable", {"label": "crushed_corner", "score": 0.42}),)),
 )
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    assert install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def _settle(qtbot: QtBot, window: MainWindow, size: tuple[int, int],

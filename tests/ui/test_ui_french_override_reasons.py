@@ -4,8 +4,6 @@ is shown and recorded as written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -16,19 +14,11 @@ from station.i18n import OVERRIDE_REASON_WORDS, render_reason
 from station.state import StationState
 from station.ui.dialogs import OverrideDialog
 from station.ui.main_window import MainWindow
-from station.ui.translation import install
 from station.verdict import Reason
 from tests.ui.feeder import RecordingActions, make_item
 from tests.ui.ui_window import dialog_of, open_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def _window(qtbot: QtBot, **settings: object) -> tuple[MainWindow, RecordingActions]:

@@ -44,7 +44,6 @@ from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
 from station.ui.item_dialog import ItemDialog
 from station.ui.main_window import MainWindow
 from station.ui.status_panel import health_text
-from station.ui.translation import install
 from station.verdict import Disposition, Reason, Verdict
 from tests.ui.feeder import demo_kpi, make_item
 from tests.ui.ui_window import dialog_of, open_window
@@ -233,13 +232,6 @@ def _items() -> StationState:
         state.set_health(Health(component, level, summary))
     state.set_counters({"items": 6, "outbox_backlog": 3, "late": 1, "lost": 1})
     return state
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    assert install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")  # the next test starts in English
 
 
 def _french_window(qtbot: QtBot) -> MainWindow:

@@ -3,24 +3,14 @@ they used to read "… S supervisor · T" on one line and "trigger · O open …
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtGui import QTextLayout
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from station.ui.translation import install
 from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(params=["en", "fr"])
-def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    assert install(qapp, request.param)
-    yield request.param
-    install(qapp, "en")
 
 
 def _lines(label: QLabel) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,19 +14,11 @@ from pytestqt.qtbot import QtBot
 from station.state import Health, Level, StationState
 from station.ui.card_words import lane_words
 from station.ui.main_window import MainWindow
-from station.ui.translation import install
 from station.verdict import Routing, Verdict
 from tests.ui.feeder import healthy, make_item
 from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def french(qapp: QApplication) -> Iterator[QApplication]:
-    assert install(qapp, "fr")
-    yield qapp
-    install(qapp, "en")
 
 
 def _from_worker(action: object) -> None:

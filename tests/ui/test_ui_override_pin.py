@@ -3,28 +3,18 @@ picks a reason and presses Enter, the dialog asks for the PIN, the supervisor ty
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from station.state import StationState
 from station.ui.dialogs import OverrideDialog
 from station.ui.main_window import MainWindow
-from station.ui.translation import install
 from tests.ui.feeder import RecordingActions, make_item
 from tests.ui.ui_window import dialog_of, open_window
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture(params=["en", "fr"])
-def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    assert install(qapp, request.param)
-    yield request.param
-    install(qapp, "en")
 
 
 def _restock_dialog(qtbot: QtBot) -> tuple[MainWindow, RecordingActions, OverrideDialog]:

@@ -3,16 +3,12 @@ the seconds left, at 1366x768 and 1920x1080, in English and in French (whose wor
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from station.state import StationState
 from station.ui.main_window import MainWindow
-from station.ui.translation import install
 from tests.ui.feeder import make_item
 from tests.ui.ui_window import dialog_of, open_window
 
@@ -20,13 +16,6 @@ pytestmark = pytest.mark.gui
 
 LONG_UNDO_S = 600.0  # never runs out during a test
 COUNTDOWN_END = {"en": " s unless you undo it.", "fr": " s sauf si vous annulez."}
-
-
-@pytest.fixture(params=["en", "fr"])
-def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
-    assert install(qapp, request.param)
-    yield request.param
-    install(qapp, "en")
 
 
 def _held_window(qtbot: QtBot, size: tuple[int, int]) -> tuple[MainWindow, str]:
