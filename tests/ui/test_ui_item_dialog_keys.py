@@ -33,18 +33,13 @@ def _opened(qtbot: QtBot) -> tuple[ItemDialog, MainWindow, RecordingActions, str
     return dialog, window, actions, newest.verdict.verdict_id
 
 
-def test_after_closing_an_item_the_bench_keys_work_at_once(qtbot: QtBot) -> None:
+@pytest.mark.parametrize("how", ["close button", "Esc"])
+def test_after_closing_an_item_the_bench_keys_work_at_once(qtbot: QtBot, how: str) -> None:
     dialog, window, actions, newest = _opened(qtbot)
-    qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.isVisible())
-    qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: actions.named("confirm") == [(newest,)])
-
-
-def test_closing_it_with_esc_gives_the_keys_back_too(qtbot: QtBot) -> None:
-    dialog, window, actions, newest = _opened(qtbot)
-    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    if how == "Esc":
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    else:
+        qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible())
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window.inspect_page, Qt.Key.Key_Return)
