@@ -249,6 +249,13 @@ def healthy(state: StationState) -> None:
         state.set_health(health)
 
 
+def from_worker(action: object) -> None:
+    """Run `action` on a thread of its own, as health arrives from the device threads, never the Qt one."""
+    thread = threading.Thread(target=action)  # type: ignore[arg-type]
+    thread.start()
+    thread.join()
+
+
 def demo_kpi() -> dict[str, Any]:
     """A statistics report shaped like station/kpi.py's (see station/ui/kpi_panel.py)."""
     hours = [f"{h:02d}:00" for h in range(14, 22)]

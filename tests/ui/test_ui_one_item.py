@@ -4,7 +4,6 @@ lane line reads as French."""
 from __future__ import annotations
 
 import dataclasses
-import threading
 
 import pytest
 from PySide6.QtCore import Qt
@@ -15,27 +14,20 @@ from station.state import Health, Level, StationState
 from station.ui.card_words import lane_words
 from station.ui.main_window import MainWindow
 from station.verdict import Routing, Verdict
-from tests.ui.feeder import healthy, make_item
+from tests.ui.feeder import from_worker, healthy, make_item
 from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
 
 
-def _from_worker(action: object) -> None:
-    """Health arrives from the device threads, never from the Qt thread."""
-    thread = threading.Thread(target=action)  # type: ignore[arg-type]
-    thread.start()
-    thread.join()
-
-
 def _three_problems(qtbot: QtBot) -> MainWindow:
     """Camera and conveyor down, calibration to check: two lines shown, one more on hover."""
     window, _ = open_window(qtbot)
-    _from_worker(lambda: healthy(window.state))
+    from_worker(lambda: healthy(window.state))
     for health in (Health("camera:top", Level.ERROR, "no frames", "No frame from camera 'top' for 5 s."),
                    Health("conveyor", Level.ERROR, "link down", "No answer from the controller."),
                    Health("calibration", Level.WARNING, "not calibrated", "Calibrate the camera (F4).")):
-        _from_worker(lambda health=health: window.state.set_health(health))
+        from_worker(lambda health=health: window.state.set_health(health))
     qtbot.waitUntil(lambda: window.status_panel.problem.text().count("\n") == 1
                     and "(+" in window.status_panel.problem.text())
     return window

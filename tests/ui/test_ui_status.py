@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from pytestqt.qtbot import QtBot
 
 from station.state import Health, Level
 from station.ui.main_window import MainWindow
 from station.ui.status_panel import StatusPanel
-from tests.ui.feeder import healthy
+from tests.ui.feeder import from_worker, healthy
 from tests.ui.ui_window import open_window
 
 pytestmark = pytest.mark.gui
@@ -25,16 +23,9 @@ def _chip_style(window: MainWindow, component: str) -> str:
     return chip.styleSheet()
 
 
-def _from_worker(action: object) -> None:
-    """Health arrives from the device threads, never from the Qt thread."""
-    thread = threading.Thread(target=action)  # type: ignore[arg-type]
-    thread.start()
-    thread.join()
-
-
 def test_all_green_and_no_problem_line_when_healthy(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot)
-    _from_worker(lambda: healthy(window.state))
+    from_worker(lambda: healthy(window.state))
     qtbot.waitUntil(lambda: window.status_panel.chip("disk") is not None)
     for component in ("camera:top", "conveyor", "mqtt", "models", "disk", "calibration"):
         assert GREEN in _chip_style(window, component)
@@ -43,10 +34,10 @@ def test_all_green_and_no_problem_line_when_healthy(qtbot: QtBot) -> None:
 
 def test_camera_failure_turns_the_status_red_with_what_to_do(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot)
-    _from_worker(lambda: healthy(window.state))
+    from_worker(lambda: healthy(window.state))
     detail = ("No frame from camera 'top' for 5 s. Check its USB cable; the station reopens it by itself. "
               "Items go to manual review meanwhile.")
-    _from_worker(lambda: window.state.set_health(Health("camera:top", Level.ERROR, "no frames", detail)))
+    from_worker(lambda: window.state.set_health(Health("camera:top", Level.ERROR, "no frames", detail)))
     qtbot.waitUntil(lambda: RED in _chip_style(window, "camera:top"))
     chip = window.status_panel.chip("camera:top")
     assert chip is not None
@@ -58,34 +49,34 @@ def test_camera_failure_turns_the_status_red_with_what_to_do(qtbot: QtBot) -> No
     assert RED in problem.styleSheet()
     assert GREEN in _chip_style(window, "mqtt")  # only the failing part turns red
     assert window.camera.banner() == "no frames: the picture below is not live"
-    _from_worker(lambda: window.state.set_health(Health("camera:top", Level.OK, "camera top live")))
+    from_worker(lambda: window.state.set_health(Health("camera:top", Level.OK, "camera top live")))
     qtbot.waitUntil(lambda: GREEN in _chip_style(window, "camera:top"))
     assert window.camera.banner() == ""
 
 
 def test_broker_outage_shows_backlog_and_recovers(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot)
-    _from_worker(lambda: healthy(window.state))
+    from_worker(lambda: healthy(window.state))
     outage = Health("mqtt", Level.ERROR, "disconnected, 412 waiting, oldest 3 min",
                     "Cannot reach the broker at 10.0.0.5:1883 (connection refused). Verdicts are kept in the "
                     "outbox and sent when it is back; call IT if this lasts.",
                     values={"backlog": 412, "oldest_s": 180.0})
-    _from_worker(lambda: window.state.set_health(outage))
+    from_worker(lambda: window.state.set_health(outage))
     qtbot.waitUntil(lambda: RED in _chip_style(window, "mqtt"))
     assert "412 waiting" in window.status_panel.chip("mqtt").toolTip()  # type: ignore[union-attr]
     assert "MQTT: Cannot reach the broker at 10.0.0.5:1883" in window.status_panel.problem.text()
     back = Health("mqtt", Level.OK, "connected, 0 waiting")
-    _from_worker(lambda: window.state.set_health(back))
+    from_worker(lambda: window.state.set_health(back))
     qtbot.waitUntil(lambda: GREEN in _chip_style(window, "mqtt"))
     assert not window.status_panel.problem.isVisible()
 
 
 def test_a_warning_is_amber_and_errors_are_listed_first(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot)
-    _from_worker(lambda: healthy(window.state))
-    _from_worker(lambda: window.state.set_health(
+    from_worker(lambda: healthy(window.state))
+    from_worker(lambda: window.state.set_health(
         Health("disk", Level.WARNING, "9 GB free", "Disk nearly full: oldest images are being deleted.")))
-    _from_worker(lambda: window.state.set_health(
+    from_worker(lambda: window.state.set_health(
         Health("conveyor", Level.ERROR, "link lost", "No heartbeat from the controller on /dev/ttyUSB0.")))
     qtbot.waitUntil(lambda: RED in _chip_style(window, "conveyor"))
     assert "#f9a825" in _chip_style(window, "disk")
@@ -98,7 +89,7 @@ def test_calibration_page_shows_the_calibration_health(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot)
     stale = Health("calibration", Level.WARNING, "calibration is 95 days old",
                    "Recalibrate with the ChArUco board (`station calibrate`).", values={"px_per_mm": 3.12})
-    _from_worker(lambda: window.state.set_health(stale))
+    from_worker(lambda: window.state.set_health(stale))
     qtbot.waitUntil(lambda: window.calibration_page.health.status.text() == "calibration is 95 days old")
     assert "station calibrate" in window.calibration_page.health.detail.text()
     assert "px_per_mm: 3.12" in window.calibration_page.health.values.text()
@@ -120,7 +111,7 @@ def test_the_first_camera_comes_first_whatever_order_the_cameras_go_live_in(qtbo
 def test_cameras_all_live_share_one_chip_and_one_in_trouble_gets_its_own(qtbot: QtBot) -> None:
     window, _ = open_window(qtbot, cameras=("top", "left", "right"))
     panel = window.status_panel
-    _from_worker(lambda: healthy(window.state))
+    from_worker(lambda: healthy(window.state))
     for name in ("left", "right"):
         window.state.set_health(Health(f"camera:{name}", Level.OK, f"camera {name} live"))
     qtbot.waitUntil(lambda: panel.components()[:2] == ["cameras", "conveyor"])
