@@ -261,7 +261,11 @@ def _write_archive(config: Config, db: Path, out: Path, partial: Path,
             "with_models": with_models,
             "files": [{"name": m.name, "size": m.size, "sha256": m.sha256} for m in members],
         }
-        with tarfile.open(partial, "w:gz") as tar:
+        # The archive holds the config (broker password, supervisor PIN, camera passwords) and the
+        # customers' returns: readable by its owner alone, wherever --out puts it (a USB stick, /tmp).
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a `.part` left by an older version keeps its mode through O_CREAT
+        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
             body = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
             info.size = len(body)
@@ -391,7 +395,9 @@ def _extract_checked(tar: tarfile.TarFile, expected: dict[str, dict[str, Any]], 
         target = into / member.name
         target.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
-        with target.open("wb") as out:
+        # Owner only from the first byte: the config holds the station's secrets, the database
+        # the customers' returns, and the folder restored into may be readable by others.
+        with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as out:
             while chunk := _read(source, archive):
                 digest.update(chunk)
                 out.write(chunk)

@@ -26,7 +26,7 @@ from hardware.link import ConveyorLink
 from hardware.simulator import SimSettings, SimulatorRunner
 from station.config import CameraConfig, Config, HardwareConfig
 from station.conveyor_bridge import ConveyorBridge
-from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
+from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP, SOURCE_LANGUAGE
 from station.i18n import tr as words_in  # not named tr: lupdate would take it for a window text
 from station.options import RunOptions
 from station.pipeline import Pipeline
@@ -73,6 +73,45 @@ def camera_delays(config: Config, options: RunOptions) -> dict[str, float]:
     return {name: cam.offset_m / speed for name, cam in config.all_cameras.items()}
 
 
+# What a camera met, as vision/camera says it in English (SourceError.said): the same words for the
+# operator's language. tests/station/test_camera_problem_words.py holds the two lists together.
+CAMERA_PROBLEMS = (
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "no video device '{path}' on this PC: unplugged, or it has another number"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "camera '{device}' could not be opened: this user may not use {path} (add it to "
+        "the video group)"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "camera '{device}' could not be opened: another program may hold it, or it is no "
+        "camera"),
+    QT_TRANSLATE_NOOP("CameraProblem", "camera '{device}' stopped delivering frames: check the cable"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "stream {url} did not answer: check the address, the camera's power and that port"
+        " {port} is open"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "stream {url} answered but sent no picture: check the path and the user name and "
+        "password in the address (over UDP the pictures also need a way in through the "
+        "firewall: try transport tcp)"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "stream {url} answered but sent no picture: check the path and the user name and "
+        "password in the address"),
+    QT_TRANSLATE_NOOP("CameraProblem", "stream {url} ended"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} stopped answering: check its power and network cable, and that no other"
+        " program took it ({why})"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "no new frame for {seconds} s (camera frozen): check its power and network, or, "
+        "for a camera slower than that, raise frozen_after_s"),
+)
+
 _CAMERA_STATES = {
     CameraState.LIVE: QT_TRANSLATE_NOOP("Health", "camera {camera} live"),
     CameraState.STARTING: QT_TRANSLATE_NOOP("Health", "camera {camera} starting"),
@@ -101,8 +140,21 @@ def camera_health(health: CameraHealth, language: str = DEFAULT_LANGUAGE) -> Hea
     return Health(component, Level.ERROR, summary.render(language, camera=camera),
                   QT_TRANSLATE_NOOP("Health", "{problem}. Items go to manual review until it is back; "
                                     "check the camera's cable and power.")
-                  .render(language, problem=health.detail),
+                  .render(language, problem=_camera_problem(health, language)),
                   {"reopens": health.reopens})
+
+
+def _camera_problem(health: CameraHealth, language: str) -> str:
+    """What the camera met, in `language`: its English detail (the log's) when that is the language or
+    the problem has no words of its own (CAMERA_PROBLEMS)."""
+    problem = health.problem
+    if language == SOURCE_LANGUAGE or problem is None or problem.template is None:
+        return health.detail
+    said = words_in("CameraProblem", problem.template, language, **problem.values)
+    if health.retry_s is None:
+        return said
+    return QT_TRANSLATE_NOOP("Health", "{problem}; trying again in {seconds} s").render(
+        language, problem=said, seconds=round(health.retry_s, 1))
 
 
 @dataclass(frozen=True)

@@ -404,6 +404,49 @@
     </message>
 </context>
 <context>
+    <name>CameraProblem</name>
+    <message>
+        <source>no video device &apos;{path}&apos; on this PC: unplugged, or it has another number</source>
+        <translation>pas de caméra &apos;{path}&apos; sur ce PC : débranchée, ou elle a pris un autre numéro</translation>
+    </message>
+    <message>
+        <source>camera &apos;{device}&apos; could not be opened: this user may not use {path} (add it to the video group)</source>
+        <translation>la caméra &apos;{device}&apos; n&apos;a pas pu être ouverte : cet utilisateur n&apos;a pas le droit d&apos;utiliser {path} (ajoutez-le au groupe video)</translation>
+    </message>
+    <message>
+        <source>camera &apos;{device}&apos; could not be opened: another program may hold it, or it is no camera</source>
+        <translation>la caméra &apos;{device}&apos; n&apos;a pas pu être ouverte : un autre programme la tient peut-être, ou ce n&apos;est pas une caméra</translation>
+    </message>
+    <message>
+        <source>camera &apos;{device}&apos; stopped delivering frames: check the cable</source>
+        <translation>la caméra &apos;{device}&apos; n&apos;envoie plus d&apos;images : vérifiez le câble</translation>
+    </message>
+    <message>
+        <source>stream {url} did not answer: check the address, the camera&apos;s power and that port {port} is open</source>
+        <translation>le flux {url} n&apos;a pas répondu : vérifiez l&apos;adresse, l&apos;alimentation de la caméra et que le port {port} est ouvert</translation>
+    </message>
+    <message>
+        <source>stream {url} answered but sent no picture: check the path and the user name and password in the address (over UDP the pictures also need a way in through the firewall: try transport tcp)</source>
+        <translation>le flux {url} a répondu mais n&apos;envoie pas d&apos;image : vérifiez le chemin, le nom d&apos;utilisateur et le mot de passe dans l&apos;adresse (en UDP les images doivent aussi passer le pare-feu : essayez transport tcp)</translation>
+    </message>
+    <message>
+        <source>stream {url} answered but sent no picture: check the path and the user name and password in the address</source>
+        <translation>le flux {url} a répondu mais n&apos;envoie pas d&apos;image : vérifiez le chemin, le nom d&apos;utilisateur et le mot de passe dans l&apos;adresse</translation>
+    </message>
+    <message>
+        <source>stream {url} ended</source>
+        <translation>le flux {url} s&apos;est arrêté</translation>
+    </message>
+    <message>
+        <source>{camera} stopped answering: check its power and network cable, and that no other program took it ({why})</source>
+        <translation>{camera} ne répond plus : vérifiez son alimentation et son câble réseau, et qu&apos;aucun autre programme ne l&apos;a prise ({why})</translation>
+    </message>
+    <message>
+        <source>no new frame for {seconds} s (camera frozen): check its power and network, or, for a camera slower than that, raise frozen_after_s</source>
+        <translation>aucune nouvelle image depuis {seconds} s (caméra figée) : vérifiez son alimentation et son réseau, ou, pour une caméra plus lente que cela, augmentez frozen_after_s</translation>
+    </message>
+</context>
+<context>
     <name>CameraView</name>
     <message>
         <source>defect</source>
@@ -634,6 +677,10 @@
     <message>
         <source>{problem}. Items go to manual review until it is back; check the camera&apos;s cable and power.</source>
         <translation>{problem}. Les articles passent en contrôle manuel jusqu&apos;à son retour ; vérifiez le câble et l&apos;alimentation de la caméra.</translation>
+    </message>
+    <message>
+        <source>{problem}; trying again in {seconds} s</source>
+        <translation>{problem} ; nouvel essai dans {seconds} s</translation>
     </message>
     <message>
         <source>synthetic camera: no calibration needed</source>

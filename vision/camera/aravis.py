@@ -408,7 +408,7 @@ class AravisSource:
         if self._camera is None or self._stream is None:
             raise SourceError(f"{self.label} is not open")
         if self._lost.is_set():
-            raise SourceError(self._gone("its heartbeat went unanswered"))
+            raise self._gone("its heartbeat went unanswered")
         glib = self._glib
         if self.trigger_mode == "software":
             self._requeue_ready()  # a late frame of an earlier trigger is not this request's
@@ -421,7 +421,7 @@ class AravisSource:
                 self._camera.software_trigger()
             except glib.Error as exc:
                 self._lost.set()
-                raise SourceError(self._gone(exc.message)) from exc
+                raise self._gone(exc.message) from exc
         # A long exposure or a slow frame rate is waited for: no frame yet is not a dead camera.
         wait_s = max(self.frame_timeout_s, 2 * max(self.exposure, 0.0) / 1e6,
                      2 / self.fps if self.fps > 0 else 0.0)
@@ -492,11 +492,11 @@ class AravisSource:
             self._camera.get_device().read_register(0x0000)
         except self._glib.Error as exc:
             self._lost.set()
-            raise SourceError(self._gone(exc.message)) from exc
+            raise self._gone(exc.message) from exc
 
-    def _gone(self, why: str) -> str:
-        return (f"{self.label} stopped answering: check its power and network cable, and that no other "
-                f"program took it ({why})")
+    def _gone(self, why: str) -> SourceError:
+        return SourceError.said("{camera} stopped answering: check its power and network cable, and that no "
+                                "other program took it ({why})", camera=self.label, why=why)
 
     # -- closing ---------------------------------------------------------------------
     def close(self) -> None:

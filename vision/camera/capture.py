@@ -31,9 +31,16 @@ class CameraState(enum.Enum):
     STOPPED = "stopped"
 
 
+# A camera that delivers no new frame for `frozen_after_s` (English; its values: `seconds`).
+FROZEN = ("no new frame for {seconds} s (camera frozen): check its power and network, or, for a camera "
+          "slower than that, raise frozen_after_s")
+
+
 @dataclass(frozen=True)
 class CameraHealth:
-    """What the camera thread reports."""
+    """What the camera thread reports. `detail` is English (the log's); when the camera is down,
+    `problem` is the error it met (its `template` and `values` say it again in another language)
+    and `retry_s` when the thread tries again."""
 
     camera: str
     state: CameraState
@@ -41,6 +48,8 @@ class CameraHealth:
     frames: int
     reopens: int
     fps: float
+    problem: SourceError | None = None
+    retry_s: float | None = None
 
 
 class Camera:
@@ -70,6 +79,8 @@ class Camera:
         self._thread: threading.Thread | None = None
         self._state = CameraState.STARTING
         self._detail = ""
+        self._problem: SourceError | None = None
+        self._retry_s: float | None = None
         self._frames = 0
         self._reopens = 0
         self._fps = 0.0
@@ -96,7 +107,8 @@ class Camera:
 
     def health(self) -> CameraHealth:
         """A snapshot of the camera's state and counters."""
-        return CameraHealth(self.name, self._state, self._detail, self._frames, self._reopens, self._fps)
+        return CameraHealth(self.name, self._state, self._detail, self._frames, self._reopens, self._fps,
+                            self._problem, self._retry_s)
 
     # -- frames for the pipeline ------------------------------------------------------
     def latest(self, max_age_s: float | None = None) -> Frame | None:
@@ -150,10 +162,12 @@ class Camera:
         return tag is None or not self._tagged or frame.tag == tag
 
     # -- the thread -------------------------------------------------------------------
-    def _set_state(self, state: CameraState, detail: str) -> None:
+    def _set_state(self, state: CameraState, detail: str, problem: SourceError | None = None,
+                   retry_s: float | None = None) -> None:
         if state is self._state and detail == self._detail:
             return
         self._state, self._detail = state, detail
+        self._problem, self._retry_s = problem, retry_s
         if state in (CameraState.LIVE, CameraState.STOPPED):  # stopped: asked for, nothing wrong
             logger.info("camera %s: %s", self.name, detail)
         else:
@@ -167,26 +181,28 @@ class Camera:
             try:
                 self.source.open()
             except SourceError as exc:
-                self._set_state(CameraState.DOWN, f"{exc}; retrying in {backoff:.1f} s")
+                self._set_state(CameraState.DOWN, f"{exc}; retrying in {backoff:.1f} s", exc, backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, self.backoff_max_s)
                 self._reopens += 1
                 continue
-            reason = self._capture_until_failure()
+            ended = self._capture_until_failure()
             try:
                 self.source.close()
             except Exception:  # a dying device may fail to close; we reopen anyway
                 logger.debug("closing %s failed", self.name, exc_info=True)
-            if self._stop.is_set():
+            if self._stop.is_set() or ended is None:
                 break
-            self._set_state(CameraState.DOWN if reason.startswith("error") else CameraState.FROZEN,
-                            f"{reason}; reopening in {backoff:.1f} s")
+            state, problem = ended
+            said = f"error: {problem}" if state is CameraState.DOWN else str(problem)
+            self._set_state(state, f"{said}; reopening in {backoff:.1f} s", problem, backoff)
             self._stop.wait(backoff)
             backoff = min(backoff * 2, self.backoff_max_s)
             self._reopens += 1
         self.source.close()
 
-    def _capture_until_failure(self) -> str:
+    def _capture_until_failure(self) -> tuple[CameraState, SourceError] | None:
+        """Frames until the source fails (DOWN) or freezes (FROZEN), with why; None when asked to stop."""
         last_new = time.monotonic()
         window_start, window_frames = last_new, 0
         seq = 0
@@ -194,12 +210,11 @@ class Camera:
             try:
                 got = self.source.read()
             except SourceError as exc:
-                return f"error: {exc}"
+                return CameraState.DOWN, exc
             now = time.monotonic()
             if got is None:
                 if now - last_new > self.frozen_after_s:
-                    return (f"no new frame for {now - last_new:.1f} s (camera frozen): check its power and "
-                            "network, or, for a camera slower than that, raise frozen_after_s")
+                    return CameraState.FROZEN, SourceError.said(FROZEN, seconds=round(now - last_new, 1))
                 self._stop.wait(0.01)
                 continue
             image, tag = got
@@ -219,4 +234,4 @@ class Camera:
                 self._cond.notify_all()
             if self._state is not CameraState.LIVE:
                 self._set_state(CameraState.LIVE, "delivering frames")
-        return "stopped"
+        return None

@@ -58,22 +58,24 @@ class OpenCVSource:
         self.exposure, self.focus = exposure, focus
         self._cap: cv2.VideoCapture | None = None
 
-    def _why_not_opened(self) -> str:
+    def _why_not_opened(self) -> SourceError:
         """What a device that did not open most likely is: not there, not allowed, or taken."""
         path = Path(f"/dev/video{self.device}" if self.device.isdigit() else self.device)
         if path.is_absolute() and not path.exists():
-            return f"no video device {str(path)!r} on this PC: unplugged, or it has another number"
+            return SourceError.said("no video device '{path}' on this PC: unplugged, or it has another "
+                                    "number", path=str(path))
         if path.exists() and not os.access(path, os.R_OK | os.W_OK):
-            return (f"camera {self.device!r} could not be opened: this user may not use {path} "
-                    "(add it to the video group)")
-        return f"camera {self.device!r} could not be opened: another program may hold it, or it is no camera"
+            return SourceError.said("camera '{device}' could not be opened: this user may not use {path} "
+                                    "(add it to the video group)", device=self.device, path=str(path))
+        return SourceError.said("camera '{device}' could not be opened: another program may hold it, or it "
+                                "is no camera", device=self.device)
 
     def open(self) -> None:
         target: int | str = int(self.device) if self.device.isdigit() else self.device
         cap = cv2.VideoCapture(target)
         if not cap.isOpened():
             cap.release()
-            raise SourceError(self._why_not_opened())
+            raise self._why_not_opened()
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
         cap.set(cv2.CAP_PROP_FPS, self.fps)
@@ -91,7 +93,8 @@ class OpenCVSource:
             raise SourceError(f"camera {self.device!r} is not open")
         ok, image = self._cap.read()
         if not ok or image is None:
-            raise SourceError(f"camera {self.device!r} stopped delivering frames: check the cable")
+            raise SourceError.said("camera '{device}' stopped delivering frames: check the cable",
+                                   device=self.device)
         return image, None
 
     def close(self) -> None:

@@ -121,13 +121,13 @@ class StreamSource:
                     os.environ[FFMPEG_OPTIONS_ENV] = before
         if not cap.isOpened():
             cap.release()
-            raise SourceError(self._why_not_open())
+            raise self._why_not_open()
         logger.info("stream %s opened (%s)", self.shown_url,
                     f"RTSP over {self.transport.upper()}" if self.scheme.startswith("rtsp") else "HTTP")
         self._last_seq = 0
         self._grabber = _Grabber(cap, self.shown_url, self.name)
 
-    def _why_not_open(self) -> str:
+    def _why_not_open(self) -> SourceError:
         """What to check, told apart by whether the camera's port takes a connection at all."""
         # OpenCV says only "not opened"; a plain connection to the port separates a camera
         # that is off or unreachable from one that answers but refuses the path or account.
@@ -137,20 +137,16 @@ class StreamSource:
         except OSError:
             answers = False
         if not answers:
-            return (
-                f"stream {self.shown_url} did not answer: check the address, the camera's power "
-                f"and that port {self.port} is open"
-            )
+            return SourceError.said("stream {url} did not answer: check the address, the camera's power and "
+                                    "that port {port} is open", url=self.shown_url, port=self.port)
         # Over UDP the pictures come on ports the camera picks, which firewalls block: the
         # RTSP connection works, no picture comes, and the open times out.
-        udp_hint = (
-            " (over UDP the pictures also need a way in through the firewall: try transport tcp)"
-            if self.transport == "udp" and self.scheme.startswith("rtsp") else ""
-        )
-        return (
-            f"stream {self.shown_url} answered but sent no picture: check the path and the user "
-            f"name and password in the address{udp_hint}"
-        )
+        if self.transport == "udp" and self.scheme.startswith("rtsp"):
+            return SourceError.said("stream {url} answered but sent no picture: check the path and the user "
+                                    "name and password in the address (over UDP the pictures also need a "
+                                    "way in through the firewall: try transport tcp)", url=self.shown_url)
+        return SourceError.said("stream {url} answered but sent no picture: check the path and the user name "
+                                "and password in the address", url=self.shown_url)
 
     def read(self) -> tuple[np.ndarray, int | None] | None:
         """The newest frame not yet returned; None when none came within a moment."""
@@ -195,7 +191,9 @@ class _Grabber:
                 self._cond.wait(remaining)
             if self._seq > seq and self._image is not None:
                 return self._seq, self._image
-            raise SourceError(self._error or f"stream {self._shown_url} ended")
+            if self._error is not None:
+                raise SourceError(self._error)
+            raise SourceError.said("stream {url} ended", url=self._shown_url)
 
     def stop(self, join_s: float) -> None:
         self._stop.set()

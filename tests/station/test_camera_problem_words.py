@@ -1,0 +1,59 @@
+"""A camera's problem in the operator's language: the status line of a French dock said "caméra dessus en
+panne" and then, in English, "no video device '/dev/video99' on this PC: unplugged, or it has another
+number". Each problem vision/camera names (SourceError.said) has words in the station's catalogue."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+from station.devices import CAMERA_PROBLEMS, camera_health
+from station.i18n import tr
+from vision.camera import Camera, CameraState, OpenCVSource
+from vision.camera.capture import FROZEN
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _said_in_vision() -> set[str]:
+    """Every template vision/camera gives SourceError.said, as written there."""
+    found = {FROZEN}
+    for path in (ROOT / "vision" / "camera").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            if node.func.attr == "said" and node.args and isinstance(node.args[0], ast.Constant):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_every_problem_a_camera_names_has_french_words() -> None:
+    said = _said_in_vision()
+    assert len(said) >= 10  # the USB, stream, GigE and frozen cases
+    listed = {message.text for message in CAMERA_PROBLEMS}
+    assert said <= listed, f"add to station.devices.CAMERA_PROBLEMS: {sorted(said - listed)}"
+    untranslated = [text for text in said if tr("CameraProblem", text, "fr") == text]
+    assert untranslated == []
+
+
+def test_an_unplugged_camera_is_said_in_french_with_its_retry() -> None:
+    """A real capture thread on a device that is not there, as the status line shows it."""
+    seen = []
+    camera = Camera(OpenCVSource("/dev/video97", name="top"), backoff_s=0.2, on_health=seen.append)
+    camera.start()
+    try:
+        give_up = time.monotonic() + 10
+        while not any(h.state is CameraState.DOWN for h in seen) and time.monotonic() < give_up:
+            time.sleep(0.01)
+    finally:
+        camera.stop()
+    down = next(h for h in seen if h.state is CameraState.DOWN)
+    french = camera_health(down, "fr")
+    english = camera_health(down, "en")
+    assert french is not None and english is not None
+    assert french.detail.startswith("pas de caméra '/dev/video97' sur ce PC : débranchée, ou elle a pris un "
+                                    "autre numéro ; nouvel essai dans 0,2 s. ")
+    # English as the log has it, unchanged.
+    assert english.detail.startswith("no video device '/dev/video97' on this PC: unplugged, or it has "
+                                     "another number; retrying in 0.2 s. ")
