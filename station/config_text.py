@@ -20,12 +20,17 @@ __all__ = ["HIDDEN", "as_toml", "redacted", "shown_config"]
 
 HIDDEN = '"••••••"'
 
-# A key whose value is a secret: password, supervisor_pin, and any *_password, *_pin, *_secret, *_token.
+# A key whose value is a secret: password, supervisor_pin, and any *_password, *_pin, *_secret, *_token;
+# the key bare or quoted ("password" = ...), the value in any of TOML's four string forms. The
+# multi-line ones (three quotes) are tried first: their opening quotes would read as an empty string.
+_MULTI_LINE_BASIC = '"""' + r'(?:[^\\]|\\.)*?' + '"""' + r'(?!")'
+_MULTI_LINE_LITERAL = "'''" + r".*?" + "'''" + r"(?!')"
 _SECRET = re.compile(
-    r"""(?P<key>\b(?:[A-Za-z0-9_]*_)?(?:password|pin|secret|token))(?P<eq>\s*=\s*)"""
-    r"""(?P<value>"(?:[^"\\]|\\.)*"|'[^']*'|[^\s,}#]+)""",
-    re.IGNORECASE,
+    r"""(?P<key>(?P<quote>["']?)\b(?:[A-Za-z0-9_]*_)?(?:password|pin|secret|token)(?P=quote))(?P<eq>\s*=\s*)"""
+    rf"""(?P<value>{_MULTI_LINE_BASIC}|{_MULTI_LINE_LITERAL}|"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|[^\s,}}#]+)""",
+    re.IGNORECASE | re.DOTALL,
 )
+_EMPTY = ('""', "''", '""""""', "''''''")
 # The password in an address such as a camera stream's: rtsp://user:password@host/...
 # (up to the address's last "@": a password may hold one written as it is)
 _URL_PASSWORD = re.compile(r"""(?P<user>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@"']*):[^\s/"']*@""")
@@ -38,7 +43,7 @@ def redacted(text: str) -> str:
 
     def hide(match: re.Match[str]) -> str:
         value = match["value"]
-        shown = value if value in ('""', "''") else HIDDEN
+        shown = value if value in _EMPTY else HIDDEN
         return f"{match['key']}{match['eq']}{shown}"
 
     return _URL_PASSWORD.sub(r"\g<user>:••••••@", _SECRET.sub(hide, text))

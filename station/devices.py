@@ -110,6 +110,15 @@ CAMERA_PROBLEMS = (
         "CameraProblem",
         "no new frame for {seconds} s (camera frozen): check its power and network, or, "
         "for a camera slower than that, raise frozen_after_s"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} could not be opened: check its power and network cable, that it is on this "
+        "PC's subnet (`arv-tool-0.8` lists the cameras it sees) and that no other program "
+        "holds it ({why})"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} is held by another program: close the vendor's viewer, arv-viewer-0.8 or "
+        "any other program or station using it"),
 )
 
 _CAMERA_STATES = {

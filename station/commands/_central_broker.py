@@ -30,6 +30,14 @@ def broker_address(broker: str, password_file: Path | None, ca: Path | None, cer
         if path is not None and not path.is_file():
             raise ValueError(f"{option} {path} is not a file — give the path of the PEM file (CA certificate "
                              f"for --ca, this client's certificate and its key for --cert / {key_option})")
+    given = [option for option, path in (("--ca", ca), ("--cert", cert), (key_option, key)) if path is not None]
+    if given and not address.tls:
+        # Certificates given with a plain mqtt:// URL would be ignored: the password and every
+        # verdict would cross the network unencrypted, with nothing said.
+        raise ValueError(f"{' and '.join(given)} given, but --broker is not an mqtts:// URL: the connection "
+                         "would be plain text and the certificates unused — write the broker as "
+                         "mqtts://host:8883 to use TLS, or leave the certificate options out for a broker "
+                         "without TLS")
     if address.password:
         raise ValueError("--broker carries a password, which every user of this computer can read in the "
                          "process list (ps) — remove it from the URL and put it in the environment "

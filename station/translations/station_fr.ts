@@ -445,6 +445,14 @@
         <source>no new frame for {seconds} s (camera frozen): check its power and network, or, for a camera slower than that, raise frozen_after_s</source>
         <translation>aucune nouvelle image depuis {seconds} s (caméra figée) : vérifiez son alimentation et son réseau, ou, pour une caméra plus lente que cela, augmentez frozen_after_s</translation>
     </message>
+    <message>
+        <source>{camera} could not be opened: check its power and network cable, that it is on this PC&apos;s subnet (`arv-tool-0.8` lists the cameras it sees) and that no other program holds it ({why})</source>
+        <translation>{camera} n&apos;a pas pu être ouverte : vérifiez son alimentation et son câble réseau, qu&apos;elle est sur le sous-réseau de ce PC (`arv-tool-0.8` liste les caméras qu&apos;il voit) et qu&apos;aucun autre programme ne la tient ({why})</translation>
+    </message>
+    <message>
+        <source>{camera} is held by another program: close the vendor&apos;s viewer, arv-viewer-0.8 or any other program or station using it</source>
+        <translation>{camera} est tenue par un autre programme : fermez le logiciel du fabricant, arv-viewer-0.8 ou tout autre programme ou poste qui l&apos;utilise</translation>
+    </message>
 </context>
 <context>
     <name>CameraView</name>

@@ -236,11 +236,11 @@ class AravisSource:
             self._camera = aravis.Camera.new(self.camera_id or None)
         except glib.Error as exc:
             self._camera = None
-            raise SourceError(
-                f"{self.label} could not be opened: check its power and network cable, that it is on "
-                "this PC's subnet (`arv-tool-0.8` lists the cameras it sees) and that no other program "
-                f"holds it ({exc.message})"
-            ) from exc
+            raise SourceError.said(
+                "{camera} could not be opened: check its power and network cable, that it is on this "
+                "PC's subnet (`arv-tool-0.8` lists the cameras it sees) and that no other program holds "
+                "it ({why})",
+                camera=self.label, why=exc.message) from exc
         try:
             self._check_control()
             self._configure()
@@ -266,10 +266,9 @@ class AravisSource:
         """
         device = self._camera.get_device()
         if self._camera.is_gv_device() and hasattr(device, "is_controller") and not device.is_controller():
-            raise SourceError(
-                f"{self.label} is held by another program: close the vendor's viewer, arv-viewer-0.8 or "
-                "any other program or station using it"
-            )
+            raise SourceError.said(
+                "{camera} is held by another program: close the vendor's viewer, arv-viewer-0.8 or any "
+                "other program or station using it", camera=self.label)
 
     def _configure(self) -> None:
         cam, aravis = self._camera, self._aravis
