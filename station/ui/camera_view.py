@@ -25,6 +25,7 @@ from station.verdict import DefectFinding, Grade, Verdict
 logger = logging.getLogger(__name__)
 
 _NOT_DAMAGE = frozenset({"ok", "good", "none", "normal"})  # labels a model gives an undamaged item
+PLACEHOLDER_HEADING_COLOUR = QColor(255, 110, 100)  # a camera's problem, on the dark empty view
 
 
 def defect_counted(
@@ -108,6 +109,7 @@ class CameraView(QWidget):
         self._heat: QImage | None = None
         self._overlay = Overlay()
         self._placeholder = self.tr("Waiting for the first item…")
+        self._placeholder_heading = ""
         self._banner = ""
         self._caption = ""  # a line across the bottom of the picture: what it is ("Live: ...")
         self._region_words = ""  # what the defect regions are ("tear"), '' = "defect"
@@ -166,10 +168,15 @@ class CameraView(QWidget):
         """The caption shown ('' when none)."""
         return self._caption
 
-    def set_placeholder(self, text: str) -> None:
-        """The words shown while there is no frame (e.g. the camera's problem)."""
-        self._placeholder = text
+    def set_placeholder(self, text: str, heading: str = "") -> None:
+        """The words shown while there is no frame (e.g. the camera's problem), under `heading` in large
+        red type when given (what is wrong, read from the bench: "Camera top down")."""
+        self._placeholder, self._placeholder_heading = text, heading
         self.update()
+
+    def placeholder(self) -> tuple[str, str]:
+        """(heading, words) shown while there is no frame."""
+        return self._placeholder_heading, self._placeholder
 
     def shown_overlay(self) -> Overlay:
         """The overlay drawn now."""
@@ -208,15 +215,30 @@ class CameraView(QWidget):
             self._image = qimage_from_bgr(small)
         return self._image
 
+    def _paint_placeholder(self, painter: QPainter) -> None:
+        words = QRectF(self.rect()).adjusted(24, 0, -24, 0)
+        if self._placeholder_heading:
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.8)
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(PLACEHOLDER_HEADING_COLOUR)
+            half = words.height() / 2
+            bottom = Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom | Qt.TextFlag.TextWordWrap
+            painter.drawText(words.adjusted(0, 0, 0, -half - 8), bottom, self._placeholder_heading)
+            words = words.adjusted(0, half + 8, 0, 0)
+            painter.setFont(self.font())
+        painter.setPen(QColor(200, 200, 200))
+        align = Qt.AlignmentFlag.AlignHCenter | (Qt.AlignmentFlag.AlignTop if self._placeholder_heading
+                                                 else Qt.AlignmentFlag.AlignVCenter)
+        painter.drawText(words, align | Qt.TextFlag.TextWordWrap, self._placeholder)
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
         try:
             painter.fillRect(self.rect(), QColor(20, 20, 20))
             if self._frame is None:
-                painter.setPen(QColor(200, 200, 200))
-                painter.drawText(
-                    self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self._placeholder
-                )
+                self._paint_placeholder(painter)
                 return
             target = self.image_rect()
             image = self._scaled(round(target.width()), round(target.height()))

@@ -237,7 +237,11 @@ class InspectPage(QWidget):
             self._failing_cameras.pop(health.component, None)
         self._show_banner()
         if not self.camera.has_frame():
-            self.camera.set_placeholder(health.detail or health.summary)
+            if health.level == Level.ERROR and health.detail:
+                heading = health.summary[:1].upper() + health.summary[1:]  # "Camera top down", as a title
+                self.camera.set_placeholder(health.detail, heading=heading)
+            else:
+                self.camera.set_placeholder(health.detail or health.summary)
 
     def _show_banner(self) -> None:
         problem = self.tr("{problem}: the picture below is not live")
