@@ -171,6 +171,22 @@ def _topic_station(topic: str) -> tuple[str, str]:
     return (parts[-3], parts[-2]) if len(parts) >= 4 else ("", "")
 
 
+# A station's and a site's id as the station itself accepts them ([station] id / site).
+_STATION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _evidence_station(topic: str) -> tuple[str, str]:
+    """The (site, station) of a picture's or purge's topic; EvidenceInvalidError unless both are ids a
+    station can have. They name central's picture folders: a topic level such as `..` (a valid MQTT
+    topic level, which `+` matches) must not lead a picture out of --images-dir."""
+    site, station = _topic_station(topic)
+    if not (_STATION_NAME.match(site) and _STATION_NAME.match(station)):
+        raise EvidenceInvalidError(f"topic {topic!r} does not name a site and a station (<site>/<station>/"
+                                   "image or purge, each letters, digits, '_', '.' or '-', not starting with "
+                                   "'.')")
+    return site, station
+
+
 def _topic_mismatch(topic: str, verdict: dict[str, Any]) -> str | None:
     """Why the payload's station is not the topic's (`<prefix>/<site>/<station>/verdict`), or None."""
     parts = topic.split("/")
@@ -404,10 +420,11 @@ class CentralReceiver:
             if not topic.endswith("/verdict"):
                 try:
                     if topic.endswith("/image"):
+                        _evidence_station(topic)
                         images.append((topic, parse_image(properties, payload)))
                     elif topic.endswith("/purge"):
                         purge = parse_purge(payload)
-                        if (purge.site_id, purge.station_id) != _topic_station(topic):
+                        if (purge.site_id, purge.station_id) != _evidence_station(topic):
                             raise EvidenceInvalidError(
                                 f"purge says {purge.site_id}/{purge.station_id} but came on the topic of "
                                 "{}/{}".format(*_topic_station(topic)))

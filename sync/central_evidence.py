@@ -84,6 +84,24 @@ def _erase_payload(payload: Any) -> str | None:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False) if erase_personal_codes(data) else None
 
 
+# Tables whose rows name the station a verdict came from: a purge erases only its own station's.
+_OWNED_TABLES = ("verdicts", "conflicts", "images")
+
+
+def _own_ids(purge: PurgeMessage, foreign: set[str]) -> list[str]:
+    """The purge's verdict ids without those `foreign` (stored from another station), logged.
+
+    A station's purge topic is its own (the ACL); the ids in the payload are not vouched for by it.
+    Erasing what they name without asking whose it is would let one dock erase another dock's
+    evidence, and mark its verdicts purged so their pictures would never be kept.
+    """
+    if foreign:
+        logger.warning("central: purge %s from %s/%s names %d verdicts of other stations (%s): those are "
+                       "left as they are", purge.purge_id, purge.site_id, purge.station_id, len(foreign),
+                       ", ".join(sorted(foreign)[:5]))
+    return [v for v in purge.verdict_ids if v not in foreign]
+
+
 _SQLITE_TABLES = (
     """CREATE TABLE IF NOT EXISTS images(
         verdict_id TEXT NOT NULL, camera TEXT NOT NULL, station_id TEXT NOT NULL, site_id TEXT NOT NULL,
@@ -217,7 +235,11 @@ class SqliteEvidenceStore:
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
         if self.conn.execute("SELECT 1 FROM purges WHERE purge_id = ?", (purge.purge_id,)).fetchone():
             return PurgeOutcome(repeat=True)
-        ids = list(purge.verdict_ids)
+        named = list(purge.verdict_ids)
+        foreign = {row[0] for table in _OWNED_TABLES for row in self.conn.execute(
+            f"SELECT verdict_id FROM {table} WHERE verdict_id IN ({','.join('?' * len(named))})"
+            " AND NOT (station_id = ? AND site_id = ?)", [*named, purge.station_id, purge.site_id])}
+        ids = _own_ids(purge, foreign)
         marks = ",".join("?" * len(ids))
         images = self.conn.execute(f"SELECT path FROM images WHERE verdict_id IN ({marks})",
                                    ids).fetchall() if ids else []
@@ -283,10 +305,13 @@ class PostgresEvidenceStore:
         return results
 
     def purge(self, purge: PurgeMessage, received_at: float) -> PurgeOutcome:
-        ids = list(purge.verdict_ids)
         with self.db.transaction() as conn:
             if conn.execute("SELECT 1 FROM purges WHERE purge_id = %s", (purge.purge_id,)).fetchone():
                 return PurgeOutcome(repeat=True)
+            foreign = {row[0] for table in _OWNED_TABLES for row in conn.execute(
+                f"SELECT verdict_id FROM {table} WHERE verdict_id = ANY(%s) AND NOT (station_id = %s AND"
+                " site_id = %s)", (list(purge.verdict_ids), purge.station_id, purge.site_id)).fetchall()}
+            ids = _own_ids(purge, foreign)
             revisions = 0
             for verdict_id in ids:
                 for table, key in (("verdicts", "revision"), ("conflicts", "id")):
