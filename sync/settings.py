@@ -158,6 +158,13 @@ class SyncSettings:
             raise SyncSettingsError("image_max_bytes", "image_max_bytes must be at least 1")
         if self.image_window < 1:
             raise SyncSettingsError("image_window", "image_window must be at least 1")
+        given = [name for name in ("ca_file", "cert_file", "key_file") if getattr(self, name) is not None]
+        if given and not self.tls and self.broker not in ("", AUTO_BROKER):
+            # TLS asked for by its files but not switched on would be plain text, the password
+            # included, with nothing said: refused, as a wrong certificate would be.
+            raise SyncSettingsError(given[0], f"{' and '.join(given)} set but tls = false: the station "
+                                    "would connect in plain text and send its password unencrypted; set "
+                                    f"tls = true, or remove {' and '.join(given)} for a broker without TLS")
 
     def topics(self, identity: StationIdentity) -> Topics:
         """All topic names of the station `identity`: under `topic_prefix`, or by default

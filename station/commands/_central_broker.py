@@ -30,7 +30,8 @@ def broker_address(broker: str, password_file: Path | None, ca: Path | None, cer
         if path is not None and not path.is_file():
             raise ValueError(f"{option} {path} is not a file — give the path of the PEM file (CA certificate "
                              f"for --ca, this client's certificate and its key for --cert / {key_option})")
-    given = [option for option, path in (("--ca", ca), ("--cert", cert), (key_option, key)) if path is not None]
+    options = (("--ca", ca), ("--cert", cert), (key_option, key))
+    given = [option for option, path in options if path is not None]
     if given and not address.tls:
         # Certificates given with a plain mqtt:// URL would be ignored: the password and every
         # verdict would cross the network unencrypted, with nothing said.

@@ -34,7 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="file holding the broker password (first line); else STATION_MQTT_PASSWORD or "
                              "CENTRAL_MQTT_PASSWORD from the environment")
     parser.add_argument("--db", default=None,
-                        help="SQLite file to store verdicts in, or a postgresql://user:pass@host/db URL")
+                        help="SQLite file to store verdicts in, or a postgresql://user@host/db URL (the "
+                             "password in ~/.pgpass or PGPASSWORD: one in the URL is visible to every user "
+                             "in `ps`)")
     parser.add_argument("--images-dir", type=Path, default=None,
                         help="folder for the stations' evidence pictures with a SQLite db "
                              "(default: <db name>-images beside it)")

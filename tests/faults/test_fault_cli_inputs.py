@@ -133,8 +133,10 @@ def test_a_missing_tls_file_refuses_the_config_with_its_key_and_line(tmp_path: P
     assert "set [sync] ca_file" in caught.value.fix
     (tmp_path / "nope-ca.pem").write_text("a CA\n", encoding="utf-8")
     assert load_config(path, env={}).sync.ca_file == Path("nope-ca.pem")  # relative to the config's folder
-    # Without TLS the files are not opened, so not checked.
-    assert load_config(_config(tmp_path, TLS.replace("tls = true", "tls = false")), env={}).sync.tls is False
+    # Without TLS the files would not be used: refused on their line, saying to switch TLS on.
+    with pytest.raises(ConfigError) as plain:
+        load_config(_config(tmp_path, TLS.replace("tls = true", "tls = false")), env={})
+    assert (plain.value.key, plain.value.line) == ("sync.ca_file", 7) and "set tls = true" in str(plain.value)
 
 
 def test_station_run_refuses_to_start_with_one_line(tmp_path: Path,

@@ -14,7 +14,8 @@ from station.config import ConfigError, load_config
 def test_a_config_with_certificates_but_tls_off_is_refused_on_the_certificates_line(tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("a CA\n", encoding="utf-8")
     path = tmp_path / "config.toml"
-    path.write_text('[sync]\nbroker = "broker.site"\npassword = "s3cret"\nca_file = "ca.pem"\n', encoding="utf-8")
+    path.write_text('[sync]\nbroker = "broker.site"\npassword = "s3cret"\nca_file = "ca.pem"\n',
+                    encoding="utf-8")
     with pytest.raises(ConfigError) as refused:
         load_config(path, env={})
     assert refused.value.line == 4 and "tls = false" in refused.value.problem
@@ -23,7 +24,7 @@ def test_a_config_with_certificates_but_tls_off_is_refused_on_the_certificates_l
     path.write_text('[sync]\nbroker = "broker.site"\ntls = true\nca_file = "ca.pem"\n', encoding="utf-8")
     assert load_config(path, env={}).sync.tls
     path.write_text('[sync]\nbroker = "auto"\nca_file = "ca.pem"\n', encoding="utf-8")
-    assert load_config(path, env={}).sync.ca_file == tmp_path / "ca.pem"
+    assert load_config(path, env={}).sync.ca_file == Path("ca.pem")
 
 
 def test_central_refuses_certificates_with_a_plain_mqtt_url(
