@@ -38,6 +38,14 @@ __all__ = ["Inbound", "InboundHandlers", "Reply", "RmaLine", "url_allowed"]
 logger = logging.getLogger(__name__)
 
 MAX_MANIFEST_LINES = 100_000
+# SKUs one manifest line may list: the station keeps the first, the others are accepted unused.
+MAX_LINE_SKUS = 100
+# The most bytes an inbound message may have, by topic: a manifest of MAX_MANIFEST_LINES full lines
+# fits; a model offer has its own limit (the model store's, in base64). Checked before the message
+# is queued or parsed, so a flood of oversized messages cannot take the station's memory.
+MAX_MESSAGE_BYTES = {"manifest": 32 * 1024 * 1024, "config/set": 64 * 1024, "cmd/rebirth": 64 * 1024}
+_OTHER_MESSAGE_BYTES = 64 * 1024
+_OFFER_ENVELOPE_BYTES = 1024 * 1024  # the signed envelope (with the model's manifest) and the JSON around
 _DECLARED = {"unopened", "defective", "damaged", "wrong_item", "no_longer_needed"}
 
 
@@ -97,9 +105,27 @@ class Inbound:
                 logger.warning("[sync].model_url_allow entry %r never matches: write it as "
                                "https://host[:port]/path/ (or http://, file:///path/)", entry)
 
+    def max_bytes(self, subtopic: str) -> int:
+        """The largest message this station takes on `<prefix><subtopic>`."""
+        if subtopic == "model/offer" and self.model_store is not None:
+            return (self.model_store.max_bytes + 2) // 3 * 4 + _OFFER_ENVELOPE_BYTES
+        return MAX_MESSAGE_BYTES.get(subtopic, _OTHER_MESSAGE_BYTES)
+
+    def too_large(self, subtopic: str, size: int) -> Reply | None:
+        """The refusal of a `size`-byte message on `subtopic` when it is over `max_bytes`, else None."""
+        limit = self.max_bytes(subtopic)
+        if size <= limit:
+            return None
+        reason = (f"{size} bytes, more than the {limit} a {subtopic} message may have: refused unread; "
+                  "send it in smaller messages")
+        logger.warning("inbound %s rejected: %s; previous state kept", subtopic, reason)
+        return Reply(topic=subtopic, ok=False, request_id=None, reason=reason)
+
     def handle(self, subtopic: str, payload: bytes) -> Reply:
         """Check and apply one message received on `<prefix><subtopic>`."""
         request_id: str | None = None
+        if (refused := self.too_large(subtopic, len(payload))) is not None:
+            return refused
         try:
             try:
                 message = json.loads(payload)
@@ -154,9 +180,9 @@ class Inbound:
                 skus = [sku] if isinstance(sku, str) else None
             if not isinstance(rma, str) or not rma.strip() or len(rma) > 64:
                 raise _RejectedError(f"{where}.rma must be a non-empty string of at most 64 characters")
-            if (not isinstance(skus, list) or not skus
+            if (not isinstance(skus, list) or not skus or len(skus) > MAX_LINE_SKUS
                     or not all(isinstance(s, str) and s.strip() and len(s) <= 64 for s in skus)):
-                raise _RejectedError(f"{where}.skus must be a non-empty list of SKU strings "
+                raise _RejectedError(f"{where}.skus must be a list of 1 to {MAX_LINE_SKUS} SKU strings "
                                      "(or expected_sku one SKU string)")
             if reason is not None and reason not in _DECLARED:
                 raise _RejectedError(f"{where}.declared_reason {reason!r} is not one of {sorted(_DECLARED)}")

@@ -253,6 +253,9 @@ class OutboxPublisher:
                                what, "; ".join(ack.problems), ACK_FORM, message.payload[:200])
             return
         subtopic = message.topic[len(self.topics.prefix):]
+        if self._inbound is not None and (refused := self._inbound.too_large(subtopic, len(message.payload))):
+            self._publish_reply(refused)  # not queued: a flood of them must not fill the memory
+            return
         try:
             self._inbound_queue.put_nowait((subtopic, bytes(message.payload)))
         except queue.Full:
