@@ -627,7 +627,7 @@ def _probe_verdict(config: Config) -> dict[str, Any]:
 
 def check_broker(config: Config) -> CheckResult:
     """The broker takes a message (PUBACK) and, where the reference central runs, acknowledges a verdict."""
-    from sync.broker import BrokerError, LocalBroker, find_mosquitto
+    from sync.broker import BrokerError, LocalBroker, demo_credentials, find_mosquitto
     from sync.central import CentralReceiver
     from sync.mqtt import BrokerAddress
     from sync.probe import BrokerProbeError, probe_broker
@@ -646,13 +646,16 @@ def check_broker(config: Config) -> CheckResult:
                         "install mosquitto (apt install mosquitto), or set [sync] broker")
         # The demo line's own broker and central, started for the probe in a folder of their own.
         with tempfile.TemporaryDirectory(prefix="station-doctor-") as folder:
-            broker = LocalBroker(folder=Path(folder) / "mosquitto", persistence=False)
-            try:
+            try:  # with a password, as the station's own (`demo_credentials`)
+                user, password, passwd = demo_credentials(Path(folder) / "mosquitto")
+                broker = LocalBroker(folder=Path(folder) / "mosquitto", persistence=False,
+                                     password_file=passwd)
                 broker.start()
             except BrokerError as exc:
                 return fail("broker", f"the local broker does not start: {exc}",
                             "check the mosquitto installation, or set [sync] broker")
-            central = CentralReceiver(BrokerAddress.parse(broker.url()), Path(folder) / "central.db",
+            login = BrokerAddress(broker.host, broker.port, username=user, password=password)
+            central = CentralReceiver(login, Path(folder) / "central.db",
                                       client_id=f"doctor-central-{os.getpid()}")
             try:
                 central.start()
@@ -660,8 +663,7 @@ def check_broker(config: Config) -> CheckResult:
                     return fail("broker", "the reference central did not subscribe on the local broker in "
                                 f"10 s: {central.stats().last_error or 'no answer'}",
                                 "check the mosquitto installation")
-                address = BrokerAddress(broker.host, broker.port)
-                result = probe_broker(address, client_id, topics.verdict,
+                result = probe_broker(login, client_id, topics.verdict,
                                       json.dumps(_probe_verdict(config)).encode(), reply_topic=topics.ack)
             except (BrokerProbeError, RuntimeError) as exc:
                 return fail("broker", f"local broker with the reference central: {exc}",

@@ -18,7 +18,7 @@ from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.inspector import Identity
 from station.state import Health, Level
 from station.verdict import ModelRef
-from sync.broker import LocalBroker
+from sync.broker import LocalBroker, demo_credentials
 from sync.central import CentralReceiver
 from sync.inbound import Inbound, InboundHandlers
 from sync.modelstore import ModelStore
@@ -54,6 +54,7 @@ class Uplink:
         self.publisher: OutboxPublisher | None = None
         self.broker: LocalBroker | None = None
         self.central: CentralReceiver | None = None
+        self._demo_login = ("", "")  # the local broker's user and password (broker = "auto")
 
     @property
     def language(self) -> str:
@@ -71,7 +72,8 @@ class Uplink:
                 self.on_health(Health("mqtt", Level.WARNING, QT_TRANSLATE_NOOP(
                     "Health", "no broker: verdicts kept in the outbox").render(self.language), str(exc)))
                 return
-            settings = dataclasses.replace(settings, broker=host, port=port)
+            settings = dataclasses.replace(settings, broker=host, port=port, tls=False,
+                                           username=self._demo_login[0], password=self._demo_login[1])
         if not settings.broker:
             self.on_health(Health(
                 "mqtt", Level.WARNING,
@@ -91,10 +93,15 @@ class Uplink:
 
     def _start_local_broker(self) -> tuple[str, int]:
         data_dir = self.config.data_dir
-        self.broker = LocalBroker(folder=data_dir / "mosquitto")
+        # A password of its own: the broker listens on 127.0.0.1, where every user of the PC could
+        # otherwise read the verdicts and send the station thresholds, manifests and model actions.
+        user, password, passwd = demo_credentials(data_dir / "mosquitto")
+        self._demo_login = (user, password)
+        self.broker = LocalBroker(folder=data_dir / "mosquitto", password_file=passwd)
         self.broker.start()
         # The demo line has its own central: the reference receiver, acknowledging each verdict.
-        self.central = CentralReceiver(BrokerAddress.parse(self.broker.url()), data_dir / "central.db")
+        self.central = CentralReceiver(BrokerAddress(self.broker.host, self.broker.port, username=user,
+                                                     password=password), data_dir / "central.db")
         self.central.start()
         logger.info("local broker %s with the reference central receiver", self.broker.url())
         return self.broker.host, self.broker.port

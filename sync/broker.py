@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -28,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["BrokerError", "BrokerTls", "LocalBroker", "find_mosquitto", "free_port", "start_auto_broker"]
+__all__ = ["DEMO_USER", "BrokerError", "BrokerTls", "LocalBroker", "demo_credentials", "find_mosquitto",
+           "free_port", "start_auto_broker"]
 
 logger = logging.getLogger(__name__)
 
@@ -290,6 +292,35 @@ class LocalBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+# The one user of the demo line's local broker (`[sync] broker = "auto"`): the station and its local
+# central log in as it, and nobody else of the PC can (its password is readable by the station's user only).
+DEMO_USER = "station-demo"
+
+
+def demo_credentials(folder: Path) -> tuple[str, str, Path]:
+    """(user, password, mosquitto password file) of the local broker kept in `folder`: made at its
+    first start (the password in `demo-password`, 0600), the same at every later one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    secret = folder / "demo-password"
+    if not secret.is_file():
+        fd = os.open(secret.with_suffix(".partial"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(24) + "\n")
+        os.replace(secret.with_suffix(".partial"), secret)
+    password = secret.read_text(encoding="utf-8").strip()
+    passwd = folder / "passwd"
+    tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    passwd.unlink(missing_ok=True)
+    passwd.touch(mode=0o600)
+    try:
+        subprocess.run([tool, "-b", str(passwd), DEMO_USER, password], check=True, capture_output=True,
+                       timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BrokerError(f"cannot write the local broker's password file with mosquitto_passwd ({exc}): "
+                          "install mosquitto (apt-get install mosquitto)") from exc
+    return DEMO_USER, password, passwd
 
 
 def start_auto_broker(folder: Path) -> LocalBroker | None:
