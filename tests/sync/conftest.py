@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sqlite3
@@ -17,7 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
-from sync.loadgen import connect_station_db, make_verdict, record_verdict
+from sync.evidence import ImageRow
+from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from sync.settings import SyncSettings
 from tests.sync.postgres import PostgresMissingError, throwaway_postgres
@@ -145,3 +147,12 @@ def probe(broker: LocalBroker) -> Iterator[Callable[[list[str]], Probe]]:
     yield make
     for p in made:
         p.close()
+
+
+def verdict_with_picture() -> tuple[dict[str, Any], bytes, ImageRow]:
+    """dock-01's verdict carrying a customer's name and address in a code, a picture of it and the
+    picture's row: what a purge must erase at central."""
+    verdict = make_verdict("dock-01", "site-01", str(uuid7()), 1, random.Random(1))
+    verdict["item"]["codes"].append({"format": "QRCode", "text": "Jane Doe, 1 Main St"})
+    data = b"\xff\xd8 a scratched lid \xff\xd9"
+    return verdict, data, ImageRow(verdict["verdict_id"], "top", hashlib.sha256(data).hexdigest(), "", 0)

@@ -4,9 +4,7 @@ code texts. Skipped where PostgreSQL or psycopg is absent."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import random
 from collections.abc import Callable
 
 import pytest
@@ -14,10 +12,9 @@ import pytest
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.central_evidence import read_image
-from sync.evidence import ImageRow, purge_payload
-from sync.loadgen import make_verdict, uuid7
+from sync.evidence import purge_payload
 from sync.mqtt import BrokerAddress
-from tests.sync.conftest import Probe, wait_for
+from tests.sync.conftest import Probe, verdict_with_picture, wait_for
 from tests.sync.test_sync_images import Sender
 
 pytestmark = pytest.mark.broker
@@ -33,10 +30,7 @@ def test_pictures_and_a_purge_in_postgres(postgres_url: str, broker: LocalBroker
     receiver.start()
     acks = probe([PREFIX + "ack"])
     sender = Sender(broker.port)
-    verdict = make_verdict("dock-01", "site-01", str(uuid7()), 1, random.Random(1))
-    verdict["item"]["codes"].append({"format": "QRCode", "text": "Jane Doe, 1 Main St"})
-    data = b"\xff\xd8 a scratched lid \xff\xd9"
-    row = ImageRow(verdict["verdict_id"], "top", hashlib.sha256(data).hexdigest(), "", 0)
+    verdict, data, row = verdict_with_picture()
     try:
         wait_for(lambda: receiver.stats().connected, 10, "central connected")
         acks.publish(PREFIX + "verdict", json.dumps(verdict))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,9 +18,9 @@ from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.central_evidence import default_images_dir, read_image
 from sync.evidence import ImageRow, purge_payload
-from sync.loadgen import make_verdict, uuid7
+from sync.loadgen import uuid7
 from sync.mqtt import BrokerAddress
-from tests.sync.conftest import Probe, wait_for
+from tests.sync.conftest import Probe, verdict_with_picture, wait_for
 from tests.sync.test_sync_images import PREFIX, Sender, publisher_for, record, rows
 
 pytestmark = pytest.mark.broker
@@ -109,10 +108,7 @@ def test_in_postgres_a_purge_naming_another_stations_verdict_leaves_it_as_it_is(
     other = "returns/v1/site-01/dock-02/"
     acks = probe([PREFIX + "ack", other + "ack"])
     sender = Sender(broker.port)
-    verdict = make_verdict("dock-01", "site-01", str(uuid7()), 1, random.Random(1))
-    verdict["item"]["codes"].append({"format": "QRCode", "text": "Jane Doe, 1 Main St"})
-    data = b"\xff\xd8 a scratched lid \xff\xd9"
-    row = ImageRow(verdict["verdict_id"], "top", hashlib.sha256(data).hexdigest(), "", 0)
+    verdict, data, row = verdict_with_picture()
     try:
         wait_for(lambda: receiver.stats().connected, 10, "central connected")
         acks.publish(PREFIX + "verdict", json.dumps(verdict))
