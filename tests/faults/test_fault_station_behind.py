@@ -6,7 +6,9 @@ too, and the camera's newest frame would show another moment."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,26 +40,55 @@ class _Inspector:
         return Inspected(verdict, (), ItemView(verdict, None))
 
 
-def _wait_recorded(store: Store, count: int) -> None:
-    """Until `count` items are in the record (30 s at most; the assertions say what was missing)."""
-    give_up = time.monotonic() + 30.0
-    while store.count_items() < count and time.monotonic() < give_up:
-        time.sleep(0.05)
+@dataclass
+class _Line:
+    """A running pipeline over a real store and real capture threads, its inspector noting each item."""
+
+    pipeline: Pipeline
+    store: Store
+    inspector: _Inspector
+
+    def finish(self, count: int) -> int:
+        """Until `count` items are in the record (30 s at most; the assertions say what was missing), then
+        stop the pipeline; the items recorded in the end."""
+        give_up = time.monotonic() + 30.0
+        while self.store.count_items() < count and time.monotonic() < give_up:
+            time.sleep(0.05)
+        self.pipeline.stop()
+        return self.store.count_items()
+
+
+@contextmanager
+def _line(tmp_path: Path, cameras: Mapping[str, CountingCamera],
+          delays: Mapping[str, float] | None = None) -> Iterator[_Line]:
+    """`cameras` and a pipeline over them started; cameras stopped and the store closed after."""
+    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
+    inspector = _Inspector()
+    line = _Line(Pipeline(inspector, store, StationState(), cameras, delays=delays), store, inspector)
+    for camera in cameras.values():
+        camera.start()
+    line.pipeline.start()
+    try:
+        yield line
+    finally:
+        for camera in cameras.values():
+            camera.stop()
+        store.close()
+
+
+def _live(*cameras: CountingCamera) -> None:
+    """Until every camera has delivered its first frame (10 s at most)."""
+    give_up = time.monotonic() + 10.0
+    while any(c.state is CameraState.STARTING for c in cameras) and time.monotonic() < give_up:
+        time.sleep(0.01)
 
 
 def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_is_inspected(
     tmp_path: Path,
 ) -> None:
-    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     camera = CountingCamera(EmptyBelt(), frozen_after_s=3.0)
-    inspector = _Inspector()
-    pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
-    camera.start()
-    pipeline.start()
-    try:
-        give_up = time.monotonic() + 10.0
-        while camera.state is not CameraState.LIVE and time.monotonic() < give_up:  # its first frame
-            time.sleep(0.01)
+    with _line(tmp_path, {"top": camera}) as line:
+        _live(camera)
         now = time.monotonic()
         # Reached the camera 2 s ago, its DIVERT still in time: queued behind a stalled capture.
         passed = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5.0)
@@ -67,15 +98,9 @@ def test_a_belt_item_that_passed_the_camera_is_not_waited_for_and_the_next_one_i
         # A bench item stands still: however late, its picture can still be taken.
         bench = Trigger("key", t_trigger=now - 10 * PICTURE_LATE_S)
         for trigger in (passed, replayed, on_time, bench):
-            assert pipeline.submit(trigger)
-        _wait_recorded(store, 4)
-        pipeline.stop()
-    finally:
-        camera.stop()
-    try:
-        recorded = store.count_items()
-    finally:
-        store.close()
+            assert line.pipeline.submit(trigger)
+        recorded = line.finish(4)
+    inspector, pipeline = line.inspector, line.pipeline
     assert inspector.not_inspected == [(1, BEHIND), (3, BEHIND)]
     assert inspector.inspected == [2, None]
     assert [tag for tag, _ in camera.waits] == [2, None]  # the passed items never asked the camera
@@ -99,21 +124,13 @@ class _Unplugged:
 def test_with_a_camera_down_a_passed_item_says_it_was_the_camera(tmp_path: Path) -> None:
     """Items that queued behind a camera that went down are the camera's doing: their verdicts say
     "no picture from camera ...", as the camera's outage has it, not that the station was behind."""
-    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     camera = CountingCamera(_Unplugged(), frozen_after_s=3.0)
-    inspector = _Inspector()
-    pipeline = Pipeline(inspector, store, StationState(), {"top": camera})
-    camera.start()
-    pipeline.start()
-    try:
+    with _line(tmp_path, {"top": camera}) as line:
         now = time.monotonic()
         late = Trigger("conveyor", t_trigger=now - 2.0, item_id=1, boot_id=7, deadline=now + 5)
-        assert pipeline.submit(late)
-        _wait_recorded(store, 1)
-        pipeline.stop()
-    finally:
-        camera.stop()
-        store.close()
+        assert line.pipeline.submit(late)
+        line.finish(1)
+    inspector, pipeline = line.inspector, line.pipeline
     assert inspector.not_inspected == [] and inspector.inspected == [1]
     assert inspector.frames == [{"top": None}] and camera.waits == []
     assert pipeline.counters.snapshot()["overloaded"] == 0
@@ -129,29 +146,17 @@ def test_a_camera_farther_down_the_belt_than_the_gap_between_items_pictures_ever
     """Each camera takes its picture when the item reaches it: while the left camera, 0.6 s down the
     belt, waits for item 1, the top camera already pictures items 2, 3 and 4 (0.2 s apart). Taken one
     camera after the other, every item after the first went to manual review as "station behind"."""
-    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     top, left = (CountingCamera(source, frozen_after_s=3.0) for source in (EmptyBelt(), _EmptyBeltLeft()))
-    inspector = _Inspector()
-    pipeline = Pipeline(inspector, store, StationState(), {"top": top, "left": left}, delays={"left": 0.6})
-    for camera in (top, left):
-        camera.start()
-    pipeline.start()
     triggers = []
-    try:
-        give_up = time.monotonic() + 10.0
-        while CameraState.STARTING in (top.state, left.state) and time.monotonic() < give_up:
-            time.sleep(0.01)
+    with _line(tmp_path, {"top": top, "left": left}, delays={"left": 0.6}) as line:
+        _live(top, left)
         for item in range(1, 7):
             now = time.monotonic()
             triggers.append(Trigger("conveyor", t_trigger=now, item_id=item, boot_id=7, deadline=now + 5.0))
-            assert pipeline.submit(triggers[-1])
+            assert line.pipeline.submit(triggers[-1])
             time.sleep(0.2)
-        _wait_recorded(store, 6)
-        pipeline.stop()
-    finally:
-        for camera in (top, left):
-            camera.stop()
-        store.close()
+        line.finish(6)
+    inspector, pipeline = line.inspector, line.pipeline
     assert inspector.not_inspected == []
     assert inspector.inspected == [1, 2, 3, 4, 5, 6]
     for trigger, frames in zip(triggers, inspector.frames, strict=True):
@@ -168,23 +173,13 @@ def test_a_camera_that_sees_items_after_their_divert_deadline_is_named_once(
 ) -> None:
     """A camera placed past where the DIVERT is still in time makes every item late: the log says which
     camera and what to move, once, instead of a late item after another with no cause given."""
-    store = Store(tmp_path / "station.db", tmp_path / "images", 90)
     top, left = (CountingCamera(source, frozen_after_s=3.0) for source in (EmptyBelt(), _EmptyBeltLeft()))
-    pipeline = Pipeline(_Inspector(), store, StationState(), {"top": top, "left": left}, delays={"left": 0.8})
-    for camera in (top, left):
-        camera.start()
-    pipeline.start()
-    try:
+    with _line(tmp_path, {"top": top, "left": left}, delays={"left": 0.8}) as line:
         for item in (1, 2):
             now = time.monotonic()
             trigger = Trigger("conveyor", t_trigger=now, item_id=item, boot_id=7, deadline=now + 0.5)
-            assert pipeline.submit(trigger)
-        _wait_recorded(store, 2)
-        pipeline.stop()
-    finally:
-        for camera in (top, left):
-            camera.stop()
-        store.close()
+            assert line.pipeline.submit(trigger)
+        line.finish(2)
     named = [r.getMessage() for r in caplog.records if "DIVERT is already too late" in r.getMessage()]
     assert len(named) == 1
     assert named[0].startswith("camera left sees an item 0.80 s after its trigger") and "offset_m" in named[0]
