@@ -32,6 +32,7 @@ from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.state import Health, Level
 from vision.camera import Camera, CameraHealth, CameraState, mask_url, open_source
+from vision.camera.errors import Phrase
 
 if TYPE_CHECKING:
     from hardware.modbus.plc_sim import PlcSimRunner
@@ -119,6 +120,49 @@ CAMERA_PROBLEMS = (
         "CameraProblem",
         "{camera} is held by another program: close the vendor's viewer, arv-viewer-0.8 or "
         "any other program or station using it"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} refused its settings: check the section of camera '{name}' ({why})"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} has no pixel format '{format}': it offers {offered}; set pixel_format of "
+        "camera '{name}' to one of them"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} sends {format}, which cannot be turned into a colour image here: set "
+        "pixel_format of camera '{name}' to one of {offered}"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} has no software trigger: set trigger_mode of camera '{name}' to free-run"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} gave no image stream: check that no other program is streaming"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "{camera} answers but none of its frames arrived since it was opened: check that the "
+        "firewall lets in UDP from the camera and that it streams to this PC (docs/cameras.md, "
+        "\"Network\")"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "GigE Vision support is not installed: install the `gige` extra and Debian's "
+        "gir1.2-aravis-0.8 (see docs/cameras.md) ({why})"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "stream {url} stopped sending pictures: check the camera's power and the network"),
+    QT_TRANSLATE_NOOP("CameraProblem", "video file {path} not found: check [camera].device"),
+    QT_TRANSLATE_NOOP(
+        "CameraProblem",
+        "video file {path} cannot be decoded: convert it to MP4/H.264 or MJPEG"),
+    QT_TRANSLATE_NOOP("CameraProblem", "video file {path} has no readable frame"),
+    QT_TRANSLATE_NOOP("CameraProblem", "image folder {folder} not found: check [camera].device"),
+    QT_TRANSLATE_NOOP("CameraProblem", "image folder {folder} holds no images ({suffixes})"),
+    QT_TRANSLATE_NOOP("CameraProblem", "no image in {folder} could be read"),
+)
+# Words inside those problems' values (vision.camera.errors.Phrase): how a GigE camera is named.
+CAMERA_PHRASES = (
+    QT_TRANSLATE_NOOP("CameraProblem", "GigE camera {id}"),
+    QT_TRANSLATE_NOOP("CameraProblem", "the first GigE camera found"),
+    QT_TRANSLATE_NOOP("CameraProblem", "none"),
 )
 
 _CAMERA_STATES = {
@@ -159,11 +203,20 @@ def _camera_problem(health: CameraHealth, language: str) -> str:
     problem = health.problem
     if language == SOURCE_LANGUAGE or problem is None or problem.template is None:
         return health.detail
-    said = words_in("CameraProblem", problem.template, language, **problem.values)
+    values = {key: _phrase_in(value, language) for key, value in problem.values.items()}
+    said = words_in("CameraProblem", problem.template, language, **values)
     if health.retry_s is None:
         return said
     return QT_TRANSLATE_NOOP("Health", "{problem}; trying again in {seconds} s").render(
         language, problem=said, seconds=round(health.retry_s, 1))
+
+
+def _phrase_in(value: object, language: str) -> object:
+    """A problem's value in `language` when it is words (a `Phrase`, listed in CAMERA_PHRASES); any
+    other value (a path, an address, a number) as it is."""
+    if not isinstance(value, Phrase):
+        return value
+    return words_in("CameraProblem", value.template, language, **value.values)
 
 
 @dataclass(frozen=True)

@@ -453,6 +453,74 @@
         <source>{camera} is held by another program: close the vendor&apos;s viewer, arv-viewer-0.8 or any other program or station using it</source>
         <translation>{camera} est tenue par un autre programme : fermez le logiciel du fabricant, arv-viewer-0.8 ou tout autre programme ou poste qui l&apos;utilise</translation>
     </message>
+    <message>
+        <source>{camera} refused its settings: check the section of camera &apos;{name}&apos; ({why})</source>
+        <translation>{camera} a refusé ses réglages : vérifiez la section de la caméra &apos;{name}&apos; ({why})</translation>
+    </message>
+    <message>
+        <source>{camera} has no pixel format &apos;{format}&apos;: it offers {offered}; set pixel_format of camera &apos;{name}&apos; to one of them</source>
+        <translation>{camera} n&apos;a pas de format de pixel &apos;{format}&apos; (formats proposés : {offered}) : choisissez l&apos;un d&apos;eux pour pixel_format de la caméra &apos;{name}&apos;</translation>
+    </message>
+    <message>
+        <source>{camera} sends {format}, which cannot be turned into a colour image here: set pixel_format of camera &apos;{name}&apos; to one of {offered}</source>
+        <translation>{camera} envoie du {format}, qui ne peut pas être converti en image couleur ici : choisissez pour pixel_format de la caméra &apos;{name}&apos; l&apos;un de ces formats : {offered}</translation>
+    </message>
+    <message>
+        <source>{camera} has no software trigger: set trigger_mode of camera &apos;{name}&apos; to free-run</source>
+        <translation>{camera} n&apos;a pas de déclenchement logiciel : réglez trigger_mode de la caméra &apos;{name}&apos; sur free-run</translation>
+    </message>
+    <message>
+        <source>{camera} gave no image stream: check that no other program is streaming</source>
+        <translation>{camera} n&apos;a pas fourni de flux d&apos;images : vérifiez qu&apos;aucun autre programme ne reçoit déjà ses images</translation>
+    </message>
+    <message>
+        <source>{camera} answers but none of its frames arrived since it was opened: check that the firewall lets in UDP from the camera and that it streams to this PC (docs/cameras.md, &quot;Network&quot;)</source>
+        <translation>{camera} répond, mais aucune de ses images n&apos;est arrivée depuis son ouverture : vérifiez que le pare-feu laisse entrer l&apos;UDP venant de la caméra et qu&apos;elle envoie ses images à ce PC (docs/cameras.md, &quot;Network&quot;)</translation>
+    </message>
+    <message>
+        <source>GigE Vision support is not installed: install the `gige` extra and Debian&apos;s gir1.2-aravis-0.8 (see docs/cameras.md) ({why})</source>
+        <translation>la prise en charge GigE Vision n&apos;est pas installée : installez l&apos;extra `gige` et le paquet Debian gir1.2-aravis-0.8 (voir docs/cameras.md) ({why})</translation>
+    </message>
+    <message>
+        <source>stream {url} stopped sending pictures: check the camera&apos;s power and the network</source>
+        <translation>le flux {url} n&apos;envoie plus d&apos;images : vérifiez l&apos;alimentation de la caméra et le réseau</translation>
+    </message>
+    <message>
+        <source>video file {path} not found: check [camera].device</source>
+        <translation>le fichier vidéo {path} est introuvable : vérifiez [camera].device</translation>
+    </message>
+    <message>
+        <source>video file {path} cannot be decoded: convert it to MP4/H.264 or MJPEG</source>
+        <translation>le fichier vidéo {path} ne peut pas être décodé : convertissez-le en MP4/H.264 ou MJPEG</translation>
+    </message>
+    <message>
+        <source>video file {path} has no readable frame</source>
+        <translation>le fichier vidéo {path} ne contient aucune image lisible</translation>
+    </message>
+    <message>
+        <source>image folder {folder} not found: check [camera].device</source>
+        <translation>le dossier d&apos;images {folder} est introuvable : vérifiez [camera].device</translation>
+    </message>
+    <message>
+        <source>image folder {folder} holds no images ({suffixes})</source>
+        <translation>le dossier d&apos;images {folder} ne contient aucune image ({suffixes})</translation>
+    </message>
+    <message>
+        <source>no image in {folder} could be read</source>
+        <translation>aucune image de {folder} n&apos;a pu être lue</translation>
+    </message>
+    <message>
+        <source>GigE camera {id}</source>
+        <translation>la caméra GigE {id}</translation>
+    </message>
+    <message>
+        <source>the first GigE camera found</source>
+        <translation>la première caméra GigE trouvée</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>aucun</translation>
+    </message>
 </context>
 <context>
     <name>CameraView</name>

@@ -23,16 +23,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from vision.camera.errors import SourceError
+from vision.camera.errors import Phrase, SourceError
 
 logger = logging.getLogger(__name__)
 
 TRIGGER_MODES = ("free-run", "software")
-
-INSTALL_HINT = (
-    "GigE Vision support is not installed: install the `gige` extra and Debian's "
-    "gir1.2-aravis-0.8 (see docs/cameras.md)"
-)
 
 
 @dataclass(frozen=True)
@@ -126,7 +121,9 @@ def _load_aravis() -> tuple[Any, Any]:
         from gi.repository import Aravis, GLib
     except (ImportError, ValueError) as exc:
         # ImportError: no PyGObject; ValueError: PyGObject without the Aravis typelib.
-        raise SourceError(f"{INSTALL_HINT} ({exc})") from exc
+        raise SourceError.said(
+            "GigE Vision support is not installed: install the `gige` extra and Debian's gir1.2-aravis-0.8 "
+            "(see docs/cameras.md) ({why})", why=str(exc)) from exc
     return Aravis, GLib
 
 
@@ -222,9 +219,11 @@ class AravisSource:
         self._arrived = False  # a buffer (whole or not) came since the last opening
 
     @property
-    def label(self) -> str:
-        """How messages name this camera."""
-        return f"GigE camera {self.camera_id}" if self.camera_id else "the first GigE camera found"
+    def label(self) -> Phrase:
+        """How messages name this camera (English in the log, the operator's language on screen)."""
+        if self.camera_id:
+            return Phrase("GigE camera {id}", id=self.camera_id)
+        return Phrase("the first GigE camera found")
 
     # -- opening ---------------------------------------------------------------------
     def open(self) -> None:
@@ -247,8 +246,9 @@ class AravisSource:
             self._start()
         except glib.Error as exc:
             self._release()
-            raise SourceError(f"{self.label} refused its settings: check the section of camera {self.name!r} "
-                              f"({exc.message})") from exc
+            raise SourceError.said(
+                "{camera} refused its settings: check the section of camera '{name}' ({why})",
+                camera=self.label, name=self.name, why=exc.message) from exc
         except SourceError:
             self._release()
             raise
@@ -277,21 +277,20 @@ class AravisSource:
         if self.pixel_format:
             available = list(cam.dup_available_pixel_formats_as_strings() or [])
             if self.pixel_format not in available:
-                raise SourceError(
-                    f"{self.label} has no pixel format {self.pixel_format!r}: it offers "
-                    f"{', '.join(available) or 'none'}; set pixel_format of camera {self.name!r} to one of "
-                    "them"
-                )
+                raise SourceError.said(
+                    "{camera} has no pixel format '{format}': it offers {offered}; set pixel_format of "
+                    "camera '{name}' to one of them", camera=self.label, format=self.pixel_format,
+                    offered=", ".join(available) or Phrase("none"), name=self.name)
             cam.set_pixel_format_from_string(self.pixel_format)
         current = cam.get_pixel_format()
         if current not in PIXEL_FORMATS:
             offered = [f for f in (cam.dup_available_pixel_formats_as_strings() or [])
                        if f in PIXEL_FORMATS_BY_NAME]
-            raise SourceError(
-                f"{self.label} sends {cam.get_pixel_format_as_string()}, which cannot be turned into a "
-                f"colour image here: set pixel_format of camera {self.name!r} to one of "
-                f"{', '.join(offered) or 'Mono8'}"
-            )
+            raise SourceError.said(
+                "{camera} sends {format}, which cannot be turned into a colour image here: set pixel_format "
+                "of camera '{name}' to one of {offered}", camera=self.label,
+                format=cam.get_pixel_format_as_string(), name=self.name,
+                offered=", ".join(offered) or "Mono8")
         self._set_region()
         if cam.is_exposure_time_available():
             if self.exposure >= 0:
@@ -310,10 +309,9 @@ class AravisSource:
                 cam.set_gain_auto(aravis.Auto.CONTINUOUS)
         if self.trigger_mode == "software":
             if not cam.is_software_trigger_supported():
-                raise SourceError(
-                    f"{self.label} has no software trigger: set trigger_mode of camera {self.name!r} to "
-                    "free-run"
-                )
+                raise SourceError.said(
+                    "{camera} has no software trigger: set trigger_mode of camera '{name}' to free-run",
+                    camera=self.label, name=self.name)
             cam.set_trigger("Software")
         else:
             cam.clear_triggers()
@@ -389,7 +387,8 @@ class AravisSource:
         self._lost_handler = device.connect("control-lost", lambda _device: self._lost.set())
         stream = cam.create_stream(None, None)
         if stream is None:
-            raise SourceError(f"{self.label} gave no image stream: check that no other program is streaming")
+            raise SourceError.said("{camera} gave no image stream: check that no other program is streaming",
+                                   camera=self.label)
         payload = cam.get_payload()
         for _ in range(self.buffers):
             stream.push_buffer(aravis.Buffer.new_allocate(payload))
@@ -430,11 +429,10 @@ class AravisSource:
             if not self._arrived and time.monotonic() - self._opened_at >= wait_s:
                 # It answers its control channel but none of its frames reach us: the frames
                 # (UDP from the camera) are blocked or sent where this PC does not listen.
-                raise SourceError(
-                    f"{self.label} answers but none of its frames arrived since it was opened: check "
-                    "that the firewall lets in UDP from the camera and that it streams to this PC "
-                    '(docs/cameras.md, "Network")'
-                )
+                raise SourceError.said(
+                    "{camera} answers but none of its frames arrived since it was opened: check that the "
+                    'firewall lets in UDP from the camera and that it streams to this PC (docs/cameras.md, '
+                    '"Network")', camera=self.label)
             return None
         self._arrived = True
         if self.trigger_mode == "free-run":

@@ -117,10 +117,11 @@ class VideoFileSource:
 
     def open(self) -> None:
         if not self.path.is_file():
-            raise SourceError(f"video file {self.path} not found: check [camera].device")
+            raise SourceError.said("video file {path} not found: check [camera].device", path=str(self.path))
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
-            raise SourceError(f"video file {self.path} cannot be decoded: convert it to MP4/H.264 or MJPEG")
+            raise SourceError.said("video file {path} cannot be decoded: convert it to MP4/H.264 or MJPEG",
+                                   path=str(self.path))
         fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
         self._period = 1.0 / fps if self.realtime else 0.0
         self._next = time.monotonic()
@@ -140,7 +141,7 @@ class VideoFileSource:
             self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
             ok, image = self._cap.read()
             if not ok:
-                raise SourceError(f"video file {self.path} has no readable frame")
+                raise SourceError.said("video file {path} has no readable frame", path=str(self.path))
         return image, None
 
     def close(self) -> None:
@@ -163,10 +164,12 @@ class FolderSource:
 
     def open(self) -> None:
         if not self.folder.is_dir():
-            raise SourceError(f"image folder {self.folder} not found: check [camera].device")
+            raise SourceError.said("image folder {folder} not found: check [camera].device",
+                                   folder=str(self.folder))
         self._files = sorted(p for p in self.folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         if not self._files:
-            raise SourceError(f"image folder {self.folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise SourceError.said("image folder {folder} holds no images ({suffixes})",
+                                   folder=str(self.folder), suffixes=", ".join(IMAGE_SUFFIXES))
         self._index = 0
         self._next = time.monotonic()
 
@@ -186,7 +189,7 @@ class FolderSource:
             if image is not None:
                 return image, None
             logger.warning("skipping unreadable image %s", path)
-        raise SourceError(f"no image in {self.folder} could be read")
+        raise SourceError.said("no image in {folder} could be read", folder=str(self.folder))
 
     def close(self) -> None:
         self._files = []

@@ -176,7 +176,7 @@ class _Grabber:
         self._stop = threading.Event()
         self._seq = 0
         self._image: np.ndarray | None = None
-        self._error: str | None = None
+        self._failed = False  # a read failed: the camera stopped sending, or the network is down
         self._thread = threading.Thread(target=self._run, name=f"stream-{camera}", daemon=True)
         self._thread.start()
 
@@ -184,15 +184,16 @@ class _Grabber:
         """(sequence, image) of the newest frame when it is later than `seq`; raises when the stream ended."""
         deadline = time.monotonic() + wait_s
         with self._cond:
-            while self._seq <= seq and self._error is None:
+            while self._seq <= seq and not self._failed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 self._cond.wait(remaining)
             if self._seq > seq and self._image is not None:
                 return self._seq, self._image
-            if self._error is not None:
-                raise SourceError(self._error)
+            if self._failed:
+                raise SourceError.said("stream {url} stopped sending pictures: check the camera's power and "
+                                       "the network", url=self._shown_url)
             raise SourceError.said("stream {url} ended", url=self._shown_url)
 
     def stop(self, join_s: float) -> None:
@@ -210,10 +211,7 @@ class _Grabber:
                     break
                 if not ok or image is None:
                     with self._cond:
-                        self._error = (
-                            f"stream {self._shown_url} stopped sending pictures: check the camera's "
-                            "power and the network"
-                        )
+                        self._failed = True
                         self._cond.notify_all()
                     break
                 with self._cond:
