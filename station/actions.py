@@ -164,7 +164,8 @@ class OperatorActions:
     def set_mode(self, mode: str) -> None:
         """Save bench/conveyor as `[station] mode` in the config file, for the next start: the conveyor
         link or the bench's scanner port and motion trigger are opened when the station starts, so the
-        station runs on in the mode it started in (and the window says so) until it is restarted."""
+        station runs on in the mode it started in until it is started again (the window offers that at
+        once: `station run` then stops it and starts it again on the saved file)."""
         if mode not in ("bench", "conveyor"):
             raise ActionError(f"unknown mode {mode!r}: bench or conveyor")
         if self.config_file is None:

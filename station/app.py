@@ -59,7 +59,7 @@ from station.state import ItemView, StationState
 from station.store import Store
 from station.store.queries import RecordQueries
 from station.uplink import Uplink
-from station.verdict import DeclaredReason
+from station.verdict import DeclaredReason, Verdict
 from sync.inbound import InboundHandlers, RmaLine
 from vision.barcode import BarcodeReader
 
@@ -128,6 +128,10 @@ class Station:
             self.identity, self.pipeline, self.cameras, self.models, self.disk, self.uplink, self.conveyor))
         self.models.on_swap = self._models_swapped
         self.pipeline.on_recorded = lambda _verdict: self.uplink.wake()
+        # The items decided before this start, as the window showed them: after a restart (a switch of
+        # mode, a reboot, the service restarted) the operator finds the ones still to confirm.
+        for view in reversed(self._record_views(self.queries.latest(config.ui.recent_items))):
+            self.state.add_item(view)
         self._started: list[Callable[[], None]] = []  # the stop of each part started, in order
         self._stopped = False
 
@@ -234,9 +238,13 @@ class Station:
     def search_record(self, text: str) -> list[ItemView]:
         """Past items by RMA, GTIN or code text (latest revision each, newest first), each with the
         catalogue picture of its product as the window shows it for a new item."""
+        return self._record_views(self.queries.search(text))
+
+    def _record_views(self, verdicts: list[Verdict]) -> list[ItemView]:
+        """Recorded items as the window shows them: the stored picture, the product's catalogue one."""
         catalog = self.inspector.catalog
         views = []
-        for verdict in self.queries.search(text):
+        for verdict in verdicts:
             sku = verdict.item.expected_sku or verdict.item.observed_sku
             picture = catalog.reference_image(sku) if sku else None
             views.append(ItemView(verdict, None, reference_image=picture))

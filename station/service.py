@@ -223,7 +223,18 @@ class ServiceWatchdog:
 
     def stopping(self) -> None:
         """The station is stopping: no more pings, and systemd is told why it goes quiet."""
+        self._quiet()
+        self.notifier.send(STOPPING=1, STATUS="stopping")
+
+    def restarting(self, status: str) -> None:
+        """The station stops to start again in the same process (a switch of mode): no more pings from
+        this run, and systemd hears a reload, which the next run's READY ends. STOPPING here would make
+        systemd wait for the process to end, and not start it again after a clean exit."""
+        self._quiet()
+        self.notifier.send(RELOADING=1, MONOTONIC_USEC=time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000,
+                           STATUS=status)
+
+    def _quiet(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.notifier.send(STOPPING=1, STATUS="stopping")

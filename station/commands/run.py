@@ -128,6 +128,71 @@ def with_language(config: Config, language: str | None) -> Config:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    """Run the station; when the operator switched bench/conveyor mode and chose "Restart now", stop it
+    and run it again on the config file as saved (same process, so systemd sees a reload, not a stop).
+    A run in the new mode that cannot start gives way to the mode that ran, so the window comes back."""
+    from station.ui.settings import EXIT_RESTART
+
+    before: Config | None = None  # what ran before a restart, while the restarted run has not started
+    notice: str | None = None
+    while True:
+        code = _run_once(args, config, notice)
+        if before is not None and code in _START_FAILED:
+            notice = _back_to(before, config)
+            if notice is None:
+                return code
+            print(f"station run: {notice}", file=sys.stderr, flush=True)
+            config, before = before, None
+            continue
+        if code != EXIT_RESTART:
+            return code
+        reloaded = _saved_config(config)
+        if reloaded is None:
+            return 2
+        before, config, notice = config, reloaded, None
+        print(f"station run: starting again in {config.station.mode} mode", file=sys.stderr, flush=True)
+
+
+# What `_run_once` returns for a station that never started (a data folder not writable or held by
+# another, a database or camera it cannot open, a device that refused to start): it printed why.
+_START_FAILED = (1, 2, 3)
+
+_COULD_NOT_START = {
+    "bench": QT_TRANSLATE_NOOP(
+        "Health", "could not start in bench mode (the log says why): running in conveyor mode as before, "
+                  "and config.toml says conveyor again"),
+    "conveyor": QT_TRANSLATE_NOOP(
+        "Health", "could not start in conveyor mode (the log says why): running in bench mode as before, "
+                  "and config.toml says bench again"),
+}
+
+
+def _back_to(before: Config, failed: Config) -> str | None:
+    """Write the mode that ran back into the config file; the words for the operator (None, said, when
+    the file cannot be written)."""
+    from station.config_writer import write_settings
+
+    try:
+        write_settings(Path(before.source), "station", {"mode": before.station.mode})
+    except OSError as exc:
+        print(f"station run: cannot write [station] mode = {before.station.mode!r} back into {before.source} "
+              f"({exc}): set it by hand, then start the station again", file=sys.stderr)
+        return None
+    return _COULD_NOT_START[failed.station.mode].render(before.ui.language)
+
+
+def _saved_config(config: Config) -> Config | None:
+    """The config file read again after the window saved a new mode (None, said, when it no longer loads)."""
+    from station.config import ConfigError, load_config
+
+    try:
+        return load_config(Path(config.source), from_option=True)
+    except ConfigError as exc:
+        print(f"station run: cannot start again: {exc}", file=sys.stderr)
+        return None
+
+
+def _run_once(args: argparse.Namespace, config: Config, notice: str | None = None) -> int:
     from station.datadir import not_writable
 
     config = with_language(config, getattr(args, "lang", None))
@@ -159,14 +224,15 @@ def run(args: argparse.Namespace, config: Config) -> int:
               "is writable, or set [station].data_dir", file=sys.stderr)
         return 3
     try:
-        return _run_locked(args, config)
+        return _run_locked(args, config, notice)
     finally:
         lock.release()
 
 
-def _run_locked(args: argparse.Namespace, config: Config) -> int:
+def _run_locked(args: argparse.Namespace, config: Config, notice: str | None = None) -> int:
     from station.app import RunOptions, Station
     from station.store import SchemaError, StoreError
+    from station.ui.settings import EXIT_RESTART
     from vision.camera.errors import SourceError
 
     headless = args.headless
@@ -188,6 +254,10 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
         print(f"station run: refusing to start: {exc} — check [camera] / [cameras.NAME] source and device "
               "(`station cameras list` shows what is connected)", file=sys.stderr)
         return 2
+    if notice is not None:  # why the station runs in the mode it ran in before a switch
+        from station.state import Health, Level
+
+        station.state.set_health(Health("mode", Level.WARNING, notice, notice))
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -204,13 +274,17 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
     # Under systemd (Type=notify): READY now the line runs, WATCHDOG while the pipeline progresses.
     service = ServiceWatchdog(PipelineHeartbeat(station.pipeline))
     service.ready()
+    code = 1
     try:
         code = _run_headless(station, args, stop) if headless else _run_window(station, config, args, stop)
     except KeyboardInterrupt:
         logger.info("Ctrl-C: stopping cleanly")
         code = 130
     finally:
-        service.stopping()
+        if code == EXIT_RESTART:
+            service.restarting(f"starting again in {_other_mode(config)} mode")
+        else:
+            service.stopping()
         station.stop()
         signal.signal(signal.SIGTERM, previous)
     summary = _summary(station)
@@ -226,6 +300,10 @@ def _run_locked(args: argparse.Namespace, config: Config) -> int:
 
 
 EXIT_DISK_FULL = 4  # 3 is a data folder held by another station
+
+
+def _other_mode(config: Config) -> str:
+    return "bench" if config.station.mode == "conveyor" else "conveyor"
 
 
 def _disk_full_message(station: Station) -> str:
@@ -320,6 +398,8 @@ def _run_window(station: Station, config: Config, args: argparse.Namespace, stop
         calibration_settings=wizard_settings_from_config(config),
         stop=stop,  # SIGTERM closes the window, sends what waits, and the station stops as after a close
         beeper=alert.play if alert is not None else None,
+        # A switch of mode may start the station again at once (`run`), but not in a screenshot run.
+        restart=args.screenshot is None and config.source != "<defaults>",
     )
 
 

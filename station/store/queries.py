@@ -48,6 +48,11 @@ class RecordQueries:
         with StoreReader(self.db_path) as reader:
             return reader.history(verdict_id)
 
+    def latest(self, count: int) -> list[Verdict]:
+        """The `count` newest items (latest revision each, newest first)."""
+        with StoreReader(self.db_path) as reader:
+            return reader.recent(count)
+
     def search(self, text: str) -> list[Verdict]:
         """Past items by RMA, GTIN or code text (latest revision each, newest first)."""
         with StoreReader(self.db_path) as reader:

@@ -866,6 +866,14 @@
         <source>MQTT connected, {backlog} waiting</source>
         <translation>MQTT connecté, {backlog} en attente</translation>
     </message>
+    <message>
+        <source>could not start in bench mode (the log says why): running in conveyor mode as before, and config.toml says conveyor again</source>
+        <translation>démarrage impossible en mode poste manuel (le journal dit pourquoi) : le poste tourne en mode convoyeur comme avant, et config.toml indique de nouveau convoyeur</translation>
+    </message>
+    <message>
+        <source>could not start in conveyor mode (the log says why): running in bench mode as before, and config.toml says bench again</source>
+        <translation>démarrage impossible en mode convoyeur (le journal dit pourquoi) : le poste tourne en mode poste manuel comme avant, et config.toml indique de nouveau poste manuel</translation>
+    </message>
 </context>
 <context>
     <name>InspectPage</name>
@@ -2116,6 +2124,33 @@
     <message>
         <source>slowest 5 % (p95)</source>
         <translation>5 % les plus lents (p95)</translation>
+    </message>
+</context>
+<context>
+    <name>RestartDialog</name>
+    <message>
+        <source>Switch mode</source>
+        <translation>Changer de mode</translation>
+    </message>
+    <message>
+        <source>Bench mode is saved.</source>
+        <translation>Le mode poste manuel est enregistré.</translation>
+    </message>
+    <message>
+        <source>Conveyor mode is saved.</source>
+        <translation>Le mode convoyeur est enregistré.</translation>
+    </message>
+    <message>
+        <source>{saved} Restart the station now to switch? The window closes for a few seconds and you sign in again. Every item already inspected is kept; items still on the belt take the controller&apos;s default lane.</source>
+        <translation>{saved} Redémarrer le poste maintenant pour changer ? La fenêtre se ferme quelques secondes et vous vous reconnectez. Tous les articles déjà inspectés sont gardés ; ceux encore sur le tapis vont dans la voie par défaut de l&apos;automate.</translation>
+    </message>
+    <message>
+        <source>Restart now</source>
+        <translation>Redémarrer maintenant</translation>
+    </message>
+    <message>
+        <source>Later</source>
+        <translation>Plus tard</translation>
     </message>
 </context>
 <context>

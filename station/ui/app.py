@@ -22,7 +22,7 @@ from station.ui.kpi_panel import KpiSource
 from station.ui.main_window import MainWindow
 from station.ui.pages import ModelsSource
 from station.ui.record_search import SearchSource
-from station.ui.settings import UiSettings, display_available
+from station.ui.settings import EXIT_RESTART, UiSettings, display_available
 from station.ui.translation import install
 
 logger = logging.getLogger(__name__)
@@ -150,13 +150,15 @@ def run_app(
     stop: threading.Event | None = None,
     models_source: ModelsSource | None = None,
     beeper: Callable[[], None] | None = None,
+    restart: bool = False,
 ) -> int:
     """Show the window until it is closed (exit code 0), or, with `screenshot`, save PNGs and return.
 
     `stop` (set by the SIGTERM handler of `station run`, on any thread) closes the window and
     returns 0 within `STOP_POLL_MS`; what waits for its undo time is sent first. `models_source()`
     names the models in use on the About page. `beeper` sounds the operator's alert (the alert tone;
-    the desktop's bell without it).
+    the desktop's bell without it). With `restart`, a switch of bench/conveyor mode offers to restart
+    the station now; the operator's yes closes the window and returns `EXIT_RESTART`.
 
     With `screenshot`, waits until `items` items were decided (default 1), counted in the top
     line and in statistics asked for after them, or `settings.screenshot_timeout_s`, then saves the window at
@@ -190,6 +192,7 @@ def run_app(
         models_source=models_source,
         beeper=beeper,
     )
+    window.restart_offered = restart
     window.resize(*settings.window_size)
     job: _ScreenshotJob | None = None
     if screenshot is not None:
@@ -217,4 +220,6 @@ def run_app(
     window.deleteLater()
     if job is not None:
         return job.exit_code
+    if window.restart_requested:
+        return EXIT_RESTART
     return int(code)

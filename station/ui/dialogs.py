@@ -272,3 +272,25 @@ class NoteDialog(_Dialog):
     def note_text(self) -> str:
         """The note, trimmed."""
         return self.note.text().strip()
+
+
+class RestartDialog(_Dialog):
+    """The mode is saved: restart the station now to switch, or later (the next start switches)."""
+
+    def __init__(self, mode: str, parent: QWidget | None = None) -> None:
+        super().__init__(QCoreApplication.translate("RestartDialog", "Switch mode"), parent)
+        saved = (self.tr("Bench mode is saved.") if mode == "bench"
+                 else self.tr("Conveyor mode is saved."))
+        question = QLabel(self.tr(
+            "{saved} Restart the station now to switch? The window closes for a few seconds and "
+            "you sign in again. Every item already inspected is kept; items still on the belt take "
+            "the controller's default lane.").format(saved=saved))
+        question.setWordWrap(True)
+        question.setMinimumWidth(question.fontMetrics().horizontalAdvance("M") * 36)
+        restart = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        restart.setText(self.tr("Restart now"))
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Later"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(question)
+        layout.addWidget(self.buttons)
+        restart.setFocus()

@@ -17,6 +17,7 @@ hand scanner (`UiSettings.keyboard_scanner`), a scan typed into the window is ta
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -45,10 +46,10 @@ from station.state import Health, ItemView, Level, StationActions, StationState
 from station.ui import theme
 from station.ui.bridge import StateBridge
 from station.ui.calibration_page import CalibrationPage, FrameSource, WizardSettings
-from station.ui.dialogs import NoteDialog, OverrideDialog, SignInDialog
+from station.ui.dialogs import NoteDialog, OverrideDialog, RestartDialog, SignInDialog
 from station.ui.inspect_page import InspectPage
 from station.ui.intents import HeldIntent, IntentQueue
-from station.ui.item_dialog import HistorySource, ItemDialog
+from station.ui.item_dialog import HistorySource, ItemDialog, load_stored_frame, stored_views
 from station.ui.kpi_panel import KpiPanel, KpiSource
 from station.ui.pages import AboutPage, ModelsSource, SettingsPage
 from station.ui.phrase import DispositionWords, Phrase, phrase
@@ -154,6 +155,9 @@ class MainWindow(QMainWindow):
         self._arrived: list[ItemView] = []  # decided since the last render, oldest first
         self._initial_ids: set[str] = set()
         self.active_dialog: QDialog | None = None
+        # Offered only by `run_app` under `station run`, which starts the station again.
+        self.restart_offered = False
+        self.restart_requested = False  # the operator chose "Restart now"
         s = settings.font_scale
         self.top = TopBar(s)
         self.inspect_page = InspectPage(settings)
@@ -396,8 +400,19 @@ class MainWindow(QMainWindow):
         self._shown = view
         # A new revision of the item already dealt with (routed, confirmed) leaves the live picture.
         live = self.live_shown and self._wants_live()
+        if view.frame is None and not live:
+            view = self._with_stored_picture(view)
         self.inspect_page.show_item(view, self._status_of(verdict_id), picture=not live)
         self.live_shown = live
+
+    def _with_stored_picture(self, view: ItemView) -> ItemView:
+        """An item without its frame in memory (decided before this start) shows its stored pictures."""
+        images_dir = self.settings.images_dir
+        view = stored_views(view, images_dir)
+        if view.views:
+            return view
+        frame = load_stored_frame(view, images_dir)
+        return dataclasses.replace(view, frame=frame) if frame is not None else view
 
     def _health_changed(self, health: Health) -> None:
         if health.level == Level.ERROR and health.component not in self._red:
@@ -749,17 +764,33 @@ class MainWindow(QMainWindow):
             "check the scanner's suffix setting (Enter or Tab after each code)."), count=len(text)))
 
     def request_mode(self, mode: str) -> None:
-        """Save bench/conveyor mode for the next start; the station and this window run on in the mode
-        they started in (its conveyor link or bench triggers are opened at start)."""
+        """Save bench/conveyor mode, then offer to restart the station in it now: the conveyor link or the
+        bench's triggers are opened at start, so the station runs on in the mode it started in until then.
+        "Restart now" closes the window (what waits for its undo time is sent first) and `run_app` returns
+        `EXIT_RESTART`: `station run` stops the station and starts it again on the saved settings."""
 
-        def done() -> None:
+        def later() -> None:
             bench = QT_TRANSLATE_NOOP("MainWindow", "Saved: bench mode from the next start. Restart the "
                                                     "station to switch.")
             conveyor = QT_TRANSLATE_NOOP("MainWindow", "Saved: conveyor mode from the next start. Restart "
                                                        "the station to switch.")
             self._ok(phrase(bench if mode == "bench" else conveyor))
 
-        self._send("set_mode", done, self.station_actions.set_mode, mode)
+        def saved() -> None:
+            if not self.restart_offered:
+                later()
+                return
+            dialog = RestartDialog(mode, self)
+            dialog.accepted.connect(self._restart)
+            dialog.rejected.connect(later)
+            self._open_dialog(dialog)
+
+        self._send("set_mode", saved, self.station_actions.set_mode, mode)
+
+    def _restart(self) -> None:
+        logger.info("restart asked from the window: closing it")
+        self.restart_requested = True
+        self.close()  # the last window: Qt's event loop ends, and `run_app` returns EXIT_RESTART
 
     def request_thresholds(self, values: dict[str, float]) -> None:
         """Send new policy thresholds (the station validates, writes config.toml and keeps a backup)."""

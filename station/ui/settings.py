@@ -114,6 +114,11 @@ def ui_settings_from_config(config: Config) -> UiSettings:
     )
 
 
+# What `run_app` returns when the operator chose "Restart now" after switching bench/conveyor mode:
+# `station run` then stops the station and starts it again on the saved settings (75: EX_TEMPFAIL).
+EXIT_RESTART = 75
+
+
 def display_available() -> bool:
     """Whether a window can be shown (Linux needs an X11/Wayland display or an explicit Qt platform)."""
     if os.environ.get("QT_QPA_PLATFORM"):

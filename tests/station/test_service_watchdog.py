@@ -197,6 +197,21 @@ def test_notify_datagrams_on_a_real_socket(notify_socket: tuple[socket.socket, s
     assert rest[-1] == {"STOPPING": "1", "STATUS": "stopping"}
 
 
+
+def test_a_restart_in_the_same_process_is_a_reload_for_systemd(
+    notify_socket: tuple[socket.socket, str],
+) -> None:
+    """A switch of mode starts the station again in this process: STOPPING would make systemd wait for
+    the process to end (and not start a cleanly ended one again); RELOADING waits for the next READY."""
+    sock, path = notify_socket
+    watchdog = ServiceWatchdog(lambda: Heartbeat(0, waiting=False), Notifier(path), interval_s=0.05)
+    watchdog.ready()
+    watchdog.restarting("starting again in bench mode")
+    rest = _messages(sock)
+    assert rest[-1]["RELOADING"] == "1" and rest[-1]["STATUS"] == "starting again in bench mode"
+    assert int(rest[-1]["MONOTONIC_USEC"]) > 0 and "STOPPING" not in rest[-1]
+    assert not watchdog._thread or not watchdog._thread.is_alive()  # this run pings no more
+
 def test_abstract_socket_and_no_socket() -> None:
     name = f"station-test-{os.getpid()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

@@ -314,3 +314,25 @@ def test_an_item_without_a_frame_in_memory_shows_its_stored_jpeg(qtbot: QtBot, t
     assert frame is not None
     assert np.array_equal(frame, cv2.imread(str(tmp_path / stored)))
     assert load_stored_frame(ItemView(verdict=verdict, frame=None), tmp_path / "elsewhere") is None
+
+
+def test_the_card_shows_the_stored_picture_of_an_item_decided_before_this_start(
+    qtbot: QtBot, tmp_path: Path,
+) -> None:
+    """After a restart the station hands the window the record's last items without frames in memory:
+    the card shows the newest one's stored JPEG, not "No picture of this item"."""
+    import cv2
+
+    from station.state import ItemView, StationState
+
+    item = make_item(12)
+    stored = "2026/12/05/item_top.jpg"
+    (tmp_path / "2026/12/05").mkdir(parents=True)
+    assert cv2.imwrite(str(tmp_path / stored), item.frame)
+    inspection = dataclasses.replace(item.verdict.inspection, images=(ImageRef("top", "0" * 64, stored),))
+    state = StationState()
+    state.add_item(ItemView(verdict=dataclasses.replace(item.verdict, inspection=inspection), frame=None))
+    window, _ = open_window(qtbot, state, images_dir=tmp_path)
+    qtbot.waitUntil(lambda: window.card.verdict_id == item.verdict.verdict_id)
+    shown = window.inspect_page.camera._frame
+    assert shown is not None and np.array_equal(shown, cv2.imread(str(tmp_path / stored)))
