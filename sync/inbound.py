@@ -5,7 +5,11 @@ malformed, out of range or unsigned is refused as a whole with a logged reason, 
 station's state stays as it was, and the reply (on `<prefix>reply`) says why. The
 station registers callbacks in `InboundHandlers`; a callback may itself refuse a message
 by raising ValueError (e.g. a cross-field policy rule), with the same effect.
-Message formats: docs/sync.md.
+
+Each kind of message has a token bucket (RATE_LIMITS): a burst of them is taken, then one
+every so often; a message over that is refused unread ("too many messages, try again in N
+s"), counted in `refused`, and logged once per burst, so a flood costs the station neither
+its work nor its log. Message formats: docs/sync.md.
 """
 
 from __future__ import annotations
@@ -15,15 +19,20 @@ import binascii
 import json
 import logging
 import math
+import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.client import HTTPMessage
 from typing import IO, Any
 
 from sync.modelstore import (
+    ACTION_FORMAT,
+    MODEL_ACTIONS,
     OFFER_FORMAT,
     InstalledModel,
     ModelOffer,
@@ -33,7 +42,7 @@ from sync.modelstore import (
     decode_signature,
 )
 
-__all__ = ["Inbound", "InboundHandlers", "Reply", "RmaLine", "url_allowed"]
+__all__ = ["RATE_LIMITS", "Inbound", "InboundHandlers", "RateLimit", "Reply", "RmaLine", "url_allowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +56,48 @@ MAX_MESSAGE_BYTES = {"manifest": 32 * 1024 * 1024, "config/set": 64 * 1024, "cmd
 _OTHER_MESSAGE_BYTES = 64 * 1024
 _OFFER_ENVELOPE_BYTES = 1024 * 1024  # the signed envelope (with the model's manifest) and the JSON around
 _DECLARED = {"unopened", "defective", "damaged", "wrong_item", "no_longer_needed"}
+# A message over its rate is not parsed; its reply echoes the request_id found in its first
+# bytes, where `station central` puts it (at the latest right after the signed envelope).
+_REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,128})"')
+_REQUEST_ID_SCAN = _OFFER_ENVELOPE_BYTES + 4096
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `burst` messages at once, then `per_minute` (spread evenly)."""
+
+    burst: int
+    per_minute: float
+
+
+# Per kind of inbound message. Central sends a model offer or action now and then (one per
+# model and operator command), thresholds and manifests more often (a manifest per shift or
+# per truck); a kind not named here has OTHER_RATE_LIMIT.
+RATE_LIMITS: Mapping[str, RateLimit] = {
+    "model/offer": RateLimit(burst=10, per_minute=10),
+    "config/set": RateLimit(burst=30, per_minute=60),
+    "manifest": RateLimit(burst=30, per_minute=60),
+}
+OTHER_RATE_LIMIT = RateLimit(burst=10, per_minute=10)
+
+
+class _Bucket:
+    """One kind's tokens; `take()` says how long until one is free when none is."""
+
+    def __init__(self, limit: RateLimit, now: float) -> None:
+        self.limit = limit
+        self.tokens = float(limit.burst)
+        self.at = now
+        self.refused = 0  # refused in the current burst (logged once when it starts)
+
+    def take(self, now: float) -> float | None:
+        rate = self.limit.per_minute / 60.0
+        self.tokens = min(float(self.limit.burst), self.tokens + max(0.0, now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return None
+        return (1.0 - self.tokens) / rate if rate > 0 else math.inf
 
 
 class _RejectedError(ValueError):
@@ -93,10 +144,20 @@ class Inbound:
     """Checks and dispatches inbound messages; `handle()` never raises."""
 
     def __init__(self, handlers: InboundHandlers, model_store: ModelStore | None = None,
-                 fetch_timeout_s: float = 60.0, url_allow: tuple[str, ...] = ()) -> None:
+                 fetch_timeout_s: float = 60.0, url_allow: tuple[str, ...] = (),
+                 station: str | None = None, rate_limits: Mapping[str, RateLimit] = RATE_LIMITS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.handlers = handlers
         self.model_store = model_store
         self.fetch_timeout_s = fetch_timeout_s
+        # "<site>/<station>": a signed model action is carried out only when addressed to it
+        self.station = station
+        self.rate_limits = rate_limits
+        self.clock = clock
+        self._buckets: dict[str, _Bucket] = {}
+        # refused messages by topic (all reasons), and of those refused for their rate
+        self.refused: Counter[str] = Counter()
+        self.rate_limited: Counter[str] = Counter()
         # URL prefixes (scheme://host[:port]/path/) a signed offer may name; empty = inline only
         self.url_allow = url_allow
         for entry in url_allow:
@@ -119,12 +180,48 @@ class Inbound:
         reason = (f"{size} bytes, more than the {limit} a {subtopic} message may have: refused unread; "
                   "send it in smaller messages")
         logger.warning("inbound %s rejected: %s; previous state kept", subtopic, reason)
+        self.refused[subtopic] += 1  # also when the publisher refuses it before queueing it
         return Reply(topic=subtopic, ok=False, request_id=None, reason=reason)
+
+    def over_rate(self, subtopic: str, payload: bytes) -> Reply | None:
+        """The refusal of a message beyond its kind's RATE_LIMITS, else None (and a token is taken).
+
+        Only the first refusal of a burst is logged; when the kind is taken again, how many
+        were refused is logged once.
+        """
+        now = self.clock()
+        bucket = self._buckets.get(subtopic)
+        if bucket is None:
+            bucket = self._buckets[subtopic] = _Bucket(self.rate_limits.get(subtopic, OTHER_RATE_LIMIT), now)
+        wait = bucket.take(now)
+        if wait is None:
+            if bucket.refused:
+                logger.warning("inbound %s: taken again; %d messages were refused as too many",
+                               subtopic, bucket.refused)
+                bucket.refused = 0
+            return None
+        limit = bucket.limit
+        if not bucket.refused:
+            logger.warning("inbound %s: more than %d at once or %g a minute; refusing until a slot is free "
+                           "(the refusals of this burst are counted, not logged one by one)",
+                           subtopic, limit.burst, limit.per_minute)
+        bucket.refused += 1
+        self.rate_limited[subtopic] += 1
+        self.refused[subtopic] += 1
+        found = _REQUEST_ID.search(payload, 0, _REQUEST_ID_SCAN)
+        request_id = found.group(1).decode("utf-8", "replace") if found else None
+        seconds = max(1, math.ceil(wait)) if math.isfinite(wait) else None
+        again = f"try again in {seconds} s" if seconds is not None else "this station takes none of them"
+        return Reply(topic=subtopic, ok=False, request_id=request_id,
+                     reason=f"too many messages, {again} (this station takes {limit.burst} {subtopic} "
+                            f"messages at once, then {limit.per_minute:g} a minute); nothing was done")
 
     def handle(self, subtopic: str, payload: bytes) -> Reply:
         """Check and apply one message received on `<prefix><subtopic>`."""
         request_id: str | None = None
         if (refused := self.too_large(subtopic, len(payload))) is not None:
+            return refused
+        if (refused := self.over_rate(subtopic, payload)) is not None:
             return refused
         try:
             try:
@@ -146,9 +243,11 @@ class Inbound:
         except (_RejectedError, OfferRejectedError, ValueError) as exc:
             logger.warning("inbound %s rejected (request %s): %s; previous state kept",
                            subtopic, request_id, exc)
+            self.refused[subtopic] += 1
             return Reply(topic=subtopic, ok=False, request_id=request_id, reason=str(exc))
         except Exception as exc:  # a failing station callback must not kill the inbound thread
             logger.exception("inbound %s failed while applying it (request %s)", subtopic, request_id)
+            self.refused[subtopic] += 1
             return Reply(topic=subtopic, ok=False, request_id=request_id,
                          reason=f"station failed to apply it: {exc}")
         logger.info("inbound %s accepted (request %s): %s", subtopic, request_id, reason)
@@ -220,7 +319,7 @@ class Inbound:
             raise _RejectedError("this station takes no model offers")
         action = message.get("action", "install")
         if action != "install":
-            return self._model_action(self.model_store, action, message.get("name"))
+            return self._model_action(self.model_store, message)
         if not isinstance(message.get("offer"), str):
             if any(k in message for k in ("name", "version", "sha256", "mode", "manifest", "url")):
                 raise _RejectedError(
@@ -258,22 +357,35 @@ class Inbound:
         return (f"{installed.name} {installed.version} installed as {mode.value}",
                 {"name": installed.name, "version": installed.version, "mode": mode.value})
 
-    def _model_action(self, store: ModelStore, action: Any, name: Any) -> tuple[str, dict[str, Any]]:
-        # Only switches between versions that were verified when installed; who may send
-        # these is the broker ACL's job (central only).
+    def _model_action(self, store: ModelStore, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        # Only switches between versions that were verified when installed, and only when
+        # central signed it for this station (the broker's ACL alone would let anyone who
+        # got write access, or recorded an old action, switch the model).
+        action, name = message.get("action"), message.get("name")
+        if action not in MODEL_ACTIONS:
+            raise _RejectedError(f"'action' must be install, promote, drop or rollback, not {action!r}")
         if not isinstance(name, str) or name not in store.names:
             raise _RejectedError(f"'name' must be one of {sorted(store.names)}")
-        if action == "promote":
-            version: str | None = store.promote_shadow(name).version
-        elif action == "drop":
-            store.drop_shadow(name)
-            active = store.active(name)
-            version = active.version if active else None
-        elif action == "rollback":
-            rolled = store.rollback(name)
-            version = rolled.version if rolled else None
-        else:
-            raise _RejectedError(f"'action' must be install, promote, drop or rollback, not {action!r}")
+        send = (f"send it with `station central model {action} {name} --key RELEASE_KEY`, which signs it "
+                f"({ACTION_FORMAT})")
+        if not isinstance(message.get("envelope"), str) or not isinstance(message.get("signature"), str):
+            raise _RejectedError(f"unsigned model action refused: nothing was done; {send}")
+        stray = sorted(set(message) - {"request_id", "action", "name", "envelope", "signature"})
+        if stray:
+            raise _RejectedError(f"{stray} not allowed beside a signed model action")
+        if self.station is None:
+            raise _RejectedError("this station does not know its own site/station id, so it cannot tell "
+                                 "whether a model action is addressed to it; nothing was done")
+        try:
+            envelope = base64.b64decode(message["envelope"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _RejectedError("'envelope' is not base64") from None
+        signed = store.open_action(envelope, decode_signature(message["signature"]), self.station)
+        if (signed.action, signed.name) != (action, name):
+            raise _RejectedError(f"the message says {action} {name} but its signed envelope says "
+                                 f"{signed.action} {signed.name}: nothing was done; {send}")
+        active = store.apply_action(signed)
+        version = active.version if active else None
         if self.handlers.on_model_changed is not None:
             self.handlers.on_model_changed(name)
         return (f"{name}: {action} done; active {version or 'the shipped model'}",

@@ -17,13 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+import re
 import ssl
 import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +36,30 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from sync.modelstore import ModelOffer, OfferMode, offer_message, sign_offer
+from sync.modelstore import (
+    DEFAULT_VALIDITY,
+    MAX_VALIDITY,
+    MODEL_ACTIONS,
+    ModelOffer,
+    OfferMode,
+    action_message,
+    offer_message,
+    sign_action,
+    sign_offer,
+)
 from sync.mqtt import BrokerAddress, set_tls
 from sync.settings import StationIdentity
 
 __all__ = ["MODEL_ACTIONS", "TOPIC_ROOT", "Answer", "ModelFolder", "OfferBrokerError", "OfferInputError",
            "Request", "StationRef", "action_requests", "build_offer", "exchange", "load_release_key",
-           "offer_requests", "parse_stations", "public_key_path", "read_model_folder", "write_key_pair"]
+           "offer_requests", "parse_duration", "parse_stations", "public_key_path", "read_model_folder",
+           "write_key_pair"]
 
 logger = logging.getLogger(__name__)
 
 TOPIC_ROOT = "returns/v1/"
-MODEL_ACTIONS = ("promote", "drop", "rollback")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class OfferInputError(ValueError):
@@ -97,6 +112,28 @@ def parse_stations(text: str) -> tuple[StationRef, ...]:
         raise OfferInputError("no station given: write them as SITE/STATION separated by commas, "
                               "e.g. site-01/dock-01,site-01/dock-02")
     return tuple(found)
+
+
+def parse_duration(text: str) -> timedelta:
+    """`30m`, `24h`, `7d` (also `90s`) as a validity period of a signed offer or action: more than
+    nothing and at most MAX_VALIDITY, the longest a station takes."""
+    example = f"e.g. 30m, 24h or 7d (default {_hours(DEFAULT_VALIDITY)})"
+    found = _DURATION.match(text)
+    if found is None:
+        raise OfferInputError(f"{text!r} is not a duration: write a number and s, m, h or d, {example}")
+    seconds = float(found.group(1)) * _UNIT_S[found.group(2)]
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise OfferInputError(f"{text!r} is no time at all: the stations would refuse the message as "
+                              f"expired; give a period, {example}")
+    if seconds > MAX_VALIDITY.total_seconds():
+        raise OfferInputError(f"{text!r} is longer than the {MAX_VALIDITY.days} days a station takes: "
+                              "an old message must not stay usable for long; give at most "
+                              f"{MAX_VALIDITY.days}d, {example}")
+    return timedelta(seconds=seconds)
+
+
+def _hours(period: timedelta) -> str:
+    return f"{period.total_seconds() / 3600:g}h"
 
 
 # ---- the release key ----------------------------------------------------------------------
@@ -274,22 +311,27 @@ def offer_requests(offer: ModelOffer, model: bytes, stations: Sequence[StationRe
     return requests
 
 
-def action_requests(action: str, name: str, stations: Sequence[StationRef]) -> list[Request]:
-    """`{"action": promote|drop|rollback, "name"}` for each station, each with its own request id."""
+def action_requests(key: Ed25519PrivateKey, action: str, name: str, stations: Sequence[StationRef],
+                    valid_for: timedelta = DEFAULT_VALIDITY) -> list[Request]:
+    """promote|drop|rollback of `name`, signed for each station (its envelope names it, so it
+    cannot be sent to another), each with its own request id."""
     if action not in MODEL_ACTIONS:
         raise OfferInputError(f"action {action!r} is not one of {', '.join(MODEL_ACTIONS)}")
     run = uuid.uuid4().hex[:12]
     requests = []
     for station in stations:
         rid = _request_id(action, station, run)
-        message = {"request_id": rid, "action": action, "name": name}
-        requests.append(Request(station, "model/offer", rid, message))
+        signed = sign_action(key, action, name, str(station), valid_for=valid_for)
+        requests.append(Request(station, "model/offer", rid, action_message(signed, request_id=rid)))
     return requests
 
 
-def build_offer(key: Ed25519PrivateKey, folder: ModelFolder, mode: OfferMode, url: str | None) -> ModelOffer:
-    """Sign the folder's model once, for every station (the envelope names no station)."""
-    return sign_offer(key, folder.name, folder.version, folder.model, folder.manifest, mode, url)
+def build_offer(key: Ed25519PrivateKey, folder: ModelFolder, mode: OfferMode, url: str | None,
+                valid_for: timedelta = DEFAULT_VALIDITY) -> ModelOffer:
+    """Sign the folder's model once, for every station (the envelope names no station), usable
+    for `valid_for` from now."""
+    return sign_offer(key, folder.name, folder.version, folder.model, folder.manifest, mode, url,
+                      valid_for=valid_for)
 
 
 class _Session:

@@ -1,7 +1,9 @@
 """`station central keygen | offer | model`: send a model to the stations and switch between versions.
 
-The release key signs; each station trusts its public half (`[sync].trusted_key_file`) and
-answers every offer on its reply topic. These commands print one line per station: what it
+The release key signs offers and model actions; each station trusts its public half
+(`[sync].trusted_key_file`) and answers every message on its reply topic. What is signed
+says when, and until when (--valid-for) it may be used: a station refuses it later, and
+refuses a copy of an older one sent again. These commands print one line per station: what it
 answered, or that it has not answered yet. Exit status: 0 every station accepted, 1 a station
 refused (or the broker could not be used), 2 a bad option, model folder or key, 3 a station did
 not answer within --wait (none refused). The MQTT and signing work is sync.offer_client's.
@@ -13,6 +15,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -62,6 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     offer.add_argument("--url", default=None,
                        help="the stations download the model from this URL instead of receiving it in the "
                             "message (it must lie under their [sync].model_url_allow)")
+    _add_validity(offer, "offer")
     _add_targets(offer)
     _add_connection(offer)
     offer.set_defaults(handler=run_offer, log_to_file=False)
@@ -74,9 +78,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "central offer`.")
     model.add_argument("action", choices=["promote", "drop", "rollback"], help="what to do")
     model.add_argument("name", help="the model: defect or conformity")
+    model.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
+                       help="the release key (private PEM) `station central keygen --out` wrote: the "
+                            "stations carry out only actions it signed, each for the station it names")
+    _add_validity(model, "action")
     _add_targets(model)
     _add_connection(model)
     model.set_defaults(handler=run_model, log_to_file=False)
+
+
+def _add_validity(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--valid-for", default="24h", metavar="DURATION",
+                        help=f"how long the signed {what} may be used, e.g. 30m, 24h, 7d (default 24h, at "
+                             "most 30d): a station that is off longer refuses it when it connects; then sign "
+                             "it again")
+
+
+def _validity(args: argparse.Namespace) -> timedelta:
+    """--valid-for as a period; _UsageError says what to give instead."""
+    from sync.offer_client import OfferInputError, parse_duration
+
+    try:
+        return parse_duration(args.valid_for)
+    except OfferInputError as exc:
+        raise _UsageError(f"--valid-for: {exc}") from None
 
 
 def _add_targets(parser: argparse.ArgumentParser) -> None:
@@ -228,7 +253,7 @@ def run_keygen(args: argparse.Namespace, config: Config) -> int:
 
 def run_offer(args: argparse.Namespace, config: Config) -> int:
     """Sign MODEL_DIR once and offer it to every station; see the module's exit statuses."""
-    from sync.modelstore import OfferMode
+    from sync.modelstore import OfferMode, format_time
     from sync.offer_client import (
         OfferInputError,
         build_offer,
@@ -243,29 +268,39 @@ def run_offer(args: argparse.Namespace, config: Config) -> int:
               "[sync].model_url_allow", file=sys.stderr)
         return EXIT_USAGE
     try:
+        valid_for = _validity(args)
         folder = read_model_folder(args.model_dir)
         key = load_release_key(args.release_key)
-    except OfferInputError as exc:
+    except (OfferInputError, _UsageError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     mode = OfferMode(args.mode)
-    offer = build_offer(key, folder, mode, args.url)
+    offer = build_offer(key, folder, mode, args.url, valid_for)
+    assert offer.expires is not None
     header: dict[str, object] = {"name": folder.name, "version": folder.version, "mode": mode.value,
-                                 "sha256": offer.sha256}
-    later = ("send the same offer again later to read its answer (a version is installed once, however often "
-             "it is sent)")
+                                 "sha256": offer.sha256, "expires": format_time(offer.expires)}
+    later = (f"it refuses the offer if that is after {format_time(offer.expires)} (--valid-for "
+             f"{args.valid_for}). Run this command again later to read its answer (a version is installed "
+             "once, however often it is sent)")
     what = f"offered {folder.name} {folder.version} as {mode.value} (signed with {args.release_key}) to"
     return _send(args, lambda stations: offer_requests(offer, folder.model, stations), header, what,
                  "installed", later)
 
 
 def run_model(args: argparse.Namespace, config: Config) -> int:
-    """promote / drop / rollback on every station; see the module's exit statuses."""
-    from sync.offer_client import action_requests
+    """promote / drop / rollback, signed for each station; see the module's exit statuses."""
+    from sync.offer_client import OfferInputError, action_requests, load_release_key
 
+    try:
+        valid_for = _validity(args)
+        key = load_release_key(args.release_key)
+    except (OfferInputError, _UsageError) as exc:
+        print(f"{args.command_prog}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     header: dict[str, object] = {"action": args.action, "name": args.name}
-    later = ("its answer is not shown then: `station central report` shows which version decides its items "
-             "once it has decided some")
-    what = f"sent {args.action} {args.name} to"
-    return _send(args, lambda stations: action_requests(args.action, args.name, stations), header, what,
-                 "done", later)
+    later = (f"it refuses the action if that is more than --valid-for {args.valid_for} after now. Its answer "
+             "is not shown then: `station central report` shows which version decides its items once it has "
+             "decided some")
+    what = f"sent {args.action} {args.name} (signed with {args.release_key}) to"
+    return _send(args, lambda stations: action_requests(key, args.action, args.name, stations, valid_for),
+                 header, what, "done", later)

@@ -92,7 +92,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print("station central: give --broker URL and --db FILE-or-URL to receive verdicts, or a tool: "
               "station central bridge-config ... | station central report --db ... | "
               "station central image --db ... | station central keygen --out ... | "
-              "station central offer MODEL_DIR ... | station central model promote|drop|rollback NAME ...")
+              "station central offer MODEL_DIR ... | "
+              "station central model promote|drop|rollback NAME --key ... --stations ...")
         return 2
     if (mistyped := mistyped_db_url(str(args.db))) is not None:
         print(f"station central: {mistyped}")

@@ -1,6 +1,7 @@
 """A model offer from central reaches the running station over a real broker: a signed
 version is swapped in and reported, a tampered one is refused with the old model kept,
-and a rollback brings the previous version back."""
+and a rollback signed for this station brings the previous version back; an unsigned one, or a
+copy of the offer sent again, is refused."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from station.app import Station
 from station.config import load_config
 from sync.broker import LocalBroker
-from sync.modelstore import OfferMode, offer_message, sign_offer
+from sync.modelstore import OfferMode, action_message, offer_message, sign_action, sign_offer
 
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 
@@ -77,10 +78,23 @@ def test_signed_offer_swaps_the_model_tampered_one_is_refused_rollback_restores(
         assert accepted["ok"] is True, accepted
         assert wait_until(lambda: station.models.defect.info.version == "2099.01.01")
 
-        rollback = {"request_id": "m2", "action": "rollback", "name": "defect"}
-        client.publish(PREFIX + "model/offer", json.dumps(rollback), qos=1)
+        unsigned = {"request_id": "m2", "action": "rollback", "name": "defect"}
+        client.publish(PREFIX + "model/offer", json.dumps(unsigned), qos=1)
         assert wait_until(lambda: any(r.get("request_id") == "m2" for r in replies))
+        refused = next(r for r in replies if r.get("request_id") == "m2")
+        assert refused["ok"] is False and "unsigned model action refused" in refused["reason"]
+        assert station.models.defect.info.version == "2099.01.01"
+
+        rollback = action_message(sign_action(key, "rollback", "defect", "site-01/dock-01"), request_id="m3")
+        client.publish(PREFIX + "model/offer", json.dumps(rollback), qos=1)
+        assert wait_until(lambda: any(r.get("request_id") == "m3" for r in replies))
         assert wait_until(lambda: station.models.defect.info.version == shipped)
+
+        client.publish(PREFIX + "model/offer", json.dumps(dict(message, request_id="m4")), qos=1)
+        assert wait_until(lambda: any(r.get("request_id") == "m4" for r in replies))
+        replayed = next(r for r in replies if r.get("request_id") == "m4")
+        assert replayed["ok"] is False and "not later than the last signed change" in replayed["reason"]
+        assert station.models.defect.info.version == shipped
     finally:
         client.loop_stop()
         client.disconnect()

@@ -54,7 +54,8 @@ class FakeFleet:
         publisher = OutboxPublisher(self.tmp_path / station / "station.db",
                                     SyncSettings(broker="127.0.0.1", port=self.broker.port),
                                     StationIdentity(station_id=station, site_id="site-01"),
-                                    inbound=Inbound(InboundHandlers(), self.store(station)))
+                                    inbound=Inbound(InboundHandlers(), self.store(station),
+                                                    station=f"site-01/{station}"))
         publisher.start()
         self.running[station] = publisher
         wait_for(lambda: publisher.stats().connected, 30, f"{station} connected")
@@ -134,8 +135,8 @@ def test_offer_installs_in_shadow_on_both_stations_then_promote_and_rollback(
         assert shadow is not None and shadow.version == VERSION and store.active("defect") is None
         assert shadow.onnx.read_bytes() == (MODEL / "model.onnx").read_bytes()
 
-    code, out, err = run("central", "model", "promote", "defect", "--stations", BOTH,
-                         "--broker", broker.url(), "--wait", "60", "--json")
+    code, out, err = run("central", "model", "promote", "defect", "--key", str(release_key),
+                         "--stations", BOTH, "--broker", broker.url(), "--wait", "60", "--json")
     assert code == 0, out + err
     result = json.loads(out)
     assert [(s["station"], s["result"]) for s in result["stations"]] == [("site-01/dock-01", "ok"),
@@ -146,8 +147,8 @@ def test_offer_installs_in_shadow_on_both_stations_then_promote_and_rollback(
         assert active is not None and active.version == VERSION
         assert fleet.store(station).shadow("defect") is None
 
-    code, out, err = run("central", "model", "rollback", "defect", "--stations", "site-01/dock-02",
-                         "--broker", broker.url(), "--wait", "60")
+    code, out, err = run("central", "model", "rollback", "defect", "--key", str(release_key), "--stations",
+                         "site-01/dock-02", "--broker", broker.url(), "--wait", "60")
     assert code == 0, out + err
     assert out.splitlines()[1:] == ["site-01/dock-02: done — defect: rollback done; active the shipped model"]
     assert fleet.store("dock-02").active("defect") is None
@@ -167,10 +168,10 @@ def test_an_offer_signed_with_a_key_the_stations_do_not_trust_is_printed_as_refu
         "site-01/dock-01: refused — signature does not verify with the trusted key"]
     assert fleet.store("dock-01").shadow("defect") is None
 
-    code, out, err = run("central", "model", "promote", "defect", "--stations", "site-01/dock-01",
-                         "--broker", broker.url(), "--wait", "60")
+    code, out, err = run("central", "model", "promote", "defect", "--key", "other-key.pem", "--stations",
+                         "site-01/dock-01", "--broker", broker.url(), "--wait", "60")
     assert code == 1, out + err
-    assert "site-01/dock-01: refused — no defect model in shadow to promote" in out
+    assert "site-01/dock-01: refused — signature does not verify with the trusted key" in out
 
 
 @pytest.mark.broker
@@ -247,6 +248,30 @@ def test_the_public_key_given_as_key_is_refused_saying_to_give_the_private_one(
     assert code == 2
     assert "release-key.pub.pem is a public key" in err
     assert "give --key the private key `station central keygen --out FILE` wrote" in err
+
+
+@pytest.mark.parametrize(("valid_for", "why"), [
+    ("0m", "--valid-for: '0m' is no time at all"),
+    ("90d", "--valid-for: '90d' is longer than the 30 days a station takes"),
+    ("tomorrow", "--valid-for: 'tomorrow' is not a duration"),
+])
+def test_a_validity_that_is_no_time_or_too_long_is_refused(
+        release_key: Path, run: Run, valid_for: str, why: str) -> None:
+    for command in (("offer", str(MODEL)), ("model", "rollback", "defect")):
+        code, out, err = run("central", *command, "--key", str(release_key), "--valid-for", valid_for,
+                             *NO_BROKER)
+        assert code == 2, err
+        assert err.startswith(f"station central {command[0]}: {why}") and "e.g. 30m, 24h or 7d" in err
+        assert out == ""
+
+
+def test_a_model_action_is_signed_with_the_release_key(tmp_path: Path, release_key: Path, run: Run) -> None:
+    with pytest.raises(SystemExit) as usage:
+        run("central", "model", "promote", "defect", *NO_BROKER)
+    assert usage.value.code == 2  # --key is required
+    public = str(tmp_path / "release-key.pub.pem")
+    code, _, err = run("central", "model", "promote", "defect", "--key", public, *NO_BROKER)
+    assert code == 2 and "release-key.pub.pem is a public key" in err
 
 
 def test_keygen_never_replaces_an_existing_key(

@@ -13,8 +13,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from station.config import PolicyConfig
 from station.policy import update_policy
-from sync.inbound import Inbound, InboundHandlers, RmaLine
-from sync.modelstore import InstalledModel, ModelStore, OfferMode, offer_message, sign_offer
+from sync.inbound import RATE_LIMITS, Inbound, InboundHandlers, RateLimit, RmaLine
+from sync.modelstore import (
+    InstalledModel,
+    ModelStore,
+    OfferMode,
+    action_message,
+    offer_message,
+    sign_action,
+    sign_offer,
+)
 
 RANGES = {"defect_repair": (0.2, 0.8), "defect_recycle": (0.5, 0.99), "min_confidence": (0.3, 0.9)}
 
@@ -51,7 +59,9 @@ def inbound(tmp_path: Path, station: Station, key: Ed25519PrivateKey) -> Inbound
         on_model_installed=lambda model, mode: station.models.append((model, mode)),
         config_ranges=RANGES,
     )
-    return Inbound(handlers, store)
+    # These tests send many messages at once; the rate limit has its own (test_inbound_rate.py).
+    roomy = {kind: RateLimit(burst=1000, per_minute=60) for kind in RATE_LIMITS}
+    return Inbound(handlers, store, rate_limits=roomy)
 
 
 def _send(inbound: Inbound, topic: str, body: Any) -> tuple[bool, str]:
@@ -163,7 +173,7 @@ def _bad_offers(key: Ed25519PrivateKey) -> list[tuple[dict[str, Any], str]]:
     other = Ed25519PrivateKey.generate()
     good = _offer_message(key, b"onnx-bytes")
     wrong_key = _offer_message(other, b"onnx-bytes")
-    unsigned = json.dumps({"format": "returns.model-offer/2", "name": "defect", "version": "9",
+    unsigned = json.dumps({"format": "returns.model-offer/3", "name": "defect", "version": "9",
                            "mode": "activate", "sha256": "0" * 64, "size": 1, "manifest": {}}).encode()
     return [
         ({**good, "signature": None}, "'signature' must be a string"),
@@ -216,18 +226,22 @@ def test_request_id_is_echoed(inbound: Inbound) -> None:
     assert reply.request_id == "abc" and not reply.ok
 
 
+def _action(key: Ed25519PrivateKey, action: str, name: str = "defect") -> dict[str, Any]:
+    return action_message(sign_action(key, action, name, "site-01/dock-01"), request_id="a1")
+
+
 def test_central_promotes_drops_and_rolls_back_models(tmp_path: Path, key: Ed25519PrivateKey) -> None:
     store = ModelStore(tmp_path / "models", key.public_key())
     changed: list[str] = []
-    inbound = Inbound(InboundHandlers(on_model_changed=changed.append), store)
+    inbound = Inbound(InboundHandlers(on_model_changed=changed.append), store, station="site-01/dock-01")
     assert _send(inbound, "model/offer", _offer_message(key, b"v1", mode="activate"))[0]
     offer_v2 = sign_offer(key, "defect", "2026.11.26", b"v2", {"task": "defect"}, OfferMode.SHADOW)
     store.install_offer(offer_v2, b"v2")
-    ok, reason = _send(inbound, "model/offer", {"action": "promote", "name": "defect"})
+    ok, reason = _send(inbound, "model/offer", _action(key, "promote"))
     assert ok and "active 2026.11.26" in reason
-    ok, reason = _send(inbound, "model/offer", {"action": "rollback", "name": "defect"})
+    ok, reason = _send(inbound, "model/offer", _action(key, "rollback"))
     assert ok and "active 2026.11.25" in reason
-    ok, reason = _send(inbound, "model/offer", {"action": "promote", "name": "defect"})
+    ok, reason = _send(inbound, "model/offer", _action(key, "promote"))
     assert not ok and "no defect model in shadow" in reason
     ok, reason = _send(inbound, "model/offer", {"action": "explode", "name": "defect"})
     assert not ok and "'action'" in reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -10,11 +11,13 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_pri
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.modelstore import (
+    MODEL_ACTIONS,
     ModelStore,
     OfferMode,
     OfferRejectedError,
     ShadowComparison,
     load_public_key,
+    sign_action,
     sign_offer,
 )
 
@@ -138,16 +141,27 @@ def test_shadow_comparison_reports_disagreements() -> None:
     assert report["disagreements"] == [{"active": "ok", "shadow": "tear", "count": 2}]
 
 
-def test_signed_envelopes_follow_the_published_schema(key: Ed25519PrivateKey) -> None:
+def _schema(name: str) -> Any:
     import json
 
     import jsonschema_rs
 
-    schema = json.loads((Path(__file__).resolve().parents[2] / "sync" / "schemas" /
-                         "model-offer-2.schema.json").read_text(encoding="utf-8"))
-    validator = jsonschema_rs.validator_for(schema)
+    return jsonschema_rs.validator_for(json.loads((Path(__file__).resolve().parents[2] / "sync" / "schemas" /
+                                                   name).read_text(encoding="utf-8")))
+
+
+def test_signed_envelopes_follow_the_published_schema(key: Ed25519PrivateKey) -> None:
+    import json
+
+    validator = _schema("model-offer-3.schema.json")
     inline = sign_offer(key, "defect", "1", b"model", {"task": "defect"}, OfferMode.ACTIVATE)
     by_url = sign_offer(key, "conformity", "2", b"model", {}, OfferMode.SHADOW, "https://c.example/m/2.onnx")
     for offer in (inline, by_url):
         validator.validate(json.loads(offer.envelope))
     assert not validator.is_valid({**json.loads(inline.envelope), "mode": "yolo"})
+    assert not validator.is_valid({k: v for k, v in json.loads(inline.envelope).items() if k != "expires"})
+    actions = _schema("model-action-1.schema.json")
+    for action in MODEL_ACTIONS:
+        actions.validate(json.loads(sign_action(key, action, "defect", "site-01/dock-01").envelope))
+    assert not actions.is_valid({**json.loads(sign_action(key, "drop", "defect", "s/d").envelope),
+                                 "station": None})
