@@ -6,6 +6,8 @@ import importlib.util
 import logging
 import os
 import shutil
+import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -96,3 +98,19 @@ def dock_zone() -> Iterator[Callable[[str], None]]:
     else:
         os.environ["TZ"] = before
     time.tzset()
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[tuple[socket.socket, str]]:
+    """A datagram socket where systemd's would be; its path short enough for AF_UNIX."""
+    folder = tempfile.mkdtemp(prefix="sdn", dir="/tmp")
+    path = os.path.join(folder, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(60)
+    try:
+        yield sock, path
+    finally:
+        sock.close()
+        os.unlink(path)
+        os.rmdir(folder)

@@ -5,12 +5,12 @@ number". Each problem vision/camera names (SourceError.said) has words in the st
 from __future__ import annotations
 
 import ast
-import time
 from pathlib import Path
 
-from station.devices import CAMERA_PHRASES, CAMERA_PROBLEMS, camera_health
+from station.devices import CAMERA_PHRASES, CAMERA_PROBLEMS
 from station.i18n import tr
-from vision.camera import Camera, CameraState, OpenCVSource
+from tests.station.camera_words import first_down, lines
+from vision.camera import OpenCVSource
 from vision.camera.capture import FROZEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,19 +77,7 @@ def test_no_error_a_running_camera_can_meet_is_left_in_english_only() -> None:
 
 def test_an_unplugged_camera_is_said_in_french_with_its_retry() -> None:
     """A real capture thread on a device that is not there, as the status line shows it."""
-    seen = []
-    camera = Camera(OpenCVSource("/dev/video97", name="top"), backoff_s=0.2, on_health=seen.append)
-    camera.start()
-    try:
-        give_up = time.monotonic() + 10
-        while not any(h.state is CameraState.DOWN for h in seen) and time.monotonic() < give_up:
-            time.sleep(0.01)
-    finally:
-        camera.stop()
-    down = next(h for h in seen if h.state is CameraState.DOWN)
-    french = camera_health(down, "fr")
-    english = camera_health(down, "en")
-    assert french is not None and english is not None
+    french, english = lines(first_down(OpenCVSource("/dev/video97", name="top")))
     assert french.detail.startswith("pas de caméra '/dev/video97' sur ce PC : débranchée, ou elle a pris un "
                                     "autre numéro ; nouvel essai dans 0,2 s. ")
     # English as the log has it, unchanged.

@@ -7,38 +7,14 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from station.devices import camera_health
-from station.state import Health
+from tests.station.camera_words import first_down, lines
 from tests.vision.test_camera_aravis import ADDRESS, FakeCamera, fake_camera  # noqa: F401 - the fixture
-from vision.camera import AravisSource, Camera, CameraHealth, CameraState, FolderSource, VideoFileSource
+from vision.camera import AravisSource, CameraHealth, CameraState, FolderSource, VideoFileSource
 from vision.camera.errors import SourceError
-from vision.camera.sources import FrameSource
-
-
-def first_down(source: FrameSource) -> CameraHealth:
-    """The first DOWN report of a real capture thread on `source` (retrying every 0.2 s)."""
-    seen: list[CameraHealth] = []
-    camera = Camera(source, backoff_s=0.2, on_health=seen.append)
-    camera.start()
-    try:
-        give_up = time.monotonic() + 10
-        while not any(h.state is CameraState.DOWN for h in seen) and time.monotonic() < give_up:
-            time.sleep(0.01)
-    finally:
-        camera.stop()
-    return next(h for h in seen if h.state is CameraState.DOWN)
-
-
-def lines(health: CameraHealth) -> tuple[Health, Health]:
-    """The status line in French and in English."""
-    french, english = camera_health(health, "fr"), camera_health(health, "en")
-    assert french is not None and english is not None
-    return french, english
 
 
 def test_a_video_file_that_is_not_there_is_said_in_french(tmp_path: Path) -> None:

@@ -7,9 +7,8 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
@@ -29,22 +28,6 @@ from station.verdict import Verdict
 from vision.camera import Frame
 
 STALL_S = 20.0
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    """A datagram socket where systemd's would be; its path short enough for AF_UNIX."""
-    folder = tempfile.mkdtemp(prefix="sdn", dir="/tmp")
-    path = os.path.join(folder, "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    sock.settimeout(60)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(folder)
 
 
 def _messages(sock: socket.socket) -> list[dict[str, str]]:

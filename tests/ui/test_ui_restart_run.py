@@ -10,9 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,21 +24,6 @@ mode = "conveyor"
 [sync]
 broker = ""
 """
-
-
-@pytest.fixture
-def notify_socket() -> Iterator[tuple[socket.socket, str]]:
-    """A datagram socket where systemd's would be (its path short enough for AF_UNIX)."""
-    folder = tempfile.mkdtemp(prefix="sdn", dir="/tmp")
-    path = os.path.join(folder, "notify")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    try:
-        yield sock, path
-    finally:
-        sock.close()
-        os.unlink(path)
-        os.rmdir(folder)
 
 
 def test_restart_now_starts_the_station_again_in_the_saved_mode(
