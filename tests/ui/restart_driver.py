@@ -1,6 +1,9 @@
 """`station run` with its window, driven by key presses and clicks the way the operator does: sign in,
-wait for items, F3, Bench, Switch mode, Enter on "Restart now"; in the window of the station started
-again, say its mode on stdout and close it. Run as `python restart_driver.py <station argv...>`."""
+wait for items, F3, the other mode's button, Switch mode, Enter on "Restart now"; in the window of the
+station started again, say its mode on stdout and close it.
+
+    python restart_driver.py DB_PATH bench|conveyor <station argv...>
+"""
 
 from __future__ import annotations
 
@@ -31,9 +34,10 @@ def _items(db: Path) -> int:
 class _Operator:
     """One step each tick: what the operator would do next in front of `window`."""
 
-    def __init__(self, window: MainWindow, db: Path) -> None:
+    def __init__(self, window: MainWindow, db: Path, mode: str) -> None:
         self.window = window
         self.db = db
+        self.mode = mode
         self.switched = False
         self.timer = QTimer()
         self.timer.setInterval(200)
@@ -54,20 +58,24 @@ class _Operator:
             self.timer.stop()
             dialog.activateWindow()
             QTest.keyClick(dialog, Qt.Key.Key_Return)
-        elif not self.switched and window.operator_id and _items(self.db) >= ITEMS_BEFORE_SWITCH:
+        elif not self.switched and window.operator_id and _items(self.db) < ITEMS_BEFORE_SWITCH:
+            if window.settings.mode == "bench":  # at a bench the operator inspects: T
+                QTest.keyClick(window.inspect_page, Qt.Key.Key_T)
+        elif not self.switched and window.operator_id:
             self.switched = True
             QTest.keyClick(window, Qt.Key.Key_F3)
             page = window.settings_page
-            QTest.mouseClick(page.bench, Qt.MouseButton.LeftButton)
+            button = page.bench if self.mode == "bench" else page.conveyor
+            QTest.mouseClick(button, Qt.MouseButton.LeftButton)
             QTest.mouseClick(page.switch, Qt.MouseButton.LeftButton)
 
 
 def _driven_start(window: MainWindow, ask_sign_in: bool = True) -> None:
     _start(window, ask_sign_in)
     _windows.append(window)
-    window._driver = _Operator(window, Path(sys.argv[1]))  # type: ignore[attr-defined]  # lives with it
+    window._driver = _Operator(window, Path(sys.argv[1]), sys.argv[2])  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
     MainWindow.start = _driven_start  # type: ignore[method-assign]
-    sys.exit(main(sys.argv[2:]))
+    sys.exit(main(sys.argv[3:]))

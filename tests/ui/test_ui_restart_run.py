@@ -51,7 +51,7 @@ def test_restart_now_starts_the_station_again_in_the_saved_mode(
     reader.start()
     try:
         proc = subprocess.run(
-            [sys.executable, str(DRIVER), str(db), "--config", str(config), "run", "--rate", "5"],
+            [sys.executable, str(DRIVER), str(db), "bench", "--config", str(config), "run", "--rate", "5"],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
     finally:
         done.set()
