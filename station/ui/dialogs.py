@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import re
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
@@ -26,13 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from station.i18n import override_reason_words
+from station.operator_id import OPERATOR_ID
 from station.ui import theme
 from station.ui.translation import current_language
 
 logger = logging.getLogger(__name__)
-
-OPERATOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-
 
 class _Dialog(QDialog):
     def __init__(self, title: str, parent: QWidget | None) -> None:
