@@ -174,9 +174,26 @@ def open_database(path: Path, readonly: bool) -> sqlite3.Connection:
     if problem:
         raise UnusableDatabaseError(problem)
     try:
-        return _sqlite(path, readonly)
+        conn = _sqlite(path, readonly)
+        others = _tables_of_another_program(conn)
     except sqlite3.Error as exc:
         raise _unusable(path, exc) from None
+    if others:
+        conn.close()
+        shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+        raise UnusableDatabaseError(
+            f"{path} is an SQLite database of another program (tables {shown}), not a station database: "
+            "nothing in it was changed — check [storage].db_path, or point it at a new file")
+    return conn
+
+
+def _tables_of_another_program(conn: sqlite3.Connection) -> list[str]:
+    """The tables of a database that holds some but not the station's `schema_version`: a writer
+    would otherwise add the station's tables into another program's file, and a reader fail on
+    tables it does not have. Empty for a new file and for a station database."""
+    names = sorted(str(row[0]) for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+    return [] if not names or "schema_version" in names else names
 
 
 def _empty_if_new(conn: sqlite3.Connection, path: Path) -> sqlite3.Connection:

@@ -103,6 +103,34 @@ def test_a_database_that_is_no_database_is_refused_by_every_command_and_left_as_
     assert not out.exists() and not list(tmp_path.glob("*.part"))
 
 
+
+def test_another_programs_sqlite_database_is_refused_by_every_command_and_left_as_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], inputs: dict[str, Path]) -> None:
+    """A db_path that names another program's SQLite file: `report` failed on "no such table: items"
+    with a traceback, and `catalog import` or `purge` added the station's tables into that file."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = data / "station.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE invoices(id INTEGER PRIMARY KEY, total REAL)")
+        conn.execute("INSERT INTO invoices(total) VALUES (12.5)")
+    conn.close()
+    before = _state(data)
+    config = _config_file(tmp_path, data)
+    out = tmp_path / "backup.tar.gz"
+    for command in _commands(inputs, out):
+        code, _, err = _run(capsys, config, *command)
+        line = _one_line(err)
+        assert code == 2, (command, err)
+        assert f"{db} is an SQLite database of another program (tables invoices)" in line, (command, line)
+        assert "nothing in it was changed" in line and "[storage].db_path" in line, line
+        assert _state(data) == before, command
+    code, _, err = _run(capsys, config, "run", "--headless", "--items", "1")
+    assert code == 2 and "station run: refusing to start:" in _one_line(err), err
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
+    conn.close()
+
 def test_the_store_the_station_opens_refuses_it_the_same_way(tmp_path: Path) -> None:
     """What `station run` meets when it opens its store (Store.from_config)."""
     db = tmp_path / "data" / "station.db"
