@@ -54,6 +54,7 @@ from station.metrics import StationCollector, StationMetrics
 from station.options import RunOptions
 from station.pipeline import Pipeline
 from station.policy import POLICY_RANGES
+from station.record_watch import RecordWatch
 from station.site_references import SiteReferences
 from station.state import ItemView, StationState
 from station.store import Store
@@ -122,8 +123,11 @@ class Station:
         self.bench = None if self.conveyor is not None else BenchTriggers(
             config, self.camera, self.options.headless, on_scan=self.actions.scan,
             on_motion=self.actions.trigger, on_health=self.state.set_health)
+        watch = RecordWatch(self.store, self.state, on_revision=self.uplink.wake,
+                            on_settled=self.site_references.offer)
         self.monitor = HealthMonitor(self.state, self.pipeline, self.store, self.disk,
-                                     config.storage.min_free_disk_mb, self.models, self.uplink, self.conveyor)
+                                     config.storage.min_free_disk_mb, self.models, self.uplink, self.conveyor,
+                                     record_watch=watch)
         self.metrics = StationMetrics(config.metrics, StationCollector(
             self.identity, self.pipeline, self.cameras, self.models, self.disk, self.uplink, self.conveyor))
         self.models.on_swap = self._models_swapped

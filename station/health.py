@@ -23,6 +23,7 @@ from station.i18n import DEFAULT_LANGUAGE, QT_TRANSLATE_NOOP
 from station.kpi import local_midnight
 from station.live_models import LiveModels
 from station.pipeline import Pipeline
+from station.record_watch import RecordWatch
 from station.state import Health, Level, StationState
 from station.store import Store
 from station.uplink import Uplink, sync_health
@@ -48,8 +49,10 @@ class HealthMonitor:
         uplink: Uplink,
         conveyor: ConveyorDevice | None = None,
         language: str | None = None,
+        record_watch: RecordWatch | None = None,
     ) -> None:
         self.state = state
+        self.record_watch = record_watch
         # The status lines are written in the operator's language ([ui] language).
         self.language = language if language is not None else uplink.config.ui.language
         self.pipeline = pipeline
@@ -97,6 +100,8 @@ class HealthMonitor:
         self.state.set_health(disk_health(disk, self.min_free_disk_mb, self.language))
         if self.models.reload_gallery_if_changed():  # `station enroll` while the station runs
             self.state.set_health(self.models.current().health())
+        if self.record_watch is not None:  # `station item` while the station runs
+            self.record_watch.look()
         self.state.set_counters(self.stats())
 
     def _recorded_today(self) -> dict[str, int]:

@@ -185,10 +185,12 @@ class StationState:
         self.item_decided.emit(view)
 
     def update_item(self, verdict: Verdict) -> None:
-        """A new revision of an item already shown."""
+        """A new revision of an item already shown (one older than the revision shown is not)."""
         with self._lock:
             for index, view in enumerate(self._recent):
                 if view.verdict.verdict_id == verdict.verdict_id:
+                    if view.verdict.revision > verdict.revision:
+                        return
                     updated = dataclasses.replace(view, verdict=verdict)
                     self._recent[index] = updated
                     break

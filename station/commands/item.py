@@ -191,12 +191,13 @@ def _reader(config: Config) -> StoreReader:
     return StoreReader(config.in_data_dir(config.storage.db_path))
 
 
-def _not_a_station_database(reader: StoreReader, exc: sqlite3.Error) -> Exception:
-    """A SQLite file without the station's tables (another program's database)."""
-    from station.store import UnusableDatabaseError
-    from station.store.store import MOVE_ASIDE
+def _unreadable(reader: StoreReader, exc: sqlite3.Error) -> Exception:
+    """A station database that could not be read (held past the wait by a writer, damaged): said as the
+    store says it. Another program's database was refused when the reader opened it."""
+    from station.store import StoreError
 
-    return UnusableDatabaseError(f"{reader.path} is not a station database ({exc}) — {MOVE_ASIDE}")
+    return StoreError(f"cannot read the station database {reader.path} ({exc}) — nothing was recorded; try "
+                      "again in a moment, and if it persists run `station migrate --check`")
 
 
 def _find(args: argparse.Namespace, config: Config) -> int:
@@ -204,7 +205,7 @@ def _find(args: argparse.Namespace, config: Config) -> int:
         try:
             found = reader.recent(args.limit, search=args.text)
         except sqlite3.Error as exc:
-            raise _not_a_station_database(reader, exc) from None
+            raise _unreadable(reader, exc) from None
     if not found:
         raise _RefusedError(f"no item with the RMA, GTIN or code {args.text!r} — check it (an RMA is "
                             "matched whole, e.g. R-1042), or look for a GTIN or another code read on the "
@@ -250,7 +251,7 @@ def _resolve(config: Config, prefix: str) -> str:
                 "SELECT verdict_id, rma FROM items WHERE verdict_id >= ? AND verdict_id < ? "
                 "ORDER BY created_ts DESC LIMIT 4", (prefix, prefix + "~")).fetchall()
         except sqlite3.Error as exc:
-            raise _not_a_station_database(reader, exc) from None
+            raise _unreadable(reader, exc) from None
     if not rows:
         raise _RefusedError(f"no item has a verdict id starting with {prefix} — {FIND_HINT}", 2)
     if len(rows) > 1:

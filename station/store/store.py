@@ -19,6 +19,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -73,6 +74,9 @@ class UnusableDatabaseError(StoreError):
     with it (exit status 2), as they do on a bad config.
     """
 
+
+# Revisions this process wrote that `revisions_from_elsewhere` can tell apart (a day of a busy dock).
+_WRITTEN_HERE_KEPT = 50_000
 
 MOVE_ASIDE = "restore the last backup with `station restore`, or move the file aside to start an empty one"
 
@@ -489,11 +493,25 @@ class Store(StoreReader):
         self.images_too_big = 0  # pictures not queued for central because of their size
         self.free_bytes = free_bytes or retention.disk_free_bytes
         self._lock = threading.RLock()
+        # The revisions this writer inserted (newest kept): the others in the file were written by
+        # another process (`station item` at a terminal) while this one runs.
+        self._written_here: OrderedDict[tuple[str, int], None] = OrderedDict()
 
     def count_items_since(self, since: float) -> int:
         """As the reader's, on the writer's connection between two of its transactions."""
         with self._lock:
             return super().count_items_since(since)
+
+    def revisions_from_elsewhere(self, since: float) -> list[Verdict]:
+        """Revisions decided after `since` (seconds since 1970-01-01 UTC) that another process
+        wrote into this database, oldest first: a confirm or override made with `station item`."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT verdict_id, revision, payload FROM verdicts WHERE decided_ts > ? AND revision > 1 "
+                "ORDER BY decided_ts, revision", (since,)).fetchall()
+            mine = self._written_here
+            return [Verdict.from_json(json.loads(payload)) for verdict_id, revision, payload in rows
+                    if (verdict_id, revision) not in mine]
 
     @classmethod
     def from_config(cls, config: Config) -> Store:
@@ -636,6 +654,9 @@ class Store(StoreReader):
              verdict.to_json()["decided_at"], verdict.decided_at.timestamp(), payload),
         )
         outbox.enqueue(conn, "verdict", verdict.key, payload.encode("utf-8"))
+        self._written_here[(verdict.verdict_id, verdict.revision)] = None
+        while len(self._written_here) > _WRITTEN_HERE_KEPT:
+            self._written_here.popitem(last=False)
 
     @staticmethod
     def _latest(conn: sqlite3.Connection, verdict_id: str) -> Verdict | None:

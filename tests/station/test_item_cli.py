@@ -270,7 +270,8 @@ def test_a_database_that_is_not_a_stations_is_refused_and_left_alone(
         conn.execute("CREATE TABLE invoices(number TEXT)")
     conn.close()
     assert station(config_file, "item", *action) == 2
-    assert "is not a station database" in capsys.readouterr().err
+    assert "an SQLite database of another program (tables invoices), not a station database" in (
+        capsys.readouterr().err)
     with sqlite3.connect(db) as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     conn.close()
