@@ -23,10 +23,11 @@ from station.live_models import LiveModels
 from station.pipeline import Pipeline
 from station.uplink import Uplink
 from station.verdict import Disposition
+from sync.inbound import Inbound
 from sync.metrics import MetricsEndpoint, MetricsSettings, histogram_family
 from vision.camera import Camera, CameraState
 
-__all__ = ["StationCollector", "StationMetrics"]
+__all__ = ["StationCollector", "StationMetrics", "inbound_families"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,21 @@ _CONVEYOR_COUNTERS = (
 )
 
 
+def inbound_families(inbound: Inbound) -> Iterator[Metric]:
+    """What central (or anyone who can write to the broker) sent that the station refused, by kind of
+    message: a climbing rate-limited count is a flood, or a central command looping."""
+    refused = CounterMetricFamily("station_inbound_refused", "Inbound messages refused (malformed, out of "
+                                  "range, unsigned, not for this station, or too many).", labels=["kind"])
+    for kind, count in sorted(dict(inbound.refused).items()):
+        refused.add_metric([kind], count)
+    yield refused
+    limited = CounterMetricFamily("station_inbound_rate_limited", "Inbound messages refused unread because "
+                                  "their kind came faster than its rate limit.", labels=["kind"])
+    for kind, count in sorted(dict(inbound.rate_limited).items()):
+        limited.add_metric([kind], count)
+    yield limited
+
+
 class StationCollector:
     """Reads the station's parts when scraped; counts nothing itself."""
 
@@ -90,6 +106,8 @@ class StationCollector:
         yield from self._pipeline()
         yield from self._conveyor()
         yield from self._outbox()
+        if self.uplink.inbound is not None:
+            yield from inbound_families(self.uplink.inbound)
         yield from self._cameras()
         yield from self._models()
         disk = self.disk.check()

@@ -52,6 +52,7 @@ class Uplink:
         self.on_health = on_health
         self.versions = versions
         self.publisher: OutboxPublisher | None = None
+        self.inbound: Inbound | None = None  # what central sends: handled, refused and counted
         self.broker: LocalBroker | None = None
         self.central: CentralReceiver | None = None
         self._demo_login = ("", "")  # the local broker's user and password (broker = "auto")
@@ -87,6 +88,7 @@ class Uplink:
         )
         inbound = Inbound(self.handlers, model_store=self.model_store, url_allow=settings.model_url_allow,
                           station=f"{identity.site_id}/{identity.station_id}")
+        self.inbound = inbound
         db_path = self.config.in_data_dir(self.config.storage.db_path)
         self.publisher = OutboxPublisher(db_path, settings, identity, stats_source=self.stats_source,
                                          inbound=inbound)

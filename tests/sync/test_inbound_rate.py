@@ -93,3 +93,31 @@ def test_model_offers_are_limited_by_default_more_tightly_than_thresholds() -> N
     assert all("no model offers" in r.reason for r in replies[:burst])
     assert replies[burst].reason.startswith("too many messages, try again in")
     assert RATE_LIMITS["model/offer"].per_minute < RATE_LIMITS["config/set"].per_minute
+
+
+def test_the_refusals_are_counted_by_kind_in_the_station_metrics() -> None:
+    """What a scrape of the station's endpoint says after a flood of config/set and a bad manifest."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from station.metrics import inbound_families
+
+    clock, applied = Clock(), []
+    inbound = _station(clock, applied)
+    for n in range(5):
+        inbound.handle("config/set", _config(n))
+    assert not inbound.handle("manifest", b"{not json").ok
+
+    class Collector:
+        def collect(self):  # type: ignore[no-untyped-def]
+            return inbound_families(inbound)
+
+    registry = CollectorRegistry()
+    registry.register(Collector())  # type: ignore[arg-type]
+    text = generate_latest(registry).decode()
+    samples = {(s.name, s.labels.get("kind")): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    assert samples[("station_inbound_rate_limited_total", "config/set")] == 2
+    assert samples[("station_inbound_refused_total", "config/set")] == 2
+    assert samples[("station_inbound_refused_total", "manifest")] == 1
+    assert ("station_inbound_rate_limited_total", "manifest") not in samples
