@@ -297,7 +297,9 @@ def check_clock(now: datetime | None = None, built: datetime | None = None,
     if state == "yes":
         return ok("clock", f"{now:%Y-%m-%d %H:%M} UTC, kept in time by NTP")
     if state == "no":
-        return warn("clock", f"{now:%Y-%m-%d %H:%M} UTC, but NTP has not synchronised the clock",
+        return warn("clock", f"{now:%Y-%m-%d %H:%M} UTC, but NTP has not synchronised the clock: records "
+                    "may carry a wrong time, and central's model offers and actions are refused once the "
+                    "clocks disagree by more than 5 minutes",
                     "check the time server (timedatectl timesync-status) or the network")
     return warn("clock", f"{now:%Y-%m-%d %H:%M} UTC; whether NTP keeps it right is unknown "
                 "(timedatectl cannot say on this system)",
