@@ -63,7 +63,7 @@ def one_switch(start_mode: str, target: str) -> dict[str, float]:
             done.set()
             listener.join()
             sock.close()
-        if proc.returncode != 0 or f"window 2 mode {target}" not in proc.stdout:
+        if proc.returncode != 0 or f"window 2 mode {target} operator op-7\n" not in proc.stdout:
             raise SystemExit(f"the switch to {target} failed:\n{proc.stderr[-3000:]}")
         reloading = next(t for t, text in heard if text.startswith("RELOADING"))
         ready = next(t for t, text in heard if text.startswith("READY") and t > reloading)

@@ -127,29 +127,39 @@ def with_language(config: Config, language: str | None) -> Config:
     return dataclasses.replace(config, ui=dataclasses.replace(config.ui, language=language))
 
 
+@dataclasses.dataclass
+class _Carried:
+    """What one run of a restart hands the next: why it runs in the mode it ran in before (a mode that
+    could not start), and who was signed in (the operator at the bench is the same a second later)."""
+
+    notice: str | None = None
+    operator: str | None = None
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     """Run the station; when the operator switched bench/conveyor mode and chose "Restart now", stop it
-    and run it again on the config file as saved (same process, so systemd sees a reload, not a stop).
-    A run in the new mode that cannot start gives way to the mode that ran, so the window comes back."""
+    and run it again on the config file as saved (same process, so systemd sees a reload, not a stop),
+    the operator still signed in. A run in the new mode that cannot start gives way to the mode that
+    ran, so the window comes back."""
     from station.ui.settings import EXIT_RESTART
 
     before: Config | None = None  # what ran before a restart, while the restarted run has not started
-    notice: str | None = None
+    carried = _Carried()
     while True:
-        code = _run_once(args, config, notice)
+        code = _run_once(args, config, carried)
         if before is not None and code in _START_FAILED:
             notice = _back_to(before, config)
             if notice is None:
                 return code
             print(f"station run: {notice}", file=sys.stderr, flush=True)
-            config, before = before, None
+            config, before, carried = before, None, _Carried(notice, carried.operator)
             continue
         if code != EXIT_RESTART:
             return code
         reloaded = _saved_config(config)
         if reloaded is None:
             return 2
-        before, config, notice = config, reloaded, None
+        before, config, carried = config, reloaded, _Carried(operator=carried.operator)
         print(f"station run: starting again in {config.station.mode} mode", file=sys.stderr, flush=True)
 
 
@@ -192,7 +202,7 @@ def _saved_config(config: Config) -> Config | None:
         return None
 
 
-def _run_once(args: argparse.Namespace, config: Config, notice: str | None = None) -> int:
+def _run_once(args: argparse.Namespace, config: Config, carried: _Carried | None = None) -> int:
     from station.datadir import not_writable
 
     config = with_language(config, getattr(args, "lang", None))
@@ -224,12 +234,12 @@ def _run_once(args: argparse.Namespace, config: Config, notice: str | None = Non
               "is writable, or set [station].data_dir", file=sys.stderr)
         return 3
     try:
-        return _run_locked(args, config, notice)
+        return _run_locked(args, config, carried or _Carried())
     finally:
         lock.release()
 
 
-def _run_locked(args: argparse.Namespace, config: Config, notice: str | None = None) -> int:
+def _run_locked(args: argparse.Namespace, config: Config, carried: _Carried) -> int:
     from station.app import RunOptions, Station
     from station.store import SchemaError, StoreError
     from station.ui.settings import EXIT_RESTART
@@ -254,10 +264,12 @@ def _run_locked(args: argparse.Namespace, config: Config, notice: str | None = N
         print(f"station run: refusing to start: {exc} — check [camera] / [cameras.NAME] source and device "
               "(`station cameras list` shows what is connected)", file=sys.stderr)
         return 2
-    if notice is not None:  # why the station runs in the mode it ran in before a switch
+    if carried.notice is not None:  # why the station runs in the mode it ran in before a switch
         from station.state import Health, Level
 
-        station.state.set_health(Health("mode", Level.WARNING, notice, notice))
+        station.state.set_health(Health("mode", Level.WARNING, carried.notice, carried.notice))
+    if carried.operator is not None:  # signed in again for them, in this run's session (audited)
+        station.actions.sign_in(carried.operator)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -283,6 +295,7 @@ def _run_locked(args: argparse.Namespace, config: Config, notice: str | None = N
     finally:
         if code == EXIT_RESTART:
             service.restarting(f"starting again in {_other_mode(config)} mode")
+            carried.operator = station.state.operator_id
         else:
             service.stopping()
         station.stop()

@@ -2141,8 +2141,8 @@
         <translation>Le mode convoyeur est enregistré.</translation>
     </message>
     <message>
-        <source>{saved} Restart the station now to switch? The window closes for a few seconds and you sign in again. Every item already inspected is kept; items still on the belt take the controller&apos;s default lane.</source>
-        <translation>{saved} Redémarrer le poste maintenant pour changer ? La fenêtre se ferme quelques secondes et vous vous reconnectez. Tous les articles déjà inspectés sont gardés ; ceux encore sur le tapis vont dans la voie par défaut de l&apos;automate.</translation>
+        <source>{saved} Restart the station now to switch? The window closes for a few seconds and comes back in the new mode, you still signed in. Every item already inspected is kept; items still on the belt take the controller&apos;s default lane.</source>
+        <translation>{saved} Redémarrer le poste maintenant pour changer ? La fenêtre se ferme quelques secondes et revient dans le nouveau mode, vous toujours connecté. Tous les articles déjà inspectés sont gardés ; ceux encore sur le tapis vont dans la voie par défaut de l&apos;automate.</translation>
     </message>
     <message>
         <source>Restart now</source>

@@ -280,8 +280,8 @@ class RestartDialog(_Dialog):
                  else self.tr("Conveyor mode is saved."))
         question = QLabel(self.tr(
             "{saved} Restart the station now to switch? The window closes for a few seconds and "
-            "you sign in again. Every item already inspected is kept; items still on the belt take "
-            "the controller's default lane.").format(saved=saved))
+            "comes back in the new mode, you still signed in. Every item already inspected is kept; "
+            "items still on the belt take the controller's default lane.").format(saved=saved))
         question.setWordWrap(True)
         question.setMinimumWidth(question.fontMetrics().horizontalAdvance("M") * 36)
         restart = self.buttons.button(QDialogButtonBox.StandardButton.Ok)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,8 @@ def _runs(monkeypatch: pytest.MonkeyPatch, codes: list[int]) -> list[tuple[str, 
     """Each run's mode and notice; the runs end with `codes` in turn (the first as the operator switches)."""
     seen: list[tuple[str, str | None]] = []
 
-    def one_run(_args: argparse.Namespace, config: Config, notice: str | None = None) -> int:
-        seen.append((config.station.mode, notice))
+    def one_run(_args: argparse.Namespace, config: Config, carried: Any = None) -> int:
+        seen.append((config.station.mode, carried.notice))
         if len(seen) == 1:  # the window saved the other mode, as OperatorActions.set_mode does
             from station.config_writer import write_settings
 
@@ -73,7 +74,7 @@ def test_a_config_file_broken_since_the_start_ends_the_run_with_words(
     config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
 
-    def one_run(_args: argparse.Namespace, _config: Config, notice: str | None = None) -> int:
+    def one_run(_args: argparse.Namespace, _config: Config, carried: Any = None) -> int:
         config.write_text("[station\n", encoding="utf-8")  # someone's edit, half-way
         return EXIT_RESTART
 

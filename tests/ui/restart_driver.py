@@ -1,6 +1,6 @@
 """`station run` with its window, driven by key presses and clicks the way the operator does: sign in,
 wait for items, F3, the other mode's button, Switch mode, Enter on "Restart now"; in the window of the
-station started again, say its mode on stdout and close it.
+station started again, say its mode and operator on stdout and close it.
 
     python restart_driver.py DB_PATH bench|conveyor <station argv...>
 """
@@ -47,13 +47,15 @@ class _Operator:
     def tick(self) -> None:
         window = self.window
         dialog = window.active_dialog
-        if isinstance(dialog, SignInDialog) and dialog.isVisible():
-            QTest.keyClicks(dialog.operator, "op-7")
-            QTest.keyClick(dialog.operator, Qt.Key.Key_Return)
-        elif len(_windows) > 1:  # the station started again: say what it runs as, and close it
-            print(f"window {len(_windows)} mode {window.settings.mode}", flush=True)
+        if len(_windows) > 1:  # the station started again: say what it runs as and for whom, and close it
+            asked = isinstance(dialog, SignInDialog) and dialog.isVisible()
+            print(f"window {len(_windows)} mode {window.settings.mode} operator {window.operator_id}"
+                  f"{' (asked to sign in)' if asked else ''}", flush=True)
             self.timer.stop()
             window.close()
+        elif isinstance(dialog, SignInDialog) and dialog.isVisible():
+            QTest.keyClicks(dialog.operator, "op-7")
+            QTest.keyClick(dialog.operator, Qt.Key.Key_Return)
         elif isinstance(dialog, RestartDialog) and dialog.isVisible():
             self.timer.stop()
             dialog.activateWindow()

@@ -57,7 +57,8 @@ def test_restart_now_starts_the_station_again_in_the_saved_mode(
         done.set()
         reader.join()
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "window 2 mode bench" in proc.stdout, proc.stderr[-3000:]
+    # The operator at the bench is the same a second later: still signed in, not asked again.
+    assert "window 2 mode bench operator op-7\n" in proc.stdout, proc.stdout + proc.stderr[-3000:]
     assert "starting again in bench mode" in proc.stderr
     assert 'mode = "bench"' in config.read_text(encoding="utf-8")
     assert list(tmp_path.glob("config.toml.*.bak"))  # the file as it was, kept
@@ -70,6 +71,11 @@ def test_restart_now_starts_the_station_again_in_the_saved_mode(
                              "ORDER BY rowid").fetchall()
     assert [(action, json.loads(detail).get("mode")) for action, detail in audit] == [
         ("start", "conveyor"), ("set_mode", "bench"), ("start", "bench")]
+    with sqlite3.connect(db) as conn:
+        signed = conn.execute("SELECT actor, detail FROM audit WHERE action = 'sign_in' "
+                              "ORDER BY rowid").fetchall()
+    sessions = [json.loads(detail)["session"] for _, detail in signed]
+    assert [actor for actor, _ in signed] == ["op-7", "op-7"] and len(set(sessions)) == 2  # each run's own
 
     kinds = [message.split("=", 1)[0] for message in received if not message.startswith("WATCHDOG")]
     assert kinds == ["READY", "RELOADING", "READY", "STOPPING"], received
