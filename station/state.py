@@ -141,6 +141,8 @@ class StationState:
     def __init__(self, recent_limit: int = 200, frames_kept: int = 10) -> None:
         self.item_decided: Signal[ItemView] = Signal()
         self.item_updated: Signal[ItemView] = Signal()  # a new revision (override) of a shown item
+        # A new revision of an item no longer listed (an older one an item window may be open on).
+        self.record_revised: Signal[Verdict] = Signal()
         self.health_changed: Signal[Health] = Signal()
         self.counters_changed: Signal[dict[str, Any]] = Signal()
         self.message: Signal[str] = Signal()  # one-line notices ("override saved", errors of an action)
@@ -185,7 +187,8 @@ class StationState:
         self.item_decided.emit(view)
 
     def update_item(self, verdict: Verdict) -> None:
-        """A new revision of an item already shown (one older than the revision shown is not)."""
+        """A new revision of an item already shown (one older than the revision shown is not); of an
+        item no longer listed, `record_revised` says it to whoever shows it elsewhere."""
         with self._lock:
             for index, view in enumerate(self._recent):
                 if view.verdict.verdict_id == verdict.verdict_id:
@@ -195,8 +198,11 @@ class StationState:
                     self._recent[index] = updated
                     break
             else:
-                return
-        self.item_updated.emit(updated)
+                updated = None
+        if updated is None:
+            self.record_revised.emit(verdict)
+        else:
+            self.item_updated.emit(updated)
 
     def set_health(self, health: Health) -> None:
         """Record a component's health; emits only when level or summary changed."""

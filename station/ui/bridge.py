@@ -17,6 +17,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 
 from station.state import Health, ItemView, StationState
+from station.verdict import Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class StateBridge(QObject):
 
     item_decided = Signal(object)  # ItemView
     item_updated = Signal(object)  # ItemView
+    record_revised = Signal(object)  # Verdict
     health_changed = Signal(object)  # Health
     counters_changed = Signal(object)  # dict
     message = Signal(str)
@@ -35,6 +37,7 @@ class StateBridge(QObject):
         self._state = state
         state.item_decided.connect(self._on_item_decided)
         state.item_updated.connect(self._on_item_updated)
+        state.record_revised.connect(self._on_record_revised)
         state.health_changed.connect(self._on_health)
         state.counters_changed.connect(self._on_counters)
         state.message.connect(self._on_message)
@@ -47,6 +50,7 @@ class StateBridge(QObject):
         self._connected = False
         self._state.item_decided.disconnect(self._on_item_decided)
         self._state.item_updated.disconnect(self._on_item_updated)
+        self._state.record_revised.disconnect(self._on_record_revised)
         self._state.health_changed.disconnect(self._on_health)
         self._state.counters_changed.disconnect(self._on_counters)
         self._state.message.disconnect(self._on_message)
@@ -57,6 +61,9 @@ class StateBridge(QObject):
 
     def _on_item_updated(self, view: ItemView) -> None:
         self.item_updated.emit(view)
+
+    def _on_record_revised(self, verdict: Verdict) -> None:
+        self.record_revised.emit(verdict)
 
     def _on_health(self, health: Health) -> None:
         self.health_changed.emit(health)

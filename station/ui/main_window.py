@@ -283,6 +283,7 @@ class MainWindow(QMainWindow):
         self.bridge = StateBridge(state, self)
         self.bridge.item_decided.connect(self._item_decided)
         self.bridge.item_updated.connect(self._item_updated)
+        self.bridge.record_revised.connect(self._record_revised)
         self.bridge.health_changed.connect(self._health_changed)
         self.bridge.counters_changed.connect(self._counters_changed)
         self.bridge.message.connect(self.show_message)
@@ -384,6 +385,14 @@ class MainWindow(QMainWindow):
         for dialog in self._dialogs:
             if dialog.view.verdict.verdict_id == verdict_id:
                 dialog.update_view(view)
+
+    def _record_revised(self, verdict: Verdict) -> None:
+        """An item no longer listed got a new revision (in an item window opened from the search, or
+        with `station item` at a terminal): an item window open on it shows it."""
+        for dialog in self._dialogs:
+            shown = dialog.view.verdict
+            if shown.verdict_id == verdict.verdict_id and shown.revision < verdict.revision:
+                dialog.update_view(dataclasses.replace(dialog.view, verdict=verdict))
 
     def _render_latest(self) -> None:
         if self._arrived:
