@@ -87,7 +87,8 @@ class Uplink:
             versions=self.versions, models=tuple(m.to_json() for m in models),
         )
         inbound = Inbound(self.handlers, model_store=self.model_store, url_allow=settings.model_url_allow,
-                          station=f"{identity.site_id}/{identity.station_id}")
+                          station=f"{identity.site_id}/{identity.station_id}",
+                          config_signed=settings.config_signed)
         self.inbound = inbound
         db_path = self.config.in_data_dir(self.config.storage.db_path)
         self.publisher = OutboxPublisher(db_path, settings, identity, stats_source=self.stats_source,

@@ -10,6 +10,14 @@ Each kind of message has a token bucket (RATE_LIMITS): a burst of them is taken,
 every so often; a message over that is refused unread ("too many messages, try again in N
 s"), counted in `refused`, and logged once per burst, so a flood costs the station neither
 its work nor its log. Message formats: docs/sync.md.
+
+A config/set may be signed like a model action: a `returns.config-set/1` envelope with the
+values, the one station it is for and its time window, signed with central's release key
+(`sign_config_set()` and `config_set_message()` are central's side). A signed one is always
+verified; `config_signed` (`[sync].config_signed`) refuses unsigned ones. When the last signed
+config/set accepted was signed is kept in a small JSON file (`config_state`, by default
+`config-set.json` in the model store's folder), so a copy of it sent again is refused, also
+after a restart.
 """
 
 from __future__ import annotations
@@ -19,7 +27,9 @@ import binascii
 import json
 import logging
 import math
+import os
 import re
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -27,11 +37,17 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.client import HTTPMessage
+from pathlib import Path
 from typing import IO, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from sync.durable import fsync_dir
 from sync.modelstore import (
     ACTION_FORMAT,
+    DEFAULT_VALIDITY,
     MODEL_ACTIONS,
     OFFER_FORMAT,
     InstalledModel,
@@ -39,10 +55,16 @@ from sync.modelstore import (
     ModelStore,
     OfferMode,
     OfferRejectedError,
+    canonical_json,
+    check_signed_time,
     decode_signature,
+    format_time,
+    open_signed,
+    parse_time,
 )
 
-__all__ = ["RATE_LIMITS", "Inbound", "InboundHandlers", "RateLimit", "Reply", "RmaLine", "url_allowed"]
+__all__ = ["CONFIG_SET_FORMAT", "CONFIG_STATE_FILE", "RATE_LIMITS", "Inbound", "InboundHandlers", "RateLimit",
+           "Reply", "RmaLine", "SignedConfigSet", "config_set_message", "sign_config_set", "url_allowed"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +82,13 @@ _DECLARED = {"unopened", "defective", "damaged", "wrong_item", "no_longer_needed
 # bytes, where `station central` puts it (at the latest right after the signed envelope).
 _REQUEST_ID = re.compile(rb'"request_id"\s*:\s*"([^"\\]{1,128})"')
 _REQUEST_ID_SCAN = _OFFER_ENVELOPE_BYTES + 4096
+
+CONFIG_SET_FORMAT = "returns.config-set/1"
+_CONFIG_SET_KEYS = {"format", "values", "station", "signed_at", "expires"}
+# Beside the model store's model folders: when the last signed config/set accepted was signed.
+CONFIG_STATE_FILE = "config-set.json"
+_SEND_SIGNED = ("send it with `station central config NAME=VALUE ... --key RELEASE_KEY`, which signs it "
+                f"({CONFIG_SET_FORMAT})")
 
 
 @dataclass(frozen=True)
@@ -125,6 +154,75 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class SignedConfigSet:
+    """A config/set signed by central's release key for the one station `station` (site/station),
+    read from `envelope`, the exact bytes signed. `values` are not range-checked here: the station
+    checks them as it checks an unsigned config/set's."""
+
+    values: dict[str, Any]
+    station: str
+    signed_at: datetime
+    expires: datetime
+    envelope: bytes
+    signature: bytes
+
+
+def sign_config_set(private_key: Ed25519PrivateKey, values: Mapping[str, float], station: str, *,
+                    signed_at: datetime | None = None,
+                    valid_for: timedelta = DEFAULT_VALIDITY) -> SignedConfigSet:
+    """Central's side: sign new thresholds for the one station `station` (site/station), usable for
+    `valid_for` from `signed_at` (now)."""
+    at = (signed_at or datetime.now(UTC)).astimezone(UTC)
+    until = at + valid_for
+    envelope = canonical_json({"format": CONFIG_SET_FORMAT, "values": dict(values), "station": station,
+                               "signed_at": format_time(at), "expires": format_time(until)})
+    return SignedConfigSet(values=dict(values), station=station, signed_at=at, expires=until,
+                           envelope=envelope, signature=private_key.sign(envelope))
+
+
+def config_set_message(signed: SignedConfigSet, request_id: str | None = None) -> dict[str, Any]:
+    """The `config/set` message of signed thresholds: the envelope and its signature, nothing else
+    that the station would act on."""
+    message: dict[str, Any] = {"envelope": base64.b64encode(signed.envelope).decode(),
+                               "signature": base64.b64encode(signed.signature).decode()}
+    if request_id is not None:
+        message["request_id"] = request_id
+    return message
+
+
+class _ConfigSetState:
+    """When the last signed config/set accepted was signed, in a small JSON file replaced atomically
+    (a restart must not forget it, or an old message could be sent again)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+
+    def last_signed_at(self) -> datetime | None:
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            value = json.loads(self.path.read_text(encoding="utf-8")).get("signed_at")
+            return datetime.fromisoformat(value) if value else None
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            raise _RejectedError(
+                f"cannot read {self.path} ({exc}), where this station keeps when the last signed config/set "
+                "it accepted was signed: nothing was changed; restore it from the backup, or remove it "
+                "(then a signed config/set still valid could be sent again once)") from None
+
+    def record(self, signed_at: datetime) -> None:
+        assert self.path is not None
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".config-set-", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"signed_at": format_time(signed_at)}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        fsync_dir(folder)
+
+
+@dataclass(frozen=True)
 class InboundHandlers:
     """What the station does with accepted messages; a missing handler refuses that message."""
 
@@ -146,12 +244,18 @@ class Inbound:
     def __init__(self, handlers: InboundHandlers, model_store: ModelStore | None = None,
                  fetch_timeout_s: float = 60.0, url_allow: tuple[str, ...] = (),
                  station: str | None = None, rate_limits: Mapping[str, RateLimit] = RATE_LIMITS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, config_signed: bool = False,
+                 config_state: Path | None = None) -> None:
         self.handlers = handlers
         self.model_store = model_store
         self.fetch_timeout_s = fetch_timeout_s
-        # "<site>/<station>": a signed model action is carried out only when addressed to it
+        # "<site>/<station>": a signed model action or config/set is carried out only when addressed to it
         self.station = station
+        # [sync].config_signed: refuse a config/set not signed by central's release key
+        self.config_signed = config_signed
+        if config_state is None and model_store is not None:
+            config_state = model_store.root / CONFIG_STATE_FILE
+        self._config_state = _ConfigSetState(config_state)
         self.rate_limits = rate_limits
         self.clock = clock
         self._buckets: dict[str, _Bucket] = {}
@@ -295,7 +399,29 @@ class Inbound:
     def _config_set(self, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if self.handlers.on_config_set is None:
             raise _RejectedError("this station takes no remote configuration")
-        values = message.get("values")
+        signed: SignedConfigSet | None = None
+        if "envelope" in message or "signature" in message:
+            signed = self._open_config_set(message)  # a signed one is always verified
+            values: Any = signed.values
+        elif self.config_signed:
+            # Said to central's operator, who reads the reply: what to send instead.
+            raise _RejectedError("unsigned config/set refused: this station takes only thresholds signed "
+                                 "with central's release key ([sync].config_signed = true); nothing was "
+                                 f"changed; {_SEND_SIGNED}")
+        else:
+            values = message.get("values")
+        checked = self._checked_values(values)
+        self.handlers.on_config_set(checked)
+        if signed is not None:  # accepted: the same message sent again is refused from now on
+            try:
+                self._config_state.record(signed.signed_at)
+            except OSError as exc:  # the values are in force: say so, and what is not protected
+                logger.error("config/set applied, but cannot write %s (%s): until a later signed config/set "
+                             "is recorded, a copy of this one could be applied again while it is valid",
+                             self._config_state.path, exc)
+        return f"set {', '.join(f'{k}={v}' for k, v in checked.items())}", {"values": checked}
+
+    def _checked_values(self, values: Any) -> dict[str, float]:
         if not isinstance(values, dict) or not values:
             raise _RejectedError("'values' must be a non-empty object {threshold: number}")
         ranges = self.handlers.config_ranges
@@ -309,8 +435,49 @@ class Inbound:
             if not low <= value <= high:
                 raise _RejectedError(f"{name} = {value} is out of range [{low}, {high}]")
             checked[name] = float(value)
-        self.handlers.on_config_set(checked)
-        return f"set {', '.join(f'{k}={v}' for k, v in checked.items())}", {"values": checked}
+        return checked
+
+    def _open_config_set(self, message: dict[str, Any]) -> SignedConfigSet:
+        """Verify a signed config/set: central's key, this station, its time window, newer than the
+        last one accepted. Nothing in the envelope is read before its signature verifies."""
+        if not isinstance(message.get("envelope"), str) or not isinstance(message.get("signature"), str):
+            raise _RejectedError("a signed config/set needs 'envelope' and 'signature', both base64 strings: "
+                                 f"nothing was changed; {_SEND_SIGNED}")
+        stray = sorted(set(message) - {"request_id", "envelope", "signature"})
+        if stray:
+            raise _RejectedError(f"{stray} not allowed beside a signed config/set: the values go inside the "
+                                 "signed envelope; nothing was changed")
+        if self.station is None:
+            raise _RejectedError("this station does not know its own site/station id, so it cannot tell "
+                                 "whether a signed config/set is addressed to it; nothing was changed")
+        try:
+            envelope = base64.b64decode(message["envelope"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _RejectedError("'envelope' is not base64") from None
+        store = self.model_store
+        signature = decode_signature(message["signature"])
+        doc = open_signed(store.trusted_key if store else None, envelope, signature, "config/set",
+                          "signed config/set messages are refused")
+        if doc.get("format") != CONFIG_SET_FORMAT:
+            raise OfferRejectedError(f"the signed config/set's 'format' must be {CONFIG_SET_FORMAT!r}")
+        unknown = sorted(set(doc) - _CONFIG_SET_KEYS)
+        if unknown:
+            raise OfferRejectedError(f"the signed config/set has unknown keys {unknown}")
+        again = f"sign it again with `station central config NAME=VALUE ... --stations {self.station}`"
+        target = doc.get("station")
+        if target != self.station:
+            raise OfferRejectedError(f"the signed config/set is for the station {target!r}, this is "
+                                     f"{self.station}: nothing was changed; {again}")
+        values = doc.get("values")
+        if not isinstance(values, dict):
+            raise OfferRejectedError("the signed config/set's 'values' must be an object {threshold: number}")
+        signed_at = parse_time(doc.get("signed_at"), "config/set", "signed_at")
+        expires = parse_time(doc.get("expires"), "config/set", "expires")
+        now = store.now() if store else datetime.now(UTC)
+        check_signed_time(now, signed_at, expires, "config/set", again, self._config_state.last_signed_at,
+                          "the thresholds")
+        return SignedConfigSet(values=values, station=self.station, signed_at=signed_at, expires=expires,
+                               envelope=envelope, signature=signature)
 
     # ---- model/offer ------------------------------------------------------------------
 

@@ -76,9 +76,13 @@ __all__ = [
     "OfferRejectedError",
     "ShadowComparison",
     "action_message",
+    "canonical_json",
+    "check_signed_time",
     "format_time",
     "load_public_key",
     "offer_message",
+    "open_signed",
+    "parse_time",
     "sign_action",
     "sign_offer",
     "signed_statement",
@@ -118,7 +122,8 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _parse_time(value: Any, what: str, key: str) -> datetime:
+def parse_time(value: Any, what: str, key: str) -> datetime:
+    """A signed envelope's time `key` (UTC, format_time's form); OfferRejectedError says what it must be."""
     if not isinstance(value, str) or not _TIME.match(value):
         raise OfferRejectedError(f"the signed {what}'s {key!r} must be a UTC time like "
                                  "2026-12-05T06:00:00.000000Z")
@@ -128,8 +133,11 @@ def _parse_time(value: Any, what: str, key: str) -> datetime:
         raise OfferRejectedError(f"the signed {what}'s {key!r} is not a date: {value!r}") from None
 
 
-def _canonical(doc: dict[str, Any]) -> bytes:
+def canonical_json(doc: dict[str, Any]) -> bytes:
+    """The bytes an envelope is signed as: keys sorted, no spaces, ASCII."""
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+
+
 
 
 class OfferRejectedError(ValueError):
@@ -208,7 +216,7 @@ def signed_statement(name: str, version: str, mode: OfferMode, sha256: str, size
                            "signed_at": format_time(signed_at), "expires": format_time(expires)}
     if url is not None:
         doc["url"] = url
-    return _canonical(doc)
+    return canonical_json(doc)
 
 
 def sign_offer(private_key: Ed25519PrivateKey, name: str, version: str, model: bytes,
@@ -234,7 +242,7 @@ def sign_action(private_key: Ed25519PrivateKey, action: str, name: str, station:
         raise ValueError(f"action {action!r} is not one of {', '.join(MODEL_ACTIONS)}")
     at = (signed_at or _utc_now()).astimezone(UTC)
     until = at + valid_for
-    envelope = _canonical({"format": ACTION_FORMAT, "action": action, "name": name, "station": station,
+    envelope = canonical_json({"format": ACTION_FORMAT, "action": action, "name": name, "station": station,
                            "signed_at": format_time(at), "expires": format_time(until)})
     return ModelAction(action=action, name=name, station=station, signed_at=at, expires=until,
                        envelope=envelope, signature=private_key.sign(envelope))
@@ -284,6 +292,51 @@ def decode_signature(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise OfferRejectedError("signature is not base64") from None
+
+
+def open_signed(trusted_key: Ed25519PublicKey | None, envelope: bytes, signature: bytes, what: str,
+                refused: str) -> dict[str, Any]:
+    """The JSON object of a signed `envelope`, once `signature` over it verifies with `trusted_key`;
+    nothing in it is read before. `refused` says what is refused without a key."""
+    if trusted_key is None:
+        raise OfferRejectedError(f"no trusted key configured ([sync].trusted_key_file); {refused}")
+    try:
+        trusted_key.verify(signature, envelope)
+    except InvalidSignature:
+        raise OfferRejectedError("signature does not verify with the trusted key") from None
+    try:
+        doc = json.loads(envelope)
+    except (ValueError, UnicodeDecodeError):
+        raise OfferRejectedError(f"the signed {what} is not JSON") from None
+    if not isinstance(doc, dict):
+        raise OfferRejectedError(f"the signed {what} is not a JSON object")
+    return doc
+
+
+def check_signed_time(now: datetime, signed_at: datetime, expires: datetime, what: str, again: str,
+                      last_signed_at: Callable[[], datetime | None], of: str) -> None:
+    """Refuse an envelope outside its time window at `now`, or not signed later than
+    `last_signed_at()`, the last signed change of `of` accepted (a copy of an old message sent again)."""
+    signed, until = format_time(signed_at), format_time(expires)
+    clock = f"this station's clock says {format_time(now)}"
+    if expires <= signed_at or expires - signed_at > MAX_VALIDITY + MAX_CLOCK_SKEW:
+        raise OfferRejectedError(
+            f"the signed {what} is valid from {signed} to {until}, which is not a period of up to "
+            f"{MAX_VALIDITY.days} days: nothing was done; {again}")
+    if signed_at > now + MAX_CLOCK_SKEW:
+        raise OfferRejectedError(
+            f"the {what} was signed at {signed}, in the future ({clock}): nothing was done; set the "
+            f"clocks of central and of this station right (NTP), then {again}")
+    if expires < now - MAX_CLOCK_SKEW:
+        raise OfferRejectedError(
+            f"the {what} expired at {until} ({clock}): nothing was done; {again} "
+            "(--valid-for sets how long it may wait for a station that is off)")
+    last = last_signed_at()
+    if last is not None and signed_at <= last:
+        raise OfferRejectedError(
+            f"the {what} was signed at {signed}, not later than the last signed change of {of} this "
+            f"station accepted ({format_time(last)}): it was already applied, or it is an old message "
+            f"sent again; nothing was done — to do it now, {again}")
 
 
 class ModelStore:
@@ -336,8 +389,8 @@ class ModelStore:
         url = doc.get("url")
         if url is not None and not isinstance(url, str):
             raise OfferRejectedError("the signed offer's 'url' must be a string")
-        signed_at = _parse_time(doc.get("signed_at"), "offer", "signed_at")
-        expires = _parse_time(doc.get("expires"), "offer", "expires")
+        signed_at = parse_time(doc.get("signed_at"), "offer", "signed_at")
+        expires = parse_time(doc.get("expires"), "offer", "expires")
         offer = ModelOffer(name=doc["name"], version=doc["version"], sha256=doc["sha256"],
                            signature=signature, manifest=manifest, mode=mode, size=size, url=url,
                            envelope=envelope, signed_at=signed_at, expires=expires)
@@ -364,53 +417,21 @@ class ModelStore:
         if target != station:
             raise OfferRejectedError(f"the signed action is for the station {target!r}, this is {station}: "
                                      f"nothing was done; {again}")
-        signed_at = _parse_time(doc.get("signed_at"), "action", "signed_at")
-        expires = _parse_time(doc.get("expires"), "action", "expires")
+        signed_at = parse_time(doc.get("signed_at"), "action", "signed_at")
+        expires = parse_time(doc.get("expires"), "action", "expires")
         self._check_time(name, signed_at, expires, "action", again)
         return ModelAction(action=action, name=name, station=station, signed_at=signed_at, expires=expires,
                            envelope=envelope, signature=signature)
 
     def _signed_doc(self, envelope: bytes, signature: bytes, what: str) -> dict[str, Any]:
         """The JSON object of `envelope`, once `signature` over it verifies with the trusted key."""
-        if self.trusted_key is None:
-            raise OfferRejectedError(
-                f"no trusted key configured ([sync].trusted_key_file); model {what}s are refused")
-        try:
-            self.trusted_key.verify(signature, envelope)
-        except InvalidSignature:
-            raise OfferRejectedError("signature does not verify with the trusted key") from None
-        try:
-            doc = json.loads(envelope)
-        except (ValueError, UnicodeDecodeError):
-            raise OfferRejectedError(f"the signed {what} is not JSON") from None
-        if not isinstance(doc, dict):
-            raise OfferRejectedError(f"the signed {what} is not a JSON object")
-        return doc
+        return open_signed(self.trusted_key, envelope, signature, what, f"model {what}s are refused")
 
     def _check_time(self, name: str, signed_at: datetime, expires: datetime, what: str, again: str) -> None:
         """Refuse an envelope outside its time window, or not newer than the last one accepted for
         `name` (a copy of an old message sent again)."""
-        now = self.now()
-        signed, until = format_time(signed_at), format_time(expires)
-        clock = f"this station's clock says {format_time(now)}"
-        if expires <= signed_at or expires - signed_at > MAX_VALIDITY + MAX_CLOCK_SKEW:
-            raise OfferRejectedError(
-                f"the signed {what} is valid from {signed} to {until}, which is not a period of up to "
-                f"{MAX_VALIDITY.days} days: nothing was done; {again}")
-        if signed_at > now + MAX_CLOCK_SKEW:
-            raise OfferRejectedError(
-                f"the {what} was signed at {signed}, in the future ({clock}): nothing was done; set the "
-                f"clocks of central and of this station right (NTP), then {again}")
-        if expires < now - MAX_CLOCK_SKEW:
-            raise OfferRejectedError(
-                f"the {what} expired at {until} ({clock}): nothing was done; {again} "
-                "(--valid-for sets how long it may wait for a station that is off)")
-        last = self.last_signed_at(name)
-        if last is not None and signed_at <= last:
-            raise OfferRejectedError(
-                f"the {what} was signed at {signed}, not later than the last signed change of {name} this "
-                f"station accepted ({format_time(last)}): it was already applied, or it is an old message "
-                f"sent again; nothing was done — to do it now, {again}")
+        check_signed_time(self.now(), signed_at, expires, what, again, lambda: self.last_signed_at(name),
+                          name)
 
     def last_signed_at(self, name: str) -> datetime | None:
         """When the last signed offer or action accepted for `name` was signed (None: never)."""

@@ -1,12 +1,14 @@
-"""Central's side of model offers: the release key, one signed offer for many stations, their replies.
+"""Central's side of model offers and thresholds: the release key, one signed offer for many stations,
+signed thresholds for each, their replies.
 
-`station central keygen|offer|model` are thin wrappers around this module. A model reaches a
+`station central keygen|offer|model|config` are thin wrappers around this module. A model reaches a
 station as the `model/offer` message `sync.modelstore` describes (docs/sync.md "Model offers"),
 published on that station's `<root><site>/<station>/model/offer` at QoS 1; the station answers
 on `<root><site>/<station>/reply` with the offer's `request_id`. `exchange()` subscribes to
 the replies before it publishes anything, so no answer is missed, and waits for every
 station's; a station that is off gets the offer from its persistent session when it connects
-again, after `exchange()` has given up waiting for it.
+again, after `exchange()` has given up waiting for it. Thresholds go the same way, as a signed
+`config/set` (`sync.inbound.sign_config_set`) addressed to each station.
 
 The connection is clean and its session ends with it: nothing is queued for this client
 between two runs (each run has its own request ids; an old reply is of no use to the next).
@@ -24,7 +26,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -36,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from sync.inbound import config_set_message, sign_config_set
 from sync.modelstore import (
     DEFAULT_VALIDITY,
     MAX_VALIDITY,
@@ -51,9 +54,9 @@ from sync.mqtt import BrokerAddress, set_tls
 from sync.settings import StationIdentity
 
 __all__ = ["MODEL_ACTIONS", "TOPIC_ROOT", "Answer", "ModelFolder", "OfferBrokerError", "OfferInputError",
-           "Request", "StationRef", "action_requests", "build_offer", "exchange", "load_release_key",
-           "offer_requests", "parse_duration", "parse_stations", "public_key_path", "read_model_folder",
-           "write_key_pair"]
+           "Request", "StationRef", "action_requests", "build_offer", "config_requests", "exchange",
+           "load_release_key", "offer_requests", "parse_duration", "parse_stations", "public_key_path",
+           "read_model_folder", "write_key_pair"]
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +329,20 @@ def action_requests(key: Ed25519PrivateKey, action: str, name: str, stations: Se
     return requests
 
 
+def config_requests(key: Ed25519PrivateKey, values: Mapping[str, float], stations: Sequence[StationRef],
+                    valid_for: timedelta = DEFAULT_VALIDITY) -> list[Request]:
+    """New thresholds as one `config/set` per station, each signed for that station (its envelope
+    names it, so it cannot be sent to another), each with its own request id. The values are
+    checked by the caller against the thresholds the stations take."""
+    run = uuid.uuid4().hex[:12]
+    requests = []
+    for station in stations:
+        rid = _request_id("config", station, run)
+        signed = sign_config_set(key, values, str(station), valid_for=valid_for)
+        requests.append(Request(station, "config/set", rid, config_set_message(signed, request_id=rid)))
+    return requests
+
+
 def build_offer(key: Ed25519PrivateKey, folder: ModelFolder, mode: OfferMode, url: str | None,
                 valid_for: timedelta = DEFAULT_VALIDITY) -> ModelOffer:
     """Sign the folder's model once, for every station (the envelope names no station), usable
@@ -477,7 +494,7 @@ def _answer(request: Request, reply: dict[str, Any] | None, refused: str | None)
     if refused is not None:
         return Answer(request, False, f"the broker refused the message ({refused}), so the station was sent "
                                       "nothing — the broker's ACL must let this user write "
-                                      "returns/v1/+/+/model/offer (docs/mosquitto/acl, user central)")
+                                      f"returns/v1/+/+/{request.subtopic} (docs/mosquitto/acl, user central)")
     if reply is None:
         return Answer(request, None, "")
     detail = reply.get("detail")

@@ -132,6 +132,10 @@ class SyncSettings:
     model_url_allow: tuple[str, ...] = ()
     # Verified model offers from central are installed here (relative to the data folder).
     model_store_dir: Path = Path("central-models")
+    # True = a config/set must be signed by central's release key (trusted_key_file), as
+    # `station central config` sends it; False = unsigned ones are taken too (the broker's ACL
+    # alone protects them). A signed one is always verified.
+    config_signed: bool = False
     # Which items' stored pictures go to central (IMAGE_POLICIES): refund disputes need the
     # returned-to-customer and scrapped items' pictures; restocked goods rarely do.
     images: str = "all_but_restock"

@@ -67,6 +67,7 @@ def test_unknown_section_is_refused(tmp_path: Path) -> None:
         ('[policy]\ndefect_repair = 1.5\n', "policy.defect_repair", "out of range"),
         ('[hardware.lanes]\nrestock = "one"\n', "hardware.lanes.restock", "whole number"),
         ('[sync]\nport = 0\n', "sync.port", "out of range"),
+        ('[sync]\nconfig_signed = "yes"\n', "sync.config_signed", "true or false"),
     ],
 )
 def test_wrong_types_and_ranges_are_refused(tmp_path: Path, text: str, key: str, expected: str) -> None:

@@ -1,18 +1,20 @@
-"""`station central keygen | offer | model`: send a model to the stations and switch between versions.
+"""`station central keygen | offer | model | config`: send a model to the stations, switch between
+versions, set their decision thresholds.
 
-The release key signs offers and model actions; each station trusts its public half
+The release key signs offers, model actions and thresholds; each station trusts its public half
 (`[sync].trusted_key_file`) and answers every message on its reply topic. What is signed
 says when, and until when (--valid-for) it may be used: a station refuses it later, and
 refuses a copy of an older one sent again. These commands print one line per station: what it
 answered, or that it has not answered yet. Exit status: 0 every station accepted, 1 a station
-refused (or the broker could not be used), 2 a bad option, model folder or key, 3 a station did
-not answer within --wait (none refused). The MQTT and signing work is sync.offer_client's.
+refused (or the broker could not be used), 2 a bad option, model folder, threshold or key, 3 a
+station did not answer within --wait (none refused). The MQTT and signing work is sync.offer_client's.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from station.config import Config
+from station.config import RANGES, Config
 
 if TYPE_CHECKING:
     from sync.mqtt import BrokerAddress
@@ -37,7 +39,7 @@ class _UsageError(ValueError):
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add `keygen`, `offer` and `model` under `station central`."""
+    """Add `keygen`, `offer`, `model` and `config` under `station central`."""
     keygen = sub.add_parser(
         "keygen", help="make the Ed25519 release key that signs model offers, and its public half",
         description="Write a new Ed25519 private key (PEM, readable by you only) to --out and its public "
@@ -85,6 +87,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_targets(model)
     _add_connection(model)
     model.set_defaults(handler=run_model, log_to_file=False)
+
+    thresholds = ", ".join(sorted(key for section, key in RANGES if section == "policy"))
+    config = sub.add_parser(
+        "config", help="set decision thresholds on stations, signed for each; print each station's answer",
+        description="Sign NAME=VALUE ... for each station with the release key and publish it on the "
+                    "station's config/set topic (QoS 1, its own request id); each station applies all of "
+                    "them or none, and answers. NAME is one of the [policy] thresholds central may set: "
+                    f"{thresholds} (docs/sync.md \"config/set\"); a wrong name, or a value that is not a "
+                    "number in its range, is refused before anything is sent. Exit status as `station "
+                    "central offer`.")
+    config.add_argument("assignments", nargs="+", metavar="NAME=VALUE",
+                        help="a threshold and its new value, e.g. defect_repair=0.45")
+    config.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
+                        help="the release key (private PEM) `station central keygen --out` wrote: each "
+                             "station checks the signature with its public half ([sync].trusted_key_file)")
+    _add_validity(config, "config/set")
+    _add_targets(config)
+    _add_connection(config)
+    config.set_defaults(handler=run_config, log_to_file=False)
 
 
 def _add_validity(parser: argparse.ArgumentParser, what: str) -> None:
@@ -304,3 +325,54 @@ def run_model(args: argparse.Namespace, config: Config) -> int:
     what = f"sent {args.action} {args.name} (signed with {args.release_key}) to"
     return _send(args, lambda stations: action_requests(key, args.action, args.name, stations, valid_for),
                  header, what, "done", later)
+
+
+def _threshold_values(assignments: list[str]) -> dict[str, float]:
+    """NAME=VALUE ... as thresholds the stations take, each a number in its range; _UsageError says
+    what is allowed."""
+    from station.policy import POLICY_RANGES  # what the station's config/set accepts
+
+    def allowed(name: str) -> str:
+        low, high = POLICY_RANGES[name]
+        return f"{name} takes a number from {low:g} to {high:g}"
+
+    every = "; ".join(allowed(name) for name in sorted(POLICY_RANGES))
+    values: dict[str, float] = {}
+    for item in assignments:
+        name, equals, text = (part.strip() for part in item.partition("="))
+        if not equals or not name or not text:
+            raise _UsageError(f"{item!r} is not NAME=VALUE: give each threshold as NAME=VALUE, e.g. "
+                              f"defect_repair=0.45 ({every})")
+        if name not in POLICY_RANGES:
+            raise _UsageError(f"{name!r} is not a threshold central may set: {every}")
+        if name in values:
+            raise _UsageError(f"{name} is given twice: give each threshold once")
+        try:
+            value = float(text)
+        except ValueError:
+            raise _UsageError(f"{name}={text}: {text!r} is not a number — {allowed(name)}") from None
+        low, high = POLICY_RANGES[name]
+        if not math.isfinite(value) or not low <= value <= high:
+            raise _UsageError(f"{name}={text} is out of range — {allowed(name)}")
+        values[name] = value
+    return values
+
+
+def run_config(args: argparse.Namespace, config: Config) -> int:
+    """Sign NAME=VALUE ... for each station and send it; see the module's exit statuses."""
+    from sync.offer_client import OfferInputError, config_requests, load_release_key
+
+    try:
+        valid_for = _validity(args)
+        values = _threshold_values(args.assignments)
+        key = load_release_key(args.release_key)
+    except (OfferInputError, _UsageError) as exc:
+        print(f"{args.command_prog}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    shown = " ".join(f"{name}={value}" for name, value in values.items())
+    header: dict[str, object] = {"values": values}
+    later = (f"it refuses the thresholds if that is more than --valid-for {args.valid_for} after now. Run "
+             "this command again later to read its answer (the same values set twice change nothing)")
+    what = f"sent {shown} (signed with {args.release_key}) to"
+    return _send(args, lambda stations: config_requests(key, values, stations, valid_for), header, what,
+                 "applied", later)

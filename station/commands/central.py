@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                              "(docs/metrics.md; 0.0.0.0:9109 opens it to the whole network)")
     parser.set_defaults(handler=run, log_to_file=True)
     tools = parser.add_subparsers(dest="central_tool",
-                                  metavar="{bridge-config,report,image,keygen,offer,model}")
+                                  metavar="{bridge-config,report,image,keygen,offer,model,config}")
     register_bridge_config(tools)
     register_report(tools)
     from station.commands import _central_image, _central_offer
@@ -93,7 +93,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
               "station central bridge-config ... | station central report --db ... | "
               "station central image --db ... | station central keygen --out ... | "
               "station central offer MODEL_DIR ... | "
-              "station central model promote|drop|rollback NAME --key ... --stations ...")
+              "station central model promote|drop|rollback NAME --key ... --stations ... | "
+              "station central config NAME=VALUE ... --key ... --stations ...")
         return 2
     if (mistyped := mistyped_db_url(str(args.db))) is not None:
         print(f"station central: {mistyped}")

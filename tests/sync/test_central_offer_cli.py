@@ -1,6 +1,6 @@
-"""`station central keygen | offer | model` as the site's IT runs them, against a real Mosquitto and
-stations whose inbound side (publisher, Inbound, a real ModelStore trusting the public key) runs on it:
-one line per station with its answer, and an exit status a script can act on."""
+"""`station central keygen | offer | model | config` as the site's IT runs them, against a real
+Mosquitto and stations whose inbound side (publisher, Inbound, a real ModelStore trusting the public
+key) runs on it: one line per station with its answer, and an exit status a script can act on."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from station.cli import main
+from station.policy import POLICY_RANGES
 from sync.broker import LocalBroker
 from sync.central import CentralReceiver
 from sync.inbound import Inbound, InboundHandlers
@@ -41,6 +42,8 @@ class FakeFleet:
         self.broker = broker
         self.public_key = public_key
         self.running: dict[str, OutboxPublisher] = {}
+        # the thresholds each station was given by config/set (it takes signed ones only)
+        self.thresholds: dict[str, dict[str, float]] = {}
 
     def store(self, station: str) -> ModelStore:
         return ModelStore(self.tmp_path / station / "models", load_public_key(self.public_key))
@@ -51,11 +54,13 @@ class FakeFleet:
 
     def _start(self, station: str) -> None:
         (self.tmp_path / station).mkdir(exist_ok=True)
+        thresholds = self.thresholds.setdefault(station, {})
+        handlers = InboundHandlers(on_config_set=thresholds.update, config_ranges=POLICY_RANGES)
         publisher = OutboxPublisher(self.tmp_path / station / "station.db",
                                     SyncSettings(broker="127.0.0.1", port=self.broker.port),
                                     StationIdentity(station_id=station, site_id="site-01"),
-                                    inbound=Inbound(InboundHandlers(), self.store(station),
-                                                    station=f"site-01/{station}"))
+                                    inbound=Inbound(handlers, self.store(station),
+                                                    station=f"site-01/{station}", config_signed=True))
         publisher.start()
         self.running[station] = publisher
         wait_for(lambda: publisher.stats().connected, 30, f"{station} connected")
@@ -212,6 +217,46 @@ def test_db_names_every_station_that_sent_a_verdict(
     assert out.splitlines()[1:] == [f"site-01/dock-02: installed — defect {VERSION} installed as shadow"]
 
 
+@pytest.mark.broker
+def test_config_sets_thresholds_on_each_station_signed_for_it(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, release_key: Path, run: Run) -> None:
+    fleet.start("dock-01", "dock-02")
+    code, out, err = run("central", "config", "defect_repair=0.45", "min_confidence=0.7", "--key",
+                         str(release_key), "--stations", BOTH, "--broker", broker.url(), "--wait", "60")
+    assert code == 0, out + err
+    assert out.splitlines() == [
+        f"sent defect_repair=0.45 min_confidence=0.7 (signed with {release_key}) to 2 stations; waiting "
+        "up to 60 s for their answers",
+        "site-01/dock-01: applied — set defect_repair=0.45, min_confidence=0.7",
+        "site-01/dock-02: applied — set defect_repair=0.45, min_confidence=0.7",
+    ]
+    assert fleet.thresholds == {"dock-01": {"defect_repair": 0.45, "min_confidence": 0.7},
+                                "dock-02": {"defect_repair": 0.45, "min_confidence": 0.7}}
+
+    code, out, err = run("central", "config", "grade_a_max=0.1", "--key", str(release_key), "--stations",
+                         "site-01/dock-02", "--broker", broker.url(), "--wait", "60", "--json")
+    assert code == 0, out + err
+    result = json.loads(out)
+    assert result["values"] == {"grade_a_max": 0.1} and result["exit_status"] == 0
+    assert [(s["station"], s["result"], s["detail"]) for s in result["stations"]] == [
+        ("site-01/dock-02", "ok", {"values": {"grade_a_max": 0.1}})]
+    assert fleet.thresholds["dock-01"] == {"defect_repair": 0.45, "min_confidence": 0.7}  # only the one named
+
+
+@pytest.mark.broker
+def test_config_signed_with_a_key_the_stations_do_not_trust_is_printed_as_refused(
+        tmp_path: Path, broker: LocalBroker, fleet: FakeFleet, run: Run) -> None:
+    fleet.start("dock-01")
+    code, _, err = run("central", "keygen", "--out", "other-key.pem")
+    assert code == 0, err
+    code, out, err = run("central", "config", "defect_repair=0.45", "--key", "other-key.pem", "--stations",
+                         "site-01/dock-01", "--broker", broker.url(), "--wait", "60")
+    assert code == 1, out + err
+    assert out.splitlines()[1:] == [
+        "site-01/dock-01: refused — signature does not verify with the trusted key"]
+    assert fleet.thresholds["dock-01"] == {}
+
+
 # ---- bad input: refused before anything is sent (the broker given is never contacted) -----------
 
 NO_BROKER = ("--stations", "site-01/dock-01", "--broker", "mqtt://127.0.0.1:1")
@@ -257,7 +302,7 @@ def test_the_public_key_given_as_key_is_refused_saying_to_give_the_private_one(
 ])
 def test_a_validity_that_is_no_time_or_too_long_is_refused(
         release_key: Path, run: Run, valid_for: str, why: str) -> None:
-    for command in (("offer", str(MODEL)), ("model", "rollback", "defect")):
+    for command in (("offer", str(MODEL)), ("model", "rollback", "defect"), ("config", "defect_repair=0.4")):
         code, out, err = run("central", *command, "--key", str(release_key), "--valid-for", valid_for,
                              *NO_BROKER)
         assert code == 2, err
@@ -286,3 +331,37 @@ def test_keygen_never_replaces_an_existing_key(
     code, _, err = run("central", "keygen", "--out", str(tmp_path / "new.pem"))
     assert code == 2 and "new.pub.pem already exists" in err
     assert not (tmp_path / "new.pem").exists()
+
+
+@pytest.mark.parametrize(("assignment", "why"), [
+    ("colour=0.5", "'colour' is not a threshold central may set: conformity_min_similarity takes a number "
+                   "from -1 to 1; decision_margin takes a number from 0.01 to 1; defect_recycle"),
+    ("defect_repair=1.5", "defect_repair=1.5 is out of range — defect_repair takes a number from 0 to 1"),
+    ("defect_repair=high",
+     "defect_repair=high: 'high' is not a number — defect_repair takes a number from 0 to 1"),
+    ("defect_repair=nan", "defect_repair=nan is out of range — defect_repair takes a number from 0 to 1"),
+    ("defect_repair", "'defect_repair' is not NAME=VALUE: give each threshold as NAME=VALUE, e.g. "
+                      "defect_repair=0.45 (conformity_min_similarity takes"),
+    ("require_rma=0", "'require_rma' is not a threshold central may set"),
+])
+def test_a_bad_threshold_is_refused_before_anything_is_sent_saying_what_is_allowed(
+        release_key: Path, run: Run, assignment: str, why: str) -> None:
+    code, out, err = run("central", "config", "min_confidence=0.7", assignment, "--key", str(release_key),
+                         *NO_BROKER)
+    assert code == 2, err
+    assert err.startswith(f"station central config: {why}"), err
+    assert out == ""
+
+
+def test_a_threshold_given_twice_or_an_unusable_key_is_refused(
+        tmp_path: Path, release_key: Path, run: Run) -> None:
+    code, _, err = run("central", "config", "defect_repair=0.4", "defect_repair=0.5", "--key",
+                       str(release_key), *NO_BROKER)
+    assert code == 2 and err.strip() == ("station central config: defect_repair is given twice: give each "
+                                         "threshold once")
+    public = str(tmp_path / "release-key.pub.pem")
+    code, _, err = run("central", "config", "defect_repair=0.4", "--key", public, *NO_BROKER)
+    assert code == 2 and "release-key.pub.pem is a public key" in err
+    with pytest.raises(SystemExit) as usage:
+        run("central", "config", "defect_repair=0.4", *NO_BROKER)
+    assert usage.value.code == 2  # --key is required

@@ -19,8 +19,8 @@ from sync.modelstore import (
     MAX_CLOCK_SKEW,
     ModelStore,
     OfferMode,
-    _canonical,
     action_message,
+    canonical_json,
     format_time,
     offer_message,
     sign_action,
@@ -172,7 +172,7 @@ def test_the_last_accepted_time_survives_a_new_store_on_the_same_folder(
 
 def test_an_offer_of_the_previous_format_is_refused_saying_to_sign_it_again(
         store: ModelStore, key: Ed25519PrivateKey) -> None:
-    envelope = _canonical({"format": "returns.model-offer/2", "name": "defect", "version": "1",
+    envelope = canonical_json({"format": "returns.model-offer/2", "name": "defect", "version": "1",
                            "mode": "activate", "sha256": "0" * 64, "size": 1, "manifest": {}})
     message = {"offer": base64.b64encode(envelope).decode(),
                "signature": base64.b64encode(key.sign(envelope)).decode(),
@@ -185,7 +185,7 @@ def test_an_offer_of_the_previous_format_is_refused_saying_to_sign_it_again(
 
 def test_an_envelope_whose_times_are_not_utc_is_refused(store: ModelStore, key: Ed25519PrivateKey) -> None:
     good = json.loads(sign_offer(key, "defect", "1", b"x", {}, signed_at=T0).envelope)
-    envelope = _canonical({**good, "signed_at": "2026-12-05T07:00:00+01:00"})
+    envelope = canonical_json({**good, "signed_at": "2026-12-05T07:00:00+01:00"})
     with pytest.raises(ValueError, match="'signed_at' must be a UTC time"):
         store.open_offer(envelope, key.sign(envelope))
 
