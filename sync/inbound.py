@@ -443,19 +443,10 @@ class Inbound:
         if not isinstance(message.get("envelope"), str) or not isinstance(message.get("signature"), str):
             raise _RejectedError("a signed config/set needs 'envelope' and 'signature', both base64 strings: "
                                  f"nothing was changed; {_SEND_SIGNED}")
-        stray = sorted(set(message) - {"request_id", "envelope", "signature"})
-        if stray:
-            raise _RejectedError(f"{stray} not allowed beside a signed config/set: the values go inside the "
-                                 "signed envelope; nothing was changed")
-        if self.station is None:
-            raise _RejectedError("this station does not know its own site/station id, so it cannot tell "
-                                 "whether a signed config/set is addressed to it; nothing was changed")
-        try:
-            envelope = base64.b64decode(message["envelope"], validate=True)
-        except (binascii.Error, ValueError):
-            raise _RejectedError("'envelope' is not base64") from None
+        envelope, signature, station = self._signed_parts(
+            message, set(), "a signed config/set", "nothing was changed",
+            beside="the values go inside the signed envelope; ")
         store = self.model_store
-        signature = decode_signature(message["signature"])
         doc = open_signed(store.trusted_key if store else None, envelope, signature, "config/set",
                           "signed config/set messages are refused")
         if doc.get("format") != CONFIG_SET_FORMAT:
@@ -463,11 +454,11 @@ class Inbound:
         unknown = sorted(set(doc) - _CONFIG_SET_KEYS)
         if unknown:
             raise OfferRejectedError(f"the signed config/set has unknown keys {unknown}")
-        again = f"sign it again with `station central config NAME=VALUE ... --stations {self.station}`"
+        again = f"sign it again with `station central config NAME=VALUE ... --stations {station}`"
         target = doc.get("station")
-        if target != self.station:
+        if target != station:
             raise OfferRejectedError(f"the signed config/set is for the station {target!r}, this is "
-                                     f"{self.station}: nothing was changed; {again}")
+                                     f"{station}: nothing was changed; {again}")
         values = doc.get("values")
         if not isinstance(values, dict):
             raise OfferRejectedError("the signed config/set's 'values' must be an object {threshold: number}")
@@ -476,7 +467,7 @@ class Inbound:
         now = store.now() if store else datetime.now(UTC)
         check_signed_time(now, signed_at, expires, "config/set", again, self._config_state.last_signed_at,
                           "the thresholds")
-        return SignedConfigSet(values=values, station=self.station, signed_at=signed_at, expires=expires,
+        return SignedConfigSet(values=values, station=station, signed_at=signed_at, expires=expires,
                                envelope=envelope, signature=signature)
 
     # ---- model/offer ------------------------------------------------------------------
@@ -524,6 +515,23 @@ class Inbound:
         return (f"{installed.name} {installed.version} installed as {mode.value}",
                 {"name": installed.name, "version": installed.version, "mode": mode.value})
 
+    def _signed_parts(self, message: dict[str, Any], named: set[str], what: str, unchanged: str, *,
+                      beside: str = "") -> tuple[bytes, bytes, str]:
+        """The envelope and signature of a signed message (both checked to be strings) and this station's
+        id (site/station), once nothing but `named` keys and the request id stand beside them."""
+        stray = sorted(set(message) - {"request_id", "envelope", "signature", *named})
+        if stray:
+            raise _RejectedError(f"{stray} not allowed beside {what}: {beside}{unchanged}")
+        station = self.station
+        if station is None:
+            raise _RejectedError("this station does not know its own site/station id, so it cannot tell "
+                                 f"whether {what} is addressed to it; {unchanged}")
+        try:
+            envelope = base64.b64decode(message["envelope"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _RejectedError("'envelope' is not base64") from None
+        return envelope, decode_signature(message["signature"]), station
+
     def _model_action(self, store: ModelStore, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         # Only switches between versions that were verified when installed, and only when
         # central signed it for this station (the broker's ACL alone would let anyone who
@@ -537,17 +545,9 @@ class Inbound:
                 f"({ACTION_FORMAT})")
         if not isinstance(message.get("envelope"), str) or not isinstance(message.get("signature"), str):
             raise _RejectedError(f"unsigned model action refused: nothing was done; {send}")
-        stray = sorted(set(message) - {"request_id", "action", "name", "envelope", "signature"})
-        if stray:
-            raise _RejectedError(f"{stray} not allowed beside a signed model action")
-        if self.station is None:
-            raise _RejectedError("this station does not know its own site/station id, so it cannot tell "
-                                 "whether a model action is addressed to it; nothing was done")
-        try:
-            envelope = base64.b64decode(message["envelope"], validate=True)
-        except (binascii.Error, ValueError):
-            raise _RejectedError("'envelope' is not base64") from None
-        signed = store.open_action(envelope, decode_signature(message["signature"]), self.station)
+        envelope, signature, station = self._signed_parts(
+            message, {"action", "name"}, "a signed model action", "nothing was done")
+        signed = store.open_action(envelope, signature, station)
         if (signed.action, signed.name) != (action, name):
             raise _RejectedError(f"the message says {action} {name} but its signed envelope says "
                                  f"{signed.action} {signed.name}: nothing was done; {send}")

@@ -20,20 +20,9 @@ from station.policy import POLICY_RANGES
 from sync.inbound import CONFIG_STATE_FILE, Inbound, InboundHandlers, config_set_message, sign_config_set
 from sync.modelstore import MAX_CLOCK_SKEW, ModelStore, format_time
 from sync.offer_client import config_requests, parse_stations
+from tests.sync.signing import STATION, T0, Clock
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "sync" / "schemas"
-T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
-STATION = "site-01/dock-01"
-
-
-class Clock:
-    """The station's clock, set by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 class Station:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +27,7 @@ from sync.modelstore import (
     sign_offer,
 )
 from sync.offer_client import OfferInputError, parse_duration
-
-T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
-STATION = "site-01/dock-01"
-
-
-class Clock:
-    """The station's clock, set by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
+from tests.sync.signing import STATION, T0, Clock
 
 
 @pytest.fixture
