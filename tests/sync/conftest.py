@@ -14,6 +14,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sync.broker import LocalBroker
@@ -23,6 +24,7 @@ from sync.loadgen import connect_station_db, make_verdict, record_verdict, uuid7
 from sync.mqtt import BrokerAddress
 from sync.settings import SyncSettings
 from tests.sync.postgres import PostgresMissingError, throwaway_postgres
+from tests.sync.signing import T0, Clock
 
 
 @pytest.fixture
@@ -156,3 +158,15 @@ def verdict_with_picture() -> tuple[dict[str, Any], bytes, ImageRow]:
     verdict["item"]["codes"].append({"format": "QRCode", "text": "Jane Doe, 1 Main St"})
     data = b"\xff\xd8 a scratched lid \xff\xd9"
     return verdict, data, ImageRow(verdict["verdict_id"], "top", hashlib.sha256(data).hexdigest(), "", 0)
+
+
+@pytest.fixture
+def key() -> Ed25519PrivateKey:
+    """Central's release key, made for the test (its public half is the station's trusted key)."""
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """The station's clock for signed messages, at T0 until the test moves it."""
+    return Clock(T0)

@@ -31,16 +31,6 @@ from tests.sync.signing import STATION, T0, Clock
 
 
 @pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(T0)
-
-
-@pytest.fixture
 def store(tmp_path: Path, key: Ed25519PrivateKey, clock: Clock) -> ModelStore:
     return ModelStore(tmp_path / "models", key.public_key(), now=clock)
 

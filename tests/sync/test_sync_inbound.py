@@ -41,11 +41,6 @@ class Station:
 
 
 @pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
 def station() -> Station:
     return Station()
 

@@ -23,11 +23,6 @@ from sync.modelstore import (
 
 
 @pytest.fixture
-def key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-@pytest.fixture
 def store(tmp_path: Path, key: Ed25519PrivateKey) -> ModelStore:
     return ModelStore(tmp_path / "models", key.public_key())
 
