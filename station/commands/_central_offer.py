@@ -59,18 +59,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "not answer within --wait (it gets the offer when it connects again).")
     offer.add_argument("model_dir", type=Path, metavar="MODEL_DIR",
                        help="the folder `station train` wrote: model.onnx and manifest.json")
-    offer.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
-                       help="the release key (private PEM) `station central keygen --out` wrote")
     offer.add_argument("--mode", choices=["shadow", "activate"], default="shadow",
                        help="shadow: run beside the active model, verdicts recorded, not acted on (default); "
                             "activate: use it now (the old one is kept for rollback)")
     offer.add_argument("--url", default=None,
                        help="the stations download the model from this URL instead of receiving it in the "
                             "message (it must lie under their [sync].model_url_allow)")
-    _add_validity(offer, "offer")
-    _add_targets(offer)
-    _add_connection(offer)
-    offer.set_defaults(handler=run_offer, log_to_file=False)
+    _add_signed_sending(offer, "offer", "", run_offer)
 
     model = sub.add_parser(
         "model", help="promote, drop or roll back a model version on stations",
@@ -80,13 +75,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "central offer`.")
     model.add_argument("action", choices=["promote", "drop", "rollback"], help="what to do")
     model.add_argument("name", help="the model: defect or conformity")
-    model.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
-                       help="the release key (private PEM) `station central keygen --out` wrote: the "
-                            "stations carry out only actions it signed, each for the station it names")
-    _add_validity(model, "action")
-    _add_targets(model)
-    _add_connection(model)
-    model.set_defaults(handler=run_model, log_to_file=False)
+    _add_signed_sending(model, "action", ": the stations carry out only actions it signed, each for the "
+                                         "station it names", run_model)
 
     thresholds = ", ".join(sorted(key for section, key in RANGES if section == "policy"))
     config = sub.add_parser(
@@ -99,20 +89,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                     "central offer`.")
     config.add_argument("assignments", nargs="+", metavar="NAME=VALUE",
                         help="a threshold and its new value, e.g. defect_repair=0.45")
-    config.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
-                        help="the release key (private PEM) `station central keygen --out` wrote: each "
-                             "station checks the signature with its public half ([sync].trusted_key_file)")
-    _add_validity(config, "config/set")
-    _add_targets(config)
-    _add_connection(config)
-    config.set_defaults(handler=run_config, log_to_file=False)
+    _add_signed_sending(config, "config/set", ": each station checks the signature with its public half "
+                                              "([sync].trusted_key_file)", run_config)
 
 
-def _add_validity(parser: argparse.ArgumentParser, what: str) -> None:
+def _add_signed_sending(parser: argparse.ArgumentParser, what: str, key_use: str,
+                        handler: Callable[[argparse.Namespace, Config], int]) -> None:
+    """What every command that signs and sends takes: the release key, how long what it signs holds,
+    the stations and the broker."""
+    parser.add_argument("--key", dest="release_key", type=Path, required=True, metavar="FILE",
+                        help=f"the release key (private PEM) `station central keygen --out` wrote{key_use}")
     parser.add_argument("--valid-for", default="24h", metavar="DURATION",
                         help=f"how long the signed {what} may be used, e.g. 30m, 24h, 7d (default 24h, at "
                              "most 30d): a station that is off longer refuses it when it connects; then sign "
                              "it again")
+    _add_targets(parser)
+    _add_connection(parser)
+    parser.set_defaults(handler=handler, log_to_file=False)
 
 
 def _validity(args: argparse.Namespace) -> timedelta:
